@@ -1,1 +1,123 @@
-fn main(){}
+//! `cargo xtask serve | test | build | bench`: the project's commands.
+//!
+//! Std only, so it compiles in seconds on a fresh clone. Every tool is installed only when it
+//! is missing or at the wrong version, and each install says in one line what and why.
+
+mod tools;
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use tools::{run, Tools};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+  serve [--addr HOST:PORT]  build the release bundle and run the proxy serving it
+                            (sandbox mode when YCLOUD_API_KEY is unset)
+  test                      install what is missing, then run every test layer:
+                            native, wasm in headless Chromium, end-to-end
+  test native|wasm|e2e      run one layer only
+  build                     build the release bundle (dist/) and the proxy binary
+  setup [--browser]         install the missing tools only";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("serve") => serve(&root, &args[1..]),
+        Some("test") => test(&root, args.get(1).map(String::as_str)),
+        Some("build") => Tools::ensure(&root, false).and_then(|t| build(&root, &t)),
+        Some("setup") => Tools::ensure(&root, args.iter().any(|a| a == "--browser")).map(|_| ()),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("unknown command\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    // xtask/Cargo.toml sits one level below the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+/// Release bundle into `dist/` with trunk (offline, tools pinned), then the proxy binary.
+fn build(root: &Path, tools: &Tools) -> Result<(), String> {
+    // trunk runs cargo with --offline: every crate must already be in the local registry.
+    run(Command::new("cargo").arg("fetch").arg("--quiet").current_dir(root))?;
+    run(tools
+        .command("trunk")
+        .args(["build", "--release", "--offline"])
+        .current_dir(root))?;
+    run(Command::new("cargo")
+        .args(["build", "--release", "--quiet", "-p", "proxy"])
+        .current_dir(root))?;
+    Ok(())
+}
+
+fn proxy_binary(root: &Path) -> PathBuf {
+    root.join("target/release/wa-signup-proxy")
+}
+
+fn serve(root: &Path, args: &[String]) -> Result<(), String> {
+    let tools = Tools::ensure(root, false)?;
+    build(root, &tools)?;
+    let mut cmd = Command::new(proxy_binary(root));
+    cmd.current_dir(root).env("DIST_DIR", root.join("dist"));
+    match args {
+        [] => {}
+        [flag, addr] if flag == "--addr" => {
+            cmd.env("ADDR", addr);
+        }
+        _ => return Err(format!("serve takes only --addr HOST:PORT\n{USAGE}")),
+    }
+    run(&mut cmd)
+}
+
+fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
+    let all = layer.is_none();
+    let want = |name: &str| all || layer == Some(name);
+    if let Some(l) = layer {
+        if !["native", "wasm", "e2e"].contains(&l) {
+            return Err(format!("unknown test layer {l:?}\n{USAGE}"));
+        }
+    }
+    let tools = Tools::ensure(root, want("wasm") || want("e2e"))?;
+    if want("native") {
+        step("native tests: cargo test --workspace");
+        run(Command::new("cargo").args(["test", "--workspace"]).current_dir(root))?;
+    }
+    if want("wasm") {
+        step("browser tests: wasm-bindgen-test in headless Chromium");
+        run(tools
+            .command("cargo")
+            .args(["test", "-p", "wa-signup", "--target", "wasm32-unknown-unknown"])
+            .current_dir(root))?;
+    }
+    if want("e2e") {
+        step("end-to-end: release bundle + proxy binary, Playwright in Chromium");
+        build(root, &tools)?;
+        run(tools
+            .command("npm")
+            .args(["test", "--silent"])
+            .current_dir(root.join("e2e"))
+            .env("PROXY_BIN", proxy_binary(root))
+            .env("DIST_DIR", root.join("dist")))?;
+    }
+    Ok(())
+}
+
+fn step(what: &str) {
+    println!("\n==> {what}");
+}

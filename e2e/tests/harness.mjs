@@ -1,0 +1,86 @@
+// Starts the real proxy binary on a free loopback port and Debian's Chromium through
+// playwright-core. Every test gets a fresh database under a temporary directory.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const here = new URL('.', import.meta.url).pathname;
+export const repoRoot = resolve(here, '../..');
+export const screenshotDir = join(repoRoot, 'docs/screenshots');
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+async function waitHealthy(url, child, deadlineMs = 15000) {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`proxy exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`proxy not healthy at ${url} within ${deadlineMs} ms`);
+}
+
+/** Starts the proxy; `env` adds to (and overrides) its environment. */
+export async function startProxy(env = {}) {
+  const bin = process.env.PROXY_BIN ?? join(repoRoot, 'target/release/wa-signup-proxy');
+  const dist = process.env.DIST_DIR ?? join(repoRoot, 'dist');
+  const dir = mkdtempSync(join(tmpdir(), 'wa-e2e-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const log = [];
+  const clean = { ...process.env };
+  for (const k of Object.keys(clean)) if (/^(YCLOUD_|FB_|GRAPH_|DATABASE_URL|ALLOWED_ORIGINS)/.test(k)) delete clean[k];
+  const child = spawn(bin, [], {
+    cwd: dir,
+    env: { ...clean, ADDR: `127.0.0.1:${port}`, DIST_DIR: dist, DATABASE_URL: `sqlite://${dir}/e2e.db`, RUST_LOG: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d) => log.push(d.toString()));
+  child.stderr.on('data', (d) => log.push(d.toString()));
+  try {
+    await waitHealthy(url, child);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw new Error(`${e.message}\n${log.join('')}`);
+  }
+  return {
+    url,
+    log,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Debian's Chromium, headless, with every background connection off (no network here). */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
+}

@@ -1,0 +1,33 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { launchBrowser, screenshotDir, startProxy } from './harness.mjs';
+
+let proxy;
+let browser;
+
+before(async () => {
+  proxy = await startProxy();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await proxy?.stop();
+});
+
+test('the proxy serves the release bundle and the page shows both launch buttons', async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(proxy.url);
+  const standard = page.getByTestId('launch-standard');
+  const coexistence = page.getByTestId('launch-coexistence');
+  await standard.waitFor({ state: 'visible', timeout: 15000 });
+  await coexistence.waitFor({ state: 'visible' });
+  const status = page.getByTestId('status');
+  assert.equal(await status.getAttribute('aria-live'), 'polite');
+  await page.screenshot({ path: join(screenshotDir, 'ready.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});

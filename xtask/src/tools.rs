@@ -1,0 +1,213 @@
+//! Installs the build and test tools that are missing, at the versions the project pins.
+//!
+//! Nothing here downloads from outside the registries this machine reaches (crates.io, npm,
+//! Debian): trunk is told to stay offline and finds every tool it needs on PATH.
+
+use std::env;
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// trunk 0.22 needs a newer rustc than this machine has; 0.21.14 is the last that builds.
+const TRUNK_VERSION: &str = "0.21.14";
+/// wasm-opt from npm's `binaryen` (Debian's 108 produces a bundle that fails at runtime).
+const WASM_OPT_VERSION: &str = "version_132";
+
+/// The tools are in place; `command` runs a program with them first on PATH.
+pub struct Tools {
+    path: OsString,
+}
+
+impl Tools {
+    /// Installs whatever is missing. `browser` adds Chromium and its driver (tests only).
+    pub fn ensure(root: &Path, browser: bool) -> Result<Tools, String> {
+        let cargo_bin = cargo_home().join("bin");
+        let npm_bin = root.join("e2e/node_modules/.bin");
+        let mut dirs = vec![npm_bin, cargo_bin];
+        dirs.extend(env::split_paths(&env::var_os("PATH").unwrap_or_default()));
+        let tools = Tools {
+            path: env::join_paths(dirs).map_err(|e| format!("PATH: {e}"))?,
+        };
+        tools.ensure_wasm_target()?;
+        tools.ensure_npm_packages(root)?;
+        tools.ensure_trunk()?;
+        tools.ensure_wasm_bindgen(root)?;
+        if browser {
+            ensure_chromium()?;
+        }
+        Ok(tools)
+    }
+
+    /// A command for `program` with the project's tools first on PATH.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("PATH", &self.path);
+        if Path::new("/usr/bin/chromedriver").exists() && env::var_os("CHROMEDRIVER").is_none() {
+            cmd.env("CHROMEDRIVER", "/usr/bin/chromedriver");
+        }
+        cmd
+    }
+
+    /// First line a tool prints for `--version`, or None when it is not there.
+    fn version_of(&self, program: &str, arg: &str) -> Option<String> {
+        let out = self
+            .command(program)
+            .arg(arg)
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        out.status
+            .success()
+            .then(|| text.lines().next().unwrap_or("").trim().to_string())
+    }
+
+    fn ensure_wasm_target(&self) -> Result<(), String> {
+        let installed = self
+            .command("rustup")
+            .args(["target", "list", "--installed"])
+            .output()
+            .map_err(|e| format!("rustup: {e}"))?;
+        if String::from_utf8_lossy(&installed.stdout).contains("wasm32-unknown-unknown") {
+            return Ok(());
+        }
+        say("the wasm32-unknown-unknown target", "the browser app compiles to it");
+        run(self.command("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+    }
+
+    fn ensure_trunk(&self) -> Result<(), String> {
+        let want = format!("trunk {TRUNK_VERSION}");
+        if self.version_of("trunk", "--version").as_deref() == Some(want.as_str()) {
+            return Ok(());
+        }
+        say(&want, "it builds the wasm bundle (about 9 minutes, once)");
+        run(self.command("cargo").args([
+            "install",
+            "--locked",
+            "--quiet",
+            "trunk",
+            "--version",
+            TRUNK_VERSION,
+        ]))
+    }
+
+    fn ensure_wasm_bindgen(&self, root: &Path) -> Result<(), String> {
+        let version = locked_version(root, "wasm-bindgen")?;
+        let want = format!("wasm-bindgen {version}");
+        let have = self.version_of("wasm-bindgen", "--version");
+        let runner = self.version_of("wasm-bindgen-test-runner", "--version");
+        if have.as_deref() == Some(want.as_str()) && runner.is_some() {
+            return Ok(());
+        }
+        say(
+            &format!("wasm-bindgen-cli {version}"),
+            "it must match the wasm-bindgen in Cargo.lock (about 3 minutes, once)",
+        );
+        // Not --locked: its lock file wants a webpki-roots the registry does not have.
+        run(self.command("cargo").args([
+            "install",
+            "--quiet",
+            "--force",
+            "wasm-bindgen-cli",
+            "--version",
+            &version,
+        ]))
+    }
+
+    fn ensure_npm_packages(&self, root: &Path) -> Result<(), String> {
+        let e2e = root.join("e2e");
+        let lock = fs::read(e2e.join("package-lock.json"))
+            .map_err(|e| format!("e2e/package-lock.json: {e}"))?;
+        // npm ci writes node_modules/.package-lock.json; equal lock files mean nothing changed.
+        let stamp = e2e.join("node_modules/.xtask-lock.json");
+        let wasm_opt_ok = self
+            .version_of("wasm-opt", "--version")
+            .is_some_and(|v| v.contains(WASM_OPT_VERSION));
+        if wasm_opt_ok && fs::read(&stamp).ok().as_deref() == Some(&lock[..]) {
+            return Ok(());
+        }
+        say(
+            "the npm packages of e2e/ (npm ci)",
+            "binaryen's wasm-opt for the bundle, playwright-core and axe-core for the tests",
+        );
+        run(self
+            .command("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&e2e))?;
+        fs::write(&stamp, &lock).map_err(|e| format!("{}: {e}", stamp.display()))
+    }
+}
+
+fn ensure_chromium() -> Result<(), String> {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        return Ok(());
+    }
+    say(
+        "Debian's chromium and chromium-driver",
+        "the browser tests and end-to-end tests drive headless Chromium",
+    );
+    let sudo = !is_root();
+    let apt = |args: &[&str]| {
+        let mut cmd = Command::new(if sudo { "sudo" } else { "apt-get" });
+        if sudo {
+            cmd.arg("apt-get");
+        }
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    run(&mut apt(&["update", "-qq"]))?;
+    run(&mut apt(&["install", "-y", "-qq", "chromium", "chromium-driver"]))
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn cargo_home() -> PathBuf {
+    env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+}
+
+/// The version of `package` recorded in Cargo.lock.
+fn locked_version(root: &Path, package: &str) -> Result<String, String> {
+    let lock = fs::read_to_string(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let name_line = format!("name = \"{package}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == name_line {
+            if let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(v.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    Err(format!("Cargo.lock has no {package}"))
+}
+
+/// One line saying what is installed and why.
+fn say(what: &str, why: &str) {
+    println!("xtask: installing {what}: missing or another version; {why}");
+}
+
+/// Runs a command with inherited output; a failure names the command.
+pub fn run(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy()).collect();
+        Err(format!(
+            "`{} {}` failed ({status})",
+            cmd.get_program().to_string_lossy(),
+            args.join(" ")
+        ))
+    }
+}
