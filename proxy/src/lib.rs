@@ -1,1 +1,19 @@
+//! The thin proxy between the browser and YCloud: it holds the YCloud key, binds and
+//! registers, and keeps the onboarding record.
+//!
+//! - [`config`]: the environment, parsed once into [`config::Settings`].
+//! - [`startup`]: [`startup::Application`] builds, binds and serves.
+//! - [`routes`]: the HTTP API (CONTRACT §3) and the bundle.
+//! - [`onboarding`]: the state machine, free of HTTP.
+//! - [`ycloud`] / [`sandbox`]: the real YCloud client and its in-process fake.
+//! - [`store`]: the database.
+//! - [`error`]: the one HTTP error type.
 
+pub mod config;
+pub mod error;
+pub mod onboarding;
+pub mod routes;
+pub mod sandbox;
+pub mod startup;
+pub mod store;
+pub mod ycloud;

@@ -1,1 +1,33 @@
-fn main(){}
+//! `wa-signup-proxy`: reads the configuration, then serves until SIGINT/SIGTERM.
+
+use std::process::ExitCode;
+
+use proxy::config::Settings;
+use proxy::startup::{init_tracing, Application};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_tracing();
+    let settings = match Settings::from_env_and_args() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    println!("{}", app.banner());
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

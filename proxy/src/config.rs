@@ -1,0 +1,521 @@
+//! Start-up configuration (CONTRACT §2), parsed once into [`Settings`].
+//!
+//! Every variable is read and checked here, so the rest of the proxy holds typed values and
+//! never looks at the environment. A bad value is a [`ConfigError`] naming the variable; the
+//! binary prints it on one line and exits with code 2.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+/// Listen address when neither `--addr` nor `ADDR` is given.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// YCloud's API base.
+pub const DEFAULT_YCLOUD_BASE_URL: &str = "https://api.ycloud.com/v2";
+/// Graph API version handed to `FB.init`.
+pub const DEFAULT_GRAPH_VERSION: &str = "v22.0";
+/// Meta's SDK.
+pub const DEFAULT_FB_SDK_URL: &str = "https://connect.facebook.net/en_US/sdk.js";
+/// The proxy's own stand-in for the SDK, served in sandbox mode.
+pub const SANDBOX_FB_SDK_URL: &str = "/sandbox/sdk.js";
+/// Graph API base.
+pub const DEFAULT_GRAPH_BASE_URL: &str = "https://graph.facebook.com";
+/// The onboarding store.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/onboarding.db";
+/// Where the built bundle lives.
+pub const DEFAULT_DIST_DIR: &str = "dist";
+
+/// Embedded Signup ids handed to the browser in sandbox mode. They look like Meta's ids
+/// (digits) so that any validation in the browser accepts them, and they are obviously fake.
+pub const SANDBOX_APP_ID: &str = "100000000000001";
+/// See [`SANDBOX_APP_ID`].
+pub const SANDBOX_CONFIG_ID: &str = "200000000000002";
+/// See [`SANDBOX_APP_ID`].
+pub const SANDBOX_SOLUTION_ID: &str = "300000000000003";
+
+/// A start-up setting that could not be used. Displays as `VARIABLE: what is wrong`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    /// The environment variable (or command-line flag) at fault.
+    pub var: &'static str,
+    /// What is wrong with it, quoting the value unless it is a secret.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            var,
+            message: message.into(),
+        }
+    }
+}
+
+/// Which YCloud the proxy talks to.
+#[derive(Debug, Clone)]
+pub enum YCloudMode {
+    /// No key configured: the in-process fake answers (see `sandbox.rs`).
+    Sandbox,
+    /// The real API (or whatever `YCLOUD_BASE_URL` points at).
+    Live {
+        /// `X-API-Key`; `SecretString`'s Debug prints `[REDACTED]`.
+        api_key: SecretString,
+        /// e.g. `https://api.ycloud.com/v2` (no trailing slash).
+        base_url: Url,
+    },
+}
+
+/// How the YCloud client times out and retries. Tests shorten these.
+#[derive(Debug, Clone)]
+pub struct UpstreamTuning {
+    /// TCP/TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Whole-request timeout.
+    pub request_timeout: Duration,
+    /// Calls per operation at most, first one included, where a retry is allowed at all.
+    pub max_attempts: u32,
+    /// First backoff; doubled after each retry.
+    pub base_backoff: Duration,
+    /// A `Retry-After` longer than this is not waited for: the step fails with a retry hint.
+    pub max_retry_after: Duration,
+    /// How often a `pending` number is polled until it is `CONNECTED`.
+    pub poll_interval: Duration,
+    /// How long a number is polled before the follower gives up (the webhook takes over).
+    pub poll_for: Duration,
+    /// Sandbox only: how long after register/smb-bind the fake number turns `CONNECTED`.
+    pub sandbox_connect_after: Duration,
+}
+
+impl Default for UpstreamTuning {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            max_attempts: 3,
+            base_backoff: Duration::from_millis(500),
+            max_retry_after: Duration::from_secs(10),
+            poll_interval: Duration::from_secs(5),
+            poll_for: Duration::from_secs(15 * 60),
+            sandbox_connect_after: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Everything the proxy is configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Listen address (`ADDR`, overridden by `--addr`).
+    pub addr: SocketAddr,
+    /// Real YCloud or the sandbox.
+    pub ycloud: YCloudMode,
+    /// `YCLOUD_WEBHOOK_SECRET`; none: webhooks are refused with 503.
+    pub webhook_secret: Option<SecretString>,
+    /// `FB_APP_ID`.
+    pub fb_app_id: String,
+    /// `FB_CONFIG_ID`.
+    pub fb_config_id: String,
+    /// `FB_SOLUTION_ID`.
+    pub fb_solution_id: String,
+    /// `FB_GRAPH_VERSION`, e.g. `v22.0`.
+    pub graph_version: String,
+    /// `FB_SDK_URL`: an absolute URL or a path on this server.
+    pub sdk_url: String,
+    /// `FB_APP_SECRET`; none: ownership verification is off.
+    pub fb_app_secret: Option<SecretString>,
+    /// `GRAPH_BASE_URL`.
+    pub graph_base_url: Url,
+    /// `DATABASE_URL` (`sqlite:` or `postgres:`).
+    pub database_url: String,
+    /// `ALLOWED_ORIGINS`, each `scheme://host[:port]`; empty: same origin only.
+    pub allowed_origins: Vec<String>,
+    /// `DIST_DIR`.
+    pub dist_dir: PathBuf,
+    /// Timeouts and retries (not from the environment: defaults, shortened by tests).
+    pub upstream: UpstreamTuning,
+}
+
+impl Settings {
+    /// True when no YCloud key is configured.
+    pub fn is_sandbox(&self) -> bool {
+        matches!(self.ycloud, YCloudMode::Sandbox)
+    }
+
+    /// Reads `.env` (if present), the process environment and the command line.
+    ///
+    /// # Errors
+    /// The first bad value, naming its variable.
+    pub fn from_env_and_args() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is worth stopping for.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(ConfigError::new("DOTENV", format!("cannot read .env: {e}"))),
+        }
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let addr_flag = parse_args(&args)?;
+        let env = |name: &str| std::env::var(name).ok();
+        let mut settings = Self::from_lookup(env)?;
+        if let Some(addr) = addr_flag {
+            settings.addr = parse_addr("--addr", &addr)?;
+        }
+        Ok(settings)
+    }
+
+    /// Builds the settings from a variable lookup (the environment, or a map in tests).
+    /// Empty values count as unset, so `FOO=` in a `.env` file means "the default".
+    ///
+    /// # Errors
+    /// The first bad value, naming its variable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let addr = parse_addr(
+            "ADDR",
+            &get("ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
+        )?;
+
+        let base_url = parse_http_url(
+            "YCLOUD_BASE_URL",
+            &get("YCLOUD_BASE_URL").unwrap_or_else(|| DEFAULT_YCLOUD_BASE_URL.to_owned()),
+        )?;
+        let ycloud = match get("YCLOUD_API_KEY") {
+            None => YCloudMode::Sandbox,
+            Some(key) => {
+                // Never quote the key: say what is wrong without showing it.
+                if !key.chars().all(|c| c.is_ascii_graphic()) {
+                    return Err(ConfigError::new(
+                        "YCLOUD_API_KEY",
+                        "holds spaces or non-ASCII characters (value not shown)",
+                    ));
+                }
+                YCloudMode::Live {
+                    api_key: SecretString::from(key),
+                    base_url,
+                }
+            }
+        };
+        let sandbox = matches!(ycloud, YCloudMode::Sandbox);
+
+        let fb_id = |var: &'static str, sandbox_value: &str| -> Result<String, ConfigError> {
+            match get(var) {
+                Some(v)
+                    if v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+                {
+                    Ok(v)
+                }
+                Some(v) => Err(ConfigError::new(var, format!("not an id: {v:?}"))),
+                None if sandbox => Ok(sandbox_value.to_owned()),
+                // Without these the browser cannot open Embedded Signup at all.
+                None => Err(ConfigError::new(var, "required when YCLOUD_API_KEY is set")),
+            }
+        };
+        let fb_app_id = fb_id("FB_APP_ID", SANDBOX_APP_ID)?;
+        let fb_config_id = fb_id("FB_CONFIG_ID", SANDBOX_CONFIG_ID)?;
+        let fb_solution_id = fb_id("FB_SOLUTION_ID", SANDBOX_SOLUTION_ID)?;
+
+        let graph_version =
+            get("FB_GRAPH_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_VERSION.to_owned());
+        if !is_graph_version(&graph_version) {
+            return Err(ConfigError::new(
+                "FB_GRAPH_VERSION",
+                format!("expected a version like v22.0, got {graph_version:?}"),
+            ));
+        }
+
+        let sdk_url = match get("FB_SDK_URL") {
+            None if sandbox => SANDBOX_FB_SDK_URL.to_owned(),
+            None => DEFAULT_FB_SDK_URL.to_owned(),
+            Some(v) if v.starts_with('/') && !v.starts_with("//") => v,
+            Some(v) => parse_http_url("FB_SDK_URL", &v)?.to_string(),
+        };
+
+        let graph_base_url = parse_http_url(
+            "GRAPH_BASE_URL",
+            &get("GRAPH_BASE_URL").unwrap_or_else(|| DEFAULT_GRAPH_BASE_URL.to_owned()),
+        )?;
+
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let scheme = database_url.split(':').next().unwrap_or_default();
+        if !matches!(scheme, "sqlite" | "postgres" | "postgresql") || !database_url.contains(':') {
+            return Err(ConfigError::new(
+                "DATABASE_URL",
+                format!(
+                    "unknown scheme (expected sqlite: or postgres:) in {:?}",
+                    redact_url(&database_url)
+                ),
+            ));
+        }
+
+        let allowed_origins = match get("ALLOWED_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(parse_origin)
+                .collect::<Result<_, _>>()?,
+        };
+
+        let dist_dir =
+            PathBuf::from(get("DIST_DIR").unwrap_or_else(|| DEFAULT_DIST_DIR.to_owned()));
+
+        Ok(Settings {
+            addr,
+            ycloud,
+            webhook_secret: get("YCLOUD_WEBHOOK_SECRET").map(SecretString::from),
+            fb_app_id,
+            fb_config_id,
+            fb_solution_id,
+            graph_version,
+            sdk_url,
+            fb_app_secret: get("FB_APP_SECRET").map(SecretString::from),
+            graph_base_url,
+            database_url,
+            allowed_origins,
+            dist_dir,
+            upstream: UpstreamTuning::default(),
+        })
+    }
+}
+
+/// The one flag: `--addr HOST:PORT` or `--addr=HOST:PORT`.
+fn parse_args(args: &[String]) -> Result<Option<String>, ConfigError> {
+    let mut addr = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        if arg == "--addr" {
+            match it.next() {
+                Some(v) => addr = Some(v.clone()),
+                None => {
+                    return Err(ConfigError::new(
+                        "--addr",
+                        "expects an address, e.g. 127.0.0.1:8080",
+                    ))
+                }
+            }
+        } else if let Some(v) = arg.strip_prefix("--addr=") {
+            addr = Some(v.to_owned());
+        } else {
+            return Err(ConfigError::new(
+                "--addr",
+                format!("unknown argument {arg:?} (only --addr is accepted)"),
+            ));
+        }
+    }
+    Ok(addr)
+}
+
+fn parse_addr(var: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value
+        .parse()
+        .map_err(|_| ConfigError::new(var, format!("invalid socket address {value:?}")))
+}
+
+fn parse_http_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let mut url = Url::parse(value)
+        .map_err(|e| ConfigError::new(var, format!("invalid URL {value:?} ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ConfigError::new(
+            var,
+            format!("expected an http(s) URL, got {value:?}"),
+        ));
+    }
+    // Paths are joined by segment later; a trailing slash would double up.
+    let trimmed = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&trimmed);
+    Ok(url)
+}
+
+fn parse_origin(value: &str) -> Result<String, ConfigError> {
+    let url = Url::parse(value)
+        .map_err(|_| ConfigError::new("ALLOWED_ORIGINS", format!("invalid origin {value:?}")))?;
+    let bare = matches!(url.path(), "" | "/") && url.query().is_none() && url.fragment().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
+        return Err(ConfigError::new(
+            "ALLOWED_ORIGINS",
+            format!("expected an origin like https://example.com, got {value:?}"),
+        ));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+fn is_graph_version(v: &str) -> bool {
+    let Some(rest) = v.strip_prefix('v') else {
+        return false;
+    };
+    let mut parts = rest.split('.');
+    let (Some(major), Some(minor), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    [major, minor]
+        .iter()
+        .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A database URL with any password removed, for messages.
+fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Display for YCloudMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            YCloudMode::Sandbox => f.write_str("sandbox mode"),
+            YCloudMode::Live { base_url, .. } => write!(f, "YCloud at {base_url}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_sandbox_mode() {
+        let s = settings(&[]).unwrap();
+        assert!(s.is_sandbox());
+        assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.sdk_url, SANDBOX_FB_SDK_URL);
+        assert_eq!(s.fb_app_id, SANDBOX_APP_ID);
+        assert_eq!(s.graph_version, "v22.0");
+        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+        assert!(s.allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn live_mode_needs_the_embedded_signup_ids() {
+        let err = settings(&[("YCLOUD_API_KEY", "k")]).unwrap_err();
+        assert_eq!(err.var, "FB_APP_ID");
+        let s = settings(&[
+            ("YCLOUD_API_KEY", "k"),
+            ("FB_APP_ID", "1"),
+            ("FB_CONFIG_ID", "2"),
+            ("FB_SOLUTION_ID", "3"),
+        ])
+        .unwrap();
+        assert!(!s.is_sandbox());
+        assert_eq!(s.sdk_url, DEFAULT_FB_SDK_URL);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let cases = [
+            ("ADDR", "x", "ADDR: invalid socket address \"x\""),
+            (
+                "YCLOUD_BASE_URL",
+                "ftp://a",
+                "YCLOUD_BASE_URL: expected an http(s) URL",
+            ),
+            ("GRAPH_BASE_URL", "nope", "GRAPH_BASE_URL: invalid URL"),
+            ("DATABASE_URL", "mysql://x", "DATABASE_URL: unknown scheme"),
+            (
+                "ALLOWED_ORIGINS",
+                "https://a.com/path",
+                "ALLOWED_ORIGINS: expected an origin",
+            ),
+            (
+                "FB_GRAPH_VERSION",
+                "22",
+                "FB_GRAPH_VERSION: expected a version",
+            ),
+            (
+                "FB_SDK_URL",
+                "javascript:alert(1)",
+                "FB_SDK_URL: expected an http(s) URL",
+            ),
+        ];
+        for (var, value, want) in cases {
+            let err = settings(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.to_string().starts_with(want), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_api_key_is_never_shown() {
+        let s = settings(&[
+            ("YCLOUD_API_KEY", "very-secret-key-123"),
+            ("FB_APP_SECRET", "app-secret-456"),
+            ("YCLOUD_WEBHOOK_SECRET", "hook-secret-789"),
+            ("FB_APP_ID", "1"),
+            ("FB_CONFIG_ID", "2"),
+            ("FB_SOLUTION_ID", "3"),
+        ])
+        .unwrap();
+        let shown = format!("{s:?} {}", s.ycloud);
+        for secret in ["very-secret-key-123", "app-secret-456", "hook-secret-789"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        let err = settings(&[("YCLOUD_API_KEY", "bad key")]).unwrap_err();
+        assert!(!err.to_string().contains("bad key"));
+    }
+
+    #[test]
+    fn origins_and_urls_are_normalised() {
+        let s = settings(&[
+            (
+                "ALLOWED_ORIGINS",
+                "https://shop.example.com, http://localhost:3000",
+            ),
+            ("YCLOUD_BASE_URL", "http://127.0.0.1:9999/v2/"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.allowed_origins,
+            ["https://shop.example.com", "http://localhost:3000"]
+        );
+        let live = settings(&[
+            ("YCLOUD_API_KEY", "k"),
+            ("YCLOUD_BASE_URL", "http://127.0.0.1:9999/v2/"),
+            ("FB_APP_ID", "1"),
+            ("FB_CONFIG_ID", "2"),
+            ("FB_SOLUTION_ID", "3"),
+        ])
+        .unwrap();
+        assert_eq!(
+            live.ycloud.to_string(),
+            "YCloud at http://127.0.0.1:9999/v2"
+        );
+    }
+
+    #[test]
+    fn addr_flag_forms() {
+        assert_eq!(parse_args(&[]).unwrap(), None);
+        assert_eq!(
+            parse_args(&["--addr".into(), "0.0.0.0:1".into()])
+                .unwrap()
+                .as_deref(),
+            Some("0.0.0.0:1")
+        );
+        assert_eq!(
+            parse_args(&["--addr=1.2.3.4:5".into()]).unwrap().as_deref(),
+            Some("1.2.3.4:5")
+        );
+        assert!(parse_args(&["--port".into()]).is_err());
+    }
+}

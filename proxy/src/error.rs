@@ -1,0 +1,243 @@
+//! The proxy's one error type for HTTP answers, and its own JSON extractor.
+//!
+//! Every rejection, from a malformed body to an unknown route, is answered with the
+//! project's shape `{"error":{"code","message","retryable"}}` (CONTRACT §3). Internal
+//! causes are logged here and never shown to the caller.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::de::{DeserializeOwned, IgnoredAny};
+use time::OffsetDateTime;
+
+use crate::store::StoreError;
+
+/// Everything a handler can answer with besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400: the body is not JSON at all (syntax error, empty, truncated).
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    /// 422: JSON, but not an acceptable request (wrong types, unknown mode, bad ids,
+    /// unknown fields, missing fields).
+    #[error("the request body is not a valid request: {0}")]
+    InvalidBody(String),
+    /// 415: the body is not declared as `application/json`.
+    #[error("send the body as JSON with Content-Type: application/json")]
+    UnsupportedMediaType,
+    /// 413: the body is larger than [`wire::MAX_BODY_BYTES`].
+    #[error("the request body is larger than {} bytes", wire::MAX_BODY_BYTES)]
+    PayloadTooLarge,
+    /// 400: a path parameter (e.g. an onboarding id) is malformed.
+    #[error("{0}")]
+    BadPath(String),
+    /// 404: no onboarding with this id.
+    #[error("no onboarding has this id")]
+    OnboardingNotFound,
+    /// 404: no route here (or, for `/`, the bundle is not built).
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the route exists but not with this method.
+    #[error("this method is not allowed on this path")]
+    MethodNotAllowed,
+    /// 409: `retry` on an onboarding with nothing to retry.
+    #[error("{0}")]
+    NothingToRetry(String),
+    /// 429: the number's register budget (10 per moving 72 hours) is spent.
+    #[error("this number has used its register attempts for the moment; retry after {}", crate::store::format_time(*.retry_after))]
+    RegisterBudgetSpent {
+        /// When the oldest counted attempt leaves the 72-hour window.
+        retry_after: OffsetDateTime,
+    },
+    /// 500: the store failed. Logged with its cause; the caller sees a generic sentence.
+    #[error("store error")]
+    Store(#[from] StoreError),
+    /// 500: anything else unexpected. Logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::MalformedJson(_) | Error::BadPath(_) => StatusCode::BAD_REQUEST,
+            Error::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::OnboardingNotFound | Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::NothingToRetry(_) => StatusCode::CONFLICT,
+            Error::RegisterBudgetSpent { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable snake_case code of the error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::MalformedJson(_) => "malformed_json",
+            Error::InvalidBody(_) => "invalid_body",
+            Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::PayloadTooLarge => "payload_too_large",
+            Error::BadPath(_) => "bad_path",
+            Error::OnboardingNotFound => "onboarding_not_found",
+            Error::NotFound(_) => "not_found",
+            Error::MethodNotAllowed => "method_not_allowed",
+            Error::NothingToRetry(_) => "nothing_to_retry",
+            Error::RegisterBudgetSpent { .. } => "register_limit",
+            Error::Store(_) | Error::Internal(_) => "internal_error",
+        }
+    }
+
+    fn retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::RegisterBudgetSpent { .. } | Error::Store(_) | Error::Internal(_)
+        )
+    }
+
+    fn body(&self) -> wire::ErrorBody {
+        let message = match self {
+            Error::Store(_) | Error::Internal(_) => {
+                "The server failed unexpectedly; try again later.".to_owned()
+            }
+            other => sentence(&other.to_string()),
+        };
+        let retry_after = match self {
+            Error::RegisterBudgetSpent { retry_after } => {
+                Some(crate::store::format_time(*retry_after))
+            }
+            _ => None,
+        };
+        wire::ErrorBody {
+            error: wire::ApiError {
+                code: self.code().to_owned(),
+                message,
+                retryable: self.retryable(),
+                retry_after,
+            },
+        }
+    }
+}
+
+/// Capitalised, ending in a full stop: the contract wants "one human sentence".
+pub(crate) fn sentence(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 1);
+    let mut chars = s.trim().chars();
+    if let Some(first) = chars.next() {
+        out.extend(first.to_uppercase());
+        out.push_str(chars.as_str());
+    }
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        match &self {
+            // The cause may hold SQL or paths: log it, show nothing of it.
+            Error::Store(e) => tracing::error!(error = %e, "store failure"),
+            Error::Internal(e) => tracing::error!(error = %e, "internal failure"),
+            other => tracing::debug!(code = other.code(), "request refused"),
+        }
+        let status = self.status();
+        let mut response = (status, axum::Json(self.body())).into_response();
+        if let Error::RegisterBudgetSpent { retry_after } = self {
+            let secs = (retry_after - OffsetDateTime::now_utc())
+                .whole_seconds()
+                .max(1);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+/// `axum::Json`, but every rejection is the project's [`Error`], and the classification is
+/// the contract's: not JSON at all → 400; JSON of the wrong shape (types, unknown mode, bad
+/// ids, unknown or duplicate fields) → 422. axum's own extractor calls some wrong types
+/// (e.g. a number where an enum belongs) syntax errors, hence this extractor.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(Error::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge
+            } else {
+                Error::MalformedJson("the body could not be read".to_owned())
+            }
+        })?;
+        if let Err(e) = serde_json::from_slice::<IgnoredAny>(&bytes) {
+            return Err(Error::MalformedJson(short(&e.to_string())));
+        }
+        serde_json::from_slice(&bytes)
+            .map(Json)
+            .map_err(|e| Error::InvalidBody(short(&e.to_string())))
+    }
+}
+
+/// `application/json`, or any `+json` type, parameters allowed.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// serde's text is about the caller's own input; keep it short.
+fn short(text: &str) -> String {
+    text.chars().take(300).collect()
+}
+
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_are_capitalised_and_closed() {
+        assert_eq!(
+            sentence("no onboarding has this id"),
+            "No onboarding has this id."
+        );
+        assert_eq!(sentence("Done."), "Done.");
+    }
+
+    #[test]
+    fn internal_causes_are_not_shown() {
+        let body = Error::Internal("password=hunter2".into()).body();
+        assert!(!body.error.message.contains("hunter2"));
+        assert_eq!(body.error.code, "internal_error");
+    }
+}

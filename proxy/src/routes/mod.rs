@@ -1,0 +1,97 @@
+//! The HTTP surface (CONTRACT §3): one router, API routes first, the bundle as fallback.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, Method};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::onboarding::Pipeline;
+
+mod assets;
+mod onboardings;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The onboarding pipeline (and through it, the store).
+    pub pipeline: Pipeline,
+    /// The answer of `GET /api/config`.
+    pub public_config: wire::PublicConfig,
+    /// The built bundle, when the directory exists.
+    pub dist_dir: Option<PathBuf>,
+    /// Serve the sandbox SDK and popup.
+    pub sandbox: bool,
+    /// Origins allowed by CORS (empty: same origin only).
+    pub allowed_origins: Vec<String>,
+}
+
+/// The whole application's router.
+pub fn router(state: AppState) -> Router {
+    let mut app = Router::new()
+        .route("/healthz", get(health))
+        .route("/api/config", get(config))
+        .route("/api/onboardings", post(onboardings::create))
+        .route("/api/onboardings/{id}", get(onboardings::get_one))
+        .route("/api/onboardings/{id}/events", get(onboardings::events))
+        .route("/api/onboardings/{id}/retry", post(onboardings::retry));
+    if state.sandbox {
+        app = app
+            .route("/sandbox/sdk.js", get(assets::sandbox_sdk))
+            .route("/sandbox/popup.html", get(assets::sandbox_popup));
+    }
+    let cors = cors_layer(&state.allowed_origins);
+    let app = app
+        .method_not_allowed_fallback(assets::method_not_allowed)
+        .fallback_service(assets::bundle_service(state.dist_dir.clone()))
+        // axum's Json reads at most this much and answers 413 beyond (in our shape, through
+        // `error::Json`'s rejection).
+        .layer(DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
+        .layer(CompressionLayer::new())
+        .layer(
+            // Method and path only: no headers (nor the query) go into the logs.
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        );
+    let app = match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    app.with_state(state)
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// `GET /healthz`.
+async fn health() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+/// `GET /api/config`: public values only.
+async fn config(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::Json<wire::PublicConfig> {
+    axum::Json(state.public_config)
+}

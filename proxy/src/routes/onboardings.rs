@@ -1,0 +1,112 @@
+//! `/api/onboardings`: create, read, follow and retry.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+use wire::{CreateOnboarding, Onboarding};
+
+use super::AppState;
+use crate::error::{Error, Json};
+use crate::onboarding::RetryError;
+
+/// `POST /api/onboardings`: 201 with the new onboarding after its synchronous steps, or 200
+/// with the existing one for the same WABA and number.
+pub async fn create(
+    State(state): State<AppState>,
+    Json(req): Json<CreateOnboarding>,
+) -> Result<Response, Error> {
+    let (onboarding, created) = state.pipeline.create(req).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(onboarding)).into_response())
+}
+
+/// `GET /api/onboardings/{id}`.
+pub async fn get_one(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<axum::Json<Onboarding>, Error> {
+    let id = onboarding_id(id)?;
+    let onboarding = state
+        .pipeline
+        .get(&id)
+        .await?
+        .ok_or(Error::OnboardingNotFound)?;
+    Ok(axum::Json(onboarding))
+}
+
+/// `POST /api/onboardings/{id}/retry`: 200 with the onboarding after the retried steps.
+pub async fn retry(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<axum::Json<Onboarding>, Error> {
+    let id = onboarding_id(id)?;
+    match state.pipeline.retry(&id).await {
+        Ok(onboarding) => Ok(axum::Json(onboarding)),
+        Err(RetryError::NotFound) => Err(Error::OnboardingNotFound),
+        Err(RetryError::NothingToRetry(why)) => Err(Error::NothingToRetry(why)),
+        Err(RetryError::BudgetSpent(retry_after)) => {
+            Err(Error::RegisterBudgetSpent { retry_after })
+        }
+        Err(RetryError::Store(e)) => Err(Error::Store(e)),
+    }
+}
+
+/// `GET /api/onboardings/{id}/events`: the onboarding at once and at every change, until
+/// it reaches a state that only a person can change.
+pub async fn events(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
+    let id = onboarding_id(id)?;
+    // Subscribe before reading, so a change between the two is not lost.
+    let mut changes = state.pipeline.subscribe();
+    let first = state
+        .pipeline
+        .get(&id)
+        .await?
+        .ok_or(Error::OnboardingNotFound)?;
+    let pipeline = state.pipeline.clone();
+    let stream = async_stream::stream! {
+        let mut last = first;
+        yield Ok(event(&last));
+        while !last.state.is_final() {
+            let next = match changes.recv().await {
+                Ok(o) if o.id == id => o,
+                Ok(_) => continue,
+                // Missed some changes: the store has the latest.
+                Err(RecvError::Lagged(_)) => match pipeline.get(&id).await {
+                    Ok(Some(o)) => o,
+                    _ => break,
+                },
+                Err(RecvError::Closed) => break,
+            };
+            if next != last {
+                last = next;
+                yield Ok(event(&last));
+            }
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+fn event(onboarding: &Onboarding) -> Event {
+    Event::default().data(serde_json::to_string(onboarding).unwrap_or_default())
+}
+
+/// Onboarding ids are UUIDs: anything else cannot exist, so it is a 404 without a query.
+fn onboarding_id(id: Result<Path<String>, PathRejection>) -> Result<String, Error> {
+    let Path(id) = id.map_err(|e| Error::BadPath(e.body_text()))?;
+    uuid::Uuid::parse_str(&id).map_err(|_| Error::OnboardingNotFound)?;
+    Ok(id.to_ascii_lowercase())
+}

@@ -1,0 +1,206 @@
+//! Building and running the server: testable (port 0, a handle on the port) and with a
+//! graceful shutdown on SIGINT/SIGTERM.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::{Settings, YCloudMode};
+use crate::onboarding::Pipeline;
+use crate::routes::{router, AppState};
+use crate::sandbox::FakeYCloud;
+use crate::store::{Store, StoreError};
+use crate::ycloud::{Upstream, YCloudClient};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The store could not be opened or migrated.
+    #[error("DATABASE_URL: {0}")]
+    Store(#[from] StoreError),
+    /// The listen address could not be bound.
+    #[error("ADDR: cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The HTTP client could not be built.
+    #[error("YCLOUD_BASE_URL: cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// A built, bound, not yet running server.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: Router,
+    pipeline: Pipeline,
+    upstream_label: String,
+}
+
+impl Application {
+    /// Opens the store, builds the upstream and the router, binds the address (port 0
+    /// picks a free port) and resumes unfinished onboardings in the background.
+    ///
+    /// # Errors
+    /// See [`StartupError`].
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let store = Store::connect(&settings.database_url).await?;
+        let mut tuning = settings.upstream.clone();
+        let upstream = match &settings.ycloud {
+            YCloudMode::Sandbox => {
+                tracing::warn!(
+                    "SANDBOX MODE: no YCLOUD_API_KEY is set; YCloud and the Facebook SDK are \
+                     simulated in-process and nothing real is bound or registered"
+                );
+                // The fake connects after a few seconds: poll often enough to show it.
+                tuning.poll_interval = tuning.poll_interval.min(Duration::from_secs(1));
+                Upstream::Sandbox(FakeYCloud::new(tuning.sandbox_connect_after))
+            }
+            YCloudMode::Live { api_key, base_url } => Upstream::Http(
+                YCloudClient::new(base_url.clone(), api_key.clone(), tuning.clone())
+                    .map_err(StartupError::Client)?,
+            ),
+        };
+        let pipeline = Pipeline::new(store, upstream, tuning);
+
+        let dist_dir = if settings.dist_dir.is_dir() {
+            Some(settings.dist_dir.clone())
+        } else {
+            tracing::warn!(
+                dist_dir = %settings.dist_dir.display(),
+                "DIST_DIR does not exist: `/` answers 404 until the bundle is built"
+            );
+            None
+        };
+        let public_config = wire::PublicConfig {
+            app_id: settings.fb_app_id.clone(),
+            config_id: settings.fb_config_id.clone(),
+            solution_id: settings.fb_solution_id.clone(),
+            graph_version: settings.graph_version.clone(),
+            sdk_url: settings.sdk_url.clone(),
+            sandbox: settings.is_sandbox(),
+            // Ownership verification needs the code exchange, which needs the app secret.
+            verification: settings.fb_app_secret.is_some(),
+        };
+        let state = AppState {
+            pipeline: pipeline.clone(),
+            public_config,
+            dist_dir,
+            sandbox: settings.is_sandbox(),
+            allowed_origins: settings.allowed_origins.clone(),
+        };
+
+        let listener =
+            TcpListener::bind(settings.addr)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: settings.addr,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.addr,
+            source,
+        })?;
+
+        let resumed = pipeline.resume_unfinished().await?;
+        if resumed > 0 {
+            tracing::info!(resumed, "resuming unfinished onboardings");
+        }
+        Ok(Self {
+            listener,
+            addr,
+            router: router(state),
+            pipeline,
+            upstream_label: settings.ycloud.to_string(),
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The pipeline (tests inspect it).
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// The start-up line: `listening on http://ADDR (sandbox mode|YCloud at BASE)`.
+    pub fn banner(&self) -> String {
+        format!(
+            "listening on http://{} ({})",
+            self.addr, self.upstream_label
+        )
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+    ///
+    /// # Errors
+    /// When serving fails.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes (tests pass their own).
+    ///
+    /// # Errors
+    /// When serving fails.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(signal)
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: info, quieter for sqlx and hyper).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,hyper=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

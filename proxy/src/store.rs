@@ -1,0 +1,642 @@
+//! The onboarding store: onboardings, their steps, register attempts and webhook events.
+//!
+//! sqlx's `Any` driver with runtime queries in portable SQL (`$n` placeholders, ANSI types,
+//! RFC 3339 text timestamps), so SQLite (the default) and PostgreSQL share one code path and
+//! one set of migrations.
+
+use std::str::FromStr;
+
+use serde_json::Value;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
+use wire::{
+    BusinessId, CreateOnboarding, CustomerRef, Mode, Onboarding, OnboardingError, OnboardingState,
+    PhoneNumberId, WabaId,
+};
+
+/// Fixed-width RFC 3339 in UTC, so stored timestamps compare correctly as text.
+const TIME_FORMAT: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+
+/// Formats a timestamp the way the store and the API write them.
+pub fn format_time(t: OffsetDateTime) -> String {
+    let utc = t.to_offset(time::UtcOffset::UTC);
+    // The format only has fields every OffsetDateTime has; failure would be a bug in `time`.
+    utc.format(TIME_FORMAT)
+        .unwrap_or_else(|_| utc.unix_timestamp().to_string())
+}
+
+/// Parses a timestamp written by [`format_time`].
+pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    PrimitiveDateTime::parse(s, TIME_FORMAT)
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
+}
+
+/// The current time, truncated to what the store keeps (microseconds).
+pub fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
+        .unwrap_or(t)
+}
+
+/// A store failure. Shown to nobody: logged, and answered as a generic 500.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations could not be applied.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database file's directory could not be created.
+    #[error("cannot create the database directory {path}: {source}")]
+    Directory {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A stored row does not parse (edited by hand, or a bug).
+    #[error("corrupt row {id}: {what}")]
+    Corrupt {
+        /// Which onboarding.
+        id: String,
+        /// What did not parse.
+        what: String,
+    },
+}
+
+/// The pipeline's steps, as named in `onboarding_steps.step`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Standard mode: `tp/bind`.
+    Bind,
+    /// Standard mode: check (and on retry re-read) `paymentMethodAttached`.
+    CheckPayment,
+    /// Standard mode: register the number.
+    Register,
+    /// Coexistence mode: `smb/bind`.
+    SmbBind,
+}
+
+impl Step {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Bind => "bind",
+            Step::CheckPayment => "check_payment",
+            Step::Register => "register",
+            Step::SmbBind => "smb_bind",
+        }
+    }
+}
+
+/// Where a step stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepStatus {
+    /// Written before the call; still there after a crash mid-call.
+    Started,
+    /// The call succeeded; its result is stored.
+    Done,
+    /// The call failed; `retry` may run it again.
+    Failed,
+}
+
+impl StepStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Started => "started",
+            StepStatus::Done => "done",
+            StepStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "started" => Some(StepStatus::Started),
+            "done" => Some(StepStatus::Done),
+            "failed" => Some(StepStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One stored step.
+#[derive(Debug, Clone)]
+pub struct StepRecord {
+    /// Where it stands.
+    pub status: StepStatus,
+    /// How many times it was started.
+    pub attempts: i64,
+    /// The upstream object (done) or error (failed), when stored.
+    pub result: Option<Value>,
+}
+
+/// What finishing a step changes on the onboarding, in the same transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Update {
+    /// The new state.
+    pub state: Option<OnboardingState>,
+    /// A new YCloud WABA object.
+    pub waba: Option<Value>,
+    /// A new YCloud phone number object.
+    pub phone_number: Option<Value>,
+    /// `Some(None)` clears the error; `Some(Some(e))` sets it.
+    pub error: Option<Option<OnboardingError>>,
+}
+
+/// The database behind the proxy.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+impl Store {
+    /// Opens (and for SQLite, creates) the database and applies the migrations.
+    ///
+    /// # Errors
+    /// When the directory cannot be created, the database cannot be opened, or a migration
+    /// fails.
+    pub async fn connect(database_url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let is_sqlite = database_url.starts_with("sqlite:");
+        let url = if is_sqlite {
+            prepare_sqlite(database_url)?
+        } else {
+            database_url.to_owned()
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if is_sqlite { 4 } else { 10 })
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    if conn.backend_name() == "SQLite" {
+                        // WAL lets the follower read while a request writes; the busy timeout
+                        // makes a writer wait for the lock instead of failing at once.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Stores a new onboarding, or finds the existing one for the same WABA and number.
+    /// Returns it and whether it was created now.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn insert_or_get(
+        &self,
+        req: &CreateOnboarding,
+    ) -> Result<(Onboarding, bool), StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = format_time(now());
+        // ON CONFLICT DO NOTHING (no target) covers the expression index in both databases;
+        // the unique index, not a prior SELECT, decides races between two identical posts.
+        let inserted = sqlx::query(
+            "INSERT INTO onboardings (id, mode, waba_id, phone_number_id, business_id, \
+             customer_ref, event, state, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING",
+        )
+        .bind(&id)
+        .bind(req.mode.as_str())
+        .bind(req.waba_id.as_str())
+        .bind(req.phone_number_id.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(req.business_id.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(req.customer_ref.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(req.event.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(OnboardingState::Received.as_str())
+        .bind(&now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        let row = sqlx::query(
+            "SELECT * FROM onboardings WHERE waba_id = $1 AND COALESCE(phone_number_id, '') = $2",
+        )
+        .bind(req.waba_id.as_str())
+        .bind(req.phone_number_id.as_ref().map_or("", |p| p.as_str()))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((onboarding_from_row(&row)?, inserted))
+    }
+
+    /// One onboarding by id.
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn get(&self, id: &str) -> Result<Option<Onboarding>, StoreError> {
+        let row = sqlx::query("SELECT * FROM onboardings WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(onboarding_from_row).transpose()
+    }
+
+    /// Ids of onboardings a restart must pick up again: any state that is neither final nor
+    /// waiting for a person.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn unfinished(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id FROM onboardings WHERE state IN ($1, $2, $3, $4, $5) ORDER BY created_at",
+        )
+        .bind(OnboardingState::Received.as_str())
+        .bind(OnboardingState::Verifying.as_str())
+        .bind(OnboardingState::Binding.as_str())
+        .bind(OnboardingState::Registering.as_str())
+        .bind(OnboardingState::Pending.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("id").map_err(Into::into))
+            .collect()
+    }
+
+    /// One step of one onboarding, if it was ever started.
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn step(&self, id: &str, step: Step) -> Result<Option<StepRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT status, attempts, result FROM onboarding_steps \
+             WHERE onboarding_id = $1 AND step = $2",
+        )
+        .bind(id)
+        .bind(step.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let status: String = row.try_get("status")?;
+        let status = StepStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
+            id: id.to_owned(),
+            what: format!("step status {status:?}"),
+        })?;
+        let result: Option<String> = row.try_get("result")?;
+        Ok(Some(StepRecord {
+            status,
+            attempts: row.try_get("attempts")?,
+            result: result.and_then(|r| serde_json::from_str(&r).ok()),
+        }))
+    }
+
+    /// Records that a step is about to call out, and moves the onboarding to `state`
+    /// (clearing any previous error), in one transaction.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn start_step(
+        &self,
+        id: &str,
+        step: Step,
+        state: OnboardingState,
+    ) -> Result<(), StoreError> {
+        let now = format_time(now());
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO onboarding_steps (onboarding_id, step, status, attempts, started_at) \
+             VALUES ($1, $2, $3, 1, $4) \
+             ON CONFLICT (onboarding_id, step) DO UPDATE SET status = $3, \
+             attempts = onboarding_steps.attempts + 1, started_at = $4, finished_at = NULL",
+        )
+        .bind(id)
+        .bind(step.as_str())
+        .bind(StepStatus::Started.as_str())
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE onboardings SET state = $1, error = NULL, updated_at = $2 WHERE id = $3",
+        )
+        .bind(state.as_str())
+        .bind(&now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a step's outcome and the onboarding's resulting change, in one transaction.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn finish_step(
+        &self,
+        id: &str,
+        step: Step,
+        status: StepStatus,
+        result: Option<&Value>,
+        update: Update,
+    ) -> Result<(), StoreError> {
+        let now = format_time(now());
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE onboarding_steps SET status = $1, finished_at = $2, result = $3 \
+             WHERE onboarding_id = $4 AND step = $5",
+        )
+        .bind(status.as_str())
+        .bind(&now)
+        .bind(result.map(Value::to_string))
+        .bind(id)
+        .bind(step.as_str())
+        .execute(&mut *tx)
+        .await?;
+        apply_update(&mut tx, id, update, &now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes the onboarding outside a step (e.g. the follower seeing `CONNECTED`).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn update(&self, id: &str, update: Update) -> Result<(), StoreError> {
+        let now = format_time(now());
+        let mut tx = self.pool.begin().await?;
+        apply_update(&mut tx, id, update, &now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Like [`Store::update`], but only while the onboarding is still in `expected`; false
+    /// when it was not (someone else moved it on).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn update_if(
+        &self,
+        id: &str,
+        expected: OnboardingState,
+        update: Update,
+    ) -> Result<bool, StoreError> {
+        let now = format_time(now());
+        let mut tx = self.pool.begin().await?;
+        let matched =
+            sqlx::query("UPDATE onboardings SET updated_at = $1 WHERE id = $2 AND state = $3")
+                .bind(&now)
+                .bind(id)
+                .bind(expected.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if matched == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        apply_update(&mut tx, id, update, &now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Counts one register call for a number (made or about to be made).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn record_register_attempt(
+        &self,
+        waba_id: &WabaId,
+        phone_number_id: &PhoneNumberId,
+        onboarding_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO register_attempts (id, waba_id, phone_number_id, onboarding_id, \
+             attempted_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(waba_id.as_str())
+        .bind(phone_number_id.as_str())
+        .bind(onboarding_id)
+        .bind(format_time(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Register calls for a number since `since`: how many, and the oldest one's time.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn register_attempts_since(
+        &self,
+        phone_number_id: &PhoneNumberId,
+        since: OffsetDateTime,
+    ) -> Result<(i64, Option<OffsetDateTime>), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(attempted_at) AS oldest FROM register_attempts \
+             WHERE phone_number_id = $1 AND attempted_at >= $2",
+        )
+        .bind(phone_number_id.as_str())
+        .bind(format_time(since))
+        .fetch_one(&self.pool)
+        .await?;
+        let n: i64 = row.try_get("n")?;
+        let oldest: Option<String> = row.try_get("oldest")?;
+        Ok((n, oldest.as_deref().and_then(parse_time)))
+    }
+
+    /// Stores a webhook event once; false when its id was already stored.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn insert_webhook_event(
+        &self,
+        id: &str,
+        kind: &str,
+        body: &str,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "INSERT INTO webhook_events (id, type, received_at, body) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(format_time(now()))
+        .bind(body)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// How many onboardings are stored (health checks and tests).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn count_onboardings(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM onboardings")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// Closes the pool (tests restarting on the same file).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// How long the register budget window is (Meta: 10 per number in a moving 72 hours).
+pub const REGISTER_WINDOW: Duration = Duration::hours(72);
+
+async fn apply_update(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    update: Update,
+    now: &str,
+) -> Result<(), StoreError> {
+    if let Some(state) = update.state {
+        sqlx::query("UPDATE onboardings SET state = $1 WHERE id = $2")
+            .bind(state.as_str())
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if let Some(waba) = update.waba {
+        sqlx::query("UPDATE onboardings SET waba = $1 WHERE id = $2")
+            .bind(waba.to_string())
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if let Some(phone) = update.phone_number {
+        sqlx::query("UPDATE onboardings SET phone_number = $1 WHERE id = $2")
+            .bind(phone.to_string())
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if let Some(error) = update.error {
+        let json = error.map(|e| serde_json::to_string(&e).unwrap_or_default());
+        sqlx::query("UPDATE onboardings SET error = $1 WHERE id = $2")
+            .bind(json)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("UPDATE onboardings SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Makes sure a SQLite database can be created: its directory exists, and `mode=rwc` is set
+/// unless the URL chose a mode.
+fn prepare_sqlite(url: &str) -> Result<String, StoreError> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
+        return Ok(url.to_owned());
+    }
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    if query.split('&').any(|kv| kv.starts_with("mode=")) {
+        Ok(url.to_owned())
+    } else if query.is_empty() {
+        Ok(format!("{url}?mode=rwc"))
+    } else {
+        Ok(format!("{url}&mode=rwc"))
+    }
+}
+
+fn onboarding_from_row(row: &AnyRow) -> Result<Onboarding, StoreError> {
+    let id: String = row.try_get("id")?;
+    let corrupt = |what: &str| StoreError::Corrupt {
+        id: id.clone(),
+        what: what.to_owned(),
+    };
+    let text = |col: &str| -> Result<Option<String>, StoreError> { Ok(row.try_get(col)?) };
+    let json = |col: &str| -> Result<Option<Value>, StoreError> {
+        text(col)?
+            .map(|s| Value::from_str(&s).map_err(|_| corrupt(col)))
+            .transpose()
+    };
+    let mode = match row.try_get::<String, _>("mode")?.as_str() {
+        "standard" => Mode::Standard,
+        "coexistence" => Mode::Coexistence,
+        _ => return Err(corrupt("mode")),
+    };
+    let state: String = row.try_get("state")?;
+    let error = text("error")?
+        .map(|s| serde_json::from_str::<OnboardingError>(&s).map_err(|_| corrupt("error")))
+        .transpose()?;
+    Ok(Onboarding {
+        mode,
+        waba_id: WabaId::parse(row.try_get::<String, _>("waba_id")?)
+            .map_err(|_| corrupt("waba_id"))?,
+        phone_number_id: text("phone_number_id")?
+            .map(PhoneNumberId::parse)
+            .transpose()
+            .map_err(|_| corrupt("phone_number_id"))?,
+        business_id: text("business_id")?
+            .map(BusinessId::parse)
+            .transpose()
+            .map_err(|_| corrupt("business_id"))?,
+        customer_ref: text("customer_ref")?
+            .map(CustomerRef::parse)
+            .transpose()
+            .map_err(|_| corrupt("customer_ref"))?,
+        state: OnboardingState::parse(&state).ok_or_else(|| corrupt("state"))?,
+        waba: json("waba")?,
+        phone_number: json("phone_number")?,
+        error,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_round_trip_and_sort_as_text() {
+        let a = now();
+        let b = a + Duration::milliseconds(1);
+        assert_eq!(parse_time(&format_time(a)), Some(a));
+        assert!(format_time(a) < format_time(b));
+        assert!(format_time(a).ends_with('Z'));
+        assert!(time::OffsetDateTime::parse(
+            &format_time(a),
+            &time::format_description::well_known::Rfc3339
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn sqlite_urls_get_create_mode() {
+        let dir = std::env::temp_dir().join(format!("store-test-{}", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}/x.db", dir.display());
+        assert_eq!(prepare_sqlite(&url).unwrap(), format!("{url}?mode=rwc"));
+        assert!(dir.is_dir());
+        assert_eq!(
+            prepare_sqlite("sqlite::memory:").unwrap(),
+            "sqlite::memory:"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,229 @@
+//! Health, config, static files, the sandbox stand-ins.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use wire::{OnboardingState, PublicConfig};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        serde_json::json!({"status": "ok"})
+    );
+}
+
+#[tokio::test]
+async fn config_has_public_values_only() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(format!("{}/api/config", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let c: PublicConfig = r.json().await.unwrap();
+    assert_eq!(c.app_id, "1234567890");
+    assert_eq!(c.config_id, "2345678901");
+    assert_eq!(c.solution_id, "3456789012");
+    assert_eq!(c.graph_version, "v22.0");
+    assert_eq!(c.sdk_url, "https://connect.facebook.net/en_US/sdk.js");
+    assert!(!c.sandbox);
+    assert!(c.verification);
+}
+
+#[tokio::test]
+async fn the_bundle_is_served_with_mime_types_and_compression() {
+    let dist = fresh_dir("dist");
+    std::fs::write(dist.join("index.html"), "<!doctype html><title>wa</title>").unwrap();
+    std::fs::write(dist.join("app_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let js = "console.log('hello');\n".repeat(200);
+    std::fs::write(dist.join("app.js"), &js).unwrap();
+    std::fs::write(dist.join("style.css"), "body{margin:0}").unwrap();
+    let app = spawn_app_with(Options {
+        dist_dir: Some(dist),
+        ..Options::default()
+    })
+    .await;
+
+    for (path, mime) in [
+        ("/", "text/html"),
+        ("/index.html", "text/html"),
+        ("/app_bg.wasm", "application/wasm"),
+        ("/app.js", "text/javascript"),
+        ("/style.css", "text/css"),
+    ] {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with(mime), "{path}: {ct}");
+    }
+    let r = app
+        .client
+        .get(format!("{}/app.js", app.address))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert!(r.bytes().await.unwrap().len() < js.len());
+
+    let r = app
+        .client
+        .get(format!("{}/missing.js", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_error_shape(r, 404).await;
+    // API routes take precedence over the bundle.
+    let r = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_missing_bundle_says_how_to_build_it() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(format!("{}/", app.address))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error_shape(r, 404).await;
+    assert!(
+        body.error.message.contains("build"),
+        "{}",
+        body.error.message
+    );
+}
+
+#[tokio::test]
+async fn sandbox_mode_serves_the_stand_ins_and_connects_by_itself() {
+    let app = spawn_sandbox_app().await;
+    let c: PublicConfig = app
+        .client
+        .get(format!("{}/api/config", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(c.sandbox);
+    assert_eq!(c.sdk_url, "/sandbox/sdk.js");
+    assert!(c.app_id.chars().all(|ch| ch.is_ascii_digit()));
+
+    let r = app
+        .client
+        .get(format!("{}/sandbox/sdk.js", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    let r = app
+        .client
+        .get(format!("{}/sandbox/popup.html", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+
+    for body in [
+        standard_body(),
+        serde_json::json!({"mode": "coexistence", "waba_id": "777"}),
+    ] {
+        let r = app.post_onboarding(&body).await;
+        assert_eq!(r.status(), 201);
+        let o: wire::Onboarding = r.json().await.unwrap();
+        assert_eq!(o.state, OnboardingState::Pending, "{o:?}");
+        assert!(o.phone_number.is_some());
+        let o = app
+            .wait_for_state(&o.id, OnboardingState::Connected, Duration::from_secs(10))
+            .await;
+        assert_eq!(o.phone_number.unwrap()["status"], "CONNECTED");
+    }
+    // Nothing reached the (unused) mock server.
+    assert!(app
+        .ycloud
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty());
+
+    let r = app
+        .post_onboarding(
+            &serde_json::json!({"mode": "standard", "waba_id": "1402", "phone_number_id": "5"}),
+        )
+        .await;
+    let o: wire::Onboarding = r.json().await.unwrap();
+    assert_eq!(o.state, OnboardingState::ActionRequired);
+    assert_eq!(o.error.unwrap().code, "payment_method_missing");
+}
+
+#[tokio::test]
+async fn live_mode_has_no_sandbox_routes() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(format!("{}/sandbox/sdk.js", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_error_shape(r, 404).await;
+}
+
+#[tokio::test]
+async fn cors_allows_configured_origins_only() {
+    let app = spawn_app_with(Options {
+        env: vec![("ALLOWED_ORIGINS", "https://shop.example.com".into())],
+        ..Options::default()
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/api/onboardings", app.address),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let ok = preflight("https://shop.example.com").await.unwrap();
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://shop.example.com"
+    );
+    let other = preflight("https://evil.example.com").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}

@@ -1,0 +1,319 @@
+//! `spawn_app()`: the proxy on a random port, a wiremock YCloud, a fresh SQLite database.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use proxy::config::Settings;
+use proxy::startup::Application;
+use serde_json::{json, Value};
+use wire::{Onboarding, OnboardingState};
+use wiremock::MockServer;
+
+/// A key distinctive enough that finding it anywhere is proof of a leak.
+pub const API_KEY: &str = "ycsk_TEST_d15t1nct1v3_k3y_7f31a9";
+/// Other secrets, equally distinctive.
+pub const APP_SECRET: &str = "fbsecret_TEST_0a9b8c7d6e";
+pub const WEBHOOK_SECRET: &str = "whsec_TEST_1122334455";
+
+pub const WABA: &str = "104996122399160";
+pub const PHONE_ID: &str = "106540352242922";
+pub const E164: &str = "+16315551111";
+
+/// Every log line of the test process (all tests share one subscriber).
+pub fn captured_logs() -> String {
+    let buf = log_buffer().lock().unwrap_or_else(|e| e.into_inner());
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUF.get_or_init(|| Arc::new(Mutex::new(Vec::new())))
+}
+
+struct BufWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for BufWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_logs() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let buf = log_buffer().clone();
+        let filter = tracing_subscriber::EnvFilter::new(
+            "trace,hyper=debug,hyper_util=debug,h2=debug,wiremock=info,sqlx=debug,want=info,mio=info",
+        );
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(move || BufWriter(buf.clone()))
+            .try_init();
+    });
+}
+
+/// What to vary per test.
+pub struct Options {
+    /// Sandbox mode (no key).
+    pub sandbox: bool,
+    /// Reuse this database directory (restart tests).
+    pub data_dir: Option<PathBuf>,
+    /// Serve this bundle.
+    pub dist_dir: Option<PathBuf>,
+    /// Extra environment.
+    pub env: Vec<(&'static str, String)>,
+    /// A YCloud mock prepared before start-up (restart tests: the resumer calls at once).
+    pub ycloud: Option<MockServer>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            sandbox: false,
+            data_dir: None,
+            dist_dir: None,
+            env: Vec::new(),
+            ycloud: None,
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub ycloud: MockServer,
+    pub client: reqwest::Client,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn fresh_dir(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wa-proxy-{prefix}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+pub fn database_url(dir: &std::path::Path) -> String {
+    format!("sqlite://{}/onboarding.db", dir.display())
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_sandbox_app() -> TestApp {
+    spawn_app_with(Options {
+        sandbox: true,
+        ..Options::default()
+    })
+    .await
+}
+
+pub fn test_settings(ycloud_uri: &str, opts: &Options, data_dir: &std::path::Path) -> Settings {
+    let mut env: HashMap<&str, String> = HashMap::new();
+    env.insert("ADDR", "127.0.0.1:0".into());
+    env.insert("DATABASE_URL", database_url(data_dir));
+    env.insert(
+        "DIST_DIR",
+        opts.dist_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("no-dist"))
+            .display()
+            .to_string(),
+    );
+    env.insert("YCLOUD_WEBHOOK_SECRET", WEBHOOK_SECRET.into());
+    env.insert("FB_APP_SECRET", APP_SECRET.into());
+    if !opts.sandbox {
+        env.insert("YCLOUD_API_KEY", API_KEY.into());
+        env.insert("YCLOUD_BASE_URL", ycloud_uri.into());
+        env.insert("FB_APP_ID", "1234567890".into());
+        env.insert("FB_CONFIG_ID", "2345678901".into());
+        env.insert("FB_SOLUTION_ID", "3456789012".into());
+    }
+    for (k, v) in &opts.env {
+        env.insert(k, v.clone());
+    }
+    let mut settings = Settings::from_lookup(|k| env.get(k).cloned()).expect("test settings");
+    let t = &mut settings.upstream;
+    t.connect_timeout = Duration::from_secs(1);
+    t.request_timeout = Duration::from_millis(800);
+    t.max_attempts = 3;
+    t.base_backoff = Duration::from_millis(10);
+    t.max_retry_after = Duration::from_secs(2);
+    t.poll_interval = Duration::from_millis(100);
+    t.poll_for = Duration::from_secs(20);
+    t.sandbox_connect_after = Duration::from_millis(400);
+    settings
+}
+
+pub async fn spawn_app_with(mut opts: Options) -> TestApp {
+    init_logs();
+    let ycloud = match opts.ycloud.take() {
+        Some(server) => server,
+        None => MockServer::start().await,
+    };
+    let data_dir = opts.data_dir.clone().unwrap_or_else(|| fresh_dir("db"));
+    let settings = test_settings(&ycloud.uri(), &opts, &data_dir);
+    let database_url = settings.database_url.clone();
+    let app = Application::build(settings).await.expect("the app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        address,
+        ycloud,
+        client,
+        data_dir,
+        database_url,
+        shutdown: Some(tx),
+    }
+}
+
+impl TestApp {
+    pub async fn post_onboarding(&self, body: &Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/onboardings", self.address))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_onboarding(&self, id: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}/api/onboardings/{id}", self.address))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn retry(&self, id: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/onboardings/{id}/retry", self.address))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Polls until the onboarding is in `state`, or panics after `within`.
+    pub async fn wait_for_state(
+        &self,
+        id: &str,
+        state: OnboardingState,
+        within: Duration,
+    ) -> Onboarding {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let o: Onboarding = self
+                .get_onboarding(id)
+                .await
+                .json()
+                .await
+                .expect("onboarding json");
+            if o.state == state {
+                return o;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "still {} after {within:?}: {o:?}",
+                o.state
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Onboardings stored so far.
+    pub async fn stored_onboardings(&self) -> i64 {
+        let store = proxy::store::Store::connect(&self.database_url)
+            .await
+            .expect("store");
+        let n = store.count_onboardings().await.expect("count");
+        store.close().await;
+        n
+    }
+}
+
+pub fn standard_body() -> Value {
+    json!({"mode": "standard", "waba_id": WABA, "phone_number_id": PHONE_ID,
+           "business_id": "2729063490586005", "code": "AQB_x-1", "event": "FINISH",
+           "customer_ref": "cust-42"})
+}
+
+/// YCloud's WABA, as the seed shows it (plus a field the proxy does not know).
+pub fn waba_json(payment_attached: bool) -> Value {
+    json!({"id": WABA, "name": "WABA name", "accountReviewStatus": "APPROVED",
+           "paymentMethodAttached": payment_attached, "currency": "AUD", "timezoneId": "1",
+           "someFutureField": {"nested": true}})
+}
+
+/// YCloud's phone number with a status.
+pub fn phone_json(status: &str) -> Value {
+    json!({"id": PHONE_ID, "phoneNumber": E164, "displayPhoneNumber": "+1 631-555-1111",
+           "wabaId": WABA, "verifiedName": "John's Cake Shop", "qualityRating": "GREEN",
+           "messagingLimit": "TIER_250", "codeVerificationStatus": "VERIFIED",
+           "nameStatus": "APPROVED", "status": status})
+}
+
+pub fn tp_bind_path() -> String {
+    format!("/whatsapp/businessAccounts/{WABA}/tp/bind")
+}
+pub fn smb_bind_path() -> String {
+    format!("/whatsapp/businessAccounts/{WABA}/smb/bind")
+}
+pub fn register_path() -> String {
+    format!("/whatsapp/phoneNumbers/{WABA}/{PHONE_ID}/register")
+}
+pub fn retrieve_number_path() -> String {
+    format!("/whatsapp/phoneNumbers/{WABA}/{E164}")
+}
+pub fn retrieve_waba_path() -> String {
+    format!("/whatsapp/businessAccounts/{WABA}")
+}
+
+/// Asserts the project's error shape and answers the body.
+pub async fn assert_error_shape(response: reqwest::Response, status: u16) -> wire::ErrorBody {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let ct = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(ct.starts_with("application/json"), "content type {ct:?}");
+    let text = response.text().await.expect("body");
+    let body: wire::ErrorBody =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let code = &body.error.code;
+    assert!(
+        !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+        "{code}"
+    );
+    assert!(body.error.message.ends_with('.'), "{}", body.error.message);
+    body
+}

@@ -1,0 +1,10 @@
+//! Black-box tests of the proxy: real HTTP, a wiremock YCloud, a fresh SQLite file each.
+
+mod bad_input;
+mod failures;
+mod foundation;
+mod helpers;
+mod onboardings;
+mod openapi_conformance;
+mod resume;
+mod secrets;

@@ -1,0 +1,194 @@
+//! A crash between steps: a restart on the same database resumes without calling a
+//! finished step again.
+
+use std::time::Duration;
+
+use serde_json::json;
+use wire::{CreateOnboarding, Mode, OnboardingState, PhoneNumberId, WabaId};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use proxy::store::{Step, StepStatus, Store, Update};
+
+use crate::helpers::*;
+
+fn request() -> CreateOnboarding {
+    CreateOnboarding {
+        mode: Mode::Standard,
+        waba_id: WabaId::parse(WABA).unwrap(),
+        phone_number_id: Some(PhoneNumberId::parse(PHONE_ID).unwrap()),
+        business_id: None,
+        code: None,
+        event: None,
+        customer_ref: None,
+    }
+}
+
+/// The store as a run that died right after bind left it.
+async fn crashed_after_bind(dir: &std::path::Path) -> String {
+    let store = Store::connect(&database_url(dir)).await.unwrap();
+    let (o, created) = store.insert_or_get(&request()).await.unwrap();
+    assert!(created);
+    store
+        .start_step(&o.id, Step::Bind, OnboardingState::Binding)
+        .await
+        .unwrap();
+    let waba = waba_json(true);
+    let update = Update {
+        waba: Some(waba.clone()),
+        ..Update::default()
+    };
+    store
+        .finish_step(&o.id, Step::Bind, StepStatus::Done, Some(&waba), update)
+        .await
+        .unwrap();
+    store.close().await;
+    o.id
+}
+
+#[tokio::test]
+async fn a_restart_resumes_after_bind_without_binding_again() {
+    let dir = fresh_dir("resume");
+    let id = crashed_after_bind(&dir).await;
+
+    // The resumer calls as soon as the app is built: the mocks come first.
+    let ycloud = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(tp_bind_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(waba_json(true)))
+        .expect(0)
+        .mount(&ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(phone_json("CONNECTED")))
+        .expect(1)
+        .mount(&ycloud)
+        .await;
+    let app = spawn_app_with(Options {
+        data_dir: Some(dir),
+        ycloud: Some(ycloud),
+        ..Options::default()
+    })
+    .await;
+
+    let o = app
+        .wait_for_state(&id, OnboardingState::Connected, Duration::from_secs(10))
+        .await;
+    assert_eq!(o.waba.unwrap()["paymentMethodAttached"], true);
+    // Posting the same WABA and number now answers the resumed onboarding.
+    let again = app
+        .post_onboarding(&json!({"mode": "standard", "waba_id": WABA, "phone_number_id": PHONE_ID}))
+        .await;
+    assert_eq!(again.status(), 200);
+}
+
+#[tokio::test]
+async fn a_step_interrupted_mid_call_is_run_again_once() {
+    let dir = fresh_dir("resume-mid");
+    let id = crashed_after_bind(&dir).await;
+    // The register call had started (and was counted) when the process died.
+    let store = Store::connect(&database_url(&dir)).await.unwrap();
+    store
+        .start_step(&id, Step::CheckPayment, OnboardingState::Binding)
+        .await
+        .unwrap();
+    store
+        .finish_step(
+            &id,
+            Step::CheckPayment,
+            StepStatus::Done,
+            None,
+            Update::default(),
+        )
+        .await
+        .unwrap();
+    store
+        .start_step(&id, Step::Register, OnboardingState::Registering)
+        .await
+        .unwrap();
+    store.close().await;
+
+    let ycloud = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(tp_bind_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(waba_json(true)))
+        .expect(0)
+        .mount(&ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(phone_json("PENDING")))
+        .expect(1)
+        .mount(&ycloud)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(retrieve_number_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(phone_json("CONNECTED")))
+        .expect(1..)
+        .mount(&ycloud)
+        .await;
+    let app = spawn_app_with(Options {
+        data_dir: Some(dir),
+        ycloud: Some(ycloud),
+        ..Options::default()
+    })
+    .await;
+    app.wait_for_state(&id, OnboardingState::Connected, Duration::from_secs(10))
+        .await;
+}
+
+#[tokio::test]
+async fn a_pending_onboarding_is_followed_again_after_a_restart() {
+    let dir = fresh_dir("resume-pending");
+    let id = crashed_after_bind(&dir).await;
+    let store = Store::connect(&database_url(&dir)).await.unwrap();
+    for step in [Step::CheckPayment, Step::Register] {
+        store
+            .start_step(&id, step, OnboardingState::Registering)
+            .await
+            .unwrap();
+    }
+    store
+        .finish_step(
+            &id,
+            Step::CheckPayment,
+            StepStatus::Done,
+            None,
+            Update::default(),
+        )
+        .await
+        .unwrap();
+    let phone = phone_json("PENDING");
+    let update = Update {
+        state: Some(OnboardingState::Pending),
+        phone_number: Some(phone.clone()),
+        ..Update::default()
+    };
+    store
+        .finish_step(&id, Step::Register, StepStatus::Done, Some(&phone), update)
+        .await
+        .unwrap();
+    store.close().await;
+
+    let ycloud = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&ycloud)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(retrieve_number_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(phone_json("CONNECTED")))
+        .expect(1..)
+        .mount(&ycloud)
+        .await;
+    let app = spawn_app_with(Options {
+        data_dir: Some(dir),
+        ycloud: Some(ycloud),
+        ..Options::default()
+    })
+    .await;
+    app.wait_for_state(&id, OnboardingState::Connected, Duration::from_secs(10))
+        .await;
+}

@@ -1,0 +1,66 @@
+//! No secret in any response or log line.
+
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn secrets_never_leave_the_proxy() {
+    let app = spawn_app().await;
+    // The key does reach YCloud (and only YCloud).
+    Mock::given(method("POST"))
+        .and(path(tp_bind_path()))
+        .and(header("X-API-Key", API_KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(waba_json(true)))
+        .expect(1)
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .and(header("X-API-Key", API_KEY))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": {"status": 401,
+            "code": "UNAUTHORIZED", "message": "Invalid API key", "requestId": "req_401"}})),
+        )
+        // Once from the post, once from the retry (a fixed key would make it pass).
+        .expect(2)
+        .mount(&app.ycloud)
+        .await;
+
+    let mut seen = String::new();
+    let r = app.post_onboarding(&standard_body()).await;
+    seen.push_str(&format!("{:?}", r.headers()));
+    let text = r.text().await.unwrap();
+    let o: wire::Onboarding = serde_json::from_str(&text).unwrap();
+    assert_eq!(o.error.as_ref().unwrap().code, "upstream_unauthorized");
+    seen.push_str(&text);
+    for p in [
+        "/api/config".to_owned(),
+        format!("/api/onboardings/{}", o.id),
+        "/healthz".to_owned(),
+    ] {
+        let r = app
+            .client
+            .get(format!("{}{p}", app.address))
+            .send()
+            .await
+            .unwrap();
+        seen.push_str(&format!("{:?}", r.headers()));
+        seen.push_str(&r.text().await.unwrap());
+    }
+    let r = app.retry(&o.id).await;
+    seen.push_str(&r.text().await.unwrap());
+
+    let logs = captured_logs();
+    assert!(logs.contains("YCloud call"), "the log capture works");
+    for secret in [API_KEY, APP_SECRET, WEBHOOK_SECRET] {
+        assert!(!seen.contains(secret), "a response holds {secret}");
+        assert!(!logs.contains(secret), "the log holds {secret}");
+    }
+    let settings = test_settings("http://127.0.0.1:1", &Options::default(), &app.data_dir);
+    let shown = format!("{settings:?}");
+    assert!(
+        !shown.contains(API_KEY) && !shown.contains(APP_SECRET) && !shown.contains(WEBHOOK_SECRET)
+    );
+}
