@@ -1,0 +1,2 @@
+//! The only place that touches JavaScript: `JsCast`, `Closure`, `Reflect`, script tags.
+pub mod messages;
