@@ -100,7 +100,7 @@ impl FakeYCloud {
         if waba.as_str().ends_with("429") {
             return Err(UpstreamError::Status {
                 status: 400,
-                detail: Some(ErrorDetail {
+                detail: Some(Box::new(ErrorDetail {
                     status: Some(400),
                     code: Some("WHATSAPP_API_ERROR".into()),
                     message: Some("Too many register requests for this number.".into()),
@@ -111,7 +111,7 @@ impl FakeYCloud {
                         ..WhatsappApiError::default()
                     }),
                     ..ErrorDetail::default()
-                }),
+                })),
                 request_id: Some(fake_request_id()),
                 retry_after: None,
             });
@@ -136,13 +136,13 @@ impl FakeYCloud {
         let Some(n) = number else {
             return Err(UpstreamError::Status {
                 status: 404,
-                detail: Some(ErrorDetail {
+                detail: Some(Box::new(ErrorDetail {
                     status: Some(404),
                     code: Some("NOT_FOUND".into()),
                     message: Some("The requested resource does not exist.".into()),
                     request_id: Some(fake_request_id()),
                     ..ErrorDetail::default()
-                }),
+                })),
                 request_id: Some(fake_request_id()),
                 retry_after: None,
             });
@@ -198,13 +198,13 @@ fn object<T: DeserializeOwned>(raw: Value) -> Result<Object<T>, UpstreamError> {
 fn server_error() -> UpstreamError {
     UpstreamError::Status {
         status: 500,
-        detail: Some(ErrorDetail {
+        detail: Some(Box::new(ErrorDetail {
             status: Some(500),
             code: Some("INTERNAL_ERROR".into()),
             message: Some("Sandbox: simulated server error.".into()),
             request_id: Some(fake_request_id()),
             ..ErrorDetail::default()
-        }),
+        })),
         request_id: Some(fake_request_id()),
         retry_after: None,
     }

@@ -161,8 +161,8 @@ pub enum UpstreamError {
     Status {
         /// The HTTP status.
         status: u16,
-        /// The parsed error body, when it was one.
-        detail: Option<ErrorDetail>,
+        /// The parsed error body, when it was one (boxed: it is large and errors are rare).
+        detail: Option<Box<ErrorDetail>>,
         /// `YCloud-Request-ID` (or the body's `requestId`).
         request_id: Option<String>,
         /// `Retry-After`, when given.
@@ -598,7 +598,7 @@ impl YCloudClient {
         if !status.is_success() {
             let detail = serde_json::from_slice::<ErrorResponse>(&body)
                 .ok()
-                .map(|r| r.error);
+                .map(|r| Box::new(r.error));
             let request_id =
                 request_id.or_else(|| detail.as_ref().and_then(|d| d.request_id.clone()));
             return Err(UpstreamError::Status {
@@ -738,7 +738,7 @@ mod tests {
             status,
             detail: serde_json::from_value::<ErrorResponse>(body)
                 .ok()
-                .map(|r| r.error),
+                .map(|r| Box::new(r.error)),
             request_id: Some("req_1".into()),
             retry_after: None,
         }

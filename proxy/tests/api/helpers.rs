@@ -64,6 +64,7 @@ fn init_logs() {
 }
 
 /// What to vary per test.
+#[derive(Default)]
 pub struct Options {
     /// Sandbox mode (no key).
     pub sandbox: bool,
@@ -75,18 +76,6 @@ pub struct Options {
     pub env: Vec<(&'static str, String)>,
     /// A YCloud mock prepared before start-up (restart tests: the resumer calls at once).
     pub ycloud: Option<MockServer>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            sandbox: false,
-            data_dir: None,
-            dist_dir: None,
-            env: Vec::new(),
-            ycloud: None,
-        }
-    }
 }
 
 pub struct TestApp {
