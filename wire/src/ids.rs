@@ -51,6 +51,7 @@ macro_rules! validated_string {
     ($(#[$doc:meta])* $name:ident, $max:expr, $allowed:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -138,7 +139,10 @@ mod tests {
     fn ids_refuse_each_rule() {
         let cases: &[(&str, IdError)] = &[
             ("", IdError::Empty),
-            (&"1".repeat(MAX_ID_DIGITS + 1), IdError::TooLong(MAX_ID_DIGITS)),
+            (
+                &"1".repeat(MAX_ID_DIGITS + 1),
+                IdError::TooLong(MAX_ID_DIGITS),
+            ),
             ("12a", IdError::BadCharacter),
             (" 12", IdError::BadCharacter),
             ("-12", IdError::BadCharacter),
@@ -159,7 +163,10 @@ mod tests {
             CustomerRef::parse("客".repeat(MAX_CUSTOMER_REF_CHARS + 1)).unwrap_err(),
             IdError::TooLong(MAX_CUSTOMER_REF_CHARS)
         );
-        assert_eq!(CustomerRef::parse("a\nb").unwrap_err(), IdError::BadCharacter);
+        assert_eq!(
+            CustomerRef::parse("a\nb").unwrap_err(),
+            IdError::BadCharacter
+        );
     }
 
     #[test]
@@ -167,7 +174,10 @@ mod tests {
         assert!(AuthCode::parse("AQBx_-.~9").is_ok());
         assert_eq!(AuthCode::parse("a b").unwrap_err(), IdError::BadCharacter);
         assert!(EventName::parse("FINISH_ONLY_WABA").is_ok());
-        assert_eq!(EventName::parse("finish").unwrap_err(), IdError::BadCharacter);
+        assert_eq!(
+            EventName::parse("finish").unwrap_err(),
+            IdError::BadCharacter
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub const MAX_CUSTOMER_REF_CHARS: usize = 128;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The two Embedded Signup flows.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
@@ -49,6 +50,7 @@ impl fmt::Display for Mode {
 }
 
 /// Where an onboarding stands (CONTRACT §3).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnboardingState {
@@ -116,6 +118,7 @@ impl fmt::Display for OnboardingState {
 }
 
 /// Body of `POST /api/onboardings`: the ids the browser received from Meta's popup.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOnboarding {
@@ -141,6 +144,7 @@ pub struct CreateOnboarding {
 }
 
 /// What went wrong in an onboarding step, as stored and returned.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OnboardingError {
     /// Stable snake_case code, e.g. `payment_method_missing`.
@@ -158,6 +162,7 @@ pub struct OnboardingError {
 }
 
 /// An onboarding record as the API returns it (CONTRACT §3).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Onboarding {
     /// The proxy's id for this onboarding (a UUID).
@@ -179,9 +184,11 @@ pub struct Onboarding {
     pub state: OnboardingState,
     /// YCloud's WABA object, once bound.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub waba: Option<serde_json::Value>,
     /// YCloud's phone number object, once registered or smb-bound.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub phone_number: Option<serde_json::Value>,
     /// The last failure, when `state` is `failed` or `action_required`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -193,6 +200,7 @@ pub struct Onboarding {
 }
 
 /// `GET /api/config`: the public settings the browser needs (never a secret).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicConfig {
     /// Meta app id for `FB.init`.
@@ -212,6 +220,7 @@ pub struct PublicConfig {
 }
 
 /// The project's error body: `{"error": {...}}` on every 4xx/5xx.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// The error itself.
@@ -219,6 +228,7 @@ pub struct ErrorBody {
 }
 
 /// One error, as every rejection and failure is answered.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     /// Stable snake_case code, e.g. `invalid_body`.
@@ -259,7 +269,10 @@ mod tests {
             r#"{"mode":"standard","waba_id":"123","wabaId":"123"}"#,
             r#"{"mode":"standard","waba_id":"123456789012345678901234567890123"}"#,
         ] {
-            assert!(serde_json::from_str::<CreateOnboarding>(body).is_err(), "{body}");
+            assert!(
+                serde_json::from_str::<CreateOnboarding>(body).is_err(),
+                "{body}"
+            );
         }
     }
 

@@ -16,6 +16,7 @@ use crate::onboarding::Pipeline;
 
 mod assets;
 mod onboardings;
+pub mod openapi;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -40,7 +41,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/onboardings", post(onboardings::create))
         .route("/api/onboardings/{id}", get(onboardings::get_one))
         .route("/api/onboardings/{id}/events", get(onboardings::events))
-        .route("/api/onboardings/{id}/retry", post(onboardings::retry));
+        .route("/api/onboardings/{id}/retry", post(onboardings::retry))
+        .route("/api/openapi.json", get(openapi::document));
     if state.sandbox {
         app = app
             .route("/sandbox/sdk.js", get(assets::sandbox_sdk))
@@ -85,12 +87,16 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 }
 
 /// `GET /healthz`.
-async fn health() -> axum::Json<serde_json::Value> {
+#[utoipa::path(get, path = "/healthz", tag = "service",
+    responses((status = 200, description = "`{\"status\":\"ok\"}`", body = Object)))]
+pub(crate) async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({"status": "ok"}))
 }
 
 /// `GET /api/config`: public values only.
-async fn config(
+#[utoipa::path(get, path = "/api/config", tag = "service",
+    responses((status = 200, description = "What the browser needs for Embedded Signup", body = wire::PublicConfig)))]
+pub(crate) async fn config(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::Json<wire::PublicConfig> {
     axum::Json(state.public_config)

@@ -10,7 +10,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
-use wire::{CreateOnboarding, Onboarding};
+use wire::{CreateOnboarding, ErrorBody, Onboarding};
 
 use super::AppState;
 use crate::error::{Error, Json};
@@ -18,6 +18,18 @@ use crate::onboarding::RetryError;
 
 /// `POST /api/onboardings`: 201 with the new onboarding after its synchronous steps, or 200
 /// with the existing one for the same WABA and number.
+#[utoipa::path(
+    post, path = "/api/onboardings", tag = "onboardings",
+    request_body = CreateOnboarding,
+    responses(
+        (status = 201, description = "Created; bind and register ran (state `pending`, `connected`, `action_required` or `failed`)", body = Onboarding),
+        (status = 200, description = "The same WABA and number were posted before: that onboarding, nothing called again", body = Onboarding),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Wrong types, unknown mode or fields, malformed ids", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Json(req): Json<CreateOnboarding>,
@@ -32,6 +44,14 @@ pub async fn create(
 }
 
 /// `GET /api/onboardings/{id}`.
+#[utoipa::path(
+    get, path = "/api/onboardings/{id}", tag = "onboardings",
+    params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
+    responses(
+        (status = 200, description = "The onboarding", body = Onboarding),
+        (status = 404, description = "No onboarding has this id", body = ErrorBody),
+    )
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -46,6 +66,16 @@ pub async fn get_one(
 }
 
 /// `POST /api/onboardings/{id}/retry`: 200 with the onboarding after the retried steps.
+#[utoipa::path(
+    post, path = "/api/onboardings/{id}/retry", tag = "onboardings",
+    params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
+    responses(
+        (status = 200, description = "The failed step and what follows it ran again", body = Onboarding),
+        (status = 404, description = "No onboarding has this id", body = ErrorBody),
+        (status = 409, description = "Nothing is retryable", body = ErrorBody),
+        (status = 429, description = "The number's 72-hour register budget is spent (`retry_after` says until when)", body = ErrorBody),
+    )
+)]
 pub async fn retry(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -64,6 +94,14 @@ pub async fn retry(
 
 /// `GET /api/onboardings/{id}/events`: the onboarding at once and at every change, until
 /// it reaches a state that only a person can change.
+#[utoipa::path(
+    get, path = "/api/onboardings/{id}/events", tag = "onboardings",
+    params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
+    responses(
+        (status = 200, description = "Server-sent events: one `data:` line with the onboarding JSON at once and at each change, until `connected`, `failed` or `action_required`", content_type = "text/event-stream", body = String),
+        (status = 404, description = "No onboarding has this id", body = ErrorBody),
+    )
+)]
 pub async fn events(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,

@@ -6,5 +6,6 @@ mod foundation;
 mod helpers;
 mod onboardings;
 mod openapi_conformance;
+mod openapi_document;
 mod resume;
 mod secrets;

@@ -1,0 +1,91 @@
+//! `GET /api/openapi.json`: the routes and the wire types as served.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_document_lists_every_route_and_matches_the_wire_types() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(format!("{}/api/openapi.json", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let doc: Value = r.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with('3'));
+    for (path, method) in [
+        ("/healthz", "get"),
+        ("/api/config", "get"),
+        ("/api/onboardings", "post"),
+        ("/api/onboardings/{id}", "get"),
+        ("/api/onboardings/{id}/events", "get"),
+        ("/api/onboardings/{id}/retry", "post"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+
+    // Every field the API writes is documented under the same name.
+    let onboarding = wire::Onboarding {
+        id: "x".into(),
+        mode: wire::Mode::Standard,
+        waba_id: wire::WabaId::parse("1").unwrap(),
+        phone_number_id: Some(wire::PhoneNumberId::parse("2").unwrap()),
+        business_id: Some(wire::BusinessId::parse("3").unwrap()),
+        customer_ref: Some(wire::CustomerRef::parse("c").unwrap()),
+        state: wire::OnboardingState::Failed,
+        waba: Some(json!({})),
+        phone_number: Some(json!({})),
+        error: Some(wire::OnboardingError {
+            code: "c".into(),
+            message: "m".into(),
+            retryable: true,
+            upstream_request_id: Some("r".into()),
+            retry_after: Some("t".into()),
+        }),
+        created_at: "t".into(),
+        updated_at: "t".into(),
+    };
+    let schemas = &doc["components"]["schemas"];
+    let ob = serde_json::to_value(&onboarding).unwrap();
+    assert_eq!(keys(&schemas["Onboarding"]["properties"]), keys(&ob));
+    assert_eq!(
+        keys(&schemas["OnboardingError"]["properties"]),
+        keys(&ob["error"])
+    );
+    let create = json!({"mode": "standard", "waba_id": "1", "phone_number_id": "2", "business_id": "3",
+        "code": "c", "event": "FINISH", "customer_ref": "r"});
+    serde_json::from_value::<wire::CreateOnboarding>(create.clone()).unwrap();
+    assert_eq!(
+        keys(&schemas["CreateOnboarding"]["properties"]),
+        keys(&create)
+    );
+    let config: Value = app
+        .client
+        .get(format!("{}/api/config", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys(&schemas["PublicConfig"]["properties"]), keys(&config));
+    let states: Vec<&str> = schemas["OnboardingState"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(states.len(), 8);
+    assert!(states.contains(&"action_required"));
+}
