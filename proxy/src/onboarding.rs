@@ -612,6 +612,12 @@ impl Pipeline {
                     .await
                 {
                     Ok(n) => n,
+                    // Polling again cannot make YCloud know the number: leave it to the
+                    // webhook instead of logging the same failure until the deadline.
+                    Err(e @ UpstreamError::Status { status: 404, .. }) => {
+                        tracing::warn!(id, error = %e, "YCloud does not know the number; stopped polling");
+                        return;
+                    }
                     Err(e) => {
                         tracing::warn!(id, error = %e, "polling the number failed; will poll again");
                         continue;

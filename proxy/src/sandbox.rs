@@ -122,7 +122,7 @@ impl FakeYCloud {
     /// Fake `retrieve_phone_number`: `CONNECTED` once the delay has passed.
     ///
     /// # Errors
-    /// 404 for a number the fake never registered.
+    /// 404 for a number the fake never registered (and not of its `+1555` kind).
     pub fn retrieve_phone_number(
         &self,
         waba: &WabaId,
@@ -133,6 +133,16 @@ impl FakeYCloud {
             .get(e164)
             .filter(|n| n.waba_id == waba.as_str())
             .cloned();
+        // One of the fake's own numbers it has forgotten (the proxy restarted while it was
+        // pending): it has had all the time it needs to connect.
+        let number = number.or_else(|| {
+            let tail = e164.strip_prefix("+1555").filter(|t| t.len() == 7)?;
+            Some(FakeNumber {
+                id: tail.trim_start_matches('0').to_owned(),
+                waba_id: waba.as_str().to_owned(),
+                pending_since: Instant::now().checked_sub(self.connect_after)?,
+            })
+        });
         let Some(n) = number else {
             return Err(UpstreamError::Status {
                 status: 404,
@@ -269,7 +279,10 @@ mod tests {
         assert_eq!(e164, "+15550000456");
         let got = fake.retrieve_phone_number(&waba, &e164).unwrap();
         assert!(got.typed.is_connected());
-        assert!(fake.retrieve_phone_number(&waba, "+15559999999").is_err());
+        assert!(fake.retrieve_phone_number(&waba, "+4420799999999").is_err());
+        // Its own kind of number, forgotten across a restart: connected.
+        let forgotten = fake.retrieve_phone_number(&waba, "+15559999999").unwrap();
+        assert!(forgotten.typed.is_connected());
     }
 
     #[test]
