@@ -37,6 +37,31 @@ pub const SANDBOX_CONFIG_ID: &str = "200000000000002";
 /// See [`SANDBOX_APP_ID`].
 pub const SANDBOX_SOLUTION_ID: &str = "300000000000003";
 
+/// `wa-signup-proxy --help`.
+pub const USAGE: &str = "\
+usage: wa-signup-proxy [--addr HOST:PORT]
+
+Configuration comes from the environment (and a .env file):
+  ADDR                   listen address (default 127.0.0.1:8080; --addr overrides)
+  YCLOUD_API_KEY         YCloud API key; unset: sandbox mode (fake YCloud and SDK)
+  YCLOUD_BASE_URL        YCloud API base (default https://api.ycloud.com/v2)
+  YCLOUD_WEBHOOK_SECRET  secret of the YCloud webhook endpoint
+  FB_APP_ID, FB_CONFIG_ID, FB_SOLUTION_ID
+                         Embedded Signup settings (required with YCLOUD_API_KEY)
+  FB_GRAPH_VERSION       Graph API version (default v22.0)
+  FB_SDK_URL             Facebook SDK address (sandbox: /sandbox/sdk.js)
+  FB_APP_SECRET          enables the code exchange for ownership verification
+  GRAPH_BASE_URL         Graph API base (default https://graph.facebook.com)
+  DATABASE_URL           sqlite: or postgres: URL (default sqlite://data/onboarding.db)
+  ALLOWED_ORIGINS        comma-separated origins allowed by CORS
+  DIST_DIR               the built bundle served at / (default dist)
+";
+
+/// True when the command line asks for the usage text.
+pub fn wants_help() -> bool {
+    std::env::args().skip(1).any(|a| a == "--help" || a == "-h")
+}
+
 /// A start-up setting that could not be used. Displays as `VARIABLE: what is wrong`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{var}: {message}")]
@@ -307,8 +332,8 @@ fn parse_args(args: &[String]) -> Result<Option<String>, ConfigError> {
             addr = Some(v.to_owned());
         } else {
             return Err(ConfigError::new(
-                "--addr",
-                format!("unknown argument {arg:?} (only --addr is accepted)"),
+                "arguments",
+                format!("unknown argument {arg:?} (only --addr is accepted; see --help)"),
             ));
         }
     }

@@ -2,11 +2,15 @@
 
 use std::process::ExitCode;
 
-use proxy::config::Settings;
+use proxy::config::{wants_help, Settings, USAGE};
 use proxy::startup::{init_tracing, Application};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if wants_help() {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     init_tracing();
     let settings = match Settings::from_env_and_args() {
         Ok(s) => s,

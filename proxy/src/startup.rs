@@ -69,6 +69,12 @@ impl Application {
             ),
         };
         let pipeline = Pipeline::new(store, upstream, tuning);
+        if settings.fb_app_secret.is_some() {
+            tracing::warn!(
+                "FB_APP_SECRET is set, but WABA ownership verification is not implemented yet: \
+                 onboardings are not verified (/api/config says verification: false)"
+            );
+        }
 
         let dist_dir = if settings.dist_dir.is_dir() {
             Some(settings.dist_dir.clone())
@@ -86,8 +92,9 @@ impl Application {
             graph_version: settings.graph_version.clone(),
             sdk_url: settings.sdk_url.clone(),
             sandbox: settings.is_sandbox(),
-            // Ownership verification needs the code exchange, which needs the app secret.
-            verification: settings.fb_app_secret.is_some(),
+            // The code exchange and ownership check are not implemented yet: saying `true`
+            // because FB_APP_SECRET is set would promise a check that does not happen.
+            verification: false,
         };
         let state = AppState {
             pipeline: pipeline.clone(),
