@@ -7,5 +7,6 @@ mod helpers;
 mod onboardings;
 mod openapi_conformance;
 mod openapi_document;
+mod postgres;
 mod resume;
 mod secrets;
