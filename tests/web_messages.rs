@@ -176,3 +176,23 @@ fn two_listeners_are_independent() {
     assert_eq!(seen_first.borrow().len(), 1);
     assert_eq!(seen_second.borrow().len(), 2);
 }
+
+#[wasm_bindgen_test]
+fn the_callback_may_drop_its_own_listener() {
+    // The app drops the listener once the outcome is known, which may happen inside the
+    // callback itself: that must neither crash nor deliver anything afterwards.
+    let slot: Rc<RefCell<Option<SessionInfoListener>>> = Rc::new(RefCell::new(None));
+    let count = Rc::new(RefCell::new(0));
+    let (slot_in, count_in) = (Rc::clone(&slot), Rc::clone(&count));
+    let listener = SessionInfoListener::new(OriginPolicy::facebook_only(), move |_| {
+        *count_in.borrow_mut() += 1;
+        drop(slot_in.borrow_mut().take());
+    })
+    .unwrap();
+    *slot.borrow_mut() = Some(listener);
+
+    dispatch("https://www.facebook.com", &text(FINISH));
+    dispatch("https://www.facebook.com", &text(FINISH));
+    assert_eq!(*count.borrow(), 1);
+    assert!(slot.borrow().is_none());
+}

@@ -37,7 +37,8 @@ impl std::error::Error for ListenerError {}
 /// removes the listener (like gloo's `EventListener`).
 ///
 /// Messages from origins the policy refuses, and messages that are not session info, are
-/// ignored silently: Facebook's SDK uses the same channel for its own traffic.
+/// ignored silently: Facebook's SDK uses the same channel for its own traffic. The callback
+/// may drop its own listener (e.g. once the outcome is known); nothing is delivered after.
 #[must_use = "dropping the listener removes it at once"]
 pub struct SessionInfoListener {
     window: web_sys::Window,
