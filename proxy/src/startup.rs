@@ -1,7 +1,7 @@
 //! Building and running the server: testable (port 0, a handle on the port) and with a
 //! graceful shutdown on SIGINT/SIGTERM.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -42,7 +42,12 @@ pub struct Application {
     router: Router,
     pipeline: Pipeline,
     upstream_label: String,
+    stopping: tokio::sync::watch::Sender<bool>,
 }
+
+/// How long a shutdown waits for requests in flight (a register call can take a while)
+/// before it stops anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 impl Application {
     /// Opens the store, builds the upstream and the router, binds the address (port 0
@@ -96,12 +101,14 @@ impl Application {
             // because FB_APP_SECRET is set would promise a check that does not happen.
             verification: false,
         };
+        let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
         let state = AppState {
             pipeline: pipeline.clone(),
             public_config,
             dist_dir,
             sandbox: settings.is_sandbox(),
             allowed_origins: settings.allowed_origins.clone(),
+            stopping: stopping_rx,
         };
 
         let listener =
@@ -126,6 +133,7 @@ impl Application {
             router: router(state),
             pipeline,
             upstream_label: settings.ycloud.to_string(),
+            stopping,
         })
     }
 
@@ -168,9 +176,29 @@ impl Application {
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(signal)
-            .await
+        let stopping = self.stopping;
+        let mut stopped = stopping.subscribe();
+        let graceful = async move {
+            signal.await;
+            // Ends the open event streams, which would otherwise hold the shutdown.
+            stopping.send_replace(true);
+        };
+        let server = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(graceful)
+            .into_future();
+        let deadline = async move {
+            if stopped.wait_for(|s| *s).await.is_err() {
+                return std::future::pending().await;
+            }
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            result = server => result,
+            () = deadline => {
+                tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still open after the grace period; stopping anyway");
+                Ok(())
+            }
+        }
     }
 }
 

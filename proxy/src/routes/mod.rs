@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Method};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -31,6 +33,8 @@ pub struct AppState {
     pub sandbox: bool,
     /// Origins allowed by CORS (empty: same origin only).
     pub allowed_origins: Vec<String>,
+    /// Turns true when the server shuts down: open event streams end then.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The whole application's router.
@@ -55,6 +59,12 @@ pub fn router(state: AppState) -> Router {
         // axum's Json reads at most this much and answers 413 beyond (in our shape, through
         // `error::Json`'s rejection).
         .layer(DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
+        // A bug must still answer in the error shape (and be logged), not drop the connection.
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                crate::error::Error::Internal("a handler panicked".to_owned()).into_response()
+            },
+        ))
         .layer(CompressionLayer::new())
         .layer(
             // Method and path only: no headers (nor the query) go into the logs.

@@ -115,11 +115,17 @@ pub async fn events(
         .await?
         .ok_or(Error::OnboardingNotFound)?;
     let pipeline = state.pipeline.clone();
+    let mut stopping = state.stopping.clone();
     let stream = async_stream::stream! {
         let mut last = first;
         yield Ok(event(&last));
         while !last.state.is_final() {
-            let next = match changes.recv().await {
+            let received = tokio::select! {
+                r = changes.recv() => r,
+                // A shutdown ends the stream; the browser's EventSource reconnects.
+                _ = stopping.wait_for(|s| *s) => break,
+            };
+            let next = match received {
                 Ok(o) if o.id == id => o,
                 Ok(_) => continue,
                 // Missed some changes: the store has the latest.

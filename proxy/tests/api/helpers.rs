@@ -185,6 +185,13 @@ pub async fn spawn_app_with(mut opts: Options) -> TestApp {
 }
 
 impl TestApp {
+    /// Signals the server to shut down, as SIGTERM would.
+    pub fn shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     pub async fn post_onboarding(&self, body: &Value) -> reqwest::Response {
         self.client
             .post(format!("{}/api/onboardings", self.address))

@@ -353,3 +353,44 @@ async fn events_stream_the_onboarding_until_connected() {
     assert_eq!(states.first(), Some(&OnboardingState::Pending), "{text}");
     assert_eq!(states.last(), Some(&OnboardingState::Connected), "{text}");
 }
+
+#[tokio::test]
+async fn a_shutdown_ends_open_event_streams() {
+    let mut app = spawn_app().await;
+    Mock::given(method("POST"))
+        .and(path(tp_bind_path()))
+        .respond_with(ok(waba_json(true)))
+        .expect(1)
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ok(phone_json("PENDING")))
+        .expect(1)
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(retrieve_number_path()))
+        .respond_with(ok(phone_json("PENDING")))
+        .mount(&app.ycloud)
+        .await;
+    let o: Onboarding = app
+        .post_onboarding(&standard_body())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = app
+        .client
+        .get(format!("{}/api/onboardings/{}/events", app.address, o.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.shutdown();
+    let text = tokio::time::timeout(Duration::from_secs(3), r.text())
+        .await
+        .expect("the stream ends")
+        .unwrap();
+    assert!(text.contains("\"pending\""), "{text}");
+}
