@@ -257,7 +257,12 @@ impl UpstreamError {
         }
         .map(|m| m.chars().take(300).collect::<String>());
         let with_detail = |base: String| match &upstream_message {
-            Some(m) => format!("{base} (YCloud: {})", m.trim_end_matches('.')),
+            // "…; retry later (YCloud: Invalid thing)." reads as one sentence.
+            Some(m) => format!(
+                "{} (YCloud: {}).",
+                base.trim_end_matches('.'),
+                m.trim().trim_end_matches('.')
+            ),
             None => base,
         };
         let (code, message, retryable, retry_after) = if self.is_on_prem_blocked() {
@@ -284,7 +289,7 @@ impl UpstreamError {
                     ..
                 } => (
                     "upstream_rate_limited",
-                    format!("YCloud is rate limiting requests; retry {what} in a moment."),
+                    format!("YCloud is rate limiting requests, so it could not {what}; retry in a moment."),
                     true,
                     retry_after
                         .and_then(|d| time::Duration::try_from(d).ok())
@@ -339,7 +344,7 @@ impl UpstreamError {
                 ),
                 UpstreamError::Timeout => (
                     "upstream_timeout",
-                    format!("YCloud did not answer in time while trying to {what}; retry later."),
+                    format!("YCloud did not answer in time when asked to {what}; retry later."),
                     true,
                     None,
                 ),
@@ -351,7 +356,7 @@ impl UpstreamError {
                 ),
                 UpstreamError::BadBody { .. } => (
                     "upstream_bad_response",
-                    format!("YCloud's answer to {what} could not be read; retry later."),
+                    format!("YCloud answered something unreadable when asked to {what}; retry later."),
                     true,
                     None,
                 ),
