@@ -53,7 +53,7 @@ async fn the_bundle_is_served_with_mime_types_and_compression() {
     std::fs::write(dist.join("app.js"), &js).unwrap();
     std::fs::write(dist.join("style.css"), "body{margin:0}").unwrap();
     let app = spawn_app_with(Options {
-        dist_dir: Some(dist),
+        dist_dir: Some(dist.clone()),
         ..Options::default()
     })
     .await;
@@ -100,6 +100,7 @@ async fn the_bundle_is_served_with_mime_types_and_compression() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    let _ = std::fs::remove_dir_all(dist);
 }
 
 #[tokio::test]

@@ -92,6 +92,8 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        // Open handles do not stop an unlink on Unix; the database goes with the test.
+        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 
