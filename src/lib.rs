@@ -1,13 +1,19 @@
 //! WhatsApp Embedded Signup through YCloud: the browser app.
 //!
 //! `protocol` is pure Rust (no JS types) and runs natively in tests; `browser` is the only
-//! module that touches JavaScript; `components` are the Leptos views.
+//! module that touches JavaScript; `api` is the only one that talks to the proxy; `flow`
+//! drives one widget; `components` are the Leptos views.
 
+pub mod api;
 pub mod browser;
 pub mod components;
+pub mod flow;
+pub mod i18n;
 pub mod protocol;
 
-/// Mounts the standalone onboarding page on `<body>`.
+/// Mounts the standalone onboarding page on `<body>` (the proxy is the page's origin).
 pub fn mount_standalone() {
-    leptos::mount::mount_to_body(components::Widget);
+    leptos::mount::mount_to_body(|| {
+        leptos::view! { <components::Widget options=flow::WidgetOptions::default() /> }
+    });
 }

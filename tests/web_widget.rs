@@ -1,32 +1,209 @@
-//! The widget mounted in headless Chromium.
+//! The widget mounted in headless Chromium, against a fake `window.FB` and a fake proxy
+//! (`window.fetch` answered by the test).
 #![cfg(target_arch = "wasm32")]
 
 use leptos::prelude::*;
+use wa_signup::components::Widget;
+use wa_signup::flow::WidgetOptions;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use web_sys::HtmlElement;
+use web_sys::{HtmlElement, MessageEvent, MessageEventInit};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn find(root: &web_sys::Element, testid: &str) -> HtmlElement {
+/// A fake SDK: records `FB.init` and `FB.login`, keeps the login callback for the test.
+const FAKE_SDK: &str = r#"
+window.__fb = { inits: [], logins: [], callback: null };
+window.FB = {
+  init: function (o) { window.__fb.inits.push(o); },
+  login: function (cb, o) { window.__fb.logins.push(o); window.__fb.callback = cb; },
+};
+setTimeout(function () { window.fbAsyncInit(); }, 0);
+"#;
+
+fn js(code: &str) -> JsValue {
+    js_sys::eval(code).unwrap_or_else(|e| panic!("{code}: {e:?}"))
+}
+
+fn data_url(source: &str) -> String {
+    format!(
+        "data:text/javascript;charset=utf-8,{}",
+        String::from(js_sys::encode_uri_component(source))
+    )
+}
+
+fn options(sdk_url: String) -> WidgetOptions {
+    WidgetOptions {
+        app_id: Some("1234".into()),
+        config_id: Some("5678".into()),
+        solution_id: Some("9012".into()),
+        graph_version: Some("v22.0".into()),
+        sdk_url: Some(sdk_url),
+        locale: Some("en".into()),
+        ..WidgetOptions::default()
+    }
+}
+
+struct Mounted {
+    root: HtmlElement,
+    _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+}
+
+fn mount(options: WidgetOptions) -> Mounted {
+    wa_signup::browser::sdk::reset_for_tests();
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let handle = leptos::mount::mount_to(root.clone(), move || {
+        view! { <Widget options=options /> }.into_any()
+    });
+    Mounted {
+        root,
+        _handle: handle,
+    }
+}
+
+fn find(root: &HtmlElement, testid: &str) -> HtmlElement {
     root.query_selector(&format!("[data-testid=\"{testid}\"]"))
         .unwrap()
         .unwrap_or_else(|| panic!("no [data-testid={testid}]"))
         .unchecked_into()
 }
 
+fn state(root: &HtmlElement) -> String {
+    find(root, "status")
+        .get_attribute("data-state")
+        .unwrap_or_default()
+}
+
+async fn wait_for_state(root: &HtmlElement, want: &str) {
+    for _ in 0..300 {
+        if state(root) == want {
+            return;
+        }
+        wa_signup::browser::dom::sleep(20).await;
+    }
+    panic!(
+        "data-state stayed {:?}, wanted {want:?}: {}",
+        state(root),
+        root.inner_text()
+    );
+}
+
+fn post_from_facebook(data: &str) {
+    let init = MessageEventInit::new();
+    init.set_origin("https://www.facebook.com");
+    init.set_data(&JsValue::from_str(data));
+    let event = MessageEvent::new_with_event_init_dict("message", &init).unwrap();
+    web_sys::window().unwrap().dispatch_event(&event).unwrap();
+}
+
 #[wasm_bindgen_test]
-async fn clicking_a_launch_button_moves_the_status_on() {
-    let document = web_sys::window().unwrap().document().unwrap();
-    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
-    document.body().unwrap().append_child(&root).unwrap();
-    let _handle = leptos::mount::mount_to(root.clone(), wa_signup::components::Widget);
-
-    let status = find(&root, "status");
+async fn loads_the_sdk_then_cancelling_at_a_step_says_which() {
+    let w = mount(options(data_url(FAKE_SDK)));
+    let status = find(&w.root, "status");
     assert_eq!(status.get_attribute("aria-live").as_deref(), Some("polite"));
-    assert_eq!(status.get_attribute("data-state").as_deref(), Some("ready"));
+    wait_for_state(&w.root, "ready").await;
+    assert_eq!(
+        js("window.__fb.inits[0].appId").as_string().as_deref(),
+        Some("1234")
+    );
+    assert_eq!(
+        js("window.__fb.inits[0].version").as_string().as_deref(),
+        Some("v22.0")
+    );
 
-    find(&root, "launch-standard").click();
+    js("window.__cancels = []; document.addEventListener('wa-signup:cancel', e => window.__cancels.push(e.detail))");
+    find(&w.root, "launch-standard").click();
     leptos::task::tick().await;
-    assert_eq!(status.get_attribute("data-state").as_deref(), Some("in-popup"));
+    assert_eq!(state(&w.root), "in-popup");
+    assert_eq!(
+        js("window.__fb.logins[0].config_id").as_string().as_deref(),
+        Some("5678")
+    );
+    assert_eq!(
+        js("window.__fb.logins[0].extras.setup.solutionID")
+            .as_string()
+            .as_deref(),
+        Some("9012")
+    );
+    // A second click while the popup is open does nothing.
+    find(&w.root, "launch-coexistence").click();
+    assert_eq!(js("window.__fb.logins.length").as_f64(), Some(1.0));
+
+    post_from_facebook(
+        r#"{"type":"WA_EMBEDDED_SIGNUP","event":"CANCEL","data":{"current_step":"PHONE_NUMBER_SETUP"},"version":3}"#,
+    );
+    js("window.__fb.callback({status: 'unknown', authResponse: null})");
+    wait_for_state(&w.root, "cancelled").await;
+    assert!(
+        status.inner_text().contains("add a phone number"),
+        "{}",
+        status.inner_text()
+    );
+    assert_eq!(
+        js("window.__cancels[0].current_step")
+            .as_string()
+            .as_deref(),
+        Some("PHONE_NUMBER_SETUP")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn an_unloadable_sdk_is_reported_as_blocked() {
+    let w = mount(options("http://127.0.0.1:9/sdk.js".into()));
+    wait_for_state(&w.root, "sdk-blocked").await;
+    let text = find(&w.root, "status").inner_text();
+    assert!(text.contains("blocker"), "{text}");
+    find(&w.root, "retry");
+    let launch: web_sys::HtmlButtonElement = find(&w.root, "launch-standard").unchecked_into();
+    assert!(launch.disabled());
+}
+
+#[wasm_bindgen_test]
+async fn a_finish_is_submitted_and_followed_to_connected() {
+    // The fake proxy: POST answers pending, every later GET answers connected.
+    js(r#"
+      window.__posts = [];
+      window.fetch = function (input, init) {
+        var url = typeof input === 'string' ? input : input.url;
+        var method = (init && init.method) || (input.method) || 'GET';
+        var body = { id: 'b7a1', mode: 'standard', waba_id: '104996122399160',
+          phone_number_id: '106540352242922', state: 'pending',
+          waba: { paymentMethodAttached: true }, phone_number: { status: 'PENDING' },
+          created_at: '2026-11-23T00:00:00Z', updated_at: '2026-11-23T00:00:00Z' };
+        if (method === 'POST') {
+          return (input.text ? input.text() : Promise.resolve(init.body)).then(function (t) {
+            window.__posts.push(JSON.parse(t));
+            return new Response(JSON.stringify(body), { status: 201, headers: { 'Content-Type': 'application/json' } });
+          });
+        }
+        body.state = 'connected';
+        body.phone_number.status = 'CONNECTED';
+        return Promise.resolve(new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } }));
+      };
+      window.__connected = 0;
+      document.addEventListener('wa-signup:connected', function () { window.__connected += 1; });
+    "#);
+    let w = mount(options(data_url(FAKE_SDK)));
+    wait_for_state(&w.root, "ready").await;
+    find(&w.root, "launch-standard").click();
+    js("window.__fb.callback({status: 'connected', authResponse: {code: 'AQB-code'}})");
+    post_from_facebook(
+        r#"{"type":"WA_EMBEDDED_SIGNUP","event":"FINISH","data":{"phone_number_id":"106540352242922","waba_id":"104996122399160","business_id":"2729063490586005"},"version":3}"#,
+    );
+    wait_for_state(&w.root, "pending").await;
+    let post = js("JSON.stringify(window.__posts[0])").as_string().unwrap();
+    let post: serde_json::Value = serde_json::from_str(&post).unwrap();
+    assert_eq!(post["mode"], "standard");
+    assert_eq!(post["waba_id"], "104996122399160");
+    assert_eq!(post["code"], "AQB-code");
+    assert_eq!(post["event"], "FINISH");
+    assert_eq!(find(&w.root, "waba-id").inner_text(), "104996122399160");
+
+    // The event stream is unavailable here, so the widget falls back to polling.
+    wait_for_state(&w.root, "connected").await;
+    assert_eq!(js("window.__connected").as_f64(), Some(1.0));
+    js("delete window.fetch");
 }

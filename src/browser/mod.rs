@@ -1,2 +1,5 @@
 //! The only place that touches JavaScript: `JsCast`, `Closure`, `Reflect`, script tags.
+pub mod dom;
 pub mod messages;
+pub mod sdk;
+pub mod stream;

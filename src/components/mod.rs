@@ -1,7 +1,9 @@
 //! Leptos views, one component per file.
 
+mod progress;
 mod status;
 mod widget;
 
-pub use status::{Phase, Status};
+pub use progress::Progress;
+pub use status::Status;
 pub use widget::Widget;

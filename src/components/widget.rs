@@ -1,25 +1,98 @@
+use leptos::html;
 use leptos::prelude::*;
+use wire::Mode;
 
-use super::{Phase, Status};
+use super::{Progress, Status};
+use crate::browser::dom;
+use crate::flow::{Flow, WidgetOptions};
+use crate::i18n::{Locale, Msg};
 
-/// The onboarding widget: one launch button per mode and the status region.
+/// The onboarding widget: language switch, one launch button per enabled mode, the status
+/// region and the live progress of the onboarding.
 #[component]
-pub fn Widget() -> impl IntoView {
-    let (phase, set_phase) = signal(Phase::Ready);
-    view! {
-        <section class="wa-signup">
-            <h1 class="wa-title">"Connect WhatsApp"</h1>
-            <div class="wa-modes">
-                <button type="button" class="wa-launch" data-testid="launch-standard"
-                    on:click=move |_| set_phase.set(Phase::InPopup)>
-                    "Connect a new number"
+pub fn Widget(
+    /// Options from `mount(element, options)`, `data-*` attributes or the standalone page.
+    #[prop(optional)]
+    options: WidgetOptions,
+) -> impl IntoView {
+    let initial = options
+        .locale
+        .as_deref()
+        .and_then(Locale::from_tag)
+        .unwrap_or_else(|| {
+            let langs = dom::browser_languages();
+            Locale::negotiate(langs.iter().map(String::as_str))
+        });
+    let locale = RwSignal::new(initial);
+    let modes = options.modes;
+    let flow = Flow::new(options);
+    let root = NodeRef::<html::Section>::new();
+    Effect::new(move |started: Option<bool>| {
+        if started == Some(true) {
+            return true;
+        }
+        match root.get() {
+            Some(el) => {
+                flow.set_root(el.into());
+                flow.start();
+                true
+            }
+            None => false,
+        }
+    });
+
+    let t = move |m: Msg| locale.get().t(m);
+    let can_launch = move || flow.screen.with(|s| s.can_launch());
+    let launch_button = move |mode: Mode| {
+        let (label, explain, testid) = match mode {
+            Mode::Standard => (Msg::LaunchStandard, Msg::ExplainStandard, "launch-standard"),
+            Mode::Coexistence => (
+                Msg::LaunchCoexistence,
+                Msg::ExplainCoexistence,
+                "launch-coexistence",
+            ),
+        };
+        let explain_id = format!("wa-explain-{}", mode.as_str());
+        view! {
+            <div class="wa-mode">
+                <button type="button" class="wa-button wa-launch" data-testid=testid
+                    aria-describedby=explain_id.clone()
+                    disabled=move || !can_launch()
+                    on:click=move |_| flow.launch(mode)>
+                    {move || t(label)}
                 </button>
-                <button type="button" class="wa-launch" data-testid="launch-coexistence"
-                    on:click=move |_| set_phase.set(Phase::InPopup)>
-                    "Keep using the WhatsApp Business App"
-                </button>
+                <p class="wa-explain" id=explain_id>{move || t(explain)}</p>
             </div>
-            <Status phase=phase />
+        }
+    };
+    let buttons = Mode::ALL
+        .into_iter()
+        .filter(|m| modes.includes(*m))
+        .map(launch_button)
+        .collect_view();
+
+    view! {
+        <section class="wa-signup" node_ref=root lang=move || locale.get().tag()>
+            <header class="wa-header">
+                <h1 class="wa-title">{move || t(Msg::Title)}</h1>
+                <label class="wa-language">
+                    <span>{move || t(Msg::Language)}</span>
+                    <select data-testid="locale"
+                        on:change=move |ev| {
+                            if let Some(l) = Locale::from_tag(&event_target_value(&ev)) {
+                                locale.set(l);
+                            }
+                        }>
+                        {Locale::ALL.into_iter().map(|l| view! {
+                            <option value=l.tag() selected=move || locale.get() == l>{l.native_name()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+            </header>
+            <p class="wa-intro">{move || t(Msg::Intro)}</p>
+            <div class="wa-modes">{buttons}</div>
+            <Status flow=flow locale=locale />
+            <Progress flow=flow locale=locale />
         </section>
     }
 }

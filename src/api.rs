@@ -1,0 +1,126 @@
+//! Typed calls to the proxy. Components never build URLs or read response bodies themselves.
+
+use gloo_net::http::{Request, Response};
+use serde::de::DeserializeOwned;
+use wire::{CreateOnboarding, ErrorBody, Onboarding, PublicConfig};
+
+/// Why a call to the proxy did not give the expected answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiFailure {
+    /// The proxy could not be reached at all (down, offline, CORS refused).
+    Unreachable,
+    /// The proxy answered with the project's error shape.
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The error body's fields.
+        error: wire::ApiError,
+    },
+    /// The proxy answered something this app does not understand.
+    Malformed(u16),
+}
+
+impl ApiFailure {
+    /// Whether trying the same call later may succeed.
+    pub fn retryable(&self) -> bool {
+        match self {
+            ApiFailure::Unreachable => true,
+            ApiFailure::Refused { error, .. } => error.retryable,
+            ApiFailure::Malformed(status) => *status >= 500,
+        }
+    }
+}
+
+/// The proxy's address, e.g. `""` (same origin) or `https://partner.example/onboarding`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Proxy {
+    base: String,
+}
+
+impl Proxy {
+    /// A proxy at `base` (a trailing `/` is dropped).
+    pub fn new(base: &str) -> Self {
+        Proxy {
+            base: base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// The absolute or same-origin URL of a proxy path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `GET /api/config`.
+    ///
+    /// # Errors
+    /// [`ApiFailure`] when the proxy is unreachable or refuses.
+    pub async fn config(&self) -> Result<PublicConfig, ApiFailure> {
+        read(Request::get(&self.url("/api/config")).send().await).await
+    }
+
+    /// `POST /api/onboardings`.
+    ///
+    /// # Errors
+    /// [`ApiFailure`] when the proxy is unreachable or refuses the ids.
+    pub async fn create_onboarding(
+        &self,
+        body: &CreateOnboarding,
+    ) -> Result<Onboarding, ApiFailure> {
+        let request = Request::post(&self.url("/api/onboardings"))
+            .json(body)
+            .map_err(|_| ApiFailure::Malformed(0))?;
+        read(request.send().await).await
+    }
+
+    /// `GET /api/onboardings/{id}`.
+    ///
+    /// # Errors
+    /// [`ApiFailure`] when the proxy is unreachable or does not know the id.
+    pub async fn onboarding(&self, id: &str) -> Result<Onboarding, ApiFailure> {
+        read(
+            Request::get(&self.url(&format!("/api/onboardings/{id}")))
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// `POST /api/onboardings/{id}/retry`.
+    ///
+    /// # Errors
+    /// [`ApiFailure`] when nothing is retryable (409) or the register budget is spent (429).
+    pub async fn retry(&self, id: &str) -> Result<Onboarding, ApiFailure> {
+        read(
+            Request::post(&self.url(&format!("/api/onboardings/{id}/retry")))
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// The server-sent events URL of an onboarding.
+    pub fn events_url(&self, id: &str) -> String {
+        self.url(&format!("/api/onboardings/{id}/events"))
+    }
+}
+
+async fn read<T: DeserializeOwned>(
+    sent: Result<Response, gloo_net::Error>,
+) -> Result<T, ApiFailure> {
+    let response = sent.map_err(|_| ApiFailure::Unreachable)?;
+    let status = response.status();
+    let text = response.text().await.map_err(|_| ApiFailure::Unreachable)?;
+    if response.ok() {
+        serde_json::from_str(&text).map_err(|_| ApiFailure::Malformed(status))
+    } else {
+        match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(body) => Err(ApiFailure::Refused {
+                status,
+                error: body.error,
+            }),
+            // A gateway in front of the proxy answering HTML, say.
+            Err(_) if status >= 502 => Err(ApiFailure::Unreachable),
+            Err(_) => Err(ApiFailure::Malformed(status)),
+        }
+    }
+}

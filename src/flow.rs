@@ -1,0 +1,569 @@
+//! The onboarding flow of one widget: configuration, SDK, popup, submission, progress.
+//!
+//! [`Flow`] is `Copy` (signals and stored values only), so every callback can hold it. It
+//! talks to JavaScript only through `crate::browser` and to the proxy only through
+//! `crate::api`; the decisions about messages are `crate::protocol`'s.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use serde::Serialize;
+use wire::{CreateOnboarding, CustomerRef, Mode, Onboarding, OnboardingState, PublicConfig};
+
+use crate::api::{ApiFailure, Proxy};
+use crate::browser::dom::{self, session, Timeout};
+use crate::browser::messages::SessionInfoListener;
+use crate::browser::sdk::{self, SdkError, SdkSettings};
+use crate::browser::stream::EventStream;
+use crate::protocol::{
+    CancelStep, Correlator, Failure, LaunchOptions, LoginResult, OriginPolicy, Outcome,
+    ReportedError, SessionInfo, Timeouts,
+};
+
+/// How long the SDK may take before the widget calls it blocked.
+pub const SDK_TIMEOUT_MS: i32 = 10_000;
+/// How often progress is polled when server-sent events are unavailable.
+const POLL_MS: u32 = 2_000;
+/// Where a reload finds the onboarding in progress (one per proxy).
+const STORAGE_KEY: &str = "wa-signup:onboarding";
+
+/// Which launch buttons a widget shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Modes {
+    /// Both modes.
+    #[default]
+    Both,
+    /// Only one.
+    Only(Mode),
+}
+
+impl Modes {
+    /// Reads `standard`, `coexistence` or `both`.
+    pub fn parse(s: &str) -> Option<Modes> {
+        match s.trim() {
+            "both" => Some(Modes::Both),
+            "standard" => Some(Modes::Only(Mode::Standard)),
+            "coexistence" => Some(Modes::Only(Mode::Coexistence)),
+            _ => None,
+        }
+    }
+
+    /// Whether `mode` gets a button.
+    pub fn includes(self, mode: Mode) -> bool {
+        match self {
+            Modes::Both => true,
+            Modes::Only(m) => m == mode,
+        }
+    }
+}
+
+/// A widget's options (CONTRACT §4); `None` values come from `{proxy}/api/config`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WidgetOptions {
+    /// The proxy's base URL; empty for the page's own origin.
+    pub proxy_url: String,
+    /// Which launch buttons to show.
+    pub modes: Modes,
+    /// Meta app id.
+    pub app_id: Option<String>,
+    /// Embedded Signup configuration id.
+    pub config_id: Option<String>,
+    /// YCloud's solution id.
+    pub solution_id: Option<String>,
+    /// Graph API version.
+    pub graph_version: Option<String>,
+    /// Where to load the SDK from.
+    pub sdk_url: Option<String>,
+    /// A BCP 47 language tag; the browser's languages otherwise.
+    pub locale: Option<String>,
+    /// The partner's reference for this customer.
+    pub customer_ref: Option<CustomerRef>,
+}
+
+impl WidgetOptions {
+    /// The whole configuration when the options give every value (no proxy round trip;
+    /// sandbox off, since only the proxy can say it is one).
+    fn complete(&self) -> Option<PublicConfig> {
+        Some(PublicConfig {
+            app_id: self.app_id.clone()?,
+            config_id: self.config_id.clone()?,
+            solution_id: self.solution_id.clone()?,
+            graph_version: self.graph_version.clone()?,
+            sdk_url: self.sdk_url.clone()?,
+            sandbox: false,
+            verification: false,
+        })
+    }
+
+    /// The proxy's configuration with this widget's own values on top.
+    fn apply(&self, mut config: PublicConfig) -> PublicConfig {
+        let pick = |own: &Option<String>, theirs: &mut String| {
+            if let Some(v) = own.as_ref().filter(|v| !v.is_empty()) {
+                v.clone_into(theirs);
+            }
+        };
+        pick(&self.app_id, &mut config.app_id);
+        pick(&self.config_id, &mut config.config_id);
+        pick(&self.solution_id, &mut config.solution_id);
+        pick(&self.graph_version, &mut config.graph_version);
+        pick(&self.sdk_url, &mut config.sdk_url);
+        // A relative SDK URL (the sandbox stand-in) is relative to the proxy, not the page.
+        if config.sdk_url.starts_with('/') && !config.sdk_url.starts_with("//") {
+            config.sdk_url = Proxy::new(&self.proxy_url).url(&config.sdk_url);
+        }
+        config
+    }
+}
+
+/// Why the flow stopped short, worth a sentence and a next step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Problem {
+    /// The customer reported an error in Meta's popup.
+    Reported(ReportedError),
+    /// Login was not authorized.
+    NotAuthorized,
+    /// A finish without a usable WABA id.
+    InvalidFinish,
+    /// Login ended but Meta sent no finish.
+    TimedOut,
+    /// `FB.login` could not be called.
+    PopupFailed,
+    /// The proxy could not be reached (at start, or when submitting: the ids are kept).
+    ProxyUnreachable,
+    /// The proxy refused the request.
+    Refused(wire::ApiError),
+    /// The onboarding failed at a step (see its `error`).
+    Onboarding(Onboarding),
+}
+
+/// Everything the customer can see; `data_state` is the status region's `data-state`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Screen {
+    /// Fetching the configuration and loading the SDK.
+    LoadingSdk,
+    /// The SDK did not load.
+    SdkBlocked,
+    /// Ready to launch (possibly after a cancel or a failure shown above).
+    Ready,
+    /// Meta's popup is open.
+    InPopup(Mode),
+    /// Posting the ids to the proxy.
+    Submitting,
+    /// The proxy is working on it.
+    Progress(Onboarding),
+    /// Done.
+    Connected(Onboarding),
+    /// The customer left the popup.
+    Cancelled(Option<CancelStep>),
+    /// A person must act (payment method).
+    ActionRequired(Onboarding),
+    /// Something failed.
+    Failed(Problem),
+}
+
+impl Screen {
+    /// The `data-state` value of CONTRACT §4.
+    pub fn data_state(&self) -> &'static str {
+        match self {
+            Screen::LoadingSdk => "loading-sdk",
+            Screen::SdkBlocked => "sdk-blocked",
+            Screen::Ready => "ready",
+            Screen::InPopup(_) => "in-popup",
+            Screen::Submitting => "submitting",
+            Screen::Progress(_) => "pending",
+            Screen::Connected(_) => "connected",
+            Screen::Cancelled(_) => "cancelled",
+            Screen::ActionRequired(_) => "action-required",
+            Screen::Failed(_) => "failed",
+        }
+    }
+
+    /// Whether a launch button may start a new popup now.
+    pub fn can_launch(&self) -> bool {
+        match self {
+            Screen::Ready | Screen::Cancelled(_) => true,
+            // Failures before anything was created: start over. Failures after: use retry.
+            Screen::Failed(p) => !matches!(p, Problem::Onboarding(_) | Problem::ProxyUnreachable),
+            _ => false,
+        }
+    }
+
+    /// The screen an onboarding from the proxy calls for.
+    pub fn of(onboarding: Onboarding) -> Screen {
+        match onboarding.state {
+            OnboardingState::Connected => Screen::Connected(onboarding),
+            OnboardingState::ActionRequired => Screen::ActionRequired(onboarding),
+            OnboardingState::Failed => Screen::Failed(Problem::Onboarding(onboarding)),
+            _ => Screen::Progress(onboarding),
+        }
+    }
+}
+
+/// What the correlator is fed.
+enum Input {
+    Login(LoginResult),
+    SessionInfo(SessionInfo),
+    /// Its deadline passed.
+    Tick,
+}
+
+struct Active {
+    mode: Mode,
+    correlator: Correlator,
+}
+
+/// One widget's flow; cheap to copy into callbacks.
+#[derive(Clone, Copy)]
+pub struct Flow {
+    /// What is on screen.
+    pub screen: RwSignal<Screen>,
+    /// The configuration in force, once fetched.
+    pub config: RwSignal<Option<PublicConfig>>,
+    options: StoredValue<WidgetOptions>,
+    root: StoredValue<Option<web_sys::Element>, LocalStorage>,
+    active: StoredValue<Option<Active>, LocalStorage>,
+    timer: StoredValue<Option<Timeout>, LocalStorage>,
+    listener: StoredValue<Option<SessionInfoListener>, LocalStorage>,
+    stream: StoredValue<Option<EventStream>, LocalStorage>,
+    /// A finished popup's ids not yet accepted by the proxy: never lost, resent on retry.
+    unsent: StoredValue<Option<CreateOnboarding>>,
+}
+
+impl Flow {
+    /// A flow for `options`; call [`Flow::start`] once the root element exists.
+    pub fn new(options: WidgetOptions) -> Flow {
+        Flow {
+            screen: RwSignal::new(Screen::LoadingSdk),
+            config: RwSignal::new(None),
+            options: StoredValue::new(options),
+            root: StoredValue::new_local(None),
+            active: StoredValue::new_local(None),
+            timer: StoredValue::new_local(None),
+            listener: StoredValue::new_local(None),
+            stream: StoredValue::new_local(None),
+            unsent: StoredValue::new(None),
+        }
+    }
+
+    fn proxy(self) -> Proxy {
+        Proxy::new(&self.options.with_value(|o| o.proxy_url.clone()))
+    }
+
+    fn set(self, screen: Screen) {
+        self.screen.try_set(screen);
+    }
+
+    /// Where the widget dispatches its `wa-signup:*` events.
+    pub fn set_root(self, root: web_sys::Element) {
+        self.root.set_value(Some(root));
+    }
+
+    fn emit(self, name: &str, detail: &impl Serialize) {
+        self.root.with_value(|root| {
+            if let Some(root) = root {
+                dom::dispatch(root, name, detail);
+            }
+        });
+    }
+
+    /// Fetches the configuration, listens for Meta's messages, loads the SDK, and picks up
+    /// an onboarding a reload interrupted.
+    pub fn start(self) {
+        self.set(Screen::LoadingSdk);
+        leptos::task::spawn_local(async move {
+            let config = match self.options.with_value(WidgetOptions::complete) {
+                Some(config) => config,
+                None => match self.proxy().config().await {
+                    Ok(c) => self.options.with_value(|o| o.apply(c)),
+                    Err(_) => {
+                        self.set(Screen::Failed(Problem::ProxyUnreachable));
+                        return;
+                    }
+                },
+            };
+            self.config.try_set(Some(config.clone()));
+            self.listen(&config);
+            // A resumed onboarding stays on screen; the SDK still loads for a new launch.
+            self.resume().await;
+            self.load_sdk(config).await;
+        });
+    }
+
+    fn listen(self, config: &PublicConfig) {
+        if self.listener.with_value(Option::is_some) {
+            return;
+        }
+        let policy = match dom::page_origin() {
+            Some(origin) if config.sandbox => {
+                OriginPolicy::sandbox(&origin).unwrap_or_else(|_| OriginPolicy::facebook_only())
+            }
+            _ => OriginPolicy::facebook_only(),
+        };
+        let listener = SessionInfoListener::new(policy, move |info| self.on_session_info(info));
+        self.listener.set_value(listener.ok());
+    }
+
+    async fn load_sdk(self, config: PublicConfig) {
+        let settings = SdkSettings {
+            sdk_url: config.sdk_url.clone(),
+            app_id: config.app_id.clone(),
+            version: config.graph_version.clone(),
+            timeout_ms: SDK_TIMEOUT_MS,
+        };
+        let screen = match sdk::load(&settings).await {
+            Ok(()) => Screen::Ready,
+            Err(SdkError::Blocked | SdkError::TimedOut | SdkError::Broken) => Screen::SdkBlocked,
+        };
+        // A reload may have resumed an onboarding meanwhile; only replace the loading screen.
+        if self.screen.try_get_untracked() == Some(Screen::LoadingSdk) {
+            self.set(screen);
+        }
+    }
+
+    /// The "Try again" button of each screen.
+    pub fn retry(self) {
+        match self.screen.get_untracked() {
+            Screen::SdkBlocked => {
+                if let Some(config) = self.config.get_untracked() {
+                    self.set(Screen::LoadingSdk);
+                    leptos::task::spawn_local(self.load_sdk(config));
+                }
+            }
+            Screen::Failed(Problem::ProxyUnreachable) => match self.unsent.get_value() {
+                Some(request) => self.submit(request),
+                None => self.start(),
+            },
+            Screen::Failed(Problem::Onboarding(o)) | Screen::ActionRequired(o) => {
+                self.set(Screen::Submitting);
+                leptos::task::spawn_local(async move {
+                    match self.proxy().retry(&o.id).await {
+                        Ok(onboarding) => self.show(onboarding),
+                        Err(failure) => self.fail_request(failure),
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// Opens Meta's popup. Call straight from the click handler: `FB.login` must run before
+    /// any `await`, or the browser blocks the popup.
+    pub fn launch(self, mode: Mode) {
+        if !self.screen.get_untracked().can_launch() {
+            return;
+        }
+        let Some(config) = self.config.get_untracked() else {
+            return;
+        };
+        let Ok(options) = LaunchOptions::new(mode, &config.config_id, &config.solution_id) else {
+            self.set(Screen::Failed(Problem::PopupFailed));
+            return;
+        };
+        self.active.set_value(Some(Active {
+            mode,
+            correlator: Correlator::new(Timeouts::default()),
+        }));
+        self.set(Screen::InPopup(mode));
+        let called = sdk::login(&options, move |response| {
+            let result = LoginResult::from_parts(Some(&response.status), response.code.as_deref());
+            self.step(Input::Login(result));
+        });
+        if called.is_err() {
+            self.active.set_value(None);
+            self.set(Screen::Failed(Problem::PopupFailed));
+        }
+    }
+
+    fn on_session_info(self, info: SessionInfo) {
+        self.step(Input::SessionInfo(info));
+    }
+
+    /// Feeds the correlator, re-arms its one timer, and acts on an outcome.
+    fn step(self, input: Input) {
+        let now = Duration::from_millis(dom::now_ms());
+        let Some(Some((mode, outcome, deadline))) = self.active.try_update_value(|active| {
+            active.as_mut().map(|a| {
+                let c = &mut a.correlator;
+                let outcome = match input {
+                    Input::Login(result) => c.on_login(result, now),
+                    Input::SessionInfo(info) => c.on_session_info(info, now),
+                    Input::Tick => c.poll(now),
+                };
+                (a.mode, outcome, a.correlator.deadline())
+            })
+        }) else {
+            return; // no popup open: a stray message
+        };
+        self.timer.set_value(deadline.map(|at| {
+            let wait = at.saturating_sub(now).as_millis().min(u32::MAX as u128) as u32;
+            Timeout::new(wait, move || self.step(Input::Tick))
+        }));
+        if let Some(outcome) = outcome {
+            self.active.set_value(None);
+            self.timer.set_value(None);
+            self.finish_popup(mode, outcome);
+        }
+    }
+
+    fn finish_popup(self, mode: Mode, outcome: Outcome) {
+        match outcome {
+            Outcome::Ready { finish, code } => {
+                self.emit("wa-signup:finish", &finish);
+                let customer_ref = self.options.with_value(|o| o.customer_ref.clone());
+                self.submit(finish.onboarding_request(mode, code, customer_ref));
+            }
+            Outcome::Cancelled { step } => {
+                self.emit(
+                    "wa-signup:cancel",
+                    &serde_json::json!({ "current_step": step.as_ref().map(CancelStep::as_str) }),
+                );
+                self.set(Screen::Cancelled(step));
+            }
+            Outcome::Failed { reason } => {
+                let problem = match reason {
+                    Failure::Reported(e) => Problem::Reported(e),
+                    Failure::NotAuthorized => Problem::NotAuthorized,
+                    Failure::InvalidFinish(_) => Problem::InvalidFinish,
+                };
+                self.fail(problem);
+            }
+            Outcome::TimedOut => self.fail(Problem::TimedOut),
+        }
+    }
+
+    fn fail(self, problem: Problem) {
+        let (code, message) = match &problem {
+            Problem::Reported(e) => (
+                e.code.clone().unwrap_or_else(|| "reported".into()),
+                e.message.clone().unwrap_or_default(),
+            ),
+            Problem::NotAuthorized => ("not_authorized".into(), String::new()),
+            Problem::InvalidFinish => ("invalid_finish".into(), String::new()),
+            Problem::TimedOut => ("timed_out".into(), String::new()),
+            Problem::PopupFailed => ("popup_failed".into(), String::new()),
+            Problem::ProxyUnreachable => ("proxy_unreachable".into(), String::new()),
+            Problem::Refused(e) => (e.code.clone(), e.message.clone()),
+            Problem::Onboarding(o) => o
+                .error
+                .as_ref()
+                .map(|e| (e.code.clone(), e.message.clone()))
+                .unwrap_or_else(|| ("failed".into(), String::new())),
+        };
+        self.emit(
+            "wa-signup:error",
+            &serde_json::json!({ "code": code, "message": message }),
+        );
+        self.set(Screen::Failed(problem));
+    }
+
+    fn submit(self, request: CreateOnboarding) {
+        self.unsent.set_value(Some(request.clone()));
+        self.set(Screen::Submitting);
+        leptos::task::spawn_local(async move {
+            match self.proxy().create_onboarding(&request).await {
+                Ok(onboarding) => {
+                    self.unsent.set_value(None);
+                    self.show(onboarding);
+                }
+                Err(failure) => self.fail_request(failure),
+            }
+        });
+    }
+
+    fn fail_request(self, failure: ApiFailure) {
+        match failure {
+            ApiFailure::Refused { error, .. } => {
+                // The ids were refused for good: keeping them would only resend a refusal.
+                if !error.retryable {
+                    self.unsent.set_value(None);
+                }
+                self.fail(Problem::Refused(error));
+            }
+            ApiFailure::Unreachable | ApiFailure::Malformed(_) => {
+                self.fail(Problem::ProxyUnreachable)
+            }
+        }
+    }
+
+    /// Shows an onboarding and follows it until it settles.
+    fn show(self, onboarding: Onboarding) {
+        let settled = onboarding.state.is_final();
+        if settled {
+            session::remove(STORAGE_KEY);
+        } else {
+            session::set(STORAGE_KEY, &onboarding.id);
+        }
+        let changed = self.screen.with_untracked(|s| match s {
+            Screen::Progress(o) | Screen::Connected(o) | Screen::ActionRequired(o) => {
+                o != &onboarding
+            }
+            Screen::Failed(Problem::Onboarding(o)) => o != &onboarding,
+            _ => true,
+        });
+        if !changed {
+            return;
+        }
+        self.emit("wa-signup:onboarding", &onboarding);
+        let id = onboarding.id.clone();
+        match onboarding.state {
+            OnboardingState::Connected => {
+                self.emit("wa-signup:connected", &onboarding);
+                self.set(Screen::Connected(onboarding));
+            }
+            OnboardingState::Failed => self.fail(Problem::Onboarding(onboarding)),
+            _ => self.set(Screen::of(onboarding)),
+        }
+        if settled {
+            self.stream.set_value(None);
+        } else if self.stream.with_value(Option::is_none) {
+            self.follow(id);
+        }
+    }
+
+    /// Server-sent events, falling back to polling when the stream fails.
+    fn follow(self, id: String) {
+        let url = self.proxy().events_url(&id);
+        let fallback = {
+            let id = id.clone();
+            move || {
+                self.stream.set_value(None);
+                leptos::task::spawn_local(self.poll(id));
+            }
+        };
+        let stream = EventStream::open::<Onboarding>(&url, move |o| self.show(o), fallback);
+        if stream.is_none() {
+            leptos::task::spawn_local(self.poll(id));
+        }
+        self.stream.set_value(stream);
+    }
+
+    async fn poll(self, id: String) {
+        loop {
+            dom::sleep(POLL_MS).await;
+            // Stop once the widget is gone or the onboarding settled.
+            let Some(Screen::Progress(_)) = self.screen.try_get_untracked() else {
+                return;
+            };
+            if let Ok(onboarding) = self.proxy().onboarding(&id).await {
+                self.show(onboarding);
+            }
+        }
+    }
+
+    /// Finds the onboarding a reload interrupted; true when one is shown.
+    async fn resume(self) -> bool {
+        let Some(id) = session::get(STORAGE_KEY) else {
+            return false;
+        };
+        match self.proxy().onboarding(&id).await {
+            Ok(onboarding) => {
+                self.show(onboarding);
+                true
+            }
+            Err(_) => {
+                session::remove(STORAGE_KEY);
+                false
+            }
+        }
+    }
+}

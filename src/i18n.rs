@@ -1,0 +1,523 @@
+//! The widget's words in English, 简体中文, 繁體中文 and Tiếng Việt.
+//!
+//! Each language is one exhaustive `match` over [`Msg`]: a key missing in any language is a
+//! compile error, and the tests check that placeholders agree across languages. Sentences
+//! with a value carry a `{name}` placeholder, filled by [`Locale::fill`].
+
+/// A language the widget speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Locale {
+    /// English.
+    En,
+    /// Simplified Chinese.
+    ZhHans,
+    /// Traditional Chinese.
+    ZhHant,
+    /// Vietnamese.
+    Vi,
+}
+
+impl Locale {
+    /// Every language, in the order of the language switch.
+    pub const ALL: [Locale; 4] = [Locale::En, Locale::ZhHans, Locale::ZhHant, Locale::Vi];
+
+    /// BCP 47 tag, for `lang` attributes and the `locale` option.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::ZhHans => "zh-Hans",
+            Locale::ZhHant => "zh-Hant",
+            Locale::Vi => "vi",
+        }
+    }
+
+    /// The language's name in itself, for the switch.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Locale::En => "English",
+            Locale::ZhHans => "简体中文",
+            Locale::ZhHant => "繁體中文",
+            Locale::Vi => "Tiếng Việt",
+        }
+    }
+
+    /// Reads one language tag (`zh-TW`, `zh_CN`, `vi-VN`, `en-GB`, `zh-Hant-HK`...).
+    pub fn from_tag(tag: &str) -> Option<Locale> {
+        let lower = tag.trim().replace('_', "-").to_ascii_lowercase();
+        let mut parts = lower.split('-');
+        match parts.next()? {
+            "en" => Some(Locale::En),
+            "vi" => Some(Locale::Vi),
+            "zh" => {
+                let rest: Vec<&str> = parts.collect();
+                let traditional = rest
+                    .iter()
+                    .any(|p| matches!(*p, "hant" | "tw" | "hk" | "mo"))
+                    && !rest.contains(&"hans");
+                Some(if traditional {
+                    Locale::ZhHant
+                } else {
+                    Locale::ZhHans
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The first language of `preferred` the widget speaks, else English.
+    pub fn negotiate<'a>(preferred: impl IntoIterator<Item = &'a str>) -> Locale {
+        preferred
+            .into_iter()
+            .find_map(Locale::from_tag)
+            .unwrap_or(Locale::En)
+    }
+
+    /// The sentence for `msg`.
+    pub fn t(self, msg: Msg) -> &'static str {
+        match self {
+            Locale::En => en(msg),
+            Locale::ZhHans => zh_hans(msg),
+            Locale::ZhHant => zh_hant(msg),
+            Locale::Vi => vi(msg),
+        }
+    }
+
+    /// The sentence for `msg` with each `{name}` replaced by its value.
+    pub fn fill(self, msg: Msg, values: &[(&str, &str)]) -> String {
+        let mut text = self.t(msg).to_string();
+        for (name, value) in values {
+            text = text.replace(&format!("{{{name}}}"), value);
+        }
+        text
+    }
+}
+
+macro_rules! messages {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// Every sentence the widget shows.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Msg { $($(#[$doc])* $name),* }
+
+        impl Msg {
+            /// Every key, for the completeness tests.
+            pub const ALL: &'static [Msg] = &[$(Msg::$name),*];
+        }
+    };
+}
+
+messages! {
+    /// Heading.
+    Title,
+    /// One line under the heading.
+    Intro,
+    /// Label of the language switch.
+    Language,
+    /// Standard mode button.
+    LaunchStandard,
+    /// Standard mode explanation.
+    ExplainStandard,
+    /// Coexistence mode button.
+    LaunchCoexistence,
+    /// Coexistence mode explanation.
+    ExplainCoexistence,
+    /// Loading the SDK.
+    LoadingSdk,
+    /// SDK blocked.
+    SdkBlocked,
+    /// What to do about a blocked SDK.
+    SdkBlockedHelp,
+    /// Ready.
+    Ready,
+    /// The popup is open.
+    InPopup,
+    /// What to do if no popup shows.
+    InPopupHelp,
+    /// Sending the ids to the proxy.
+    Submitting,
+    /// Onboarding under way.
+    Pending,
+    /// Connected.
+    Connected,
+    /// Cancelled, at a named step: `{step}`.
+    CancelledAt,
+    /// Cancelled with no step.
+    Cancelled,
+    /// Next step after a cancel.
+    CancelledHelp,
+    /// Meta's error report: `{message}`.
+    MetaError,
+    /// Support reference: `{session}`.
+    MetaErrorSession,
+    /// Login not authorized.
+    NotAuthorized,
+    /// Popup ended with no message.
+    TimedOut,
+    /// What to do after a timeout.
+    TimedOutHelp,
+    /// The SDK's login call failed.
+    PopupFailed,
+    /// A finish without usable ids.
+    InvalidFinish,
+    /// The proxy cannot be reached.
+    ProxyUnreachable,
+    /// What to do when the proxy is down.
+    ProxyUnreachableHelp,
+    /// The proxy refused the request: `{message}`.
+    Refused,
+    /// No payment method.
+    ActionRequired,
+    /// What to do about the payment method.
+    ActionRequiredHelp,
+    /// A step failed: `{message}`.
+    OnboardingFailed,
+    /// Reference to quote to YCloud: `{request}`.
+    UpstreamRequest,
+    /// Register limit reached; free at `{when}`.
+    RegisterLimit,
+    /// Try again.
+    TryAgain,
+    /// Heading of the progress list.
+    ProgressTitle,
+    /// Step: WABA bound.
+    StepBound,
+    /// Step: payment method attached.
+    StepPayment,
+    /// Step: number registered.
+    StepRegistered,
+    /// Step: connected.
+    StepConnected,
+    /// Step done (for screen readers, beside the mark).
+    StepDone,
+    /// Step in progress.
+    StepActive,
+    /// Step waiting.
+    StepWaiting,
+    /// Step failed.
+    StepFailed,
+    /// WABA id label.
+    WabaLabel,
+    /// Phone number label.
+    NumberLabel,
+    /// Cancel step names.
+    StepBusinessAccountSelection,
+    /// Cancel step name.
+    StepWabaPhoneProfilePicker,
+    /// Cancel step name.
+    StepWhatsAppBusinessProfileSetup,
+    /// Cancel step name.
+    StepPhoneNumberSetup,
+    /// Cancel step name.
+    StepPhoneNumberVerification,
+    /// Cancel step name.
+    StepPermissions,
+}
+
+fn en(m: Msg) -> &'static str {
+    use Msg::*;
+    match m {
+        Title => "Connect WhatsApp",
+        Intro => "Connect your business's WhatsApp number. It takes about five minutes in a Facebook window.",
+        Language => "Language",
+        LaunchStandard => "Connect a new number",
+        ExplainStandard => "Use a number that is not on WhatsApp yet, for the WhatsApp Business Platform.",
+        LaunchCoexistence => "Keep using the WhatsApp Business App",
+        ExplainCoexistence => "Connect the number you already use in the WhatsApp Business App and keep using the app.",
+        LoadingSdk => "Loading Facebook…",
+        SdkBlocked => "Facebook could not be loaded in this browser.",
+        SdkBlockedHelp => "An ad blocker or tracking protection may be blocking it. Allow facebook.net for this page, then try again.",
+        Ready => "Choose how to connect your number.",
+        InPopup => "Continue in the Facebook window.",
+        InPopupHelp => "No window? Allow pop-ups for this page and click the button again.",
+        Submitting => "Saving your account…",
+        Pending => "Setting up your number. This page updates by itself.",
+        Connected => "Your WhatsApp number is connected.",
+        CancelledAt => "You closed the Facebook window at the step “{step}”.",
+        Cancelled => "You closed the Facebook window before finishing.",
+        CancelledHelp => "Nothing was created. Click a button to start again when you are ready.",
+        MetaError => "Facebook reported an error: {message}",
+        MetaErrorSession => "If you contact support, quote session {session}.",
+        NotAuthorized => "Facebook did not grant the permissions needed. Please try again and accept them.",
+        TimedOut => "The Facebook window did not report back.",
+        TimedOutHelp => "If this keeps happening, this site may not be allowed in the Facebook app's settings. Please tell the site's team.",
+        PopupFailed => "The Facebook window could not be opened. Please reload the page and try again.",
+        InvalidFinish => "Facebook finished without the account details. Please try again.",
+        ProxyUnreachable => "The server cannot be reached right now.",
+        ProxyUnreachableHelp => "Your account details are kept in this page. Check your connection, then try again.",
+        Refused => "The server refused the request: {message}",
+        ActionRequired => "Your account was created, but YCloud could not attach its payment method.",
+        ActionRequiredHelp => "This happens when an existing account already has its own payment method. Please contact YCloud support to finish.",
+        OnboardingFailed => "A step did not succeed: {message}",
+        UpstreamRequest => "Reference for YCloud support: {request}.",
+        RegisterLimit => "This number has reached Meta's limit of registration attempts. It can be tried again after {when}.",
+        TryAgain => "Try again",
+        ProgressTitle => "Progress",
+        StepBound => "WhatsApp Business Account linked",
+        StepPayment => "Payment method attached",
+        StepRegistered => "Phone number registered",
+        StepConnected => "Number connected",
+        StepDone => "done",
+        StepActive => "in progress",
+        StepWaiting => "waiting",
+        StepFailed => "needs attention",
+        WabaLabel => "Account",
+        NumberLabel => "Phone number",
+        StepBusinessAccountSelection => "choose a business portfolio",
+        StepWabaPhoneProfilePicker => "choose a WhatsApp Business Account",
+        StepWhatsAppBusinessProfileSetup => "set up the business profile",
+        StepPhoneNumberSetup => "add a phone number",
+        StepPhoneNumberVerification => "verify the phone number",
+        StepPermissions => "review permissions",
+    }
+}
+
+fn zh_hans(m: Msg) -> &'static str {
+    use Msg::*;
+    match m {
+        Title => "连接 WhatsApp",
+        Intro => "连接您企业的 WhatsApp 号码。在 Facebook 窗口中完成，大约需要五分钟。",
+        Language => "语言",
+        LaunchStandard => "连接新号码",
+        ExplainStandard => "使用尚未注册 WhatsApp 的号码，接入 WhatsApp Business Platform。",
+        LaunchCoexistence => "继续使用 WhatsApp Business App",
+        ExplainCoexistence => "连接您已在 WhatsApp Business App 中使用的号码，并可继续使用该应用。",
+        LoadingSdk => "正在加载 Facebook…",
+        SdkBlocked => "此浏览器无法加载 Facebook。",
+        SdkBlockedHelp => "可能被广告拦截或跟踪保护阻止。请为此页面允许 facebook.net，然后重试。",
+        Ready => "请选择连接号码的方式。",
+        InPopup => "请在 Facebook 窗口中继续。",
+        InPopupHelp => "没有看到窗口？请允许此页面弹出窗口，然后再次点击按钮。",
+        Submitting => "正在保存您的账户…",
+        Pending => "正在设置您的号码，此页面会自动更新。",
+        Connected => "您的 WhatsApp 号码已连接。",
+        CancelledAt => "您在“{step}”步骤关闭了 Facebook 窗口。",
+        Cancelled => "您在完成前关闭了 Facebook 窗口。",
+        CancelledHelp => "未创建任何内容。准备好后，点击按钮重新开始。",
+        MetaError => "Facebook 报告了一个错误：{message}",
+        MetaErrorSession => "联系客服时，请提供会话编号 {session}。",
+        NotAuthorized => "Facebook 未授予所需权限。请重试并接受授权。",
+        TimedOut => "Facebook 窗口没有返回结果。",
+        TimedOutHelp => "如果反复出现，可能是本网站未在 Facebook 应用设置中获准。请告知网站团队。",
+        PopupFailed => "无法打开 Facebook 窗口。请刷新页面后重试。",
+        InvalidFinish => "Facebook 已完成，但未提供账户信息。请重试。",
+        ProxyUnreachable => "暂时无法连接服务器。",
+        ProxyUnreachableHelp => "您的账户信息已保留在此页面。请检查网络连接，然后重试。",
+        Refused => "服务器拒绝了请求：{message}",
+        ActionRequired => "账户已创建，但 YCloud 无法绑定其付款方式。",
+        ActionRequiredHelp => {
+            "当所选账户已有自己的付款方式时会出现这种情况。请联系 YCloud 客服完成设置。"
+        }
+        OnboardingFailed => "有一个步骤未成功：{message}",
+        UpstreamRequest => "YCloud 客服参考编号：{request}。",
+        RegisterLimit => "此号码已达到 Meta 的注册次数上限，可在 {when} 之后重试。",
+        TryAgain => "重试",
+        ProgressTitle => "进度",
+        StepBound => "已关联 WhatsApp Business 账户",
+        StepPayment => "已绑定付款方式",
+        StepRegistered => "已注册电话号码",
+        StepConnected => "号码已连接",
+        StepDone => "已完成",
+        StepActive => "进行中",
+        StepWaiting => "等待中",
+        StepFailed => "需要处理",
+        WabaLabel => "账户",
+        NumberLabel => "电话号码",
+        StepBusinessAccountSelection => "选择企业资产组合",
+        StepWabaPhoneProfilePicker => "选择 WhatsApp Business 账户",
+        StepWhatsAppBusinessProfileSetup => "设置企业资料",
+        StepPhoneNumberSetup => "添加电话号码",
+        StepPhoneNumberVerification => "验证电话号码",
+        StepPermissions => "查看权限",
+    }
+}
+
+fn zh_hant(m: Msg) -> &'static str {
+    use Msg::*;
+    match m {
+        Title => "連結 WhatsApp",
+        Intro => "連結您企業的 WhatsApp 號碼。在 Facebook 視窗中完成，大約需要五分鐘。",
+        Language => "語言",
+        LaunchStandard => "連結新號碼",
+        ExplainStandard => "使用尚未註冊 WhatsApp 的號碼，接入 WhatsApp Business Platform。",
+        LaunchCoexistence => "繼續使用 WhatsApp Business App",
+        ExplainCoexistence => {
+            "連結您已在 WhatsApp Business App 中使用的號碼，並可繼續使用該應用程式。"
+        }
+        LoadingSdk => "正在載入 Facebook…",
+        SdkBlocked => "此瀏覽器無法載入 Facebook。",
+        SdkBlockedHelp => "可能被廣告攔截或追蹤保護封鎖。請為此頁面允許 facebook.net，然後重試。",
+        Ready => "請選擇連結號碼的方式。",
+        InPopup => "請在 Facebook 視窗中繼續。",
+        InPopupHelp => "沒有看到視窗？請允許此頁面彈出視窗，然後再次點選按鈕。",
+        Submitting => "正在儲存您的帳戶…",
+        Pending => "正在設定您的號碼，此頁面會自動更新。",
+        Connected => "您的 WhatsApp 號碼已連結。",
+        CancelledAt => "您在「{step}」步驟關閉了 Facebook 視窗。",
+        Cancelled => "您在完成前關閉了 Facebook 視窗。",
+        CancelledHelp => "尚未建立任何內容。準備好後，點選按鈕重新開始。",
+        MetaError => "Facebook 回報了一個錯誤：{message}",
+        MetaErrorSession => "聯絡客服時，請提供工作階段編號 {session}。",
+        NotAuthorized => "Facebook 未授予所需權限。請重試並接受授權。",
+        TimedOut => "Facebook 視窗沒有回傳結果。",
+        TimedOutHelp => {
+            "如果反覆發生，可能是本網站未在 Facebook 應用程式設定中獲准。請告知網站團隊。"
+        }
+        PopupFailed => "無法開啟 Facebook 視窗。請重新整理頁面後重試。",
+        InvalidFinish => "Facebook 已完成，但未提供帳戶資訊。請重試。",
+        ProxyUnreachable => "暫時無法連線到伺服器。",
+        ProxyUnreachableHelp => "您的帳戶資訊已保留在此頁面。請檢查網路連線，然後重試。",
+        Refused => "伺服器拒絕了請求：{message}",
+        ActionRequired => "帳戶已建立，但 YCloud 無法綁定其付款方式。",
+        ActionRequiredHelp => {
+            "當所選帳戶已有自己的付款方式時會發生這種情況。請聯絡 YCloud 客服完成設定。"
+        }
+        OnboardingFailed => "有一個步驟未成功：{message}",
+        UpstreamRequest => "YCloud 客服參考編號：{request}。",
+        RegisterLimit => "此號碼已達到 Meta 的註冊次數上限，可在 {when} 之後重試。",
+        TryAgain => "重試",
+        ProgressTitle => "進度",
+        StepBound => "已連結 WhatsApp Business 帳戶",
+        StepPayment => "已綁定付款方式",
+        StepRegistered => "已註冊電話號碼",
+        StepConnected => "號碼已連結",
+        StepDone => "已完成",
+        StepActive => "進行中",
+        StepWaiting => "等待中",
+        StepFailed => "需要處理",
+        WabaLabel => "帳戶",
+        NumberLabel => "電話號碼",
+        StepBusinessAccountSelection => "選擇企業資產組合",
+        StepWabaPhoneProfilePicker => "選擇 WhatsApp Business 帳戶",
+        StepWhatsAppBusinessProfileSetup => "設定商家檔案",
+        StepPhoneNumberSetup => "新增電話號碼",
+        StepPhoneNumberVerification => "驗證電話號碼",
+        StepPermissions => "檢視權限",
+    }
+}
+
+fn vi(m: Msg) -> &'static str {
+    use Msg::*;
+    match m {
+        Title => "Kết nối WhatsApp",
+        Intro => "Kết nối số WhatsApp của doanh nghiệp bạn. Việc này mất khoảng năm phút trong một cửa sổ Facebook.",
+        Language => "Ngôn ngữ",
+        LaunchStandard => "Kết nối số mới",
+        ExplainStandard => "Dùng một số chưa có trên WhatsApp, cho WhatsApp Business Platform.",
+        LaunchCoexistence => "Tiếp tục dùng ứng dụng WhatsApp Business",
+        ExplainCoexistence => "Kết nối số bạn đang dùng trong ứng dụng WhatsApp Business và vẫn tiếp tục dùng ứng dụng.",
+        LoadingSdk => "Đang tải Facebook…",
+        SdkBlocked => "Không thể tải Facebook trong trình duyệt này.",
+        SdkBlockedHelp => "Trình chặn quảng cáo hoặc chống theo dõi có thể đang chặn nó. Hãy cho phép facebook.net trên trang này rồi thử lại.",
+        Ready => "Hãy chọn cách kết nối số của bạn.",
+        InPopup => "Hãy tiếp tục trong cửa sổ Facebook.",
+        InPopupHelp => "Không thấy cửa sổ? Hãy cho phép cửa sổ bật lên trên trang này rồi bấm nút lại.",
+        Submitting => "Đang lưu tài khoản của bạn…",
+        Pending => "Đang thiết lập số của bạn. Trang này tự cập nhật.",
+        Connected => "Số WhatsApp của bạn đã được kết nối.",
+        CancelledAt => "Bạn đã đóng cửa sổ Facebook ở bước “{step}”.",
+        Cancelled => "Bạn đã đóng cửa sổ Facebook trước khi hoàn tất.",
+        CancelledHelp => "Chưa có gì được tạo. Khi sẵn sàng, hãy bấm một nút để bắt đầu lại.",
+        MetaError => "Facebook báo lỗi: {message}",
+        MetaErrorSession => "Nếu liên hệ bộ phận hỗ trợ, hãy cung cấp mã phiên {session}.",
+        NotAuthorized => "Facebook chưa cấp các quyền cần thiết. Vui lòng thử lại và chấp nhận các quyền.",
+        TimedOut => "Cửa sổ Facebook không gửi lại kết quả.",
+        TimedOutHelp => "Nếu việc này lặp lại, có thể trang này chưa được cho phép trong cài đặt ứng dụng Facebook. Hãy báo cho đội ngũ của trang.",
+        PopupFailed => "Không mở được cửa sổ Facebook. Vui lòng tải lại trang rồi thử lại.",
+        InvalidFinish => "Facebook đã hoàn tất nhưng không gửi thông tin tài khoản. Vui lòng thử lại.",
+        ProxyUnreachable => "Hiện không kết nối được máy chủ.",
+        ProxyUnreachableHelp => "Thông tin tài khoản của bạn vẫn được giữ trên trang này. Hãy kiểm tra kết nối rồi thử lại.",
+        Refused => "Máy chủ từ chối yêu cầu: {message}",
+        ActionRequired => "Tài khoản đã được tạo, nhưng YCloud không thể gắn phương thức thanh toán của mình.",
+        ActionRequiredHelp => "Điều này xảy ra khi tài khoản đã có phương thức thanh toán riêng. Vui lòng liên hệ bộ phận hỗ trợ của YCloud để hoàn tất.",
+        OnboardingFailed => "Một bước chưa thành công: {message}",
+        UpstreamRequest => "Mã tham chiếu cho hỗ trợ YCloud: {request}.",
+        RegisterLimit => "Số này đã đạt giới hạn số lần đăng ký của Meta. Có thể thử lại sau {when}.",
+        TryAgain => "Thử lại",
+        ProgressTitle => "Tiến độ",
+        StepBound => "Đã liên kết tài khoản WhatsApp Business",
+        StepPayment => "Đã gắn phương thức thanh toán",
+        StepRegistered => "Đã đăng ký số điện thoại",
+        StepConnected => "Số đã được kết nối",
+        StepDone => "đã xong",
+        StepActive => "đang thực hiện",
+        StepWaiting => "đang chờ",
+        StepFailed => "cần xử lý",
+        WabaLabel => "Tài khoản",
+        NumberLabel => "Số điện thoại",
+        StepBusinessAccountSelection => "chọn danh mục doanh nghiệp",
+        StepWabaPhoneProfilePicker => "chọn tài khoản WhatsApp Business",
+        StepWhatsAppBusinessProfileSetup => "thiết lập hồ sơ doanh nghiệp",
+        StepPhoneNumberSetup => "thêm số điện thoại",
+        StepPhoneNumberVerification => "xác minh số điện thoại",
+        StepPermissions => "xem lại quyền",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placeholders(s: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = s
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn every_language_has_every_key_with_the_same_placeholders() {
+        for &msg in Msg::ALL {
+            let english = placeholders(Locale::En.t(msg));
+            for locale in Locale::ALL {
+                let text = locale.t(msg);
+                assert!(!text.trim().is_empty(), "{locale:?} {msg:?} is empty");
+                assert_eq!(placeholders(text), english, "{locale:?} {msg:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_languages_are_translated_not_copied() {
+        let mut same = 0;
+        for &msg in Msg::ALL {
+            for locale in [Locale::ZhHans, Locale::ZhHant, Locale::Vi] {
+                if locale.t(msg) == Locale::En.t(msg) {
+                    same += 1;
+                }
+            }
+        }
+        assert_eq!(same, 0, "sentences left in English");
+    }
+
+    #[test]
+    fn tags_negotiate_to_the_right_script() {
+        let cases = [
+            ("zh-TW", Locale::ZhHant),
+            ("zh-HK", Locale::ZhHant),
+            ("zh-Hant-HK", Locale::ZhHant),
+            ("zh_CN", Locale::ZhHans),
+            ("zh", Locale::ZhHans),
+            ("zh-Hans-TW", Locale::ZhHans),
+            ("vi-VN", Locale::Vi),
+            ("en-GB", Locale::En),
+        ];
+        for (tag, want) in cases {
+            assert_eq!(Locale::from_tag(tag), Some(want), "{tag}");
+        }
+        assert_eq!(Locale::from_tag("fr-FR"), None);
+        assert_eq!(Locale::negotiate(["fr", "de", "vi"]), Locale::Vi);
+        assert_eq!(Locale::negotiate(["fr"]), Locale::En);
+        assert_eq!(Locale::negotiate([]), Locale::En);
+    }
+
+    #[test]
+    fn fill_replaces_named_placeholders() {
+        let text = Locale::En.fill(Msg::CancelledAt, &[("step", "add a phone number")]);
+        assert_eq!(
+            text,
+            "You closed the Facebook window at the step “add a phone number”."
+        );
+    }
+}
