@@ -55,7 +55,10 @@ fn workspace_root() -> PathBuf {
 /// Release bundle into `dist/` with trunk (offline, tools pinned), then the proxy binary.
 fn build(root: &Path, tools: &Tools) -> Result<(), String> {
     // trunk runs cargo with --offline: every crate must already be in the local registry.
-    run(Command::new("cargo").arg("fetch").arg("--quiet").current_dir(root))?;
+    run(Command::new("cargo")
+        .arg("fetch")
+        .arg("--quiet")
+        .current_dir(root))?;
     run(tools
         .command("trunk")
         .args(["build", "--release", "--offline"])
@@ -96,13 +99,21 @@ fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
     let tools = Tools::ensure(root, want("wasm") || want("e2e"))?;
     if want("native") {
         step("native tests: cargo test --workspace");
-        run(Command::new("cargo").args(["test", "--workspace"]).current_dir(root))?;
+        run(Command::new("cargo")
+            .args(["test", "--workspace"])
+            .current_dir(root))?;
     }
     if want("wasm") {
         step("browser tests: wasm-bindgen-test in headless Chromium");
         run(tools
             .command("cargo")
-            .args(["test", "-p", "wa-signup", "--target", "wasm32-unknown-unknown"])
+            .args([
+                "test",
+                "-p",
+                "wa-signup",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
             .current_dir(root))?;
     }
     if want("e2e") {

@@ -72,8 +72,13 @@ impl Tools {
         if String::from_utf8_lossy(&installed.stdout).contains("wasm32-unknown-unknown") {
             return Ok(());
         }
-        say("the wasm32-unknown-unknown target", "the browser app compiles to it");
-        run(self.command("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+        say(
+            "the wasm32-unknown-unknown target",
+            "the browser app compiles to it",
+        );
+        run(self
+            .command("rustup")
+            .args(["target", "add", "wasm32-unknown-unknown"]))
     }
 
     fn ensure_trunk(&self) -> Result<(), String> {
@@ -157,7 +162,13 @@ fn ensure_chromium() -> Result<(), String> {
         cmd
     };
     run(&mut apt(&["update", "-qq"]))?;
-    run(&mut apt(&["install", "-y", "-qq", "chromium", "chromium-driver"]))
+    run(&mut apt(&[
+        "install",
+        "-y",
+        "-qq",
+        "chromium",
+        "chromium-driver",
+    ]))
 }
 
 fn is_root() -> bool {
@@ -177,7 +188,8 @@ fn cargo_home() -> PathBuf {
 
 /// The version of `package` recorded in Cargo.lock.
 fn locked_version(root: &Path, package: &str) -> Result<String, String> {
-    let lock = fs::read_to_string(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let lock =
+        fs::read_to_string(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
     let name_line = format!("name = \"{package}\"");
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
