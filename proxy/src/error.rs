@@ -50,6 +50,36 @@ pub enum Error {
         /// When the oldest counted attempt leaves the 72-hour window.
         retry_after: OffsetDateTime,
     },
+    /// 503: `POST /webhooks/ycloud` without `YCLOUD_WEBHOOK_SECRET`: nothing can be verified.
+    #[error("webhooks are not accepted: YCLOUD_WEBHOOK_SECRET is not configured on this proxy")]
+    WebhooksDisabled,
+    /// 400: no `YCloud-Signature` header.
+    #[error("the YCloud-Signature header is missing")]
+    SignatureMissing,
+    /// 400: a `YCloud-Signature` header that is not `t=<unix seconds>,s=<hex>`.
+    #[error("the YCloud-Signature header is malformed: {0}")]
+    SignatureMalformed(&'static str),
+    /// 401: the signature does not match the body and the endpoint's secret.
+    #[error("the YCloud-Signature does not match the body")]
+    SignatureInvalid,
+    /// 401: the signature's timestamp is more than five minutes from the proxy's clock.
+    #[error("the YCloud-Signature timestamp is too far from the current time")]
+    SignatureStale,
+    /// 400: a verified webhook body that is not an event (`id` and `type` are required).
+    #[error("the webhook body is not a YCloud event: {0}")]
+    InvalidEvent(String),
+    /// 403: ownership verification is on and the request carries no `code`.
+    #[error("this proxy verifies WABA ownership: send the code from FB.login with the request")]
+    CodeMissing,
+    /// 403: Meta refused the code (expired after about 30 seconds, used already, or forged).
+    #[error("Meta refused the authorization code (it expires after about 30 seconds and works once); sign up again")]
+    CodeInvalid,
+    /// 403: the code's token does not grant `whatsapp_business_management` on this WABA.
+    #[error("the signed-in Facebook user did not grant access to this WhatsApp Business Account")]
+    WabaNotOwned,
+    /// 502: the Graph API could not be asked (down, slow, unreadable); nothing was stored.
+    #[error("Meta's Graph API could not verify the sign-up right now; try again in a moment")]
+    VerificationUnavailable,
     /// 500: the store failed. Logged with its cause; the caller sees a generic sentence.
     #[error("store error")]
     Store(#[from] StoreError),
@@ -70,6 +100,13 @@ impl Error {
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::NothingToRetry(_) => StatusCode::CONFLICT,
             Error::RegisterBudgetSpent { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::WebhooksDisabled => StatusCode::SERVICE_UNAVAILABLE,
+            Error::SignatureMissing | Error::SignatureMalformed(_) | Error::InvalidEvent(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Error::SignatureInvalid | Error::SignatureStale => StatusCode::UNAUTHORIZED,
+            Error::CodeMissing | Error::CodeInvalid | Error::WabaNotOwned => StatusCode::FORBIDDEN,
+            Error::VerificationUnavailable => StatusCode::BAD_GATEWAY,
             Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,6 +124,16 @@ impl Error {
             Error::MethodNotAllowed => "method_not_allowed",
             Error::NothingToRetry(_) => "nothing_to_retry",
             Error::RegisterBudgetSpent { .. } => "register_limit",
+            Error::WebhooksDisabled => "webhooks_disabled",
+            Error::SignatureMissing => "signature_missing",
+            Error::SignatureMalformed(_) => "signature_malformed",
+            Error::SignatureInvalid => "signature_invalid",
+            Error::SignatureStale => "signature_stale",
+            Error::InvalidEvent(_) => "invalid_event",
+            Error::CodeMissing => "code_missing",
+            Error::CodeInvalid => "code_invalid",
+            Error::WabaNotOwned => "waba_not_owned",
+            Error::VerificationUnavailable => "verification_unavailable",
             Error::Store(_) | Error::Internal(_) => "internal_error",
         }
     }
@@ -94,7 +141,11 @@ impl Error {
     fn retryable(&self) -> bool {
         matches!(
             self,
-            Error::RegisterBudgetSpent { .. } | Error::Store(_) | Error::Internal(_)
+            Error::RegisterBudgetSpent { .. }
+                | Error::WebhooksDisabled
+                | Error::VerificationUnavailable
+                | Error::Store(_)
+                | Error::Internal(_)
         )
     }
 

@@ -8,12 +8,16 @@
 //! - [`ycloud`] / [`sandbox`]: the real YCloud client and its in-process fake.
 //! - [`store`]: the database.
 //! - [`error`]: the one HTTP error type.
+//! - [`webhook`]: YCloud webhook verification (an extractor), events, a signing helper.
+//! - [`graph`]: WABA ownership verification through the Graph API's code exchange.
 
 pub mod config;
 pub mod error;
+pub mod graph;
 pub mod onboarding;
 pub mod routes;
 pub mod sandbox;
 pub mod startup;
 pub mod store;
+pub mod webhook;
 pub mod ycloud;

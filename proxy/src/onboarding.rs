@@ -18,8 +18,13 @@
 //!    counted in `register_attempts` before it is made.
 //! 5. The answer's status `CONNECTED` → `connected`; otherwise `pending`, and a background
 //!    follower polls the number (by its E.164 from the register answer) until `CONNECTED`.
-//!    `BANNED`/`BLOCKED` → `action_required`. The follower gives up after
-//!    `UpstreamTuning::poll_for` and leaves `pending` for the webhook (next issue) or a restart.
+//!    `BANNED`/`BLOCKED` → `action_required`. The follower backs off (×1.5 per unchanged
+//!    answer, ×2 per failure, at most 8 intervals apart), gives up after
+//!    `UpstreamTuning::poll_for` and leaves `pending` for the webhook or a restart.
+//! 6. Webhooks (`apply_event`): a number turning `CONNECTED` → `connected`; `BANNED`/`BLOCKED`
+//!    → `action_required`; a deleted number or WABA, or a WABA ban → `failed`; the WABA removed
+//!    from the partner, the partner app uninstalled, a ban scheduled or a rejected review →
+//!    `action_required`. Each with a sentence saying what the person can do.
 //!
 //! Coexistence mode: `binding`: `smb/bind` (answers the number; never register), then as 5.
 //!
@@ -46,6 +51,7 @@ use wire::{CreateOnboarding, Mode, Onboarding, OnboardingError, OnboardingState}
 
 use crate::config::UpstreamTuning;
 use crate::store::{self, Step, StepStatus, Store, StoreError, Update, REGISTER_WINDOW};
+use crate::webhook::{BusinessAccountEvent, Event, EventType, PhoneNumberEvent};
 use crate::ycloud::{Object, PhoneNumber, Upstream, UpstreamError, Waba};
 
 /// Register calls Meta allows per number in a moving 72 hours.
@@ -152,11 +158,20 @@ impl Pipeline {
 
     /// Stores the onboarding and runs its steps; or, for a WABA and number seen before,
     /// answers the existing onboarding and calls nothing. The flag is true when created now.
+    /// `code_sha256`: the hash of the code that verified ownership, when verification is on.
     ///
     /// # Errors
     /// Store failures only; upstream failures are part of the onboarding.
-    pub async fn create(&self, req: CreateOnboarding) -> Result<(Onboarding, bool), StoreError> {
-        let (onboarding, created) = self.inner.store.insert_or_get(&req).await?;
+    pub async fn create(
+        &self,
+        req: CreateOnboarding,
+        code_sha256: Option<&str>,
+    ) -> Result<(Onboarding, bool), StoreError> {
+        let (onboarding, created) = self
+            .inner
+            .store
+            .insert_or_get_verified(&req, code_sha256)
+            .await?;
         if !created {
             tracing::info!(id = %onboarding.id, state = %onboarding.state, "same WABA and number again: existing onboarding");
             return Ok((onboarding, false));
@@ -603,8 +618,17 @@ impl Pipeline {
             let tuning = &pipeline.inner.tuning;
             let deadline = tokio::time::Instant::now() + tuning.poll_for;
             let mut last_status: Option<String> = None;
+            // Backoff: a number that stays pending (or a YCloud that keeps failing) is asked
+            // less and less often, up to 8 intervals apart; a webhook usually comes first.
+            let max_wait = tuning.poll_interval.saturating_mul(8);
+            let mut wait = tuning.poll_interval;
             while tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(tuning.poll_interval).await;
+                tokio::time::sleep(wait).await;
+                wait = wait
+                    .saturating_mul(3)
+                    .checked_div(2)
+                    .unwrap_or(wait)
+                    .min(max_wait);
                 let number = match pipeline
                     .inner
                     .upstream
@@ -620,6 +644,7 @@ impl Pipeline {
                     }
                     Err(e) => {
                         tracing::warn!(id, error = %e, "polling the number failed; will poll again");
+                        wait = wait.saturating_mul(2).min(max_wait);
                         continue;
                     }
                 };
@@ -673,6 +698,77 @@ impl Pipeline {
         });
     }
 
+    /// Applies a verified webhook event to the onboardings it is about and tells their event
+    /// streams. Answers how many changed. Only onboardings no runner owns are touched
+    /// (`pending`, `connected`, `action_required`, `failed`): a runner mid-step would
+    /// overwrite the change, and its own answer, or the follower, brings the news anyway.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn apply_event(&self, event: &Event) -> Result<usize, StoreError> {
+        let env = &event.envelope;
+        let (object, waba_id, phone_id) = match &event.kind {
+            EventType::PhoneNumber(_) => {
+                let Some(p) = env.whatsapp_phone_number.as_ref().filter(|p| p.is_object()) else {
+                    return Ok(0);
+                };
+                (p, str_field(p, "wabaId"), str_field(p, "id"))
+            }
+            EventType::BusinessAccount(_) => {
+                let Some(w) = env
+                    .whatsapp_business_account
+                    .as_ref()
+                    .filter(|w| w.is_object())
+                else {
+                    return Ok(0);
+                };
+                (w, str_field(w, "id"), None)
+            }
+            EventType::Other(_) => return Ok(0),
+        };
+        if waba_id.is_none() && phone_id.is_none() {
+            return Ok(0);
+        }
+        let mut changed = 0;
+        for o in self.inner.store.onboardings_for(waba_id, phone_id).await? {
+            let about_it = match &event.kind {
+                EventType::PhoneNumber(_) => phone_id.is_some_and(|p| {
+                    o.phone_number_id
+                        .as_ref()
+                        .is_some_and(|id| id.as_str() == p)
+                        || o.phone_number.as_ref().and_then(|n| str_field(n, "id")) == Some(p)
+                }),
+                _ => waba_id == Some(o.waba_id.as_str()),
+            };
+            if !about_it {
+                continue;
+            }
+            if !matches!(
+                o.state,
+                OnboardingState::Pending
+                    | OnboardingState::Connected
+                    | OnboardingState::ActionRequired
+                    | OnboardingState::Failed
+            ) {
+                tracing::info!(id = %o.id, state = %o.state, event = %env.id, "onboarding is running; webhook stored, not applied");
+                continue;
+            }
+            let update = match &event.kind {
+                EventType::PhoneNumber(kind) => phone_event_update(&o, kind, object),
+                EventType::BusinessAccount(kind) => waba_event_update(&o, kind, object),
+                EventType::Other(_) => None,
+            };
+            let Some(update) = update else { continue };
+            let state = update.state;
+            if self.inner.store.update_if(&o.id, o.state, update).await? {
+                tracing::info!(id = %o.id, event = %env.id, kind = %env.kind, from = %o.state, to = ?state.map(OnboardingState::as_str), "webhook applied");
+                self.notify(&o.id).await;
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
     async fn notify(&self, id: &str) {
         if self.inner.changes.receiver_count() == 0 {
             return;
@@ -687,4 +783,161 @@ impl Pipeline {
             }
         }
     }
+}
+
+fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// `stored` with `fresh`'s fields written over it: events may carry a thinner object than
+/// the one stored, and what they omit is still true.
+fn merged(stored: Option<&Value>, fresh: &Value) -> Value {
+    let mut out = stored
+        .filter(|v| v.is_object())
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    if let (Some(out), Some(fresh)) = (out.as_object_mut(), fresh.as_object()) {
+        for (k, v) in fresh {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+fn person_error(code: &str, message: String) -> OnboardingError {
+    OnboardingError {
+        code: code.to_owned(),
+        message,
+        retryable: false,
+        upstream_request_id: None,
+        retry_after: None,
+    }
+}
+
+/// What a `whatsapp.phone_number.*` event changes; `None` when nothing.
+fn phone_event_update(o: &Onboarding, kind: &PhoneNumberEvent, object: &Value) -> Option<Update> {
+    let number = merged(o.phone_number.as_ref(), object);
+    let status = str_field(object, "status");
+    let blocked_before = o
+        .error
+        .as_ref()
+        .is_some_and(|e| e.code == "phone_number_blocked");
+    let (state, error) = if *kind == PhoneNumberEvent::Deleted {
+        (
+            Some(OnboardingState::Failed),
+            Some(Some(person_error(
+                "phone_number_deleted",
+                "The phone number was deleted from the WhatsApp Business Account; sign up again \
+                 with a number."
+                    .to_owned(),
+            ))),
+        )
+    } else {
+        match status {
+            Some("CONNECTED")
+                if o.state == OnboardingState::Pending
+                    || (o.state == OnboardingState::ActionRequired && blocked_before) =>
+            {
+                (Some(OnboardingState::Connected), Some(None))
+            }
+            Some(s @ ("BANNED" | "BLOCKED")) if o.state != OnboardingState::Failed => (
+                Some(OnboardingState::ActionRequired),
+                Some(Some(person_error(
+                    "phone_number_blocked",
+                    format!(
+                        "WhatsApp reports this number as {s}; see WhatsApp Manager for the reason."
+                    ),
+                ))),
+            ),
+            _ => (None, None),
+        }
+    };
+    if state.is_none() && o.phone_number.as_ref() == Some(&number) {
+        return None;
+    }
+    Some(Update {
+        state,
+        phone_number: Some(number),
+        error,
+        ..Update::default()
+    })
+}
+
+/// What a `whatsapp.business_account.*` event changes; `None` when nothing.
+fn waba_event_update(
+    o: &Onboarding,
+    kind: &BusinessAccountEvent,
+    object: &Value,
+) -> Option<Update> {
+    let waba = merged(o.waba.as_ref(), object);
+    let action = |code: &str, message: &str| {
+        Some((
+            OnboardingState::ActionRequired,
+            person_error(code, message.to_owned()),
+        ))
+    };
+    let outcome = match kind {
+        BusinessAccountEvent::Deleted => Some((
+            OnboardingState::Failed,
+            person_error(
+                "waba_deleted",
+                "The WhatsApp Business Account was deleted; the customer must sign up again."
+                    .to_owned(),
+            ),
+        )),
+        BusinessAccountEvent::Updated => match str_field(object, "updateEvent") {
+            Some("PARTNER_REMOVED") => action(
+                "partner_removed",
+                "The WhatsApp Business Account was removed from the partner connection; the \
+                 customer must sign up again to reconnect it.",
+            ),
+            Some("PARTNER_APP_UNINSTALLED") => action(
+                "partner_app_uninstalled",
+                "The customer uninstalled the partner app from this WhatsApp Business Account; \
+                 they must sign up again to reconnect it.",
+            ),
+            Some("DISABLED_UPDATE") => match str_field(object, "banState") {
+                Some("SCHEDULE_FOR_DISABLE") => action(
+                    "waba_ban_scheduled",
+                    "Meta scheduled this WhatsApp Business Account to be disabled for a policy \
+                     violation; appeal in WhatsApp Manager before the ban date.",
+                ),
+                // A reinstatement lifts the ban; the number's own events say when it
+                // connects again.
+                Some("REINSTATE") => None,
+                _ => Some((
+                    OnboardingState::Failed,
+                    person_error(
+                        "waba_banned",
+                        "Meta disabled this WhatsApp Business Account for a policy violation; \
+                         see WhatsApp Manager to appeal."
+                            .to_owned(),
+                    ),
+                )),
+            },
+            _ => None,
+        },
+        BusinessAccountEvent::Reviewed => match str_field(object, "accountReviewStatus") {
+            Some("REJECTED") => action(
+                "waba_rejected",
+                "Meta rejected the review of this WhatsApp Business Account; see WhatsApp \
+                 Manager for the reason.",
+            ),
+            _ => None,
+        },
+        BusinessAccountEvent::Other(_) => None,
+    };
+    if outcome.is_none() && o.waba.as_ref() == Some(&waba) {
+        return None;
+    }
+    let (state, error) = match outcome {
+        Some((state, error)) => (Some(state), Some(Some(error))),
+        None => (None, None),
+    };
+    Some(Update {
+        state,
+        waba: Some(waba),
+        error,
+        ..Update::default()
+    })
 }

@@ -8,11 +8,15 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use std::sync::Arc;
+
 use crate::config::{Settings, YCloudMode};
+use crate::graph::GraphClient;
 use crate::onboarding::Pipeline;
 use crate::routes::{router, AppState};
 use crate::sandbox::FakeYCloud;
 use crate::store::{Store, StoreError};
+use crate::webhook::Clock;
 use crate::ycloud::{Upstream, YCloudClient};
 
 /// Why the server could not start.
@@ -30,7 +34,7 @@ pub enum StartupError {
         source: std::io::Error,
     },
     /// The HTTP client could not be built.
-    #[error("YCLOUD_BASE_URL: cannot build the HTTP client: {0}")]
+    #[error("cannot build the HTTP client: {0}")]
     Client(String),
 }
 
@@ -56,6 +60,15 @@ impl Application {
     /// # Errors
     /// See [`StartupError`].
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// [`Application::build`] with the clock webhook signatures are checked against
+    /// (tests stop it to try the tolerance's edges).
+    ///
+    /// # Errors
+    /// See [`StartupError`].
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
         let store = Store::connect(&settings.database_url).await?;
         let mut tuning = settings.upstream.clone();
         let upstream = match &settings.ycloud {
@@ -74,12 +87,25 @@ impl Application {
             ),
         };
         let pipeline = Pipeline::new(store, upstream, tuning);
-        if settings.fb_app_secret.is_some() {
-            tracing::warn!(
-                "FB_APP_SECRET is set, but WABA ownership verification is not implemented yet: \
-                 onboardings are not verified (/api/config says verification: false)"
-            );
-        }
+        let verifier = match &settings.fb_app_secret {
+            None => {
+                tracing::warn!(
+                    "FB_APP_SECRET is not set: WABA ownership is not verified \
+                     (/api/config says verification: false)"
+                );
+                None
+            }
+            Some(secret) => Some(Arc::new(
+                GraphClient::new(
+                    settings.graph_base_url.clone(),
+                    settings.graph_version.clone(),
+                    settings.fb_app_id.clone(),
+                    secret.clone(),
+                    &settings.upstream,
+                )
+                .map_err(StartupError::Client)?,
+            )),
+        };
 
         let dist_dir = if settings.dist_dir.is_dir() {
             Some(settings.dist_dir.clone())
@@ -97,9 +123,7 @@ impl Application {
             graph_version: settings.graph_version.clone(),
             sdk_url: settings.sdk_url.clone(),
             sandbox: settings.is_sandbox(),
-            // The code exchange and ownership check are not implemented yet: saying `true`
-            // because FB_APP_SECRET is set would promise a check that does not happen.
-            verification: false,
+            verification: verifier.is_some(),
         };
         let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
         let state = AppState {
@@ -109,6 +133,9 @@ impl Application {
             sandbox: settings.is_sandbox(),
             allowed_origins: settings.allowed_origins.clone(),
             stopping: stopping_rx,
+            webhook_secret: settings.webhook_secret.clone(),
+            clock: clock.clone(),
+            verifier,
         };
 
         let listener =

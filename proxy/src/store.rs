@@ -198,14 +198,27 @@ impl Store {
         &self,
         req: &CreateOnboarding,
     ) -> Result<(Onboarding, bool), StoreError> {
+        self.insert_or_get_verified(req, None).await
+    }
+
+    /// [`Store::insert_or_get`], recording the SHA-256 (hex) of the code that verified the
+    /// onboarding when it is created now.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn insert_or_get_verified(
+        &self,
+        req: &CreateOnboarding,
+        code_sha256: Option<&str>,
+    ) -> Result<(Onboarding, bool), StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let now = format_time(now());
         // ON CONFLICT DO NOTHING (no target) covers the expression index in both databases;
         // the unique index, not a prior SELECT, decides races between two identical posts.
         let inserted = sqlx::query(
             "INSERT INTO onboardings (id, mode, waba_id, phone_number_id, business_id, \
-             customer_ref, event, state, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING",
+             customer_ref, event, state, created_at, updated_at, code_sha256) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) ON CONFLICT DO NOTHING",
         )
         .bind(&id)
         .bind(req.mode.as_str())
@@ -216,6 +229,7 @@ impl Store {
         .bind(req.event.as_ref().map(|p| p.as_str().to_owned()))
         .bind(OnboardingState::Received.as_str())
         .bind(&now)
+        .bind(code_sha256.map(str::to_owned))
         .execute(&self.pool)
         .await?
         .rows_affected()
@@ -228,6 +242,48 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok((onboarding_from_row(&row)?, inserted))
+    }
+
+    /// The onboarding for a WABA and number (the idempotency key), with the SHA-256 of the
+    /// code that verified it, if any.
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn find_by_key(
+        &self,
+        waba_id: &WabaId,
+        phone_number_id: Option<&PhoneNumberId>,
+    ) -> Result<Option<(Onboarding, Option<String>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT * FROM onboardings WHERE waba_id = $1 AND COALESCE(phone_number_id, '') = $2",
+        )
+        .bind(waba_id.as_str())
+        .bind(phone_number_id.map_or("", |p| p.as_str()))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: Option<String> = row.try_get("code_sha256")?;
+        Ok(Some((onboarding_from_row(&row)?, hash)))
+    }
+
+    /// Onboardings a webhook may be about: those of the WABA, or with the number's id.
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn onboardings_for(
+        &self,
+        waba_id: Option<&str>,
+        phone_number_id: Option<&str>,
+    ) -> Result<Vec<Onboarding>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM onboardings WHERE waba_id = $1 OR phone_number_id = $2 \
+             ORDER BY created_at",
+        )
+        .bind(waba_id.unwrap_or(""))
+        .bind(phone_number_id.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(onboarding_from_row).collect()
     }
 
     /// One onboarding by id.

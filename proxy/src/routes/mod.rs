@@ -19,6 +19,7 @@ use crate::onboarding::Pipeline;
 mod assets;
 mod onboardings;
 pub mod openapi;
+mod webhooks;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -35,6 +36,12 @@ pub struct AppState {
     pub allowed_origins: Vec<String>,
     /// Turns true when the server shuts down: open event streams end then.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// `YCLOUD_WEBHOOK_SECRET`; none: webhooks are answered 503.
+    pub webhook_secret: Option<secrecy::SecretString>,
+    /// The clock webhook timestamps are checked against.
+    pub clock: crate::webhook::Clock,
+    /// The Graph client for ownership verification; none: verification is off.
+    pub verifier: Option<std::sync::Arc<crate::graph::GraphClient>>,
 }
 
 /// The whole application's router.
@@ -46,7 +53,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/onboardings/{id}", get(onboardings::get_one))
         .route("/api/onboardings/{id}/events", get(onboardings::events))
         .route("/api/onboardings/{id}/retry", post(onboardings::retry))
-        .route("/api/openapi.json", get(openapi::document));
+        .route("/api/openapi.json", get(openapi::document))
+        .route(
+            "/webhooks/ycloud",
+            post(webhooks::ycloud).layer(DefaultBodyLimit::max(crate::webhook::MAX_WEBHOOK_BYTES)),
+        );
     if state.sandbox {
         app = app
             .route("/sandbox/sdk.js", get(assets::sandbox_sdk))

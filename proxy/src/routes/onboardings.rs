@@ -12,8 +12,12 @@ use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 use wire::{CreateOnboarding, ErrorBody, Onboarding};
 
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
 use super::AppState;
 use crate::error::{Error, Json};
+use crate::graph::{GraphClient, VerifyError};
 use crate::onboarding::RetryError;
 
 /// `POST /api/onboardings`: 201 with the new onboarding after its synchronous steps, or 200
@@ -28,19 +32,81 @@ use crate::onboarding::RetryError;
         (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "Wrong types, unknown mode or fields, malformed ids", body = ErrorBody),
+        (status = 403, description = "Ownership verification is on and failed: `code_missing`, `code_invalid` or `waba_not_owned`; nothing stored, YCloud not called", body = ErrorBody),
+        (status = 502, description = "Ownership verification is on and the Graph API could not be asked (`verification_unavailable`); nothing stored", body = ErrorBody),
     )
 )]
 pub async fn create(
     State(state): State<AppState>,
     Json(req): Json<CreateOnboarding>,
 ) -> Result<Response, Error> {
-    let (onboarding, created) = state.pipeline.create(req).await?;
+    let code_sha256 = match &state.verifier {
+        None => None,
+        Some(graph) => match verify(&state, graph, &req).await? {
+            Verified::Again(existing) => {
+                return Ok((StatusCode::OK, axum::Json(*existing)).into_response())
+            }
+            Verified::Code(hash) => Some(hash),
+        },
+    };
+    let (onboarding, created) = state.pipeline.create(req, code_sha256.as_deref()).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     Ok((status, axum::Json(onboarding)).into_response())
+}
+
+/// The outcome of a passed ownership check.
+enum Verified {
+    /// The same WABA and number were verified before with this very code: the existing
+    /// onboarding, answered without exchanging the (single-use) code again.
+    Again(Box<Onboarding>),
+    /// The code was exchanged and the WABA is the user's: its SHA-256, to store.
+    Code(String),
+}
+
+/// The ownership check (CONTRACT §2 `FB_APP_SECRET`), before anything is stored or called.
+///
+/// It runs before the idempotency lookup on purpose: a post that fails it must neither read
+/// an existing onboarding (that would hand out another customer's record for a guessed WABA
+/// id) nor create one (a forged post would occupy the WABA and number, and the real
+/// customer's sign-up would then be answered with the forged record). So a refusal stores
+/// nothing and the customer can sign up again with a fresh code.
+async fn verify(
+    state: &AppState,
+    graph: &GraphClient,
+    req: &CreateOnboarding,
+) -> Result<Verified, Error> {
+    let Some(code) = req.code.as_ref() else {
+        tracing::info!(waba_id = %req.waba_id, "refused: no code while verification is on");
+        return Err(Error::CodeMissing);
+    };
+    let hash = hex::encode(Sha256::digest(code.as_str().as_bytes()));
+    let store = state.pipeline.store();
+    if let Some((existing, Some(stored))) = store
+        .find_by_key(&req.waba_id, req.phone_number_id.as_ref())
+        .await?
+    {
+        if bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) {
+            return Ok(Verified::Again(Box::new(existing)));
+        }
+    }
+    match graph.verify_ownership(code.as_str(), &req.waba_id).await {
+        Ok(()) => {
+            tracing::info!(waba_id = %req.waba_id, "ownership verified");
+            Ok(Verified::Code(hash))
+        }
+        Err(e) => {
+            tracing::warn!(waba_id = %req.waba_id, error = %e, "ownership verification refused the sign-up");
+            Err(match e {
+                VerifyError::CodeInvalid => Error::CodeInvalid,
+                VerifyError::NotOwned => Error::WabaNotOwned,
+                VerifyError::Unavailable(_) => Error::VerificationUnavailable,
+            })
+        }
+    }
 }
 
 /// `GET /api/onboardings/{id}`.

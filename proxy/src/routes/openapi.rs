@@ -21,6 +21,7 @@ use super::onboardings;
         onboardings::get_one,
         onboardings::events,
         onboardings::retry,
+        super::webhooks::ycloud,
     ),
     components(schemas(
         wire::CreateOnboarding,
@@ -31,10 +32,12 @@ use super::onboardings;
         wire::PublicConfig,
         wire::ErrorBody,
         wire::ApiError,
+        crate::webhook::Envelope,
     )),
     tags(
         (name = "onboardings", description = "Onboarding a WABA (standard) or a WhatsApp Business App number (coexistence)"),
         (name = "service", description = "Health and public configuration"),
+        (name = "webhooks", description = "Events YCloud sends about numbers and accounts"),
     )
 )]
 pub struct ApiDoc;

@@ -303,3 +303,42 @@ async fn the_register_budget_is_counted_and_enforced() {
     assert_eq!(n, 10, "no call was made, none was counted");
     store.close().await;
 }
+
+#[tokio::test]
+async fn the_eleventh_register_is_refused_locally_without_a_call() {
+    let app = spawn_app().await;
+    Mock::given(method("POST"))
+        .and(path(tp_bind_path()))
+        .respond_with(ok(waba_json(true)))
+        .expect(1)
+        .mount(&app.ycloud)
+        .await;
+    // Every register fails in a way the client does not repeat, so each post or retry is
+    // exactly one register call: ten in all, never an eleventh.
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ycloud_error(500, "INTERNAL", "req_reg500"))
+        .expect(10)
+        .mount(&app.ycloud)
+        .await;
+    let o = post(&app).await;
+    assert_eq!(o.state, OnboardingState::Failed);
+    for attempt in 2..=10 {
+        let r = app.retry(&o.id).await;
+        assert_eq!(r.status(), 200, "retry for register call {attempt}");
+        let o: Onboarding = r.json().await.unwrap();
+        assert_eq!(o.error.unwrap().code, "upstream_unavailable");
+    }
+    let r = app.retry(&o.id).await;
+    let retry_after_header = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .expect("a Retry-After header in seconds");
+    assert!(retry_after_header > 71 * 3600, "{retry_after_header}");
+    let body = assert_error_shape(r, 429).await;
+    assert_eq!(body.error.code, "register_limit");
+    assert!(body.error.retryable);
+    assert!(body.error.retry_after.is_some());
+}

@@ -40,8 +40,24 @@ async fn config_has_public_values_only() {
     assert_eq!(c.graph_version, "v22.0");
     assert_eq!(c.sdk_url, "https://connect.facebook.net/en_US/sdk.js");
     assert!(!c.sandbox);
-    // FB_APP_SECRET is set, but the check is not implemented: the flag says so.
+    // No FB_APP_SECRET: no ownership check, and the flag says so.
     assert!(!c.verification);
+
+    let app = spawn_app_with(Options {
+        verification: true,
+        ..Options::default()
+    })
+    .await;
+    let c: PublicConfig = app
+        .client
+        .get(format!("{}/api/config", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(c.verification);
 }
 
 #[tokio::test]

@@ -76,11 +76,17 @@ pub struct Options {
     pub env: Vec<(&'static str, String)>,
     /// A YCloud mock prepared before start-up (restart tests: the resumer calls at once).
     pub ycloud: Option<MockServer>,
+    /// Ownership verification on (`FB_APP_SECRET` set, Graph at [`TestApp::graph`]).
+    pub verification: bool,
+    /// No `YCLOUD_WEBHOOK_SECRET`.
+    pub no_webhook_secret: bool,
 }
 
 pub struct TestApp {
     pub address: String,
     pub ycloud: MockServer,
+    /// A fake Graph API (`GRAPH_BASE_URL` points here).
+    pub graph: MockServer,
     pub client: reqwest::Client,
     pub data_dir: PathBuf,
     pub database_url: String,
@@ -120,6 +126,15 @@ pub async fn spawn_sandbox_app() -> TestApp {
 }
 
 pub fn test_settings(ycloud_uri: &str, opts: &Options, data_dir: &std::path::Path) -> Settings {
+    test_settings_with_graph(ycloud_uri, "http://127.0.0.1:1", opts, data_dir)
+}
+
+pub fn test_settings_with_graph(
+    ycloud_uri: &str,
+    graph_uri: &str,
+    opts: &Options,
+    data_dir: &std::path::Path,
+) -> Settings {
     let mut env: HashMap<&str, String> = HashMap::new();
     env.insert("ADDR", "127.0.0.1:0".into());
     env.insert("DATABASE_URL", database_url(data_dir));
@@ -131,8 +146,13 @@ pub fn test_settings(ycloud_uri: &str, opts: &Options, data_dir: &std::path::Pat
             .display()
             .to_string(),
     );
-    env.insert("YCLOUD_WEBHOOK_SECRET", WEBHOOK_SECRET.into());
-    env.insert("FB_APP_SECRET", APP_SECRET.into());
+    if !opts.no_webhook_secret {
+        env.insert("YCLOUD_WEBHOOK_SECRET", WEBHOOK_SECRET.into());
+    }
+    if opts.verification {
+        env.insert("FB_APP_SECRET", APP_SECRET.into());
+    }
+    env.insert("GRAPH_BASE_URL", graph_uri.into());
     if !opts.sandbox {
         env.insert("YCLOUD_API_KEY", API_KEY.into());
         env.insert("YCLOUD_BASE_URL", ycloud_uri.into());
@@ -163,7 +183,8 @@ pub async fn spawn_app_with(mut opts: Options) -> TestApp {
         None => MockServer::start().await,
     };
     let data_dir = opts.data_dir.clone().unwrap_or_else(|| fresh_dir("db"));
-    let settings = test_settings(&ycloud.uri(), &opts, &data_dir);
+    let graph = MockServer::start().await;
+    let settings = test_settings_with_graph(&ycloud.uri(), &graph.uri(), &opts, &data_dir);
     let database_url = settings.database_url.clone();
     let app = Application::build(settings).await.expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -179,6 +200,7 @@ pub async fn spawn_app_with(mut opts: Options) -> TestApp {
     TestApp {
         address,
         ycloud,
+        graph,
         client,
         data_dir,
         database_url,
@@ -201,6 +223,26 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+
+    /// Posts a webhook body with a `YCloud-Signature` header (none when `signature` is None).
+    pub async fn post_webhook(&self, body: &str, signature: Option<&str>) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(format!("{}/webhooks/ycloud", self.address))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(sig) = signature {
+            req = req.header("YCloud-Signature", sig);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// Posts a webhook body signed now with the test secret.
+    pub async fn post_signed_webhook(&self, body: &str) -> reqwest::Response {
+        let t = time::OffsetDateTime::now_utc().unix_timestamp();
+        let sig = proxy::webhook::sign(WEBHOOK_SECRET, t, body.as_bytes());
+        self.post_webhook(body, Some(&sig)).await
     }
 
     pub async fn get_onboarding(&self, id: &str) -> reqwest::Response {

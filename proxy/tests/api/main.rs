@@ -10,3 +10,5 @@ mod openapi_document;
 mod postgres;
 mod resume;
 mod secrets;
+mod verification;
+mod webhooks;

@@ -1,13 +1,20 @@
-//! No secret in any response or log line.
+//! No secret in any response or log line: the YCloud key, the app secret, the webhook
+//! secret, nor the user token the code is exchanged for.
 
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::*;
+use crate::verification::{mount_graph, TOKEN};
 
 #[tokio::test]
 async fn secrets_never_leave_the_proxy() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Options {
+        verification: true,
+        ..Options::default()
+    })
+    .await;
+    mount_graph(&app, &[WABA], 1).await;
     // The key does reach YCloud (and only YCloud).
     Mock::given(method("POST"))
         .and(path(tp_bind_path()))
@@ -39,6 +46,7 @@ async fn secrets_never_leave_the_proxy() {
         "/api/config".to_owned(),
         format!("/api/onboardings/{}", o.id),
         "/healthz".to_owned(),
+        "/api/openapi.json".to_owned(),
     ] {
         let r = app
             .client
@@ -51,14 +59,34 @@ async fn secrets_never_leave_the_proxy() {
     }
     let r = app.retry(&o.id).await;
     seen.push_str(&r.text().await.unwrap());
+    // Webhooks, good and bad.
+    let event =
+        serde_json::json!({"id": "evt_secret", "type": "whatsapp.phone_number.quality_updated",
+        "whatsappPhoneNumber": {"id": PHONE_ID, "wabaId": WABA, "status": "CONNECTED"}})
+        .to_string();
+    let r = app.post_signed_webhook(&event).await;
+    assert_eq!(r.status(), 204);
+    let r = app.post_webhook(&event, Some("t=1,s=00")).await;
+    seen.push_str(&r.text().await.unwrap());
+    // A refused verification (wrong code) logs Graph's refusal, still without secrets.
+    let mut forged = standard_body();
+    forged["code"] = serde_json::json!("forged-code");
+    forged["phone_number_id"] = serde_json::json!("42");
+    let r = app.post_onboarding(&forged).await;
+    seen.push_str(&r.text().await.unwrap());
 
     let logs = captured_logs();
     assert!(logs.contains("YCloud call"), "the log capture works");
-    for secret in [API_KEY, APP_SECRET, WEBHOOK_SECRET] {
+    assert!(logs.contains("Graph call"), "the Graph calls are logged");
+    for secret in [API_KEY, APP_SECRET, WEBHOOK_SECRET, TOKEN] {
         assert!(!seen.contains(secret), "a response holds {secret}");
         assert!(!logs.contains(secret), "the log holds {secret}");
     }
-    let settings = test_settings("http://127.0.0.1:1", &Options::default(), &app.data_dir);
+    let opts = Options {
+        verification: true,
+        ..Options::default()
+    };
+    let settings = test_settings("http://127.0.0.1:1", &opts, &app.data_dir);
     let shown = format!("{settings:?}");
     assert!(
         !shown.contains(API_KEY) && !shown.contains(APP_SECRET) && !shown.contains(WEBHOOK_SECRET)

@@ -1,0 +1,294 @@
+//! `POST /webhooks/ycloud`: the signature table, dedupe by id, and what events change.
+
+use std::time::Duration;
+
+use serde_json::json;
+use wire::{Onboarding, OnboardingState};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::helpers::*;
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn phone_event(id: &str, status: &str) -> String {
+    json!({"id": id, "type": "whatsapp.phone_number.quality_updated", "apiVersion": "v2",
+        "createTime": "2025-06-01T12:00:00.000Z",
+        "whatsappPhoneNumber": {"id": PHONE_ID, "phoneNumber": E164, "wabaId": WABA,
+            "status": status, "qualityRating": "GREEN", "qualityUpdateEvent": "ONBOARDING"}})
+    .to_string()
+}
+
+fn waba_event(id: &str, fields: serde_json::Value) -> String {
+    let mut waba = json!({"id": WABA, "name": "WABA name"});
+    for (k, v) in fields.as_object().unwrap() {
+        waba[k] = v.clone();
+    }
+    json!({"id": id, "type": "whatsapp.business_account.updated", "apiVersion": "v2",
+        "createTime": "2025-06-01T12:00:00.000Z", "whatsappBusinessAccount": waba})
+    .to_string()
+}
+
+/// An onboarding left `pending`: bound, registered, and the number keeps reading `PENDING`.
+async fn pending_onboarding(app: &TestApp) -> Onboarding {
+    Mock::given(method("POST"))
+        .and(path(tp_bind_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(waba_json(true)))
+        .expect(1)
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(phone_json("PENDING")))
+        .expect(1)
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(retrieve_number_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(phone_json("PENDING")))
+        .mount(&app.ycloud)
+        .await;
+    let r = app.post_onboarding(&standard_body()).await;
+    assert_eq!(r.status(), 201);
+    let o: Onboarding = r.json().await.unwrap();
+    assert_eq!(o.state, OnboardingState::Pending);
+    o
+}
+
+#[tokio::test]
+async fn signatures_are_checked_before_anything_else() {
+    let app = spawn_app().await;
+    let body = phone_event("evt_sig_1", "PENDING");
+    let sign = |secret: &str, t: i64, b: &str| proxy::webhook::sign(secret, t, b.as_bytes());
+    let tampered = body.replace("PENDING", "CONNECTED");
+    let good = sign(WEBHOOK_SECRET, now(), &body);
+    let bare_s = good.split_once(",s=").unwrap().1.to_owned();
+    let cases: Vec<(&str, Option<String>, String, u16, &str)> = vec![
+        (
+            "wrong secret",
+            Some(sign("whsec_other", now(), &body)),
+            body.clone(),
+            401,
+            "signature_invalid",
+        ),
+        (
+            "tampered body",
+            Some(good.clone()),
+            tampered,
+            401,
+            "signature_invalid",
+        ),
+        (
+            "stale",
+            Some(sign(WEBHOOK_SECRET, now() - 301 - 5, &body)),
+            body.clone(),
+            401,
+            "signature_stale",
+        ),
+        (
+            "future",
+            Some(sign(WEBHOOK_SECRET, now() + 301 + 5, &body)),
+            body.clone(),
+            401,
+            "signature_stale",
+        ),
+        (
+            "t not a number",
+            Some(format!("t=soon,s={bare_s}")),
+            body.clone(),
+            400,
+            "signature_malformed",
+        ),
+        (
+            "no t",
+            Some(format!("s={bare_s}")),
+            body.clone(),
+            400,
+            "signature_malformed",
+        ),
+        (
+            "s not hex",
+            Some(format!("t={},s=xyz", now())),
+            body.clone(),
+            400,
+            "signature_malformed",
+        ),
+        (
+            "garbage",
+            Some("sha256=abc".to_owned()),
+            body.clone(),
+            400,
+            "signature_malformed",
+        ),
+        (
+            "missing header",
+            None,
+            body.clone(),
+            400,
+            "signature_missing",
+        ),
+        (
+            "signed, not JSON",
+            Some(sign(WEBHOOK_SECRET, now(), "nope")),
+            "nope".to_owned(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "signed, not an event",
+            Some(sign(WEBHOOK_SECRET, now(), r#"{"type":"x"}"#)),
+            r#"{"type":"x"}"#.to_owned(),
+            400,
+            "invalid_event",
+        ),
+    ];
+    for (name, sig, body, status, code) in cases {
+        let r = app.post_webhook(&body, sig.as_deref()).await;
+        let e = assert_error_shape(r, status).await;
+        assert_eq!(e.error.code, code, "{name}");
+    }
+    // The valid one last: none of the refusals stored it.
+    let r = app.post_webhook(&body, Some(&good)).await;
+    assert_eq!(r.status(), 204, "valid");
+    // An event type the proxy does not act on is accepted and stored all the same.
+    let other = json!({"id": "evt_other", "type": "whatsapp.brand_new.thing", "apiVersion": "v2",
+        "createTime": "2025-06-01T12:00:00.000Z", "whatever": {"x": 1}})
+    .to_string();
+    assert_eq!(app.post_signed_webhook(&other).await.status(), 204);
+}
+
+#[tokio::test]
+async fn without_a_secret_webhooks_are_refused_with_503() {
+    let app = spawn_app_with(Options {
+        no_webhook_secret: true,
+        ..Options::default()
+    })
+    .await;
+    let body = phone_event("evt_503", "CONNECTED");
+    let r = app.post_signed_webhook(&body).await;
+    let e = assert_error_shape(r, 503).await;
+    assert_eq!(e.error.code, "webhooks_disabled");
+}
+
+#[tokio::test]
+async fn a_duplicate_id_is_answered_204_and_applied_once() {
+    let app = spawn_app().await;
+    let o = pending_onboarding(&app).await;
+
+    let connected = phone_event("evt_dup_1", "CONNECTED");
+    assert_eq!(app.post_signed_webhook(&connected).await.status(), 204);
+    let c = app
+        .wait_for_state(&o.id, OnboardingState::Connected, Duration::from_secs(3))
+        .await;
+    assert_eq!(
+        c.phone_number.as_ref().unwrap()["qualityUpdateEvent"],
+        "ONBOARDING"
+    );
+
+    let banned = phone_event("evt_dup_2", "BANNED");
+    assert_eq!(app.post_signed_webhook(&banned).await.status(), 204);
+    let b = app
+        .wait_for_state(
+            &o.id,
+            OnboardingState::ActionRequired,
+            Duration::from_secs(3),
+        )
+        .await;
+    assert_eq!(b.error.unwrap().code, "phone_number_blocked");
+
+    // YCloud retrying the first event: answered 204, and not applied again (applying it
+    // would turn the blocked number back to connected).
+    assert_eq!(app.post_signed_webhook(&connected).await.status(), 204);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after: Onboarding = app.get_onboarding(&o.id).await.json().await.unwrap();
+    assert_eq!(after.state, OnboardingState::ActionRequired);
+}
+
+#[tokio::test]
+async fn a_webhook_reaches_the_event_stream_at_once() {
+    let app = spawn_app().await;
+    let o = pending_onboarding(&app).await;
+    let mut stream = app
+        .client
+        .get(format!("{}/api/onboardings/{}/events", app.address, o.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let first = String::from_utf8(stream.chunk().await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(first.contains("\"state\":\"pending\""), "{first}");
+
+    let sent = std::time::Instant::now();
+    assert_eq!(
+        app.post_signed_webhook(&phone_event("evt_sse", "CONNECTED"))
+            .await
+            .status(),
+        204
+    );
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while !seen.contains("\"state\":\"connected\"") {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("the stream shows the webhook's change within 3 s")
+            .unwrap();
+        match chunk {
+            Some(bytes) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+            None => panic!("the stream ended before connected: {seen}"),
+        }
+    }
+    // Faster than one follower interval would allow to explain it by polling (it polls
+    // PENDING anyway).
+    assert!(sent.elapsed() < Duration::from_secs(2));
+    // Connected is final: the stream ends.
+    let end = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(end.is_ok(), "the stream ends after connected");
+}
+
+#[tokio::test]
+async fn account_events_explain_what_the_person_must_do() {
+    let app = spawn_app().await;
+    let o = pending_onboarding(&app).await;
+
+    let removed = waba_event("evt_waba_1", json!({"updateEvent": "PARTNER_REMOVED"}));
+    assert_eq!(app.post_signed_webhook(&removed).await.status(), 204);
+    let a = app
+        .wait_for_state(
+            &o.id,
+            OnboardingState::ActionRequired,
+            Duration::from_secs(3),
+        )
+        .await;
+    let e = a.error.unwrap();
+    assert_eq!(e.code, "partner_removed");
+    assert!(!e.retryable);
+    assert!(e.message.contains("sign up again"), "{}", e.message);
+    assert_eq!(a.waba.as_ref().unwrap()["updateEvent"], "PARTNER_REMOVED");
+    // What the event did not carry is kept from the bind's answer.
+    assert_eq!(a.waba.as_ref().unwrap()["paymentMethodAttached"], true);
+
+    let banned = waba_event(
+        "evt_waba_2",
+        json!({"updateEvent": "DISABLED_UPDATE", "banState": "DISABLE", "violationType": "SCAM"}),
+    );
+    assert_eq!(app.post_signed_webhook(&banned).await.status(), 204);
+    let f = app
+        .wait_for_state(&o.id, OnboardingState::Failed, Duration::from_secs(3))
+        .await;
+    let e = f.error.unwrap();
+    assert_eq!(e.code, "waba_banned");
+    assert!(!e.retryable);
+    assert_error_shape(app.retry(&o.id).await, 409).await;
+
+    // An event about another WABA changes nothing here.
+    let other = waba_event(
+        "evt_waba_3",
+        json!({"id": "999", "updateEvent": "PARTNER_REMOVED"}),
+    );
+    assert_eq!(app.post_signed_webhook(&other).await.status(), 204);
+}
