@@ -191,3 +191,74 @@ fn the_statuses_the_pipeline_reads_are_documented() {
         Some("boolean")
     );
 }
+
+fn enum_values(name: &str) -> BTreeSet<String> {
+    spec()["components"]["schemas"][name]["enum"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("schema {name} is an enum"))
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn the_webhook_fields_and_values_the_proxy_reads_are_documented() {
+    // The envelope (`Event`) and the objects the proxy applies.
+    let event = schema_properties("Event");
+    for field in [
+        "id",
+        "type",
+        "apiVersion",
+        "createTime",
+        "whatsappPhoneNumber",
+        "whatsappBusinessAccount",
+    ] {
+        assert!(event.contains(field), "Event.{field}");
+    }
+    let number = schema_properties("WhatsappPhoneNumber");
+    for field in ["id", "wabaId", "status", "phoneNumber"] {
+        assert!(number.contains(field), "WhatsappPhoneNumber.{field}");
+    }
+    let waba = schema_properties("WhatsappBusinessAccount");
+    for field in ["id", "updateEvent", "banState", "accountReviewStatus"] {
+        assert!(waba.contains(field), "WhatsappBusinessAccount.{field}");
+    }
+    // Every type the proxy names is one YCloud sends.
+    let types = enum_values("EventType");
+    for t in [
+        "whatsapp.phone_number.deleted",
+        "whatsapp.phone_number.name_updated",
+        "whatsapp.phone_number.quality_updated",
+        "whatsapp.phone_number.business_username_updated",
+        "whatsapp.business_account.deleted",
+        "whatsapp.business_account.reviewed",
+        "whatsapp.business_account.updated",
+    ] {
+        assert!(types.contains(t), "EventType {t}");
+        assert!(
+            !matches!(
+                proxy::webhook::EventType::parse(t),
+                proxy::webhook::EventType::Other(_)
+            ),
+            "{t} is parsed into a known variant"
+        );
+    }
+    let updates = enum_values("WhatsappBusinessAccountUpdateEventEnum");
+    for u in [
+        "PARTNER_REMOVED",
+        "PARTNER_APP_UNINSTALLED",
+        "DISABLED_UPDATE",
+    ] {
+        assert!(updates.contains(u), "updateEvent {u}");
+    }
+    let bans = enum_values("WhatsappBusinessAccountBanState");
+    for b in ["SCHEDULE_FOR_DISABLE", "DISABLE", "REINSTATE"] {
+        assert!(bans.contains(b), "banState {b}");
+    }
+    let reviews = enum_values("WhatsappBusinessAccountReviewStatus");
+    assert!(reviews.contains("REJECTED"));
+    let statuses = enum_values("WhatsappPhoneNumberStatus");
+    for s in ["CONNECTED", "BANNED", "BLOCKED"] {
+        assert!(statuses.contains(s), "status {s}");
+    }
+}

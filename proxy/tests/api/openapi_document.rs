@@ -31,9 +31,57 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         ("/api/onboardings/{id}", "get"),
         ("/api/onboardings/{id}/events", "get"),
         ("/api/onboardings/{id}/retry", "post"),
+        ("/webhooks/ycloud", "post"),
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path}");
     }
+    // Each route documents its refusals, in the error shape.
+    for (path, method, statuses) in [
+        (
+            "/api/onboardings",
+            "post",
+            &["201", "200", "400", "403", "413", "415", "422", "502"][..],
+        ),
+        ("/api/onboardings/{id}", "get", &["200", "404"][..]),
+        ("/api/onboardings/{id}/events", "get", &["200", "404"][..]),
+        (
+            "/api/onboardings/{id}/retry",
+            "post",
+            &["200", "404", "409", "429"][..],
+        ),
+        (
+            "/webhooks/ycloud",
+            "post",
+            &["204", "400", "401", "413", "503"][..],
+        ),
+    ] {
+        let responses = &doc["paths"][path][method]["responses"];
+        for status in statuses {
+            let r = &responses[*status];
+            assert!(r.is_object(), "{method} {path} {status}");
+            if status.starts_with('4') || status.starts_with('5') {
+                assert_eq!(
+                    r["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+    let webhook = &doc["paths"]["/webhooks/ycloud"]["post"];
+    assert!(webhook["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "YCloud-Signature" && p["in"] == "header"));
+    assert_eq!(
+        doc["paths"]["/api/onboardings/{id}/events"]["get"]["responses"]["200"]["content"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["text/event-stream"]
+    );
 
     // Every field the API writes is documented under the same name.
     let onboarding = wire::Onboarding {
