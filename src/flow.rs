@@ -24,8 +24,8 @@ use crate::protocol::{
 pub const SDK_TIMEOUT_MS: i32 = 10_000;
 /// How often progress is polled when server-sent events are unavailable.
 const POLL_MS: u32 = 2_000;
-/// Where a reload finds the onboarding in progress (one per proxy).
-const STORAGE_KEY: &str = "wa-signup:onboarding";
+/// Where a reload finds the onboarding in progress (one per proxy and customer).
+const STORAGE_PREFIX: &str = "wa-signup:onboarding";
 
 /// Which launch buttons a widget shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -247,6 +247,13 @@ impl Flow {
 
     fn proxy(self) -> Proxy {
         Proxy::new(&self.options.with_value(|o| o.proxy_url.clone()))
+    }
+
+    fn storage_key(self) -> String {
+        self.options.with_value(|o| {
+            let customer = o.customer_ref.as_ref().map_or("", |c| c.as_str());
+            format!("{STORAGE_PREFIX}:{}:{customer}", o.proxy_url)
+        })
     }
 
     fn set(self, screen: Screen) {
@@ -489,9 +496,9 @@ impl Flow {
     fn show(self, onboarding: Onboarding) {
         let settled = onboarding.state.is_final();
         if settled {
-            session::remove(STORAGE_KEY);
+            session::remove(&self.storage_key());
         } else {
-            session::set(STORAGE_KEY, &onboarding.id);
+            session::set(&self.storage_key(), &onboarding.id);
         }
         let changed = self.screen.with_untracked(|s| match s {
             Screen::Progress(o) | Screen::Connected(o) | Screen::ActionRequired(o) => {
@@ -552,7 +559,7 @@ impl Flow {
 
     /// Finds the onboarding a reload interrupted; true when one is shown.
     async fn resume(self) -> bool {
-        let Some(id) = session::get(STORAGE_KEY) else {
+        let Some(id) = session::get(&self.storage_key()) else {
             return false;
         };
         match self.proxy().onboarding(&id).await {
@@ -561,7 +568,7 @@ impl Flow {
                 true
             }
             Err(_) => {
-                session::remove(STORAGE_KEY);
+                session::remove(&self.storage_key());
                 false
             }
         }

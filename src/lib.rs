@@ -7,13 +7,7 @@
 pub mod api;
 pub mod browser;
 pub mod components;
+pub mod embed;
 pub mod flow;
 pub mod i18n;
 pub mod protocol;
-
-/// Mounts the standalone onboarding page on `<body>` (the proxy is the page's origin).
-pub fn mount_standalone() {
-    leptos::mount::mount_to_body(|| {
-        leptos::view! { <components::Widget options=flow::WidgetOptions::default() /> }
-    });
-}

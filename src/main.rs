@@ -1,5 +1,6 @@
-//! Standalone page: mount the onboarding app on `<body>`.
+//! Entry point of the bundle: mount a widget on every `[data-wa-signup]` element (the
+//! standalone page has one; partners' pages have theirs).
 
 fn main() {
-    wa_signup::mount_standalone();
+    wa_signup::browser::embed::auto_mount();
 }

@@ -1,5 +1,6 @@
 //! The only place that touches JavaScript: `JsCast`, `Closure`, `Reflect`, script tags.
 pub mod dom;
+pub mod embed;
 pub mod messages;
 pub mod sdk;
 pub mod stream;

@@ -111,7 +111,7 @@ pub fn Progress(
                 .collect_view();
             view! {
                 <section class="wa-progress" data-testid="progress" aria-label=l.t(Msg::ProgressTitle)>
-                    <h2 class="wa-subtitle">{l.t(Msg::ProgressTitle)}</h2>
+                    <h3 class="wa-subtitle">{l.t(Msg::ProgressTitle)}</h3>
                     <ol class="wa-steps">{items}</ol>
                     <dl class="wa-ids">
                         <dt>{l.t(Msg::WabaLabel)}</dt>

@@ -74,7 +74,7 @@ pub fn Widget(
     view! {
         <section class="wa-signup" node_ref=root lang=move || locale.get().tag()>
             <header class="wa-header">
-                <h1 class="wa-title">{move || t(Msg::Title)}</h1>
+                <h2 class="wa-title">{move || t(Msg::Title)}</h2>
                 <label class="wa-language">
                     <span>{move || t(Msg::Language)}</span>
                     <select data-testid="locale"

@@ -1,0 +1,206 @@
+//! Widget options from a partner's page: `mount(element, {...})` or `data-*` attributes.
+//!
+//! Pure Rust: the browser module hands over `(key, value)` pairs with camelCase keys (what
+//! `element.dataset` gives for `data-proxy-url`, and what `mount`'s object uses), and this
+//! module turns them into [`WidgetOptions`] once, or says which option is wrong.
+
+use std::fmt;
+
+use wire::CustomerRef;
+
+use crate::flow::{Modes, WidgetOptions};
+
+/// Longest value accepted for a free-text option (ids, URLs, versions).
+const MAX_OPTION_CHARS: usize = 2048;
+
+/// Why a widget's options were refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionError {
+    /// The option as the partner spelled it (`mode`, `customerRef`...).
+    pub option: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl fmt::Display for OptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "wa-signup: option {:?} {}", self.option, self.reason)
+    }
+}
+
+impl std::error::Error for OptionError {}
+
+/// Where the option pairs come from: unknown keys are an error in a `mount` object (a typo),
+/// but ignored in `data-*` attributes (the host page may use its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The object passed to `mount(element, options)`.
+    Object,
+    /// The element's `data-*` attributes.
+    Dataset,
+}
+
+/// Parses option pairs into [`WidgetOptions`]; `default_proxy` applies when none is given.
+///
+/// # Errors
+/// [`OptionError`] naming the first bad option.
+pub fn parse_options<K, V>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+    source: Source,
+    default_proxy: &str,
+) -> Result<WidgetOptions, OptionError>
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut options = WidgetOptions {
+        proxy_url: default_proxy.to_string(),
+        ..WidgetOptions::default()
+    };
+    for (key, value) in pairs {
+        let (key, value) = (key.as_ref(), value.as_ref().trim());
+        let err = |reason| OptionError {
+            option: key.to_string(),
+            reason,
+        };
+        let text = || -> Result<Option<String>, OptionError> {
+            if value.chars().count() > MAX_OPTION_CHARS {
+                return Err(err("is too long"));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(err("holds a control character"));
+            }
+            Ok((!value.is_empty()).then(|| value.to_string()))
+        };
+        match key {
+            "proxyUrl" => {
+                if !is_proxy_url(value) {
+                    return Err(err("must be an http(s) URL or a path starting with /"));
+                }
+                options.proxy_url = value.trim_end_matches('/').to_string();
+            }
+            "mode" => {
+                options.modes = Modes::parse(value)
+                    .ok_or_else(|| err("must be \"standard\", \"coexistence\" or \"both\""))?;
+            }
+            "appId" => options.app_id = text()?,
+            "configId" => options.config_id = text()?,
+            "solutionId" => options.solution_id = text()?,
+            "graphVersion" => options.graph_version = text()?,
+            "sdkUrl" => options.sdk_url = text()?,
+            // An unknown language is not an error: the widget falls back to the browser's.
+            "locale" => options.locale = text()?,
+            "customerRef" => {
+                options.customer_ref = match value {
+                    "" => None,
+                    v => Some(CustomerRef::parse(v).map_err(|_| {
+                        err("must be 1 to 128 characters without control characters")
+                    })?),
+                }
+            }
+            // `data-wa-signup` itself, and the marker the widget sets once mounted.
+            "waSignup" | "waSignupMounted" => {}
+            _ if source == Source::Dataset => {}
+            _ => return Err(err("is not an option of the widget")),
+        }
+    }
+    Ok(options)
+}
+
+fn is_proxy_url(value: &str) -> bool {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"));
+    match rest {
+        Some(rest) => !rest.is_empty() && !rest.starts_with('/'),
+        None => value.is_empty() || (value.starts_with('/') && !value.starts_with("//")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wire::Mode;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<WidgetOptions, OptionError> {
+        parse_options(pairs.iter().copied(), Source::Object, "")
+    }
+
+    #[test]
+    fn every_option_is_read() {
+        let o = parse(&[
+            ("proxyUrl", "https://partner.example/wa/"),
+            ("mode", "coexistence"),
+            ("appId", "123"),
+            ("configId", "456"),
+            ("solutionId", "789"),
+            ("graphVersion", "v22.0"),
+            ("sdkUrl", "https://connect.facebook.net/en_US/sdk.js"),
+            ("locale", "vi"),
+            ("customerRef", "cust-42"),
+        ])
+        .unwrap();
+        assert_eq!(o.proxy_url, "https://partner.example/wa");
+        assert_eq!(o.modes, Modes::Only(Mode::Coexistence));
+        assert_eq!(o.app_id.as_deref(), Some("123"));
+        assert_eq!(o.config_id.as_deref(), Some("456"));
+        assert_eq!(o.solution_id.as_deref(), Some("789"));
+        assert_eq!(o.graph_version.as_deref(), Some("v22.0"));
+        assert_eq!(o.locale.as_deref(), Some("vi"));
+        assert_eq!(o.customer_ref.unwrap().as_str(), "cust-42");
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_given() {
+        let o = parse_options(
+            Vec::<(String, String)>::new(),
+            Source::Dataset,
+            "https://p.example",
+        )
+        .unwrap();
+        assert_eq!(o.proxy_url, "https://p.example");
+        assert_eq!(o.modes, Modes::Both);
+        assert_eq!(o.app_id, None);
+        // Empty attributes mean "not given", not "empty value".
+        let o = parse(&[("appId", ""), ("customerRef", "  ")]).unwrap();
+        assert_eq!((o.app_id, o.customer_ref), (None, None));
+    }
+
+    #[test]
+    fn bad_values_name_the_option() {
+        let long = "x".repeat(129);
+        let cases: &[(&str, &str)] = &[
+            ("mode", "premium"),
+            ("mode", ""),
+            ("proxyUrl", "ftp://x"),
+            ("proxyUrl", "//evil.example"),
+            ("proxyUrl", "javascript:alert(1)"),
+            ("proxyUrl", "https://"),
+            ("customerRef", &long),
+            ("customerRef", "a\u{7}b"),
+            ("appId", "1\n2"),
+            ("proxiUrl", "https://typo.example"),
+        ];
+        for (key, value) in cases {
+            let e = parse(&[(key, value)]).unwrap_err();
+            assert_eq!(e.option, *key, "{key}={value:?}");
+            assert!(e.to_string().starts_with("wa-signup: option"), "{e}");
+        }
+    }
+
+    #[test]
+    fn data_attributes_ignore_the_host_pages_own() {
+        let o = parse_options(
+            [
+                ("waSignup", ""),
+                ("trackingId", "abc"),
+                ("mode", "standard"),
+            ],
+            Source::Dataset,
+            "",
+        )
+        .unwrap();
+        assert_eq!(o.modes, Modes::Only(Mode::Standard));
+        assert!(parse_options([("trackingId", "abc")], Source::Object, "").is_err());
+    }
+}

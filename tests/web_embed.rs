@@ -1,0 +1,210 @@
+//! Embedding in a partner's page: `mount`, auto-mount on `[data-wa-signup]`, several
+//! widgets, unmounting, events, languages.
+#![cfg(target_arch = "wasm32")]
+
+use wa_signup::browser::embed::{auto_mount, mount};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, MessageEvent, MessageEventInit};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const FAKE_SDK: &str = r#"
+window.__fb = { logins: [], callbacks: [] };
+window.FB = {
+  init: function () {},
+  login: function (cb, o) { window.__fb.logins.push(o); window.__fb.callbacks.push(cb); },
+};
+setTimeout(function () { window.fbAsyncInit(); }, 0);
+"#;
+
+fn js(code: &str) -> JsValue {
+    js_sys::eval(code).unwrap_or_else(|e| panic!("{code}: {e:?}"))
+}
+
+fn sdk_url() -> String {
+    format!(
+        "data:text/javascript;charset=utf-8,{}",
+        String::from(js_sys::encode_uri_component(FAKE_SDK))
+    )
+}
+
+fn host(html_attrs: &str) -> HtmlElement {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let wrapper = document.create_element("div").unwrap();
+    wrapper.set_inner_html(&format!("<div {html_attrs}></div>"));
+    document.body().unwrap().append_child(&wrapper).unwrap();
+    wrapper.first_element_child().unwrap().unchecked_into()
+}
+
+fn options(extra: &str) -> JsValue {
+    let url = sdk_url().replace('\'', "\\'");
+    js(&format!(
+        "({{appId: '1', configId: '2', solutionId: '3', graphVersion: 'v22.0', sdkUrl: '{url}', locale: 'en' {extra}}})"
+    ))
+}
+
+fn find(root: &Element, testid: &str) -> Option<HtmlElement> {
+    root.query_selector(&format!("[data-testid=\"{testid}\"]"))
+        .unwrap()
+        .map(JsCast::unchecked_into)
+}
+
+fn state(root: &Element) -> String {
+    find(root, "status")
+        .and_then(|s| s.get_attribute("data-state"))
+        .unwrap_or_default()
+}
+
+async fn wait_for(cond: impl Fn() -> bool, what: &str) {
+    for _ in 0..300 {
+        if cond() {
+            return;
+        }
+        wa_signup::browser::dom::sleep(20).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn post_from_facebook(data: &str) {
+    let init = MessageEventInit::new();
+    init.set_origin("https://web.facebook.com");
+    init.set_data(&JsValue::from_str(data));
+    let event = MessageEvent::new_with_event_init_dict("message", &init).unwrap();
+    web_sys::window().unwrap().dispatch_event(&event).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn mount_renders_and_unmount_removes_everything() {
+    wa_signup::browser::sdk::reset_for_tests();
+    let el = host("");
+    let mut handle = mount(el.clone().into(), options(", mode: 'coexistence'")).unwrap();
+    wait_for(|| state(&el) == "ready", "ready").await;
+    assert!(find(&el, "launch-coexistence").is_some());
+    assert!(
+        find(&el, "launch-standard").is_none(),
+        "mode coexistence shows one button"
+    );
+    // Mounting twice on one element is refused.
+    assert!(mount(el.clone().into(), options("")).is_err());
+
+    // Start a popup, then unmount: a later message must not reach the widget (no events).
+    find(&el, "launch-coexistence").unwrap().click();
+    js("window.__seen = 0; document.addEventListener('wa-signup:cancel', () => window.__seen++)");
+    handle.unmount();
+    assert_eq!(el.inner_html(), "", "unmount leaves the element empty");
+    post_from_facebook(
+        r#"{"type":"WA_EMBEDDED_SIGNUP","event":"CANCEL","data":{"current_step":"PERMISSIONS"}}"#,
+    );
+    wa_signup::browser::dom::sleep(50).await;
+    assert_eq!(
+        js("window.__seen").as_f64(),
+        Some(0.0),
+        "the listener went with the widget"
+    );
+    // The element can hold a new widget.
+    let mut again = mount(el.clone().into(), options("")).unwrap();
+    again.unmount();
+}
+
+#[wasm_bindgen_test]
+fn bad_options_throw_an_error_naming_the_option() {
+    let el = host("");
+    for (extra, option) in [
+        (", mode: 'premium'", "mode"),
+        (", proxyUrl: 'ftp://x'", "proxyUrl"),
+        (", customerRef: 42", "customerRef"),
+        (", colour: 'red'", "colour"),
+    ] {
+        let err = match mount(el.clone().into(), options(extra)) {
+            Ok(_) => panic!("{extra} was accepted"),
+            Err(e) => JsValue::from(e),
+        };
+        let message = js_sys::Reflect::get(&err, &"message".into())
+            .unwrap()
+            .as_string()
+            .unwrap();
+        assert!(message.contains(option), "{message}");
+        assert!(!el.has_attribute("data-wa-signup-mounted"));
+    }
+}
+
+#[wasm_bindgen_test]
+async fn auto_mount_reads_data_attributes_and_two_widgets_work_independently() {
+    wa_signup::browser::sdk::reset_for_tests();
+    let url = sdk_url();
+    let common = format!(
+        r#"data-wa-signup data-app-id="1" data-config-id="2" data-solution-id="3" data-graph-version="v22.0" data-sdk-url="{url}""#
+    );
+    let a = host(&format!(
+        r#"{common} data-mode="standard" data-locale="zh-TW" data-customer-ref="a-1""#
+    ));
+    let b = host(&format!(
+        r#"{common} data-mode="coexistence" data-locale="xx-unknown""#
+    ));
+    let bad = host(r#"data-wa-signup data-mode="sideways""#);
+    assert_eq!(auto_mount(), 2, "two good elements, one refused");
+    assert_eq!(auto_mount(), 0, "never twice");
+    assert!(!bad.has_attribute("data-wa-signup-mounted"));
+    wait_for(
+        || state(&a) == "ready" && state(&b) == "ready",
+        "both ready",
+    )
+    .await;
+
+    // Languages: zh-TW reads Traditional Chinese; an unknown tag falls back to the browser's.
+    let title_a = a
+        .query_selector(".wa-title")
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap();
+    assert_eq!(title_a, "連結 WhatsApp");
+    assert_eq!(
+        a.query_selector("[lang]")
+            .unwrap()
+            .unwrap()
+            .get_attribute("lang")
+            .as_deref(),
+        Some("zh-Hant")
+    );
+    assert!(find(&b, "launch-standard").is_none());
+
+    js("window.__events = []; ['wa-signup:cancel'].forEach(n => document.addEventListener(n, e => window.__events.push([e.target.closest('[data-wa-signup]') === null ? 'none' : e.target.closest('[data-wa-signup]').dataset.mode, e.detail])))");
+    // Only widget A launches; B stays ready and ignores the popup's messages.
+    find(&a, "launch-standard").unwrap().click();
+    wait_for(|| state(&a) == "in-popup", "A in popup").await;
+    post_from_facebook(
+        r#"{"type":"WA_EMBEDDED_SIGNUP","event":"CANCEL","data":{"current_step":"PERMISSIONS"},"version":3}"#,
+    );
+    js("window.__fb.callbacks[0]({status: 'unknown'})");
+    wait_for(|| state(&a) == "cancelled", "A cancelled").await;
+    assert_eq!(state(&b), "ready");
+    assert_eq!(js("window.__events.length").as_f64(), Some(1.0));
+    assert_eq!(
+        js("window.__events[0][0]").as_string().as_deref(),
+        Some("standard")
+    );
+    assert_eq!(
+        js("window.__events[0][1].current_step")
+            .as_string()
+            .as_deref(),
+        Some("PERMISSIONS")
+    );
+    let status = find(&a, "status").unwrap().inner_text();
+    assert!(
+        status.contains("檢視權限"),
+        "the step's name is translated: {status}"
+    );
+
+    // The language switch changes every sentence.
+    let select: web_sys::HtmlSelectElement = find(&a, "locale").unwrap().unchecked_into();
+    select.set_value("vi");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    leptos::task::tick().await;
+    let status = find(&a, "status").unwrap().inner_text();
+    assert!(status.contains("xem lại quyền"), "{status}");
+}
