@@ -80,6 +80,8 @@ pub struct Options {
     pub verification: bool,
     /// No `YCLOUD_WEBHOOK_SECRET`.
     pub no_webhook_secret: bool,
+    /// The clock webhook signatures are checked against (default: the system's).
+    pub clock: Option<proxy::webhook::Clock>,
 }
 
 pub struct TestApp {
@@ -186,7 +188,13 @@ pub async fn spawn_app_with(mut opts: Options) -> TestApp {
     let graph = MockServer::start().await;
     let settings = test_settings_with_graph(&ycloud.uri(), &graph.uri(), &opts, &data_dir);
     let database_url = settings.database_url.clone();
-    let app = Application::build(settings).await.expect("the app builds");
+    let clock = opts
+        .clock
+        .take()
+        .unwrap_or_else(proxy::webhook::Clock::system);
+    let app = Application::build_with_clock(settings, clock)
+        .await
+        .expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {

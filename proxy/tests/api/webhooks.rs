@@ -292,3 +292,27 @@ async fn account_events_explain_what_the_person_must_do() {
     );
     assert_eq!(app.post_signed_webhook(&other).await.status(), 204);
 }
+
+#[tokio::test]
+async fn the_tolerance_is_measured_against_the_injected_clock() {
+    let stopped = 1_577_836_800; // 2020-01-01T00:00:00Z
+    let app = spawn_app_with(Options {
+        clock: Some(proxy::webhook::Clock::fixed(
+            time::OffsetDateTime::from_unix_timestamp(stopped).unwrap(),
+        )),
+        ..Options::default()
+    })
+    .await;
+    let body = phone_event("evt_clock", "PENDING");
+    for (t, status) in [
+        (stopped + 300, 204),
+        (stopped - 300, 204),
+        (stopped + 301, 401),
+        (stopped - 301, 401),
+        (now(), 401),
+    ] {
+        let sig = proxy::webhook::sign(WEBHOOK_SECRET, t, body.as_bytes());
+        let r = app.post_webhook(&body, Some(&sig)).await;
+        assert_eq!(r.status(), status, "t = stopped {:+}", t - stopped);
+    }
+}
