@@ -3,10 +3,12 @@
 //! Meta's and YCloud's samples test `origin.endsWith('facebook.com')`, which also trusts
 //! `https://evilfacebook.com`. Here the origin is parsed as a URL and every part of it is
 //! checked: scheme, userinfo, port, path and each label of the host.
+//!
+//! The parser accepts only the serialized-origin form browsers produce for
+//! `MessageEvent.origin` (`scheme://host[:port]`, ASCII). A general URL parser would repair
+//! inputs a real origin never has, and its IDNA tables would double the wasm bundle.
 
 use std::fmt;
-
-use url::{Host, Url};
 
 /// The registrable domain whose subdomains may send session info.
 const FACEBOOK_DOMAIN: &str = "facebook.com";
@@ -25,7 +27,34 @@ const MAX_LABEL_BYTES: usize = 63;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OriginPolicy {
     /// The page's own origin, trusted in sandbox mode only.
-    sandbox_origin: Option<url::Origin>,
+    sandbox_origin: Option<Origin>,
+}
+
+/// A parsed `scheme://host[:port]`, lower-cased, with the scheme's default port dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Origin {
+    scheme: String,
+    host: String,
+    /// `None` for the scheme's default port.
+    port: Option<u16>,
+}
+
+impl Origin {
+    fn serialize(&self) -> String {
+        match self.port {
+            Some(port) => format!("{}://{}:{port}", self.scheme, self.host),
+            None => format!("{}://{}", self.scheme, self.host),
+        }
+    }
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        "ftp" => Some(21),
+        _ => None,
+    }
 }
 
 /// Why a page origin cannot be trusted as the sandbox origin.
@@ -63,20 +92,18 @@ impl OriginPolicy {
     /// # Errors
     /// [`OriginError`] when `page_origin` is not a bare `http:`/`https:` origin.
     pub fn sandbox(page_origin: &str) -> Result<Self, OriginError> {
-        let url = parse_bare_origin(page_origin)?;
-        if !matches!(url.scheme(), "http" | "https") {
+        let origin = parse_bare_origin(page_origin)?;
+        if !matches!(origin.scheme.as_str(), "http" | "https") {
             return Err(OriginError::NotHttp);
         }
         Ok(Self {
-            sandbox_origin: Some(url.origin()),
+            sandbox_origin: Some(origin),
         })
     }
 
     /// The trusted sandbox origin, serialized as browsers do, when in sandbox mode.
     pub fn sandbox_origin(&self) -> Option<String> {
-        self.sandbox_origin
-            .as_ref()
-            .map(url::Origin::ascii_serialization)
+        self.sandbox_origin.as_ref().map(Origin::serialize)
     }
 
     /// Whether a message with this `MessageEvent.origin` may be trusted.
@@ -85,7 +112,7 @@ impl OriginPolicy {
             return true;
         }
         match &self.sandbox_origin {
-            Some(sandbox) => parse_bare_origin(origin).is_ok_and(|url| url.origin() == *sandbox),
+            Some(sandbox) => parse_bare_origin(origin).is_ok_and(|o| o == *sandbox),
             None => false,
         }
     }
@@ -111,24 +138,16 @@ pub fn is_facebook_origin(origin: &str) -> bool {
     if authority.contains(':') && !authority.ends_with(":443") {
         return false;
     }
-    let Ok(url) = parse_bare_origin(origin) else {
+    let Ok(parsed) = parse_bare_origin(origin) else {
         return false;
     };
-    if url.scheme() != "https" || url.port().is_some() {
-        // `Url` drops the scheme's default port, so `:443` reads as `None` here.
-        return false;
-    }
-    match url.host() {
-        Some(Host::Domain(host)) => is_facebook_host(host),
-        _ => false,
-    }
+    // The parser drops the scheme's default port, so `:443` reads as `None` here.
+    parsed.scheme == "https" && parsed.port.is_none() && is_facebook_host(&parsed.host)
 }
 
 /// Parses text that must be nothing but an origin: scheme, host and optional port.
-fn parse_bare_origin(origin: &str) -> Result<Url, OriginError> {
-    // The URL parser strips surrounding spaces, drops tabs and newlines and decodes `%`
-    // escapes in hosts; a real origin has none of those, so refuse them before parsing
-    // rather than trust what the parser made of them.
+fn parse_bare_origin(origin: &str) -> Result<Origin, OriginError> {
+    // A real origin is short, plain ASCII: no spaces, escapes, userinfo, query or fragment.
     let plain = origin.len() <= MAX_ORIGIN_BYTES
         && origin.bytes().all(|b| {
             b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'/' | b'[' | b']')
@@ -136,22 +155,51 @@ fn parse_bare_origin(origin: &str) -> Result<Url, OriginError> {
     if !plain {
         return Err(OriginError::NotAUrl);
     }
-    let url = Url::parse(origin).map_err(|_| OriginError::NotAUrl)?;
-    let bare = url.username().is_empty()
-        && url.password().is_none()
-        && matches!(url.path(), "" | "/")
-        && url.query().is_none()
-        && url.fragment().is_none()
-        && url.host().is_some();
-    if !bare {
+    let (scheme, rest) = origin.split_once(':').ok_or(OriginError::NotAUrl)?;
+    let scheme_ok = scheme
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !scheme_ok {
+        return Err(OriginError::NotAUrl);
+    }
+    let scheme = scheme.to_ascii_lowercase();
+    let rest = rest.strip_prefix("//").ok_or(OriginError::NotAnOrigin)?;
+    let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+    if !matches!(path, "" | "/") {
         return Err(OriginError::NotAnOrigin);
     }
-    Ok(url)
+    // An IPv6 literal keeps its colons inside the brackets.
+    let port_colon = match authority.rfind(']') {
+        Some(end) => authority[end..].find(':').map(|i| end + i),
+        None => authority.rfind(':'),
+    };
+    let (host, port) = match port_colon {
+        Some(i) => (&authority[..i], Some(&authority[i + 1..])),
+        None => (authority, None),
+    };
+    if host.is_empty() {
+        return Err(OriginError::NotAnOrigin);
+    }
+    let port = match port {
+        None => None,
+        Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(digits.parse::<u16>().map_err(|_| OriginError::NotAUrl)?)
+        }
+        Some(_) => return Err(OriginError::NotAUrl),
+    };
+    let port = port.filter(|p| Some(*p) != default_port(&scheme));
+    Ok(Origin {
+        scheme,
+        host: host.to_ascii_lowercase(),
+        port,
+    })
 }
 
 /// `facebook.com` itself or a subdomain made of plain letter-digit-hyphen labels.
 fn is_facebook_host(host: &str) -> bool {
-    // `Url` has already lower-cased the host.
+    // The parser has already lower-cased the host.
     let sub = if host == FACEBOOK_DOMAIN {
         ""
     } else if let Some(sub) = host.strip_suffix(FACEBOOK_DOMAIN) {

@@ -3,6 +3,7 @@
 //! Std only, so it compiles in seconds on a fresh clone. Every tool is installed only when it
 //! is missing or at the wrong version, and each install says in one line what and why.
 
+mod bench;
 mod tools;
 
 use std::env;
@@ -16,10 +17,11 @@ usage: cargo xtask <command>
   serve [--addr HOST:PORT]  build the release bundle and run the proxy serving it
                             (sandbox mode when YCLOUD_API_KEY is unset)
   test                      install what is missing, then run every test layer:
-                            native, wasm in headless Chromium, end-to-end
-  test native|wasm|e2e      run one layer only
+                            native, API fuzzing, wasm in headless Chromium, end-to-end
+  test native|api|wasm|e2e  run one layer only
   build                     build the release bundle (dist/) and the proxy binary
-  setup [--browser]         install the missing tools only";
+  setup [--browser]         install the missing tools only
+  bench                     run every benchmark side by side, write BENCHMARKS.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         Some("serve") => serve(&root, &args[1..]),
         Some("test") => test(&root, args.get(1).map(String::as_str)),
         Some("build") => Tools::ensure(&root, false).and_then(|t| build(&root, &t)),
+        Some("bench") => bench::run(&root),
         Some("setup") => Tools::ensure(&root, args.iter().any(|a| a == "--browser")).map(|_| ()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -92,7 +95,7 @@ fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
     let all = layer.is_none();
     let want = |name: &str| all || layer == Some(name);
     if let Some(l) = layer {
-        if !["native", "wasm", "e2e"].contains(&l) {
+        if !["native", "api", "wasm", "e2e"].contains(&l) {
             return Err(format!("unknown test layer {l:?}\n{USAGE}"));
         }
     }
@@ -101,6 +104,12 @@ fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
         step("native tests: cargo test --workspace");
         run(Command::new("cargo")
             .args(["test", "--workspace"])
+            .current_dir(root))?;
+    }
+    if want("api") {
+        step("API fuzzing: schemathesis against /api/openapi.json (no 5xx allowed)");
+        run(Command::new("bash")
+            .arg("proxy/tests/schemathesis.sh")
             .current_dir(root))?;
     }
     if want("wasm") {
