@@ -1,0 +1,31 @@
+// Drives the sandbox: the proxy's stand-in SDK opens its popup page on the proxy's own
+// origin, where a test clicks what Meta would report.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+export const axePath = require.resolve('axe-core/axe.min.js');
+
+/** Clicks a launch button, then `choose(popup)` in the sandbox popup; the popup closes itself. */
+export async function throughPopup(page, launchTestId, choose) {
+  const [popup] = await Promise.all([
+    page.waitForEvent('popup'),
+    page.getByTestId(launchTestId).click(),
+  ]);
+  await popup.waitForLoadState('domcontentloaded');
+  await choose(popup);
+  await popup.waitForEvent('close', { timeout: 10000 }).catch(() => {});
+}
+
+/** Waits until the status region (the first one on the page, or under `root`) shows `state`. */
+export async function waitForState(page, state, root = page, timeout = 20000) {
+  await root.locator('[data-testid="status"]').first().and(root.locator(`[data-state="${state}"]`).first())
+    .waitFor({ timeout });
+}
+
+/** Runs axe-core's WCAG 2.1 A/AA rules on the page; returns a readable list of violations. */
+export async function axeViolations(page) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
+  return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
