@@ -22,6 +22,16 @@ impl Mark {
         }
     }
 
+    /// The `data-mark` value, for styles.
+    fn name(self) -> &'static str {
+        match self {
+            Mark::Done => "done",
+            Mark::Active => "active",
+            Mark::Waiting => "waiting",
+            Mark::Failed => "failed",
+        }
+    }
+
     fn word(self) -> Msg {
         match self {
             Mark::Done => Msg::StepDone,
@@ -101,7 +111,7 @@ pub fn Progress(
                 .into_iter()
                 .map(|(msg, mark)| {
                     view! {
-                        <li class="wa-step" data-mark=format!("{mark:?}").to_lowercase()>
+                        <li class="wa-step" data-mark=mark.name()>
                             <span class="wa-step-mark" aria-hidden="true">{mark.symbol()}</span>
                             <span>{l.t(msg)}</span>
                             <span class="wa-step-word">{format!(" ({})", l.t(mark.word()))}</span>

@@ -92,7 +92,10 @@ fn retryable(screen: &Screen) -> bool {
     match screen {
         Screen::SdkBlocked => true,
         Screen::Failed(Problem::ProxyUnreachable) => true,
-        Screen::Failed(Problem::Onboarding(o)) => o.error.as_ref().is_some_and(|e| e.retryable),
+        // After YCloud support attached the payment method, a retry carries on.
+        Screen::Failed(Problem::Onboarding(o)) | Screen::ActionRequired(o) => {
+            o.error.as_ref().is_some_and(|e| e.retryable)
+        }
         Screen::Failed(Problem::Refused(e)) => e.retryable,
         _ => false,
     }
