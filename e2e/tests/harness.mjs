@@ -36,12 +36,15 @@ async function waitHealthy(url, child, deadlineMs = 15000) {
   throw new Error(`proxy not healthy at ${url} within ${deadlineMs} ms`);
 }
 
-/** Starts the proxy; `env` adds to (and overrides) its environment. */
-export async function startProxy(env = {}) {
+/**
+ * Starts the proxy; `env` adds to (and overrides) its environment. `opts.port` and
+ * `opts.dir` restart a proxy on the same address and database (see `stop({ keepData })`).
+ */
+export async function startProxy(env = {}, opts = {}) {
   const bin = process.env.PROXY_BIN ?? join(repoRoot, 'target/release/wa-signup-proxy');
   const dist = process.env.DIST_DIR ?? join(repoRoot, 'dist');
-  const dir = mkdtempSync(join(tmpdir(), 'wa-e2e-'));
-  const port = await freePort();
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'wa-e2e-'));
+  const port = opts.port ?? await freePort();
   const url = `http://127.0.0.1:${port}`;
   const log = [];
   const clean = { ...process.env };
@@ -61,14 +64,17 @@ export async function startProxy(env = {}) {
   }
   return {
     url,
+    port,
+    dir,
     log,
-    async stop() {
+    /** Stops the proxy; `keepData` keeps its database for a restart. */
+    async stop({ keepData = false } = {}) {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await exited;
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepData) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -27,7 +27,7 @@ test('the proxy serves the release bundle and the page shows both launch buttons
   await coexistence.waitFor({ state: 'visible' });
   const status = page.getByTestId('status');
   assert.equal(await status.getAttribute('aria-live'), 'polite');
-  await page.screenshot({ path: join(screenshotDir, 'ready.png'), fullPage: true });
+  await page.screenshot({ path: join(screenshotDir, 'sandbox-ready.png'), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
 });
