@@ -87,19 +87,39 @@ async function load(kind) {
     await page.addInitScript(instrument, kind);
     await page.goto(kind === 'app' ? `${appUrl}/` : `${plainUrl}/`, { waitUntil: 'commit' });
     await page.waitForFunction(() => window.__benchReady !== undefined, null, { timeout: 30_000, polling: 50 });
-    return await page.evaluate(() => window.__benchReady);
+    return await page.evaluate(() => {
+      // Where the time went: when each resource started and finished loading (ms from the
+      // navigation start), by kind.
+      const phases = { html_end: performance.getEntriesByType('navigation')[0]?.responseEnd };
+      for (const e of performance.getEntriesByType('resource')) {
+        const kind = e.name.endsWith('.wasm') ? 'wasm'
+          : /sdk\.js/.test(e.name) ? 'sdk'
+          : /\/api\/config/.test(e.name) ? 'config'
+          : e.name.endsWith('.js') ? 'js' : null;
+        if (kind && phases[`${kind}_start`] === undefined) {
+          phases[`${kind}_start`] = e.startTime;
+          phases[`${kind}_end`] = e.responseEnd;
+        }
+      }
+      return { ready: window.__benchReady, phases };
+    });
   } finally {
     await context.close();
   }
 }
 
 const samples = { app: [], plain: [] };
+const phases = { app: [], plain: [] };
+const record = (kind, r) => {
+  samples[kind].push(r.ready);
+  phases[kind].push(r.phases);
+};
 try {
   await load('app');
   await load('plain');
   for (let i = 0; i < runs; i++) {
-    samples.app.push(await load('app'));
-    samples.plain.push(await load('plain'));
+    record('app', await load('app'));
+    record('plain', await load('plain'));
   }
 } finally {
   await browser.close();
@@ -117,4 +137,8 @@ for (const [page, xs] of Object.entries(samples)) {
   console.log(`RESULT ${page} max ${Math.max(...xs).toFixed(1)}`);
   console.log(`RESULT ${page} runs ${xs.length}`);
   console.log(`SAMPLES ${page} ${xs.map((x) => x.toFixed(1)).join(' ')}`);
+  const keys = [...new Set(phases[page].flatMap((p) => Object.keys(p)))]
+    .filter((k) => phases[page].every((p) => typeof p[k] === 'number'));
+  const medians = keys.map((k) => [k, median(phases[page].map((p) => p[k]))]).sort((a, b) => a[1] - b[1]);
+  console.log(`PHASES ${page} ${medians.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}, ready ${median(xs).toFixed(1)}`);
 }

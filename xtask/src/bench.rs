@@ -60,7 +60,7 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
 
     step("bundle sizes");
     let bundle = bundle(root, &tools)?;
-    let twiggy = twiggy_top(root, &tools);
+    let twiggy = twiggy_by_crate(root, &tools);
 
     step("time to ready in headless Chromium");
     let ready = time_to_ready(root, &tools)?;
@@ -208,22 +208,128 @@ fn total(files: &[Sized]) -> (u64, u64) {
         .fold((0, 0), |(r, g), f| (r + f.raw, g + f.gzip))
 }
 
-/// `twiggy top` of the app's wasm before wasm-bindgen and wasm-opt (it still has its names),
-/// when twiggy is installed; None otherwise.
-fn twiggy_top(root: &Path, tools: &Tools) -> Option<String> {
-    let wasm = root.join("target/wasm32-unknown-unknown/release/wa-signup.wasm");
+/// Where the wasm's bytes go, by crate: `twiggy top` (CSV) of the app's and the counter's
+/// wasm before wasm-bindgen and wasm-opt (they still have their names), summed per crate.
+/// The custom sections, the name section and wasm-bindgen's `__wbindgen_describe*` functions
+/// are left out: wasm-bindgen and wasm-opt remove them. None when twiggy is not installed.
+fn twiggy_by_crate(root: &Path, tools: &Tools) -> Option<String> {
+    let app = crate_sizes(
+        tools,
+        &root.join("target/wasm32-unknown-unknown/release/wa-signup.wasm"),
+    )?;
+    let counter = crate_sizes(
+        tools,
+        &root.join("target/bench-counter/wasm32-unknown-unknown/release/counter.wasm"),
+    )
+    .unwrap_or_default();
+    let app_total: u64 = app.iter().map(|(_, n)| n).sum();
+    let counter_total: u64 = counter.iter().map(|(_, n)| n).sum();
+    let mut out = String::from(
+        "| crate | app, bytes before wasm-opt | share | counter | app − counter |\n|---|---|---|---|---|\n",
+    );
+    for (name, n) in app.iter().take(16) {
+        let c = counter
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| *v)
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "| `{name}` | {n} | {:.1} % | {c} | {:+} |",
+            100.0 * *n as f64 / app_total as f64,
+            *n as i64 - c as i64
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| **all** | **{app_total}** | 100 % | **{counter_total}** | **{:+}** |",
+        app_total as i64 - counter_total as i64
+    );
+    Some(out)
+}
+
+fn crate_sizes(tools: &Tools, wasm: &Path) -> Option<Vec<(String, u64)>> {
     if !wasm.exists() {
         return None;
     }
     let out = tools
         .command("twiggy")
-        .args(["top", "-n", "25"])
-        .arg(&wasm)
+        .args(["top", "--format", "csv"])
+        .arg(wasm)
         .output()
         .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut sizes: Vec<(String, u64)> = Vec::new();
+    for line in text.lines().skip(1) {
+        let fields = csv_fields(line);
+        let (Some(name), Some(size)) = (fields.first(), fields.get(1)) else {
+            continue;
+        };
+        let Ok(size) = size.parse::<u64>() else {
+            continue;
+        };
+        if name.starts_with("custom section")
+            || name.contains("function names")
+            || name.contains("__wbindgen_describe")
+        {
+            continue;
+        }
+        let krate = crate_of(name);
+        match sizes.iter_mut().find(|(k, _)| *k == krate) {
+            Some((_, n)) => *n += size,
+            None => sizes.push((krate, size)),
+        }
+    }
+    sizes.sort_by_key(|s| std::cmp::Reverse(s.1));
+    Some(sizes)
+}
+
+/// The crate a demangled item belongs to: `<T as tachys::view::Render>::build` -> `tachys`.
+fn crate_of(name: &str) -> String {
+    if name.starts_with("data segment") {
+        return "(data: strings, tables)".into();
+    }
+    if name.starts_with("import ") {
+        return "(imports from JS)".into();
+    }
+    if !name.contains("::") {
+        return "(no path: exports, glue)".into();
+    }
+    let mut m = name;
+    for _ in 0..5 {
+        m = m.trim_start_matches(['<', '&', '*', ' ']);
+        for p in ["dyn ", "mut ", "impl "] {
+            m = m.strip_prefix(p).unwrap_or(m);
+        }
+        match m.split_once(" as ") {
+            Some((lhs, rhs)) if lhs.chars().all(|c| c.is_alphanumeric() || c == '_') => m = rhs,
+            _ => break,
+        }
+    }
+    let end = m.find([':', '<', '[', ' ', '(']).unwrap_or(m.len());
+    m[..end].to_string()
+}
+
+/// The fields of one CSV line (double quotes, `""` inside them).
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                fields.last_mut().unwrap().push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(String::new()),
+            _ => fields.last_mut().unwrap().push(c),
+        }
+    }
+    fields
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,7 +379,7 @@ fn time_to_ready(root: &Path, tools: &Tools) -> Result<Ready, String> {
         runs: get("app", "runs")? as usize,
         samples: text
             .lines()
-            .filter(|l| l.starts_with("SAMPLES"))
+            .filter(|l| l.starts_with("SAMPLES") || l.starts_with("PHASES"))
             .collect::<Vec<_>>()
             .join("\n"),
     })
@@ -1008,17 +1114,17 @@ impl Report {
             Some(t) => {
                 let _ = writeln!(
                     w,
-                    "Largest items of the app's wasm (`twiggy top -n 25` on \
-                     `target/wasm32-unknown-unknown/release/wa-signup.wasm`, i.e. before \
-                     wasm-bindgen and wasm-opt, so sizes are larger than shipped; read them as \
-                     shares):\n\n```\n{}```\n",
-                    t
+                    "Where the wasm goes, by crate (`twiggy top --format csv` of \
+                     `target/wasm32-unknown-unknown/release/wa-signup.wasm` and of the counter's, \
+                     summed per crate; before wasm-bindgen and wasm-opt, without the sections \
+                     they remove, so read the sizes as shares of the shipped wasm):\n\n{t}"
                 );
             }
             None => {
                 let _ = writeln!(
                     w,
-                    "(twiggy is not installed: no per-item breakdown this run.)\n"
+                    "(twiggy is not installed: no per-crate breakdown this run; \
+                     `cargo install twiggy` adds it.)\n"
                 );
             }
         }
@@ -1043,6 +1149,13 @@ impl Report {
             w,
             "| plain-JS | {:.1} ms | {:.1} ms | {:.1} ms |",
             r.plain_median, r.plain_range.0, r.plain_range.1
+        );
+        let _ = writeln!(
+            w,
+            "\nSamples (ms), then the medians of when each resource started and finished \
+             loading (ms from the navigation start; `wasm_end` includes its streaming \
+             compilation), which shows the app's chain: module JS and wasm, then \
+             `/api/config`, then the SDK, then ready."
         );
         let _ = writeln!(w, "\n```\n{}\n```\n", r.samples);
 
@@ -1178,5 +1291,39 @@ impl Report {
              grep VmHWM /proc/PID/status\n```"
         );
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crates_of_demangled_items() {
+        assert_eq!(crate_of("wa_signup::flow::Flow::step::hb6f"), "wa_signup");
+        assert_eq!(
+            crate_of("<T as tachys::view::any_view::IntoAny>::into_any::build::hec5"),
+            "tachys"
+        );
+        assert_eq!(
+            crate_of("<dlmalloc[e24a]::dlmalloc::Dlmalloc<dlmalloc[e24a]::sys::System>>::malloc"),
+            "dlmalloc"
+        );
+        assert_eq!(
+            crate_of("data segment \".rodata\""),
+            "(data: strings, tables)"
+        );
+        assert_eq!(crate_of("import wbg::__wbg_set_1"), "(imports from JS)");
+    }
+
+    #[test]
+    fn csv_and_durations() {
+        assert_eq!(
+            csv_fields(r#""export ""x"", y",12,0.5,,"#),
+            vec![r#"export "x", y"#, "12", "0.5", "", ""]
+        );
+        assert_eq!(parse_duration_ms("456.00us"), Some(0.456));
+        assert_eq!(parse_duration_ms("1.50s"), Some(1500.0));
+        assert_eq!(parse_duration_ms("2.5ms"), Some(2.5));
     }
 }
