@@ -9,7 +9,12 @@ import { startFakeYCloud } from '../fake-ycloud.mjs';
 import { launchBrowser, screenshotDir, startProxy } from './harness.mjs';
 import { facebookContext, liveEnv, sessionInfoMessages } from './facebook.mjs';
 
-const STORAGE_KEY = 'wa-signup:onboarding';
+/** The onboarding ids the page keeps in sessionStorage for a reload (keys `wa-signup:…`). */
+function storedIds(page) {
+  return page.evaluate(() => Object.keys(sessionStorage)
+    .filter((k) => k.startsWith('wa-signup:'))
+    .map((k) => sessionStorage.getItem(k)));
+}
 
 let fake;
 let proxy;
@@ -153,7 +158,7 @@ test('standard mode: Facebook popup, bind, register, pending, connected', async 
       `POST /v2/whatsapp/phoneNumbers/${waba}/${phone}/register`,
     ]);
     assert.ok(calls.slice(2).every((c) => c.startsWith(`GET /v2/whatsapp/phoneNumbers/${waba}/+1555`)), calls.join('\n'));
-    assert.equal(await page.evaluate((k) => sessionStorage.getItem(k), STORAGE_KEY), null);
+    assert.deepEqual(await storedIds(page), [], 'a settled onboarding is forgotten');
     assert.deepEqual(page.errors, []);
   } finally {
     await context.close();
@@ -232,7 +237,7 @@ test('FINISH_ONLY_WABA: the status sentence is about the missing number', {
   }
 });
 
-test('payment method missing: action required with the contact-YCloud sentence', async () => {
+test('payment method missing: action required with the contact-YCloud sentence, then retry connects', async () => {
   const { context } = await newContext();
   fake.paymentMissing = true;
   try {
@@ -248,6 +253,17 @@ test('payment method missing: action required with the contact-YCloud sentence',
     const marks = await page.locator('[data-testid=progress] li').evaluateAll((lis) => lis.map((li) => li.dataset.mark));
     assert.deepEqual(marks.slice(0, 2), ['done', 'failed']);
     await shot(page, 'action-required');
+
+    // The proxy calls it retryable: once YCloud has attached its credit line, "Try again"
+    // re-reads the WABA and goes on to register.
+    fake.paymentMissing = false;
+    await page.getByTestId('retry').click();
+    await waitState(page, 'connected');
+    const after = callsFor(waba);
+    assert.equal(after[1], `GET /v2/whatsapp/businessAccounts/${waba}`);
+    assert.match(after[2], /^POST .*\/register$/);
+    assert.equal(after.filter((c) => c.includes('/tp/bind')).length, 1, 'no second bind');
+    assert.deepEqual(page.errors, []);
   } finally {
     fake.paymentMissing = false;
     await context.close();
@@ -438,19 +454,19 @@ test('reload while pending: the onboarding is found again and connects', async (
     await inPopup(popup, 'sandbox-finish');
     await waitState(page, 'pending');
     const waba = (await lastSessionInfo(page)).data.waba_id;
-    const id = await page.evaluate((k) => sessionStorage.getItem(k), STORAGE_KEY);
-    assert.match(id ?? '', /^[0-9a-f-]{36}$/);
+    const id = (await page.answers[0]).id;
+    assert.deepEqual(await storedIds(page), [id]);
 
     await page.reload();
     await waitState(page, 'pending');
     assert.equal(await page.getByTestId('waba-id').innerText(), waba);
-    assert.equal(await page.evaluate((k) => sessionStorage.getItem(k), STORAGE_KEY), id);
+    assert.deepEqual(await storedIds(page), [id]);
 
     fake.holdPending = false;
     await waitState(page, 'connected', 30000);
     assert.equal(await page.getByTestId('waba-id').innerText(), waba);
     assert.equal(page.posts.length, 1, 'no second onboarding after the reload');
-    assert.equal(await page.evaluate((k) => sessionStorage.getItem(k), STORAGE_KEY), null);
+    assert.deepEqual(await storedIds(page), [], 'a settled onboarding is forgotten');
     assert.deepEqual(page.errors, []);
   } finally {
     fake.holdPending = false;
