@@ -33,11 +33,12 @@ const FACEBOOK_HOSTS = new Set([
 ]);
 
 /**
- * A browser context with Meta faked. `popupUrl` is where `FB.login` opens its popup.
+ * A browser context with Meta faked. `popupUrl` is where `FB.login` opens its popup;
+ * `seed` makes the popup's ids (random otherwise) the same on every run.
  * Returns `{ context, sdk, external }`: set `sdk.blocked = true` to make the SDK fail like
  * an ad blocker does; `external` lists every non-loopback URL the browser asked for.
  */
-export async function facebookContext(browser, { popupUrl = FACEBOOK_POPUP_URL } = {}) {
+export async function facebookContext(browser, { popupUrl = FACEBOOK_POPUP_URL, seed = 1 } = {}) {
   const context = await browser.newContext({
     locale: 'en-US',
     viewport: { width: 760, height: 720 },
@@ -45,15 +46,26 @@ export async function facebookContext(browser, { popupUrl = FACEBOOK_POPUP_URL }
   });
   const sdk = { blocked: false, served: 0 };
   const external = [];
-  await context.addInitScript(({ popupUrl }) => {
+  await context.addInitScript(({ popupUrl, seed }) => {
     window.__WA_SANDBOX_POPUP_URL = popupUrl;
+    // The popup invents its ids with Math.random: seeded there, each test's ids (and so
+    // its screenshots) are the same on every run.
+    if (location.protocol === 'https:') {
+      let a = seed >>> 0;
+      Math.random = () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = Math.imul(a ^ (a >>> 15), 1 | a);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
+    }
     // Every message the page receives, with its origin, for the tests to read.
     window.__seenMessages = [];
     window.addEventListener('message', (e) => {
       const data = typeof e.data === 'string' ? e.data : JSON.stringify(e.data);
       window.__seenMessages.push({ origin: e.origin, data });
     }, true);
-  }, { popupUrl });
+  }, { popupUrl, seed });
   await context.route((url) => url.hostname !== '127.0.0.1', async (route) => {
     const url = new URL(route.request().url());
     external.push(url.href);

@@ -103,9 +103,12 @@ function callsFor(waba) {
   return fake.calls.filter((c) => c.path.includes(`/${waba}`)).map((c) => `${c.method} ${c.path}`);
 }
 
-async function newContext(opts) {
-  const fb = await facebookContext(browser, opts);
-  return fb;
+// Each test's popup ids differ from the other tests' (one proxy database for the file) and
+// are the same on every run.
+let seed = 0;
+async function newContext(opts = {}) {
+  seed += 1;
+  return facebookContext(browser, { seed: seed * 7919, ...opts });
 }
 
 // ---- tests ---------------------------------------------------------------------------------
