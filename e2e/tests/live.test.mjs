@@ -46,7 +46,7 @@ async function statusText(page) {
 }
 
 async function shot(page, name) {
-  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true, animations: 'disabled' });
 }
 
 /**
