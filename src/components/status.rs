@@ -36,11 +36,19 @@ pub fn describe(screen: &Screen, locale: Locale) -> (String, Vec<String>) {
             };
             (first, vec![t(Msg::CancelledHelp)])
         }
-        Screen::ActionRequired(o) => {
-            let mut next = vec![t(Msg::ActionRequiredHelp)];
-            next.extend(upstream_reference(locale, o));
-            (t(Msg::ActionRequired), next)
-        }
+        // The payment sentence fits `payment_method_missing` only; other reasons
+        // (`phone_number_missing`, `phone_number_blocked`) carry the proxy's own sentence.
+        Screen::ActionRequired(o) => match o.error.as_ref() {
+            Some(e) if e.code != "payment_method_missing" => (
+                locale.fill(Msg::OnboardingFailed, &[("message", &e.message)]),
+                upstream_reference(locale, o).into_iter().collect(),
+            ),
+            _ => {
+                let mut next = vec![t(Msg::ActionRequiredHelp)];
+                next.extend(upstream_reference(locale, o));
+                (t(Msg::ActionRequired), next)
+            }
+        },
         Screen::Failed(problem) => describe_problem(problem, locale),
     }
 }
