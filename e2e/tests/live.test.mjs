@@ -225,16 +225,14 @@ test('FINISH_ONLY_WABA: bound, nothing registered, action required', async () =>
   }
 });
 
-test('FINISH_ONLY_WABA: the status sentence is about the missing number', {
-  todo: 'src/components/status.rs shows the payment-method sentence for every action_required '
-    + '(phone_number_missing and phone_number_blocked included)',
-}, async () => {
+test('FINISH_ONLY_WABA: the status sentence is about the missing number', async () => {
   const { context } = await newContext();
   try {
     const { page } = await finishOnlyWaba(context);
     const text = await statusText(page);
-    assert.match(text, /phone number/i);
+    assert.match(text, /no phone number was added; add one in WhatsApp Manager, then sign up again with it\./);
     assert.doesNotMatch(text, /payment method/i);
+    await shot(page, 'action-required-no-number');
   } finally {
     await context.close();
   }
