@@ -280,13 +280,25 @@ impl Flow {
         leptos::task::spawn_local(async move {
             let config = match self.options.with_value(WidgetOptions::complete) {
                 Some(config) => config,
-                None => match self.proxy().config().await {
-                    Ok(c) => self.options.with_value(|o| o.apply(c)),
-                    Err(_) => {
-                        self.set(Screen::Failed(Problem::ProxyUnreachable));
-                        return;
+                None => {
+                    // The standalone page fetched it already, for its own origin's proxy.
+                    let same_origin = self.options.with_value(|o| o.proxy_url.is_empty());
+                    let prefetched = match same_origin {
+                        true => dom::prefetched_config().await,
+                        false => None,
+                    };
+                    let fetched = match prefetched {
+                        Some(c) => Ok(c),
+                        None => self.proxy().config().await,
+                    };
+                    match fetched {
+                        Ok(c) => self.options.with_value(|o| o.apply(c)),
+                        Err(_) => {
+                            self.set(Screen::Failed(Problem::ProxyUnreachable));
+                            return;
+                        }
                     }
-                },
+                }
             };
             self.config.try_set(Some(config.clone()));
             self.listen(&config);

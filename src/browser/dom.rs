@@ -9,6 +9,19 @@ pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
+/// The configuration the standalone page started fetching before the wasm loaded
+/// (`window.__WA_CONFIG`, a promise of `/api/config`'s JSON or `null`).
+pub async fn prefetched_config() -> Option<wire::PublicConfig> {
+    let window = web_sys::window()?;
+    let promise = js_sys::Reflect::get(&window, &"__WA_CONFIG".into())
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    let value = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let json = js_sys::JSON::stringify(&value).ok()?.as_string()?;
+    serde_json::from_str(&json).ok()
+}
+
 /// The page's own origin, e.g. `http://127.0.0.1:8080`.
 pub fn page_origin() -> Option<String> {
     web_sys::window()?.location().origin().ok()
