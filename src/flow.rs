@@ -182,8 +182,12 @@ impl Screen {
     pub fn can_launch(&self) -> bool {
         match self {
             Screen::Ready | Screen::Cancelled(_) => true,
-            // Failures before anything was created: start over. Failures after: use retry.
-            Screen::Failed(p) => !matches!(p, Problem::Onboarding(_) | Problem::ProxyUnreachable),
+            Screen::Failed(Problem::ProxyUnreachable) => false,
+            // Where retrying cannot help (no number, a blocked number), start over instead.
+            Screen::Failed(Problem::Onboarding(o)) | Screen::ActionRequired(o) => {
+                !o.error.as_ref().is_some_and(|e| e.retryable)
+            }
+            Screen::Failed(_) => true,
             _ => false,
         }
     }

@@ -168,6 +168,12 @@ messages! {
     ActionRequired,
     /// What to do about the payment method.
     ActionRequiredHelp,
+    /// A WABA-only finish: no number to register.
+    NumberMissing,
+    /// The number was banned or blocked by Meta.
+    NumberBlocked,
+    /// The partner was removed from the WABA.
+    PartnerRemoved,
     /// A step failed: `{message}`.
     OnboardingFailed,
     /// Reference to quote to YCloud: `{request}`.
@@ -245,7 +251,10 @@ fn en(m: Msg) -> &'static str {
         ProxyUnreachableHelp => "Your account details are kept in this page. Check your connection, then try again.",
         Refused => "The server refused the request: {message}",
         ActionRequired => "Your account was created, but YCloud could not attach its payment method.",
-        ActionRequiredHelp => "This happens when an existing account already has its own payment method. Please contact YCloud support to finish.",
+        ActionRequiredHelp => "This happens when an existing account already has its own payment method. Contact YCloud support; once they have attached it, click Try again.",
+        NumberMissing => "Your WhatsApp Business Account was created without a phone number. Click a button to start again and add a number.",
+        NumberBlocked => "Meta has blocked this phone number, so it cannot be connected. Please contact Meta support.",
+        PartnerRemoved => "This site's access to your WhatsApp Business Account was removed. Click a button to connect again.",
         OnboardingFailed => "A step did not succeed: {message}",
         UpstreamRequest => "Reference for YCloud support: {request}.",
         RegisterLimit => "This number has reached Meta's limit of registration attempts. It can be tried again after {when}.",
@@ -303,9 +312,10 @@ fn zh_hans(m: Msg) -> &'static str {
         ProxyUnreachableHelp => "您的账户信息已保留在此页面。请检查网络连接，然后重试。",
         Refused => "服务器拒绝了请求：{message}",
         ActionRequired => "账户已创建，但 YCloud 无法绑定其付款方式。",
-        ActionRequiredHelp => {
-            "当所选账户已有自己的付款方式时会出现这种情况。请联系 YCloud 客服完成设置。"
-        }
+        ActionRequiredHelp => "当所选账户已有自己的付款方式时会出现这种情况。请联系 YCloud 客服；绑定完成后，点击“重试”。",
+        NumberMissing => "您的 WhatsApp Business 账户已创建，但没有电话号码。请点击按钮重新开始并添加号码。",
+        NumberBlocked => "Meta 已封锁此电话号码，无法连接。请联系 Meta 客服。",
+        PartnerRemoved => "本网站对您 WhatsApp Business 账户的访问权限已被移除。请点击按钮重新连接。",
         OnboardingFailed => "有一个步骤未成功：{message}",
         UpstreamRequest => "YCloud 客服参考编号：{request}。",
         RegisterLimit => "此号码已达到 Meta 的注册次数上限，可在 {when} 之后重试。",
@@ -367,9 +377,10 @@ fn zh_hant(m: Msg) -> &'static str {
         ProxyUnreachableHelp => "您的帳戶資訊已保留在此頁面。請檢查網路連線，然後重試。",
         Refused => "伺服器拒絕了請求：{message}",
         ActionRequired => "帳戶已建立，但 YCloud 無法綁定其付款方式。",
-        ActionRequiredHelp => {
-            "當所選帳戶已有自己的付款方式時會發生這種情況。請聯絡 YCloud 客服完成設定。"
-        }
+        ActionRequiredHelp => "當所選帳戶已有自己的付款方式時會發生這種情況。請聯絡 YCloud 客服；綁定完成後，點選「重試」。",
+        NumberMissing => "您的 WhatsApp Business 帳戶已建立，但沒有電話號碼。請點選按鈕重新開始並新增號碼。",
+        NumberBlocked => "Meta 已封鎖此電話號碼，無法連結。請聯絡 Meta 客服。",
+        PartnerRemoved => "本網站對您 WhatsApp Business 帳戶的存取權限已被移除。請點選按鈕重新連結。",
         OnboardingFailed => "有一個步驟未成功：{message}",
         UpstreamRequest => "YCloud 客服參考編號：{request}。",
         RegisterLimit => "此號碼已達到 Meta 的註冊次數上限，可在 {when} 之後重試。",
@@ -427,7 +438,10 @@ fn vi(m: Msg) -> &'static str {
         ProxyUnreachableHelp => "Thông tin tài khoản của bạn vẫn được giữ trên trang này. Hãy kiểm tra kết nối rồi thử lại.",
         Refused => "Máy chủ từ chối yêu cầu: {message}",
         ActionRequired => "Tài khoản đã được tạo, nhưng YCloud không thể gắn phương thức thanh toán của mình.",
-        ActionRequiredHelp => "Điều này xảy ra khi tài khoản đã có phương thức thanh toán riêng. Vui lòng liên hệ bộ phận hỗ trợ của YCloud để hoàn tất.",
+        ActionRequiredHelp => "Điều này xảy ra khi tài khoản đã có phương thức thanh toán riêng. Hãy liên hệ bộ phận hỗ trợ của YCloud; khi họ đã gắn xong, bấm Thử lại.",
+        NumberMissing => "Tài khoản WhatsApp Business của bạn đã được tạo nhưng chưa có số điện thoại. Hãy bấm một nút để bắt đầu lại và thêm số.",
+        NumberBlocked => "Meta đã chặn số điện thoại này nên không thể kết nối. Vui lòng liên hệ bộ phận hỗ trợ của Meta.",
+        PartnerRemoved => "Quyền truy cập của trang này vào tài khoản WhatsApp Business của bạn đã bị gỡ. Hãy bấm một nút để kết nối lại.",
         OnboardingFailed => "Một bước chưa thành công: {message}",
         UpstreamRequest => "Mã tham chiếu cho hỗ trợ YCloud: {request}.",
         RegisterLimit => "Số này đã đạt giới hạn số lần đăng ký của Meta. Có thể thử lại sau {when}.",

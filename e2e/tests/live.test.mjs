@@ -230,8 +230,10 @@ test('FINISH_ONLY_WABA: the status sentence is about the missing number', async 
   try {
     const { page } = await finishOnlyWaba(context);
     const text = await statusText(page);
-    assert.match(text, /no phone number was added; add one in WhatsApp Manager, then sign up again with it\./);
+    assert.match(text, /created without a phone number\. Click a button to start again and add a number\./);
     assert.doesNotMatch(text, /payment method/i);
+    // Not a dead end: the launch buttons start over.
+    assert.equal(await page.getByTestId('launch-standard').isEnabled(), true);
     await shot(page, 'action-required-no-number');
   } finally {
     await context.close();
@@ -250,7 +252,7 @@ test('payment method missing: action required with the contact-YCloud sentence, 
     assert.deepEqual(callsFor(waba), [`POST /v2/whatsapp/businessAccounts/${waba}/tp/bind`]);
     const text = await statusText(page);
     assert.match(text, /YCloud could not attach its payment method/);
-    assert.match(text, /contact YCloud support/);
+    assert.match(text, /Contact YCloud support; once they have attached it, click Try again\./);
     const marks = await page.locator('[data-testid=progress] li').evaluateAll((lis) => lis.map((li) => li.dataset.mark));
     assert.deepEqual(marks.slice(0, 2), ['done', 'failed']);
     await shot(page, 'action-required');

@@ -36,19 +36,28 @@ pub fn describe(screen: &Screen, locale: Locale) -> (String, Vec<String>) {
             };
             (first, vec![t(Msg::CancelledHelp)])
         }
-        // The payment sentence fits `payment_method_missing` only; other reasons
-        // (`phone_number_missing`, `phone_number_blocked`) carry the proxy's own sentence.
-        Screen::ActionRequired(o) => match o.error.as_ref() {
-            Some(e) if e.code != "payment_method_missing" => (
-                locale.fill(Msg::OnboardingFailed, &[("message", &e.message)]),
-                upstream_reference(locale, o).into_iter().collect(),
-            ),
-            _ => {
-                let mut next = vec![t(Msg::ActionRequiredHelp)];
-                next.extend(upstream_reference(locale, o));
-                (t(Msg::ActionRequired), next)
+        // Each known reason has its own sentence; an unknown one shows the proxy's.
+        Screen::ActionRequired(o) => {
+            let reference = upstream_reference(locale, o);
+            match o
+                .error
+                .as_ref()
+                .map(|e| (e.code.as_str(), e.message.as_str()))
+            {
+                Some(("phone_number_missing", _)) => (t(Msg::NumberMissing), vec![]),
+                Some(("phone_number_blocked", _)) => (t(Msg::NumberBlocked), vec![]),
+                Some(("partner_removed", _)) => (t(Msg::PartnerRemoved), vec![]),
+                Some((code, message)) if code != "payment_method_missing" => (
+                    locale.fill(Msg::OnboardingFailed, &[("message", message)]),
+                    reference.into_iter().collect(),
+                ),
+                _ => {
+                    let mut next = vec![t(Msg::ActionRequiredHelp)];
+                    next.extend(reference);
+                    (t(Msg::ActionRequired), next)
+                }
             }
-        },
+        }
         Screen::Failed(problem) => describe_problem(problem, locale),
     }
 }
