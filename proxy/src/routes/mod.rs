@@ -78,10 +78,13 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(CompressionLayer::new())
         .layer(
-            // Method and path only: no headers (nor the query) go into the logs.
+            // Method and path only: no headers (nor the query) go into the logs. Each request
+            // at `debug` (a line per request at `info` cost ~30 % of GET throughput); a 5xx
+            // or a failed connection is still logged at `error` (`DefaultOnFailure`).
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
         );
     let app = match cors {
         Some(cors) => app.layer(cors),
