@@ -50,7 +50,9 @@ use tokio::sync::broadcast;
 use wire::{CreateOnboarding, Mode, Onboarding, OnboardingError, OnboardingState};
 
 use crate::config::UpstreamTuning;
-use crate::store::{self, Step, StepStatus, Store, StoreError, Update, REGISTER_WINDOW};
+use crate::store::{
+    self, Step, StepStatus, Steps, Store, StoreError, Update, Writes, REGISTER_WINDOW,
+};
 use crate::webhook::{BusinessAccountEvent, Event, EventType, PhoneNumberEvent};
 use crate::ycloud::{Object, PhoneNumber, Upstream, UpstreamError, Waba};
 
@@ -178,7 +180,7 @@ impl Pipeline {
         }
         tracing::info!(id = %onboarding.id, mode = %req.mode, waba_id = %req.waba_id, "onboarding received");
         self.notify(&onboarding.id).await;
-        let onboarding = self.advance(&onboarding.id).await?;
+        let onboarding = self.advance_from(onboarding).await?;
         Ok((onboarding, true))
     }
 
@@ -263,9 +265,10 @@ impl Pipeline {
 
     async fn next_is_register(&self, id: &str) -> Result<bool, StoreError> {
         let done = |s: Option<store::StepRecord>| s.is_some_and(|s| s.status == StepStatus::Done);
-        Ok(done(self.inner.store.step(id, Step::Bind).await?)
-            && done(self.inner.store.step(id, Step::CheckPayment).await?)
-            && !done(self.inner.store.step(id, Step::Register).await?))
+        let steps = self.inner.store.steps(id).await?;
+        Ok(done(steps.get(Step::Bind))
+            && done(steps.get(Step::CheckPayment))
+            && !done(steps.get(Step::Register)))
     }
 
     /// When the number's budget is spent, the time its oldest counted call leaves the window.
@@ -289,9 +292,27 @@ impl Pipeline {
             return self.current(id).await;
         };
         let onboarding = self.current(id).await?;
+        let steps = self.inner.store.steps(id).await?;
+        self.run(onboarding, steps).await
+    }
+
+    /// [`Pipeline::advance`] of an onboarding just read (or just created).
+    async fn advance_from(&self, onboarding: Onboarding) -> Result<Onboarding, StoreError> {
+        let Some(_claim) = Claim::take(&self.inner.running, &onboarding.id) else {
+            return self.current(&onboarding.id).await;
+        };
+        // Just created: no step has started yet.
+        self.run(onboarding, Steps::default()).await
+    }
+
+    /// The steps, with the runner's claim held.
+    /// `steps`: the stored steps (one runner per onboarding, so they stay true for the steps
+    /// not run yet).
+    async fn run(&self, onboarding: Onboarding, steps: Steps) -> Result<Onboarding, StoreError> {
+        let id = onboarding.id.as_str();
         let flow = match onboarding.mode {
-            Mode::Standard => self.run_standard(&onboarding).await?,
-            Mode::Coexistence => self.run_coexistence(&onboarding).await?,
+            Mode::Standard => self.run_standard(&onboarding, &steps).await?,
+            Mode::Coexistence => self.run_coexistence(&onboarding, &steps).await?,
         };
         let onboarding = self.current(id).await?;
         if matches!(flow, Flow::Continue) && onboarding.state == OnboardingState::Pending {
@@ -311,33 +332,43 @@ impl Pipeline {
             })
     }
 
-    async fn run_standard(&self, onboarding: &Onboarding) -> Result<Flow, StoreError> {
+    async fn run_standard(
+        &self,
+        onboarding: &Onboarding,
+        steps: &Steps,
+    ) -> Result<Flow, StoreError> {
         let id = onboarding.id.as_str();
         let store = &self.inner.store;
         let upstream = &self.inner.upstream;
+        // Writes between two upstream calls are queued and committed together right before
+        // the next call (or at the end), so each call's `started` record is durable first.
+        let mut w = Writes::new();
 
         // 1. Bind.
-        let bind = store.step(id, Step::Bind).await?;
+        let bind = steps.get(Step::Bind);
         let mut waba: Option<Value> = onboarding.waba.clone();
         if !bind.as_ref().is_some_and(|s| s.status == StepStatus::Done) {
-            store
-                .start_step(id, Step::Bind, OnboardingState::Binding)
-                .await?;
+            w.start_step(Step::Bind, OnboardingState::Binding);
+            store.commit(id, &mut w).await?;
             self.notify(id).await;
             match upstream.tp_bind(&onboarding.waba_id).await {
-                Ok(w) => {
+                Ok(bound) => {
                     let update = Update {
-                        waba: Some(w.raw.clone()),
+                        waba: Some(bound.raw.clone()),
                         ..Update::default()
                     };
-                    store
-                        .finish_step(id, Step::Bind, StepStatus::Done, Some(&w.raw), update)
-                        .await?;
-                    waba = Some(w.raw);
+                    w.finish_step(Step::Bind, StepStatus::Done, Some(&bound.raw), update);
+                    waba = Some(bound.raw);
                 }
                 Err(e) => {
                     return self
-                        .fail(id, Step::Bind, &e, "bind the WhatsApp Business Account")
+                        .fail(
+                            id,
+                            &mut w,
+                            Step::Bind,
+                            &e,
+                            "bind the WhatsApp Business Account",
+                        )
                         .await
                 }
             }
@@ -347,18 +378,18 @@ impl Pipeline {
 
         // 2. Payment method. The first time, the bind's answer decides; after an
         //    `action_required`, a retry re-reads the WABA.
-        let check = store.step(id, Step::CheckPayment).await?;
+        let check = steps.get(Step::CheckPayment);
         if !check.as_ref().is_some_and(|s| s.status == StepStatus::Done) {
-            store
-                .start_step(id, Step::CheckPayment, OnboardingState::Binding)
-                .await?;
+            w.start_step(Step::CheckPayment, OnboardingState::Binding);
             if check.is_some() {
+                store.commit(id, &mut w).await?;
                 match upstream.retrieve_waba(&onboarding.waba_id).await {
-                    Ok(w) => waba = Some(w.raw),
+                    Ok(read) => waba = Some(read.raw),
                     Err(e) => {
                         return self
                             .fail(
                                 id,
+                                &mut w,
                                 Step::CheckPayment,
                                 &e,
                                 "read the WhatsApp Business Account",
@@ -388,15 +419,13 @@ impl Pipeline {
                     error: Some(Some(error)),
                     ..Update::default()
                 };
-                store
-                    .finish_step(
-                        id,
-                        Step::CheckPayment,
-                        StepStatus::Failed,
-                        waba.as_ref(),
-                        update,
-                    )
-                    .await?;
+                w.finish_step(
+                    Step::CheckPayment,
+                    StepStatus::Failed,
+                    waba.as_ref(),
+                    update,
+                );
+                store.commit(id, &mut w).await?;
                 self.notify(id).await;
                 return Ok(Flow::Stop);
             }
@@ -410,9 +439,7 @@ impl Pipeline {
                 waba: waba.clone(),
                 ..Update::default()
             };
-            store
-                .finish_step(id, Step::CheckPayment, StepStatus::Done, None, update)
-                .await?;
+            w.finish_step(Step::CheckPayment, StepStatus::Done, None, update);
         }
 
         // 3. A number to register?
@@ -431,13 +458,14 @@ impl Pipeline {
                 error: Some(Some(error)),
                 ..Update::default()
             };
-            store.update(id, update).await?;
+            w.update(update);
+            store.commit(id, &mut w).await?;
             self.notify(id).await;
             return Ok(Flow::Stop);
         };
 
         // 4. Register.
-        let register = store.step(id, Step::Register).await?;
+        let register = steps.get(Step::Register);
         let phone: Option<Object<PhoneNumber>> = match register {
             Some(s) if s.status == StepStatus::Done => None,
             _ => {
@@ -456,40 +484,43 @@ impl Pipeline {
                         error: Some(Some(error)),
                         ..Update::default()
                     };
-                    store.update(id, update).await?;
+                    w.update(update);
+                    store.commit(id, &mut w).await?;
                     self.notify(id).await;
                     return Ok(Flow::Stop);
                 }
-                store
-                    .start_step(id, Step::Register, OnboardingState::Registering)
-                    .await?;
-                store
-                    .record_register_attempt(&onboarding.waba_id, phone_id, id, store::now())
-                    .await?;
+                // The step's start and the counted call in one commit, before the call.
+                w.start_step(Step::Register, OnboardingState::Registering);
+                w.register_attempt(&onboarding.waba_id, phone_id, store::now());
+                store.commit(id, &mut w).await?;
                 self.notify(id).await;
                 match upstream.register(&onboarding.waba_id, phone_id).await {
                     Ok(p) => Some(p),
                     Err(e) => {
                         return self
-                            .fail(id, Step::Register, &e, "register the phone number")
+                            .fail(id, &mut w, Step::Register, &e, "register the phone number")
                             .await
                     }
                 }
             }
         };
-        self.settle(id, Step::Register, phone).await
+        self.settle(id, &mut w, Step::Register, phone).await
     }
 
-    async fn run_coexistence(&self, onboarding: &Onboarding) -> Result<Flow, StoreError> {
+    async fn run_coexistence(
+        &self,
+        onboarding: &Onboarding,
+        steps: &Steps,
+    ) -> Result<Flow, StoreError> {
         let id = onboarding.id.as_str();
         let store = &self.inner.store;
-        let bind = store.step(id, Step::SmbBind).await?;
+        let mut w = Writes::new();
+        let bind = steps.get(Step::SmbBind);
         let phone = match bind {
             Some(s) if s.status == StepStatus::Done => None,
             _ => {
-                store
-                    .start_step(id, Step::SmbBind, OnboardingState::Binding)
-                    .await?;
+                w.start_step(Step::SmbBind, OnboardingState::Binding);
+                store.commit(id, &mut w).await?;
                 self.notify(id).await;
                 match self.inner.upstream.smb_bind(&onboarding.waba_id).await {
                     Ok(p) => Some(p),
@@ -497,6 +528,7 @@ impl Pipeline {
                         return self
                             .fail(
                                 id,
+                                &mut w,
                                 Step::SmbBind,
                                 &e,
                                 "bind the WhatsApp Business App number",
@@ -506,7 +538,7 @@ impl Pipeline {
                 }
             }
         };
-        self.settle(id, Step::SmbBind, phone).await
+        self.settle(id, &mut w, Step::SmbBind, phone).await
     }
 
     /// After the last step: records the number (when just answered) and moves to
@@ -515,6 +547,7 @@ impl Pipeline {
     async fn settle(
         &self,
         id: &str,
+        w: &mut Writes,
         step: Step,
         answer: Option<Object<PhoneNumber>>,
     ) -> Result<Flow, StoreError> {
@@ -532,12 +565,13 @@ impl Pipeline {
                     error: Some(None),
                     ..Update::default()
                 };
-                store
-                    .finish_step(id, step, StepStatus::Done, Some(&p.raw), update)
-                    .await?;
+                w.finish_step(step, StepStatus::Done, Some(&p.raw), update);
+                store.commit(id, w).await?;
                 tracing::info!(id, %state, status = p.typed.status.as_deref(), "number answered");
             }
             None => {
+                // What is queued (steps done before a resume) is stored before reading.
+                store.commit(id, w).await?;
                 let current = self.current(id).await?;
                 if current.state.is_final() {
                     return Ok(Flow::Stop);
@@ -555,16 +589,12 @@ impl Pipeline {
                 } else {
                     OnboardingState::Pending
                 };
-                store
-                    .update(
-                        id,
-                        Update {
-                            state: Some(state),
-                            phone_number: stored,
-                            ..Update::default()
-                        },
-                    )
-                    .await?;
+                w.update(Update {
+                    state: Some(state),
+                    phone_number: stored,
+                    ..Update::default()
+                });
+                store.commit(id, w).await?;
             }
         }
         self.notify(id).await;
@@ -574,6 +604,7 @@ impl Pipeline {
     async fn fail(
         &self,
         id: &str,
+        w: &mut Writes,
         step: Step,
         e: &UpstreamError,
         what: &str,
@@ -589,10 +620,8 @@ impl Pipeline {
             error: Some(Some(error)),
             ..Update::default()
         };
-        self.inner
-            .store
-            .finish_step(id, step, StepStatus::Failed, result.as_ref(), update)
-            .await?;
+        w.finish_step(step, StepStatus::Failed, result.as_ref(), update);
+        self.inner.store.commit(id, w).await?;
         self.notify(id).await;
         Ok(Flow::Stop)
     }

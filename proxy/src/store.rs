@@ -6,6 +6,7 @@
 
 use std::str::FromStr;
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
@@ -136,6 +137,44 @@ pub struct StepRecord {
     pub result: Option<Value>,
 }
 
+/// `wire::Onboarding`'s JSON shape (same fields, order and omissions), with the stored JSON
+/// objects passed through as they are.
+#[derive(serde::Serialize)]
+struct OnboardingJson<'a> {
+    id: &'a str,
+    mode: Mode,
+    waba_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    business_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer_ref: Option<&'a str>,
+    state: OnboardingState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waba: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a RawValue>,
+    created_at: &'a str,
+    updated_at: &'a str,
+}
+
+/// The stored steps of one onboarding ([`Store::steps`]).
+#[derive(Debug, Clone, Default)]
+pub struct Steps(Vec<(Step, StepRecord)>);
+
+impl Steps {
+    /// One step, if it was ever started.
+    pub fn get(&self, step: Step) -> Option<StepRecord> {
+        self.0
+            .iter()
+            .find(|(s, _)| *s == step)
+            .map(|(_, r)| r.clone())
+    }
+}
+
 /// What finishing a step changes on the onboarding, in the same transaction.
 #[derive(Debug, Clone, Default)]
 pub struct Update {
@@ -149,10 +188,137 @@ pub struct Update {
     pub error: Option<Option<OnboardingError>>,
 }
 
+/// Writes queued for one onboarding, committed together by [`Store::commit`].
+///
+/// The pipeline queues what happens between two upstream calls (the end of one step, the
+/// onboarding's change, the start of the next step, a counted register call) and commits it
+/// in one transaction right before the next call, so every step is still durable as
+/// `started` before its call and as `done`/`failed` before anything that follows it.
+#[derive(Debug, Default)]
+pub struct Writes {
+    ops: Vec<Op>,
+}
+
+#[derive(Debug)]
+enum Op {
+    Start {
+        step: Step,
+        state: OnboardingState,
+        at: String,
+    },
+    Finish {
+        step: Step,
+        status: StepStatus,
+        result: Option<String>,
+        update: Update,
+        at: String,
+    },
+    Update {
+        update: Update,
+        at: String,
+    },
+    RegisterAttempt {
+        waba_id: String,
+        phone_number_id: String,
+        at: String,
+    },
+}
+
+impl Writes {
+    /// Nothing queued.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// See [`Store::start_step`].
+    pub fn start_step(&mut self, step: Step, state: OnboardingState) {
+        self.ops.push(Op::Start {
+            step,
+            state,
+            at: format_time(now()),
+        });
+    }
+
+    /// See [`Store::finish_step`].
+    pub fn finish_step(
+        &mut self,
+        step: Step,
+        status: StepStatus,
+        result: Option<&Value>,
+        update: Update,
+    ) {
+        self.ops.push(Op::Finish {
+            step,
+            status,
+            result: result.map(Value::to_string),
+            update,
+            at: format_time(now()),
+        });
+    }
+
+    /// See [`Store::update`].
+    pub fn update(&mut self, update: Update) {
+        self.ops.push(Op::Update {
+            update,
+            at: format_time(now()),
+        });
+    }
+
+    /// See [`Store::record_register_attempt`].
+    pub fn register_attempt(
+        &mut self,
+        waba_id: &WabaId,
+        phone_number_id: &PhoneNumberId,
+        at: OffsetDateTime,
+    ) {
+        self.ops.push(Op::RegisterAttempt {
+            waba_id: waba_id.as_str().to_owned(),
+            phone_number_id: phone_number_id.as_str().to_owned(),
+            at: format_time(at),
+        });
+    }
+}
+
+/// One step's row as a batch leaves it.
+struct StepWrite {
+    step: Step,
+    started_at: Option<String>,
+    finished: Option<(StepStatus, Option<String>, String)>,
+}
+
+impl Update {
+    /// `later` applied after `self`: each field it sets wins.
+    fn merge(&mut self, later: Update) {
+        if later.state.is_some() {
+            self.state = later.state;
+        }
+        if later.waba.is_some() {
+            self.waba = later.waba;
+        }
+        if later.phone_number.is_some() {
+            self.phone_number = later.phone_number;
+        }
+        if later.error.is_some() {
+            self.error = later.error;
+        }
+    }
+}
+
 /// The database behind the proxy.
+///
+/// With SQLite, writes go through one connection (`write`) and reads through a pool of
+/// others (`read`): SQLite has one writer at a time, and several connections competing for
+/// it sleep in its busy handler (milliseconds each) instead of queueing; with WAL, readers
+/// never wait for the writer. With PostgreSQL both are the same pool.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: AnyPool,
+    read: AnyPool,
+    write: AnyPool,
 }
 
 impl Store {
@@ -169,17 +335,19 @@ impl Store {
         } else {
             database_url.to_owned()
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(if is_sqlite { 4 } else { 10 })
-            .after_connect(|conn, _meta| {
+        // An in-memory SQLite database is one per connection: keep it to one pool.
+        let in_memory = is_sqlite && (url.contains(":memory:") || url.contains("mode=memory"));
+        let options = || {
+            AnyPoolOptions::new().after_connect(|conn, _meta| {
                 Box::pin(async move {
                     if conn.backend_name() == "SQLite" {
-                        // WAL lets the follower read while a request writes; the busy timeout
-                        // makes a writer wait for the lock instead of failing at once.
+                        // WAL lets readers go on while the writer writes; the busy timeout
+                        // makes a connection wait for a lock instead of failing at once
+                        // (rare with one writer: checkpoints, another process).
                         conn.execute("PRAGMA journal_mode = WAL").await?;
-                        // With WAL, NORMAL syncs at checkpoints instead of at every commit
-                        // (a POST commits ~10 times): still safe from corruption and from a
-                        // crash of the process; only a power loss may drop the last commits.
+                        // With WAL, NORMAL syncs at checkpoints instead of at every commit:
+                        // still safe from corruption and from a crash of the process; only a
+                        // power loss may drop the last commits.
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA busy_timeout = 5000").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
@@ -187,10 +355,29 @@ impl Store {
                     Ok(())
                 })
             })
+        };
+        if !is_sqlite {
+            let pool = options().max_connections(10).connect(&url).await?;
+            sqlx::migrate!("./migrations").run(&pool).await?;
+            return Ok(Self {
+                read: pool.clone(),
+                write: pool,
+            });
+        }
+        // One writer: writes queue in tokio for the one connection instead of competing for
+        // SQLite's lock.
+        let write = options()
+            .max_connections(1)
+            .min_connections(1)
             .connect(&url)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        sqlx::migrate!("./migrations").run(&write).await?;
+        let read = if in_memory {
+            write.clone()
+        } else {
+            options().max_connections(4).connect(&url).await?
+        };
+        Ok(Self { read, write })
     }
 
     /// Stores a new onboarding, or finds the existing one for the same WABA and number.
@@ -222,7 +409,8 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO onboardings (id, mode, waba_id, phone_number_id, business_id, \
              customer_ref, event, state, created_at, updated_at, code_sha256) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) ON CONFLICT DO NOTHING \
+             RETURNING *",
         )
         .bind(&id)
         .bind(req.mode.as_str())
@@ -234,18 +422,19 @@ impl Store {
         .bind(OnboardingState::Received.as_str())
         .bind(&now)
         .bind(code_sha256.map(str::to_owned))
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            == 1;
+        .fetch_optional(&self.write)
+        .await?;
+        if let Some(row) = inserted {
+            return Ok((onboarding_from_row(&row)?, true));
+        }
         let row = sqlx::query(
             "SELECT * FROM onboardings WHERE waba_id = $1 AND COALESCE(phone_number_id, '') = $2",
         )
         .bind(req.waba_id.as_str())
         .bind(req.phone_number_id.as_ref().map_or("", |p| p.as_str()))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.read)
         .await?;
-        Ok((onboarding_from_row(&row)?, inserted))
+        Ok((onboarding_from_row(&row)?, false))
     }
 
     /// The onboarding for a WABA and number (the idempotency key), with the SHA-256 of the
@@ -263,7 +452,7 @@ impl Store {
         )
         .bind(waba_id.as_str())
         .bind(phone_number_id.map_or("", |p| p.as_str()))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let hash: Option<String> = row.try_get("code_sha256")?;
@@ -285,7 +474,7 @@ impl Store {
         )
         .bind(waba_id.unwrap_or(""))
         .bind(phone_number_id.unwrap_or(""))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(onboarding_from_row).collect()
     }
@@ -297,9 +486,69 @@ impl Store {
     pub async fn get(&self, id: &str) -> Result<Option<Onboarding>, StoreError> {
         let row = sqlx::query("SELECT * FROM onboardings WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         row.as_ref().map(onboarding_from_row).transpose()
+    }
+
+    /// One onboarding by id, as the API's JSON: the same text as serializing
+    /// [`Store::get`]'s answer, built without parsing the stored JSON objects into trees
+    /// (`GET /api/onboardings/{id}`, the hot read).
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn get_json(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, mode, waba_id, phone_number_id, business_id, customer_ref, state, \
+             waba, phone_number, error, created_at, updated_at FROM onboardings WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let corrupt = |what: &str| StoreError::Corrupt {
+            id: id.to_owned(),
+            what: what.to_owned(),
+        };
+        let text = |col: &str| -> Result<Option<String>, StoreError> { Ok(row.try_get(col)?) };
+        let (waba, phone_number, error) = (text("waba")?, text("phone_number")?, text("error")?);
+        fn raw<'a>(
+            v: &'a Option<String>,
+            col: &str,
+            corrupt: impl Fn(&str) -> StoreError,
+        ) -> Result<Option<&'a RawValue>, StoreError> {
+            v.as_deref()
+                .map(|s| serde_json::from_str::<&RawValue>(s).map_err(|_| corrupt(col)))
+                .transpose()
+        }
+        let mode: String = row.try_get("mode")?;
+        let state: String = row.try_get("state")?;
+        let (phone_number_id, business_id, customer_ref) = (
+            text("phone_number_id")?,
+            text("business_id")?,
+            text("customer_ref")?,
+        );
+        let json = OnboardingJson {
+            id: &row.try_get::<String, _>("id")?,
+            mode: match mode.as_str() {
+                "standard" => Mode::Standard,
+                "coexistence" => Mode::Coexistence,
+                _ => return Err(corrupt("mode")),
+            },
+            waba_id: &row.try_get::<String, _>("waba_id")?,
+            phone_number_id: phone_number_id.as_deref(),
+            business_id: business_id.as_deref(),
+            customer_ref: customer_ref.as_deref(),
+            state: OnboardingState::parse(&state).ok_or_else(|| corrupt("state"))?,
+            waba: raw(&waba, "waba", corrupt)?,
+            phone_number: raw(&phone_number, "phone_number", corrupt)?,
+            error: raw(&error, "error", corrupt)?,
+            created_at: &row.try_get::<String, _>("created_at")?,
+            updated_at: &row.try_get::<String, _>("updated_at")?,
+        };
+        serde_json::to_string(&json)
+            .map(Some)
+            .map_err(|e| corrupt(&e.to_string()))
     }
 
     /// Ids of onboardings a restart must pick up again: any state that is neither final nor
@@ -316,11 +565,40 @@ impl Store {
         .bind(OnboardingState::Binding.as_str())
         .bind(OnboardingState::Registering.as_str())
         .bind(OnboardingState::Pending.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter()
             .map(|r| r.try_get::<String, _>("id").map_err(Into::into))
             .collect()
+    }
+
+    /// Every step of one onboarding that was ever started, in one query.
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn steps(&self, id: &str) -> Result<Steps, StoreError> {
+        let rows = sqlx::query(
+            "SELECT step, status, attempts, result FROM onboarding_steps WHERE onboarding_id = $1",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?;
+        let mut steps = Steps::default();
+        for row in &rows {
+            let name: String = row.try_get("step")?;
+            let step = [
+                Step::Bind,
+                Step::CheckPayment,
+                Step::Register,
+                Step::SmbBind,
+            ]
+            .into_iter()
+            .find(|s| s.as_str() == name);
+            if let Some(step) = step {
+                steps.0.push((step, step_from_row(id, row)?));
+            }
+        }
+        Ok(steps)
     }
 
     /// One step of one onboarding, if it was ever started.
@@ -334,20 +612,141 @@ impl Store {
         )
         .bind(id)
         .bind(step.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let status: String = row.try_get("status")?;
-        let status = StepStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
-            id: id.to_owned(),
-            what: format!("step status {status:?}"),
-        })?;
-        let result: Option<String> = row.try_get("result")?;
-        Ok(Some(StepRecord {
-            status,
-            attempts: row.try_get("attempts")?,
-            result: result.and_then(|r| serde_json::from_str(&r).ok()),
-        }))
+        row.map(|row| step_from_row(id, &row)).transpose()
+    }
+
+    /// Commits the queued writes of onboarding `id` in one transaction and empties the
+    /// queue; nothing when it is empty.
+    ///
+    /// # Errors
+    /// Database failures (the queue is emptied all the same: the transaction rolled back).
+    pub async fn commit(&self, id: &str, writes: &mut Writes) -> Result<(), StoreError> {
+        if writes.ops.is_empty() {
+            return Ok(());
+        }
+        let ops = std::mem::take(&mut writes.ops);
+        // Coalesced: a step started and finished in the same batch is one row write, and the
+        // onboarding's changes are one UPDATE (later values win, as applied in order).
+        let mut steps: Vec<StepWrite> = Vec::new();
+        let mut onboarding = Update::default();
+        let mut updated_at = String::new();
+        let mut touched = false;
+        let mut attempts = Vec::new();
+        for op in ops {
+            match op {
+                Op::Start { step, state, at } => {
+                    onboarding.merge(Update {
+                        state: Some(state),
+                        error: Some(None),
+                        ..Update::default()
+                    });
+                    steps.push(StepWrite {
+                        step,
+                        started_at: Some(at.clone()),
+                        finished: None,
+                    });
+                    updated_at = at;
+                    touched = true;
+                }
+                Op::Finish {
+                    step,
+                    status,
+                    result,
+                    update,
+                    at,
+                } => {
+                    onboarding.merge(update);
+                    match steps.last_mut() {
+                        Some(last)
+                            if last.step == step
+                                && last.started_at.is_some()
+                                && last.finished.is_none() =>
+                        {
+                            last.finished = Some((status, result, at.clone()));
+                        }
+                        _ => steps.push(StepWrite {
+                            step,
+                            started_at: None,
+                            finished: Some((status, result, at.clone())),
+                        }),
+                    }
+                    updated_at = at;
+                    touched = true;
+                }
+                Op::Update { update, at } => {
+                    onboarding.merge(update);
+                    updated_at = at;
+                    touched = true;
+                }
+                Op::RegisterAttempt {
+                    waba_id,
+                    phone_number_id,
+                    at,
+                } => {
+                    attempts.push((waba_id, phone_number_id, at));
+                }
+            }
+        }
+        let mut tx = self.write.begin().await?;
+        for w in steps {
+            match (w.started_at, w.finished) {
+                (Some(started_at), finished) => {
+                    let (status, result, finished_at) = match finished {
+                        Some((status, result, at)) => (status, result, Some(at)),
+                        None => (StepStatus::Started, None, None),
+                    };
+                    sqlx::query(
+                        "INSERT INTO onboarding_steps (onboarding_id, step, status, attempts, \
+                         started_at, finished_at, result) VALUES ($1, $2, $3, 1, $4, $5, $6) \
+                         ON CONFLICT (onboarding_id, step) DO UPDATE SET status = $3, \
+                         attempts = onboarding_steps.attempts + 1, started_at = $4, \
+                         finished_at = $5, result = $6",
+                    )
+                    .bind(id)
+                    .bind(w.step.as_str())
+                    .bind(status.as_str())
+                    .bind(started_at)
+                    .bind(finished_at)
+                    .bind(result)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                (None, Some((status, result, at))) => {
+                    sqlx::query(
+                        "UPDATE onboarding_steps SET status = $1, finished_at = $2, result = $3 \
+                         WHERE onboarding_id = $4 AND step = $5",
+                    )
+                    .bind(status.as_str())
+                    .bind(at)
+                    .bind(result)
+                    .bind(id)
+                    .bind(w.step.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                (None, None) => {}
+            }
+        }
+        if touched {
+            apply_update(&mut tx, id, onboarding, &updated_at).await?;
+        }
+        for (waba_id, phone_number_id, at) in attempts {
+            sqlx::query(
+                "INSERT INTO register_attempts (id, waba_id, phone_number_id, onboarding_id, \
+                 attempted_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(waba_id)
+            .bind(phone_number_id)
+            .bind(id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records that a step is about to call out, and moves the onboarding to `state`
@@ -361,30 +760,9 @@ impl Store {
         step: Step,
         state: OnboardingState,
     ) -> Result<(), StoreError> {
-        let now = format_time(now());
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO onboarding_steps (onboarding_id, step, status, attempts, started_at) \
-             VALUES ($1, $2, $3, 1, $4) \
-             ON CONFLICT (onboarding_id, step) DO UPDATE SET status = $3, \
-             attempts = onboarding_steps.attempts + 1, started_at = $4, finished_at = NULL",
-        )
-        .bind(id)
-        .bind(step.as_str())
-        .bind(StepStatus::Started.as_str())
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE onboardings SET state = $1, error = NULL, updated_at = $2 WHERE id = $3",
-        )
-        .bind(state.as_str())
-        .bind(&now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let mut w = Writes::new();
+        w.start_step(step, state);
+        self.commit(id, &mut w).await
     }
 
     /// Records a step's outcome and the onboarding's resulting change, in one transaction.
@@ -399,22 +777,9 @@ impl Store {
         result: Option<&Value>,
         update: Update,
     ) -> Result<(), StoreError> {
-        let now = format_time(now());
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE onboarding_steps SET status = $1, finished_at = $2, result = $3 \
-             WHERE onboarding_id = $4 AND step = $5",
-        )
-        .bind(status.as_str())
-        .bind(&now)
-        .bind(result.map(Value::to_string))
-        .bind(id)
-        .bind(step.as_str())
-        .execute(&mut *tx)
-        .await?;
-        apply_update(&mut tx, id, update, &now).await?;
-        tx.commit().await?;
-        Ok(())
+        let mut w = Writes::new();
+        w.finish_step(step, status, result, update);
+        self.commit(id, &mut w).await
     }
 
     /// Changes the onboarding outside a step (e.g. the follower seeing `CONNECTED`).
@@ -422,11 +787,9 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn update(&self, id: &str, update: Update) -> Result<(), StoreError> {
-        let now = format_time(now());
-        let mut tx = self.pool.begin().await?;
-        apply_update(&mut tx, id, update, &now).await?;
-        tx.commit().await?;
-        Ok(())
+        let mut w = Writes::new();
+        w.update(update);
+        self.commit(id, &mut w).await
     }
 
     /// Like [`Store::update`], but only while the onboarding is still in `expected`; false
@@ -441,7 +804,7 @@ impl Store {
         update: Update,
     ) -> Result<bool, StoreError> {
         let now = format_time(now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write.begin().await?;
         let matched =
             sqlx::query("UPDATE onboardings SET updated_at = $1 WHERE id = $2 AND state = $3")
                 .bind(&now)
@@ -470,18 +833,9 @@ impl Store {
         onboarding_id: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO register_attempts (id, waba_id, phone_number_id, onboarding_id, \
-             attempted_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(waba_id.as_str())
-        .bind(phone_number_id.as_str())
-        .bind(onboarding_id)
-        .bind(format_time(at))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut w = Writes::new();
+        w.register_attempt(waba_id, phone_number_id, at);
+        self.commit(onboarding_id, &mut w).await
     }
 
     /// Register calls for a number since `since`: how many, and the oldest one's time.
@@ -499,7 +853,7 @@ impl Store {
         )
         .bind(phone_number_id.as_str())
         .bind(format_time(since))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.read)
         .await?;
         let n: i64 = row.try_get("n")?;
         let oldest: Option<String> = row.try_get("oldest")?;
@@ -524,7 +878,7 @@ impl Store {
         .bind(kind)
         .bind(format_time(now()))
         .bind(body)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?
         .rows_affected();
         Ok(n == 1)
@@ -536,60 +890,68 @@ impl Store {
     /// Database failures.
     pub async fn count_onboardings(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM onboardings")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?;
         Ok(row.try_get("n")?)
     }
 
     /// Closes the pool (tests restarting on the same file).
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.read.close().await;
+        self.write.close().await;
     }
 }
 
 /// How long the register budget window is (Meta: 10 per number in a moving 72 hours).
 pub const REGISTER_WINDOW: Duration = Duration::hours(72);
 
+/// One `UPDATE` of the onboarding row with the columns the update sets, and `updated_at`.
 async fn apply_update(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     id: &str,
     update: Update,
     now: &str,
 ) -> Result<(), StoreError> {
-    if let Some(state) = update.state {
-        sqlx::query("UPDATE onboardings SET state = $1 WHERE id = $2")
-            .bind(state.as_str())
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+    let mut sql = String::from("UPDATE onboardings SET updated_at = $1");
+    let mut n = 1;
+    let mut set = |col: &str| {
+        n += 1;
+        sql.push_str(&format!(", {col} = ${n}"));
+    };
+    let state = update.state.map(|s| s.as_str());
+    let waba = update.waba.map(|w| w.to_string());
+    let phone = update.phone_number.map(|p| p.to_string());
+    let error = update
+        .error
+        .map(|e| e.map(|e| serde_json::to_string(&e).unwrap_or_default()));
+    if state.is_some() {
+        set("state");
     }
-    if let Some(waba) = update.waba {
-        sqlx::query("UPDATE onboardings SET waba = $1 WHERE id = $2")
-            .bind(waba.to_string())
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+    if waba.is_some() {
+        set("waba");
     }
-    if let Some(phone) = update.phone_number {
-        sqlx::query("UPDATE onboardings SET phone_number = $1 WHERE id = $2")
-            .bind(phone.to_string())
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+    if phone.is_some() {
+        set("phone_number");
     }
-    if let Some(error) = update.error {
-        let json = error.map(|e| serde_json::to_string(&e).unwrap_or_default());
-        sqlx::query("UPDATE onboardings SET error = $1 WHERE id = $2")
-            .bind(json)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+    if error.is_some() {
+        set("error");
     }
-    sqlx::query("UPDATE onboardings SET updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    n += 1;
+    sql.push_str(&format!(" WHERE id = ${n}"));
+    let mut q = sqlx::query(&sql).bind(now);
+    if let Some(state) = state {
+        q = q.bind(state);
+    }
+    if let Some(waba) = waba {
+        q = q.bind(waba);
+    }
+    if let Some(phone) = phone {
+        q = q.bind(phone);
+    }
+    if let Some(error) = error {
+        q = q.bind(error);
+    }
+    q.bind(id).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -620,6 +982,20 @@ fn prepare_sqlite(url: &str) -> Result<String, StoreError> {
     } else {
         Ok(format!("{url}&mode=rwc"))
     }
+}
+
+fn step_from_row(id: &str, row: &AnyRow) -> Result<StepRecord, StoreError> {
+    let status: String = row.try_get("status")?;
+    let status = StepStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
+        id: id.to_owned(),
+        what: format!("step status {status:?}"),
+    })?;
+    let result: Option<String> = row.try_get("result")?;
+    Ok(StepRecord {
+        status,
+        attempts: row.try_get("attempts")?,
+        result: result.and_then(|r| serde_json::from_str(&r).ok()),
+    })
 }
 
 fn onboarding_from_row(row: &AnyRow) -> Result<Onboarding, StoreError> {

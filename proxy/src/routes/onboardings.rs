@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
@@ -121,14 +121,16 @@ async fn verify(
 pub async fn get_one(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<axum::Json<Onboarding>, Error> {
+) -> Result<Response, Error> {
     let id = onboarding_id(id)?;
-    let onboarding = state
+    // The stored text, not a parse and re-serialization of it (the same JSON).
+    let json = state
         .pipeline
-        .get(&id)
+        .store()
+        .get_json(&id)
         .await?
         .ok_or(Error::OnboardingNotFound)?;
-    Ok(axum::Json(onboarding))
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
 /// `POST /api/onboardings/{id}/retry`: 200 with the onboarding after the retried steps.

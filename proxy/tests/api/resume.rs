@@ -192,3 +192,43 @@ async fn a_pending_onboarding_is_followed_again_after_a_restart() {
     app.wait_for_state(&id, OnboardingState::Connected, Duration::from_secs(10))
         .await;
 }
+
+/// `GET /api/onboardings/{id}` passes the stored JSON through (`Store::get_json`): the same
+/// text as serializing the parsed onboarding, with every optional field present or absent.
+#[tokio::test]
+async fn the_raw_get_is_the_serialized_onboarding() {
+    let dir = fresh_dir("raw-get");
+    let store = Store::connect(&database_url(&dir)).await.unwrap();
+    let mut req = request();
+    req.customer_ref = Some(wire::CustomerRef::parse("acme-1").unwrap());
+    let (o, _) = store.insert_or_get(&req).await.unwrap();
+    let same = |store: Store, id: String| async move {
+        let parsed = serde_json::to_string(&store.get(&id).await.unwrap().unwrap()).unwrap();
+        let raw = store.get_json(&id).await.unwrap().unwrap();
+        assert_eq!(raw, parsed);
+    };
+    same(store.clone(), o.id.clone()).await;
+    store
+        .start_step(&o.id, Step::Bind, OnboardingState::Binding)
+        .await
+        .unwrap();
+    let update = Update {
+        state: Some(OnboardingState::Failed),
+        waba: Some(json!({"id": WABA, "name": "Acme \"é\" \u{1F600}", "n": 1.5, "z": [1, {"b": null}]})),
+        phone_number: Some(phone_json("PENDING")),
+        error: Some(Some(wire::OnboardingError {
+            code: "x".to_owned(),
+            message: "y \"z\"".to_owned(),
+            retryable: true,
+            upstream_request_id: Some("r".to_owned()),
+            retry_after: None,
+        })),
+    };
+    store
+        .finish_step(&o.id, Step::Bind, StepStatus::Failed, None, update)
+        .await
+        .unwrap();
+    same(store.clone(), o.id.clone()).await;
+    assert!(store.get_json("00000000-0000-0000-0000-000000000000").await.unwrap().is_none());
+    store.close().await;
+}
