@@ -169,18 +169,23 @@ impl Pipeline {
         req: CreateOnboarding,
         code_sha256: Option<&str>,
     ) -> Result<(Onboarding, bool), StoreError> {
+        // The first step's `started` record goes into the insert's transaction.
+        let first = match req.mode {
+            Mode::Standard => Step::Bind,
+            Mode::Coexistence => Step::SmbBind,
+        };
         let (onboarding, created) = self
             .inner
             .store
-            .insert_or_get_verified(&req, code_sha256)
+            .insert_or_get_started(&req, code_sha256, Some((first, OnboardingState::Binding)))
             .await?;
         if !created {
             tracing::info!(id = %onboarding.id, state = %onboarding.state, "same WABA and number again: existing onboarding");
             return Ok((onboarding, false));
         }
-        tracing::info!(id = %onboarding.id, mode = %req.mode, waba_id = %req.waba_id, "onboarding received");
+        tracing::debug!(id = %onboarding.id, mode = %req.mode, waba_id = %req.waba_id, "onboarding received");
         self.notify(&onboarding.id).await;
-        let onboarding = self.advance_from(onboarding).await?;
+        let onboarding = self.advance_from(onboarding, first).await?;
         Ok((onboarding, true))
     }
 
@@ -297,12 +302,16 @@ impl Pipeline {
     }
 
     /// [`Pipeline::advance`] of an onboarding just read (or just created).
-    async fn advance_from(&self, onboarding: Onboarding) -> Result<Onboarding, StoreError> {
+    async fn advance_from(
+        &self,
+        onboarding: Onboarding,
+        first: Step,
+    ) -> Result<Onboarding, StoreError> {
         let Some(_claim) = Claim::take(&self.inner.running, &onboarding.id) else {
             return self.current(&onboarding.id).await;
         };
-        // Just created: no step has started yet.
-        self.run(onboarding, Steps::default()).await
+        // Just created, its first step recorded as started with it.
+        self.run(onboarding, Steps::just_started(first)).await
     }
 
     /// The steps, with the runner's claim held.
@@ -348,8 +357,10 @@ impl Pipeline {
         let bind = steps.get(Step::Bind);
         let mut waba: Option<Value> = onboarding.waba.clone();
         if !bind.as_ref().is_some_and(|s| s.status == StepStatus::Done) {
-            w.start_step(Step::Bind, OnboardingState::Binding);
-            store.commit(id, &mut w).await?;
+            if !steps.is_just_started(Step::Bind) {
+                w.start_step(Step::Bind, OnboardingState::Binding);
+                store.commit(id, &mut w).await?;
+            }
             self.notify(id).await;
             match upstream.tp_bind(&onboarding.waba_id).await {
                 Ok(bound) => {
@@ -519,8 +530,10 @@ impl Pipeline {
         let phone = match bind {
             Some(s) if s.status == StepStatus::Done => None,
             _ => {
-                w.start_step(Step::SmbBind, OnboardingState::Binding);
-                store.commit(id, &mut w).await?;
+                if !steps.is_just_started(Step::SmbBind) {
+                    w.start_step(Step::SmbBind, OnboardingState::Binding);
+                    store.commit(id, &mut w).await?;
+                }
                 self.notify(id).await;
                 match self.inner.upstream.smb_bind(&onboarding.waba_id).await {
                     Ok(p) => Some(p),

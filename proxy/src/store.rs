@@ -163,9 +163,25 @@ struct OnboardingJson<'a> {
 
 /// The stored steps of one onboarding ([`Store::steps`]).
 #[derive(Debug, Clone, Default)]
-pub struct Steps(Vec<(Step, StepRecord)>);
+pub struct Steps(Vec<(Step, StepRecord)>, Option<Step>);
 
 impl Steps {
+    /// A new onboarding's: only `step`, started with it ([`Store::insert_or_get_started`]).
+    pub fn just_started(step: Step) -> Self {
+        let record = StepRecord {
+            status: StepStatus::Started,
+            attempts: 1,
+            result: None,
+        };
+        Self(vec![(step, record)], Some(step))
+    }
+
+    /// Whether `step` was recorded as started with the onboarding itself, so the runner does
+    /// not record its start again.
+    pub fn is_just_started(&self, step: Step) -> bool {
+        self.1 == Some(step)
+    }
+
     /// One step, if it was ever started.
     pub fn get(&self, step: Step) -> Option<StepRecord> {
         self.0
@@ -402,8 +418,25 @@ impl Store {
         req: &CreateOnboarding,
         code_sha256: Option<&str>,
     ) -> Result<(Onboarding, bool), StoreError> {
+        self.insert_or_get_started(req, code_sha256, None).await
+    }
+
+    /// [`Store::insert_or_get_verified`]; when created now and `first` is given, also records
+    /// that step as started and the onboarding in that state, in the same transaction (what
+    /// [`Store::start_step`] would write next).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn insert_or_get_started(
+        &self,
+        req: &CreateOnboarding,
+        code_sha256: Option<&str>,
+        first: Option<(Step, OnboardingState)>,
+    ) -> Result<(Onboarding, bool), StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let now = format_time(now());
+        let state = first.map_or(OnboardingState::Received, |(_, s)| s);
+        let mut tx = self.write.begin().await?;
         // ON CONFLICT DO NOTHING (no target) covers the expression index in both databases;
         // the unique index, not a prior SELECT, decides races between two identical posts.
         let inserted = sqlx::query(
@@ -419,14 +452,29 @@ impl Store {
         .bind(req.business_id.as_ref().map(|p| p.as_str().to_owned()))
         .bind(req.customer_ref.as_ref().map(|p| p.as_str().to_owned()))
         .bind(req.event.as_ref().map(|p| p.as_str().to_owned()))
-        .bind(OnboardingState::Received.as_str())
+        .bind(state.as_str())
         .bind(&now)
         .bind(code_sha256.map(str::to_owned))
-        .fetch_optional(&self.write)
+        .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = inserted {
-            return Ok((onboarding_from_row(&row)?, true));
+            let onboarding = onboarding_from_row(&row)?;
+            if let Some((step, _)) = first {
+                sqlx::query(
+                    "INSERT INTO onboarding_steps (onboarding_id, step, status, attempts, \
+                     started_at) VALUES ($1, $2, $3, 1, $4)",
+                )
+                .bind(&id)
+                .bind(step.as_str())
+                .bind(StepStatus::Started.as_str())
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            return Ok((onboarding, true));
         }
+        tx.rollback().await?;
         let row = sqlx::query(
             "SELECT * FROM onboardings WHERE waba_id = $1 AND COALESCE(phone_number_id, '') = $2",
         )

@@ -596,10 +596,18 @@ impl YCloudClient {
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
         let body = response.bytes().await.map_err(transport_error)?;
-        tracing::info!(
-            %method, path = url.path(), status = status.as_u16(), request_id = request_id.as_deref(),
-            elapsed_ms = started.elapsed().as_millis() as u64, "YCloud call"
-        );
+        // Successes at `debug` (two per sign-up); refusals at `info` (the pipeline warns too).
+        if status.is_success() {
+            tracing::debug!(
+                %method, path = url.path(), status = status.as_u16(), request_id = request_id.as_deref(),
+                elapsed_ms = started.elapsed().as_millis() as u64, "YCloud call"
+            );
+        } else {
+            tracing::info!(
+                %method, path = url.path(), status = status.as_u16(), request_id = request_id.as_deref(),
+                elapsed_ms = started.elapsed().as_millis() as u64, "YCloud call"
+            );
+        }
         if !status.is_success() {
             let detail = serde_json::from_slice::<ErrorResponse>(&body)
                 .ok()
