@@ -4,7 +4,9 @@
 //! RFC 3339 text timestamps), so SQLite (the default) and PostgreSQL share one code path and
 //! one set of migrations.
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -325,6 +327,17 @@ impl Update {
     }
 }
 
+/// How many onboardings' JSON [`Store::get_json`] keeps (about 1 KB each); all are dropped
+/// when full.
+const JSON_CACHE_ENTRIES: usize = 4096;
+
+/// See [`Store::get_json`]. `generation` counts writes, so a read that raced one is not kept.
+#[derive(Debug, Default)]
+struct JsonCache {
+    generation: u64,
+    entries: HashMap<String, String>,
+}
+
 /// The database behind the proxy.
 ///
 /// With SQLite, writes go through one connection (`write`) and reads through a pool of
@@ -333,6 +346,8 @@ impl Update {
 /// never wait for the writer. With PostgreSQL both are the same pool.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Answers of [`Store::get_json`] (SQLite only, where this process is the one writer).
+    cache: Option<Arc<Mutex<JsonCache>>>,
     read: AnyPool,
     write: AnyPool,
 }
@@ -375,7 +390,9 @@ impl Store {
         if !is_sqlite {
             let pool = options().max_connections(10).connect(&url).await?;
             sqlx::migrate!("./migrations").run(&pool).await?;
+            // Other instances may share a PostgreSQL database: no cache.
             return Ok(Self {
+                cache: None,
                 read: pool.clone(),
                 write: pool,
             });
@@ -393,7 +410,11 @@ impl Store {
         } else {
             options().max_connections(4).connect(&url).await?
         };
-        Ok(Self { read, write })
+        Ok(Self {
+            cache: Some(Arc::default()),
+            read,
+            write,
+        })
     }
 
     /// Stores a new onboarding, or finds the existing one for the same WABA and number.
@@ -541,11 +562,49 @@ impl Store {
 
     /// One onboarding by id, as the API's JSON: the same text as serializing
     /// [`Store::get`]'s answer, built without parsing the stored JSON objects into trees
-    /// (`GET /api/onboardings/{id}`, the hot read).
+    /// (`GET /api/onboardings/{id}`, the hot read). With SQLite the answer is kept in memory
+    /// until the next write to the onboarding through this store (every write goes through
+    /// it: the database file belongs to this process).
     ///
     /// # Errors
     /// Database failures, or a corrupt row.
     pub async fn get_json(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let Some(cache) = &self.cache else {
+            return self.read_json(id).await;
+        };
+        let generation = {
+            let cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(json) = cache.entries.get(id) {
+                return Ok(Some(json.clone()));
+            }
+            cache.generation
+        };
+        let json = self.read_json(id).await?;
+        if let Some(json) = &json {
+            let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
+            // A write committed since the read began may have been missed by it: keep
+            // nothing then (the next read caches the new row).
+            if cache.generation == generation {
+                if cache.entries.len() >= JSON_CACHE_ENTRIES {
+                    cache.entries.clear();
+                }
+                cache.entries.insert(id.to_owned(), json.clone());
+            }
+        }
+        Ok(json)
+    }
+
+    /// Drops a changed onboarding's cached JSON; called after every write to its row
+    /// (committed or not).
+    fn forget(&self, id: &str) {
+        if let Some(cache) = &self.cache {
+            let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
+            cache.generation += 1;
+            cache.entries.remove(id);
+        }
+    }
+
+    async fn read_json(&self, id: &str) -> Result<Option<String>, StoreError> {
         let row = sqlx::query(
             "SELECT id, mode, waba_id, phone_number_id, business_id, customer_ref, state, \
              waba, phone_number, error, created_at, updated_at FROM onboardings WHERE id = $1",
@@ -674,6 +733,12 @@ impl Store {
         if writes.ops.is_empty() {
             return Ok(());
         }
+        let result = self.commit_ops(id, writes).await;
+        self.forget(id);
+        result
+    }
+
+    async fn commit_ops(&self, id: &str, writes: &mut Writes) -> Result<(), StoreError> {
         let ops = std::mem::take(&mut writes.ops);
         // Coalesced: a step started and finished in the same batch is one row write, and the
         // onboarding's changes are one UPDATE (later values win, as applied in order).
@@ -846,6 +911,17 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn update_if(
+        &self,
+        id: &str,
+        expected: OnboardingState,
+        update: Update,
+    ) -> Result<bool, StoreError> {
+        let result = self.update_if_inner(id, expected, update).await;
+        self.forget(id);
+        result
+    }
+
+    async fn update_if_inner(
         &self,
         id: &str,
         expected: OnboardingState,
