@@ -31,7 +31,10 @@
 //! # Durability
 //! Each step is written to `onboarding_steps` as `started` before it calls YCloud and as
 //! `done`/`failed` (with the answer) after, in the same transaction as the onboarding's new
-//! state. A restart resumes every onboarding that is neither final nor waiting for a person:
+//! state. Writes with no YCloud call between them are queued (`store::Writes`) and committed
+//! together right before the next call or when the run stops, so a standard sign-up commits
+//! three times; a crash before such a commit runs the last call again on resume, as a crash
+//! mid-call does. A restart resumes every onboarding that is neither final nor waiting for a person:
 //! `done` steps are skipped, using their stored answer. A step left `started` by a crash
 //! mid-call is run again, since whether YCloud saw it cannot be known; for register that
 //! costs one more counted attempt, which the budget bounds.
