@@ -116,6 +116,8 @@ impl WidgetOptions {
 }
 
 /// Why the flow stopped short, worth a sentence and a next step.
+// One value per widget, held in a signal: boxing the onboarding would save nothing that matters.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Problem {
     /// The customer reported an error in Meta's popup.

@@ -214,7 +214,9 @@ async fn the_raw_get_is_the_serialized_onboarding() {
         .unwrap();
     let update = Update {
         state: Some(OnboardingState::Failed),
-        waba: Some(json!({"id": WABA, "name": "Acme \"é\" \u{1F600}", "n": 1.5, "z": [1, {"b": null}]})),
+        waba: Some(
+            json!({"id": WABA, "name": "Acme \"é\" \u{1F600}", "n": 1.5, "z": [1, {"b": null}]}),
+        ),
         phone_number: Some(phone_json("PENDING")),
         error: Some(Some(wire::OnboardingError {
             code: "x".to_owned(),
@@ -229,6 +231,10 @@ async fn the_raw_get_is_the_serialized_onboarding() {
         .await
         .unwrap();
     same(store.clone(), o.id.clone()).await;
-    assert!(store.get_json("00000000-0000-0000-0000-000000000000").await.unwrap().is_none());
+    assert!(store
+        .get_json("00000000-0000-0000-0000-000000000000")
+        .await
+        .unwrap()
+        .is_none());
     store.close().await;
 }
