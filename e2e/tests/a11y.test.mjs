@@ -2,26 +2,15 @@
 // A/AA rules with zero violations, keyboard-only use, and the status region's semantics.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, startProxy } from './harness.mjs';
+import { sandboxPerFile } from './harness.mjs';
 import { axeViolations, throughPopup, waitForState } from './sandbox-flow.mjs';
 
-let proxy;
-let browser;
-
-before(async () => {
-  proxy = await startProxy();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await proxy?.stop();
-});
+const env = sandboxPerFile(before, after);
 
 async function freshPage() {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
-  await page.goto(proxy.url);
+  await page.goto(env.proxy.url);
   await waitForState(page, 'ready');
   return page;
 }
@@ -73,10 +62,10 @@ test('failed (reported error) and action-required states have no axe violations'
 });
 
 test('sdk-blocked state has no axe violations', async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   await context.route('**/sandbox/sdk.js', (route) => route.abort('blockedbyclient'));
   const page = await context.newPage();
-  await page.goto(proxy.url);
+  await page.goto(env.proxy.url);
   await waitForState(page, 'sdk-blocked');
   await assertAccessible(page, 'sdk-blocked');
   await context.close();

@@ -4,27 +4,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launchBrowser, screenshotDir, startProxy } from './harness.mjs';
+import { sandboxPerFile, screenshotDir } from './harness.mjs';
 import { axeViolations, throughPopup, waitForState } from './sandbox-flow.mjs';
 
-let proxy;
-let browser;
-
-before(async () => {
-  proxy = await startProxy();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await proxy?.stop();
-});
+const env = sandboxPerFile(before, after);
 
 test('the embed demo mounts the widget, themes it, and leaves the host page alone', async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${proxy.url}/embed-demo.html`);
+  await page.goto(`${env.proxy.url}/embed-demo.html`);
   await waitForState(page, 'ready');
   const widget = page.locator('[data-wa-signup]');
   assert.equal(await widget.count(), 1);
@@ -43,8 +32,8 @@ test('the embed demo mounts the widget, themes it, and leaves the host page alon
 });
 
 test('the embed demo logs the widget events of a whole onboarding, carrying customer_ref', async () => {
-  const page = await browser.newPage();
-  await page.goto(`${proxy.url}/embed-demo.html`);
+  const page = await env.browser.newPage();
+  await page.goto(`${env.proxy.url}/embed-demo.html`);
   await waitForState(page, 'ready');
   await throughPopup(page, 'launch-coexistence', (p) => p.getByTestId('sandbox-finish-coexistence').click());
   await waitForState(page, 'connected');

@@ -90,3 +90,20 @@ export function launchBrowser() {
     ],
   });
 }
+
+/**
+ * A sandbox-mode proxy and a browser shared by the tests of one file, started before them
+ * and stopped after them; the returned object's `proxy` and `browser` are set once started.
+ */
+export function sandboxPerFile(before, after) {
+  const shared = { proxy: null, browser: null };
+  before(async () => {
+    shared.proxy = await startProxy();
+    shared.browser = await launchBrowser();
+  });
+  after(async () => {
+    await shared.browser?.close();
+    await shared.proxy?.stop();
+  });
+  return shared;
+}

@@ -1,26 +1,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launchBrowser, screenshotDir, startProxy } from './harness.mjs';
+import { sandboxPerFile, screenshotDir } from './harness.mjs';
 
-let proxy;
-let browser;
-
-before(async () => {
-  proxy = await startProxy();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await proxy?.stop();
-});
+const env = sandboxPerFile(before, after);
 
 test('the proxy serves the release bundle and the page shows both launch buttons', async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(proxy.url);
+  await page.goto(env.proxy.url);
   const standard = page.getByTestId('launch-standard');
   const coexistence = page.getByTestId('launch-coexistence');
   await standard.waitFor({ state: 'visible', timeout: 15000 });
