@@ -116,6 +116,22 @@ pub struct UpstreamTuning {
     pub sandbox_connect_after: Duration,
 }
 
+impl UpstreamTuning {
+    /// The HTTP client every upstream (YCloud, the Graph API) uses: these timeouts and the
+    /// proxy's user agent.
+    ///
+    /// # Errors
+    /// When the client cannot be built (TLS backend failure).
+    pub fn http_client(&self) -> Result<reqwest::Client, String> {
+        reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .user_agent(concat!("wa-signup-proxy/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())
+    }
+}
+
 impl Default for UpstreamTuning {
     fn default() -> Self {
         Self {

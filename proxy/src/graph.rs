@@ -94,12 +94,7 @@ impl GraphClient {
         app_secret: SecretString,
         tuning: &UpstreamTuning,
     ) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(tuning.connect_timeout)
-            .timeout(tuning.request_timeout)
-            .user_agent(concat!("wa-signup-proxy/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let http = tuning.http_client()?;
         Ok(Self {
             http,
             base_url,
