@@ -10,10 +10,6 @@ use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::*;
 
-fn ok(body: serde_json::Value) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(body)
-}
-
 fn ycloud_error(status: u16, code: &str, request_id: &str) -> ResponseTemplate {
     ResponseTemplate::new(status)
         .insert_header("YCloud-Request-ID", request_id)
@@ -30,12 +26,7 @@ async fn post(app: &TestApp) -> Onboarding {
 /// After the failure, YCloud behaves: retry must bind (when asked) and register.
 async fn retry_succeeds(app: &TestApp, id: &str, bind_again: bool) {
     if bind_again {
-        Mock::given(method("POST"))
-            .and(path(tp_bind_path()))
-            .respond_with(ok(waba_json(true)))
-            .expect(1)
-            .mount(&app.ycloud)
-            .await;
+        expect_bind_once(app).await;
     }
     Mock::given(method("POST"))
         .and(path(register_path()))
@@ -72,12 +63,7 @@ async fn bind_500_fails_retryably_with_the_request_id_and_is_not_repeated() {
 #[tokio::test]
 async fn register_timeout_fails_retryably_without_a_second_register() {
     let app = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)))
-        .expect(1)
-        .mount(&app.ycloud)
-        .await;
+    expect_bind_once(&app).await;
     Mock::given(method("POST"))
         .and(path(register_path()))
         .respond_with(ok(phone_json("CONNECTED")).set_delay(Duration::from_secs(3)))
@@ -102,12 +88,7 @@ async fn register_timeout_fails_retryably_without_a_second_register() {
 #[tokio::test]
 async fn rate_limits_honour_retry_after_then_fail_retryably() {
     let app = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)))
-        .expect(1)
-        .mount(&app.ycloud)
-        .await;
+    expect_bind_once(&app).await;
     // Retry-After: 1 is waited for, up to the attempt limit (3).
     Mock::given(method("POST"))
         .and(path(register_path()))
@@ -188,12 +169,7 @@ async fn a_503_on_bind_is_retried_but_not_on_register() {
         .expect(1)
         .mount(&app.ycloud)
         .await;
-    Mock::given(method("POST"))
-        .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)))
-        .expect(1)
-        .mount(&app.ycloud)
-        .await;
+    expect_bind_once(&app).await;
     Mock::given(method("POST"))
         .and(path(register_path()))
         .respond_with(ycloud_error(503, "UNAVAILABLE", "req_503r"))
@@ -211,12 +187,7 @@ async fn a_503_on_bind_is_retried_but_not_on_register() {
 #[tokio::test]
 async fn meta_register_limit_and_on_premises_errors_are_explained() {
     let app = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)))
-        .expect(1)
-        .mount(&app.ycloud)
-        .await;
+    expect_bind_once(&app).await;
     Mock::given(method("POST")).and(path(register_path()))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {"status": 400,
             "code": "WHATSAPP_API_ERROR", "message": "Rate limit", "requestId": "req_133016",
@@ -234,12 +205,7 @@ async fn meta_register_limit_and_on_premises_errors_are_explained() {
     assert!(body.error.retry_after.is_some());
 
     let app = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)))
-        .expect(1)
-        .mount(&app.ycloud)
-        .await;
+    expect_bind_once(&app).await;
     Mock::given(method("POST"))
         .and(path(register_path()))
         .respond_with(
@@ -278,12 +244,7 @@ async fn the_register_budget_is_counted_and_enforced() {
             .await
             .unwrap();
     }
-    Mock::given(method("POST"))
-        .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)))
-        .expect(1)
-        .mount(&app.ycloud)
-        .await;
+    expect_bind_once(&app).await;
     Mock::given(method("POST"))
         .and(path(register_path()))
         .respond_with(ok(phone_json("CONNECTED")))
@@ -307,12 +268,7 @@ async fn the_register_budget_is_counted_and_enforced() {
 #[tokio::test]
 async fn the_eleventh_register_is_refused_locally_without_a_call() {
     let app = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)))
-        .expect(1)
-        .mount(&app.ycloud)
-        .await;
+    expect_bind_once(&app).await;
     // Every register fails in a way the client does not repeat, so each post or retry is
     // exactly one register call: ten in all, never an eleventh.
     Mock::given(method("POST"))

@@ -328,6 +328,24 @@ pub fn phone_json(status: &str) -> Value {
            "nameStatus": "APPROVED", "status": status})
 }
 
+/// A YCloud success: HTTP 200 with `body`, and the request id header YCloud always sends.
+pub fn ok(body: Value) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200)
+        .set_body_json(body)
+        .insert_header("YCloud-Request-ID", "req_ok")
+}
+
+/// `tp/bind` answers a WABA with its payment method attached, and must be called exactly once.
+pub async fn expect_bind_once(app: &TestApp) {
+    use wiremock::matchers::{method, path};
+    wiremock::Mock::given(method("POST"))
+        .and(path(tp_bind_path()))
+        .respond_with(ok(waba_json(true)))
+        .expect(1)
+        .mount(&app.ycloud)
+        .await;
+}
+
 pub fn tp_bind_path() -> String {
     format!("/whatsapp/businessAccounts/{WABA}/tp/bind")
 }

@@ -5,15 +5,9 @@ use std::time::Duration;
 use serde_json::json;
 use wire::{Onboarding, OnboardingState};
 use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, ResponseTemplate};
+use wiremock::Mock;
 
 use crate::helpers::*;
-
-fn ok(body: serde_json::Value) -> ResponseTemplate {
-    ResponseTemplate::new(200)
-        .set_body_json(body)
-        .insert_header("YCloud-Request-ID", "req_ok")
-}
 
 #[tokio::test]
 async fn standard_binds_registers_then_follows_to_connected() {
@@ -66,12 +60,7 @@ async fn standard_binds_registers_then_follows_to_connected() {
 #[tokio::test]
 async fn register_answering_connected_is_connected_at_once() {
     let app = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)))
-        .expect(1)
-        .mount(&app.ycloud)
-        .await;
+    expect_bind_once(&app).await;
     Mock::given(method("POST"))
         .and(path(register_path()))
         .respond_with(ok(phone_json("CONNECTED")))
@@ -136,12 +125,7 @@ async fn coexistence_smb_binds_and_never_registers() {
 #[tokio::test]
 async fn the_same_waba_and_number_twice_is_the_same_onboarding() {
     let app = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)))
-        .expect(1)
-        .mount(&app.ycloud)
-        .await;
+    expect_bind_once(&app).await;
     Mock::given(method("POST"))
         .and(path(register_path()))
         .respond_with(ok(phone_json("CONNECTED")))
@@ -245,12 +229,7 @@ async fn payment_method_missing_asks_to_contact_ycloud_and_retry_rechecks() {
 #[tokio::test]
 async fn a_waba_without_a_number_needs_a_person() {
     let app = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)))
-        .expect(1)
-        .mount(&app.ycloud)
-        .await;
+    expect_bind_once(&app).await;
     Mock::given(method("POST"))
         .and(path(register_path()))
         .respond_with(ok(phone_json("CONNECTED")))
@@ -272,12 +251,7 @@ async fn a_waba_without_a_number_needs_a_person() {
 #[tokio::test]
 async fn connected_onboardings_have_nothing_to_retry() {
     let app = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)))
-        .expect(1)
-        .mount(&app.ycloud)
-        .await;
+    expect_bind_once(&app).await;
     Mock::given(method("POST"))
         .and(path(register_path()))
         .respond_with(ok(phone_json("CONNECTED")))
@@ -297,12 +271,7 @@ async fn connected_onboardings_have_nothing_to_retry() {
 #[tokio::test]
 async fn events_stream_the_onboarding_until_connected() {
     let app = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)))
-        .expect(1)
-        .mount(&app.ycloud)
-        .await;
+    expect_bind_once(&app).await;
     Mock::given(method("POST"))
         .and(path(register_path()))
         .respond_with(ok(phone_json("PENDING")))
@@ -357,12 +326,7 @@ async fn events_stream_the_onboarding_until_connected() {
 #[tokio::test]
 async fn a_shutdown_ends_open_event_streams() {
     let mut app = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)))
-        .expect(1)
-        .mount(&app.ycloud)
-        .await;
+    expect_bind_once(&app).await;
     Mock::given(method("POST"))
         .and(path(register_path()))
         .respond_with(ok(phone_json("PENDING")))

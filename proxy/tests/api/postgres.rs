@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use wire::{Onboarding, OnboardingState};
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
+use wiremock::Mock;
 
 use crate::helpers::*;
 
@@ -26,10 +26,6 @@ async fn fresh_postgres_database() -> Option<String> {
     let mut url = url::Url::parse(&admin).expect("a URL");
     url.set_path(&format!("/{name}"));
     Some(url.to_string())
-}
-
-fn ok(body: serde_json::Value) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(body)
 }
 
 #[tokio::test]
