@@ -20,17 +20,6 @@ pub enum ApiFailure {
     Malformed(u16),
 }
 
-impl ApiFailure {
-    /// Whether trying the same call later may succeed.
-    pub fn retryable(&self) -> bool {
-        match self {
-            ApiFailure::Unreachable => true,
-            ApiFailure::Refused { error, .. } => error.retryable,
-            ApiFailure::Malformed(status) => *status >= 500,
-        }
-    }
-}
-
 /// The proxy's address, e.g. `""` (same origin) or `https://partner.example/onboarding`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Proxy {
