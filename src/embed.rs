@@ -87,6 +87,14 @@ where
             "configId" => options.config_id = text()?,
             "solutionId" => options.solution_id = text()?,
             "graphVersion" => options.graph_version = text()?,
+            "esVersion" => {
+                options.es_version = match value {
+                    "" => None,
+                    v => Some(v.parse().map_err(|_| {
+                        err("must be \"v4\", \"v4-public-preview\", \"v3\" or \"v2\"")
+                    })?),
+                }
+            }
             "sdkUrl" => options.sdk_url = text()?,
             // An unknown language is not an error: the widget falls back to the browser's.
             "locale" => options.locale = text()?,
@@ -134,7 +142,8 @@ mod tests {
             ("appId", "123"),
             ("configId", "456"),
             ("solutionId", "789"),
-            ("graphVersion", "v22.0"),
+            ("graphVersion", "v26.0"),
+            ("esVersion", "v2"),
             ("sdkUrl", "https://connect.facebook.net/en_US/sdk.js"),
             ("locale", "vi"),
             ("customerRef", "cust-42"),
@@ -145,7 +154,8 @@ mod tests {
         assert_eq!(o.app_id.as_deref(), Some("123"));
         assert_eq!(o.config_id.as_deref(), Some("456"));
         assert_eq!(o.solution_id.as_deref(), Some("789"));
-        assert_eq!(o.graph_version.as_deref(), Some("v22.0"));
+        assert_eq!(o.graph_version.as_deref(), Some("v26.0"));
+        assert_eq!(o.es_version, Some(wire::EsVersion::V2));
         assert_eq!(o.locale.as_deref(), Some("vi"));
         assert_eq!(o.customer_ref.unwrap().as_str(), "cust-42");
     }
@@ -179,6 +189,8 @@ mod tests {
             ("customerRef", &long),
             ("customerRef", "a\u{7}b"),
             ("appId", "1\n2"),
+            ("esVersion", "v5"),
+            ("esVersion", "V4"),
             ("proxiUrl", "https://typo.example"),
         ];
         for (key, value) in cases {

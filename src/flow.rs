@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use serde::Serialize;
-use wire::{CreateOnboarding, CustomerRef, Mode, Onboarding, OnboardingState, PublicConfig};
+use wire::{
+    CreateOnboarding, CustomerRef, EsVersion, Mode, Onboarding, OnboardingState, PublicConfig,
+};
 
 use crate::api::{ApiFailure, Proxy};
 use crate::browser::dom::{self, session, Timeout};
@@ -57,7 +59,7 @@ impl Modes {
     }
 }
 
-/// A widget's options (CONTRACT §4); `None` values come from `{proxy}/api/config`.
+/// A widget's options (docs/API.md); `None` values come from `{proxy}/api/config`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WidgetOptions {
     /// The proxy's base URL; empty for the page's own origin.
@@ -72,6 +74,8 @@ pub struct WidgetOptions {
     pub solution_id: Option<String>,
     /// Graph API version.
     pub graph_version: Option<String>,
+    /// Embedded Signup version; the proxy's (`FB_ES_VERSION`) otherwise.
+    pub es_version: Option<EsVersion>,
     /// Where to load the SDK from.
     pub sdk_url: Option<String>,
     /// A BCP 47 language tag; the browser's languages otherwise.
@@ -89,6 +93,7 @@ impl WidgetOptions {
             config_id: self.config_id.clone()?,
             solution_id: self.solution_id.clone()?,
             graph_version: self.graph_version.clone()?,
+            es_version: self.es_version.unwrap_or_default(),
             sdk_url: self.sdk_url.clone()?,
             sandbox: false,
             verification: false,
@@ -107,6 +112,9 @@ impl WidgetOptions {
         pick(&self.solution_id, &mut config.solution_id);
         pick(&self.graph_version, &mut config.graph_version);
         pick(&self.sdk_url, &mut config.sdk_url);
+        if let Some(version) = self.es_version {
+            config.es_version = version;
+        }
         // A relative SDK URL (the sandbox stand-in) is relative to the proxy, not the page.
         if config.sdk_url.starts_with('/') && !config.sdk_url.starts_with("//") {
             config.sdk_url = Proxy::new(&self.proxy_url).url(&config.sdk_url);
@@ -164,7 +172,7 @@ pub enum Screen {
 }
 
 impl Screen {
-    /// The `data-state` value of CONTRACT §4.
+    /// The status region's `data-state` value (the list is in docs/API.md).
     pub fn data_state(&self) -> &'static str {
         match self {
             Screen::LoadingSdk => "loading-sdk",
@@ -380,7 +388,12 @@ impl Flow {
         let Some(config) = self.config.get_untracked() else {
             return;
         };
-        let Ok(options) = LaunchOptions::new(mode, &config.config_id, &config.solution_id) else {
+        let Ok(options) = LaunchOptions::new(
+            mode,
+            config.es_version,
+            &config.config_id,
+            &config.solution_id,
+        ) else {
             self.set(Screen::Failed(Problem::PopupFailed));
             return;
         };

@@ -22,6 +22,35 @@ window.FB = {
 setTimeout(function () { window.fbAsyncInit(); }, 0);
 "#;
 
+/// A fake proxy (`window.fetch`): POST answers pending and records its body in
+/// `window.__posts`; every later GET answers connected.
+const FAKE_PROXY: &str = r#"
+      window.__posts = [];
+      window.fetch = function (input, init) {
+        var url = typeof input === 'string' ? input : input.url;
+        var method = (init && init.method) || (input.method) || 'GET';
+        var body = { id: 'b7a1', mode: 'standard', waba_id: '104996122399160',
+          phone_number_id: '106540352242922', state: 'pending',
+          waba: { paymentMethodAttached: true }, phone_number: { status: 'PENDING' },
+          created_at: '2026-11-23T00:00:00Z', updated_at: '2026-11-23T00:00:00Z' };
+        if (method === 'POST') {
+          return (input.text ? input.text() : Promise.resolve(init.body)).then(function (t) {
+            window.__posts.push(JSON.parse(t));
+            return new Response(JSON.stringify(body), { status: 201, headers: { 'Content-Type': 'application/json' } });
+          });
+        }
+        body.state = 'connected';
+        body.phone_number.status = 'CONNECTED';
+        return Promise.resolve(new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } }));
+      };
+      window.__connected = 0;
+      // Once per page, however many tests load this.
+      if (!window.__countsConnected) {
+        window.__countsConnected = true;
+        document.addEventListener('wa-signup:connected', function () { window.__connected += 1; });
+      }
+"#;
+
 fn js(code: &str) -> JsValue {
     js_sys::eval(code).unwrap_or_else(|e| panic!("{code}: {e:?}"))
 }
@@ -38,7 +67,7 @@ fn options(sdk_url: String) -> WidgetOptions {
         app_id: Some("1234".into()),
         config_id: Some("5678".into()),
         solution_id: Some("9012".into()),
-        graph_version: Some("v22.0".into()),
+        graph_version: Some("v26.0".into()),
         sdk_url: Some(sdk_url),
         locale: Some("en".into()),
         ..WidgetOptions::default()
@@ -111,7 +140,7 @@ async fn loads_the_sdk_then_cancelling_at_a_step_says_which() {
     );
     assert_eq!(
         js("window.__fb.inits[0].version").as_string().as_deref(),
-        Some("v22.0")
+        Some("v26.0")
     );
 
     js("window.__cancels = []; document.addEventListener('wa-signup:cancel', e => window.__cancels.push(e.detail))");
@@ -163,29 +192,7 @@ async fn an_unloadable_sdk_is_reported_as_blocked() {
 
 #[wasm_bindgen_test]
 async fn a_finish_is_submitted_and_followed_to_connected() {
-    // The fake proxy: POST answers pending, every later GET answers connected.
-    js(r#"
-      window.__posts = [];
-      window.fetch = function (input, init) {
-        var url = typeof input === 'string' ? input : input.url;
-        var method = (init && init.method) || (input.method) || 'GET';
-        var body = { id: 'b7a1', mode: 'standard', waba_id: '104996122399160',
-          phone_number_id: '106540352242922', state: 'pending',
-          waba: { paymentMethodAttached: true }, phone_number: { status: 'PENDING' },
-          created_at: '2026-11-23T00:00:00Z', updated_at: '2026-11-23T00:00:00Z' };
-        if (method === 'POST') {
-          return (input.text ? input.text() : Promise.resolve(init.body)).then(function (t) {
-            window.__posts.push(JSON.parse(t));
-            return new Response(JSON.stringify(body), { status: 201, headers: { 'Content-Type': 'application/json' } });
-          });
-        }
-        body.state = 'connected';
-        body.phone_number.status = 'CONNECTED';
-        return Promise.resolve(new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } }));
-      };
-      window.__connected = 0;
-      document.addEventListener('wa-signup:connected', function () { window.__connected += 1; });
-    "#);
+    js(FAKE_PROXY);
     let w = mount(options(data_url(FAKE_SDK)));
     wait_for_state(&w.root, "ready").await;
     find(&w.root, "launch-standard").click();
@@ -205,5 +212,36 @@ async fn a_finish_is_submitted_and_followed_to_connected() {
     // The event stream is unavailable here, so the widget falls back to polling.
     wait_for_state(&w.root, "connected").await;
     assert_eq!(js("window.__connected").as_f64(), Some(1.0));
+    js("delete window.fetch");
+}
+
+#[wasm_bindgen_test]
+async fn v4_is_launched_and_an_unknown_finish_with_a_waba_is_submitted() {
+    js(FAKE_PROXY);
+    let w = mount(options(data_url(FAKE_SDK)));
+    wait_for_state(&w.root, "ready").await;
+    find(&w.root, "launch-coexistence").click();
+    // The default version: v4 named in extras, no features, coexistence's featureType.
+    let extras = js("JSON.stringify(window.__fb.logins.at(-1).extras)")
+        .as_string()
+        .unwrap();
+    let extras: serde_json::Value = serde_json::from_str(&extras).unwrap();
+    assert_eq!(
+        extras,
+        serde_json::json!({"setup": {"solutionID": "9012"}, "sessionInfoVersion": "3",
+            "version": "v4", "featureType": "whatsapp_business_app_onboarding"})
+    );
+    js("window.__fb.callback({status: 'connected', authResponse: {code: 'AQB-code'}})");
+    post_from_facebook(
+        r#"{"type":"WA_EMBEDDED_SIGNUP","event":"FINISH_A_KIND_NOT_YET_NAMED","data":{"waba_id":"104996122399160"},"version":3}"#,
+    );
+    // Submitted, not left waiting for a finish that will never come.
+    wait_for_state(&w.root, "pending").await;
+    let post = js("JSON.stringify(window.__posts[0])").as_string().unwrap();
+    let post: serde_json::Value = serde_json::from_str(&post).unwrap();
+    assert_eq!(post["mode"], "coexistence");
+    assert_eq!(post["event"], "FINISH_A_KIND_NOT_YET_NAMED");
+    assert_eq!(post["waba_id"], "104996122399160");
+    wait_for_state(&w.root, "connected").await;
     js("delete window.fetch");
 }

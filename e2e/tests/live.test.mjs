@@ -85,6 +85,11 @@ async function launch(page, mode = 'standard', how = 'click') {
   return popup;
 }
 
+/** The options object `FB.login` received, as the fake SDK handed it to the popup. */
+function launchOptions(popup) {
+  return JSON.parse(new URL(popup.url()).searchParams.get('options'));
+}
+
 /** Clicks one of the sandbox popup's buttons; the popup posts its messages and closes. */
 async function inPopup(popup, testid) {
   const closed = popup.waitForEvent('close');
@@ -118,6 +123,7 @@ test('live mode: /api/config hands the real SDK address to the page', async () =
   assert.equal(config.sandbox, false);
   assert.equal(config.sdk_url, 'https://connect.facebook.net/en_US/sdk.js');
   assert.equal(config.app_id, '123456789012345');
+  assert.equal(config.es_version, 'v4', 'Embedded Signup v4 unless FB_ES_VERSION says otherwise');
 });
 
 test('standard mode: Facebook popup, bind, register, pending, connected', async () => {
@@ -129,6 +135,14 @@ test('standard mode: Facebook popup, bind, register, pending, connected', async 
 
     const popup = await launch(page, 'standard');
     assert.match(popup.url(), /^https:\/\/www\.facebook\.com\/v22\.0\/dialog\/oauth\?.*mode=standard/);
+    // Embedded Signup v4: the version named, no features (they live in the login configuration).
+    assert.deepEqual(launchOptions(popup), {
+      config_id: '234567890123456',
+      response_type: 'code',
+      override_default_response_type: true,
+      extras: { setup: { solutionID: '345678901234567' }, sessionInfoVersion: '3', version: 'v4' },
+    });
+    assert.equal(await popup.getByTestId('sandbox-es-version').innerText(), 'v4');
     await waitState(page, 'in-popup');
     assert.match(await statusText(page), /Continue in the Facebook window\./);
     await shot(page, 'in-popup');
@@ -174,6 +188,12 @@ test('coexistence mode: smb/bind, never register, connected', async () => {
     const page = await openPage(context, proxy.url);
     const popup = await launch(page, 'coexistence');
     assert.match(popup.url(), /mode=coexistence/);
+    assert.deepEqual(launchOptions(popup).extras, {
+      setup: { solutionID: '345678901234567' },
+      sessionInfoVersion: '3',
+      version: 'v4',
+      featureType: 'whatsapp_business_app_onboarding',
+    });
     await inPopup(popup, 'sandbox-finish-coexistence');
     await waitState(page, 'connected');
     const info = await lastSessionInfo(page);
@@ -474,5 +494,44 @@ test('reload while pending: the onboarding is found again and connects', async (
   } finally {
     fake.holdPending = false;
     await context.close();
+  }
+});
+
+test('FB_ES_VERSION=v2: the retired shape, exactly as YCloud\'s samples, still connects', async () => {
+  const v2 = await startProxy({ ...liveEnv(fake), FB_ES_VERSION: 'v2' });
+  const { context } = await newContext();
+  try {
+    const config = await (await fetch(`${v2.url}/api/config`)).json();
+    assert.equal(config.es_version, 'v2');
+    const page = await openPage(context, v2.url);
+    const popup = await launch(page, 'standard');
+    assert.deepEqual(launchOptions(popup), {
+      config_id: '234567890123456',
+      response_type: 'code',
+      override_default_response_type: true,
+      extras: {
+        features: [{ name: 'marketing_messages_lite' }],
+        setup: { solutionID: '345678901234567' },
+        sessionInfoVersion: '3',
+      },
+    });
+    assert.match(await popup.getByTestId('sandbox-es-version').innerText(), /^v2/);
+    await inPopup(popup, 'sandbox-finish');
+    await waitState(page, 'connected');
+    assert.equal(page.posts.length, 1);
+
+    const second = await openPage(context, v2.url);
+    const again = await launch(second, 'coexistence');
+    assert.deepEqual(launchOptions(again).extras, {
+      setup: { solutionID: '345678901234567' },
+      sessionInfoVersion: 3,
+      featureType: 'whatsapp_business_app_onboarding',
+    });
+    await inPopup(again, 'sandbox-finish-coexistence');
+    await waitState(second, 'connected');
+    assert.deepEqual([...page.errors, ...second.errors], []);
+  } finally {
+    await context.close();
+    await v2.stop();
   }
 });

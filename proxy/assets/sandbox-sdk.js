@@ -47,6 +47,8 @@
       var url = new URL(popupUrl);
       url.searchParams.set('mode', mode);
       url.searchParams.set('config_id', (options && options.config_id) || '');
+      // The whole options object, so the popup can show what Meta would receive.
+      url.searchParams.set('options', JSON.stringify(options || {}));
       var popup = window.open(url.href, 'wa_sandbox_signup', 'width=560,height=720');
       if (!popup) {
         // Like the real SDK when the browser blocks the popup: an unknown status at once.

@@ -1,4 +1,4 @@
-//! Start-up configuration (CONTRACT §2), parsed once into [`Settings`].
+//! Start-up configuration (docs/API.md, "Configuration"), parsed once into [`Settings`].
 //!
 //! Every variable is read and checked here, so the rest of the proxy holds typed values and
 //! never looks at the environment. A bad value is a [`ConfigError`] naming the variable; the
@@ -11,13 +11,15 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use url::Url;
+use wire::EsVersion;
 
 /// Listen address when neither `--addr` nor `ADDR` is given.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// YCloud's API base.
 pub const DEFAULT_YCLOUD_BASE_URL: &str = "https://api.ycloud.com/v2";
-/// Graph API version handed to `FB.init`.
-pub const DEFAULT_GRAPH_VERSION: &str = "v22.0";
+/// Graph API version for `FB.init` and the proxy's Graph calls: v26.0 (July 2026), the
+/// newest when this default was last raised; `FB_GRAPH_VERSION` overrides it.
+pub const DEFAULT_GRAPH_VERSION: &str = "v26.0";
 /// Meta's SDK.
 pub const DEFAULT_FB_SDK_URL: &str = "https://connect.facebook.net/en_US/sdk.js";
 /// The proxy's own stand-in for the SDK, served in sandbox mode.
@@ -48,7 +50,8 @@ Configuration comes from the environment (and a .env file):
   YCLOUD_WEBHOOK_SECRET  secret of the YCloud webhook endpoint
   FB_APP_ID, FB_CONFIG_ID, FB_SOLUTION_ID
                          Embedded Signup settings (required with YCLOUD_API_KEY)
-  FB_GRAPH_VERSION       Graph API version (default v22.0)
+  FB_ES_VERSION          Embedded Signup version: v4 (default), v4-public-preview, v3, v2
+  FB_GRAPH_VERSION       Graph API version (default v26.0)
   FB_SDK_URL             Facebook SDK address (sandbox: /sandbox/sdk.js)
   FB_APP_SECRET          enables the code exchange for ownership verification
   GRAPH_BASE_URL         Graph API base (default https://graph.facebook.com)
@@ -162,8 +165,10 @@ pub struct Settings {
     pub fb_config_id: String,
     /// `FB_SOLUTION_ID`.
     pub fb_solution_id: String,
-    /// `FB_GRAPH_VERSION`, e.g. `v22.0`.
+    /// `FB_GRAPH_VERSION`, e.g. `v26.0`.
     pub graph_version: String,
+    /// `FB_ES_VERSION`: the Embedded Signup version the launch button asks for.
+    pub es_version: EsVersion,
     /// `FB_SDK_URL`: an absolute URL or a path on this server.
     pub sdk_url: String,
     /// `FB_APP_SECRET`; none: ownership verification is off.
@@ -269,9 +274,15 @@ impl Settings {
         if !is_graph_version(&graph_version) {
             return Err(ConfigError::new(
                 "FB_GRAPH_VERSION",
-                format!("expected a version like v22.0, got {graph_version:?}"),
+                format!("expected a version like v26.0, got {graph_version:?}"),
             ));
         }
+        let es_version = match get("FB_ES_VERSION") {
+            None => EsVersion::default(),
+            Some(v) => v
+                .parse()
+                .map_err(|e| ConfigError::new("FB_ES_VERSION", format!("{e}, got {v:?}")))?,
+        };
 
         let sdk_url = match get("FB_SDK_URL") {
             None if sandbox => SANDBOX_FB_SDK_URL.to_owned(),
@@ -318,6 +329,7 @@ impl Settings {
             fb_config_id,
             fb_solution_id,
             graph_version,
+            es_version,
             sdk_url,
             fb_app_secret: get("FB_APP_SECRET").map(SecretString::from),
             graph_base_url,
@@ -443,7 +455,8 @@ mod tests {
         assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(s.sdk_url, SANDBOX_FB_SDK_URL);
         assert_eq!(s.fb_app_id, SANDBOX_APP_ID);
-        assert_eq!(s.graph_version, "v22.0");
+        assert_eq!(s.graph_version, DEFAULT_GRAPH_VERSION);
+        assert_eq!(s.es_version, EsVersion::V4);
         assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
         assert!(s.allowed_origins.is_empty());
     }
@@ -483,6 +496,11 @@ mod tests {
                 "FB_GRAPH_VERSION",
                 "22",
                 "FB_GRAPH_VERSION: expected a version",
+            ),
+            (
+                "FB_ES_VERSION",
+                "v5",
+                "FB_ES_VERSION: expected v4, v4-public-preview, v3 or v2, got \"v5\"",
             ),
             (
                 "FB_SDK_URL",
@@ -542,6 +560,18 @@ mod tests {
             live.ycloud.to_string(),
             "YCloud at http://127.0.0.1:9999/v2"
         );
+    }
+
+    #[test]
+    fn every_embedded_signup_version_is_read() {
+        for v in EsVersion::ALL {
+            assert_eq!(
+                settings(&[("FB_ES_VERSION", v.as_str())])
+                    .unwrap()
+                    .es_version,
+                v
+            );
+        }
     }
 
     #[test]

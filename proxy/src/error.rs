@@ -1,7 +1,7 @@
 //! The proxy's one error type for HTTP answers, and its own JSON extractor.
 //!
 //! Every rejection, from a malformed body to an unknown route, is answered with the
-//! project's shape `{"error":{"code","message","retryable"}}` (CONTRACT §3). Internal
+//! project's shape `{"error":{"code","message","retryable"}}` (docs/API.md). Internal
 //! causes are logged here and never shown to the caller.
 
 use axum::body::Bytes;
@@ -74,9 +74,12 @@ pub enum Error {
     /// 403: Meta refused the code (expired after about 30 seconds, used already, or forged).
     #[error("Meta refused the authorization code (it expires after about 30 seconds and works once); sign up again")]
     CodeInvalid,
-    /// 403: the code's token does not grant `whatsapp_business_management` on this WABA.
+    /// 403: the code's token does not reach this WABA.
     #[error("the signed-in Facebook user did not grant access to this WhatsApp Business Account")]
     WabaNotOwned,
+    /// 403: the token reaches the WABA, but the posted phone number is not one of its numbers.
+    #[error("this phone number does not belong to the WhatsApp Business Account that was shared")]
+    PhoneNumberNotOwned,
     /// 502: the Graph API could not be asked (down, slow, unreadable); nothing was stored.
     #[error("Meta's Graph API could not verify the sign-up right now; try again in a moment")]
     VerificationUnavailable,
@@ -105,7 +108,10 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Error::SignatureInvalid | Error::SignatureStale => StatusCode::UNAUTHORIZED,
-            Error::CodeMissing | Error::CodeInvalid | Error::WabaNotOwned => StatusCode::FORBIDDEN,
+            Error::CodeMissing
+            | Error::CodeInvalid
+            | Error::WabaNotOwned
+            | Error::PhoneNumberNotOwned => StatusCode::FORBIDDEN,
             Error::VerificationUnavailable => StatusCode::BAD_GATEWAY,
             Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -133,6 +139,7 @@ impl Error {
             Error::CodeMissing => "code_missing",
             Error::CodeInvalid => "code_invalid",
             Error::WabaNotOwned => "waba_not_owned",
+            Error::PhoneNumberNotOwned => "phone_number_not_owned",
             Error::VerificationUnavailable => "verification_unavailable",
             Error::Store(_) | Error::Internal(_) => "internal_error",
         }
@@ -173,7 +180,7 @@ impl Error {
     }
 }
 
-/// Capitalised, ending in a full stop: the contract wants "one human sentence".
+/// Capitalised, ending in a full stop: every error message is one human sentence.
 pub(crate) fn sentence(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 1);
     let mut chars = s.trim().chars();
@@ -210,9 +217,9 @@ impl IntoResponse for Error {
 }
 
 /// `axum::Json`, but every rejection is the project's [`Error`], and the classification is
-/// the contract's: not JSON at all → 400; JSON of the wrong shape (types, unknown mode, bad
-/// ids, unknown or duplicate fields) → 422. axum's own extractor calls some wrong types
-/// (e.g. a number where an enum belongs) syntax errors, hence this extractor.
+/// the API's (docs/API.md): not JSON at all → 400; JSON of the wrong shape (types, unknown
+/// mode, bad ids, unknown or duplicate fields) → 422. axum's own extractor calls some wrong
+/// types (e.g. a number where an enum belongs) syntax errors, hence this extractor.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 

@@ -2,21 +2,30 @@
 //!
 //! The browser posts the `code` from `FB.login` with the WABA id from the popup's message.
 //! Either could be invented; the code cannot be, since only Meta issues it for this app. So:
-//! 1. `GET {base}/{version}/oauth/access_token?client_id&client_secret&code` → a user token;
-//! 2. `GET {base}/{version}/debug_token?input_token={token}&access_token={app_id}|{secret}`;
-//! 3. the posted WABA id must be among the `target_ids` of the `whatsapp_business_management`
-//!    entry of `data.granular_scopes`.
+//! 1. `GET {base}/{version}/oauth/access_token?client_id&client_secret&code` → a business
+//!    token;
+//! 2. `GET {base}/{version}/debug_token?input_token={token}&access_token={app_id}|{secret}`:
+//!    the token must be valid, and when the `whatsapp_business_management` entry of
+//!    `data.granular_scopes` lists `target_ids`, the WABA must be among them;
+//! 3. `GET {base}/{version}/{waba_id}/phone_numbers` with the token must succeed (the token
+//!    reaches the WABA), and list the posted phone number id when there is one.
 //!
-//! The token lives only in this module's stack frames: never stored, never logged. Both
-//! URLs carry secrets in their query, so no URL is logged either, and reqwest's errors are
-//! stripped of theirs before they are kept. Neither call is retried: a code works once.
+//! Step 3 is the proof. Since June 2026 Meta's `debug_token` often answers Embedded Signup
+//! tokens with only `business_management` and `whatsapp_business_manage_events`, without
+//! `target_ids` (chatwoot/chatwoot#14690), so `target_ids` are an extra signal, never the
+//! only one; a token reaching several WABAs is matched by membership, not position.
+//!
+//! The token lives only in this module's stack frames: never stored, never logged. The first
+//! two URLs carry secrets in their query and the third sends the token in a header, so no URL
+//! is logged, and reqwest's errors are stripped of theirs before they are kept. No call is
+//! retried: a code works once.
 
 use std::time::Instant;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
-use wire::WabaId;
+use wire::{PhoneNumberId, WabaId};
 
 use crate::config::UpstreamTuning;
 
@@ -29,9 +38,12 @@ pub enum VerifyError {
     /// Meta refused the code (expired, used, forged) or the token it gave is not valid.
     #[error("Meta refused the code")]
     CodeInvalid,
-    /// The token does not grant `whatsapp_business_management` on the posted WABA.
-    #[error("the WABA is not among the token's granted targets")]
+    /// The token does not reach the posted WABA (or Meta's granted targets exclude it).
+    #[error("the token does not reach the WABA")]
     NotOwned,
+    /// The token reaches the WABA, but the posted phone number is not one of its numbers.
+    #[error("the phone number is not among the WABA's numbers")]
+    NumberNotOwned,
     /// Graph could not be asked or answered something unreadable.
     #[error("the Graph API is unavailable: {0}")]
     Unavailable(String),
@@ -71,6 +83,45 @@ struct GranularScope {
     target_ids: Vec<String>,
 }
 
+/// One page of `GET /{waba_id}/phone_numbers`.
+#[derive(Deserialize)]
+struct PhoneNumbersPage {
+    #[serde(default)]
+    data: Vec<PhoneNumberEntry>,
+    paging: Option<Paging>,
+}
+
+#[derive(Deserialize)]
+struct PhoneNumberEntry {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    cursors: Option<Cursors>,
+    /// Present only when another page exists.
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Cursors {
+    after: Option<String>,
+}
+
+/// Numbers asked for per page (Graph's maximum for this edge is higher than any WABA needs).
+const NUMBERS_PER_PAGE: &str = "100";
+/// Pages read at most: a WABA with more than 1,000 numbers is refused rather than walked.
+const MAX_NUMBER_PAGES: usize = 10;
+
+/// How a refusal from Graph is read: which error a 4xx means for this call.
+#[derive(Clone, Copy)]
+enum Refusal {
+    /// The code exchange and `debug_token`: Meta refused the code or its token.
+    Code,
+    /// `phone_numbers`: the token does not reach the WABA (unless the token itself is bad).
+    Waba,
+}
+
 #[derive(Deserialize)]
 struct GraphErrorBody {
     error: Option<GraphError>,
@@ -104,26 +155,31 @@ impl GraphClient {
         })
     }
 
-    /// Exchanges `code` and checks that its token grants `whatsapp_business_management` on
-    /// `waba`.
+    /// Exchanges `code` and checks that its token reaches `waba` (and lists `phone` when
+    /// one was posted).
     ///
     /// # Errors
     /// See [`VerifyError`].
-    pub async fn verify_ownership(&self, code: &str, waba: &WabaId) -> Result<(), VerifyError> {
+    pub async fn verify_ownership(
+        &self,
+        code: &str,
+        waba: &WabaId,
+        phone: Option<&PhoneNumberId>,
+    ) -> Result<(), VerifyError> {
         let token = self.exchange(code).await?;
         let data = self.debug_token(&token).await?;
         if data.is_valid == Some(false) {
             return Err(VerifyError::CodeInvalid);
         }
-        let owned = data
-            .granular_scopes
-            .iter()
-            .filter(|g| g.scope == MANAGEMENT_SCOPE)
-            .any(|g| g.target_ids.iter().any(|t| t == waba.as_str()));
-        if owned {
-            Ok(())
-        } else {
-            Err(VerifyError::NotOwned)
+        if let Some(false) = granted_by_target_ids(&data, waba) {
+            return Err(VerifyError::NotOwned);
+        }
+        let numbers = self.phone_numbers(&token, waba).await?;
+        match phone {
+            Some(phone) if !numbers.iter().any(|n| n == phone.as_str()) => {
+                Err(VerifyError::NumberNotOwned)
+            }
+            _ => Ok(()),
         }
     }
 
@@ -142,7 +198,9 @@ impl GraphClient {
             .append_pair("client_id", &self.app_id)
             .append_pair("client_secret", self.app_secret.expose_secret())
             .append_pair("code", code);
-        let body = self.get(url, "oauth/access_token").await?;
+        let body = self
+            .get(url, None, "oauth/access_token", Refusal::Code)
+            .await?;
         let answer: TokenAnswer = serde_json::from_slice(&body)
             .map_err(|_| VerifyError::Unavailable("unreadable token answer".to_owned()))?;
         answer
@@ -160,7 +218,7 @@ impl GraphClient {
                 "access_token",
                 &format!("{}|{}", self.app_id, self.app_secret.expose_secret()),
             );
-        let body = self.get(url, "debug_token").await?;
+        let body = self.get(url, None, "debug_token", Refusal::Code).await?;
         let answer: DebugAnswer = serde_json::from_slice(&body)
             .map_err(|_| VerifyError::Unavailable("unreadable debug_token answer".to_owned()))?;
         answer
@@ -168,14 +226,63 @@ impl GraphClient {
             .ok_or_else(|| VerifyError::Unavailable("no data in the debug_token answer".to_owned()))
     }
 
-    /// One GET. 4xx: Meta refused (the code, or the token made from it); 5xx, 429 and
-    /// transport failures: unavailable. `what` names the call in logs instead of the URL.
-    async fn get(&self, url: Url, what: &'static str) -> Result<Vec<u8>, VerifyError> {
+    /// The ids of every phone number `token` sees on `waba`, page by page.
+    async fn phone_numbers(
+        &self,
+        token: &SecretString,
+        waba: &WabaId,
+    ) -> Result<Vec<String>, VerifyError> {
+        let mut ids = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_NUMBER_PAGES {
+            let mut url = self.url(&[waba.as_str(), "phone_numbers"]);
+            url.query_pairs_mut()
+                .append_pair("fields", "id")
+                .append_pair("limit", NUMBERS_PER_PAGE);
+            if let Some(cursor) = &after {
+                url.query_pairs_mut().append_pair("after", cursor);
+            }
+            let body = self
+                .get(url, Some(token), "phone_numbers", Refusal::Waba)
+                .await?;
+            let page: PhoneNumbersPage = serde_json::from_slice(&body).map_err(|_| {
+                VerifyError::Unavailable("unreadable phone_numbers answer".to_owned())
+            })?;
+            ids.extend(page.data.into_iter().map(|n| n.id));
+            after = page
+                .paging
+                .filter(|p| p.next.is_some())
+                .and_then(|p| p.cursors)
+                .and_then(|c| c.after);
+            if after.is_none() {
+                return Ok(ids);
+            }
+        }
+        Err(VerifyError::Unavailable(format!(
+            "the WABA lists more than {} pages of numbers",
+            MAX_NUMBER_PAGES
+        )))
+    }
+
+    /// One GET, with `bearer` as the `Authorization` when given. 4xx: refused, read as
+    /// `refusal` says; 5xx, 429 and transport failures: unavailable. `what` names the call
+    /// in logs instead of the URL.
+    async fn get(
+        &self,
+        url: Url,
+        bearer: Option<&SecretString>,
+        what: &'static str,
+        refusal: Refusal,
+    ) -> Result<Vec<u8>, VerifyError> {
         let started = Instant::now();
-        let response = self
+        let mut request = self
             .http
             .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token.expose_secret());
+        }
+        let response = request
             .send()
             .await
             // The URL holds the app secret and the code or token: drop it from the error.
@@ -208,10 +315,62 @@ impl GraphClient {
                 .map(|m| m.chars().take(200).collect::<String>()),
             "Graph refused"
         );
-        if status.is_client_error() && status.as_u16() != 429 {
-            Err(VerifyError::CodeInvalid)
-        } else {
-            Err(VerifyError::Unavailable(format!("HTTP {status}")))
+        if !status.is_client_error() || status.as_u16() == 429 {
+            return Err(VerifyError::Unavailable(format!("HTTP {status}")));
         }
+        // Graph's code 190 is an invalid or expired token, whichever call meets it.
+        let bad_token = error.as_ref().and_then(|e| e.code) == Some(190);
+        Err(match refusal {
+            Refusal::Waba if !bad_token => VerifyError::NotOwned,
+            Refusal::Code | Refusal::Waba => VerifyError::CodeInvalid,
+        })
+    }
+}
+
+/// What `debug_token`'s `target_ids` say of `waba`: `Some(true)` granted, `Some(false)`
+/// listed targets exclude it, `None` no targets listed (Meta's answer since June 2026).
+fn granted_by_target_ids(data: &DebugData, waba: &WabaId) -> Option<bool> {
+    let mut targets = data
+        .granular_scopes
+        .iter()
+        .filter(|g| g.scope == MANAGEMENT_SCOPE)
+        .flat_map(|g| &g.target_ids)
+        .peekable();
+    targets.peek()?;
+    Some(targets.any(|t| t == waba.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn debug(json: serde_json::Value) -> DebugData {
+        serde_json::from_value::<DebugAnswer>(json)
+            .unwrap()
+            .data
+            .unwrap()
+    }
+
+    #[test]
+    fn target_ids_are_a_signal_only_when_meta_sends_them() {
+        let waba = WabaId::parse("104996122399160").unwrap();
+        // Meta's answer since June 2026: no whatsapp_business_management, no target ids.
+        let new = debug(
+            serde_json::json!({"data": {"is_valid": true, "granular_scopes": [
+            {"scope": "business_management"}, {"scope": "whatsapp_business_manage_events"}]}}),
+        );
+        assert_eq!(granted_by_target_ids(&new, &waba), None);
+        // Several WABAs: membership, whatever the position.
+        let several = debug(serde_json::json!({"data": {"granular_scopes": [
+            {"scope": "whatsapp_business_messaging", "target_ids": ["9"]},
+            {"scope": "whatsapp_business_management", "target_ids": ["1", "104996122399160"]}]}}));
+        assert_eq!(granted_by_target_ids(&several, &waba), Some(true));
+        let other = debug(serde_json::json!({"data": {"granular_scopes": [
+            {"scope": "whatsapp_business_management", "target_ids": ["1"]},
+            {"scope": "whatsapp_business_messaging", "target_ids": ["104996122399160"]}]}}));
+        assert_eq!(granted_by_target_ids(&other, &waba), Some(false));
+        let empty = debug(serde_json::json!({"data": {"granular_scopes": [
+            {"scope": "whatsapp_business_management", "target_ids": []}]}}));
+        assert_eq!(granted_by_target_ids(&empty, &waba), None);
     }
 }

@@ -121,6 +121,7 @@ impl Application {
             config_id: settings.fb_config_id.clone(),
             solution_id: settings.fb_solution_id.clone(),
             graph_version: settings.graph_version.clone(),
+            es_version: settings.es_version,
             sdk_url: settings.sdk_url.clone(),
             sandbox: settings.is_sandbox(),
             verification: verifier.is_some(),

@@ -1,5 +1,5 @@
 //! Session-info messages (`type: "WA_EMBEDDED_SIGNUP"`) that Meta's popup posts to its
-//! opener, parsed into typed values (DOMAIN.md "The browser side" §4).
+//! opener, parsed into typed values (their path through the app: docs/ARCHITECTURE.md).
 //!
 //! Parsing goes through a `serde_json::Value` rather than a derived tagged enum: the same
 //! `event` means different things depending on `data` (`FINISH` with `is_wa_login_user`,
@@ -69,33 +69,17 @@ pub enum FinishKind {
     #[serde(rename = "whatsapp_business_app_onboarding")]
     WhatsAppBusinessAppOnboarding,
     /// `FINISH` whose data has `is_wa_login_user: true`: the coexistence flow as YCloud's
-    /// sample reports it (seed document).
+    /// sample reports it (YCloud's Embedded Signup guide).
     WaLoginUser,
     /// `FINISH_OBO_MIGRATION`: an on-behalf-of WABA migrated.
     OboMigration,
     /// `FINISH_GRANT_ONLY_API_ACCESS`: access granted to an existing WABA.
     GrantOnlyApiAccess,
-}
-
-impl FinishKind {
-    /// The event name Meta sends for this kind (`WaLoginUser` arrives as `FINISH`).
-    pub fn event_str(self) -> &'static str {
-        match self {
-            FinishKind::Finish | FinishKind::WaLoginUser => "FINISH",
-            FinishKind::OnlyWaba => "FINISH_ONLY_WABA",
-            FinishKind::WhatsAppBusinessAppOnboarding => "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING",
-            FinishKind::OboMigration => "FINISH_OBO_MIGRATION",
-            FinishKind::GrantOnlyApiAccess => "FINISH_GRANT_ONLY_API_ACCESS",
-        }
-    }
-
-    /// True for the two ways a coexistence (WhatsApp Business App) finish is reported.
-    pub fn is_coexistence(self) -> bool {
-        matches!(
-            self,
-            FinishKind::WhatsAppBusinessAppOnboarding | FinishKind::WaLoginUser
-        )
-    }
+    /// A `FINISH_…` event this app does not know yet, carrying a valid `waba_id`. Meta keeps
+    /// adding finishes; the flow has ended either way, so it is submitted like the others,
+    /// with its event name ([`Finish::event`]) for the proxy to record.
+    #[serde(rename = "unknown")]
+    Unrecognized,
 }
 
 /// A finished flow: the ids to hand to the proxy.
@@ -297,6 +281,14 @@ fn from_value(value: &Value) -> Option<SessionInfo> {
             return Some(SessionInfo::Cancel(Cancel { step }));
         }
         "ERROR" => return Some(SessionInfo::Error(reported(data))),
+        // Only with a usable WABA id: without one an unfamiliar event is no proof the flow
+        // ended, and waiting (then timing out) is the safer reading.
+        other
+            if other.starts_with("FINISH_")
+                && matches!(id::<WabaId>(data.get("waba_id")), Ok(Some(_))) =>
+        {
+            FinishKind::Unrecognized
+        }
         other => {
             return Some(SessionInfo::Unknown {
                 event: other.to_owned(),
@@ -400,7 +392,7 @@ mod tests {
         }
     }
 
-    /// Real finish payloads (DOMAIN.md §4, Meta's docs, YCloud's seed) with what they mean:
+    /// Real finish payloads (Meta's Embedded Signup docs, YCloud's Embedded Signup guide) with what they mean:
     /// (payload, kind, event, waba, phone, business).
     #[allow(clippy::type_complexity)]
     const FINISHES: &[(&str, FinishKind, &str, &str, Option<&str>, Option<&str>)] = &[
@@ -510,7 +502,6 @@ mod tests {
             let f = finish_of(payload);
             assert_eq!(f.kind, *kind, "{payload}");
             assert_eq!(f.event.as_str(), *event, "{payload}");
-            assert_eq!(f.event_name().as_str(), kind.event_str(), "{payload}");
             assert_eq!(f.waba_id.as_str(), *waba, "{payload}");
             assert_eq!(
                 f.phone_number_id.as_ref().map(|p| p.as_str()),
@@ -526,11 +517,52 @@ mod tests {
     }
 
     #[test]
-    fn coexistence_finishes_say_so() {
-        assert!(FinishKind::WhatsAppBusinessAppOnboarding.is_coexistence());
-        assert!(FinishKind::WaLoginUser.is_coexistence());
-        assert!(!FinishKind::Finish.is_coexistence());
-        assert!(!FinishKind::OnlyWaba.is_coexistence());
+    fn unknown_finish_events_with_a_valid_waba_are_finishes_of_unknown_kind() {
+        let f = finish_of(
+            r#"{"data":{"waba_id":"104996122399160","phone_number_id":"106540352242922"},"type":"WA_EMBEDDED_SIGNUP","event":"FINISH_SOMETHING_NEW","version":3}"#,
+        );
+        assert_eq!(f.kind, FinishKind::Unrecognized);
+        assert_eq!(f.event.as_str(), "FINISH_SOMETHING_NEW");
+        assert_eq!(f.waba_id.as_str(), "104996122399160");
+        assert_eq!(f.phone_number_id.unwrap().as_str(), "106540352242922");
+        // Submitted like any finish, with its own event name.
+        let f = finish_of(
+            r#"{"data":{"waba_id":"1"},"type":"WA_EMBEDDED_SIGNUP","event":"FINISH_ONLY_WABA_V2"}"#,
+        );
+        let body = f.onboarding_request(Mode::Standard, None, None);
+        assert_eq!(body.event.unwrap().as_str(), "FINISH_ONLY_WABA_V2");
+        assert_eq!(
+            serde_json::to_value(SessionInfo::Finish(f)).unwrap()["kind"],
+            "unknown"
+        );
+        // A valid WABA with a malformed number is an invalid finish, as for known kinds.
+        assert_eq!(
+            parse(
+                r#"{"type":"WA_EMBEDDED_SIGNUP","event":"FINISH_NEW","data":{"waba_id":"1","phone_number_id":"x"}}"#
+            ),
+            Some(SessionInfo::InvalidFinish {
+                event: "FINISH_NEW".into()
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_finish_events_without_a_valid_waba_stay_unknown() {
+        for data in [
+            json!({}),
+            json!({"waba_id": "12a"}),
+            json!({"waba_id": ""}),
+            json!("x"),
+        ] {
+            let payload = json!({"type": MESSAGE_TYPE, "event": "FINISH_NEW", "data": data});
+            assert_eq!(
+                parse(&payload.to_string()),
+                Some(SessionInfo::Unknown {
+                    event: "FINISH_NEW".into()
+                }),
+                "{payload}"
+            );
+        }
     }
 
     #[test]

@@ -1,16 +1,25 @@
-//! The options object passed to `FB.login` in each mode (DOMAIN.md "The browser side" §2).
+//! The options object passed to `FB.login`, per mode and Embedded Signup version.
 //!
-//! The two shapes differ in more than a flag (standard sends `features` and the string
-//! `'3'`, coexistence sends `featureType` and the number `3`, exactly as in YCloud's
-//! samples), so each mode has its own `extras` type and the serializer cannot mix them up.
+//! Each shape has its own type, so the serializer cannot mix them up:
+//! - v2 (retired by Meta, kept for partners who still need it) is exactly YCloud's original
+//!   samples: standard sends `features` and the string `'3'`, coexistence sends
+//!   `featureType` and the number `3`, and neither has a `version` key.
+//! - v3, v4 and v4-public-preview name the version in `extras.version` and send
+//!   `sessionInfoVersion: "3"`; coexistence adds `featureType`. v4 takes the products
+//!   (Marketing Messages, Click to WhatsApp Ads, Conversions API) from the login
+//!   configuration in Meta's App Dashboard, so it sends no `features`; v3 still sends the
+//!   standard sample's `marketing_messages_lite` feature.
 
 use std::fmt;
 
 use serde::Serialize;
-use wire::Mode;
+use wire::{EsVersion, Mode};
 
 /// Longest configuration or solution id accepted (Meta's are 15–20 characters).
 const MAX_SETTING_CHARS: usize = 128;
+
+/// `extras.featureType` that selects the WhatsApp Business App (coexistence) flow.
+const COEXISTENCE_FEATURE_TYPE: &str = "whatsapp_business_app_onboarding";
 
 /// The second argument of `FB.login`, ready to serialize to a JS object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,17 +32,18 @@ pub struct LaunchOptions {
     extras: Extras,
 }
 
-/// Mode-specific `extras`, serialized without a tag.
+/// Mode- and version-specific `extras`, serialized without a tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 enum Extras {
-    Standard(StandardExtras),
-    Coexistence(CoexistenceExtras),
+    V2Standard(V2StandardExtras),
+    V2Coexistence(V2CoexistenceExtras),
+    Versioned(VersionedExtras),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct StandardExtras {
+struct V2StandardExtras {
     features: [Feature; 1],
     setup: Setup,
     /// A string here: YCloud's standard sample sends `'3'`.
@@ -42,17 +52,35 @@ struct StandardExtras {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct CoexistenceExtras {
+struct V2CoexistenceExtras {
     setup: Setup,
     /// A number here: YCloud's coexistence sample sends `3`.
     session_info_version: u8,
     feature_type: &'static str,
 }
 
+/// v3 and later: the version is named, and v4 leaves `features` to the login configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VersionedExtras {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    features: Option<[Feature; 1]>,
+    setup: Setup,
+    session_info_version: &'static str,
+    version: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    feature_type: Option<&'static str>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct Feature {
     name: &'static str,
 }
+
+/// The feature YCloud's standard sample asks for (Marketing Messages Lite).
+const MARKETING_MESSAGES: Feature = Feature {
+    name: "marketing_messages_lite",
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct Setup {
@@ -83,13 +111,18 @@ impl fmt::Display for LaunchError {
 impl std::error::Error for LaunchError {}
 
 impl LaunchOptions {
-    /// Builds the options for `mode` from the public configuration's ids.
+    /// Builds the options for `mode` and `version` from the public configuration's ids.
     ///
     /// # Errors
     /// [`LaunchError`] when an id is empty, longer than 128 characters, or holds
     /// whitespace or control characters: `FB.login` would open a popup that fails later
     /// with a far vaguer message.
-    pub fn new(mode: Mode, config_id: &str, solution_id: &str) -> Result<Self, LaunchError> {
+    pub fn new(
+        mode: Mode,
+        version: EsVersion,
+        config_id: &str,
+        solution_id: &str,
+    ) -> Result<Self, LaunchError> {
         if !is_setting(config_id) {
             return Err(LaunchError::BadConfigId);
         }
@@ -99,19 +132,28 @@ impl LaunchOptions {
         let setup = Setup {
             solution_id: solution_id.to_owned(),
         };
-        let extras = match mode {
-            Mode::Standard => Extras::Standard(StandardExtras {
-                features: [Feature {
-                    name: "marketing_messages_lite",
-                }],
+        let extras = match (version, mode) {
+            (EsVersion::V2, Mode::Standard) => Extras::V2Standard(V2StandardExtras {
+                features: [MARKETING_MESSAGES],
                 setup,
                 session_info_version: "3",
             }),
-            Mode::Coexistence => Extras::Coexistence(CoexistenceExtras {
+            (EsVersion::V2, Mode::Coexistence) => Extras::V2Coexistence(V2CoexistenceExtras {
                 setup,
                 session_info_version: 3,
-                feature_type: "whatsapp_business_app_onboarding",
+                feature_type: COEXISTENCE_FEATURE_TYPE,
             }),
+            (EsVersion::V3 | EsVersion::V4 | EsVersion::V4PublicPreview, _) => {
+                Extras::Versioned(VersionedExtras {
+                    // v4 takes its products from the login configuration instead.
+                    features: (version == EsVersion::V3 && mode == Mode::Standard)
+                        .then_some([MARKETING_MESSAGES]),
+                    setup,
+                    session_info_version: "3",
+                    version: version.as_str(),
+                    feature_type: (mode == Mode::Coexistence).then_some(COEXISTENCE_FEATURE_TYPE),
+                })
+            }
         };
         Ok(Self {
             config_id: config_id.to_owned(),
@@ -119,14 +161,6 @@ impl LaunchOptions {
             override_default_response_type: true,
             extras,
         })
-    }
-
-    /// The mode these options launch.
-    pub fn mode(&self) -> Mode {
-        match self.extras {
-            Extras::Standard(_) => Mode::Standard,
-            Extras::Coexistence(_) => Mode::Coexistence,
-        }
     }
 }
 
@@ -139,42 +173,111 @@ fn is_setting(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
-    #[test]
-    fn standard_options_match_the_seed() {
-        let options = LaunchOptions::new(Mode::Standard, "1234567890", "987654321").unwrap();
-        // YCloud's standard sample, with the placeholders filled in.
-        let seed = json!({
+    fn options(mode: Mode, version: EsVersion) -> Value {
+        serde_json::to_value(LaunchOptions::new(mode, version, "1234567890", "987654321").unwrap())
+            .unwrap()
+    }
+
+    /// The object `FB.login` must receive, around the given `extras`.
+    fn with_extras(extras: Value) -> Value {
+        json!({
             "config_id": "1234567890",
             "response_type": "code",
             "override_default_response_type": true,
-            "extras": {
-                "features": [{"name": "marketing_messages_lite"}],
-                "setup": {"solutionID": "987654321"},
-                "sessionInfoVersion": "3",
-            },
-        });
-        assert_eq!(serde_json::to_value(&options).unwrap(), seed);
-        assert_eq!(options.mode(), Mode::Standard);
+            "extras": extras,
+        })
     }
 
     #[test]
-    fn coexistence_options_match_the_seed() {
-        let options = LaunchOptions::new(Mode::Coexistence, "1234567890", "987654321").unwrap();
-        // YCloud's coexistence sample: number 3, featureType, no features.
-        let seed = json!({
-            "config_id": "1234567890",
-            "response_type": "code",
-            "override_default_response_type": true,
-            "extras": {
+    fn v4_sends_the_version_and_no_features() {
+        assert_eq!(
+            options(Mode::Standard, EsVersion::V4),
+            with_extras(json!({
+                "setup": {"solutionID": "987654321"},
+                "sessionInfoVersion": "3",
+                "version": "v4",
+            }))
+        );
+        assert_eq!(
+            options(Mode::Coexistence, EsVersion::V4),
+            with_extras(json!({
+                "setup": {"solutionID": "987654321"},
+                "sessionInfoVersion": "3",
+                "version": "v4",
+                "featureType": "whatsapp_business_app_onboarding",
+            }))
+        );
+    }
+
+    #[test]
+    fn v4_public_preview_is_v4_under_its_own_name() {
+        assert_eq!(
+            options(Mode::Standard, EsVersion::V4PublicPreview),
+            with_extras(json!({
+                "setup": {"solutionID": "987654321"},
+                "sessionInfoVersion": "3",
+                "version": "v4-public-preview",
+            }))
+        );
+        assert_eq!(
+            options(Mode::Coexistence, EsVersion::V4PublicPreview),
+            with_extras(json!({
+                "setup": {"solutionID": "987654321"},
+                "sessionInfoVersion": "3",
+                "version": "v4-public-preview",
+                "featureType": "whatsapp_business_app_onboarding",
+            }))
+        );
+    }
+
+    #[test]
+    fn v3_names_its_version_and_keeps_the_standard_feature() {
+        assert_eq!(
+            options(Mode::Standard, EsVersion::V3),
+            with_extras(json!({
+                "features": [{"name": "marketing_messages_lite"}],
+                "setup": {"solutionID": "987654321"},
+                "sessionInfoVersion": "3",
+                "version": "v3",
+            }))
+        );
+        assert_eq!(
+            options(Mode::Coexistence, EsVersion::V3),
+            with_extras(json!({
+                "setup": {"solutionID": "987654321"},
+                "sessionInfoVersion": "3",
+                "version": "v3",
+                "featureType": "whatsapp_business_app_onboarding",
+            }))
+        );
+    }
+
+    #[test]
+    fn v2_standard_options_are_exactly_ycloud_s_sample() {
+        // YCloud's standard sample, with the placeholders filled in: no version key.
+        assert_eq!(
+            options(Mode::Standard, EsVersion::V2),
+            with_extras(json!({
+                "features": [{"name": "marketing_messages_lite"}],
+                "setup": {"solutionID": "987654321"},
+                "sessionInfoVersion": "3",
+            }))
+        );
+    }
+
+    #[test]
+    fn v2_coexistence_options_are_exactly_ycloud_s_sample() {
+        // YCloud's coexistence sample: the number 3, featureType, no features, no version.
+        assert_eq!(
+            options(Mode::Coexistence, EsVersion::V2),
+            with_extras(json!({
                 "setup": {"solutionID": "987654321"},
                 "sessionInfoVersion": 3,
                 "featureType": "whatsapp_business_app_onboarding",
-            },
-        });
-        assert_eq!(serde_json::to_value(&options).unwrap(), seed);
-        assert_eq!(options.mode(), Mode::Coexistence);
+            }))
+        );
     }
 
     #[test]
@@ -190,10 +293,12 @@ mod tests {
             ("1", long.as_str(), LaunchError::BadSolutionId),
         ] {
             for mode in Mode::ALL {
-                assert_eq!(
-                    LaunchOptions::new(mode, config, solution).unwrap_err(),
-                    want
-                );
+                for version in EsVersion::ALL {
+                    assert_eq!(
+                        LaunchOptions::new(mode, version, config, solution).unwrap_err(),
+                        want
+                    );
+                }
             }
         }
     }

@@ -49,7 +49,79 @@ impl fmt::Display for Mode {
     }
 }
 
-/// Where an onboarding stands (CONTRACT §3).
+/// The Embedded Signup version the launch button asks Meta for (`extras.version`).
+///
+/// Meta retired v2 (no `version` key: the shape of YCloud's original samples) on 15 October
+/// 2026; v4 is current. The proxy reads it from `FB_ES_VERSION` and publishes it in
+/// `/api/config`; the app builds `FB.login`'s options from it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EsVersion {
+    /// `v4`: products come from the login configuration; no `features` in `extras`.
+    #[default]
+    #[serde(rename = "v4")]
+    V4,
+    /// `v4-public-preview`: v4 with Meta's phone-number-first screens.
+    #[serde(rename = "v4-public-preview")]
+    V4PublicPreview,
+    /// `v3`: `version: "v3"`, `features` still allowed in `extras`.
+    #[serde(rename = "v3")]
+    V3,
+    /// `v2`: exactly YCloud's original samples, no `version` key (retired by Meta).
+    #[serde(rename = "v2")]
+    V2,
+}
+
+impl EsVersion {
+    /// Every version, newest first.
+    pub const ALL: [EsVersion; 4] = [
+        EsVersion::V4,
+        EsVersion::V4PublicPreview,
+        EsVersion::V3,
+        EsVersion::V2,
+    ];
+
+    /// Meta's spelling, as in `extras.version` and `FB_ES_VERSION`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EsVersion::V4 => "v4",
+            EsVersion::V4PublicPreview => "v4-public-preview",
+            EsVersion::V3 => "v3",
+            EsVersion::V2 => "v2",
+        }
+    }
+}
+
+impl fmt::Display for EsVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An Embedded Signup version that is not one of [`EsVersion::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownEsVersion;
+
+impl fmt::Display for UnknownEsVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("expected v4, v4-public-preview, v3 or v2")
+    }
+}
+
+impl std::error::Error for UnknownEsVersion {}
+
+impl std::str::FromStr for EsVersion {
+    type Err = UnknownEsVersion;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EsVersion::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or(UnknownEsVersion)
+    }
+}
+
+/// Where an onboarding stands (the states: docs/API.md, "The onboarding").
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -161,7 +233,7 @@ pub struct OnboardingError {
     pub retry_after: Option<String>,
 }
 
-/// An onboarding record as the API returns it (CONTRACT §3).
+/// An onboarding record as the API returns it (docs/API.md, "The onboarding").
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Onboarding {
@@ -209,8 +281,11 @@ pub struct PublicConfig {
     pub config_id: String,
     /// YCloud's solution id (`extras.setup.solutionID`).
     pub solution_id: String,
-    /// Graph API version, e.g. `v22.0`.
+    /// Graph API version, e.g. `v26.0`.
     pub graph_version: String,
+    /// Embedded Signup version the launch button asks for (absent from older proxies: v4).
+    #[serde(default)]
+    pub es_version: EsVersion,
     /// Where to load the Facebook SDK from.
     pub sdk_url: String,
     /// True when the proxy runs with a fake YCloud and the local SDK stand-in.
@@ -247,7 +322,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn create_onboarding_parses_the_contract_shape() {
+    fn create_onboarding_parses_the_documented_shape() {
         let body = r#"{"mode":"standard","waba_id":"104996122399160",
             "phone_number_id":"106540352242922","business_id":"2729063490586005",
             "code":"AQB_x-1","event":"FINISH","customer_ref":"cust-42"}"#;
@@ -273,6 +348,22 @@ mod tests {
                 serde_json::from_str::<CreateOnboarding>(body).is_err(),
                 "{body}"
             );
+        }
+    }
+
+    #[test]
+    fn es_versions_round_trip_and_unknown_ones_are_refused() {
+        for v in EsVersion::ALL {
+            assert_eq!(v.as_str().parse::<EsVersion>(), Ok(v));
+            assert_eq!(serde_json::to_string(&v).unwrap(), format!("\"{v}\""));
+            assert_eq!(
+                serde_json::from_str::<EsVersion>(&format!("\"{v}\"")).unwrap(),
+                v
+            );
+        }
+        assert_eq!(EsVersion::default(), EsVersion::V4);
+        for bad in ["", "v5", "V4", "4", "v4 ", "v3-public-preview", "v1"] {
+            assert_eq!(bad.parse::<EsVersion>(), Err(UnknownEsVersion), "{bad:?}");
         }
     }
 

@@ -32,7 +32,7 @@ use crate::onboarding::RetryError;
         (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "Wrong types, unknown mode or fields, malformed ids", body = ErrorBody),
-        (status = 403, description = "Ownership verification is on and failed: `code_missing`, `code_invalid` or `waba_not_owned`; nothing stored, YCloud not called", body = ErrorBody),
+        (status = 403, description = "Ownership verification is on and failed: `code_missing`, `code_invalid`, `waba_not_owned` or `phone_number_not_owned`; nothing stored, YCloud not called", body = ErrorBody),
         (status = 502, description = "Ownership verification is on and the Graph API could not be asked (`verification_unavailable`); nothing stored", body = ErrorBody),
     )
 )]
@@ -67,7 +67,7 @@ enum Verified {
     Code(String),
 }
 
-/// The ownership check (CONTRACT §2 `FB_APP_SECRET`), before anything is stored or called.
+/// The ownership check (on when `FB_APP_SECRET` is set), before anything is stored or called.
 ///
 /// It runs before the idempotency lookup on purpose: a post that fails it must neither read
 /// an existing onboarding (that would hand out another customer's record for a guessed WABA
@@ -93,7 +93,10 @@ async fn verify(
             return Ok(Verified::Again(Box::new(existing)));
         }
     }
-    match graph.verify_ownership(code.as_str(), &req.waba_id).await {
+    match graph
+        .verify_ownership(code.as_str(), &req.waba_id, req.phone_number_id.as_ref())
+        .await
+    {
         Ok(()) => {
             tracing::info!(waba_id = %req.waba_id, "ownership verified");
             Ok(Verified::Code(hash))
@@ -103,6 +106,7 @@ async fn verify(
             Err(match e {
                 VerifyError::CodeInvalid => Error::CodeInvalid,
                 VerifyError::NotOwned => Error::WabaNotOwned,
+                VerifyError::NumberNotOwned => Error::PhoneNumberNotOwned,
                 VerifyError::Unavailable(_) => Error::VerificationUnavailable,
             })
         }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use wire::{OnboardingState, PublicConfig};
+use wire::{EsVersion, OnboardingState, PublicConfig};
 
 use crate::helpers::*;
 
@@ -37,7 +37,8 @@ async fn config_has_public_values_only() {
     assert_eq!(c.app_id, "1234567890");
     assert_eq!(c.config_id, "2345678901");
     assert_eq!(c.solution_id, "3456789012");
-    assert_eq!(c.graph_version, "v22.0");
+    assert_eq!(c.graph_version, proxy::config::DEFAULT_GRAPH_VERSION);
+    assert_eq!(c.es_version, EsVersion::V4);
     assert_eq!(c.sdk_url, "https://connect.facebook.net/en_US/sdk.js");
     assert!(!c.sandbox);
     // No FB_APP_SECRET: no ownership check, and the flag says so.
@@ -58,6 +59,27 @@ async fn config_has_public_values_only() {
         .await
         .unwrap();
     assert!(c.verification);
+
+    // FB_ES_VERSION and FB_GRAPH_VERSION reach the browser as configured.
+    let app = spawn_app_with(Options {
+        env: vec![
+            ("FB_ES_VERSION", "v2".into()),
+            ("FB_GRAPH_VERSION", "v25.0".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let c: Value = app
+        .client
+        .get(format!("{}/api/config", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(c["es_version"], "v2");
+    assert_eq!(c["graph_version"], "v25.0");
 }
 
 #[tokio::test]
