@@ -1,4 +1,4 @@
-// What a partner would otherwise write in Node.js: the seed document's two YCloud calls
+// What a partner would otherwise write in Node.js: the two calls of YCloud's Embedded Signup guide
 // (tp/bind, then register) behind POST /api/onboardings, no validation, no persistence
 // (an in-memory Map), GET /api/onboardings/{id} from the Map, and GET /healthz.
 // The comparison point for the Rust proxy in `cargo xtask bench`.

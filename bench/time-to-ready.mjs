@@ -1,7 +1,7 @@
 // Time to ready in headless Chromium: navigation start -> the launch button usable.
 //   node bench/time-to-ready.mjs APP_URL [RUNS]
 // APP_URL: the proxy in sandbox mode serving dist/ (it also serves /sandbox/sdk.js).
-// The app is ready when [data-testid=launch-standard] exists and is not disabled; the seed's
+// The app is ready when [data-testid=launch-standard] exists and is not disabled; YCloud's
 // plain-JS page (bench/plain-js/index.html, served here with the same SDK stand-in at /sdk.js)
 // is ready when its button exists and FB.init has run. Each load gets a fresh browser context
 // (nothing cached); the two pages alternate so both see the same machine noise. One warm-up

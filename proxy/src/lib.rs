@@ -3,7 +3,7 @@
 //!
 //! - [`config`]: the environment, parsed once into [`config::Settings`].
 //! - [`startup`]: [`startup::Application`] builds, binds and serves.
-//! - [`routes`]: the HTTP API (CONTRACT §3) and the bundle.
+//! - [`routes`]: the HTTP API (docs/API.md) and the bundle.
 //! - [`onboarding`]: the state machine, free of HTTP.
 //! - [`ycloud`] / [`sandbox`]: the real YCloud client and its in-process fake.
 //! - [`store`]: the database.

@@ -5,8 +5,8 @@
 //! 1. `binding`: `tp/bind`. Failure → `failed` (see `UpstreamError::to_onboarding_error`).
 //! 2. `paymentMethodAttached: false` → `action_required`, code `payment_method_missing`
 //!    (contact YCloud). It is retryable: `retry` re-reads the WABA (a harmless GET) and goes
-//!    on once YCloud has attached its credit line. An absent flag counts as attached: the
-//!    seed only says what `false` means.
+//!    on once YCloud has attached its credit line. An absent flag counts as attached:
+//!    YCloud's Embedded Signup guide only says what `false` means.
 //! 3. No phone number id (`FINISH_ONLY_WABA`) → `action_required`, code
 //!    `phone_number_missing`, not retryable: the WABA is bound, but there is nothing to
 //!    register and no number can connect. `pending` would promise a change that cannot come,

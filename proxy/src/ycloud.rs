@@ -2,9 +2,9 @@
 //! parsed and retries only where a retry cannot do harm.
 //!
 //! Paths (relative to `YCLOUD_BASE_URL`, normally `https://api.ycloud.com/v2`):
-//! - `POST /whatsapp/businessAccounts/{wabaId}/tp/bind` (seed document; not in the OpenAPI
-//!   file yet, see `tests/api/openapi_conformance.rs`)
-//! - `POST /whatsapp/businessAccounts/{wabaId}/smb/bind` (seed document, likewise)
+//! - `POST /whatsapp/businessAccounts/{wabaId}/tp/bind` (YCloud's Embedded Signup guide; not
+//!   in the OpenAPI file yet, see `tests/api/openapi_conformance.rs`)
+//! - `POST /whatsapp/businessAccounts/{wabaId}/smb/bind` (the same guide, likewise)
 //! - `POST /whatsapp/phoneNumbers/{wabaId}/{phoneNumberId}/register`
 //! - `GET /whatsapp/businessAccounts/{id}`
 //! - `GET /whatsapp/phoneNumbers/{wabaId}/{phoneNumber}` (E.164 number)

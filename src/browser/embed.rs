@@ -1,5 +1,5 @@
 //! The embedding surface for partners' pages: `mount(element, options)` and auto-mounting
-//! on `[data-wa-signup]` elements (CONTRACT §4).
+//! on `[data-wa-signup]` elements (options and events: docs/API.md).
 
 use std::cell::RefCell;
 

@@ -42,7 +42,7 @@ impl Mark {
     }
 }
 
-/// The steps of an onboarding and how far each got (CONTRACT §3 states).
+/// The steps of an onboarding and how far each got, read from its state and YCloud objects.
 fn steps(o: &Onboarding) -> Vec<(Msg, Mark)> {
     use OnboardingState::*;
     let failed_here = |active: bool| {

@@ -118,7 +118,7 @@ fn retryable(screen: &Screen) -> bool {
     }
 }
 
-/// The status region (CONTRACT §4): announced politely, with a `data-state` for tests.
+/// The status region: announced politely, with a `data-state` for tests (docs/API.md).
 #[component]
 pub fn Status(
     /// The widget's flow.

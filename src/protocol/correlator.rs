@@ -1,9 +1,9 @@
 //! Pairs the `FB.login` callback with the popup's session-info messages.
 //!
-//! The two arrive in either order (DOMAIN.md "The browser side" §5), and either may be
-//! missing. The correlator is a plain state machine: time is passed in with every call
-//! (a [`Duration`] since any fixed start, e.g. `performance.now()`), so it runs the same
-//! natively and in wasm32, where `std::time::Instant` does not exist, and tests never sleep.
+//! The two arrive in either order, and either may be missing. The correlator is a plain
+//! state machine: time is passed in with every call (a [`Duration`] since any fixed start,
+//! e.g. `performance.now()`), so it runs the same natively and in wasm32, where
+//! `std::time::Instant` does not exist, and tests never sleep.
 //! The browser keeps one timer for [`Correlator::deadline`] and calls [`Correlator::poll`]
 //! when it fires.
 //!

@@ -23,7 +23,7 @@ const MAX_LABEL_BYTES: usize = 63;
 /// Which message origins the app trusts.
 ///
 /// The default trusts Facebook only. In sandbox mode the page's own origin is trusted too,
-/// because the local stand-in for Facebook's popup posts from there (CONTRACT §4).
+/// because the local stand-in for Facebook's popup posts from there.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OriginPolicy {
     /// The page's own origin, trusted in sandbox mode only.

@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: every measurement side by side in one run, written to BENCHMARKS.md.
 //!
 //! - bundle: dist/'s wasm + JS, raw and `gzip -9`, against a minimal Leptos CSR counter built
-//!   the same way (bench/counter/) and the seed's plain-JS page (bench/plain-js/);
+//!   the same way (bench/counter/) and YCloud's plain-JS page (bench/plain-js/);
 //! - time to ready in headless Chromium (bench/time-to-ready.mjs), app against plain-JS page;
 //! - the proxy under load (wrk) against a zero-latency fake YCloud, beside a naive Node.js
 //!   proxy (bench/naive-proxy.mjs): throughput, latency percentiles, peak RSS, start time.

@@ -1,4 +1,4 @@
-//! The HTTP surface (CONTRACT §3): one router, API routes first, the bundle as fallback.
+//! The HTTP surface (docs/API.md): one router, API routes first, the bundle as fallback.
 
 use std::path::PathBuf;
 use std::time::Duration;

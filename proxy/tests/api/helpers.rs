@@ -313,7 +313,8 @@ pub fn standard_body() -> Value {
            "customer_ref": "cust-42"})
 }
 
-/// YCloud's WABA, as the seed shows it (plus a field the proxy does not know).
+/// YCloud's WABA, as YCloud's Embedded Signup guide shows it (plus a field the proxy does not
+/// know).
 pub fn waba_json(payment_attached: bool) -> Value {
     json!({"id": WABA, "name": "WABA name", "accountReviewStatus": "APPROVED",
            "paymentMethodAttached": payment_attached, "currency": "AUD", "timezoneId": "1",

@@ -1,7 +1,8 @@
 //! Every path, method and DTO field the YCloud client uses, checked against YCloud's own
-//! OpenAPI document (`shared/ycloud/openapi.yaml`). `tp/bind` and `smb/bind` come from the
-//! seed document and are absent from the spec: the test asserts that too, so it fails (and
-//! gets updated) the day YCloud documents them.
+//! OpenAPI document, kept unchanged in `tests/fixtures/ycloud/openapi.yaml` (MIT; where it
+//! comes from and how to refresh it: `tests/fixtures/ycloud/README.md`). `tp/bind` and
+//! `smb/bind` come from YCloud's Embedded Signup guide and are absent from the spec: the test
+//! asserts that too, so it fails (and gets updated) the day YCloud documents them.
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -18,7 +19,7 @@ fn spec() -> &'static Value {
     SPEC.get_or_init(|| {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/ycloud/openapi.yaml"
+            "/tests/fixtures/ycloud/openapi.yaml"
         );
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         serde_yaml::from_str(&text).expect("the spec parses")
@@ -120,7 +121,7 @@ async fn the_client_uses_documented_paths_methods_and_auth() {
         );
         assert_eq!(req.headers.get(ycloud::API_KEY_HEADER).unwrap(), "k");
     }
-    // Seed-only paths: not (yet) in YCloud's spec.
+    // Paths only YCloud's Embedded Signup guide documents: not (yet) in YCloud's spec.
     for req in &requests[3..] {
         assert_eq!(req.method.as_str(), "POST");
         let p = req.url.path();
