@@ -1,0 +1,188 @@
+//! The onboarding store: onboardings, their steps, register attempts and webhook events.
+//!
+//! sqlx's `Any` driver with runtime queries in portable SQL (`$n` placeholders, ANSI types,
+//! RFC 3339 text timestamps), so SQLite (the default) and PostgreSQL share one code path and
+//! one set of migrations.
+//!
+//! - this file: [`Store`], opening the database and applying the migrations;
+//! - `queries.rs`: the reads, the insert of a new onboarding, webhook events;
+//! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls;
+//! - `rows.rs`: the stored types and how rows decode (the API's JSON straight from a row);
+//! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only).
+
+use std::sync::Arc;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+use time::Duration;
+
+mod cache;
+mod queries;
+mod rows;
+mod writes;
+
+pub use rows::{format_time, now, parse_time, Step, StepRecord, StepStatus, Steps, Update};
+pub use writes::Writes;
+
+/// A store failure. Shown to nobody: logged, and answered as a generic 500.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations could not be applied.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database file's directory could not be created.
+    #[error("cannot create the database directory {path}: {source}")]
+    Directory {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A stored row does not parse (edited by hand, or a bug).
+    #[error("corrupt row {id}: {what}")]
+    Corrupt {
+        /// Which onboarding.
+        id: String,
+        /// What did not parse.
+        what: String,
+    },
+}
+
+/// The database behind the proxy.
+///
+/// With SQLite, writes go through one connection (`write`) and reads through a pool of
+/// others (`read`): SQLite has one writer at a time, and several connections competing for
+/// it sleep in its busy handler (milliseconds each) instead of queueing; with WAL, readers
+/// never wait for the writer. With PostgreSQL both are the same pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// Answers of [`Store::get_json`] (SQLite only, where this process is the one writer).
+    cache: Option<Arc<cache::JsonCache>>,
+    read: AnyPool,
+    write: AnyPool,
+}
+
+impl Store {
+    /// Opens (and for SQLite, creates) the database and applies the migrations.
+    ///
+    /// # Errors
+    /// When the directory cannot be created, the database cannot be opened, or a migration
+    /// fails.
+    pub async fn connect(database_url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let is_sqlite = database_url.starts_with("sqlite:");
+        let url = if is_sqlite {
+            prepare_sqlite(database_url)?
+        } else {
+            database_url.to_owned()
+        };
+        // An in-memory SQLite database is one per connection: keep it to one pool.
+        let in_memory = is_sqlite && (url.contains(":memory:") || url.contains("mode=memory"));
+        let options = || {
+            AnyPoolOptions::new().after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    if conn.backend_name() == "SQLite" {
+                        // WAL lets readers go on while the writer writes; the busy timeout
+                        // makes a connection wait for a lock instead of failing at once
+                        // (rare with one writer: checkpoints, another process).
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        // With WAL, NORMAL syncs at checkpoints instead of at every commit:
+                        // still safe from corruption and from a crash of the process; only a
+                        // power loss may drop the last commits.
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+        };
+        if !is_sqlite {
+            let pool = options().max_connections(10).connect(&url).await?;
+            sqlx::migrate!("./migrations").run(&pool).await?;
+            // Other instances may share a PostgreSQL database: no cache.
+            return Ok(Self {
+                cache: None,
+                read: pool.clone(),
+                write: pool,
+            });
+        }
+        // One writer: writes queue in tokio for the one connection instead of competing for
+        // SQLite's lock.
+        let write = options()
+            .max_connections(1)
+            .min_connections(1)
+            .connect(&url)
+            .await?;
+        sqlx::migrate!("./migrations").run(&write).await?;
+        let read = if in_memory {
+            write.clone()
+        } else {
+            options().max_connections(4).connect(&url).await?
+        };
+        Ok(Self {
+            cache: Some(Arc::default()),
+            read,
+            write,
+        })
+    }
+
+    /// Closes the pool (tests restarting on the same file).
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// How long the register budget window is (Meta: 10 per number in a moving 72 hours).
+pub const REGISTER_WINDOW: Duration = Duration::hours(72);
+
+/// Makes sure a SQLite database can be created: its directory exists, and `mode=rwc` is set
+/// unless the URL chose a mode.
+fn prepare_sqlite(url: &str) -> Result<String, StoreError> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
+        return Ok(url.to_owned());
+    }
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    if query.split('&').any(|kv| kv.starts_with("mode=")) {
+        Ok(url.to_owned())
+    } else if query.is_empty() {
+        Ok(format!("{url}?mode=rwc"))
+    } else {
+        Ok(format!("{url}&mode=rwc"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode() {
+        let dir = std::env::temp_dir().join(format!("store-test-{}", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}/x.db", dir.display());
+        assert_eq!(prepare_sqlite(&url).unwrap(), format!("{url}?mode=rwc"));
+        assert!(dir.is_dir());
+        assert_eq!(
+            prepare_sqlite("sqlite::memory:").unwrap(),
+            "sqlite::memory:"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
