@@ -4,7 +4,7 @@
 //! - [`config`]: the environment, parsed once into [`config::Settings`].
 //! - [`startup`]: [`startup::Application`] builds, binds and serves.
 //! - [`routes`]: the HTTP API (docs/API.md) and the bundle.
-//! - [`onboarding`]: the state machine, free of HTTP.
+//! - [`pipeline`]: the onboarding state machine, free of HTTP.
 //! - [`ycloud`] / [`sandbox`]: the real YCloud client and its in-process fake.
 //! - [`store`]: the database.
 //! - [`error`]: the one HTTP error type.
@@ -14,7 +14,7 @@
 pub mod config;
 pub mod error;
 pub mod graph;
-pub mod onboarding;
+pub mod pipeline;
 pub mod routes;
 pub mod sandbox;
 pub mod startup;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::config::{Settings, YCloudMode};
 use crate::graph::GraphClient;
-use crate::onboarding::Pipeline;
+use crate::pipeline::Pipeline;
 use crate::routes::{router, AppState};
 use crate::sandbox::FakeYCloud;
 use crate::store::{Store, StoreError};

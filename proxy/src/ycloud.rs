@@ -279,7 +279,7 @@ impl UpstreamError {
                  used them; retry once the 72-hour block has passed."
                     .to_owned(),
                 true,
-                Some(now + crate::store::REGISTER_WINDOW),
+                Some(now + crate::pipeline::REGISTER_WINDOW),
             )
         } else {
             match self {

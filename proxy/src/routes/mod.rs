@@ -14,7 +14,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::onboarding::Pipeline;
+use crate::pipeline::Pipeline;
 
 mod assets;
 mod onboardings;

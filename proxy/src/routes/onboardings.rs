@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use super::AppState;
 use crate::error::{Error, Json};
 use crate::graph::{GraphClient, VerifyError};
-use crate::onboarding::RetryError;
+use crate::pipeline::RetryError;
 
 /// `POST /api/onboardings`: 201 with the new onboarding after its synchronous steps, or 200
 /// with the existing one for the same WABA and number.

@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
-use time::Duration;
 
 mod cache;
 mod queries;
@@ -136,9 +135,6 @@ impl Store {
         self.write.close().await;
     }
 }
-
-/// How long the register budget window is (Meta: 10 per number in a moving 72 hours).
-pub const REGISTER_WINDOW: Duration = Duration::hours(72);
 
 /// Makes sure a SQLite database can be created: its directory exists, and `mode=rwc` is set
 /// unless the URL chose a mode.

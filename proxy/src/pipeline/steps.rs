@@ -1,0 +1,309 @@
+//! The runs: standard (bind, payment check, register) and coexistence (`smb/bind`), each
+//! step recorded as `started` before its upstream call and as `done`/`failed` after it.
+
+use serde_json::Value;
+use wire::{Onboarding, OnboardingError, OnboardingState};
+
+use super::{Flow, Pipeline};
+use crate::store::{self, Step, StepStatus, Steps, StoreError, Update, Writes};
+use crate::ycloud::{Object, PhoneNumber, UpstreamError, Waba};
+
+impl Pipeline {
+    pub(super) async fn run_standard(
+        &self,
+        onboarding: &Onboarding,
+        steps: &Steps,
+    ) -> Result<Flow, StoreError> {
+        let id = onboarding.id.as_str();
+        let store = &self.inner.store;
+        let upstream = &self.inner.upstream;
+        // Writes between two upstream calls are queued and committed together right before
+        // the next call (or at the end), so each call's `started` record is durable first.
+        let mut w = Writes::new();
+
+        // 1. Bind.
+        let bind = steps.get(Step::Bind);
+        let mut waba: Option<Value> = onboarding.waba.clone();
+        if !bind.as_ref().is_some_and(|s| s.status == StepStatus::Done) {
+            if !steps.is_just_started(Step::Bind) {
+                w.start_step(Step::Bind, OnboardingState::Binding);
+                store.commit(id, &mut w).await?;
+            }
+            self.notify(id).await;
+            match upstream.tp_bind(&onboarding.waba_id).await {
+                Ok(bound) => {
+                    let update = Update {
+                        waba: Some(bound.raw.clone()),
+                        ..Update::default()
+                    };
+                    w.finish_step(Step::Bind, StepStatus::Done, Some(&bound.raw), update);
+                    waba = Some(bound.raw);
+                }
+                Err(e) => {
+                    return self
+                        .fail(
+                            id,
+                            &mut w,
+                            Step::Bind,
+                            &e,
+                            "bind the WhatsApp Business Account",
+                        )
+                        .await
+                }
+            }
+        } else if waba.is_none() {
+            waba = bind.and_then(|s| s.result);
+        }
+
+        // 2. Payment method. The first time, the bind's answer decides; after an
+        //    `action_required`, a retry re-reads the WABA.
+        let check = steps.get(Step::CheckPayment);
+        if !check.as_ref().is_some_and(|s| s.status == StepStatus::Done) {
+            w.start_step(Step::CheckPayment, OnboardingState::Binding);
+            if check.is_some() {
+                store.commit(id, &mut w).await?;
+                match upstream.retrieve_waba(&onboarding.waba_id).await {
+                    Ok(read) => waba = Some(read.raw),
+                    Err(e) => {
+                        return self
+                            .fail(
+                                id,
+                                &mut w,
+                                Step::CheckPayment,
+                                &e,
+                                "read the WhatsApp Business Account",
+                            )
+                            .await
+                    }
+                }
+            }
+            let attached = waba
+                .as_ref()
+                .and_then(|w| serde_json::from_value::<Waba>(w.clone()).ok())
+                .and_then(|w| w.payment_method_attached);
+            if attached == Some(false) {
+                let error = OnboardingError {
+                    code: "payment_method_missing".to_owned(),
+                    message: "YCloud could not attach a payment method to this WhatsApp Business \
+                              Account (often because an existing account with its own payment \
+                              method was chosen); contact YCloud support, then retry."
+                        .to_owned(),
+                    retryable: true,
+                    upstream_request_id: None,
+                    retry_after: None,
+                };
+                let update = Update {
+                    state: Some(OnboardingState::ActionRequired),
+                    waba: waba.clone(),
+                    error: Some(Some(error)),
+                    ..Update::default()
+                };
+                w.finish_step(
+                    Step::CheckPayment,
+                    StepStatus::Failed,
+                    waba.as_ref(),
+                    update,
+                );
+                store.commit(id, &mut w).await?;
+                self.notify(id).await;
+                return Ok(Flow::Stop);
+            }
+            if attached.is_none() {
+                tracing::warn!(
+                    id,
+                    "YCloud's WABA has no paymentMethodAttached field; assuming attached"
+                );
+            }
+            let update = Update {
+                waba: waba.clone(),
+                ..Update::default()
+            };
+            w.finish_step(Step::CheckPayment, StepStatus::Done, None, update);
+        }
+
+        // 3. A number to register?
+        let Some(phone_id) = onboarding.phone_number_id.as_ref() else {
+            let error = OnboardingError {
+                code: "phone_number_missing".to_owned(),
+                message: "The WhatsApp Business Account is bound, but no phone number was added; \
+                          add one in WhatsApp Manager, then sign up again with it."
+                    .to_owned(),
+                retryable: false,
+                upstream_request_id: None,
+                retry_after: None,
+            };
+            let update = Update {
+                state: Some(OnboardingState::ActionRequired),
+                error: Some(Some(error)),
+                ..Update::default()
+            };
+            w.update(update);
+            store.commit(id, &mut w).await?;
+            self.notify(id).await;
+            return Ok(Flow::Stop);
+        };
+
+        // 4. Register.
+        let register = steps.get(Step::Register);
+        let phone: Option<Object<PhoneNumber>> = match register {
+            Some(s) if s.status == StepStatus::Done => None,
+            _ => {
+                if let Some(until) = self.budget_spent_until(phone_id).await? {
+                    let error = OnboardingError {
+                        code: "register_limit".to_owned(),
+                        message: "This number has used Meta's 10 register requests for 72 hours; \
+                                  retry once the oldest one is 72 hours old."
+                            .to_owned(),
+                        retryable: true,
+                        upstream_request_id: None,
+                        retry_after: Some(store::format_time(until)),
+                    };
+                    let update = Update {
+                        state: Some(OnboardingState::Failed),
+                        error: Some(Some(error)),
+                        ..Update::default()
+                    };
+                    w.update(update);
+                    store.commit(id, &mut w).await?;
+                    self.notify(id).await;
+                    return Ok(Flow::Stop);
+                }
+                // The step's start and the counted call in one commit, before the call.
+                w.start_step(Step::Register, OnboardingState::Registering);
+                w.register_attempt(&onboarding.waba_id, phone_id, store::now());
+                store.commit(id, &mut w).await?;
+                self.notify(id).await;
+                match upstream.register(&onboarding.waba_id, phone_id).await {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        return self
+                            .fail(id, &mut w, Step::Register, &e, "register the phone number")
+                            .await
+                    }
+                }
+            }
+        };
+        self.settle(id, &mut w, Step::Register, phone).await
+    }
+
+    pub(super) async fn run_coexistence(
+        &self,
+        onboarding: &Onboarding,
+        steps: &Steps,
+    ) -> Result<Flow, StoreError> {
+        let id = onboarding.id.as_str();
+        let store = &self.inner.store;
+        let mut w = Writes::new();
+        let bind = steps.get(Step::SmbBind);
+        let phone = match bind {
+            Some(s) if s.status == StepStatus::Done => None,
+            _ => {
+                if !steps.is_just_started(Step::SmbBind) {
+                    w.start_step(Step::SmbBind, OnboardingState::Binding);
+                    store.commit(id, &mut w).await?;
+                }
+                self.notify(id).await;
+                match self.inner.upstream.smb_bind(&onboarding.waba_id).await {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        return self
+                            .fail(
+                                id,
+                                &mut w,
+                                Step::SmbBind,
+                                &e,
+                                "bind the WhatsApp Business App number",
+                            )
+                            .await
+                    }
+                }
+            }
+        };
+        self.settle(id, &mut w, Step::SmbBind, phone).await
+    }
+
+    /// After the last step: records the number (when just answered) and moves to
+    /// `connected` or `pending`. With `None`, the step was done before (a resume): the stored
+    /// number decides.
+    async fn settle(
+        &self,
+        id: &str,
+        w: &mut Writes,
+        step: Step,
+        answer: Option<Object<PhoneNumber>>,
+    ) -> Result<Flow, StoreError> {
+        let store = &self.inner.store;
+        match answer {
+            Some(p) => {
+                let state = if p.typed.is_connected() {
+                    OnboardingState::Connected
+                } else {
+                    OnboardingState::Pending
+                };
+                let update = Update {
+                    state: Some(state),
+                    phone_number: Some(p.raw.clone()),
+                    error: Some(None),
+                    ..Update::default()
+                };
+                w.finish_step(step, StepStatus::Done, Some(&p.raw), update);
+                store.commit(id, w).await?;
+                tracing::info!(id, %state, status = p.typed.status.as_deref(), "number answered");
+            }
+            None => {
+                // What is queued (steps done before a resume) is stored before reading.
+                store.commit(id, w).await?;
+                let current = self.current(id).await?;
+                if current.state.is_final() {
+                    return Ok(Flow::Stop);
+                }
+                let stored = match current.phone_number {
+                    Some(p) => Some(p),
+                    None => store.step(id, step).await?.and_then(|s| s.result),
+                };
+                let connected = stored
+                    .as_ref()
+                    .and_then(|p| serde_json::from_value::<PhoneNumber>(p.clone()).ok())
+                    .is_some_and(|p| p.is_connected());
+                let state = if connected {
+                    OnboardingState::Connected
+                } else {
+                    OnboardingState::Pending
+                };
+                w.update(Update {
+                    state: Some(state),
+                    phone_number: stored,
+                    ..Update::default()
+                });
+                store.commit(id, w).await?;
+            }
+        }
+        self.notify(id).await;
+        Ok(Flow::Continue)
+    }
+
+    async fn fail(
+        &self,
+        id: &str,
+        w: &mut Writes,
+        step: Step,
+        e: &UpstreamError,
+        what: &str,
+    ) -> Result<Flow, StoreError> {
+        let error = e.to_onboarding_error(what);
+        tracing::warn!(
+            id, step = step.as_str(), error = %e, code = %error.code,
+            upstream_request_id = error.upstream_request_id.as_deref(), "onboarding step failed"
+        );
+        let result = serde_json::to_value(&error).ok();
+        let update = Update {
+            state: Some(OnboardingState::Failed),
+            error: Some(Some(error)),
+            ..Update::default()
+        };
+        w.finish_step(step, StepStatus::Failed, result.as_ref(), update);
+        self.inner.store.commit(id, w).await?;
+        self.notify(id).await;
+        Ok(Flow::Stop)
+    }
+}
