@@ -63,7 +63,7 @@ use wire::{CreateOnboarding, Mode, Onboarding, OnboardingState};
 
 use crate::config::UpstreamTuning;
 use crate::store::{self, Step, StepStatus, Steps, Store, StoreError};
-use crate::webhook::{Event, EventType};
+use crate::webhook::Event;
 use crate::ycloud::Upstream;
 
 mod changes;
@@ -71,7 +71,7 @@ mod follower;
 mod steps;
 mod webhook_rules;
 
-use webhook_rules::{phone_event_update, str_field, waba_event_update};
+use webhook_rules::{may_change, Subject};
 
 /// Register calls Meta allows per number in a moving 72 hours.
 pub const REGISTER_BUDGET: i64 = 10;
@@ -357,65 +357,32 @@ impl Pipeline {
 
     /// Applies a verified webhook event to the onboardings it is about and tells their event
     /// streams. Answers how many changed. Only onboardings no runner owns are touched
-    /// (`pending`, `connected`, `action_required`, `failed`): a runner mid-step would
-    /// overwrite the change, and its own answer, or the follower, brings the news anyway.
+    /// ([`webhook_rules::may_change`]); the rules themselves are in `webhook_rules.rs`.
     ///
     /// # Errors
     /// Store failures.
     pub async fn apply_event(&self, event: &Event) -> Result<usize, StoreError> {
         let env = &event.envelope;
-        let (object, waba_id, phone_id) = match &event.kind {
-            EventType::PhoneNumber(_) => {
-                let Some(p) = env.whatsapp_phone_number.as_ref().filter(|p| p.is_object()) else {
-                    return Ok(0);
-                };
-                (p, str_field(p, "wabaId"), str_field(p, "id"))
-            }
-            EventType::BusinessAccount(_) => {
-                let Some(w) = env
-                    .whatsapp_business_account
-                    .as_ref()
-                    .filter(|w| w.is_object())
-                else {
-                    return Ok(0);
-                };
-                (w, str_field(w, "id"), None)
-            }
-            EventType::Other(_) => return Ok(0),
-        };
-        if waba_id.is_none() && phone_id.is_none() {
+        let Some(subject) = Subject::of(event) else {
             return Ok(0);
-        }
+        };
         let mut changed = 0;
-        for o in self.inner.store.onboardings_for(waba_id, phone_id).await? {
-            let about_it = match &event.kind {
-                EventType::PhoneNumber(_) => phone_id.is_some_and(|p| {
-                    o.phone_number_id
-                        .as_ref()
-                        .is_some_and(|id| id.as_str() == p)
-                        || o.phone_number.as_ref().and_then(|n| str_field(n, "id")) == Some(p)
-                }),
-                _ => waba_id == Some(o.waba_id.as_str()),
-            };
-            if !about_it {
+        let candidates = self
+            .inner
+            .store
+            .onboardings_for(subject.waba_id(), subject.phone_number_id())
+            .await?;
+        for o in candidates {
+            if !subject.is_about(&o) {
                 continue;
             }
-            if !matches!(
-                o.state,
-                OnboardingState::Pending
-                    | OnboardingState::Connected
-                    | OnboardingState::ActionRequired
-                    | OnboardingState::Failed
-            ) {
+            if !may_change(o.state) {
                 tracing::info!(id = %o.id, state = %o.state, event = %env.id, "onboarding is running; webhook stored, not applied");
                 continue;
             }
-            let update = match &event.kind {
-                EventType::PhoneNumber(kind) => phone_event_update(&o, kind, object),
-                EventType::BusinessAccount(kind) => waba_event_update(&o, kind, object),
-                EventType::Other(_) => None,
+            let Some(update) = subject.change(&o) else {
+                continue;
             };
-            let Some(update) = update else { continue };
             let state = update.state;
             if self.inner.store.update_if(&o.id, o.state, update).await? {
                 tracing::info!(id = %o.id, event = %env.id, kind = %env.kind, from = %o.state, to = ?state.map(OnboardingState::as_str), "webhook applied");

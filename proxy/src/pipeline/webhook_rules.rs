@@ -1,19 +1,106 @@
 //! What a YCloud webhook changes on an onboarding: pure functions of the event and the
-//! onboarding as stored, free of the database and of HTTP.
+//! onboarding as stored, free of the database and of HTTP, so each rule is tested alone
+//! (below). [`Pipeline::apply_event`](super::Pipeline::apply_event) finds the onboardings
+//! and stores what these functions answer.
 
 use serde_json::Value;
 use wire::{Onboarding, OnboardingError, OnboardingState};
 
 use crate::store::Update;
-use crate::webhook::{BusinessAccountEvent, PhoneNumberEvent};
+use crate::webhook::{BusinessAccountEvent, Event, EventType, PhoneNumberEvent};
 
-pub(super) fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+/// What an event is about: the object it carries, whose ids find its onboardings.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Subject<'a> {
+    /// `whatsapp.phone_number.*`: YCloud's number object (`id`, `wabaId`, `status`, ...).
+    PhoneNumber(&'a PhoneNumberEvent, &'a Value),
+    /// `whatsapp.business_account.*`: YCloud's WABA object (`id`, `updateEvent`, ...).
+    BusinessAccount(&'a BusinessAccountEvent, &'a Value),
+}
+
+impl<'a> Subject<'a> {
+    /// What `event` is about; `None` when it cannot be about an onboarding: a type the
+    /// proxy does not act on, no object, or an object without the ids that find one.
+    pub(super) fn of(event: &'a Event) -> Option<Self> {
+        let env = &event.envelope;
+        let subject = match &event.kind {
+            EventType::PhoneNumber(kind) => Subject::PhoneNumber(
+                kind,
+                env.whatsapp_phone_number
+                    .as_ref()
+                    .filter(|p| p.is_object())?,
+            ),
+            EventType::BusinessAccount(kind) => Subject::BusinessAccount(
+                kind,
+                env.whatsapp_business_account
+                    .as_ref()
+                    .filter(|w| w.is_object())?,
+            ),
+            EventType::Other(_) => return None,
+        };
+        (subject.waba_id().is_some() || subject.phone_number_id().is_some()).then_some(subject)
+    }
+
+    /// The WABA's id: a number's `wabaId`, a WABA's `id`.
+    pub(super) fn waba_id(&self) -> Option<&'a str> {
+        match self {
+            Subject::PhoneNumber(_, number) => str_field(number, "wabaId"),
+            Subject::BusinessAccount(_, waba) => str_field(waba, "id"),
+        }
+    }
+
+    /// The number's id (number events only).
+    pub(super) fn phone_number_id(&self) -> Option<&'a str> {
+        match self {
+            Subject::PhoneNumber(_, number) => str_field(number, "id"),
+            Subject::BusinessAccount(..) => None,
+        }
+    }
+
+    /// Whether the event is about `o`: a number event about its number (the posted id, or
+    /// the id of the number object stored), a WABA event about its WABA.
+    pub(super) fn is_about(&self, o: &Onboarding) -> bool {
+        match self {
+            Subject::PhoneNumber(..) => self.phone_number_id().is_some_and(|p| {
+                o.phone_number_id
+                    .as_ref()
+                    .is_some_and(|id| id.as_str() == p)
+                    || o.phone_number.as_ref().and_then(|n| str_field(n, "id")) == Some(p)
+            }),
+            Subject::BusinessAccount(..) => self.waba_id() == Some(o.waba_id.as_str()),
+        }
+    }
+
+    /// What the event changes on `o` (new state, error, the merged object); `None` when
+    /// nothing. Whether `o` may be changed at all is [`may_change`]'s question.
+    pub(super) fn change(&self, o: &Onboarding) -> Option<Update> {
+        match *self {
+            Subject::PhoneNumber(kind, number) => phone_event_update(o, kind, number),
+            Subject::BusinessAccount(kind, waba) => waba_event_update(o, kind, waba),
+        }
+    }
+}
+
+/// Whether a webhook may change an onboarding in `state`: only when no runner owns it
+/// (`pending`, `connected`, `action_required`, `failed`). A runner mid-step would overwrite
+/// the change, and its own answer, or the follower, brings the news anyway.
+pub(super) fn may_change(state: OnboardingState) -> bool {
+    matches!(
+        state,
+        OnboardingState::Pending
+            | OnboardingState::Connected
+            | OnboardingState::ActionRequired
+            | OnboardingState::Failed
+    )
+}
+
+fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 /// `stored` with `fresh`'s fields written over it: events may carry a thinner object than
 /// the one stored, and what they omit is still true.
-pub(super) fn merged(stored: Option<&Value>, fresh: &Value) -> Value {
+fn merged(stored: Option<&Value>, fresh: &Value) -> Value {
     let mut out = stored
         .filter(|v| v.is_object())
         .cloned()
@@ -26,7 +113,7 @@ pub(super) fn merged(stored: Option<&Value>, fresh: &Value) -> Value {
     out
 }
 
-pub(super) fn person_error(code: &str, message: String) -> OnboardingError {
+fn person_error(code: &str, message: String) -> OnboardingError {
     OnboardingError {
         code: code.to_owned(),
         message,
@@ -37,11 +124,7 @@ pub(super) fn person_error(code: &str, message: String) -> OnboardingError {
 }
 
 /// What a `whatsapp.phone_number.*` event changes; `None` when nothing.
-pub(super) fn phone_event_update(
-    o: &Onboarding,
-    kind: &PhoneNumberEvent,
-    object: &Value,
-) -> Option<Update> {
+fn phone_event_update(o: &Onboarding, kind: &PhoneNumberEvent, object: &Value) -> Option<Update> {
     let number = merged(o.phone_number.as_ref(), object);
     let status = str_field(object, "status");
     let blocked_before = o
@@ -90,7 +173,7 @@ pub(super) fn phone_event_update(
 }
 
 /// What a `whatsapp.business_account.*` event changes; `None` when nothing.
-pub(super) fn waba_event_update(
+fn waba_event_update(
     o: &Onboarding,
     kind: &BusinessAccountEvent,
     object: &Value,
@@ -166,4 +249,285 @@ pub(super) fn waba_event_update(
         error,
         ..Update::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use wire::{Mode, PhoneNumberId, WabaId};
+
+    use super::*;
+
+    const WABA: &str = "104996122399160";
+    const NUMBER: &str = "106540352242922";
+
+    fn onboarding(state: OnboardingState) -> Onboarding {
+        Onboarding {
+            id: "7c0e1f7a-3a53-4a4e-9d55-0f4b8d0c1a11".to_owned(),
+            mode: Mode::Standard,
+            waba_id: WabaId::parse(WABA).unwrap(),
+            phone_number_id: Some(PhoneNumberId::parse(NUMBER).unwrap()),
+            business_id: None,
+            customer_ref: None,
+            state,
+            waba: Some(json!({"id": WABA, "name": "Cake shop"})),
+            phone_number: Some(json!({"id": NUMBER, "phoneNumber": "+16315551111",
+                                      "status": "PENDING"})),
+            error: None,
+            created_at: "2026-01-01T00:00:00.000000Z".to_owned(),
+            updated_at: "2026-01-01T00:00:00.000000Z".to_owned(),
+        }
+    }
+
+    fn with_error(mut o: Onboarding, code: &str) -> Onboarding {
+        o.error = Some(person_error(code, "earlier.".to_owned()));
+        o
+    }
+
+    fn event(kind: &str, object: Value) -> Event {
+        let key = if kind.starts_with("whatsapp.phone_number.") {
+            "whatsappPhoneNumber"
+        } else {
+            "whatsappBusinessAccount"
+        };
+        let body = json!({"id": "evt_1", "type": kind, key: object});
+        Event::parse(body.to_string().as_bytes()).unwrap()
+    }
+
+    fn number_event(kind: &str, status: &str) -> Event {
+        event(
+            &format!("whatsapp.phone_number.{kind}"),
+            json!({"id": NUMBER, "wabaId": WABA, "status": status}),
+        )
+    }
+
+    fn waba_event(kind: &str, fields: Value) -> Event {
+        let mut waba = json!({"id": WABA});
+        waba.as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        event(&format!("whatsapp.business_account.{kind}"), waba)
+    }
+
+    /// The state and error code `event` leaves on `o`; `None` when nothing changes.
+    fn outcome(event: &Event, o: &Onboarding) -> Option<(Option<OnboardingState>, Option<String>)> {
+        let subject = Subject::of(event).expect("a subject");
+        assert!(subject.is_about(o));
+        let update = subject.change(o)?;
+        let code = update.error.clone().flatten().map(|e| e.code);
+        Some((update.state, code))
+    }
+
+    #[test]
+    fn a_connected_number_connects_a_pending_onboarding_and_clears_its_error() {
+        let o = onboarding(OnboardingState::Pending);
+        let update = Subject::of(&number_event("quality_updated", "CONNECTED"))
+            .unwrap()
+            .change(&o)
+            .unwrap();
+        assert_eq!(update.state, Some(OnboardingState::Connected));
+        assert!(matches!(update.error, Some(None)));
+        // The stored object is kept, the event's fields written over it.
+        let number = update.phone_number.unwrap();
+        assert_eq!(number["status"], "CONNECTED");
+        assert_eq!(number["phoneNumber"], "+16315551111");
+    }
+
+    #[test]
+    fn a_connected_number_lifts_only_a_block() {
+        let connected = number_event("quality_updated", "CONNECTED");
+        let blocked = with_error(
+            onboarding(OnboardingState::ActionRequired),
+            "phone_number_blocked",
+        );
+        assert_eq!(
+            outcome(&connected, &blocked),
+            Some((Some(OnboardingState::Connected), None))
+        );
+        // Another reason for action stays; only the number object is merged.
+        let removed = with_error(
+            onboarding(OnboardingState::ActionRequired),
+            "partner_removed",
+        );
+        assert_eq!(outcome(&connected, &removed), Some((None, None)));
+        assert_eq!(
+            outcome(&connected, &onboarding(OnboardingState::Failed)),
+            Some((None, None))
+        );
+    }
+
+    #[test]
+    fn a_banned_or_blocked_number_needs_action_unless_the_onboarding_failed() {
+        for status in ["BANNED", "BLOCKED"] {
+            let e = number_event("quality_updated", status);
+            for state in [
+                OnboardingState::Pending,
+                OnboardingState::Connected,
+                OnboardingState::ActionRequired,
+            ] {
+                assert_eq!(
+                    outcome(&e, &onboarding(state)),
+                    Some((
+                        Some(OnboardingState::ActionRequired),
+                        Some("phone_number_blocked".to_owned())
+                    )),
+                    "{status} in {state}"
+                );
+            }
+            assert_eq!(
+                outcome(&e, &onboarding(OnboardingState::Failed)),
+                Some((None, None))
+            );
+        }
+        let o = onboarding(OnboardingState::Pending);
+        let update = Subject::of(&number_event("quality_updated", "BANNED"))
+            .unwrap()
+            .change(&o)
+            .unwrap();
+        let error = update.error.flatten().unwrap();
+        assert!(error.message.contains("BANNED"), "{}", error.message);
+        assert!(!error.retryable);
+    }
+
+    #[test]
+    fn a_deleted_number_fails_the_onboarding() {
+        let e = number_event("deleted", "CONNECTED");
+        assert_eq!(
+            outcome(&e, &onboarding(OnboardingState::Connected)),
+            Some((
+                Some(OnboardingState::Failed),
+                Some("phone_number_deleted".to_owned())
+            ))
+        );
+    }
+
+    #[test]
+    fn an_event_that_changes_nothing_is_no_update() {
+        let mut o = onboarding(OnboardingState::Pending);
+        let e = number_event("name_updated", "PENDING");
+        o.phone_number = Some(json!({"id": NUMBER, "wabaId": WABA, "status": "PENDING"}));
+        assert_eq!(outcome(&e, &o), None);
+        // A new field is merged without a change of state.
+        let e = number_event("quality_updated", "FLAGGED");
+        assert_eq!(outcome(&e, &o), Some((None, None)));
+    }
+
+    #[test]
+    fn waba_events_say_what_the_person_must_do() {
+        let connected = onboarding(OnboardingState::Connected);
+        let action = Some(OnboardingState::ActionRequired);
+        let failed = Some(OnboardingState::Failed);
+        let cases = [
+            (
+                "updated",
+                json!({"updateEvent": "PARTNER_REMOVED"}),
+                action,
+                "partner_removed",
+            ),
+            (
+                "updated",
+                json!({"updateEvent": "PARTNER_APP_UNINSTALLED"}),
+                action,
+                "partner_app_uninstalled",
+            ),
+            (
+                "updated",
+                json!({"updateEvent": "DISABLED_UPDATE", "banState": "DISABLE"}),
+                failed,
+                "waba_banned",
+            ),
+            (
+                "updated",
+                json!({"updateEvent": "DISABLED_UPDATE"}),
+                failed,
+                "waba_banned",
+            ),
+            (
+                "updated",
+                json!({"updateEvent": "DISABLED_UPDATE", "banState": "SCHEDULE_FOR_DISABLE"}),
+                action,
+                "waba_ban_scheduled",
+            ),
+            (
+                "reviewed",
+                json!({"accountReviewStatus": "REJECTED"}),
+                action,
+                "waba_rejected",
+            ),
+            ("deleted", json!({}), failed, "waba_deleted"),
+        ];
+        for (kind, fields, state, code) in cases {
+            let e = waba_event(kind, fields.clone());
+            assert_eq!(
+                outcome(&e, &connected),
+                Some((state, Some(code.to_owned()))),
+                "{kind} {fields}"
+            );
+        }
+        // A reinstatement or an approval only merges the object.
+        for (kind, fields) in [
+            (
+                "updated",
+                json!({"updateEvent": "DISABLED_UPDATE", "banState": "REINSTATE"}),
+            ),
+            ("reviewed", json!({"accountReviewStatus": "APPROVED"})),
+        ] {
+            assert_eq!(
+                outcome(&waba_event(kind, fields), &connected),
+                Some((None, None))
+            );
+        }
+    }
+
+    #[test]
+    fn events_are_about_their_own_number_or_waba() {
+        let o = onboarding(OnboardingState::Pending);
+        let other_number = event(
+            "whatsapp.phone_number.quality_updated",
+            json!({"id": "999", "wabaId": WABA, "status": "CONNECTED"}),
+        );
+        assert!(!Subject::of(&other_number).unwrap().is_about(&o));
+        // Found by the stored number object's id when no number id was posted.
+        let mut without_id = o.clone();
+        without_id.phone_number_id = None;
+        assert!(Subject::of(&number_event("quality_updated", "CONNECTED"))
+            .unwrap()
+            .is_about(&without_id));
+        let other_waba = event(
+            "whatsapp.business_account.updated",
+            json!({"id": "999", "updateEvent": "PARTNER_REMOVED"}),
+        );
+        assert!(!Subject::of(&other_waba).unwrap().is_about(&o));
+        let connected = number_event("quality_updated", "CONNECTED");
+        let s = Subject::of(&connected).unwrap();
+        assert_eq!(
+            (s.waba_id(), s.phone_number_id()),
+            (Some(WABA), Some(NUMBER))
+        );
+    }
+
+    #[test]
+    fn events_without_a_subject_change_nothing() {
+        let template = event("whatsapp.template.reviewed", json!({"id": WABA}));
+        assert!(Subject::of(&template).is_none());
+        let no_ids = event(
+            "whatsapp.phone_number.quality_updated",
+            json!({"status": "CONNECTED"}),
+        );
+        assert!(Subject::of(&no_ids).is_none());
+        let no_object =
+            Event::parse(br#"{"id":"evt","type":"whatsapp.business_account.updated"}"#).unwrap();
+        assert!(Subject::of(&no_object).is_none());
+    }
+
+    #[test]
+    fn only_onboardings_no_runner_owns_may_change() {
+        use OnboardingState::*;
+        for state in [Pending, Connected, ActionRequired, Failed] {
+            assert!(may_change(state), "{state}");
+        }
+        for state in [Received, Verifying, Binding, Registering] {
+            assert!(!may_change(state), "{state}");
+        }
+    }
 }
