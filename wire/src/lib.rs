@@ -4,13 +4,16 @@
 //! `wasm32-unknown-unknown` and natively. Ids are validated newtypes: once a value of one of
 //! these types exists, it is known to be well formed, and inner code never checks it again.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
+#[macro_use]
+mod names;
+mod codes;
 mod ids;
 
+pub use codes::ErrorCode;
 pub use ids::{AuthCode, BusinessId, CustomerRef, EventName, IdError, PhoneNumberId, WabaId};
+pub use names::UnknownName;
 
 /// Longest id accepted anywhere (Meta's ids are 15–17 digits today).
 pub const MAX_ID_DIGITS: usize = 32;
@@ -19,173 +22,68 @@ pub const MAX_CUSTOMER_REF_CHARS: usize = 128;
 /// Largest request body the proxy accepts, and largest postMessage payload the app reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The two Embedded Signup flows.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// A new WhatsApp Cloud API account: bind the WABA, then register the number.
-    Standard,
-    /// Keep the WhatsApp Business App on the same number: smb/bind, no register.
-    Coexistence,
-}
-
-impl Mode {
-    /// Every mode, in the order the app shows them.
-    pub const ALL: [Mode; 2] = [Mode::Standard, Mode::Coexistence];
-
-    /// The wire spelling (`standard` / `coexistence`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Standard => "standard",
-            Mode::Coexistence => "coexistence",
-        }
+names! {
+    /// The two Embedded Signup flows.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum Mode {
+        /// A new WhatsApp Cloud API account: bind the WABA, then register the number.
+        Standard = "standard",
+        /// Keep the WhatsApp Business App on the same number: smb/bind, no register.
+        Coexistence = "coexistence",
     }
 }
 
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+names! {
+    /// The Embedded Signup version the launch button asks Meta for (`extras.version`).
+    ///
+    /// Meta retired v2 (no `version` key: the shape of YCloud's original samples) on 15
+    /// October 2026; v4 is current. The proxy reads it from `FB_ES_VERSION` and publishes it
+    /// in `/api/config`; the app builds `FB.login`'s options from it.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[derive(Default)]
+    pub enum EsVersion {
+        /// `v4`: products come from the login configuration; no `features` in `extras`.
+        #[default]
+        V4 = "v4",
+        /// `v4-public-preview`: v4 with Meta's phone-number-first screens.
+        V4PublicPreview = "v4-public-preview",
+        /// `v3`: `version: "v3"`, `features` still allowed in `extras`.
+        V3 = "v3",
+        /// `v2`: exactly YCloud's original samples, no `version` key (retired by Meta).
+        V2 = "v2",
     }
 }
 
-/// The Embedded Signup version the launch button asks Meta for (`extras.version`).
-///
-/// Meta retired v2 (no `version` key: the shape of YCloud's original samples) on 15 October
-/// 2026; v4 is current. The proxy reads it from `FB_ES_VERSION` and publishes it in
-/// `/api/config`; the app builds `FB.login`'s options from it.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum EsVersion {
-    /// `v4`: products come from the login configuration; no `features` in `extras`.
-    #[default]
-    #[serde(rename = "v4")]
-    V4,
-    /// `v4-public-preview`: v4 with Meta's phone-number-first screens.
-    #[serde(rename = "v4-public-preview")]
-    V4PublicPreview,
-    /// `v3`: `version: "v3"`, `features` still allowed in `extras`.
-    #[serde(rename = "v3")]
-    V3,
-    /// `v2`: exactly YCloud's original samples, no `version` key (retired by Meta).
-    #[serde(rename = "v2")]
-    V2,
-}
-
-impl EsVersion {
-    /// Every version, newest first.
-    pub const ALL: [EsVersion; 4] = [
-        EsVersion::V4,
-        EsVersion::V4PublicPreview,
-        EsVersion::V3,
-        EsVersion::V2,
-    ];
-
-    /// Meta's spelling, as in `extras.version` and `FB_ES_VERSION`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EsVersion::V4 => "v4",
-            EsVersion::V4PublicPreview => "v4-public-preview",
-            EsVersion::V3 => "v3",
-            EsVersion::V2 => "v2",
-        }
+names! {
+    /// Where an onboarding stands (the states: docs/API.md, "The onboarding").
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum OnboardingState {
+        /// Stored; nothing called yet.
+        Received = "received",
+        /// Checking the browser's code against the Graph API (ownership of the WABA).
+        Verifying = "verifying",
+        /// Binding the WABA at YCloud (tp/bind or smb/bind).
+        Binding = "binding",
+        /// Registering the phone number for Cloud API.
+        Registering = "registering",
+        /// Bound and registered; waiting for the number to turn `CONNECTED`.
+        Pending = "pending",
+        /// The number is connected: done.
+        Connected = "connected",
+        /// A person must act (e.g. no payment method attached: contact YCloud).
+        ActionRequired = "action_required",
+        /// A step failed; `error` says which and whether a retry may help.
+        Failed = "failed",
     }
-}
-
-impl fmt::Display for EsVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// An Embedded Signup version that is not one of [`EsVersion::ALL`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownEsVersion;
-
-impl fmt::Display for UnknownEsVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("expected v4, v4-public-preview, v3 or v2")
-    }
-}
-
-impl std::error::Error for UnknownEsVersion {}
-
-impl std::str::FromStr for EsVersion {
-    type Err = UnknownEsVersion;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EsVersion::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or(UnknownEsVersion)
-    }
-}
-
-/// Where an onboarding stands (the states: docs/API.md, "The onboarding").
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnboardingState {
-    /// Stored; nothing called yet.
-    Received,
-    /// Checking the browser's code against the Graph API (ownership of the WABA).
-    Verifying,
-    /// Binding the WABA at YCloud (tp/bind or smb/bind).
-    Binding,
-    /// Registering the phone number for Cloud API.
-    Registering,
-    /// Bound and registered; waiting for the number to turn `CONNECTED`.
-    Pending,
-    /// The number is connected: done.
-    Connected,
-    /// A person must act (e.g. no payment method attached: contact YCloud).
-    ActionRequired,
-    /// A step failed; `error` says which and whether a retry may help.
-    Failed,
 }
 
 impl OnboardingState {
-    /// The wire spelling, e.g. `action_required`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OnboardingState::Received => "received",
-            OnboardingState::Verifying => "verifying",
-            OnboardingState::Binding => "binding",
-            OnboardingState::Registering => "registering",
-            OnboardingState::Pending => "pending",
-            OnboardingState::Connected => "connected",
-            OnboardingState::ActionRequired => "action_required",
-            OnboardingState::Failed => "failed",
-        }
-    }
-
-    /// Parses the wire spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "received" => OnboardingState::Received,
-            "verifying" => OnboardingState::Verifying,
-            "binding" => OnboardingState::Binding,
-            "registering" => OnboardingState::Registering,
-            "pending" => OnboardingState::Pending,
-            "connected" => OnboardingState::Connected,
-            "action_required" => OnboardingState::ActionRequired,
-            "failed" => OnboardingState::Failed,
-            _ => return None,
-        })
-    }
-
     /// True when no further change will come without a person acting (ends an event stream).
     pub fn is_final(self) -> bool {
         matches!(
             self,
             OnboardingState::Connected | OnboardingState::Failed | OnboardingState::ActionRequired
         )
-    }
-}
-
-impl fmt::Display for OnboardingState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -220,7 +118,7 @@ pub struct CreateOnboarding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OnboardingError {
     /// Stable snake_case code, e.g. `payment_method_missing`.
-    pub code: String,
+    pub code: ErrorCode,
     /// One human sentence.
     pub message: String,
     /// Whether `POST /api/onboardings/{id}/retry` may help.
@@ -231,6 +129,88 @@ pub struct OnboardingError {
     /// When a refused step may be tried again (RFC 3339), e.g. after the register budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<String>,
+}
+
+names! {
+    /// A step of the pipeline, as recorded by the proxy.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum StepName {
+        /// Standard mode: bind the WABA at YCloud (`tp/bind`).
+        Bind = "bind",
+        /// Standard mode: check that YCloud attached its payment method.
+        CheckPayment = "check_payment",
+        /// Standard mode: register the phone number for Cloud API.
+        Register = "register",
+        /// Coexistence: bind the WhatsApp Business App number (`smb/bind`).
+        SmbBind = "smb_bind",
+    }
+    /// A step this build does not know (from a newer proxy).
+    other Unknown = "unknown"
+}
+
+names! {
+    /// How far a step got.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum StepState {
+        /// Recorded before its upstream call; not answered yet.
+        Started = "started",
+        /// Answered successfully.
+        Done = "done",
+        /// Answered with a failure (see the step's `error`).
+        Failed = "failed",
+    }
+}
+
+/// One step of an onboarding, as the proxy recorded it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnboardingStep {
+    /// Which step.
+    pub name: StepName,
+    /// How far it got.
+    pub state: StepState,
+    /// When it (last) started, RFC 3339.
+    pub started_at: String,
+    /// When it was answered, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// Why it failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<OnboardingError>,
+}
+
+/// What the browser may know of the WhatsApp Business Account (YCloud's full object stays
+/// behind the proxy).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WabaSummary {
+    /// The account's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Meta's review of the account, e.g. `APPROVED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_review_status: Option<String>,
+    /// Whether YCloud attached its payment method (`false`: contact YCloud).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method_attached: Option<bool>,
+}
+
+/// What the browser may know of the phone number: what people know it by.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneNumberSummary {
+    /// The number as people write it, e.g. `+1 555-000-1234`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_phone_number: Option<String>,
+    /// The business name WhatsApp shows with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_name: Option<String>,
+    /// WhatsApp's status of the number, e.g. `PENDING` or `CONNECTED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Its quality rating, e.g. `GREEN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality_rating: Option<String>,
 }
 
 /// An onboarding record as the API returns it (docs/API.md, "The onboarding").
@@ -254,14 +234,15 @@ pub struct Onboarding {
     pub customer_ref: Option<CustomerRef>,
     /// Where it stands.
     pub state: OnboardingState,
-    /// YCloud's WABA object, once bound.
+    /// The steps run so far, in order, as the proxy recorded them.
+    #[serde(default)]
+    pub steps: Vec<OnboardingStep>,
+    /// The WABA, once bound.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
-    pub waba: Option<serde_json::Value>,
-    /// YCloud's phone number object, once registered or smb-bound.
+    pub waba: Option<WabaSummary>,
+    /// The phone number, once registered or smb-bound.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
-    pub phone_number: Option<serde_json::Value>,
+    pub phone_number: Option<PhoneNumberSummary>,
     /// The last failure, when `state` is `failed` or `action_required`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<OnboardingError>,
@@ -307,7 +288,7 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     /// Stable snake_case code, e.g. `invalid_body`.
-    pub code: String,
+    pub code: ErrorCode,
     /// One human sentence.
     pub message: String,
     /// Whether sending the same request later may succeed.
@@ -363,25 +344,46 @@ mod tests {
         }
         assert_eq!(EsVersion::default(), EsVersion::V4);
         for bad in ["", "v5", "V4", "4", "v4 ", "v3-public-preview", "v1"] {
-            assert_eq!(bad.parse::<EsVersion>(), Err(UnknownEsVersion), "{bad:?}");
+            assert!(bad.parse::<EsVersion>().is_err(), "{bad:?}");
         }
     }
 
     #[test]
-    fn states_round_trip_through_their_wire_spelling() {
-        for state in [
-            OnboardingState::Received,
-            OnboardingState::Verifying,
-            OnboardingState::Binding,
-            OnboardingState::Registering,
-            OnboardingState::Pending,
-            OnboardingState::Connected,
-            OnboardingState::ActionRequired,
-            OnboardingState::Failed,
-        ] {
+    fn names_round_trip_through_their_wire_spelling() {
+        for state in OnboardingState::ALL {
             let json = serde_json::to_string(&state).unwrap();
             assert_eq!(json, format!("\"{}\"", state.as_str()));
-            assert_eq!(OnboardingState::parse(state.as_str()), Some(state));
+            assert_eq!(state.as_str().parse(), Ok(state));
         }
+        for mode in Mode::ALL {
+            assert_eq!(serde_json::to_string(&mode).unwrap(), format!("\"{mode}\""));
+            assert_eq!(mode.as_str().parse(), Ok(mode));
+        }
+        for step in StepName::ALL {
+            assert_eq!(
+                serde_json::to_string(&step).unwrap(),
+                format!("\"{}\"", step.as_str())
+            );
+            assert_eq!(step.as_str().parse(), Ok(step));
+        }
+        for state in StepState::ALL {
+            assert_eq!(
+                serde_json::to_string(&state).unwrap(),
+                format!("\"{}\"", state.as_str())
+            );
+            assert_eq!(state.as_str().parse(), Ok(state));
+        }
+        assert!("premium".parse::<Mode>().is_err());
+        assert!("Connected".parse::<OnboardingState>().is_err());
+        assert!("unknown".parse::<StepName>().is_err());
+        assert_eq!(
+            "v5".parse::<EsVersion>().unwrap_err().to_string(),
+            "expected v4, v4-public-preview, v3 or v2"
+        );
+        // A step from a newer proxy does not make the onboarding unreadable.
+        assert_eq!(
+            serde_json::from_str::<StepName>("\"verify_pin\"").unwrap(),
+            StepName::Unknown
+        );
     }
 }

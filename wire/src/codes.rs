@@ -1,0 +1,207 @@
+//! Stable error codes: produced by the proxy, matched by the app. One enum, so renaming a code
+//! fails to compile on both sides instead of silently breaking a string comparison.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $wire:literal,)*) => {
+        /// A stable snake_case error code (`error.code` of every error body and of an
+        /// onboarding's `error`).
+        ///
+        /// Unknown codes (from a newer proxy) are kept as [`ErrorCode::Other`], so an app never
+        /// fails to read an answer because of one.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+            /// A code this build does not know, as received.
+            Other(String),
+        }
+
+        impl ErrorCode {
+            /// Every known code.
+            pub const KNOWN: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The wire spelling, e.g. `payment_method_missing`.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(ErrorCode::$variant => $wire,)*
+                    ErrorCode::Other(s) => s,
+                }
+            }
+
+            /// Reads the wire spelling; unknown codes become [`ErrorCode::Other`].
+            pub fn parse(s: &str) -> ErrorCode {
+                match s {
+                    $($wire => ErrorCode::$variant,)*
+                    other => ErrorCode::Other(other.to_owned()),
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // Requests the proxy refuses.
+    /// The body is not JSON.
+    MalformedJson = "malformed_json",
+    /// Wrong types, unknown fields or modes, malformed ids.
+    InvalidBody = "invalid_body",
+    /// The body is not `application/json`.
+    UnsupportedMediaType = "unsupported_media_type",
+    /// The body is over the size limit.
+    PayloadTooLarge = "payload_too_large",
+    /// A path parameter is malformed.
+    BadPath = "bad_path",
+    /// No onboarding has this id.
+    OnboardingNotFound = "onboarding_not_found",
+    /// No such route.
+    NotFound = "not_found",
+    /// The route exists, not with this method.
+    MethodNotAllowed = "method_not_allowed",
+    /// A retry found nothing to retry.
+    NothingToRetry = "nothing_to_retry",
+    /// Meta's 10 register requests per number in 72 hours are spent (refusal or step error).
+    RegisterLimit = "register_limit",
+    /// The YCloud webhook endpoint has no secret configured.
+    WebhooksDisabled = "webhooks_disabled",
+    /// A webhook came without its signature header.
+    SignatureMissing = "signature_missing",
+    /// A webhook's signature header is malformed.
+    SignatureMalformed = "signature_malformed",
+    /// A webhook's signature does not match its body.
+    SignatureInvalid = "signature_invalid",
+    /// A webhook's signature timestamp is too old or too new.
+    SignatureStale = "signature_stale",
+    /// A verified webhook body is not an event.
+    InvalidEvent = "invalid_event",
+    /// Ownership verification is on and no `code` was sent.
+    CodeMissing = "code_missing",
+    /// Meta refused the `code` (expired, used, forged) or its token.
+    CodeInvalid = "code_invalid",
+    /// The code's token does not reach the WABA.
+    WabaNotOwned = "waba_not_owned",
+    /// The WABA does not list the posted phone number.
+    PhoneNumberNotOwned = "phone_number_not_owned",
+    /// Meta's Graph API could not be asked; nothing was stored.
+    VerificationUnavailable = "verification_unavailable",
+    /// The proxy failed unexpectedly.
+    InternalError = "internal_error",
+
+    // Why an onboarding stopped.
+    /// YCloud could not attach its credit line: contact YCloud, then retry.
+    PaymentMethodMissing = "payment_method_missing",
+    /// The WABA was bound but no phone number was added.
+    PhoneNumberMissing = "phone_number_missing",
+    /// WhatsApp reports the number banned or blocked.
+    PhoneNumberBlocked = "phone_number_blocked",
+    /// The number was deleted from the WABA.
+    PhoneNumberDeleted = "phone_number_deleted",
+    /// The WABA was deleted.
+    WabaDeleted = "waba_deleted",
+    /// Meta disabled the WABA for a policy violation.
+    WabaBanned = "waba_banned",
+    /// Meta scheduled the WABA to be disabled.
+    WabaBanScheduled = "waba_ban_scheduled",
+    /// Meta's review rejected the WABA.
+    WabaRejected = "waba_rejected",
+    /// The customer removed the partner from the WABA.
+    PartnerRemoved = "partner_removed",
+    /// The partner's app was uninstalled from the WABA.
+    PartnerAppUninstalled = "partner_app_uninstalled",
+    /// An answer carried Meta's retired On-Premises error (1005).
+    OnPremisesRetired = "on_premises_retired",
+    /// YCloud rate-limited the call.
+    UpstreamRateLimited = "upstream_rate_limited",
+    /// YCloud refused the proxy's API key.
+    UpstreamUnauthorized = "upstream_unauthorized",
+    /// YCloud does not know the account or number.
+    UpstreamNotFound = "upstream_not_found",
+    /// YCloud answered a conflict or asked to wait.
+    UpstreamConflict = "upstream_conflict",
+    /// YCloud refused the request.
+    UpstreamRejected = "upstream_rejected",
+    /// YCloud failed (5xx).
+    UpstreamUnavailable = "upstream_unavailable",
+    /// YCloud did not answer in time.
+    UpstreamTimeout = "upstream_timeout",
+    /// YCloud could not be reached.
+    UpstreamUnreachable = "upstream_unreachable",
+    /// YCloud answered something unreadable.
+    UpstreamBadResponse = "upstream_bad_response",
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Black-box tests and logs compare with the wire spelling.
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Ok(ErrorCode::parse(&s))
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A stable snake_case error code"))
+            .pattern(Some("^[a-z0-9_]+$"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ErrorCode {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_code_round_trips_and_is_snake_case() {
+        for code in ErrorCode::KNOWN {
+            let s = code.as_str();
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{s}"
+            );
+            assert_eq!(&ErrorCode::parse(s), code);
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), *code);
+        }
+        let mut spellings: Vec<&str> = ErrorCode::KNOWN.iter().map(ErrorCode::as_str).collect();
+        spellings.sort_unstable();
+        spellings.dedup();
+        assert_eq!(
+            spellings.len(),
+            ErrorCode::KNOWN.len(),
+            "no code spelled twice"
+        );
+    }
+
+    #[test]
+    fn unknown_codes_are_kept() {
+        let code: ErrorCode = serde_json::from_str("\"brand_new_code\"").unwrap();
+        assert_eq!(code, ErrorCode::Other("brand_new_code".into()));
+        assert_eq!(serde_json::to_string(&code).unwrap(), "\"brand_new_code\"");
+    }
+}
