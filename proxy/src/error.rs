@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use time::OffsetDateTime;
+use wire::ErrorCode;
 
 use crate::store::StoreError;
 
@@ -118,30 +119,30 @@ impl Error {
     }
 
     /// The stable snake_case code of the error body.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::MalformedJson(_) => "malformed_json",
-            Error::InvalidBody(_) => "invalid_body",
-            Error::UnsupportedMediaType => "unsupported_media_type",
-            Error::PayloadTooLarge => "payload_too_large",
-            Error::BadPath(_) => "bad_path",
-            Error::OnboardingNotFound => "onboarding_not_found",
-            Error::NotFound(_) => "not_found",
-            Error::MethodNotAllowed => "method_not_allowed",
-            Error::NothingToRetry(_) => "nothing_to_retry",
-            Error::RegisterBudgetSpent { .. } => "register_limit",
-            Error::WebhooksDisabled => "webhooks_disabled",
-            Error::SignatureMissing => "signature_missing",
-            Error::SignatureMalformed(_) => "signature_malformed",
-            Error::SignatureInvalid => "signature_invalid",
-            Error::SignatureStale => "signature_stale",
-            Error::InvalidEvent(_) => "invalid_event",
-            Error::CodeMissing => "code_missing",
-            Error::CodeInvalid => "code_invalid",
-            Error::WabaNotOwned => "waba_not_owned",
-            Error::PhoneNumberNotOwned => "phone_number_not_owned",
-            Error::VerificationUnavailable => "verification_unavailable",
-            Error::Store(_) | Error::Internal(_) => "internal_error",
+            Error::MalformedJson(_) => ErrorCode::MalformedJson,
+            Error::InvalidBody(_) => ErrorCode::InvalidBody,
+            Error::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Error::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Error::BadPath(_) => ErrorCode::BadPath,
+            Error::OnboardingNotFound => ErrorCode::OnboardingNotFound,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Error::NothingToRetry(_) => ErrorCode::NothingToRetry,
+            Error::RegisterBudgetSpent { .. } => ErrorCode::RegisterLimit,
+            Error::WebhooksDisabled => ErrorCode::WebhooksDisabled,
+            Error::SignatureMissing => ErrorCode::SignatureMissing,
+            Error::SignatureMalformed(_) => ErrorCode::SignatureMalformed,
+            Error::SignatureInvalid => ErrorCode::SignatureInvalid,
+            Error::SignatureStale => ErrorCode::SignatureStale,
+            Error::InvalidEvent(_) => ErrorCode::InvalidEvent,
+            Error::CodeMissing => ErrorCode::CodeMissing,
+            Error::CodeInvalid => ErrorCode::CodeInvalid,
+            Error::WabaNotOwned => ErrorCode::WabaNotOwned,
+            Error::PhoneNumberNotOwned => ErrorCode::PhoneNumberNotOwned,
+            Error::VerificationUnavailable => ErrorCode::VerificationUnavailable,
+            Error::Store(_) | Error::Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -171,7 +172,7 @@ impl Error {
         };
         wire::ErrorBody {
             error: wire::ApiError {
-                code: self.code().to_owned(),
+                code: self.code(),
                 message,
                 retryable: self.retryable(),
                 retry_after,
@@ -200,7 +201,7 @@ impl IntoResponse for Error {
             // The cause may hold SQL or paths: log it, show nothing of it.
             Error::Store(e) => tracing::error!(error = %e, "store failure"),
             Error::Internal(e) => tracing::error!(error = %e, "internal failure"),
-            other => tracing::debug!(code = other.code(), "request refused"),
+            other => tracing::debug!(code = %other.code(), "request refused"),
         }
         let status = self.status();
         let mut response = (status, axum::Json(self.body())).into_response();

@@ -32,7 +32,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
-use wire::{OnboardingError, PhoneNumberId, WabaId};
+use wire::{ErrorCode, OnboardingError, PhoneNumberId, WabaId};
 
 use crate::config::UpstreamTuning;
 use crate::sandbox::FakeYCloud;
@@ -100,6 +100,29 @@ impl PhoneNumber {
     /// True when the number can send messages.
     pub fn is_connected(&self) -> bool {
         self.status.as_deref() == Some("CONNECTED")
+    }
+
+    /// What the browser may know of a stored YCloud phone number object (unreadable: empty).
+    pub fn summary_of(raw: &serde_json::Value) -> wire::PhoneNumberSummary {
+        let n = Self::deserialize(raw).unwrap_or_default();
+        wire::PhoneNumberSummary {
+            display_phone_number: n.display_phone_number,
+            verified_name: n.verified_name,
+            status: n.status,
+            quality_rating: n.quality_rating,
+        }
+    }
+}
+
+impl Waba {
+    /// What the browser may know of a stored YCloud WABA object (unreadable: empty).
+    pub fn summary_of(raw: &serde_json::Value) -> wire::WabaSummary {
+        let w = Self::deserialize(raw).unwrap_or_default();
+        wire::WabaSummary {
+            name: w.name,
+            account_review_status: w.account_review_status,
+            payment_method_attached: w.payment_method_attached,
+        }
     }
 }
 
@@ -267,14 +290,14 @@ impl UpstreamError {
         };
         let (code, message, retryable, retry_after) = if self.is_on_prem_blocked() {
             (
-                "on_premises_retired",
+                ErrorCode::OnPremisesRetired,
                 "On-Premises registration is retired; use Cloud API registration.".to_owned(),
                 false,
                 None,
             )
         } else if self.meta_code() == Some(META_REGISTER_LIMIT) {
             (
-                "register_limit",
+                ErrorCode::RegisterLimit,
                 "Meta allows 10 register requests per number in 72 hours and this number has \
                  used them; retry once the 72-hour block has passed."
                     .to_owned(),
@@ -288,7 +311,7 @@ impl UpstreamError {
                     retry_after,
                     ..
                 } => (
-                    "upstream_rate_limited",
+                    ErrorCode::UpstreamRateLimited,
                     format!("YCloud is rate limiting requests, so it could not {what}; retry in a moment."),
                     true,
                     retry_after
@@ -298,7 +321,7 @@ impl UpstreamError {
                 UpstreamError::Status {
                     status: 401 | 403, ..
                 } => (
-                    "upstream_unauthorized",
+                    ErrorCode::UpstreamUnauthorized,
                     with_detail(format!(
                         "YCloud refused the proxy's API key while trying to {what}; check \
                          YCLOUD_API_KEY, then retry."
@@ -307,7 +330,7 @@ impl UpstreamError {
                     None,
                 ),
                 UpstreamError::Status { status: 404, .. } => (
-                    "upstream_not_found",
+                    ErrorCode::UpstreamNotFound,
                     with_detail(format!(
                         "YCloud does not know this account or number, so it could not {what}."
                     )),
@@ -319,7 +342,7 @@ impl UpstreamError {
                     retry_after,
                     ..
                 } => (
-                    "upstream_conflict",
+                    ErrorCode::UpstreamConflict,
                     with_detail(format!("YCloud could not {what} right now; retry later.")),
                     true,
                     retry_after
@@ -329,13 +352,13 @@ impl UpstreamError {
                 UpstreamError::Status {
                     status: 400..=499, ..
                 } => (
-                    "upstream_rejected",
+                    ErrorCode::UpstreamRejected,
                     with_detail(format!("YCloud refused to {what}.")),
                     false,
                     None,
                 ),
                 UpstreamError::Status { retry_after, .. } => (
-                    "upstream_unavailable",
+                    ErrorCode::UpstreamUnavailable,
                     with_detail(format!("YCloud failed to {what}; retry later.")),
                     true,
                     retry_after
@@ -343,19 +366,19 @@ impl UpstreamError {
                         .map(|d| now + d),
                 ),
                 UpstreamError::Timeout => (
-                    "upstream_timeout",
+                    ErrorCode::UpstreamTimeout,
                     format!("YCloud did not answer in time when asked to {what}; retry later."),
                     true,
                     None,
                 ),
                 UpstreamError::Connect(_) | UpstreamError::Transport(_) => (
-                    "upstream_unreachable",
+                    ErrorCode::UpstreamUnreachable,
                     format!("YCloud could not be reached to {what}; retry later."),
                     true,
                     None,
                 ),
                 UpstreamError::BadBody { .. } => (
-                    "upstream_bad_response",
+                    ErrorCode::UpstreamBadResponse,
                     format!("YCloud answered something unreadable when asked to {what}; retry later."),
                     true,
                     None,
@@ -363,7 +386,7 @@ impl UpstreamError {
             }
         };
         OnboardingError {
-            code: code.to_owned(),
+            code,
             message,
             retryable,
             upstream_request_id: self.request_id().map(str::to_owned),

@@ -16,7 +16,7 @@ impl Pipeline {
         if self.inner.changes.receiver_count() == 0 {
             return;
         }
-        match self.inner.store.get(id).await {
+        match self.api(id).await {
             Ok(Some(o)) => {
                 let _ = self.inner.changes.send(o);
             }

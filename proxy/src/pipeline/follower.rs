@@ -1,15 +1,15 @@
 //! The follower: polls a `pending` number until YCloud reports it settled, backing off
 //! while nothing changes; webhooks usually bring the news first.
 
-use wire::{Onboarding, OnboardingError, OnboardingState};
+use wire::{ErrorCode, OnboardingError, OnboardingState};
 
 use super::{Claim, Pipeline};
-use crate::store::Update;
+use crate::store::{Record, Update};
 use crate::ycloud::{PhoneNumber, UpstreamError};
 
 impl Pipeline {
     /// Starts the background follower of a `pending` number, unless one runs already.
-    pub(super) fn follow(&self, onboarding: &Onboarding) {
+    pub(super) fn follow(&self, onboarding: &Record) {
         let e164 = onboarding
             .phone_number
             .as_ref()
@@ -71,7 +71,7 @@ impl Pipeline {
                 last_status = status.clone();
                 let error =
                     (state == Some(OnboardingState::ActionRequired)).then(|| OnboardingError {
-                        code: "phone_number_blocked".to_owned(),
+                        code: ErrorCode::PhoneNumberBlocked,
                         message: format!(
                         "WhatsApp reports this number as {}; see WhatsApp Manager for the reason.",
                         status.as_deref().unwrap_or("blocked")

@@ -62,7 +62,7 @@ use tokio::sync::broadcast;
 use wire::{CreateOnboarding, Mode, Onboarding, OnboardingState};
 
 use crate::config::UpstreamTuning;
-use crate::store::{self, Step, StepStatus, Steps, Store, StoreError};
+use crate::store::{self, Record, Step, StepStatus, Steps, Store, StoreError};
 use crate::webhook::Event;
 use crate::ycloud::Upstream;
 
@@ -195,12 +195,12 @@ impl Pipeline {
             .await?;
         if !created {
             tracing::info!(id = %onboarding.id, state = %onboarding.state, "same WABA and number again: existing onboarding");
-            return Ok((onboarding, false));
+            return Ok((self.inner.store.api(onboarding).await?, false));
         }
         tracing::debug!(id = %onboarding.id, mode = %req.mode, waba_id = %req.waba_id, "onboarding received");
         self.notify(&onboarding.id).await;
         let onboarding = self.advance_from(onboarding, first).await?;
-        Ok((onboarding, true))
+        Ok((self.inner.store.api(onboarding).await?, true))
     }
 
     /// One onboarding.
@@ -208,7 +208,15 @@ impl Pipeline {
     /// # Errors
     /// Store failures.
     pub async fn get(&self, id: &str) -> Result<Option<Onboarding>, StoreError> {
-        self.inner.store.get(id).await
+        self.api(id).await
+    }
+
+    /// The API's answer for one onboarding, steps included.
+    async fn api(&self, id: &str) -> Result<Option<Onboarding>, StoreError> {
+        match self.inner.store.get(id).await? {
+            Some(record) => Ok(Some(self.inner.store.api(record).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Runs the failed step again, and what follows it.
@@ -260,7 +268,8 @@ impl Pipeline {
             }
         }
         tracing::info!(id, "retrying onboarding");
-        Ok(self.advance(id).await?)
+        let onboarding = self.advance(id).await?;
+        Ok(self.inner.store.api(onboarding).await?)
     }
 
     /// Picks up every onboarding a previous run left unfinished, in the background.
@@ -306,7 +315,7 @@ impl Pipeline {
 
     /// Runs the onboarding's remaining steps and answers where it stands afterwards. When
     /// another runner holds it, answers its current state without running anything.
-    async fn advance(&self, id: &str) -> Result<Onboarding, StoreError> {
+    async fn advance(&self, id: &str) -> Result<Record, StoreError> {
         let Some(_claim) = Claim::take(&self.inner.running, id) else {
             return self.current(id).await;
         };
@@ -316,11 +325,7 @@ impl Pipeline {
     }
 
     /// [`Pipeline::advance`] of an onboarding just read (or just created).
-    async fn advance_from(
-        &self,
-        onboarding: Onboarding,
-        first: Step,
-    ) -> Result<Onboarding, StoreError> {
+    async fn advance_from(&self, onboarding: Record, first: Step) -> Result<Record, StoreError> {
         let Some(_claim) = Claim::take(&self.inner.running, &onboarding.id) else {
             return self.current(&onboarding.id).await;
         };
@@ -331,7 +336,7 @@ impl Pipeline {
     /// The steps, with the runner's claim held.
     /// `steps`: the stored steps (one runner per onboarding, so they stay true for the steps
     /// not run yet).
-    async fn run(&self, onboarding: Onboarding, steps: Steps) -> Result<Onboarding, StoreError> {
+    async fn run(&self, onboarding: Record, steps: Steps) -> Result<Record, StoreError> {
         let id = onboarding.id.as_str();
         let flow = match onboarding.mode {
             Mode::Standard => self.run_standard(&onboarding, &steps).await?,
@@ -344,7 +349,7 @@ impl Pipeline {
         Ok(onboarding)
     }
 
-    async fn current(&self, id: &str) -> Result<Onboarding, StoreError> {
+    async fn current(&self, id: &str) -> Result<Record, StoreError> {
         self.inner
             .store
             .get(id)

@@ -2,16 +2,16 @@
 //! step recorded as `started` before its upstream call and as `done`/`failed` after it.
 
 use serde_json::Value;
-use wire::{Onboarding, OnboardingError, OnboardingState};
+use wire::{ErrorCode, OnboardingError, OnboardingState};
 
 use super::{Flow, Pipeline};
-use crate::store::{self, Step, StepStatus, Steps, StoreError, Update, Writes};
+use crate::store::{self, Record, Step, StepStatus, Steps, StoreError, Update, Writes};
 use crate::ycloud::{Object, PhoneNumber, UpstreamError, Waba};
 
 impl Pipeline {
     pub(super) async fn run_standard(
         &self,
-        onboarding: &Onboarding,
+        onboarding: &Record,
         steps: &Steps,
     ) -> Result<Flow, StoreError> {
         let id = onboarding.id.as_str();
@@ -83,7 +83,7 @@ impl Pipeline {
                 .and_then(|w| w.payment_method_attached);
             if attached == Some(false) {
                 let error = OnboardingError {
-                    code: "payment_method_missing".to_owned(),
+                    code: ErrorCode::PaymentMethodMissing,
                     message: "YCloud could not attach a payment method to this WhatsApp Business \
                               Account (often because an existing account with its own payment \
                               method was chosen); contact YCloud support, then retry."
@@ -124,7 +124,7 @@ impl Pipeline {
         // 3. A number to register?
         let Some(phone_id) = onboarding.phone_number_id.as_ref() else {
             let error = OnboardingError {
-                code: "phone_number_missing".to_owned(),
+                code: ErrorCode::PhoneNumberMissing,
                 message: "The WhatsApp Business Account is bound, but no phone number was added; \
                           add one in WhatsApp Manager, then sign up again with it."
                     .to_owned(),
@@ -150,7 +150,7 @@ impl Pipeline {
             _ => {
                 if let Some(until) = self.budget_spent_until(phone_id).await? {
                     let error = OnboardingError {
-                        code: "register_limit".to_owned(),
+                        code: ErrorCode::RegisterLimit,
                         message: "This number has used Meta's 10 register requests for 72 hours; \
                                   retry once the oldest one is 72 hours old."
                             .to_owned(),
@@ -188,7 +188,7 @@ impl Pipeline {
 
     pub(super) async fn run_coexistence(
         &self,
-        onboarding: &Onboarding,
+        onboarding: &Record,
         steps: &Steps,
     ) -> Result<Flow, StoreError> {
         let id = onboarding.id.as_str();

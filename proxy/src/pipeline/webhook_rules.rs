@@ -4,9 +4,9 @@
 //! and stores what these functions answer.
 
 use serde_json::Value;
-use wire::{Onboarding, OnboardingError, OnboardingState};
+use wire::{ErrorCode, OnboardingError, OnboardingState};
 
-use crate::store::Update;
+use crate::store::{Record, Update};
 use crate::webhook::{BusinessAccountEvent, Event, EventType, PhoneNumberEvent};
 
 /// What an event is about: the object it carries, whose ids find its onboardings.
@@ -59,7 +59,7 @@ impl<'a> Subject<'a> {
 
     /// Whether the event is about `o`: a number event about its number (the posted id, or
     /// the id of the number object stored), a WABA event about its WABA.
-    pub(super) fn is_about(&self, o: &Onboarding) -> bool {
+    pub(super) fn is_about(&self, o: &Record) -> bool {
         match self {
             Subject::PhoneNumber(..) => self.phone_number_id().is_some_and(|p| {
                 o.phone_number_id
@@ -73,7 +73,7 @@ impl<'a> Subject<'a> {
 
     /// What the event changes on `o` (new state, error, the merged object); `None` when
     /// nothing. Whether `o` may be changed at all is [`may_change`]'s question.
-    pub(super) fn change(&self, o: &Onboarding) -> Option<Update> {
+    pub(super) fn change(&self, o: &Record) -> Option<Update> {
         match *self {
             Subject::PhoneNumber(kind, number) => phone_event_update(o, kind, number),
             Subject::BusinessAccount(kind, waba) => waba_event_update(o, kind, waba),
@@ -113,9 +113,9 @@ fn merged(stored: Option<&Value>, fresh: &Value) -> Value {
     out
 }
 
-fn person_error(code: &str, message: String) -> OnboardingError {
+fn person_error(code: ErrorCode, message: String) -> OnboardingError {
     OnboardingError {
-        code: code.to_owned(),
+        code,
         message,
         retryable: false,
         upstream_request_id: None,
@@ -124,7 +124,7 @@ fn person_error(code: &str, message: String) -> OnboardingError {
 }
 
 /// What a `whatsapp.phone_number.*` event changes; `None` when nothing.
-fn phone_event_update(o: &Onboarding, kind: &PhoneNumberEvent, object: &Value) -> Option<Update> {
+fn phone_event_update(o: &Record, kind: &PhoneNumberEvent, object: &Value) -> Option<Update> {
     let number = merged(o.phone_number.as_ref(), object);
     let status = str_field(object, "status");
     let blocked_before = o
@@ -135,7 +135,7 @@ fn phone_event_update(o: &Onboarding, kind: &PhoneNumberEvent, object: &Value) -
         (
             Some(OnboardingState::Failed),
             Some(Some(person_error(
-                "phone_number_deleted",
+                ErrorCode::PhoneNumberDeleted,
                 "The phone number was deleted from the WhatsApp Business Account; sign up again \
                  with a number."
                     .to_owned(),
@@ -152,7 +152,7 @@ fn phone_event_update(o: &Onboarding, kind: &PhoneNumberEvent, object: &Value) -
             Some(s @ ("BANNED" | "BLOCKED")) if o.state != OnboardingState::Failed => (
                 Some(OnboardingState::ActionRequired),
                 Some(Some(person_error(
-                    "phone_number_blocked",
+                    ErrorCode::PhoneNumberBlocked,
                     format!(
                         "WhatsApp reports this number as {s}; see WhatsApp Manager for the reason."
                     ),
@@ -173,13 +173,9 @@ fn phone_event_update(o: &Onboarding, kind: &PhoneNumberEvent, object: &Value) -
 }
 
 /// What a `whatsapp.business_account.*` event changes; `None` when nothing.
-fn waba_event_update(
-    o: &Onboarding,
-    kind: &BusinessAccountEvent,
-    object: &Value,
-) -> Option<Update> {
+fn waba_event_update(o: &Record, kind: &BusinessAccountEvent, object: &Value) -> Option<Update> {
     let waba = merged(o.waba.as_ref(), object);
-    let action = |code: &str, message: &str| {
+    let action = |code: ErrorCode, message: &str| {
         Some((
             OnboardingState::ActionRequired,
             person_error(code, message.to_owned()),
@@ -189,25 +185,25 @@ fn waba_event_update(
         BusinessAccountEvent::Deleted => Some((
             OnboardingState::Failed,
             person_error(
-                "waba_deleted",
+                ErrorCode::WabaDeleted,
                 "The WhatsApp Business Account was deleted; the customer must sign up again."
                     .to_owned(),
             ),
         )),
         BusinessAccountEvent::Updated => match str_field(object, "updateEvent") {
             Some("PARTNER_REMOVED") => action(
-                "partner_removed",
+                ErrorCode::PartnerRemoved,
                 "The WhatsApp Business Account was removed from the partner connection; the \
                  customer must sign up again to reconnect it.",
             ),
             Some("PARTNER_APP_UNINSTALLED") => action(
-                "partner_app_uninstalled",
+                ErrorCode::PartnerAppUninstalled,
                 "The customer uninstalled the partner app from this WhatsApp Business Account; \
                  they must sign up again to reconnect it.",
             ),
             Some("DISABLED_UPDATE") => match str_field(object, "banState") {
                 Some("SCHEDULE_FOR_DISABLE") => action(
-                    "waba_ban_scheduled",
+                    ErrorCode::WabaBanScheduled,
                     "Meta scheduled this WhatsApp Business Account to be disabled for a policy \
                      violation; appeal in WhatsApp Manager before the ban date.",
                 ),
@@ -217,7 +213,7 @@ fn waba_event_update(
                 _ => Some((
                     OnboardingState::Failed,
                     person_error(
-                        "waba_banned",
+                        ErrorCode::WabaBanned,
                         "Meta disabled this WhatsApp Business Account for a policy violation; \
                          see WhatsApp Manager to appeal."
                             .to_owned(),
@@ -228,7 +224,7 @@ fn waba_event_update(
         },
         BusinessAccountEvent::Reviewed => match str_field(object, "accountReviewStatus") {
             Some("REJECTED") => action(
-                "waba_rejected",
+                ErrorCode::WabaRejected,
                 "Meta rejected the review of this WhatsApp Business Account; see WhatsApp \
                  Manager for the reason.",
             ),
@@ -261,8 +257,11 @@ mod tests {
     const WABA: &str = "104996122399160";
     const NUMBER: &str = "106540352242922";
 
-    fn onboarding(state: OnboardingState) -> Onboarding {
-        Onboarding {
+    fn onboarding(state: OnboardingState) -> Record {
+        let waba = json!({"id": WABA, "name": "Cake shop"});
+        let phone_number = json!({"id": NUMBER, "phoneNumber": "+16315551111",
+                                  "status": "PENDING"});
+        let onboarding = wire::Onboarding {
             id: "7c0e1f7a-3a53-4a4e-9d55-0f4b8d0c1a11".to_owned(),
             mode: Mode::Standard,
             waba_id: WabaId::parse(WABA).unwrap(),
@@ -270,17 +269,22 @@ mod tests {
             business_id: None,
             customer_ref: None,
             state,
-            waba: Some(json!({"id": WABA, "name": "Cake shop"})),
-            phone_number: Some(json!({"id": NUMBER, "phoneNumber": "+16315551111",
-                                      "status": "PENDING"})),
+            steps: Vec::new(),
+            waba: Some(crate::ycloud::Waba::summary_of(&waba)),
+            phone_number: Some(crate::ycloud::PhoneNumber::summary_of(&phone_number)),
             error: None,
             created_at: "2026-01-01T00:00:00.000000Z".to_owned(),
             updated_at: "2026-01-01T00:00:00.000000Z".to_owned(),
+        };
+        Record {
+            onboarding,
+            waba: Some(waba),
+            phone_number: Some(phone_number),
         }
     }
 
-    fn with_error(mut o: Onboarding, code: &str) -> Onboarding {
-        o.error = Some(person_error(code, "earlier.".to_owned()));
+    fn with_error(mut o: Record, code: ErrorCode) -> Record {
+        o.onboarding.error = Some(person_error(code, "earlier.".to_owned()));
         o
     }
 
@@ -310,11 +314,11 @@ mod tests {
     }
 
     /// The state and error code `event` leaves on `o`; `None` when nothing changes.
-    fn outcome(event: &Event, o: &Onboarding) -> Option<(Option<OnboardingState>, Option<String>)> {
+    fn outcome(event: &Event, o: &Record) -> Option<(Option<OnboardingState>, Option<String>)> {
         let subject = Subject::of(event).expect("a subject");
         assert!(subject.is_about(o));
         let update = subject.change(o)?;
-        let code = update.error.clone().flatten().map(|e| e.code);
+        let code = update.error.clone().flatten().map(|e| e.code.to_string());
         Some((update.state, code))
     }
 
@@ -338,7 +342,7 @@ mod tests {
         let connected = number_event("quality_updated", "CONNECTED");
         let blocked = with_error(
             onboarding(OnboardingState::ActionRequired),
-            "phone_number_blocked",
+            ErrorCode::PhoneNumberBlocked,
         );
         assert_eq!(
             outcome(&connected, &blocked),
@@ -347,7 +351,7 @@ mod tests {
         // Another reason for action stays; only the number object is merged.
         let removed = with_error(
             onboarding(OnboardingState::ActionRequired),
-            "partner_removed",
+            ErrorCode::PartnerRemoved,
         );
         assert_eq!(outcome(&connected, &removed), Some((None, None)));
         assert_eq!(
@@ -489,7 +493,7 @@ mod tests {
         assert!(!Subject::of(&other_number).unwrap().is_about(&o));
         // Found by the stored number object's id when no number id was posted.
         let mut without_id = o.clone();
-        without_id.phone_number_id = None;
+        without_id.onboarding.phone_number_id = None;
         assert!(Subject::of(&number_event("quality_updated", "CONNECTED"))
             .unwrap()
             .is_about(&without_id));

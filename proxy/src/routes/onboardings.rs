@@ -90,7 +90,7 @@ async fn verify(
         .await?
     {
         if bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) {
-            return Ok(Verified::Again(Box::new(existing)));
+            return Ok(Verified::Again(Box::new(store.api(existing).await?)));
         }
     }
     match graph

@@ -20,7 +20,7 @@ mod queries;
 mod rows;
 mod writes;
 
-pub use rows::{format_time, now, parse_time, Step, StepRecord, StepStatus, Steps, Update};
+pub use rows::{format_time, now, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
 pub use writes::Writes;
 
 /// A store failure. Shown to nobody: logged, and answered as a generic 500.

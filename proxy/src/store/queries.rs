@@ -5,8 +5,8 @@ use time::OffsetDateTime;
 use wire::{CreateOnboarding, Onboarding, OnboardingState, PhoneNumberId, WabaId};
 
 use super::rows::{
-    format_time, now, onboarding_from_row, onboarding_json_from_row, parse_time, step_from_row,
-    Step, StepRecord, StepStatus, Steps,
+    api_step_from_row, format_time, now, parse_time, record_from_row, step_from_row, Record, Step,
+    StepRecord, StepStatus, Steps,
 };
 use super::{Store, StoreError};
 
@@ -19,7 +19,7 @@ impl Store {
     pub async fn insert_or_get(
         &self,
         req: &CreateOnboarding,
-    ) -> Result<(Onboarding, bool), StoreError> {
+    ) -> Result<(Record, bool), StoreError> {
         self.insert_or_get_verified(req, None).await
     }
 
@@ -32,7 +32,7 @@ impl Store {
         &self,
         req: &CreateOnboarding,
         code_sha256: Option<&str>,
-    ) -> Result<(Onboarding, bool), StoreError> {
+    ) -> Result<(Record, bool), StoreError> {
         self.insert_or_get_started(req, code_sha256, None).await
     }
 
@@ -47,7 +47,7 @@ impl Store {
         req: &CreateOnboarding,
         code_sha256: Option<&str>,
         first: Option<(Step, OnboardingState)>,
-    ) -> Result<(Onboarding, bool), StoreError> {
+    ) -> Result<(Record, bool), StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let now = format_time(now());
         let state = first.map_or(OnboardingState::Received, |(_, s)| s);
@@ -73,7 +73,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = inserted {
-            let onboarding = onboarding_from_row(&row)?;
+            let onboarding = record_from_row(&row)?;
             if let Some((step, _)) = first {
                 sqlx::query(
                     "INSERT INTO onboarding_steps (onboarding_id, step, status, attempts, \
@@ -97,7 +97,7 @@ impl Store {
         .bind(req.phone_number_id.as_ref().map_or("", |p| p.as_str()))
         .fetch_one(&self.read)
         .await?;
-        Ok((onboarding_from_row(&row)?, false))
+        Ok((record_from_row(&row)?, false))
     }
 
     /// The onboarding for a WABA and number (the idempotency key), with the SHA-256 of the
@@ -109,7 +109,7 @@ impl Store {
         &self,
         waba_id: &WabaId,
         phone_number_id: Option<&PhoneNumberId>,
-    ) -> Result<Option<(Onboarding, Option<String>)>, StoreError> {
+    ) -> Result<Option<(Record, Option<String>)>, StoreError> {
         let row = sqlx::query(
             "SELECT * FROM onboardings WHERE waba_id = $1 AND COALESCE(phone_number_id, '') = $2",
         )
@@ -119,7 +119,7 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let hash: Option<String> = row.try_get("code_sha256")?;
-        Ok(Some((onboarding_from_row(&row)?, hash)))
+        Ok(Some((record_from_row(&row)?, hash)))
     }
 
     /// Onboardings a webhook may be about: those of the WABA, or with the number's id.
@@ -130,7 +130,7 @@ impl Store {
         &self,
         waba_id: Option<&str>,
         phone_number_id: Option<&str>,
-    ) -> Result<Vec<Onboarding>, StoreError> {
+    ) -> Result<Vec<Record>, StoreError> {
         let rows = sqlx::query(
             "SELECT * FROM onboardings WHERE waba_id = $1 OR phone_number_id = $2 \
              ORDER BY created_at",
@@ -139,32 +139,51 @@ impl Store {
         .bind(phone_number_id.unwrap_or(""))
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(onboarding_from_row).collect()
+        rows.iter().map(record_from_row).collect()
     }
 
     /// One onboarding by id.
     ///
     /// # Errors
     /// Database failures, or a corrupt row.
-    pub async fn get(&self, id: &str) -> Result<Option<Onboarding>, StoreError> {
+    pub async fn get(&self, id: &str) -> Result<Option<Record>, StoreError> {
         let row = sqlx::query("SELECT * FROM onboardings WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
-        row.as_ref().map(onboarding_from_row).transpose()
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// The API's answer for a stored onboarding: it with its recorded steps.
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn api(&self, record: Record) -> Result<Onboarding, StoreError> {
+        let rows = sqlx::query(
+            "SELECT step, status, attempts, result, started_at, finished_at              FROM onboarding_steps WHERE onboarding_id = $1 ORDER BY started_at, step",
+        )
+        .bind(&record.id)
+        .fetch_all(&self.read)
+        .await?;
+        let mut steps = Vec::with_capacity(rows.len());
+        for row in &rows {
+            steps.extend(api_step_from_row(&record.id, row)?);
+        }
+        Ok(record.into_api(steps))
     }
 
     /// [`Store::get_json`] without the cache.
     pub(super) async fn read_json(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, mode, waba_id, phone_number_id, business_id, customer_ref, state, \
-             waba, phone_number, error, created_at, updated_at FROM onboardings WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?;
-        row.map(|row| onboarding_json_from_row(id, &row))
-            .transpose()
+        let Some(record) = self.get(id).await? else {
+            return Ok(None);
+        };
+        let onboarding = self.api(record).await?;
+        serde_json::to_string(&onboarding)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                id: id.to_owned(),
+                what: e.to_string(),
+            })
     }
 
     /// Ids of onboardings a restart must pick up again: any state that is neither final nor
@@ -202,7 +221,7 @@ impl Store {
         let mut steps = Steps::default();
         for row in &rows {
             let name: String = row.try_get("step")?;
-            if let Some(step) = Step::parse(&name) {
+            if let Ok(step) = name.parse::<Step>() {
                 steps.push(step, step_from_row(id, row)?);
             }
         }

@@ -1,9 +1,9 @@
-//! The stored types and how rows decode: timestamps as fixed-width text, steps, the
-//! onboarding, and the API's JSON of an onboarding built straight from its row.
+//! The stored types and how rows decode: timestamps as fixed-width text, steps, and the
+//! onboarding as stored ([`Record`]).
 
+use std::ops::Deref;
 use std::str::FromStr;
 
-use serde_json::value::RawValue;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -11,9 +11,13 @@ use time::format_description::FormatItem;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 use wire::{
-    BusinessId, CustomerRef, Mode, Onboarding, OnboardingError, OnboardingState, PhoneNumberId,
-    WabaId,
+    BusinessId, CustomerRef, Onboarding, OnboardingError, OnboardingState, OnboardingStep,
+    PhoneNumberId, WabaId,
 };
+
+pub use wire::{StepName as Step, StepState as StepStatus};
+
+use crate::ycloud::{PhoneNumber, Waba};
 
 use super::StoreError;
 
@@ -41,73 +45,6 @@ pub fn now() -> OffsetDateTime {
     let t = OffsetDateTime::now_utc();
     t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
         .unwrap_or(t)
-}
-
-/// The pipeline's steps, as named in `onboarding_steps.step`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Standard mode: `tp/bind`.
-    Bind,
-    /// Standard mode: check (and on retry re-read) `paymentMethodAttached`.
-    CheckPayment,
-    /// Standard mode: register the number.
-    Register,
-    /// Coexistence mode: `smb/bind`.
-    SmbBind,
-}
-
-impl Step {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Bind => "bind",
-            Step::CheckPayment => "check_payment",
-            Step::Register => "register",
-            Step::SmbBind => "smb_bind",
-        }
-    }
-
-    /// Parses the stored spelling.
-    pub(super) fn parse(s: &str) -> Option<Self> {
-        [
-            Step::Bind,
-            Step::CheckPayment,
-            Step::Register,
-            Step::SmbBind,
-        ]
-        .into_iter()
-        .find(|step| step.as_str() == s)
-    }
-}
-
-/// Where a step stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepStatus {
-    /// Written before the call; still there after a crash mid-call.
-    Started,
-    /// The call succeeded; its result is stored.
-    Done,
-    /// The call failed; `retry` may run it again.
-    Failed,
-}
-
-impl StepStatus {
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            StepStatus::Started => "started",
-            StepStatus::Done => "done",
-            StepStatus::Failed => "failed",
-        }
-    }
-
-    pub(super) fn parse(s: &str) -> Option<Self> {
-        match s {
-            "started" => Some(StepStatus::Started),
-            "done" => Some(StepStatus::Done),
-            "failed" => Some(StepStatus::Failed),
-            _ => None,
-        }
-    }
 }
 
 /// One stored step.
@@ -187,33 +124,40 @@ impl Update {
     }
 }
 
-/// `wire::Onboarding`'s JSON shape (same fields, order and omissions), with the stored JSON
-/// objects passed through as they are.
-#[derive(serde::Serialize)]
-struct OnboardingJson<'a> {
-    id: &'a str,
-    mode: Mode,
-    waba_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    phone_number_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    business_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    customer_ref: Option<&'a str>,
-    state: OnboardingState,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    waba: Option<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    phone_number: Option<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a RawValue>,
-    created_at: &'a str,
-    updated_at: &'a str,
+/// An onboarding as stored: what the API shows of it ([`Record::onboarding`], steps not
+/// included) and YCloud's objects as YCloud sent them, which stay in the proxy. Reads as the
+/// [`Onboarding`] through `Deref`, except `waba` and `phone_number`, which are the raw objects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The API's view, with summaries of the YCloud objects and no steps.
+    pub onboarding: Onboarding,
+    /// YCloud's WABA object, once bound.
+    pub waba: Option<Value>,
+    /// YCloud's phone number object, once registered or smb-bound.
+    pub phone_number: Option<Value>,
+}
+
+impl Deref for Record {
+    type Target = Onboarding;
+
+    fn deref(&self) -> &Onboarding {
+        &self.onboarding
+    }
+}
+
+impl Record {
+    /// The API's answer: this onboarding with its recorded steps.
+    pub fn into_api(self, steps: Vec<OnboardingStep>) -> Onboarding {
+        Onboarding {
+            steps,
+            ..self.onboarding
+        }
+    }
 }
 
 pub(super) fn step_from_row(id: &str, row: &AnyRow) -> Result<StepRecord, StoreError> {
     let status: String = row.try_get("status")?;
-    let status = StepStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
+    let status = StepStatus::from_str(&status).map_err(|_| StoreError::Corrupt {
         id: id.to_owned(),
         what: format!("step status {status:?}"),
     })?;
@@ -225,7 +169,31 @@ pub(super) fn step_from_row(id: &str, row: &AnyRow) -> Result<StepRecord, StoreE
     })
 }
 
-pub(super) fn onboarding_from_row(row: &AnyRow) -> Result<Onboarding, StoreError> {
+/// One step as the API shows it; `None` for a step name this build does not know.
+pub(super) fn api_step_from_row(
+    id: &str,
+    row: &AnyRow,
+) -> Result<Option<OnboardingStep>, StoreError> {
+    let Ok(name) = Step::from_str(&row.try_get::<String, _>("step")?) else {
+        return Ok(None);
+    };
+    let record = step_from_row(id, row)?;
+    Ok(Some(OnboardingStep {
+        name,
+        state: record.status,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        // A failed step stores its error; a failed payment check stores the WABA instead.
+        error: match record.status {
+            StepStatus::Failed => record
+                .result
+                .and_then(|r| serde_json::from_value::<OnboardingError>(r).ok()),
+            _ => None,
+        },
+    }))
+}
+
+pub(super) fn record_from_row(row: &AnyRow) -> Result<Record, StoreError> {
     let id: String = row.try_get("id")?;
     let corrupt = |what: &str| StoreError::Corrupt {
         id: id.clone(),
@@ -237,12 +205,16 @@ pub(super) fn onboarding_from_row(row: &AnyRow) -> Result<Onboarding, StoreError
             .map(|s| Value::from_str(&s).map_err(|_| corrupt(col)))
             .transpose()
     };
-    let mode = parse_mode(&row.try_get::<String, _>("mode")?).ok_or_else(|| corrupt("mode"))?;
+    let mode = row
+        .try_get::<String, _>("mode")?
+        .parse()
+        .map_err(|_| corrupt("mode"))?;
     let state: String = row.try_get("state")?;
     let error = text("error")?
         .map(|s| serde_json::from_str::<OnboardingError>(&s).map_err(|_| corrupt("error")))
         .transpose()?;
-    Ok(Onboarding {
+    let (waba, phone_number) = (json("waba")?, json("phone_number")?);
+    let onboarding = Onboarding {
         mode,
         waba_id: WabaId::parse(row.try_get::<String, _>("waba_id")?)
             .map_err(|_| corrupt("waba_id"))?,
@@ -258,60 +230,20 @@ pub(super) fn onboarding_from_row(row: &AnyRow) -> Result<Onboarding, StoreError
             .map(CustomerRef::parse)
             .transpose()
             .map_err(|_| corrupt("customer_ref"))?,
-        state: OnboardingState::parse(&state).ok_or_else(|| corrupt("state"))?,
-        waba: json("waba")?,
-        phone_number: json("phone_number")?,
+        state: state.parse().map_err(|_| corrupt("state"))?,
+        steps: Vec::new(),
+        waba: waba.as_ref().map(Waba::summary_of),
+        phone_number: phone_number.as_ref().map(PhoneNumber::summary_of),
         error,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         id,
+    };
+    Ok(Record {
+        onboarding,
+        waba,
+        phone_number,
     })
-}
-
-/// The API's JSON of an onboarding (the same text as serializing [`onboarding_from_row`]'s
-/// answer), with the stored JSON objects passed through unparsed.
-pub(super) fn onboarding_json_from_row(id: &str, row: &AnyRow) -> Result<String, StoreError> {
-    let corrupt = |what: &str| StoreError::Corrupt {
-        id: id.to_owned(),
-        what: what.to_owned(),
-    };
-    let text = |col: &str| -> Result<Option<String>, StoreError> { Ok(row.try_get(col)?) };
-    let (waba, phone_number, error) = (text("waba")?, text("phone_number")?, text("error")?);
-    fn raw<'a>(
-        v: &'a Option<String>,
-        col: &str,
-        corrupt: impl Fn(&str) -> StoreError,
-    ) -> Result<Option<&'a RawValue>, StoreError> {
-        v.as_deref()
-            .map(|s| serde_json::from_str::<&RawValue>(s).map_err(|_| corrupt(col)))
-            .transpose()
-    }
-    let mode: String = row.try_get("mode")?;
-    let state: String = row.try_get("state")?;
-    let (phone_number_id, business_id, customer_ref) = (
-        text("phone_number_id")?,
-        text("business_id")?,
-        text("customer_ref")?,
-    );
-    let json = OnboardingJson {
-        id: &row.try_get::<String, _>("id")?,
-        mode: parse_mode(&mode).ok_or_else(|| corrupt("mode"))?,
-        waba_id: &row.try_get::<String, _>("waba_id")?,
-        phone_number_id: phone_number_id.as_deref(),
-        business_id: business_id.as_deref(),
-        customer_ref: customer_ref.as_deref(),
-        state: OnboardingState::parse(&state).ok_or_else(|| corrupt("state"))?,
-        waba: raw(&waba, "waba", corrupt)?,
-        phone_number: raw(&phone_number, "phone_number", corrupt)?,
-        error: raw(&error, "error", corrupt)?,
-        created_at: &row.try_get::<String, _>("created_at")?,
-        updated_at: &row.try_get::<String, _>("updated_at")?,
-    };
-    serde_json::to_string(&json).map_err(|e| corrupt(&e.to_string()))
-}
-
-fn parse_mode(s: &str) -> Option<Mode> {
-    Mode::ALL.into_iter().find(|m| m.as_str() == s)
 }
 
 #[cfg(test)]

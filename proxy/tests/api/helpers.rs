@@ -297,6 +297,15 @@ impl TestApp {
     }
 
     /// Onboardings stored so far.
+    pub async fn stored_record(&self, id: &str) -> proxy::store::Record {
+        let store = proxy::store::Store::connect(&self.database_url)
+            .await
+            .expect("store");
+        let record = store.get(id).await.expect("read").expect("stored");
+        store.close().await;
+        record
+    }
+
     pub async fn stored_onboardings(&self) -> i64 {
         let store = proxy::store::Store::connect(&self.database_url)
             .await
@@ -376,7 +385,7 @@ pub async fn assert_error_shape(response: reqwest::Response, status: u16) -> wir
     let text = response.text().await.expect("body");
     let body: wire::ErrorBody =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-    let code = &body.error.code;
+    let code = body.error.code.as_str();
     assert!(
         !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
         "{code}"

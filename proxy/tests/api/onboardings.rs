@@ -40,9 +40,47 @@ async fn standard_binds_registers_then_follows_to_connected() {
     assert_eq!(o.state, OnboardingState::Pending);
     assert_eq!(o.customer_ref.as_ref().unwrap().as_str(), "cust-42");
     assert_eq!(o.business_id.as_ref().unwrap().as_str(), "2729063490586005");
-    // The WABA object is returned whole, unknown fields included.
-    assert_eq!(o.waba.as_ref().unwrap()["someFutureField"]["nested"], true);
-    assert_eq!(o.phone_number.as_ref().unwrap()["status"], "PENDING");
+    // The browser sees summaries; YCloud's objects (unknown fields and all) stay here.
+    assert_eq!(
+        o.waba,
+        Some(wire::WabaSummary {
+            name: Some("WABA name".into()),
+            account_review_status: Some("APPROVED".into()),
+            payment_method_attached: Some(true),
+        })
+    );
+    assert_eq!(
+        o.phone_number,
+        Some(wire::PhoneNumberSummary {
+            display_phone_number: Some("+1 631-555-1111".into()),
+            verified_name: Some("John's Cake Shop".into()),
+            status: Some("PENDING".into()),
+            quality_rating: Some("GREEN".into()),
+        })
+    );
+    let raw: serde_json::Value = app
+        .client
+        .get(format!("{}/api/onboardings/{}", app.address, o.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(raw["waba"].get("someFutureField").is_none(), "{raw}");
+    assert!(raw["phone_number"].get("phoneNumber").is_none(), "{raw}");
+    // The steps the proxy recorded, in order.
+    let steps: Vec<(wire::StepName, wire::StepState)> =
+        o.steps.iter().map(|s| (s.name, s.state)).collect();
+    assert_eq!(
+        steps,
+        [
+            (wire::StepName::Bind, wire::StepState::Done),
+            (wire::StepName::CheckPayment, wire::StepState::Done),
+            (wire::StepName::Register, wire::StepState::Done),
+        ]
+    );
+    assert!(o.steps.iter().all(|s| s.finished_at.is_some()));
     assert!(o.error.is_none());
     assert!(time::OffsetDateTime::parse(
         &o.created_at,
@@ -53,7 +91,10 @@ async fn standard_binds_registers_then_follows_to_connected() {
     let done = app
         .wait_for_state(&o.id, OnboardingState::Connected, Duration::from_secs(5))
         .await;
-    assert_eq!(done.phone_number.unwrap()["status"], "CONNECTED");
+    assert_eq!(
+        done.phone_number.unwrap().status.as_deref(),
+        Some("CONNECTED")
+    );
     assert_eq!(done.created_at, o.created_at);
 }
 
@@ -202,7 +243,13 @@ async fn payment_method_missing_asks_to_contact_ycloud_and_retry_rechecks() {
     assert_eq!(e.code, "payment_method_missing");
     assert!(e.message.contains("contact YCloud"), "{}", e.message);
     assert!(e.retryable);
-    assert_eq!(o.waba.unwrap()["paymentMethodAttached"], false);
+    assert_eq!(o.waba.unwrap().payment_method_attached, Some(false));
+    let failed = o
+        .steps
+        .iter()
+        .find(|s| s.name == wire::StepName::CheckPayment)
+        .unwrap();
+    assert_eq!(failed.state, wire::StepState::Failed);
     drop(register);
 
     // YCloud fixed it: retry re-reads the WABA (no second bind) and registers.
@@ -223,7 +270,7 @@ async fn payment_method_missing_asks_to_contact_ycloud_and_retry_rechecks() {
     let o: Onboarding = r.json().await.unwrap();
     assert_eq!(o.state, OnboardingState::Connected, "{o:?}");
     assert!(o.error.is_none());
-    assert_eq!(o.waba.unwrap()["paymentMethodAttached"], true);
+    assert_eq!(o.waba.unwrap().payment_method_attached, Some(true));
 }
 
 #[tokio::test]
