@@ -66,12 +66,7 @@ impl Proxy {
     /// # Errors
     /// [`ApiFailure`] when the proxy is unreachable or does not know the id.
     pub async fn onboarding(&self, id: &str) -> Result<Onboarding, ApiFailure> {
-        read(
-            Request::get(&self.url(&format!("/api/onboardings/{id}")))
-                .send()
-                .await,
-        )
-        .await
+        read(Request::get(&self.onboarding_url(id, "")).send().await).await
     }
 
     /// `POST /api/onboardings/{id}/retry`.
@@ -80,7 +75,7 @@ impl Proxy {
     /// [`ApiFailure`] when nothing is retryable (409) or the register budget is spent (429).
     pub async fn retry(&self, id: &str) -> Result<Onboarding, ApiFailure> {
         read(
-            Request::post(&self.url(&format!("/api/onboardings/{id}/retry")))
+            Request::post(&self.onboarding_url(id, "/retry"))
                 .send()
                 .await,
         )
@@ -89,7 +84,12 @@ impl Proxy {
 
     /// The server-sent events URL of an onboarding.
     pub fn events_url(&self, id: &str) -> String {
-        self.url(&format!("/api/onboardings/{id}/events"))
+        self.onboarding_url(id, "/events")
+    }
+
+    /// `/api/onboardings/{id}` with `rest` after it.
+    fn onboarding_url(&self, id: &str, rest: &str) -> String {
+        self.url(&format!("/api/onboardings/{id}{rest}"))
     }
 }
 

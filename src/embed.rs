@@ -96,6 +96,17 @@ where
                 }
             }
             "sdkUrl" => options.sdk_url = text()?,
+            "headingLevel" => {
+                options.heading_level = match value {
+                    "" => None,
+                    v => Some(
+                        v.parse::<u8>()
+                            .ok()
+                            .filter(|l| (1..=6).contains(l))
+                            .ok_or_else(|| err("must be a heading level from 1 to 6"))?,
+                    ),
+                }
+            }
             // An unknown language is not an error: the widget falls back to the browser's.
             "locale" => options.locale = text()?,
             "customerRef" => {
@@ -147,8 +158,10 @@ mod tests {
             ("sdkUrl", "https://connect.facebook.net/en_US/sdk.js"),
             ("locale", "vi"),
             ("customerRef", "cust-42"),
+            ("headingLevel", "1"),
         ])
         .unwrap();
+        assert_eq!(o.heading_level, Some(1));
         assert_eq!(o.proxy_url, "https://partner.example/wa");
         assert_eq!(o.modes, Modes::Only(Mode::Coexistence));
         assert_eq!(o.app_id.as_deref(), Some("123"));
@@ -190,6 +203,9 @@ mod tests {
             ("customerRef", "a\u{7}b"),
             ("appId", "1\n2"),
             ("esVersion", "v5"),
+            ("headingLevel", "0"),
+            ("headingLevel", "7"),
+            ("headingLevel", "h2"),
             ("esVersion", "V4"),
             ("proxiUrl", "https://typo.example"),
         ];

@@ -19,8 +19,9 @@ use crate::browser::sdk::{self, SdkError, SdkSettings};
 use crate::browser::stream::EventStream;
 use crate::protocol::{
     CancelStep, Correlator, Failure, LaunchOptions, LoginResult, OriginPolicy, Outcome,
-    ReportedError, SessionInfo, Timeouts,
+    SessionInfo, Timeouts,
 };
+pub use crate::screen::{Action, Problem, Request, Screen};
 
 /// How long the SDK may take before the widget calls it blocked.
 pub const SDK_TIMEOUT_MS: i32 = 10_000;
@@ -44,9 +45,7 @@ impl Modes {
     pub fn parse(s: &str) -> Option<Modes> {
         match s.trim() {
             "both" => Some(Modes::Both),
-            "standard" => Some(Modes::Only(Mode::Standard)),
-            "coexistence" => Some(Modes::Only(Mode::Coexistence)),
-            _ => None,
+            one => one.parse().ok().map(Modes::Only),
         }
     }
 
@@ -82,6 +81,9 @@ pub struct WidgetOptions {
     pub locale: Option<String>,
     /// The partner's reference for this customer.
     pub customer_ref: Option<CustomerRef>,
+    /// The level of the widget's title (1 to 6; 2 when not given), so it fits the host
+    /// page's outline: the standalone page makes it its level-one heading.
+    pub heading_level: Option<u8>,
 }
 
 impl WidgetOptions {
@@ -123,96 +125,6 @@ impl WidgetOptions {
     }
 }
 
-/// Why the flow stopped short, worth a sentence and a next step.
-// One value per widget, held in a signal: boxing the onboarding would save nothing that matters.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum Problem {
-    /// The customer reported an error in Meta's popup.
-    Reported(ReportedError),
-    /// Login was not authorized.
-    NotAuthorized,
-    /// A finish without a usable WABA id.
-    InvalidFinish,
-    /// Login ended but Meta sent no finish.
-    TimedOut,
-    /// `FB.login` could not be called.
-    PopupFailed,
-    /// The proxy could not be reached (at start, or when submitting: the ids are kept).
-    ProxyUnreachable,
-    /// The proxy refused the request.
-    Refused(wire::ApiError),
-    /// The onboarding failed at a step (see its `error`).
-    Onboarding(Onboarding),
-}
-
-/// Everything the customer can see; `data_state` is the status region's `data-state`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Screen {
-    /// Fetching the configuration and loading the SDK.
-    LoadingSdk,
-    /// The SDK did not load.
-    SdkBlocked,
-    /// Ready to launch (possibly after a cancel or a failure shown above).
-    Ready,
-    /// Meta's popup is open.
-    InPopup(Mode),
-    /// Posting the ids to the proxy.
-    Submitting,
-    /// The proxy is working on it.
-    Progress(Onboarding),
-    /// Done.
-    Connected(Onboarding),
-    /// The customer left the popup.
-    Cancelled(Option<CancelStep>),
-    /// A person must act (payment method).
-    ActionRequired(Onboarding),
-    /// Something failed.
-    Failed(Problem),
-}
-
-impl Screen {
-    /// The status region's `data-state` value (the list is in docs/API.md).
-    pub fn data_state(&self) -> &'static str {
-        match self {
-            Screen::LoadingSdk => "loading-sdk",
-            Screen::SdkBlocked => "sdk-blocked",
-            Screen::Ready => "ready",
-            Screen::InPopup(_) => "in-popup",
-            Screen::Submitting => "submitting",
-            Screen::Progress(_) => "pending",
-            Screen::Connected(_) => "connected",
-            Screen::Cancelled(_) => "cancelled",
-            Screen::ActionRequired(_) => "action-required",
-            Screen::Failed(_) => "failed",
-        }
-    }
-
-    /// Whether a launch button may start a new popup now.
-    pub fn can_launch(&self) -> bool {
-        match self {
-            Screen::Ready | Screen::Cancelled(_) => true,
-            Screen::Failed(Problem::ProxyUnreachable) => false,
-            // Where retrying cannot help (no number, a blocked number), start over instead.
-            Screen::Failed(Problem::Onboarding(o)) | Screen::ActionRequired(o) => {
-                !o.error.as_ref().is_some_and(|e| e.retryable)
-            }
-            Screen::Failed(_) => true,
-            _ => false,
-        }
-    }
-
-    /// The screen an onboarding from the proxy calls for.
-    pub fn of(onboarding: Onboarding) -> Screen {
-        match onboarding.state {
-            OnboardingState::Connected => Screen::Connected(onboarding),
-            OnboardingState::ActionRequired => Screen::ActionRequired(onboarding),
-            OnboardingState::Failed => Screen::Failed(Problem::Onboarding(onboarding)),
-            _ => Screen::Progress(onboarding),
-        }
-    }
-}
-
 /// What the correlator is fed.
 enum Input {
     Login(LoginResult),
@@ -239,8 +151,6 @@ pub struct Flow {
     timer: StoredValue<Option<Timeout>, LocalStorage>,
     listener: StoredValue<Option<SessionInfoListener>, LocalStorage>,
     stream: StoredValue<Option<EventStream>, LocalStorage>,
-    /// A finished popup's ids not yet accepted by the proxy: never lost, resent on retry.
-    unsent: StoredValue<Option<CreateOnboarding>>,
 }
 
 impl Flow {
@@ -255,7 +165,6 @@ impl Flow {
             timer: StoredValue::new_local(None),
             listener: StoredValue::new_local(None),
             stream: StoredValue::new_local(None),
-            unsent: StoredValue::new(None),
         }
     }
 
@@ -307,8 +216,8 @@ impl Flow {
                     };
                     match fetched {
                         Ok(c) => self.options.with_value(|o| o.apply(c)),
-                        Err(_) => {
-                            self.set(Screen::Failed(Problem::ProxyUnreachable));
+                        Err(failure) => {
+                            self.fail_request(failure, Request::Config);
                             return;
                         }
                     }
@@ -355,28 +264,28 @@ impl Flow {
 
     /// The "Try again" button of each screen.
     pub fn retry(self) {
-        match self.screen.get_untracked() {
-            Screen::SdkBlocked => {
+        match self.screen.with_untracked(Screen::action) {
+            Some(Action::ReloadSdk) => {
                 if let Some(config) = self.config.get_untracked() {
                     self.set(Screen::LoadingSdk);
                     leptos::task::spawn_local(self.load_sdk(config));
                 }
             }
-            Screen::Failed(Problem::ProxyUnreachable) => match self.unsent.get_value() {
-                Some(request) => self.submit(request),
-                None => self.start(),
-            },
-            Screen::Failed(Problem::Onboarding(o)) | Screen::ActionRequired(o) => {
-                self.set(Screen::Submitting);
-                leptos::task::spawn_local(async move {
-                    match self.proxy().retry(&o.id).await {
-                        Ok(onboarding) => self.show(onboarding),
-                        Err(failure) => self.fail_request(failure),
-                    }
-                });
-            }
-            _ => {}
+            Some(Action::Send(Request::Config)) => self.start(),
+            Some(Action::Send(Request::Create(ids))) => self.submit(ids),
+            Some(Action::Send(Request::Retry(onboarding))) => self.retry_onboarding(onboarding),
+            None => {}
         }
+    }
+
+    fn retry_onboarding(self, onboarding: Onboarding) {
+        self.set(Screen::Submitting);
+        leptos::task::spawn_local(async move {
+            match self.proxy().retry(&onboarding.id).await {
+                Ok(answer) => self.show(answer),
+                Err(failure) => self.fail_request(failure, Request::Retry(onboarding)),
+            }
+        });
     }
 
     /// Opens Meta's popup. Call straight from the click handler: `FB.login` must run before
@@ -470,57 +379,28 @@ impl Flow {
     }
 
     fn fail(self, problem: Problem) {
-        let (code, message) = match &problem {
-            Problem::Reported(e) => (
-                e.code.clone().unwrap_or_else(|| "reported".into()),
-                e.message.clone().unwrap_or_default(),
-            ),
-            Problem::NotAuthorized => ("not_authorized".into(), String::new()),
-            Problem::InvalidFinish => ("invalid_finish".into(), String::new()),
-            Problem::TimedOut => ("timed_out".into(), String::new()),
-            Problem::PopupFailed => ("popup_failed".into(), String::new()),
-            Problem::ProxyUnreachable => ("proxy_unreachable".into(), String::new()),
-            Problem::Refused(e) => (e.code.clone(), e.message.clone()),
-            Problem::Onboarding(o) => o
-                .error
-                .as_ref()
-                .map(|e| (e.code.clone(), e.message.clone()))
-                .unwrap_or_else(|| ("failed".into(), String::new())),
-        };
-        self.emit(
-            "wa-signup:error",
-            &serde_json::json!({ "code": code, "message": message }),
-        );
+        self.emit("wa-signup:error", &problem.error_event());
         self.set(Screen::Failed(problem));
     }
 
     fn submit(self, request: CreateOnboarding) {
-        self.unsent.set_value(Some(request.clone()));
         self.set(Screen::Submitting);
         leptos::task::spawn_local(async move {
             match self.proxy().create_onboarding(&request).await {
-                Ok(onboarding) => {
-                    self.unsent.set_value(None);
-                    self.show(onboarding);
-                }
-                Err(failure) => self.fail_request(failure),
+                Ok(onboarding) => self.show(onboarding),
+                Err(failure) => self.fail_request(failure, Request::Create(request)),
             }
         });
     }
 
-    fn fail_request(self, failure: ApiFailure) {
-        match failure {
-            ApiFailure::Refused { error, .. } => {
-                // The ids were refused for good: keeping them would only resend a refusal.
-                if !error.retryable {
-                    self.unsent.set_value(None);
-                }
-                self.fail(Problem::Refused(error));
-            }
+    /// `request` did not get its answer: the screen keeps it for "Try again".
+    fn fail_request(self, failure: ApiFailure, request: Request) {
+        self.fail(match failure {
+            ApiFailure::Refused { error, .. } => Problem::Refused { error, request },
             ApiFailure::Unreachable | ApiFailure::Malformed(_) => {
-                self.fail(Problem::ProxyUnreachable)
+                Problem::ProxyUnreachable(request)
             }
-        }
+        });
     }
 
     /// Shows an onboarding and follows it until it settles.
@@ -531,13 +411,9 @@ impl Flow {
         } else {
             session::set(&self.storage_key(), &onboarding.id);
         }
-        let changed = self.screen.with_untracked(|s| match s {
-            Screen::Progress(o) | Screen::Connected(o) | Screen::ActionRequired(o) => {
-                o != &onboarding
-            }
-            Screen::Failed(Problem::Onboarding(o)) => o != &onboarding,
-            _ => true,
-        });
+        let changed = self
+            .screen
+            .with_untracked(|s| s.onboarding() != Some(&onboarding));
         if !changed {
             return;
         }

@@ -1,8 +1,9 @@
 //! WhatsApp Embedded Signup through YCloud: the browser app.
 //!
 //! `protocol` is pure Rust (no JS types) and runs natively in tests; `browser` is the only
-//! module that touches JavaScript; `api` is the only one that talks to the proxy; `flow`
-//! drives one widget; `components` are the Leptos views.
+//! module that touches JavaScript; `api` is the only one that talks to the proxy; `screen`
+//! holds what the customer sees and every decision about it; `flow` drives one widget by
+//! those decisions; `components` are the Leptos views that draw them.
 
 pub mod api;
 pub mod browser;
@@ -11,3 +12,4 @@ pub mod embed;
 pub mod flow;
 pub mod i18n;
 pub mod protocol;
+pub mod screen;

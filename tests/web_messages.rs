@@ -179,8 +179,8 @@ fn two_listeners_are_independent() {
 
 #[wasm_bindgen_test]
 fn the_callback_may_drop_its_own_listener() {
-    // The app drops the listener once the outcome is known, which may happen inside the
-    // callback itself: that must neither crash nor deliver anything afterwards.
+    // A listener dropped from inside its own callback must neither crash nor deliver
+    // anything afterwards.
     let slot: Rc<RefCell<Option<SessionInfoListener>>> = Rc::new(RefCell::new(None));
     let count = Rc::new(RefCell::new(0));
     let (slot_in, count_in) = (Rc::clone(&slot), Rc::clone(&count));

@@ -245,3 +245,129 @@ async fn v4_is_launched_and_an_unknown_finish_with_a_waba_is_submitted() {
     wait_for_state(&w.root, "connected").await;
     js("delete window.fetch");
 }
+
+/// A scripted proxy (`window.fetch`): each request takes the first `window.__script` entry
+/// with its method and path (entries with `keep: true` answer every time) and is recorded in
+/// `window.__requests` as `{method, path, body}`.
+const SCRIPTED_PROXY: &str = r#"
+  window.__requests = [];
+  window.fetch = function (input, init) {
+    var url = typeof input === 'string' ? input : input.url;
+    var method = (init && init.method) || input.method || 'GET';
+    var path = new URL(url, location.href).pathname;
+    var read = init && init.body ? Promise.resolve(init.body) : (input.text ? input.text() : Promise.resolve(''));
+    return read.then(function (text) {
+      window.__requests.push({ method: method, path: path, body: text ? JSON.parse(text) : null });
+      var i = window.__script.findIndex(function (s) { return s.method === method && s.path === path; });
+      var answer = i < 0 ? { status: 500, body: {} } : window.__script[i];
+      if (i >= 0 && !answer.keep) window.__script.splice(i, 1);
+      return new Response(JSON.stringify(answer.body), { status: answer.status, headers: { 'Content-Type': 'application/json' } });
+    });
+  };
+  window.onboarding = function (state, error, steps) {
+    return { id: 'b7a1', mode: 'standard', waba_id: '104996122399160', phone_number_id: '106540352242922',
+      state: state, steps: (steps || []).map(function (s) {
+        return { name: s[0], state: s[1], started_at: '2026-11-23T10:00:00Z' }; }),
+      error: error, created_at: '2026-11-23T10:00:00Z', updated_at: '2026-11-23T10:00:00Z' };
+  };
+"#;
+
+const FINISH: &str = r#"{"type":"WA_EMBEDDED_SIGNUP","event":"FINISH","data":{"phone_number_id":"106540352242922","waba_id":"104996122399160"},"version":3}"#;
+
+/// The requests the scripted proxy received with this method and path, bodies as JSON.
+fn requests(method: &str, path: &str) -> Vec<serde_json::Value> {
+    let all = js("JSON.stringify(window.__requests)").as_string().unwrap();
+    let all: Vec<serde_json::Value> = serde_json::from_str(&all).unwrap();
+    all.into_iter()
+        .filter(|r| r["method"] == method && r["path"] == path)
+        .map(|r| r["body"].clone())
+        .collect()
+}
+
+async fn launch_and_finish(root: &HtmlElement) {
+    wait_for_state(root, "ready").await;
+    find(root, "launch-standard").click();
+    js("window.__fb.callback({status: 'connected', authResponse: {code: 'AQB-code'}})");
+    post_from_facebook(FINISH);
+}
+
+#[wasm_bindgen_test]
+async fn try_again_after_a_retryable_refusal_resends_the_same_ids() {
+    js(SCRIPTED_PROXY);
+    js(r#"window.__script = [
+      { method: 'POST', path: '/api/onboardings', status: 502, body: { error: {
+          code: 'verification_unavailable', retryable: true,
+          message: "Meta's Graph API could not verify the sign-up right now; try again in a moment." } } },
+      { method: 'POST', path: '/api/onboardings', status: 201,
+        body: onboarding('pending', null, [['bind', 'done'], ['check_payment', 'done'], ['register', 'done']]) },
+      { method: 'GET', path: '/api/onboardings/b7a1', status: 200, keep: true,
+        body: onboarding('connected', null, [['bind', 'done'], ['check_payment', 'done'], ['register', 'done']]) },
+    ];"#);
+    let w = mount(options(data_url(FAKE_SDK)));
+    launch_and_finish(&w.root).await;
+    wait_for_state(&w.root, "failed").await;
+    let launch: web_sys::HtmlButtonElement = find(&w.root, "launch-standard").unchecked_into();
+    assert!(
+        launch.disabled(),
+        "the kept ids are sent again, not replaced"
+    );
+    find(&w.root, "retry").click();
+    wait_for_state(&w.root, "connected").await;
+    let posts = requests("POST", "/api/onboardings");
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert_eq!(posts[0], posts[1], "the very same ids, code included");
+    assert_eq!(posts[1]["code"], "AQB-code");
+    js("delete window.fetch");
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_retry_keeps_the_progress_and_its_button_retries_again() {
+    js(SCRIPTED_PROXY);
+    js(r#"window.__script = [
+      { method: 'POST', path: '/api/onboardings', status: 201,
+        body: onboarding('failed', { code: 'upstream_unavailable', retryable: true,
+          message: 'YCloud failed while trying to register the phone number; retry in a moment.' },
+          [['bind', 'done'], ['check_payment', 'done'], ['register', 'failed']]) },
+      { method: 'POST', path: '/api/onboardings/b7a1/retry', status: 429, body: { error: {
+          code: 'register_limit', retryable: true, retry_after: '2026-11-26T10:00:00Z',
+          message: "This number has used Meta's 10 register requests for 72 hours." } } },
+      { method: 'POST', path: '/api/onboardings/b7a1/retry', status: 200,
+        body: onboarding('pending', null, [['bind', 'done'], ['check_payment', 'done'], ['register', 'done']]) },
+      { method: 'GET', path: '/api/onboardings/b7a1', status: 200, keep: true,
+        body: onboarding('connected', null, [['bind', 'done'], ['check_payment', 'done'], ['register', 'done']]) },
+    ];"#);
+    let w = mount(options(data_url(FAKE_SDK)));
+    launch_and_finish(&w.root).await;
+    wait_for_state(&w.root, "failed").await;
+    find(&w.root, "retry").click();
+    // The retry is refused: the register budget is spent.
+    for _ in 0..300 {
+        if find(&w.root, "status").inner_text().contains("2026-11-26") {
+            break;
+        }
+        wa_signup::browser::dom::sleep(20).await;
+    }
+    let text = find(&w.root, "status").inner_text();
+    assert!(text.contains("2026-11-26T10:00:00Z"), "{text}");
+    assert_eq!(state(&w.root), "failed");
+    // The onboarding stays on screen, and the button is there and does something.
+    assert_eq!(find(&w.root, "waba-id").inner_text(), "104996122399160");
+    let items = w
+        .root
+        .query_selector_all("[data-testid=progress] li")
+        .unwrap();
+    let marks: Vec<String> = (0..items.length())
+        .filter_map(|i| items.item(i))
+        .map(|li| {
+            li.unchecked_into::<web_sys::Element>()
+                .get_attribute("data-mark")
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(marks, ["done", "done", "failed", "waiting"]);
+    find(&w.root, "retry").click();
+    wait_for_state(&w.root, "connected").await;
+    assert_eq!(requests("POST", "/api/onboardings/b7a1/retry").len(), 2);
+    assert_eq!(requests("POST", "/api/onboardings").len(), 1);
+    js("delete window.fetch");
+}

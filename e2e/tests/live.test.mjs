@@ -4,6 +4,7 @@
 // whose popup lives on https://www.facebook.com.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { startFakeYCloud } from '../fake-ycloud.mjs';
 import { launchBrowser, screenshotDir, startProxy } from './harness.mjs';
@@ -533,5 +534,68 @@ test('FB_ES_VERSION=v2: the retired shape, exactly as YCloud\'s samples, still c
   } finally {
     await context.close();
     await v2.stop();
+  }
+});
+
+/**
+ * A fake Graph API for the ownership check: the code exchange fails with 503 while
+ * `graph.down` is true; otherwise every code is exchanged, `debug_token` answers Meta's
+ * June 2026 shape (no target ids) and the WABA lists `graph.numbers`.
+ */
+async function startFakeGraph() {
+  const graph = { down: true, numbers: [], calls: [] };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    graph.calls.push(url.pathname);
+    const send = (status, body) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (url.pathname.endsWith('/oauth/access_token')) {
+      if (graph.down) return send(503, { error: { message: 'Service temporarily unavailable', code: 2 } });
+      return send(200, { access_token: 'EAA-e2e-token', token_type: 'bearer' });
+    }
+    if (url.pathname.endsWith('/debug_token')) {
+      return send(200, { data: { is_valid: true, granular_scopes: [
+        { scope: 'business_management' }, { scope: 'whatsapp_business_manage_events' }] } });
+    }
+    if (url.pathname.endsWith('/phone_numbers') && req.headers.authorization === 'Bearer EAA-e2e-token') {
+      return send(200, { data: graph.numbers.map((id) => ({ id })) });
+    }
+    return send(400, { error: { message: 'Unsupported get request', code: 100 } });
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  graph.url = `http://127.0.0.1:${server.address().port}`;
+  graph.close = () => new Promise((ok) => server.close(ok));
+  return graph;
+}
+
+test('ownership check on, Graph down: "Try again" resends the same ids and the sign-up goes on', async () => {
+  const graph = await startFakeGraph();
+  const verifying = await startProxy({ ...liveEnv(fake), FB_APP_SECRET: 'e2e-app-secret', GRAPH_BASE_URL: graph.url });
+  const { context } = await newContext();
+  try {
+    const page = await openPage(context, verifying.url);
+    const popup = await launch(page, 'standard');
+    await inPopup(popup, 'sandbox-finish');
+    await waitState(page, 'failed');
+    assert.match(await statusText(page), /could not verify the sign-up right now/);
+    assert.equal(await page.getByTestId('launch-standard').isDisabled(), true, 'the ids are kept for the retry');
+    const { waba_id: waba, phone_number_id: phone } = (await lastSessionInfo(page)).data;
+    assert.deepEqual(callsFor(waba), [], 'nothing reached YCloud while unverified');
+
+    graph.down = false;
+    graph.numbers = ['100000000000009', phone];
+    await page.getByTestId('retry').click();
+    await waitState(page, 'connected');
+    assert.equal(page.posts.length, 2);
+    assert.deepEqual(page.posts[1], page.posts[0], 'the very same ids and code');
+    assert.ok(graph.calls.some((p) => p.endsWith(`/${waba}/phone_numbers`)), graph.calls.join('\n'));
+    assert.equal(callsFor(waba)[0], `POST /v2/whatsapp/businessAccounts/${waba}/tp/bind`);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+    await verifying.stop();
+    await graph.close();
   }
 });

@@ -22,10 +22,13 @@ export async function waitForState(page, state, root = page, timeout = 20000) {
     .waitFor({ timeout });
 }
 
-/** Runs axe-core's WCAG 2.1 A/AA rules on the page; returns a readable list of violations. */
+/**
+ * Runs axe-core's WCAG 2.1 A/AA rules and its best practices (one level-one heading, landmarks,
+ * heading order...) on the page; returns a readable list of violations.
+ */
 export async function axeViolations(page) {
   await page.addScriptTag({ path: axePath });
   const result = await page.evaluate(() =>
-    window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
+    window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }));
   return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
 }

@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::MessageEvent;
 
-use crate::protocol::{parse_session_info, OriginPolicy, RawMessage, SessionInfo};
+use crate::protocol::{parse_session_info, OriginPolicy, SessionInfo};
 
 /// Why the listener could not be installed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,13 +37,13 @@ impl std::error::Error for ListenerError {}
 /// removes the listener (like gloo's `EventListener`).
 ///
 /// Messages from origins the policy refuses, and messages that are not session info, are
-/// ignored silently: Facebook's SDK uses the same channel for its own traffic. The callback
-/// may drop its own listener (e.g. once the outcome is known); nothing is delivered after.
+/// ignored silently: Facebook's SDK uses the same channel for its own traffic. A widget keeps
+/// one for its whole life (popups come and go, the listener stays). The callback may drop its
+/// own listener; nothing is delivered after.
 #[must_use = "dropping the listener removes it at once"]
 pub struct SessionInfoListener {
     window: web_sys::Window,
-    /// `None` only after [`SessionInfoListener::forget`] took it.
-    closure: Option<Closure<dyn FnMut(MessageEvent)>>,
+    closure: Closure<dyn FnMut(MessageEvent)>,
 }
 
 impl SessionInfoListener {
@@ -69,36 +69,23 @@ impl SessionInfoListener {
         window
             .add_event_listener_with_callback("message", closure.as_ref().unchecked_ref())
             .map_err(|_| ListenerError::AddFailed)?;
-        Ok(Self {
-            window,
-            closure: Some(closure),
-        })
-    }
-
-    /// Keeps listening for the rest of the page's life: the one explicit way to leak.
-    pub fn forget(mut self) {
-        if let Some(closure) = self.closure.take() {
-            closure.forget();
-        }
+        Ok(Self { window, closure })
     }
 }
 
 impl Drop for SessionInfoListener {
     fn drop(&mut self) {
-        if let Some(closure) = self.closure.take() {
-            // Removing can only fail for a listener that is not there; nothing to do then.
-            let _ = self
-                .window
-                .remove_event_listener_with_callback("message", closure.as_ref().unchecked_ref());
-        }
+        // Removing can only fail for a listener that is not there; nothing to do then.
+        let _ = self
+            .window
+            .remove_event_listener_with_callback("message", self.closure.as_ref().unchecked_ref());
     }
 }
 
 impl fmt::Debug for SessionInfoListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionInfoListener")
-            .field("active", &self.closure.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -118,5 +105,5 @@ fn read_data(data: &JsValue) -> Option<SessionInfo> {
         return None;
     }
     let text = String::from(text);
-    parse_session_info(RawMessage::Text(&text))
+    parse_session_info(&text)
 }

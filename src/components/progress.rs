@@ -1,7 +1,7 @@
 use leptos::prelude::*;
-use wire::{Mode, Onboarding, OnboardingState};
+use wire::{Mode, Onboarding, OnboardingState, StepName, StepState};
 
-use crate::flow::{Flow, Problem, Screen};
+use crate::flow::Flow;
 use crate::i18n::{Locale, Msg};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -42,48 +42,57 @@ impl Mark {
     }
 }
 
-/// The steps of an onboarding and how far each got, read from its state and YCloud objects.
+/// The steps of an onboarding and how far each got, from the steps the proxy recorded.
+///
+/// Each step the proxy records is one line (`check_payment` only in standard mode, `register`
+/// only with a number); the last line is the number turning `CONNECTED`. The first step not
+/// done is where the onboarding is: active while it runs, needing attention once the
+/// onboarding stopped there.
 fn steps(o: &Onboarding) -> Vec<(Msg, Mark)> {
-    use OnboardingState::*;
-    let failed_here = |active: bool| {
-        if !active {
-            Mark::Waiting
-        } else if matches!(o.state, Failed | ActionRequired) {
-            Mark::Failed
-        } else {
-            Mark::Active
-        }
+    let stopped = matches!(
+        o.state,
+        OnboardingState::Failed | OnboardingState::ActionRequired
+    );
+    // Pending or connected: every step ran, whatever the list holds.
+    let past_steps = matches!(
+        o.state,
+        OnboardingState::Pending | OnboardingState::Connected
+    );
+    let mut lines: Vec<(StepName, Msg)> = match o.mode {
+        Mode::Standard => vec![
+            (StepName::Bind, Msg::StepBound),
+            (StepName::CheckPayment, Msg::StepPayment),
+        ],
+        Mode::Coexistence => vec![(StepName::SmbBind, Msg::StepBound)],
     };
-    let bound = o.waba.is_some() || (o.mode == Mode::Coexistence && o.phone_number.is_some());
-    let payment = o
-        .waba
-        .as_ref()
-        .and_then(|w| w.get("paymentMethodAttached"))
-        .and_then(serde_json::Value::as_bool);
-    let registered = o.phone_number.is_some();
-    let connected = o.state == Connected;
-    let mark = |done: bool, reached: bool| {
-        if done {
-            Mark::Done
-        } else {
-            failed_here(reached)
-        }
-    };
-
-    let mut out = vec![(Msg::StepBound, mark(bound, true))];
-    if o.mode == Mode::Standard {
-        out.push((Msg::StepPayment, mark(payment == Some(true), bound)));
-        if o.phone_number_id.is_some() {
-            out.push((Msg::StepRegistered, mark(registered, payment == Some(true))));
-        }
+    if o.mode == Mode::Standard && o.phone_number_id.is_some() {
+        lines.push((StepName::Register, Msg::StepRegistered));
     }
-    out.push((
-        Msg::StepConnected,
-        mark(
-            connected,
-            registered || (bound && o.phone_number_id.is_none()),
-        ),
-    ));
+    let mut reached = false;
+    let mut out: Vec<(Msg, Mark)> = lines
+        .into_iter()
+        .map(|(name, msg)| {
+            let recorded = o.steps.iter().find(|s| s.name == name).map(|s| s.state);
+            let mark = match recorded {
+                _ if past_steps => Mark::Done,
+                Some(StepState::Done) => Mark::Done,
+                _ if reached => Mark::Waiting,
+                Some(StepState::Failed) => Mark::Failed,
+                _ if stopped => Mark::Failed,
+                _ => Mark::Active,
+            };
+            reached |= mark != Mark::Done;
+            (msg, mark)
+        })
+        .collect();
+    let connected = match o.state {
+        OnboardingState::Connected => Mark::Done,
+        _ if reached => Mark::Waiting,
+        _ if stopped => Mark::Failed,
+        OnboardingState::Pending => Mark::Active,
+        _ => Mark::Waiting,
+    };
+    out.push((Msg::StepConnected, connected));
     out
 }
 
@@ -94,16 +103,10 @@ pub fn Progress(
     flow: Flow,
     /// The language to speak.
     locale: RwSignal<Locale>,
+    /// The level of the list's heading (one below the widget's title).
+    heading_level: u8,
 ) -> impl IntoView {
-    let onboarding = move || {
-        flow.screen.with(|s| match s {
-            Screen::Progress(o) | Screen::Connected(o) | Screen::ActionRequired(o) => {
-                Some(o.clone())
-            }
-            Screen::Failed(Problem::Onboarding(o)) => Some(o.clone()),
-            _ => None,
-        })
-    };
+    let onboarding = move || flow.screen.with(|s| s.onboarding().cloned());
     move || {
         onboarding().map(|o| {
             let l = locale.get();
@@ -121,8 +124,20 @@ pub fn Progress(
                 .collect_view();
             view! {
                 <section class="wa-progress" data-testid="progress" aria-label=l.t(Msg::ProgressTitle)>
-                    <h3 class="wa-subtitle">{l.t(Msg::ProgressTitle)}</h3>
+                    {super::widget::heading(heading_level, "wa-subtitle", move || l.t(Msg::ProgressTitle))}
                     <ol class="wa-steps">{items}</ol>
+                    {o.phone_number.as_ref().filter(|p| p.display_phone_number.is_some() || p.verified_name.is_some()).map(|p| view! {
+                        <dl class="wa-number" data-testid="number">
+                            {p.display_phone_number.clone().map(|n| view! {
+                                <dt>{l.t(Msg::NumberShownLabel)}</dt>
+                                <dd data-testid="display-phone-number">{n}</dd>
+                            })}
+                            {p.verified_name.clone().map(|n| view! {
+                                <dt>{l.t(Msg::VerifiedNameLabel)}</dt>
+                                <dd data-testid="verified-name">{n}</dd>
+                            })}
+                        </dl>
+                    })}
                     <dl class="wa-ids">
                         <dt>{l.t(Msg::WabaLabel)}</dt>
                         <dd data-testid="waba-id">{o.waba_id.to_string()}</dd>
@@ -140,7 +155,7 @@ pub fn Progress(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wire::WabaId;
+    use wire::{ErrorCode, OnboardingError, OnboardingStep, WabaId};
 
     fn onboarding(mode: Mode, state: OnboardingState) -> Onboarding {
         Onboarding {
@@ -151,6 +166,7 @@ mod tests {
             business_id: None,
             customer_ref: None,
             state,
+            steps: Vec::new(),
             waba: None,
             phone_number: None,
             error: None,
@@ -159,29 +175,93 @@ mod tests {
         }
     }
 
+    fn step(name: StepName, state: StepState) -> OnboardingStep {
+        OnboardingStep {
+            name,
+            state,
+            started_at: "2026-11-23T10:00:00Z".into(),
+            finished_at: None,
+            error: None,
+        }
+    }
+
+    fn marks(o: &Onboarding) -> Vec<Mark> {
+        steps(o).into_iter().map(|x| x.1).collect()
+    }
+
     #[test]
-    fn standard_steps_follow_the_onboarding() {
+    fn standard_steps_follow_what_the_proxy_recorded() {
+        use Mark::*;
         let mut o = onboarding(Mode::Standard, OnboardingState::Binding);
-        assert_eq!(steps(&o)[0], (Msg::StepBound, Mark::Active));
-        o.waba = Some(serde_json::json!({"paymentMethodAttached": false}));
+        o.steps = vec![step(StepName::Bind, StepState::Started)];
+        assert_eq!(marks(&o), [Active, Waiting, Waiting, Waiting]);
+
+        // No payment method: the payment line needs attention, nothing after it moves.
         o.state = OnboardingState::ActionRequired;
-        assert_eq!(steps(&o)[1], (Msg::StepPayment, Mark::Failed));
-        o.waba = Some(serde_json::json!({"paymentMethodAttached": true}));
-        o.phone_number = Some(serde_json::json!({"status": "PENDING"}));
+        o.steps = vec![
+            step(StepName::Bind, StepState::Done),
+            step(StepName::CheckPayment, StepState::Failed),
+        ];
+        assert_eq!(marks(&o), [Done, Failed, Waiting, Waiting]);
+
         o.state = OnboardingState::Pending;
+        o.steps = vec![
+            step(StepName::Bind, StepState::Done),
+            step(StepName::CheckPayment, StepState::Done),
+            step(StepName::Register, StepState::Done),
+        ];
+        assert_eq!(marks(&o), [Done, Done, Done, Active]);
+        o.state = OnboardingState::Connected;
+        assert_eq!(marks(&o), [Done, Done, Done, Done]);
+        // Connected is connected, even from an answer without its steps.
+        o.steps.clear();
+        assert_eq!(marks(&o), [Done, Done, Done, Done]);
+    }
+
+    #[test]
+    fn a_refused_register_is_where_the_onboarding_stopped() {
+        // The register budget refused locally: no register step recorded, state failed.
+        let mut o = onboarding(Mode::Standard, OnboardingState::Failed);
+        o.steps = vec![
+            step(StepName::Bind, StepState::Done),
+            step(StepName::CheckPayment, StepState::Done),
+        ];
+        o.error = Some(OnboardingError {
+            code: ErrorCode::RegisterLimit,
+            message: "m".into(),
+            retryable: true,
+            upstream_request_id: None,
+            retry_after: None,
+        });
+        assert_eq!(
+            marks(&o),
+            [Mark::Done, Mark::Done, Mark::Failed, Mark::Waiting]
+        );
+    }
+
+    #[test]
+    fn a_waba_without_a_number_stops_before_connecting() {
+        let mut o = onboarding(Mode::Standard, OnboardingState::ActionRequired);
+        o.phone_number_id = None;
+        o.steps = vec![
+            step(StepName::Bind, StepState::Done),
+            step(StepName::CheckPayment, StepState::Done),
+        ];
         let s = steps(&o);
         assert_eq!(
-            s.iter().map(|x| x.1).collect::<Vec<_>>(),
-            [Mark::Done, Mark::Done, Mark::Done, Mark::Active]
+            s.iter().map(|x| x.0).collect::<Vec<_>>(),
+            [Msg::StepBound, Msg::StepPayment, Msg::StepConnected]
         );
-        o.state = OnboardingState::Connected;
-        assert!(steps(&o).iter().all(|x| x.1 == Mark::Done));
+        assert_eq!(marks(&o), [Mark::Done, Mark::Done, Mark::Failed]);
     }
 
     #[test]
     fn coexistence_has_no_payment_or_register_step() {
-        let o = onboarding(Mode::Coexistence, OnboardingState::Binding);
+        let mut o = onboarding(Mode::Coexistence, OnboardingState::Binding);
         let names: Vec<Msg> = steps(&o).into_iter().map(|x| x.0).collect();
         assert_eq!(names, [Msg::StepBound, Msg::StepConnected]);
+        o.state = OnboardingState::Pending;
+        o.steps = vec![step(StepName::SmbBind, StepState::Done)];
+        assert_eq!(marks(&o), [Mark::Done, Mark::Active]);
     }
 }

@@ -1,8 +1,10 @@
 use leptos::prelude::*;
+use wire::ErrorCode;
 
-use crate::flow::{Flow, Problem, Screen};
+use crate::flow::Flow;
 use crate::i18n::{Locale, Msg};
 use crate::protocol::CancelStep;
+use crate::screen::{Problem, Screen};
 
 /// The name of a cancel step in the customer's language (unknown steps as Meta spells them).
 fn step_name(locale: Locale, step: &CancelStep) -> String {
@@ -39,15 +41,11 @@ pub fn describe(screen: &Screen, locale: Locale) -> (String, Vec<String>) {
         // Each known reason has its own sentence; an unknown one shows the proxy's.
         Screen::ActionRequired(o) => {
             let reference = upstream_reference(locale, o);
-            match o
-                .error
-                .as_ref()
-                .map(|e| (e.code.as_str(), e.message.as_str()))
-            {
-                Some(("phone_number_missing", _)) => (t(Msg::NumberMissing), vec![]),
-                Some(("phone_number_blocked", _)) => (t(Msg::NumberBlocked), vec![]),
-                Some(("partner_removed", _)) => (t(Msg::PartnerRemoved), vec![]),
-                Some((code, message)) if code != "payment_method_missing" => (
+            match o.error.as_ref().map(|e| (&e.code, e.message.as_str())) {
+                Some((ErrorCode::PhoneNumberMissing, _)) => (t(Msg::NumberMissing), vec![]),
+                Some((ErrorCode::PhoneNumberBlocked, _)) => (t(Msg::NumberBlocked), vec![]),
+                Some((ErrorCode::PartnerRemoved, _)) => (t(Msg::PartnerRemoved), vec![]),
+                Some((code, message)) if *code != ErrorCode::PaymentMethodMissing => (
                     locale.fill(Msg::OnboardingFailed, &[("message", message)]),
                     reference.into_iter().collect(),
                 ),
@@ -82,8 +80,10 @@ fn describe_problem(problem: &Problem, locale: Locale) -> (String, Vec<String>) 
         Problem::InvalidFinish => (t(Msg::InvalidFinish), vec![]),
         Problem::TimedOut => (t(Msg::TimedOut), vec![t(Msg::TimedOutHelp)]),
         Problem::PopupFailed => (t(Msg::PopupFailed), vec![]),
-        Problem::ProxyUnreachable => (t(Msg::ProxyUnreachable), vec![t(Msg::ProxyUnreachableHelp)]),
-        Problem::Refused(e) => match &e.retry_after {
+        Problem::ProxyUnreachable(_) => {
+            (t(Msg::ProxyUnreachable), vec![t(Msg::ProxyUnreachableHelp)])
+        }
+        Problem::Refused { error: e, .. } => match &e.retry_after {
             Some(when) => (locale.fill(Msg::RegisterLimit, &[("when", when)]), vec![]),
             None => (
                 locale.fill(Msg::Refused, &[("message", &e.message)]),
@@ -104,20 +104,6 @@ fn describe_problem(problem: &Problem, locale: Locale) -> (String, Vec<String>) 
     }
 }
 
-/// Whether the screen offers "Try again".
-fn retryable(screen: &Screen) -> bool {
-    match screen {
-        Screen::SdkBlocked => true,
-        Screen::Failed(Problem::ProxyUnreachable) => true,
-        // After YCloud support attached the payment method, a retry carries on.
-        Screen::Failed(Problem::Onboarding(o)) | Screen::ActionRequired(o) => {
-            o.error.as_ref().is_some_and(|e| e.retryable)
-        }
-        Screen::Failed(Problem::Refused(e)) => e.retryable,
-        _ => false,
-    }
-}
-
 /// The status region: announced politely, with a `data-state` for tests (docs/API.md).
 #[component]
 pub fn Status(
@@ -132,7 +118,7 @@ pub fn Status(
             data-state=move || flow.screen.with(|s| s.data_state())>
             <p class="wa-status-main">{move || text().0}</p>
             {move || text().1.into_iter().map(|line| view! { <p class="wa-status-next">{line}</p> }).collect_view()}
-            <Show when=move || flow.screen.with(retryable)>
+            <Show when=move || flow.screen.with(|s| s.action().is_some())>
                 <button type="button" class="wa-button wa-retry" data-testid="retry"
                     on:click=move |_| flow.retry()>
                     {move || locale.get().t(Msg::TryAgain)}

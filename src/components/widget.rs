@@ -25,6 +25,7 @@ pub fn Widget(
         });
     let locale = RwSignal::new(initial);
     let modes = options.modes;
+    let level = options.heading_level.unwrap_or(2);
     let flow = Flow::new(options);
     let root = NodeRef::<html::Section>::new();
     Effect::new(move |started: Option<bool>| {
@@ -74,7 +75,7 @@ pub fn Widget(
     view! {
         <section class="wa-signup" node_ref=root lang=move || locale.get().tag()>
             <header class="wa-header">
-                <h2 class="wa-title">{move || t(Msg::Title)}</h2>
+                {heading(level, "wa-title", move || t(Msg::Title))}
                 <label class="wa-language">
                     <span>{move || t(Msg::Language)}</span>
                     <select data-testid="locale"
@@ -92,7 +93,24 @@ pub fn Widget(
             <p class="wa-intro">{move || t(Msg::Intro)}</p>
             <div class="wa-modes">{buttons}</div>
             <Status flow=flow locale=locale />
-            <Progress flow=flow locale=locale />
+            <Progress flow=flow locale=locale heading_level=(level + 1).min(6) />
         </section>
+    }
+}
+
+/// A heading of `level` (1 to 6; anything else reads as 6), so the widget fits the outline of
+/// the page it is in.
+pub(crate) fn heading<T: IntoView + 'static>(
+    level: u8,
+    class: &'static str,
+    text: impl Fn() -> T + Send + 'static,
+) -> AnyView {
+    match level {
+        1 => view! { <h1 class=class>{text}</h1> }.into_any(),
+        2 => view! { <h2 class=class>{text}</h2> }.into_any(),
+        3 => view! { <h3 class=class>{text}</h3> }.into_any(),
+        4 => view! { <h4 class=class>{text}</h4> }.into_any(),
+        5 => view! { <h5 class=class>{text}</h5> }.into_any(),
+        _ => view! { <h6 class=class>{text}</h6> }.into_any(),
     }
 }

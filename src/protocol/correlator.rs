@@ -25,7 +25,6 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
 use wire::AuthCode;
 
 use super::events::{CancelStep, Finish, ReportedError, SessionInfo};
@@ -42,19 +41,11 @@ pub enum LoginResult {
 }
 
 impl LoginResult {
-    /// Reads the `response` object `FB.login` passes to its callback (as JSON).
+    /// Reads `response.status` and `response.authResponse.code` of the object `FB.login`
+    /// passes to its callback (the browser layer takes it apart).
     ///
     /// Anything unrecognizable reads as [`LoginResult::Cancelled`]: the SDK only calls back
     /// once the popup is gone, so "no usable answer" means the customer left.
-    pub fn from_response(response: &Value) -> Self {
-        let code = response
-            .get("authResponse")
-            .and_then(|auth| auth.get("code"))
-            .and_then(Value::as_str);
-        Self::from_parts(response.get("status").and_then(Value::as_str), code)
-    }
-
-    /// Reads `response.status` and `response.authResponse.code`, already taken apart.
     pub fn from_parts(status: Option<&str>, code: Option<&str>) -> Self {
         match status {
             Some("connected") => code
@@ -267,11 +258,6 @@ impl Correlator {
         }
     }
 
-    /// Whether the outcome has been given and all further input is ignored.
-    pub fn is_done(&self) -> bool {
-        self.state == State::Done
-    }
-
     fn finish(&mut self, outcome: Outcome) -> Option<Outcome> {
         self.state = State::Done;
         Some(outcome)
@@ -281,7 +267,7 @@ impl Correlator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::events::{parse_session_info, Cancel, RawMessage};
+    use crate::protocol::events::{parse_session_info, Cancel};
     use serde_json::json;
 
     fn ms(n: u64) -> Duration {
@@ -289,9 +275,12 @@ mod tests {
     }
 
     fn finish() -> SessionInfo {
-        parse_session_info(RawMessage::Json(json!({"type": "WA_EMBEDDED_SIGNUP",
+        parse_session_info(
+            &json!({"type": "WA_EMBEDDED_SIGNUP",
             "event": "FINISH", "data": {"waba_id": "104996122399160",
-            "phone_number_id": "106540352242922", "business_id": "2729063490586005"}})))
+            "phone_number_id": "106540352242922", "business_id": "2729063490586005"}})
+            .to_string(),
+        )
         .unwrap()
     }
 
@@ -585,7 +574,9 @@ mod tests {
         assert_eq!(c.deadline(), Some(ms(61_000)));
         c.on_session_info(finish(), ms(2_000));
         assert_eq!(c.deadline(), None);
-        assert!(c.is_done());
+        // Done: later input changes nothing.
+        assert_eq!(c.on_login(LoginResult::Cancelled, ms(3_000)), None);
+        assert_eq!(c.poll(ms(100_000)), None);
 
         let mut c = Correlator::default();
         c.on_session_info(finish(), ms(5));
@@ -594,7 +585,8 @@ mod tests {
         let mut c = Correlator::default();
         c.on_login(LoginResult::Cancelled, ms(5));
         assert_eq!(c.deadline(), Some(ms(2_005)));
-        assert!(!c.is_done());
+        // Not done: the grace period still ends in an outcome.
+        assert_eq!(c.poll(ms(2_005)), Some(Outcome::Cancelled { step: None }));
     }
 
     #[test]
@@ -628,35 +620,28 @@ mod tests {
     fn login_responses_are_read() {
         let cases = [
             (
-                json!({"status": "connected", "authResponse": {"code": "AQBcode", "userID": null}}),
+                Some("connected"),
+                Some("AQBcode"),
                 LoginResult::Code(code()),
             ),
             (
-                json!({"status": "connected", "authResponse": {"code": "bad code"}}),
+                Some("connected"),
+                Some("bad code"),
                 LoginResult::NotAuthorized,
             ),
-            (
-                json!({"status": "connected", "authResponse": null}),
-                LoginResult::NotAuthorized,
-            ),
-            (json!({"status": "connected"}), LoginResult::NotAuthorized),
-            (
-                json!({"status": "not_authorized", "authResponse": null}),
-                LoginResult::NotAuthorized,
-            ),
-            (
-                json!({"status": "unknown", "authResponse": null}),
-                LoginResult::Cancelled,
-            ),
-            (
-                json!({"authResponse": {"code": "AQBcode"}}),
-                LoginResult::Cancelled,
-            ),
-            (json!(null), LoginResult::Cancelled),
-            (json!("connected"), LoginResult::Cancelled),
+            (Some("connected"), Some(""), LoginResult::NotAuthorized),
+            (Some("connected"), None, LoginResult::NotAuthorized),
+            (Some("not_authorized"), None, LoginResult::NotAuthorized),
+            (Some("unknown"), None, LoginResult::Cancelled),
+            (None, Some("AQBcode"), LoginResult::Cancelled),
+            (Some("CONNECTED"), Some("AQBcode"), LoginResult::Cancelled),
         ];
-        for (response, want) in cases {
-            assert_eq!(LoginResult::from_response(&response), want, "{response}");
+        for (status, code, want) in cases {
+            assert_eq!(
+                LoginResult::from_parts(status, code),
+                want,
+                "{status:?} {code:?}"
+            );
         }
     }
 }

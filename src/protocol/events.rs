@@ -6,7 +6,7 @@
 //! `CANCEL` carrying a user-reported error), ids may come as strings or numbers, and every
 //! oddity must end in a value or `None`, never in an error the caller has to handle.
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use wire::{
     AuthCode, BusinessId, CreateOnboarding, CustomerRef, EventName, Mode, PhoneNumberId, WabaId,
@@ -15,24 +15,8 @@ use wire::{
 /// The `type` of every Embedded Signup session-info message.
 pub const MESSAGE_TYPE: &str = "WA_EMBEDDED_SIGNUP";
 
-/// `MessageEvent.data` as it arrived: normally a JSON string, sometimes an object.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RawMessage<'a> {
-    /// The data was a string (expected to hold JSON).
-    Text(&'a str),
-    /// The data was already an object (converted to JSON by the browser layer).
-    Json(Value),
-}
-
 /// One session-info message from Meta's popup.
-///
-/// Serialized (for the `wa-signup:*` CustomEvent details) with a `type` tag:
-/// `{"type":"finish","event":"FINISH","kind":"finish","waba_id":"…",…}`,
-/// `{"type":"cancel","current_step":"PHONE_NUMBER_SETUP"}`,
-/// `{"type":"error","message":"…","code":"…",…}`,
-/// `{"type":"invalid_finish","event":"FINISH"}`, `{"type":"unknown","event":"…"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionInfo {
     /// The customer finished the flow: a WABA exists.
     Finish(Finish),
@@ -82,7 +66,8 @@ pub enum FinishKind {
     Unrecognized,
 }
 
-/// A finished flow: the ids to hand to the proxy.
+/// A finished flow: the ids to hand to the proxy. Serialized as the detail of the widget's
+/// `wa-signup:finish` event: `{"event":"FINISH","kind":"finish","waba_id":"…",…}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finish {
     /// The event name as received, e.g. `FINISH_ONLY_WABA` (posted to the proxy).
@@ -128,10 +113,9 @@ impl Finish {
 }
 
 /// A `CANCEL` without error details.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cancel {
     /// Where the customer left, when Meta said so.
-    #[serde(rename = "current_step")]
     pub step: Option<CancelStep>,
 }
 
@@ -182,73 +166,36 @@ impl CancelStep {
     }
 }
 
-impl Serialize for CancelStep {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
 /// An error the customer reported from inside the popup.
 ///
 /// Every field is optional: the popup's error report is free-form and an error without a
 /// message is still an error.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReportedError {
     /// `error_message`, for the support conversation.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `error_code`, or `error_id` when that is what arrived (both are seen).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `session_id`, which Meta support asks for.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
     /// `timestamp` as received (numbers are written in decimal).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
 }
 
-/// Parses a message's data into session info.
+/// Parses a message's data into session info. The browser layer hands over the data as
+/// text: a string as it arrived, an object as `JSON.stringify` wrote it, so both obey the
+/// same size limit.
 ///
 /// `None` means "not ours, ignore silently": not JSON, not an object, another `type`, no
 /// string `event`, or more than [`wire::MAX_BODY_BYTES`] of JSON. Every other message from
 /// a trusted origin yields a value (see [`SessionInfo::InvalidFinish`] and
 /// [`SessionInfo::Unknown`]). Never panics.
-pub fn parse_session_info(raw: RawMessage<'_>) -> Option<SessionInfo> {
-    match raw {
-        RawMessage::Text(text) => {
-            if text.len() > wire::MAX_BODY_BYTES {
-                return None;
-            }
-            let value: Value = serde_json::from_str(text).ok()?;
-            from_value(&value)
-        }
-        RawMessage::Json(value) => {
-            // Same limit as for text, so an object is not a way around it.
-            if !fits_in(&value, wire::MAX_BODY_BYTES) {
-                return None;
-            }
-            from_value(&value)
-        }
+pub fn parse_session_info(text: &str) -> Option<SessionInfo> {
+    if text.len() > wire::MAX_BODY_BYTES {
+        return None;
     }
-}
-
-/// Whether `value` serializes to at most `limit` bytes, without building the string.
-fn fits_in(value: &Value, limit: usize) -> bool {
-    struct Budget(usize);
-    impl std::io::Write for Budget {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 = self
-                .0
-                .checked_sub(buf.len())
-                .ok_or_else(|| std::io::Error::other("over budget"))?;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    serde_json::to_writer(Budget(limit), value).is_ok()
+    let value: Value = serde_json::from_str(text).ok()?;
+    from_value(&value)
 }
 
 fn from_value(value: &Value) -> Option<SessionInfo> {
@@ -382,7 +329,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(text: &str) -> Option<SessionInfo> {
-        parse_session_info(RawMessage::Text(text))
+        parse_session_info(text)
     }
 
     fn finish_of(text: &str) -> Finish {
@@ -531,10 +478,7 @@ mod tests {
         );
         let body = f.onboarding_request(Mode::Standard, None, None);
         assert_eq!(body.event.unwrap().as_str(), "FINISH_ONLY_WABA_V2");
-        assert_eq!(
-            serde_json::to_value(SessionInfo::Finish(f)).unwrap()["kind"],
-            "unknown"
-        );
+        assert_eq!(serde_json::to_value(&f).unwrap()["kind"], "unknown");
         // A valid WABA with a malformed number is an invalid finish, as for known kinds.
         assert_eq!(
             parse(
@@ -736,18 +680,6 @@ mod tests {
     }
 
     #[test]
-    fn objects_parse_like_strings_and_obey_the_same_size_limit() {
-        for (payload, ..) in FINISHES {
-            let value: Value = serde_json::from_str(payload).unwrap();
-            assert_eq!(parse_session_info(RawMessage::Json(value)), parse(payload));
-        }
-        let big = json!({"type": MESSAGE_TYPE, "event": "FINISH",
-            "data": {"waba_id": "1", "pad": "x".repeat(wire::MAX_BODY_BYTES)}});
-        assert_eq!(parse_session_info(RawMessage::Json(big)), None);
-        assert_eq!(parse_session_info(RawMessage::Json(json!("FINISH"))), None);
-    }
-
-    #[test]
     fn exactly_the_size_limit_is_still_read() {
         let head = r#"{"type":"WA_EMBEDDED_SIGNUP","event":"FINISH","data":{"waba_id":"1","pad":""#;
         let tail = r#""}}"#;
@@ -755,11 +687,6 @@ mod tests {
         let payload = format!("{head}{pad}{tail}");
         assert_eq!(payload.len(), wire::MAX_BODY_BYTES);
         assert!(matches!(parse(&payload), Some(SessionInfo::Finish(_))));
-        let value: Value = serde_json::from_str(&payload).unwrap();
-        assert!(matches!(
-            parse_session_info(RawMessage::Json(value)),
-            Some(SessionInfo::Finish(_))
-        ));
         assert_eq!(parse(&format!("{head}x{pad}{tail}")), None);
     }
 
@@ -774,40 +701,17 @@ mod tests {
     }
 
     #[test]
-    fn session_info_serializes_for_custom_event_details() {
+    fn a_finish_serializes_as_the_finish_event_detail() {
         let f = finish_of(FINISHES[0].0);
         assert_eq!(
-            serde_json::to_value(SessionInfo::Finish(f.clone())).unwrap(),
-            json!({"type": "finish", "event": "FINISH", "kind": "finish",
+            serde_json::to_value(&f).unwrap(),
+            json!({"event": "FINISH", "kind": "finish",
                    "waba_id": "104996122399160", "phone_number_id": "106540352242922",
                    "business_id": "2729063490586005"})
         );
         assert_eq!(
-            serde_json::to_value(parse(FINISHES[6].0).unwrap()).unwrap()["kind"],
+            serde_json::to_value(finish_of(FINISHES[6].0)).unwrap()["kind"],
             json!("wa_login_user")
-        );
-        assert_eq!(
-            serde_json::to_value(SessionInfo::Cancel(Cancel {
-                step: Some(CancelStep::PhoneNumberSetup)
-            }))
-            .unwrap(),
-            json!({"type": "cancel", "current_step": "PHONE_NUMBER_SETUP"})
-        );
-        assert_eq!(
-            serde_json::to_value(SessionInfo::Cancel(Cancel { step: None })).unwrap(),
-            json!({"type": "cancel", "current_step": null})
-        );
-        assert_eq!(
-            serde_json::to_value(SessionInfo::Error(ReportedError {
-                message: Some("m".into()),
-                ..Default::default()
-            }))
-            .unwrap(),
-            json!({"type": "error", "message": "m"})
-        );
-        assert_eq!(
-            serde_json::to_value(SessionInfo::Unknown { event: "X".into() }).unwrap(),
-            json!({"type": "unknown", "event": "X"})
         );
     }
 

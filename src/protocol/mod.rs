@@ -11,8 +11,8 @@ pub mod origin;
 
 pub use correlator::{Correlator, Failure, LoginResult, Outcome, Timeouts};
 pub use events::{
-    parse_session_info, Cancel, CancelStep, Finish, FinishKind, RawMessage, ReportedError,
-    SessionInfo, MESSAGE_TYPE,
+    parse_session_info, Cancel, CancelStep, Finish, FinishKind, ReportedError, SessionInfo,
+    MESSAGE_TYPE,
 };
 pub use launch::{LaunchError, LaunchOptions};
 pub use origin::{is_facebook_origin, OriginError, OriginPolicy};
