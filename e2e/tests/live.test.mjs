@@ -1,5 +1,6 @@
 // The whole flow in live mode: the release bundle served by the real proxy binary, which has
-// a YCloud key and talks to a fake YCloud (../fake-ycloud.mjs); the page loads the Facebook
+// a YCloud key and talks to the proxy crate's fake YCloud (`fake-ycloud`, started by
+// ../fake-ycloud.mjs; its answers: proxy/src/sandbox.rs); the page loads the Facebook
 // SDK from its real address, which the browser context answers with a fake (./facebook.mjs)
 // whose popup lives on https://www.facebook.com.
 import { after, before, test } from 'node:test';
@@ -105,8 +106,9 @@ async function lastSessionInfo(page) {
   return messages.at(-1);
 }
 
-function callsFor(waba) {
-  return fake.calls.filter((c) => c.path.includes(`/${waba}`)).map((c) => `${c.method} ${c.path}`);
+/** The calls the fake YCloud received about `waba`, as `METHOD path`. */
+async function callsFor(waba) {
+  return (await fake.calls()).filter((c) => c.path.includes(`/${waba}`)).map((c) => `${c.method} ${c.path}`);
 }
 
 // Each test's popup ids differ from the other tests' (one proxy database for the file) and
@@ -163,6 +165,9 @@ test('standard mode: Facebook popup, bind, register, pending, connected', async 
     assert.match(await statusText(page), /Your WhatsApp number is connected\./);
     const marks = await page.locator('[data-testid=progress] li').evaluateAll((lis) => lis.map((li) => li.dataset.mark));
     assert.deepEqual(marks, ['done', 'done', 'done', 'done']);
+    // The number as people know it, and its business name; the ids only as detail.
+    assert.match(await page.getByTestId('display-phone-number').innerText(), /^\+\d[\d -]+$/);
+    assert.equal(await page.getByTestId('verified-name').innerText(), 'Sandbox Shop');
     await shot(page, 'connected');
 
     assert.equal(page.posts.length, 1);
@@ -170,7 +175,7 @@ test('standard mode: Facebook popup, bind, register, pending, connected', async 
     assert.equal(page.posts[0].waba_id, waba);
     assert.equal(page.posts[0].phone_number_id, phone);
     assert.match(page.posts[0].code ?? '', /^SANDBOX-/, 'the login code travels with the ids');
-    const calls = callsFor(waba);
+    const calls = await callsFor(waba);
     assert.deepEqual(calls.slice(0, 2), [
       `POST /v2/whatsapp/businessAccounts/${waba}/tp/bind`,
       `POST /v2/whatsapp/phoneNumbers/${waba}/${phone}/register`,
@@ -204,7 +209,7 @@ test('coexistence mode: smb/bind, never register, connected', async () => {
     assert.match(await statusText(page), /Your WhatsApp number is connected\./);
     assert.equal(page.posts.length, 1);
     assert.equal(page.posts[0].mode, 'coexistence');
-    const calls = callsFor(waba);
+    const calls = await callsFor(waba);
     assert.equal(calls[0], `POST /v2/whatsapp/businessAccounts/${waba}/smb/bind`);
     assert.ok(!calls.some((c) => c.includes('/register')), calls.join('\n'));
     assert.ok(!calls.some((c) => c.includes('/tp/bind')), calls.join('\n'));
@@ -231,7 +236,7 @@ test('FINISH_ONLY_WABA: bound, nothing registered, action required', async () =>
     const { page, waba } = await finishOnlyWaba(context);
     assert.equal(await page.getByTestId('waba-id').innerText(), waba);
     assert.equal(await page.getByTestId('phone-number-id').count(), 0);
-    assert.deepEqual(callsFor(waba), [`POST /v2/whatsapp/businessAccounts/${waba}/tp/bind`]);
+    assert.deepEqual(await callsFor(waba), [`POST /v2/whatsapp/businessAccounts/${waba}/tp/bind`]);
     assert.equal(page.posts.length, 1);
     assert.equal(page.posts[0].phone_number_id, undefined);
     // The proxy's answer (proxy/README.md): action_required, phone_number_missing, final.
@@ -263,14 +268,14 @@ test('FINISH_ONLY_WABA: the status sentence is about the missing number', async 
 
 test('payment method missing: action required with the contact-YCloud sentence, then retry connects', async () => {
   const { context } = await newContext();
-  fake.paymentMissing = true;
+  await fake.set({ paymentMissing: true });
   try {
     const page = await openPage(context, proxy.url);
     const popup = await launch(page, 'standard');
     await inPopup(popup, 'sandbox-finish');
     await waitState(page, 'action-required');
     const waba = (await lastSessionInfo(page)).data.waba_id;
-    assert.deepEqual(callsFor(waba), [`POST /v2/whatsapp/businessAccounts/${waba}/tp/bind`]);
+    assert.deepEqual(await callsFor(waba), [`POST /v2/whatsapp/businessAccounts/${waba}/tp/bind`]);
     const text = await statusText(page);
     assert.match(text, /YCloud could not attach its payment method/);
     assert.match(text, /Contact YCloud support; once they have attached it, click Try again\./);
@@ -280,16 +285,16 @@ test('payment method missing: action required with the contact-YCloud sentence, 
 
     // The proxy calls it retryable: once YCloud has attached its credit line, "Try again"
     // re-reads the WABA and goes on to register.
-    fake.paymentMissing = false;
+    await fake.set({ paymentMissing: false });
     await page.getByTestId('retry').click();
     await waitState(page, 'connected');
-    const after = callsFor(waba);
+    const after = await callsFor(waba);
     assert.equal(after[1], `GET /v2/whatsapp/businessAccounts/${waba}`);
     assert.match(after[2], /^POST .*\/register$/);
     assert.equal(after.filter((c) => c.includes('/tp/bind')).length, 1, 'no second bind');
     assert.deepEqual(page.errors, []);
   } finally {
-    fake.paymentMissing = false;
+    await fake.set({ paymentMissing: false });
     await context.close();
   }
 });
@@ -341,7 +346,7 @@ test('messages from look-alike origins are ignored; Facebook\'s own still count'
   });
   try {
     const page = await openPage(context, proxy.url);
-    const calls = fake.calls.length;
+    const calls = (await fake.calls()).length;
     const evil = await launch(page, 'standard');
     assert.equal(new URL(evil.url()).origin, 'https://evilfacebook.com');
     await inPopup(evil, 'sandbox-finish');
@@ -358,7 +363,7 @@ test('messages from look-alike origins are ignored; Facebook\'s own still count'
     // ...and changed nothing: still waiting for Facebook, nothing posted, nothing bound.
     assert.equal(await status(page).getAttribute('data-state'), 'in-popup');
     assert.equal(page.posts.length, 0);
-    assert.equal(fake.calls.length, calls);
+    assert.equal((await fake.calls()).length, calls);
 
     // The listener is alive: a message from https://www.facebook.com is taken.
     const realOpened = page.waitForEvent('popup');
@@ -370,7 +375,7 @@ test('messages from look-alike origins are ignored; Facebook\'s own still count'
     await waitState(page, 'cancelled');
     assert.match(await statusText(page), /“review permissions”/);
     assert.equal(page.posts.length, 0);
-    assert.equal(fake.calls.length, calls);
+    assert.equal((await fake.calls()).length, calls);
     assert.deepEqual(page.errors, []);
   } finally {
     await context.close();
@@ -422,7 +427,7 @@ test('proxy down after load: unreachable, ids kept, retry works once it is back'
     assert.ok(await page.getByTestId('launch-standard').isDisabled(), 'retry, not a new popup');
     await shot(page, 'proxy-down');
     const { waba_id: waba, phone_number_id: phone } = (await lastSessionInfo(page)).data;
-    assert.deepEqual(callsFor(waba), []);
+    assert.deepEqual(await callsFor(waba), []);
 
     restarted = await startProxy(liveEnv(fake), { port: own.port, dir: own.dir });
     await page.getByTestId('retry').click();
@@ -431,7 +436,7 @@ test('proxy down after load: unreachable, ids kept, retry works once it is back'
     assert.equal(await page.getByTestId('phone-number-id').innerText(), phone);
     assert.equal(page.posts.length, 2, 'the same ids, sent again');
     assert.deepEqual(page.posts[1], page.posts[0]);
-    assert.equal(callsFor(waba).filter((c) => c.includes('/tp/bind')).length, 1);
+    assert.equal((await callsFor(waba)).filter((c) => c.includes('/tp/bind')).length, 1);
     assert.deepEqual(page.errors, []);
   } finally {
     await context.close();
@@ -462,7 +467,7 @@ test('a second click while a flow runs: one popup, one POST', async () => {
     assert.equal(popups, 1);
     assert.equal(page.posts.length, 1);
     const waba = (await lastSessionInfo(page)).data.waba_id;
-    assert.equal(callsFor(waba).filter((c) => c.startsWith('POST')).length, 2, 'one bind, one register');
+    assert.equal((await callsFor(waba)).filter((c) => c.startsWith('POST')).length, 2, 'one bind, one register');
     assert.deepEqual(page.errors, []);
   } finally {
     await context.close();
@@ -471,7 +476,7 @@ test('a second click while a flow runs: one popup, one POST', async () => {
 
 test('reload while pending: the onboarding is found again and connects', async () => {
   const { context } = await newContext();
-  fake.holdPending = true;
+  await fake.set({ holdPending: true });
   try {
     const page = await openPage(context, proxy.url);
     const popup = await launch(page, 'standard');
@@ -486,14 +491,14 @@ test('reload while pending: the onboarding is found again and connects', async (
     assert.equal(await page.getByTestId('waba-id').innerText(), waba);
     assert.deepEqual(await storedIds(page), [id]);
 
-    fake.holdPending = false;
+    await fake.set({ holdPending: false });
     await waitState(page, 'connected', 30000);
     assert.equal(await page.getByTestId('waba-id').innerText(), waba);
     assert.equal(page.posts.length, 1, 'no second onboarding after the reload');
     assert.deepEqual(await storedIds(page), [], 'a settled onboarding is forgotten');
     assert.deepEqual(page.errors, []);
   } finally {
-    fake.holdPending = false;
+    await fake.set({ holdPending: false });
     await context.close();
   }
 });
@@ -582,7 +587,7 @@ test('ownership check on, Graph down: "Try again" resends the same ids and the s
     assert.match(await statusText(page), /could not verify the sign-up right now/);
     assert.equal(await page.getByTestId('launch-standard').isDisabled(), true, 'the ids are kept for the retry');
     const { waba_id: waba, phone_number_id: phone } = (await lastSessionInfo(page)).data;
-    assert.deepEqual(callsFor(waba), [], 'nothing reached YCloud while unverified');
+    assert.deepEqual(await callsFor(waba), [], 'nothing reached YCloud while unverified');
 
     graph.down = false;
     graph.numbers = ['100000000000009', phone];
@@ -591,7 +596,7 @@ test('ownership check on, Graph down: "Try again" resends the same ids and the s
     assert.equal(page.posts.length, 2);
     assert.deepEqual(page.posts[1], page.posts[0], 'the very same ids and code');
     assert.ok(graph.calls.some((p) => p.endsWith(`/${waba}/phone_numbers`)), graph.calls.join('\n'));
-    assert.equal(callsFor(waba)[0], `POST /v2/whatsapp/businessAccounts/${waba}/tp/bind`);
+    assert.equal((await callsFor(waba))[0], `POST /v2/whatsapp/businessAccounts/${waba}/tp/bind`);
     assert.deepEqual(page.errors, []);
   } finally {
     await context.close();

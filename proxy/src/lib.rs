@@ -5,7 +5,8 @@
 //! - [`startup`]: [`startup::Application`] builds, binds and serves.
 //! - [`routes`]: the HTTP API (docs/API.md) and the bundle.
 //! - [`pipeline`]: the onboarding state machine, free of HTTP.
-//! - [`ycloud`] / [`sandbox`]: the real YCloud client and its in-process fake.
+//! - [`ycloud`] / [`sandbox`]: the real YCloud client and its fake (in-process in sandbox
+//!   mode, over HTTP as the `fake-ycloud` binary).
 //! - [`store`]: the database.
 //! - [`error`]: the one HTTP error type.
 //! - [`webhook`]: YCloud webhook verification (an extractor), events, a signing helper.

@@ -1,26 +1,60 @@
-//! Sandbox mode: an in-process fake of the YCloud calls, used when no `YCLOUD_API_KEY` is
-//! configured, so the whole flow can be clicked through offline.
+//! The fake YCloud: one behaviour table, answered in-process in sandbox mode (no
+//! `YCLOUD_API_KEY`) and over HTTP by the `fake-ycloud` binary ([`http`]), which the
+//! end-to-end suite and the benchmarks run as their YCloud. There is no other fake of
+//! YCloud's API in the repository; the proxy's black-box tests script wiremock per test.
 //!
-//! Answers are shaped like YCloud's (`WhatsappBusinessAccount`, `WhatsappPhoneNumber`):
-//! - `tp/bind` → a WABA with `paymentMethodAttached: true`;
-//! - `register` and `smb/bind` → a number with status `PENDING`, which reads back as
-//!   `CONNECTED` once `sandbox_connect_after` (3 s) has passed;
-//! - retrieving a WABA or a number answers what was bound or registered.
+//! # Behaviour table
 //!
-//! A few WABA ids make the fake fail, so the unhappy paths can be tried by hand:
-//! - ending in `402`: `tp/bind` answers `paymentMethodAttached: false` (→ `action_required`);
-//! - ending in `429`: `register` answers Meta's error 133016 (register limit);
-//! - ending in `500`: every bind answers HTTP 500 (→ `failed`, retryable).
+//! Paths are relative to the API base (`YCLOUD_BASE_URL`, `…/v2`), the calls of
+//! [`YCloudClient`](crate::ycloud::YCloudClient). Successes are `200` with YCloud's
+//! `WhatsappBusinessAccount` or `WhatsappPhoneNumber` object; errors are YCloud's
+//! `{"error": {"status", "code", "message", "requestId", …}}`, and over HTTP every answer
+//! carries a `YCloud-Request-ID` header (the body's `requestId`).
+//!
+//! | call | answer |
+//! |---|---|
+//! | `POST /whatsapp/businessAccounts/{waba}/tp/bind` | the WABA, `paymentMethodAttached: true` |
+//! | `POST /whatsapp/businessAccounts/{waba}/smb/bind` | the coexistence number (id `9{waba}`), `PENDING` |
+//! | `POST /whatsapp/phoneNumbers/{waba}/{id}/register` | the number, `PENDING` |
+//! | `GET /whatsapp/businessAccounts/{waba}` | the WABA, as `tp/bind` answers it |
+//! | `GET /whatsapp/phoneNumbers/{waba}/{e164}` | the number, `CONNECTED` once `connect_after` has passed since its first `register`/`smb/bind`, `PENDING` before |
+//! | anything else | `404 NOT_FOUND` |
+//!
+//! Numbers are `+1555` and the id's last 7 digits (`id 106540352242922` → `+15552242922`).
+//! Registering again does not restart the clock. `connect_after` is 3 s in sandbox mode
+//! (`sandbox_connect_after`), `--connect-after-ms` for the binary, 0 with `--zero-latency`
+//! (every number `CONNECTED` at once). A `+1555…` number the fake does not know (the proxy
+//! restarted while it was pending) reads `CONNECTED`; any other unknown number is
+//! `404 NOT_FOUND`.
+//!
+//! WABA ids whose last digits are special, so the unhappy paths can be tried by hand:
+//!
+//! | WABA id ends in | answer | the onboarding |
+//! |---|---|---|
+//! | `402` | `tp/bind` and `GET` WABA: `paymentMethodAttached: false` | `action_required`, `payment_method_missing` |
+//! | `429` | `register`: `400 WHATSAPP_API_ERROR` carrying Meta's error `133016` | `failed`, `register_limit` with `retry_after` |
+//! | `500` | `tp/bind` and `smb/bind`: `500 INTERNAL_ERROR` | `failed`, `upstream_unavailable`, retryable |
+//!
+//! Two switches, off in sandbox mode, set over HTTP by tests ([`Switches`],
+//! `POST /__control`): `paymentMissing` answers every WABA with
+//! `paymentMethodAttached: false`, as `…402` does; `holdPending` keeps every number `PENDING`
+//! until it is cleared. Over HTTP only: a wrong or missing `X-API-Key` (when the binary was
+//! given `--api-key`; a missing one always) is `401 UNAUTHORIZED`, and `GET /__calls` lists
+//! the calls received.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Value};
 use wire::{PhoneNumberId, WabaId};
 
-use crate::ycloud::{ErrorDetail, Object, PhoneNumber, UpstreamError, Waba, WhatsappApiError};
+use crate::ycloud::{ErrorResponse, Object, PhoneNumber, UpstreamError, Waba};
+
+pub mod http;
 
 /// Static assets served in sandbox mode (written alongside the browser app).
 pub mod assets {
@@ -30,6 +64,90 @@ pub mod assets {
     pub const POPUP_HTML: &str = include_str!("../assets/sandbox-popup.html");
 }
 
+/// One answer of the fake, as YCloud sends it over HTTP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// The JSON body: an object, or YCloud's error body.
+    pub body: Value,
+    /// `YCloud-Request-ID`.
+    pub request_id: String,
+}
+
+impl Answer {
+    fn ok(body: Value) -> Self {
+        Self {
+            status: 200,
+            body,
+            request_id: fake_request_id(),
+        }
+    }
+
+    /// YCloud's error body, with a fresh request id; `meta` is Meta's relayed error
+    /// (`whatsappApiError`), when the call went through to Meta.
+    pub fn error(status: u16, code: &str, message: &str, meta: Option<Value>) -> Self {
+        let request_id = fake_request_id();
+        let mut error = json!({
+            "status": status,
+            "code": code,
+            "message": message,
+            "requestId": request_id,
+        });
+        if let Some(meta) = meta {
+            error["whatsappApiError"] = meta;
+        }
+        Self {
+            status,
+            body: json!({ "error": error }),
+            request_id,
+        }
+    }
+
+    fn not_found() -> Self {
+        Self::error(
+            404,
+            "NOT_FOUND",
+            "The requested resource does not exist.",
+            None,
+        )
+    }
+
+    /// What the HTTP client would make of this answer.
+    fn into_object<T: DeserializeOwned>(self) -> Result<Object<T>, UpstreamError> {
+        if (200..300).contains(&self.status) {
+            let typed = T::deserialize(&self.body).map_err(|e| UpstreamError::BadBody {
+                status: self.status,
+                request_id: Some(self.request_id.clone()),
+                cause: e.to_string(),
+            })?;
+            return Ok(Object {
+                typed,
+                raw: self.body,
+            });
+        }
+        let detail = serde_json::from_value::<ErrorResponse>(self.body)
+            .ok()
+            .map(|r| Box::new(r.error));
+        Err(UpstreamError::Status {
+            status: self.status,
+            detail,
+            request_id: Some(self.request_id),
+            retry_after: None,
+        })
+    }
+}
+
+/// The switches tests set over HTTP (`POST /__control`); both off unless set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Switches {
+    /// Every WABA answers `paymentMethodAttached: false`.
+    pub payment_missing: bool,
+    /// Every number reads `PENDING`.
+    pub hold_pending: bool,
+}
+
 #[derive(Debug, Clone)]
 struct FakeNumber {
     id: String,
@@ -37,12 +155,14 @@ struct FakeNumber {
     pending_since: Instant,
 }
 
-/// The fake YCloud.
+/// The fake YCloud (see the module documentation for what it answers).
 #[derive(Debug)]
 pub struct FakeYCloud {
     connect_after: Duration,
     /// By E.164 number, as YCloud's retrieve call addresses them.
     numbers: Mutex<HashMap<String, FakeNumber>>,
+    payment_missing: AtomicBool,
+    hold_pending: AtomicBool,
 }
 
 impl FakeYCloud {
@@ -51,18 +171,59 @@ impl FakeYCloud {
         Self {
             connect_after,
             numbers: Mutex::new(HashMap::new()),
+            payment_missing: AtomicBool::new(false),
+            hold_pending: AtomicBool::new(false),
+        }
+    }
+
+    /// The switches as they are.
+    pub fn switches(&self) -> Switches {
+        Switches {
+            payment_missing: self.payment_missing.load(Ordering::Relaxed),
+            hold_pending: self.hold_pending.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Sets both switches.
+    pub fn set_switches(&self, s: Switches) {
+        self.payment_missing
+            .store(s.payment_missing, Ordering::Relaxed);
+        self.hold_pending.store(s.hold_pending, Ordering::Relaxed);
+    }
+
+    /// The answer to `method` on `segments`, the decoded path segments after the API base
+    /// (`["whatsapp", "businessAccounts", "123", "tp", "bind"]`): the behaviour table's rows.
+    pub fn answer(&self, method: &str, segments: &[&str]) -> Answer {
+        let waba = |s: &str| WabaId::parse(s).ok();
+        match (method, segments) {
+            ("POST", ["whatsapp", "businessAccounts", w, "tp", "bind"]) => {
+                waba(w).map_or_else(Answer::not_found, |w| self.tp_bind_answer(&w))
+            }
+            ("POST", ["whatsapp", "businessAccounts", w, "smb", "bind"]) => {
+                waba(w).map_or_else(Answer::not_found, |w| self.smb_bind_answer(&w))
+            }
+            ("POST", ["whatsapp", "phoneNumbers", w, p, "register"]) => {
+                match (waba(w), PhoneNumberId::parse(*p).ok()) {
+                    (Some(w), Some(p)) => self.register_answer(&w, &p),
+                    _ => Answer::not_found(),
+                }
+            }
+            ("GET", ["whatsapp", "businessAccounts", w]) => {
+                waba(w).map_or_else(Answer::not_found, |w| self.waba_answer(&w))
+            }
+            ("GET", ["whatsapp", "phoneNumbers", w, e164]) => {
+                waba(w).map_or_else(Answer::not_found, |w| self.number_answer(&w, e164))
+            }
+            _ => Answer::not_found(),
         }
     }
 
     /// Fake `tp/bind`.
     ///
     /// # Errors
-    /// For the magic WABA ids in the module documentation.
+    /// For the special WABA ids in the module documentation.
     pub fn tp_bind(&self, waba: &WabaId) -> Result<Object<Waba>, UpstreamError> {
-        if waba.as_str().ends_with("500") {
-            return Err(server_error());
-        }
-        object(waba_json(waba, !waba.as_str().ends_with("402")))
+        self.tp_bind_answer(waba).into_object()
     }
 
     /// Fake `retrieve_waba`.
@@ -70,53 +231,27 @@ impl FakeYCloud {
     /// # Errors
     /// Never, today; the signature matches the real client.
     pub fn retrieve_waba(&self, waba: &WabaId) -> Result<Object<Waba>, UpstreamError> {
-        object(waba_json(waba, !waba.as_str().ends_with("402")))
+        self.waba_answer(waba).into_object()
     }
 
     /// Fake `smb/bind`: invents the coexistence number and answers it `PENDING`.
     ///
     /// # Errors
-    /// For the magic WABA ids in the module documentation.
+    /// For the special WABA ids in the module documentation.
     pub fn smb_bind(&self, waba: &WabaId) -> Result<Object<PhoneNumber>, UpstreamError> {
-        if waba.as_str().ends_with("500") {
-            return Err(server_error());
-        }
-        let id: String = format!("9{}", waba.as_str())
-            .chars()
-            .take(wire::MAX_ID_DIGITS)
-            .collect();
-        Ok(self.pend(waba.as_str(), &id))
+        self.smb_bind_answer(waba).into_object()
     }
 
     /// Fake `register`: answers the number `PENDING`.
     ///
     /// # Errors
-    /// For the magic WABA ids in the module documentation.
+    /// For the special WABA ids in the module documentation.
     pub fn register(
         &self,
         waba: &WabaId,
         phone_number_id: &PhoneNumberId,
     ) -> Result<Object<PhoneNumber>, UpstreamError> {
-        if waba.as_str().ends_with("429") {
-            return Err(UpstreamError::Status {
-                status: 400,
-                detail: Some(Box::new(ErrorDetail {
-                    status: Some(400),
-                    code: Some("WHATSAPP_API_ERROR".into()),
-                    message: Some("Too many register requests for this number.".into()),
-                    request_id: Some(fake_request_id()),
-                    whatsapp_api_error: Some(WhatsappApiError {
-                        code: Some(json!(133016)),
-                        message: Some("Account register deregister rate limit exceeded".into()),
-                        ..WhatsappApiError::default()
-                    }),
-                    ..ErrorDetail::default()
-                })),
-                request_id: Some(fake_request_id()),
-                retry_after: None,
-            });
-        }
-        Ok(self.pend(waba.as_str(), phone_number_id.as_str()))
+        self.register_answer(waba, phone_number_id).into_object()
     }
 
     /// Fake `retrieve_phone_number`: `CONNECTED` once the delay has passed.
@@ -128,6 +263,48 @@ impl FakeYCloud {
         waba: &WabaId,
         e164: &str,
     ) -> Result<Object<PhoneNumber>, UpstreamError> {
+        self.number_answer(waba, e164).into_object()
+    }
+
+    fn tp_bind_answer(&self, waba: &WabaId) -> Answer {
+        if waba.as_str().ends_with("500") {
+            return server_error();
+        }
+        self.waba_answer(waba)
+    }
+
+    fn waba_answer(&self, waba: &WabaId) -> Answer {
+        let attached = !(waba.as_str().ends_with("402") || self.switches().payment_missing);
+        Answer::ok(waba_json(waba, attached))
+    }
+
+    fn smb_bind_answer(&self, waba: &WabaId) -> Answer {
+        if waba.as_str().ends_with("500") {
+            return server_error();
+        }
+        let id: String = format!("9{}", waba.as_str())
+            .chars()
+            .take(wire::MAX_ID_DIGITS)
+            .collect();
+        self.pend(waba.as_str(), &id)
+    }
+
+    fn register_answer(&self, waba: &WabaId, phone_number_id: &PhoneNumberId) -> Answer {
+        if waba.as_str().ends_with("429") {
+            return Answer::error(
+                400,
+                "WHATSAPP_API_ERROR",
+                "Too many register requests for this number.",
+                Some(json!({
+                    "code": 133016,
+                    "message": "Account register deregister rate limit exceeded",
+                })),
+            );
+        }
+        self.pend(waba.as_str(), phone_number_id.as_str())
+    }
+
+    fn number_answer(&self, waba: &WabaId, e164: &str) -> Answer {
         let number = self
             .lock()
             .get(e164)
@@ -144,48 +321,40 @@ impl FakeYCloud {
             })
         });
         let Some(n) = number else {
-            return Err(UpstreamError::Status {
-                status: 404,
-                detail: Some(Box::new(ErrorDetail {
-                    status: Some(404),
-                    code: Some("NOT_FOUND".into()),
-                    message: Some("The requested resource does not exist.".into()),
-                    request_id: Some(fake_request_id()),
-                    ..ErrorDetail::default()
-                })),
-                request_id: Some(fake_request_id()),
-                retry_after: None,
-            });
+            return Answer::not_found();
         };
-        let status = if n.pending_since.elapsed() >= self.connect_after {
-            "CONNECTED"
-        } else {
-            "PENDING"
-        };
-        object(phone_json(&n.id, &n.waba_id, e164, status))
+        Answer::ok(phone_json(
+            &n.id,
+            &n.waba_id,
+            e164,
+            self.status(n.pending_since),
+        ))
     }
 
-    fn pend(&self, waba: &str, id: &str) -> Object<PhoneNumber> {
+    fn pend(&self, waba: &str, id: &str) -> Answer {
         let e164 = fake_e164(id);
         let mut numbers = self.lock();
         // Registering again does not restart the clock: like YCloud, the number stays as is.
-        let entry = numbers.entry(e164.clone()).or_insert_with(|| FakeNumber {
-            id: id.to_owned(),
-            waba_id: waba.to_owned(),
-            pending_since: Instant::now(),
-        });
-        let status = if entry.pending_since.elapsed() >= self.connect_after {
+        let since = numbers
+            .entry(e164.clone())
+            .or_insert_with(|| FakeNumber {
+                id: id.to_owned(),
+                waba_id: waba.to_owned(),
+                pending_since: Instant::now(),
+            })
+            .pending_since;
+        drop(numbers);
+        Answer::ok(phone_json(id, waba, &e164, self.status(since)))
+    }
+
+    fn status(&self, pending_since: Instant) -> &'static str {
+        if !self.hold_pending.load(Ordering::Relaxed)
+            && pending_since.elapsed() >= self.connect_after
+        {
             "CONNECTED"
         } else {
             "PENDING"
-        };
-        let raw = phone_json(id, waba, &e164, status);
-        drop(numbers);
-        // The JSON above is built here and always matches the DTO.
-        object(raw).unwrap_or_else(|_| Object {
-            typed: PhoneNumber::default(),
-            raw: json!({}),
-        })
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, FakeNumber>> {
@@ -196,28 +365,13 @@ impl FakeYCloud {
     }
 }
 
-fn object<T: DeserializeOwned>(raw: Value) -> Result<Object<T>, UpstreamError> {
-    let typed = T::deserialize(&raw).map_err(|e| UpstreamError::BadBody {
-        status: 200,
-        request_id: None,
-        cause: e.to_string(),
-    })?;
-    Ok(Object { typed, raw })
-}
-
-fn server_error() -> UpstreamError {
-    UpstreamError::Status {
-        status: 500,
-        detail: Some(Box::new(ErrorDetail {
-            status: Some(500),
-            code: Some("INTERNAL_ERROR".into()),
-            message: Some("Sandbox: simulated server error.".into()),
-            request_id: Some(fake_request_id()),
-            ..ErrorDetail::default()
-        })),
-        request_id: Some(fake_request_id()),
-        retry_after: None,
-    }
+fn server_error() -> Answer {
+    Answer::error(
+        500,
+        "INTERNAL_ERROR",
+        "Sandbox: simulated server error.",
+        None,
+    )
 }
 
 fn fake_request_id() -> String {
@@ -302,11 +456,83 @@ mod tests {
             fake.tp_bind(&w402).unwrap().typed.payment_method_attached,
             Some(false)
         );
-        assert!(fake.tp_bind(&WabaId::parse("1500").unwrap()).is_err());
+        let e = fake.tp_bind(&WabaId::parse("1500").unwrap()).unwrap_err();
+        assert_eq!(e.status(), Some(500));
+        assert!(e
+            .request_id()
+            .is_some_and(|r| r.starts_with("req_sandbox_")));
+        assert!(fake.smb_bind(&WabaId::parse("1500").unwrap()).is_err());
         let p = PhoneNumberId::parse("1").unwrap();
         let e = fake
             .register(&WabaId::parse("1429").unwrap(), &p)
             .unwrap_err();
         assert_eq!(e.to_onboarding_error("register").code, "register_limit");
+    }
+
+    #[test]
+    fn switches_hold_numbers_and_drop_the_payment_method() {
+        let fake = FakeYCloud::new(Duration::ZERO);
+        let waba = WabaId::parse("123").unwrap();
+        let phone = PhoneNumberId::parse("456").unwrap();
+        fake.set_switches(Switches {
+            payment_missing: true,
+            hold_pending: true,
+        });
+        let w = fake.tp_bind(&waba).unwrap();
+        assert_eq!(w.typed.payment_method_attached, Some(false));
+        let n = fake.register(&waba, &phone).unwrap();
+        assert_eq!(n.typed.status.as_deref(), Some("PENDING"));
+        fake.set_switches(Switches::default());
+        assert_eq!(
+            fake.retrieve_waba(&waba)
+                .unwrap()
+                .typed
+                .payment_method_attached,
+            Some(true)
+        );
+        assert!(fake
+            .retrieve_phone_number(&waba, "+15550000456")
+            .unwrap()
+            .typed
+            .is_connected());
+    }
+
+    #[test]
+    fn routes_are_the_clients_paths() {
+        let fake = FakeYCloud::new(Duration::ZERO);
+        let a = fake.answer(
+            "POST",
+            &["whatsapp", "businessAccounts", "123", "tp", "bind"],
+        );
+        assert_eq!((a.status, &a.body["id"]), (200, &json!("123")));
+        let a = fake.answer(
+            "POST",
+            &["whatsapp", "phoneNumbers", "123", "456", "register"],
+        );
+        assert_eq!(a.body["phoneNumber"], "+15550000456");
+        let a = fake.answer("GET", &["whatsapp", "phoneNumbers", "123", "+15550000456"]);
+        assert_eq!(a.body["status"], "CONNECTED");
+        let a = fake.answer("GET", &["whatsapp", "businessAccounts", "123"]);
+        assert_eq!(a.body["paymentMethodAttached"], true);
+        for (method, path) in [
+            (
+                "GET",
+                &["whatsapp", "businessAccounts", "123", "tp", "bind"][..],
+            ),
+            (
+                "POST",
+                &["whatsapp", "businessAccounts", "12a", "tp", "bind"][..],
+            ),
+            (
+                "POST",
+                &["whatsapp", "phoneNumbers", "123", "x", "register"][..],
+            ),
+            ("GET", &["nothing"][..]),
+        ] {
+            let a = fake.answer(method, path);
+            assert_eq!(a.status, 404, "{method} {path:?}");
+            assert_eq!(a.body["error"]["code"], "NOT_FOUND");
+            assert_eq!(a.body["error"]["requestId"], a.request_id.as_str());
+        }
     }
 }

@@ -3,8 +3,9 @@
 //! - bundle: dist/'s wasm + JS, raw and `gzip -9`, against a minimal Leptos CSR counter built
 //!   the same way (bench/counter/) and YCloud's plain-JS page (bench/plain-js/);
 //! - time to ready in headless Chromium (bench/time-to-ready.mjs), app against plain-JS page;
-//! - the proxy under load (wrk) against a zero-latency fake YCloud, beside a naive Node.js
-//!   proxy (bench/naive-proxy.mjs): throughput, latency percentiles, peak RSS, start time.
+//! - the proxy under load (wrk) against the proxy crate's fake YCloud (`fake-ycloud
+//!   --zero-latency`, the sandbox's answers over HTTP), beside a naive Node.js proxy
+//!   (bench/naive-proxy.mjs): throughput, latency percentiles, peak RSS, start time.
 //!
 //! These are benchmarks, not tests: nothing here fails because a target is missed; the gaps
 //! are written down. Everything runs on loopback only.
@@ -32,6 +33,8 @@ const TARGET_RSS_KB: u64 = 64 * 1024;
 const TARGET_START_MS: f64 = 200.0;
 
 const READY_RUNS: usize = 20;
+/// The YCloud key both proxies send and the fake YCloud requires.
+const BENCH_KEY: &str = "bench-key";
 const START_RUNS: usize = 10;
 const LOAD_SECONDS: u32 = 10;
 
@@ -408,50 +411,39 @@ struct ServerResults {
 }
 
 struct Load {
-    fake_rust_rps: f64,
-    fake_node_rps: f64,
-    fake_used: &'static str,
+    fake_rps: f64,
     rust: ServerResults,
     node: ServerResults,
     log_lines_per_post: Option<f64>,
 }
 
 fn proxy_load(root: &Path) -> Result<Load, String> {
-    // The fakes: the std-only Rust one and the Node one, each measured alone.
-    let fake_dir = root.join("bench/fake-ycloud");
-    let fake_target = root.join("target/bench-fake");
-    run_cmd(
-        Command::new("cargo")
-            .args(["build", "--release", "--quiet"])
-            .env("CARGO_TARGET_DIR", &fake_target)
-            .current_dir(&fake_dir),
-    )?;
+    // The fake YCloud, built with the proxy, measured alone: it must not be what limits the
+    // proxies. wrk reads a WABA (a GET: no script needed), with the key the fake requires.
     let dir = TempDir::new("load")?;
-    let bind_path = "/v2/whatsapp/businessAccounts/1/tp/bind";
-
-    let rust_fake_addr = loopback()?;
-    let mut rust_fake = Server::spawn(
-        Command::new(fake_target.join("release/fake-ycloud")).arg(rust_fake_addr.to_string()),
-        &dir.0.join("fake-rust.log"),
+    let fake_addr = loopback()?;
+    let mut fake = Server::spawn(
+        Command::new(crate::fake_ycloud_binary(root))
+            .arg(fake_addr.port().to_string())
+            .args(["--api-key", BENCH_KEY, "--zero-latency"]),
+        &dir.0.join("fake.log"),
     )?;
-    wait_listening(rust_fake_addr, &mut rust_fake.child)?;
-    let node_fake_addr = loopback()?;
-    let mut node_fake = Server::spawn(
-        Command::new("node")
-            .arg(root.join("bench/fake-ycloud.mjs"))
-            .arg(node_fake_addr.port().to_string()),
-        &dir.0.join("fake-node.log"),
+    wait_listening(fake_addr, &mut fake.child)?;
+    let key_header = format!("X-API-Key: {BENCH_KEY}");
+    let alone = wrk(
+        &["-t2", "-c64", "-d5s", "-H", &key_header],
+        fake_addr,
+        "/v2/whatsapp/businessAccounts/1",
+        None,
     )?;
-    wait_listening(node_fake_addr, &mut node_fake.child)?;
-    let fake_rust_rps = wrk(&["-t2", "-c64", "-d5s"], rust_fake_addr, bind_path, None)?.rps;
-    let fake_node_rps = wrk(&["-t2", "-c64", "-d5s"], node_fake_addr, bind_path, None)?.rps;
-    let (fake_addr, fake_used) = if fake_rust_rps >= fake_node_rps {
-        drop(node_fake);
-        (rust_fake_addr, "Rust (bench/fake-ycloud/)")
-    } else {
-        drop(rust_fake);
-        (node_fake_addr, "Node (bench/fake-ycloud.mjs)")
-    };
+    if alone.non_2xx > 0 {
+        return Err(format!(
+            "the fake YCloud answered {} requests with an error; see {}",
+            alone.non_2xx,
+            dir.0.join("fake.log").display()
+        ));
+    }
+    let fake_rps = alone.rps;
     let base = format!("http://{fake_addr}/v2");
 
     // Both servers up side by side; each measurement runs on one, then the other.
@@ -526,9 +518,7 @@ fn proxy_load(root: &Path) -> Result<Load, String> {
     }
     let [rust, node] = results;
     Ok(Load {
-        fake_rust_rps,
-        fake_node_rps,
-        fake_used,
+        fake_rps,
         rust,
         node,
         log_lines_per_post,
@@ -573,7 +563,7 @@ fn proxy_command(root: &Path, dir: &Path, addr: SocketAddr) -> Command {
 /// Logging stays at the proxy's default (`info`), as deployed.
 fn live_proxy_command(root: &Path, dir: &Path, addr: SocketAddr, base: &str) -> Command {
     let mut cmd = proxy_command(root, dir, addr);
-    cmd.env("YCLOUD_API_KEY", "bench-key")
+    cmd.env("YCLOUD_API_KEY", BENCH_KEY)
         .env("YCLOUD_BASE_URL", base)
         .env("FB_APP_ID", "100000000000001")
         .env("FB_CONFIG_ID", "200000000000002")
@@ -586,7 +576,7 @@ fn naive_command(root: &Path, addr: SocketAddr, base: &str) -> Command {
     cmd.arg(root.join("bench/naive-proxy.mjs"))
         .env("PORT", addr.port().to_string())
         .env("YCLOUD_BASE_URL", base)
-        .env("YCLOUD_API_KEY", "bench-key");
+        .env("YCLOUD_API_KEY", BENCH_KEY);
     cmd
 }
 
@@ -1170,12 +1160,20 @@ impl Report {
              YCloud; each measurement runs on one server, then on the other, after a 3 s \
              warm-up of each.\n"
         );
+        // Each POST makes two calls to the fake (tp/bind, register).
+        let calls = 2.0 * l.rust.post64.rps.max(l.node.post64.rps);
         let _ = writeln!(
             w,
-            "Fake YCloud alone (`wrk -t2 -c64 -d5s`, POST tp/bind): Rust std-only fake {:.0} req/s, \
-             Node fake {:.0} req/s; the {} fake was used, so the fake is not what limits \
-             the proxies.\n",
-            l.fake_rust_rps, l.fake_node_rps, l.fake_used
+            "Fake YCloud alone (`target/release/fake-ycloud --zero-latency`, the sandbox's fake \
+             over HTTP; `wrk -t2 -c64 -d5s`, GET of a WABA): {:.0} req/s, {:.1} × the {calls:.0} \
+             calls/s the busier proxy made at 64 connections (two per POST), {}.\n",
+            l.fake_rps,
+            l.fake_rps / calls,
+            if l.fake_rps >= 3.0 * calls {
+                "so the fake is not what limits the proxies"
+            } else {
+                "so the fake may be what limits the proxies: read the POST figures with that in mind"
+            }
         );
         let _ = writeln!(
             w,
@@ -1278,8 +1276,7 @@ impl Report {
              CARGO_TARGET_DIR=../../target/bench-counter trunk build --release --offline)\n\
              gzip -9c FILE | wc -c\n\
              node bench/time-to-ready.mjs http://PROXY_IN_SANDBOX_MODE {READY_RUNS}\n\
-             (cd bench/fake-ycloud && CARGO_TARGET_DIR=../../target/bench-fake cargo build --release)\n\
-             target/bench-fake/release/fake-ycloud 127.0.0.1:FAKE     # or: node bench/fake-ycloud.mjs FAKE\n\
+             target/release/fake-ycloud FAKE --api-key bench-key --zero-latency\n\
              YCLOUD_API_KEY=bench-key YCLOUD_BASE_URL=http://127.0.0.1:FAKE/v2 \\\n  \
              FB_APP_ID=100000000000001 FB_CONFIG_ID=200000000000002 FB_SOLUTION_ID=300000000000003 \\\n  \
              DATABASE_URL=sqlite:///tmp/DIR/bench.db ADDR=127.0.0.1:RUST target/release/wa-signup-proxy\n\

@@ -19,7 +19,7 @@ usage: cargo xtask <command>
   test                      install what is missing, then run every test layer:
                             native, API fuzzing, wasm in headless Chromium, end-to-end
   test native|api|wasm|e2e  run one layer only
-  build                     build the release bundle (dist/) and the proxy binary
+  build                     build the release bundle (dist/) and the proxy's binaries
   setup [--browser]         install the missing tools only
   bench                     run every benchmark side by side, write BENCHMARKS.md";
 
@@ -55,7 +55,8 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Release bundle into `dist/` with trunk (offline, tools pinned), then the proxy binary.
+/// Release bundle into `dist/` with trunk (offline, tools pinned), then the proxy crate's
+/// binaries: `wa-signup-proxy` and `fake-ycloud` (the fake YCloud of e2e tests and benchmarks).
 fn build(root: &Path, tools: &Tools) -> Result<(), String> {
     // trunk runs cargo with --offline: every crate must already be in the local registry.
     run(Command::new("cargo")
@@ -74,6 +75,11 @@ fn build(root: &Path, tools: &Tools) -> Result<(), String> {
 
 fn proxy_binary(root: &Path) -> PathBuf {
     root.join("target/release/wa-signup-proxy")
+}
+
+/// The sandbox's fake YCloud over HTTP, built beside the proxy by [`build`].
+fn fake_ycloud_binary(root: &Path) -> PathBuf {
+    root.join("target/release/fake-ycloud")
 }
 
 fn serve(root: &Path, args: &[String]) -> Result<(), String> {
@@ -133,6 +139,7 @@ fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
             .args(["test", "--silent"])
             .current_dir(root.join("e2e"))
             .env("PROXY_BIN", proxy_binary(root))
+            .env("FAKE_YCLOUD_BIN", fake_ycloud_binary(root))
             .env("DIST_DIR", root.join("dist")))?;
     }
     Ok(())

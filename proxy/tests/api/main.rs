@@ -1,7 +1,9 @@
-//! Black-box tests of the proxy: real HTTP, a wiremock YCloud, a fresh SQLite file each.
+//! Black-box tests of the proxy: real HTTP, a wiremock YCloud (or the `fake-ycloud` binary),
+//! a fresh SQLite file each.
 
 mod bad_input;
 mod failures;
+mod fake_ycloud;
 mod foundation;
 mod helpers;
 mod onboardings;
