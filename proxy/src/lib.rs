@@ -1,6 +1,7 @@
 //! The thin proxy between the browser and YCloud: it holds the YCloud key, binds and
 //! registers, and keeps the onboarding record.
 //!
+//! - [`clock`]: the one injectable clock.
 //! - [`config`]: the environment, parsed once into [`config::Settings`].
 //! - [`startup`]: [`startup::Application`] builds, binds and serves.
 //! - [`routes`]: the HTTP API (docs/API.md) and the bundle.
@@ -11,6 +12,7 @@
 //! - [`webhook`]: YCloud webhook verification (an extractor), events, a signing helper.
 //! - [`graph`]: WABA ownership verification through the Graph API's code exchange.
 
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod graph;

@@ -307,6 +307,10 @@ mod tests {
         let e = fake
             .register(&WabaId::parse("1429").unwrap(), &p)
             .unwrap_err();
-        assert_eq!(e.to_onboarding_error("register").code, "register_limit");
+        let now = crate::clock::Clock::system().now();
+        assert_eq!(
+            e.to_onboarding_error("register", now).code,
+            "register_limit"
+        );
     }
 }

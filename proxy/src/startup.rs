@@ -10,13 +10,13 @@ use tokio::net::TcpListener;
 
 use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::config::{Settings, YCloudMode};
 use crate::graph::GraphClient;
 use crate::pipeline::Pipeline;
 use crate::routes::{router, AppState};
 use crate::sandbox::FakeYCloud;
 use crate::store::{Store, StoreError};
-use crate::webhook::Clock;
 use crate::ycloud::{Upstream, YCloudClient};
 
 /// Why the server could not start.
@@ -63,13 +63,14 @@ impl Application {
         Self::build_with_clock(settings, Clock::system()).await
     }
 
-    /// [`Application::build`] with the clock webhook signatures are checked against
-    /// (tests stop it to try the tolerance's edges).
+    /// [`Application::build`] with the clock the whole proxy reads: the store's timestamps,
+    /// the register budget, `Retry-After`, webhook signature ages (tests stop it to try the
+    /// signature tolerance's edges).
     ///
     /// # Errors
     /// See [`StartupError`].
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
-        let store = Store::connect(&settings.database_url).await?;
+        let store = Store::connect(&settings.database_url, clock.clone()).await?;
         let mut tuning = settings.upstream.clone();
         let upstream = match &settings.ycloud {
             YCloudMode::Sandbox => {
@@ -82,11 +83,16 @@ impl Application {
                 Upstream::Sandbox(FakeYCloud::new(tuning.sandbox_connect_after))
             }
             YCloudMode::Live { api_key, base_url } => Upstream::Http(
-                YCloudClient::new(base_url.clone(), api_key.clone(), tuning.clone())
-                    .map_err(StartupError::Client)?,
+                YCloudClient::new(
+                    base_url.clone(),
+                    api_key.clone(),
+                    tuning.clone(),
+                    clock.clone(),
+                )
+                .map_err(StartupError::Client)?,
             ),
         };
-        let pipeline = Pipeline::new(store, upstream, tuning);
+        let pipeline = Pipeline::new(store, upstream, tuning, clock.clone());
         let verifier = match &settings.fb_app_secret {
             None => {
                 tracing::warn!(
@@ -135,7 +141,7 @@ impl Application {
             allowed_origins: settings.allowed_origins.clone(),
             stopping: stopping_rx,
             webhook_secret: settings.webhook_secret.clone(),
-            clock: clock.clone(),
+            clock,
             verifier,
         };
 

@@ -31,9 +31,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use time::OffsetDateTime;
 use url::Url;
 use wire::{OnboardingError, PhoneNumberId, WabaId};
 
+use crate::clock::Clock;
 use crate::config::UpstreamTuning;
 use crate::sandbox::FakeYCloud;
 
@@ -241,10 +243,9 @@ impl UpstreamError {
         serde_json::to_string(d).is_ok_and(|s| s.contains(ON_PREM_BLOCKED))
     }
 
-    /// The onboarding error this failure becomes: a stable code, one sentence, and whether
-    /// `retry` may help.
-    pub fn to_onboarding_error(&self, what: &str) -> OnboardingError {
-        let now = crate::store::now();
+    /// The onboarding error this failure becomes at `now`: a stable code, one sentence, and
+    /// whether `retry` may help (with `retry_after` counted from `now`).
+    pub fn to_onboarding_error(&self, what: &str, now: OffsetDateTime) -> OnboardingError {
         let upstream_message = match self {
             UpstreamError::Status {
                 detail: Some(d), ..
@@ -408,6 +409,8 @@ pub struct YCloudClient {
     base_url: Url,
     api_key: SecretString,
     tuning: UpstreamTuning,
+    /// Turns a `Retry-After` date into a wait.
+    clock: Clock,
 }
 
 impl YCloudClient {
@@ -419,6 +422,7 @@ impl YCloudClient {
         base_url: Url,
         api_key: SecretString,
         tuning: UpstreamTuning,
+        clock: Clock,
     ) -> Result<Self, String> {
         let http = tuning.http_client()?;
         Ok(Self {
@@ -426,6 +430,7 @@ impl YCloudClient {
             base_url,
             api_key,
             tuning,
+            clock,
         })
     }
 
@@ -589,7 +594,7 @@ impl YCloudClient {
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
+            .and_then(|v| parse_retry_after(v, self.clock.now()));
         let body = response.bytes().await.map_err(transport_error)?;
         // Successes at `debug` (two per sign-up); refusals at `info` (the pipeline warns too).
         if status.is_success() {
@@ -649,15 +654,15 @@ fn transport_error(e: reqwest::Error) -> UpstreamError {
     }
 }
 
-/// `Retry-After`: delta-seconds, or an HTTP date.
-fn parse_retry_after(v: &str) -> Option<Duration> {
+/// `Retry-After`: delta-seconds, or an HTTP date (counted from `now`).
+fn parse_retry_after(v: &str, now: OffsetDateTime) -> Option<Duration> {
     let v = v.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let date =
         time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
-    let delta = date - time::OffsetDateTime::now_utc();
+    let delta = date - now;
     Some(Duration::from_secs(
         delta.whole_seconds().max(0).unsigned_abs(),
     ))
@@ -760,7 +765,7 @@ mod tests {
                 "message": "Access denied", "whatsappApiError": {"code": 1005,
                 "message": "Access denied", "error_data": {"details": "Unknown error: biz_link_on_prem_reg_blocked"}}}}),
         );
-        let o = e.to_onboarding_error("register the number");
+        let o = e.to_onboarding_error("register the number", Clock::system().now());
         assert_eq!(o.code, "on_premises_retired");
         assert_eq!(
             o.message,
@@ -778,10 +783,14 @@ mod tests {
                 serde_json::json!({"error": {"status": 400, "code": "WHATSAPP_API_ERROR",
                     "whatsappApiError": {"code": code}}}),
             );
-            let o = e.to_onboarding_error("register the number");
+            let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+            let o = e.to_onboarding_error("register the number", now);
             assert_eq!(o.code, "register_limit");
             assert!(o.retryable);
-            assert!(o.retry_after.is_some());
+            assert_eq!(
+                o.retry_after,
+                Some(crate::store::format_time(now + time::Duration::hours(72)))
+            );
         }
     }
 
@@ -805,12 +814,20 @@ mod tests {
 
     #[test]
     fn retry_after_forms() {
-        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        let now = OffsetDateTime::from_unix_timestamp(1_445_412_470).unwrap(); // 07:27:50
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
         assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after(
+                "Wed, 21 Oct 2015 07:28:00 GMT",
+                now + time::Duration::hours(1)
+            ),
             Some(Duration::ZERO)
         );
-        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("soon", now), None);
     }
 
     #[test]

@@ -61,6 +61,7 @@ use time::Duration;
 use tokio::sync::broadcast;
 use wire::{CreateOnboarding, Mode, Onboarding, OnboardingState};
 
+use crate::clock::Clock;
 use crate::config::UpstreamTuning;
 use crate::store::{self, Step, StepStatus, Steps, Store, StoreError};
 use crate::webhook::Event;
@@ -99,6 +100,8 @@ struct Inner {
     store: Store,
     upstream: Upstream,
     tuning: UpstreamTuning,
+    /// Where the register budget's and retry's "now" comes from.
+    clock: Clock,
     /// Onboardings whose steps are running now (one runner per onboarding).
     running: Mutex<HashSet<String>>,
     /// Onboardings with a follower polling their number.
@@ -152,14 +155,15 @@ enum Flow {
 }
 
 impl Pipeline {
-    /// A pipeline over a store and an upstream.
-    pub fn new(store: Store, upstream: Upstream, tuning: UpstreamTuning) -> Self {
+    /// A pipeline over a store and an upstream, reading the time from `clock`.
+    pub fn new(store: Store, upstream: Upstream, tuning: UpstreamTuning, clock: Clock) -> Self {
         let (changes, _) = broadcast::channel(256);
         Self {
             inner: Arc::new(Inner {
                 store,
                 upstream,
                 tuning,
+                clock,
                 running: Mutex::new(HashSet::new()),
                 following: Mutex::new(HashSet::new()),
                 changes,
@@ -247,7 +251,7 @@ impl Pipeline {
         // only extend the block.
         if let Some(e) = error.filter(|e| e.code == "register_limit") {
             if let Some(until) = e.retry_after.as_deref().and_then(store::parse_time) {
-                if until > store::now() {
+                if until > self.inner.clock.now() {
                     return Err(RetryError::BudgetSpent(until));
                 }
             }
@@ -295,7 +299,7 @@ impl Pipeline {
         &self,
         phone: &wire::PhoneNumberId,
     ) -> Result<Option<time::OffsetDateTime>, StoreError> {
-        let now = store::now();
+        let now = self.inner.clock.now();
         let (count, oldest) = self
             .inner
             .store

@@ -19,7 +19,7 @@ impl Pipeline {
         let upstream = &self.inner.upstream;
         // Writes between two upstream calls are queued and committed together right before
         // the next call (or at the end), so each call's `started` record is durable first.
-        let mut w = Writes::new();
+        let mut w = store.writes();
 
         // 1. Bind.
         let bind = steps.get(Step::Bind);
@@ -170,7 +170,7 @@ impl Pipeline {
                 }
                 // The step's start and the counted call in one commit, before the call.
                 w.start_step(Step::Register, OnboardingState::Registering);
-                w.register_attempt(&onboarding.waba_id, phone_id, store::now());
+                w.register_attempt(&onboarding.waba_id, phone_id, self.inner.clock.now());
                 store.commit(id, &mut w).await?;
                 self.notify(id).await;
                 match upstream.register(&onboarding.waba_id, phone_id).await {
@@ -193,7 +193,7 @@ impl Pipeline {
     ) -> Result<Flow, StoreError> {
         let id = onboarding.id.as_str();
         let store = &self.inner.store;
-        let mut w = Writes::new();
+        let mut w = store.writes();
         let bind = steps.get(Step::SmbBind);
         let phone = match bind {
             Some(s) if s.status == StepStatus::Done => None,
@@ -290,7 +290,7 @@ impl Pipeline {
         e: &UpstreamError,
         what: &str,
     ) -> Result<Flow, StoreError> {
-        let error = e.to_onboarding_error(what);
+        let error = e.to_onboarding_error(what, self.inner.clock.now());
         tracing::warn!(
             id, step = step.as_str(), error = %e, code = %error.code,
             upstream_request_id = error.upstream_request_id.as_deref(), "onboarding step failed"

@@ -157,9 +157,10 @@ pub async fn retry(
         Ok(onboarding) => Ok(axum::Json(onboarding)),
         Err(RetryError::NotFound) => Err(Error::OnboardingNotFound),
         Err(RetryError::NothingToRetry(why)) => Err(Error::NothingToRetry(why)),
-        Err(RetryError::BudgetSpent(retry_after)) => {
-            Err(Error::RegisterBudgetSpent { retry_after })
-        }
+        Err(RetryError::BudgetSpent(retry_after)) => Err(Error::RegisterBudgetSpent {
+            retry_after,
+            now: state.clock.now(),
+        }),
         Err(RetryError::Store(e)) => Err(Error::Store(e)),
     }
 }

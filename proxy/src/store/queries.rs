@@ -5,8 +5,8 @@ use time::OffsetDateTime;
 use wire::{CreateOnboarding, Onboarding, OnboardingState, PhoneNumberId, WabaId};
 
 use super::rows::{
-    format_time, now, onboarding_from_row, onboarding_json_from_row, parse_time, step_from_row,
-    Step, StepRecord, StepStatus, Steps,
+    format_time, onboarding_from_row, onboarding_json_from_row, parse_time, step_from_row, Step,
+    StepRecord, StepStatus, Steps,
 };
 use super::{Store, StoreError};
 
@@ -49,7 +49,7 @@ impl Store {
         first: Option<(Step, OnboardingState)>,
     ) -> Result<(Onboarding, bool), StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
-        let now = format_time(now());
+        let now = format_time(self.clock.now());
         let state = first.map_or(OnboardingState::Received, |(_, s)| s);
         let mut tx = self.write.begin().await?;
         // ON CONFLICT DO NOTHING (no target) covers the expression index in both databases;
@@ -263,7 +263,7 @@ impl Store {
         )
         .bind(id)
         .bind(kind)
-        .bind(format_time(now()))
+        .bind(format_time(self.clock.now()))
         .bind(body)
         .execute(&self.write)
         .await?
