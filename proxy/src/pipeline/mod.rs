@@ -58,7 +58,6 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use time::Duration;
-use tokio::sync::broadcast;
 use wire::{CreateOnboarding, Mode, Onboarding, OnboardingState};
 
 use crate::clock::Clock;
@@ -71,6 +70,8 @@ mod changes;
 mod follower;
 mod steps;
 mod webhook_rules;
+
+pub use changes::Subscription;
 
 use webhook_rules::{may_change, Subject};
 
@@ -106,7 +107,8 @@ struct Inner {
     running: Mutex<HashSet<String>>,
     /// Onboardings with a follower polling their number.
     following: Mutex<HashSet<String>>,
-    changes: broadcast::Sender<Onboarding>,
+    /// The event streams' channels, one per followed onboarding.
+    changes: changes::Changes,
 }
 
 /// The onboarding pipeline. Cheap to clone; clones share everything.
@@ -157,7 +159,6 @@ enum Flow {
 impl Pipeline {
     /// A pipeline over a store and an upstream, reading the time from `clock`.
     pub fn new(store: Store, upstream: Upstream, tuning: UpstreamTuning, clock: Clock) -> Self {
-        let (changes, _) = broadcast::channel(256);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -166,7 +167,7 @@ impl Pipeline {
                 clock,
                 running: Mutex::new(HashSet::new()),
                 following: Mutex::new(HashSet::new()),
-                changes,
+                changes: changes::Changes::default(),
             }),
         }
     }

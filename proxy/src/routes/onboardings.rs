@@ -9,7 +9,6 @@ use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
-use tokio::sync::broadcast::error::RecvError;
 use wire::{CreateOnboarding, ErrorBody, Onboarding};
 
 use sha2::{Digest, Sha256};
@@ -181,32 +180,24 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
     let id = onboarding_id(id)?;
     // Subscribe before reading, so a change between the two is not lost.
-    let mut changes = state.pipeline.subscribe();
+    let mut changes = state.pipeline.subscribe(&id);
     let first = state
         .pipeline
         .get(&id)
         .await?
         .ok_or(Error::OnboardingNotFound)?;
-    let pipeline = state.pipeline.clone();
     let mut stopping = state.stopping.clone();
     let stream = async_stream::stream! {
         let mut last = first;
         yield Ok(event(&last));
         while !last.state.is_final() {
-            let received = tokio::select! {
-                r = changes.recv() => r,
+            let next = tokio::select! {
+                next = changes.next() => match next {
+                    Some(o) => o,
+                    None => break,
+                },
                 // A shutdown ends the stream; the browser's EventSource reconnects.
                 _ = stopping.wait_for(|s| *s) => break,
-            };
-            let next = match received {
-                Ok(o) if o.id == id => o,
-                Ok(_) => continue,
-                // Missed some changes: the store has the latest.
-                Err(RecvError::Lagged(_)) => match pipeline.get(&id).await {
-                    Ok(Some(o)) => o,
-                    _ => break,
-                },
-                Err(RecvError::Closed) => break,
             };
             if next != last {
                 last = next;
