@@ -10,12 +10,14 @@
 //! - [`store`]: the database.
 //! - [`error`]: the one HTTP error type.
 //! - [`webhook`]: YCloud webhook verification (an extractor), events, a signing helper.
-//! - [`graph`]: WABA ownership verification through the Graph API's code exchange.
+//! - [`ownership`]: the ownership check of a sign-up, before anything is stored.
+//! - [`graph`]: the Graph API's code exchange and WABA checks the ownership check asks.
 
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod graph;
+pub mod ownership;
 pub mod pipeline;
 pub mod routes;
 pub mod sandbox;

@@ -11,12 +11,10 @@ use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use wire::{CreateOnboarding, ErrorBody, Onboarding};
 
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-
 use super::AppState;
 use crate::error::{Error, Json};
-use crate::graph::{GraphClient, VerifyError};
+use crate::graph::VerifyError;
+use crate::ownership::{self, Refusal, Verified};
 use crate::pipeline::RetryError;
 
 /// `POST /api/onboardings`: 201 with the new onboarding after its synchronous steps, or 200
@@ -41,7 +39,10 @@ pub async fn create(
 ) -> Result<Response, Error> {
     let code_sha256 = match &state.verifier {
         None => None,
-        Some(graph) => match verify(&state, graph, &req).await? {
+        Some(graph) => match ownership::verify(state.pipeline.store(), graph, &req)
+            .await
+            .map_err(refused)?
+        {
             Verified::Again(existing) => {
                 return Ok((StatusCode::OK, axum::Json(*existing)).into_response())
             }
@@ -57,58 +58,15 @@ pub async fn create(
     Ok((status, axum::Json(onboarding)).into_response())
 }
 
-/// The outcome of a passed ownership check.
-enum Verified {
-    /// The same WABA and number were verified before with this very code: the existing
-    /// onboarding, answered without exchanging the (single-use) code again.
-    Again(Box<Onboarding>),
-    /// The code was exchanged and the WABA is the user's: its SHA-256, to store.
-    Code(String),
-}
-
-/// The ownership check (on when `FB_APP_SECRET` is set), before anything is stored or called.
-///
-/// It runs before the idempotency lookup on purpose: a post that fails it must neither read
-/// an existing onboarding (that would hand out another customer's record for a guessed WABA
-/// id) nor create one (a forged post would occupy the WABA and number, and the real
-/// customer's sign-up would then be answered with the forged record). So a refusal stores
-/// nothing and the customer can sign up again with a fresh code.
-async fn verify(
-    state: &AppState,
-    graph: &GraphClient,
-    req: &CreateOnboarding,
-) -> Result<Verified, Error> {
-    let Some(code) = req.code.as_ref() else {
-        tracing::info!(waba_id = %req.waba_id, "refused: no code while verification is on");
-        return Err(Error::CodeMissing);
-    };
-    let hash = hex::encode(Sha256::digest(code.as_str().as_bytes()));
-    let store = state.pipeline.store();
-    if let Some((existing, Some(stored))) = store
-        .find_by_key(&req.waba_id, req.phone_number_id.as_ref())
-        .await?
-    {
-        if bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) {
-            return Ok(Verified::Again(Box::new(existing)));
-        }
-    }
-    match graph
-        .verify_ownership(code.as_str(), &req.waba_id, req.phone_number_id.as_ref())
-        .await
-    {
-        Ok(()) => {
-            tracing::info!(waba_id = %req.waba_id, "ownership verified");
-            Ok(Verified::Code(hash))
-        }
-        Err(e) => {
-            tracing::warn!(waba_id = %req.waba_id, error = %e, "ownership verification refused the sign-up");
-            Err(match e {
-                VerifyError::CodeInvalid => Error::CodeInvalid,
-                VerifyError::NotOwned => Error::WabaNotOwned,
-                VerifyError::NumberNotOwned => Error::PhoneNumberNotOwned,
-                VerifyError::Unavailable(_) => Error::VerificationUnavailable,
-            })
-        }
+/// The HTTP answer to a refused ownership check.
+fn refused(refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::CodeMissing => Error::CodeMissing,
+        Refusal::Graph(VerifyError::CodeInvalid) => Error::CodeInvalid,
+        Refusal::Graph(VerifyError::NotOwned) => Error::WabaNotOwned,
+        Refusal::Graph(VerifyError::NumberNotOwned) => Error::PhoneNumberNotOwned,
+        Refusal::Graph(VerifyError::Unavailable(_)) => Error::VerificationUnavailable,
+        Refusal::Store(e) => Error::Store(e),
     }
 }
 
