@@ -92,21 +92,15 @@ impl Pipeline {
                     upstream_request_id: None,
                     retry_after: None,
                 };
-                let update = Update {
-                    state: Some(OnboardingState::ActionRequired),
+                // The WABA as just read is kept with the stop.
+                w.update(Update {
                     waba: waba.clone(),
-                    error: Some(Some(error)),
                     ..Update::default()
-                };
-                w.finish_step(
-                    Step::CheckPayment,
-                    StepStatus::Failed,
-                    waba.as_ref(),
-                    update,
-                );
-                store.commit(id, &mut w).await?;
-                self.notify(id).await;
-                return Ok(Flow::Stop);
+                });
+                let failed = Some((Step::CheckPayment, waba.as_ref()));
+                return self
+                    .stop(id, &mut w, OnboardingState::ActionRequired, error, failed)
+                    .await;
             }
             if attached.is_none() {
                 tracing::warn!(
@@ -132,15 +126,9 @@ impl Pipeline {
                 upstream_request_id: None,
                 retry_after: None,
             };
-            let update = Update {
-                state: Some(OnboardingState::ActionRequired),
-                error: Some(Some(error)),
-                ..Update::default()
-            };
-            w.update(update);
-            store.commit(id, &mut w).await?;
-            self.notify(id).await;
-            return Ok(Flow::Stop);
+            return self
+                .stop(id, &mut w, OnboardingState::ActionRequired, error, None)
+                .await;
         };
 
         // 4. Register.
@@ -158,15 +146,9 @@ impl Pipeline {
                         upstream_request_id: None,
                         retry_after: Some(store::format_time(until)),
                     };
-                    let update = Update {
-                        state: Some(OnboardingState::Failed),
-                        error: Some(Some(error)),
-                        ..Update::default()
-                    };
-                    w.update(update);
-                    store.commit(id, &mut w).await?;
-                    self.notify(id).await;
-                    return Ok(Flow::Stop);
+                    return self
+                        .stop(id, &mut w, OnboardingState::Failed, error, None)
+                        .await;
                 }
                 // The step's start and the counted call in one commit, before the call.
                 w.start_step(Step::Register, OnboardingState::Registering);
@@ -282,6 +264,8 @@ impl Pipeline {
         Ok(Flow::Continue)
     }
 
+    /// A failed upstream call: `failed`, with the error it becomes, stored as the step's
+    /// result too.
     async fn fail(
         &self,
         id: &str,
@@ -296,12 +280,36 @@ impl Pipeline {
             upstream_request_id = error.upstream_request_id.as_deref(), "onboarding step failed"
         );
         let result = serde_json::to_value(&error).ok();
+        self.stop(
+            id,
+            w,
+            OnboardingState::Failed,
+            error,
+            Some((step, result.as_ref())),
+        )
+        .await
+    }
+
+    /// Ends the run in `state` with `error`: recorded as the outcome of the step that
+    /// failed (with what it answered) when there is one, else on the onboarding alone;
+    /// committed with everything queued, and told to the event streams.
+    async fn stop(
+        &self,
+        id: &str,
+        w: &mut Writes,
+        state: OnboardingState,
+        error: OnboardingError,
+        failed: Option<(Step, Option<&Value>)>,
+    ) -> Result<Flow, StoreError> {
         let update = Update {
-            state: Some(OnboardingState::Failed),
+            state: Some(state),
             error: Some(Some(error)),
             ..Update::default()
         };
-        w.finish_step(step, StepStatus::Failed, result.as_ref(), update);
+        match failed {
+            Some((step, result)) => w.finish_step(step, StepStatus::Failed, result, update),
+            None => w.update(update),
+        }
         self.inner.store.commit(id, w).await?;
         self.notify(id).await;
         Ok(Flow::Stop)
