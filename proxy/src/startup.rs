@@ -44,7 +44,6 @@ pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
     router: Router,
-    pipeline: Pipeline,
     upstream_label: String,
     stopping: tokio::sync::watch::Sender<bool>,
 }
@@ -165,7 +164,6 @@ impl Application {
             listener,
             addr,
             router: router(state),
-            pipeline,
             upstream_label: settings.ycloud.to_string(),
             stopping,
         })
@@ -174,16 +172,6 @@ impl Application {
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.addr.port()
-    }
-
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The pipeline (tests inspect it).
-    pub fn pipeline(&self) -> &Pipeline {
-        &self.pipeline
     }
 
     /// The start-up line: `listening on http://ADDR (sandbox mode|YCloud at BASE)`.

@@ -206,16 +206,6 @@ impl UpstreamError {
         }
     }
 
-    /// The HTTP status, for answers.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            UpstreamError::Status { status, .. } | UpstreamError::BadBody { status, .. } => {
-                Some(*status)
-            }
-            _ => None,
-        }
-    }
-
     fn meta_code(&self) -> Option<i64> {
         let UpstreamError::Status {
             detail: Some(d), ..
@@ -432,11 +422,6 @@ impl YCloudClient {
             tuning,
             clock,
         })
-    }
-
-    /// The API base.
-    pub fn base_url(&self) -> &Url {
-        &self.base_url
     }
 
     /// `POST /whatsapp/businessAccounts/{wabaId}/tp/bind`: binds the WABA to the partner and

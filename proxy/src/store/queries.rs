@@ -11,8 +11,9 @@ use super::rows::{
 use super::{Store, StoreError};
 
 impl Store {
-    /// Stores a new onboarding, or finds the existing one for the same WABA and number.
-    /// Returns it and whether it was created now.
+    /// Stores a new onboarding in `received`, or finds the existing one for the same WABA
+    /// and number. Returns it and whether it was created now. (Tests write stored states
+    /// with it; the pipeline uses [`Store::insert_or_get_started`].)
     ///
     /// # Errors
     /// Database failures.
@@ -20,24 +21,12 @@ impl Store {
         &self,
         req: &CreateOnboarding,
     ) -> Result<(Onboarding, bool), StoreError> {
-        self.insert_or_get_verified(req, None).await
+        self.insert_or_get_started(req, None, None).await
     }
 
     /// [`Store::insert_or_get`], recording the SHA-256 (hex) of the code that verified the
-    /// onboarding when it is created now.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn insert_or_get_verified(
-        &self,
-        req: &CreateOnboarding,
-        code_sha256: Option<&str>,
-    ) -> Result<(Onboarding, bool), StoreError> {
-        self.insert_or_get_started(req, code_sha256, None).await
-    }
-
-    /// [`Store::insert_or_get_verified`]; when created now and `first` is given, also records
-    /// that step as started and the onboarding in that state, in the same transaction (what
+    /// onboarding when it is created now; when `first` is given, also records that step as
+    /// started and the onboarding in that state, in the same transaction (what
     /// [`Store::start_step`] would write next).
     ///
     /// # Errors
@@ -271,7 +260,8 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// How many onboardings are stored (health checks and tests).
+    /// How many onboardings are stored. Only the black-box tests call it (to check that a
+    /// refused request stored nothing); the proxy itself never counts.
     ///
     /// # Errors
     /// Database failures.

@@ -48,11 +48,6 @@ enum Op {
 }
 
 impl Writes {
-    /// Whether nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-
     /// See [`Store::start_step`].
     pub fn start_step(&mut self, step: Step, state: OnboardingState) {
         self.ops.push(Op::Start {
@@ -79,7 +74,7 @@ impl Writes {
         });
     }
 
-    /// See [`Store::update`].
+    /// Changes the onboarding without finishing a step.
     pub fn update(&mut self, update: Update) {
         self.ops.push(Op::Update {
             update,
@@ -257,7 +252,9 @@ impl Store {
     }
 
     /// Records that a step is about to call out, and moves the onboarding to `state`
-    /// (clearing any previous error), in one transaction.
+    /// (clearing any previous error), in one transaction. This and the next two commit one
+    /// write on its own: tests write stored states with them, while the pipeline queues the
+    /// same writes in [`Writes`].
     ///
     /// # Errors
     /// Database failures.
@@ -289,18 +286,8 @@ impl Store {
         self.commit(id, &mut w).await
     }
 
-    /// Changes the onboarding outside a step (e.g. the follower seeing `CONNECTED`).
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn update(&self, id: &str, update: Update) -> Result<(), StoreError> {
-        let mut w = self.writes();
-        w.update(update);
-        self.commit(id, &mut w).await
-    }
-
-    /// Like [`Store::update`], but only while the onboarding is still in `expected`; false
-    /// when it was not (someone else moved it on).
+    /// Changes the onboarding outside a run (the follower, a webhook), but only while it is
+    /// still in `expected`; false when it was not (someone else moved it on).
     ///
     /// # Errors
     /// Database failures.
