@@ -2,6 +2,7 @@
 //! graceful shutdown on SIGINT/SIGTERM.
 
 use std::future::{Future, IntoFuture};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use tokio::net::TcpListener;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::config::{Settings, YCloudMode};
+use crate::config::{LogFormat, Settings, YCloudMode};
 use crate::graph::GraphClient;
 use crate::pipeline::Pipeline;
 use crate::routes::{router, AppState};
@@ -252,12 +253,17 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default: info, quieter for sqlx and hyper).
-pub fn init_tracing() {
+/// Logs to stderr, filtered by `RUST_LOG` (default: info, quieter for sqlx and hyper), as
+/// `format` says: readable lines, coloured only when stderr is a terminal (a file or a pipe
+/// gets no escape codes), or one JSON object per line.
+pub fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,hyper=warn"));
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => logs.with_ansi(false).json().try_init(),
+    };
 }
