@@ -98,23 +98,16 @@ impl FakeYCloud {
         phone_number_id: &PhoneNumberId,
     ) -> Result<Object<PhoneNumber>, UpstreamError> {
         if waba.as_str().ends_with("429") {
-            return Err(UpstreamError::Status {
-                status: 400,
-                detail: Some(Box::new(ErrorDetail {
-                    status: Some(400),
-                    code: Some("WHATSAPP_API_ERROR".into()),
-                    message: Some("Too many register requests for this number.".into()),
-                    request_id: Some(fake_request_id()),
-                    whatsapp_api_error: Some(WhatsappApiError {
-                        code: Some(json!(133016)),
-                        message: Some("Account register deregister rate limit exceeded".into()),
-                        ..WhatsappApiError::default()
-                    }),
-                    ..ErrorDetail::default()
-                })),
-                request_id: Some(fake_request_id()),
-                retry_after: None,
-            });
+            return Err(fake_error(
+                400,
+                "WHATSAPP_API_ERROR",
+                "Too many register requests for this number.",
+                Some(WhatsappApiError {
+                    code: Some(json!(133016)),
+                    message: Some("Account register deregister rate limit exceeded".into()),
+                    ..WhatsappApiError::default()
+                }),
+            ));
         }
         Ok(self.pend(waba.as_str(), phone_number_id.as_str()))
     }
@@ -144,25 +137,14 @@ impl FakeYCloud {
             })
         });
         let Some(n) = number else {
-            return Err(UpstreamError::Status {
-                status: 404,
-                detail: Some(Box::new(ErrorDetail {
-                    status: Some(404),
-                    code: Some("NOT_FOUND".into()),
-                    message: Some("The requested resource does not exist.".into()),
-                    request_id: Some(fake_request_id()),
-                    ..ErrorDetail::default()
-                })),
-                request_id: Some(fake_request_id()),
-                retry_after: None,
-            });
+            return Err(fake_error(
+                404,
+                "NOT_FOUND",
+                "The requested resource does not exist.",
+                None,
+            ));
         };
-        let status = if n.pending_since.elapsed() >= self.connect_after {
-            "CONNECTED"
-        } else {
-            "PENDING"
-        };
-        object(phone_json(&n.id, &n.waba_id, e164, status))
+        object(phone_json(&n.id, &n.waba_id, e164, self.status(&n)))
     }
 
     fn pend(&self, waba: &str, id: &str) -> Object<PhoneNumber> {
@@ -174,18 +156,22 @@ impl FakeYCloud {
             waba_id: waba.to_owned(),
             pending_since: Instant::now(),
         });
-        let status = if entry.pending_since.elapsed() >= self.connect_after {
-            "CONNECTED"
-        } else {
-            "PENDING"
-        };
-        let raw = phone_json(id, waba, &e164, status);
+        let raw = phone_json(id, waba, &e164, self.status(entry));
         drop(numbers);
         // The JSON above is built here and always matches the DTO.
         object(raw).unwrap_or_else(|_| Object {
             typed: PhoneNumber::default(),
             raw: json!({}),
         })
+    }
+
+    /// A number's status: `CONNECTED` once `connect_after` has passed since it was pended.
+    fn status(&self, number: &FakeNumber) -> &'static str {
+        if number.pending_since.elapsed() >= self.connect_after {
+            "CONNECTED"
+        } else {
+            "PENDING"
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, FakeNumber>> {
@@ -206,13 +192,30 @@ fn object<T: DeserializeOwned>(raw: Value) -> Result<Object<T>, UpstreamError> {
 }
 
 fn server_error() -> UpstreamError {
+    fake_error(
+        500,
+        "INTERNAL_ERROR",
+        "Sandbox: simulated server error.",
+        None,
+    )
+}
+
+/// An error answer shaped like YCloud's: the status, its error body (with Meta's error when
+/// the call went through to Meta), and a request id.
+fn fake_error(
+    status: u16,
+    code: &str,
+    message: &str,
+    meta: Option<WhatsappApiError>,
+) -> UpstreamError {
     UpstreamError::Status {
-        status: 500,
+        status,
         detail: Some(Box::new(ErrorDetail {
-            status: Some(500),
-            code: Some("INTERNAL_ERROR".into()),
-            message: Some("Sandbox: simulated server error.".into()),
+            status: Some(status.into()),
+            code: Some(code.into()),
+            message: Some(message.into()),
             request_id: Some(fake_request_id()),
+            whatsapp_api_error: meta,
             ..ErrorDetail::default()
         })),
         request_id: Some(fake_request_id()),

@@ -338,10 +338,7 @@ impl Pipeline {
     /// not run yet).
     async fn run(&self, onboarding: Onboarding, steps: Steps) -> Result<Onboarding, StoreError> {
         let id = onboarding.id.as_str();
-        let flow = match onboarding.mode {
-            Mode::Standard => self.run_standard(&onboarding, &steps).await?,
-            Mode::Coexistence => self.run_coexistence(&onboarding, &steps).await?,
-        };
+        let flow = self.run_steps(&onboarding, &steps).await?;
         let onboarding = self.current(id).await?;
         if matches!(flow, Flow::Continue) && onboarding.state == OnboardingState::Pending {
             self.follow(&onboarding);

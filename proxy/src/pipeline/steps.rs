@@ -2,34 +2,48 @@
 //! step recorded as `started` before its upstream call and as `done`/`failed` after it.
 
 use serde_json::Value;
-use wire::{Onboarding, OnboardingError, OnboardingState};
+use wire::{Mode, Onboarding, OnboardingError, OnboardingState, WabaId};
 
 use super::{Flow, Pipeline};
 use crate::store::{self, Step, StepStatus, Steps, StoreError, Update, Writes};
 use crate::ycloud::{Object, PhoneNumber, UpstreamError, Waba};
 
 impl Pipeline {
-    pub(super) async fn run_standard(
+    /// The onboarding's remaining steps, as its mode has them. Writes between two upstream
+    /// calls are queued and committed together right before the next call (or at the end),
+    /// so each call's `started` record is durable first.
+    pub(super) async fn run_steps(
         &self,
         onboarding: &Onboarding,
         steps: &Steps,
     ) -> Result<Flow, StoreError> {
+        let mut w = self.inner.store.writes();
+        match onboarding.mode {
+            Mode::Standard => self.run_standard(onboarding, steps, &mut w).await,
+            Mode::Coexistence => {
+                let id = onboarding.id.as_str();
+                self.run_coexistence(id, &onboarding.waba_id, steps, &mut w)
+                    .await
+            }
+        }
+    }
+
+    /// Standard mode: bind, check the payment method, register.
+    async fn run_standard(
+        &self,
+        onboarding: &Onboarding,
+        steps: &Steps,
+        w: &mut Writes,
+    ) -> Result<Flow, StoreError> {
         let id = onboarding.id.as_str();
         let store = &self.inner.store;
         let upstream = &self.inner.upstream;
-        // Writes between two upstream calls are queued and committed together right before
-        // the next call (or at the end), so each call's `started` record is durable first.
-        let mut w = store.writes();
 
         // 1. Bind.
         let bind = steps.get(Step::Bind);
         let mut waba: Option<Value> = onboarding.waba.clone();
         if !bind.as_ref().is_some_and(|s| s.status == StepStatus::Done) {
-            if !steps.is_just_started(Step::Bind) {
-                w.start_step(Step::Bind, OnboardingState::Binding);
-                store.commit(id, &mut w).await?;
-            }
-            self.notify(id).await;
+            self.start_bind(id, w, steps, Step::Bind).await?;
             match upstream.tp_bind(&onboarding.waba_id).await {
                 Ok(bound) => {
                     let update = Update {
@@ -41,13 +55,7 @@ impl Pipeline {
                 }
                 Err(e) => {
                     return self
-                        .fail(
-                            id,
-                            &mut w,
-                            Step::Bind,
-                            &e,
-                            "bind the WhatsApp Business Account",
-                        )
+                        .fail(id, w, Step::Bind, &e, "bind the WhatsApp Business Account")
                         .await
                 }
             }
@@ -61,14 +69,14 @@ impl Pipeline {
         if !check.as_ref().is_some_and(|s| s.status == StepStatus::Done) {
             w.start_step(Step::CheckPayment, OnboardingState::Binding);
             if check.is_some() {
-                store.commit(id, &mut w).await?;
+                store.commit(id, w).await?;
                 match upstream.retrieve_waba(&onboarding.waba_id).await {
                     Ok(read) => waba = Some(read.raw),
                     Err(e) => {
                         return self
                             .fail(
                                 id,
-                                &mut w,
+                                w,
                                 Step::CheckPayment,
                                 &e,
                                 "read the WhatsApp Business Account",
@@ -99,7 +107,7 @@ impl Pipeline {
                 });
                 let failed = Some((Step::CheckPayment, waba.as_ref()));
                 return self
-                    .stop(id, &mut w, OnboardingState::ActionRequired, error, failed)
+                    .stop(id, w, OnboardingState::ActionRequired, error, failed)
                     .await;
             }
             if attached.is_none() {
@@ -127,7 +135,7 @@ impl Pipeline {
                 retry_after: None,
             };
             return self
-                .stop(id, &mut w, OnboardingState::ActionRequired, error, None)
+                .stop(id, w, OnboardingState::ActionRequired, error, None)
                 .await;
         };
 
@@ -146,52 +154,45 @@ impl Pipeline {
                         upstream_request_id: None,
                         retry_after: Some(store::format_time(until)),
                     };
-                    return self
-                        .stop(id, &mut w, OnboardingState::Failed, error, None)
-                        .await;
+                    return self.stop(id, w, OnboardingState::Failed, error, None).await;
                 }
                 // The step's start and the counted call in one commit, before the call.
                 w.start_step(Step::Register, OnboardingState::Registering);
                 w.register_attempt(&onboarding.waba_id, phone_id, self.inner.clock.now());
-                store.commit(id, &mut w).await?;
+                store.commit(id, w).await?;
                 self.notify(id).await;
                 match upstream.register(&onboarding.waba_id, phone_id).await {
                     Ok(p) => Some(p),
                     Err(e) => {
                         return self
-                            .fail(id, &mut w, Step::Register, &e, "register the phone number")
+                            .fail(id, w, Step::Register, &e, "register the phone number")
                             .await
                     }
                 }
             }
         };
-        self.settle(id, &mut w, Step::Register, phone).await
+        self.settle(id, w, Step::Register, phone).await
     }
 
-    pub(super) async fn run_coexistence(
+    /// Coexistence mode: `smb/bind`, which answers the number; nothing is registered.
+    async fn run_coexistence(
         &self,
-        onboarding: &Onboarding,
+        id: &str,
+        waba: &WabaId,
         steps: &Steps,
+        w: &mut Writes,
     ) -> Result<Flow, StoreError> {
-        let id = onboarding.id.as_str();
-        let store = &self.inner.store;
-        let mut w = store.writes();
-        let bind = steps.get(Step::SmbBind);
-        let phone = match bind {
+        let phone = match steps.get(Step::SmbBind) {
             Some(s) if s.status == StepStatus::Done => None,
             _ => {
-                if !steps.is_just_started(Step::SmbBind) {
-                    w.start_step(Step::SmbBind, OnboardingState::Binding);
-                    store.commit(id, &mut w).await?;
-                }
-                self.notify(id).await;
-                match self.inner.upstream.smb_bind(&onboarding.waba_id).await {
+                self.start_bind(id, w, steps, Step::SmbBind).await?;
+                match self.inner.upstream.smb_bind(waba).await {
                     Ok(p) => Some(p),
                     Err(e) => {
                         return self
                             .fail(
                                 id,
-                                &mut w,
+                                w,
                                 Step::SmbBind,
                                 &e,
                                 "bind the WhatsApp Business App number",
@@ -201,7 +202,24 @@ impl Pipeline {
                 }
             }
         };
-        self.settle(id, &mut w, Step::SmbBind, phone).await
+        self.settle(id, w, Step::SmbBind, phone).await
+    }
+
+    /// Before a bind call: records the step as started (unless it was, with the onboarding
+    /// itself), commits, and tells the event streams.
+    async fn start_bind(
+        &self,
+        id: &str,
+        w: &mut Writes,
+        steps: &Steps,
+        step: Step,
+    ) -> Result<(), StoreError> {
+        if !steps.is_just_started(step) {
+            w.start_step(step, OnboardingState::Binding);
+            self.inner.store.commit(id, w).await?;
+        }
+        self.notify(id).await;
+        Ok(())
     }
 
     /// After the last step: records the number (when just answered) and moves to
