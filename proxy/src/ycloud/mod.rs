@@ -22,6 +22,11 @@
 //!
 //! A `Retry-After` is honoured up to `UpstreamTuning::max_retry_after`; a longer one ends the
 //! call at once with the hint, which the onboarding error carries as `retry_after`.
+//!
+//! # Files
+//! - this file: [`YCloudClient`], its retry rule, and [`Upstream`] (real or sandbox);
+//! - `types.rs`: the objects and error bodies read from YCloud;
+//! - `errors.rs`: [`UpstreamError`] and the onboarding error each failure becomes.
 
 use std::time::Duration;
 
@@ -29,339 +34,25 @@ use reqwest::header::{HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use url::Url;
-use wire::{OnboardingError, PhoneNumberId, WabaId};
+use wire::{PhoneNumberId, WabaId};
 
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
 use crate::sandbox::FakeYCloud;
 
+mod errors;
+mod types;
+
+pub use errors::{UpstreamError, META_REGISTER_LIMIT, ON_PREM_BLOCKED};
+pub use types::{ErrorDetail, ErrorResponse, Object, PhoneNumber, Waba, WhatsappApiError};
+
 /// The header carrying the API key.
 pub const API_KEY_HEADER: &str = "X-API-Key";
 /// The header mirroring the error body's `requestId`.
 pub const REQUEST_ID_HEADER: &str = "YCloud-Request-ID";
-
-/// A typed view of a YCloud object plus the object itself, as returned to the browser.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Object<T> {
-    /// The fields the proxy reads.
-    pub typed: T,
-    /// The whole JSON object, unknown fields included.
-    pub raw: Value,
-}
-
-/// The WABA fields the proxy reads (`WhatsappBusinessAccount` in YCloud's spec).
-/// Every field is optional: the proxy must not fail on a thinner object than documented.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Waba {
-    /// WABA id.
-    pub id: Option<String>,
-    /// Display name.
-    pub name: Option<String>,
-    /// e.g. `APPROVED`.
-    pub account_review_status: Option<String>,
-    /// False: YCloud could not attach its credit line; the partner must contact YCloud.
-    pub payment_method_attached: Option<bool>,
-    /// Billing currency.
-    pub currency: Option<String>,
-    /// Meta timezone id.
-    pub timezone_id: Option<String>,
-}
-
-/// The phone number fields the proxy reads (`WhatsappPhoneNumber` in YCloud's spec).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PhoneNumber {
-    /// Phone number id.
-    pub id: Option<String>,
-    /// E.164, e.g. `+16315551111`; needed to retrieve the number later.
-    pub phone_number: Option<String>,
-    /// e.g. `+1 631-555-1111`.
-    pub display_phone_number: Option<String>,
-    /// The WABA it belongs to.
-    pub waba_id: Option<String>,
-    /// The verified display name.
-    pub verified_name: Option<String>,
-    /// `GREEN`, `YELLOW`, ...
-    pub quality_rating: Option<String>,
-    /// e.g. `TIER_250`.
-    pub messaging_limit: Option<String>,
-    /// `VERIFIED`, `NOT_VERIFIED`, `EXPIRED`.
-    pub code_verification_status: Option<String>,
-    /// Display name review status.
-    pub name_status: Option<String>,
-    /// `PENDING` → `CONNECTED`, or one of the other statuses.
-    pub status: Option<String>,
-}
-
-impl PhoneNumber {
-    /// True when the number can send messages.
-    pub fn is_connected(&self) -> bool {
-        self.status.as_deref() == Some("CONNECTED")
-    }
-}
-
-/// YCloud's error body: `{"error": {...}}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ErrorResponse {
-    /// The error.
-    pub error: ErrorDetail,
-}
-
-/// YCloud's `Error` object.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorDetail {
-    /// HTTP status, repeated.
-    pub status: Option<i64>,
-    /// e.g. `NOT_FOUND`.
-    pub code: Option<String>,
-    /// For developers.
-    pub message: Option<String>,
-    /// What the error is about.
-    pub target: Option<String>,
-    /// More information.
-    pub doc_url: Option<String>,
-    /// Mirrors the `YCloud-Request-ID` header.
-    pub request_id: Option<String>,
-    /// Meta's original error, when the call went through to Meta.
-    pub whatsapp_api_error: Option<WhatsappApiError>,
-}
-
-/// Meta's original error object as YCloud relays it. Codes are strings in YCloud's spec
-/// and numbers in Meta's answers: both are accepted.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct WhatsappApiError {
-    /// Meta's message.
-    pub message: Option<String>,
-    /// e.g. `133016` (register limit) or `1005`.
-    pub code: Option<Value>,
-    /// e.g. `OAuthException`.
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    /// Sub-code.
-    pub error_subcode: Option<Value>,
-    /// Message for the user.
-    pub error_user_msg: Option<String>,
-    /// Title for the user.
-    pub error_user_title: Option<String>,
-    /// Meta's trace id.
-    pub fbtrace_id: Option<String>,
-    /// A string or a map with `details`.
-    pub error_data: Option<Value>,
-}
-
-/// Why a YCloud call did not produce the expected object.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum UpstreamError {
-    /// YCloud answered with a 4xx/5xx.
-    #[error("YCloud answered HTTP {status}")]
-    Status {
-        /// The HTTP status.
-        status: u16,
-        /// The parsed error body, when it was one (boxed: it is large and errors are rare).
-        detail: Option<Box<ErrorDetail>>,
-        /// `YCloud-Request-ID` (or the body's `requestId`).
-        request_id: Option<String>,
-        /// `Retry-After`, when given.
-        retry_after: Option<Duration>,
-    },
-    /// No answer within the request timeout.
-    #[error("YCloud did not answer in time")]
-    Timeout,
-    /// The connection could not be made (nothing was sent).
-    #[error("cannot connect to YCloud: {0}")]
-    Connect(String),
-    /// Another transport failure, possibly after sending.
-    #[error("transport failure talking to YCloud: {0}")]
-    Transport(String),
-    /// A success status with a body that is not the expected JSON object.
-    #[error("YCloud's answer could not be read: {cause}")]
-    BadBody {
-        /// The HTTP status.
-        status: u16,
-        /// `YCloud-Request-ID`.
-        request_id: Option<String>,
-        /// What did not parse.
-        cause: String,
-    },
-}
-
-/// Meta's "too many register requests" error code.
-pub const META_REGISTER_LIMIT: i64 = 133016;
-/// The detail Meta answers when the retired On-Premises registration is used.
-pub const ON_PREM_BLOCKED: &str = "biz_link_on_prem_reg_blocked";
-
-impl UpstreamError {
-    /// YCloud's request id, to quote to YCloud support.
-    pub fn request_id(&self) -> Option<&str> {
-        match self {
-            UpstreamError::Status { request_id, .. }
-            | UpstreamError::BadBody { request_id, .. } => request_id.as_deref(),
-            _ => None,
-        }
-    }
-
-    fn meta_code(&self) -> Option<i64> {
-        let UpstreamError::Status {
-            detail: Some(d), ..
-        } = self
-        else {
-            return None;
-        };
-        let code = d.whatsapp_api_error.as_ref()?.code.as_ref()?;
-        match code {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-    }
-
-    /// True when any text of the error mentions the On-Premises block.
-    fn is_on_prem_blocked(&self) -> bool {
-        let UpstreamError::Status {
-            detail: Some(d), ..
-        } = self
-        else {
-            return false;
-        };
-        // The detail can sit in several places depending on how YCloud relays it.
-        serde_json::to_string(d).is_ok_and(|s| s.contains(ON_PREM_BLOCKED))
-    }
-
-    /// The onboarding error this failure becomes at `now`: a stable code, one sentence, and
-    /// whether `retry` may help (with `retry_after` counted from `now`).
-    pub fn to_onboarding_error(&self, what: &str, now: OffsetDateTime) -> OnboardingError {
-        let upstream_message = match self {
-            UpstreamError::Status {
-                detail: Some(d), ..
-            } => d
-                .whatsapp_api_error
-                .as_ref()
-                .and_then(|w| w.error_user_msg.clone().or_else(|| w.message.clone()))
-                .or_else(|| d.message.clone()),
-            _ => None,
-        }
-        .map(|m| m.chars().take(300).collect::<String>());
-        let with_detail = |base: String| match &upstream_message {
-            // "…; retry later (YCloud: Invalid thing)." reads as one sentence.
-            Some(m) => format!(
-                "{} (YCloud: {}).",
-                base.trim_end_matches('.'),
-                m.trim().trim_end_matches('.')
-            ),
-            None => base,
-        };
-        let (code, message, retryable, retry_after) = if self.is_on_prem_blocked() {
-            (
-                "on_premises_retired",
-                "On-Premises registration is retired; use Cloud API registration.".to_owned(),
-                false,
-                None,
-            )
-        } else if self.meta_code() == Some(META_REGISTER_LIMIT) {
-            (
-                "register_limit",
-                "Meta allows 10 register requests per number in 72 hours and this number has \
-                 used them; retry once the 72-hour block has passed."
-                    .to_owned(),
-                true,
-                Some(now + crate::pipeline::REGISTER_WINDOW),
-            )
-        } else {
-            match self {
-                UpstreamError::Status {
-                    status: 429,
-                    retry_after,
-                    ..
-                } => (
-                    "upstream_rate_limited",
-                    format!("YCloud is rate limiting requests, so it could not {what}; retry in a moment."),
-                    true,
-                    retry_after
-                        .and_then(|d| time::Duration::try_from(d).ok())
-                        .map(|d| now + d),
-                ),
-                UpstreamError::Status {
-                    status: 401 | 403, ..
-                } => (
-                    "upstream_unauthorized",
-                    with_detail(format!(
-                        "YCloud refused the proxy's API key while trying to {what}; check \
-                         YCLOUD_API_KEY, then retry."
-                    )),
-                    true,
-                    None,
-                ),
-                UpstreamError::Status { status: 404, .. } => (
-                    "upstream_not_found",
-                    with_detail(format!(
-                        "YCloud does not know this account or number, so it could not {what}."
-                    )),
-                    false,
-                    None,
-                ),
-                UpstreamError::Status {
-                    status: 408 | 409 | 425,
-                    retry_after,
-                    ..
-                } => (
-                    "upstream_conflict",
-                    with_detail(format!("YCloud could not {what} right now; retry later.")),
-                    true,
-                    retry_after
-                        .and_then(|d| time::Duration::try_from(d).ok())
-                        .map(|d| now + d),
-                ),
-                UpstreamError::Status {
-                    status: 400..=499, ..
-                } => (
-                    "upstream_rejected",
-                    with_detail(format!("YCloud refused to {what}.")),
-                    false,
-                    None,
-                ),
-                UpstreamError::Status { retry_after, .. } => (
-                    "upstream_unavailable",
-                    with_detail(format!("YCloud failed to {what}; retry later.")),
-                    true,
-                    retry_after
-                        .and_then(|d| time::Duration::try_from(d).ok())
-                        .map(|d| now + d),
-                ),
-                UpstreamError::Timeout => (
-                    "upstream_timeout",
-                    format!("YCloud did not answer in time when asked to {what}; retry later."),
-                    true,
-                    None,
-                ),
-                UpstreamError::Connect(_) | UpstreamError::Transport(_) => (
-                    "upstream_unreachable",
-                    format!("YCloud could not be reached to {what}; retry later."),
-                    true,
-                    None,
-                ),
-                UpstreamError::BadBody { .. } => (
-                    "upstream_bad_response",
-                    format!("YCloud answered something unreadable when asked to {what}; retry later."),
-                    true,
-                    None,
-                ),
-            }
-        };
-        OnboardingError {
-            code: code.to_owned(),
-            message,
-            retryable,
-            upstream_request_id: self.request_id().map(str::to_owned),
-            retry_after: retry_after.map(crate::store::format_time),
-        }
-    }
-}
 
 /// What a retry of a call could do at YCloud, which decides when the client retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -730,54 +421,6 @@ impl Upstream {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn status_error(status: u16, body: Value) -> UpstreamError {
-        UpstreamError::Status {
-            status,
-            detail: serde_json::from_value::<ErrorResponse>(body)
-                .ok()
-                .map(|r| Box::new(r.error)),
-            request_id: Some("req_1".into()),
-            retry_after: None,
-        }
-    }
-
-    #[test]
-    fn on_prem_detail_is_explained() {
-        let e = status_error(
-            400,
-            serde_json::json!({"error": {"status": 400, "code": "WHATSAPP_API_ERROR",
-                "message": "Access denied", "whatsappApiError": {"code": 1005,
-                "message": "Access denied", "error_data": {"details": "Unknown error: biz_link_on_prem_reg_blocked"}}}}),
-        );
-        let o = e.to_onboarding_error("register the number", Clock::system().now());
-        assert_eq!(o.code, "on_premises_retired");
-        assert_eq!(
-            o.message,
-            "On-Premises registration is retired; use Cloud API registration."
-        );
-        assert!(!o.retryable);
-        assert_eq!(o.upstream_request_id.as_deref(), Some("req_1"));
-    }
-
-    #[test]
-    fn register_limit_is_retryable_later() {
-        for code in [serde_json::json!(133016), serde_json::json!("133016")] {
-            let e = status_error(
-                400,
-                serde_json::json!({"error": {"status": 400, "code": "WHATSAPP_API_ERROR",
-                    "whatsappApiError": {"code": code}}}),
-            );
-            let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
-            let o = e.to_onboarding_error("register the number", now);
-            assert_eq!(o.code, "register_limit");
-            assert!(o.retryable);
-            assert_eq!(
-                o.retry_after,
-                Some(crate::store::format_time(now + time::Duration::hours(72)))
-            );
-        }
-    }
 
     #[test]
     fn retry_rules() {
