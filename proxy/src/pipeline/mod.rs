@@ -172,7 +172,7 @@ impl Pipeline {
         }
     }
 
-    /// The store (read access for handlers).
+    /// The store, for handlers: reads, and storing webhook events as they arrive.
     pub fn store(&self) -> &Store {
         &self.inner.store
     }
