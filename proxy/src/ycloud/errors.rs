@@ -101,6 +101,11 @@ impl UpstreamError {
             _ => None,
         }
         .map(|m| m.chars().take(300).collect::<String>());
+        // YCloud's `Retry-After` as a time.
+        let wait_until = |wait: &Option<Duration>| {
+            wait.and_then(|d| time::Duration::try_from(d).ok())
+                .map(|d| now + d)
+        };
         let with_detail = |base: String| match &upstream_message {
             // "…; retry later (YCloud: Invalid thing)." reads as one sentence.
             Some(m) => format!(
@@ -136,9 +141,7 @@ impl UpstreamError {
                     "upstream_rate_limited",
                     format!("YCloud is rate limiting requests, so it could not {what}; retry in a moment."),
                     true,
-                    retry_after
-                        .and_then(|d| time::Duration::try_from(d).ok())
-                        .map(|d| now + d),
+                    wait_until(retry_after),
                 ),
                 UpstreamError::Status {
                     status: 401 | 403, ..
@@ -167,9 +170,7 @@ impl UpstreamError {
                     "upstream_conflict",
                     with_detail(format!("YCloud could not {what} right now; retry later.")),
                     true,
-                    retry_after
-                        .and_then(|d| time::Duration::try_from(d).ok())
-                        .map(|d| now + d),
+                    wait_until(retry_after),
                 ),
                 UpstreamError::Status {
                     status: 400..=499, ..
@@ -183,9 +184,7 @@ impl UpstreamError {
                     "upstream_unavailable",
                     with_detail(format!("YCloud failed to {what}; retry later.")),
                     true,
-                    retry_after
-                        .and_then(|d| time::Duration::try_from(d).ok())
-                        .map(|d| now + d),
+                    wait_until(retry_after),
                 ),
                 UpstreamError::Timeout => (
                     "upstream_timeout",
