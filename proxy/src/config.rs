@@ -58,6 +58,8 @@ Configuration comes from the environment (and a .env file):
   DATABASE_URL           sqlite: or postgres: URL (default sqlite://data/onboarding.db)
   ALLOWED_ORIGINS        comma-separated origins allowed by CORS
   DIST_DIR               the built bundle served at / (default dist)
+  LOG_FORMAT             log lines: text (default; coloured on a terminal) or json
+  RUST_LOG               log filter (default info,sqlx=warn,hyper=warn)
 ";
 
 /// True when the command line asks for the usage text.
@@ -96,6 +98,29 @@ pub enum YCloudMode {
         /// e.g. `https://api.ycloud.com/v2` (no trailing slash).
         base_url: Url,
     },
+}
+
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `text`: one readable line per event, coloured only when stderr is a terminal.
+    #[default]
+    Text,
+    /// `json`: one JSON object per line, for log collectors.
+    Json,
+}
+
+impl LogFormat {
+    fn parse(value: &str) -> Result<Self, ConfigError> {
+        match value {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(ConfigError::new(
+                "LOG_FORMAT",
+                format!("expected text or json, got {other:?}"),
+            )),
+        }
+    }
 }
 
 /// How the YCloud client times out and retries. Tests shorten these.
@@ -181,6 +206,8 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// `DIST_DIR`.
     pub dist_dir: PathBuf,
+    /// `LOG_FORMAT`.
+    pub log_format: LogFormat,
     /// Timeouts and retries (not from the environment: defaults, shortened by tests).
     pub upstream: UpstreamTuning,
 }
@@ -321,6 +348,11 @@ impl Settings {
         let dist_dir =
             PathBuf::from(get("DIST_DIR").unwrap_or_else(|| DEFAULT_DIST_DIR.to_owned()));
 
+        let log_format = get("LOG_FORMAT")
+            .map(|v| LogFormat::parse(&v))
+            .transpose()?
+            .unwrap_or_default();
+
         Ok(Settings {
             addr,
             ycloud,
@@ -336,6 +368,7 @@ impl Settings {
             database_url,
             allowed_origins,
             dist_dir,
+            log_format,
             upstream: UpstreamTuning::default(),
         })
     }
@@ -507,6 +540,11 @@ mod tests {
                 "javascript:alert(1)",
                 "FB_SDK_URL: expected an http(s) URL",
             ),
+            (
+                "LOG_FORMAT",
+                "xml",
+                "LOG_FORMAT: expected text or json, got \"xml\"",
+            ),
         ];
         for (var, value, want) in cases {
             let err = settings(&[(var, value)]).unwrap_err();
@@ -570,6 +608,32 @@ mod tests {
                     .unwrap()
                     .es_version,
                 v
+            );
+        }
+    }
+
+    #[test]
+    fn log_formats_are_text_by_default_or_json() {
+        assert_eq!(settings(&[]).unwrap().log_format, LogFormat::Text);
+        assert_eq!(
+            settings(&[("LOG_FORMAT", "text")]).unwrap().log_format,
+            LogFormat::Text
+        );
+        assert_eq!(
+            settings(&[("LOG_FORMAT", "json")]).unwrap().log_format,
+            LogFormat::Json
+        );
+        // Empty counts as unset, like every other variable.
+        assert_eq!(
+            settings(&[("LOG_FORMAT", " ")]).unwrap().log_format,
+            LogFormat::Text
+        );
+        for bad in ["JSON", "logfmt", "pretty"] {
+            let err = settings(&[("LOG_FORMAT", bad)]).unwrap_err();
+            assert_eq!(err.var, "LOG_FORMAT");
+            assert_eq!(
+                err.to_string(),
+                format!("LOG_FORMAT: expected text or json, got {bad:?}")
             );
         }
     }

@@ -50,6 +50,8 @@ pub enum Error {
     RegisterBudgetSpent {
         /// When the oldest counted attempt leaves the 72-hour window.
         retry_after: OffsetDateTime,
+        /// The proxy's clock when refusing: `Retry-After` is the wait from here.
+        now: OffsetDateTime,
     },
     /// 503: `POST /webhooks/ycloud` without `YCLOUD_WEBHOOK_SECRET`: nothing can be verified.
     #[error("webhooks are not accepted: YCLOUD_WEBHOOK_SECRET is not configured on this proxy")]
@@ -165,7 +167,7 @@ impl Error {
             other => sentence(&other.to_string()),
         };
         let retry_after = match self {
-            Error::RegisterBudgetSpent { retry_after } => {
+            Error::RegisterBudgetSpent { retry_after, .. } => {
                 Some(crate::store::format_time(*retry_after))
             }
             _ => None,
@@ -205,10 +207,8 @@ impl IntoResponse for Error {
         }
         let status = self.status();
         let mut response = (status, axum::Json(self.body())).into_response();
-        if let Error::RegisterBudgetSpent { retry_after } = self {
-            let secs = (retry_after - OffsetDateTime::now_utc())
-                .whole_seconds()
-                .max(1);
+        if let Error::RegisterBudgetSpent { retry_after, now } = self {
+            let secs = (retry_after - now).whole_seconds().max(1);
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }

@@ -1,6 +1,7 @@
 //! The thin proxy between the browser and YCloud: it holds the YCloud key, binds and
 //! registers, and keeps the onboarding record.
 //!
+//! - [`clock`]: the one injectable clock.
 //! - [`config`]: the environment, parsed once into [`config::Settings`].
 //! - [`startup`]: [`startup::Application`] builds, binds and serves.
 //! - [`routes`]: the HTTP API (docs/API.md) and the bundle.
@@ -10,11 +11,14 @@
 //! - [`store`]: the database.
 //! - [`error`]: the one HTTP error type.
 //! - [`webhook`]: YCloud webhook verification (an extractor), events, a signing helper.
-//! - [`graph`]: WABA ownership verification through the Graph API's code exchange.
+//! - [`ownership`]: the ownership check of a sign-up, before anything is stored.
+//! - [`graph`]: the Graph API's code exchange and WABA checks the ownership check asks.
 
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod graph;
+pub mod ownership;
 pub mod pipeline;
 pub mod routes;
 pub mod sandbox;

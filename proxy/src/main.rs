@@ -11,7 +11,7 @@ async fn main() -> ExitCode {
         print!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    init_tracing();
+    // Settings first: they say how to log. A bad one is printed on its own line.
     let settings = match Settings::from_env_and_args() {
         Ok(s) => s,
         Err(e) => {
@@ -19,6 +19,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    init_tracing(settings.log_format);
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {

@@ -2,6 +2,7 @@
 //! graceful shutdown on SIGINT/SIGTERM.
 
 use std::future::{Future, IntoFuture};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -10,13 +11,13 @@ use tokio::net::TcpListener;
 
 use std::sync::Arc;
 
-use crate::config::{Settings, YCloudMode};
+use crate::clock::Clock;
+use crate::config::{LogFormat, Settings, YCloudMode};
 use crate::graph::GraphClient;
 use crate::pipeline::Pipeline;
 use crate::routes::{router, AppState};
 use crate::sandbox::FakeYCloud;
 use crate::store::{Store, StoreError};
-use crate::webhook::Clock;
 use crate::ycloud::{Upstream, YCloudClient};
 
 /// Why the server could not start.
@@ -44,7 +45,6 @@ pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
     router: Router,
-    pipeline: Pipeline,
     upstream_label: String,
     stopping: tokio::sync::watch::Sender<bool>,
 }
@@ -63,13 +63,14 @@ impl Application {
         Self::build_with_clock(settings, Clock::system()).await
     }
 
-    /// [`Application::build`] with the clock webhook signatures are checked against
-    /// (tests stop it to try the tolerance's edges).
+    /// [`Application::build`] with the clock the whole proxy reads: the store's timestamps,
+    /// the register budget, `Retry-After`, webhook signature ages (tests stop it to try the
+    /// signature tolerance's edges).
     ///
     /// # Errors
     /// See [`StartupError`].
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
-        let store = Store::connect(&settings.database_url).await?;
+        let store = Store::connect(&settings.database_url, clock.clone()).await?;
         let mut tuning = settings.upstream.clone();
         let upstream = match &settings.ycloud {
             YCloudMode::Sandbox => {
@@ -82,11 +83,16 @@ impl Application {
                 Upstream::Sandbox(FakeYCloud::new(tuning.sandbox_connect_after))
             }
             YCloudMode::Live { api_key, base_url } => Upstream::Http(
-                YCloudClient::new(base_url.clone(), api_key.clone(), tuning.clone())
-                    .map_err(StartupError::Client)?,
+                YCloudClient::new(
+                    base_url.clone(),
+                    api_key.clone(),
+                    tuning.clone(),
+                    clock.clone(),
+                )
+                .map_err(StartupError::Client)?,
             ),
         };
-        let pipeline = Pipeline::new(store, upstream, tuning);
+        let pipeline = Pipeline::new(store, upstream, tuning, clock.clone());
         let verifier = match &settings.fb_app_secret {
             None => {
                 tracing::warn!(
@@ -135,7 +141,7 @@ impl Application {
             allowed_origins: settings.allowed_origins.clone(),
             stopping: stopping_rx,
             webhook_secret: settings.webhook_secret.clone(),
-            clock: clock.clone(),
+            clock,
             verifier,
         };
 
@@ -159,7 +165,6 @@ impl Application {
             listener,
             addr,
             router: router(state),
-            pipeline,
             upstream_label: settings.ycloud.to_string(),
             stopping,
         })
@@ -168,16 +173,6 @@ impl Application {
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.addr.port()
-    }
-
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The pipeline (tests inspect it).
-    pub fn pipeline(&self) -> &Pipeline {
-        &self.pipeline
     }
 
     /// The start-up line: `listening on http://ADDR (sandbox mode|YCloud at BASE)`.
@@ -258,12 +253,17 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default: info, quieter for sqlx and hyper).
-pub fn init_tracing() {
+/// Logs to stderr, filtered by `RUST_LOG` (default: info, quieter for sqlx and hyper), as
+/// `format` says: readable lines, coloured only when stderr is a terminal (a file or a pipe
+/// gets no escape codes), or one JSON object per line.
+pub fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,hyper=warn"));
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => logs.with_ansi(false).json().try_init(),
+    };
 }

@@ -4,9 +4,7 @@
 //! YCloud sends `YCloud-Signature: t={unix seconds},s={hex}` where
 //! `s = HMAC-SHA256(key = endpoint secret, message = "{t}.{raw body}")`. The proxy accepts a
 //! request when one `s` matches (compared in constant time) and `t` is within
-//! [`TOLERANCE_SECS`] of its [`Clock`], in either direction.
-
-use std::sync::Arc;
+//! [`TOLERANCE_SECS`] of the proxy's [`Clock`](crate::clock::Clock), in either direction.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -29,39 +27,6 @@ pub const TOLERANCE_SECS: i64 = 300;
 pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
 
 type HmacSha256 = Hmac<Sha256>;
-
-/// Where "now" comes from. Injected so that tests can check the tolerance at its edges.
-#[derive(Clone)]
-pub struct Clock(Arc<dyn Fn() -> OffsetDateTime + Send + Sync>);
-
-impl Clock {
-    /// The system clock.
-    pub fn system() -> Self {
-        Self(Arc::new(OffsetDateTime::now_utc))
-    }
-
-    /// A clock stopped at `t`.
-    pub fn fixed(t: OffsetDateTime) -> Self {
-        Self(Arc::new(move || t))
-    }
-
-    /// The current time by this clock.
-    pub fn now(&self) -> OffsetDateTime {
-        (self.0)()
-    }
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Self::system()
-    }
-}
-
-impl std::fmt::Debug for Clock {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Clock")
-    }
-}
 
 /// The `YCloud-Signature` value YCloud would send for `body` at unix time `t`:
 /// `t={t},s={hex HMAC-SHA256(secret, "{t}.{body}")}`. For tests and local tools.

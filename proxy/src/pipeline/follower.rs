@@ -1,8 +1,9 @@
 //! The follower: polls a `pending` number until YCloud reports it settled, backing off
 //! while nothing changes; webhooks usually bring the news first.
 
-use wire::{ErrorCode, OnboardingError, OnboardingState};
+use wire::OnboardingState;
 
+use super::webhook_rules::number_blocked;
 use super::{Claim, Pipeline};
 use crate::store::{Record, Update};
 use crate::ycloud::{PhoneNumber, UpstreamError};
@@ -60,26 +61,18 @@ impl Pipeline {
                     }
                 };
                 let status = number.typed.status.clone();
-                let state = match status.as_deref() {
-                    Some("CONNECTED") => Some(OnboardingState::Connected),
-                    Some("BANNED" | "BLOCKED") => Some(OnboardingState::ActionRequired),
-                    _ => None,
+                let (state, error) = match status.as_deref() {
+                    Some("CONNECTED") => (Some(OnboardingState::Connected), None),
+                    Some(s @ ("BANNED" | "BLOCKED")) => (
+                        Some(OnboardingState::ActionRequired),
+                        Some(number_blocked(s)),
+                    ),
+                    _ => (None, None),
                 };
                 if state.is_none() && status == last_status {
                     continue;
                 }
                 last_status = status.clone();
-                let error =
-                    (state == Some(OnboardingState::ActionRequired)).then(|| OnboardingError {
-                        code: ErrorCode::PhoneNumberBlocked,
-                        message: format!(
-                        "WhatsApp reports this number as {}; see WhatsApp Manager for the reason.",
-                        status.as_deref().unwrap_or("blocked")
-                    ),
-                        retryable: false,
-                        upstream_request_id: None,
-                        retry_after: None,
-                    });
                 let update = Update {
                     state,
                     phone_number: Some(number.raw),

@@ -58,9 +58,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use time::Duration;
-use tokio::sync::broadcast;
 use wire::{CreateOnboarding, Mode, Onboarding, OnboardingState};
 
+use crate::clock::Clock;
 use crate::config::UpstreamTuning;
 use crate::store::{self, Record, Step, StepStatus, Steps, Store, StoreError};
 use crate::webhook::Event;
@@ -70,6 +70,8 @@ mod changes;
 mod follower;
 mod steps;
 mod webhook_rules;
+
+pub use changes::Subscription;
 
 use webhook_rules::{may_change, Subject};
 
@@ -99,11 +101,14 @@ struct Inner {
     store: Store,
     upstream: Upstream,
     tuning: UpstreamTuning,
+    /// Where the register budget's and retry's "now" comes from.
+    clock: Clock,
     /// Onboardings whose steps are running now (one runner per onboarding).
     running: Mutex<HashSet<String>>,
     /// Onboardings with a follower polling their number.
     following: Mutex<HashSet<String>>,
-    changes: broadcast::Sender<Onboarding>,
+    /// The event streams' channels, one per followed onboarding.
+    changes: changes::Changes,
 }
 
 /// The onboarding pipeline. Cheap to clone; clones share everything.
@@ -152,22 +157,22 @@ enum Flow {
 }
 
 impl Pipeline {
-    /// A pipeline over a store and an upstream.
-    pub fn new(store: Store, upstream: Upstream, tuning: UpstreamTuning) -> Self {
-        let (changes, _) = broadcast::channel(256);
+    /// A pipeline over a store and an upstream, reading the time from `clock`.
+    pub fn new(store: Store, upstream: Upstream, tuning: UpstreamTuning, clock: Clock) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 upstream,
                 tuning,
+                clock,
                 running: Mutex::new(HashSet::new()),
                 following: Mutex::new(HashSet::new()),
-                changes,
+                changes: changes::Changes::default(),
             }),
         }
     }
 
-    /// The store (read access for handlers).
+    /// The store, for handlers: reads, and storing webhook events as they arrive.
     pub fn store(&self) -> &Store {
         &self.inner.store
     }
@@ -255,7 +260,7 @@ impl Pipeline {
         // only extend the block.
         if let Some(e) = error.filter(|e| e.code == "register_limit") {
             if let Some(until) = e.retry_after.as_deref().and_then(store::parse_time) {
-                if until > store::now() {
+                if until > self.inner.clock.now() {
                     return Err(RetryError::BudgetSpent(until));
                 }
             }
@@ -304,7 +309,7 @@ impl Pipeline {
         &self,
         phone: &wire::PhoneNumberId,
     ) -> Result<Option<time::OffsetDateTime>, StoreError> {
-        let now = store::now();
+        let now = self.inner.clock.now();
         let (count, oldest) = self
             .inner
             .store
@@ -338,10 +343,7 @@ impl Pipeline {
     /// not run yet).
     async fn run(&self, onboarding: Record, steps: Steps) -> Result<Record, StoreError> {
         let id = onboarding.id.as_str();
-        let flow = match onboarding.mode {
-            Mode::Standard => self.run_standard(&onboarding, &steps).await?,
-            Mode::Coexistence => self.run_coexistence(&onboarding, &steps).await?,
-        };
+        let flow = self.run_steps(&onboarding, &steps).await?;
         let onboarding = self.current(id).await?;
         if matches!(flow, Flow::Continue) && onboarding.state == OnboardingState::Pending {
             self.follow(&onboarding);

@@ -2,34 +2,48 @@
 //! step recorded as `started` before its upstream call and as `done`/`failed` after it.
 
 use serde_json::Value;
-use wire::{ErrorCode, OnboardingError, OnboardingState};
+use wire::{ErrorCode, Mode, OnboardingError, OnboardingState, WabaId};
 
 use super::{Flow, Pipeline};
 use crate::store::{self, Record, Step, StepStatus, Steps, StoreError, Update, Writes};
 use crate::ycloud::{Object, PhoneNumber, UpstreamError, Waba};
 
 impl Pipeline {
-    pub(super) async fn run_standard(
+    /// The onboarding's remaining steps, as its mode has them. Writes between two upstream
+    /// calls are queued and committed together right before the next call (or at the end),
+    /// so each call's `started` record is durable first.
+    pub(super) async fn run_steps(
         &self,
         onboarding: &Record,
         steps: &Steps,
     ) -> Result<Flow, StoreError> {
+        let mut w = self.inner.store.writes();
+        match onboarding.mode {
+            Mode::Standard => self.run_standard(onboarding, steps, &mut w).await,
+            Mode::Coexistence => {
+                let id = onboarding.id.as_str();
+                self.run_coexistence(id, &onboarding.waba_id, steps, &mut w)
+                    .await
+            }
+        }
+    }
+
+    /// Standard mode: bind, check the payment method, register.
+    async fn run_standard(
+        &self,
+        onboarding: &Record,
+        steps: &Steps,
+        w: &mut Writes,
+    ) -> Result<Flow, StoreError> {
         let id = onboarding.id.as_str();
         let store = &self.inner.store;
         let upstream = &self.inner.upstream;
-        // Writes between two upstream calls are queued and committed together right before
-        // the next call (or at the end), so each call's `started` record is durable first.
-        let mut w = Writes::new();
 
         // 1. Bind.
         let bind = steps.get(Step::Bind);
         let mut waba: Option<Value> = onboarding.waba.clone();
         if !bind.as_ref().is_some_and(|s| s.status == StepStatus::Done) {
-            if !steps.is_just_started(Step::Bind) {
-                w.start_step(Step::Bind, OnboardingState::Binding);
-                store.commit(id, &mut w).await?;
-            }
-            self.notify(id).await;
+            self.start_bind(id, w, steps, Step::Bind).await?;
             match upstream.tp_bind(&onboarding.waba_id).await {
                 Ok(bound) => {
                     let update = Update {
@@ -41,13 +55,7 @@ impl Pipeline {
                 }
                 Err(e) => {
                     return self
-                        .fail(
-                            id,
-                            &mut w,
-                            Step::Bind,
-                            &e,
-                            "bind the WhatsApp Business Account",
-                        )
+                        .fail(id, w, Step::Bind, &e, "bind the WhatsApp Business Account")
                         .await
                 }
             }
@@ -61,14 +69,14 @@ impl Pipeline {
         if !check.as_ref().is_some_and(|s| s.status == StepStatus::Done) {
             w.start_step(Step::CheckPayment, OnboardingState::Binding);
             if check.is_some() {
-                store.commit(id, &mut w).await?;
+                store.commit(id, w).await?;
                 match upstream.retrieve_waba(&onboarding.waba_id).await {
                     Ok(read) => waba = Some(read.raw),
                     Err(e) => {
                         return self
                             .fail(
                                 id,
-                                &mut w,
+                                w,
                                 Step::CheckPayment,
                                 &e,
                                 "read the WhatsApp Business Account",
@@ -92,21 +100,15 @@ impl Pipeline {
                     upstream_request_id: None,
                     retry_after: None,
                 };
-                let update = Update {
-                    state: Some(OnboardingState::ActionRequired),
+                // The WABA as just read is kept with the stop.
+                w.update(Update {
                     waba: waba.clone(),
-                    error: Some(Some(error)),
                     ..Update::default()
-                };
-                w.finish_step(
-                    Step::CheckPayment,
-                    StepStatus::Failed,
-                    waba.as_ref(),
-                    update,
-                );
-                store.commit(id, &mut w).await?;
-                self.notify(id).await;
-                return Ok(Flow::Stop);
+                });
+                let failed = Some((Step::CheckPayment, waba.as_ref()));
+                return self
+                    .stop(id, w, OnboardingState::ActionRequired, error, failed)
+                    .await;
             }
             if attached.is_none() {
                 tracing::warn!(
@@ -132,15 +134,9 @@ impl Pipeline {
                 upstream_request_id: None,
                 retry_after: None,
             };
-            let update = Update {
-                state: Some(OnboardingState::ActionRequired),
-                error: Some(Some(error)),
-                ..Update::default()
-            };
-            w.update(update);
-            store.commit(id, &mut w).await?;
-            self.notify(id).await;
-            return Ok(Flow::Stop);
+            return self
+                .stop(id, w, OnboardingState::ActionRequired, error, None)
+                .await;
         };
 
         // 4. Register.
@@ -158,58 +154,45 @@ impl Pipeline {
                         upstream_request_id: None,
                         retry_after: Some(store::format_time(until)),
                     };
-                    let update = Update {
-                        state: Some(OnboardingState::Failed),
-                        error: Some(Some(error)),
-                        ..Update::default()
-                    };
-                    w.update(update);
-                    store.commit(id, &mut w).await?;
-                    self.notify(id).await;
-                    return Ok(Flow::Stop);
+                    return self.stop(id, w, OnboardingState::Failed, error, None).await;
                 }
                 // The step's start and the counted call in one commit, before the call.
                 w.start_step(Step::Register, OnboardingState::Registering);
-                w.register_attempt(&onboarding.waba_id, phone_id, store::now());
-                store.commit(id, &mut w).await?;
+                w.register_attempt(&onboarding.waba_id, phone_id, self.inner.clock.now());
+                store.commit(id, w).await?;
                 self.notify(id).await;
                 match upstream.register(&onboarding.waba_id, phone_id).await {
                     Ok(p) => Some(p),
                     Err(e) => {
                         return self
-                            .fail(id, &mut w, Step::Register, &e, "register the phone number")
+                            .fail(id, w, Step::Register, &e, "register the phone number")
                             .await
                     }
                 }
             }
         };
-        self.settle(id, &mut w, Step::Register, phone).await
+        self.settle(id, w, Step::Register, phone).await
     }
 
-    pub(super) async fn run_coexistence(
+    /// Coexistence mode: `smb/bind`, which answers the number; nothing is registered.
+    async fn run_coexistence(
         &self,
-        onboarding: &Record,
+        id: &str,
+        waba: &WabaId,
         steps: &Steps,
+        w: &mut Writes,
     ) -> Result<Flow, StoreError> {
-        let id = onboarding.id.as_str();
-        let store = &self.inner.store;
-        let mut w = Writes::new();
-        let bind = steps.get(Step::SmbBind);
-        let phone = match bind {
+        let phone = match steps.get(Step::SmbBind) {
             Some(s) if s.status == StepStatus::Done => None,
             _ => {
-                if !steps.is_just_started(Step::SmbBind) {
-                    w.start_step(Step::SmbBind, OnboardingState::Binding);
-                    store.commit(id, &mut w).await?;
-                }
-                self.notify(id).await;
-                match self.inner.upstream.smb_bind(&onboarding.waba_id).await {
+                self.start_bind(id, w, steps, Step::SmbBind).await?;
+                match self.inner.upstream.smb_bind(waba).await {
                     Ok(p) => Some(p),
                     Err(e) => {
                         return self
                             .fail(
                                 id,
-                                &mut w,
+                                w,
                                 Step::SmbBind,
                                 &e,
                                 "bind the WhatsApp Business App number",
@@ -219,7 +202,24 @@ impl Pipeline {
                 }
             }
         };
-        self.settle(id, &mut w, Step::SmbBind, phone).await
+        self.settle(id, w, Step::SmbBind, phone).await
+    }
+
+    /// Before a bind call: records the step as started (unless it was, with the onboarding
+    /// itself), commits, and tells the event streams.
+    async fn start_bind(
+        &self,
+        id: &str,
+        w: &mut Writes,
+        steps: &Steps,
+        step: Step,
+    ) -> Result<(), StoreError> {
+        if !steps.is_just_started(step) {
+            w.start_step(step, OnboardingState::Binding);
+            self.inner.store.commit(id, w).await?;
+        }
+        self.notify(id).await;
+        Ok(())
     }
 
     /// After the last step: records the number (when just answered) and moves to
@@ -282,6 +282,8 @@ impl Pipeline {
         Ok(Flow::Continue)
     }
 
+    /// A failed upstream call: `failed`, with the error it becomes, stored as the step's
+    /// result too.
     async fn fail(
         &self,
         id: &str,
@@ -290,18 +292,42 @@ impl Pipeline {
         e: &UpstreamError,
         what: &str,
     ) -> Result<Flow, StoreError> {
-        let error = e.to_onboarding_error(what);
+        let error = e.to_onboarding_error(what, self.inner.clock.now());
         tracing::warn!(
             id, step = step.as_str(), error = %e, code = %error.code,
             upstream_request_id = error.upstream_request_id.as_deref(), "onboarding step failed"
         );
         let result = serde_json::to_value(&error).ok();
+        self.stop(
+            id,
+            w,
+            OnboardingState::Failed,
+            error,
+            Some((step, result.as_ref())),
+        )
+        .await
+    }
+
+    /// Ends the run in `state` with `error`: recorded as the outcome of the step that
+    /// failed (with what it answered) when there is one, else on the onboarding alone;
+    /// committed with everything queued, and told to the event streams.
+    async fn stop(
+        &self,
+        id: &str,
+        w: &mut Writes,
+        state: OnboardingState,
+        error: OnboardingError,
+        failed: Option<(Step, Option<&Value>)>,
+    ) -> Result<Flow, StoreError> {
         let update = Update {
-            state: Some(OnboardingState::Failed),
+            state: Some(state),
             error: Some(Some(error)),
             ..Update::default()
         };
-        w.finish_step(step, StepStatus::Failed, result.as_ref(), update);
+        match failed {
+            Some((step, result)) => w.finish_step(step, StepStatus::Failed, result, update),
+            None => w.update(update),
+        }
         self.inner.store.commit(id, w).await?;
         self.notify(id).await;
         Ok(Flow::Stop)

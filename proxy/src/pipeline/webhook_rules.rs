@@ -123,6 +123,15 @@ fn person_error(code: ErrorCode, message: String) -> OnboardingError {
     }
 }
 
+/// A number WhatsApp reports `status` (`BANNED`, `BLOCKED`): what the person must do. The
+/// follower records a polled status the same way.
+pub(super) fn number_blocked(status: &str) -> OnboardingError {
+    person_error(
+        ErrorCode::PhoneNumberBlocked,
+        format!("WhatsApp reports this number as {status}; see WhatsApp Manager for the reason."),
+    )
+}
+
 /// What a `whatsapp.phone_number.*` event changes; `None` when nothing.
 fn phone_event_update(o: &Record, kind: &PhoneNumberEvent, object: &Value) -> Option<Update> {
     let number = merged(o.phone_number.as_ref(), object);
@@ -151,12 +160,7 @@ fn phone_event_update(o: &Record, kind: &PhoneNumberEvent, object: &Value) -> Op
             }
             Some(s @ ("BANNED" | "BLOCKED")) if o.state != OnboardingState::Failed => (
                 Some(OnboardingState::ActionRequired),
-                Some(Some(person_error(
-                    ErrorCode::PhoneNumberBlocked,
-                    format!(
-                        "WhatsApp reports this number as {s}; see WhatsApp Manager for the reason."
-                    ),
-                ))),
+                Some(Some(number_blocked(s))),
             ),
             _ => (None, None),
         }

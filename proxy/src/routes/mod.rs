@@ -38,8 +38,9 @@ pub struct AppState {
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// `YCLOUD_WEBHOOK_SECRET`; none: webhooks are answered 503.
     pub webhook_secret: Option<secrecy::SecretString>,
-    /// The clock webhook timestamps are checked against.
-    pub clock: crate::webhook::Clock,
+    /// The proxy's clock (webhook signature ages, `Retry-After`); the pipeline, the store
+    /// and the YCloud client read the same one.
+    pub clock: crate::clock::Clock,
     /// The Graph client for ownership verification; none: verification is off.
     pub verifier: Option<std::sync::Arc<crate::graph::GraphClient>>,
 }

@@ -9,15 +9,12 @@ use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
-use tokio::sync::broadcast::error::RecvError;
 use wire::{CreateOnboarding, ErrorBody, Onboarding};
-
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::AppState;
 use crate::error::{Error, Json};
-use crate::graph::{GraphClient, VerifyError};
+use crate::graph::VerifyError;
+use crate::ownership::{self, Refusal, Verified};
 use crate::pipeline::RetryError;
 
 /// `POST /api/onboardings`: 201 with the new onboarding after its synchronous steps, or 200
@@ -42,7 +39,10 @@ pub async fn create(
 ) -> Result<Response, Error> {
     let code_sha256 = match &state.verifier {
         None => None,
-        Some(graph) => match verify(&state, graph, &req).await? {
+        Some(graph) => match ownership::verify(state.pipeline.store(), graph, &req)
+            .await
+            .map_err(refused)?
+        {
             Verified::Again(existing) => {
                 return Ok((StatusCode::OK, axum::Json(*existing)).into_response())
             }
@@ -58,58 +58,15 @@ pub async fn create(
     Ok((status, axum::Json(onboarding)).into_response())
 }
 
-/// The outcome of a passed ownership check.
-enum Verified {
-    /// The same WABA and number were verified before with this very code: the existing
-    /// onboarding, answered without exchanging the (single-use) code again.
-    Again(Box<Onboarding>),
-    /// The code was exchanged and the WABA is the user's: its SHA-256, to store.
-    Code(String),
-}
-
-/// The ownership check (on when `FB_APP_SECRET` is set), before anything is stored or called.
-///
-/// It runs before the idempotency lookup on purpose: a post that fails it must neither read
-/// an existing onboarding (that would hand out another customer's record for a guessed WABA
-/// id) nor create one (a forged post would occupy the WABA and number, and the real
-/// customer's sign-up would then be answered with the forged record). So a refusal stores
-/// nothing and the customer can sign up again with a fresh code.
-async fn verify(
-    state: &AppState,
-    graph: &GraphClient,
-    req: &CreateOnboarding,
-) -> Result<Verified, Error> {
-    let Some(code) = req.code.as_ref() else {
-        tracing::info!(waba_id = %req.waba_id, "refused: no code while verification is on");
-        return Err(Error::CodeMissing);
-    };
-    let hash = hex::encode(Sha256::digest(code.as_str().as_bytes()));
-    let store = state.pipeline.store();
-    if let Some((existing, Some(stored))) = store
-        .find_by_key(&req.waba_id, req.phone_number_id.as_ref())
-        .await?
-    {
-        if bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) {
-            return Ok(Verified::Again(Box::new(store.api(existing).await?)));
-        }
-    }
-    match graph
-        .verify_ownership(code.as_str(), &req.waba_id, req.phone_number_id.as_ref())
-        .await
-    {
-        Ok(()) => {
-            tracing::info!(waba_id = %req.waba_id, "ownership verified");
-            Ok(Verified::Code(hash))
-        }
-        Err(e) => {
-            tracing::warn!(waba_id = %req.waba_id, error = %e, "ownership verification refused the sign-up");
-            Err(match e {
-                VerifyError::CodeInvalid => Error::CodeInvalid,
-                VerifyError::NotOwned => Error::WabaNotOwned,
-                VerifyError::NumberNotOwned => Error::PhoneNumberNotOwned,
-                VerifyError::Unavailable(_) => Error::VerificationUnavailable,
-            })
-        }
+/// The HTTP answer to a refused ownership check.
+fn refused(refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::CodeMissing => Error::CodeMissing,
+        Refusal::Graph(VerifyError::CodeInvalid) => Error::CodeInvalid,
+        Refusal::Graph(VerifyError::NotOwned) => Error::WabaNotOwned,
+        Refusal::Graph(VerifyError::NumberNotOwned) => Error::PhoneNumberNotOwned,
+        Refusal::Graph(VerifyError::Unavailable(_)) => Error::VerificationUnavailable,
+        Refusal::Store(e) => Error::Store(e),
     }
 }
 
@@ -157,9 +114,10 @@ pub async fn retry(
         Ok(onboarding) => Ok(axum::Json(onboarding)),
         Err(RetryError::NotFound) => Err(Error::OnboardingNotFound),
         Err(RetryError::NothingToRetry(why)) => Err(Error::NothingToRetry(why)),
-        Err(RetryError::BudgetSpent(retry_after)) => {
-            Err(Error::RegisterBudgetSpent { retry_after })
-        }
+        Err(RetryError::BudgetSpent(retry_after)) => Err(Error::RegisterBudgetSpent {
+            retry_after,
+            now: state.clock.now(),
+        }),
         Err(RetryError::Store(e)) => Err(Error::Store(e)),
     }
 }
@@ -180,32 +138,24 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
     let id = onboarding_id(id)?;
     // Subscribe before reading, so a change between the two is not lost.
-    let mut changes = state.pipeline.subscribe();
+    let mut changes = state.pipeline.subscribe(&id);
     let first = state
         .pipeline
         .get(&id)
         .await?
         .ok_or(Error::OnboardingNotFound)?;
-    let pipeline = state.pipeline.clone();
     let mut stopping = state.stopping.clone();
     let stream = async_stream::stream! {
         let mut last = first;
         yield Ok(event(&last));
         while !last.state.is_final() {
-            let received = tokio::select! {
-                r = changes.recv() => r,
+            let next = tokio::select! {
+                next = changes.next() => match next {
+                    Some(o) => o,
+                    None => break,
+                },
                 // A shutdown ends the stream; the browser's EventSource reconnects.
                 _ = stopping.wait_for(|s| *s) => break,
-            };
-            let next = match received {
-                Ok(o) if o.id == id => o,
-                Ok(_) => continue,
-                // Missed some changes: the store has the latest.
-                Err(RecvError::Lagged(_)) => match pipeline.get(&id).await {
-                    Ok(Some(o)) => o,
-                    _ => break,
-                },
-                Err(RecvError::Closed) => break,
             };
             if next != last {
                 last = next;

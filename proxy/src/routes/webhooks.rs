@@ -17,7 +17,7 @@ use crate::webhook::{Event, VerifiedWebhook};
         description = "`t={unix seconds},s={hex HMAC-SHA256(secret, \"{t}.{raw body}\")}`")),
     request_body(content = crate::webhook::Envelope, description = "A YCloud event"),
     responses(
-        (status = 204, description = "Stored and applied (also when this event id was received before: not applied again)"),
+        (status = 204, description = "Stored; applied to its onboardings in the background (an event id received before is answered 204 and not applied again)"),
         (status = 400, description = "Missing or malformed `YCloud-Signature`, or a body that is not an event", body = ErrorBody),
         (status = 401, description = "The signature does not match, or its timestamp is more than 5 minutes off", body = ErrorBody),
         (status = 413, description = "The body is over 1 MiB", body = ErrorBody),

@@ -7,7 +7,8 @@
 //! - this file: [`Store`], opening the database and applying the migrations;
 //! - `queries.rs`: the reads, the insert of a new onboarding, webhook events;
 //! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls;
-//! - `rows.rs`: the stored types and how rows decode (the API's JSON straight from a row);
+//! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
+//!   YCloud's raw objects);
 //! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only).
 
 use std::sync::Arc;
@@ -15,12 +16,14 @@ use std::sync::Arc;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
+use crate::clock::Clock;
+
 mod cache;
 mod queries;
 mod rows;
 mod writes;
 
-pub use rows::{format_time, now, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
+pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
 pub use writes::Writes;
 
 /// A store failure. Shown to nobody: logged, and answered as a generic 500.
@@ -58,6 +61,8 @@ pub enum StoreError {
 /// never wait for the writer. With PostgreSQL both are the same pool.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Where the times the store writes come from.
+    clock: Clock,
     /// Answers of [`Store::get_json`] (SQLite only, where this process is the one writer).
     cache: Option<Arc<cache::JsonCache>>,
     read: AnyPool,
@@ -65,12 +70,13 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (and for SQLite, creates) the database and applies the migrations.
+    /// Opens (and for SQLite, creates) the database and applies the migrations. Every time
+    /// the store writes (`created_at`, steps, webhook events) is read from `clock`.
     ///
     /// # Errors
     /// When the directory cannot be created, the database cannot be opened, or a migration
     /// fails.
-    pub async fn connect(database_url: &str) -> Result<Self, StoreError> {
+    pub async fn connect(database_url: &str, clock: Clock) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let is_sqlite = database_url.starts_with("sqlite:");
         let url = if is_sqlite {
@@ -104,6 +110,7 @@ impl Store {
             sqlx::migrate!("./migrations").run(&pool).await?;
             // Other instances may share a PostgreSQL database: no cache.
             return Ok(Self {
+                clock,
                 cache: None,
                 read: pool.clone(),
                 write: pool,
@@ -123,6 +130,7 @@ impl Store {
             options().max_connections(4).connect(&url).await?
         };
         Ok(Self {
+            clock,
             cache: Some(Arc::default()),
             read,
             write,

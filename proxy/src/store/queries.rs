@@ -5,14 +5,15 @@ use time::OffsetDateTime;
 use wire::{CreateOnboarding, Onboarding, OnboardingState, PhoneNumberId, WabaId};
 
 use super::rows::{
-    api_step_from_row, format_time, now, parse_time, record_from_row, step_from_row, Record, Step,
+    api_step_from_row, format_time, parse_time, record_from_row, step_from_row, Record, Step,
     StepRecord, StepStatus, Steps,
 };
 use super::{Store, StoreError};
 
 impl Store {
-    /// Stores a new onboarding, or finds the existing one for the same WABA and number.
-    /// Returns it and whether it was created now.
+    /// Stores a new onboarding in `received`, or finds the existing one for the same WABA
+    /// and number. Returns it and whether it was created now. (Tests write stored states
+    /// with it; the pipeline uses [`Store::insert_or_get_started`].)
     ///
     /// # Errors
     /// Database failures.
@@ -20,24 +21,12 @@ impl Store {
         &self,
         req: &CreateOnboarding,
     ) -> Result<(Record, bool), StoreError> {
-        self.insert_or_get_verified(req, None).await
+        self.insert_or_get_started(req, None, None).await
     }
 
     /// [`Store::insert_or_get`], recording the SHA-256 (hex) of the code that verified the
-    /// onboarding when it is created now.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn insert_or_get_verified(
-        &self,
-        req: &CreateOnboarding,
-        code_sha256: Option<&str>,
-    ) -> Result<(Record, bool), StoreError> {
-        self.insert_or_get_started(req, code_sha256, None).await
-    }
-
-    /// [`Store::insert_or_get_verified`]; when created now and `first` is given, also records
-    /// that step as started and the onboarding in that state, in the same transaction (what
+    /// onboarding when it is created now; when `first` is given, also records that step as
+    /// started and the onboarding in that state, in the same transaction (what
     /// [`Store::start_step`] would write next).
     ///
     /// # Errors
@@ -49,7 +38,7 @@ impl Store {
         first: Option<(Step, OnboardingState)>,
     ) -> Result<(Record, bool), StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
-        let now = format_time(now());
+        let now = format_time(self.clock.now());
         let state = first.map_or(OnboardingState::Received, |(_, s)| s);
         let mut tx = self.write.begin().await?;
         // ON CONFLICT DO NOTHING (no target) covers the expression index in both databases;
@@ -282,7 +271,7 @@ impl Store {
         )
         .bind(id)
         .bind(kind)
-        .bind(format_time(now()))
+        .bind(format_time(self.clock.now()))
         .bind(body)
         .execute(&self.write)
         .await?
@@ -290,7 +279,8 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// How many onboardings are stored (health checks and tests).
+    /// How many onboardings are stored. Only the black-box tests call it (to check that a
+    /// refused request stored nothing); the proxy itself never counts.
     ///
     /// # Errors
     /// Database failures.

@@ -40,13 +40,6 @@ pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
         .map(PrimitiveDateTime::assume_utc)
 }
 
-/// The current time, truncated to what the store keeps (microseconds).
-pub fn now() -> OffsetDateTime {
-    let t = OffsetDateTime::now_utc();
-    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
-        .unwrap_or(t)
-}
-
 /// One stored step.
 #[derive(Debug, Clone)]
 pub struct StepRecord {
@@ -253,7 +246,7 @@ mod tests {
 
     #[test]
     fn times_round_trip_and_sort_as_text() {
-        let a = now();
+        let a = crate::clock::Clock::system().now();
         let b = a + Duration::milliseconds(1);
         assert_eq!(parse_time(&format_time(a)), Some(a));
         assert!(format_time(a) < format_time(b));

@@ -5,8 +5,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use wire::{OnboardingState, PhoneNumberId, WabaId};
 
-use super::rows::{format_time, now, Step, StepStatus, Update};
+use super::rows::{format_time, Step, StepStatus, Update};
 use super::{Store, StoreError};
+use crate::clock::Clock;
 
 /// Writes queued for one onboarding, committed together by [`Store::commit`].
 ///
@@ -14,8 +15,10 @@ use super::{Store, StoreError};
 /// onboarding's change, the start of the next step, a counted register call) and commits it
 /// in one transaction right before the next call, so every step is still durable as
 /// `started` before its call and as `done`/`failed` before anything that follows it.
-#[derive(Debug, Default)]
+/// Made by [`Store::writes`]; each write is timed by the store's clock when it is queued.
+#[derive(Debug)]
 pub struct Writes {
+    clock: Clock,
     ops: Vec<Op>,
 }
 
@@ -45,22 +48,12 @@ enum Op {
 }
 
 impl Writes {
-    /// Nothing queued.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Whether nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-
     /// See [`Store::start_step`].
     pub fn start_step(&mut self, step: Step, state: OnboardingState) {
         self.ops.push(Op::Start {
             step,
             state,
-            at: format_time(now()),
+            at: format_time(self.clock.now()),
         });
     }
 
@@ -77,15 +70,15 @@ impl Writes {
             status,
             result: result.map(Value::to_string),
             update,
-            at: format_time(now()),
+            at: format_time(self.clock.now()),
         });
     }
 
-    /// See [`Store::update`].
+    /// Changes the onboarding without finishing a step.
     pub fn update(&mut self, update: Update) {
         self.ops.push(Op::Update {
             update,
-            at: format_time(now()),
+            at: format_time(self.clock.now()),
         });
     }
 
@@ -112,6 +105,14 @@ struct StepWrite {
 }
 
 impl Store {
+    /// An empty batch of writes, timed by this store's clock.
+    pub fn writes(&self) -> Writes {
+        Writes {
+            clock: self.clock.clone(),
+            ops: Vec::new(),
+        }
+    }
+
     /// Commits the queued writes of onboarding `id` in one transaction and empties the
     /// queue; nothing when it is empty.
     ///
@@ -251,7 +252,9 @@ impl Store {
     }
 
     /// Records that a step is about to call out, and moves the onboarding to `state`
-    /// (clearing any previous error), in one transaction.
+    /// (clearing any previous error), in one transaction. This and the next two commit one
+    /// write on its own: tests write stored states with them, while the pipeline queues the
+    /// same writes in [`Writes`].
     ///
     /// # Errors
     /// Database failures.
@@ -261,7 +264,7 @@ impl Store {
         step: Step,
         state: OnboardingState,
     ) -> Result<(), StoreError> {
-        let mut w = Writes::new();
+        let mut w = self.writes();
         w.start_step(step, state);
         self.commit(id, &mut w).await
     }
@@ -278,23 +281,13 @@ impl Store {
         result: Option<&Value>,
         update: Update,
     ) -> Result<(), StoreError> {
-        let mut w = Writes::new();
+        let mut w = self.writes();
         w.finish_step(step, status, result, update);
         self.commit(id, &mut w).await
     }
 
-    /// Changes the onboarding outside a step (e.g. the follower seeing `CONNECTED`).
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn update(&self, id: &str, update: Update) -> Result<(), StoreError> {
-        let mut w = Writes::new();
-        w.update(update);
-        self.commit(id, &mut w).await
-    }
-
-    /// Like [`Store::update`], but only while the onboarding is still in `expected`; false
-    /// when it was not (someone else moved it on).
+    /// Changes the onboarding outside a run (the follower, a webhook), but only while it is
+    /// still in `expected`; false when it was not (someone else moved it on).
     ///
     /// # Errors
     /// Database failures.
@@ -315,7 +308,7 @@ impl Store {
         expected: OnboardingState,
         update: Update,
     ) -> Result<bool, StoreError> {
-        let now = format_time(now());
+        let now = format_time(self.clock.now());
         let mut tx = self.write.begin().await?;
         let matched =
             sqlx::query("UPDATE onboardings SET updated_at = $1 WHERE id = $2 AND state = $3")
@@ -345,7 +338,7 @@ impl Store {
         onboarding_id: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut w = Writes::new();
+        let mut w = self.writes();
         w.register_attempt(waba_id, phone_number_id, at);
         self.commit(onboarding_id, &mut w).await
     }

@@ -232,13 +232,13 @@ async fn meta_register_limit_and_on_premises_errors_are_explained() {
 async fn the_register_budget_is_counted_and_enforced() {
     let app = spawn_app().await;
     // Ten earlier register calls for this number within 72 hours.
-    let store = proxy::store::Store::connect(&app.database_url)
+    let store = proxy::store::Store::connect(&app.database_url, proxy::clock::Clock::system())
         .await
         .unwrap();
     let waba = wire::WabaId::parse(WABA).unwrap();
     let phone = wire::PhoneNumberId::parse(PHONE_ID).unwrap();
     for h in 1..=10 {
-        let at = proxy::store::now() - time::Duration::hours(h);
+        let at = proxy::clock::Clock::system().now() - time::Duration::hours(h);
         store
             .record_register_attempt(&waba, &phone, "earlier", at)
             .await
@@ -258,11 +258,61 @@ async fn the_register_budget_is_counted_and_enforced() {
     assert!(e.retry_after.is_some());
     assert_error_shape(app.retry(&o.id).await, 429).await;
     let (n, _) = store
-        .register_attempts_since(&phone, proxy::store::now() - time::Duration::hours(72))
+        .register_attempts_since(
+            &phone,
+            proxy::clock::Clock::system().now() - time::Duration::hours(72),
+        )
         .await
         .unwrap();
     assert_eq!(n, 10, "no call was made, none was counted");
     store.close().await;
+}
+
+#[tokio::test]
+async fn the_register_budget_is_measured_against_the_injected_clock() {
+    // 2021-06-01T00:00:00Z: far from the system's time, so only the injected clock can
+    // place these attempts inside the window.
+    let stopped = time::OffsetDateTime::from_unix_timestamp(1_622_505_600).unwrap();
+    let app = spawn_app_with(Options {
+        clock: Some(proxy::clock::Clock::fixed(stopped)),
+        ..Options::default()
+    })
+    .await;
+    let store =
+        proxy::store::Store::connect(&app.database_url, proxy::clock::Clock::fixed(stopped))
+            .await
+            .unwrap();
+    let waba = wire::WabaId::parse(WABA).unwrap();
+    let phone = wire::PhoneNumberId::parse(PHONE_ID).unwrap();
+    for h in 1..=10 {
+        store
+            .record_register_attempt(&waba, &phone, "earlier", stopped - time::Duration::hours(h))
+            .await
+            .unwrap();
+    }
+    store.close().await;
+    expect_bind_once(&app).await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ok(phone_json("CONNECTED")))
+        .expect(0)
+        .mount(&app.ycloud)
+        .await;
+    let o = post(&app).await;
+    assert_eq!(o.created_at, "2021-06-01T00:00:00.000000Z");
+    let e = o.error.unwrap();
+    assert_eq!(e.code, "register_limit");
+    // The oldest attempt (10 hours before the clock) leaves the 72-hour window in 62 hours.
+    assert_eq!(
+        e.retry_after.as_deref(),
+        Some("2021-06-03T14:00:00.000000Z")
+    );
+    let r = app.retry(&o.id).await;
+    assert_eq!(
+        r.headers().get("retry-after").unwrap().to_str().unwrap(),
+        (62 * 3600).to_string()
+    );
+    assert_error_shape(r, 429).await;
 }
 
 #[tokio::test]

@@ -81,7 +81,7 @@ pub struct Options {
     /// No `YCLOUD_WEBHOOK_SECRET`.
     pub no_webhook_secret: bool,
     /// The clock webhook signatures are checked against (default: the system's).
-    pub clock: Option<proxy::webhook::Clock>,
+    pub clock: Option<proxy::clock::Clock>,
 }
 
 pub struct TestApp {
@@ -191,7 +191,7 @@ pub async fn spawn_app_with(mut opts: Options) -> TestApp {
     let clock = opts
         .clock
         .take()
-        .unwrap_or_else(proxy::webhook::Clock::system);
+        .unwrap_or_else(proxy::clock::Clock::system);
     let app = Application::build_with_clock(settings, clock)
         .await
         .expect("the app builds");
@@ -298,7 +298,7 @@ impl TestApp {
 
     /// Onboardings stored so far.
     pub async fn stored_record(&self, id: &str) -> proxy::store::Record {
-        let store = proxy::store::Store::connect(&self.database_url)
+        let store = proxy::store::Store::connect(&self.database_url, proxy::clock::Clock::system())
             .await
             .expect("store");
         let record = store.get(id).await.expect("read").expect("stored");
@@ -307,7 +307,7 @@ impl TestApp {
     }
 
     pub async fn stored_onboardings(&self) -> i64 {
-        let store = proxy::store::Store::connect(&self.database_url)
+        let store = proxy::store::Store::connect(&self.database_url, proxy::clock::Clock::system())
             .await
             .expect("store");
         let n = store.count_onboardings().await.expect("count");

@@ -80,8 +80,13 @@ async fn the_client_uses_documented_paths_methods_and_auth() {
         request_timeout: Duration::from_secs(5),
         ..UpstreamTuning::default()
     };
-    let client =
-        YCloudClient::new(server.uri().parse().unwrap(), "k".to_owned().into(), tuning).unwrap();
+    let client = YCloudClient::new(
+        server.uri().parse().unwrap(),
+        "k".to_owned().into(),
+        tuning,
+        proxy::clock::Clock::system(),
+    )
+    .unwrap();
     let waba = wire::WabaId::parse("104996122399160").unwrap();
     let phone = wire::PhoneNumberId::parse("106540352242922").unwrap();
     client.register(&waba, &phone).await.unwrap();

@@ -81,10 +81,15 @@ async fn the_pipeline_runs_on_postgres() {
     assert_eq!(app.post_onboarding(&only).await.status(), 200);
     assert_eq!(app.stored_onboardings().await, 2);
 
-    let store = proxy::store::Store::connect(&database_url).await.unwrap();
+    let store = proxy::store::Store::connect(&database_url, proxy::clock::Clock::system())
+        .await
+        .unwrap();
     let phone = wire::PhoneNumberId::parse(PHONE_ID).unwrap();
     let (n, oldest) = store
-        .register_attempts_since(&phone, proxy::store::now() - time::Duration::hours(72))
+        .register_attempts_since(
+            &phone,
+            proxy::clock::Clock::system().now() - time::Duration::hours(72),
+        )
         .await
         .unwrap();
     assert_eq!(n, 1);

@@ -26,7 +26,9 @@ fn request() -> CreateOnboarding {
 
 /// The store as a run that died right after bind left it.
 async fn crashed_after_bind(dir: &std::path::Path) -> String {
-    let store = Store::connect(&database_url(dir)).await.unwrap();
+    let store = Store::connect(&database_url(dir), proxy::clock::Clock::system())
+        .await
+        .unwrap();
     let (o, created) = store.insert_or_get(&request()).await.unwrap();
     assert!(created);
     store
@@ -88,7 +90,9 @@ async fn a_step_interrupted_mid_call_is_run_again_once() {
     let dir = fresh_dir("resume-mid");
     let id = crashed_after_bind(&dir).await;
     // The register call had started (and was counted) when the process died.
-    let store = Store::connect(&database_url(&dir)).await.unwrap();
+    let store = Store::connect(&database_url(&dir), proxy::clock::Clock::system())
+        .await
+        .unwrap();
     store
         .start_step(&id, Step::CheckPayment, OnboardingState::Binding)
         .await
@@ -142,7 +146,9 @@ async fn a_step_interrupted_mid_call_is_run_again_once() {
 async fn a_pending_onboarding_is_followed_again_after_a_restart() {
     let dir = fresh_dir("resume-pending");
     let id = crashed_after_bind(&dir).await;
-    let store = Store::connect(&database_url(&dir)).await.unwrap();
+    let store = Store::connect(&database_url(&dir), proxy::clock::Clock::system())
+        .await
+        .unwrap();
     for step in [Step::CheckPayment, Step::Register] {
         store
             .start_step(&id, step, OnboardingState::Registering)
@@ -198,7 +204,9 @@ async fn a_pending_onboarding_is_followed_again_after_a_restart() {
 #[tokio::test]
 async fn the_raw_get_is_the_serialized_onboarding() {
     let dir = fresh_dir("raw-get");
-    let store = Store::connect(&database_url(&dir)).await.unwrap();
+    let store = Store::connect(&database_url(&dir), proxy::clock::Clock::system())
+        .await
+        .unwrap();
     let mut req = request();
     req.customer_ref = Some(wire::CustomerRef::parse("acme-1").unwrap());
     let (o, _) = store.insert_or_get(&req).await.unwrap();

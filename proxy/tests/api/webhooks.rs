@@ -305,7 +305,7 @@ async fn account_events_explain_what_the_person_must_do() {
 async fn the_tolerance_is_measured_against_the_injected_clock() {
     let stopped = 1_577_836_800; // 2020-01-01T00:00:00Z
     let app = spawn_app_with(Options {
-        clock: Some(proxy::webhook::Clock::fixed(
+        clock: Some(proxy::clock::Clock::fixed(
             time::OffsetDateTime::from_unix_timestamp(stopped).unwrap(),
         )),
         ..Options::default()

@@ -1,0 +1,53 @@
+//! The proxy's one clock: every wall-clock time the proxy reads (timestamps it stores, the
+//! register budget's window, `Retry-After`, webhook signature ages) comes from a [`Clock`]
+//! handed down from `startup`, so tests can stop or move it.
+//!
+//! Durations measured on the monotonic clock (timeouts, backoff, the follower's polling)
+//! use tokio's and std's `Instant` instead: they never leave the process.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+/// Where "now" comes from. Cheap to clone; clones read the same source.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> OffsetDateTime + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self(Arc::new(OffsetDateTime::now_utc))
+    }
+
+    /// A clock stopped at `t`.
+    pub fn fixed(t: OffsetDateTime) -> Self {
+        Self(Arc::new(move || t))
+    }
+
+    /// The current time by this clock, truncated to what the store keeps (microseconds),
+    /// so a time read here survives a round trip through the store unchanged.
+    pub fn now(&self) -> OffsetDateTime {
+        let t = (self.0)();
+        t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
+            .unwrap_or(t)
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixed_clock_stands_still_at_microseconds() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
+        let clock = Clock::fixed(t);
+        assert_eq!(clock.now(), clock.now());
+        assert_eq!(clock.now().nanosecond(), 123_456_000);
+    }
+}

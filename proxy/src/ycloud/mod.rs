@@ -1,0 +1,470 @@
+//! The YCloud client: the five calls the onboarding needs, typed, with YCloud's error body
+//! parsed and retries only where a retry cannot do harm.
+//!
+//! Paths (relative to `YCLOUD_BASE_URL`, normally `https://api.ycloud.com/v2`):
+//! - `POST /whatsapp/businessAccounts/{wabaId}/tp/bind` (YCloud's Embedded Signup guide; not
+//!   in the OpenAPI file yet, see `tests/api/openapi_conformance.rs`)
+//! - `POST /whatsapp/businessAccounts/{wabaId}/smb/bind` (the same guide, likewise)
+//! - `POST /whatsapp/phoneNumbers/{wabaId}/{phoneNumberId}/register`
+//! - `GET /whatsapp/businessAccounts/{id}`
+//! - `GET /whatsapp/phoneNumbers/{wabaId}/{phoneNumber}` (E.164 number)
+//!
+//! # Retries
+//! A retry is made only when it cannot change what happened at YCloud or Meta:
+//! - GETs: on connect errors, timeouts, 429, 500, 502, 503, 504 and unreadable bodies.
+//! - binds (`tp/bind`, `smb/bind`): on connect errors (nothing was sent), 429 (YCloud's rate
+//!   limiter answers before processing) and 503 (the gateway had no backend). A bind is not
+//!   retried after a timeout or a 500: YCloud may have bound already, and whether a second
+//!   bind of a bound WABA answers the WABA or an error is not documented.
+//! - register: only on connect errors and 429. Each register that reaches Meta counts
+//!   against the number's 10 per 72 hours, so a timeout or 5xx is reported, not repeated;
+//!   the onboarding's `retry` is the person's decision.
+//!
+//! A `Retry-After` is honoured up to `UpstreamTuning::max_retry_after`; a longer one ends the
+//! call at once with the hint, which the onboarding error carries as `retry_after`.
+//!
+//! # Files
+//! - this file: [`YCloudClient`], its retry rule, and [`Upstream`] (real or sandbox);
+//! - `types.rs`: the objects and error bodies read from YCloud;
+//! - `errors.rs`: [`UpstreamError`] and the onboarding error each failure becomes.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use time::OffsetDateTime;
+use url::Url;
+use wire::{PhoneNumberId, WabaId};
+
+use crate::clock::Clock;
+use crate::config::UpstreamTuning;
+use crate::sandbox::FakeYCloud;
+
+mod errors;
+mod types;
+
+pub use errors::{UpstreamError, META_REGISTER_LIMIT, ON_PREM_BLOCKED};
+pub use types::{ErrorDetail, ErrorResponse, Object, PhoneNumber, Waba, WhatsappApiError};
+
+/// The header carrying the API key.
+pub const API_KEY_HEADER: &str = "X-API-Key";
+/// The header mirroring the error body's `requestId`.
+pub const REQUEST_ID_HEADER: &str = "YCloud-Request-ID";
+
+/// What a retry of a call could do at YCloud, which decides when the client retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// A read: always harmless.
+    Read,
+    /// A bind: only when YCloud cannot have processed it.
+    Bind,
+    /// A register: only when the request cannot have reached Meta.
+    Register,
+}
+
+impl Retry {
+    fn allows(self, e: &UpstreamError) -> bool {
+        match e {
+            UpstreamError::Connect(_) => true,
+            UpstreamError::Status { status: 429, .. } => true,
+            UpstreamError::Status { status: 503, .. } => matches!(self, Retry::Read | Retry::Bind),
+            UpstreamError::Status {
+                status: 500 | 502 | 504,
+                ..
+            }
+            | UpstreamError::Timeout
+            | UpstreamError::Transport(_)
+            | UpstreamError::BadBody { .. } => self == Retry::Read,
+            UpstreamError::Status { .. } => false,
+        }
+    }
+}
+
+/// The HTTP client for YCloud.
+#[derive(Debug, Clone)]
+pub struct YCloudClient {
+    http: reqwest::Client,
+    base_url: Url,
+    api_key: SecretString,
+    tuning: UpstreamTuning,
+    /// Turns a `Retry-After` date into a wait.
+    clock: Clock,
+}
+
+impl YCloudClient {
+    /// A client for `base_url` (e.g. `https://api.ycloud.com/v2`).
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built (TLS backend failure).
+    pub fn new(
+        base_url: Url,
+        api_key: SecretString,
+        tuning: UpstreamTuning,
+        clock: Clock,
+    ) -> Result<Self, String> {
+        let http = tuning.http_client()?;
+        Ok(Self {
+            http,
+            base_url,
+            api_key,
+            tuning,
+            clock,
+        })
+    }
+
+    /// `POST /whatsapp/businessAccounts/{wabaId}/tp/bind`: binds the WABA to the partner and
+    /// attaches YCloud's credit line.
+    ///
+    /// # Errors
+    /// See [`UpstreamError`].
+    pub async fn tp_bind(&self, waba: &WabaId) -> Result<Object<Waba>, UpstreamError> {
+        self.call(
+            Method::POST,
+            &["whatsapp", "businessAccounts", waba.as_str(), "tp", "bind"],
+            Retry::Bind,
+        )
+        .await
+    }
+
+    /// `POST /whatsapp/businessAccounts/{wabaId}/smb/bind`: coexistence; answers the number.
+    ///
+    /// # Errors
+    /// See [`UpstreamError`].
+    pub async fn smb_bind(&self, waba: &WabaId) -> Result<Object<PhoneNumber>, UpstreamError> {
+        self.call(
+            Method::POST,
+            &["whatsapp", "businessAccounts", waba.as_str(), "smb", "bind"],
+            Retry::Bind,
+        )
+        .await
+    }
+
+    /// `POST /whatsapp/phoneNumbers/{wabaId}/{phoneNumberId}/register`.
+    ///
+    /// # Errors
+    /// See [`UpstreamError`].
+    pub async fn register(
+        &self,
+        waba: &WabaId,
+        phone_number_id: &PhoneNumberId,
+    ) -> Result<Object<PhoneNumber>, UpstreamError> {
+        self.call(
+            Method::POST,
+            &[
+                "whatsapp",
+                "phoneNumbers",
+                waba.as_str(),
+                phone_number_id.as_str(),
+                "register",
+            ],
+            Retry::Register,
+        )
+        .await
+    }
+
+    /// `GET /whatsapp/businessAccounts/{id}`.
+    ///
+    /// # Errors
+    /// See [`UpstreamError`].
+    pub async fn retrieve_waba(&self, waba: &WabaId) -> Result<Object<Waba>, UpstreamError> {
+        self.call(
+            Method::GET,
+            &["whatsapp", "businessAccounts", waba.as_str()],
+            Retry::Read,
+        )
+        .await
+    }
+
+    /// `GET /whatsapp/phoneNumbers/{wabaId}/{phoneNumber}` with the E.164 number.
+    ///
+    /// # Errors
+    /// See [`UpstreamError`].
+    pub async fn retrieve_phone_number(
+        &self,
+        waba: &WabaId,
+        e164: &str,
+    ) -> Result<Object<PhoneNumber>, UpstreamError> {
+        self.call(
+            Method::GET,
+            &["whatsapp", "phoneNumbers", waba.as_str(), e164],
+            Retry::Read,
+        )
+        .await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        retry: Retry,
+    ) -> Result<Object<T>, UpstreamError> {
+        let mut url = self.base_url.clone();
+        // Segment-wise, so an id can never add a path level; the base was checked at start-up.
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        let mut attempt = 1;
+        loop {
+            let result = self.once(method.clone(), url.clone()).await;
+            let err = match result {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            if attempt >= self.tuning.max_attempts.max(1) || !retry.allows(&err) {
+                return Err(err);
+            }
+            let wait = match &err {
+                UpstreamError::Status {
+                    retry_after: Some(after),
+                    ..
+                } => {
+                    if *after > self.tuning.max_retry_after {
+                        // Waiting that long would hold the caller's request: report instead.
+                        return Err(err);
+                    }
+                    *after
+                }
+                _ => self
+                    .tuning
+                    .base_backoff
+                    .saturating_mul(1 << (attempt - 1).min(6)),
+            };
+            tracing::warn!(
+                %method, path = url.path(), attempt, error = %err, wait_ms = wait.as_millis() as u64,
+                "YCloud call failed; retrying"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn once<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+    ) -> Result<Object<T>, UpstreamError> {
+        let mut key = HeaderValue::from_str(self.api_key.expose_secret()).map_err(|_| {
+            UpstreamError::Transport("the API key is not a valid header value".into())
+        })?;
+        // Keeps the key out of any header dump (hyper, reqwest, tracing).
+        key.set_sensitive(true);
+        let started = std::time::Instant::now();
+        let response = self
+            .http
+            .request(method.clone(), url.clone())
+            .header(API_KEY_HEADER, key)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let request_id = response
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, self.clock.now()));
+        let body = response.bytes().await.map_err(transport_error)?;
+        // Successes at `debug` (two per sign-up); refusals at `info` (the pipeline warns too).
+        if status.is_success() {
+            tracing::debug!(
+                %method, path = url.path(), status = status.as_u16(), request_id = request_id.as_deref(),
+                elapsed_ms = started.elapsed().as_millis() as u64, "YCloud call"
+            );
+        } else {
+            tracing::info!(
+                %method, path = url.path(), status = status.as_u16(), request_id = request_id.as_deref(),
+                elapsed_ms = started.elapsed().as_millis() as u64, "YCloud call"
+            );
+        }
+        if !status.is_success() {
+            let detail = serde_json::from_slice::<ErrorResponse>(&body)
+                .ok()
+                .map(|r| Box::new(r.error));
+            let request_id =
+                request_id.or_else(|| detail.as_ref().and_then(|d| d.request_id.clone()));
+            return Err(UpstreamError::Status {
+                status: status.as_u16(),
+                detail,
+                request_id,
+                retry_after,
+            });
+        }
+        parse_object(status, request_id, &body)
+    }
+}
+
+fn parse_object<T: DeserializeOwned>(
+    status: StatusCode,
+    request_id: Option<String>,
+    body: &[u8],
+) -> Result<Object<T>, UpstreamError> {
+    let bad = |cause: String| UpstreamError::BadBody {
+        status: status.as_u16(),
+        request_id: request_id.clone(),
+        cause,
+    };
+    let raw: Value = serde_json::from_slice(body).map_err(|e| bad(format!("not JSON: {e}")))?;
+    if !raw.is_object() {
+        return Err(bad("not a JSON object".to_owned()));
+    }
+    let typed = T::deserialize(&raw).map_err(|e| bad(e.to_string()))?;
+    Ok(Object { typed, raw })
+}
+
+fn transport_error(e: reqwest::Error) -> UpstreamError {
+    // reqwest's text names the URL, which holds ids only (the key travels in a header).
+    if e.is_timeout() {
+        UpstreamError::Timeout
+    } else if e.is_connect() {
+        UpstreamError::Connect(e.to_string())
+    } else {
+        UpstreamError::Transport(e.to_string())
+    }
+}
+
+/// `Retry-After`: delta-seconds, or an HTTP date (counted from `now`).
+fn parse_retry_after(v: &str, now: OffsetDateTime) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let date =
+        time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
+    let delta = date - now;
+    Some(Duration::from_secs(
+        delta.whole_seconds().max(0).unsigned_abs(),
+    ))
+}
+
+/// Where the onboarding's calls go: the real YCloud, or the in-process fake.
+#[derive(Debug)]
+pub enum Upstream {
+    /// `YCLOUD_API_KEY` is set.
+    Http(YCloudClient),
+    /// Sandbox mode.
+    Sandbox(FakeYCloud),
+}
+
+impl Upstream {
+    /// See [`YCloudClient::tp_bind`].
+    ///
+    /// # Errors
+    /// See [`UpstreamError`].
+    pub async fn tp_bind(&self, waba: &WabaId) -> Result<Object<Waba>, UpstreamError> {
+        match self {
+            Upstream::Http(c) => c.tp_bind(waba).await,
+            Upstream::Sandbox(f) => f.tp_bind(waba),
+        }
+    }
+
+    /// See [`YCloudClient::smb_bind`].
+    ///
+    /// # Errors
+    /// See [`UpstreamError`].
+    pub async fn smb_bind(&self, waba: &WabaId) -> Result<Object<PhoneNumber>, UpstreamError> {
+        match self {
+            Upstream::Http(c) => c.smb_bind(waba).await,
+            Upstream::Sandbox(f) => f.smb_bind(waba),
+        }
+    }
+
+    /// See [`YCloudClient::register`].
+    ///
+    /// # Errors
+    /// See [`UpstreamError`].
+    pub async fn register(
+        &self,
+        waba: &WabaId,
+        phone_number_id: &PhoneNumberId,
+    ) -> Result<Object<PhoneNumber>, UpstreamError> {
+        match self {
+            Upstream::Http(c) => c.register(waba, phone_number_id).await,
+            Upstream::Sandbox(f) => f.register(waba, phone_number_id),
+        }
+    }
+
+    /// See [`YCloudClient::retrieve_waba`].
+    ///
+    /// # Errors
+    /// See [`UpstreamError`].
+    pub async fn retrieve_waba(&self, waba: &WabaId) -> Result<Object<Waba>, UpstreamError> {
+        match self {
+            Upstream::Http(c) => c.retrieve_waba(waba).await,
+            Upstream::Sandbox(f) => f.retrieve_waba(waba),
+        }
+    }
+
+    /// See [`YCloudClient::retrieve_phone_number`].
+    ///
+    /// # Errors
+    /// See [`UpstreamError`].
+    pub async fn retrieve_phone_number(
+        &self,
+        waba: &WabaId,
+        e164: &str,
+    ) -> Result<Object<PhoneNumber>, UpstreamError> {
+        match self {
+            Upstream::Http(c) => c.retrieve_phone_number(waba, e164).await,
+            Upstream::Sandbox(f) => f.retrieve_phone_number(waba, e164),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_rules() {
+        let s = |status| UpstreamError::Status {
+            status,
+            detail: None,
+            request_id: None,
+            retry_after: None,
+        };
+        assert!(Retry::Register.allows(&s(429)));
+        assert!(!Retry::Register.allows(&s(503)));
+        assert!(!Retry::Register.allows(&UpstreamError::Timeout));
+        assert!(Retry::Bind.allows(&s(503)));
+        assert!(!Retry::Bind.allows(&s(500)));
+        assert!(Retry::Read.allows(&s(500)));
+        assert!(Retry::Read.allows(&UpstreamError::Timeout));
+        assert!(!Retry::Read.allows(&s(404)));
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = OffsetDateTime::from_unix_timestamp(1_445_412_470).unwrap(); // 07:27:50
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after(
+                "Wed, 21 Oct 2015 07:28:00 GMT",
+                now + time::Duration::hours(1)
+            ),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn objects_keep_unknown_fields() {
+        let body = br#"{"id":"1","paymentMethodAttached":false,"brandNew":{"x":1}}"#;
+        let o: Object<Waba> = parse_object(StatusCode::OK, None, body).unwrap();
+        assert_eq!(o.typed.payment_method_attached, Some(false));
+        assert_eq!(o.raw["brandNew"]["x"], 1);
+        assert!(parse_object::<Waba>(StatusCode::OK, None, b"<html>").is_err());
+        assert!(parse_object::<Waba>(StatusCode::OK, None, b"[1]").is_err());
+    }
+}
