@@ -9,6 +9,11 @@
 //!
 //! These are benchmarks, not tests: nothing here fails because a target is missed; the gaps
 //! are written down. Everything runs on loopback only.
+//!
+//! One file over the usual size on purpose: it is a script of sequential measurements, each
+//! a function that starts its tools, measures and writes its table; splitting it would only
+//! spread one run's order over several files. xtask is std only, so it also carries its own
+//! small helpers (percentiles, gzip sizes through the `gzip` command).
 
 use std::env;
 use std::fmt::Write as _;
