@@ -299,6 +299,44 @@ test('payment method missing: action required with the contact-YCloud sentence, 
   }
 });
 
+test('register limit: a refused "Try again" keeps the onboarding on screen, and can be pressed again', async () => {
+  const { context } = await newContext();
+  try {
+    const page = await openPage(context, proxy.url);
+    const retries = [];
+    page.on('response', (r) => {
+      if (r.request().method() === 'POST' && r.url().endsWith('/retry')) retries.push(r.status());
+    });
+    const until = async (ok) => {
+      for (let i = 0; i < 200 && !ok(); i += 1) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(ok(), 'waited too long');
+    };
+    const popup = await launch(page, 'standard');
+    // A WABA id ending in 429: the fake answers register with Meta's 133016.
+    await popup.locator('#waba').fill('777000000000429');
+    await inPopup(popup, 'sandbox-finish');
+    await waitState(page, 'failed');
+    assert.match(await statusText(page), /limit of registration attempts/);
+
+    // The number is blocked for 72 hours: the proxy refuses the retry with 429 ...
+    await page.getByTestId('retry').click();
+    await until(() => retries.length === 1);
+    await waitState(page, 'failed');
+    assert.equal(retries[0], 429);
+    // ... and the onboarding stays on screen with its button, which still does something.
+    assert.equal(await page.getByTestId('waba-id').innerText(), '777000000000429');
+    const marks = await page.locator('[data-testid=progress] li').evaluateAll((lis) => lis.map((li) => li.dataset.mark));
+    assert.deepEqual(marks, ['done', 'done', 'failed', 'waiting']);
+    assert.equal(await page.getByTestId('launch-standard').isDisabled(), true);
+    await page.getByTestId('retry').click();
+    await until(() => retries.length === 2);
+    assert.deepEqual(retries, [429, 429]);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('cancel at a step: the step is named, nothing is sent', async () => {
   const { context } = await newContext();
   try {

@@ -58,7 +58,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use time::Duration;
-use wire::{CreateOnboarding, Mode, Onboarding, OnboardingState};
+use wire::{CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState};
 
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
@@ -258,7 +258,7 @@ impl Pipeline {
         }
         // Meta blocks a number for 72 hours after its 11th register: calling earlier would
         // only extend the block.
-        if let Some(e) = error.filter(|e| e.code == "register_limit") {
+        if let Some(e) = error.filter(|e| e.code == ErrorCode::RegisterLimit) {
             if let Some(until) = e.retry_after.as_deref().and_then(store::parse_time) {
                 if until > self.inner.clock.now() {
                     return Err(RetryError::BudgetSpent(until));

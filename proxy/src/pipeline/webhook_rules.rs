@@ -139,7 +139,7 @@ fn phone_event_update(o: &Record, kind: &PhoneNumberEvent, object: &Value) -> Op
     let blocked_before = o
         .error
         .as_ref()
-        .is_some_and(|e| e.code == "phone_number_blocked");
+        .is_some_and(|e| e.code == ErrorCode::PhoneNumberBlocked);
     let (state, error) = if *kind == PhoneNumberEvent::Deleted {
         (
             Some(OnboardingState::Failed),
