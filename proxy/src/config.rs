@@ -41,19 +41,23 @@ pub const SANDBOX_SOLUTION_ID: &str = "300000000000003";
 
 /// `wa-signup-proxy --help`.
 pub const USAGE: &str = "\
-usage: wa-signup-proxy [--addr HOST:PORT]
+usage: wa-signup-proxy [--addr HOST:PORT] [--sandbox]
 
 Configuration comes from the environment (and a .env file):
   ADDR                   listen address (default 127.0.0.1:8080; --addr overrides)
-  YCLOUD_API_KEY         YCloud API key; unset: sandbox mode (fake YCloud and SDK)
+  SANDBOX                true: sandbox mode, fake YCloud and SDK (--sandbox does the same)
+  SANDBOX_ALLOW_PUBLIC   true: allow sandbox mode on a non-loopback ADDR
+  YCLOUD_API_KEY         YCloud API key (required unless sandbox; ignored in sandbox)
   YCLOUD_BASE_URL        YCloud API base (default https://api.ycloud.com/v2)
   YCLOUD_WEBHOOK_SECRET  secret of the YCloud webhook endpoint
   FB_APP_ID, FB_CONFIG_ID, FB_SOLUTION_ID
-                         Embedded Signup settings (required with YCLOUD_API_KEY)
+                         Embedded Signup settings (required live)
   FB_ES_VERSION          Embedded Signup version: v4 (default), v4-public-preview, v3, v2
   FB_GRAPH_VERSION       Graph API version (default v26.0)
   FB_SDK_URL             Facebook SDK address (sandbox: /sandbox/sdk.js)
-  FB_APP_SECRET          enables the code exchange for ownership verification
+  FB_APP_SECRET          code exchange for ownership verification (required live)
+  ALLOW_UNVERIFIED_ONBOARDINGS
+                         true: run live without FB_APP_SECRET (ownership unverified)
   GRAPH_BASE_URL         Graph API base (default https://graph.facebook.com)
   DATABASE_URL           sqlite: or postgres: URL (default sqlite://data/onboarding.db)
   ALLOWED_ORIGINS        comma-separated origins allowed by CORS
@@ -89,7 +93,7 @@ impl ConfigError {
 /// Which YCloud the proxy talks to.
 #[derive(Debug, Clone)]
 pub enum YCloudMode {
-    /// No key configured: the in-process fake answers (see `sandbox.rs`).
+    /// `SANDBOX=true` or `--sandbox`: the in-process fake answers (see `sandbox.rs`).
     Sandbox,
     /// The real API (or whatever `YCLOUD_BASE_URL` points at).
     Live {
@@ -208,12 +212,17 @@ pub struct Settings {
     pub dist_dir: PathBuf,
     /// `LOG_FORMAT`.
     pub log_format: LogFormat,
+    /// Sandbox mode with `YCLOUD_API_KEY` set: the key is not used (start-up says so).
+    pub sandbox_ignores_api_key: bool,
+    /// `ALLOW_UNVERIFIED_ONBOARDINGS=true` in live mode without `FB_APP_SECRET` (start-up
+    /// warns loudly).
+    pub allow_unverified_onboardings: bool,
     /// Timeouts and retries (not from the environment: defaults, shortened by tests).
     pub upstream: UpstreamTuning,
 }
 
 impl Settings {
-    /// True when no YCloud key is configured.
+    /// True in sandbox mode (`SANDBOX=true` or `--sandbox`).
     pub fn is_sandbox(&self) -> bool {
         matches!(self.ycloud, YCloudMode::Sandbox)
     }
@@ -230,13 +239,8 @@ impl Settings {
             Err(e) => return Err(ConfigError::new("DOTENV", format!("cannot read .env: {e}"))),
         }
         let args: Vec<String> = std::env::args().skip(1).collect();
-        let addr_flag = parse_args(&args)?;
-        let env = |name: &str| std::env::var(name).ok();
-        let mut settings = Self::from_lookup(env)?;
-        if let Some(addr) = addr_flag {
-            settings.addr = parse_addr("--addr", &addr)?;
-        }
-        Ok(settings)
+        let flags = parse_args(&args)?;
+        Self::from_lookup_and_flags(|name: &str| std::env::var(name).ok(), &flags)
     }
 
     /// Builds the settings from a variable lookup (the environment, or a map in tests).
@@ -245,23 +249,60 @@ impl Settings {
     /// # Errors
     /// The first bad value, naming its variable.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_lookup_and_flags(lookup, &Flags::default())
+    }
+
+    /// [`Settings::from_lookup`] with the command-line flags, which win over the variables.
+    ///
+    /// # Errors
+    /// The first bad value, naming its variable (or flag).
+    pub fn from_lookup_and_flags(
+        lookup: impl Fn(&str) -> Option<String>,
+        flags: &Flags,
+    ) -> Result<Self, ConfigError> {
         let get = |name: &str| {
             lookup(name)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
+        let flag = |name: &'static str| -> Result<bool, ConfigError> {
+            get(name).map_or(Ok(false), |v| parse_bool(name, &v))
+        };
 
-        let addr = parse_addr(
-            "ADDR",
-            &get("ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
-        )?;
+        let addr = match &flags.addr {
+            Some(addr) => parse_addr("--addr", addr)?,
+            None => parse_addr(
+                "ADDR",
+                &get("ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
+            )?,
+        };
+        // Sandbox mode answers fake successes: only ever on request, and only where nobody
+        // else can reach it unless that is asked for too.
+        let sandbox = flags.sandbox || flag("SANDBOX")?;
+        if sandbox && !addr.ip().is_loopback() && !flag("SANDBOX_ALLOW_PUBLIC")? {
+            return Err(ConfigError::new(
+                "SANDBOX",
+                format!(
+                    "refused on the non-loopback ADDR {addr} (anyone reaching it would get \
+                     fake successes); listen on 127.0.0.1 or set SANDBOX_ALLOW_PUBLIC=true"
+                ),
+            ));
+        }
 
         let base_url = parse_http_url(
             "YCLOUD_BASE_URL",
             &get("YCLOUD_BASE_URL").unwrap_or_else(|| DEFAULT_YCLOUD_BASE_URL.to_owned()),
         )?;
-        let ycloud = match get("YCLOUD_API_KEY") {
-            None => YCloudMode::Sandbox,
+        let api_key = get("YCLOUD_API_KEY");
+        let sandbox_ignores_api_key = sandbox && api_key.is_some();
+        let ycloud = match api_key {
+            _ if sandbox => YCloudMode::Sandbox,
+            None => {
+                return Err(ConfigError::new(
+                    "YCLOUD_API_KEY",
+                    "required (or run the simulated sandbox with SANDBOX=true or --sandbox)",
+                ))
+            }
             Some(key) => {
                 // Never quote the key: say what is wrong without showing it.
                 if !key.chars().all(|c| c.is_ascii_graphic()) {
@@ -276,7 +317,6 @@ impl Settings {
                 }
             }
         };
-        let sandbox = matches!(ycloud, YCloudMode::Sandbox);
 
         let fb_id = |var: &'static str, sandbox_value: &str| -> Result<String, ConfigError> {
             match get(var) {
@@ -289,7 +329,7 @@ impl Settings {
                 Some(v) => Err(ConfigError::new(var, format!("not an id: {v:?}"))),
                 None if sandbox => Ok(sandbox_value.to_owned()),
                 // Without these the browser cannot open Embedded Signup at all.
-                None => Err(ConfigError::new(var, "required when YCLOUD_API_KEY is set")),
+                None => Err(ConfigError::new(var, "required in live mode")),
             }
         };
         let fb_app_id = fb_id("FB_APP_ID", SANDBOX_APP_ID)?;
@@ -353,6 +393,17 @@ impl Settings {
             .transpose()?
             .unwrap_or_default();
 
+        let fb_app_secret = get("FB_APP_SECRET").map(SecretString::from);
+        let allow_unverified_onboardings =
+            !sandbox && fb_app_secret.is_none() && flag("ALLOW_UNVERIFIED_ONBOARDINGS")?;
+        if !sandbox && fb_app_secret.is_none() && !allow_unverified_onboardings {
+            return Err(ConfigError::new(
+                "FB_APP_SECRET",
+                "required in live mode to verify WABA ownership (set \
+                 ALLOW_UNVERIFIED_ONBOARDINGS=true to run without verification)",
+            ));
+        }
+
         Ok(Settings {
             addr,
             ycloud,
@@ -363,25 +414,41 @@ impl Settings {
             graph_version,
             es_version,
             sdk_url,
-            fb_app_secret: get("FB_APP_SECRET").map(SecretString::from),
+            fb_app_secret,
             graph_base_url,
             database_url,
             allowed_origins,
             dist_dir,
             log_format,
+            sandbox_ignores_api_key,
+            allow_unverified_onboardings,
             upstream: UpstreamTuning::default(),
         })
     }
 }
 
-/// The one flag: `--addr HOST:PORT` or `--addr=HOST:PORT`.
-fn parse_args(args: &[String]) -> Result<Option<String>, ConfigError> {
-    let mut addr = None;
+/// The command-line flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flags {
+    /// `--addr HOST:PORT` or `--addr=HOST:PORT`: overrides `ADDR`.
+    pub addr: Option<String>,
+    /// `--sandbox`: same as `SANDBOX=true`.
+    pub sandbox: bool,
+}
+
+/// Parses `--addr HOST:PORT`, `--addr=HOST:PORT` and `--sandbox`.
+///
+/// # Errors
+/// An unknown argument or `--addr` without a value.
+pub fn parse_args(args: &[String]) -> Result<Flags, ConfigError> {
+    let mut flags = Flags::default();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        if arg == "--addr" {
+        if arg == "--sandbox" {
+            flags.sandbox = true;
+        } else if arg == "--addr" {
             match it.next() {
-                Some(v) => addr = Some(v.clone()),
+                Some(v) => flags.addr = Some(v.clone()),
                 None => {
                     return Err(ConfigError::new(
                         "--addr",
@@ -390,15 +457,28 @@ fn parse_args(args: &[String]) -> Result<Option<String>, ConfigError> {
                 }
             }
         } else if let Some(v) = arg.strip_prefix("--addr=") {
-            addr = Some(v.to_owned());
+            flags.addr = Some(v.to_owned());
         } else {
             return Err(ConfigError::new(
                 "arguments",
-                format!("unknown argument {arg:?} (only --addr is accepted; see --help)"),
+                format!(
+                    "unknown argument {arg:?} (only --addr and --sandbox are accepted; see --help)"
+                ),
             ));
         }
     }
-    Ok(addr)
+    Ok(flags)
+}
+
+fn parse_bool(var: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ConfigError::new(
+            var,
+            format!("expected true or false, got {value:?}"),
+        )),
+    }
 }
 
 fn parse_addr(var: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
@@ -481,9 +561,30 @@ mod tests {
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
+    /// [`settings`] with `SANDBOX=true` first (the variables may override it).
+    fn sandboxed(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut all = vec![("SANDBOX", "true")];
+        all.extend_from_slice(vars);
+        settings(&all)
+    }
+
+    const LIVE: [(&str, &str); 5] = [
+        ("YCLOUD_API_KEY", "k"),
+        ("FB_APP_ID", "1"),
+        ("FB_CONFIG_ID", "2"),
+        ("FB_SOLUTION_ID", "3"),
+        ("FB_APP_SECRET", "s"),
+    ];
+
+    fn live(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut all = LIVE.to_vec();
+        all.extend_from_slice(vars);
+        settings(&all)
+    }
+
     #[test]
-    fn defaults_are_sandbox_mode() {
-        let s = settings(&[]).unwrap();
+    fn sandbox_defaults() {
+        let s = sandboxed(&[]).unwrap();
         assert!(s.is_sandbox());
         assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(s.sdk_url, SANDBOX_FB_SDK_URL);
@@ -498,14 +599,9 @@ mod tests {
     fn live_mode_needs_the_embedded_signup_ids() {
         let err = settings(&[("YCLOUD_API_KEY", "k")]).unwrap_err();
         assert_eq!(err.var, "FB_APP_ID");
-        let s = settings(&[
-            ("YCLOUD_API_KEY", "k"),
-            ("FB_APP_ID", "1"),
-            ("FB_CONFIG_ID", "2"),
-            ("FB_SOLUTION_ID", "3"),
-        ])
-        .unwrap();
+        let s = live(&[]).unwrap();
         assert!(!s.is_sandbox());
+        assert!(!s.allow_unverified_onboardings);
         assert_eq!(s.sdk_url, DEFAULT_FB_SDK_URL);
     }
 
@@ -547,7 +643,7 @@ mod tests {
             ),
         ];
         for (var, value, want) in cases {
-            let err = settings(&[(var, value)]).unwrap_err();
+            let err = live(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);
             assert!(err.to_string().starts_with(want), "{err}");
         }
@@ -555,13 +651,10 @@ mod tests {
 
     #[test]
     fn the_api_key_is_never_shown() {
-        let s = settings(&[
+        let s = live(&[
             ("YCLOUD_API_KEY", "very-secret-key-123"),
             ("FB_APP_SECRET", "app-secret-456"),
             ("YCLOUD_WEBHOOK_SECRET", "hook-secret-789"),
-            ("FB_APP_ID", "1"),
-            ("FB_CONFIG_ID", "2"),
-            ("FB_SOLUTION_ID", "3"),
         ])
         .unwrap();
         let shown = format!("{s:?} {}", s.ycloud);
@@ -570,11 +663,13 @@ mod tests {
         }
         let err = settings(&[("YCLOUD_API_KEY", "bad key")]).unwrap_err();
         assert!(!err.to_string().contains("bad key"));
+        let s = sandboxed(&[("YCLOUD_API_KEY", "very-secret-key-123")]).unwrap();
+        assert!(!format!("{s:?}").contains("very-secret-key-123"));
     }
 
     #[test]
     fn origins_and_urls_are_normalised() {
-        let s = settings(&[
+        let s = sandboxed(&[
             (
                 "ALLOWED_ORIGINS",
                 "https://shop.example.com, http://localhost:3000",
@@ -586,14 +681,7 @@ mod tests {
             s.allowed_origins,
             ["https://shop.example.com", "http://localhost:3000"]
         );
-        let live = settings(&[
-            ("YCLOUD_API_KEY", "k"),
-            ("YCLOUD_BASE_URL", "http://127.0.0.1:9999/v2/"),
-            ("FB_APP_ID", "1"),
-            ("FB_CONFIG_ID", "2"),
-            ("FB_SOLUTION_ID", "3"),
-        ])
-        .unwrap();
+        let live = live(&[("YCLOUD_BASE_URL", "http://127.0.0.1:9999/v2/")]).unwrap();
         assert_eq!(
             live.ycloud.to_string(),
             "YCloud at http://127.0.0.1:9999/v2"
@@ -604,7 +692,7 @@ mod tests {
     fn every_embedded_signup_version_is_read() {
         for v in EsVersion::ALL {
             assert_eq!(
-                settings(&[("FB_ES_VERSION", v.as_str())])
+                sandboxed(&[("FB_ES_VERSION", v.as_str())])
                     .unwrap()
                     .es_version,
                 v
@@ -614,22 +702,22 @@ mod tests {
 
     #[test]
     fn log_formats_are_text_by_default_or_json() {
-        assert_eq!(settings(&[]).unwrap().log_format, LogFormat::Text);
+        assert_eq!(sandboxed(&[]).unwrap().log_format, LogFormat::Text);
         assert_eq!(
-            settings(&[("LOG_FORMAT", "text")]).unwrap().log_format,
+            sandboxed(&[("LOG_FORMAT", "text")]).unwrap().log_format,
             LogFormat::Text
         );
         assert_eq!(
-            settings(&[("LOG_FORMAT", "json")]).unwrap().log_format,
+            sandboxed(&[("LOG_FORMAT", "json")]).unwrap().log_format,
             LogFormat::Json
         );
         // Empty counts as unset, like every other variable.
         assert_eq!(
-            settings(&[("LOG_FORMAT", " ")]).unwrap().log_format,
+            sandboxed(&[("LOG_FORMAT", " ")]).unwrap().log_format,
             LogFormat::Text
         );
         for bad in ["JSON", "logfmt", "pretty"] {
-            let err = settings(&[("LOG_FORMAT", bad)]).unwrap_err();
+            let err = sandboxed(&[("LOG_FORMAT", bad)]).unwrap_err();
             assert_eq!(err.var, "LOG_FORMAT");
             assert_eq!(
                 err.to_string(),
@@ -640,17 +728,117 @@ mod tests {
 
     #[test]
     fn addr_flag_forms() {
-        assert_eq!(parse_args(&[]).unwrap(), None);
+        assert_eq!(parse_args(&[]).unwrap(), Flags::default());
         assert_eq!(
             parse_args(&["--addr".into(), "0.0.0.0:1".into()])
                 .unwrap()
+                .addr
                 .as_deref(),
             Some("0.0.0.0:1")
         );
         assert_eq!(
-            parse_args(&["--addr=1.2.3.4:5".into()]).unwrap().as_deref(),
+            parse_args(&["--addr=1.2.3.4:5".into()])
+                .unwrap()
+                .addr
+                .as_deref(),
             Some("1.2.3.4:5")
         );
         assert!(parse_args(&["--port".into()]).is_err());
+    }
+
+    #[test]
+    fn no_key_without_sandbox_is_an_error_naming_the_key() {
+        for vars in [
+            &[][..],
+            &[("YCLOUD_API_KEY", "")][..],
+            &[("SANDBOX", "false")][..],
+        ] {
+            let err = settings(vars).unwrap_err();
+            assert_eq!(err.var, "YCLOUD_API_KEY", "{vars:?}");
+            assert!(err.to_string().starts_with("YCLOUD_API_KEY: required"));
+            assert!(!err.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn sandbox_only_when_asked() {
+        assert!(settings(&[("SANDBOX", "true")]).unwrap().is_sandbox());
+        assert!(settings(&[("SANDBOX", "1")]).unwrap().is_sandbox());
+        let err = settings(&[("SANDBOX", "maybe")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "SANDBOX: expected true or false, got \"maybe\""
+        );
+        // A configured key is not used in sandbox mode, and start-up says so.
+        let s = sandboxed(&LIVE).unwrap();
+        assert!(s.is_sandbox());
+        assert!(s.sandbox_ignores_api_key);
+        assert!(!live(&[]).unwrap().sandbox_ignores_api_key);
+        assert!(!sandboxed(&[]).unwrap().sandbox_ignores_api_key);
+    }
+
+    #[test]
+    fn the_sandbox_flag_turns_sandbox_on() {
+        let flags = parse_args(&["--sandbox".into()]).unwrap();
+        assert!(flags.sandbox);
+        let s = Settings::from_lookup_and_flags(|_| None, &flags).unwrap();
+        assert!(s.is_sandbox());
+        assert_eq!(s.sdk_url, SANDBOX_FB_SDK_URL);
+        // --addr wins over ADDR and is checked like it.
+        let flags = parse_args(&["--sandbox".into(), "--addr=127.0.0.2:9".into()]).unwrap();
+        let s = Settings::from_lookup_and_flags(
+            |k| (k == "ADDR").then(|| "127.0.0.1:1".to_owned()),
+            &flags,
+        )
+        .unwrap();
+        assert_eq!(s.addr.to_string(), "127.0.0.2:9");
+    }
+
+    #[test]
+    fn sandbox_stays_on_loopback_unless_forced() {
+        for addr in ["0.0.0.0:8080", "[::]:8080", "192.168.1.5:80"] {
+            let err = sandboxed(&[("ADDR", addr)]).unwrap_err();
+            assert_eq!(err.var, "SANDBOX", "{addr}");
+            let text = err.to_string();
+            assert!(
+                text.contains("ADDR") && text.contains("SANDBOX_ALLOW_PUBLIC"),
+                "{text}"
+            );
+            let s = sandboxed(&[("ADDR", addr), ("SANDBOX_ALLOW_PUBLIC", "true")]).unwrap();
+            assert!(s.is_sandbox());
+        }
+        for addr in ["127.0.0.1:8080", "127.1.2.3:1", "[::1]:8080"] {
+            assert!(sandboxed(&[("ADDR", addr)]).is_ok(), "{addr}");
+        }
+        let flags = parse_args(&["--sandbox".into(), "--addr".into(), "0.0.0.0:1".into()]).unwrap();
+        let err = Settings::from_lookup_and_flags(|_| None, &flags).unwrap_err();
+        assert_eq!(err.var, "SANDBOX");
+        // Live mode may listen anywhere.
+        assert!(live(&[("ADDR", "0.0.0.0:8080")]).is_ok());
+    }
+
+    #[test]
+    fn live_mode_needs_the_app_secret_unless_unverified_is_allowed() {
+        let without: Vec<_> = LIVE
+            .into_iter()
+            .filter(|(k, _)| *k != "FB_APP_SECRET")
+            .collect();
+        let err = settings(&without).unwrap_err();
+        assert_eq!(err.var, "FB_APP_SECRET");
+        assert!(err
+            .to_string()
+            .contains("ALLOW_UNVERIFIED_ONBOARDINGS=true"));
+        let mut allowed = without.clone();
+        allowed.push(("ALLOW_UNVERIFIED_ONBOARDINGS", "true"));
+        let s = settings(&allowed).unwrap();
+        assert!(s.allow_unverified_onboardings);
+        assert!(s.fb_app_secret.is_none());
+        // With the secret the permission changes nothing; the sandbox does not need it.
+        assert!(
+            !live(&[("ALLOW_UNVERIFIED_ONBOARDINGS", "true")])
+                .unwrap()
+                .allow_unverified_onboardings
+        );
+        assert!(sandboxed(&[]).unwrap().fb_app_secret.is_none());
     }
 }

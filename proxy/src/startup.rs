@@ -75,9 +75,14 @@ impl Application {
         let upstream = match &settings.ycloud {
             YCloudMode::Sandbox => {
                 tracing::warn!(
-                    "SANDBOX MODE: no YCLOUD_API_KEY is set; YCloud and the Facebook SDK are \
+                    "SANDBOX MODE (SANDBOX=true or --sandbox): YCloud and the Facebook SDK are \
                      simulated in-process and nothing real is bound or registered"
                 );
+                if settings.sandbox_ignores_api_key {
+                    tracing::warn!(
+                        "YCLOUD_API_KEY is set but not used: sandbox mode never calls YCloud"
+                    );
+                }
                 // The fake connects after a few seconds: poll often enough to show it.
                 tuning.poll_interval = tuning.poll_interval.min(Duration::from_secs(1));
                 Upstream::Sandbox(FakeYCloud::new(tuning.sandbox_connect_after))
@@ -94,9 +99,16 @@ impl Application {
         };
         let pipeline = Pipeline::new(store, upstream, tuning, clock.clone());
         let verifier = match &settings.fb_app_secret {
-            None => {
+            None if settings.allow_unverified_onboardings => {
                 tracing::warn!(
-                    "FB_APP_SECRET is not set: WABA ownership is not verified \
+                    "ALLOW_UNVERIFIED_ONBOARDINGS=true and no FB_APP_SECRET: WABA OWNERSHIP IS \
+                     NOT VERIFIED, anyone who can reach this proxy can make it bind any WABA"
+                );
+                None
+            }
+            None => {
+                tracing::info!(
+                    "FB_APP_SECRET is not set: sandbox ownership is not verified \
                      (/api/config says verification: false)"
                 );
                 None

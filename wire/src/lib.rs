@@ -252,6 +252,27 @@ pub struct Onboarding {
     pub updated_at: String,
 }
 
+/// `GET /healthz`: `{"status":"ok","mode":"live"|"sandbox"}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `ok` when the proxy answers.
+    pub status: String,
+    /// Whether onboardings are real (`live`) or simulated (`sandbox`).
+    pub mode: ProxyMode,
+}
+
+/// Which YCloud the proxy talks to: the real one, or the in-process sandbox.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProxyMode {
+    /// YCloud's API with a real key: onboardings bind and register for real.
+    Live,
+    /// `SANDBOX=true` or `--sandbox`: everything is simulated, nothing is real.
+    Sandbox,
+}
+
 /// `GET /api/config`: the public settings the browser needs (never a secret).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -111,11 +111,19 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-/// `GET /healthz`.
+/// `GET /healthz`: up, and in which mode (a sandbox must never pass for a live proxy).
 #[utoipa::path(get, path = "/healthz", tag = "service",
-    responses((status = 200, description = "`{\"status\":\"ok\"}`", body = Object)))]
-pub(crate) async fn health() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({"status": "ok"}))
+    responses((status = 200, description = "`{\"status\":\"ok\",\"mode\":\"live\"|\"sandbox\"}`", body = wire::Health)))]
+pub(crate) async fn health(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::Json<wire::Health> {
+    axum::Json(wire::Health {
+        status: "ok".to_owned(),
+        mode: match state.sandbox {
+            true => wire::ProxyMode::Sandbox,
+            false => wire::ProxyMode::Live,
+        },
+    })
 }
 
 /// `GET /api/config`: public values only.

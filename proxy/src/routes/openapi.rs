@@ -30,6 +30,8 @@ use super::onboardings;
         wire::OnboardingState,
         wire::Mode,
         wire::PublicConfig,
+        wire::Health,
+        wire::ProxyMode,
         wire::ErrorBody,
         wire::ApiError,
         crate::webhook::Envelope,

@@ -8,19 +8,33 @@ use wire::{EsVersion, OnboardingState, PublicConfig};
 use crate::helpers::*;
 
 #[tokio::test]
-async fn healthz_answers_ok() {
-    let app = spawn_app().await;
-    let r = app
-        .client
-        .get(format!("{}/healthz", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(
-        r.json::<Value>().await.unwrap(),
-        serde_json::json!({"status": "ok"})
-    );
+async fn healthz_answers_ok_and_the_mode() {
+    for (app, mode) in [
+        (spawn_app().await, "live"),
+        (spawn_sandbox_app().await, "sandbox"),
+    ] {
+        let r = app
+            .client
+            .get(format!("{}/healthz", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.json::<Value>().await.unwrap(),
+            serde_json::json!({"status": "ok", "mode": mode})
+        );
+        let health: wire::Health = app
+            .client
+            .get(format!("{}/healthz", app.address))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(health.mode == wire::ProxyMode::Sandbox, mode == "sandbox");
+    }
 }
 
 #[tokio::test]

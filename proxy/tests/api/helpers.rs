@@ -66,7 +66,7 @@ fn init_logs() {
 /// What to vary per test.
 #[derive(Default)]
 pub struct Options {
-    /// Sandbox mode (no key).
+    /// Sandbox mode (`SANDBOX=true`, no key).
     pub sandbox: bool,
     /// Reuse this database directory (restart tests).
     pub data_dir: Option<PathBuf>,
@@ -153,9 +153,14 @@ pub fn test_settings_with_graph(
     }
     if opts.verification {
         env.insert("FB_APP_SECRET", APP_SECRET.into());
+    } else if !opts.sandbox {
+        // Live tests that are not about verification run without it, as it must be asked for.
+        env.insert("ALLOW_UNVERIFIED_ONBOARDINGS", "true".into());
     }
     env.insert("GRAPH_BASE_URL", graph_uri.into());
-    if !opts.sandbox {
+    if opts.sandbox {
+        env.insert("SANDBOX", "true".into());
+    } else {
         env.insert("YCLOUD_API_KEY", API_KEY.into());
         env.insert("YCLOUD_BASE_URL", ycloud_uri.into());
         env.insert("FB_APP_ID", "1234567890".into());

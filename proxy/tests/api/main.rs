@@ -2,6 +2,7 @@
 //! a fresh SQLite file each.
 
 mod bad_input;
+mod binary;
 mod failures;
 mod fake_ycloud;
 mod foundation;

@@ -144,6 +144,29 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         .await
         .unwrap();
     assert_eq!(keys(&schemas["PublicConfig"]["properties"]), keys(&config));
+    // /healthz answers the Health schema, whose mode is live or sandbox.
+    assert_eq!(
+        doc["paths"]["/healthz"]["get"]["responses"]["200"]["content"]["application/json"]
+            ["schema"]["$ref"],
+        "#/components/schemas/Health"
+    );
+    let health: Value = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys(&schemas["Health"]["properties"]), keys(&health));
+    let modes: BTreeSet<&str> = schemas["ProxyMode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(modes, BTreeSet::from(["live", "sandbox"]));
     let states: Vec<&str> = schemas["OnboardingState"]["enum"]
         .as_array()
         .unwrap()

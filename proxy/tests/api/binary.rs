@@ -1,0 +1,117 @@
+//! The real `wa-signup-proxy` binary: what start-up refuses (one line on stderr, exit status
+//! 2) and what `--sandbox` starts. Each run gets an empty environment and an empty working
+//! directory, so no developer's variables or `.env` file get in.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+fn proxy(dir: &std::path::Path, args: &[&str], vars: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wa-signup-proxy"));
+    cmd.env_clear()
+        .current_dir(dir)
+        .args(args)
+        .env("DATABASE_URL", database_url(dir))
+        .env("DIST_DIR", dir.join("no-dist"))
+        .envs(vars.iter().copied())
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs a start-up that must be refused; returns its one stderr line.
+fn refused(args: &[&str], vars: &[(&str, &str)]) -> String {
+    let dir = fresh_dir("bin");
+    let out: Output = proxy(&dir, args, vars).output().expect("the proxy runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{vars:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+    stderr.trim_end().to_owned()
+}
+
+const LIVE_IDS: [(&str, &str); 3] = [
+    ("FB_APP_ID", "1"),
+    ("FB_CONFIG_ID", "2"),
+    ("FB_SOLUTION_ID", "3"),
+];
+
+#[test]
+fn an_empty_key_without_sandbox_stops_start_up() {
+    for vars in [&[("YCLOUD_API_KEY", "")][..], &[][..]] {
+        let line = refused(&[], vars);
+        assert!(
+            line.starts_with("error: YCLOUD_API_KEY: required"),
+            "{line}"
+        );
+        assert!(line.contains("SANDBOX=true"), "{line}");
+    }
+}
+
+#[test]
+fn a_public_sandbox_stops_start_up() {
+    let line = refused(&["--sandbox"], &[("ADDR", "0.0.0.0:0")]);
+    assert!(line.starts_with("error: SANDBOX: "), "{line}");
+    assert!(
+        line.contains("ADDR") && line.contains("SANDBOX_ALLOW_PUBLIC=true"),
+        "{line}"
+    );
+    let line = refused(&[], &[("SANDBOX", "true"), ("ADDR", "[::]:0")]);
+    assert!(line.starts_with("error: SANDBOX: "), "{line}");
+}
+
+#[test]
+fn live_without_the_app_secret_stops_start_up() {
+    let mut vars = vec![("YCLOUD_API_KEY", API_KEY)];
+    vars.extend(LIVE_IDS);
+    let line = refused(&[], &vars);
+    assert!(line.starts_with("error: FB_APP_SECRET: required"), "{line}");
+    assert!(!line.contains(API_KEY));
+}
+
+#[tokio::test]
+async fn the_sandbox_flag_starts_a_sandbox_that_says_so() {
+    let dir = fresh_dir("bin");
+    let mut child = proxy(
+        &dir,
+        &["--sandbox", "--addr", "127.0.0.1:0"],
+        &[("YCLOUD_API_KEY", API_KEY), ("RUST_LOG", "warn")],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("the proxy starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut banner = String::new();
+    stdout.read_line(&mut banner).expect("the banner");
+    let address = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {banner:?}"))
+        .to_owned();
+    assert!(banner.contains("(sandbox mode)"), "{banner}");
+    let health: Value = reqwest::get(format!("{address}/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        health,
+        serde_json::json!({"status": "ok", "mode": "sandbox"})
+    );
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("the proxy stops");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("SANDBOX MODE"), "{stderr}");
+    let ignored: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("YCLOUD_API_KEY is set but not used"))
+        .collect();
+    assert_eq!(ignored.len(), 1, "{stderr}");
+    assert!(!stderr.contains(API_KEY));
+    let _ = std::fs::remove_dir_all(&dir);
+}
