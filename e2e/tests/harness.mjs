@@ -37,8 +37,10 @@ async function waitHealthy(url, child, deadlineMs = 15000) {
 }
 
 /**
- * Starts the proxy; `env` adds to (and overrides) its environment. `opts.port` and
- * `opts.dir` restart a proxy on the same address and database (see `stop({ keepData })`).
+ * Starts the proxy; `env` adds to (and overrides) its environment. Without a
+ * `YCLOUD_API_KEY` in `env` it runs in sandbox mode (`SANDBOX=true`: the proxy refuses to
+ * start without a key otherwise). `opts.port` and `opts.dir` restart a proxy on the same
+ * address and database (see `stop({ keepData })`).
  */
 export async function startProxy(env = {}, opts = {}) {
   const bin = process.env.PROXY_BIN ?? join(repoRoot, 'target/release/wa-signup-proxy');
@@ -48,10 +50,11 @@ export async function startProxy(env = {}, opts = {}) {
   const url = `http://127.0.0.1:${port}`;
   const log = [];
   const clean = { ...process.env };
-  for (const k of Object.keys(clean)) if (/^(YCLOUD_|FB_|GRAPH_|DATABASE_URL|ALLOWED_ORIGINS)/.test(k)) delete clean[k];
+  for (const k of Object.keys(clean)) if (/^(YCLOUD_|FB_|GRAPH_|DATABASE_URL|ALLOWED_ORIGINS|SANDBOX|ALLOW_UNVERIFIED_ONBOARDINGS)/.test(k)) delete clean[k];
+  const mode = env.YCLOUD_API_KEY ? {} : { SANDBOX: 'true' };
   const child = spawn(bin, [], {
     cwd: dir,
-    env: { ...clean, ADDR: `127.0.0.1:${port}`, DIST_DIR: dist, DATABASE_URL: `sqlite://${dir}/e2e.db`, RUST_LOG: 'info', ...env },
+    env: { ...clean, ADDR: `127.0.0.1:${port}`, DIST_DIR: dist, DATABASE_URL: `sqlite://${dir}/e2e.db`, RUST_LOG: 'info', ...mode, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.on('data', (d) => log.push(d.toString()));

@@ -6,7 +6,7 @@
 #
 # - schemathesis (pinned) is installed into target/schemathesis-venv, only when missing;
 # - the proxy binary is built (debug, honouring CARGO_TARGET_DIR) unless PROXY_BIN names one;
-# - the proxy runs in sandbox mode (no YCloud key, no Facebook app secret: nothing leaves the
+# - the proxy runs in sandbox mode (SANDBOX=true, no YCloud key, no app secret: nothing leaves the
 #   machine) on a port the OS picks, with a temporary database, and is stopped afterwards;
 # - SCHEMATHESIS_MAX_EXAMPLES (default 30) bounds the examples per operation.
 set -euo pipefail
@@ -43,6 +43,8 @@ trap cleanup EXIT
 (
     cd "$WORK"
     exec env -u YCLOUD_API_KEY -u FB_APP_SECRET -u DATABASE_URL -u ALLOWED_ORIGINS \
+        -u SANDBOX_ALLOW_PUBLIC -u ALLOW_UNVERIFIED_ONBOARDINGS \
+        SANDBOX=true \
         ADDR=127.0.0.1:0 \
         DATABASE_URL="sqlite://$WORK/onboarding.db" \
         DIST_DIR="$WORK/no-dist" \

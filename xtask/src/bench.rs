@@ -356,7 +356,7 @@ fn time_to_ready(root: &Path, tools: &Tools) -> Result<Ready, String> {
     let dir = TempDir::new("ready")?;
     let port = free_port()?;
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let mut cmd = proxy_command(root, &dir.0, addr);
+    let mut cmd = sandbox_proxy_command(root, &dir.0, addr);
     let mut proxy = Server::spawn(&mut cmd, &dir.0.join("proxy.log"))?;
     wait_healthy(addr, &mut proxy.child, Duration::from_secs(30))?;
     let out = tools
@@ -541,6 +541,8 @@ fn clean_env(cmd: &mut Command) {
             "DATABASE_URL",
             "ALLOWED_ORIGINS",
             "RUST_LOG",
+            "SANDBOX",
+            "ALLOW_UNVERIFIED_ONBOARDINGS",
         ]
         .iter()
         .any(|p| k.starts_with(p));
@@ -551,6 +553,13 @@ fn clean_env(cmd: &mut Command) {
 }
 
 /// The proxy in sandbox mode (time to ready: it serves dist/ and /sandbox/sdk.js).
+fn sandbox_proxy_command(root: &Path, dir: &Path, addr: SocketAddr) -> Command {
+    let mut cmd = proxy_command(root, dir, addr);
+    cmd.arg("--sandbox");
+    cmd
+}
+
+/// The proxy with a clean environment, its address and a database in `dir`.
 fn proxy_command(root: &Path, dir: &Path, addr: SocketAddr) -> Command {
     let mut cmd = Command::new(crate::proxy_binary(root));
     clean_env(&mut cmd);
@@ -565,10 +574,12 @@ fn proxy_command(root: &Path, dir: &Path, addr: SocketAddr) -> Command {
 }
 
 /// The proxy in live mode against the fake YCloud, with a fresh SQLite database in `dir`.
-/// Logging stays at the proxy's default (`info`), as deployed.
+/// Logging stays at the proxy's default (`info`), as deployed. No ownership verification:
+/// the fake YCloud has no Graph API beside it, so it has to be allowed explicitly.
 fn live_proxy_command(root: &Path, dir: &Path, addr: SocketAddr, base: &str) -> Command {
     let mut cmd = proxy_command(root, dir, addr);
-    cmd.env("YCLOUD_API_KEY", BENCH_KEY)
+    cmd.env("ALLOW_UNVERIFIED_ONBOARDINGS", "true")
+        .env("YCLOUD_API_KEY", BENCH_KEY)
         .env("YCLOUD_BASE_URL", base)
         .env("FB_APP_ID", "100000000000001")
         .env("FB_CONFIG_ID", "200000000000002")

@@ -15,7 +15,8 @@ use tools::{run, Tools};
 const USAGE: &str = "\
 usage: cargo xtask <command>
   serve [--addr HOST:PORT]  build the release bundle and run the proxy serving it
-                            (sandbox mode when YCLOUD_API_KEY is unset)
+                            (--sandbox when no YCLOUD_API_KEY is in the environment
+                            or in ./.env; live with one)
   test                      install what is missing, then run every test layer:
                             native, API fuzzing, wasm in headless Chromium, end-to-end
   test native|api|wasm|e2e  run one layer only
@@ -94,7 +95,57 @@ fn serve(root: &Path, args: &[String]) -> Result<(), String> {
         }
         _ => return Err(format!("serve takes only --addr HOST:PORT\n{USAGE}")),
     }
+    // The proxy refuses to start without a key unless sandbox mode is asked for; this
+    // command is for trying the kit, so it asks for it, and says so.
+    if has_ycloud_key(root) {
+        println!("xtask: YCLOUD_API_KEY is configured: starting the proxy in live mode");
+    } else {
+        println!("xtask: no YCLOUD_API_KEY configured: starting the proxy with --sandbox (nothing real happens)");
+        cmd.arg("--sandbox");
+    }
     run(&mut cmd)
+}
+
+/// True when `YCLOUD_API_KEY` is set and not empty, in the environment or in `dir/.env`
+/// (the file the proxy reads from its working directory).
+fn has_ycloud_key(dir: &Path) -> bool {
+    if env::var("YCLOUD_API_KEY").is_ok_and(|v| !v.trim().is_empty()) {
+        return true;
+    }
+    std::fs::read_to_string(dir.join(".env")).is_ok_and(|text| dotenv_has_key(&text))
+}
+
+/// Whether a `.env` text sets `YCLOUD_API_KEY` to something not empty.
+fn dotenv_has_key(text: &str) -> bool {
+    text.lines().any(|line| {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+        match line.split_once('=') {
+            Some((name, value)) if name.trim() == "YCLOUD_API_KEY" => {
+                let value = value.split(" #").next().unwrap_or_default().trim();
+                !value
+                    .trim_matches(|c| c == '"' || c == '\'')
+                    .trim()
+                    .is_empty()
+            }
+            _ => false,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dotenv_has_key;
+
+    #[test]
+    fn a_dotenv_key_is_found_only_when_set() {
+        assert!(dotenv_has_key("YCLOUD_API_KEY=abc\n"));
+        assert!(dotenv_has_key("# c\nexport YCLOUD_API_KEY = \"abc\"\n"));
+        assert!(!dotenv_has_key("YCLOUD_API_KEY=\n"));
+        assert!(!dotenv_has_key("YCLOUD_API_KEY=\"\" # none yet\n"));
+        assert!(!dotenv_has_key("# YCLOUD_API_KEY=abc\nYCLOUD_BASE_URL=x\n"));
+        assert!(!dotenv_has_key(""));
+    }
 }
 
 fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
