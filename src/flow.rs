@@ -18,8 +18,8 @@ use crate::browser::messages::SessionInfoListener;
 use crate::browser::sdk::{self, SdkError, SdkSettings};
 use crate::browser::stream::EventStream;
 use crate::protocol::{
-    CancelStep, Correlator, Failure, LaunchOptions, LoginResult, OriginPolicy, Outcome,
-    SessionInfo, Timeouts,
+    event_detail, CancelStep, Correlator, Failure, LaunchOptions, LoginResult, OriginPolicy,
+    Outcome, SessionInfo, Timeouts,
 };
 pub use crate::screen::{Action, Problem, Request, Screen};
 
@@ -188,10 +188,16 @@ impl Flow {
         self.root.set_value(Some(root));
     }
 
+    /// Dispatches `wa-signup:*` on the root; every detail carries `sandbox: true` in
+    /// sandbox mode ([`event_detail`]).
     fn emit(self, name: &str, detail: &impl Serialize) {
+        let sandbox = self
+            .config
+            .with_untracked(|c| c.as_ref().is_some_and(|c| c.sandbox));
+        let detail = event_detail(detail, sandbox);
         self.root.with_value(|root| {
             if let Some(root) = root {
-                dom::dispatch(root, name, detail);
+                dom::dispatch(root, name, &detail);
             }
         });
     }

@@ -110,6 +110,8 @@ messages! {
     Title,
     /// One line under the heading.
     Intro,
+    /// The badge shown in sandbox mode.
+    SandboxBadge,
     /// Label of the language switch.
     Language,
     /// Standard mode button.
@@ -227,6 +229,7 @@ fn en(m: Msg) -> &'static str {
     match m {
         Title => "Connect WhatsApp",
         Intro => "Connect your business's WhatsApp number. It takes about five minutes in a Facebook window.",
+        SandboxBadge => "Sandbox: nothing here is real",
         Language => "Language",
         LaunchStandard => "Connect a new number",
         ExplainStandard => "Use a number that is not on WhatsApp yet, for the WhatsApp Business Platform.",
@@ -290,6 +293,7 @@ fn zh_hans(m: Msg) -> &'static str {
     match m {
         Title => "连接 WhatsApp",
         Intro => "连接您企业的 WhatsApp 号码。在 Facebook 窗口中完成，大约需要五分钟。",
+        SandboxBadge => "沙盒模式：这里的一切都不是真实的",
         Language => "语言",
         LaunchStandard => "连接新号码",
         ExplainStandard => "使用尚未注册 WhatsApp 的号码，接入 WhatsApp Business Platform。",
@@ -353,6 +357,7 @@ fn zh_hant(m: Msg) -> &'static str {
     match m {
         Title => "連結 WhatsApp",
         Intro => "連結您企業的 WhatsApp 號碼。在 Facebook 視窗中完成，大約需要五分鐘。",
+        SandboxBadge => "沙盒模式：這裡的一切都不是真實的",
         Language => "語言",
         LaunchStandard => "連結新號碼",
         ExplainStandard => "使用尚未註冊 WhatsApp 的號碼，接入 WhatsApp Business Platform。",
@@ -420,6 +425,7 @@ fn vi(m: Msg) -> &'static str {
     match m {
         Title => "Kết nối WhatsApp",
         Intro => "Kết nối số WhatsApp của doanh nghiệp bạn. Việc này mất khoảng năm phút trong một cửa sổ Facebook.",
+        SandboxBadge => "Chế độ thử nghiệm (sandbox): không có gì ở đây là thật",
         Language => "Ngôn ngữ",
         LaunchStandard => "Kết nối số mới",
         ExplainStandard => "Dùng một số chưa có trên WhatsApp, cho WhatsApp Business Platform.",

@@ -46,6 +46,10 @@ test('the embed demo logs the widget events of a whole onboarding, carrying cust
   const last = await log.locator('[data-event="wa-signup:onboarding"]').last().innerText();
   assert.match(last, /"customer_ref":"acme-customer-42"/);
   assert.match(last, /"mode":"coexistence"/);
+  // In the sandbox every event's detail says so, so that no listener takes it for real.
+  const details = await log.locator('li').evaluateAll((items) => items.map((li) => li.innerText));
+  for (const text of details) assert.match(text, /"sandbox":true/, text);
+  assert.ok(await page.getByTestId('sandbox-badge').isVisible(), 'the badge shows in the embed too');
   assert.deepEqual(await axeViolations(page), []);
   await page.close();
 });

@@ -127,6 +127,7 @@ test('live mode: /api/config hands the real SDK address to the page', async () =
   assert.equal(config.sdk_url, 'https://connect.facebook.net/en_US/sdk.js');
   assert.equal(config.app_id, '123456789012345');
   assert.equal(config.es_version, 'v4', 'Embedded Signup v4 unless FB_ES_VERSION says otherwise');
+  assert.deepEqual(await (await fetch(`${proxy.url}/healthz`)).json(), { status: 'ok', mode: 'live' });
 });
 
 test('standard mode: Facebook popup, bind, register, pending, connected', async () => {
@@ -134,6 +135,7 @@ test('standard mode: Facebook popup, bind, register, pending, connected', async 
   try {
     const page = await openPage(context, proxy.url);
     assert.equal(sdk.served, 1, 'the page loaded the SDK from connect.facebook.net');
+    assert.equal(await page.getByTestId('sandbox-badge').count(), 0, 'no sandbox badge in live mode');
     await shot(page, 'ready');
 
     const popup = await launch(page, 'standard');

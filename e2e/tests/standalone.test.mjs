@@ -16,6 +16,15 @@ test('the proxy serves the release bundle and the page shows both launch buttons
   await coexistence.waitFor({ state: 'visible' });
   const status = page.getByTestId('status');
   assert.equal(await status.getAttribute('aria-live'), 'polite');
+  // A sandbox says so in words, in the page's language.
+  const badge = page.getByTestId('sandbox-badge');
+  await badge.waitFor({ state: 'visible' });
+  assert.match(await badge.innerText(), /Sandbox: nothing here is real/);
+  assert.equal(await badge.getAttribute('role'), 'note');
+  await page.getByTestId('locale').selectOption('vi');
+  assert.match(await badge.innerText(), /không có gì ở đây là thật/);
+  await page.getByTestId('locale').selectOption('en');
+  assert.deepEqual(await (await fetch(`${env.proxy.url}/healthz`)).json(), { status: 'ok', mode: 'sandbox' });
   await page.screenshot({ path: join(screenshotDir, 'sandbox-ready.png'), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();

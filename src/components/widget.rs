@@ -44,6 +44,7 @@ pub fn Widget(
 
     let t = move |m: Msg| locale.get().t(m);
     let can_launch = move || flow.screen.with(|s| s.can_launch());
+    let is_sandbox = move || flow.config.with(|c| c.as_ref().is_some_and(|c| c.sandbox));
     let launch_button = move |mode: Mode| {
         let (label, explain, testid) = match mode {
             Mode::Standard => (Msg::LaunchStandard, Msg::ExplainStandard, "launch-standard"),
@@ -90,6 +91,13 @@ pub fn Widget(
                     </select>
                 </label>
             </header>
+            {move || is_sandbox().then(|| view! {
+                // Said in words (not only a colour) and announced as a note.
+                <p class="wa-sandbox-badge" data-testid="sandbox-badge" role="note">
+                    <span class="wa-sandbox-mark" aria-hidden="true">"!"</span>
+                    {move || t(Msg::SandboxBadge)}
+                </p>
+            })}
             <p class="wa-intro">{move || t(Msg::Intro)}</p>
             <div class="wa-modes">{buttons}</div>
             <Status flow=flow locale=locale />

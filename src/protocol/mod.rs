@@ -8,6 +8,7 @@ pub mod correlator;
 pub mod events;
 pub mod launch;
 pub mod origin;
+pub mod widget_event;
 
 pub use correlator::{Correlator, Failure, LoginResult, Outcome, Timeouts};
 pub use events::{
@@ -16,3 +17,4 @@ pub use events::{
 };
 pub use launch::{LaunchError, LaunchOptions};
 pub use origin::{is_facebook_origin, OriginError, OriginPolicy};
+pub use widget_event::event_detail;
