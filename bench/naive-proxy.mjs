@@ -41,7 +41,7 @@ async function createOnboarding(req, res) {
 
 const server = createServer((req, res) => {
   const url = req.url.split('?')[0];
-  if (req.method === 'GET' && url === '/healthz') return send(res, 200, { status: 'ok' });
+  if (req.method === 'GET' && url === '/healthz') return send(res, 200, { status: 'ok', mode: 'live' });
   if (req.method === 'POST' && url === '/api/onboardings') {
     return createOnboarding(req, res).catch((e) => send(res, e.status ?? 500, { error: String(e.message) }));
   }
