@@ -133,21 +133,6 @@ fn dotenv_has_key(text: &str) -> bool {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::dotenv_has_key;
-
-    #[test]
-    fn a_dotenv_key_is_found_only_when_set() {
-        assert!(dotenv_has_key("YCLOUD_API_KEY=abc\n"));
-        assert!(dotenv_has_key("# c\nexport YCLOUD_API_KEY = \"abc\"\n"));
-        assert!(!dotenv_has_key("YCLOUD_API_KEY=\n"));
-        assert!(!dotenv_has_key("YCLOUD_API_KEY=\"\" # none yet\n"));
-        assert!(!dotenv_has_key("# YCLOUD_API_KEY=abc\nYCLOUD_BASE_URL=x\n"));
-        assert!(!dotenv_has_key(""));
-    }
-}
-
 fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
     let all = layer.is_none();
     let want = |name: &str| all || layer == Some(name);
@@ -198,4 +183,19 @@ fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
 
 fn step(what: &str) {
     println!("\n==> {what}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dotenv_has_key;
+
+    #[test]
+    fn a_dotenv_key_is_found_only_when_set() {
+        assert!(dotenv_has_key("YCLOUD_API_KEY=abc\n"));
+        assert!(dotenv_has_key("# c\nexport YCLOUD_API_KEY = \"abc\"\n"));
+        assert!(!dotenv_has_key("YCLOUD_API_KEY=\n"));
+        assert!(!dotenv_has_key("YCLOUD_API_KEY=\"\" # none yet\n"));
+        assert!(!dotenv_has_key("# YCLOUD_API_KEY=abc\nYCLOUD_BASE_URL=x\n"));
+        assert!(!dotenv_has_key(""));
+    }
 }
