@@ -1,7 +1,7 @@
 //! Widget options from a partner's page: `mount(element, {...})` or `data-*` attributes.
 //!
 //! Pure Rust: the browser module hands over `(key, value)` pairs with camelCase keys (what
-//! `element.dataset` gives for `data-proxy-url`, and what `mount`'s object uses), and this
+//! `element.dataset` gives for `data-customer-ref`, and what `mount`'s object uses), and this
 //! module turns them into [`WidgetOptions`] once, or says which option is wrong.
 
 use std::fmt;
@@ -32,6 +32,11 @@ impl std::error::Error for OptionError {}
 
 /// Where the option pairs come from: unknown keys are an error in a `mount` object (a typo),
 /// but ignored in `data-*` attributes (the host page may use its own).
+///
+/// `proxyUrl` and `sdkUrl` say where the widget fetches from and which script it loads, so
+/// only a `mount` object sets them: `data-proxy-url` and `data-sdk-url` are ignored, since
+/// HTML sanitisers commonly keep `data-*` attributes and user-written markup must not point
+/// the widget at another server or script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     /// The object passed to `mount(element, options)`.
@@ -73,6 +78,8 @@ where
             Ok((!value.is_empty()).then(|| value.to_string()))
         };
         match key {
+            // Never from markup: see [`Source`].
+            "proxyUrl" | "sdkUrl" if source == Source::Dataset => {}
             "proxyUrl" => {
                 if !is_proxy_url(value) {
                     return Err(err("must be an http(s) URL or a path starting with /"));
@@ -230,5 +237,25 @@ mod tests {
         .unwrap();
         assert_eq!(o.modes, Modes::Only(Mode::Standard));
         assert!(parse_options([("trackingId", "abc")], Source::Object, "").is_err());
+    }
+
+    #[test]
+    fn data_attributes_cannot_choose_the_proxy_or_the_sdk_script() {
+        let pairs = [
+            ("proxyUrl", "https://evil.example"),
+            ("sdkUrl", "https://evil.example/sdk.js"),
+            ("appId", "1"),
+        ];
+        let o = parse_options(pairs, Source::Dataset, "https://p.example").unwrap();
+        assert_eq!(o.proxy_url, "https://p.example");
+        assert_eq!(o.sdk_url, None);
+        assert_eq!(o.app_id.as_deref(), Some("1"));
+        // Even a malformed value is ignored rather than refused: markup cannot break the widget.
+        let o = parse_options([("proxyUrl", "javascript:alert(1)")], Source::Dataset, "").unwrap();
+        assert_eq!(o.proxy_url, "");
+        // A `mount` object still sets both.
+        let o = parse_options(pairs, Source::Object, "https://p.example").unwrap();
+        assert_eq!(o.proxy_url, "https://evil.example");
+        assert_eq!(o.sdk_url.as_deref(), Some("https://evil.example/sdk.js"));
     }
 }

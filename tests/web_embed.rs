@@ -133,20 +133,36 @@ fn bad_options_throw_an_error_naming_the_option() {
 #[wasm_bindgen_test]
 async fn auto_mount_reads_data_attributes_and_two_widgets_work_independently() {
     wa_signup::browser::sdk::reset_for_tests();
-    let url = sdk_url();
-    let common = format!(
-        r#"data-wa-signup data-app-id="1" data-config-id="2" data-solution-id="3" data-graph-version="v22.0" data-sdk-url="{url}""#
+    // `data-sdk-url` and `data-proxy-url` are ignored (markup must not choose the script the
+    // widget loads): this element fetches `/api/config` from the page's origin instead, and
+    // the other script is never added.
+    let ignored = host(
+        r#"data-wa-signup data-mode="standard" data-sdk-url="https://evil.example/sdk.js" data-proxy-url="https://evil.example""#,
     );
-    let a = host(&format!(
-        r#"{common} data-mode="standard" data-locale="zh-TW" data-customer-ref="a-1""#
-    ));
-    let b = host(&format!(
-        r#"{common} data-mode="coexistence" data-locale="xx-unknown""#
-    ));
     let bad = host(r#"data-wa-signup data-mode="sideways""#);
-    assert_eq!(auto_mount(), 2, "two good elements, one refused");
+    assert_eq!(auto_mount(), 1, "one good element, one refused");
     assert_eq!(auto_mount(), 0, "never twice");
+    assert!(ignored.has_attribute("data-wa-signup-mounted"));
     assert!(!bad.has_attribute("data-wa-signup-mounted"));
+    wa_signup::browser::dom::sleep(50).await;
+    assert_eq!(
+        js("document.querySelectorAll('script[src*=\"evil.example\"]').length").as_f64(),
+        Some(0.0)
+    );
+
+    // The SDK's address comes from `mount` only: two widgets mounted with it.
+    let a = host(r#"data-mode="standard""#);
+    let b = host(r#"data-mode="coexistence""#);
+    let _a = mount(
+        a.clone().into(),
+        options(", mode: 'standard', locale: 'zh-TW', customerRef: 'a-1'"),
+    )
+    .unwrap();
+    let _b = mount(
+        b.clone().into(),
+        options(", mode: 'coexistence', locale: 'xx-unknown'"),
+    )
+    .unwrap();
     wait_for(
         || state(&a) == "ready" && state(&b) == "ready",
         "both ready",
@@ -171,7 +187,7 @@ async fn auto_mount_reads_data_attributes_and_two_widgets_work_independently() {
     );
     assert!(find(&b, "launch-standard").is_none());
 
-    js("window.__events = []; ['wa-signup:cancel'].forEach(n => document.addEventListener(n, e => window.__events.push([e.target.closest('[data-wa-signup]') === null ? 'none' : e.target.closest('[data-wa-signup]').dataset.mode, e.detail])))");
+    js("window.__events = []; ['wa-signup:cancel'].forEach(n => document.addEventListener(n, e => window.__events.push([e.target.closest('[data-wa-signup-mounted]') === null ? 'none' : e.target.closest('[data-wa-signup-mounted]').dataset.mode, e.detail])))");
     // Only widget A launches; B stays ready and ignores the popup's messages.
     find(&a, "launch-standard").unwrap().click();
     wait_for(|| state(&a) == "in-popup", "A in popup").await;
