@@ -120,7 +120,7 @@ where
                 options.customer_ref = match value {
                     "" => None,
                     v => Some(CustomerRef::parse(v).map_err(|_| {
-                        err("must be 1 to 128 characters without control characters")
+                        err("must be 1 to 128 characters without control or format characters")
                     })?),
                 }
             }

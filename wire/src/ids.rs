@@ -47,6 +47,36 @@ fn check(s: &str, max: usize, allowed: impl Fn(char) -> bool) -> Result<(), IdEr
     Ok(())
 }
 
+/// Unicode's format characters (general category `Cf`, as of Unicode 15.1): invisible, and some
+/// reorder the text around them (the bidi overrides U+202A–U+202E and isolates U+2066–U+2069),
+/// so a reference holding one could show as something it is not in a dashboard or a log.
+fn is_format_char(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61C}'
+            | '\u{6DD}'
+            | '\u{70F}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
+}
+
 macro_rules! validated_string {
     ($(#[$doc:meta])* $name:ident, $max:expr, $allowed:expr) => {
         $(#[$doc])*
@@ -112,8 +142,9 @@ validated_string!(
     BusinessId, MAX_ID_DIGITS, |c: char| c.is_ascii_digit()
 );
 validated_string!(
-    /// The partner's own reference for a customer: 1–128 characters, no control characters.
-    CustomerRef, MAX_CUSTOMER_REF_CHARS, |c: char| !c.is_control()
+    /// The partner's own reference for a customer: 1–128 characters, no control characters and
+    /// no format characters (bidi overrides, zero-width characters...).
+    CustomerRef, MAX_CUSTOMER_REF_CHARS, |c: char| !c.is_control() && !is_format_char(c)
 );
 validated_string!(
     /// An `FB.login` authorization code: 1–2048 URL-safe printable ASCII characters.
@@ -167,6 +198,50 @@ mod tests {
             CustomerRef::parse("a\nb").unwrap_err(),
             IdError::BadCharacter
         );
+    }
+
+    #[test]
+    fn customer_ref_refuses_invisible_and_reordering_characters() {
+        let refused = [
+            '\u{202A}',
+            '\u{202B}',
+            '\u{202C}',
+            '\u{202D}',
+            '\u{202E}', // bidi embeddings, overrides
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}', // bidi isolates
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{200F}', // zero-width, marks
+            '\u{FEFF}',
+            '\u{AD}',
+            '\u{2060}',
+            '\u{61C}',
+            '\u{E0041}', // other Cf
+        ];
+        for c in refused {
+            assert_eq!(
+                CustomerRef::parse(format!("cust{c}42")).unwrap_err(),
+                IdError::BadCharacter,
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        // Letters of any script, emoji and ordinary punctuation stay allowed.
+        for ok in [
+            "客户-42",
+            "Nguyễn Văn A",
+            "שלום",
+            "مرحبا",
+            "a👍b",
+            "a/b:c#1",
+        ] {
+            assert!(CustomerRef::parse(ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]

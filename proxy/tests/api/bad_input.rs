@@ -150,6 +150,18 @@ async fn bad_onboarding_bodies_are_refused_without_calls_or_records() {
             JSON,
             422,
         ),
+        (
+            "customer_ref bidi override",
+            w(r#","customer_ref":"cust\u202Efdp.exe""#),
+            JSON,
+            422,
+        ),
+        (
+            "customer_ref zero-width space",
+            w(r#","customer_ref":"a\u200Bb""#),
+            JSON,
+            422,
+        ),
         ("customer_ref empty", w(r#","customer_ref":"""#), JSON, 422),
         ("code with space", w(r#","code":"a b""#), JSON, 422),
         ("event lower-case", w(r#","event":"finish""#), JSON, 422),
