@@ -79,8 +79,27 @@ fn is_format_char(c: char) -> bool {
 
 macro_rules! validated_string {
     ($(#[$doc:meta])* $name:ident, $max:expr, $allowed:expr) => {
+        validated_string!(@type $(#[$doc])* $name, $max, $allowed);
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple(stringify!($name)).field(&self.0).finish()
+            }
+        }
+    };
+    // A secret: `Debug` (logs, panics, `{:?}` of a request) never shows the text.
+    ($(#[$doc:meta])* secret $name:ident, $max:expr, $allowed:expr) => {
+        validated_string!(@type $(#[$doc])* $name, $max, $allowed);
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+    };
+    (@type $(#[$doc:meta])* $name:ident, $max:expr, $allowed:expr) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
@@ -147,8 +166,9 @@ validated_string!(
     CustomerRef, MAX_CUSTOMER_REF_CHARS, |c: char| !c.is_control() && !is_format_char(c)
 );
 validated_string!(
-    /// An `FB.login` authorization code: 1–2048 URL-safe printable ASCII characters.
-    AuthCode, MAX_CODE_CHARS, |c: char| c.is_ascii_graphic()
+    /// An `FB.login` authorization code: 1–2048 URL-safe printable ASCII characters. It is
+    /// exchanged for a token, so its `Debug` is redacted.
+    secret AuthCode, MAX_CODE_CHARS, |c: char| c.is_ascii_graphic()
 );
 validated_string!(
     /// A session-info event name such as `FINISH_ONLY_WABA`: upper-case letters, digits, `_`.
@@ -252,6 +272,20 @@ mod tests {
         assert_eq!(
             EventName::parse("finish").unwrap_err(),
             IdError::BadCharacter
+        );
+    }
+
+    #[test]
+    fn auth_code_debug_never_shows_the_code() {
+        let code = AuthCode::parse("AQBsecret-code_123").unwrap();
+        let shown = format!("{code:?} {:?} {:#?}", Some(&code), vec![code.clone()]);
+        assert!(!shown.contains("AQBsecret"), "{shown}");
+        assert_eq!(format!("{code:?}"), "AuthCode([redacted])");
+        // The text itself is still there for the exchange; other types still show theirs.
+        assert_eq!(code.as_str(), "AQBsecret-code_123");
+        assert_eq!(
+            format!("{:?}", WabaId::parse("42").unwrap()),
+            "WabaId(\"42\")"
         );
     }
 
