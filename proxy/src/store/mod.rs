@@ -43,6 +43,14 @@ pub enum StoreError {
         /// Why.
         source: std::io::Error,
     },
+    /// The database file could not be created.
+    #[error("cannot create the database file {path}: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A stored row does not parse (edited by hand, or a bug).
     #[error("corrupt row {id}: {what}")]
     Corrupt {
@@ -145,7 +153,9 @@ impl Store {
 }
 
 /// Makes sure a SQLite database can be created: its directory exists, and `mode=rwc` is set
-/// unless the URL chose a mode.
+/// unless the URL chose a mode. When SQLite may create the file, it is created here first,
+/// readable and writable by the owner only (it holds the customers' onboardings); SQLite gives
+/// its `-wal` and `-shm` files the database file's permissions.
 fn prepare_sqlite(url: &str) -> Result<String, StoreError> {
     let rest = url
         .strip_prefix("sqlite://")
@@ -164,12 +174,35 @@ fn prepare_sqlite(url: &str) -> Result<String, StoreError> {
             source,
         })?;
     }
-    if query.split('&').any(|kv| kv.starts_with("mode=")) {
+    let chosen_mode = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("mode="))
+        .map(str::to_owned);
+    if chosen_mode.as_deref().is_none_or(|m| m == "rwc") {
+        create_private_file(path)?;
+    }
+    if chosen_mode.is_some() {
         Ok(url.to_owned())
     } else if query.is_empty() {
         Ok(format!("{url}?mode=rwc"))
     } else {
         Ok(format!("{url}&mode=rwc"))
+    }
+}
+
+/// Creates `path` with mode 0600 unless it exists (an existing file keeps its permissions).
+fn create_private_file(path: &str) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::File {
+            path: path.to_owned(),
+            source,
+        }),
     }
 }
 
@@ -187,6 +220,25 @@ mod tests {
             prepare_sqlite("sqlite::memory:").unwrap(),
             "sqlite::memory:"
         );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("store-test-{}", uuid::Uuid::new_v4()));
+        let file = dir.join("x.db");
+        let store = Store::connect(&format!("sqlite://{}", file.display()), Clock::system())
+            .await
+            .unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o600);
+        let wal = dir.join("x.db-wal");
+        if wal.exists() {
+            assert_eq!(mode(&wal), 0o600, "SQLite copies the database's mode");
+        }
+        store.close().await;
         let _ = std::fs::remove_dir_all(dir);
     }
 }
