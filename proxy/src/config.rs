@@ -61,6 +61,8 @@ Configuration comes from the environment (and a .env file):
   GRAPH_BASE_URL         Graph API base (default https://graph.facebook.com)
   DATABASE_URL           sqlite: or postgres: URL (default sqlite://data/onboarding.db)
   ALLOWED_ORIGINS        comma-separated origins allowed by CORS
+  FRAME_ANCESTORS        who may frame the proxy's pages: 'self' (default), 'none',
+                         or comma-separated origins (with 'self' if wanted)
   DIST_DIR               the built bundle served at / (default dist)
   LOG_FORMAT             log lines: text (default; coloured on a terminal) or json
   RUST_LOG               log filter (default info,sqlx=warn,hyper=warn)
@@ -208,6 +210,8 @@ pub struct Settings {
     pub database_url: String,
     /// `ALLOWED_ORIGINS`, each `scheme://host[:port]`; empty: same origin only.
     pub allowed_origins: Vec<String>,
+    /// `FRAME_ANCESTORS`, CSP sources: `'self'`, `'none'` or `scheme://host[:port]` origins.
+    pub frame_ancestors: Vec<String>,
     /// `DIST_DIR`.
     pub dist_dir: PathBuf,
     /// `LOG_FORMAT`.
@@ -381,8 +385,12 @@ impl Settings {
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(parse_origin)
+                .map(|o| parse_origin("ALLOWED_ORIGINS", o))
                 .collect::<Result<_, _>>()?,
+        };
+        let frame_ancestors = match get("FRAME_ANCESTORS") {
+            None => vec!["'self'".to_owned()],
+            Some(list) => parse_frame_ancestors(&list)?,
         };
 
         let dist_dir =
@@ -418,6 +426,7 @@ impl Settings {
             graph_base_url,
             database_url,
             allowed_origins,
+            frame_ancestors,
             dist_dir,
             log_format,
             sandbox_ignores_api_key,
@@ -502,13 +511,39 @@ fn parse_http_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-fn parse_origin(value: &str) -> Result<String, ConfigError> {
+/// `FRAME_ANCESTORS`: `'self'` and `'none'` (quotes optional) or origins, separated by commas;
+/// `'none'` stands alone. An empty list means the default, `'self'`.
+fn parse_frame_ancestors(list: &str) -> Result<Vec<String>, ConfigError> {
+    let mut sources = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let source = match item.trim_matches('\'') {
+            k if k.eq_ignore_ascii_case("self") => "'self'".to_owned(),
+            k if k.eq_ignore_ascii_case("none") => "'none'".to_owned(),
+            _ => parse_origin("FRAME_ANCESTORS", item)?,
+        };
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    if sources.len() > 1 && sources.iter().any(|s| s == "'none'") {
+        return Err(ConfigError::new(
+            "FRAME_ANCESTORS",
+            "'none' cannot be combined with other sources".to_owned(),
+        ));
+    }
+    if sources.is_empty() {
+        sources.push("'self'".to_owned());
+    }
+    Ok(sources)
+}
+
+fn parse_origin(var: &'static str, value: &str) -> Result<String, ConfigError> {
     let url = Url::parse(value)
-        .map_err(|_| ConfigError::new("ALLOWED_ORIGINS", format!("invalid origin {value:?}")))?;
+        .map_err(|_| ConfigError::new(var, format!("invalid origin {value:?}")))?;
     let bare = matches!(url.path(), "" | "/") && url.query().is_none() && url.fragment().is_none();
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
         return Err(ConfigError::new(
-            "ALLOWED_ORIGINS",
+            var,
             format!("expected an origin like https://example.com, got {value:?}"),
         ));
     }
@@ -622,6 +657,17 @@ mod tests {
                 "ALLOWED_ORIGINS: expected an origin",
             ),
             (
+                "FRAME_ANCESTORS",
+                "https://a.com/path",
+                "FRAME_ANCESTORS: expected an origin",
+            ),
+            ("FRAME_ANCESTORS", "*", "FRAME_ANCESTORS: invalid origin"),
+            (
+                "FRAME_ANCESTORS",
+                "'none', https://a.com",
+                "FRAME_ANCESTORS: 'none' cannot be combined",
+            ),
+            (
                 "FB_GRAPH_VERSION",
                 "22",
                 "FB_GRAPH_VERSION: expected a version",
@@ -681,6 +727,11 @@ mod tests {
             s.allowed_origins,
             ["https://shop.example.com", "http://localhost:3000"]
         );
+        assert_eq!(s.frame_ancestors, ["'self'"]);
+        let s = sandboxed(&[("FRAME_ANCESTORS", "self, https://shop.example.com/")]).unwrap();
+        assert_eq!(s.frame_ancestors, ["'self'", "https://shop.example.com"]);
+        let s = sandboxed(&[("FRAME_ANCESTORS", "'none'")]).unwrap();
+        assert_eq!(s.frame_ancestors, ["'none'"]);
         let live = live(&[("YCLOUD_BASE_URL", "http://127.0.0.1:9999/v2/")]).unwrap();
         assert_eq!(
             live.ycloud.to_string(),

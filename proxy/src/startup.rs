@@ -151,6 +151,7 @@ impl Application {
             dist_dir,
             sandbox: settings.is_sandbox(),
             allowed_origins: settings.allowed_origins.clone(),
+            frame_ancestors: settings.frame_ancestors.clone(),
             stopping: stopping_rx,
             webhook_secret: settings.webhook_secret.clone(),
             clock,

@@ -19,6 +19,7 @@ use crate::pipeline::Pipeline;
 mod assets;
 mod onboardings;
 pub mod openapi;
+mod security;
 mod webhooks;
 
 /// What every handler can reach.
@@ -34,6 +35,8 @@ pub struct AppState {
     pub sandbox: bool,
     /// Origins allowed by CORS (empty: same origin only).
     pub allowed_origins: Vec<String>,
+    /// `FRAME_ANCESTORS`: who may frame the proxy's pages (CSP sources; empty: `'self'`).
+    pub frame_ancestors: Vec<String>,
     /// Turns true when the server shuts down: open event streams end then.
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// `YCLOUD_WEBHOOK_SECRET`; none: webhooks are answered 503.
@@ -65,6 +68,12 @@ pub fn router(state: AppState) -> Router {
             .route("/sandbox/popup.html", get(assets::sandbox_popup));
     }
     let cors = cors_layer(&state.allowed_origins);
+    let security = security::SecurityHeaders::new(
+        &state.public_config.sdk_url,
+        &state.frame_ancestors,
+        state.dist_dir.as_deref(),
+        state.sandbox,
+    );
     let app = app
         .method_not_allowed_fallback(assets::method_not_allowed)
         .fallback_service(assets::bundle_service(state.dist_dir.clone()))
@@ -78,6 +87,12 @@ pub fn router(state: AppState) -> Router {
             },
         ))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::map_response(
+            move |response: axum::response::Response| {
+                let security = security.clone();
+                async move { security.apply(response) }
+            },
+        ))
         .layer(
             // Method and path only: no headers (nor the query) go into the logs. Each request
             // at `debug` (a line per request at `info` cost ~30 % of GET throughput); a 5xx

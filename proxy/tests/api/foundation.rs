@@ -156,6 +156,86 @@ async fn the_bundle_is_served_with_mime_types_and_compression() {
 }
 
 #[tokio::test]
+async fn html_pages_carry_a_content_security_policy() {
+    let dist = fresh_dir("dist");
+    let inline = "\n      window.__WA_CONFIG = fetch('/api/config');\n    ";
+    std::fs::write(
+        dist.join("index.html"),
+        format!("<!doctype html><script src=\"/app.js\"></script><script>{inline}</script>"),
+    )
+    .unwrap();
+    std::fs::write(dist.join("embed-demo.html"), "<!doctype html><p>demo").unwrap();
+    std::fs::write(dist.join("app.js"), "console.log(1)").unwrap();
+    let app = spawn_app_with(Options {
+        sandbox: true,
+        dist_dir: Some(dist.clone()),
+        env: vec![("FRAME_ANCESTORS", "'self', https://shop.example.com".into())],
+        ..Options::default()
+    })
+    .await;
+    let get = |path: &str| app.client.get(format!("{}{path}", app.address)).send();
+
+    // SHA-256 of `inline`, base64 (worked out apart from the proxy).
+    let hash = "4fkHbW/xrX2eWOfQhbyhM7gzmCEutFqNgs5DQ+49UCU=";
+    for path in [
+        "/",
+        "/index.html",
+        "/embed-demo.html",
+        "/sandbox/popup.html",
+    ] {
+        let r = get(path).await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{path}: the sandbox SDK is the proxy's own: {csp}"
+        );
+        assert!(csp.contains(&format!("'sha256-{hash}'")), "{path}: {csp}");
+        assert!(
+            csp.contains("frame-ancestors 'self' https://shop.example.com"),
+            "{path}: {csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(
+            h["referrer-policy"], "strict-origin-when-cross-origin",
+            "{path}"
+        );
+    }
+    // Scripts and API answers are not pages: no policy, but never sniffed either.
+    for path in ["/app.js", "/api/config"] {
+        let r = get(path).await.unwrap();
+        assert!(
+            r.headers().get("content-security-policy").is_none(),
+            "{path}"
+        );
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{path}");
+    }
+    drop(app);
+
+    // Live, by default: the SDK's origin may load scripts, and only the proxy may frame it.
+    let app = spawn_app_with(Options {
+        dist_dir: Some(dist.clone()),
+        ..Options::default()
+    })
+    .await;
+    let r = app
+        .client
+        .get(format!("{}/", app.address))
+        .send()
+        .await
+        .unwrap();
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self' https://connect.facebook.net 'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    assert!(csp.ends_with("frame-ancestors 'self'"), "{csp}");
+    let _ = std::fs::remove_dir_all(dist);
+}
+
+#[tokio::test]
 async fn a_missing_bundle_says_how_to_build_it() {
     let app = spawn_app().await;
     let r = app
