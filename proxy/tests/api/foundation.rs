@@ -24,15 +24,7 @@ async fn healthz_answers_ok_and_the_mode() {
             r.json::<Value>().await.unwrap(),
             serde_json::json!({"status": "ok", "mode": mode})
         );
-        let health: wire::Health = app
-            .client
-            .get(format!("{}/healthz", app.address))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let health: wire::Health = app.get_json("/healthz").await;
         assert_eq!(health.mode == wire::ProxyMode::Sandbox, mode == "sandbox");
     }
 }
@@ -63,15 +55,7 @@ async fn config_has_public_values_only() {
         ..Options::default()
     })
     .await;
-    let c: PublicConfig = app
-        .client
-        .get(format!("{}/api/config", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let c: PublicConfig = app.get_json("/api/config").await;
     assert!(c.verification);
 
     // FB_ES_VERSION and FB_GRAPH_VERSION reach the browser as configured.
@@ -83,15 +67,7 @@ async fn config_has_public_values_only() {
         ..Options::default()
     })
     .await;
-    let c: Value = app
-        .client
-        .get(format!("{}/api/config", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let c: Value = app.get_json("/api/config").await;
     assert_eq!(c["es_version"], "v2");
     assert_eq!(c["graph_version"], "v25.0");
 }
@@ -255,15 +231,7 @@ async fn a_missing_bundle_says_how_to_build_it() {
 #[tokio::test]
 async fn sandbox_mode_serves_the_stand_ins_and_connects_by_itself() {
     let app = spawn_sandbox_app().await;
-    let c: PublicConfig = app
-        .client
-        .get(format!("{}/api/config", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let c: PublicConfig = app.get_json("/api/config").await;
     assert!(c.sandbox);
     assert_eq!(c.sdk_url, "/sandbox/sdk.js");
     assert!(c.app_id.chars().all(|ch| ch.is_ascii_digit()));

@@ -229,6 +229,18 @@ impl TestApp {
         }
     }
 
+    /// `GET {path}` on the proxy, its JSON body read as `T` (panics on anything else).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     pub async fn post_onboarding(&self, body: &Value) -> reqwest::Response {
         self.client
             .post(format!("{}/api/onboardings", self.address))

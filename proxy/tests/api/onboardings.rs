@@ -58,15 +58,7 @@ async fn standard_binds_registers_then_follows_to_connected() {
             quality_rating: Some("GREEN".into()),
         })
     );
-    let raw: serde_json::Value = app
-        .client
-        .get(format!("{}/api/onboardings/{}", app.address, o.id))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let raw: serde_json::Value = app.get_json(&format!("/api/onboardings/{}", o.id)).await;
     assert!(raw["waba"].get("someFutureField").is_none(), "{raw}");
     assert!(raw["phone_number"].get("phoneNumber").is_none(), "{raw}");
     // The steps the proxy recorded, in order.

@@ -134,15 +134,7 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         keys(&schemas["CreateOnboarding"]["properties"]),
         keys(&create)
     );
-    let config: Value = app
-        .client
-        .get(format!("{}/api/config", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config: Value = app.get_json("/api/config").await;
     assert_eq!(keys(&schemas["PublicConfig"]["properties"]), keys(&config));
     // /healthz answers the Health schema, whose mode is live or sandbox.
     assert_eq!(
@@ -150,15 +142,7 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
             ["schema"]["$ref"],
         "#/components/schemas/Health"
     );
-    let health: Value = app
-        .client
-        .get(format!("{}/healthz", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = app.get_json("/healthz").await;
     assert_eq!(keys(&schemas["Health"]["properties"]), keys(&health));
     let modes: BTreeSet<&str> = schemas["ProxyMode"]["enum"]
         .as_array()
