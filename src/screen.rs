@@ -7,7 +7,7 @@
 //! view shows always has an action the flow carries out.
 
 use serde::Serialize;
-use wire::{ApiError, CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState};
+use wire::{ApiError, CreateOnboarding, Mode, Onboarding, OnboardingState};
 
 use crate::protocol::{CancelStep, ReportedError};
 
@@ -203,21 +203,12 @@ impl Problem {
             },
         }
     }
-
-    /// The proxy's error code, when the proxy gave one.
-    pub fn code(&self) -> Option<&ErrorCode> {
-        match self {
-            Problem::Refused { error, .. } => Some(&error.code),
-            Problem::Onboarding(o) => o.error.as_ref().map(|e| &e.code),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wire::{OnboardingError, WabaId};
+    use wire::{ErrorCode, OnboardingError, WabaId};
 
     fn onboarding(state: OnboardingState, error: Option<(ErrorCode, bool)>) -> Onboarding {
         Onboarding {
@@ -375,7 +366,9 @@ mod tests {
             request: Request::Create(ids()),
         };
         assert_eq!(refused.error_event().code, "waba_not_owned");
-        assert_eq!(refused.code(), Some(&ErrorCode::WabaNotOwned));
+        assert!(
+            matches!(&refused, Problem::Refused { error, .. } if error.code == ErrorCode::WabaNotOwned)
+        );
         assert_eq!(
             Problem::ProxyUnreachable(Request::Config)
                 .error_event()
