@@ -99,6 +99,7 @@ impl WidgetOptions {
             sdk_url: self.sdk_url.clone()?,
             sandbox: false,
             verification: false,
+            sessions_required: false,
         })
     }
 

@@ -252,6 +252,7 @@ mod tests {
             code: None,
             event: None,
             customer_ref: None,
+            session: None,
         }
     }
 

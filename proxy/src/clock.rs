@@ -24,6 +24,15 @@ impl Clock {
         Self(Arc::new(move || t))
     }
 
+    /// The system clock moved on by however many seconds `ahead` holds when read (tests
+    /// let time pass: a session expiring, a retry falling due).
+    pub fn ahead_by(ahead: Arc<std::sync::atomic::AtomicI64>) -> Self {
+        Self(Arc::new(move || {
+            let secs = ahead.load(std::sync::atomic::Ordering::Relaxed);
+            OffsetDateTime::now_utc() + time::Duration::seconds(secs)
+        }))
+    }
+
     /// The current time by this clock, truncated to what the store keeps (microseconds),
     /// so a time read here survives a round trip through the store unchanged.
     pub fn now(&self) -> OffsetDateTime {

@@ -223,9 +223,75 @@ pub struct Settings {
     pub allow_unverified_onboardings: bool,
     /// Timeouts and retries (not from the environment: defaults, shortened by tests).
     pub upstream: UpstreamTuning,
+    /// `PUBLIC_URL`: where customers reach this proxy (session links start with it).
+    pub public_url: Url,
+    /// `PARTNER_API_KEYS`; empty: the partner API answers 503.
+    pub partner_api_keys: Vec<SecretString>,
+    /// `PARTNER_WEBHOOK_URL` and `PARTNER_WEBHOOK_SECRET`; none: events are only listed.
+    pub partner_webhook: Option<PartnerWebhook>,
+    /// `ALLOW_ANONYMOUS_ONBOARDINGS=true`: live mode accepts onboardings without a session.
+    pub allow_anonymous_onboardings: bool,
+    /// How the partner's webhooks are retried (defaults; shortened by tests).
+    pub outbox: OutboxTuning,
+}
+
+/// Where and how events are delivered to the partner's backend.
+#[derive(Debug, Clone)]
+pub struct PartnerWebhook {
+    /// `PARTNER_WEBHOOK_URL`.
+    pub url: Url,
+    /// `PARTNER_WEBHOOK_SECRET` as given (`whsec_` + base64 of at least 24 bytes).
+    pub secret: SecretString,
+}
+
+/// Shortest decoded webhook secret accepted, in bytes.
+pub const MIN_WEBHOOK_SECRET_BYTES: usize = 24;
+/// Shortest partner API key accepted, in characters.
+pub const MIN_PARTNER_KEY_CHARS: usize = 32;
+
+/// The outbox's delivery schedule.
+#[derive(Debug, Clone)]
+pub struct OutboxTuning {
+    /// Wait before each retry: the n-th entry follows the n-th failed attempt. One attempt
+    /// more than entries is made in all; after the last failure the event is `failed`.
+    pub retry_delays: Vec<Duration>,
+    /// Per-attempt timeout (connect included).
+    pub attempt_timeout: Duration,
+    /// How often the deliverer looks for due events when nothing woke it.
+    pub poll_interval: Duration,
+    /// How long a deliverer holds an event it is posting before another may take it.
+    pub lease: Duration,
+}
+
+impl Default for OutboxTuning {
+    fn default() -> Self {
+        // The Standard Webhooks schedule: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h:
+        // 8 attempts over 27.6 hours.
+        let secs = Duration::from_secs;
+        Self {
+            retry_delays: vec![
+                secs(5),
+                secs(5 * 60),
+                secs(30 * 60),
+                secs(2 * 3600),
+                secs(5 * 3600),
+                secs(10 * 3600),
+                secs(10 * 3600),
+            ],
+            attempt_timeout: secs(10),
+            poll_interval: secs(1),
+            lease: secs(60),
+        }
+    }
 }
 
 impl Settings {
+    /// True when `POST /api/onboardings` needs a session: live mode, unless
+    /// `ALLOW_ANONYMOUS_ONBOARDINGS=true`.
+    pub fn sessions_required(&self) -> bool {
+        !self.is_sandbox() && !self.allow_anonymous_onboardings
+    }
+
     /// True in sandbox mode (`SANDBOX=true` or `--sandbox`).
     pub fn is_sandbox(&self) -> bool {
         matches!(self.ycloud, YCloudMode::Sandbox)
@@ -412,6 +478,62 @@ impl Settings {
             ));
         }
 
+        let public_url = match get("PUBLIC_URL") {
+            None => parse_http_url("ADDR", &format!("http://{addr}"))?,
+            Some(v) => parse_http_url("PUBLIC_URL", &v)?,
+        };
+        let partner_api_keys = match get("PARTNER_API_KEYS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .enumerate()
+                .map(|(i, k)| {
+                    // Never quote a key: say which one is wrong and why.
+                    if k.chars().count() < MIN_PARTNER_KEY_CHARS || !k.chars().all(|c| c.is_ascii_graphic()) {
+                        Err(ConfigError::new(
+                            "PARTNER_API_KEYS",
+                            format!(
+                                "key {} must be at least {MIN_PARTNER_KEY_CHARS} printable ASCII characters without spaces (value not shown)",
+                                i + 1
+                            ),
+                        ))
+                    } else {
+                        Ok(SecretString::from(k.to_owned()))
+                    }
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let partner_webhook = match (get("PARTNER_WEBHOOK_URL"), get("PARTNER_WEBHOOK_SECRET")) {
+            (None, None) => None,
+            (Some(_), None) => return Err(ConfigError::new(
+                "PARTNER_WEBHOOK_SECRET",
+                "required with PARTNER_WEBHOOK_URL (the partner verifies each delivery with it)",
+            )),
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "PARTNER_WEBHOOK_URL",
+                    "required with PARTNER_WEBHOOK_SECRET",
+                ))
+            }
+            (Some(url), Some(secret)) => {
+                let url = parse_http_url("PARTNER_WEBHOOK_URL", &url)?;
+                if url.scheme() != "https" && !is_loopback_url(&url) {
+                    return Err(ConfigError::new(
+                        "PARTNER_WEBHOOK_URL",
+                        format!("must be https (plain http only to a loopback address), got {url}"),
+                    ));
+                }
+                check_webhook_secret(&secret)?;
+                Some(PartnerWebhook {
+                    url,
+                    secret: SecretString::from(secret),
+                })
+            }
+        };
+        let allow_anonymous_onboardings = flag("ALLOW_ANONYMOUS_ONBOARDINGS")?;
+
         Ok(Settings {
             addr,
             ycloud,
@@ -432,6 +554,11 @@ impl Settings {
             sandbox_ignores_api_key,
             allow_unverified_onboardings,
             upstream: UpstreamTuning::default(),
+            public_url,
+            partner_api_keys,
+            partner_webhook,
+            allow_anonymous_onboardings,
+            outbox: OutboxTuning::default(),
         })
     }
 }
@@ -550,6 +677,35 @@ fn parse_origin(var: &'static str, value: &str) -> Result<String, ConfigError> {
     Ok(url.origin().ascii_serialization())
 }
 
+/// `http://` is accepted only towards the machine itself.
+fn is_loopback_url(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// `whsec_` followed by the base64 of at least [`MIN_WEBHOOK_SECRET_BYTES`] bytes.
+fn check_webhook_secret(secret: &str) -> Result<(), ConfigError> {
+    use base64::Engine as _;
+    let bad = |why: &str| {
+        Err(ConfigError::new(
+            "PARTNER_WEBHOOK_SECRET",
+            format!("{why} (value not shown); e.g. whsec_ followed by `openssl rand -base64 32`"),
+        ))
+    };
+    let Some(b64) = secret.strip_prefix("whsec_") else {
+        return bad("must start with whsec_");
+    };
+    match base64::engine::general_purpose::STANDARD.decode(b64) {
+        Ok(key) if key.len() >= MIN_WEBHOOK_SECRET_BYTES => Ok(()),
+        Ok(_) => bad("must hold at least 24 random bytes"),
+        Err(_) => bad("the part after whsec_ must be base64"),
+    }
+}
+
 fn is_graph_version(v: &str) -> bool {
     let Some(rest) = v.strip_prefix('v') else {
         return false;
@@ -638,6 +794,91 @@ mod tests {
         assert!(!s.is_sandbox());
         assert!(!s.allow_unverified_onboardings);
         assert_eq!(s.sdk_url, DEFAULT_FB_SDK_URL);
+    }
+
+    #[test]
+    fn partner_settings_are_checked_without_showing_secrets() {
+        let s = live(&[]).unwrap();
+        assert!(s.sessions_required(), "live mode needs sessions by default");
+        assert!(s.partner_api_keys.is_empty());
+        assert!(s.partner_webhook.is_none());
+        assert_eq!(s.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert!(!live(&[("ALLOW_ANONYMOUS_ONBOARDINGS", "true")])
+            .unwrap()
+            .sessions_required());
+        assert!(!sandboxed(&[]).unwrap().sessions_required());
+
+        let key = "k".repeat(32);
+        let two = format!("{key}, {}", "j".repeat(40));
+        assert_eq!(
+            live(&[("PARTNER_API_KEYS", &two)])
+                .unwrap()
+                .partner_api_keys
+                .len(),
+            2
+        );
+        let short = format!("{key},short-key-0123");
+        let err = live(&[("PARTNER_API_KEYS", &short)]).unwrap_err();
+        assert_eq!(err.var, "PARTNER_API_KEYS");
+        assert!(err.message.contains("key 2"), "{}", err.message);
+        assert!(!err.to_string().contains("short-key"), "{err}");
+
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw/DmyQsxDgVo=";
+        let ok = live(&[
+            ("PARTNER_WEBHOOK_URL", "https://partner.example/hooks"),
+            ("PARTNER_WEBHOOK_SECRET", secret),
+        ])
+        .unwrap();
+        assert_eq!(
+            ok.partner_webhook.unwrap().url.as_str(),
+            "https://partner.example/hooks"
+        );
+        for (vars, var) in [
+            (
+                vec![("PARTNER_WEBHOOK_URL", "https://p.example")],
+                "PARTNER_WEBHOOK_SECRET",
+            ),
+            (
+                vec![("PARTNER_WEBHOOK_SECRET", secret)],
+                "PARTNER_WEBHOOK_URL",
+            ),
+            (
+                vec![
+                    ("PARTNER_WEBHOOK_URL", "http://p.example"),
+                    ("PARTNER_WEBHOOK_SECRET", secret),
+                ],
+                "PARTNER_WEBHOOK_URL",
+            ),
+            (
+                vec![
+                    ("PARTNER_WEBHOOK_URL", "https://p.example"),
+                    ("PARTNER_WEBHOOK_SECRET", "whsec_c2hvcnQ="),
+                ],
+                "PARTNER_WEBHOOK_SECRET",
+            ),
+            (
+                vec![
+                    ("PARTNER_WEBHOOK_URL", "https://p.example"),
+                    ("PARTNER_WEBHOOK_SECRET", "no-prefix-secret-000000000000000"),
+                ],
+                "PARTNER_WEBHOOK_SECRET",
+            ),
+            (vec![("PUBLIC_URL", "ftp://x")], "PUBLIC_URL"),
+            (
+                vec![("ALLOW_ANONYMOUS_ONBOARDINGS", "maybe")],
+                "ALLOW_ANONYMOUS_ONBOARDINGS",
+            ),
+        ] {
+            let err = live(&vars).unwrap_err();
+            assert_eq!(err.var, var, "{vars:?}: {err}");
+            assert!(!err.to_string().contains("whsec_c2hvcnQ"), "{err}");
+        }
+        // Plain http to the machine itself is fine (a receiver beside the proxy).
+        assert!(live(&[
+            ("PARTNER_WEBHOOK_URL", "http://127.0.0.1:9000/hooks"),
+            ("PARTNER_WEBHOOK_SECRET", secret),
+        ])
+        .is_ok());
     }
 
     #[test]

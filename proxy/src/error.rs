@@ -86,6 +86,45 @@ pub enum Error {
     /// 502: the Graph API could not be asked (down, slow, unreadable); nothing was stored.
     #[error("Meta's Graph API could not verify the sign-up right now; try again in a moment")]
     VerificationUnavailable,
+    /// 401: live mode needs a session and the request has none.
+    #[error("this proxy needs an onboarding session: open the link your provider sent, or ask them for a new one")]
+    SessionRequired,
+    /// 401: the session token is unknown, expired or revoked.
+    #[error("this onboarding link is not valid any more (unknown, expired or revoked): ask your provider for a new one")]
+    SessionInvalid,
+    /// 422: the body's `customer_ref` differs from the session's.
+    #[error("customer_ref differs from the session's; leave it out or send the session's own")]
+    CustomerRefMismatch,
+    /// 403: the session does not allow this mode.
+    #[error("this onboarding session does not allow the {0} flow")]
+    ModeNotAllowed(wire::Mode),
+    /// 429: the session created all the onboardings it may.
+    #[error(
+        "this onboarding session has created its {} onboardings; ask your provider for a new link",
+        wire::MAX_ONBOARDINGS_PER_SESSION
+    )]
+    SessionExhausted,
+    /// 409: the WABA and number belong to an onboarding of another customer.
+    #[error("this WhatsApp Business Account and number are already onboarded")]
+    AlreadyOnboarded,
+    /// 401: the partner API key is missing or wrong.
+    #[error("send one of the partner API keys as Authorization: Bearer <key>")]
+    Unauthorized,
+    /// 503: the partner API has no keys configured.
+    #[error("the partner API is off: PARTNER_API_KEYS is not configured on this proxy")]
+    PartnerApiDisabled,
+    /// 404: no session has this id.
+    #[error("no session has this id")]
+    SessionNotFound,
+    /// 400: a `cursor` or `after` the proxy did not give out.
+    #[error("the cursor is not one this API gave out")]
+    InvalidCursor,
+    /// 400: a malformed query parameter.
+    #[error("{0}")]
+    InvalidQuery(String),
+    /// 409: deregistering is not possible here.
+    #[error("{0}")]
+    NotDeregistrable(String),
     /// 500: the store failed. Logged with its cause; the caller sees a generic sentence.
     #[error("store error")]
     Store(#[from] StoreError),
@@ -116,6 +155,16 @@ impl Error {
             | Error::WabaNotOwned
             | Error::PhoneNumberNotOwned => StatusCode::FORBIDDEN,
             Error::VerificationUnavailable => StatusCode::BAD_GATEWAY,
+            Error::SessionRequired | Error::SessionInvalid | Error::Unauthorized => {
+                StatusCode::UNAUTHORIZED
+            }
+            Error::CustomerRefMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::ModeNotAllowed(_) => StatusCode::FORBIDDEN,
+            Error::SessionExhausted => StatusCode::TOO_MANY_REQUESTS,
+            Error::AlreadyOnboarded | Error::NotDeregistrable(_) => StatusCode::CONFLICT,
+            Error::PartnerApiDisabled => StatusCode::SERVICE_UNAVAILABLE,
+            Error::SessionNotFound => StatusCode::NOT_FOUND,
+            Error::InvalidCursor | Error::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -144,6 +193,18 @@ impl Error {
             Error::WabaNotOwned => ErrorCode::WabaNotOwned,
             Error::PhoneNumberNotOwned => ErrorCode::PhoneNumberNotOwned,
             Error::VerificationUnavailable => ErrorCode::VerificationUnavailable,
+            Error::SessionRequired => ErrorCode::SessionRequired,
+            Error::SessionInvalid => ErrorCode::SessionInvalid,
+            Error::CustomerRefMismatch => ErrorCode::CustomerRefMismatch,
+            Error::ModeNotAllowed(_) => ErrorCode::ModeNotAllowed,
+            Error::SessionExhausted => ErrorCode::SessionExhausted,
+            Error::AlreadyOnboarded => ErrorCode::AlreadyOnboarded,
+            Error::Unauthorized => ErrorCode::Unauthorized,
+            Error::PartnerApiDisabled => ErrorCode::PartnerApiDisabled,
+            Error::SessionNotFound => ErrorCode::SessionNotFound,
+            Error::InvalidCursor => ErrorCode::InvalidCursor,
+            Error::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            Error::NotDeregistrable(_) => ErrorCode::NotDeregistrable,
             Error::Store(_) | Error::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -207,6 +268,11 @@ impl IntoResponse for Error {
         }
         let status = self.status();
         let mut response = (status, axum::Json(self.body())).into_response();
+        if matches!(self, Error::Unauthorized) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Error::RegisterBudgetSpent { retry_after, now } = self {
             let secs = (retry_after - now).whole_seconds().max(1);
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

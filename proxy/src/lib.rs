@@ -13,15 +13,19 @@
 //! - [`webhook`]: YCloud webhook verification (an extractor), events, a signing helper.
 //! - [`ownership`]: the ownership check of a sign-up, before anything is stored.
 //! - [`graph`]: the Graph API's code exchange and WABA checks the ownership check asks.
+//! - [`sessions`]: onboarding sessions, and who each onboarding is for.
+//! - [`outbox`]: delivering partner events to the partner's webhook.
 
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod graph;
+pub mod outbox;
 pub mod ownership;
 pub mod pipeline;
 pub mod routes;
 pub mod sandbox;
+pub mod sessions;
 pub mod startup;
 pub mod store;
 pub mod webhook;

@@ -12,17 +12,17 @@
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use wire::{CreateOnboarding, Onboarding};
+use wire::CreateOnboarding;
 
 use crate::graph::{GraphClient, VerifyError};
-use crate::store::{Store, StoreError};
+use crate::store::{Record, Store, StoreError};
 
 /// The outcome of a passed ownership check.
 #[derive(Debug)]
 pub enum Verified {
     /// The same WABA and number were verified before with this very code: the existing
-    /// onboarding, answered without exchanging the (single-use) code again.
-    Again(Box<Onboarding>),
+    /// onboarding, answered (to its own customer) without exchanging the code again.
+    Again(Box<Record>),
     /// The code was exchanged and the WABA is the user's: its SHA-256 (hex), to store.
     Code(String),
 }
@@ -62,7 +62,7 @@ pub async fn verify(
         .await?
     {
         if bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) {
-            return Ok(Verified::Again(Box::new(store.api(existing).await?)));
+            return Ok(Verified::Again(Box::new(existing)));
         }
     }
     match graph

@@ -14,9 +14,12 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::{LogFormat, Settings, YCloudMode};
 use crate::graph::GraphClient;
+use crate::outbox::Deliverer;
 use crate::pipeline::Pipeline;
+use crate::routes::partner::PartnerKeys;
 use crate::routes::{router, AppState};
 use crate::sandbox::FakeYCloud;
+use crate::sessions::Sessions;
 use crate::store::{Store, StoreError};
 use crate::ycloud::{Upstream, YCloudClient};
 
@@ -70,7 +73,9 @@ impl Application {
     /// # Errors
     /// See [`StartupError`].
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
-        let store = Store::connect(&settings.database_url, clock.clone()).await?;
+        let store = Store::connect(&settings.database_url, clock.clone())
+            .await?
+            .delivering_events(settings.partner_webhook.is_some());
         let mut tuning = settings.upstream.clone();
         let upstream = match &settings.ycloud {
             YCloudMode::Sandbox => {
@@ -97,6 +102,33 @@ impl Application {
                 .map_err(StartupError::Client)?,
             ),
         };
+        let sessions = Sessions::new(
+            store.clone(),
+            clock.clone(),
+            settings.sessions_required(),
+            settings.public_url.clone(),
+        );
+        let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
+        match &settings.partner_webhook {
+            Some(webhook) => {
+                let deliverer =
+                    Deliverer::new(store.clone(), clock.clone(), webhook, settings.outbox.clone())
+                        .map_err(StartupError::Client)?;
+                tokio::spawn(deliverer.run(stopping_rx.clone()));
+            }
+            None => tracing::info!(
+                "PARTNER_WEBHOOK_URL is not set: partner events are listed by the partner API, not delivered"
+            ),
+        }
+        if settings.partner_api_keys.is_empty() {
+            tracing::info!("PARTNER_API_KEYS is not set: the partner API answers 503");
+        }
+        if settings.allow_anonymous_onboardings && !settings.is_sandbox() {
+            tracing::warn!(
+                "ALLOW_ANONYMOUS_ONBOARDINGS=true: onboardings without a session are accepted, \
+                 their customer_ref comes from the browser (customer_ref_verified: false)"
+            );
+        }
         let pipeline = Pipeline::new(store, upstream, tuning, clock.clone());
         let verifier = match &settings.fb_app_secret {
             None if settings.allow_unverified_onboardings => {
@@ -143,8 +175,8 @@ impl Application {
             sdk_url: settings.sdk_url.clone(),
             sandbox: settings.is_sandbox(),
             verification: verifier.is_some(),
+            sessions_required: settings.sessions_required(),
         };
-        let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
         let state = AppState {
             pipeline: pipeline.clone(),
             public_config,
@@ -156,6 +188,8 @@ impl Application {
             webhook_secret: settings.webhook_secret.clone(),
             clock,
             verifier,
+            sessions,
+            partner_keys: PartnerKeys::new(&settings.partner_api_keys),
         };
 
         let listener =

@@ -8,6 +8,7 @@
 # - the proxy binary is built (debug, honouring CARGO_TARGET_DIR) unless PROXY_BIN names one;
 # - the proxy runs in sandbox mode (SANDBOX=true, no YCloud key, no app secret: nothing leaves the
 #   machine) on a port the OS picks, with a temporary database, and is stopped afterwards;
+# - the partner API is called with a key the proxy is started with;
 # - SCHEMATHESIS_MAX_EXAMPLES (default 30) bounds the examples per operation.
 set -euo pipefail
 
@@ -26,6 +27,9 @@ if [ -z "${PROXY_BIN:-}" ]; then
     (cd "$ROOT" && cargo build --quiet -p proxy --bin wa-signup-proxy)
     PROXY_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/wa-signup-proxy"
 fi
+
+# The partner API is fuzzed with a valid key, so its handlers (not only its 401) are reached.
+PARTNER_KEY="schemathesis-partner-key-0123456789abcdef"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/wa-proxy-schemathesis.XXXXXX")"
 PID=""
@@ -49,6 +53,7 @@ trap cleanup EXIT
         DATABASE_URL="sqlite://$WORK/onboarding.db" \
         DIST_DIR="$WORK/no-dist" \
         YCLOUD_WEBHOOK_SECRET="whsec_schemathesis_only" \
+        PARTNER_API_KEYS="$PARTNER_KEY" \
         RUST_LOG="${RUST_LOG:-warn}" \
         "$PROXY_BIN" >"$WORK/stdout" 2>"$WORK/stderr"
 ) &
@@ -75,6 +80,7 @@ cd "$WORK"
 status=0
 "$VENV/bin/schemathesis" run "$URL/api/openapi.json" \
     --checks not_a_server_error \
+    --header "Authorization: Bearer $PARTNER_KEY" \
     --max-examples "$MAX_EXAMPLES" \
     --request-timeout 10 \
     --generation-database none \

@@ -108,6 +108,7 @@ impl Finish {
             code,
             event: Some(self.event_name()),
             customer_ref,
+            session: None,
         }
     }
 }

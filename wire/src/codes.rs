@@ -88,6 +88,30 @@ error_codes! {
     VerificationUnavailable = "verification_unavailable",
     /// The proxy failed unexpectedly.
     InternalError = "internal_error",
+    /// Live mode needs an onboarding session and the request had none.
+    SessionRequired = "session_required",
+    /// The session token is unknown, expired or revoked.
+    SessionInvalid = "session_invalid",
+    /// The body's `customer_ref` is not the session's.
+    CustomerRefMismatch = "customer_ref_mismatch",
+    /// The session does not allow this mode.
+    ModeNotAllowed = "mode_not_allowed",
+    /// The session has created all the onboardings it may.
+    SessionExhausted = "session_exhausted",
+    /// The WABA and number were already onboarded for another customer.
+    AlreadyOnboarded = "already_onboarded",
+    /// The partner API key is missing or wrong.
+    Unauthorized = "unauthorized",
+    /// The partner API has no keys configured.
+    PartnerApiDisabled = "partner_api_disabled",
+    /// No session has this id.
+    SessionNotFound = "session_not_found",
+    /// A list's `cursor` or `after` is not one the proxy gave out.
+    InvalidCursor = "invalid_cursor",
+    /// A query parameter is malformed (`limit` out of range, unknown `state`...).
+    InvalidQuery = "invalid_query",
+    /// Deregistering is not possible for this onboarding or provider.
+    NotDeregistrable = "not_deregistrable",
 
     // Why an onboarding stopped.
     /// YCloud could not attach its credit line: contact YCloud, then retry.

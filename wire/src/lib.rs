@@ -10,10 +10,17 @@ use serde::{Deserialize, Serialize};
 mod names;
 mod codes;
 mod ids;
+mod partner;
 
 pub use codes::ErrorCode;
 pub use ids::{AuthCode, BusinessId, CustomerRef, EventName, IdError, PhoneNumberId, WabaId};
 pub use names::UnknownName;
+pub use partner::{
+    CountryCode, CreateSession, Delivery, DeliveryState, EventPage, EventType, Locale, Metadata,
+    OnboardingPage, PartnerEvent, PartnerOnboarding, Session, SessionInfo, SessionLifetime,
+    SessionLookup, SessionToken, DEFAULT_PAGE, DEFAULT_SESSION_SECONDS, MAX_METADATA_BYTES,
+    MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
+};
 
 /// Longest id accepted anywhere (Meta's ids are 15–17 digits today).
 pub const MAX_ID_DIGITS: usize = 32;
@@ -74,6 +81,8 @@ names! {
         ActionRequired = "action_required",
         /// A step failed; `error` says which and whether a retry may help.
         Failed = "failed",
+        /// The number was deregistered from Cloud API through the partner API.
+        Deregistered = "deregistered",
     }
 }
 
@@ -82,7 +91,10 @@ impl OnboardingState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            OnboardingState::Connected | OnboardingState::Failed | OnboardingState::ActionRequired
+            OnboardingState::Connected
+                | OnboardingState::Failed
+                | OnboardingState::ActionRequired
+                | OnboardingState::Deregistered
         )
     }
 }
@@ -108,9 +120,13 @@ pub struct CreateOnboarding {
     /// The session-info event that finished the popup, e.g. `FINISH_ONLY_WABA`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<EventName>,
-    /// The partner's own reference for this customer.
+    /// The partner's own reference for this customer. With a session it may be left out
+    /// (the session's is used); when given it must equal the session's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_ref: Option<CustomerRef>,
+    /// The onboarding session's token, from the partner's backend through the page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionToken>,
 }
 
 /// What went wrong in an onboarding step, as stored and returned.
@@ -294,6 +310,10 @@ pub struct PublicConfig {
     pub sandbox: bool,
     /// True when the proxy verifies WABA ownership through the code exchange.
     pub verification: bool,
+    /// True when onboardings need a session from the partner (live mode, unless
+    /// `ALLOW_ANONYMOUS_ONBOARDINGS=true`); absent from older proxies: false.
+    #[serde(default)]
+    pub sessions_required: bool,
 }
 
 /// The project's error body: `{"error": {...}}` on every 4xx/5xx.

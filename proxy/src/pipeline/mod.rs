@@ -62,7 +62,7 @@ use wire::{CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState};
 
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
-use crate::store::{self, Record, Step, StepStatus, Steps, Store, StoreError};
+use crate::store::{self, Customer, Insert, Record, Step, StepStatus, Steps, Store, StoreError};
 use crate::webhook::Event;
 use crate::ycloud::Upstream;
 
@@ -79,6 +79,29 @@ use webhook_rules::{may_change, Subject};
 pub const REGISTER_BUDGET: i64 = 10;
 /// How long the register budget window is (Meta: 10 per number in a moving 72 hours).
 pub const REGISTER_WINDOW: Duration = Duration::hours(72);
+
+/// What `create` answered.
+#[derive(Debug)]
+pub enum Created {
+    /// Stored now, its synchronous steps run.
+    New(Onboarding),
+    /// The same customer's onboarding of this WABA and number, stored before.
+    Again(Onboarding),
+}
+
+/// Why `create` stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// The session created all the onboardings it may.
+    #[error("session exhausted")]
+    SessionExhausted,
+    /// The WABA and number belong to another customer's onboarding.
+    #[error("already onboarded for another customer")]
+    AlreadyOnboarded,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// Why `retry` was refused.
 #[derive(Debug, thiserror::Error)]
@@ -177,35 +200,61 @@ impl Pipeline {
         &self.inner.store
     }
 
-    /// Stores the onboarding and runs its steps; or, for a WABA and number seen before,
-    /// answers the existing onboarding and calls nothing. The flag is true when created now.
-    /// `code_sha256`: the hash of the code that verified ownership, when verification is on.
+    /// Stores the onboarding for `customer` and runs its steps; or, for a WABA and number
+    /// seen before, answers the existing onboarding and calls nothing, when it is the same
+    /// customer's. `code_sha256`: the hash of the code that verified ownership, when
+    /// verification is on.
     ///
     /// # Errors
-    /// Store failures only; upstream failures are part of the onboarding.
+    /// See [`CreateError`]; upstream failures are part of the onboarding.
     pub async fn create(
         &self,
         req: CreateOnboarding,
+        customer: &Customer,
         code_sha256: Option<&str>,
-    ) -> Result<(Onboarding, bool), StoreError> {
+    ) -> Result<Created, CreateError> {
         // The first step's `started` record goes into the insert's transaction.
         let first = match req.mode {
             Mode::Standard => Step::Bind,
             Mode::Coexistence => Step::SmbBind,
         };
-        let (onboarding, created) = self
+        let onboarding = match self
             .inner
             .store
-            .insert_or_get_started(&req, code_sha256, Some((first, OnboardingState::Binding)))
-            .await?;
-        if !created {
-            tracing::info!(id = %onboarding.id, state = %onboarding.state, "same WABA and number again: existing onboarding");
-            return Ok((self.inner.store.api(onboarding).await?, false));
-        }
+            .insert_or_get_started(
+                &req,
+                customer,
+                code_sha256,
+                Some((first, OnboardingState::Binding)),
+            )
+            .await?
+        {
+            Insert::Created(onboarding) => onboarding,
+            Insert::Existing(existing) => return self.again(existing, customer).await,
+            Insert::SessionExhausted => return Err(CreateError::SessionExhausted),
+        };
         tracing::debug!(id = %onboarding.id, mode = %req.mode, waba_id = %req.waba_id, "onboarding received");
         self.notify(&onboarding.id).await;
         let onboarding = self.advance_from(onboarding, first).await?;
-        Ok((self.inner.store.api(onboarding).await?, true))
+        Ok(Created::New(self.inner.store.api(onboarding).await?))
+    }
+
+    /// The answer to a post of a WABA and number stored before: the onboarding itself for
+    /// its own customer, and nothing about it for anyone else.
+    ///
+    /// # Errors
+    /// [`CreateError::AlreadyOnboarded`] for another customer; store failures.
+    pub async fn again(
+        &self,
+        existing: Record,
+        customer: &Customer,
+    ) -> Result<Created, CreateError> {
+        if !existing.belongs_to(customer.customer_ref.as_ref(), customer.verified) {
+            tracing::info!(id = %existing.id, "same WABA and number posted for another customer: refused");
+            return Err(CreateError::AlreadyOnboarded);
+        }
+        tracing::info!(id = %existing.id, state = %existing.state, "same WABA and number again: existing onboarding");
+        Ok(Created::Again(self.inner.store.api(existing).await?))
     }
 
     /// One onboarding.

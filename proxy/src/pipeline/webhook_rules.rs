@@ -284,6 +284,8 @@ mod tests {
             onboarding,
             waba: Some(waba),
             phone_number: Some(phone_number),
+            session_id: None,
+            customer_ref_verified: false,
         }
     }
 

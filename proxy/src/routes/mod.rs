@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Method};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -19,6 +19,7 @@ use crate::pipeline::Pipeline;
 mod assets;
 mod onboardings;
 pub mod openapi;
+pub mod partner;
 mod security;
 mod webhooks;
 
@@ -46,6 +47,10 @@ pub struct AppState {
     pub clock: crate::clock::Clock,
     /// The Graph client for ownership verification; none: verification is off.
     pub verifier: Option<std::sync::Arc<crate::graph::GraphClient>>,
+    /// Onboarding sessions: who each onboarding is for.
+    pub sessions: crate::sessions::Sessions,
+    /// `PARTNER_API_KEYS`, as digests; empty: the partner API answers 503.
+    pub partner_keys: partner::PartnerKeys,
 }
 
 /// The whole application's router.
@@ -57,11 +62,35 @@ pub fn router(state: AppState) -> Router {
         .route("/api/onboardings/{id}", get(onboardings::get_one))
         .route("/api/onboardings/{id}/events", get(onboardings::events))
         .route("/api/onboardings/{id}/retry", post(onboardings::retry))
+        .route("/api/session", post(partner::session_info))
         .route("/api/openapi.json", get(openapi::document))
         .route(
             "/webhooks/ycloud",
             post(webhooks::ycloud).layer(DefaultBodyLimit::max(crate::webhook::MAX_WEBHOOK_BYTES)),
         );
+    // The partner's backend, with a key: never the browser (no CORS for these).
+    let partner_api = Router::new()
+        .route("/api/partner/sessions", post(partner::create_session))
+        .route(
+            "/api/partner/sessions/{id}",
+            delete(partner::revoke_session),
+        )
+        .route("/api/partner/onboardings", get(partner::list_onboardings))
+        .route(
+            "/api/partner/onboardings/{id}",
+            get(partner::get_onboarding),
+        )
+        .route("/api/partner/onboardings/{id}/retry", post(partner::retry))
+        .route(
+            "/api/partner/onboardings/{id}/deregister",
+            post(partner::deregister),
+        )
+        .route("/api/partner/events", get(partner::events))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            partner::require_key,
+        ));
+    app = app.merge(partner_api);
     if state.sandbox {
         app = app
             .route("/sandbox/sdk.js", get(assets::sandbox_sdk))

@@ -15,7 +15,7 @@ use super::AppState;
 use crate::error::{Error, Json};
 use crate::graph::VerifyError;
 use crate::ownership::{self, Refusal, Verified};
-use crate::pipeline::RetryError;
+use crate::pipeline::{CreateError, Created, RetryError};
 
 /// `POST /api/onboardings`: 201 with the new onboarding after its synchronous steps, or 200
 /// with the existing one for the same WABA and number.
@@ -24,12 +24,15 @@ use crate::pipeline::RetryError;
     request_body = CreateOnboarding,
     responses(
         (status = 201, description = "Created; bind and register ran (state `pending`, `connected`, `action_required` or `failed`)", body = Onboarding),
-        (status = 200, description = "The same WABA and number were posted before: that onboarding, nothing called again", body = Onboarding),
+        (status = 200, description = "The same WABA and number were posted before for the same customer: that onboarding, nothing called again", body = Onboarding),
+        (status = 401, description = "`session_required` (live mode, no `session`) or `session_invalid` (unknown, expired or revoked)", body = ErrorBody),
+        (status = 409, description = "`already_onboarded`: the WABA and number belong to another customer's onboarding (nothing of it is shown)", body = ErrorBody),
+        (status = 429, description = "`session_exhausted`: the session created its 5 onboardings", body = ErrorBody),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
-        (status = 422, description = "Wrong types, unknown mode or fields, malformed ids", body = ErrorBody),
-        (status = 403, description = "Ownership verification is on and failed: `code_missing`, `code_invalid`, `waba_not_owned` or `phone_number_not_owned`; nothing stored, YCloud not called", body = ErrorBody),
+        (status = 422, description = "Wrong types, unknown mode or fields, malformed ids; `customer_ref_mismatch` when it differs from the session's", body = ErrorBody),
+        (status = 403, description = "`mode_not_allowed` by the session; or ownership verification is on and failed: `code_missing`, `code_invalid`, `waba_not_owned` or `phone_number_not_owned`; nothing stored, YCloud not called", body = ErrorBody),
         (status = 502, description = "Ownership verification is on and the Graph API could not be asked (`verification_unavailable`); nothing stored", body = ErrorBody),
     )
 )]
@@ -37,6 +40,9 @@ pub async fn create(
     State(state): State<AppState>,
     Json(req): Json<CreateOnboarding>,
 ) -> Result<Response, Error> {
+    // Who the customer is comes first, and from the session: nothing else runs for a
+    // request without a valid one (when sessions are required).
+    let customer = state.sessions.admit(&req).await?;
     let code_sha256 = match &state.verifier {
         None => None,
         Some(graph) => match ownership::verify(state.pipeline.store(), graph, &req)
@@ -44,18 +50,28 @@ pub async fn create(
             .map_err(refused)?
         {
             Verified::Again(existing) => {
-                return Ok((StatusCode::OK, axum::Json(*existing)).into_response())
+                return answer(state.pipeline.again(*existing, &customer).await)
             }
             Verified::Code(hash) => Some(hash),
         },
     };
-    let (onboarding, created) = state.pipeline.create(req, code_sha256.as_deref()).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, axum::Json(onboarding)).into_response())
+    answer(
+        state
+            .pipeline
+            .create(req, &customer, code_sha256.as_deref())
+            .await,
+    )
+}
+
+/// `201` for a new onboarding, `200` for the same customer's existing one.
+fn answer(created: Result<Created, CreateError>) -> Result<Response, Error> {
+    match created {
+        Ok(Created::New(o)) => Ok((StatusCode::CREATED, axum::Json(o)).into_response()),
+        Ok(Created::Again(o)) => Ok((StatusCode::OK, axum::Json(o)).into_response()),
+        Err(CreateError::SessionExhausted) => Err(Error::SessionExhausted),
+        Err(CreateError::AlreadyOnboarded) => Err(Error::AlreadyOnboarded),
+        Err(CreateError::Store(e)) => Err(Error::Store(e)),
+    }
 }
 
 /// The HTTP answer to a refused ownership check.
@@ -110,8 +126,13 @@ pub async fn retry(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<axum::Json<Onboarding>, Error> {
     let id = onboarding_id(id)?;
-    match state.pipeline.retry(&id).await {
-        Ok(onboarding) => Ok(axum::Json(onboarding)),
+    retry_onboarding(&state, &id).await.map(axum::Json)
+}
+
+/// The retry itself, for the browser's route and the partner API's.
+pub(super) async fn retry_onboarding(state: &AppState, id: &str) -> Result<Onboarding, Error> {
+    match state.pipeline.retry(id).await {
+        Ok(onboarding) => Ok(onboarding),
         Err(RetryError::NotFound) => Err(Error::OnboardingNotFound),
         Err(RetryError::NothingToRetry(why)) => Err(Error::NothingToRetry(why)),
         Err(RetryError::BudgetSpent(retry_after)) => Err(Error::RegisterBudgetSpent {
@@ -171,7 +192,7 @@ fn event(onboarding: &Onboarding) -> Event {
 }
 
 /// Onboarding ids are UUIDs: anything else cannot exist, so it is a 404 without a query.
-fn onboarding_id(id: Result<Path<String>, PathRejection>) -> Result<String, Error> {
+pub(super) fn onboarding_id(id: Result<Path<String>, PathRejection>) -> Result<String, Error> {
     let Path(id) = id.map_err(|e| Error::BadPath(e.body_text()))?;
     uuid::Uuid::parse_str(&id).map_err(|_| Error::OnboardingNotFound)?;
     Ok(id.to_ascii_lowercase())

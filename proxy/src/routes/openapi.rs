@@ -22,6 +22,14 @@ use super::onboardings;
         onboardings::events,
         onboardings::retry,
         super::webhooks::ycloud,
+        super::partner::session_info,
+        super::partner::create_session,
+        super::partner::revoke_session,
+        super::partner::list_onboardings,
+        super::partner::get_onboarding,
+        super::partner::retry,
+        super::partner::deregister,
+        super::partner::events,
     ),
     components(schemas(
         wire::CreateOnboarding,
@@ -35,14 +43,47 @@ use super::onboardings;
         wire::ErrorBody,
         wire::ApiError,
         crate::webhook::Envelope,
+        wire::CreateSession,
+        wire::Session,
+        wire::SessionLookup,
+        wire::SessionInfo,
+        wire::PartnerOnboarding,
+        wire::OnboardingPage,
+        wire::PartnerEvent,
+        wire::EventPage,
+        wire::EventType,
+        wire::Delivery,
+        wire::DeliveryState,
+        wire::Locale,
     )),
+    modifiers(&PartnerKeyScheme),
     tags(
         (name = "onboardings", description = "Onboarding a WABA (standard) or a WhatsApp Business App number (coexistence)"),
         (name = "service", description = "Health and public configuration"),
         (name = "webhooks", description = "Events YCloud sends about numbers and accounts"),
+        (name = "partner", description = "The partner's backend: sessions, onboardings and events (bearer key from PARTNER_API_KEYS)"),
     )
 )]
 pub struct ApiDoc;
+
+/// The partner API's bearer keys, as a security scheme.
+struct PartnerKeyScheme;
+
+impl utoipa::Modify for PartnerKeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "partner_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("One of PARTNER_API_KEYS"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// `GET /api/openapi.json`.
 pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {

@@ -19,10 +19,13 @@ use sqlx::{AnyPool, Executor};
 use crate::clock::Clock;
 
 mod cache;
+mod partner;
 mod queries;
 mod rows;
 mod writes;
 
+pub use partner::{Attempt, DueEvent, OnboardingQuery, SessionRecord};
+pub use queries::{Customer, Insert};
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
 pub use writes::Writes;
 
@@ -75,6 +78,11 @@ pub struct Store {
     cache: Option<Arc<cache::JsonCache>>,
     read: AnyPool,
     write: AnyPool,
+    /// Whether new partner events are to be delivered (a webhook URL is configured) or only
+    /// listed.
+    deliver_events: bool,
+    /// Wakes the outbox's deliverer when a commit wrote an event.
+    outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -122,6 +130,8 @@ impl Store {
                 cache: None,
                 read: pool.clone(),
                 write: pool,
+                deliver_events: false,
+                outbox_wake: Arc::default(),
             });
         }
         // One writer: writes queue in tokio for the one connection instead of competing for
@@ -142,7 +152,28 @@ impl Store {
             cache: Some(Arc::default()),
             read,
             write,
+            deliver_events: false,
+            outbox_wake: Arc::default(),
         })
+    }
+
+    /// Events written from now on are to be delivered to the partner's webhook (`true`) or
+    /// only listed (`false`, the default: no URL configured).
+    #[must_use]
+    pub fn delivering_events(mut self, on: bool) -> Self {
+        self.deliver_events = on;
+        self
+    }
+
+    /// Resolves when a commit has written a partner event since the last call.
+    pub async fn outbox_woken(&self) {
+        self.outbox_wake.notified().await;
+    }
+
+    fn wake_outbox(&self) {
+        if self.deliver_events {
+            self.outbox_wake.notify_one();
+        }
     }
 
     /// Closes the pool (tests restarting on the same file).

@@ -2,18 +2,56 @@
 
 use sqlx::Row;
 use time::OffsetDateTime;
-use wire::{CreateOnboarding, Onboarding, OnboardingState, PhoneNumberId, WabaId};
+use wire::{
+    CreateOnboarding, CustomerRef, EventType, Onboarding, OnboardingState, PhoneNumberId, WabaId,
+};
 
+use super::partner::emit;
 use super::rows::{
     api_step_from_row, format_time, parse_time, record_from_row, step_from_row, Record, Step,
     StepRecord, StepStatus, Steps,
 };
 use super::{Store, StoreError};
 
+/// Who an onboarding is for, as the proxy established it (never as the browser claims it,
+/// unless anonymous onboardings are allowed, and then marked unverified).
+#[derive(Debug, Clone, Default)]
+pub struct Customer {
+    /// The partner's reference.
+    pub customer_ref: Option<CustomerRef>,
+    /// True when it comes from a session.
+    pub verified: bool,
+    /// The session, when there is one.
+    pub session_id: Option<String>,
+}
+
+impl Customer {
+    /// The body's `customer_ref`, unverified.
+    pub fn anonymous(req: &CreateOnboarding) -> Self {
+        Self {
+            customer_ref: req.customer_ref.clone(),
+            verified: false,
+            session_id: None,
+        }
+    }
+}
+
+/// What [`Store::insert_or_get_started`] did.
+#[derive(Debug)]
+pub enum Insert {
+    /// Stored now.
+    Created(Record),
+    /// The same WABA and number were stored before (for whichever customer).
+    Existing(Record),
+    /// The session has created all the onboardings it may; nothing stored.
+    SessionExhausted,
+}
+
 impl Store {
     /// Stores a new onboarding in `received`, or finds the existing one for the same WABA
     /// and number. Returns it and whether it was created now. (Tests write stored states
-    /// with it; the pipeline uses [`Store::insert_or_get_started`].)
+    /// with it; the pipeline uses [`Store::insert_or_get_started`].) The customer is the
+    /// body's `customer_ref`, unverified.
     ///
     /// # Errors
     /// Database failures.
@@ -21,22 +59,35 @@ impl Store {
         &self,
         req: &CreateOnboarding,
     ) -> Result<(Record, bool), StoreError> {
-        self.insert_or_get_started(req, None, None).await
+        match self
+            .insert_or_get_started(req, &Customer::anonymous(req), None, None)
+            .await?
+        {
+            Insert::Created(r) => Ok((r, true)),
+            Insert::Existing(r) => Ok((r, false)),
+            Insert::SessionExhausted => Err(StoreError::Corrupt {
+                id: String::new(),
+                what: "an anonymous insert counted against a session".to_owned(),
+            }),
+        }
     }
 
-    /// [`Store::insert_or_get`], recording the SHA-256 (hex) of the code that verified the
-    /// onboarding when it is created now; when `first` is given, also records that step as
-    /// started and the onboarding in that state, in the same transaction (what
-    /// [`Store::start_step`] would write next).
+    /// [`Store::insert_or_get`] for `customer`, recording the SHA-256 (hex) of the code
+    /// that verified the onboarding when it is created now; when `first` is given, also
+    /// records that step as started and the onboarding in that state, in the same
+    /// transaction (what [`Store::start_step`] would write next). A session's count of
+    /// onboardings is raised in the same transaction, and the `onboarding.created` event
+    /// written.
     ///
     /// # Errors
     /// Database failures.
     pub async fn insert_or_get_started(
         &self,
         req: &CreateOnboarding,
+        customer: &Customer,
         code_sha256: Option<&str>,
         first: Option<(Step, OnboardingState)>,
-    ) -> Result<(Record, bool), StoreError> {
+    ) -> Result<Insert, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let now = format_time(self.clock.now());
         let state = first.map_or(OnboardingState::Received, |(_, s)| s);
@@ -45,8 +96,9 @@ impl Store {
         // the unique index, not a prior SELECT, decides races between two identical posts.
         let inserted = sqlx::query(
             "INSERT INTO onboardings (id, mode, waba_id, phone_number_id, business_id, \
-             customer_ref, event, state, created_at, updated_at, code_sha256) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) ON CONFLICT DO NOTHING \
+             customer_ref, event, state, created_at, updated_at, code_sha256, session_id, \
+             customer_ref_verified) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12) ON CONFLICT DO NOTHING \
              RETURNING *",
         )
         .bind(&id)
@@ -54,39 +106,65 @@ impl Store {
         .bind(req.waba_id.as_str())
         .bind(req.phone_number_id.as_ref().map(|p| p.as_str().to_owned()))
         .bind(req.business_id.as_ref().map(|p| p.as_str().to_owned()))
-        .bind(req.customer_ref.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(
+            customer
+                .customer_ref
+                .as_ref()
+                .map(|p| p.as_str().to_owned()),
+        )
         .bind(req.event.as_ref().map(|p| p.as_str().to_owned()))
         .bind(state.as_str())
         .bind(&now)
         .bind(code_sha256.map(str::to_owned))
+        .bind(customer.session_id.clone())
+        .bind(i32::from(customer.verified))
         .fetch_optional(&mut *tx)
         .await?;
-        if let Some(row) = inserted {
-            let onboarding = record_from_row(&row)?;
-            if let Some((step, _)) = first {
-                sqlx::query(
-                    "INSERT INTO onboarding_steps (onboarding_id, step, status, attempts, \
-                     started_at) VALUES ($1, $2, $3, 1, $4)",
-                )
-                .bind(&id)
-                .bind(step.as_str())
-                .bind(StepStatus::Started.as_str())
-                .bind(&now)
-                .execute(&mut *tx)
-                .await?;
+        let Some(row) = inserted else {
+            tx.rollback().await?;
+            let row = sqlx::query(
+                "SELECT * FROM onboardings WHERE waba_id = $1 AND COALESCE(phone_number_id, '') = $2",
+            )
+            .bind(req.waba_id.as_str())
+            .bind(req.phone_number_id.as_ref().map_or("", |p| p.as_str()))
+            .fetch_one(&self.write)
+            .await?;
+            return Ok(Insert::Existing(record_from_row(&row)?));
+        };
+        let onboarding = record_from_row(&row)?;
+        if let Some(session) = &customer.session_id {
+            // Counted here, not before: a post of the same ids again costs nothing, and two
+            // concurrent posts cannot both take the last place.
+            let counted = sqlx::query(
+                "UPDATE sessions SET onboardings_created = onboardings_created + 1 \
+                 WHERE id = $1 AND onboardings_created < $2",
+            )
+            .bind(session)
+            .bind(wire::MAX_ONBOARDINGS_PER_SESSION)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if counted == 0 {
+                tx.rollback().await?;
+                return Ok(Insert::SessionExhausted);
             }
-            tx.commit().await?;
-            return Ok((onboarding, true));
         }
-        tx.rollback().await?;
-        let row = sqlx::query(
-            "SELECT * FROM onboardings WHERE waba_id = $1 AND COALESCE(phone_number_id, '') = $2",
-        )
-        .bind(req.waba_id.as_str())
-        .bind(req.phone_number_id.as_ref().map_or("", |p| p.as_str()))
-        .fetch_one(&self.read)
-        .await?;
-        Ok((record_from_row(&row)?, false))
+        if let Some((step, _)) = first {
+            sqlx::query(
+                "INSERT INTO onboarding_steps (onboarding_id, step, status, attempts, \
+                 started_at) VALUES ($1, $2, $3, 1, $4)",
+            )
+            .bind(&id)
+            .bind(step.as_str())
+            .bind(StepStatus::Started.as_str())
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        emit(&mut tx, &id, EventType::Created, &now, self.deliver_events).await?;
+        tx.commit().await?;
+        self.wake_outbox();
+        Ok(Insert::Created(onboarding))
     }
 
     /// The onboarding for a WABA and number (the idempotency key), with the SHA-256 of the

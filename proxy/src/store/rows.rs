@@ -128,6 +128,20 @@ pub struct Record {
     pub waba: Option<Value>,
     /// YCloud's phone number object, once registered or smb-bound.
     pub phone_number: Option<Value>,
+    /// The session that created it (none: anonymous).
+    pub session_id: Option<String>,
+    /// True when `customer_ref` came from a session, false when the browser sent it.
+    pub customer_ref_verified: bool,
+}
+
+impl Record {
+    /// Whether a request for this WABA and number comes from the customer this onboarding
+    /// belongs to: the same `customer_ref`, vouched for the same way (a session's never
+    /// matches a browser's claim of the same text).
+    pub fn belongs_to(&self, customer_ref: Option<&CustomerRef>, verified: bool) -> bool {
+        self.customer_ref_verified == verified
+            && self.onboarding.customer_ref.as_ref() == customer_ref
+    }
 }
 
 impl Deref for Record {
@@ -236,6 +250,8 @@ pub(super) fn record_from_row(row: &AnyRow) -> Result<Record, StoreError> {
         onboarding,
         waba,
         phone_number,
+        session_id: text("session_id")?,
+        customer_ref_verified: row.try_get::<i64, _>("customer_ref_verified")? != 0,
     })
 }
 

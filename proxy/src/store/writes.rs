@@ -3,8 +3,9 @@
 
 use serde_json::Value;
 use time::OffsetDateTime;
-use wire::{OnboardingState, PhoneNumberId, WabaId};
+use wire::{EventType, OnboardingState, PhoneNumberId, WabaId};
 
+use super::partner::emit;
 use super::rows::{format_time, Step, StepStatus, Update};
 use super::{Store, StoreError};
 use crate::clock::Clock;
@@ -192,6 +193,20 @@ impl Store {
             }
         }
         let mut tx = self.write.begin().await?;
+        // An onboarding entering a state the partner hears about: its event goes into this
+        // transaction, written once the steps and the onboarding are.
+        let event = match onboarding.state.and_then(EventType::entering) {
+            Some(kind) => {
+                let before: Option<String> =
+                    sqlx::query_scalar("SELECT state FROM onboardings WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let entering = onboarding.state.map(OnboardingState::as_str);
+                (before.as_deref() != entering).then_some(kind)
+            }
+            None => None,
+        };
         for w in steps {
             match (w.started_at, w.finished) {
                 (Some(started_at), finished) => {
@@ -247,7 +262,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some(kind) = event {
+            emit(&mut tx, id, kind, &updated_at, self.deliver_events).await?;
+        }
         tx.commit().await?;
+        if event.is_some() {
+            self.wake_outbox();
+        }
         Ok(())
     }
 
@@ -322,8 +343,18 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
+        let event = update
+            .state
+            .filter(|s| *s != expected)
+            .and_then(EventType::entering);
         apply_update(&mut tx, id, update, &now).await?;
+        if let Some(kind) = event {
+            emit(&mut tx, id, kind, &now, self.deliver_events).await?;
+        }
         tx.commit().await?;
+        if event.is_some() {
+            self.wake_outbox();
+        }
         Ok(true)
     }
 

@@ -17,6 +17,12 @@ pub const API_KEY: &str = "ycsk_TEST_d15t1nct1v3_k3y_7f31a9";
 /// Other secrets, equally distinctive.
 pub const APP_SECRET: &str = "fbsecret_TEST_0a9b8c7d6e";
 pub const WEBHOOK_SECRET: &str = "whsec_TEST_1122334455";
+/// The partner API key every test app accepts.
+pub const PARTNER_KEY: &str = "pk_TEST_partner_key_0123456789abcdef";
+/// A second key, as during a rotation.
+pub const PARTNER_KEY_2: &str = "pk_TEST_rotated_key_fedcba9876543210";
+/// The partner webhook secret (`whsec_` + base64 of 32 bytes).
+pub const PARTNER_WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw/DmyQsxDgVo=";
 
 pub const WABA: &str = "104996122399160";
 pub const PHONE_ID: &str = "106540352242922";
@@ -82,6 +88,9 @@ pub struct Options {
     pub no_webhook_secret: bool,
     /// The clock webhook signatures are checked against (default: the system's).
     pub clock: Option<proxy::clock::Clock>,
+    /// Live mode as in production: onboardings need a session (otherwise live tests that
+    /// are not about sessions set `ALLOW_ANONYMOUS_ONBOARDINGS=true`).
+    pub sessions_required: bool,
 }
 
 pub struct TestApp {
@@ -158,6 +167,10 @@ pub fn test_settings_with_graph(
         env.insert("ALLOW_UNVERIFIED_ONBOARDINGS", "true".into());
     }
     env.insert("GRAPH_BASE_URL", graph_uri.into());
+    env.insert("PARTNER_API_KEYS", format!("{PARTNER_KEY},{PARTNER_KEY_2}"));
+    if !opts.sandbox && !opts.sessions_required {
+        env.insert("ALLOW_ANONYMOUS_ONBOARDINGS", "true".into());
+    }
     if opts.sandbox {
         env.insert("SANDBOX", "true".into());
     } else {
@@ -180,6 +193,13 @@ pub fn test_settings_with_graph(
     t.poll_interval = Duration::from_millis(100);
     t.poll_for = Duration::from_secs(20);
     t.sandbox_connect_after = Duration::from_millis(400);
+    let o = &mut settings.outbox;
+    o.retry_delays = [100, 200, 300, 400, 500, 600, 700]
+        .map(Duration::from_millis)
+        .to_vec();
+    o.attempt_timeout = Duration::from_secs(1);
+    o.poll_interval = Duration::from_millis(50);
+    o.lease = Duration::from_secs(3);
     settings
 }
 
@@ -239,6 +259,33 @@ impl TestApp {
             .json()
             .await
             .expect("a JSON body")
+    }
+
+    /// A partner API request with the test key.
+    pub fn partner(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(PARTNER_KEY)
+    }
+
+    /// Creates a session through the partner API (panics unless 201).
+    pub async fn create_session(&self, body: &Value) -> wire::Session {
+        let response = self
+            .partner(reqwest::Method::POST, "/api/partner/sessions")
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 201, "session creation");
+        response.json().await.expect("a session")
+    }
+
+    /// A session for `customer_ref` with the defaults; answers its token.
+    pub async fn session_token(&self, customer_ref: &str) -> String {
+        let session = self
+            .create_session(&json!({ "customer_ref": customer_ref }))
+            .await;
+        session.token.expect("a token").as_str().to_owned()
     }
 
     pub async fn post_onboarding(&self, body: &Value) -> reqwest::Response {

@@ -32,15 +32,36 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         ("/api/onboardings/{id}/events", "get"),
         ("/api/onboardings/{id}/retry", "post"),
         ("/webhooks/ycloud", "post"),
+        ("/api/session", "post"),
+        ("/api/partner/sessions", "post"),
+        ("/api/partner/sessions/{id}", "delete"),
+        ("/api/partner/onboardings", "get"),
+        ("/api/partner/onboardings/{id}", "get"),
+        ("/api/partner/onboardings/{id}/retry", "post"),
+        ("/api/partner/onboardings/{id}/deregister", "post"),
+        ("/api/partner/events", "get"),
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+        // The partner API declares its bearer key; the browser's routes need none.
+        let secured = doc["paths"][path][method]["security"].is_array();
+        assert_eq!(
+            secured,
+            path.starts_with("/api/partner/"),
+            "{method} {path}"
+        );
     }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["partner_key"]["scheme"],
+        "bearer"
+    );
     // Each route documents its refusals, in the error shape.
     for (path, method, statuses) in [
         (
             "/api/onboardings",
             "post",
-            &["201", "200", "400", "403", "413", "415", "422", "502"][..],
+            &[
+                "201", "200", "400", "401", "403", "409", "413", "415", "422", "429", "502",
+            ][..],
         ),
         ("/api/onboardings/{id}", "get", &["200", "404"][..]),
         ("/api/onboardings/{id}/events", "get", &["200", "404"][..]),
@@ -128,7 +149,7 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         keys(&ob["error"])
     );
     let create = json!({"mode": "standard", "waba_id": "1", "phone_number_id": "2", "business_id": "3",
-        "code": "c", "event": "FINISH", "customer_ref": "r"});
+        "code": "c", "event": "FINISH", "customer_ref": "r", "session": "ses_t"});
     serde_json::from_value::<wire::CreateOnboarding>(create.clone()).unwrap();
     assert_eq!(
         keys(&schemas["CreateOnboarding"]["properties"]),
@@ -157,6 +178,7 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(states.len(), 8);
+    assert_eq!(states.len(), 9);
     assert!(states.contains(&"action_required"));
+    assert!(states.contains(&"deregistered"));
 }

@@ -21,6 +21,7 @@ fn request() -> CreateOnboarding {
         code: None,
         event: None,
         customer_ref: None,
+        session: None,
     }
 }
 

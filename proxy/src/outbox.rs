@@ -1,0 +1,196 @@
+//! Delivering partner events to `PARTNER_WEBHOOK_URL` (docs/API.md, "Webhooks to the
+//! partner"), in the Standard Webhooks format.
+//!
+//! Events are already durable when this runs: the store wrote each in the transaction of its
+//! change. The deliverer takes due events with a lease (so two instances never post the same
+//! event at once, and a crashed one's lease simply expires), POSTs each signed, and records
+//! the outcome: delivered on 2xx; otherwise retried after the next delay of the schedule,
+//! and `failed` once the schedule is spent. Redirects are not followed (the partner's URL is
+//! configured, not discovered), and each attempt has its own timeout.
+//!
+//! Signing uses the `standardwebhooks` crate, the format's reference implementation, so the
+//! signature is what every Standard Webhooks library verifies.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use secrecy::ExposeSecret;
+use standardwebhooks::Webhook;
+
+use crate::clock::Clock;
+use crate::config::{OutboxTuning, PartnerWebhook};
+use crate::store::{Attempt, DueEvent, Store};
+
+/// Events posted at once by one deliverer.
+const CONCURRENCY: usize = 8;
+/// Events taken per round.
+const BATCH: u32 = 32;
+
+/// The outbox's deliverer.
+pub struct Deliverer {
+    store: Store,
+    clock: Clock,
+    client: reqwest::Client,
+    url: url::Url,
+    signer: Webhook,
+    tuning: OutboxTuning,
+}
+
+impl std::fmt::Debug for Deliverer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deliverer")
+            .field("url", &self.url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deliverer {
+    /// A deliverer to `webhook`.
+    ///
+    /// # Errors
+    /// A secret that does not decode, or an HTTP client that cannot be built.
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        webhook: &PartnerWebhook,
+        tuning: OutboxTuning,
+    ) -> Result<Self, String> {
+        let signer = Webhook::new(webhook.secret.expose_secret())
+            .map_err(|_| "PARTNER_WEBHOOK_SECRET does not decode".to_owned())?;
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(tuning.attempt_timeout)
+            .timeout(tuning.attempt_timeout)
+            .user_agent(concat!("wa-signup-proxy/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            store,
+            clock,
+            client,
+            url: webhook.url.clone(),
+            signer,
+            tuning,
+        })
+    }
+
+    /// Delivers until `stopping` turns true: woken by each new event, and at least every
+    /// poll interval for retries that come due. An attempt cut short by the stop leaves its
+    /// lease to expire, and the event is posted again later (at least once).
+    pub async fn run(self, mut stopping: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            let round = tokio::select! {
+                round = self.round() => round,
+                _ = stopping.wait_for(|s| *s) => return,
+            };
+            match round {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "outbox: cannot read due events"),
+            }
+            tokio::select! {
+                () = self.store.outbox_woken() => {}
+                () = tokio::time::sleep(self.tuning.poll_interval) => {}
+                _ = stopping.wait_for(|s| *s) => return,
+            }
+        }
+    }
+
+    /// Takes the due events and posts them; answers how many were taken.
+    async fn round(&self) -> Result<usize, crate::store::StoreError> {
+        let now = self.clock.now();
+        let lease = time::Duration::try_from(self.tuning.lease).unwrap_or(time::Duration::MINUTE);
+        let due = self.store.take_due_events(now, now + lease, BATCH).await?;
+        let n = due.len();
+        futures_util::stream::iter(due)
+            .for_each_concurrent(CONCURRENCY, |event| self.deliver(event))
+            .await;
+        Ok(n)
+    }
+
+    async fn deliver(&self, event: DueEvent) {
+        let attempt = self.post(&event).await;
+        let outcome = match attempt {
+            Ok(()) => Attempt::Delivered,
+            Err(error) => {
+                let next = self
+                    .tuning
+                    .retry_delays
+                    .get(event.attempts as usize)
+                    .and_then(|d| time::Duration::try_from(*d).ok())
+                    .map(|d| self.clock.now() + d);
+                match next {
+                    Some(_) => {
+                        tracing::warn!(event = %event.id, attempt = event.attempts + 1, %error, "partner webhook failed; will retry")
+                    }
+                    None => {
+                        tracing::error!(event = %event.id, attempts = event.attempts + 1, %error, "partner webhook failed; no attempts left")
+                    }
+                }
+                Attempt::Failed { error, next }
+            }
+        };
+        if let Err(e) = self.store.record_attempt(&event.id, &outcome).await {
+            // The lease expires and the event is posted again: at least once.
+            tracing::error!(event = %event.id, error = %e, "outbox: cannot record an attempt");
+        }
+    }
+
+    /// One signed POST; `Err` with a short reason (a status, or the kind of transport
+    /// failure: never a header or the body).
+    async fn post(&self, event: &DueEvent) -> Result<(), String> {
+        let timestamp = self.clock.now().unix_timestamp();
+        let signature = self
+            .signer
+            .sign(&event.id, timestamp, event.body.as_bytes())
+            .map_err(|e| format!("cannot sign: {e}"))?;
+        let response = self
+            .client
+            .post(self.url.clone())
+            .header("content-type", "application/json")
+            .header("webhook-id", &event.id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(event.body.clone())
+            .send()
+            .await
+            .map_err(|e| match e {
+                e if e.is_timeout() => "timed out".to_owned(),
+                e if e.is_connect() => "connection refused or failed".to_owned(),
+                _ => "transport error".to_owned(),
+            })?;
+        let status = response.status();
+        // The answer's body is not read: a receiver has nothing to tell but its status.
+        drop(response);
+        match status.is_success() {
+            true => Ok(()),
+            false => Err(format!("answered {}", status.as_u16())),
+        }
+    }
+}
+
+/// The full schedule's span: how long after the first attempt the last one is made.
+pub fn schedule_span(tuning: &OutboxTuning) -> Duration {
+    tuning.retry_delays.iter().sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_schedule_makes_eight_attempts_over_a_day() {
+        let t = OutboxTuning::default();
+        assert_eq!(t.retry_delays.len() + 1, 8);
+        assert!(
+            t.retry_delays[0] <= Duration::from_secs(10),
+            "first retry within 10 s"
+        );
+        assert!(schedule_span(&t) >= Duration::from_secs(24 * 3600));
+        assert!(
+            t.retry_delays.windows(2).all(|w| w[0] <= w[1]),
+            "delays grow"
+        );
+        assert_eq!(t.attempt_timeout, Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,412 @@
+//! The partner API (`/api/partner/…`, docs/API.md "Partner API"): the partner's backend,
+//! with a bearer key, creates sessions and reads what happened. And `POST /api/session`, the
+//! browser's question "what does my token allow?".
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use wire::{
+    CreateSession, CustomerRef, ErrorBody, EventPage, OnboardingPage, OnboardingState,
+    PartnerOnboarding, Session, SessionInfo, SessionLookup, DEFAULT_PAGE, MAX_PAGE,
+};
+
+use super::onboardings::{onboarding_id, retry_onboarding};
+use super::AppState;
+use crate::error::{Error, Json};
+use crate::store::{parse_time, OnboardingQuery};
+
+/// The partner API keys, kept as SHA-256 digests: comparing digests of equal length in
+/// constant time leaks neither a key's content nor its length.
+#[derive(Debug, Clone, Default)]
+pub struct PartnerKeys(Arc<Vec<[u8; 32]>>);
+
+impl PartnerKeys {
+    /// The digests of `keys`.
+    pub fn new(keys: &[SecretString]) -> Self {
+        Self(Arc::new(
+            keys.iter()
+                .map(|k| Sha256::digest(k.expose_secret().as_bytes()).into())
+                .collect(),
+        ))
+    }
+
+    fn accepts(&self, presented: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        // Every key is compared, so the time taken does not say which one matched.
+        self.0
+            .iter()
+            .fold(subtle::Choice::from(0), |ok, key| ok | key.ct_eq(&digest))
+            .into()
+    }
+}
+
+/// The partner API's gate: `503 partner_api_disabled` without keys, `401 unauthorized`
+/// without a matching `Authorization: Bearer` key.
+pub async fn require_key(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, Error> {
+    if state.partner_keys.0.is_empty() {
+        return Err(Error::PartnerApiDisabled);
+    }
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, key) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
+        });
+    match presented {
+        Some(key) if state.partner_keys.accepts(key) => Ok(next.run(request).await),
+        _ => Err(Error::Unauthorized),
+    }
+}
+
+/// `POST /api/partner/sessions`.
+#[utoipa::path(
+    post, path = "/api/partner/sessions", tag = "partner",
+    request_body = CreateSession,
+    security(("partner_key" = [])),
+    responses(
+        (status = 201, description = "The session, with its token and hosted link (shown this once)", body = Session),
+        (status = 401, description = "`unauthorized`: missing or wrong key", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "Missing or malformed `customer_ref`, unknown mode or locale, `expires_in` out of 60–2592000, metadata over 4 KiB", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`: PARTNER_API_KEYS is not set", body = ErrorBody),
+    )
+)]
+pub async fn create_session(
+    State(state): State<AppState>,
+    Json(req): Json<CreateSession>,
+) -> Result<Response, Error> {
+    if req.modes.as_ref().is_some_and(Vec::is_empty) {
+        return Err(Error::InvalidBody(
+            "modes must name at least one of standard and coexistence".to_owned(),
+        ));
+    }
+    let session = state.sessions.create(&req).await?;
+    Ok((StatusCode::CREATED, axum::Json(session)).into_response())
+}
+
+/// `DELETE /api/partner/sessions/{id}`.
+#[utoipa::path(
+    delete, path = "/api/partner/sessions/{id}", tag = "partner",
+    params(("id" = String, Path, description = "The session's id (a UUID)")),
+    security(("partner_key" = [])),
+    responses(
+        (status = 204, description = "Revoked: its token stops working at once"),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`session_not_found`", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, Error> {
+    let Path(id) = id.map_err(|e| Error::BadPath(e.body_text()))?;
+    uuid::Uuid::parse_str(&id).map_err(|_| Error::SessionNotFound)?;
+    state.sessions.revoke(&id.to_ascii_lowercase()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The query of `GET /api/partner/onboardings`, as sent.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only this customer's onboardings.
+    customer_ref: Option<String>,
+    /// Only onboardings in this state.
+    state: Option<String>,
+    /// Page size, 1–100 (default 50).
+    limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+fn limit(value: Option<&str>) -> Result<u32, Error> {
+    match value {
+        None => Ok(DEFAULT_PAGE),
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            _ => Err(Error::InvalidQuery(format!(
+                "limit must be a whole number from 1 to {MAX_PAGE}"
+            ))),
+        },
+    }
+}
+
+fn query_error(e: QueryRejection) -> Error {
+    Error::InvalidQuery(e.body_text())
+}
+
+/// A page position: the last onboarding's `created_at` and id, opaque to the partner.
+fn encode_cursor(o: &PartnerOnboarding) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{}|{}", o.onboarding.created_at, o.onboarding.id))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(String, String), Error> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| Error::InvalidCursor)?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::InvalidCursor)?;
+    let (created_at, id) = text.split_once('|').ok_or(Error::InvalidCursor)?;
+    if parse_time(created_at).is_none() || uuid::Uuid::parse_str(id).is_err() {
+        return Err(Error::InvalidCursor);
+    }
+    Ok((created_at.to_owned(), id.to_owned()))
+}
+
+/// `GET /api/partner/onboardings`.
+#[utoipa::path(
+    get, path = "/api/partner/onboardings", tag = "partner",
+    params(ListParams),
+    security(("partner_key" = [])),
+    responses(
+        (status = 200, description = "Onboardings, newest first", body = OnboardingPage),
+        (status = 400, description = "`invalid_query` (limit, state, customer_ref) or `invalid_cursor`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn list_onboardings(
+    State(state): State<AppState>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<axum::Json<OnboardingPage>, Error> {
+    let Query(params) = params.map_err(query_error)?;
+    let query = OnboardingQuery {
+        customer_ref: params
+            .customer_ref
+            .map(CustomerRef::parse)
+            .transpose()
+            .map_err(|e| Error::InvalidQuery(format!("customer_ref: {e}")))?,
+        state: params
+            .state
+            .map(|s| s.parse::<OnboardingState>())
+            .transpose()
+            .map_err(|e| Error::InvalidQuery(format!("state: {e}")))?,
+        limit: limit(params.limit.as_deref())?,
+        before: params.cursor.as_deref().map(decode_cursor).transpose()?,
+    };
+    let (data, more) = state.pipeline.store().partner_onboardings(&query).await?;
+    let next_cursor = match more {
+        true => data.last().map(encode_cursor),
+        false => None,
+    };
+    Ok(axum::Json(OnboardingPage { data, next_cursor }))
+}
+
+/// `GET /api/partner/onboardings/{id}`.
+#[utoipa::path(
+    get, path = "/api/partner/onboardings/{id}", tag = "partner",
+    params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
+    security(("partner_key" = [])),
+    responses(
+        (status = 200, description = "The onboarding with its steps, session and metadata", body = PartnerOnboarding),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`onboarding_not_found`", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn get_onboarding(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<axum::Json<PartnerOnboarding>, Error> {
+    let id = onboarding_id(id)?;
+    let onboarding = state
+        .pipeline
+        .store()
+        .partner_onboarding(&id)
+        .await?
+        .ok_or(Error::OnboardingNotFound)?;
+    Ok(axum::Json(onboarding))
+}
+
+/// `POST /api/partner/onboardings/{id}/retry`.
+#[utoipa::path(
+    post, path = "/api/partner/onboardings/{id}/retry", tag = "partner",
+    params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
+    security(("partner_key" = [])),
+    responses(
+        (status = 200, description = "The failed step and what follows it ran again", body = PartnerOnboarding),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`onboarding_not_found`", body = ErrorBody),
+        (status = 409, description = "`nothing_to_retry`", body = ErrorBody),
+        (status = 429, description = "`register_limit`: the number's 72-hour register budget is spent", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn retry(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<axum::Json<PartnerOnboarding>, Error> {
+    let id = onboarding_id(id)?;
+    retry_onboarding(&state, &id).await?;
+    let onboarding = state
+        .pipeline
+        .store()
+        .partner_onboarding(&id)
+        .await?
+        .ok_or(Error::OnboardingNotFound)?;
+    Ok(axum::Json(onboarding))
+}
+
+/// `POST /api/partner/onboardings/{id}/deregister`.
+#[utoipa::path(
+    post, path = "/api/partner/onboardings/{id}/deregister", tag = "partner",
+    params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
+    security(("partner_key" = [])),
+    responses(
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`onboarding_not_found`", body = ErrorBody),
+        (status = 409, description = "`not_deregistrable`: numbers onboarded through YCloud are deregistered at YCloud", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn deregister(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, Error> {
+    let id = onboarding_id(id)?;
+    state
+        .pipeline
+        .store()
+        .get(&id)
+        .await?
+        .ok_or(Error::OnboardingNotFound)?;
+    Err(Error::NotDeregistrable(
+        "this proxy onboards through YCloud (WHATSAPP_PROVIDER=ycloud), which deregisters \
+         numbers itself: deregister it in YCloud's console"
+            .to_owned(),
+    ))
+}
+
+/// The query of `GET /api/partner/events`, as sent.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventParams {
+    /// Only events after this event id (`next_cursor` of the previous page).
+    after: Option<String>,
+    /// Page size, 1–100 (default 50).
+    limit: Option<String>,
+}
+
+/// `evt_` and 32 lower-case hex digits: what [`crate::store`] gives out.
+fn event_id(after: &str) -> Result<&str, Error> {
+    let ok = after.strip_prefix("evt_").is_some_and(|hex| {
+        hex.len() == 32
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    });
+    ok.then_some(after).ok_or(Error::InvalidCursor)
+}
+
+/// `GET /api/partner/events`.
+#[utoipa::path(
+    get, path = "/api/partner/events", tag = "partner",
+    params(EventParams),
+    security(("partner_key" = [])),
+    responses(
+        (status = 200, description = "Events, oldest first, each with its delivery state", body = EventPage),
+        (status = 400, description = "`invalid_query` (limit) or `invalid_cursor` (after)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn events(
+    State(state): State<AppState>,
+    params: Result<Query<EventParams>, QueryRejection>,
+) -> Result<axum::Json<EventPage>, Error> {
+    let Query(params) = params.map_err(query_error)?;
+    let after = params.after.as_deref().map(event_id).transpose()?;
+    let limit = limit(params.limit.as_deref())?;
+    let data = state.pipeline.store().partner_events(after, limit).await?;
+    let next_cursor = match data.len() == limit as usize {
+        true => data.last().map(|e| e.id.clone()),
+        false => None,
+    };
+    Ok(axum::Json(EventPage { data, next_cursor }))
+}
+
+/// `POST /api/session`: what the page's session token allows (the browser's question; no
+/// key needed, the token is the credential).
+#[utoipa::path(
+    post, path = "/api/session", tag = "onboardings",
+    request_body = SessionLookup,
+    responses(
+        (status = 200, description = "The session is live: the modes and locale the page may offer", body = SessionInfo),
+        (status = 401, description = "`session_invalid`: unknown, expired or revoked", body = ErrorBody),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "No `session`, or a malformed one", body = ErrorBody),
+    )
+)]
+pub async fn session_info(
+    State(state): State<AppState>,
+    Json(req): Json<SessionLookup>,
+) -> Result<axum::Json<SessionInfo>, Error> {
+    Ok(axum::Json(state.sessions.info(&req.session).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_match_exactly() {
+        let keys = PartnerKeys::new(&[
+            SecretString::from("k".repeat(32)),
+            SecretString::from("second-key-for-rotation-0123456789"),
+        ]);
+        assert!(keys.accepts(&"k".repeat(32)));
+        assert!(keys.accepts("second-key-for-rotation-0123456789"));
+        assert!(!keys.accepts(&"k".repeat(31)));
+        assert!(!keys.accepts(&"k".repeat(33)));
+        assert!(!keys.accepts(""));
+        assert!(!PartnerKeys::default().accepts(""));
+    }
+
+    #[test]
+    fn cursors_round_trip_and_forgeries_are_refused() {
+        let (t, id) = (
+            "2026-11-23T10:00:00.000000Z",
+            "0b6f8a52-7d0e-4c1a-9a59-3c1f4a6a2b10",
+        );
+        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{t}|{id}"));
+        assert_eq!(
+            decode_cursor(&cursor).unwrap(),
+            (t.to_owned(), id.to_owned())
+        );
+        for bad in [
+            "",
+            "!!",
+            "bm9wZQ",
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("x|y"),
+        ] {
+            assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+        assert!(event_id("evt_0123456789abcdef0123456789abcdef").is_ok());
+        for bad in [
+            "evt_",
+            "evt_0123456789ABCDEF0123456789ABCDEF",
+            "x",
+            "evt_0123456789abcdef0123456789abcde'",
+        ] {
+            assert!(event_id(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Onboarding sessions: the partner's backend says who the customer is, the browser only
+//! carries an opaque token.
+//!
+//! A token is 256 random bits, shown once (in the answer that creates the session) and
+//! stored only as its SHA-256, so a copy of the database opens no session. Every
+//! `POST /api/onboardings` is admitted here first ([`Sessions::admit`]): the onboarding's
+//! customer comes from the session, never from the body.
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use url::Url;
+use wire::{CreateOnboarding, CreateSession, Session, SessionInfo, SessionToken};
+
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::store::{format_time, Customer, SessionRecord, Store};
+
+/// Prefix of every token, so one found in a log or a ticket is recognisable.
+const TOKEN_PREFIX: &str = "ses_";
+
+/// Creates, checks and revokes sessions.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    store: Store,
+    clock: Clock,
+    /// Live mode without `ALLOW_ANONYMOUS_ONBOARDINGS`: no onboarding without a session.
+    required: bool,
+    /// `PUBLIC_URL`: where the hosted page's links point.
+    public_url: Url,
+}
+
+/// The SHA-256 (hex) a token is stored and looked up by.
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A fresh token: `ses_` and 32 bytes from the operating system's generator, base64url.
+fn new_token() -> Result<SessionToken, Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::Internal(format!("no randomness for a session token: {e}")))?;
+    let text = format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    SessionToken::parse(text).map_err(|e| Error::Internal(format!("token shape: {e}")))
+}
+
+impl Sessions {
+    /// Sessions over `store`; `required`: onboardings need one.
+    pub fn new(store: Store, clock: Clock, required: bool, public_url: Url) -> Self {
+        Self {
+            store,
+            clock,
+            required,
+            public_url,
+        }
+    }
+
+    /// Creates a session; the answer carries the token and the hosted link, shown this once.
+    ///
+    /// # Errors
+    /// Store failures, or no randomness.
+    pub async fn create(&self, req: &CreateSession) -> Result<Session, Error> {
+        let token = new_token()?;
+        let mut session = self
+            .store
+            .insert_session(req, &token_hash(token.as_str()))
+            .await?;
+        session.url = Some(format!(
+            "{}/?session={}",
+            self.public_url.as_str().trim_end_matches('/'),
+            token.as_str()
+        ));
+        session.token = Some(token);
+        tracing::info!(session = %session.id, "session created");
+        Ok(session)
+    }
+
+    /// Revokes a session at once.
+    ///
+    /// # Errors
+    /// [`Error::SessionNotFound`]; store failures.
+    pub async fn revoke(&self, id: &str) -> Result<(), Error> {
+        match self.store.revoke_session(id).await? {
+            true => {
+                tracing::info!(session = %id, "session revoked");
+                Ok(())
+            }
+            false => Err(Error::SessionNotFound),
+        }
+    }
+
+    /// The live session a token opens.
+    ///
+    /// # Errors
+    /// [`Error::SessionInvalid`] when unknown, expired or revoked (one answer for the three,
+    /// so a guesser learns nothing); store failures.
+    pub async fn open(&self, token: &SessionToken) -> Result<SessionRecord, Error> {
+        match self
+            .store
+            .session_by_token(&token_hash(token.as_str()))
+            .await
+        {
+            Ok(Some(s)) if s.is_live(self.clock.now()) => Ok(s),
+            Ok(_) => Err(Error::SessionInvalid),
+            Err(e) => Err(Error::Store(e)),
+        }
+    }
+
+    /// What a page holding `token` may offer.
+    ///
+    /// # Errors
+    /// As [`Sessions::open`].
+    pub async fn info(&self, token: &SessionToken) -> Result<SessionInfo, Error> {
+        let s = self.open(token).await?;
+        Ok(SessionInfo {
+            modes: s.modes,
+            locale: s.locale,
+            expires_at: format_time(s.expires_at),
+        })
+    }
+
+    /// Who a `POST /api/onboardings` is for: the session's customer, or (anonymous
+    /// onboardings allowed) the body's `customer_ref`, unverified.
+    ///
+    /// # Errors
+    /// `session_required`, `session_invalid`, `mode_not_allowed`, `customer_ref_mismatch`;
+    /// store failures.
+    pub async fn admit(&self, req: &CreateOnboarding) -> Result<Customer, Error> {
+        let Some(token) = &req.session else {
+            return match self.required {
+                true => Err(Error::SessionRequired),
+                false => Ok(Customer::anonymous(req)),
+            };
+        };
+        let session = self.open(token).await?;
+        if !session.modes.contains(&req.mode) {
+            return Err(Error::ModeNotAllowed(req.mode));
+        }
+        if req
+            .customer_ref
+            .as_ref()
+            .is_some_and(|c| *c != session.customer_ref)
+        {
+            return Err(Error::CustomerRefMismatch);
+        }
+        Ok(Customer {
+            customer_ref: Some(session.customer_ref),
+            verified: true,
+            session_id: Some(session.id),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_url_safe() {
+        let a = new_token().unwrap();
+        let b = new_token().unwrap();
+        assert_ne!(a, b);
+        assert!(a.as_str().starts_with(TOKEN_PREFIX));
+        // 32 bytes of base64 without padding: 43 characters, 256 bits.
+        assert_eq!(a.as_str().len(), TOKEN_PREFIX.len() + 43);
+        assert!(SessionToken::parse(a.as_str()).is_ok());
+        assert_eq!(token_hash(a.as_str()).len(), 64);
+        assert_ne!(token_hash(a.as_str()), token_hash(b.as_str()));
+    }
+}

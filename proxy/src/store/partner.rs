@@ -1,0 +1,533 @@
+//! Sessions, the partner's view of onboardings, and the outbox of partner events.
+//!
+//! Events are written by [`emit`] inside the transaction of the change that caused them
+//! (`queries.rs`'s insert, `writes.rs`'s commits), so a change is never stored without its
+//! event nor an event without its change.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+use wire::{
+    CountryCode, CreateSession, CustomerRef, Delivery, DeliveryState, EventType, Locale, Metadata,
+    Mode, OnboardingState, PartnerEvent, PartnerOnboarding, Session,
+};
+
+use super::rows::{api_step_from_row, format_time, record_from_row, Record};
+use super::{Store, StoreError};
+
+/// A stored session, as the proxy checks it (never its token).
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    /// The partner's handle.
+    pub id: String,
+    /// Who the customer is.
+    pub customer_ref: CustomerRef,
+    /// The flows allowed.
+    pub modes: Vec<Mode>,
+    /// The page's language.
+    pub locale: Option<Locale>,
+    /// Local-storage region for registration.
+    pub data_localization_region: Option<CountryCode>,
+    /// When the token stops working.
+    pub expires_at: OffsetDateTime,
+    /// Set once revoked.
+    pub revoked: bool,
+}
+
+impl SessionRecord {
+    /// Whether the token still works at `now`.
+    pub fn is_live(&self, now: OffsetDateTime) -> bool {
+        !self.revoked && self.expires_at > now
+    }
+}
+
+/// A filter and position in the partner's list of onboardings.
+#[derive(Debug, Clone, Default)]
+pub struct OnboardingQuery {
+    /// Only this customer's.
+    pub customer_ref: Option<CustomerRef>,
+    /// Only in this state.
+    pub state: Option<OnboardingState>,
+    /// At most this many (one more is read to know whether a next page exists).
+    pub limit: u32,
+    /// Strictly older than this `(created_at, id)`.
+    pub before: Option<(String, String)>,
+}
+
+/// An event a deliverer took: what to POST, and how many attempts came before.
+#[derive(Debug, Clone)]
+pub struct DueEvent {
+    /// `evt_…`: the `webhook-id`.
+    pub id: String,
+    /// The body to POST, as stored.
+    pub body: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// How one delivery attempt went.
+#[derive(Debug, Clone)]
+pub enum Attempt {
+    /// 2xx.
+    Delivered,
+    /// Anything else; retried at `next` (none: no attempts left, the event is `failed`).
+    Failed {
+        /// Why, for the logs and the row (no secrets: a status or a transport error).
+        error: String,
+        /// When to try again.
+        next: Option<OffsetDateTime>,
+    },
+}
+
+fn modes_text(modes: &[Mode]) -> String {
+    modes
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
+    let id: String = row.try_get("id")?;
+    let corrupt = |what: &str| StoreError::Corrupt {
+        id: id.clone(),
+        what: what.to_owned(),
+    };
+    let modes: String = row.try_get("modes")?;
+    let modes = modes
+        .split(',')
+        .map(|m| m.parse::<Mode>().map_err(|_| corrupt("modes")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let text = |col: &str| -> Result<Option<String>, StoreError> { Ok(row.try_get(col)?) };
+    Ok(SessionRecord {
+        customer_ref: CustomerRef::parse(row.try_get::<String, _>("customer_ref")?)
+            .map_err(|_| corrupt("customer_ref"))?,
+        modes,
+        locale: text("locale")?
+            .map(|l| l.parse::<Locale>().map_err(|_| corrupt("locale")))
+            .transpose()?,
+        data_localization_region: text("data_localization_region")?
+            .map(|r| CountryCode::parse(r).map_err(|_| corrupt("data_localization_region")))
+            .transpose()?,
+        expires_at: text("expires_at")?
+            .as_deref()
+            .and_then(super::parse_time)
+            .ok_or_else(|| corrupt("expires_at"))?,
+        revoked: text("revoked_at")?.is_some(),
+        id,
+    })
+}
+
+/// The partner's view of one onboarding, read on `conn` (a transaction's, when an event is
+/// being written, so it shows the change being committed).
+pub(super) async fn partner_view(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<PartnerOnboarding>, StoreError> {
+    let row = sqlx::query(
+        "SELECT o.*, s.metadata AS session_metadata FROM onboardings o \
+         LEFT JOIN sessions s ON s.id = o.session_id WHERE o.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let record = record_from_row(&row)?;
+    partner_view_of(conn, record, &row).await.map(Some)
+}
+
+async fn partner_view_of(
+    conn: &mut AnyConnection,
+    record: Record,
+    row: &AnyRow,
+) -> Result<PartnerOnboarding, StoreError> {
+    let metadata: Option<String> = row.try_get("session_metadata")?;
+    let metadata = metadata
+        .map(|m| {
+            serde_json::from_str::<Metadata>(&m).map_err(|_| StoreError::Corrupt {
+                id: record.id.clone(),
+                what: "session metadata".to_owned(),
+            })
+        })
+        .transpose()?;
+    let rows = sqlx::query(
+        "SELECT step, status, attempts, result, started_at, finished_at \
+         FROM onboarding_steps WHERE onboarding_id = $1 ORDER BY started_at, step",
+    )
+    .bind(&record.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut steps = Vec::with_capacity(rows.len());
+    for row in &rows {
+        steps.extend(api_step_from_row(&record.id, row)?);
+    }
+    let session_id = record.session_id.clone();
+    let customer_ref_verified = record.customer_ref_verified;
+    Ok(PartnerOnboarding {
+        onboarding: record.into_api(steps),
+        session_id,
+        metadata,
+        customer_ref_verified,
+    })
+}
+
+/// Writes the event `kind` about onboarding `id` on `conn` (inside the change's transaction),
+/// with the onboarding as it now stands. `deliver`: whether a webhook URL is configured.
+pub(super) async fn emit(
+    conn: &mut AnyConnection,
+    id: &str,
+    kind: EventType,
+    now: &str,
+    deliver: bool,
+) -> Result<(), StoreError> {
+    let Some(data) = partner_view(conn, id).await? else {
+        return Ok(());
+    };
+    let data = serde_json::to_string(&data).map_err(|e| StoreError::Corrupt {
+        id: id.to_owned(),
+        what: e.to_string(),
+    })?;
+    let state = match deliver {
+        true => DeliveryState::Pending,
+        false => DeliveryState::Disabled,
+    };
+    sqlx::query(
+        "INSERT INTO partner_events (id, type, onboarding_id, created_at, data, delivery_state, \
+         attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+    )
+    .bind(format!("evt_{}", uuid::Uuid::now_v7().simple()))
+    .bind(kind.as_str())
+    .bind(id)
+    .bind(now)
+    .bind(data)
+    .bind(state.as_str())
+    .bind(deliver.then(|| now.to_owned()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn event_from_row(row: &AnyRow) -> Result<PartnerEvent, StoreError> {
+    let id: String = row.try_get("id")?;
+    let corrupt = |what: &str| StoreError::Corrupt {
+        id: id.clone(),
+        what: what.to_owned(),
+    };
+    let kind = row
+        .try_get::<String, _>("type")?
+        .parse::<EventType>()
+        .map_err(|_| corrupt("event type"))?;
+    let state = row
+        .try_get::<String, _>("delivery_state")?
+        .parse::<DeliveryState>()
+        .map_err(|_| corrupt("delivery state"))?;
+    let data: String = row.try_get("data")?;
+    let data = serde_json::from_str(&data).map_err(|_| corrupt("event data"))?;
+    let attempts: i64 = row.try_get("attempts")?;
+    Ok(PartnerEvent {
+        kind,
+        created_at: row.try_get("created_at")?,
+        data,
+        delivery: Some(Delivery {
+            state,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        }),
+        id,
+    })
+}
+
+/// The webhook body of an event: `{"id","type","created_at","data"}`, built from the stored
+/// text without parsing `data` again.
+fn webhook_body(row: &AnyRow) -> Result<String, StoreError> {
+    let id: String = row.try_get("id")?;
+    let kind: String = row.try_get("type")?;
+    let created_at: String = row.try_get("created_at")?;
+    let data: String = row.try_get("data")?;
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    Ok(format!(
+        "{{\"id\":{},\"type\":{},\"created_at\":{},\"data\":{data}}}",
+        quote(&id),
+        quote(&kind),
+        quote(&created_at)
+    ))
+}
+
+impl Store {
+    /// Stores a new session for `req`, its token known only by `token_sha256`; answers it
+    /// (without token or URL, which the caller adds).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn insert_session(
+        &self,
+        req: &CreateSession,
+        token_sha256: &str,
+    ) -> Result<Session, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = self.clock.now();
+        let expires_at =
+            format_time(now + time::Duration::seconds(req.expires_in.seconds().into()));
+        let created_at = format_time(now);
+        let modes = req.modes.clone().unwrap_or_else(|| Mode::ALL.to_vec());
+        let mut modes_dedup: Vec<Mode> = Vec::new();
+        for m in modes {
+            if !modes_dedup.contains(&m) {
+                modes_dedup.push(m);
+            }
+        }
+        let metadata = req
+            .metadata
+            .as_ref()
+            .map(|m| serde_json::to_string(m).unwrap_or_default());
+        sqlx::query(
+            "INSERT INTO sessions (id, token_sha256, customer_ref, modes, metadata, locale, \
+             data_localization_region, onboardings_created, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)",
+        )
+        .bind(&id)
+        .bind(token_sha256)
+        .bind(req.customer_ref.as_str())
+        .bind(modes_text(&modes_dedup))
+        .bind(metadata)
+        .bind(req.locale.map(|l| l.as_str()))
+        .bind(
+            req.data_localization_region
+                .as_ref()
+                .map(|r| r.as_str().to_owned()),
+        )
+        .bind(&expires_at)
+        .bind(&created_at)
+        .execute(&self.write)
+        .await?;
+        Ok(Session {
+            id,
+            token: None,
+            url: None,
+            customer_ref: req.customer_ref.clone(),
+            modes: modes_dedup,
+            metadata: req.metadata.clone(),
+            locale: req.locale,
+            data_localization_region: req.data_localization_region.clone(),
+            expires_at,
+            created_at,
+        })
+    }
+
+    /// The session whose token hashes to `token_sha256`, live or not.
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn session_by_token(
+        &self,
+        token_sha256: &str,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        // The writer's connection: a session revoked a moment ago must not work on a reader
+        // that has not seen the revocation yet.
+        let row = sqlx::query("SELECT * FROM sessions WHERE token_sha256 = $1")
+            .bind(token_sha256)
+            .fetch_optional(&self.write)
+            .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    /// Revokes a session; false when no session has this id.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn revoke_session(&self, id: &str) -> Result<bool, StoreError> {
+        let now = format_time(self.clock.now());
+        let n =
+            sqlx::query("UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// The partner's view of one onboarding.
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn partner_onboarding(
+        &self,
+        id: &str,
+    ) -> Result<Option<PartnerOnboarding>, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        partner_view(&mut conn, id).await
+    }
+
+    /// A page of onboardings, newest first, and whether more follow.
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn partner_onboardings(
+        &self,
+        query: &OnboardingQuery,
+    ) -> Result<(Vec<PartnerOnboarding>, bool), StoreError> {
+        let mut sql = String::from(
+            "SELECT o.*, s.metadata AS session_metadata FROM onboardings o \
+             LEFT JOIN sessions s ON s.id = o.session_id WHERE 1 = 1",
+        );
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        if query.customer_ref.is_some() {
+            sql.push_str(&format!(" AND o.customer_ref = ${}", next()));
+        }
+        if query.state.is_some() {
+            sql.push_str(&format!(" AND o.state = ${}", next()));
+        }
+        if query.before.is_some() {
+            let (a, b, c) = (next(), next(), next());
+            sql.push_str(&format!(
+                " AND (o.created_at < ${a} OR (o.created_at = ${b} AND o.id < ${c}))"
+            ));
+        }
+        sql.push_str(&format!(
+            " ORDER BY o.created_at DESC, o.id DESC LIMIT ${}",
+            next()
+        ));
+        let mut q = sqlx::query(&sql);
+        if let Some(c) = &query.customer_ref {
+            q = q.bind(c.as_str().to_owned());
+        }
+        if let Some(s) = query.state {
+            q = q.bind(s.as_str());
+        }
+        if let Some((created_at, id)) = &query.before {
+            q = q
+                .bind(created_at.clone())
+                .bind(created_at.clone())
+                .bind(id.clone());
+        }
+        let mut conn = self.read.acquire().await?;
+        let rows = q
+            .bind(i64::from(query.limit) + 1)
+            .fetch_all(&mut *conn)
+            .await?;
+        let more = rows.len() > query.limit as usize;
+        let mut out = Vec::with_capacity(rows.len().min(query.limit as usize));
+        for row in rows.iter().take(query.limit as usize) {
+            let record = record_from_row(row)?;
+            out.push(partner_view_of(&mut conn, record, row).await?);
+        }
+        Ok((out, more))
+    }
+
+    /// Events after `after` (an event id), oldest first, at most `limit`.
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn partner_events(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<PartnerEvent>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM partner_events WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// Takes up to `max` events due for delivery at `now`, leasing each until `lease_until`
+    /// so no other deliverer (here or in another instance) posts it meanwhile.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn take_due_events(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        max: u32,
+    ) -> Result<Vec<DueEvent>, StoreError> {
+        let now = format_time(now);
+        let lease_until = format_time(lease_until);
+        let rows = sqlx::query(
+            "SELECT * FROM partner_events WHERE delivery_state = $1 AND next_attempt_at <= $2 \
+             AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at, id LIMIT $3",
+        )
+        .bind(DeliveryState::Pending.as_str())
+        .bind(&now)
+        .bind(i64::from(max))
+        .fetch_all(&self.read)
+        .await?;
+        let mut taken = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            let won = sqlx::query(
+                "UPDATE partner_events SET lease_until = $1 WHERE id = $2 AND delivery_state = $3 \
+                 AND (lease_until IS NULL OR lease_until < $4)",
+            )
+            .bind(&lease_until)
+            .bind(&id)
+            .bind(DeliveryState::Pending.as_str())
+            .bind(&now)
+            .execute(&self.write)
+            .await?
+            .rows_affected()
+                == 1;
+            if won {
+                let attempts: i64 = row.try_get("attempts")?;
+                taken.push(DueEvent {
+                    body: webhook_body(row)?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    id,
+                });
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Records how an attempt went and releases the lease.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn record_attempt(&self, id: &str, attempt: &Attempt) -> Result<(), StoreError> {
+        let (state, next, error) = match attempt {
+            Attempt::Delivered => (DeliveryState::Delivered, None, None),
+            Attempt::Failed {
+                error,
+                next: Some(t),
+            } => (
+                DeliveryState::Pending,
+                Some(format_time(*t)),
+                Some(error.clone()),
+            ),
+            Attempt::Failed { error, next: None } => {
+                (DeliveryState::Failed, None, Some(error.clone()))
+            }
+        };
+        sqlx::query(
+            "UPDATE partner_events SET delivery_state = $1, attempts = attempts + 1, \
+             next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $4",
+        )
+        .bind(state.as_str())
+        .bind(next)
+        .bind(error)
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// When the next pending event is due, if any is.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn next_due_event(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MIN(next_attempt_at) AS due FROM partner_events WHERE delivery_state = $1",
+        )
+        .bind(DeliveryState::Pending.as_str())
+        .fetch_one(&self.read)
+        .await?;
+        let due: Option<String> = row.try_get("due")?;
+        Ok(due.as_deref().and_then(super::parse_time))
+    }
+}

@@ -1,0 +1,569 @@
+//! The partner API (bearer keys) and the signed webhooks to the partner's backend
+//! (docs/API.md, "Partner API" and "Webhooks to the partner").
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use serde_json::{json, Value};
+use sha2::Sha256;
+use wire::{EventPage, Onboarding, OnboardingPage, PartnerOnboarding};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::*;
+
+async fn connecting_ycloud(app: &TestApp) {
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/whatsapp/businessAccounts/\d+/tp/bind$"))
+        .respond_with(ok(waba_json(true)))
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/whatsapp/phoneNumbers/\d+/\d+/register$"))
+        .respond_with(ok(phone_json("CONNECTED")))
+        .mount(&app.ycloud)
+        .await;
+}
+
+async fn onboard(app: &TestApp, waba: &str, token: &str) -> Onboarding {
+    let r = app
+        .post_onboarding(&json!({"mode": "standard", "waba_id": waba,
+                                 "phone_number_id": PHONE_ID, "session": token}))
+        .await;
+    assert_eq!(r.status(), 201);
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_partner_api_needs_one_of_the_keys() {
+    let app = spawn_app().await;
+    let url = format!("{}/api/partner/onboardings", app.address);
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Basic cGs6cGs="),
+        Some(PARTNER_KEY),
+    ] {
+        let mut req = app.client.get(&url);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(
+            r.headers().get("www-authenticate").unwrap(),
+            "Bearer",
+            "{auth:?}"
+        );
+        let body = assert_error_shape(r, 401).await;
+        assert_eq!(body.error.code, "unauthorized");
+    }
+    // Both keys of a rotation work.
+    for key in [PARTNER_KEY, PARTNER_KEY_2] {
+        let r = app.client.get(&url).bearer_auth(key).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{key}");
+    }
+}
+
+#[tokio::test]
+async fn without_keys_the_partner_api_is_off() {
+    let app = spawn_app_with(Options {
+        env: vec![("PARTNER_API_KEYS", String::new())],
+        ..Options::default()
+    })
+    .await;
+    let r = app
+        .partner(Method::POST, "/api/partner/sessions")
+        .json(&json!({"customer_ref": "c"}))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error_shape(r, 503).await;
+    assert_eq!(body.error.code, "partner_api_disabled");
+}
+
+#[tokio::test]
+async fn sessions_are_created_with_a_link_and_bad_requests_refused() {
+    let app = spawn_app_with(Options {
+        env: vec![("PUBLIC_URL", "https://onboard.example.com".to_owned())],
+        ..Options::default()
+    })
+    .await;
+    let s = app
+        .create_session(&json!({"customer_ref": "acme", "modes": ["standard"],
+                                "expires_in": 3600, "locale": "zh-Hant",
+                                "data_localization_region": "DE", "metadata": {"k": [1, 2]}}))
+        .await;
+    let token = s.token.as_ref().unwrap().as_str();
+    assert!(token.len() >= 32);
+    assert_eq!(
+        s.url.as_deref(),
+        Some(format!("https://onboard.example.com/?session={token}").as_str())
+    );
+    assert_eq!(s.modes, vec![wire::Mode::Standard]);
+    let created = time::OffsetDateTime::parse(
+        &s.created_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let expires = time::OffsetDateTime::parse(
+        &s.expires_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!((expires - created).whole_seconds(), 3600);
+
+    // The token is stored only as a hash.
+    let db = std::fs::read(app.data_dir.join("onboarding.db")).unwrap();
+    let wal = std::fs::read(app.data_dir.join("onboarding.db-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "the token is in the database file"
+        );
+    }
+
+    for (body, status) in [
+        (json!({}), 422),
+        (json!({"customer_ref": ""}), 422),
+        (json!({"customer_ref": "c", "expires_in": 59}), 422),
+        (json!({"customer_ref": "c", "expires_in": 2_592_001}), 422),
+        (json!({"customer_ref": "c", "modes": []}), 422),
+        (json!({"customer_ref": "c", "modes": ["premium"]}), 422),
+        (json!({"customer_ref": "c", "locale": "fr"}), 422),
+        (
+            json!({"customer_ref": "c", "metadata": {"x": "y".repeat(5000)}}),
+            422,
+        ),
+        (json!({"customer_ref": "c\u{202e}"}), 422),
+    ] {
+        let r = app
+            .partner(Method::POST, "/api/partner/sessions")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_error_shape(r, status).await;
+    }
+    let r = app
+        .partner(Method::POST, "/api/partner/sessions")
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_error_shape(r, 415).await;
+
+    let missing = app
+        .partner(
+            Method::DELETE,
+            "/api/partner/sessions/00000000-0000-4000-8000-000000000000",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        assert_error_shape(missing, 404).await.error.code,
+        "session_not_found"
+    );
+}
+
+#[tokio::test]
+async fn onboardings_are_listed_newest_first_filtered_and_paged() {
+    let app = spawn_app_with(Options {
+        sessions_required: true,
+        ..Options::default()
+    })
+    .await;
+    connecting_ycloud(&app).await;
+    let a = app.session_token("customer-a").await;
+    let b = app.session_token("customer-b").await;
+    let mut ids = Vec::new();
+    for (i, token) in [&a, &a, &b].iter().enumerate() {
+        ids.push(onboard(&app, &format!("30499612239916{i}"), token).await.id);
+    }
+    let page = |query: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .partner(Method::GET, &format!("/api/partner/onboardings{query}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{query}");
+            r.json::<OnboardingPage>().await.unwrap()
+        }
+    };
+    let first = page("?limit=2".into()).await;
+    let listed: Vec<&str> = first
+        .data
+        .iter()
+        .map(|o| o.onboarding.id.as_str())
+        .collect();
+    assert_eq!(listed, [ids[2].as_str(), ids[1].as_str()]);
+    let cursor = first.next_cursor.expect("a next page");
+    let second = page(format!("?limit=2&cursor={cursor}")).await;
+    assert_eq!(second.data.len(), 1);
+    assert_eq!(second.data[0].onboarding.id, ids[0]);
+    assert_eq!(second.next_cursor, None);
+
+    let only_a = page("?customer_ref=customer-a".into()).await;
+    assert_eq!(only_a.data.len(), 2);
+    assert!(only_a
+        .data
+        .iter()
+        .all(|o| o.onboarding.customer_ref.as_ref().unwrap().as_str() == "customer-a"));
+    assert_eq!(page("?state=connected".into()).await.data.len(), 3);
+    assert_eq!(page("?state=failed".into()).await.data.len(), 0);
+
+    for (query, code) in [
+        ("?limit=0", "invalid_query"),
+        ("?limit=101", "invalid_query"),
+        ("?limit=x", "invalid_query"),
+        ("?state=asleep", "invalid_query"),
+        ("?cursor=not-a-cursor", "invalid_cursor"),
+    ] {
+        let r = app
+            .partner(Method::GET, &format!("/api/partner/onboardings{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(assert_error_shape(r, 400).await.error.code, code, "{query}");
+    }
+
+    let r = app
+        .partner(
+            Method::GET,
+            "/api/partner/onboardings/00000000-0000-4000-8000-000000000000",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_error_shape(r, 404).await;
+
+    // Connected: nothing to retry; YCloud numbers are not deregistered here.
+    let r = app
+        .partner(
+            Method::POST,
+            &format!("/api/partner/onboardings/{}/retry", ids[0]),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        assert_error_shape(r, 409).await.error.code,
+        "nothing_to_retry"
+    );
+    let r = app
+        .partner(
+            Method::POST,
+            &format!("/api/partner/onboardings/{}/deregister", ids[0]),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        assert_error_shape(r, 409).await.error.code,
+        "not_deregistrable"
+    );
+}
+
+#[tokio::test]
+async fn every_change_is_an_event_in_the_feed() {
+    let app = spawn_app().await;
+    connecting_ycloud(&app).await;
+    let token = app.session_token("feed-customer").await;
+    let o = onboard(&app, WABA, &token).await;
+    assert_eq!(o.state, wire::OnboardingState::Connected);
+
+    let page: EventPage = app
+        .partner(Method::GET, "/api/partner/events")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = page.data.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["onboarding.created", "onboarding.connected"]);
+    for e in &page.data {
+        assert!(e.id.starts_with("evt_"));
+        assert_eq!(e.data.onboarding.id, o.id);
+        // No webhook URL: listed, not delivered.
+        let delivery = e.delivery.as_ref().unwrap();
+        assert_eq!(delivery.state, wire::DeliveryState::Disabled);
+        assert_eq!(delivery.attempts, 0);
+    }
+    // The data is the onboarding as it was at that moment.
+    assert_eq!(
+        page.data[0].data.onboarding.state,
+        wire::OnboardingState::Binding
+    );
+    assert_eq!(
+        page.data[1].data.onboarding.state,
+        wire::OnboardingState::Connected
+    );
+    assert!(page.data[1].data.session_id.is_some());
+
+    // Paging: after the first, only the second.
+    let after: EventPage = app
+        .partner(
+            Method::GET,
+            &format!("/api/partner/events?after={}&limit=1", page.data[0].id),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after.data.len(), 1);
+    assert_eq!(after.data[0].id, page.data[1].id);
+    assert_eq!(after.next_cursor.as_deref(), Some(page.data[1].id.as_str()));
+    let r = app
+        .partner(Method::GET, "/api/partner/events?after=evt_x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        assert_error_shape(r, 400).await.error.code,
+        "invalid_cursor"
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_moving_an_onboarding_emits_an_event() {
+    let app = spawn_app().await;
+    Mock::given(method("POST"))
+        .and(path(tp_bind_path()))
+        .respond_with(ok(waba_json(true)))
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ok(phone_json("PENDING")))
+        .mount(&app.ycloud)
+        .await;
+    // The follower sees nothing new: the webhook decides.
+    Mock::given(method("GET"))
+        .respond_with(ok(phone_json("PENDING")))
+        .mount(&app.ycloud)
+        .await;
+    let token = app.session_token("c").await;
+    let o = onboard(&app, WABA, &token).await;
+    assert_eq!(o.state, wire::OnboardingState::Pending);
+    let event = json!({"id": "evt-ycloud-1", "type": "whatsapp.phone_number.quality_updated",
+        "apiVersion": "v2", "createTime": "2026-11-23T10:00:00.000Z",
+        "whatsappPhoneNumber": phone_json("CONNECTED")});
+    assert_eq!(
+        app.post_signed_webhook(&event.to_string()).await.status(),
+        204
+    );
+    app.wait_for_state(
+        &o.id,
+        wire::OnboardingState::Connected,
+        Duration::from_secs(5),
+    )
+    .await;
+    let page: EventPage = app
+        .partner(Method::GET, "/api/partner/events")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = page.data.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "onboarding.created",
+            "onboarding.pending",
+            "onboarding.connected"
+        ]
+    );
+}
+
+/// Checks a Standard Webhooks signature with HMAC-SHA256 directly (not the crate the proxy
+/// signs with).
+fn verify_signature(req: &wiremock::Request) -> Value {
+    let header = |name: &str| {
+        req.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} header"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (id, timestamp, signature) = (
+        header("webhook-id"),
+        header("webhook-timestamp"),
+        header("webhook-signature"),
+    );
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(PARTNER_WEBHOOK_SECRET.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(&req.body);
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    assert_eq!(signature, format!("v1,{expected}"));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!((now - timestamp.parse::<i64>().unwrap()).abs() < 60);
+    let body: Value = serde_json::from_slice(&req.body).unwrap();
+    assert_eq!(body["id"], id.as_str(), "webhook-id is the event id");
+    body
+}
+
+fn webhook_env(receiver: &MockServer) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "PARTNER_WEBHOOK_URL",
+            format!("{}/hooks/wa", receiver.uri()),
+        ),
+        ("PARTNER_WEBHOOK_SECRET", PARTNER_WEBHOOK_SECRET.to_owned()),
+    ]
+}
+
+async fn wait_for_deliveries(app: &TestApp, n: usize) -> EventPage {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let page: EventPage = app
+            .partner(Method::GET, "/api/partner/events")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let delivered = page
+            .data
+            .iter()
+            .filter(|e| e.delivery.as_ref().unwrap().state == wire::DeliveryState::Delivered)
+            .count();
+        if delivered >= n {
+            return page;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{page:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn events_reach_the_partner_signed_after_the_receiver_comes_back() {
+    let receiver = MockServer::start().await;
+    // Down twice, then up.
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&receiver)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/hooks/wa"))
+        .respond_with(ResponseTemplate::new(204))
+        .with_priority(2)
+        .mount(&receiver)
+        .await;
+    let app = spawn_app_with(Options {
+        env: webhook_env(&receiver),
+        ..Options::default()
+    })
+    .await;
+    connecting_ycloud(&app).await;
+    let token = app.session_token("hooked").await;
+    let o = onboard(&app, WABA, &token).await;
+
+    let page = wait_for_deliveries(&app, 2).await;
+    let requests = receiver.received_requests().await.unwrap();
+    let mut delivered_ids = Vec::new();
+    for req in &requests {
+        let body = verify_signature(req);
+        assert_eq!(body["data"]["id"], o.id.as_str());
+        assert_eq!(req.headers.get("content-type").unwrap(), "application/json");
+        delivered_ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    // Two refused attempts, then each event once.
+    assert_eq!(requests.len(), 4, "{delivered_ids:?}");
+    let mut once = delivered_ids[2..].to_vec();
+    once.sort();
+    let mut listed: Vec<String> = page.data.iter().map(|e| e.id.clone()).collect();
+    listed.sort();
+    assert_eq!(once, listed);
+    let attempts: u32 = page
+        .data
+        .iter()
+        .map(|e| e.delivery.as_ref().unwrap().attempts)
+        .sum();
+    assert_eq!(attempts, 4);
+    let connected = requests
+        .iter()
+        .map(verify_signature)
+        .find(|b| b["type"] == "onboarding.connected")
+        .expect("onboarding.connected delivered");
+    let data: PartnerOnboarding = serde_json::from_value(connected["data"].clone()).unwrap();
+    assert_eq!(data.onboarding.customer_ref.unwrap().as_str(), "hooked");
+    assert!(data.customer_ref_verified);
+}
+
+#[tokio::test]
+async fn undelivered_events_survive_a_restart_and_redirects_are_not_followed() {
+    let receiver = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(307).insert_header("location", format!("{}/x", elsewhere.uri())),
+        )
+        .mount(&receiver)
+        .await;
+    let dir = fresh_dir("outbox");
+    let mut app = spawn_app_with(Options {
+        env: webhook_env(&receiver),
+        data_dir: Some(dir.clone()),
+        ..Options::default()
+    })
+    .await;
+    connecting_ycloud(&app).await;
+    let token = app.session_token("restart").await;
+    onboard(&app, WABA, &token).await;
+    // Let a few attempts fail against the redirect.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while receiver.received_requests().await.unwrap().len() < 3 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        elsewhere.received_requests().await.unwrap().is_empty(),
+        "a redirect was followed"
+    );
+    app.shutdown();
+    // Keep the directory: the next app opens the same database.
+    let kept = dir.clone();
+    std::mem::forget(app);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    receiver.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let app = spawn_app_with(Options {
+        env: webhook_env(&receiver),
+        data_dir: Some(kept),
+        ..Options::default()
+    })
+    .await;
+    let page = wait_for_deliveries(&app, 2).await;
+    assert_eq!(page.data.len(), 2);
+    let mut ids: Vec<String> = receiver
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| verify_signature(r)["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2, "each event delivered once after the restart");
+}

@@ -1,0 +1,319 @@
+//! Onboarding sessions: who the customer is comes from the partner's backend, never from the
+//! browser (docs/API.md, "Sessions").
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use wire::{Onboarding, PartnerOnboarding, SessionInfo};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::Mock;
+
+use crate::helpers::*;
+
+/// A live proxy that requires sessions, with YCloud answering bind and register for any
+/// WABA and number.
+async fn live_app() -> TestApp {
+    live_app_with(Options::default()).await
+}
+
+async fn live_app_with(opts: Options) -> TestApp {
+    let app = spawn_app_with(Options {
+        sessions_required: true,
+        ..opts
+    })
+    .await;
+    Mock::given(method("POST"))
+        .and(path_regex(
+            r"^/whatsapp/businessAccounts/\d+/(tp|smb)/bind$",
+        ))
+        .respond_with(ok(waba_json(true)))
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/whatsapp/phoneNumbers/\d+/\d+/register$"))
+        .respond_with(ok(phone_json("CONNECTED")))
+        .mount(&app.ycloud)
+        .await;
+    app
+}
+
+fn body_for(waba: &str, session: Option<&str>) -> Value {
+    let mut body = json!({"mode": "standard", "waba_id": waba, "phone_number_id": PHONE_ID});
+    if let Some(s) = session {
+        body["session"] = json!(s);
+    }
+    body
+}
+
+async fn ycloud_calls(app: &TestApp) -> usize {
+    app.ycloud.received_requests().await.map_or(0, |r| r.len())
+}
+
+#[tokio::test]
+async fn live_mode_refuses_an_onboarding_without_a_session() {
+    let app = live_app().await;
+    let config: Value = app.get_json("/api/config").await;
+    assert_eq!(config["sessions_required"], true);
+
+    let r = app.post_onboarding(&standard_body()).await;
+    let body = assert_error_shape(r, 401).await;
+    assert_eq!(body.error.code, "session_required");
+    assert_eq!(app.stored_onboardings().await, 0);
+    assert_eq!(ycloud_calls(&app).await, 0, "YCloud is never called");
+}
+
+#[tokio::test]
+async fn the_customer_is_the_sessions_and_the_body_may_not_say_otherwise() {
+    let app = live_app().await;
+    let session = app
+        .create_session(&json!({"customer_ref": "acme-7", "metadata": {"plan": "pro"}}))
+        .await;
+    let token = session.token.as_ref().unwrap().as_str().to_owned();
+
+    // A body naming another customer is refused, and nothing is stored.
+    let mut body = body_for(WABA, Some(&token));
+    body["customer_ref"] = json!("someone-else");
+    let refused = assert_error_shape(app.post_onboarding(&body).await, 422).await;
+    assert_eq!(refused.error.code, "customer_ref_mismatch");
+    assert_eq!(app.stored_onboardings().await, 0);
+
+    // Without one (or with the session's own), the session's customer is used.
+    let r = app.post_onboarding(&body_for(WABA, Some(&token))).await;
+    assert_eq!(r.status(), 201);
+    let o: Onboarding = r.json().await.unwrap();
+    assert_eq!(o.customer_ref.as_ref().unwrap().as_str(), "acme-7");
+
+    let p: PartnerOnboarding = app
+        .partner(Method::GET, &format!("/api/partner/onboardings/{}", o.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(p.customer_ref_verified);
+    assert_eq!(p.session_id.as_deref(), Some(session.id.as_str()));
+    assert_eq!(
+        serde_json::to_value(&p.metadata).unwrap(),
+        json!({"plan": "pro"})
+    );
+    assert!(!p.onboarding.steps.is_empty(), "the steps are listed");
+}
+
+#[tokio::test]
+async fn unknown_expired_and_revoked_sessions_are_one_answer() {
+    let ahead = Arc::new(AtomicI64::new(0));
+    let app = live_app_with(Options {
+        clock: Some(proxy::clock::Clock::ahead_by(ahead.clone())),
+        ..Options::default()
+    })
+    .await;
+    let invalid = |r| async move {
+        let body = assert_error_shape(r, 401).await;
+        assert_eq!(body.error.code, "session_invalid");
+    };
+
+    // Unknown.
+    invalid(
+        app.post_onboarding(&body_for(WABA, Some("ses_not_a_real_token_at_all")))
+            .await,
+    )
+    .await;
+
+    // Revoked: at once.
+    let session = app.create_session(&json!({"customer_ref": "c1"})).await;
+    let token = session.token.unwrap().as_str().to_owned();
+    let r = app
+        .partner(
+            Method::DELETE,
+            &format!("/api/partner/sessions/{}", session.id),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    invalid(app.post_onboarding(&body_for(WABA, Some(&token))).await).await;
+    let lookup = app
+        .client
+        .post(format!("{}/api/session", app.address))
+        .json(&json!({ "session": token }))
+        .send()
+        .await
+        .unwrap();
+    invalid(lookup).await;
+
+    // Expired: a minute-long session, two minutes later.
+    let token = app
+        .create_session(&json!({"customer_ref": "c2", "expires_in": 60}))
+        .await
+        .token
+        .unwrap();
+    ahead.store(120, Ordering::Relaxed);
+    invalid(
+        app.post_onboarding(&body_for(WABA, Some(token.as_str())))
+            .await,
+    )
+    .await;
+
+    assert_eq!(app.stored_onboardings().await, 0);
+    assert_eq!(ycloud_calls(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_session_allows_only_its_modes_and_tells_the_page_which() {
+    let app = live_app().await;
+    let session = app
+        .create_session(&json!({"customer_ref": "c", "modes": ["coexistence"], "locale": "vi"}))
+        .await;
+    let token = session.token.unwrap().as_str().to_owned();
+
+    let info: SessionInfo = app
+        .client
+        .post(format!("{}/api/session", app.address))
+        .json(&json!({ "session": token }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info.modes, vec![wire::Mode::Coexistence]);
+    assert_eq!(info.locale, Some(wire::Locale::Vi));
+
+    let refused = assert_error_shape(
+        app.post_onboarding(&body_for(WABA, Some(&token))).await,
+        403,
+    )
+    .await;
+    assert_eq!(refused.error.code, "mode_not_allowed");
+    let mut body = body_for(WABA, Some(&token));
+    body["mode"] = json!("coexistence");
+    Mock::given(method("POST"))
+        .and(path(smb_bind_path()))
+        .respond_with(ok(phone_json("CONNECTED")))
+        .mount(&app.ycloud)
+        .await;
+    assert_eq!(app.post_onboarding(&body).await.status(), 201);
+}
+
+#[tokio::test]
+async fn a_session_creates_at_most_five_onboardings_and_reposts_are_free() {
+    let app = live_app().await;
+    let token = app.session_token("c").await;
+    let wabas: Vec<String> = (0..6).map(|i| format!("10499612239916{i}")).collect();
+    for waba in &wabas[..5] {
+        let r = app.post_onboarding(&body_for(waba, Some(&token))).await;
+        assert_eq!(r.status(), 201, "{waba}");
+    }
+    // The same ids again: the same onboarding, not a new one.
+    let r = app
+        .post_onboarding(&body_for(&wabas[0], Some(&token)))
+        .await;
+    assert_eq!(r.status(), 200);
+    let refused = assert_error_shape(
+        app.post_onboarding(&body_for(&wabas[5], Some(&token)))
+            .await,
+        429,
+    )
+    .await;
+    assert_eq!(refused.error.code, "session_exhausted");
+    assert_eq!(app.stored_onboardings().await, 5);
+}
+
+#[tokio::test]
+async fn concurrent_posts_cannot_pass_the_limit_together() {
+    let app = live_app().await;
+    let token = app.session_token("c").await;
+    let posts = (0..12).map(|i| {
+        let body = body_for(&format!("2049961223991{i:02}"), Some(&token));
+        let app = &app;
+        async move { app.post_onboarding(&body).await.status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(posts).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        7,
+        "{statuses:?}"
+    );
+    assert_eq!(app.stored_onboardings().await, 5);
+}
+
+#[tokio::test]
+async fn someone_elses_waba_and_number_reveal_nothing() {
+    let app = live_app().await;
+    let first = app.session_token("first-customer").await;
+    let r = app.post_onboarding(&body_for(WABA, Some(&first))).await;
+    assert_eq!(r.status(), 201);
+    let original: Onboarding = r.json().await.unwrap();
+
+    // Another customer's session, in either mode: 409, and nothing of the first one.
+    let other = app.session_token("other-customer").await;
+    for mode in ["standard", "coexistence"] {
+        let mut body = body_for(WABA, Some(&other));
+        body["mode"] = json!(mode);
+        let r = app.post_onboarding(&body).await;
+        let text = {
+            assert_eq!(r.status(), 409, "{mode}");
+            r.text().await.unwrap()
+        };
+        assert!(text.contains("already_onboarded"), "{text}");
+        for secret in [original.id.as_str(), "first-customer", "WABA name"] {
+            assert!(!text.contains(secret), "leaks {secret}: {text}");
+        }
+    }
+    // The first customer gets their own onboarding back.
+    let again = app.post_onboarding(&body_for(WABA, Some(&first))).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Onboarding>().await.unwrap().id, original.id);
+    assert_eq!(app.stored_onboardings().await, 1);
+}
+
+#[tokio::test]
+async fn anonymous_onboardings_when_allowed_are_marked_unverified() {
+    let app = spawn_app().await; // live, ALLOW_ANONYMOUS_ONBOARDINGS=true
+    let config: Value = app.get_json("/api/config").await;
+    assert_eq!(config["sessions_required"], false);
+    expect_bind_once(&app).await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ok(phone_json("CONNECTED")))
+        .mount(&app.ycloud)
+        .await;
+    let o: Onboarding = app
+        .post_onboarding(&standard_body())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let p: PartnerOnboarding = app
+        .partner(Method::GET, &format!("/api/partner/onboardings/{}", o.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!p.customer_ref_verified);
+    assert_eq!(p.session_id, None);
+    assert_eq!(p.onboarding.customer_ref.unwrap().as_str(), "cust-42");
+
+    // The same ids with another claimed customer: refused, not handed the record.
+    let mut body = standard_body();
+    body["customer_ref"] = json!("cust-43");
+    assert_eq!(app.post_onboarding(&body).await.status(), 409);
+    // A session's customer of the same name is not the browser's claim either.
+    let token = app.session_token("cust-42").await;
+    let mut body = standard_body();
+    body["session"] = json!(token);
+    assert_eq!(app.post_onboarding(&body).await.status(), 409);
+    // But an unknown token is refused even when sessions are optional.
+    body["session"] = json!("ses_unknown_token_0000000000");
+    assert_eq!(app.post_onboarding(&body).await.status(), 401);
+}

@@ -1,0 +1,513 @@
+//! Onboarding sessions, the partner API and the partner's webhook events (docs/API.md,
+//! "Partner API" and "Webhooks to the partner").
+//!
+//! A partner's backend creates a session per customer; the browser carries only its opaque
+//! token, and the proxy takes who the customer is from the session, never from the page.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CustomerRef, IdError};
+use crate::{Mode, Onboarding};
+
+/// Shortest `expires_in` a session may ask for, in seconds.
+pub const MIN_SESSION_SECONDS: u32 = 60;
+/// Longest `expires_in` a session may ask for, in seconds (30 days).
+pub const MAX_SESSION_SECONDS: u32 = 2_592_000;
+/// `expires_in` when none is given, in seconds (one day).
+pub const DEFAULT_SESSION_SECONDS: u32 = 86_400;
+/// Onboardings one session may create.
+pub const MAX_ONBOARDINGS_PER_SESSION: i64 = 5;
+/// Largest `metadata` a session may carry, serialized, in bytes.
+pub const MAX_METADATA_BYTES: usize = 4096;
+/// Largest page of the partner API's lists.
+pub const MAX_PAGE: u32 = 100;
+/// A list's page size when `limit` is not given.
+pub const DEFAULT_PAGE: u32 = 50;
+
+names! {
+    /// A language the widget speaks, in its BCP 47 spelling.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum Locale {
+        /// English.
+        En = "en",
+        /// Simplified Chinese.
+        ZhHans = "zh-Hans",
+        /// Traditional Chinese.
+        ZhHant = "zh-Hant",
+        /// Vietnamese.
+        Vi = "vi",
+    }
+}
+
+names! {
+    /// What happened to an onboarding, as the partner's webhook and event feed name it.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum EventType {
+        /// The onboarding was stored (once).
+        Created = "onboarding.created",
+        /// It entered `pending`: bound and registered, waiting for the number.
+        Pending = "onboarding.pending",
+        /// It entered `connected`.
+        Connected = "onboarding.connected",
+        /// It entered `action_required`: someone must act (see its `error`).
+        ActionRequired = "onboarding.action_required",
+        /// It entered `failed`.
+        Failed = "onboarding.failed",
+        /// It entered `deregistered`.
+        Deregistered = "onboarding.deregistered",
+    }
+}
+
+impl EventType {
+    /// The event an onboarding entering `state` emits, if any.
+    pub fn entering(state: crate::OnboardingState) -> Option<EventType> {
+        use crate::OnboardingState as S;
+        match state {
+            S::Pending => Some(EventType::Pending),
+            S::Connected => Some(EventType::Connected),
+            S::ActionRequired => Some(EventType::ActionRequired),
+            S::Failed => Some(EventType::Failed),
+            S::Deregistered => Some(EventType::Deregistered),
+            S::Received | S::Verifying | S::Binding | S::Registering => None,
+        }
+    }
+}
+
+names! {
+    /// Where an event's delivery to `PARTNER_WEBHOOK_URL` stands.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum DeliveryState {
+        /// Not delivered yet; attempts go on.
+        Pending = "pending",
+        /// The partner's endpoint answered 2xx.
+        Delivered = "delivered",
+        /// Every attempt failed; no more will be made.
+        Failed = "failed",
+        /// No webhook URL is configured: the event is only listed.
+        Disabled = "disabled",
+    }
+}
+
+/// An onboarding session's token: what the browser carries instead of who the customer is.
+/// Opaque, URL-safe; its `Debug` is redacted (it works like a password until it expires).
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(try_from = "String", into = "String")]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    /// Longest token accepted (the proxy issues 47 characters).
+    pub const MAX_CHARS: usize = 128;
+
+    /// Validates the shape (1–128 characters of `A–Z a–z 0–9 _ -`); whether it names a live
+    /// session is the proxy's question.
+    ///
+    /// # Errors
+    /// [`IdError`] when empty, too long or holding another character.
+    pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
+        let s = s.into();
+        if s.is_empty() {
+            return Err(IdError::Empty);
+        }
+        if s.len() > Self::MAX_CHARS {
+            return Err(IdError::TooLong(Self::MAX_CHARS));
+        }
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(IdError::BadCharacter);
+        }
+        Ok(Self(s))
+    }
+
+    /// The token's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken([redacted])")
+    }
+}
+
+impl TryFrom<String> for SessionToken {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(s)
+    }
+}
+
+impl From<SessionToken> for String {
+    fn from(t: SessionToken) -> String {
+        t.0
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code (`DE`, `IN`...), as Meta names local-storage regions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(try_from = "String", into = "String")]
+pub struct CountryCode(String);
+
+impl CountryCode {
+    /// Two upper-case ASCII letters.
+    ///
+    /// # Errors
+    /// [`IdError`] otherwise.
+    pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
+        let s = s.into();
+        match s.len() {
+            0 => Err(IdError::Empty),
+            2 if s.bytes().all(|b| b.is_ascii_uppercase()) => Ok(Self(s)),
+            n if n > 2 => Err(IdError::TooLong(2)),
+            _ => Err(IdError::BadCharacter),
+        }
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for CountryCode {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(s)
+    }
+}
+
+impl From<CountryCode> for String {
+    fn from(c: CountryCode) -> String {
+        c.0
+    }
+}
+
+/// A session's lifetime in seconds, within [`MIN_SESSION_SECONDS`]..=[`MAX_SESSION_SECONDS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(try_from = "i64", into = "u32")]
+pub struct SessionLifetime(u32);
+
+impl SessionLifetime {
+    /// The seconds.
+    pub fn seconds(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for SessionLifetime {
+    fn default() -> Self {
+        Self(DEFAULT_SESSION_SECONDS)
+    }
+}
+
+impl TryFrom<i64> for SessionLifetime {
+    type Error = String;
+    fn try_from(n: i64) -> Result<Self, String> {
+        match u32::try_from(n) {
+            Ok(s) if (MIN_SESSION_SECONDS..=MAX_SESSION_SECONDS).contains(&s) => Ok(Self(s)),
+            _ => Err(format!(
+                "expires_in must be between {MIN_SESSION_SECONDS} and {MAX_SESSION_SECONDS} seconds"
+            )),
+        }
+    }
+}
+
+impl From<SessionLifetime> for u32 {
+    fn from(l: SessionLifetime) -> u32 {
+        l.0
+    }
+}
+
+/// A session's `metadata`: a JSON object of at most [`MAX_METADATA_BYTES`], kept as sent and
+/// handed back in the partner API and webhooks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    try_from = "serde_json::Map<String, serde_json::Value>",
+    into = "serde_json::Value"
+)]
+pub struct Metadata(serde_json::Map<String, serde_json::Value>);
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Metadata {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Object)
+            .description(Some(
+                "The partner's own data: a JSON object of at most 4 KiB",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Metadata {}
+
+impl Metadata {
+    /// The object.
+    pub fn as_map(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.0
+    }
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for Metadata {
+    type Error = String;
+    fn try_from(map: serde_json::Map<String, serde_json::Value>) -> Result<Self, String> {
+        let size = serde_json::to_string(&map).map_or(usize::MAX, |s| s.len());
+        if size > MAX_METADATA_BYTES {
+            return Err(format!(
+                "metadata is {size} bytes serialized; at most {MAX_METADATA_BYTES} are kept"
+            ));
+        }
+        Ok(Self(map))
+    }
+}
+
+impl From<Metadata> for serde_json::Value {
+    fn from(m: Metadata) -> serde_json::Value {
+        serde_json::Value::Object(m.0)
+    }
+}
+
+/// Body of `POST /api/partner/sessions`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSession {
+    /// The partner's reference for the customer; every onboarding of the session carries it.
+    pub customer_ref: CustomerRef,
+    /// The flows the customer may use (default: both).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modes: Option<Vec<Mode>>,
+    /// Seconds until the token stops working (60–2592000, default 86400).
+    #[serde(default)]
+    pub expires_in: SessionLifetime,
+    /// The partner's own data, handed back with each onboarding and event (≤ 4 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// The language the page opens in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
+    /// Where Meta stores the number's messages at rest (Cloud API local storage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_localization_region: Option<CountryCode>,
+}
+
+/// A session as the partner API returns it. `token` and `url` only in the answer that created
+/// it: the proxy keeps a hash of the token, never the token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// The session's id (a UUID): the partner's handle to revoke it.
+    pub id: String,
+    /// The token to hand to the widget (`session` option). Shown once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<SessionToken>,
+    /// A link to the hosted page with the token in it, to send to the customer. Shown once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The partner's reference for the customer.
+    pub customer_ref: CustomerRef,
+    /// The flows the customer may use.
+    pub modes: Vec<Mode>,
+    /// The partner's own data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// The language the page opens in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
+    /// Local-storage region for registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_localization_region: Option<CountryCode>,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// Body of `POST /api/session`: the browser asks what its token allows.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionLookup {
+    /// The token the page was given.
+    pub session: SessionToken,
+}
+
+/// Answer of `POST /api/session`: what the page may offer (nothing about who the customer is
+/// beyond what the partner chose to show).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The flows the page may offer.
+    pub modes: Vec<Mode>,
+    /// The language the page opens in, when the partner chose one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
+    /// RFC 3339: after this the token stops working.
+    pub expires_at: String,
+}
+
+/// An onboarding as the partner API and the partner's webhooks show it: the browser's view
+/// plus what ties it to the partner's customer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartnerOnboarding {
+    /// The onboarding, as `GET /api/onboardings/{id}` shows it.
+    #[serde(flatten)]
+    pub onboarding: Onboarding,
+    /// The session that created it; none for an anonymous onboarding.
+    pub session_id: Option<String>,
+    /// The session's metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// True when `customer_ref` came from a session the partner created; false when the
+    /// browser supplied it (anonymous onboardings).
+    pub customer_ref_verified: bool,
+}
+
+/// A page of onboardings, newest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnboardingPage {
+    /// The onboardings.
+    pub data: Vec<PartnerOnboarding>,
+    /// Pass as `cursor` for the next page; none on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// How an event's delivery to the partner's webhook stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// POSTs made so far.
+    pub attempts: u32,
+}
+
+/// An event, as delivered to the partner's webhook (without `delivery`) and as listed by
+/// `GET /api/partner/events` (with it).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartnerEvent {
+    /// `evt_` and a unique, time-ordered suffix; the `webhook-id` of its deliveries.
+    pub id: String,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    /// RFC 3339.
+    pub created_at: String,
+    /// The onboarding as it was right after the change.
+    pub data: PartnerOnboarding,
+    /// Delivery to `PARTNER_WEBHOOK_URL` (the feed only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+}
+
+/// A page of events, oldest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventPage {
+    /// The events.
+    pub data: Vec<PartnerEvent>,
+    /// Pass as `after` for the next page; none when this page was not full.
+    pub next_cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_request_parses_and_defaults() {
+        let req: CreateSession = serde_json::from_str(r#"{"customer_ref":"cust-1"}"#).unwrap();
+        assert_eq!(req.expires_in.seconds(), DEFAULT_SESSION_SECONDS);
+        assert_eq!(req.modes, None);
+        let req: CreateSession = serde_json::from_str(
+            r#"{"customer_ref":"c","modes":["coexistence"],"expires_in":60,"metadata":{"plan":"pro"},
+                "locale":"zh-Hant","data_localization_region":"DE"}"#,
+        )
+        .unwrap();
+        assert_eq!(req.modes, Some(vec![Mode::Coexistence]));
+        assert_eq!(req.locale, Some(Locale::ZhHant));
+        assert_eq!(req.data_localization_region.unwrap().as_str(), "DE");
+    }
+
+    #[test]
+    fn bad_session_requests_are_refused() {
+        let big = format!(
+            r#"{{"customer_ref":"c","metadata":{{"x":"{}"}}}}"#,
+            "a".repeat(4100)
+        );
+        for body in [
+            r#"{}"#,
+            r#"{"customer_ref":""}"#,
+            r#"{"customer_ref":"c","expires_in":59}"#,
+            r#"{"customer_ref":"c","expires_in":2592001}"#,
+            r#"{"customer_ref":"c","expires_in":-1}"#,
+            r#"{"customer_ref":"c","expires_in":"60"}"#,
+            r#"{"customer_ref":"c","modes":["premium"]}"#,
+            r#"{"customer_ref":"c","metadata":[1]}"#,
+            r#"{"customer_ref":"c","locale":"fr"}"#,
+            r#"{"customer_ref":"c","data_localization_region":"de"}"#,
+            r#"{"customer_ref":"c","data_localization_region":"DEU"}"#,
+            r#"{"customer_ref":"c","extra":1}"#,
+            big.as_str(),
+        ] {
+            assert!(
+                serde_json::from_str::<CreateSession>(body).is_err(),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn tokens_are_url_safe_and_never_shown_by_debug() {
+        let t = SessionToken::parse("ses_AbC-09_xyz").unwrap();
+        assert_eq!(format!("{t:?}"), "SessionToken([redacted])");
+        for bad in ["", "a b", "a/b", "a+b", "é", &"a".repeat(129)] {
+            assert!(SessionToken::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn each_final_state_has_its_event_and_moving_states_none() {
+        use crate::OnboardingState as S;
+        for state in S::ALL {
+            let event = EventType::entering(state);
+            assert_eq!(
+                event.is_some(),
+                state.is_final() || state == S::Pending,
+                "{state}"
+            );
+            if let Some(e) = event {
+                assert_eq!(e.as_str(), format!("onboarding.{state}"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_partner_onboarding_flattens_the_onboarding() {
+        let o: Onboarding = serde_json::from_str(
+            r#"{"id":"x","mode":"standard","waba_id":"1","state":"connected",
+                "created_at":"t","updated_at":"t"}"#,
+        )
+        .unwrap();
+        let p = PartnerOnboarding {
+            onboarding: o,
+            session_id: None,
+            metadata: None,
+            customer_ref_verified: false,
+        };
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["state"], "connected");
+        assert_eq!(v["session_id"], serde_json::Value::Null);
+        assert_eq!(v["customer_ref_verified"], false);
+        assert_eq!(serde_json::from_value::<PartnerOnboarding>(v).unwrap(), p);
+    }
+}
