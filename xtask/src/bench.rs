@@ -42,6 +42,13 @@ const READY_RUNS: usize = 20;
 const BENCH_KEY: &str = "bench-key";
 const START_RUNS: usize = 10;
 const LOAD_SECONDS: u32 = 10;
+/// The partner API key of the benchmarked proxy.
+const BENCH_PARTNER_KEY: &str = "bench-partner-key-0123456789abcdef0123";
+/// Sessions per wrk run of the POST benchmark: 5 posts each, so up to this × 5 posts per
+/// run (runs faster than that would end in refusals, which the report shows).
+const SESSIONS_PER_RUN: usize = 8_000;
+/// Runs that post with sessions: the warm-up, 64 connections, 8 connections.
+const SESSION_RUNS: usize = 3;
 
 /// BENCHMARKS.md keeps everything from this line on across runs (hand-written analysis).
 const NOTES_MARKER: &str = "<!-- notes: everything below is kept by `cargo xtask bench` -->";
@@ -417,6 +424,11 @@ struct ServerResults {
 
 struct Load {
     fake_rps: f64,
+    /// `POST /api/partner/sessions` per second, four clients, a new connection each.
+    sessions_rps: f64,
+    /// Partner events delivered to the webhook receiver by the end of the POST runs, and
+    /// stored: (delivered, total).
+    events: (u64, u64),
     rust: ServerResults,
     node: ServerResults,
     log_lines_per_post: Option<f64>,
@@ -456,11 +468,48 @@ fn proxy_load(root: &Path) -> Result<Load, String> {
     let rust_db = dir.0.join("rust");
     fs::create_dir_all(&rust_db).map_err(|e| e.to_string())?;
     let rust_log = dir.0.join("proxy.log");
+    // As a partner runs it: sessions required, every change an event in the outbox, each
+    // delivered (signed) to a receiver (the fake's `/__partner_webhook`).
     let mut rust = Server::spawn(
-        &mut live_proxy_command(root, &rust_db, rust_addr, &base),
+        live_proxy_command(root, &rust_db, rust_addr, &base)
+            .env("PARTNER_API_KEYS", BENCH_PARTNER_KEY)
+            .env(
+                "PARTNER_WEBHOOK_URL",
+                format!("http://{fake_addr}/__partner_webhook"),
+            )
+            .env(
+                "PARTNER_WEBHOOK_SECRET",
+                "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtMzItYnl0ZXMh",
+            ),
         &rust_log,
     )?;
     wait_healthy(rust_addr, &mut rust.child, Duration::from_secs(30))?;
+    println!(
+        "  POST /api/partner/sessions: {} sessions",
+        SESSIONS_PER_RUN * SESSION_RUNS
+    );
+    let started = Instant::now();
+    let tokens = create_sessions(rust_addr, SESSIONS_PER_RUN * SESSION_RUNS)?;
+    let sessions_rps = tokens.len() as f64 / started.elapsed().as_secs_f64();
+    println!("    {sessions_rps:.0} sessions/s");
+    let tokens_file = dir.0.join("tokens.txt");
+    fs::write(&tokens_file, tokens.join("\n")).map_err(|e| e.to_string())?;
+    let mut session_run = 0;
+    let mut sessions = |name: &str| -> Vec<(&'static str, String)> {
+        if name != "rust" {
+            return Vec::new();
+        }
+        let offset = session_run * SESSIONS_PER_RUN;
+        session_run += 1;
+        vec![
+            ("WA_BENCH_TOKENS", tokens_file.display().to_string()),
+            ("WA_BENCH_TOKEN_OFFSET", offset.to_string()),
+            (
+                "WA_BENCH_TOKENS_PER_THREAD",
+                (SESSIONS_PER_RUN / 2).to_string(),
+            ),
+        ]
+    };
     let node_addr = loopback()?;
     let mut node = Server::spawn(
         &mut naive_command(root, node_addr, &base),
@@ -475,14 +524,26 @@ fn proxy_load(root: &Path) -> Result<Load, String> {
     let mut results: [ServerResults; 2] = Default::default();
 
     // A short warm-up of each (JIT, pools, SQLite pages); not counted.
-    for (addr, _) in servers {
-        wrk(&["-t2", "-c64", "-d3s"], addr, "/", Some(script))?;
+    for (addr, name) in servers {
+        wrk_with(
+            &["-t2", "-c64", "-d3s"],
+            addr,
+            "/",
+            Some(script),
+            &sessions(name),
+        )?;
     }
     let lines_before = count_lines(&rust_log);
     let mut posts_to_rust = 0.0;
     for (i, (addr, name)) in servers.iter().enumerate() {
         println!("  POST /api/onboardings, 64 connections: {name}");
-        results[i].post64 = wrk(&["-t2", "-c64", &d], *addr, "/", Some(script))?;
+        results[i].post64 = wrk_with(
+            &["-t2", "-c64", &d],
+            *addr,
+            "/",
+            Some(script),
+            &sessions(name),
+        )?;
         if i == 0 {
             posts_to_rust = results[i].post64.rps * f64::from(LOAD_SECONDS);
         }
@@ -491,10 +552,21 @@ fn proxy_load(root: &Path) -> Result<Load, String> {
         .then(|| (count_lines(&rust_log) - lines_before) as f64 / posts_to_rust);
     for (i, (addr, name)) in servers.iter().enumerate() {
         println!("  POST /api/onboardings, 8 connections, latency: {name}");
-        results[i].post8 = wrk(&["-t2", "-c8", &d, "--latency"], *addr, "/", Some(script))?;
+        results[i].post8 = wrk_with(
+            &["-t2", "-c8", &d, "--latency"],
+            *addr,
+            "/",
+            Some(script),
+            &sessions(name),
+        )?;
     }
+    let events = event_deliveries(rust_addr)?;
     for (i, (addr, name)) in servers.iter().enumerate() {
-        let id = create_onboarding(*addr)?;
+        let session = match *name {
+            "rust" => create_sessions(*addr, 1)?.pop(),
+            _ => None,
+        };
+        let id = create_onboarding(*addr, session.as_deref())?;
         let path = format!("/api/onboardings/{id}");
         println!("  GET {path}, 64 connections: {name}");
         results[i].get64 = wrk(&["-t2", "-c64", &d], *addr, &path, None)?;
@@ -524,6 +596,8 @@ fn proxy_load(root: &Path) -> Result<Load, String> {
     let [rust, node] = results;
     Ok(Load {
         fake_rps,
+        sessions_rps,
+        events,
         rust,
         node,
         log_lines_per_post,
@@ -603,11 +677,16 @@ fn start_to_healthy(cmd: &mut Command, addr: SocketAddr, dir: &Path) -> Result<f
     Ok(started.elapsed().as_secs_f64() * 1000.0)
 }
 
-/// POSTs one onboarding and returns its id.
-fn create_onboarding(addr: SocketAddr) -> Result<String, String> {
-    let body = r#"{"mode":"standard","waba_id":"9990001","phone_number_id":"9990002"}"#;
+/// POSTs one onboarding (with `session`, when given) and returns its id.
+fn create_onboarding(addr: SocketAddr, session: Option<&str>) -> Result<String, String> {
+    let session = session
+        .map(|s| format!(r#","session":"{s}""#))
+        .unwrap_or_default();
+    let body = format!(
+        r#"{{"mode":"standard","waba_id":"9990001","phone_number_id":"9990002"{session}}}"#
+    );
     let (status, text) =
-        http(addr, "POST", "/api/onboardings", Some(body)).map_err(|e| format!("{addr}: {e}"))?;
+        http(addr, "POST", "/api/onboardings", Some(&body)).map_err(|e| format!("{addr}: {e}"))?;
     if status != 200 && status != 201 {
         return Err(format!("POST /api/onboardings on {addr}: {status} {text}"));
     }
@@ -619,9 +698,99 @@ fn create_onboarding(addr: SocketAddr) -> Result<String, String> {
     Ok(text[start..start + end].to_string())
 }
 
+/// `n` sessions through the partner API, four clients at once; their tokens.
+fn create_sessions(addr: SocketAddr, n: usize) -> Result<Vec<String>, String> {
+    let clients = 4;
+    let workers: Vec<_> = (0..clients)
+        .map(|c| {
+            std::thread::spawn(move || -> Result<Vec<String>, String> {
+                let auth = format!("Authorization: Bearer {BENCH_PARTNER_KEY}\r\n");
+                (c..n)
+                    .step_by(clients)
+                    .map(|i| {
+                        let body = format!(r#"{{"customer_ref":"bench-{i}"}}"#);
+                        let (status, text) =
+                            http_with(addr, "POST", "/api/partner/sessions", Some(&body), &auth)
+                                .map_err(|e| format!("{addr}: {e}"))?;
+                        if status != 201 {
+                            return Err(format!("POST /api/partner/sessions: {status} {text}"));
+                        }
+                        json_string(&text, "token")
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    let mut tokens = Vec::with_capacity(n);
+    for w in workers {
+        tokens.extend(
+            w.join()
+                .map_err(|_| "a session client panicked".to_owned())??,
+        );
+    }
+    Ok(tokens)
+}
+
+/// Waits (up to 30 s) for the outbox to deliver what the POST runs emitted; answers
+/// (delivered, listed) from the partner API's event feed.
+fn event_deliveries(addr: SocketAddr) -> Result<(u64, u64), String> {
+    let auth = format!("Authorization: Bearer {BENCH_PARTNER_KEY}\r\n");
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (mut delivered, mut total) = (0u64, 0u64);
+        let mut after = String::new();
+        loop {
+            let path = match after.as_str() {
+                "" => "/api/partner/events?limit=100".to_owned(),
+                a => format!("/api/partner/events?limit=100&after={a}"),
+            };
+            let (status, text) =
+                http_with(addr, "GET", &path, None, &auth).map_err(|e| format!("{addr}: {e}"))?;
+            if status != 200 {
+                return Err(format!("GET /api/partner/events: {status} {text}"));
+            }
+            total += text.matches("\"delivery\":").count() as u64;
+            delivered += text.matches("\"state\":\"delivered\"").count() as u64;
+            match json_string(&text, "next_cursor") {
+                Ok(next) => after = next,
+                Err(_) => break,
+            }
+        }
+        if delivered == total || Instant::now() > until {
+            return Ok((delivered, total));
+        }
+        sleep(Duration::from_millis(500));
+    }
+}
+
+/// The first `"key":"value"` string of a JSON text (xtask has no JSON parser).
+fn json_string(text: &str, key: &str) -> Result<String, String> {
+    let pattern = format!("\"{key}\":\"");
+    let start = text
+        .find(&pattern)
+        .ok_or_else(|| format!("no {key} in {text}"))?
+        + pattern.len();
+    let end = text[start..]
+        .find('"')
+        .ok_or_else(|| format!("no {key} in {text}"))?;
+    Ok(text[start..start + end].to_string())
+}
+
 fn wrk(args: &[&str], addr: SocketAddr, path: &str, script: Option<&str>) -> Result<Wrk, String> {
+    wrk_with(args, addr, path, script, &[])
+}
+
+/// [`wrk`] with environment variables for its script.
+fn wrk_with(
+    args: &[&str],
+    addr: SocketAddr,
+    path: &str,
+    script: Option<&str>,
+    env: &[(&str, String)],
+) -> Result<Wrk, String> {
     let mut cmd = Command::new("wrk");
     cmd.args(args);
+    cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
     if let Some(s) = script {
         cmd.args(["-s", s]);
     }
@@ -766,11 +935,22 @@ fn http(
     path: &str,
     body: Option<&str>,
 ) -> std::io::Result<(u16, String)> {
+    http_with(addr, method, path, body, "")
+}
+
+/// [`http`] with extra header lines (each ending in `\r\n`).
+fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &str,
+) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let body = body.unwrap_or("");
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
@@ -1175,6 +1355,16 @@ impl Report {
              validation, an in-memory Map) run side by side against one zero-latency fake \
              YCloud; each measurement runs on one server, then on the other, after a 3 s \
              warm-up of each.\n"
+        );
+        let _ = writeln!(
+            w,
+            "The Rust proxy runs as a partner deploys it: every POST carries a session token \
+             (created beforehand through the partner API, {:.0} sessions/s from four clients; \
+             a fresh one every 5 posts), and every change writes a partner event in the same \
+             transaction, delivered signed to a webhook receiver (the fake's \
+             `/__partner_webhook`) while the load runs: {} of {} events delivered 30 s after \
+             the last POST run.\n",
+            l.sessions_rps, l.events.0, l.events.1
         );
         // Each POST makes two calls to the fake (tp/bind, register).
         let calls = 2.0 * l.rust.post64.rps.max(l.node.post64.rps);

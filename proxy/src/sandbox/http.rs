@@ -83,6 +83,11 @@ pub fn router(server: Arc<FakeServer>) -> Router {
     Router::new()
         .route("/__calls", get(calls))
         .route("/__control", get(switches).post(set_switches))
+        // A partner's webhook receiver, for benchmarks that deliver the proxy's events.
+        .route(
+            "/__partner_webhook",
+            axum::routing::post(|| async { StatusCode::NO_CONTENT }),
+        )
         .fallback(ycloud)
         .with_state(server)
 }
