@@ -94,7 +94,8 @@ pub fn router(state: AppState) -> Router {
     if state.sandbox {
         app = app
             .route("/sandbox/sdk.js", get(assets::sandbox_sdk))
-            .route("/sandbox/popup.html", get(assets::sandbox_popup));
+            .route("/sandbox/popup.html", get(assets::sandbox_popup))
+            .route("/embed-demo.html", get(assets::sandbox_embed_demo));
     }
     let cors = cors_layer(&state.allowed_origins);
     let security = security::SecurityHeaders::new(
