@@ -221,7 +221,8 @@ pub struct Settings {
     /// `ALLOW_UNVERIFIED_ONBOARDINGS=true` in live mode without `FB_APP_SECRET` (start-up
     /// warns loudly).
     pub allow_unverified_onboardings: bool,
-    /// Timeouts and retries (not from the environment: defaults, shortened by tests).
+    /// Timeouts and retries: defaults, `UPSTREAM_TIMEOUT_SECS` for the per-request timeout,
+    /// the rest shortened by tests only.
     pub upstream: UpstreamTuning,
     /// `PUBLIC_URL`: where customers reach this proxy (session links start with it).
     pub public_url: Url,
@@ -533,6 +534,18 @@ impl Settings {
             }
         };
         let allow_anonymous_onboardings = flag("ALLOW_ANONYMOUS_ONBOARDINGS")?;
+        let mut upstream = UpstreamTuning::default();
+        if let Some(v) = get("UPSTREAM_TIMEOUT_SECS") {
+            upstream.request_timeout = match v.parse::<u64>() {
+                Ok(n) if (1..=300).contains(&n) => Duration::from_secs(n),
+                _ => {
+                    return Err(ConfigError::new(
+                        "UPSTREAM_TIMEOUT_SECS",
+                        format!("expected whole seconds from 1 to 300, got {v:?}"),
+                    ))
+                }
+            };
+        }
 
         Ok(Settings {
             addr,
@@ -553,7 +566,7 @@ impl Settings {
             log_format,
             sandbox_ignores_api_key,
             allow_unverified_onboardings,
-            upstream: UpstreamTuning::default(),
+            upstream,
             public_url,
             partner_api_keys,
             partner_webhook,

@@ -15,5 +15,6 @@ mod postgres;
 mod resume;
 mod secrets;
 mod sessions;
+mod soak;
 mod verification;
 mod webhooks;
