@@ -40,10 +40,12 @@
 //! costs one more counted attempt, which the budget bounds.
 //!
 //! # Timing
-//! `create` and `retry` run the steps inline, so their answer shows the outcome of bind and
-//! register (`pending`, `connected`, `action_required` or `failed`); only the wait from
-//! `pending` to `connected` happens in the background. That makes the answer deterministic
-//! for the browser and for tests.
+//! `create` and `retry` answer once bind and register ran, so their answer shows the outcome
+//! (`pending`, `connected`, `action_required` or `failed`); only the wait from `pending` to
+//! `connected` happens in the background. That makes the answer deterministic for the
+//! browser and for tests. The steps run in a task of their own that the request only waits
+//! for: a client that hangs up drops the request, not the steps, which would otherwise stop
+//! mid-call and leave the onboarding stuck in `binding` or `registering`.
 //!
 //! # Files
 //! - this file: [`Pipeline`], `create`, `get`, `retry`, resuming, the runner's claim, and
@@ -55,9 +57,11 @@
 //! - `changes.rs`: telling event streams about a stored change.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use time::Duration;
+use tokio::sync::Semaphore;
 use wire::{CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState};
 
 use crate::clock::Clock;
@@ -79,6 +83,9 @@ use webhook_rules::{may_change, Subject};
 pub const REGISTER_BUDGET: i64 = 10;
 /// How long the register budget window is (Meta: 10 per number in a moving 72 hours).
 pub const REGISTER_WINDOW: Duration = Duration::hours(72);
+/// Unfinished onboardings resumed at the same time: a restart after an outage may find
+/// thousands, and running them all at once would hit YCloud and the database together.
+pub const RESUME_CONCURRENCY: usize = 16;
 
 /// Why `retry` was refused.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +114,8 @@ struct Inner {
     running: Mutex<HashSet<String>>,
     /// Onboardings with a follower polling their number.
     following: Mutex<HashSet<String>>,
+    /// Permits for resumed runs ([`RESUME_CONCURRENCY`]).
+    resumes: Semaphore,
     /// The event streams' channels, one per followed onboarding.
     changes: changes::Changes,
 }
@@ -150,6 +159,20 @@ impl Drop for Claim<'_> {
     }
 }
 
+/// Runs `work` in a task of its own and waits for its result. Dropping the wait (a client
+/// that hung up) leaves the work running to its end; a panic in it panics the waiter, as if
+/// it had run inline.
+async fn detached<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> T {
+    match tokio::spawn(work).await {
+        Ok(done) => done,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            // Only a runtime shutting down cancels a task, and then nobody waits here.
+            Err(e) => panic!("onboarding task cancelled: {e}"),
+        },
+    }
+}
+
 /// How a step went, for the runner's control flow.
 enum Flow {
     Continue,
@@ -167,6 +190,7 @@ impl Pipeline {
                 clock,
                 running: Mutex::new(HashSet::new()),
                 following: Mutex::new(HashSet::new()),
+                resumes: Semaphore::new(RESUME_CONCURRENCY),
                 changes: changes::Changes::default(),
             }),
         }
@@ -184,6 +208,17 @@ impl Pipeline {
     /// # Errors
     /// Store failures only; upstream failures are part of the onboarding.
     pub async fn create(
+        &self,
+        req: CreateOnboarding,
+        code_sha256: Option<&str>,
+    ) -> Result<(Onboarding, bool), StoreError> {
+        let pipeline = self.clone();
+        let code_sha256 = code_sha256.map(str::to_owned);
+        detached(async move { pipeline.create_here(req, code_sha256.as_deref()).await }).await
+    }
+
+    /// [`Pipeline::create`], in the task it runs in.
+    async fn create_here(
         &self,
         req: CreateOnboarding,
         code_sha256: Option<&str>,
@@ -229,6 +264,13 @@ impl Pipeline {
     /// # Errors
     /// See [`RetryError`].
     pub async fn retry(&self, id: &str) -> Result<Onboarding, RetryError> {
+        let pipeline = self.clone();
+        let id = id.to_owned();
+        detached(async move { pipeline.retry_here(&id).await }).await
+    }
+
+    /// [`Pipeline::retry`], in the task it runs in.
+    async fn retry_here(&self, id: &str) -> Result<Onboarding, RetryError> {
         let onboarding = self
             .inner
             .store
@@ -277,7 +319,8 @@ impl Pipeline {
         Ok(self.inner.store.api(onboarding).await?)
     }
 
-    /// Picks up every onboarding a previous run left unfinished, in the background.
+    /// Picks up every onboarding a previous run left unfinished, in the background,
+    /// [`RESUME_CONCURRENCY`] at a time.
     ///
     /// # Errors
     /// Store failures while listing them.
@@ -287,6 +330,9 @@ impl Pipeline {
             let pipeline = self.clone();
             let id = id.clone();
             tokio::spawn(async move {
+                let Ok(_permit) = pipeline.inner.resumes.acquire().await else {
+                    return;
+                };
                 tracing::info!(id, "resuming unfinished onboarding");
                 if let Err(e) = pipeline.advance(&id).await {
                     tracing::error!(id, error = %e, "resuming failed");

@@ -82,6 +82,8 @@ pub struct Options {
     pub no_webhook_secret: bool,
     /// The clock webhook signatures are checked against (default: the system's).
     pub clock: Option<proxy::clock::Clock>,
+    /// YCloud's whole-request timeout (default: 800 ms), for tests whose YCloud is slow.
+    pub request_timeout: Option<Duration>,
 }
 
 pub struct TestApp {
@@ -180,6 +182,9 @@ pub fn test_settings_with_graph(
     t.poll_interval = Duration::from_millis(100);
     t.poll_for = Duration::from_secs(20);
     t.sandbox_connect_after = Duration::from_millis(400);
+    if let Some(timeout) = opts.request_timeout {
+        t.request_timeout = timeout;
+    }
     settings
 }
 
@@ -313,6 +318,11 @@ impl TestApp {
         }
     }
 
+    /// How many requests the fake YCloud received on `path`.
+    pub async fn calls_to(&self, path: &str) -> usize {
+        calls_to(&self.ycloud, path).await
+    }
+
     /// Onboardings stored so far.
     pub async fn stored_record(&self, id: &str) -> proxy::store::Record {
         let store = proxy::store::Store::connect(&self.database_url, proxy::clock::Clock::system())
@@ -331,6 +341,17 @@ impl TestApp {
         store.close().await;
         n
     }
+}
+
+/// How many requests `server` received on `path`.
+pub async fn calls_to(server: &MockServer, path: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == path)
+        .count()
 }
 
 pub fn standard_body() -> Value {

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod binary;
+mod disconnects;
 mod failures;
 mod fake_ycloud;
 mod foundation;
