@@ -1,6 +1,8 @@
-//! The same store on PostgreSQL, when `PROXY_TEST_POSTGRES_URL` names a server the test may
-//! create databases on (e.g. `postgres://postgres@127.0.0.1:5432/postgres`). Skipped
-//! otherwise: SQLite is the default, and this guards the "portable SQL" promise.
+//! The proxy on PostgreSQL: a fresh database per test on the server that
+//! `PROXY_TEST_POSTGRES_URL` names, a role that may create databases (e.g.
+//! `postgres://postgres@127.0.0.1:5432/postgres`). `cargo xtask test` starts a throwaway
+//! cluster and sets it; without it these tests fail rather than pass unchecked, since
+//! several instances on one PostgreSQL database is how the proxy scales.
 
 use std::time::Duration;
 
@@ -11,12 +13,25 @@ use wiremock::Mock;
 
 use crate::helpers::*;
 
-async fn fresh_postgres_database() -> Option<String> {
-    let admin = std::env::var("PROXY_TEST_POSTGRES_URL").ok()?;
+/// The variable naming the test server.
+const SERVER_VAR: &str = "PROXY_TEST_POSTGRES_URL";
+
+/// A new, empty database on the test server; its URL.
+pub async fn fresh_postgres_database() -> String {
+    let admin = std::env::var(SERVER_VAR)
+        .ok()
+        .filter(|u| !u.trim().is_empty());
+    let Some(admin) = admin else {
+        panic!(
+            "{SERVER_VAR} is not set: the PostgreSQL tests need a server they may create \
+             databases on. `cargo xtask test` (or `cargo xtask postgres cargo test …`) starts a \
+             throwaway cluster and sets it; or set {SERVER_VAR}=postgres://user@host:port/db"
+        )
+    };
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&admin)
         .await
-        .expect("PROXY_TEST_POSTGRES_URL connects");
+        .unwrap_or_else(|e| panic!("{SERVER_VAR}={admin} does not connect: {e}"));
     let name = format!("proxy_test_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&pool)
@@ -25,15 +40,12 @@ async fn fresh_postgres_database() -> Option<String> {
     pool.close().await;
     let mut url = url::Url::parse(&admin).expect("a URL");
     url.set_path(&format!("/{name}"));
-    Some(url.to_string())
+    url.to_string()
 }
 
 #[tokio::test]
 async fn the_pipeline_runs_on_postgres() {
-    let Some(database_url) = fresh_postgres_database().await else {
-        eprintln!("skipped: PROXY_TEST_POSTGRES_URL is not set");
-        return;
-    };
+    let database_url = fresh_postgres_database().await;
     let app = spawn_app_with(Options {
         env: vec![("DATABASE_URL", database_url.clone())],
         ..Options::default()
