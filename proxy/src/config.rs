@@ -148,6 +148,11 @@ pub struct UpstreamTuning {
     pub poll_for: Duration,
     /// Sandbox only: how long after register/smb-bind the fake number turns `CONNECTED`.
     pub sandbox_connect_after: Duration,
+    /// How long an instance's lease on an onboarding lasts unless renewed (it is renewed
+    /// every third of it), and how often expired leases are swept for. Longer than a
+    /// stalled instance may pause; short enough that a crashed instance's onboardings do
+    /// not wait long.
+    pub lease_for: Duration,
 }
 
 impl UpstreamTuning {
@@ -177,6 +182,7 @@ impl Default for UpstreamTuning {
             poll_interval: Duration::from_secs(5),
             poll_for: Duration::from_secs(15 * 60),
             sandbox_connect_after: Duration::from_secs(3),
+            lease_for: Duration::from_secs(30),
         }
     }
 }

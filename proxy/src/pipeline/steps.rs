@@ -17,7 +17,11 @@ impl Pipeline {
         onboarding: &Record,
         steps: &Steps,
     ) -> Result<Flow, StoreError> {
-        let mut w = self.inner.store.writes();
+        let inner = &self.inner;
+        let mut w = inner
+            .store
+            .writes()
+            .leased_to(&inner.instance, inner.lease_for);
         match onboarding.mode {
             Mode::Standard => self.run_standard(onboarding, steps, &mut w).await,
             Mode::Coexistence => {

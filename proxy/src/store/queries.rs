@@ -21,13 +21,15 @@ impl Store {
         &self,
         req: &CreateOnboarding,
     ) -> Result<(Record, bool), StoreError> {
-        self.insert_or_get_started(req, None, None).await
+        self.insert_or_get_started(req, None, None, None).await
     }
 
     /// [`Store::insert_or_get`], recording the SHA-256 (hex) of the code that verified the
     /// onboarding when it is created now; when `first` is given, also records that step as
     /// started and the onboarding in that state, in the same transaction (what
-    /// [`Store::start_step`] would write next).
+    /// [`Store::start_step`] would write next); when `lease` is given (an owner and until
+    /// when), the new onboarding is leased to it from the start, so no other instance can
+    /// take it between the insert and its first step.
     ///
     /// # Errors
     /// Database failures.
@@ -36,6 +38,7 @@ impl Store {
         req: &CreateOnboarding,
         code_sha256: Option<&str>,
         first: Option<(Step, OnboardingState)>,
+        lease: Option<(&str, OffsetDateTime)>,
     ) -> Result<(Record, bool), StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let now = format_time(self.clock.now());
@@ -45,9 +48,9 @@ impl Store {
         // the unique index, not a prior SELECT, decides races between two identical posts.
         let inserted = sqlx::query(
             "INSERT INTO onboardings (id, mode, waba_id, phone_number_id, business_id, \
-             customer_ref, event, state, created_at, updated_at, code_sha256) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) ON CONFLICT DO NOTHING \
-             RETURNING *",
+             customer_ref, event, state, created_at, updated_at, code_sha256, lease_owner, \
+             lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12) \
+             ON CONFLICT DO NOTHING RETURNING *",
         )
         .bind(&id)
         .bind(req.mode.as_str())
@@ -59,6 +62,8 @@ impl Store {
         .bind(state.as_str())
         .bind(&now)
         .bind(code_sha256.map(str::to_owned))
+        .bind(lease.map(|(owner, _)| owner.to_owned()))
+        .bind(lease.map(|(_, until)| format_time(until)))
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = inserted {
@@ -173,27 +178,6 @@ impl Store {
                 id: id.to_owned(),
                 what: e.to_string(),
             })
-    }
-
-    /// Ids of onboardings a restart must pick up again: any state that is neither final nor
-    /// waiting for a person.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn unfinished(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id FROM onboardings WHERE state IN ($1, $2, $3, $4, $5) ORDER BY created_at",
-        )
-        .bind(OnboardingState::Received.as_str())
-        .bind(OnboardingState::Verifying.as_str())
-        .bind(OnboardingState::Binding.as_str())
-        .bind(OnboardingState::Registering.as_str())
-        .bind(OnboardingState::Pending.as_str())
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| r.try_get::<String, _>("id").map_err(Into::into))
-            .collect()
     }
 
     /// Every step of one onboarding that was ever started, in one query.

@@ -20,6 +20,8 @@ use crate::clock::Clock;
 pub struct Writes {
     clock: Clock,
     ops: Vec<Op>,
+    /// The runner's lease, checked and renewed by every commit ([`Writes::leased_to`]).
+    lease: Option<(String, time::Duration)>,
 }
 
 #[derive(Debug)]
@@ -48,6 +50,16 @@ enum Op {
 }
 
 impl Writes {
+    /// Makes every commit of this batch check that `owner` still holds the onboarding's
+    /// lease, and renew it for `lease_for`, in its transaction: a runner whose lease expired
+    /// and was taken over writes nothing more ([`StoreError::LeaseLost`]), so two instances
+    /// never both record a step's outcome.
+    #[must_use]
+    pub fn leased_to(mut self, owner: &str, lease_for: time::Duration) -> Self {
+        self.lease = Some((owner.to_owned(), lease_for));
+        self
+    }
+
     /// See [`Store::start_step`].
     pub fn start_step(&mut self, step: Step, state: OnboardingState) {
         self.ops.push(Op::Start {
@@ -110,6 +122,7 @@ impl Store {
         Writes {
             clock: self.clock.clone(),
             ops: Vec::new(),
+            lease: None,
         }
     }
 
@@ -129,6 +142,23 @@ impl Store {
 
     async fn commit_ops(&self, id: &str, writes: &mut Writes) -> Result<(), StoreError> {
         let ops = std::mem::take(&mut writes.ops);
+        let mut tx = self.write.begin().await?;
+        if let Some((owner, lease_for)) = &writes.lease {
+            let until = format_time(self.clock.now() + *lease_for);
+            let held = sqlx::query(
+                "UPDATE onboardings SET lease_until = $1 WHERE id = $2 AND lease_owner = $3",
+            )
+            .bind(until)
+            .bind(id)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if held == 0 {
+                tx.rollback().await?;
+                return Err(StoreError::LeaseLost { id: id.to_owned() });
+            }
+        }
         // Coalesced: a step started and finished in the same batch is one row write, and the
         // onboarding's changes are one UPDATE (later values win, as applied in order).
         let mut steps: Vec<StepWrite> = Vec::new();
@@ -191,7 +221,6 @@ impl Store {
                 }
             }
         }
-        let mut tx = self.write.begin().await?;
         for w in steps {
             match (w.started_at, w.finished) {
                 (Some(started_at), finished) => {

@@ -8,6 +8,7 @@ mod failures;
 mod fake_ycloud;
 mod foundation;
 mod helpers;
+mod instances;
 mod onboardings;
 mod openapi_conformance;
 mod openapi_document;

@@ -114,6 +114,98 @@ async fn the_pipeline_runs_on_postgres() {
         .insert_webhook_event("evt_1", "whatsapp.phone_number.quality_updated", "{}")
         .await
         .unwrap());
-    assert!(store.unfinished().await.unwrap().is_empty());
+    let now = proxy::clock::Clock::system().now();
+    let unfinished = store.unfinished(now, proxy::store::Unleased::Free).await;
+    assert!(unfinished.unwrap().is_empty());
     store.close().await;
+}
+
+/// The proxy on a fresh PostgreSQL database, and that database's URL.
+pub async fn spawn_postgres_app(mut opts: Options) -> (TestApp, String) {
+    let database_url = fresh_postgres_database().await;
+    opts.env.push(("DATABASE_URL", database_url.clone()));
+    (spawn_app_with(opts).await, database_url)
+}
+
+#[tokio::test]
+async fn a_restart_on_postgres_resumes_after_bind_without_binding_again() {
+    let database_url = fresh_postgres_database().await;
+    let id = crate::resume::crashed_after_bind_at(&database_url).await;
+    let ycloud = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(tp_bind_path()))
+        .respond_with(ok(waba_json(true)))
+        .expect(0)
+        .mount(&ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ok(phone_json("CONNECTED")))
+        .expect(1)
+        .mount(&ycloud)
+        .await;
+    let app = spawn_app_with(Options {
+        env: vec![("DATABASE_URL", database_url)],
+        ycloud: Some(ycloud),
+        ..Options::default()
+    })
+    .await;
+    let o = app
+        .wait_for_state(&id, OnboardingState::Connected, Duration::from_secs(10))
+        .await;
+    assert_eq!(o.waba.unwrap().payment_method_attached, Some(true));
+    let store = proxy::store::Store::connect(&app.database_url, proxy::clock::Clock::system())
+        .await
+        .unwrap();
+    assert_eq!(store.lease(&id).await.unwrap(), None, "released at the end");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_retry_on_postgres_runs_the_failed_register_again() {
+    let (app, _) = spawn_postgres_app(Options::default()).await;
+    expect_bind_once(&app).await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(wiremock::ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ok(phone_json("CONNECTED")))
+        .expect(1)
+        .mount(&app.ycloud)
+        .await;
+    let r = app.post_onboarding(&standard_body()).await;
+    assert_eq!(r.status(), 201);
+    let o: Onboarding = r.json().await.unwrap();
+    assert_eq!(o.state, OnboardingState::Failed, "{o:?}");
+    let r = app.retry(&o.id).await;
+    assert_eq!(r.status(), 200);
+    let o: Onboarding = r.json().await.unwrap();
+    assert_eq!(o.state, OnboardingState::Connected, "{o:?}");
+    let store = proxy::store::Store::connect(&app.database_url, proxy::clock::Clock::system())
+        .await
+        .unwrap();
+    let phone = wire::PhoneNumberId::parse(PHONE_ID).unwrap();
+    let since = proxy::clock::Clock::system().now() - time::Duration::hours(72);
+    let (n, _) = store.register_attempts_since(&phone, since).await.unwrap();
+    assert_eq!(n, 2, "both register calls are counted");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_webhook_on_postgres_connects_a_pending_number() {
+    let (app, _) = spawn_postgres_app(Options::default()).await;
+    let o = crate::webhooks::pending_onboarding(&app).await;
+    let connected = crate::webhooks::phone_event("evt_pg_1", "CONNECTED");
+    assert_eq!(app.post_signed_webhook(&connected).await.status(), 204);
+    let c = app
+        .wait_for_state(&o.id, OnboardingState::Connected, Duration::from_secs(5))
+        .await;
+    assert_eq!(c.phone_number.unwrap().status.as_deref(), Some("CONNECTED"));
+    // Stored once: YCloud sending it again is not applied twice.
+    assert_eq!(app.post_signed_webhook(&connected).await.status(), 204);
 }

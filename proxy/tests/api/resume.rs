@@ -26,7 +26,12 @@ fn request() -> CreateOnboarding {
 
 /// The store as a run that died right after bind left it.
 async fn crashed_after_bind(dir: &std::path::Path) -> String {
-    let store = Store::connect(&database_url(dir), proxy::clock::Clock::system())
+    crashed_after_bind_at(&database_url(dir)).await
+}
+
+/// [`crashed_after_bind`] in the database at `url`.
+pub async fn crashed_after_bind_at(url: &str) -> String {
+    let store = Store::connect(url, proxy::clock::Clock::system())
         .await
         .unwrap();
     let (o, created) = store.insert_or_get(&request()).await.unwrap();
