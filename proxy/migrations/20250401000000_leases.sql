@@ -5,3 +5,11 @@
 ALTER TABLE onboardings ADD COLUMN lease_owner VARCHAR(64);
 ALTER TABLE onboardings ADD COLUMN lease_until VARCHAR(40);
 
+-- One row per phone number, locked (by an upsert) in the transaction that counts the
+-- number's register calls and records the next one, so two instances cannot both see nine
+-- and both call: the count and the insert are atomic per number. A row lock rather than
+-- pg_advisory_xact_lock keeps the SQL portable; SQLite's one writer serialises anyway.
+CREATE TABLE register_budgets (
+    phone_number_id VARCHAR(32) PRIMARY KEY,
+    locked_at       VARCHAR(40) NOT NULL
+);

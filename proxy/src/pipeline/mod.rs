@@ -15,7 +15,9 @@
 //!    a new onboarding (the idempotency key is WABA + number), whose `tp/bind` is a re-bind.
 //! 4. `registering`: register, unless the number's 10 register calls in 72 hours are spent
 //!    (then `failed`, `register_limit`, with `retry_after`; nothing is called). Every call is
-//!    counted in `register_attempts` before it is made.
+//!    counted in `register_attempts` before it is made, in the transaction that counts the
+//!    calls before it under a lock of the number ([`Store::commit_counted`]), so instances
+//!    sharing a database cannot together exceed the budget.
 //! 5. The answer's status `CONNECTED` → `connected`; otherwise `pending`, and a background
 //!    follower polls the number (by its E.164 from the register answer) until `CONNECTED`.
 //!    `BANNED`/`BLOCKED` → `action_required`. The follower backs off (×1.5 per unchanged
@@ -408,6 +410,7 @@ impl Pipeline {
     }
 
     /// When the number's budget is spent, the time its oldest counted call leaves the window.
+    /// (A look for `retry`'s early answer; the step itself counts under the number's lock.)
     async fn budget_spent_until(
         &self,
         phone: &wire::PhoneNumberId,

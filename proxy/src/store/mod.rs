@@ -6,7 +6,8 @@
 //!
 //! - this file: [`Store`], opening the database and applying the migrations;
 //! - `queries.rs`: the reads, the insert of a new onboarding, webhook events;
-//! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls;
+//! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls,
+//!   and the register budget's count, atomic per number;
 //! - `leases.rs`: which instance runs an onboarding (row leases);
 //! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
 //!   YCloud's raw objects);
@@ -27,7 +28,7 @@ mod writes;
 
 pub use leases::Unleased;
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
-pub use writes::Writes;
+pub use writes::{Budget, RegisterCall, Writes};
 
 /// A store failure. Shown to nobody: logged, and answered as a generic 500.
 #[derive(Debug, thiserror::Error)]
