@@ -50,6 +50,13 @@ impl Pipeline {
         }
     }
 
+    /// [`Pipeline::lease`] of an onboarding this instance just inserted with its lease: only
+    /// the claim here is taken (the store already holds the lease).
+    pub(super) fn lease_inserted(&self, id: &str) -> Option<Lease> {
+        self.claim(id)
+            .then(|| Lease::renewed(self.clone(), id.to_owned()))
+    }
+
     fn claim(&self, id: &str) -> bool {
         self.inner
             .running

@@ -439,7 +439,7 @@ impl Pipeline {
     /// [`Pipeline::advance`] of an onboarding just created (leased to this instance by its
     /// insert).
     async fn advance_from(&self, onboarding: Record, first: Step) -> Result<Record, StoreError> {
-        let Some(lease) = self.lease(&onboarding.id).await? else {
+        let Some(lease) = self.lease_inserted(&onboarding.id) else {
             return self.current(&onboarding.id).await;
         };
         // Just created, its first step recorded as started with it.
