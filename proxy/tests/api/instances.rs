@@ -78,7 +78,7 @@ async fn one_instance_runs_an_onboarding_until_its_lease_expires_then_another_ta
     let ycloud = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)).set_delay(Duration::from_secs(2)))
+        .respond_with(ok(waba_json(true)).set_delay(Duration::from_secs(4)))
         .mount(&ycloud)
         .await;
     Mock::given(method("POST"))
@@ -86,7 +86,8 @@ async fn one_instance_runs_an_onboarding_until_its_lease_expires_then_another_ta
         .respond_with(ok(phone_json("CONNECTED")))
         .mount(&ycloud)
         .await;
-    let lease_for = Duration::from_secs(1);
+    // Short, so the test does not wait long for it to expire; A renews it every 0.67 s.
+    let lease_for = Duration::from_secs(2);
 
     // Instance A runs in a runtime of its own, so that it can crash: shutting that runtime
     // down stops every task of A at once, mid-bind, its lease renewal included.
@@ -122,14 +123,16 @@ async fn one_instance_runs_an_onboarding_until_its_lease_expires_then_another_ta
         .unwrap()
         .unwrap();
     let id = stored.id.clone();
-    let (owner, _) = store.lease(&id).await.unwrap().expect("A holds a lease");
+    let (owner, until) = store.lease(&id).await.unwrap().expect("A holds a lease");
     assert_ne!(owner, b.instance());
     // B starting up while A runs the onboarding: A's live lease keeps B off it.
     assert_eq!(b.resume_unfinished().await.unwrap(), 0);
     assert_eq!(b.resume_abandoned().await.unwrap(), 0);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(calls_to(&ycloud, &tp_bind_path()).await, 1, "only A binds");
-    assert_eq!(store.lease(&id).await.unwrap().unwrap().0, owner, "renewed");
+    let (still, later) = store.lease(&id).await.unwrap().unwrap();
+    assert_eq!(still, owner);
+    assert!(later > until, "A renews its lease: {until} then {later}");
 
     // A crashes mid-bind. Its lease is no longer renewed; once it expires, B's sweep takes
     // the onboarding over and runs the interrupted bind again, then register.
@@ -138,7 +141,7 @@ async fn one_instance_runs_an_onboarding_until_its_lease_expires_then_another_ta
     let _sweeper = b.spawn_sweeper();
     eventually(
         "B connects the onboarding",
-        Duration::from_secs(15),
+        Duration::from_secs(20),
         || async {
             let o = b.get(&id).await.unwrap().unwrap();
             o.state == OnboardingState::Connected

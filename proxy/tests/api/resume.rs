@@ -282,7 +282,7 @@ async fn a_restart_resumes_a_bounded_number_at_a_time() {
     let bind = r"^/whatsapp/businessAccounts/\d+/tp/bind$";
     Mock::given(method("POST"))
         .and(path_regex(bind))
-        .respond_with(ok(waba_json(true)).set_delay(Duration::from_millis(1500)))
+        .respond_with(ok(waba_json(true)).set_delay(Duration::from_secs(3)))
         .expect(LEFT as u64)
         .mount(&ycloud)
         .await;
@@ -311,11 +311,11 @@ async fn a_restart_resumes_a_bounded_number_at_a_time() {
         assert!(tokio::time::Instant::now() < deadline, "no resume started");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // The first binds take 1.5 s: until one ends, no further one may start.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The first binds take 3 s: until one ends, no further one may start.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(binds().await, AT_ONCE);
     for id in &ids {
-        app.wait_for_state(id, OnboardingState::Connected, Duration::from_secs(15))
+        app.wait_for_state(id, OnboardingState::Connected, Duration::from_secs(20))
             .await;
     }
 }
