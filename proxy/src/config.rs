@@ -148,6 +148,11 @@ pub struct UpstreamTuning {
     pub poll_for: Duration,
     /// Sandbox only: how long after register/smb-bind the fake number turns `CONNECTED`.
     pub sandbox_connect_after: Duration,
+    /// How long an instance's lease on an onboarding lasts unless renewed (it is renewed
+    /// every third of it), and how often expired leases are swept for. Longer than a
+    /// stalled instance may pause; short enough that a crashed instance's onboardings do
+    /// not wait long.
+    pub lease_for: Duration,
 }
 
 impl UpstreamTuning {
@@ -177,6 +182,7 @@ impl Default for UpstreamTuning {
             poll_interval: Duration::from_secs(5),
             poll_for: Duration::from_secs(15 * 60),
             sandbox_connect_after: Duration::from_secs(3),
+            lease_for: Duration::from_secs(30),
         }
     }
 }
@@ -535,6 +541,17 @@ impl Settings {
         };
         let allow_anonymous_onboardings = flag("ALLOW_ANONYMOUS_ONBOARDINGS")?;
         let mut upstream = UpstreamTuning::default();
+        if let Some(v) = get("ONBOARDING_LEASE_SECS") {
+            upstream.lease_for = match v.parse::<u64>() {
+                Ok(n) if (1..=3600).contains(&n) => Duration::from_secs(n),
+                _ => {
+                    return Err(ConfigError::new(
+                        "ONBOARDING_LEASE_SECS",
+                        format!("expected whole seconds from 1 to 3600, got {v:?}"),
+                    ))
+                }
+            };
+        }
         if let Some(v) = get("UPSTREAM_TIMEOUT_SECS") {
             upstream.request_timeout = match v.parse::<u64>() {
                 Ok(n) if (1..=300).contains(&n) => Duration::from_secs(n),

@@ -50,6 +50,18 @@ pub struct Application {
     router: Router,
     upstream_label: String,
     stopping: tokio::sync::watch::Sender<bool>,
+    /// Resumes onboardings whose lease expired, every lease period, until the server stops.
+    sweeper: AbortOnDrop,
+}
+
+/// A background task that ends with its owner.
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// How long a shutdown waits for requests in flight (a register call can take a while)
@@ -58,7 +70,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 impl Application {
     /// Opens the store, builds the upstream and the router, binds the address (port 0
-    /// picks a free port) and resumes unfinished onboardings in the background.
+    /// picks a free port), resumes unfinished onboardings that no other instance holds in
+    /// the background, and starts sweeping for those whose lease expires later.
     ///
     /// # Errors
     /// See [`StartupError`].
@@ -214,6 +227,7 @@ impl Application {
             router: router(state),
             upstream_label: settings.ycloud.to_string(),
             stopping,
+            sweeper: AbortOnDrop(pipeline.spawn_sweeper()),
         })
     }
 
@@ -247,6 +261,7 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let stopping = self.stopping;
+        let _sweeper = self.sweeper;
         let mut stopped = stopping.subscribe();
         let graceful = async move {
             signal.await;

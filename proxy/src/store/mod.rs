@@ -6,7 +6,9 @@
 //!
 //! - this file: [`Store`], opening the database and applying the migrations;
 //! - `queries.rs`: the reads, the insert of a new onboarding, webhook events;
-//! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls;
+//! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls,
+//!   and the register budget's count, atomic per number;
+//! - `leases.rs`: which instance runs an onboarding (row leases);
 //! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
 //!   YCloud's raw objects);
 //! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only).
@@ -19,15 +21,17 @@ use sqlx::{AnyPool, Executor};
 use crate::clock::Clock;
 
 mod cache;
+mod leases;
 mod partner;
 mod queries;
 mod rows;
 mod writes;
 
+pub use leases::Unleased;
 pub use partner::{Attempt, DueEvent, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
-pub use writes::Writes;
+pub use writes::{Budget, RegisterCall, Writes};
 
 /// A store failure. Shown to nobody: logged, and answered as a generic 500.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +57,13 @@ pub enum StoreError {
         path: String,
         /// Why.
         source: std::io::Error,
+    },
+    /// The lease on the onboarding is no longer this instance's (it expired and another
+    /// instance took the onboarding over): nothing was written.
+    #[error("onboarding {id}: another instance holds its lease now")]
+    LeaseLost {
+        /// Which onboarding.
+        id: String,
     },
     /// A stored row does not parse (edited by hand, or a bug).
     #[error("corrupt row {id}: {what}")]

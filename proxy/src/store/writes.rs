@@ -1,12 +1,14 @@
-//! Writes: the batch the pipeline commits between two upstream calls, and the conditional
-//! update of an onboarding that no runner owns.
+//! Writes: the batch the pipeline commits between two upstream calls, the register budget's
+//! count (atomic per number), and the conditional update of an onboarding that no runner
+//! owns.
 
 use serde_json::Value;
+use sqlx::Row;
 use time::OffsetDateTime;
 use wire::{EventType, OnboardingState, PhoneNumberId, WabaId};
 
 use super::partner::emit;
-use super::rows::{format_time, Step, StepStatus, Update};
+use super::rows::{format_time, parse_time, Step, StepStatus, Update};
 use super::{Store, StoreError};
 use crate::clock::Clock;
 
@@ -21,6 +23,37 @@ use crate::clock::Clock;
 pub struct Writes {
     clock: Clock,
     ops: Vec<Op>,
+    /// The runner's lease, checked and renewed by every commit ([`Writes::leased_to`]).
+    lease: Option<(String, time::Duration)>,
+}
+
+/// A register call about to be made, counted against its number's budget: at most `limit`
+/// calls at or after `since`.
+#[derive(Debug, Clone)]
+pub struct RegisterCall {
+    /// The WABA the number is registered for.
+    pub waba_id: WabaId,
+    /// The number.
+    pub phone_number_id: PhoneNumberId,
+    /// When the call is made.
+    pub at: OffsetDateTime,
+    /// Where the budget's window begins.
+    pub since: OffsetDateTime,
+    /// How many calls the window allows.
+    pub limit: i64,
+}
+
+/// What [`Store::commit_counted`] found in the number's budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// The call is counted, its step started: make it.
+    Counted,
+    /// The window's calls are spent: nothing of the step was written. `oldest` is the
+    /// oldest counted call in the window (it leaves the window first).
+    Spent {
+        /// The oldest counted call in the window.
+        oldest: Option<OffsetDateTime>,
+    },
 }
 
 #[derive(Debug)]
@@ -46,9 +79,33 @@ enum Op {
         phone_number_id: String,
         at: String,
     },
+    /// A step's start and a register call counted against the number's budget, written
+    /// only when the budget allows ([`Store::commit_counted`]).
+    StartCounted {
+        step: Step,
+        state: OnboardingState,
+        call: RegisterCall,
+    },
 }
 
 impl Writes {
+    /// Makes every commit of this batch check that `owner` still holds the onboarding's
+    /// lease, and renew it for `lease_for`, in its transaction: a runner whose lease expired
+    /// and was taken over writes nothing more ([`StoreError::LeaseLost`]), so two instances
+    /// never both record a step's outcome.
+    #[must_use]
+    pub fn leased_to(mut self, owner: &str, lease_for: time::Duration) -> Self {
+        self.lease = Some((owner.to_owned(), lease_for));
+        self
+    }
+
+    /// Starts `step` (moving to `state`) together with counting `call` against its number's
+    /// budget; committed only by [`Store::commit_counted`], which writes both or, when the
+    /// budget is spent, neither.
+    pub fn start_counted_step(&mut self, step: Step, state: OnboardingState, call: RegisterCall) {
+        self.ops.push(Op::StartCounted { step, state, call });
+    }
+
     /// See [`Store::start_step`].
     pub fn start_step(&mut self, step: Step, state: OnboardingState) {
         self.ops.push(Op::Start {
@@ -111,6 +168,7 @@ impl Store {
         Writes {
             clock: self.clock.clone(),
             ops: Vec::new(),
+            lease: None,
         }
     }
 
@@ -120,16 +178,63 @@ impl Store {
     /// # Errors
     /// Database failures (the queue is emptied all the same: the transaction rolled back).
     pub async fn commit(&self, id: &str, writes: &mut Writes) -> Result<(), StoreError> {
+        self.commit_counted(id, writes).await.map(|_| ())
+    }
+
+    /// [`Store::commit`] of a batch with a counted step ([`Writes::start_counted_step`]).
+    /// In the same transaction, before anything else, the number's budget row is locked,
+    /// its calls in the window counted, and the call recorded if one is left: two runners
+    /// (in this process or another instance) cannot both see the last call free. When the
+    /// budget is spent, the transaction is rolled back and the rest of the batch stays
+    /// queued for the next commit, without the counted step.
+    ///
+    /// # Errors
+    /// Database failures, or [`StoreError::LeaseLost`] (the queue is emptied then).
+    pub async fn commit_counted(
+        &self,
+        id: &str,
+        writes: &mut Writes,
+    ) -> Result<Budget, StoreError> {
         if writes.ops.is_empty() {
-            return Ok(());
+            return Ok(Budget::Counted);
         }
         let result = self.commit_ops(id, writes).await;
         self.forget(id);
         result
     }
 
-    async fn commit_ops(&self, id: &str, writes: &mut Writes) -> Result<(), StoreError> {
-        let ops = std::mem::take(&mut writes.ops);
+    async fn commit_ops(&self, id: &str, writes: &mut Writes) -> Result<Budget, StoreError> {
+        let mut ops = std::mem::take(&mut writes.ops);
+        let mut tx = self.write.begin().await?;
+        // The budget's lock comes first in every transaction that takes it, so two of them
+        // never wait for each other's onboarding row.
+        let counted = ops
+            .iter()
+            .position(|op| matches!(op, Op::StartCounted { .. }));
+        if let Some(Op::StartCounted { call, .. }) = counted.map(|i| &ops[i]) {
+            if let Budget::Spent { oldest } = count_call(&mut tx, call).await? {
+                tx.rollback().await?;
+                ops.retain(|op| !matches!(op, Op::StartCounted { .. }));
+                writes.ops = ops;
+                return Ok(Budget::Spent { oldest });
+            }
+        }
+        if let Some((owner, lease_for)) = &writes.lease {
+            let until = format_time(self.clock.now() + *lease_for);
+            let held = sqlx::query(
+                "UPDATE onboardings SET lease_until = $1 WHERE id = $2 AND lease_owner = $3",
+            )
+            .bind(until)
+            .bind(id)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if held == 0 {
+                tx.rollback().await?;
+                return Err(StoreError::LeaseLost { id: id.to_owned() });
+            }
+        }
         // Coalesced: a step started and finished in the same batch is one row write, and the
         // onboarding's changes are one UPDATE (later values win, as applied in order).
         let mut steps: Vec<StepWrite> = Vec::new();
@@ -190,9 +295,29 @@ impl Store {
                 } => {
                     attempts.push((waba_id, phone_number_id, at));
                 }
+                Op::StartCounted { step, state, call } => {
+                    // Counted above, before anything was written.
+                    let at = format_time(call.at);
+                    onboarding.merge(Update {
+                        state: Some(state),
+                        error: Some(None),
+                        ..Update::default()
+                    });
+                    steps.push(StepWrite {
+                        step,
+                        started_at: Some(at.clone()),
+                        finished: None,
+                    });
+                    attempts.push((
+                        call.waba_id.as_str().to_owned(),
+                        call.phone_number_id.as_str().to_owned(),
+                        at.clone(),
+                    ));
+                    updated_at = at;
+                    touched = true;
+                }
             }
         }
-        let mut tx = self.write.begin().await?;
         // An onboarding entering a state the partner hears about: its event goes into this
         // transaction, written once the steps and the onboarding are.
         let event = match onboarding.state.and_then(EventType::entering) {
@@ -269,7 +394,7 @@ impl Store {
         if event.is_some() {
             self.wake_outbox();
         }
-        Ok(())
+        Ok(Budget::Counted)
     }
 
     /// Records that a step is about to call out, and moves the onboarding to `state`
@@ -373,6 +498,41 @@ impl Store {
         w.register_attempt(waba_id, phone_number_id, at);
         self.commit(onboarding_id, &mut w).await
     }
+}
+
+/// Locks the number's budget row (an upsert, which holds the row until the transaction
+/// ends, in PostgreSQL as in SQLite) and counts the number's calls in the window, seeing
+/// every call committed before the lock was granted. Every WABA's calls count: Meta's limit
+/// is the number's.
+async fn count_call(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    call: &RegisterCall,
+) -> Result<Budget, StoreError> {
+    let number = call.phone_number_id.as_str();
+    sqlx::query(
+        "INSERT INTO register_budgets (phone_number_id, locked_at) VALUES ($1, $2) \
+         ON CONFLICT (phone_number_id) DO UPDATE SET locked_at = $2",
+    )
+    .bind(number)
+    .bind(format_time(call.at))
+    .execute(&mut **tx)
+    .await?;
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, MIN(attempted_at) AS oldest FROM register_attempts \
+         WHERE phone_number_id = $1 AND attempted_at >= $2",
+    )
+    .bind(number)
+    .bind(format_time(call.since))
+    .fetch_one(&mut **tx)
+    .await?;
+    let n: i64 = row.try_get("n")?;
+    if n < call.limit {
+        return Ok(Budget::Counted);
+    }
+    let oldest: Option<String> = row.try_get("oldest")?;
+    Ok(Budget::Spent {
+        oldest: oldest.as_deref().and_then(parse_time),
+    })
 }
 
 /// One `UPDATE` of the onboarding row with the columns the update sets, and `updated_at`.

@@ -3,10 +3,12 @@
 
 mod bad_input;
 mod binary;
+mod disconnects;
 mod failures;
 mod fake_ycloud;
 mod foundation;
 mod helpers;
+mod instances;
 mod onboardings;
 mod openapi_conformance;
 mod openapi_document;

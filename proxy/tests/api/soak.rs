@@ -81,6 +81,8 @@ fn start_proxy(dir: &std::path::Path, addr: &str, fake: &str) -> Proxy {
         .env("ALLOW_UNVERIFIED_ONBOARDINGS", "true")
         .env("ALLOW_ANONYMOUS_ONBOARDINGS", "true")
         .env("UPSTREAM_TIMEOUT_SECS", "1")
+        // A killed instance's onboardings are taken over once its leases expire.
+        .env("ONBOARDING_LEASE_SECS", "2")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
