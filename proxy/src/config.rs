@@ -30,6 +30,8 @@ pub const DEFAULT_GRAPH_BASE_URL: &str = "https://graph.facebook.com";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/onboarding.db";
 /// Where the built bundle lives.
 pub const DEFAULT_DIST_DIR: &str = "dist";
+/// Largest answer read from YCloud or the Graph API (their objects are a few KiB).
+pub const MAX_UPSTREAM_BODY_BYTES: usize = 1024 * 1024;
 
 /// Embedded Signup ids handed to the browser in sandbox mode. They look like Meta's ids
 /// (digits) so that any validation in the browser accepts them, and they are obviously fake.
@@ -148,11 +150,15 @@ pub struct UpstreamTuning {
     pub poll_for: Duration,
     /// Sandbox only: how long after register/smb-bind the fake number turns `CONNECTED`.
     pub sandbox_connect_after: Duration,
+    /// Largest answer read from an upstream; a longer one is a failed call, so a broken or
+    /// hostile upstream cannot make the proxy buffer without bound.
+    pub max_body_bytes: usize,
 }
 
 impl UpstreamTuning {
-    /// The HTTP client every upstream (YCloud, the Graph API) uses: these timeouts and the
-    /// proxy's user agent.
+    /// The HTTP client every upstream (YCloud, the Graph API) uses: these timeouts, the
+    /// proxy's user agent, and no redirects followed (a redirect would carry the API key or
+    /// the app secret to wherever it points).
     ///
     /// # Errors
     /// When the client cannot be built (TLS backend failure).
@@ -160,6 +166,7 @@ impl UpstreamTuning {
         reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("wa-signup-proxy/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())
@@ -177,6 +184,7 @@ impl Default for UpstreamTuning {
             poll_interval: Duration::from_secs(5),
             poll_for: Duration::from_secs(15 * 60),
             sandbox_connect_after: Duration::from_secs(3),
+            max_body_bytes: MAX_UPSTREAM_BODY_BYTES,
         }
     }
 }
@@ -293,7 +301,7 @@ impl Settings {
             ));
         }
 
-        let base_url = parse_http_url(
+        let base_url = parse_upstream_url(
             "YCLOUD_BASE_URL",
             &get("YCLOUD_BASE_URL").unwrap_or_else(|| DEFAULT_YCLOUD_BASE_URL.to_owned()),
         )?;
@@ -362,7 +370,7 @@ impl Settings {
             Some(v) => parse_http_url("FB_SDK_URL", &v)?.to_string(),
         };
 
-        let graph_base_url = parse_http_url(
+        let graph_base_url = parse_upstream_url(
             "GRAPH_BASE_URL",
             &get("GRAPH_BASE_URL").unwrap_or_else(|| DEFAULT_GRAPH_BASE_URL.to_owned()),
         )?;
@@ -508,6 +516,28 @@ fn parse_http_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
     // Paths are joined by segment later; a trailing slash would double up.
     let trimmed = url.path().trim_end_matches('/').to_owned();
     url.set_path(&trimmed);
+    Ok(url)
+}
+
+/// An upstream's base: it receives the API key or the app secret, so plain `http://` is
+/// refused unless the host is this machine (tests, a local fake).
+fn parse_upstream_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let url = parse_http_url(var, value)?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if url.scheme() == "http" && !loopback {
+        return Err(ConfigError::new(
+            var,
+            format!(
+                "expected an https URL, got {value:?} (http is accepted only for 127.0.0.1, \
+                 ::1 or localhost)"
+            ),
+        ));
+    }
     Ok(url)
 }
 
@@ -683,6 +713,16 @@ mod tests {
                 "FB_SDK_URL: expected an http(s) URL",
             ),
             (
+                "YCLOUD_BASE_URL",
+                "http://api.ycloud.com/v2",
+                "YCLOUD_BASE_URL: expected an https URL",
+            ),
+            (
+                "GRAPH_BASE_URL",
+                "http://10.0.0.5:8080",
+                "GRAPH_BASE_URL: expected an https URL",
+            ),
+            (
                 "LOG_FORMAT",
                 "xml",
                 "LOG_FORMAT: expected text or json, got \"xml\"",
@@ -732,6 +772,10 @@ mod tests {
         assert_eq!(s.frame_ancestors, ["'self'", "https://shop.example.com"]);
         let s = sandboxed(&[("FRAME_ANCESTORS", "'none'")]).unwrap();
         assert_eq!(s.frame_ancestors, ["'none'"]);
+        // Plain http only towards this machine.
+        for local in ["http://localhost:1", "http://[::1]:2", "http://127.0.0.2:3"] {
+            assert!(live(&[("GRAPH_BASE_URL", local)]).is_ok(), "{local}");
+        }
         let live = live(&[("YCLOUD_BASE_URL", "http://127.0.0.1:9999/v2/")]).unwrap();
         assert_eq!(
             live.ycloud.to_string(),

@@ -28,6 +28,7 @@ use url::Url;
 use wire::{PhoneNumberId, WabaId};
 
 use crate::config::UpstreamTuning;
+use crate::upstream::BodyError;
 
 /// The permission that lists the WABAs a user granted.
 pub const MANAGEMENT_SCOPE: &str = "whatsapp_business_management";
@@ -57,6 +58,8 @@ pub struct GraphClient {
     version: String,
     app_id: String,
     app_secret: SecretString,
+    /// Largest answer read (`UpstreamTuning::max_body_bytes`).
+    max_body_bytes: usize,
 }
 
 #[derive(Deserialize)]
@@ -152,6 +155,7 @@ impl GraphClient {
             version,
             app_id,
             app_secret,
+            max_body_bytes: tuning.max_body_bytes,
         })
     }
 
@@ -288,10 +292,23 @@ impl GraphClient {
             // The URL holds the app secret and the code or token: drop it from the error.
             .map_err(|e| VerifyError::Unavailable(e.without_url().to_string()))?;
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| VerifyError::Unavailable(e.without_url().to_string()))?;
+        let body = match crate::upstream::read_capped(response, self.max_body_bytes).await {
+            Ok(body) => body,
+            Err(BodyError::Transport(e)) => {
+                return Err(VerifyError::Unavailable(e.without_url().to_string()))
+            }
+            Err(BodyError::TooLarge(max)) => {
+                tracing::warn!(
+                    call = what,
+                    status = status.as_u16(),
+                    max,
+                    "Graph's answer is over the cap; not read"
+                );
+                return Err(VerifyError::Unavailable(format!(
+                    "the answer is larger than {max} bytes"
+                )));
+            }
+        };
         tracing::info!(
             call = what,
             status = status.as_u16(),
@@ -299,7 +316,7 @@ impl GraphClient {
             "Graph call"
         );
         if status.is_success() {
-            return Ok(body.to_vec());
+            return Ok(body);
         }
         // Graph's own message names the problem (never the secret); worth a log line.
         let error = serde_json::from_slice::<GraphErrorBody>(&body)

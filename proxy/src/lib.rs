@@ -13,6 +13,7 @@
 //! - [`webhook`]: YCloud webhook verification (an extractor), events, a signing helper.
 //! - [`ownership`]: the ownership check of a sign-up, before anything is stored.
 //! - [`graph`]: the Graph API's code exchange and WABA checks the ownership check asks.
+//! - [`upstream`]: what the YCloud and Graph clients share (capped body reads).
 
 pub mod clock;
 pub mod config;
@@ -24,5 +25,6 @@ pub mod routes;
 pub mod sandbox;
 pub mod startup;
 pub mod store;
+pub mod upstream;
 pub mod webhook;
 pub mod ycloud;

@@ -42,6 +42,7 @@ use wire::{PhoneNumberId, WabaId};
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
 use crate::sandbox::FakeYCloud;
+use crate::upstream::BodyError;
 
 mod errors;
 mod types;
@@ -271,7 +272,18 @@ impl YCloudClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, self.clock.now()));
-        let body = response.bytes().await.map_err(transport_error)?;
+        let body = match crate::upstream::read_capped(response, self.tuning.max_body_bytes).await {
+            Ok(body) => body,
+            Err(BodyError::Transport(e)) => return Err(transport_error(e)),
+            Err(BodyError::TooLarge(max)) => {
+                tracing::warn!(%method, path = url.path(), status = status.as_u16(), max, "YCloud's answer is over the cap; not read");
+                return Err(UpstreamError::BadBody {
+                    status: status.as_u16(),
+                    request_id,
+                    cause: format!("the answer is larger than {max} bytes"),
+                });
+            }
+        };
         // Successes at `debug` (two per sign-up); refusals at `info` (the pipeline warns too).
         if status.is_success() {
             tracing::debug!(
@@ -330,18 +342,22 @@ fn transport_error(e: reqwest::Error) -> UpstreamError {
     }
 }
 
-/// `Retry-After`: delta-seconds, or an HTTP date (counted from `now`).
+/// The longest `Retry-After` taken at its word: a day. Longer ones (or absurd ones, say
+/// `99999999999`) are read as this, so the time they become can always be computed.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `Retry-After`: delta-seconds, or an HTTP date (counted from `now`), at most
+/// [`MAX_RETRY_AFTER`]. A number too long for `u64` is still a (very long) wait.
 fn parse_retry_after(v: &str, now: OffsetDateTime) -> Option<Duration> {
     let v = v.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        let secs = v.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     let date =
         time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
-    let delta = date - now;
-    Some(Duration::from_secs(
-        delta.whole_seconds().max(0).unsigned_abs(),
-    ))
+    let delta = (date - now).whole_seconds().max(0).unsigned_abs();
+    Some(Duration::from_secs(delta).min(MAX_RETRY_AFTER))
 }
 
 /// Where the onboarding's calls go: the real YCloud, or the in-process fake.
@@ -456,6 +472,19 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        // Absurd values are a long wait, never an overflow.
+        for absurd in [
+            "9223372036854775807",
+            "18446744073709551615",
+            "99999999999999999999999",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            assert_eq!(
+                parse_retry_after(absurd, now),
+                Some(MAX_RETRY_AFTER),
+                "{absurd}"
+            );
+        }
     }
 
     #[test]

@@ -13,5 +13,6 @@ mod openapi_document;
 mod postgres;
 mod resume;
 mod secrets;
+mod upstreams;
 mod verification;
 mod webhooks;
