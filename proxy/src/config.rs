@@ -67,6 +67,9 @@ Configuration comes from the environment (and a .env file):
                          or comma-separated origins (with 'self' if wanted)
   DIST_DIR               the built bundle served at / (default dist)
   LOG_FORMAT             log lines: text (default; coloured on a terminal) or json
+  HEADER_READ_TIMEOUT_SECS  seconds to send a request's head (default 10)
+  REQUEST_TIMEOUT_SECS   seconds to answer a request, event streams excepted (default 60)
+  MAX_CONCURRENT_REQUESTS  requests handled at once; more get 503 (default 512)
   RUST_LOG               log filter (default info,sqlx=warn,hyper=warn)
 ";
 
@@ -189,6 +192,70 @@ impl Default for UpstreamTuning {
     }
 }
 
+/// What clients may ask of the proxy (docs/API.md, "Limits"), each from its variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitSettings {
+    /// `HEADER_READ_TIMEOUT_SECS`: a connection that has not sent a whole request head by
+    /// then (a first one, or the next on a kept-alive connection) is closed.
+    pub header_read_timeout: Duration,
+    /// `REQUEST_TIMEOUT_SECS`: a request not answered by then is answered `503
+    /// request_timeout` (body reading included; event streams excepted).
+    pub request_timeout: Duration,
+    /// `MAX_CONCURRENT_REQUESTS`: requests handled at once; more are answered `503
+    /// overloaded` at once rather than queued.
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_concurrent_requests: 512,
+        }
+    }
+}
+
+impl LimitSettings {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let secs = |var: &'static str, default: Duration, max: u64| {
+            get(var).map_or(Ok(default), |v| {
+                parse_whole(var, &v, 1, max).map(Duration::from_secs)
+            })
+        };
+        let count = |var: &'static str, default: usize, min: u64, max: u64| {
+            get(var).map_or(Ok(default), |v| {
+                parse_whole(var, &v, min, max).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+            })
+        };
+        Ok(Self {
+            header_read_timeout: secs("HEADER_READ_TIMEOUT_SECS", d.header_read_timeout, 3600)?,
+            request_timeout: secs("REQUEST_TIMEOUT_SECS", d.request_timeout, 3600)?,
+            max_concurrent_requests: count(
+                "MAX_CONCURRENT_REQUESTS",
+                d.max_concurrent_requests,
+                1,
+                1_000_000,
+            )?,
+        })
+    }
+}
+
+/// A whole number from `min` to `max`.
+fn parse_whole(var: &'static str, value: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            ConfigError::new(
+                var,
+                format!("expected a whole number from {min} to {max}, got {value:?}"),
+            )
+        })
+}
+
 /// Everything the proxy is configured with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -231,6 +298,8 @@ pub struct Settings {
     pub allow_unverified_onboardings: bool,
     /// Timeouts and retries (not from the environment: defaults, shortened by tests).
     pub upstream: UpstreamTuning,
+    /// What one client, or all of them together, may ask of the proxy.
+    pub limits: LimitSettings,
 }
 
 impl Settings {
@@ -440,6 +509,7 @@ impl Settings {
             sandbox_ignores_api_key,
             allow_unverified_onboardings,
             upstream: UpstreamTuning::default(),
+            limits: LimitSettings::from_lookup(&get)?,
         })
     }
 }
@@ -723,6 +793,16 @@ mod tests {
                 "GRAPH_BASE_URL: expected an https URL",
             ),
             (
+                "REQUEST_TIMEOUT_SECS",
+                "0",
+                "REQUEST_TIMEOUT_SECS: expected a whole number from 1 to 3600, got \"0\"",
+            ),
+            (
+                "MAX_CONCURRENT_REQUESTS",
+                "lots",
+                "MAX_CONCURRENT_REQUESTS: expected a whole number",
+            ),
+            (
                 "LOG_FORMAT",
                 "xml",
                 "LOG_FORMAT: expected text or json, got \"xml\"",
@@ -781,6 +861,20 @@ mod tests {
             live.ycloud.to_string(),
             "YCloud at http://127.0.0.1:9999/v2"
         );
+    }
+
+    #[test]
+    fn limits_have_defaults_and_read_their_variables() {
+        assert_eq!(sandboxed(&[]).unwrap().limits, LimitSettings::default());
+        let s = sandboxed(&[
+            ("HEADER_READ_TIMEOUT_SECS", "1"),
+            ("REQUEST_TIMEOUT_SECS", "2"),
+            ("MAX_CONCURRENT_REQUESTS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(s.limits.header_read_timeout, Duration::from_secs(1));
+        assert_eq!(s.limits.request_timeout, Duration::from_secs(2));
+        assert_eq!(s.limits.max_concurrent_requests, 3);
     }
 
     #[test]

@@ -92,6 +92,14 @@ pub enum Error {
     /// 500: anything else unexpected. Logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
+
+    // Limits (docs/API.md, "Limits").
+    /// 503: not answered within `REQUEST_TIMEOUT_SECS`. Steps already started run on.
+    #[error("the request was not answered in time; try again in a moment")]
+    RequestTimeout,
+    /// 503: `MAX_CONCURRENT_REQUESTS` requests are being handled already.
+    #[error("the server is handling as many requests as it can; try again in a moment")]
+    Overloaded,
 }
 
 impl Error {
@@ -117,6 +125,7 @@ impl Error {
             | Error::PhoneNumberNotOwned => StatusCode::FORBIDDEN,
             Error::VerificationUnavailable => StatusCode::BAD_GATEWAY,
             Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::RequestTimeout | Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -145,6 +154,8 @@ impl Error {
             Error::PhoneNumberNotOwned => ErrorCode::PhoneNumberNotOwned,
             Error::VerificationUnavailable => ErrorCode::VerificationUnavailable,
             Error::Store(_) | Error::Internal(_) => ErrorCode::InternalError,
+            Error::RequestTimeout => ErrorCode::RequestTimeout,
+            Error::Overloaded => ErrorCode::Overloaded,
         }
     }
 
@@ -156,7 +167,23 @@ impl Error {
                 | Error::VerificationUnavailable
                 | Error::Store(_)
                 | Error::Internal(_)
+                | Error::RequestTimeout
+                | Error::Overloaded
         )
+    }
+
+    /// The wait `Retry-After` announces, when the refusal knows one.
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            // The moment the oldest counted call leaves the window (at least a second).
+            Error::RegisterBudgetSpent { retry_after, now } => {
+                Some(std::time::Duration::from_secs(
+                    (*retry_after - *now).whole_seconds().max(1).unsigned_abs(),
+                ))
+            }
+            Error::Overloaded => Some(std::time::Duration::from_secs(1)),
+            _ => None,
+        }
     }
 
     fn body(&self) -> wire::ErrorBody {
@@ -207,14 +234,23 @@ impl IntoResponse for Error {
         }
         let status = self.status();
         let mut response = (status, axum::Json(self.body())).into_response();
-        if let Error::RegisterBudgetSpent { retry_after, now } = self {
-            let secs = (retry_after - now).whole_seconds().max(1);
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let Some(wait) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_value(wait));
         }
         response
     }
+}
+
+/// `Retry-After` in whole seconds, rounded up (a client waiting less would be refused again),
+/// at least 1.
+pub fn retry_after_value(wait: std::time::Duration) -> HeaderValue {
+    let secs = wait
+        .as_secs()
+        .saturating_add(u64::from(wait.subsec_nanos() > 0))
+        .max(1);
+    HeaderValue::from(secs)
 }
 
 /// `axum::Json`, but every rejection is the project's [`Error`], and the classification is
@@ -291,6 +327,18 @@ mod tests {
             "No onboarding has this id."
         );
         assert_eq!(sentence("Done."), "Done.");
+    }
+
+    #[test]
+    fn retry_after_rounds_up_and_never_says_zero() {
+        use std::time::Duration;
+        assert_eq!(retry_after_value(Duration::ZERO), "1");
+        assert_eq!(retry_after_value(Duration::from_millis(1500)), "2");
+        assert_eq!(retry_after_value(Duration::from_secs(60)), "60");
+        assert_eq!(
+            retry_after_value(Duration::MAX),
+            u64::MAX.to_string().as_str()
+        );
     }
 
     #[test]

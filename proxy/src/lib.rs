@@ -11,6 +11,7 @@
 //! - [`store`]: the database.
 //! - [`error`]: the one HTTP error type.
 //! - [`webhook`]: YCloud webhook verification (an extractor), events, a signing helper.
+//! - [`limits`]: what clients may ask of the proxy (timeouts, concurrency, rates).
 //! - [`ownership`]: the ownership check of a sign-up, before anything is stored.
 //! - [`graph`]: the Graph API's code exchange and WABA checks the ownership check asks.
 //! - [`upstream`]: what the YCloud and Graph clients share (capped body reads).
@@ -19,6 +20,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod graph;
+pub mod limits;
 pub mod ownership;
 pub mod pipeline;
 pub mod routes;

@@ -1,13 +1,16 @@
 //! Building and running the server: testable (port 0, a handle on the port) and with a
 //! graceful shutdown on SIGINT/SIGTERM.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 use std::sync::Arc;
 
@@ -47,6 +50,7 @@ pub struct Application {
     router: Router,
     upstream_label: String,
     stopping: tokio::sync::watch::Sender<bool>,
+    header_read_timeout: Duration,
 }
 
 /// How long a shutdown waits for requests in flight (a register call can take a while)
@@ -156,6 +160,7 @@ impl Application {
             webhook_secret: settings.webhook_secret.clone(),
             clock,
             verifier,
+            limits: settings.limits.clone(),
         };
 
         let listener =
@@ -180,6 +185,7 @@ impl Application {
             router: router(state),
             upstream_label: settings.ycloud.to_string(),
             stopping,
+            header_read_timeout: settings.limits.header_read_timeout,
         })
     }
 
@@ -219,9 +225,12 @@ impl Application {
             // Ends the open event streams, which would otherwise hold the shutdown.
             stopping.send_replace(true);
         };
-        let server = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(graceful)
-            .into_future();
+        let server = serve(
+            self.listener,
+            self.router,
+            self.header_read_timeout,
+            graceful,
+        );
         let deadline = async move {
             if stopped.wait_for(|s| *s).await.is_err() {
                 return std::future::pending().await;
@@ -236,6 +245,65 @@ impl Application {
             }
         }
     }
+}
+
+/// Serves `router` on `listener` until `signal`, then lets the requests in flight finish:
+/// `axum::serve` with a header-read timeout, which it cannot set. A client that has not sent
+/// a whole request head within `header_read_timeout` (on a new connection, or the next
+/// request on a kept-alive one) is disconnected, so slow or idle clients cannot hold sockets.
+/// Each request carries the peer's address as `ConnectInfo<SocketAddr>` (per-client limits).
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    header_read_timeout: Duration,
+    signal: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut signal => break,
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(request)
+        });
+        let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                // A client gone, or too slow with its request head: nothing to act on.
+                tracing::debug!(%peer, error = %e, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    connections.shutdown().await;
+    Ok(())
+}
+
+/// As `axum::serve`: a failed accept of one connection is no reason to stop; running out of
+/// file descriptors is worth a line and a pause before the next try.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accepting a connection failed");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 async fn shutdown_signal() {

@@ -89,6 +89,12 @@ error_codes! {
     /// The proxy failed unexpectedly.
     InternalError = "internal_error",
 
+    // Limits the proxy enforces (docs/API.md, "Limits").
+    /// The request was not answered within the proxy's request timeout.
+    RequestTimeout = "request_timeout",
+    /// The proxy is handling as many requests as it may at once.
+    Overloaded = "overloaded",
+
     // Why an onboarding stopped.
     /// YCloud could not attach its credit line: contact YCloud, then retry.
     PaymentMethodMissing = "payment_method_missing",

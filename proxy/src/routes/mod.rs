@@ -46,6 +46,8 @@ pub struct AppState {
     pub clock: crate::clock::Clock,
     /// The Graph client for ownership verification; none: verification is off.
     pub verifier: Option<std::sync::Arc<crate::graph::GraphClient>>,
+    /// What clients may ask (timeouts, concurrency).
+    pub limits: crate::config::LimitSettings,
 }
 
 /// The whole application's router.
@@ -55,7 +57,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/config", get(config))
         .route("/api/onboardings", post(onboardings::create))
         .route("/api/onboardings/{id}", get(onboardings::get_one))
-        .route("/api/onboardings/{id}/events", get(onboardings::events))
         .route("/api/onboardings/{id}/retry", post(onboardings::retry))
         .route("/api/openapi.json", get(openapi::document))
         .route(
@@ -67,6 +68,10 @@ pub fn router(state: AppState) -> Router {
             .route("/sandbox/sdk.js", get(assets::sandbox_sdk))
             .route("/sandbox/popup.html", get(assets::sandbox_popup));
     }
+    // Every route so far has the request timeout; the event stream, added after it, does
+    // not: its answer is the stream, which has a lifetime of its own.
+    let app = crate::limits::with_request_timeout(app, state.limits.request_timeout)
+        .route("/api/onboardings/{id}/events", get(onboardings::events));
     let cors = cors_layer(&state.allowed_origins);
     let security = security::SecurityHeaders::new(
         &state.public_config.sdk_url,
@@ -85,7 +90,8 @@ pub fn router(state: AppState) -> Router {
             |_panic: Box<dyn std::any::Any + Send>| {
                 crate::error::Error::Internal("a handler panicked".to_owned()).into_response()
             },
-        ))
+        ));
+    let app = crate::limits::with_concurrency_limit(app, state.limits.max_concurrent_requests)
         .layer(CompressionLayer::new())
         .layer(axum::middleware::map_response(
             move |response: axum::response::Response| {

@@ -49,13 +49,26 @@ pub async fn create(
             Verified::Code(hash) => Some(hash),
         },
     };
-    let (onboarding, created) = state.pipeline.create(req, code_sha256.as_deref()).await?;
+    let pipeline = state.pipeline.clone();
+    let (onboarding, created) =
+        to_the_end(async move { pipeline.create(req, code_sha256.as_deref()).await }).await??;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     Ok((status, axum::Json(onboarding)).into_response())
+}
+
+/// Runs `work` in a task of its own, so that it goes on to its end when the answer is no
+/// longer awaited (the client left, or the request timed out): a step cut off mid-call
+/// would stay `started` until a restart resumes it.
+async fn to_the_end<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::spawn(work)
+        .await
+        .map_err(|e| Error::Internal(format!("the onboarding task failed: {e}")))
 }
 
 /// The HTTP answer to a refused ownership check.
@@ -110,7 +123,9 @@ pub async fn retry(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<axum::Json<Onboarding>, Error> {
     let id = onboarding_id(id)?;
-    match state.pipeline.retry(&id).await {
+    let pipeline = state.pipeline.clone();
+    let retried = to_the_end(async move { pipeline.retry(&id).await }).await?;
+    match retried {
         Ok(onboarding) => Ok(axum::Json(onboarding)),
         Err(RetryError::NotFound) => Err(Error::OnboardingNotFound),
         Err(RetryError::NothingToRetry(why)) => Err(Error::NothingToRetry(why)),

@@ -13,7 +13,7 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn phone_event(id: &str, status: &str) -> String {
+pub(crate) fn phone_event(id: &str, status: &str) -> String {
     json!({"id": id, "type": "whatsapp.phone_number.quality_updated", "apiVersion": "v2",
         "createTime": "2025-06-01T12:00:00.000Z",
         "whatsappPhoneNumber": {"id": PHONE_ID, "phoneNumber": E164, "wabaId": WABA,
@@ -32,7 +32,7 @@ fn waba_event(id: &str, fields: serde_json::Value) -> String {
 }
 
 /// An onboarding left `pending`: bound, registered, and the number keeps reading `PENDING`.
-async fn pending_onboarding(app: &TestApp) -> Onboarding {
+pub(crate) async fn pending_onboarding(app: &TestApp) -> Onboarding {
     Mock::given(method("POST"))
         .and(path(tp_bind_path()))
         .respond_with(ResponseTemplate::new(200).set_body_json(waba_json(true)))
