@@ -70,6 +70,9 @@ Configuration comes from the environment (and a .env file):
   HEADER_READ_TIMEOUT_SECS  seconds to send a request's head (default 10)
   REQUEST_TIMEOUT_SECS   seconds to answer a request, event streams excepted (default 60)
   MAX_CONCURRENT_REQUESTS  requests handled at once; more get 503 (default 512)
+  RATE_LIMIT_PER_MINUTE  sign-ups and retries per client and minute; 0: off (default 60)
+  RATE_LIMIT_BURST       how many of those at once (default 20)
+  TRUST_PROXY_HEADERS    true: the client is the last X-Forwarded-For address
   RUST_LOG               log filter (default info,sqlx=warn,hyper=warn)
 ";
 
@@ -204,6 +207,14 @@ pub struct LimitSettings {
     /// `MAX_CONCURRENT_REQUESTS`: requests handled at once; more are answered `503
     /// overloaded` at once rather than queued.
     pub max_concurrent_requests: usize,
+    /// `RATE_LIMIT_PER_MINUTE`: sign-ups (`POST /api/onboardings`) and retries one client
+    /// may send per minute, each route counted apart; 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
+    /// `RATE_LIMIT_BURST`: how many of those may come at once before the rate applies.
+    pub rate_limit_burst: u32,
+    /// `TRUST_PROXY_HEADERS`: the client is the address the reverse proxy in front appended
+    /// to `X-Forwarded-For`, not the connection's peer (which is that proxy).
+    pub trust_proxy_headers: bool,
 }
 
 impl Default for LimitSettings {
@@ -212,6 +223,9 @@ impl Default for LimitSettings {
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             max_concurrent_requests: 512,
+            rate_limit_per_minute: 60,
+            rate_limit_burst: 20,
+            trust_proxy_headers: false,
         }
     }
 }
@@ -219,25 +233,40 @@ impl Default for LimitSettings {
 impl LimitSettings {
     fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let d = Self::default();
-        let secs = |var: &'static str, default: Duration, max: u64| {
-            get(var).map_or(Ok(default), |v| {
-                parse_whole(var, &v, 1, max).map(Duration::from_secs)
-            })
+        // Each bound is far below its type's maximum, so the conversions below never clamp.
+        let number = |var: &'static str, default: u64, min: u64, max: u64| {
+            get(var).map_or(Ok(default), |v| parse_whole(var, &v, min, max))
         };
-        let count = |var: &'static str, default: usize, min: u64, max: u64| {
-            get(var).map_or(Ok(default), |v| {
-                parse_whole(var, &v, min, max).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
-            })
+        let secs = |var: &'static str, default: Duration| {
+            number(var, default.as_secs(), 1, 3600).map(Duration::from_secs)
         };
+        let small = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Ok(Self {
-            header_read_timeout: secs("HEADER_READ_TIMEOUT_SECS", d.header_read_timeout, 3600)?,
-            request_timeout: secs("REQUEST_TIMEOUT_SECS", d.request_timeout, 3600)?,
-            max_concurrent_requests: count(
+            header_read_timeout: secs("HEADER_READ_TIMEOUT_SECS", d.header_read_timeout)?,
+            request_timeout: secs("REQUEST_TIMEOUT_SECS", d.request_timeout)?,
+            max_concurrent_requests: count(number(
                 "MAX_CONCURRENT_REQUESTS",
-                d.max_concurrent_requests,
+                d.max_concurrent_requests as u64,
                 1,
                 1_000_000,
-            )?,
+            )?),
+            rate_limit_per_minute: small(number(
+                "RATE_LIMIT_PER_MINUTE",
+                d.rate_limit_per_minute.into(),
+                0,
+                60_000,
+            )?),
+            rate_limit_burst: small(number(
+                "RATE_LIMIT_BURST",
+                d.rate_limit_burst.into(),
+                1,
+                100_000,
+            )?),
+            trust_proxy_headers: get("TRUST_PROXY_HEADERS")
+                .map_or(Ok(d.trust_proxy_headers), |v| {
+                    parse_bool("TRUST_PROXY_HEADERS", &v)
+                })?,
         })
     }
 }
@@ -798,6 +827,16 @@ mod tests {
                 "REQUEST_TIMEOUT_SECS: expected a whole number from 1 to 3600, got \"0\"",
             ),
             (
+                "RATE_LIMIT_BURST",
+                "0",
+                "RATE_LIMIT_BURST: expected a whole number from 1 to 100000",
+            ),
+            (
+                "TRUST_PROXY_HEADERS",
+                "maybe",
+                "TRUST_PROXY_HEADERS: expected true or false",
+            ),
+            (
                 "MAX_CONCURRENT_REQUESTS",
                 "lots",
                 "MAX_CONCURRENT_REQUESTS: expected a whole number",
@@ -870,8 +909,14 @@ mod tests {
             ("HEADER_READ_TIMEOUT_SECS", "1"),
             ("REQUEST_TIMEOUT_SECS", "2"),
             ("MAX_CONCURRENT_REQUESTS", "3"),
+            ("RATE_LIMIT_PER_MINUTE", "0"),
+            ("RATE_LIMIT_BURST", "5"),
+            ("TRUST_PROXY_HEADERS", "true"),
         ])
         .unwrap();
+        assert_eq!(s.limits.rate_limit_per_minute, 0);
+        assert_eq!(s.limits.rate_limit_burst, 5);
+        assert!(s.limits.trust_proxy_headers);
         assert_eq!(s.limits.header_read_timeout, Duration::from_secs(1));
         assert_eq!(s.limits.request_timeout, Duration::from_secs(2));
         assert_eq!(s.limits.max_concurrent_requests, 3);

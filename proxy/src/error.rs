@@ -97,6 +97,12 @@ pub enum Error {
     /// 503: not answered within `REQUEST_TIMEOUT_SECS`. Steps already started run on.
     #[error("the request was not answered in time; try again in a moment")]
     RequestTimeout,
+    /// 429: this client sent more sign-ups (or retries) than `RATE_LIMIT_PER_MINUTE` allows.
+    #[error("too many requests from this client; try again in a moment")]
+    RateLimited {
+        /// Until the next request would be let through.
+        wait: std::time::Duration,
+    },
     /// 503: `MAX_CONCURRENT_REQUESTS` requests are being handled already.
     #[error("the server is handling as many requests as it can; try again in a moment")]
     Overloaded,
@@ -126,6 +132,7 @@ impl Error {
             Error::VerificationUnavailable => StatusCode::BAD_GATEWAY,
             Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::RequestTimeout | Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -156,6 +163,7 @@ impl Error {
             Error::Store(_) | Error::Internal(_) => ErrorCode::InternalError,
             Error::RequestTimeout => ErrorCode::RequestTimeout,
             Error::Overloaded => ErrorCode::Overloaded,
+            Error::RateLimited { .. } => ErrorCode::RateLimited,
         }
     }
 
@@ -169,6 +177,7 @@ impl Error {
                 | Error::Internal(_)
                 | Error::RequestTimeout
                 | Error::Overloaded
+                | Error::RateLimited { .. }
         )
     }
 
@@ -182,6 +191,7 @@ impl Error {
                 ))
             }
             Error::Overloaded => Some(std::time::Duration::from_secs(1)),
+            Error::RateLimited { wait } => Some(*wait),
             _ => None,
         }
     }

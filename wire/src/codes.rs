@@ -94,6 +94,8 @@ error_codes! {
     RequestTimeout = "request_timeout",
     /// The proxy is handling as many requests as it may at once.
     Overloaded = "overloaded",
+    /// This client sent more requests of this kind than the proxy allows per minute.
+    RateLimited = "rate_limited",
 
     // Why an onboarding stopped.
     /// YCloud could not attach its credit line: contact YCloud, then retry.

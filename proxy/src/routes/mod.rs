@@ -14,6 +14,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::limits::rate_limited;
 use crate::pipeline::Pipeline;
 
 mod assets;
@@ -46,7 +47,7 @@ pub struct AppState {
     pub clock: crate::clock::Clock,
     /// The Graph client for ownership verification; none: verification is off.
     pub verifier: Option<std::sync::Arc<crate::graph::GraphClient>>,
-    /// What clients may ask (timeouts, concurrency).
+    /// What clients may ask (timeouts, concurrency, rates).
     pub limits: crate::config::LimitSettings,
 }
 
@@ -55,9 +56,15 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(health))
         .route("/api/config", get(config))
-        .route("/api/onboardings", post(onboardings::create))
+        .route(
+            "/api/onboardings",
+            rate_limited(post(onboardings::create), &state.limits),
+        )
         .route("/api/onboardings/{id}", get(onboardings::get_one))
-        .route("/api/onboardings/{id}/retry", post(onboardings::retry))
+        .route(
+            "/api/onboardings/{id}/retry",
+            rate_limited(post(onboardings::retry), &state.limits),
+        )
         .route("/api/openapi.json", get(openapi::document))
         .route(
             "/webhooks/ycloud",

@@ -29,6 +29,7 @@ use crate::pipeline::RetryError;
         (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "Wrong types, unknown mode or fields, malformed ids", body = ErrorBody),
+        (status = 429, description = "This client sent more sign-ups than `RATE_LIMIT_PER_MINUTE` allows (`rate_limited`, with `Retry-After`)", body = ErrorBody),
         (status = 403, description = "Ownership verification is on and failed: `code_missing`, `code_invalid`, `waba_not_owned` or `phone_number_not_owned`; nothing stored, YCloud not called", body = ErrorBody),
         (status = 502, description = "Ownership verification is on and the Graph API could not be asked (`verification_unavailable`); nothing stored", body = ErrorBody),
     )
@@ -115,7 +116,7 @@ pub async fn get_one(
         (status = 200, description = "The failed step and what follows it ran again", body = Onboarding),
         (status = 404, description = "No onboarding has this id", body = ErrorBody),
         (status = 409, description = "Nothing is retryable", body = ErrorBody),
-        (status = 429, description = "The number's 72-hour register budget is spent (`retry_after` says until when)", body = ErrorBody),
+        (status = 429, description = "The number's 72-hour register budget is spent (`register_limit`; `retry_after` says until when), or this client sent more retries than `RATE_LIMIT_PER_MINUTE` allows (`rate_limited`); both with `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn retry(

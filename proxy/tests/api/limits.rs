@@ -157,3 +157,76 @@ async fn beyond_the_concurrency_limit_requests_are_refused_at_once() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// `POST {path}` with an empty JSON object, from `forwarded_for` when given.
+async fn post_from(app: &TestApp, path: &str, forwarded_for: Option<&str>) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .header("content-type", "application/json")
+        .body("{}");
+    if let Some(ip) = forwarded_for {
+        req = req.header("x-forwarded-for", ip);
+    }
+    req.send().await.expect("request")
+}
+
+async fn assert_rate_limited(r: reqwest::Response) {
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // One request back per minute: the wait is most of it.
+    assert!((1..=60).contains(&wait), "{wait}");
+    let e = assert_error_shape(r, 429).await;
+    assert_eq!(e.error.code, "rate_limited");
+    assert!(e.error.retryable);
+}
+
+#[tokio::test]
+async fn sign_ups_and_retries_beyond_the_rate_are_refused_with_retry_after() {
+    let app = app_with(&[("RATE_LIMIT_PER_MINUTE", "1"), ("RATE_LIMIT_BURST", "2")]).await;
+    // Counted before the body is read: even refused bodies use the budget.
+    for _ in 0..2 {
+        assert_eq!(
+            post_from(&app, "/api/onboardings", None).await.status(),
+            422
+        );
+    }
+    assert_rate_limited(post_from(&app, "/api/onboardings", None).await).await;
+    // Retries have a budget of their own.
+    let retry = format!("/api/onboardings/{}/retry", uuid::Uuid::new_v4());
+    for _ in 0..2 {
+        assert_eq!(post_from(&app, &retry, None).await.status(), 404);
+    }
+    assert_rate_limited(post_from(&app, &retry, None).await).await;
+    // Reads are not limited.
+    let r = app.get_onboarding(&uuid::Uuid::new_v4().to_string()).await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(app.stored_onboardings().await, 0);
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_when_proxy_headers_are_trusted() {
+    let limited = [("RATE_LIMIT_PER_MINUTE", "1"), ("RATE_LIMIT_BURST", "1")];
+    // Not trusted: a client cannot buy budget by claiming addresses.
+    let app = app_with(&limited).await;
+    let first = post_from(&app, "/api/onboardings", Some("203.0.113.7")).await;
+    assert_eq!(first.status(), 422);
+    let other = post_from(&app, "/api/onboardings", Some("203.0.113.8")).await;
+    assert_rate_limited(other).await;
+
+    // Trusted: each address the proxy in front saw (the last one) has its own budget.
+    let mut env = limited.to_vec();
+    env.push(("TRUST_PROXY_HEADERS", "true"));
+    let app = app_with(&env).await;
+    let a = || post_from(&app, "/api/onboardings", Some("203.0.113.7"));
+    assert_eq!(a().await.status(), 422);
+    assert_rate_limited(a().await).await;
+    let b = post_from(&app, "/api/onboardings", Some("203.0.113.8")).await;
+    assert_eq!(b.status(), 422);
+    // What the client put before the proxy's address changes nothing.
+    let spoofed = post_from(&app, "/api/onboardings", Some("198.51.100.1, 203.0.113.7")).await;
+    assert_rate_limited(spoofed).await;
+}
