@@ -73,6 +73,8 @@ Configuration comes from the environment (and a .env file):
   RATE_LIMIT_PER_MINUTE  sign-ups and retries per client and minute; 0: off (default 60)
   RATE_LIMIT_BURST       how many of those at once (default 20)
   TRUST_PROXY_HEADERS    true: the client is the last X-Forwarded-For address
+  EVENT_STREAMS_PER_CLIENT  event streams one client may hold open (default 20)
+  EVENT_STREAM_MAX_SECS  longest life of one event stream (default 600)
   RUST_LOG               log filter (default info,sqlx=warn,hyper=warn)
 ";
 
@@ -215,6 +217,11 @@ pub struct LimitSettings {
     /// `TRUST_PROXY_HEADERS`: the client is the address the reverse proxy in front appended
     /// to `X-Forwarded-For`, not the connection's peer (which is that proxy).
     pub trust_proxy_headers: bool,
+    /// `EVENT_STREAMS_PER_CLIENT`: event streams one client may hold open at once.
+    pub event_streams_per_client: usize,
+    /// `EVENT_STREAM_MAX_SECS`: how long one event stream stays open at most (the browser's
+    /// `EventSource` reconnects).
+    pub event_stream_lifetime: Duration,
 }
 
 impl Default for LimitSettings {
@@ -226,6 +233,8 @@ impl Default for LimitSettings {
             rate_limit_per_minute: 60,
             rate_limit_burst: 20,
             trust_proxy_headers: false,
+            event_streams_per_client: 20,
+            event_stream_lifetime: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -237,14 +246,14 @@ impl LimitSettings {
         let number = |var: &'static str, default: u64, min: u64, max: u64| {
             get(var).map_or(Ok(default), |v| parse_whole(var, &v, min, max))
         };
-        let secs = |var: &'static str, default: Duration| {
-            number(var, default.as_secs(), 1, 3600).map(Duration::from_secs)
+        let secs = |var: &'static str, default: Duration, max: u64| {
+            number(var, default.as_secs(), 1, max).map(Duration::from_secs)
         };
         let small = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
         let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Ok(Self {
-            header_read_timeout: secs("HEADER_READ_TIMEOUT_SECS", d.header_read_timeout)?,
-            request_timeout: secs("REQUEST_TIMEOUT_SECS", d.request_timeout)?,
+            header_read_timeout: secs("HEADER_READ_TIMEOUT_SECS", d.header_read_timeout, 3600)?,
+            request_timeout: secs("REQUEST_TIMEOUT_SECS", d.request_timeout, 3600)?,
             max_concurrent_requests: count(number(
                 "MAX_CONCURRENT_REQUESTS",
                 d.max_concurrent_requests as u64,
@@ -263,6 +272,13 @@ impl LimitSettings {
                 1,
                 100_000,
             )?),
+            event_streams_per_client: count(number(
+                "EVENT_STREAMS_PER_CLIENT",
+                d.event_streams_per_client as u64,
+                1,
+                100_000,
+            )?),
+            event_stream_lifetime: secs("EVENT_STREAM_MAX_SECS", d.event_stream_lifetime, 86_400)?,
             trust_proxy_headers: get("TRUST_PROXY_HEADERS")
                 .map_or(Ok(d.trust_proxy_headers), |v| {
                     parse_bool("TRUST_PROXY_HEADERS", &v)
@@ -912,8 +928,12 @@ mod tests {
             ("RATE_LIMIT_PER_MINUTE", "0"),
             ("RATE_LIMIT_BURST", "5"),
             ("TRUST_PROXY_HEADERS", "true"),
+            ("EVENT_STREAMS_PER_CLIENT", "6"),
+            ("EVENT_STREAM_MAX_SECS", "7"),
         ])
         .unwrap();
+        assert_eq!(s.limits.event_streams_per_client, 6);
+        assert_eq!(s.limits.event_stream_lifetime, Duration::from_secs(7));
         assert_eq!(s.limits.rate_limit_per_minute, 0);
         assert_eq!(s.limits.rate_limit_burst, 5);
         assert!(s.limits.trust_proxy_headers);

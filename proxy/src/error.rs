@@ -103,6 +103,9 @@ pub enum Error {
         /// Until the next request would be let through.
         wait: std::time::Duration,
     },
+    /// 429: this client holds `EVENT_STREAMS_PER_CLIENT` event streams open already.
+    #[error("this client has as many event streams open as it may; close one, or read the onboarding instead")]
+    TooManyStreams,
     /// 503: `MAX_CONCURRENT_REQUESTS` requests are being handled already.
     #[error("the server is handling as many requests as it can; try again in a moment")]
     Overloaded,
@@ -132,7 +135,7 @@ impl Error {
             Error::VerificationUnavailable => StatusCode::BAD_GATEWAY,
             Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::RequestTimeout | Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::RateLimited { .. } | Error::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -164,6 +167,7 @@ impl Error {
             Error::RequestTimeout => ErrorCode::RequestTimeout,
             Error::Overloaded => ErrorCode::Overloaded,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::TooManyStreams => ErrorCode::TooManyStreams,
         }
     }
 
@@ -178,6 +182,7 @@ impl Error {
                 | Error::RequestTimeout
                 | Error::Overloaded
                 | Error::RateLimited { .. }
+                | Error::TooManyStreams
         )
     }
 

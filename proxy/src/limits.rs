@@ -1,10 +1,11 @@
 //! What clients may ask of the proxy (docs/API.md, "Limits"): the whole-request timeout,
 //! the global concurrency limit and the per-client rate limits, as tower layers answering in
-//! the error shape, and who "a client" is ([`ClientIp`]). (The header-read timeout is the
-//! server's: `startup::serve`.)
+//! the error shape; the per-client count of open event streams ([`StreamSlots`]); and who "a
+//! client" is ([`ClientIp`]). (The header-read timeout is the server's: `startup::serve`.)
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;
@@ -25,6 +26,78 @@ use tower_governor::{GovernorError, GovernorLayer};
 use crate::config::LimitSettings;
 use crate::error::Error;
 use crate::routes::AppState;
+
+/// The limits the handlers apply themselves, with the settings they come from.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The settings (`LimitSettings` from the environment).
+    pub settings: LimitSettings,
+    /// Open event streams per client.
+    pub streams: StreamSlots,
+}
+
+impl Limits {
+    /// Limits as `settings` say.
+    pub fn new(settings: LimitSettings) -> Self {
+        Self {
+            streams: StreamSlots::new(settings.event_streams_per_client),
+            settings,
+        }
+    }
+}
+
+/// How many event streams each client holds open, at most `max` each.
+#[derive(Debug, Clone)]
+pub struct StreamSlots {
+    max: usize,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl StreamSlots {
+    /// Room for `max` streams per client.
+    pub fn new(max: usize) -> Self {
+        Self {
+            max,
+            open: Arc::default(),
+        }
+    }
+
+    /// A place for one more stream of `client` (counted by its network, as the rate limits
+    /// are), held until the [`StreamSlot`] is dropped; `None` when it has `max` open.
+    pub fn take(&self, client: IpAddr) -> Option<StreamSlot> {
+        let client = network_of(client);
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = open.entry(client).or_default();
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(StreamSlot {
+            open: Arc::clone(&self.open),
+            client,
+        })
+    }
+}
+
+/// One open stream's place; dropping it (the stream ended or its client left) frees it.
+#[derive(Debug)]
+pub struct StreamSlot {
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    client: IpAddr,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.client) {
+            *n = n.saturating_sub(1);
+            // Gone with its last stream: the map holds only clients with streams open.
+            if *n == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
+}
 
 /// `router`'s routes (so far) with the request timeout: a request not answered within
 /// `timeout`, its body included, is answered `503 request_timeout` and its handler dropped.
@@ -200,7 +273,7 @@ impl FromRequestParts<AppState> for ClientIp {
         Ok(ClientIp(client_ip(
             &parts.headers,
             &parts.extensions,
-            state.limits.trust_proxy_headers,
+            state.limits.settings.trust_proxy_headers,
         )))
     }
 }
@@ -238,6 +311,20 @@ mod tests {
         }
         let bare = Request::new(());
         assert_eq!(ip(&bare, false), "0.0.0.0");
+    }
+
+    #[test]
+    fn stream_slots_are_counted_per_client_and_freed_on_drop() {
+        let slots = StreamSlots::new(2);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let first = slots.take(a).unwrap();
+        let _second = slots.take(a).unwrap();
+        assert!(slots.take(a).is_none());
+        assert!(slots.take(b).is_some());
+        drop(first);
+        let _third = slots.take(a).unwrap();
+        assert!(slots.take(a).is_none());
     }
 
     #[test]

@@ -160,7 +160,7 @@ impl Application {
             webhook_secret: settings.webhook_secret.clone(),
             clock,
             verifier,
-            limits: settings.limits.clone(),
+            limits: crate::limits::Limits::new(settings.limits.clone()),
         };
 
         let listener =

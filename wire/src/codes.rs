@@ -96,6 +96,8 @@ error_codes! {
     Overloaded = "overloaded",
     /// This client sent more requests of this kind than the proxy allows per minute.
     RateLimited = "rate_limited",
+    /// This client holds as many event streams open as the proxy allows.
+    TooManyStreams = "too_many_streams",
 
     // Why an onboarding stopped.
     /// YCloud could not attach its credit line: contact YCloud, then retry.

@@ -47,8 +47,8 @@ pub struct AppState {
     pub clock: crate::clock::Clock,
     /// The Graph client for ownership verification; none: verification is off.
     pub verifier: Option<std::sync::Arc<crate::graph::GraphClient>>,
-    /// What clients may ask (timeouts, concurrency, rates).
-    pub limits: crate::config::LimitSettings,
+    /// What clients may ask (timeouts, concurrency, rates, streams).
+    pub limits: crate::limits::Limits,
 }
 
 /// The whole application's router.
@@ -58,12 +58,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/config", get(config))
         .route(
             "/api/onboardings",
-            rate_limited(post(onboardings::create), &state.limits),
+            rate_limited(post(onboardings::create), &state.limits.settings),
         )
         .route("/api/onboardings/{id}", get(onboardings::get_one))
         .route(
             "/api/onboardings/{id}/retry",
-            rate_limited(post(onboardings::retry), &state.limits),
+            rate_limited(post(onboardings::retry), &state.limits.settings),
         )
         .route("/api/openapi.json", get(openapi::document))
         .route(
@@ -77,7 +77,7 @@ pub fn router(state: AppState) -> Router {
     }
     // Every route so far has the request timeout; the event stream, added after it, does
     // not: its answer is the stream, which has a lifetime of its own.
-    let app = crate::limits::with_request_timeout(app, state.limits.request_timeout)
+    let app = crate::limits::with_request_timeout(app, state.limits.settings.request_timeout)
         .route("/api/onboardings/{id}/events", get(onboardings::events));
     let cors = cors_layer(&state.allowed_origins);
     let security = security::SecurityHeaders::new(
@@ -98,23 +98,24 @@ pub fn router(state: AppState) -> Router {
                 crate::error::Error::Internal("a handler panicked".to_owned()).into_response()
             },
         ));
-    let app = crate::limits::with_concurrency_limit(app, state.limits.max_concurrent_requests)
-        .layer(CompressionLayer::new())
-        .layer(axum::middleware::map_response(
-            move |response: axum::response::Response| {
-                let security = security.clone();
-                async move { security.apply(response) }
-            },
-        ))
-        .layer(
-            // Method and path only: no headers (nor the query) go into the logs. Each request
-            // at `debug` (a line per request at `info` cost ~30 % of GET throughput); a 5xx
-            // or a failed connection is still logged at `error` (`DefaultOnFailure`).
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
-                .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
-        );
+    let app =
+        crate::limits::with_concurrency_limit(app, state.limits.settings.max_concurrent_requests)
+            .layer(CompressionLayer::new())
+            .layer(axum::middleware::map_response(
+                move |response: axum::response::Response| {
+                    let security = security.clone();
+                    async move { security.apply(response) }
+                },
+            ))
+            .layer(
+                // Method and path only: no headers (nor the query) go into the logs. Each request
+                // at `debug` (a line per request at `info` cost ~30 % of GET throughput); a 5xx
+                // or a failed connection is still logged at `error` (`DefaultOnFailure`).
+                TraceLayer::new_for_http()
+                    .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
+                    .on_request(())
+                    .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+            );
     let app = match cors {
         Some(cors) => app.layer(cors),
         None => app,

@@ -14,6 +14,7 @@ use wire::{CreateOnboarding, ErrorBody, Onboarding};
 use super::AppState;
 use crate::error::{Error, Json};
 use crate::graph::VerifyError;
+use crate::limits::ClientIp;
 use crate::ownership::{self, Refusal, Verified};
 use crate::pipeline::RetryError;
 
@@ -139,20 +140,31 @@ pub async fn retry(
 }
 
 /// `GET /api/onboardings/{id}/events`: the onboarding at once and at every change, until
-/// it reaches a state that only a person can change.
+/// it reaches a state that only a person can change, or the stream's lifetime ends. Each
+/// client may hold a limited number open.
 #[utoipa::path(
     get, path = "/api/onboardings/{id}/events", tag = "onboardings",
     params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
     responses(
-        (status = 200, description = "Server-sent events: one `data:` line with the onboarding JSON at once and at each change, until `connected`, `failed` or `action_required`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: one `data:` line with the onboarding JSON at once and at each change, until `connected`, `failed` or `action_required`, or `EVENT_STREAM_MAX_SECS` (the browser's EventSource reconnects)", content_type = "text/event-stream", body = String),
         (status = 404, description = "No onboarding has this id", body = ErrorBody),
+        (status = 429, description = "This client holds `EVENT_STREAMS_PER_CLIENT` streams open already (`too_many_streams`)", body = ErrorBody),
     )
 )]
 pub async fn events(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
     let id = onboarding_id(id)?;
+    // Held by the stream: its client's place is free again when the stream ends or is
+    // dropped (the client left).
+    let slot = state
+        .limits
+        .streams
+        .take(client)
+        .ok_or(Error::TooManyStreams)?;
+    let lifetime = state.limits.settings.event_stream_lifetime;
     // Subscribe before reading, so a change between the two is not lost.
     let mut changes = state.pipeline.subscribe(&id);
     let first = state
@@ -162,6 +174,9 @@ pub async fn events(
         .ok_or(Error::OnboardingNotFound)?;
     let mut stopping = state.stopping.clone();
     let stream = async_stream::stream! {
+        let _slot = slot;
+        let ends = tokio::time::sleep(lifetime);
+        tokio::pin!(ends);
         let mut last = first;
         yield Ok(event(&last));
         while !last.state.is_final() {
@@ -172,6 +187,8 @@ pub async fn events(
                 },
                 // A shutdown ends the stream; the browser's EventSource reconnects.
                 _ = stopping.wait_for(|s| *s) => break,
+                // So does its lifetime: no stream holds a socket forever.
+                () = &mut ends => break,
             };
             if next != last {
                 last = next;

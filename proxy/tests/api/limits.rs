@@ -230,3 +230,79 @@ async fn forwarded_addresses_count_only_when_proxy_headers_are_trusted() {
     let spoofed = post_from(&app, "/api/onboardings", Some("198.51.100.1, 203.0.113.7")).await;
     assert_rate_limited(spoofed).await;
 }
+
+/// Opens the event stream of `id`, from `forwarded_for` when given.
+async fn open_stream(app: &TestApp, id: &str, forwarded_for: Option<&str>) -> reqwest::Response {
+    let mut req = app
+        .client
+        .get(format!("{}/api/onboardings/{id}/events", app.address));
+    if let Some(ip) = forwarded_for {
+        req = req.header("x-forwarded-for", ip);
+    }
+    req.send().await.expect("request")
+}
+
+/// Reads a stream to its end (panics when it is still open after `within`).
+async fn read_to_end(stream: &mut reqwest::Response, within: Duration) -> String {
+    let mut seen = String::new();
+    let ended = tokio::time::timeout(within, async {
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "still open after {within:?}: {seen}");
+    seen
+}
+
+#[tokio::test]
+async fn each_client_holds_a_limited_number_of_event_streams() {
+    let app = app_with(&[
+        ("EVENT_STREAMS_PER_CLIENT", "2"),
+        ("TRUST_PROXY_HEADERS", "true"),
+    ])
+    .await;
+    let o = pending_onboarding(&app).await;
+    let a = Some("203.0.113.7");
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let mut s = open_stream(&app, &o.id, a).await;
+        assert_eq!(s.status(), 200);
+        s.chunk().await.unwrap().expect("the first event");
+        open.push(s);
+    }
+    let e = assert_error_shape(open_stream(&app, &o.id, a).await, 429).await;
+    assert_eq!(e.error.code, "too_many_streams");
+    assert!(e.error.retryable);
+    // Another client is not refused for it.
+    let b = open_stream(&app, &o.id, Some("203.0.113.8")).await;
+    assert_eq!(b.status(), 200);
+    drop(b);
+    // Streams that end give their places back.
+    let hook = app
+        .post_signed_webhook(&phone_event("evt_streams", "CONNECTED"))
+        .await;
+    assert_eq!(hook.status(), 204);
+    for s in &mut open {
+        read_to_end(s, Duration::from_secs(10)).await;
+    }
+    let again = open_stream(&app, &o.id, a).await;
+    assert_eq!(again.status(), 200);
+}
+
+#[tokio::test]
+async fn an_event_stream_ends_after_its_lifetime() {
+    let app = app_with(&[("EVENT_STREAM_MAX_SECS", "1")]).await;
+    let o = pending_onboarding(&app).await;
+    let mut stream = open_stream(&app, &o.id, None).await;
+    assert_eq!(stream.status(), 200);
+    // Pending, with nothing changing: only the lifetime can end it.
+    let seen = read_to_end(&mut stream, Duration::from_secs(10)).await;
+    assert!(seen.contains("\"state\":\"pending\""), "{seen}");
+    assert_eq!(
+        app.get_json::<wire::Onboarding>(&format!("/api/onboardings/{}", o.id))
+            .await
+            .state,
+        OnboardingState::Pending
+    );
+}
