@@ -75,6 +75,7 @@ Configuration comes from the environment (and a .env file):
   TRUST_PROXY_HEADERS    true: the client is the last X-Forwarded-For address
   EVENT_STREAMS_PER_CLIENT  event streams one client may hold open (default 20)
   EVENT_STREAM_MAX_SECS  longest life of one event stream (default 600)
+  RETRY_COOLDOWN_SECS    least time between retries of one onboarding; 0: none (default 10)
   RUST_LOG               log filter (default info,sqlx=warn,hyper=warn)
 ";
 
@@ -222,6 +223,8 @@ pub struct LimitSettings {
     /// `EVENT_STREAM_MAX_SECS`: how long one event stream stays open at most (the browser's
     /// `EventSource` reconnects).
     pub event_stream_lifetime: Duration,
+    /// `RETRY_COOLDOWN_SECS`: the least time between two retries of one onboarding; 0: none.
+    pub retry_cooldown: Duration,
 }
 
 impl Default for LimitSettings {
@@ -235,6 +238,7 @@ impl Default for LimitSettings {
             trust_proxy_headers: false,
             event_streams_per_client: 20,
             event_stream_lifetime: Duration::from_secs(10 * 60),
+            retry_cooldown: Duration::from_secs(10),
         }
     }
 }
@@ -279,6 +283,8 @@ impl LimitSettings {
                 100_000,
             )?),
             event_stream_lifetime: secs("EVENT_STREAM_MAX_SECS", d.event_stream_lifetime, 86_400)?,
+            retry_cooldown: number("RETRY_COOLDOWN_SECS", d.retry_cooldown.as_secs(), 0, 3600)
+                .map(Duration::from_secs)?,
             trust_proxy_headers: get("TRUST_PROXY_HEADERS")
                 .map_or(Ok(d.trust_proxy_headers), |v| {
                     parse_bool("TRUST_PROXY_HEADERS", &v)
@@ -930,8 +936,10 @@ mod tests {
             ("TRUST_PROXY_HEADERS", "true"),
             ("EVENT_STREAMS_PER_CLIENT", "6"),
             ("EVENT_STREAM_MAX_SECS", "7"),
+            ("RETRY_COOLDOWN_SECS", "0"),
         ])
         .unwrap();
+        assert_eq!(s.limits.retry_cooldown, Duration::ZERO);
         assert_eq!(s.limits.event_streams_per_client, 6);
         assert_eq!(s.limits.event_stream_lifetime, Duration::from_secs(7));
         assert_eq!(s.limits.rate_limit_per_minute, 0);

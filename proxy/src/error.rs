@@ -103,6 +103,12 @@ pub enum Error {
         /// Until the next request would be let through.
         wait: std::time::Duration,
     },
+    /// 429: this onboarding was retried less than `RETRY_COOLDOWN_SECS` ago.
+    #[error("this onboarding was retried a moment ago; wait before retrying it again")]
+    RetryTooSoon {
+        /// Until the cooldown ends.
+        wait: std::time::Duration,
+    },
     /// 429: this client holds `EVENT_STREAMS_PER_CLIENT` event streams open already.
     #[error("this client has as many event streams open as it may; close one, or read the onboarding instead")]
     TooManyStreams,
@@ -135,7 +141,9 @@ impl Error {
             Error::VerificationUnavailable => StatusCode::BAD_GATEWAY,
             Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::RequestTimeout | Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-            Error::RateLimited { .. } | Error::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
+            Error::RateLimited { .. } | Error::RetryTooSoon { .. } | Error::TooManyStreams => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
         }
     }
 
@@ -168,6 +176,7 @@ impl Error {
             Error::Overloaded => ErrorCode::Overloaded,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::TooManyStreams => ErrorCode::TooManyStreams,
+            Error::RetryTooSoon { .. } => ErrorCode::RetryTooSoon,
         }
     }
 
@@ -183,6 +192,7 @@ impl Error {
                 | Error::Overloaded
                 | Error::RateLimited { .. }
                 | Error::TooManyStreams
+                | Error::RetryTooSoon { .. }
         )
     }
 
@@ -196,7 +206,7 @@ impl Error {
                 ))
             }
             Error::Overloaded => Some(std::time::Duration::from_secs(1)),
-            Error::RateLimited { wait } => Some(*wait),
+            Error::RateLimited { wait } | Error::RetryTooSoon { wait } => Some(*wait),
             _ => None,
         }
     }

@@ -101,7 +101,13 @@ impl Application {
                 .map_err(StartupError::Client)?,
             ),
         };
-        let pipeline = Pipeline::new(store, upstream, tuning, clock.clone());
+        let pipeline = Pipeline::new(
+            store,
+            upstream,
+            tuning,
+            clock.clone(),
+            settings.limits.retry_cooldown,
+        );
         let verifier = match &settings.fb_app_secret {
             None if settings.allow_unverified_onboardings => {
                 tracing::warn!(

@@ -98,6 +98,8 @@ error_codes! {
     RateLimited = "rate_limited",
     /// This client holds as many event streams open as the proxy allows.
     TooManyStreams = "too_many_streams",
+    /// This onboarding was retried a moment ago; the proxy allows one retry per cooldown.
+    RetryTooSoon = "retry_too_soon",
 
     // Why an onboarding stopped.
     /// YCloud could not attach its credit line: contact YCloud, then retry.

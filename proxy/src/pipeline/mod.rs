@@ -54,7 +54,7 @@
 //!   onboarding;
 //! - `changes.rs`: telling event streams about a stored change.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use time::Duration;
@@ -92,6 +92,9 @@ pub enum RetryError {
     /// The number's register budget is spent until the given time.
     #[error("register budget spent")]
     BudgetSpent(time::OffsetDateTime),
+    /// This onboarding was retried less than the retry cooldown ago; the wait left.
+    #[error("retried too soon")]
+    TooSoon(std::time::Duration),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -109,6 +112,10 @@ struct Inner {
     following: Mutex<HashSet<String>>,
     /// The event streams' channels, one per followed onboarding.
     changes: changes::Changes,
+    /// The least time between two retries of one onboarding (zero: none).
+    retry_cooldown: std::time::Duration,
+    /// When each onboarding retried within the cooldown was retried (monotonic clock).
+    last_retries: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 /// The onboarding pipeline. Cheap to clone; clones share everything.
@@ -157,8 +164,15 @@ enum Flow {
 }
 
 impl Pipeline {
-    /// A pipeline over a store and an upstream, reading the time from `clock`.
-    pub fn new(store: Store, upstream: Upstream, tuning: UpstreamTuning, clock: Clock) -> Self {
+    /// A pipeline over a store and an upstream, reading the time from `clock`, refusing a
+    /// retry of one onboarding within `retry_cooldown` of the last.
+    pub fn new(
+        store: Store,
+        upstream: Upstream,
+        tuning: UpstreamTuning,
+        clock: Clock,
+        retry_cooldown: std::time::Duration,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -168,6 +182,8 @@ impl Pipeline {
                 running: Mutex::new(HashSet::new()),
                 following: Mutex::new(HashSet::new()),
                 changes: changes::Changes::default(),
+                retry_cooldown,
+                last_retries: Mutex::default(),
             }),
         }
     }
@@ -272,9 +288,35 @@ impl Pipeline {
                 }
             }
         }
+        if let Some(wait) = self.start_retry(id) {
+            return Err(RetryError::TooSoon(wait));
+        }
         tracing::info!(id, "retrying onboarding");
         let onboarding = self.advance(id).await?;
         Ok(self.inner.store.api(onboarding).await?)
+    }
+
+    /// Records a retry of `id` starting now; or, when the last one started less than the
+    /// cooldown ago, the wait left. Each retry calls YCloud again (and may count against the
+    /// number's register budget): a client looping on retry must not hammer it.
+    fn start_retry(&self, id: &str) -> Option<std::time::Duration> {
+        let cooldown = self.inner.retry_cooldown;
+        if cooldown.is_zero() {
+            return None;
+        }
+        let now = std::time::Instant::now();
+        let mut last = self
+            .inner
+            .last_retries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Only retries within the cooldown are kept.
+        last.retain(|_, at| now.duration_since(*at) < cooldown);
+        if let Some(at) = last.get(id) {
+            return Some(cooldown.saturating_sub(now.duration_since(*at)));
+        }
+        last.insert(id.to_owned(), now);
+        None
     }
 
     /// Picks up every onboarding a previous run left unfinished, in the background.

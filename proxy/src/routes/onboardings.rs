@@ -117,7 +117,7 @@ pub async fn get_one(
         (status = 200, description = "The failed step and what follows it ran again", body = Onboarding),
         (status = 404, description = "No onboarding has this id", body = ErrorBody),
         (status = 409, description = "Nothing is retryable", body = ErrorBody),
-        (status = 429, description = "The number's 72-hour register budget is spent (`register_limit`; `retry_after` says until when), or this client sent more retries than `RATE_LIMIT_PER_MINUTE` allows (`rate_limited`); both with `Retry-After`", body = ErrorBody),
+        (status = 429, description = "The number's 72-hour register budget is spent (`register_limit`; `retry_after` says until when), this onboarding was retried less than `RETRY_COOLDOWN_SECS` ago (`retry_too_soon`), or this client sent more retries than `RATE_LIMIT_PER_MINUTE` allows (`rate_limited`); each with `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn retry(
@@ -135,6 +135,7 @@ pub async fn retry(
             retry_after,
             now: state.clock.now(),
         }),
+        Err(RetryError::TooSoon(wait)) => Err(Error::RetryTooSoon { wait }),
         Err(RetryError::Store(e)) => Err(Error::Store(e)),
     }
 }

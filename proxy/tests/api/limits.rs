@@ -306,3 +306,39 @@ async fn an_event_stream_ends_after_its_lifetime() {
         OnboardingState::Pending
     );
 }
+
+#[tokio::test]
+async fn one_onboarding_is_retried_at_most_once_per_cooldown() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let app = app_with(&[("RETRY_COOLDOWN_SECS", "60")]).await;
+    // YCloud keeps failing: every retry is allowed to run, and fails again, retryably.
+    Mock::given(method("POST"))
+        .and(path(tp_bind_path()))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(2)
+        .mount(&app.ycloud)
+        .await;
+    let o: wire::Onboarding = app
+        .post_onboarding(&standard_body())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(o.state, OnboardingState::Failed);
+    let r = app.retry(&o.id).await;
+    assert_eq!(r.status(), 200);
+    let again = app.retry(&o.id).await;
+    let wait: u64 = again.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let e = assert_error_shape(again, 429).await;
+    assert_eq!(e.error.code, "retry_too_soon");
+    assert!(e.error.retryable);
+    // Refused before anything ran: still failed, and YCloud was asked twice in all.
+    let now: wire::Onboarding = app.get_onboarding(&o.id).await.json().await.unwrap();
+    assert_eq!(now.state, OnboardingState::Failed);
+}
