@@ -20,7 +20,7 @@ async fn app_with(env: &[(&'static str, &str)]) -> TestApp {
 }
 
 /// A raw connection to the app that has sent `bytes` and nothing more.
-async fn send_partly(app: &TestApp, bytes: &str) -> TcpStream {
+pub(crate) async fn send_partly(app: &TestApp, bytes: &str) -> TcpStream {
     let addr = app.address.trim_start_matches("http://");
     let mut socket = TcpStream::connect(addr).await.expect("connect");
     socket.write_all(bytes.as_bytes()).await.expect("write");
@@ -29,7 +29,7 @@ async fn send_partly(app: &TestApp, bytes: &str) -> TcpStream {
 
 /// Everything the server sends until it closes the connection; panics when it is still
 /// open after `within` (far longer than the limit under test).
-async fn read_until_closed(socket: &mut TcpStream, within: Duration) -> String {
+pub(crate) async fn read_until_closed(socket: &mut TcpStream, within: Duration) -> String {
     let mut seen = Vec::new();
     let read = tokio::time::timeout(within, async {
         let mut buf = [0u8; 4096];

@@ -324,3 +324,30 @@ async fn the_tolerance_is_measured_against_the_injected_clock() {
         assert_eq!(r.status(), status, "t = stopped {:+}", t - stopped);
     }
 }
+
+#[tokio::test]
+async fn the_signature_header_is_judged_before_the_body_is_waited_for() {
+    let app = spawn_app().await;
+    let stale = proxy::webhook::sign(WEBHOOK_SECRET, now() - 3600, b"{}");
+    for (header, status, code) in [
+        (stale.as_str(), "401", "signature_stale"),
+        ("t=soon,s=00", "400", "signature_malformed"),
+    ] {
+        // 1,000 bytes announced, 10 sent, and the connection kept open.
+        let mut socket = crate::limits::send_partly(
+            &app,
+            &format!(
+                "POST /webhooks/ycloud HTTP/1.1\r\nHost: proxy\r\nContent-Type: application/json\r\n\
+                 YCloud-Signature: {header}\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n\
+                 {{\"id\":\"ev"
+            ),
+        )
+        .await;
+        let answer = crate::limits::read_until_closed(&mut socket, Duration::from_secs(10)).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+        assert!(answer.contains(code), "{answer}");
+    }
+}
