@@ -21,7 +21,8 @@
 //!    `BANNED`/`BLOCKED` → `action_required`. The follower backs off (×1.5 per unchanged
 //!    answer, ×2 per failure, at most 8 intervals apart), gives up after
 //!    `UpstreamTuning::poll_for` and leaves `pending` for the webhook or a restart.
-//! 6. Webhooks (`apply_event`): a number turning `CONNECTED` → `connected`; `BANNED`/`BLOCKED`
+//! 6. Webhooks (`apply_event`, each recorded as seen in the transaction that applies it, in
+//!    the order of their `createTime` per WABA and number): a number turning `CONNECTED` → `connected`; `BANNED`/`BLOCKED`
 //!    → `action_required`; a deleted number or WABA, or a WABA ban → `failed`; the WABA removed
 //!    from the partner, the partner app uninstalled, a ban scheduled or a rejected review →
 //!    `action_required`. Each with a sentence saying what the person can do.
@@ -57,12 +58,14 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use wire::{CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState};
 
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
-use crate::store::{self, Record, Step, StepStatus, Steps, Store, StoreError};
+use crate::store::{
+    self, EventOutcome, IncomingEvent, Record, Step, StepStatus, Steps, Store, StoreError, Verdict,
+};
 use crate::webhook::Event;
 use crate::ycloud::Upstream;
 
@@ -79,6 +82,17 @@ use webhook_rules::{may_change, Subject};
 pub const REGISTER_BUDGET: i64 = 10;
 /// How long the register budget window is (Meta: 10 per number in a moving 72 hours).
 pub const REGISTER_WINDOW: Duration = Duration::hours(72);
+
+/// What a webhook event did ([`Pipeline::apply_event`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// A type the proxy does not act on, or about no WABA or number: not stored.
+    Ignored,
+    /// Its id was seen before: not applied again.
+    Duplicate,
+    /// Stored and applied: this many onboardings changed.
+    Changed(usize),
+}
 
 /// Why `retry` was refused.
 #[derive(Debug, thiserror::Error)]
@@ -404,41 +418,67 @@ impl Pipeline {
             })
     }
 
-    /// Applies a verified webhook event to the onboardings it is about and tells their event
-    /// streams. Answers how many changed. Only onboardings no runner owns are touched
-    /// ([`webhook_rules::may_change`]); the rules themselves are in `webhook_rules.rs`.
+    /// Applies a verified webhook event to the onboardings it is about, in one transaction
+    /// with the record that it was seen, then tells their event streams. Events of types the
+    /// proxy does not act on (or about no WABA or number) are not stored at all. Only
+    /// onboardings no runner owns are changed ([`webhook_rules::may_change`]), and an event
+    /// created before one already applied about the same object changes nothing; the rules
+    /// themselves are in `webhook_rules.rs`.
     ///
     /// # Errors
-    /// Store failures.
-    pub async fn apply_event(&self, event: &Event) -> Result<usize, StoreError> {
+    /// Store failures: nothing was recorded, so the event can come again.
+    pub async fn apply_event(&self, event: &Event, body: &str) -> Result<Applied, StoreError> {
         let env = &event.envelope;
         let Some(subject) = Subject::of(event) else {
-            return Ok(0);
+            return Ok(Applied::Ignored);
         };
-        let mut changed = 0;
-        let candidates = self
+        let created = env.create_time.as_deref().and_then(|t| {
+            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        });
+        let incoming = IncomingEvent {
+            id: &env.id,
+            kind: &env.kind,
+            body,
+            object: subject.object(),
+            created,
+            waba_id: subject.waba_id(),
+            phone_number_id: subject.phone_number_id(),
+        };
+        let outcome = self
             .inner
             .store
-            .onboardings_for(subject.waba_id(), subject.phone_number_id())
+            .apply_webhook_event(&incoming, |o| {
+                if !subject.is_about(o) {
+                    Verdict::NotAbout
+                } else if !may_change(o.state) {
+                    tracing::info!(id = %o.id, state = %o.state, event = %env.id, "onboarding is running; webhook not applied");
+                    Verdict::Busy
+                } else {
+                    Verdict::About(subject.change(o))
+                }
+            })
             .await?;
-        for o in candidates {
-            if !subject.is_about(&o) {
-                continue;
-            }
-            if !may_change(o.state) {
-                tracing::info!(id = %o.id, state = %o.state, event = %env.id, "onboarding is running; webhook stored, not applied");
-                continue;
-            }
-            let Some(update) = subject.change(&o) else {
-                continue;
-            };
-            let state = update.state;
-            if self.inner.store.update_if(&o.id, o.state, update).await? {
-                tracing::info!(id = %o.id, event = %env.id, kind = %env.kind, from = %o.state, to = ?state.map(OnboardingState::as_str), "webhook applied");
-                self.notify(&o.id).await;
-                changed += 1;
-            }
+        let (changed, stale) = match outcome {
+            EventOutcome::Duplicate => return Ok(Applied::Duplicate),
+            EventOutcome::Applied { changed, stale } => (changed, stale),
+        };
+        for id in &stale {
+            tracing::info!(id, event = %env.id, create_time = env.create_time.as_deref(), "a newer event about this object was applied already; this one changes nothing");
         }
-        Ok(changed)
+        for (id, from, to) in &changed {
+            tracing::info!(id, event = %env.id, kind = %env.kind, from = %from, to = ?to.map(OnboardingState::as_str), "webhook applied");
+        }
+        // Telling the streams reads each onboarding again: not on the webhook's answer.
+        let ids: Vec<String> = changed.into_iter().map(|(id, _, _)| id).collect();
+        let n = ids.len();
+        if n > 0 {
+            let pipeline = self.clone();
+            tokio::spawn(async move {
+                for id in ids {
+                    pipeline.notify(&id).await;
+                }
+            });
+        }
+        Ok(Applied::Changed(n))
     }
 }

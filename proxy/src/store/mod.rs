@@ -5,7 +5,8 @@
 //! one set of migrations.
 //!
 //! - this file: [`Store`], opening the database and applying the migrations;
-//! - `queries.rs`: the reads, the insert of a new onboarding, webhook events;
+//! - `queries.rs`: the reads, the insert of a new onboarding;
+//! - `webhooks.rs`: webhook events, seen and applied in one transaction, in order;
 //! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls;
 //! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
 //!   YCloud's raw objects);
@@ -21,9 +22,11 @@ use crate::clock::Clock;
 mod cache;
 mod queries;
 mod rows;
+mod webhooks;
 mod writes;
 
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
+pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};
 pub use writes::Writes;
 
 /// A store failure. Shown to nobody: logged, and answered as a generic 500.

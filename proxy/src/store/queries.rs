@@ -1,4 +1,4 @@
-//! The store's reads, the insert of a new onboarding, and webhook events.
+//! The store's reads and the insert of a new onboarding.
 
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -253,30 +253,6 @@ impl Store {
         let n: i64 = row.try_get("n")?;
         let oldest: Option<String> = row.try_get("oldest")?;
         Ok((n, oldest.as_deref().and_then(parse_time)))
-    }
-
-    /// Stores a webhook event once; false when its id was already stored.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn insert_webhook_event(
-        &self,
-        id: &str,
-        kind: &str,
-        body: &str,
-    ) -> Result<bool, StoreError> {
-        let n = sqlx::query(
-            "INSERT INTO webhook_events (id, type, received_at, body) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(kind)
-        .bind(format_time(self.clock.now()))
-        .bind(body)
-        .execute(&self.write)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
     }
 
     /// How many onboardings are stored. Only the black-box tests call it (to check that a
