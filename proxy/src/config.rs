@@ -76,6 +76,7 @@ Configuration comes from the environment (and a .env file):
   EVENT_STREAMS_PER_CLIENT  event streams one client may hold open (default 20)
   EVENT_STREAM_MAX_SECS  longest life of one event stream (default 600)
   RETRY_COOLDOWN_SECS    least time between retries of one onboarding; 0: none (default 10)
+  WEBHOOK_EVENT_RETENTION_DAYS  days received webhook events are kept (default 30)
   RUST_LOG               log filter (default info,sqlx=warn,hyper=warn)
 ";
 
@@ -225,6 +226,9 @@ pub struct LimitSettings {
     pub event_stream_lifetime: Duration,
     /// `RETRY_COOLDOWN_SECS`: the least time between two retries of one onboarding; 0: none.
     pub retry_cooldown: Duration,
+    /// `WEBHOOK_EVENT_RETENTION_DAYS`: how long received webhook events are kept (to
+    /// recognise YCloud's retries), in days.
+    pub webhook_event_retention: Duration,
 }
 
 impl Default for LimitSettings {
@@ -239,6 +243,7 @@ impl Default for LimitSettings {
             event_streams_per_client: 20,
             event_stream_lifetime: Duration::from_secs(10 * 60),
             retry_cooldown: Duration::from_secs(10),
+            webhook_event_retention: Duration::from_secs(30 * DAY_SECS),
         }
     }
 }
@@ -285,6 +290,13 @@ impl LimitSettings {
             event_stream_lifetime: secs("EVENT_STREAM_MAX_SECS", d.event_stream_lifetime, 86_400)?,
             retry_cooldown: number("RETRY_COOLDOWN_SECS", d.retry_cooldown.as_secs(), 0, 3600)
                 .map(Duration::from_secs)?,
+            webhook_event_retention: number(
+                "WEBHOOK_EVENT_RETENTION_DAYS",
+                d.webhook_event_retention.as_secs() / DAY_SECS,
+                1,
+                3650,
+            )
+            .map(|days| Duration::from_secs(days * DAY_SECS))?,
             trust_proxy_headers: get("TRUST_PROXY_HEADERS")
                 .map_or(Ok(d.trust_proxy_headers), |v| {
                     parse_bool("TRUST_PROXY_HEADERS", &v)
@@ -292,6 +304,8 @@ impl LimitSettings {
         })
     }
 }
+
+const DAY_SECS: u64 = 24 * 60 * 60;
 
 /// A whole number from `min` to `max`.
 fn parse_whole(var: &'static str, value: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
@@ -937,8 +951,13 @@ mod tests {
             ("EVENT_STREAMS_PER_CLIENT", "6"),
             ("EVENT_STREAM_MAX_SECS", "7"),
             ("RETRY_COOLDOWN_SECS", "0"),
+            ("WEBHOOK_EVENT_RETENTION_DAYS", "2"),
         ])
         .unwrap();
+        assert_eq!(
+            s.limits.webhook_event_retention,
+            Duration::from_secs(2 * 24 * 3600)
+        );
         assert_eq!(s.limits.retry_cooldown, Duration::ZERO);
         assert_eq!(s.limits.event_streams_per_client, 6);
         assert_eq!(s.limits.event_stream_lifetime, Duration::from_secs(7));

@@ -164,7 +164,7 @@ impl Application {
             frame_ancestors: settings.frame_ancestors.clone(),
             stopping: stopping_rx,
             webhook_secret: settings.webhook_secret.clone(),
-            clock,
+            clock: clock.clone(),
             verifier,
             limits: crate::limits::Limits::new(settings.limits.clone()),
         };
@@ -181,6 +181,13 @@ impl Application {
             source,
         })?;
 
+        prune_webhook_events(
+            pipeline.store().clone(),
+            clock.clone(),
+            settings.limits.webhook_event_retention,
+            stopping.subscribe(),
+        )
+        .await?;
         let resumed = pipeline.resume_unfinished().await?;
         if resumed > 0 {
             tracing::info!(resumed, "resuming unfinished onboardings");
@@ -251,6 +258,49 @@ impl Application {
             }
         }
     }
+}
+
+/// Deletes the webhook events received more than `retention` ago (by `clock`): once now, so
+/// that start-up fails on a broken store, then every hour until the server stops. They are
+/// kept only to recognise YCloud's retries, which stop within days.
+async fn prune_webhook_events(
+    store: Store,
+    clock: Clock,
+    retention: Duration,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), StoreError> {
+    let retention = time::Duration::try_from(retention).unwrap_or(time::Duration::MAX);
+    let prune = move || {
+        let (store, before) = (store.clone(), clock.now().checked_sub(retention));
+        async move {
+            match before {
+                Some(before) => store.prune_webhook_events(before).await,
+                None => Ok(0),
+            }
+        }
+    };
+    let pruned = prune().await?;
+    if pruned > 0 {
+        tracing::info!(pruned, "old webhook events deleted");
+    }
+    tokio::spawn(async move {
+        let mut hourly = tokio::time::interval(Duration::from_secs(60 * 60));
+        hourly.tick().await;
+        loop {
+            tokio::select! {
+                _ = hourly.tick() => match prune().await {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "old webhook events deleted"),
+                    Err(e) => tracing::error!(error = %e, "deleting old webhook events failed"),
+                },
+                // The server stopped (or the application was dropped unstarted).
+                changed = stopped.changed() => if changed.is_err() || *stopped.borrow() {
+                    return;
+                },
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Serves `router` on `listener` until `signal`, then lets the requests in flight finish:

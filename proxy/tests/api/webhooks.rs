@@ -451,3 +451,37 @@ async fn events_of_types_not_acted_on_are_not_stored() {
     assert_eq!(app.post_signed_webhook(&number).await.status(), 204);
     assert!(has_event(&app, "evt_number").await);
 }
+
+#[tokio::test]
+async fn stored_events_are_deleted_after_the_retention() {
+    use proxy::store::{EventObject, IncomingEvent, Store, Verdict};
+    let dir = fresh_dir("prune");
+    let t0 = time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap(); // 2026-01-01
+    for (id, day) in [("evt_old", 0), ("evt_recent", 20)] {
+        let clock = proxy::clock::Clock::fixed(t0 + time::Duration::days(day));
+        let store = Store::connect(&database_url(&dir), clock).await.unwrap();
+        let event = IncomingEvent {
+            id,
+            kind: "whatsapp.phone_number.quality_updated",
+            body: "{}",
+            object: EventObject::PhoneNumber,
+            created: None,
+            waba_id: Some(WABA),
+            phone_number_id: Some(PHONE_ID),
+        };
+        store
+            .apply_webhook_event(&event, |_| Verdict::NotAbout)
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    // 31 days after the first: it is past the 30 days kept, the other is not.
+    let app = spawn_app_with(Options {
+        data_dir: Some(dir),
+        clock: Some(proxy::clock::Clock::fixed(t0 + time::Duration::days(31))),
+        ..Options::default()
+    })
+    .await;
+    assert!(!has_event(&app, "evt_old").await);
+    assert!(has_event(&app, "evt_recent").await);
+}
