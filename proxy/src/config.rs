@@ -77,6 +77,7 @@ Configuration comes from the environment (and a .env file):
   EVENT_STREAM_MAX_SECS  longest life of one event stream (default 600)
   RETRY_COOLDOWN_SECS    least time between retries of one onboarding; 0: none (default 10)
   WEBHOOK_EVENT_RETENTION_DAYS  days received webhook events are kept (default 30)
+  METRICS_TOKEN          bearer token GET /metrics asks for (default: none, open)
   RUST_LOG               log filter (default info,sqlx=warn,hyper=warn)
 ";
 
@@ -307,6 +308,21 @@ impl LimitSettings {
 
 const DAY_SECS: u64 = 24 * 60 * 60;
 
+/// `METRICS_TOKEN`: at least 16 printable characters, none a space (sent as a bearer token).
+fn parse_metrics_token(value: Option<String>) -> Result<Option<SecretString>, ConfigError> {
+    let Some(token) = value else {
+        return Ok(None);
+    };
+    if token.len() < 16 || !token.chars().all(|c| c.is_ascii_graphic()) {
+        // Never quote a secret.
+        return Err(ConfigError::new(
+            "METRICS_TOKEN",
+            "expected at least 16 printable ASCII characters without spaces (value not shown)",
+        ));
+    }
+    Ok(Some(SecretString::from(token)))
+}
+
 /// A whole number from `min` to `max`.
 fn parse_whole(var: &'static str, value: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
     value
@@ -365,6 +381,8 @@ pub struct Settings {
     pub upstream: UpstreamTuning,
     /// What one client, or all of them together, may ask of the proxy.
     pub limits: LimitSettings,
+    /// `METRICS_TOKEN`: the bearer token `GET /metrics` asks for; none: it is open.
+    pub metrics_token: Option<SecretString>,
 }
 
 impl Settings {
@@ -575,6 +593,7 @@ impl Settings {
             allow_unverified_onboardings,
             upstream: UpstreamTuning::default(),
             limits: LimitSettings::from_lookup(&get)?,
+            metrics_token: parse_metrics_token(get("METRICS_TOKEN"))?,
         })
     }
 }
@@ -967,6 +986,19 @@ mod tests {
         assert_eq!(s.limits.header_read_timeout, Duration::from_secs(1));
         assert_eq!(s.limits.request_timeout, Duration::from_secs(2));
         assert_eq!(s.limits.max_concurrent_requests, 3);
+    }
+
+    #[test]
+    fn the_metrics_token_is_checked_and_never_shown() {
+        assert!(sandboxed(&[]).unwrap().metrics_token.is_none());
+        let s = sandboxed(&[("METRICS_TOKEN", "scrape-me-0123456789")]).unwrap();
+        assert!(s.metrics_token.is_some());
+        assert!(!format!("{s:?}").contains("scrape-me-0123456789"));
+        for bad in ["short", "has a space in it ok"] {
+            let err = sandboxed(&[("METRICS_TOKEN", bad)]).unwrap_err();
+            assert_eq!(err.var, "METRICS_TOKEN");
+            assert!(!err.to_string().contains(bad), "{err}");
+        }
     }
 
     #[test]

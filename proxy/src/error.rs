@@ -93,6 +93,11 @@ pub enum Error {
     #[error("internal error: {0}")]
     Internal(String),
 
+    /// 401: a route that needs a bearer token (`GET /metrics` with `METRICS_TOKEN`) was
+    /// asked without it, or with another.
+    #[error("this endpoint needs its bearer token: send Authorization: Bearer <token>")]
+    Unauthorized,
+
     // Limits (docs/API.md, "Limits").
     /// 503: not answered within `REQUEST_TIMEOUT_SECS`. Steps already started run on.
     #[error("the request was not answered in time; try again in a moment")]
@@ -141,6 +146,7 @@ impl Error {
             Error::VerificationUnavailable => StatusCode::BAD_GATEWAY,
             Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::RequestTimeout | Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::RateLimited { .. } | Error::RetryTooSoon { .. } | Error::TooManyStreams => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -172,6 +178,7 @@ impl Error {
             Error::PhoneNumberNotOwned => ErrorCode::PhoneNumberNotOwned,
             Error::VerificationUnavailable => ErrorCode::VerificationUnavailable,
             Error::Store(_) | Error::Internal(_) => ErrorCode::InternalError,
+            Error::Unauthorized => ErrorCode::Unauthorized,
             Error::RequestTimeout => ErrorCode::RequestTimeout,
             Error::Overloaded => ErrorCode::Overloaded,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
@@ -259,6 +266,11 @@ impl IntoResponse for Error {
         }
         let status = self.status();
         let mut response = (status, axum::Json(self.body())).into_response();
+        if matches!(self, Error::Unauthorized) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(wait) = self.retry_after() {
             response
                 .headers_mut()

@@ -12,6 +12,7 @@
 //! - [`error`]: the one HTTP error type.
 //! - [`webhook`]: YCloud webhook verification (an extractor), events, a signing helper.
 //! - [`limits`]: what clients may ask of the proxy (timeouts, concurrency, rates).
+//! - [`metrics`]: `GET /metrics`' counters and histograms, one registry per application.
 //! - [`ownership`]: the ownership check of a sign-up, before anything is stored.
 //! - [`graph`]: the Graph API's code exchange and WABA checks the ownership check asks.
 //! - [`upstream`]: what the YCloud and Graph clients share (capped body reads).
@@ -21,6 +22,7 @@ pub mod config;
 pub mod error;
 pub mod graph;
 pub mod limits;
+pub mod metrics;
 pub mod ownership;
 pub mod pipeline;
 pub mod routes;

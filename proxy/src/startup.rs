@@ -75,6 +75,7 @@ impl Application {
     /// See [`StartupError`].
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
         let store = Store::connect(&settings.database_url, clock.clone()).await?;
+        let metrics = crate::metrics::Metrics::new();
         let mut tuning = settings.upstream.clone();
         let upstream = match &settings.ycloud {
             YCloudMode::Sandbox => {
@@ -98,7 +99,8 @@ impl Application {
                     tuning.clone(),
                     clock.clone(),
                 )
-                .map_err(StartupError::Client)?,
+                .map_err(StartupError::Client)?
+                .with_metrics(metrics.clone()),
             ),
         };
         let pipeline = Pipeline::new(
@@ -131,7 +133,8 @@ impl Application {
                     secret.clone(),
                     &settings.upstream,
                 )
-                .map_err(StartupError::Client)?,
+                .map_err(StartupError::Client)?
+                .with_metrics(metrics.clone()),
             )),
         };
 
@@ -167,6 +170,8 @@ impl Application {
             clock: clock.clone(),
             verifier,
             limits: crate::limits::Limits::new(settings.limits.clone()),
+            metrics,
+            metrics_token: settings.metrics_token.clone(),
         };
 
         let listener =

@@ -88,6 +88,8 @@ error_codes! {
     VerificationUnavailable = "verification_unavailable",
     /// The proxy failed unexpectedly.
     InternalError = "internal_error",
+    /// The route needs a bearer token, and the request did not carry the right one.
+    Unauthorized = "unauthorized",
 
     // Limits the proxy enforces (docs/API.md, "Limits").
     /// The request was not answered within the proxy's request timeout.

@@ -18,6 +18,7 @@ use crate::limits::rate_limited;
 use crate::pipeline::Pipeline;
 
 mod assets;
+mod metrics;
 mod onboardings;
 pub mod openapi;
 mod security;
@@ -49,6 +50,10 @@ pub struct AppState {
     pub verifier: Option<std::sync::Arc<crate::graph::GraphClient>>,
     /// What clients may ask (timeouts, concurrency, rates, streams).
     pub limits: crate::limits::Limits,
+    /// What `GET /metrics` serves, and the token it asks for (`METRICS_TOKEN`).
+    pub metrics: crate::metrics::Metrics,
+    /// `METRICS_TOKEN`; none: `GET /metrics` is open.
+    pub metrics_token: Option<secrecy::SecretString>,
 }
 
 /// The whole application's router.
@@ -66,6 +71,7 @@ pub fn router(state: AppState) -> Router {
             rate_limited(post(onboardings::retry), &state.limits.settings),
         )
         .route("/api/openapi.json", get(openapi::document))
+        .route("/metrics", get(metrics::metrics))
         .route(
             "/webhooks/ycloud",
             post(webhooks::ycloud).layer(DefaultBodyLimit::max(crate::webhook::MAX_WEBHOOK_BYTES)),
@@ -100,6 +106,11 @@ pub fn router(state: AppState) -> Router {
         ));
     let app =
         crate::limits::with_concurrency_limit(app, state.limits.settings.max_concurrent_requests)
+            // Outside the limits, so their refusals are counted too.
+            .layer(axum::middleware::from_fn_with_state(
+                state.metrics.clone(),
+                crate::metrics::track,
+            ))
             .layer(CompressionLayer::new())
             .layer(axum::middleware::map_response(
                 move |response: axum::response::Response| {

@@ -22,6 +22,7 @@ use super::onboardings;
         onboardings::events,
         onboardings::retry,
         super::webhooks::ycloud,
+        super::metrics::metrics,
     ),
     components(schemas(
         wire::CreateOnboarding,
@@ -38,7 +39,7 @@ use super::onboardings;
     )),
     tags(
         (name = "onboardings", description = "Onboarding a WABA (standard) or a WhatsApp Business App number (coexistence)"),
-        (name = "service", description = "Health and public configuration"),
+        (name = "service", description = "Health, public configuration and metrics"),
         (name = "webhooks", description = "Events YCloud sends about numbers and accounts"),
     )
 )]

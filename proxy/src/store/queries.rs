@@ -266,4 +266,18 @@ impl Store {
             .await?;
         Ok(row.try_get("n")?)
     }
+
+    /// How many onboardings are in each state (states with none are absent): the metrics'
+    /// gauge, read at each scrape (one query on the `state` index).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn count_by_state(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM onboardings GROUP BY state")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+            .collect()
+    }
 }

@@ -41,6 +41,7 @@ use wire::{PhoneNumberId, WabaId};
 
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
+use crate::metrics::Metrics;
 use crate::sandbox::FakeYCloud;
 use crate::upstream::BodyError;
 
@@ -93,6 +94,8 @@ pub struct YCloudClient {
     tuning: UpstreamTuning,
     /// Turns a `Retry-After` date into a wait.
     clock: Clock,
+    /// Where each call is counted, when set.
+    metrics: Option<Metrics>,
 }
 
 impl YCloudClient {
@@ -113,7 +116,14 @@ impl YCloudClient {
             api_key,
             tuning,
             clock,
+            metrics: None,
         })
+    }
+
+    /// This client counting its calls in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// `POST /whatsapp/businessAccounts/{wabaId}/tp/bind`: binds the WABA to the partner and
@@ -126,6 +136,7 @@ impl YCloudClient {
             Method::POST,
             &["whatsapp", "businessAccounts", waba.as_str(), "tp", "bind"],
             Retry::Bind,
+            "tp_bind",
         )
         .await
     }
@@ -139,6 +150,7 @@ impl YCloudClient {
             Method::POST,
             &["whatsapp", "businessAccounts", waba.as_str(), "smb", "bind"],
             Retry::Bind,
+            "smb_bind",
         )
         .await
     }
@@ -162,6 +174,7 @@ impl YCloudClient {
                 "register",
             ],
             Retry::Register,
+            "register",
         )
         .await
     }
@@ -175,6 +188,7 @@ impl YCloudClient {
             Method::GET,
             &["whatsapp", "businessAccounts", waba.as_str()],
             Retry::Read,
+            "get_waba",
         )
         .await
     }
@@ -192,15 +206,18 @@ impl YCloudClient {
             Method::GET,
             &["whatsapp", "phoneNumbers", waba.as_str(), e164],
             Retry::Read,
+            "get_phone_number",
         )
         .await
     }
 
+    /// `name` labels the call in the metrics (`tp_bind`, `register`...).
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         segments: &[&str],
         retry: Retry,
+        name: &'static str,
     ) -> Result<Object<T>, UpstreamError> {
         let mut url = self.base_url.clone();
         // Segment-wise, so an id can never add a path level; the base was checked at start-up.
@@ -209,7 +226,11 @@ impl YCloudClient {
         }
         let mut attempt = 1;
         loop {
+            let started = std::time::Instant::now();
             let result = self.once(method.clone(), url.clone()).await;
+            if let Some(metrics) = &self.metrics {
+                metrics.upstream_call("ycloud", name, outcome(&result), started.elapsed());
+            }
             let err = match result {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
@@ -329,6 +350,18 @@ fn parse_object<T: DeserializeOwned>(
     }
     let typed = T::deserialize(&raw).map_err(|e| bad(e.to_string()))?;
     Ok(Object { typed, raw })
+}
+
+/// How a call ended, as the metrics label it.
+fn outcome<T>(result: &Result<T, UpstreamError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(UpstreamError::Status { status, .. }) => crate::metrics::http_outcome(*status),
+        Err(UpstreamError::Timeout) => "timeout",
+        Err(UpstreamError::Connect(_)) => "unreachable",
+        Err(UpstreamError::Transport(_)) => "transport",
+        Err(UpstreamError::BadBody { .. }) => "bad_response",
+    }
 }
 
 fn transport_error(e: reqwest::Error) -> UpstreamError {

@@ -8,6 +8,7 @@ mod fake_ycloud;
 mod foundation;
 mod helpers;
 mod limits;
+mod metrics;
 mod onboardings;
 mod openapi_conformance;
 mod openapi_document;

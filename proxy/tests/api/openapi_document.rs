@@ -32,6 +32,7 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         ("/api/onboardings/{id}/events", "get"),
         ("/api/onboardings/{id}/retry", "post"),
         ("/webhooks/ycloud", "post"),
+        ("/metrics", "get"),
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path}");
     }
