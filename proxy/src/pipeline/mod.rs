@@ -23,7 +23,8 @@
 //!    `BANNED`/`BLOCKED` → `action_required`. The follower backs off (×1.5 per unchanged
 //!    answer, ×2 per failure, at most 8 intervals apart), gives up after
 //!    `UpstreamTuning::poll_for` and leaves `pending` for the webhook or a restart.
-//! 6. Webhooks (`apply_event`): a number turning `CONNECTED` → `connected`; `BANNED`/`BLOCKED`
+//! 6. Webhooks (`apply_event`, each recorded as seen in the transaction that applies it, in
+//!    the order of their `createTime` per WABA and number): a number turning `CONNECTED` → `connected`; `BANNED`/`BLOCKED`
 //!    → `action_required`; a deleted number or WABA, or a WABA ban → `failed`; the WABA removed
 //!    from the partner, the partner app uninstalled, a ban scheduled or a rejected review →
 //!    `action_required`. Each with a sentence saying what the person can do.
@@ -68,18 +69,19 @@
 //!   onboarding;
 //! - `changes.rs`: telling event streams about a stored change.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use tokio::sync::Semaphore;
 use wire::{CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState};
 
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
 use crate::store::{
-    self, Customer, Insert, Record, Step, StepStatus, Steps, Store, StoreError, Unleased,
+    self, Customer, EventOutcome, IncomingEvent, Insert, Record, Step, StepStatus, Steps, Store,
+    StoreError, Unleased, Verdict,
 };
 use crate::webhook::Event;
 use crate::ycloud::Upstream;
@@ -127,6 +129,17 @@ pub enum CreateError {
     Store(#[from] StoreError),
 }
 
+/// What a webhook event did ([`Pipeline::apply_event`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// A type the proxy does not act on, or about no WABA or number: not stored.
+    Ignored,
+    /// Its id was seen before: not applied again.
+    Duplicate,
+    /// Stored and applied: this many onboardings changed.
+    Changed(usize),
+}
+
 /// Why `retry` was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum RetryError {
@@ -139,6 +152,9 @@ pub enum RetryError {
     /// The number's register budget is spent until the given time.
     #[error("register budget spent")]
     BudgetSpent(time::OffsetDateTime),
+    /// This onboarding was retried less than the retry cooldown ago; the wait left.
+    #[error("retried too soon")]
+    TooSoon(std::time::Duration),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -160,6 +176,10 @@ struct Inner {
     resumes: Semaphore,
     /// The event streams' channels, one per followed onboarding.
     changes: changes::Changes,
+    /// The least time between two retries of one onboarding (zero: none).
+    retry_cooldown: std::time::Duration,
+    /// When each onboarding retried within the cooldown was retried (monotonic clock).
+    last_retries: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 /// The onboarding pipeline. Cheap to clone; clones share everything.
@@ -196,8 +216,15 @@ enum Flow {
 
 impl Pipeline {
     /// A pipeline over a store and an upstream, reading the time from `clock`, with a
-    /// random instance id of its own.
-    pub fn new(store: Store, upstream: Upstream, tuning: UpstreamTuning, clock: Clock) -> Self {
+    /// random instance id of its own, refusing a retry of one onboarding within
+    /// `retry_cooldown` of the last.
+    pub fn new(
+        store: Store,
+        upstream: Upstream,
+        tuning: UpstreamTuning,
+        clock: Clock,
+        retry_cooldown: std::time::Duration,
+    ) -> Self {
         // At least a second: it is renewed every third of it, and swept for as often.
         let lease_for = tuning.lease_for.max(std::time::Duration::from_secs(1));
         let lease_for = Duration::try_from(lease_for).unwrap_or(Duration::seconds(30));
@@ -212,6 +239,8 @@ impl Pipeline {
                 running: Mutex::new(HashSet::new()),
                 resumes: Semaphore::new(RESUME_CONCURRENCY),
                 changes: changes::Changes::default(),
+                retry_cooldown,
+                last_retries: Mutex::default(),
             }),
         }
     }
@@ -375,9 +404,35 @@ impl Pipeline {
                 }
             }
         }
+        if let Some(wait) = self.start_retry(id) {
+            return Err(RetryError::TooSoon(wait));
+        }
         tracing::info!(id, "retrying onboarding");
         let onboarding = self.advance(id).await?;
         Ok(self.inner.store.api(onboarding).await?)
+    }
+
+    /// Records a retry of `id` starting now; or, when the last one started less than the
+    /// cooldown ago, the wait left. Each retry calls YCloud again (and may count against the
+    /// number's register budget): a client looping on retry must not hammer it.
+    fn start_retry(&self, id: &str) -> Option<std::time::Duration> {
+        let cooldown = self.inner.retry_cooldown;
+        if cooldown.is_zero() {
+            return None;
+        }
+        let now = std::time::Instant::now();
+        let mut last = self
+            .inner
+            .last_retries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Only retries within the cooldown are kept.
+        last.retain(|_, at| now.duration_since(*at) < cooldown);
+        if let Some(at) = last.get(id) {
+            return Some(cooldown.saturating_sub(now.duration_since(*at)));
+        }
+        last.insert(id.to_owned(), now);
+        None
     }
 
     /// Picks up, in the background, every unfinished onboarding that nobody holds (a
@@ -545,41 +600,67 @@ impl Pipeline {
             })
     }
 
-    /// Applies a verified webhook event to the onboardings it is about and tells their event
-    /// streams. Answers how many changed. Only onboardings no runner owns are touched
-    /// ([`webhook_rules::may_change`]); the rules themselves are in `webhook_rules.rs`.
+    /// Applies a verified webhook event to the onboardings it is about, in one transaction
+    /// with the record that it was seen, then tells their event streams. Events of types the
+    /// proxy does not act on (or about no WABA or number) are not stored at all. Only
+    /// onboardings no runner owns are changed ([`webhook_rules::may_change`]), and an event
+    /// created before one already applied about the same object changes nothing; the rules
+    /// themselves are in `webhook_rules.rs`.
     ///
     /// # Errors
-    /// Store failures.
-    pub async fn apply_event(&self, event: &Event) -> Result<usize, StoreError> {
+    /// Store failures: nothing was recorded, so the event can come again.
+    pub async fn apply_event(&self, event: &Event, body: &str) -> Result<Applied, StoreError> {
         let env = &event.envelope;
         let Some(subject) = Subject::of(event) else {
-            return Ok(0);
+            return Ok(Applied::Ignored);
         };
-        let mut changed = 0;
-        let candidates = self
+        let created = env.create_time.as_deref().and_then(|t| {
+            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        });
+        let incoming = IncomingEvent {
+            id: &env.id,
+            kind: &env.kind,
+            body,
+            object: subject.object(),
+            created,
+            waba_id: subject.waba_id(),
+            phone_number_id: subject.phone_number_id(),
+        };
+        let outcome = self
             .inner
             .store
-            .onboardings_for(subject.waba_id(), subject.phone_number_id())
+            .apply_webhook_event(&incoming, |o| {
+                if !subject.is_about(o) {
+                    Verdict::NotAbout
+                } else if !may_change(o.state) {
+                    tracing::info!(id = %o.id, state = %o.state, event = %env.id, "onboarding is running; webhook not applied");
+                    Verdict::Busy
+                } else {
+                    Verdict::About(subject.change(o))
+                }
+            })
             .await?;
-        for o in candidates {
-            if !subject.is_about(&o) {
-                continue;
-            }
-            if !may_change(o.state) {
-                tracing::info!(id = %o.id, state = %o.state, event = %env.id, "onboarding is running; webhook stored, not applied");
-                continue;
-            }
-            let Some(update) = subject.change(&o) else {
-                continue;
-            };
-            let state = update.state;
-            if self.inner.store.update_if(&o.id, o.state, update).await? {
-                tracing::info!(id = %o.id, event = %env.id, kind = %env.kind, from = %o.state, to = ?state.map(OnboardingState::as_str), "webhook applied");
-                self.notify(&o.id).await;
-                changed += 1;
-            }
+        let (changed, stale) = match outcome {
+            EventOutcome::Duplicate => return Ok(Applied::Duplicate),
+            EventOutcome::Applied { changed, stale } => (changed, stale),
+        };
+        for id in &stale {
+            tracing::info!(id, event = %env.id, create_time = env.create_time.as_deref(), "a newer event about this object was applied already; this one changes nothing");
         }
-        Ok(changed)
+        for (id, from, to) in &changed {
+            tracing::info!(id, event = %env.id, kind = %env.kind, from = %from, to = ?to.map(OnboardingState::as_str), "webhook applied");
+        }
+        // Telling the streams reads each onboarding again: not on the webhook's answer.
+        let ids: Vec<String> = changed.into_iter().map(|(id, _, _)| id).collect();
+        let n = ids.len();
+        if n > 0 {
+            let pipeline = self.clone();
+            tokio::spawn(async move {
+                for id in ids {
+                    pipeline.notify(&id).await;
+                }
+            });
+        }
+        Ok(Applied::Changed(n))
     }
 }

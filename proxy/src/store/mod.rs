@@ -5,7 +5,8 @@
 //! one set of migrations.
 //!
 //! - this file: [`Store`], opening the database and applying the migrations;
-//! - `queries.rs`: the reads, the insert of a new onboarding, webhook events;
+//! - `queries.rs`: the reads, the insert of a new onboarding;
+//! - `webhooks.rs`: webhook events, seen and applied in one transaction, in order;
 //! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls,
 //!   and the register budget's count, atomic per number;
 //! - `leases.rs`: which instance runs an onboarding (row leases);
@@ -25,12 +26,14 @@ mod leases;
 mod partner;
 mod queries;
 mod rows;
+mod webhooks;
 mod writes;
 
 pub use leases::Unleased;
 pub use partner::{Attempt, DueEvent, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
+pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};
 pub use writes::{Budget, RegisterCall, Writes};
 
 /// A store failure. Shown to nobody: logged, and answered as a generic 500.

@@ -1,4 +1,4 @@
-//! The store's reads, the insert of a new onboarding, and webhook events.
+//! The store's reads and the insert of a new onboarding.
 
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -317,30 +317,6 @@ impl Store {
         Ok((n, oldest.as_deref().and_then(parse_time)))
     }
 
-    /// Stores a webhook event once; false when its id was already stored.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn insert_webhook_event(
-        &self,
-        id: &str,
-        kind: &str,
-        body: &str,
-    ) -> Result<bool, StoreError> {
-        let n = sqlx::query(
-            "INSERT INTO webhook_events (id, type, received_at, body) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(kind)
-        .bind(format_time(self.clock.now()))
-        .bind(body)
-        .execute(&self.write)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
-    }
-
     /// How many onboardings are stored. Only the black-box tests call it (to check that a
     /// refused request stored nothing); the proxy itself never counts.
     ///
@@ -351,5 +327,19 @@ impl Store {
             .fetch_one(&self.read)
             .await?;
         Ok(row.try_get("n")?)
+    }
+
+    /// How many onboardings are in each state (states with none are absent): the metrics'
+    /// gauge, read at each scrape (one query on the `state` index).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn count_by_state(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM onboardings GROUP BY state")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+            .collect()
     }
 }

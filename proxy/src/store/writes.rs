@@ -536,7 +536,7 @@ async fn count_call(
 }
 
 /// One `UPDATE` of the onboarding row with the columns the update sets, and `updated_at`.
-async fn apply_update(
+pub(super) async fn apply_update(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     id: &str,
     update: Update,

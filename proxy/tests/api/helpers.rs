@@ -182,6 +182,10 @@ pub fn test_settings_with_graph(
         env.insert("FB_CONFIG_ID", "2345678901".into());
         env.insert("FB_SOLUTION_ID", "3456789012".into());
     }
+    // Room for the tables of bad requests and for retries in a row; the tests of these
+    // limits set their own.
+    env.insert("RATE_LIMIT_BURST", "10000".into());
+    env.insert("RETRY_COOLDOWN_SECS", "0".into());
     for (k, v) in &opts.env {
         env.insert(k, v.clone());
     }

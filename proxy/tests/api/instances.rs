@@ -41,7 +41,13 @@ async fn instance(database_url: &str, ycloud: &str, lease_for: Duration) -> Pipe
         clock.clone(),
     )
     .unwrap();
-    Pipeline::new(store, Upstream::Http(client), tuning, clock)
+    Pipeline::new(
+        store,
+        Upstream::Http(client),
+        tuning,
+        clock,
+        std::time::Duration::ZERO,
+    )
 }
 
 fn request() -> CreateOnboarding {
@@ -271,6 +277,8 @@ async fn start_process(database_url: &str, ycloud: &str, log: &std::path::Path) 
         .env("YCLOUD_BASE_URL", ycloud)
         .env("ALLOW_UNVERIFIED_ONBOARDINGS", "true")
         .env("ALLOW_ANONYMOUS_ONBOARDINGS", "true")
+        // One client racing many posts on purpose: the per-client limit is not under test.
+        .env("RATE_LIMIT_PER_MINUTE", "0")
         .env("FB_APP_ID", "1234567890")
         .env("FB_CONFIG_ID", "2345678901")
         .env("FB_SOLUTION_ID", "3456789012")

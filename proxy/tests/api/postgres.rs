@@ -106,14 +106,25 @@ async fn the_pipeline_runs_on_postgres() {
         .unwrap();
     assert_eq!(n, 1);
     assert!(oldest.is_some());
-    assert!(store
-        .insert_webhook_event("evt_1", "whatsapp.phone_number.quality_updated", "{}")
+    let event = proxy::store::IncomingEvent {
+        id: "evt_1",
+        kind: "whatsapp.phone_number.quality_updated",
+        body: "{}",
+        object: proxy::store::EventObject::PhoneNumber,
+        created: None,
+        waba_id: Some(WABA),
+        phone_number_id: Some(PHONE_ID),
+    };
+    let first = store
+        .apply_webhook_event(&event, |_| proxy::store::Verdict::About(None))
         .await
-        .unwrap());
-    assert!(!store
-        .insert_webhook_event("evt_1", "whatsapp.phone_number.quality_updated", "{}")
+        .unwrap();
+    assert!(matches!(first, proxy::store::EventOutcome::Applied { .. }));
+    let again = store
+        .apply_webhook_event(&event, |_| proxy::store::Verdict::About(None))
         .await
-        .unwrap());
+        .unwrap();
+    assert!(matches!(again, proxy::store::EventOutcome::Duplicate));
     let now = proxy::clock::Clock::system().now();
     let unfinished = store.unfinished(now, proxy::store::Unleased::Free).await;
     assert!(unfinished.unwrap().is_empty());

@@ -81,6 +81,8 @@ fn start_proxy(dir: &std::path::Path, addr: &str, fake: &str) -> Proxy {
         .env("ALLOW_UNVERIFIED_ONBOARDINGS", "true")
         .env("ALLOW_ANONYMOUS_ONBOARDINGS", "true")
         .env("UPSTREAM_TIMEOUT_SECS", "1")
+        // One client posting a thousand sign-ups: the per-client limit would refuse it.
+        .env("RATE_LIMIT_PER_MINUTE", "0")
         // A killed instance's onboardings are taken over once its leases expire.
         .env("ONBOARDING_LEASE_SECS", "2")
         .env("RUST_LOG", "warn")
@@ -141,14 +143,16 @@ async fn a_thousand_onboardings_survive_faults_and_two_kills() {
     // Each onboarding is posted until the proxy accepts it (a killed proxy refuses
     // connections or drops requests in flight; posting the same ids again is idempotent).
     let accepted = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let permits = Arc::new(Semaphore::new(CONCURRENCY));
     let mut posts = Vec::with_capacity(ONBOARDINGS);
     for i in 0..ONBOARDINGS {
-        let (client, url, accepted, permits) = (
+        let (client, url, accepted, permits, refused) = (
             client.clone(),
             url.clone(),
             accepted.clone(),
             permits.clone(),
+            refused.clone(),
         );
         posts.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await.unwrap();
@@ -165,11 +169,14 @@ async fn a_thousand_onboardings_survive_faults_and_two_kills() {
                         accepted.fetch_add(1, Ordering::Relaxed);
                         return;
                     }
-                    Ok(r) => panic!(
-                        "onboarding {i}: {} {}",
-                        r.status(),
-                        r.text().await.unwrap_or_default()
-                    ),
+                    Ok(r) => {
+                        let why = format!("{} {}", r.status(), r.text().await.unwrap_or_default());
+                        refused
+                            .lock()
+                            .unwrap()
+                            .push(format!("onboarding {i}: {why}"));
+                        return;
+                    }
                     Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
                 }
             }
@@ -178,6 +185,12 @@ async fn a_thousand_onboardings_survive_faults_and_two_kills() {
     let mut kills = 0;
     for mark in KILL_AT {
         while accepted.load(Ordering::Relaxed) < mark {
+            // A refused post will never be accepted: stop waiting for the mark then.
+            let refused = refused.lock().unwrap().clone();
+            assert!(
+                refused.is_empty(),
+                "refused before the kill at {mark}: {refused:?}"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // Child::kill is SIGKILL on Unix: no shutdown, no flush.
@@ -190,6 +203,8 @@ async fn a_thousand_onboardings_survive_faults_and_two_kills() {
     for p in posts {
         p.await.expect("a post task");
     }
+    let refused = refused.lock().unwrap().clone();
+    assert!(refused.is_empty(), "refused: {refused:?}");
     assert_eq!(kills, 2);
 
     // Every accepted onboarding reaches a final state.
