@@ -34,7 +34,8 @@ CREATE TABLE partner_events (
     delivery_state  VARCHAR(16) NOT NULL,     -- pending | delivered | failed | disabled
     attempts        INTEGER NOT NULL,
     next_attempt_at VARCHAR(40),              -- when pending: the next POST is due then
-    lease_until     VARCHAR(40),              -- a deliverer holds it until then
+    lease_owner     VARCHAR(40),              -- the deliverer's round that holds it
+    lease_until     VARCHAR(40),              -- … until then
     last_error      TEXT
 );
 CREATE INDEX partner_events_due ON partner_events (delivery_state, next_attempt_at);

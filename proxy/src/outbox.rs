@@ -102,14 +102,21 @@ impl Deliverer {
         let lease = time::Duration::try_from(self.tuning.lease).unwrap_or(time::Duration::MINUTE);
         let due = self.store.take_due_events(now, now + lease, BATCH).await?;
         let n = due.len();
-        futures_util::stream::iter(due)
-            .for_each_concurrent(CONCURRENCY, |event| self.deliver(event))
+        let outcomes: Vec<(String, Attempt)> = futures_util::stream::iter(due)
+            .map(|event| async move { (event.id.clone(), self.deliver(&event).await) })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
             .await;
+        if let Err(e) = self.store.record_attempts(&outcomes).await {
+            // The leases expire and the events are posted again: at least once.
+            tracing::error!(error = %e, events = outcomes.len(), "outbox: cannot record attempts");
+        }
         Ok(n)
     }
 
-    async fn deliver(&self, event: DueEvent) {
-        let attempt = self.post(&event).await;
+    /// One attempt at one event, and what to record of it.
+    async fn deliver(&self, event: &DueEvent) -> Attempt {
+        let attempt = self.post(event).await;
         let outcome = match attempt {
             Ok(()) => Attempt::Delivered,
             Err(error) => {
@@ -130,10 +137,7 @@ impl Deliverer {
                 Attempt::Failed { error, next }
             }
         };
-        if let Err(e) = self.store.record_attempt(&event.id, &outcome).await {
-            // The lease expires and the event is posted again: at least once.
-            tracing::error!(event = %event.id, error = %e, "outbox: cannot record an attempt");
-        }
+        outcome
     }
 
     /// One signed POST; `Err` with a short reason (a status, or the kind of transport

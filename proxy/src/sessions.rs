@@ -149,6 +149,7 @@ impl Sessions {
             customer_ref: Some(session.customer_ref),
             verified: true,
             session_id: Some(session.id),
+            metadata: session.metadata,
         })
     }
 }

@@ -28,6 +28,8 @@ pub struct SessionRecord {
     pub locale: Option<Locale>,
     /// Local-storage region for registration.
     pub data_localization_region: Option<CountryCode>,
+    /// The partner's own data, handed back with each onboarding and event.
+    pub metadata: Option<Metadata>,
     /// When the token stops working.
     pub expires_at: OffsetDateTime,
     /// Set once revoked.
@@ -114,6 +116,9 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
             .and_then(super::parse_time)
             .ok_or_else(|| corrupt("expires_at"))?,
         revoked: text("revoked_at")?.is_some(),
+        metadata: text("metadata")?
+            .map(|m| serde_json::from_str::<Metadata>(&m).map_err(|_| corrupt("metadata")))
+            .transpose()?,
         id,
     })
 }
@@ -183,7 +188,20 @@ pub(super) async fn emit(
     let Some(data) = partner_view(conn, id).await? else {
         return Ok(());
     };
-    let data = serde_json::to_string(&data).map_err(|e| StoreError::Corrupt {
+    insert_event(conn, id, kind, now, deliver, &data).await
+}
+
+/// Writes the event `kind` about onboarding `id` with `data`, the onboarding as the change
+/// leaves it (built by the caller when it knows it without reading, as the insert does).
+pub(super) async fn insert_event(
+    conn: &mut AnyConnection,
+    id: &str,
+    kind: EventType,
+    now: &str,
+    deliver: bool,
+    data: &PartnerOnboarding,
+) -> Result<(), StoreError> {
+    let data = serde_json::to_string(data).map_err(|e| StoreError::Corrupt {
         id: id.to_owned(),
         what: e.to_string(),
     })?;
@@ -436,7 +454,10 @@ impl Store {
     }
 
     /// Takes up to `max` events due for delivery at `now`, leasing each until `lease_until`
-    /// so no other deliverer (here or in another instance) posts it meanwhile.
+    /// so no other deliverer (here or in another instance) posts it meanwhile. One `UPDATE`
+    /// takes them all (marked with a token of this round) and one `SELECT` reads them back:
+    /// the writer is the store's bottleneck, so a round costs it one statement, not one per
+    /// event.
     ///
     /// # Errors
     /// Database failures.
@@ -448,71 +469,99 @@ impl Store {
     ) -> Result<Vec<DueEvent>, StoreError> {
         let now = format_time(now);
         let lease_until = format_time(lease_until);
-        let rows = sqlx::query(
-            "SELECT * FROM partner_events WHERE delivery_state = $1 AND next_attempt_at <= $2 \
-             AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at, id LIMIT $3",
+        let round = uuid::Uuid::new_v4().simple().to_string();
+        let pending = DeliveryState::Pending.as_str();
+        // The conditions stand in the outer WHERE too: PostgreSQL re-checks them on a row
+        // another instance leased between the subquery and the update.
+        let taken = sqlx::query(
+            "UPDATE partner_events SET lease_owner = $1, lease_until = $2 \
+             WHERE delivery_state = $3 AND next_attempt_at <= $4 \
+             AND (lease_until IS NULL OR lease_until < $4) AND id IN (\
+               SELECT id FROM partner_events WHERE delivery_state = $3 \
+               AND next_attempt_at <= $4 AND (lease_until IS NULL OR lease_until < $4) \
+               ORDER BY next_attempt_at, id LIMIT $5)",
         )
-        .bind(DeliveryState::Pending.as_str())
+        .bind(&round)
+        .bind(&lease_until)
+        .bind(pending)
         .bind(&now)
         .bind(i64::from(max))
-        .fetch_all(&self.read)
-        .await?;
-        let mut taken = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: String = row.try_get("id")?;
-            let won = sqlx::query(
-                "UPDATE partner_events SET lease_until = $1 WHERE id = $2 AND delivery_state = $3 \
-                 AND (lease_until IS NULL OR lease_until < $4)",
-            )
-            .bind(&lease_until)
-            .bind(&id)
-            .bind(DeliveryState::Pending.as_str())
-            .bind(&now)
-            .execute(&self.write)
-            .await?
-            .rows_affected()
-                == 1;
-            if won {
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        if taken == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query("SELECT * FROM partner_events WHERE lease_owner = $1 ORDER BY id")
+            .bind(&round)
+            .fetch_all(&self.write)
+            .await?;
+        rows.iter()
+            .map(|row| {
                 let attempts: i64 = row.try_get("attempts")?;
-                taken.push(DueEvent {
+                Ok(DueEvent {
+                    id: row.try_get("id")?,
                     body: webhook_body(row)?,
                     attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                    id,
-                });
-            }
-        }
-        Ok(taken)
+                })
+            })
+            .collect()
     }
 
-    /// Records how an attempt went and releases the lease.
+    /// Records how a round's attempts went and releases their leases, in one transaction:
+    /// the delivered ones in one statement, each failure in its own (it has its own next
+    /// time).
     ///
     /// # Errors
     /// Database failures.
-    pub async fn record_attempt(&self, id: &str, attempt: &Attempt) -> Result<(), StoreError> {
-        let (state, next, error) = match attempt {
-            Attempt::Delivered => (DeliveryState::Delivered, None, None),
-            Attempt::Failed {
-                error,
-                next: Some(t),
-            } => (
-                DeliveryState::Pending,
-                Some(format_time(*t)),
-                Some(error.clone()),
-            ),
-            Attempt::Failed { error, next: None } => {
-                (DeliveryState::Failed, None, Some(error.clone()))
+    pub async fn record_attempts(&self, outcomes: &[(String, Attempt)]) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write.begin().await?;
+        let delivered: Vec<&str> = outcomes
+            .iter()
+            .filter(|(_, a)| matches!(a, Attempt::Delivered))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        if !delivered.is_empty() {
+            let list = (0..delivered.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "UPDATE partner_events SET delivery_state = $1, attempts = attempts + 1, \
+                 next_attempt_at = NULL, last_error = NULL, lease_owner = NULL, \
+                 lease_until = NULL WHERE id IN ({list})"
+            );
+            let mut q = sqlx::query(&sql).bind(DeliveryState::Delivered.as_str());
+            for id in &delivered {
+                q = q.bind(*id);
             }
-        };
-        sqlx::query(
-            "UPDATE partner_events SET delivery_state = $1, attempts = attempts + 1, \
-             next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $4",
-        )
-        .bind(state.as_str())
-        .bind(next)
-        .bind(error)
-        .bind(id)
-        .execute(&self.write)
-        .await?;
+            q.execute(&mut *tx).await?;
+        }
+        for (id, attempt) in outcomes {
+            let (state, next, error) = match attempt {
+                Attempt::Delivered => continue,
+                Attempt::Failed {
+                    error,
+                    next: Some(t),
+                } => (DeliveryState::Pending, Some(format_time(*t)), error),
+                Attempt::Failed { error, next: None } => (DeliveryState::Failed, None, error),
+            };
+            sqlx::query(
+                "UPDATE partner_events SET delivery_state = $1, attempts = attempts + 1, \
+                 next_attempt_at = $2, last_error = $3, lease_owner = NULL, lease_until = NULL \
+                 WHERE id = $4",
+            )
+            .bind(state.as_str())
+            .bind(next)
+            .bind(error.clone())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

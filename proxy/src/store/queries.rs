@@ -6,7 +6,7 @@ use wire::{
     CreateOnboarding, CustomerRef, EventType, Onboarding, OnboardingState, PhoneNumberId, WabaId,
 };
 
-use super::partner::emit;
+use super::partner::insert_event;
 use super::rows::{
     api_step_from_row, format_time, parse_time, record_from_row, step_from_row, Record, Step,
     StepRecord, StepStatus, Steps,
@@ -23,6 +23,8 @@ pub struct Customer {
     pub verified: bool,
     /// The session, when there is one.
     pub session_id: Option<String>,
+    /// The session's metadata (for the events of the onboardings it creates).
+    pub metadata: Option<wire::Metadata>,
 }
 
 impl Customer {
@@ -32,6 +34,7 @@ impl Customer {
             customer_ref: req.customer_ref.clone(),
             verified: false,
             session_id: None,
+            metadata: None,
         }
     }
 }
@@ -166,7 +169,32 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        emit(&mut tx, &id, EventType::Created, &now, self.deliver_events).await?;
+        // The onboarding as just written, without reading it back.
+        let steps = first
+            .map(|(step, _)| wire::OnboardingStep {
+                name: step,
+                state: StepStatus::Started,
+                started_at: now.clone(),
+                finished_at: None,
+                error: None,
+            })
+            .into_iter()
+            .collect();
+        let view = wire::PartnerOnboarding {
+            onboarding: onboarding.clone().into_api(steps),
+            session_id: customer.session_id.clone(),
+            metadata: customer.metadata.clone(),
+            customer_ref_verified: customer.verified,
+        };
+        insert_event(
+            &mut tx,
+            &id,
+            EventType::Created,
+            &now,
+            self.deliver_events,
+            &view,
+        )
+        .await?;
         tx.commit().await?;
         self.wake_outbox();
         Ok(Insert::Created(onboarding))

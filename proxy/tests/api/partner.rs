@@ -14,7 +14,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::*;
 
-async fn connecting_ycloud(app: &TestApp) {
+pub(crate) async fn connecting_ycloud(app: &TestApp) {
     Mock::given(method("POST"))
         .and(path_regex(r"^/whatsapp/businessAccounts/\d+/tp/bind$"))
         .respond_with(ok(waba_json(true)))
@@ -27,7 +27,7 @@ async fn connecting_ycloud(app: &TestApp) {
         .await;
 }
 
-async fn onboard(app: &TestApp, waba: &str, token: &str) -> Onboarding {
+pub(crate) async fn onboard(app: &TestApp, waba: &str, token: &str) -> Onboarding {
     let r = app
         .post_onboarding(&json!({"mode": "standard", "waba_id": waba,
                                  "phone_number_id": PHONE_ID, "session": token}))
@@ -387,7 +387,7 @@ async fn a_webhook_moving_an_onboarding_emits_an_event() {
 
 /// Checks a Standard Webhooks signature with HMAC-SHA256 directly (not the crate the proxy
 /// signs with).
-fn verify_signature(req: &wiremock::Request) -> Value {
+pub(crate) fn verify_signature(req: &wiremock::Request) -> Value {
     let header = |name: &str| {
         req.headers
             .get(name)
@@ -416,7 +416,7 @@ fn verify_signature(req: &wiremock::Request) -> Value {
     body
 }
 
-fn webhook_env(receiver: &MockServer) -> Vec<(&'static str, String)> {
+pub(crate) fn webhook_env(receiver: &MockServer) -> Vec<(&'static str, String)> {
     vec![
         (
             "PARTNER_WEBHOOK_URL",
@@ -426,7 +426,7 @@ fn webhook_env(receiver: &MockServer) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn wait_for_deliveries(app: &TestApp, n: usize) -> EventPage {
+pub(crate) async fn wait_for_deliveries(app: &TestApp, n: usize) -> EventPage {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let page: EventPage = app

@@ -220,3 +220,40 @@ async fn a_webhook_on_postgres_connects_a_pending_number() {
     // Stored once: YCloud sending it again is not applied twice.
     assert_eq!(app.post_signed_webhook(&connected).await.status(), 204);
 }
+
+#[tokio::test]
+async fn sessions_and_signed_partner_events_work_on_postgres() {
+    use crate::partner::{
+        connecting_ycloud, onboard, verify_signature, wait_for_deliveries, webhook_env,
+    };
+    let receiver = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(204))
+        .mount(&receiver)
+        .await;
+    let (app, _) = spawn_postgres_app(Options {
+        sessions_required: true,
+        env: webhook_env(&receiver),
+        ..Options::default()
+    })
+    .await;
+    connecting_ycloud(&app).await;
+    let token = app.session_token("pg-customer").await;
+    let o = onboard(&app, WABA, &token).await;
+    assert_eq!(o.customer_ref.unwrap().as_str(), "pg-customer");
+    let page = wait_for_deliveries(&app, 2).await;
+    let kinds: Vec<&str> = page.data.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["onboarding.created", "onboarding.connected"]);
+    let delivered = receiver.received_requests().await.unwrap();
+    assert_eq!(delivered.len(), 2, "each event once");
+    for req in &delivered {
+        assert_eq!(verify_signature(req)["data"]["customer_ref_verified"], true);
+    }
+    // Another customer's post of the same ids is refused on PostgreSQL too.
+    let other = app.session_token("someone-else").await;
+    let r = app
+        .post_onboarding(&json!({"mode": "standard", "waba_id": WABA,
+                                 "phone_number_id": PHONE_ID, "session": other}))
+        .await;
+    assert_eq!(r.status(), 409);
+}
