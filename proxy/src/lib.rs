@@ -15,18 +15,23 @@
 //! - [`graph`]: the Graph API's code exchange and WABA checks the ownership check asks.
 //! - [`sessions`]: onboarding sessions, and who each onboarding is for.
 //! - [`outbox`]: delivering partner events to the partner's webhook.
+//! - [`provider`]: who registers the numbers (`WHATSAPP_PROVIDER`): YCloud or [`meta`],
+//!   Meta's Cloud API directly, whose secrets at rest [`vault`] seals.
 
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod graph;
+pub mod meta;
 pub mod outbox;
 pub mod ownership;
 pub mod pipeline;
+pub mod provider;
 pub mod routes;
 pub mod sandbox;
 pub mod sessions;
 pub mod startup;
 pub mod store;
+pub mod vault;
 pub mod webhook;
 pub mod ycloud;

@@ -5,12 +5,16 @@ use wire::OnboardingState;
 
 use super::webhook_rules::number_blocked;
 use super::{Claim, Pipeline};
+use crate::provider::Provider;
 use crate::store::{Record, Update};
 use crate::ycloud::{PhoneNumber, UpstreamError};
 
 impl Pipeline {
     /// Starts the background follower of a `pending` number, unless one runs already.
     pub(super) fn follow(&self, onboarding: &Record) {
+        if let Provider::Meta(direct) = &self.inner.provider {
+            return self.follow_direct(direct.clone(), onboarding);
+        }
         let e164 = onboarding
             .phone_number
             .as_ref()
@@ -27,6 +31,9 @@ impl Pipeline {
             let Some(_claim) = Claim::take(&pipeline.inner.following, &id) else {
                 return;
             };
+            let Provider::YCloud(upstream) = &pipeline.inner.provider else {
+                return;
+            };
             let tuning = &pipeline.inner.tuning;
             let deadline = tokio::time::Instant::now() + tuning.poll_for;
             let mut last_status: Option<String> = None;
@@ -41,12 +48,7 @@ impl Pipeline {
                     .checked_div(2)
                     .unwrap_or(wait)
                     .min(max_wait);
-                let number = match pipeline
-                    .inner
-                    .upstream
-                    .retrieve_phone_number(&waba, &e164)
-                    .await
-                {
+                let number = match upstream.retrieve_phone_number(&waba, &e164).await {
                     Ok(n) => n,
                     // Polling again cannot make YCloud know the number: leave it to the
                     // webhook instead of logging the same failure until the deadline.

@@ -62,16 +62,19 @@ use wire::{CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState};
 
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
+use crate::provider::Provider;
 use crate::store::{self, Customer, Insert, Record, Step, StepStatus, Steps, Store, StoreError};
 use crate::webhook::Event;
-use crate::ycloud::Upstream;
 
 mod changes;
+mod direct;
 mod follower;
+mod meta_rules;
 mod steps;
 mod webhook_rules;
 
 pub use changes::Subscription;
+pub use direct::{DeregisterError, PinError};
 
 use webhook_rules::{may_change, Subject};
 
@@ -122,7 +125,8 @@ pub enum RetryError {
 
 struct Inner {
     store: Store,
-    upstream: Upstream,
+    /// YCloud, or Meta's Cloud API directly.
+    provider: Provider,
     tuning: UpstreamTuning,
     /// Where the register budget's and retry's "now" comes from.
     clock: Clock,
@@ -180,12 +184,18 @@ enum Flow {
 }
 
 impl Pipeline {
-    /// A pipeline over a store and an upstream, reading the time from `clock`.
-    pub fn new(store: Store, upstream: Upstream, tuning: UpstreamTuning, clock: Clock) -> Self {
+    /// A pipeline over a store and a provider (YCloud's [`crate::ycloud::Upstream`] or
+    /// Meta's [`crate::meta::Direct`]), reading the time from `clock`.
+    pub fn new(
+        store: Store,
+        provider: impl Into<Provider>,
+        tuning: UpstreamTuning,
+        clock: Clock,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
-                upstream,
+                provider: provider.into(),
                 tuning,
                 clock,
                 running: Mutex::new(HashSet::new()),
@@ -348,9 +358,10 @@ impl Pipeline {
     async fn next_is_register(&self, id: &str) -> Result<bool, StoreError> {
         let done = |s: Option<store::StepRecord>| s.is_some_and(|s| s.status == StepStatus::Done);
         let steps = self.inner.store.steps(id).await?;
-        Ok(done(steps.get(Step::Bind))
-            && done(steps.get(Step::CheckPayment))
-            && !done(steps.get(Step::Register)))
+        // YCloud binds and checks the payment method first; Meta subscribes the app.
+        let before = (done(steps.get(Step::Bind)) && done(steps.get(Step::CheckPayment)))
+            || done(steps.get(Step::SubscribeApp));
+        Ok(before && !done(steps.get(Step::Register)))
     }
 
     /// When the number's budget is spent, the time its oldest counted call leaves the window.

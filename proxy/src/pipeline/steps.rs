@@ -5,8 +5,9 @@ use serde_json::Value;
 use wire::{ErrorCode, Mode, OnboardingError, OnboardingState, WabaId};
 
 use super::{Flow, Pipeline};
+use crate::provider::Provider;
 use crate::store::{self, Record, Step, StepStatus, Steps, StoreError, Update, Writes};
-use crate::ycloud::{Object, PhoneNumber, UpstreamError, Waba};
+use crate::ycloud::{Object, PhoneNumber, Upstream, UpstreamError, Waba};
 
 impl Pipeline {
     /// The onboarding's remaining steps, as its mode has them. Writes between two upstream
@@ -18,11 +19,17 @@ impl Pipeline {
         steps: &Steps,
     ) -> Result<Flow, StoreError> {
         let mut w = self.inner.store.writes();
+        let upstream = match &self.inner.provider {
+            Provider::YCloud(upstream) => upstream,
+            Provider::Meta(direct) => {
+                return self.run_direct(direct, onboarding, steps, &mut w).await
+            }
+        };
         match onboarding.mode {
-            Mode::Standard => self.run_standard(onboarding, steps, &mut w).await,
+            Mode::Standard => self.run_standard(upstream, onboarding, steps, &mut w).await,
             Mode::Coexistence => {
                 let id = onboarding.id.as_str();
-                self.run_coexistence(id, &onboarding.waba_id, steps, &mut w)
+                self.run_coexistence(upstream, id, &onboarding.waba_id, steps, &mut w)
                     .await
             }
         }
@@ -31,13 +38,13 @@ impl Pipeline {
     /// Standard mode: bind, check the payment method, register.
     async fn run_standard(
         &self,
+        upstream: &Upstream,
         onboarding: &Record,
         steps: &Steps,
         w: &mut Writes,
     ) -> Result<Flow, StoreError> {
         let id = onboarding.id.as_str();
         let store = &self.inner.store;
-        let upstream = &self.inner.upstream;
 
         // 1. Bind.
         let bind = steps.get(Step::Bind);
@@ -177,6 +184,7 @@ impl Pipeline {
     /// Coexistence mode: `smb/bind`, which answers the number; nothing is registered.
     async fn run_coexistence(
         &self,
+        upstream: &Upstream,
         id: &str,
         waba: &WabaId,
         steps: &Steps,
@@ -186,7 +194,7 @@ impl Pipeline {
             Some(s) if s.status == StepStatus::Done => None,
             _ => {
                 self.start_bind(id, w, steps, Step::SmbBind).await?;
-                match self.inner.upstream.smb_bind(waba).await {
+                match upstream.smb_bind(waba).await {
                     Ok(p) => Some(p),
                     Err(e) => {
                         return self
@@ -207,7 +215,7 @@ impl Pipeline {
 
     /// Before a bind call: records the step as started (unless it was, with the onboarding
     /// itself), commits, and tells the event streams.
-    async fn start_bind(
+    pub(super) async fn start_bind(
         &self,
         id: &str,
         w: &mut Writes,
@@ -311,7 +319,7 @@ impl Pipeline {
     /// Ends the run in `state` with `error`: recorded as the outcome of the step that
     /// failed (with what it answered) when there is one, else on the onboarding alone;
     /// committed with everything queued, and told to the event streams.
-    async fn stop(
+    pub(super) async fn stop(
         &self,
         id: &str,
         w: &mut Writes,

@@ -17,6 +17,7 @@ use tracing::Level;
 use crate::pipeline::Pipeline;
 
 mod assets;
+mod meta;
 mod onboardings;
 pub mod openapi;
 pub mod partner;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub sessions: crate::sessions::Sessions,
     /// `PARTNER_API_KEYS`, as digests; empty: the partner API answers 503.
     pub partner_keys: partner::PartnerKeys,
+    /// What `/webhooks/meta` checks: `FB_APP_SECRET`, `META_WEBHOOK_VERIFY_TOKEN`.
+    pub meta_webhooks: crate::meta::webhook::MetaWebhooks,
 }
 
 /// The whole application's router.
@@ -62,11 +65,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/onboardings/{id}", get(onboardings::get_one))
         .route("/api/onboardings/{id}/events", get(onboardings::events))
         .route("/api/onboardings/{id}/retry", post(onboardings::retry))
+        .route("/api/onboardings/{id}/pin", post(meta::pin))
         .route("/api/session", post(partner::session_info))
         .route("/api/openapi.json", get(openapi::document))
         .route(
             "/webhooks/ycloud",
             post(webhooks::ycloud).layer(DefaultBodyLimit::max(crate::webhook::MAX_WEBHOOK_BYTES)),
+        )
+        .route(
+            "/webhooks/meta",
+            get(meta::handshake)
+                .post(meta::notification)
+                .layer(DefaultBodyLimit::max(crate::webhook::MAX_WEBHOOK_BYTES)),
         );
     // The partner's backend, with a key: never the browser (no CORS for these).
     let partner_api = Router::new()
@@ -83,7 +93,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/partner/onboardings/{id}/retry", post(partner::retry))
         .route(
             "/api/partner/onboardings/{id}/deregister",
-            post(partner::deregister),
+            post(meta::deregister),
+        )
+        .route(
+            "/api/partner/onboardings/{id}/credentials",
+            get(meta::credentials),
         )
         .route("/api/partner/events", get(partner::events))
         .route_layer(axum::middleware::from_fn_with_state(

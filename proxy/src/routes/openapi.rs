@@ -28,7 +28,11 @@ use super::onboardings;
         super::partner::list_onboardings,
         super::partner::get_onboarding,
         super::partner::retry,
-        super::partner::deregister,
+        super::meta::deregister,
+        super::meta::credentials,
+        super::meta::pin,
+        super::meta::handshake,
+        super::meta::notification,
         super::partner::events,
     ),
     components(schemas(
@@ -55,12 +59,16 @@ use super::onboardings;
         wire::Delivery,
         wire::DeliveryState,
         wire::Locale,
+        wire::SetPin,
+        wire::Pin,
+        wire::Credentials,
+        wire::StorageRegion,
     )),
     modifiers(&PartnerKeyScheme),
     tags(
         (name = "onboardings", description = "Onboarding a WABA (standard) or a WhatsApp Business App number (coexistence)"),
         (name = "service", description = "Health and public configuration"),
-        (name = "webhooks", description = "Events YCloud sends about numbers and accounts"),
+        (name = "webhooks", description = "Events YCloud (or, with WHATSAPP_PROVIDER=meta, Meta) sends about numbers and accounts"),
         (name = "partner", description = "The partner's backend: sessions, onboardings and events (bearer key from PARTNER_API_KEYS)"),
     )
 )]

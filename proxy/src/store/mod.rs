@@ -9,6 +9,8 @@
 //! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls;
 //! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
 //!   YCloud's raw objects);
+//! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region) and its
+//!   atomically counted budgets;
 //! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only).
 
 use std::sync::Arc;
@@ -19,11 +21,13 @@ use sqlx::{AnyPool, Executor};
 use crate::clock::Clock;
 
 mod cache;
+mod meta;
 mod partner;
 mod queries;
 mod rows;
 mod writes;
 
+pub use meta::{Budget, MetaCredentials, PinOrigin};
 pub use partner::{Attempt, DueEvent, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
