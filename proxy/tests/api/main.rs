@@ -7,6 +7,7 @@ mod failures;
 mod fake_ycloud;
 mod foundation;
 mod helpers;
+mod meta;
 mod onboardings;
 mod openapi_conformance;
 mod openapi_document;
