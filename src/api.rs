@@ -2,7 +2,7 @@
 
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
-use wire::{CreateOnboarding, ErrorBody, Onboarding, PublicConfig};
+use wire::{CreateOnboarding, ErrorBody, Onboarding, PublicConfig, SessionLookup, SessionToken};
 
 /// Why a call to the proxy did not give the expected answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +45,21 @@ impl Proxy {
     /// [`ApiFailure`] when the proxy is unreachable or refuses.
     pub async fn config(&self) -> Result<PublicConfig, ApiFailure> {
         read(Request::get(&self.url("/api/config")).send().await).await
+    }
+
+    /// `POST /api/session`: what the page's session token allows.
+    ///
+    /// # Errors
+    /// [`ApiFailure`] when the proxy is unreachable, or refuses a token that is unknown,
+    /// expired or revoked (`401 session_invalid`).
+    pub async fn session(&self, token: &SessionToken) -> Result<wire::SessionInfo, ApiFailure> {
+        let body = SessionLookup {
+            session: token.clone(),
+        };
+        let request = Request::post(&self.url("/api/session"))
+            .json(&body)
+            .map_err(|_| ApiFailure::Malformed(0))?;
+        read(request.send().await).await
     }
 
     /// `POST /api/onboardings`.

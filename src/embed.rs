@@ -8,7 +8,7 @@ use std::fmt;
 
 use wire::CustomerRef;
 
-use crate::flow::{Modes, WidgetOptions};
+use crate::flow::{GivenSession, Modes, WidgetOptions};
 
 /// Longest value accepted for a free-text option (ids, URLs, versions).
 const MAX_OPTION_CHARS: usize = 2048;
@@ -116,6 +116,18 @@ where
             }
             // An unknown language is not an error: the widget falls back to the browser's.
             "locale" => options.locale = text()?,
+            "session" => {
+                options.session = match value {
+                    "" => None,
+                    // A partner's script passing something else is a bug to name at once; a
+                    // link or markup cut short is the customer's dead link, shown as such.
+                    v if source == Source::Object => Some(GivenSession::Token(
+                        wire::SessionToken::parse(v)
+                            .map_err(|_| err("must be the token of POST /api/partner/sessions"))?,
+                    )),
+                    v => Some(GivenSession::parse(v)),
+                }
+            }
             "customerRef" => {
                 options.customer_ref = match value {
                     "" => None,
@@ -124,13 +136,60 @@ where
                     })?),
                 }
             }
-            // `data-wa-signup` itself, and the marker the widget sets once mounted.
-            "waSignup" | "waSignupMounted" => {}
+            // `data-wa-signup` itself, the marker the widget sets once mounted, and the
+            // standalone page's marker (read by the browser module).
+            "waSignup" | "waSignupMounted" | "sessionFromUrl" => {}
             _ if source == Source::Dataset => {}
             _ => return Err(err("is not an option of the widget")),
         }
     }
     Ok(options)
+}
+
+/// Splits a page address's query (`location.search`, with or without its `?`) into the
+/// `session` parameter's value and the query without it (`?`-prefixed, or empty), so the
+/// token can be taken out of the address bar while every other parameter stays.
+///
+/// Only the first `session` counts; every one is removed.
+pub fn take_session_param(search: &str) -> (Option<String>, String) {
+    let query = search.strip_prefix('?').unwrap_or(search);
+    let mut token = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if name == "session" {
+            token.get_or_insert_with(|| percent_decode(value));
+        } else {
+            rest.push(pair);
+        }
+    }
+    let rest = match rest.is_empty() {
+        true => String::new(),
+        false => format!("?{}", rest.join("&")),
+    };
+    (token, rest)
+}
+
+/// `%XX` escapes and `+` as a form would encode them; a token never needs either, so
+/// anything odd only makes it fail [`wire::SessionToken::parse`].
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let hex = |i: usize| bytes.get(i).and_then(|b| (*b as char).to_digit(16));
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+                continue;
+            }
+            (b'+', ..) => out.push(b' '),
+            (b, ..) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn is_proxy_url(value: &str) -> bool {
@@ -165,9 +224,16 @@ mod tests {
             ("sdkUrl", "https://connect.facebook.net/en_US/sdk.js"),
             ("locale", "vi"),
             ("customerRef", "cust-42"),
+            ("session", "ses_AbC-09_xyz"),
             ("headingLevel", "1"),
         ])
         .unwrap();
+        assert_eq!(
+            o.session,
+            Some(GivenSession::Token(
+                wire::SessionToken::parse("ses_AbC-09_xyz").unwrap()
+            ))
+        );
         assert_eq!(o.heading_level, Some(1));
         assert_eq!(o.proxy_url, "https://partner.example/wa");
         assert_eq!(o.modes, Modes::Only(Mode::Coexistence));
@@ -215,6 +281,8 @@ mod tests {
             ("headingLevel", "h2"),
             ("esVersion", "V4"),
             ("proxiUrl", "https://typo.example"),
+            ("session", "https://p.example/?session=ses_x"),
+            ("session", "ses x"),
         ];
         for (key, value) in cases {
             let e = parse(&[(key, value)]).unwrap_err();
@@ -257,5 +325,41 @@ mod tests {
         let o = parse_options(pairs, Source::Object, "https://p.example").unwrap();
         assert_eq!(o.proxy_url, "https://evil.example");
         assert_eq!(o.sdk_url.as_deref(), Some("https://evil.example/sdk.js"));
+    }
+
+    #[test]
+    fn a_session_from_markup_or_a_link_is_kept_even_when_malformed() {
+        let o = parse_options([("session", "ses_ok-1")], Source::Dataset, "").unwrap();
+        assert!(matches!(o.session, Some(GivenSession::Token(_))));
+        // A link cut short: the page must still load and say that the link is dead.
+        let o = parse_options([("session", "ses_ok%2")], Source::Dataset, "").unwrap();
+        assert_eq!(o.session, Some(GivenSession::Malformed));
+        let o = parse_options([("session", "  ")], Source::Dataset, "").unwrap();
+        assert_eq!(o.session, None);
+        // The standalone page's marker is not an option of its own.
+        assert!(parse_options([("sessionFromUrl", "")], Source::Dataset, "").is_ok());
+    }
+
+    #[test]
+    fn the_session_parameter_is_taken_out_of_the_query_and_the_rest_kept() {
+        let cases = [
+            ("?session=ses_abc", Some("ses_abc"), ""),
+            ("session=ses_abc", Some("ses_abc"), ""),
+            ("?a=1&session=ses_abc&b=2", Some("ses_abc"), "?a=1&b=2"),
+            ("?session=ses_a&session=ses_b", Some("ses_a"), ""),
+            ("?sessions=x&b", None, "?sessions=x&b"),
+            ("?session=", Some(""), ""),
+            ("?session=ses%5Fabc", Some("ses_abc"), ""),
+            ("?session=a+b%zz", Some("a b%zz"), ""),
+            ("?session=%", Some("%"), ""),
+            ("", None, ""),
+            ("?", None, ""),
+            ("?&&a=1", None, "?a=1"),
+        ];
+        for (search, token, rest) in cases {
+            let (t, r) = take_session_param(search);
+            assert_eq!(t.as_deref(), token, "{search}");
+            assert_eq!(r, rest, "{search}");
+        }
     }
 }

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use serde::Serialize;
 use wire::{
     CreateOnboarding, CustomerRef, EsVersion, Mode, Onboarding, OnboardingState, PublicConfig,
+    SessionToken,
 };
 
 use crate::api::{ApiFailure, Proxy};
@@ -21,6 +22,7 @@ use crate::protocol::{
     event_detail, CancelStep, Correlator, Failure, LaunchOptions, LoginResult, OriginPolicy,
     Outcome, SessionInfo, Timeouts,
 };
+use crate::screen::{admission, offered_modes, Admission, SessionRefusal};
 pub use crate::screen::{Action, Problem, Request, Screen};
 
 /// How long the SDK may take before the widget calls it blocked.
@@ -58,6 +60,30 @@ impl Modes {
     }
 }
 
+/// The onboarding session a widget was handed by the partner's page or link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GivenSession {
+    /// A token of the right shape; the proxy says whether it is live.
+    Token(SessionToken),
+    /// Text that cannot be a token (a link cut short, say): as dead as an expired one, and
+    /// shown as such rather than as a page that does not load.
+    Malformed,
+}
+
+impl GivenSession {
+    /// Reads a token as the page or link gave it.
+    pub fn parse(text: &str) -> GivenSession {
+        SessionToken::parse(text).map_or(GivenSession::Malformed, GivenSession::Token)
+    }
+
+    fn token(&self) -> Option<&SessionToken> {
+        match self {
+            GivenSession::Token(t) => Some(t),
+            GivenSession::Malformed => None,
+        }
+    }
+}
+
 /// A widget's options (docs/API.md); `None` values come from `{proxy}/api/config`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WidgetOptions {
@@ -81,6 +107,9 @@ pub struct WidgetOptions {
     pub locale: Option<String>,
     /// The partner's reference for this customer.
     pub customer_ref: Option<CustomerRef>,
+    /// The onboarding session from the partner's backend (`session`, `data-session`, or the
+    /// standalone page's `?session=`).
+    pub session: Option<GivenSession>,
     /// The level of the widget's title (1 to 6; 2 when not given), so it fits the host
     /// page's outline: the standalone page makes it its level-one heading.
     pub heading_level: Option<u8>,
@@ -146,6 +175,10 @@ pub struct Flow {
     pub screen: RwSignal<Screen>,
     /// The configuration in force, once fetched.
     pub config: RwSignal<Option<PublicConfig>>,
+    /// The launch buttons to show: none until the configuration and the session are known.
+    pub offered: RwSignal<Vec<Mode>>,
+    /// What the proxy said the page's session allows, once it said so.
+    pub session: RwSignal<Option<wire::SessionInfo>>,
     options: StoredValue<WidgetOptions>,
     root: StoredValue<Option<web_sys::Element>, LocalStorage>,
     active: StoredValue<Option<Active>, LocalStorage>,
@@ -160,6 +193,8 @@ impl Flow {
         Flow {
             screen: RwSignal::new(Screen::LoadingSdk),
             config: RwSignal::new(None),
+            offered: RwSignal::new(Vec::new()),
+            session: RwSignal::new(None),
             options: StoredValue::new(options),
             root: StoredValue::new_local(None),
             active: StoredValue::new_local(None),
@@ -231,11 +266,54 @@ impl Flow {
                 }
             };
             self.config.try_set(Some(config.clone()));
+            // Nothing more for a page that may not start an onboarding: not even Facebook's
+            // script, which would only follow the customer around.
+            if !self.admit(&config).await {
+                return;
+            }
             self.listen(&config);
             // A resumed onboarding stays on screen; the SDK still loads for a new launch.
             self.resume().await;
             self.load_sdk(config).await;
         });
+    }
+
+    /// Settles the page's session: which launch buttons show, and the session's language.
+    /// False when nothing may be launched (the screen then says why).
+    async fn admit(self, config: &PublicConfig) -> bool {
+        let (modes, given) = self.options.with_value(|o| (o.modes, o.session.clone()));
+        let answer = match admission(given.as_ref(), config.sessions_required) {
+            Admission::Open => {
+                self.offered.try_set(offered_modes(modes, None));
+                return true;
+            }
+            Admission::Refused(refusal) => {
+                self.refuse_session(refusal);
+                return false;
+            }
+            Admission::Ask(token) => self.proxy().session(&token).await,
+        };
+        match answer {
+            Ok(info) => {
+                let offered = offered_modes(modes, Some(&info.modes));
+                if offered.is_empty() {
+                    self.refuse_session(SessionRefusal::NoModeAllowed);
+                    return false;
+                }
+                self.offered.try_set(offered);
+                self.session.try_set(Some(info));
+                true
+            }
+            Err(failure) => {
+                self.fail_request(failure, Request::Config);
+                false
+            }
+        }
+    }
+
+    fn refuse_session(self, refusal: SessionRefusal) {
+        self.emit("wa-signup:error", &refusal.error_event());
+        self.set(Screen::SessionInvalid(refusal));
     }
 
     fn listen(self, config: &PublicConfig) {
@@ -363,8 +441,11 @@ impl Flow {
         match outcome {
             Outcome::Ready { finish, code } => {
                 self.emit("wa-signup:finish", &finish);
-                let customer_ref = self.options.with_value(|o| o.customer_ref.clone());
-                self.submit(finish.onboarding_request(mode, code, customer_ref));
+                let (customer_ref, session) = self.options.with_value(|o| {
+                    let session = o.session.as_ref().and_then(GivenSession::token).cloned();
+                    (o.customer_ref.clone(), session)
+                });
+                self.submit(finish.onboarding_request(mode, code, customer_ref, session));
             }
             Outcome::Cancelled { step } => {
                 self.emit(
@@ -387,7 +468,7 @@ impl Flow {
 
     fn fail(self, problem: Problem) {
         self.emit("wa-signup:error", &problem.error_event());
-        self.set(Screen::Failed(problem));
+        self.set(Screen::failed(problem));
     }
 
     fn submit(self, request: CreateOnboarding) {

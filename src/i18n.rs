@@ -21,14 +21,10 @@ impl Locale {
     /// Every language, in the order of the language switch.
     pub const ALL: [Locale; 4] = [Locale::En, Locale::ZhHans, Locale::ZhHant, Locale::Vi];
 
-    /// BCP 47 tag, for `lang` attributes and the `locale` option.
+    /// BCP 47 tag, for `lang` attributes and the `locale` option: the protocol's spelling
+    /// ([`wire::Locale`]), the one the proxy and the partner API use too.
     pub fn tag(self) -> &'static str {
-        match self {
-            Locale::En => "en",
-            Locale::ZhHans => "zh-Hans",
-            Locale::ZhHant => "zh-Hant",
-            Locale::Vi => "vi",
-        }
+        wire::Locale::from(self).as_str()
     }
 
     /// The language's name in itself, for the switch.
@@ -64,6 +60,19 @@ impl Locale {
         }
     }
 
+    /// The language a widget opens in: the page's explicit choice (a tag the widget speaks),
+    /// else the session's (the partner knows its customer), else the browser's, else English.
+    pub fn initial<'a>(
+        explicit: Option<&str>,
+        session: Option<wire::Locale>,
+        browser: impl IntoIterator<Item = &'a str>,
+    ) -> Locale {
+        explicit
+            .and_then(Locale::from_tag)
+            .or(session.map(Locale::from))
+            .unwrap_or_else(|| Locale::negotiate(browser))
+    }
+
     /// The first language of `preferred` the widget speaks, else English.
     pub fn negotiate<'a>(preferred: impl IntoIterator<Item = &'a str>) -> Locale {
         preferred
@@ -89,6 +98,29 @@ impl Locale {
             text = text.replace(&format!("{{{name}}}"), value);
         }
         text
+    }
+}
+
+/// The one place the protocol's spelling meets the widget's languages.
+impl From<wire::Locale> for Locale {
+    fn from(l: wire::Locale) -> Locale {
+        match l {
+            wire::Locale::En => Locale::En,
+            wire::Locale::ZhHans => Locale::ZhHans,
+            wire::Locale::ZhHant => Locale::ZhHant,
+            wire::Locale::Vi => Locale::Vi,
+        }
+    }
+}
+
+impl From<Locale> for wire::Locale {
+    fn from(l: Locale) -> wire::Locale {
+        match l {
+            Locale::En => wire::Locale::En,
+            Locale::ZhHans => wire::Locale::ZhHans,
+            Locale::ZhHant => wire::Locale::ZhHant,
+            Locale::Vi => wire::Locale::Vi,
+        }
     }
 }
 
@@ -166,20 +198,68 @@ messages! {
     ProxyUnreachableHelp,
     /// The proxy refused the request: `{message}`.
     Refused,
-    /// No payment method.
-    ActionRequired,
-    /// What to do about the payment method.
-    ActionRequiredHelp,
+    /// No payment method attached yet (only the provider can see to it).
+    PaymentPending,
     /// A WABA-only finish: no number to register.
     NumberMissing,
     /// The number was banned or blocked by Meta.
     NumberBlocked,
+    /// The number was deleted from the WABA.
+    NumberDeleted,
     /// The partner was removed from the WABA.
     PartnerRemoved,
-    /// A step failed: `{message}`.
+    /// The partner's app was uninstalled from the WABA.
+    AppUninstalled,
+    /// Meta disabled the WABA.
+    WabaBanned,
+    /// Meta scheduled the WABA to be disabled.
+    WabaBanScheduled,
+    /// Meta's review rejected the WABA.
+    WabaRejected,
+    /// The WABA was deleted.
+    WabaDeleted,
+    /// A step failed for a reason only the provider can look into.
+    SetupStopped,
+    /// The service behind the provider failed for a moment.
+    ServiceUnavailable,
+    /// Next step: the provider was told and finishes the setup; the customer waits.
+    ProviderFinishes,
+    /// After [`Msg::ProviderFinishes`], when "Try again" is offered.
+    RetryOnceFixed,
+    /// Next step: the provider was told; the customer may start again.
+    ProviderToldStartAgain,
+    /// Next step: the provider was told; nothing to do here.
+    ProviderToldNothing,
+    /// Next step after a passing failure.
+    TryLater,
+    /// The provider took the number off the platform (`deregistered`).
+    Deregistered,
+    /// What to do about a deregistered number.
+    DeregisteredHelp,
+    /// A step failed with a code this widget does not know: `{message}` (the proxy's).
     OnboardingFailed,
-    /// Reference to quote to YCloud: `{request}`.
+    /// Reference to quote to the provider (YCloud's request id): `{request}`.
     UpstreamRequest,
+    /// The page needs a session link and has none.
+    SessionMissing,
+    /// What to do without a session link.
+    SessionMissingHelp,
+    /// The session link is unknown, expired or revoked.
+    SessionInvalid,
+    /// Ask the business that sent the link for a new one.
+    AskNewLink,
+    /// The session does not allow the mode launched.
+    ModeNotAllowed,
+    /// The session created all the onboardings it may.
+    SessionExhausted,
+    /// The page's customerRef is not the session's.
+    CustomerRefMismatch,
+    /// What to do about a page set up wrongly.
+    CustomerRefMismatchHelp,
+    /// The WABA and number belong to another customer's onboarding.
+    AlreadyOnboarded,
+    /// What to do about a WABA and number onboarded for another customer.
+    AlreadyOnboardedHelp,
     /// Register limit reached; free at `{when}`.
     RegisterLimit,
     /// Try again.
@@ -257,13 +337,37 @@ fn en(m: Msg) -> &'static str {
         ProxyUnreachable => "The server cannot be reached right now.",
         ProxyUnreachableHelp => "Your account details are kept in this page. Check your connection, then try again.",
         Refused => "The server refused the request: {message}",
-        ActionRequired => "Your account was created, but YCloud could not attach its payment method.",
-        ActionRequiredHelp => "This happens when an existing account already has its own payment method. Contact YCloud support; once they have attached it, click Try again.",
+        PaymentPending => "Your WhatsApp Business Account was created, but its payment method for messages is not set up yet.",
         NumberMissing => "Your WhatsApp Business Account was created without a phone number. Click a button to start again and add a number.",
-        NumberBlocked => "Meta has blocked this phone number, so it cannot be connected. Please contact Meta support.",
-        PartnerRemoved => "This site's access to your WhatsApp Business Account was removed. Click a button to connect again.",
+        NumberBlocked => "Meta has blocked this phone number, so it cannot be connected.",
+        NumberDeleted => "This phone number was removed from your WhatsApp Business Account.",
+        PartnerRemoved => "Your provider's access to your WhatsApp Business Account was removed.",
+        AppUninstalled => "Your provider's app was removed from your WhatsApp Business Account.",
+        WabaBanned => "Meta has disabled this WhatsApp Business Account, so it cannot be connected.",
+        WabaBanScheduled => "Meta plans to disable this WhatsApp Business Account.",
+        WabaRejected => "Meta's review did not approve this WhatsApp Business Account.",
+        WabaDeleted => "This WhatsApp Business Account was deleted.",
+        SetupStopped => "The setup of your number could not be finished.",
+        ServiceUnavailable => "The service that connects WhatsApp numbers is not answering right now.",
+        ProviderFinishes => "Your provider has been told and will finish the setup; you do not need to do anything.",
+        RetryOnceFixed => "You can also click Try again once it is fixed.",
+        ProviderToldStartAgain => "Your provider has been told. Click a button to start again when you are ready.",
+        ProviderToldNothing => "Your provider has been told and will contact you if anything is needed.",
+        TryLater => "Please try again in a few minutes.",
+        Deregistered => "Your provider has disconnected this number from the WhatsApp Business Platform.",
+        DeregisteredHelp => "If you want it connected again, please ask your provider.",
         OnboardingFailed => "A step did not succeed: {message}",
-        UpstreamRequest => "Reference for YCloud support: {request}.",
+        UpstreamRequest => "If you contact your provider, quote the reference {request}.",
+        SessionMissing => "This page only works with a personal sign-up link.",
+        SessionMissingHelp => "Please ask the business that sent you here for your link.",
+        SessionInvalid => "This sign-up link is no longer valid.",
+        AskNewLink => "Please ask the business that sent it to you for a new link.",
+        ModeNotAllowed => "Your sign-up link does not allow this way of connecting.",
+        SessionExhausted => "This sign-up link has been used as many times as it allows.",
+        CustomerRefMismatch => "This sign-up page is not set up correctly, so nothing was saved.",
+        CustomerRefMismatchHelp => "Please tell your provider: they need to fix the page or send you a new link.",
+        AlreadyOnboarded => "This WhatsApp Business Account and number are already connected for another customer.",
+        AlreadyOnboardedHelp => "You can click a button to start again with another number, or ask your provider if this seems wrong.",
         RegisterLimit => "This number has reached Meta's limit of registration attempts. It can be tried again after {when}.",
         TryAgain => "Try again",
         ProgressTitle => "Progress",
@@ -321,13 +425,41 @@ fn zh_hans(m: Msg) -> &'static str {
         ProxyUnreachable => "暂时无法连接服务器。",
         ProxyUnreachableHelp => "您的账户信息已保留在此页面。请检查网络连接，然后重试。",
         Refused => "服务器拒绝了请求：{message}",
-        ActionRequired => "账户已创建，但 YCloud 无法绑定其付款方式。",
-        ActionRequiredHelp => "当所选账户已有自己的付款方式时会出现这种情况。请联系 YCloud 客服；绑定完成后，点击“重试”。",
-        NumberMissing => "您的 WhatsApp Business 账户已创建，但没有电话号码。请点击按钮重新开始并添加号码。",
-        NumberBlocked => "Meta 已封锁此电话号码，无法连接。请联系 Meta 客服。",
-        PartnerRemoved => "本网站对您 WhatsApp Business 账户的访问权限已被移除。请点击按钮重新连接。",
+        PaymentPending => "您的 WhatsApp Business 账户已创建，但用于发送消息的付款方式尚未设置。",
+        NumberMissing => {
+            "您的 WhatsApp Business 账户已创建，但没有电话号码。请点击按钮重新开始并添加号码。"
+        }
+        NumberBlocked => "Meta 已封锁此电话号码，无法连接。",
+        NumberDeleted => "此电话号码已从您的 WhatsApp Business 账户中移除。",
+        PartnerRemoved => "您的服务商对您 WhatsApp Business 账户的访问权限已被移除。",
+        AppUninstalled => "您的服务商的应用已从您的 WhatsApp Business 账户中移除。",
+        WabaBanned => "Meta 已停用此 WhatsApp Business 账户，无法连接。",
+        WabaBanScheduled => "Meta 计划停用此 WhatsApp Business 账户。",
+        WabaRejected => "此 WhatsApp Business 账户未通过 Meta 的审核。",
+        WabaDeleted => "此 WhatsApp Business 账户已被删除。",
+        SetupStopped => "您的号码设置未能完成。",
+        ServiceUnavailable => "连接 WhatsApp 号码的服务暂时没有响应。",
+        ProviderFinishes => "已通知您的服务商，服务商将完成设置，您无需进行任何操作。",
+        RetryOnceFixed => "问题解决后，您也可以点击“重试”。",
+        ProviderToldStartAgain => "已通知您的服务商。准备好后，点击按钮重新开始。",
+        ProviderToldNothing => "已通知您的服务商，如有需要，服务商会与您联系。",
+        TryLater => "请几分钟后重试。",
+        Deregistered => "您的服务商已将此号码从 WhatsApp Business Platform 断开。",
+        DeregisteredHelp => "如需重新连接，请联系您的服务商。",
         OnboardingFailed => "有一个步骤未成功：{message}",
-        UpstreamRequest => "YCloud 客服参考编号：{request}。",
+        UpstreamRequest => "联系服务商时，请提供参考编号 {request}。",
+        SessionMissing => "此页面只能通过您的专属注册链接使用。",
+        SessionMissingHelp => "请向引导您来到这里的商家索取链接。",
+        SessionInvalid => "此注册链接已失效。",
+        AskNewLink => "请联系向您发送此链接的商家，索取新链接。",
+        ModeNotAllowed => "您的注册链接不支持这种连接方式。",
+        SessionExhausted => "此注册链接的使用次数已达上限。",
+        CustomerRefMismatch => "此注册页面设置有误，因此未保存任何内容。",
+        CustomerRefMismatchHelp => "请告知您的服务商：他们需要修正页面或向您发送新链接。",
+        AlreadyOnboarded => "此 WhatsApp Business 账户和号码已为另一位客户连接。",
+        AlreadyOnboardedHelp => {
+            "您可以点击按钮，使用其他号码重新开始；如有疑问，请联系您的服务商。"
+        }
         RegisterLimit => "此号码已达到 Meta 的注册次数上限，可在 {when} 之后重试。",
         TryAgain => "重试",
         ProgressTitle => "进度",
@@ -389,13 +521,41 @@ fn zh_hant(m: Msg) -> &'static str {
         ProxyUnreachable => "暫時無法連線到伺服器。",
         ProxyUnreachableHelp => "您的帳戶資訊已保留在此頁面。請檢查網路連線，然後重試。",
         Refused => "伺服器拒絕了請求：{message}",
-        ActionRequired => "帳戶已建立，但 YCloud 無法綁定其付款方式。",
-        ActionRequiredHelp => "當所選帳戶已有自己的付款方式時會發生這種情況。請聯絡 YCloud 客服；綁定完成後，點選「重試」。",
-        NumberMissing => "您的 WhatsApp Business 帳戶已建立，但沒有電話號碼。請點選按鈕重新開始並新增號碼。",
-        NumberBlocked => "Meta 已封鎖此電話號碼，無法連結。請聯絡 Meta 客服。",
-        PartnerRemoved => "本網站對您 WhatsApp Business 帳戶的存取權限已被移除。請點選按鈕重新連結。",
+        PaymentPending => "您的 WhatsApp Business 帳戶已建立，但用於傳送訊息的付款方式尚未設定。",
+        NumberMissing => {
+            "您的 WhatsApp Business 帳戶已建立，但沒有電話號碼。請點選按鈕重新開始並新增號碼。"
+        }
+        NumberBlocked => "Meta 已封鎖此電話號碼，無法連結。",
+        NumberDeleted => "此電話號碼已從您的 WhatsApp Business 帳戶中移除。",
+        PartnerRemoved => "您的服務供應商對您 WhatsApp Business 帳戶的存取權限已被移除。",
+        AppUninstalled => "您的服務供應商的應用程式已從您的 WhatsApp Business 帳戶中移除。",
+        WabaBanned => "Meta 已停用此 WhatsApp Business 帳戶，無法連結。",
+        WabaBanScheduled => "Meta 計劃停用此 WhatsApp Business 帳戶。",
+        WabaRejected => "此 WhatsApp Business 帳戶未通過 Meta 的審查。",
+        WabaDeleted => "此 WhatsApp Business 帳戶已被刪除。",
+        SetupStopped => "您的號碼設定未能完成。",
+        ServiceUnavailable => "連結 WhatsApp 號碼的服務暫時沒有回應。",
+        ProviderFinishes => "已通知您的服務供應商，服務供應商將完成設定，您無需進行任何操作。",
+        RetryOnceFixed => "問題解決後，您也可以點選「重試」。",
+        ProviderToldStartAgain => "已通知您的服務供應商。準備好後，點選按鈕重新開始。",
+        ProviderToldNothing => "已通知您的服務供應商，如有需要，服務供應商會與您聯絡。",
+        TryLater => "請幾分鐘後重試。",
+        Deregistered => "您的服務供應商已將此號碼從 WhatsApp Business Platform 中斷連結。",
+        DeregisteredHelp => "如需重新連結，請聯絡您的服務供應商。",
         OnboardingFailed => "有一個步驟未成功：{message}",
-        UpstreamRequest => "YCloud 客服參考編號：{request}。",
+        UpstreamRequest => "聯絡服務供應商時，請提供參考編號 {request}。",
+        SessionMissing => "此頁面只能透過您的專屬註冊連結使用。",
+        SessionMissingHelp => "請向引導您來到這裡的商家索取連結。",
+        SessionInvalid => "此註冊連結已失效。",
+        AskNewLink => "請聯絡傳送此連結給您的商家，索取新的連結。",
+        ModeNotAllowed => "您的註冊連結不支援這種連結方式。",
+        SessionExhausted => "此註冊連結的使用次數已達上限。",
+        CustomerRefMismatch => "此註冊頁面設定有誤，因此未儲存任何內容。",
+        CustomerRefMismatchHelp => "請告知您的服務供應商：他們需要修正頁面或傳送新的連結給您。",
+        AlreadyOnboarded => "此 WhatsApp Business 帳戶和號碼已為另一位客戶連結。",
+        AlreadyOnboardedHelp => {
+            "您可以點選按鈕，使用其他號碼重新開始；如有疑問，請聯絡您的服務供應商。"
+        }
         RegisterLimit => "此號碼已達到 Meta 的註冊次數上限，可在 {when} 之後重試。",
         TryAgain => "重試",
         ProgressTitle => "進度",
@@ -453,13 +613,37 @@ fn vi(m: Msg) -> &'static str {
         ProxyUnreachable => "Hiện không kết nối được máy chủ.",
         ProxyUnreachableHelp => "Thông tin tài khoản của bạn vẫn được giữ trên trang này. Hãy kiểm tra kết nối rồi thử lại.",
         Refused => "Máy chủ từ chối yêu cầu: {message}",
-        ActionRequired => "Tài khoản đã được tạo, nhưng YCloud không thể gắn phương thức thanh toán của mình.",
-        ActionRequiredHelp => "Điều này xảy ra khi tài khoản đã có phương thức thanh toán riêng. Hãy liên hệ bộ phận hỗ trợ của YCloud; khi họ đã gắn xong, bấm Thử lại.",
+        PaymentPending => "Tài khoản WhatsApp Business của bạn đã được tạo, nhưng phương thức thanh toán cho tin nhắn chưa được thiết lập.",
         NumberMissing => "Tài khoản WhatsApp Business của bạn đã được tạo nhưng chưa có số điện thoại. Hãy bấm một nút để bắt đầu lại và thêm số.",
-        NumberBlocked => "Meta đã chặn số điện thoại này nên không thể kết nối. Vui lòng liên hệ bộ phận hỗ trợ của Meta.",
-        PartnerRemoved => "Quyền truy cập của trang này vào tài khoản WhatsApp Business của bạn đã bị gỡ. Hãy bấm một nút để kết nối lại.",
+        NumberBlocked => "Meta đã chặn số điện thoại này nên không thể kết nối.",
+        NumberDeleted => "Số điện thoại này đã bị gỡ khỏi tài khoản WhatsApp Business của bạn.",
+        PartnerRemoved => "Quyền truy cập của nhà cung cấp vào tài khoản WhatsApp Business của bạn đã bị gỡ.",
+        AppUninstalled => "Ứng dụng của nhà cung cấp đã bị gỡ khỏi tài khoản WhatsApp Business của bạn.",
+        WabaBanned => "Meta đã vô hiệu hóa tài khoản WhatsApp Business này nên không thể kết nối.",
+        WabaBanScheduled => "Meta dự định vô hiệu hóa tài khoản WhatsApp Business này.",
+        WabaRejected => "Tài khoản WhatsApp Business này không được Meta phê duyệt.",
+        WabaDeleted => "Tài khoản WhatsApp Business này đã bị xóa.",
+        SetupStopped => "Không thể hoàn tất việc thiết lập số của bạn.",
+        ServiceUnavailable => "Dịch vụ kết nối số WhatsApp hiện không phản hồi.",
+        ProviderFinishes => "Nhà cung cấp của bạn đã được thông báo và sẽ hoàn tất việc thiết lập; bạn không cần làm gì cả.",
+        RetryOnceFixed => "Khi sự cố đã được khắc phục, bạn cũng có thể bấm Thử lại.",
+        ProviderToldStartAgain => "Nhà cung cấp của bạn đã được thông báo. Khi sẵn sàng, hãy bấm một nút để bắt đầu lại.",
+        ProviderToldNothing => "Nhà cung cấp của bạn đã được thông báo và sẽ liên hệ với bạn nếu cần.",
+        TryLater => "Vui lòng thử lại sau vài phút.",
+        Deregistered => "Nhà cung cấp của bạn đã ngắt kết nối số này khỏi WhatsApp Business Platform.",
+        DeregisteredHelp => "Nếu bạn muốn kết nối lại, hãy liên hệ nhà cung cấp của bạn.",
         OnboardingFailed => "Một bước chưa thành công: {message}",
-        UpstreamRequest => "Mã tham chiếu cho hỗ trợ YCloud: {request}.",
+        UpstreamRequest => "Nếu liên hệ nhà cung cấp, hãy cung cấp mã tham chiếu {request}.",
+        SessionMissing => "Trang này chỉ dùng được với liên kết đăng ký dành riêng cho bạn.",
+        SessionMissingHelp => "Vui lòng liên hệ doanh nghiệp đã đưa bạn đến đây để nhận liên kết.",
+        SessionInvalid => "Liên kết đăng ký này không còn hiệu lực.",
+        AskNewLink => "Vui lòng liên hệ doanh nghiệp đã gửi liên kết này cho bạn để nhận liên kết mới.",
+        ModeNotAllowed => "Liên kết đăng ký của bạn không cho phép cách kết nối này.",
+        SessionExhausted => "Liên kết đăng ký này đã được dùng hết số lần cho phép.",
+        CustomerRefMismatch => "Trang đăng ký này chưa được thiết lập đúng nên chưa có gì được lưu.",
+        CustomerRefMismatchHelp => "Vui lòng báo cho nhà cung cấp của bạn: họ cần sửa trang hoặc gửi cho bạn liên kết mới.",
+        AlreadyOnboarded => "Tài khoản WhatsApp Business và số này đã được kết nối cho một khách hàng khác.",
+        AlreadyOnboardedHelp => "Bạn có thể bấm một nút để bắt đầu lại với số khác, hoặc hỏi nhà cung cấp nếu thấy có gì sai.",
         RegisterLimit => "Số này đã đạt giới hạn số lần đăng ký của Meta. Có thể thử lại sau {when}.",
         TryAgain => "Thử lại",
         ProgressTitle => "Tiến độ",
@@ -551,5 +735,34 @@ mod tests {
             text,
             "You closed the Facebook window at the step “add a phone number”."
         );
+    }
+
+    #[test]
+    fn the_protocol_spelling_maps_both_ways() {
+        for locale in Locale::ALL {
+            let wire = wire::Locale::from(locale);
+            assert_eq!(Locale::from(wire), locale);
+            assert_eq!(locale.tag(), wire.as_str());
+            assert_eq!(Locale::from_tag(wire.as_str()), Some(locale));
+        }
+        assert_eq!(wire::Locale::ALL.len(), Locale::ALL.len());
+    }
+
+    #[test]
+    fn the_page_s_choice_beats_the_session_s_which_beats_the_browser_s() {
+        let browser = ["vi-VN", "en"];
+        let session = Some(wire::Locale::ZhHant);
+        assert_eq!(
+            Locale::initial(Some("zh-CN"), session, browser),
+            Locale::ZhHans
+        );
+        assert_eq!(Locale::initial(None, session, browser), Locale::ZhHant);
+        // A tag the widget does not speak is no choice: the session's language applies.
+        assert_eq!(
+            Locale::initial(Some("fr"), session, browser),
+            Locale::ZhHant
+        );
+        assert_eq!(Locale::initial(None, None, browser), Locale::Vi);
+        assert_eq!(Locale::initial(Some("fr"), None, ["de"]), Locale::En);
     }
 }

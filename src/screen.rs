@@ -1,14 +1,18 @@
 //! What the customer sees, and every decision about it, in one place: the screens, why a flow
-//! stopped short, what "Try again" does, whether a launch may start, which onboarding a
-//! screen shows and what the `wa-signup:error` event says.
+//! stopped short, what "Try again" does, whether a launch may start, which launch buttons a
+//! session allows, who can resolve a stopped onboarding, which onboarding a screen shows and
+//! what the `wa-signup:error` event says.
 //!
 //! Pure Rust with native tests. The flow (`crate::flow`) acts on these decisions and the
 //! components (`crate::components`) draw them; neither decides on its own, so a button the
 //! view shows always has an action the flow carries out.
 
 use serde::Serialize;
-use wire::{ApiError, CreateOnboarding, Mode, Onboarding, OnboardingState};
+use wire::{
+    ApiError, CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState, SessionToken,
+};
 
+use crate::flow::{GivenSession, Modes};
 use crate::protocol::{CancelStep, ReportedError};
 
 /// A request to the proxy that did not get its answer, kept so "Try again" sends it again.
@@ -16,7 +20,7 @@ use crate::protocol::{CancelStep, ReportedError};
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
-    /// `GET /api/config` at start.
+    /// The start: `GET /api/config`, then `POST /api/session` when the page has a session.
     Config,
     /// `POST /api/onboardings` with a finished popup's ids: never lost, resent as they were.
     Create(CreateOnboarding),
@@ -75,8 +79,114 @@ pub enum Screen {
     Cancelled(Option<CancelStep>),
     /// A person must act (payment method, a missing or blocked number...).
     ActionRequired(Onboarding),
+    /// The provider took the number off the WhatsApp Business Platform (`deregistered`).
+    Deregistered(Onboarding),
     /// Something failed.
     Failed(Problem),
+    /// The page has no session that may start an onboarding: no launch button at all.
+    SessionInvalid(SessionRefusal),
+}
+
+/// Why a page cannot start an onboarding with the session it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionRefusal {
+    /// The proxy requires a session and the page was given none.
+    Missing,
+    /// The token is unknown, expired, revoked or not a token at all.
+    Invalid,
+    /// The session allows none of the modes this widget offers.
+    NoModeAllowed,
+}
+
+impl SessionRefusal {
+    /// The detail of the `wa-signup:error` event announcing it, with the proxy's code.
+    pub fn error_event(self) -> ErrorEvent {
+        let code = match self {
+            SessionRefusal::Missing => ErrorCode::SessionRequired,
+            SessionRefusal::Invalid => ErrorCode::SessionInvalid,
+            SessionRefusal::NoModeAllowed => ErrorCode::ModeNotAllowed,
+        };
+        ErrorEvent {
+            code: code.as_str().to_owned(),
+            message: String::new(),
+        }
+    }
+}
+
+/// What the widget does about its session once the configuration is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// No session and none needed: every mode the widget offers, no question asked.
+    Open,
+    /// Ask the proxy what this token allows (`POST /api/session`).
+    Ask(SessionToken),
+    /// Nothing may start: show [`Screen::SessionInvalid`] without asking.
+    Refused(SessionRefusal),
+}
+
+/// Whether a page holding `given` may start, given the proxy's `sessions_required`. A token is
+/// checked even when sessions are optional: a dead link must say so rather than quietly
+/// create an onboarding the partner cannot tie to its customer.
+pub fn admission(given: Option<&GivenSession>, sessions_required: bool) -> Admission {
+    match given {
+        Some(GivenSession::Token(token)) => Admission::Ask(token.clone()),
+        Some(GivenSession::Malformed) => Admission::Refused(SessionRefusal::Invalid),
+        None if sessions_required => Admission::Refused(SessionRefusal::Missing),
+        None => Admission::Open,
+    }
+}
+
+/// The launch buttons to show, in the usual order: the widget's own `mode` option narrowed by
+/// the session's modes when there is a live session. Empty means nothing may be launched.
+pub fn offered_modes(widget: Modes, session: Option<&[Mode]>) -> Vec<Mode> {
+    Mode::ALL
+        .into_iter()
+        .filter(|m| widget.includes(*m))
+        .filter(|m| session.is_none_or(|allowed| allowed.contains(m)))
+        .collect()
+}
+
+/// Who can resolve why an onboarding stopped, and so what the customer is told to do.
+///
+/// Business customers do not know YCloud or Meta's partner programme: where only the provider
+/// (the partner) can act, the screen says the provider has been told (the proxy sends it an
+/// `onboarding.action_required` or `onboarding.failed` event) and what the customer can do
+/// meanwhile, never to contact someone they have no account with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remedy {
+    /// The customer can resolve it on this page (add a number, wait out a limit).
+    Customer,
+    /// Only the provider can; once it has, the setup goes on: the customer waits.
+    ProviderFinishes,
+    /// The provider has been told; the customer may start again (another number, access
+    /// shared again).
+    StartAgain,
+    /// The provider has been told; nothing more can happen on this page.
+    Nothing,
+    /// A passing failure of the service behind the provider: try again in a few minutes.
+    Later,
+}
+
+/// The [`Remedy`] for an onboarding's error code.
+pub fn remedy(code: &ErrorCode) -> Remedy {
+    use ErrorCode as C;
+    match code {
+        C::PhoneNumberMissing | C::RegisterLimit => Remedy::Customer,
+        // The provider attaches the payment method (or fixes its key) and retries.
+        C::PaymentMethodMissing | C::UpstreamUnauthorized => Remedy::ProviderFinishes,
+        C::PhoneNumberBlocked
+        | C::PhoneNumberDeleted
+        | C::WabaDeleted
+        | C::PartnerRemoved
+        | C::PartnerAppUninstalled => Remedy::StartAgain,
+        C::UpstreamRateLimited
+        | C::UpstreamConflict
+        | C::UpstreamUnavailable
+        | C::UpstreamTimeout
+        | C::UpstreamUnreachable
+        | C::UpstreamBadResponse => Remedy::Later,
+        _ => Remedy::Nothing,
+    }
 }
 
 /// What "Try again" does on a screen.
@@ -110,8 +220,11 @@ impl Screen {
             Screen::Progress(_) => "pending",
             Screen::Connected(_) => "connected",
             Screen::Cancelled(_) => "cancelled",
-            Screen::ActionRequired(_) => "action-required",
+            // A final state the customer may want to act on (ask the provider), not a failure;
+            // the contract's list of states has no other fit.
+            Screen::ActionRequired(_) | Screen::Deregistered(_) => "action-required",
             Screen::Failed(_) => "failed",
+            Screen::SessionInvalid(_) => "session-invalid",
         }
     }
 
@@ -121,8 +234,36 @@ impl Screen {
             OnboardingState::Connected => Screen::Connected(onboarding),
             OnboardingState::ActionRequired => Screen::ActionRequired(onboarding),
             OnboardingState::Failed => Screen::Failed(Problem::Onboarding(onboarding)),
-            _ => Screen::Progress(onboarding),
+            OnboardingState::Deregistered => Screen::Deregistered(onboarding),
+            OnboardingState::Received
+            | OnboardingState::Verifying
+            | OnboardingState::Binding
+            | OnboardingState::Registering
+            | OnboardingState::Pending => Screen::Progress(onboarding),
         }
+    }
+
+    /// The screen a problem calls for: a refusal saying the page's session is missing or dead
+    /// ends in [`Screen::SessionInvalid`], since no launch could succeed any more.
+    pub fn failed(problem: Problem) -> Screen {
+        let refusal = match &problem {
+            Problem::Refused { error, .. } => match error.code {
+                ErrorCode::SessionRequired => Some(SessionRefusal::Missing),
+                ErrorCode::SessionInvalid => Some(SessionRefusal::Invalid),
+                _ => None,
+            },
+            _ => None,
+        };
+        match refusal {
+            Some(refusal) => Screen::SessionInvalid(refusal),
+            None => Screen::Failed(problem),
+        }
+    }
+
+    /// Whether the launch buttons are shown at all (disabled or not): never without a session
+    /// that may start an onboarding, so the page offers nothing that must fail.
+    pub fn offers_launch(&self) -> bool {
+        !matches!(self, Screen::SessionInvalid(_))
     }
 
     /// What "Try again" does here; `None`: the screen offers no such button.
@@ -147,8 +288,17 @@ impl Screen {
     /// way, nor while "Try again" would finish what was started.
     pub fn can_launch(&self) -> bool {
         match self {
-            Screen::Ready | Screen::Cancelled(_) => true,
+            Screen::Ready | Screen::Cancelled(_) | Screen::Deregistered(_) => true,
             Screen::Failed(Problem::ProxyUnreachable(_)) => false,
+            // The same session and page would be refused the same way again.
+            Screen::Failed(Problem::Refused { error, .. })
+                if matches!(
+                    error.code,
+                    ErrorCode::SessionExhausted | ErrorCode::CustomerRefMismatch
+                ) =>
+            {
+                false
+            }
             Screen::Failed(_) | Screen::ActionRequired(_) => self.action().is_none(),
             _ => false,
         }
@@ -157,7 +307,10 @@ impl Screen {
     /// The onboarding this screen is about, for the progress list and its ids.
     pub fn onboarding(&self) -> Option<&Onboarding> {
         match self {
-            Screen::Progress(o) | Screen::Connected(o) | Screen::ActionRequired(o) => Some(o),
+            Screen::Progress(o)
+            | Screen::Connected(o)
+            | Screen::ActionRequired(o)
+            | Screen::Deregistered(o) => Some(o),
             Screen::Failed(Problem::Onboarding(o))
             | Screen::Failed(Problem::ProxyUnreachable(Request::Retry(o)))
             | Screen::Failed(Problem::Refused {
@@ -208,7 +361,7 @@ impl Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wire::{ErrorCode, OnboardingError, WabaId};
+    use wire::{OnboardingError, WabaId};
 
     fn onboarding(state: OnboardingState, error: Option<(ErrorCode, bool)>) -> Onboarding {
         Onboarding {
@@ -388,5 +541,184 @@ mod tests {
                 message: "x".into()
             }
         );
+    }
+
+    fn token() -> SessionToken {
+        SessionToken::parse("ses_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG").unwrap()
+    }
+
+    #[test]
+    fn a_page_without_a_session_starts_only_where_none_is_required() {
+        assert_eq!(admission(None, false), Admission::Open);
+        assert_eq!(
+            admission(None, true),
+            Admission::Refused(SessionRefusal::Missing)
+        );
+        // A token is asked about even when sessions are optional (sandbox, anonymous mode).
+        for required in [false, true] {
+            let given = GivenSession::Token(token());
+            assert_eq!(admission(Some(&given), required), Admission::Ask(token()));
+            assert_eq!(
+                admission(Some(&GivenSession::Malformed), required),
+                Admission::Refused(SessionRefusal::Invalid)
+            );
+        }
+    }
+
+    #[test]
+    fn a_session_narrows_the_widget_s_own_modes() {
+        use Mode::{Coexistence, Standard};
+        assert_eq!(offered_modes(Modes::Both, None), [Standard, Coexistence]);
+        assert_eq!(offered_modes(Modes::Only(Coexistence), None), [Coexistence]);
+        assert_eq!(
+            offered_modes(Modes::Both, Some(&[Coexistence])),
+            [Coexistence]
+        );
+        // The order is the widget's, whatever order the session lists them in.
+        assert_eq!(
+            offered_modes(Modes::Both, Some(&[Coexistence, Standard])),
+            [Standard, Coexistence]
+        );
+        assert_eq!(
+            offered_modes(Modes::Only(Standard), Some(&[Standard, Coexistence])),
+            [Standard]
+        );
+        assert!(offered_modes(Modes::Only(Standard), Some(&[Coexistence])).is_empty());
+        assert!(offered_modes(Modes::Both, Some(&[])).is_empty());
+    }
+
+    #[test]
+    fn a_session_invalid_page_offers_no_launch_and_no_retry() {
+        for refusal in [
+            SessionRefusal::Missing,
+            SessionRefusal::Invalid,
+            SessionRefusal::NoModeAllowed,
+        ] {
+            let screen = Screen::SessionInvalid(refusal);
+            assert_eq!(screen.data_state(), "session-invalid");
+            assert!(!screen.offers_launch());
+            assert!(!screen.can_launch());
+            assert_eq!(screen.action(), None);
+            assert_eq!(screen.onboarding(), None);
+        }
+        assert!(Screen::Ready.offers_launch());
+        assert!(Screen::LoadingSdk.offers_launch());
+        assert_eq!(
+            SessionRefusal::Missing.error_event().code,
+            "session_required"
+        );
+        assert_eq!(
+            SessionRefusal::Invalid.error_event().code,
+            "session_invalid"
+        );
+        assert_eq!(
+            SessionRefusal::NoModeAllowed.error_event().code,
+            "mode_not_allowed"
+        );
+    }
+
+    #[test]
+    fn a_create_refused_for_its_session_ends_in_session_invalid() {
+        for (code, refusal) in [
+            (ErrorCode::SessionRequired, SessionRefusal::Missing),
+            (ErrorCode::SessionInvalid, SessionRefusal::Invalid),
+        ] {
+            let screen = Screen::failed(Problem::Refused {
+                error: refusal_error(code),
+                request: Request::Create(ids()),
+            });
+            assert_eq!(screen, Screen::SessionInvalid(refusal));
+        }
+        // The lookup at start is refused the same way.
+        let screen = Screen::failed(Problem::Refused {
+            error: refusal_error(ErrorCode::SessionInvalid),
+            request: Request::Config,
+        });
+        assert_eq!(screen.data_state(), "session-invalid");
+        // Anything else stays a failure.
+        let problem = Problem::Refused {
+            error: refusal_error(ErrorCode::ModeNotAllowed),
+            request: Request::Create(ids()),
+        };
+        assert_eq!(Screen::failed(problem.clone()), Screen::Failed(problem));
+        assert_eq!(
+            Screen::failed(Problem::TimedOut),
+            Screen::Failed(Problem::TimedOut)
+        );
+    }
+
+    fn refusal_error(code: ErrorCode) -> ApiError {
+        refusal(code, false)
+    }
+
+    #[test]
+    fn session_refusals_of_a_create_allow_a_new_launch_only_where_it_can_succeed() {
+        for (code, launch) in [
+            // Another mode or another number may be accepted.
+            (ErrorCode::ModeNotAllowed, true),
+            (ErrorCode::AlreadyOnboarded, true),
+            // The same page and session would be refused again.
+            (ErrorCode::CustomerRefMismatch, false),
+            (ErrorCode::SessionExhausted, false),
+        ] {
+            let screen = Screen::failed(Problem::Refused {
+                error: refusal_error(code.clone()),
+                request: Request::Create(ids()),
+            });
+            assert_eq!(screen.data_state(), "failed", "{code}");
+            assert_eq!(screen.action(), None, "{code}");
+            assert_eq!(screen.can_launch(), launch, "{code}");
+            assert!(screen.offers_launch(), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_deregistered_onboarding_is_shown_as_final_not_in_progress() {
+        let o = onboarding(OnboardingState::Deregistered, None);
+        let screen = Screen::of(o.clone());
+        assert_eq!(screen, Screen::Deregistered(o.clone()));
+        assert_eq!(screen.data_state(), "action-required");
+        assert_eq!(screen.onboarding(), Some(&o));
+        assert_eq!(screen.action(), None);
+        assert!(screen.can_launch());
+        // Every state that moves on by itself is progress; no final state is.
+        for state in OnboardingState::ALL {
+            let progress = matches!(Screen::of(onboarding(state, None)), Screen::Progress(_));
+            assert_eq!(progress, !state.is_final(), "{state}");
+        }
+    }
+
+    #[test]
+    fn problems_only_the_provider_can_solve_never_fall_to_the_customer() {
+        use ErrorCode as C;
+        for code in [
+            C::PaymentMethodMissing,
+            C::WabaBanned,
+            C::WabaBanScheduled,
+            C::WabaRejected,
+            C::PartnerRemoved,
+            C::PartnerAppUninstalled,
+            C::UpstreamUnauthorized,
+            C::PhoneNumberBlocked,
+            C::OnPremisesRetired,
+            C::UpstreamNotFound,
+            C::UpstreamRejected,
+        ] {
+            assert!(
+                matches!(
+                    remedy(&code),
+                    Remedy::ProviderFinishes | Remedy::StartAgain | Remedy::Nothing
+                ),
+                "{code}"
+            );
+        }
+        assert_eq!(remedy(&C::PaymentMethodMissing), Remedy::ProviderFinishes);
+        assert_eq!(remedy(&C::PhoneNumberBlocked), Remedy::StartAgain);
+        assert_eq!(remedy(&C::PartnerRemoved), Remedy::StartAgain);
+        assert_eq!(remedy(&C::WabaBanned), Remedy::Nothing);
+        assert_eq!(remedy(&C::PhoneNumberMissing), Remedy::Customer);
+        assert_eq!(remedy(&C::RegisterLimit), Remedy::Customer);
+        assert_eq!(remedy(&C::UpstreamTimeout), Remedy::Later);
+        assert_eq!(remedy(&C::Other("new_code".into())), Remedy::Nothing);
     }
 }

@@ -371,3 +371,210 @@ async fn a_refused_retry_keeps_the_progress_and_its_button_retries_again() {
     assert_eq!(requests("POST", "/api/onboardings").len(), 1);
     js("delete window.fetch");
 }
+
+const TOKEN: &str = "ses_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+
+fn with_session(mut options: WidgetOptions) -> WidgetOptions {
+    let token = wire::SessionToken::parse(TOKEN).unwrap();
+    options.session = Some(wa_signup::flow::GivenSession::Token(token));
+    options
+}
+
+/// `GET /api/config` as a proxy answers it; `sessions_required` as given.
+fn config_answer(sessions_required: bool) -> String {
+    let config = serde_json::json!({
+        "app_id": "1234", "config_id": "5678", "solution_id": "9012",
+        "graph_version": "v26.0", "es_version": "v4", "sdk_url": data_url(FAKE_SDK),
+        "sandbox": false, "verification": false, "sessions_required": sessions_required,
+    });
+    format!("{{ method: 'GET', path: '/api/config', status: 200, keep: true, body: {config} }}")
+}
+
+fn has(root: &HtmlElement, testid: &str) -> bool {
+    root.query_selector(&format!("[data-testid=\"{testid}\"]"))
+        .unwrap()
+        .is_some()
+}
+
+fn assert_no_launch(root: &HtmlElement) {
+    assert!(!has(root, "launch-standard"), "{}", root.inner_html());
+    assert!(!has(root, "launch-coexistence"), "{}", root.inner_html());
+    assert!(!has(root, "retry"), "nothing to try again");
+}
+
+#[wasm_bindgen_test]
+async fn without_a_session_where_one_is_required_nothing_can_be_launched() {
+    js(SCRIPTED_PROXY);
+    js(&format!("window.__script = [{}];", config_answer(true)));
+    js("window.__errors = []; document.addEventListener('wa-signup:error', e => window.__errors.push(e.detail))");
+    // No configuration in the options: the proxy's says sessions are required.
+    let w = mount(WidgetOptions {
+        locale: Some("en".into()),
+        ..WidgetOptions::default()
+    });
+    wait_for_state(&w.root, "session-invalid").await;
+    assert_no_launch(&w.root);
+    let text = find(&w.root, "status").inner_text();
+    assert!(
+        text.contains("only works with a personal sign-up link"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Please ask the business that sent you here"),
+        "{text}"
+    );
+    assert!(
+        requests("POST", "/api/session").is_empty(),
+        "no token to ask about"
+    );
+    assert_eq!(
+        js("window.__errors.at(-1).code").as_string().as_deref(),
+        Some("session_required")
+    );
+    // The language switch still works on this screen.
+    let select: web_sys::HtmlSelectElement = find(&w.root, "locale").unchecked_into();
+    select.set_value("zh-Hant");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    leptos::task::tick().await;
+    let text = find(&w.root, "status").inner_text();
+    assert!(text.contains("專屬註冊連結"), "{text}");
+    js("delete window.fetch");
+}
+
+#[wasm_bindgen_test]
+async fn an_unknown_or_expired_token_shows_session_invalid_even_where_sessions_are_optional() {
+    js(SCRIPTED_PROXY);
+    js(r#"window.__script = [
+      { method: 'POST', path: '/api/session', status: 401, body: { error: {
+          code: 'session_invalid', retryable: false,
+          message: 'This onboarding link is not valid any more (unknown, expired or revoked): ask your provider for a new one.' } } },
+    ];"#);
+    // Complete options: no configuration asked, sessions not required; the token still is.
+    let w = mount(with_session(options(data_url(FAKE_SDK))));
+    wait_for_state(&w.root, "session-invalid").await;
+    assert_no_launch(&w.root);
+    let text = find(&w.root, "status").inner_text();
+    assert!(
+        text.contains("This sign-up link is no longer valid."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Please ask the business that sent it to you for a new link."),
+        "{text}"
+    );
+    let lookups = requests("POST", "/api/session");
+    assert_eq!(lookups, [serde_json::json!({ "session": TOKEN })]);
+    js("delete window.fetch");
+}
+
+#[wasm_bindgen_test]
+async fn a_session_narrows_the_buttons_and_picks_the_language() {
+    js(SCRIPTED_PROXY);
+    js(r#"window.__script = [
+      { method: 'POST', path: '/api/session', status: 200, keep: true,
+        body: { modes: ['coexistence'], locale: 'vi', expires_at: '2026-11-24T10:00:00.000000Z' } },
+    ];"#);
+    let mut o = with_session(options(data_url(FAKE_SDK)));
+    o.locale = None;
+    let w = mount(o);
+    wait_for_state(&w.root, "ready").await;
+    assert!(
+        !has(&w.root, "launch-standard"),
+        "the session allows coexistence only"
+    );
+    assert!(has(&w.root, "launch-coexistence"));
+    let section = w.root.query_selector("section").unwrap().unwrap();
+    assert_eq!(section.get_attribute("lang").as_deref(), Some("vi"));
+    assert!(find(&w.root, "status").inner_text().contains("Hãy chọn"));
+
+    // The page's own choice of language wins; a widget offering only a mode the session does
+    // not allow has nothing to launch.
+    let mut o = with_session(options(data_url(FAKE_SDK)));
+    o.modes = wa_signup::flow::Modes::Only(wire::Mode::Standard);
+    let w = mount(o);
+    wait_for_state(&w.root, "session-invalid").await;
+    assert_no_launch(&w.root);
+    let text = find(&w.root, "status").inner_text();
+    assert!(
+        text.contains("does not allow this way of connecting"),
+        "{text}"
+    );
+    js("delete window.fetch");
+}
+
+#[wasm_bindgen_test]
+async fn the_session_travels_with_the_create_and_a_refusal_of_it_ends_the_page() {
+    js(SCRIPTED_PROXY);
+    js(r#"window.__script = [
+      { method: 'POST', path: '/api/session', status: 200, keep: true,
+        body: { modes: ['standard', 'coexistence'], expires_at: '2026-11-24T10:00:00.000000Z' } },
+      { method: 'POST', path: '/api/onboardings', status: 201,
+        body: onboarding('pending', null, [['bind', 'done'], ['check_payment', 'done'], ['register', 'done']]) },
+      { method: 'GET', path: '/api/onboardings/b7a1', status: 200, keep: true,
+        body: onboarding('connected', null, [['bind', 'done'], ['check_payment', 'done'], ['register', 'done']]) },
+    ];"#);
+    let w = mount(with_session(options(data_url(FAKE_SDK))));
+    launch_and_finish(&w.root).await;
+    wait_for_state(&w.root, "connected").await;
+    let posts = requests("POST", "/api/onboardings");
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0]["session"], TOKEN);
+    assert_eq!(posts[0]["waba_id"], "104996122399160");
+    drop(w);
+
+    // The session is revoked between the page's load and the popup's finish.
+    js(
+        r#"window.__script.push({ method: 'POST', path: '/api/onboardings', status: 401, body: { error: {
+        code: 'session_invalid', retryable: false, message: 'This onboarding link is not valid any more.' } } });"#,
+    );
+    js("window.__errors = []; document.addEventListener('wa-signup:error', e => window.__errors.push(e.detail))");
+    let w = mount(with_session(options(data_url(FAKE_SDK))));
+    launch_and_finish(&w.root).await;
+    wait_for_state(&w.root, "session-invalid").await;
+    assert_no_launch(&w.root);
+    assert_eq!(
+        js("window.__errors.at(-1).code").as_string().as_deref(),
+        Some("session_invalid")
+    );
+    js("delete window.fetch");
+}
+
+#[wasm_bindgen_test]
+async fn the_standalone_page_takes_its_session_from_the_address_and_removes_it() {
+    js(SCRIPTED_PROXY);
+    js(&format!(
+        r#"window.__script = [{}, {{ method: 'POST', path: '/api/session', status: 200, keep: true,
+            body: {{ modes: ['standard'], expires_at: '2026-11-24T10:00:00.000000Z' }} }}];"#,
+        config_answer(false)
+    ));
+    let before = js("location.pathname + location.search + location.hash")
+        .as_string()
+        .unwrap();
+    js(&format!(
+        "history.replaceState(null, '', location.pathname + '?keep=1&session={TOKEN}#top')"
+    ));
+    wa_signup::browser::sdk::reset_for_tests();
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    host.set_attribute("data-wa-signup", "").unwrap();
+    host.set_attribute("data-locale", "en").unwrap();
+    host.set_attribute("data-session-from-url", "").unwrap();
+    document.body().unwrap().append_child(&host).unwrap();
+    assert_eq!(wa_signup::browser::embed::auto_mount(), 1);
+    // Out of the address bar before anything is asked, every other part kept.
+    assert_eq!(
+        js("location.search + location.hash").as_string().as_deref(),
+        Some("?keep=1#top")
+    );
+    wait_for_state(&host, "ready").await;
+    assert_eq!(
+        requests("POST", "/api/session"),
+        [serde_json::json!({ "session": TOKEN })]
+    );
+    assert!(has(&host, "launch-standard"));
+    assert!(!has(&host, "launch-coexistence"));
+    js(&format!("history.replaceState(null, '', {before:?})"));
+    js("delete window.fetch");
+}

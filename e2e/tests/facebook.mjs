@@ -24,8 +24,13 @@ export const FB_IDS = {
 /** Proxy environment for live mode against the fake YCloud. */
 export function liveEnv(fake) {
   // No FB_APP_SECRET here (the verification test adds one), so unverified onboardings
-  // must be allowed explicitly; with a secret the permission changes nothing.
-  return { YCLOUD_API_KEY: fake.apiKey, YCLOUD_BASE_URL: fake.baseUrl, ALLOW_UNVERIFIED_ONBOARDINGS: 'true', ...FB_IDS };
+  // must be allowed explicitly; with a secret the permission changes nothing. These tests
+  // open the page without a session link, so anonymous onboardings are allowed too
+  // (hosted-link.test.mjs covers sessions, and live mode's refusal without one).
+  return {
+    YCLOUD_API_KEY: fake.apiKey, YCLOUD_BASE_URL: fake.baseUrl,
+    ALLOW_UNVERIFIED_ONBOARDINGS: 'true', ALLOW_ANONYMOUS_ONBOARDINGS: 'true', ...FB_IDS,
+  };
 }
 
 const FACEBOOK_HOSTS = new Set([

@@ -268,7 +268,7 @@ test('FINISH_ONLY_WABA: the status sentence is about the missing number', async 
   }
 });
 
-test('payment method missing: action required with the contact-YCloud sentence, then retry connects', async () => {
+test('payment method missing: action required, the provider said to be told (never YCloud), then retry connects', async () => {
   const { context } = await newContext();
   await fake.set({ paymentMissing: true });
   try {
@@ -279,8 +279,10 @@ test('payment method missing: action required with the contact-YCloud sentence, 
     const waba = (await lastSessionInfo(page)).data.waba_id;
     assert.deepEqual(await callsFor(waba), [`POST /v2/whatsapp/businessAccounts/${waba}/tp/bind`]);
     const text = await statusText(page);
-    assert.match(text, /YCloud could not attach its payment method/);
-    assert.match(text, /Contact YCloud support; once they have attached it, click Try again\./);
+    // The customer does not know YCloud: only their provider (told by its webhook) can act.
+    assert.match(text, /its payment method for messages is not set up yet\./);
+    assert.match(text, /Your provider has been told and will finish the setup; you do not need to do anything\./);
+    assert.doesNotMatch(text, /YCloud/);
     const marks = await page.locator('[data-testid=progress] li').evaluateAll((lis) => lis.map((li) => li.dataset.mark));
     assert.deepEqual(marks.slice(0, 2), ['done', 'failed']);
     await shot(page, 'action-required');

@@ -13,7 +13,8 @@ CREATE TABLE meta_credentials (
     updated_at               VARCHAR(40) NOT NULL
 );
 
--- Meta allows 10 deregister requests per number in a moving 72 hours, like register.
+-- Meta allows 10 deregister requests per number in a moving 72 hours, like register; they
+-- are counted like register calls, under the number's row in register_budgets.
 CREATE TABLE deregister_attempts (
     id              VARCHAR(36) PRIMARY KEY,
     waba_id         VARCHAR(32) NOT NULL,
@@ -22,13 +23,3 @@ CREATE TABLE deregister_attempts (
     attempted_at    VARCHAR(40) NOT NULL
 );
 CREATE INDEX deregister_attempts_number ON deregister_attempts (phone_number_id, attempted_at);
-
--- One row per number and budget, updated first in the transaction that counts a call: the
--- row lock makes two counts of the same number wait for each other, so two concurrent calls
--- cannot both take the tenth place (PostgreSQL; SQLite has one writer anyway).
-CREATE TABLE number_budgets (
-    phone_number_id VARCHAR(32) NOT NULL,
-    kind            VARCHAR(16) NOT NULL,   -- register | deregister
-    touched_at      VARCHAR(40) NOT NULL,
-    PRIMARY KEY (phone_number_id, kind)
-);

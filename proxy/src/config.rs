@@ -34,6 +34,8 @@ pub const DEFAULT_GRAPH_BASE_URL: &str = "https://graph.facebook.com";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/onboarding.db";
 /// Where the built bundle lives.
 pub const DEFAULT_DIST_DIR: &str = "dist";
+/// Largest answer read from YCloud or the Graph API (their objects are a few KiB).
+pub const MAX_UPSTREAM_BODY_BYTES: usize = 1024 * 1024;
 
 /// Embedded Signup ids handed to the browser in sandbox mode. They look like Meta's ids
 /// (digits) so that any validation in the browser accepts them, and they are obviously fake.
@@ -69,6 +71,17 @@ Configuration comes from the environment (and a .env file):
                          or comma-separated origins (with 'self' if wanted)
   DIST_DIR               the built bundle served at / (default dist)
   LOG_FORMAT             log lines: text (default; coloured on a terminal) or json
+  HEADER_READ_TIMEOUT_SECS  seconds to send a request's head (default 10)
+  REQUEST_TIMEOUT_SECS   seconds to answer a request, event streams excepted (default 60)
+  MAX_CONCURRENT_REQUESTS  requests handled at once; more get 503 (default 512)
+  RATE_LIMIT_PER_MINUTE  sign-ups and retries per client and minute; 0: off (default 60)
+  RATE_LIMIT_BURST       how many of those at once (default 20)
+  TRUST_PROXY_HEADERS    true: the client is the last X-Forwarded-For address
+  EVENT_STREAMS_PER_CLIENT  event streams one client may hold open (default 20)
+  EVENT_STREAM_MAX_SECS  longest life of one event stream (default 600)
+  RETRY_COOLDOWN_SECS    least time between retries of one onboarding; 0: none (default 10)
+  WEBHOOK_EVENT_RETENTION_DAYS  days received webhook events are kept (default 30)
+  METRICS_TOKEN          bearer token GET /metrics asks for (default: none, open)
   RUST_LOG               log filter (default info,sqlx=warn,hyper=warn)
   WHATSAPP_PROVIDER      ycloud (default) or meta (Meta's Cloud API directly)
   TOKEN_ENCRYPTION_KEY   base64 of 32 bytes: encrypts stored tokens and PINs (meta)
@@ -160,11 +173,20 @@ pub struct UpstreamTuning {
     pub poll_for: Duration,
     /// Sandbox only: how long after register/smb-bind the fake number turns `CONNECTED`.
     pub sandbox_connect_after: Duration,
+    /// How long an instance's lease on an onboarding lasts unless renewed (it is renewed
+    /// every third of it), and how often expired leases are swept for. Longer than a
+    /// stalled instance may pause; short enough that a crashed instance's onboardings do
+    /// not wait long.
+    pub lease_for: Duration,
+    /// Largest answer read from an upstream; a longer one is a failed call, so a broken or
+    /// hostile upstream cannot make the proxy buffer without bound.
+    pub max_body_bytes: usize,
 }
 
 impl UpstreamTuning {
-    /// The HTTP client every upstream (YCloud, the Graph API) uses: these timeouts and the
-    /// proxy's user agent.
+    /// The HTTP client every upstream (YCloud, the Graph API) uses: these timeouts, the
+    /// proxy's user agent, and no redirects followed (a redirect would carry the API key or
+    /// the app secret to wherever it points).
     ///
     /// # Errors
     /// When the client cannot be built (TLS backend failure).
@@ -172,6 +194,7 @@ impl UpstreamTuning {
         reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("wa-signup-proxy/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())
@@ -189,8 +212,147 @@ impl Default for UpstreamTuning {
             poll_interval: Duration::from_secs(5),
             poll_for: Duration::from_secs(15 * 60),
             sandbox_connect_after: Duration::from_secs(3),
+            lease_for: Duration::from_secs(30),
+            max_body_bytes: MAX_UPSTREAM_BODY_BYTES,
         }
     }
+}
+
+/// What clients may ask of the proxy (docs/API.md, "Limits"), each from its variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitSettings {
+    /// `HEADER_READ_TIMEOUT_SECS`: a connection that has not sent a whole request head by
+    /// then (a first one, or the next on a kept-alive connection) is closed.
+    pub header_read_timeout: Duration,
+    /// `REQUEST_TIMEOUT_SECS`: a request not answered by then is answered `503
+    /// request_timeout` (body reading included; event streams excepted).
+    pub request_timeout: Duration,
+    /// `MAX_CONCURRENT_REQUESTS`: requests handled at once; more are answered `503
+    /// overloaded` at once rather than queued.
+    pub max_concurrent_requests: usize,
+    /// `RATE_LIMIT_PER_MINUTE`: sign-ups (`POST /api/onboardings`), retries and PINs one client
+    /// may send per minute, each route counted apart; 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
+    /// `RATE_LIMIT_BURST`: how many of those may come at once before the rate applies.
+    pub rate_limit_burst: u32,
+    /// `TRUST_PROXY_HEADERS`: the client is the address the reverse proxy in front appended
+    /// to `X-Forwarded-For`, not the connection's peer (which is that proxy).
+    pub trust_proxy_headers: bool,
+    /// `EVENT_STREAMS_PER_CLIENT`: event streams one client may hold open at once.
+    pub event_streams_per_client: usize,
+    /// `EVENT_STREAM_MAX_SECS`: how long one event stream stays open at most (the browser's
+    /// `EventSource` reconnects).
+    pub event_stream_lifetime: Duration,
+    /// `RETRY_COOLDOWN_SECS`: the least time between two retries of one onboarding; 0: none.
+    pub retry_cooldown: Duration,
+    /// `WEBHOOK_EVENT_RETENTION_DAYS`: how long received webhook events are kept (to
+    /// recognise YCloud's retries), in days.
+    pub webhook_event_retention: Duration,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_concurrent_requests: 512,
+            rate_limit_per_minute: 60,
+            rate_limit_burst: 20,
+            trust_proxy_headers: false,
+            event_streams_per_client: 20,
+            event_stream_lifetime: Duration::from_secs(10 * 60),
+            retry_cooldown: Duration::from_secs(10),
+            webhook_event_retention: Duration::from_secs(30 * DAY_SECS),
+        }
+    }
+}
+
+impl LimitSettings {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        // Each bound is far below its type's maximum, so the conversions below never clamp.
+        let number = |var: &'static str, default: u64, min: u64, max: u64| {
+            get(var).map_or(Ok(default), |v| parse_whole(var, &v, min, max))
+        };
+        let secs = |var: &'static str, default: Duration, max: u64| {
+            number(var, default.as_secs(), 1, max).map(Duration::from_secs)
+        };
+        let small = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        Ok(Self {
+            header_read_timeout: secs("HEADER_READ_TIMEOUT_SECS", d.header_read_timeout, 3600)?,
+            request_timeout: secs("REQUEST_TIMEOUT_SECS", d.request_timeout, 3600)?,
+            max_concurrent_requests: count(number(
+                "MAX_CONCURRENT_REQUESTS",
+                d.max_concurrent_requests as u64,
+                1,
+                1_000_000,
+            )?),
+            rate_limit_per_minute: small(number(
+                "RATE_LIMIT_PER_MINUTE",
+                d.rate_limit_per_minute.into(),
+                0,
+                60_000,
+            )?),
+            rate_limit_burst: small(number(
+                "RATE_LIMIT_BURST",
+                d.rate_limit_burst.into(),
+                1,
+                100_000,
+            )?),
+            event_streams_per_client: count(number(
+                "EVENT_STREAMS_PER_CLIENT",
+                d.event_streams_per_client as u64,
+                1,
+                100_000,
+            )?),
+            event_stream_lifetime: secs("EVENT_STREAM_MAX_SECS", d.event_stream_lifetime, 86_400)?,
+            retry_cooldown: number("RETRY_COOLDOWN_SECS", d.retry_cooldown.as_secs(), 0, 3600)
+                .map(Duration::from_secs)?,
+            webhook_event_retention: number(
+                "WEBHOOK_EVENT_RETENTION_DAYS",
+                d.webhook_event_retention.as_secs() / DAY_SECS,
+                1,
+                3650,
+            )
+            .map(|days| Duration::from_secs(days * DAY_SECS))?,
+            trust_proxy_headers: get("TRUST_PROXY_HEADERS")
+                .map_or(Ok(d.trust_proxy_headers), |v| {
+                    parse_bool("TRUST_PROXY_HEADERS", &v)
+                })?,
+        })
+    }
+}
+
+const DAY_SECS: u64 = 24 * 60 * 60;
+
+/// `METRICS_TOKEN`: at least 16 printable characters, none a space (sent as a bearer token).
+fn parse_metrics_token(value: Option<String>) -> Result<Option<SecretString>, ConfigError> {
+    let Some(token) = value else {
+        return Ok(None);
+    };
+    if token.len() < 16 || !token.chars().all(|c| c.is_ascii_graphic()) {
+        // Never quote a secret.
+        return Err(ConfigError::new(
+            "METRICS_TOKEN",
+            "expected at least 16 printable ASCII characters without spaces (value not shown)",
+        ));
+    }
+    Ok(Some(SecretString::from(token)))
+}
+
+/// A whole number from `min` to `max`.
+fn parse_whole(var: &'static str, value: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            ConfigError::new(
+                var,
+                format!("expected a whole number from {min} to {max}, got {value:?}"),
+            )
+        })
 }
 
 /// Everything the proxy is configured with.
@@ -233,8 +395,13 @@ pub struct Settings {
     /// `ALLOW_UNVERIFIED_ONBOARDINGS=true` in live mode without `FB_APP_SECRET` (start-up
     /// warns loudly).
     pub allow_unverified_onboardings: bool,
-    /// Timeouts and retries (not from the environment: defaults, shortened by tests).
+    /// Timeouts and retries: defaults, `UPSTREAM_TIMEOUT_SECS` for the per-request timeout,
+    /// the rest shortened by tests only.
     pub upstream: UpstreamTuning,
+    /// What one client, or all of them together, may ask of the proxy.
+    pub limits: LimitSettings,
+    /// `METRICS_TOKEN`: the bearer token `GET /metrics` asks for; none: it is open.
+    pub metrics_token: Option<SecretString>,
     /// `PUBLIC_URL`: where customers reach this proxy (session links start with it).
     pub public_url: Url,
     /// `PARTNER_API_KEYS`; empty: the partner API answers 503.
@@ -375,7 +542,7 @@ impl Settings {
 
         let provider = provider::parse(&get, sandbox)?;
 
-        let base_url = parse_http_url(
+        let base_url = parse_upstream_url(
             "YCLOUD_BASE_URL",
             &get("YCLOUD_BASE_URL").unwrap_or_else(|| DEFAULT_YCLOUD_BASE_URL.to_owned()),
         )?;
@@ -445,7 +612,7 @@ impl Settings {
             Some(v) => parse_http_url("FB_SDK_URL", &v)?.to_string(),
         };
 
-        let graph_base_url = parse_http_url(
+        let graph_base_url = parse_upstream_url(
             "GRAPH_BASE_URL",
             &get("GRAPH_BASE_URL").unwrap_or_else(|| DEFAULT_GRAPH_BASE_URL.to_owned()),
         )?;
@@ -550,6 +717,29 @@ impl Settings {
             }
         };
         let allow_anonymous_onboardings = flag("ALLOW_ANONYMOUS_ONBOARDINGS")?;
+        let mut upstream = UpstreamTuning::default();
+        if let Some(v) = get("ONBOARDING_LEASE_SECS") {
+            upstream.lease_for = match v.parse::<u64>() {
+                Ok(n) if (1..=3600).contains(&n) => Duration::from_secs(n),
+                _ => {
+                    return Err(ConfigError::new(
+                        "ONBOARDING_LEASE_SECS",
+                        format!("expected whole seconds from 1 to 3600, got {v:?}"),
+                    ))
+                }
+            };
+        }
+        if let Some(v) = get("UPSTREAM_TIMEOUT_SECS") {
+            upstream.request_timeout = match v.parse::<u64>() {
+                Ok(n) if (1..=300).contains(&n) => Duration::from_secs(n),
+                _ => {
+                    return Err(ConfigError::new(
+                        "UPSTREAM_TIMEOUT_SECS",
+                        format!("expected whole seconds from 1 to 300, got {v:?}"),
+                    ))
+                }
+            };
+        }
 
         Ok(Settings {
             addr,
@@ -570,13 +760,15 @@ impl Settings {
             log_format,
             sandbox_ignores_api_key,
             allow_unverified_onboardings,
-            upstream: UpstreamTuning::default(),
+            upstream,
             public_url,
             partner_api_keys,
             partner_webhook,
             allow_anonymous_onboardings,
             outbox: OutboxTuning::default(),
             provider,
+            limits: LimitSettings::from_lookup(&get)?,
+            metrics_token: parse_metrics_token(get("METRICS_TOKEN"))?,
         })
     }
 }
@@ -653,6 +845,28 @@ fn parse_http_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
     // Paths are joined by segment later; a trailing slash would double up.
     let trimmed = url.path().trim_end_matches('/').to_owned();
     url.set_path(&trimmed);
+    Ok(url)
+}
+
+/// An upstream's base: it receives the API key or the app secret, so plain `http://` is
+/// refused unless the host is this machine (tests, a local fake).
+fn parse_upstream_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let url = parse_http_url(var, value)?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if url.scheme() == "http" && !loopback {
+        return Err(ConfigError::new(
+            var,
+            format!(
+                "expected an https URL, got {value:?} (http is accepted only for 127.0.0.1, \
+                 ::1 or localhost)"
+            ),
+        ));
+    }
     Ok(url)
 }
 
@@ -943,6 +1157,36 @@ mod tests {
                 "FB_SDK_URL: expected an http(s) URL",
             ),
             (
+                "YCLOUD_BASE_URL",
+                "http://api.ycloud.com/v2",
+                "YCLOUD_BASE_URL: expected an https URL",
+            ),
+            (
+                "GRAPH_BASE_URL",
+                "http://10.0.0.5:8080",
+                "GRAPH_BASE_URL: expected an https URL",
+            ),
+            (
+                "REQUEST_TIMEOUT_SECS",
+                "0",
+                "REQUEST_TIMEOUT_SECS: expected a whole number from 1 to 3600, got \"0\"",
+            ),
+            (
+                "RATE_LIMIT_BURST",
+                "0",
+                "RATE_LIMIT_BURST: expected a whole number from 1 to 100000",
+            ),
+            (
+                "TRUST_PROXY_HEADERS",
+                "maybe",
+                "TRUST_PROXY_HEADERS: expected true or false",
+            ),
+            (
+                "MAX_CONCURRENT_REQUESTS",
+                "lots",
+                "MAX_CONCURRENT_REQUESTS: expected a whole number",
+            ),
+            (
                 "LOG_FORMAT",
                 "xml",
                 "LOG_FORMAT: expected text or json, got \"xml\"",
@@ -992,6 +1236,10 @@ mod tests {
         assert_eq!(s.frame_ancestors, ["'self'", "https://shop.example.com"]);
         let s = sandboxed(&[("FRAME_ANCESTORS", "'none'")]).unwrap();
         assert_eq!(s.frame_ancestors, ["'none'"]);
+        // Plain http only towards this machine.
+        for local in ["http://localhost:1", "http://[::1]:2", "http://127.0.0.2:3"] {
+            assert!(live(&[("GRAPH_BASE_URL", local)]).is_ok(), "{local}");
+        }
         let live = live(&[("YCLOUD_BASE_URL", "http://127.0.0.1:9999/v2/")]).unwrap();
         assert_eq!(
             live.ycloud.to_string(),
@@ -1020,6 +1268,50 @@ mod tests {
         let err = settings(&[("WHATSAPP_PROVIDER", "Meta")]).unwrap_err();
         assert_eq!(err.var, "WHATSAPP_PROVIDER");
         assert!(live(&[]).unwrap().provider.meta.is_none());
+    }
+
+    #[test]
+    fn limits_have_defaults_and_read_their_variables() {
+        assert_eq!(sandboxed(&[]).unwrap().limits, LimitSettings::default());
+        let s = sandboxed(&[
+            ("HEADER_READ_TIMEOUT_SECS", "1"),
+            ("REQUEST_TIMEOUT_SECS", "2"),
+            ("MAX_CONCURRENT_REQUESTS", "3"),
+            ("RATE_LIMIT_PER_MINUTE", "0"),
+            ("RATE_LIMIT_BURST", "5"),
+            ("TRUST_PROXY_HEADERS", "true"),
+            ("EVENT_STREAMS_PER_CLIENT", "6"),
+            ("EVENT_STREAM_MAX_SECS", "7"),
+            ("RETRY_COOLDOWN_SECS", "0"),
+            ("WEBHOOK_EVENT_RETENTION_DAYS", "2"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.limits.webhook_event_retention,
+            Duration::from_secs(2 * 24 * 3600)
+        );
+        assert_eq!(s.limits.retry_cooldown, Duration::ZERO);
+        assert_eq!(s.limits.event_streams_per_client, 6);
+        assert_eq!(s.limits.event_stream_lifetime, Duration::from_secs(7));
+        assert_eq!(s.limits.rate_limit_per_minute, 0);
+        assert_eq!(s.limits.rate_limit_burst, 5);
+        assert!(s.limits.trust_proxy_headers);
+        assert_eq!(s.limits.header_read_timeout, Duration::from_secs(1));
+        assert_eq!(s.limits.request_timeout, Duration::from_secs(2));
+        assert_eq!(s.limits.max_concurrent_requests, 3);
+    }
+
+    #[test]
+    fn the_metrics_token_is_checked_and_never_shown() {
+        assert!(sandboxed(&[]).unwrap().metrics_token.is_none());
+        let s = sandboxed(&[("METRICS_TOKEN", "scrape-me-0123456789")]).unwrap();
+        assert!(s.metrics_token.is_some());
+        assert!(!format!("{s:?}").contains("scrape-me-0123456789"));
+        for bad in ["short", "has a space in it ok"] {
+            let err = sandboxed(&[("METRICS_TOKEN", bad)]).unwrap_err();
+            assert_eq!(err.var, "METRICS_TOKEN");
+            assert!(!err.to_string().contains(bad), "{err}");
+        }
     }
 
     #[test]

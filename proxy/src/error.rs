@@ -107,8 +107,9 @@ pub enum Error {
     /// 409: the WABA and number belong to an onboarding of another customer.
     #[error("this WhatsApp Business Account and number are already onboarded")]
     AlreadyOnboarded,
-    /// 401: the partner API key is missing or wrong.
-    #[error("send one of the partner API keys as Authorization: Bearer <key>")]
+    /// 401: a route that needs a bearer token (the partner API's keys, `METRICS_TOKEN` for
+    /// `GET /metrics`) was asked without it, or with another.
+    #[error("this route needs its bearer token: send Authorization: Bearer <key>")]
     Unauthorized,
     /// 503: the partner API has no keys configured.
     #[error("the partner API is off: PARTNER_API_KEYS is not configured on this proxy")]
@@ -166,6 +167,29 @@ pub enum Error {
     /// 500: anything else unexpected. Logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
+
+    // Limits (docs/API.md, "Limits").
+    /// 503: not answered within `REQUEST_TIMEOUT_SECS`. Steps already started run on.
+    #[error("the request was not answered in time; try again in a moment")]
+    RequestTimeout,
+    /// 429: this client sent more sign-ups (or retries, or PINs) than `RATE_LIMIT_PER_MINUTE` allows.
+    #[error("too many requests from this client; try again in a moment")]
+    RateLimited {
+        /// Until the next request would be let through.
+        wait: std::time::Duration,
+    },
+    /// 429: this onboarding was retried less than `RETRY_COOLDOWN_SECS` ago.
+    #[error("this onboarding was retried a moment ago; wait before retrying it again")]
+    RetryTooSoon {
+        /// Until the cooldown ends.
+        wait: std::time::Duration,
+    },
+    /// 429: this client holds `EVENT_STREAMS_PER_CLIENT` event streams open already.
+    #[error("this client has as many event streams open as it may; close one, or read the onboarding instead")]
+    TooManyStreams,
+    /// 503: `MAX_CONCURRENT_REQUESTS` requests are being handled already.
+    #[error("the server is handling as many requests as it can; try again in a moment")]
+    Overloaded,
 }
 
 impl Error {
@@ -220,6 +244,10 @@ impl Error {
             Error::MetaSignatureInvalid => StatusCode::UNAUTHORIZED,
             Error::VerifyTokenInvalid => StatusCode::FORBIDDEN,
             Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::RequestTimeout | Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Error::RateLimited { .. } | Error::RetryTooSoon { .. } | Error::TooManyStreams => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
         }
     }
 
@@ -269,6 +297,11 @@ impl Error {
             Error::MetaSignatureInvalid => ErrorCode::SignatureInvalid,
             Error::VerifyTokenInvalid => ErrorCode::VerifyTokenInvalid,
             Error::Store(_) | Error::Internal(_) => ErrorCode::InternalError,
+            Error::RequestTimeout => ErrorCode::RequestTimeout,
+            Error::Overloaded => ErrorCode::Overloaded,
+            Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::TooManyStreams => ErrorCode::TooManyStreams,
+            Error::RetryTooSoon { .. } => ErrorCode::RetryTooSoon,
         }
     }
 
@@ -285,7 +318,28 @@ impl Error {
                 | Error::VerificationUnavailable
                 | Error::Store(_)
                 | Error::Internal(_)
+                | Error::RequestTimeout
+                | Error::Overloaded
+                | Error::RateLimited { .. }
+                | Error::TooManyStreams
+                | Error::RetryTooSoon { .. }
         )
+    }
+
+    /// The wait `Retry-After` announces, when the refusal knows one.
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            // The moment the oldest counted call leaves the window (at least a second).
+            Error::RegisterBudgetSpent { retry_after, now }
+            | Error::DeregisterBudgetSpent { retry_after, now } => {
+                Some(std::time::Duration::from_secs(
+                    (*retry_after - *now).whole_seconds().max(1).unsigned_abs(),
+                ))
+            }
+            Error::Overloaded => Some(std::time::Duration::from_secs(1)),
+            Error::RateLimited { wait } | Error::RetryTooSoon { wait } => Some(*wait),
+            _ => None,
+        }
     }
 
     fn body(&self) -> wire::ErrorBody {
@@ -343,16 +397,23 @@ impl IntoResponse for Error {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Error::RegisterBudgetSpent { retry_after, now }
-        | Error::DeregisterBudgetSpent { retry_after, now } = self
-        {
-            let secs = (retry_after - now).whole_seconds().max(1);
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let Some(wait) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_value(wait));
         }
         response
     }
+}
+
+/// `Retry-After` in whole seconds, rounded up (a client waiting less would be refused again),
+/// at least 1.
+pub fn retry_after_value(wait: std::time::Duration) -> HeaderValue {
+    let secs = wait
+        .as_secs()
+        .saturating_add(u64::from(wait.subsec_nanos() > 0))
+        .max(1);
+    HeaderValue::from(secs)
 }
 
 /// `axum::Json`, but every rejection is the project's [`Error`], and the classification is
@@ -429,6 +490,18 @@ mod tests {
             "No onboarding has this id."
         );
         assert_eq!(sentence("Done."), "Done.");
+    }
+
+    #[test]
+    fn retry_after_rounds_up_and_never_says_zero() {
+        use std::time::Duration;
+        assert_eq!(retry_after_value(Duration::ZERO), "1");
+        assert_eq!(retry_after_value(Duration::from_millis(1500)), "2");
+        assert_eq!(retry_after_value(Duration::from_secs(60)), "60");
+        assert_eq!(
+            retry_after_value(Duration::MAX),
+            u64::MAX.to_string().as_str()
+        );
     }
 
     #[test]

@@ -29,6 +29,8 @@ use url::Url;
 use wire::{PhoneNumberId, WabaId};
 
 use crate::config::UpstreamTuning;
+use crate::metrics::Metrics;
+use crate::upstream::BodyError;
 
 /// The permission that lists the WABAs a user granted.
 pub const MANAGEMENT_SCOPE: &str = "whatsapp_business_management";
@@ -58,6 +60,10 @@ pub struct GraphClient {
     version: String,
     app_id: String,
     app_secret: SecretString,
+    /// Largest answer read (`UpstreamTuning::max_body_bytes`).
+    max_body_bytes: usize,
+    /// Where each call is counted, when set.
+    metrics: Option<Metrics>,
 }
 
 #[derive(Deserialize)]
@@ -153,7 +159,15 @@ impl GraphClient {
             version,
             app_id,
             app_secret,
+            max_body_bytes: tuning.max_body_bytes,
+            metrics: None,
         })
+    }
+
+    /// This client counting its calls in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Exchanges `code` and checks that its token reaches `waba` (and lists `phone` when
@@ -200,9 +214,7 @@ impl GraphClient {
             .append_pair("client_id", &self.app_id)
             .append_pair("client_secret", self.app_secret.expose_secret())
             .append_pair("code", code);
-        let body = self
-            .get(url, None, "oauth/access_token", Refusal::Code)
-            .await?;
+        let body = self.get(url, None, "exchange", Refusal::Code).await?;
         let answer: TokenAnswer = serde_json::from_slice(&body)
             .map_err(|_| VerifyError::Unavailable("unreadable token answer".to_owned()))?;
         answer
@@ -266,9 +278,58 @@ impl GraphClient {
         )))
     }
 
+    /// Sends one GET and reads its answer (at most `max_body_bytes`); a failure comes with
+    /// its outcome label for the metrics.
+    async fn fetch(
+        &self,
+        url: Url,
+        bearer: Option<&SecretString>,
+        what: &'static str,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), (&'static str, VerifyError)> {
+        // The URL holds the app secret and the code or token: drop it from every error.
+        let failed = |e: reqwest::Error| {
+            let outcome = if e.is_timeout() {
+                "timeout"
+            } else if e.is_connect() {
+                "unreachable"
+            } else {
+                "transport"
+            };
+            (
+                outcome,
+                VerifyError::Unavailable(e.without_url().to_string()),
+            )
+        };
+        let mut request = self
+            .http
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token.expose_secret());
+        }
+        let response = request.send().await.map_err(failed)?;
+        let status = response.status();
+        match crate::upstream::read_capped(response, self.max_body_bytes).await {
+            Ok(body) => Ok((status, body)),
+            Err(BodyError::Transport(e)) => Err(failed(e)),
+            Err(BodyError::TooLarge(max)) => {
+                tracing::warn!(
+                    call = what,
+                    status = status.as_u16(),
+                    max,
+                    "Graph's answer is over the cap; not read"
+                );
+                Err((
+                    "bad_response",
+                    VerifyError::Unavailable(format!("the answer is larger than {max} bytes")),
+                ))
+            }
+        }
+    }
+
     /// One GET, with `bearer` as the `Authorization` when given. 4xx: refused, read as
     /// `refusal` says; 5xx, 429 and transport failures: unavailable. `what` names the call
-    /// in logs instead of the URL.
+    /// in logs (instead of the URL) and metrics.
     async fn get(
         &self,
         url: Url,
@@ -277,23 +338,15 @@ impl GraphClient {
         refusal: Refusal,
     ) -> Result<Vec<u8>, VerifyError> {
         let started = Instant::now();
-        let mut request = self
-            .http
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(token) = bearer {
-            request = request.bearer_auth(token.expose_secret());
+        let fetched = self.fetch(url, bearer, what).await;
+        if let Some(metrics) = &self.metrics {
+            let outcome = match &fetched {
+                Ok((status, _)) => crate::metrics::http_outcome(status.as_u16()),
+                Err((outcome, _)) => outcome,
+            };
+            metrics.upstream_call("graph", what, outcome, started.elapsed());
         }
-        let response = request
-            .send()
-            .await
-            // The URL holds the app secret and the code or token: drop it from the error.
-            .map_err(|e| VerifyError::Unavailable(e.without_url().to_string()))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| VerifyError::Unavailable(e.without_url().to_string()))?;
+        let (status, body) = fetched.map_err(|(_, e)| e)?;
         tracing::info!(
             call = what,
             status = status.as_u16(),
@@ -301,7 +354,7 @@ impl GraphClient {
             "Graph call"
         );
         if status.is_success() {
-            return Ok(body.to_vec());
+            return Ok(body);
         }
         // Graph's own message names the problem (never the secret); worth a log line.
         let error = serde_json::from_slice::<GraphErrorBody>(&body)

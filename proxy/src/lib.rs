@@ -11,18 +11,23 @@
 //! - [`store`]: the database.
 //! - [`error`]: the one HTTP error type.
 //! - [`webhook`]: YCloud webhook verification (an extractor), events, a signing helper.
+//! - [`limits`]: what clients may ask of the proxy (timeouts, concurrency, rates).
+//! - [`metrics`]: `GET /metrics`' counters and histograms, one registry per application.
 //! - [`ownership`]: the ownership check of a sign-up, before anything is stored.
 //! - [`graph`]: the Graph API's code exchange and WABA checks the ownership check asks.
 //! - [`sessions`]: onboarding sessions, and who each onboarding is for.
 //! - [`outbox`]: delivering partner events to the partner's webhook.
 //! - [`provider`]: who registers the numbers (`WHATSAPP_PROVIDER`): YCloud or [`meta`],
 //!   Meta's Cloud API directly, whose secrets at rest [`vault`] seals.
+//! - [`upstream`]: what the YCloud and Graph clients share (capped body reads).
 
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod graph;
+pub mod limits;
 pub mod meta;
+pub mod metrics;
 pub mod outbox;
 pub mod ownership;
 pub mod pipeline;
@@ -32,6 +37,7 @@ pub mod sandbox;
 pub mod sessions;
 pub mod startup;
 pub mod store;
+pub mod upstream;
 pub mod vault;
 pub mod webhook;
 pub mod ycloud;

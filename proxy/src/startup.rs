@@ -1,13 +1,16 @@
 //! Building and running the server: testable (port 0, a handle on the port) and with a
 //! graceful shutdown on SIGINT/SIGTERM.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 use std::sync::Arc;
 
@@ -54,6 +57,19 @@ pub struct Application {
     router: Router,
     upstream_label: String,
     stopping: tokio::sync::watch::Sender<bool>,
+    header_read_timeout: Duration,
+    /// Resumes onboardings whose lease expired, every lease period, until the server stops.
+    sweeper: AbortOnDrop,
+}
+
+/// A background task that ends with its owner.
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// How long a shutdown waits for requests in flight (a register call can take a while)
@@ -62,7 +78,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 impl Application {
     /// Opens the store, builds the upstream and the router, binds the address (port 0
-    /// picks a free port) and resumes unfinished onboardings in the background.
+    /// picks a free port), resumes unfinished onboardings that no other instance holds in
+    /// the background, and starts sweeping for those whose lease expires later.
     ///
     /// # Errors
     /// See [`StartupError`].
@@ -80,6 +97,7 @@ impl Application {
         let store = Store::connect(&settings.database_url, clock.clone())
             .await?
             .delivering_events(settings.partner_webhook.is_some());
+        let metrics = crate::metrics::Metrics::new();
         let mut tuning = settings.upstream.clone();
         if settings.is_sandbox() {
             // The fakes connect after a few seconds: poll often enough to show it.
@@ -107,7 +125,8 @@ impl Application {
                     tuning.clone(),
                     clock.clone(),
                 )
-                .map_err(StartupError::Client)?,
+                .map_err(StartupError::Client)?
+                .with_metrics(metrics.clone()),
             ),
         };
         let sessions = Sessions::new(
@@ -137,8 +156,14 @@ impl Application {
                  their customer_ref comes from the browser (customer_ref_verified: false)"
             );
         }
-        let provider = provider(&settings, upstream, &tuning)?;
-        let pipeline = Pipeline::new(store, provider, tuning, clock.clone());
+        let provider = provider(&settings, upstream, &tuning, &metrics)?;
+        let pipeline = Pipeline::new(
+            store,
+            provider,
+            tuning,
+            clock.clone(),
+            settings.limits.retry_cooldown,
+        );
         let verifier = match &settings.fb_app_secret {
             None if settings.allow_unverified_onboardings => {
                 tracing::warn!(
@@ -162,7 +187,8 @@ impl Application {
                     secret.clone(),
                     &settings.upstream,
                 )
-                .map_err(StartupError::Client)?,
+                .map_err(StartupError::Client)?
+                .with_metrics(metrics.clone()),
             )),
         };
 
@@ -195,7 +221,7 @@ impl Application {
             frame_ancestors: settings.frame_ancestors.clone(),
             stopping: stopping_rx,
             webhook_secret: settings.webhook_secret.clone(),
-            clock,
+            clock: clock.clone(),
             verifier,
             sessions,
             partner_keys: PartnerKeys::new(&settings.partner_api_keys),
@@ -203,6 +229,9 @@ impl Application {
                 app_secret: settings.fb_app_secret.clone(),
                 verify_token: settings.provider.meta_webhook_verify_token.clone(),
             },
+            limits: crate::limits::Limits::new(settings.limits.clone()),
+            metrics,
+            metrics_token: settings.metrics_token.clone(),
         };
 
         let listener =
@@ -217,6 +246,13 @@ impl Application {
             source,
         })?;
 
+        prune_webhook_events(
+            pipeline.store().clone(),
+            clock.clone(),
+            settings.limits.webhook_event_retention,
+            stopping.subscribe(),
+        )
+        .await?;
         let resumed = pipeline.resume_unfinished().await?;
         if resumed > 0 {
             tracing::info!(resumed, "resuming unfinished onboardings");
@@ -227,6 +263,8 @@ impl Application {
             router: router(state),
             upstream_label: settings.ycloud.to_string(),
             stopping,
+            sweeper: AbortOnDrop(pipeline.spawn_sweeper()),
+            header_read_timeout: settings.limits.header_read_timeout,
         })
     }
 
@@ -260,15 +298,19 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let stopping = self.stopping;
+        let _sweeper = self.sweeper;
         let mut stopped = stopping.subscribe();
         let graceful = async move {
             signal.await;
             // Ends the open event streams, which would otherwise hold the shutdown.
             stopping.send_replace(true);
         };
-        let server = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(graceful)
-            .into_future();
+        let server = serve(
+            self.listener,
+            self.router,
+            self.header_read_timeout,
+            graceful,
+        );
         let deadline = async move {
             if stopped.wait_for(|s| *s).await.is_err() {
                 return std::future::pending().await;
@@ -286,11 +328,12 @@ impl Application {
 }
 
 /// The provider the pipeline holds: YCloud's `upstream`, or Meta's Cloud API (its fake in
-/// sandbox mode) with the vault over `TOKEN_ENCRYPTION_KEY`.
+/// sandbox mode) with the vault over `TOKEN_ENCRYPTION_KEY`, its calls counted in `metrics`.
 fn provider(
     settings: &Settings,
     upstream: Upstream,
     tuning: &crate::config::UpstreamTuning,
+    metrics: &crate::metrics::Metrics,
 ) -> Result<Provider, StartupError> {
     let Some(meta) = &settings.provider.meta else {
         return Ok(Provider::from(upstream));
@@ -303,15 +346,16 @@ fn provider(
             );
             MetaApi::Sandbox(FakeMeta::new(tuning.sandbox_connect_after))
         }
-        Some(secret) => MetaApi::Http(
+        Some(secret) => MetaApi::Http(Box::new(
             MetaClient::new(
                 settings.graph_base_url.clone(),
                 settings.graph_version.clone(),
                 secret.clone(),
                 tuning.clone(),
             )
-            .map_err(StartupError::Client)?,
-        ),
+            .map_err(StartupError::Client)?
+            .with_metrics(metrics.clone()),
+        )),
         // The settings refuse meta in live mode without FB_APP_SECRET.
         None => return Err(StartupError::Client("FB_APP_SECRET is missing".to_owned())),
     };
@@ -327,6 +371,108 @@ fn provider(
         vault: Vault::new(&meta.token_key),
         default_region: settings.provider.data_localization_region.clone(),
     }))
+}
+
+/// Deletes the webhook events received more than `retention` ago (by `clock`): once now, so
+/// that start-up fails on a broken store, then every hour until the server stops. They are
+/// kept only to recognise YCloud's retries, which stop within days.
+async fn prune_webhook_events(
+    store: Store,
+    clock: Clock,
+    retention: Duration,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), StoreError> {
+    let retention = time::Duration::try_from(retention).unwrap_or(time::Duration::MAX);
+    let prune = move || {
+        let (store, before) = (store.clone(), clock.now().checked_sub(retention));
+        async move {
+            match before {
+                Some(before) => store.prune_webhook_events(before).await,
+                None => Ok(0),
+            }
+        }
+    };
+    let pruned = prune().await?;
+    if pruned > 0 {
+        tracing::info!(pruned, "old webhook events deleted");
+    }
+    tokio::spawn(async move {
+        let mut hourly = tokio::time::interval(Duration::from_secs(60 * 60));
+        hourly.tick().await;
+        loop {
+            tokio::select! {
+                _ = hourly.tick() => match prune().await {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "old webhook events deleted"),
+                    Err(e) => tracing::error!(error = %e, "deleting old webhook events failed"),
+                },
+                // The server stopped (or the application was dropped unstarted).
+                changed = stopped.changed() => if changed.is_err() || *stopped.borrow() {
+                    return;
+                },
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Serves `router` on `listener` until `signal`, then lets the requests in flight finish:
+/// `axum::serve` with a header-read timeout, which it cannot set. A client that has not sent
+/// a whole request head within `header_read_timeout` (on a new connection, or the next
+/// request on a kept-alive one) is disconnected, so slow or idle clients cannot hold sockets.
+/// Each request carries the peer's address as `ConnectInfo<SocketAddr>` (per-client limits).
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    header_read_timeout: Duration,
+    signal: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut signal => break,
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(request)
+        });
+        let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                // A client gone, or too slow with its request head: nothing to act on.
+                tracing::debug!(%peer, error = %e, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    connections.shutdown().await;
+    Ok(())
+}
+
+/// As `axum::serve`: a failed accept of one connection is no reason to stop; running out of
+/// file descriptors is worth a line and a pause before the next try.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accepting a connection failed");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 async fn shutdown_signal() {

@@ -4,7 +4,8 @@
 //! YCloud sends `YCloud-Signature: t={unix seconds},s={hex}` where
 //! `s = HMAC-SHA256(key = endpoint secret, message = "{t}.{raw body}")`. The proxy accepts a
 //! request when one `s` matches (compared in constant time) and `t` is within
-//! [`TOLERANCE_SECS`] of the proxy's [`Clock`](crate::clock::Clock), in either direction.
+//! [`TOLERANCE_SECS`] of the proxy's [`Clock`](crate::clock::Clock), in either direction. The
+//! header's form and age are checked before the body is read.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -99,19 +100,32 @@ pub fn verify(
     now: OffsetDateTime,
 ) -> Result<(), Error> {
     let sig = parse_header(header)?;
-    if (now.unix_timestamp() - sig.t).abs() > TOLERANCE_SECS {
-        return Err(Error::SignatureStale);
-    }
-    let expected = mac(secret.expose_secret().as_bytes(), sig.t, body);
-    // `verify_slice` compares in constant time.
-    if sig
-        .s
-        .iter()
-        .any(|s| expected.clone().verify_slice(s).is_ok())
-    {
+    sig.check_fresh(now)?;
+    sig.check_mac(secret, body)
+}
+
+impl Signature {
+    /// The timestamp's distance from `now`, in either direction, is within the tolerance.
+    fn check_fresh(&self, now: OffsetDateTime) -> Result<(), Error> {
+        // Saturating: `t` is at most 12 digits, `now` any time the clock says.
+        if now.unix_timestamp().saturating_sub(self.t).saturating_abs() > TOLERANCE_SECS {
+            return Err(Error::SignatureStale);
+        }
         Ok(())
-    } else {
-        Err(Error::SignatureInvalid)
+    }
+
+    /// One `s` is the HMAC of `"{t}.{body}"` with `secret` (compared in constant time).
+    fn check_mac(&self, secret: &SecretString, body: &[u8]) -> Result<(), Error> {
+        let expected = mac(secret.expose_secret().as_bytes(), self.t, body);
+        if self
+            .s
+            .iter()
+            .any(|s| expected.clone().verify_slice(s).is_ok())
+        {
+            Ok(())
+        } else {
+            Err(Error::SignatureInvalid)
+        }
     }
 }
 
@@ -126,13 +140,16 @@ impl FromRequest<AppState> for VerifiedWebhook {
         let Some(secret) = state.webhook_secret.as_ref() else {
             return Err(Error::WebhooksDisabled);
         };
-        let header = match req.headers().get(SIGNATURE_HEADER) {
+        // The header's presence, form and age first: a request that cannot be genuine is
+        // refused before its body (up to 1 MiB) is waited for or buffered.
+        let signature = match req.headers().get(SIGNATURE_HEADER) {
             None => return Err(Error::SignatureMissing),
-            Some(v) => v
-                .to_str()
-                .map_err(|_| Error::SignatureMalformed("the header is not ASCII"))?
-                .to_owned(),
+            Some(v) => parse_header(
+                v.to_str()
+                    .map_err(|_| Error::SignatureMalformed("the header is not ASCII"))?,
+            )?,
         };
+        signature.check_fresh(state.clock.now())?;
         let body = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge
@@ -140,7 +157,7 @@ impl FromRequest<AppState> for VerifiedWebhook {
                 Error::MalformedJson("the body could not be read".to_owned())
             }
         })?;
-        verify(secret, &header, &body, state.clock.now())?;
+        signature.check_mac(secret, &body)?;
         Ok(Self(body))
     }
 }

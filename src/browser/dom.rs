@@ -22,6 +22,25 @@ pub async fn prefetched_config() -> Option<wire::PublicConfig> {
     serde_json::from_str(&json).ok()
 }
 
+/// Takes the `session` parameter out of the page's address and returns its value: the
+/// address bar, the history entry and later `Referer` headers no longer carry the token
+/// (`history.replaceState`, no reload). Every other parameter and the fragment stay.
+pub fn take_session_from_address() -> Option<String> {
+    let window = web_sys::window()?;
+    let location = window.location();
+    let (token, rest) = crate::embed::take_session_param(&location.search().ok()?);
+    let token = token?;
+    let address = format!(
+        "{}{rest}{}",
+        location.pathname().ok()?,
+        location.hash().unwrap_or_default()
+    );
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&address));
+    }
+    Some(token)
+}
+
 /// The page's own origin, e.g. `http://127.0.0.1:8080`.
 pub fn page_origin() -> Option<String> {
     web_sys::window()?.location().origin().ok()

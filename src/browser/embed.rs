@@ -9,12 +9,16 @@ use leptos::tachys::view::any_view::AnyViewState;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::browser::dom;
 use crate::components::Widget;
 use crate::embed::{parse_options, OptionError, Source};
 use crate::flow::WidgetOptions;
 
 /// Set on an element once a widget lives in it, so auto-mounting never mounts twice.
 const MOUNTED_ATTR: &str = "data-wa-signup-mounted";
+/// Set by the standalone page on its element: the session comes from the page's address
+/// (`?session=`, the hosted link). Partners' widgets never read their page's address.
+const SESSION_FROM_URL_ATTR: &str = "data-session-from-url";
 
 thread_local! {
     // Auto-mounted widgets live as long as the page.
@@ -131,11 +135,18 @@ pub fn auto_mount() -> u32 {
             continue;
         }
         let dataset = element.dataset();
-        let pairs: Vec<(String, String)> = Object::keys(&dataset)
+        let mut pairs: Vec<(String, String)> = Object::keys(&dataset)
             .iter()
             .filter_map(|k| k.as_string())
             .filter_map(|k| dataset.get(&k).map(|v| (k, v)))
             .collect();
+        if element.has_attribute(SESSION_FROM_URL_ATTR) {
+            // Out of the address bar at once, even when `data-session` wins.
+            let from_address = dom::take_session_from_address();
+            if dataset.get("session").is_none() {
+                pairs.extend(from_address.map(|token| ("session".to_owned(), token)));
+            }
+        }
         match parse_options(pairs, Source::Dataset, &default_proxy()) {
             Ok(options) => {
                 let handle = mount_with(element.into(), options);

@@ -53,10 +53,10 @@ fn steps(o: &Onboarding) -> Vec<(Msg, Mark)> {
         o.state,
         OnboardingState::Failed | OnboardingState::ActionRequired
     );
-    // Pending or connected: every step ran, whatever the list holds.
+    // Pending, connected or deregistered since: every step ran, whatever the list holds.
     let past_steps = matches!(
         o.state,
-        OnboardingState::Pending | OnboardingState::Connected
+        OnboardingState::Pending | OnboardingState::Connected | OnboardingState::Deregistered
     );
     let mut lines: Vec<(StepName, Msg)> = match o.mode {
         Mode::Standard => vec![
@@ -87,6 +87,8 @@ fn steps(o: &Onboarding) -> Vec<(Msg, Mark)> {
         .collect();
     let connected = match o.state {
         OnboardingState::Connected => Mark::Done,
+        // Taken off the platform by the provider: no longer connected.
+        OnboardingState::Deregistered => Mark::Failed,
         _ if reached => Mark::Waiting,
         _ if stopped => Mark::Failed,
         OnboardingState::Pending => Mark::Active,
@@ -253,6 +255,15 @@ mod tests {
             [Msg::StepBound, Msg::StepPayment, Msg::StepConnected]
         );
         assert_eq!(marks(&o), [Mark::Done, Mark::Done, Mark::Failed]);
+    }
+
+    #[test]
+    fn a_deregistered_number_ran_every_step_and_is_no_longer_connected() {
+        use Mark::*;
+        let mut o = onboarding(Mode::Standard, OnboardingState::Deregistered);
+        assert_eq!(marks(&o), [Done, Done, Done, Failed]);
+        o.mode = Mode::Coexistence;
+        assert_eq!(marks(&o), [Done, Failed]);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use wire::ErrorCode;
 use crate::flow::Flow;
 use crate::i18n::{Locale, Msg};
 use crate::protocol::CancelStep;
-use crate::screen::{Problem, Screen};
+use crate::screen::{remedy, Problem, Remedy, Screen, SessionRefusal};
 
 /// The name of a cancel step in the customer's language (unknown steps as Meta spells them).
 fn step_name(locale: Locale, step: &CancelStep) -> String {
@@ -38,26 +38,65 @@ pub fn describe(screen: &Screen, locale: Locale) -> (String, Vec<String>) {
             };
             (first, vec![t(Msg::CancelledHelp)])
         }
-        // Each known reason has its own sentence; an unknown one shows the proxy's.
-        Screen::ActionRequired(o) => {
-            let reference = upstream_reference(locale, o);
-            match o.error.as_ref().map(|e| (&e.code, e.message.as_str())) {
-                Some((ErrorCode::PhoneNumberMissing, _)) => (t(Msg::NumberMissing), vec![]),
-                Some((ErrorCode::PhoneNumberBlocked, _)) => (t(Msg::NumberBlocked), vec![]),
-                Some((ErrorCode::PartnerRemoved, _)) => (t(Msg::PartnerRemoved), vec![]),
-                Some((code, message)) if *code != ErrorCode::PaymentMethodMissing => (
-                    locale.fill(Msg::OnboardingFailed, &[("message", message)]),
-                    reference.into_iter().collect(),
-                ),
-                _ => {
-                    let mut next = vec![t(Msg::ActionRequiredHelp)];
-                    next.extend(reference);
-                    (t(Msg::ActionRequired), next)
-                }
-            }
-        }
+        Screen::ActionRequired(o) => describe_stopped(o, locale),
+        Screen::Deregistered(_) => (t(Msg::Deregistered), vec![t(Msg::DeregisteredHelp)]),
         Screen::Failed(problem) => describe_problem(problem, locale),
+        Screen::SessionInvalid(refusal) => describe_session(*refusal, locale),
     }
+}
+
+fn describe_session(refusal: SessionRefusal, locale: Locale) -> (String, Vec<String>) {
+    let t = |m| locale.t(m).to_string();
+    match refusal {
+        SessionRefusal::Missing => (t(Msg::SessionMissing), vec![t(Msg::SessionMissingHelp)]),
+        SessionRefusal::Invalid => (t(Msg::SessionInvalid), vec![t(Msg::AskNewLink)]),
+        SessionRefusal::NoModeAllowed => (t(Msg::ModeNotAllowed), vec![t(Msg::AskNewLink)]),
+    }
+}
+
+/// A stopped onboarding: what happened in the customer's words (each known code has its own
+/// sentence; only a code this build does not know shows the proxy's), then what the customer
+/// can do, from [`remedy`].
+fn describe_stopped(o: &wire::Onboarding, locale: Locale) -> (String, Vec<String>) {
+    let t = |m| locale.t(m).to_string();
+    let Some(error) = o.error.as_ref() else {
+        return (t(Msg::SetupStopped), vec![t(Msg::ProviderToldNothing)]);
+    };
+    let first = match (&error.code, error.retry_after.as_deref()) {
+        (_, Some(when)) => locale.fill(Msg::RegisterLimit, &[("when", when)]),
+        (ErrorCode::PaymentMethodMissing, _) => t(Msg::PaymentPending),
+        (ErrorCode::PhoneNumberMissing, _) => t(Msg::NumberMissing),
+        (ErrorCode::PhoneNumberBlocked, _) => t(Msg::NumberBlocked),
+        (ErrorCode::PhoneNumberDeleted, _) => t(Msg::NumberDeleted),
+        (ErrorCode::PartnerRemoved, _) => t(Msg::PartnerRemoved),
+        (ErrorCode::PartnerAppUninstalled, _) => t(Msg::AppUninstalled),
+        (ErrorCode::WabaBanned, _) => t(Msg::WabaBanned),
+        (ErrorCode::WabaBanScheduled, _) => t(Msg::WabaBanScheduled),
+        (ErrorCode::WabaRejected, _) => t(Msg::WabaRejected),
+        (ErrorCode::WabaDeleted, _) => t(Msg::WabaDeleted),
+        // A newer proxy's code: its own sentence says more than a generic one would.
+        (ErrorCode::Other(_), _) => {
+            locale.fill(Msg::OnboardingFailed, &[("message", &error.message)])
+        }
+        (code, _) if remedy(code) == Remedy::Later => t(Msg::ServiceUnavailable),
+        _ => t(Msg::SetupStopped),
+    };
+    let remedy = remedy(&error.code);
+    let mut next: Vec<String> = match remedy {
+        Remedy::Customer => vec![],
+        Remedy::ProviderFinishes if error.retryable => {
+            vec![t(Msg::ProviderFinishes), t(Msg::RetryOnceFixed)]
+        }
+        Remedy::ProviderFinishes => vec![t(Msg::ProviderFinishes)],
+        Remedy::StartAgain => vec![t(Msg::ProviderToldStartAgain)],
+        Remedy::Nothing => vec![t(Msg::ProviderToldNothing)],
+        Remedy::Later => vec![t(Msg::TryLater)],
+    };
+    // YCloud's request id is for the provider to quote; the customer passes it on.
+    if remedy != Remedy::Customer {
+        next.extend(upstream_reference(locale, o));
+    }
+    (first, next)
 }
 
 fn upstream_reference(locale: Locale, o: &wire::Onboarding) -> Option<String> {
@@ -83,24 +122,29 @@ fn describe_problem(problem: &Problem, locale: Locale) -> (String, Vec<String>) 
         Problem::ProxyUnreachable(_) => {
             (t(Msg::ProxyUnreachable), vec![t(Msg::ProxyUnreachableHelp)])
         }
-        Problem::Refused { error: e, .. } => match &e.retry_after {
-            Some(when) => (locale.fill(Msg::RegisterLimit, &[("when", when)]), vec![]),
-            None => (
+        Problem::Refused { error: e, .. } => match (&e.code, &e.retry_after) {
+            (_, Some(when)) => (locale.fill(Msg::RegisterLimit, &[("when", when)]), vec![]),
+            (ErrorCode::SessionRequired, _) => describe_session(SessionRefusal::Missing, locale),
+            (ErrorCode::SessionInvalid, _) => describe_session(SessionRefusal::Invalid, locale),
+            (ErrorCode::ModeNotAllowed, _) => {
+                describe_session(SessionRefusal::NoModeAllowed, locale)
+            }
+            (ErrorCode::SessionExhausted, _) => {
+                (t(Msg::SessionExhausted), vec![t(Msg::AskNewLink)])
+            }
+            (ErrorCode::CustomerRefMismatch, _) => (
+                t(Msg::CustomerRefMismatch),
+                vec![t(Msg::CustomerRefMismatchHelp)],
+            ),
+            (ErrorCode::AlreadyOnboarded, _) => {
+                (t(Msg::AlreadyOnboarded), vec![t(Msg::AlreadyOnboardedHelp)])
+            }
+            _ => (
                 locale.fill(Msg::Refused, &[("message", &e.message)]),
                 vec![],
             ),
         },
-        Problem::Onboarding(o) => {
-            let error = o.error.as_ref();
-            let first = match error.and_then(|e| e.retry_after.as_deref()) {
-                Some(when) => locale.fill(Msg::RegisterLimit, &[("when", when)]),
-                None => locale.fill(
-                    Msg::OnboardingFailed,
-                    &[("message", error.map_or("—", |e| e.message.as_str()))],
-                ),
-            };
-            (first, upstream_reference(locale, o).into_iter().collect())
-        }
+        Problem::Onboarding(o) => describe_stopped(o, locale),
     }
 }
 
@@ -125,5 +169,193 @@ pub fn Status(
                 </button>
             </Show>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::screen::Request;
+    use wire::{ApiError, Mode, Onboarding, OnboardingError, OnboardingState, WabaId};
+
+    fn stopped(state: OnboardingState, code: ErrorCode) -> Onboarding {
+        Onboarding {
+            id: "b7a1".into(),
+            mode: Mode::Standard,
+            waba_id: WabaId::parse("104996122399160").unwrap(),
+            phone_number_id: None,
+            business_id: None,
+            customer_ref: None,
+            state,
+            steps: Vec::new(),
+            waba: None,
+            phone_number: None,
+            error: Some(OnboardingError {
+                code,
+                // The proxy's sentences are written for the partner, and may name YCloud.
+                message: "Contact YCloud support.".into(),
+                retryable: false,
+                upstream_request_id: Some("req-9".into()),
+                retry_after: None,
+            }),
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    fn all_text((first, next): (String, Vec<String>)) -> String {
+        std::iter::once(first)
+            .chain(next)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn no_customer_is_sent_to_ycloud_and_the_provider_is_said_to_know() {
+        for code in ErrorCode::KNOWN {
+            for screen in [
+                Screen::ActionRequired(stopped(OnboardingState::ActionRequired, code.clone())),
+                Screen::Failed(Problem::Onboarding(stopped(
+                    OnboardingState::Failed,
+                    code.clone(),
+                ))),
+            ] {
+                for locale in Locale::ALL {
+                    let text = all_text(describe(&screen, locale));
+                    assert!(!text.contains("YCloud"), "{code} {locale:?}: {text}");
+                }
+                let text = all_text(describe(&screen, Locale::En));
+                match remedy(code) {
+                    Remedy::ProviderFinishes | Remedy::StartAgain | Remedy::Nothing => {
+                        assert!(
+                            text.contains("Your provider has been told"),
+                            "{code}: {text}"
+                        );
+                        assert!(text.contains("req-9"), "{code}: the reference is passed on");
+                    }
+                    Remedy::Customer | Remedy::Later => {
+                        assert!(!text.contains("provider has been told"), "{code}: {text}")
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn each_problem_only_the_provider_can_solve_says_what_the_customer_can_do() {
+        let cases = [
+            (
+                ErrorCode::PaymentMethodMissing,
+                "payment method",
+                "you do not need to do anything",
+            ),
+            (ErrorCode::WabaBanned, "disabled", "will contact you"),
+            (
+                ErrorCode::WabaBanScheduled,
+                "plans to disable",
+                "will contact you",
+            ),
+            (ErrorCode::WabaRejected, "review", "will contact you"),
+            (ErrorCode::PartnerRemoved, "access", "start again"),
+            (
+                ErrorCode::PartnerAppUninstalled,
+                "app was removed",
+                "start again",
+            ),
+            (
+                ErrorCode::UpstreamUnauthorized,
+                "could not be finished",
+                "will finish the setup",
+            ),
+            (ErrorCode::PhoneNumberBlocked, "blocked", "start again"),
+        ];
+        for (code, what, next) in cases {
+            let screen =
+                Screen::ActionRequired(stopped(OnboardingState::ActionRequired, code.clone()));
+            let (first, rest) = describe(&screen, Locale::En);
+            assert!(first.contains(what), "{code}: {first}");
+            assert!(rest.join(" ").contains(next), "{code}: {rest:?}");
+        }
+        // "Try again" is named only where the screen offers it.
+        let mut o = stopped(
+            OnboardingState::ActionRequired,
+            ErrorCode::PaymentMethodMissing,
+        );
+        let (_, rest) = describe(&Screen::ActionRequired(o.clone()), Locale::En);
+        assert!(!rest.join(" ").contains("Try again"), "{rest:?}");
+        o.error.as_mut().unwrap().retryable = true;
+        let screen = Screen::ActionRequired(o);
+        assert!(screen.action().is_some());
+        let (_, rest) = describe(&screen, Locale::En);
+        assert!(
+            rest.join(" ").contains("click Try again once it is fixed"),
+            "{rest:?}"
+        );
+        // A code from a newer proxy still shows the proxy's own sentence.
+        let other = stopped(
+            OnboardingState::Failed,
+            ErrorCode::Other("brand_new".into()),
+        );
+        let (first, _) = describe(&Screen::Failed(Problem::Onboarding(other)), Locale::En);
+        assert!(first.contains("Contact YCloud support."), "{first}");
+    }
+
+    #[test]
+    fn session_screens_and_refusals_say_to_ask_for_a_new_link() {
+        let (first, next) = describe(&Screen::SessionInvalid(SessionRefusal::Invalid), Locale::En);
+        assert_eq!(first, "This sign-up link is no longer valid.");
+        assert_eq!(
+            next,
+            ["Please ask the business that sent it to you for a new link."]
+        );
+        let (first, next) = describe(&Screen::SessionInvalid(SessionRefusal::Missing), Locale::En);
+        assert!(first.contains("personal sign-up link"), "{first}");
+        assert!(next[0].contains("for your link"), "{next:?}");
+        for locale in Locale::ALL {
+            for refusal in [
+                SessionRefusal::Missing,
+                SessionRefusal::Invalid,
+                SessionRefusal::NoModeAllowed,
+            ] {
+                let (first, next) = describe(&Screen::SessionInvalid(refusal), locale);
+                assert!(
+                    !first.is_empty() && next.len() == 1,
+                    "{locale:?} {refusal:?}"
+                );
+            }
+        }
+        // Every refusal of a create about the session has its own sentence, never the
+        // proxy's English one.
+        for code in [
+            ErrorCode::SessionRequired,
+            ErrorCode::SessionInvalid,
+            ErrorCode::ModeNotAllowed,
+            ErrorCode::AlreadyOnboarded,
+            ErrorCode::CustomerRefMismatch,
+            ErrorCode::SessionExhausted,
+        ] {
+            let problem = Problem::Refused {
+                error: ApiError {
+                    code: code.clone(),
+                    message: "proxy sentence".into(),
+                    retryable: false,
+                    retry_after: None,
+                },
+                request: Request::Config,
+            };
+            for locale in Locale::ALL {
+                let (first, next) = describe_problem(&problem, locale);
+                assert!(!first.contains("proxy sentence"), "{code} {locale:?}");
+                assert_eq!(next.len(), 1, "{code} {locale:?}: says what to do");
+            }
+        }
+    }
+
+    #[test]
+    fn a_deregistered_number_says_who_did_it_and_whom_to_ask() {
+        let o = stopped(OnboardingState::Deregistered, ErrorCode::Other("x".into()));
+        let (first, next) = describe(&Screen::Deregistered(o), Locale::En);
+        assert!(first.contains("disconnected this number"), "{first}");
+        assert!(next[0].contains("ask your provider"), "{next:?}");
     }
 }

@@ -4,7 +4,7 @@ use wire::Mode;
 
 use super::{Progress, Status};
 use crate::browser::dom;
-use crate::flow::{Flow, WidgetOptions};
+use crate::flow::{Flow, Screen, WidgetOptions};
 use crate::i18n::{Locale, Msg};
 
 /// The onboarding widget: language switch, one launch button per enabled mode, the status
@@ -15,16 +15,17 @@ pub fn Widget(
     #[prop(optional)]
     options: WidgetOptions,
 ) -> impl IntoView {
-    let initial = options
-        .locale
-        .as_deref()
-        .and_then(Locale::from_tag)
-        .unwrap_or_else(|| {
-            let langs = dom::browser_languages();
-            Locale::negotiate(langs.iter().map(String::as_str))
-        });
+    let explicit = options.locale.clone();
+    let browser = dom::browser_languages();
+    let choose = move |session| {
+        Locale::initial(
+            explicit.as_deref(),
+            session,
+            browser.iter().map(String::as_str),
+        )
+    };
+    let initial = choose(None);
     let locale = RwSignal::new(initial);
-    let modes = options.modes;
     let level = options.heading_level.unwrap_or(2);
     let flow = Flow::new(options);
     let root = NodeRef::<html::Section>::new();
@@ -39,6 +40,15 @@ pub fn Widget(
                 true
             }
             None => false,
+        }
+    });
+
+    // The session's language, once the proxy has named it, unless the page chose one or the
+    // customer already switched.
+    Effect::new(move |_| {
+        let session = flow.session.with(|s| s.as_ref().and_then(|s| s.locale));
+        if session.is_some() && locale.get_untracked() == initial {
+            locale.set(choose(session));
         }
     });
 
@@ -67,11 +77,17 @@ pub fn Widget(
             </div>
         }
     };
-    let buttons = Mode::ALL
-        .into_iter()
-        .filter(|m| modes.includes(*m))
-        .map(launch_button)
-        .collect_view();
+    // Known once the configuration and the session are: none before, none for a page that
+    // may not start an onboarding.
+    let buttons = move || {
+        let shown = flow.screen.with(Screen::offers_launch);
+        flow.offered
+            .get()
+            .into_iter()
+            .filter(|_| shown)
+            .map(launch_button)
+            .collect_view()
+    };
 
     view! {
         <section class="wa-signup" node_ref=root lang=move || locale.get().tag()>

@@ -9,7 +9,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 use wire::{
-    AuthCode, BusinessId, CreateOnboarding, CustomerRef, EventName, Mode, PhoneNumberId, WabaId,
+    AuthCode, BusinessId, CreateOnboarding, CustomerRef, EventName, Mode, PhoneNumberId,
+    SessionToken, WabaId,
 };
 
 /// The `type` of every Embedded Signup session-info message.
@@ -93,12 +94,14 @@ impl Finish {
     /// The body of `POST /api/onboardings` for this finish.
     ///
     /// `mode` is the flow the customer launched: the proxy, not the popup, decides what a
-    /// mismatch between mode and finish kind means.
+    /// mismatch between mode and finish kind means. `session` is the page's token: the proxy
+    /// takes who the customer is from it.
     pub fn onboarding_request(
         &self,
         mode: Mode,
         code: Option<AuthCode>,
         customer_ref: Option<CustomerRef>,
+        session: Option<SessionToken>,
     ) -> CreateOnboarding {
         CreateOnboarding {
             mode,
@@ -108,7 +111,7 @@ impl Finish {
             code,
             event: Some(self.event_name()),
             customer_ref,
-            session: None,
+            session,
         }
     }
 }
@@ -477,7 +480,7 @@ mod tests {
         let f = finish_of(
             r#"{"data":{"waba_id":"1"},"type":"WA_EMBEDDED_SIGNUP","event":"FINISH_ONLY_WABA_V2"}"#,
         );
-        let body = f.onboarding_request(Mode::Standard, None, None);
+        let body = f.onboarding_request(Mode::Standard, None, None, None);
         assert_eq!(body.event.unwrap().as_str(), "FINISH_ONLY_WABA_V2");
         assert_eq!(serde_json::to_value(&f).unwrap()["kind"], "unknown");
         // A valid WABA with a malformed number is an invalid finish, as for known kinds.
@@ -720,12 +723,19 @@ mod tests {
     fn a_finish_becomes_the_proxy_request() {
         let f = finish_of(FINISHES[2].0);
         let code = AuthCode::parse("AQB_x-1").unwrap();
-        let req = f.onboarding_request(Mode::Standard, Some(code), None);
+        let req = f.onboarding_request(Mode::Standard, Some(code.clone()), None, None);
         assert_eq!(
             serde_json::to_value(&req).unwrap(),
             json!({"mode": "standard", "waba_id": "104996122399160",
                    "business_id": "2729063490586005", "code": "AQB_x-1",
                    "event": "FINISH_ONLY_WABA"})
+        );
+        // The page's session goes with the ids; the proxy takes the customer from it.
+        let session = SessionToken::parse("ses_AbC-09_xyz").unwrap();
+        let req = f.onboarding_request(Mode::Standard, Some(code), None, Some(session));
+        assert_eq!(
+            serde_json::to_value(&req).unwrap()["session"],
+            json!("ses_AbC-09_xyz")
         );
     }
 }

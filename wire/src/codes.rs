@@ -100,7 +100,8 @@ error_codes! {
     SessionExhausted = "session_exhausted",
     /// The WABA and number were already onboarded for another customer.
     AlreadyOnboarded = "already_onboarded",
-    /// The partner API key is missing or wrong.
+    /// The route needs a bearer token (a partner API key, `METRICS_TOKEN`), and the
+    /// request did not carry the right one.
     Unauthorized = "unauthorized",
     /// The partner API has no keys configured.
     PartnerApiDisabled = "partner_api_disabled",
@@ -120,6 +121,18 @@ error_codes! {
     CredentialsNotFound = "credentials_not_found",
     /// The Meta webhook handshake's `hub.verify_token` is wrong.
     VerifyTokenInvalid = "verify_token_invalid",
+
+    // Limits the proxy enforces (docs/API.md, "Limits").
+    /// The request was not answered within the proxy's request timeout.
+    RequestTimeout = "request_timeout",
+    /// The proxy is handling as many requests as it may at once.
+    Overloaded = "overloaded",
+    /// This client sent more requests of this kind than the proxy allows per minute.
+    RateLimited = "rate_limited",
+    /// This client holds as many event streams open as the proxy allows.
+    TooManyStreams = "too_many_streams",
+    /// This onboarding was retried a moment ago; the proxy allows one retry per cooldown.
+    RetryTooSoon = "retry_too_soon",
 
     // Why an onboarding stopped.
     /// YCloud could not attach its credit line: contact YCloud, then retry.

@@ -4,6 +4,7 @@
 //! is missing or at the wrong version, and each install says in one line what and why.
 
 mod bench;
+mod postgres;
 mod tools;
 
 use std::env;
@@ -18,8 +19,11 @@ usage: cargo xtask <command>
                             (--sandbox when no YCLOUD_API_KEY is in the environment
                             or in ./.env; live with one)
   test                      install what is missing, then run every test layer:
-                            native, API fuzzing, wasm in headless Chromium, end-to-end
+                            native (with a throwaway PostgreSQL cluster), API fuzzing,
+                            wasm in headless Chromium, end-to-end
   test native|api|wasm|e2e  run one layer only
+  postgres COMMAND [ARG…]   run COMMAND with PROXY_TEST_POSTGRES_URL naming a throwaway
+                            PostgreSQL cluster (e.g. cargo test -p proxy --test api postgres)
   build                     build the release bundle (dist/) and the proxy's binaries
   setup [--browser]         install the missing tools only
   bench                     run every benchmark side by side, write BENCHMARKS.md";
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
         Some("test") => test(&root, args.get(1).map(String::as_str)),
         Some("build") => Tools::ensure(&root, false).and_then(|t| build(&root, &t)),
         Some("bench") => bench::run(&root),
+        Some("postgres") => with_postgres(&root, &args[1..]),
         Some("setup") => Tools::ensure(&root, args.iter().any(|a| a == "--browser")).map(|_| ()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -143,10 +148,12 @@ fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
     }
     let tools = Tools::ensure(root, want("wasm") || want("e2e"))?;
     if want("native") {
+        let postgres = TestPostgres::start()?;
         step("native tests: cargo test --workspace");
         run(Command::new("cargo")
             .args(["test", "--workspace"])
-            .current_dir(root))?;
+            .current_dir(root)
+            .env(POSTGRES_URL_VAR, postgres.url()))?;
     }
     if want("api") {
         step("API fuzzing: schemathesis against /api/openapi.json (no 5xx allowed)");
@@ -179,6 +186,54 @@ fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
             .env("DIST_DIR", root.join("dist")))?;
     }
     Ok(())
+}
+
+/// Names the PostgreSQL server the proxy's tests create their databases on; they fail
+/// without it.
+const POSTGRES_URL_VAR: &str = "PROXY_TEST_POSTGRES_URL";
+
+/// The server the proxy's PostgreSQL tests use: the one `PROXY_TEST_POSTGRES_URL` already
+/// names, or a throwaway cluster (stopped and removed when this is dropped, also when the
+/// tests fail).
+enum TestPostgres {
+    Given(String),
+    Throwaway(postgres::Cluster),
+}
+
+impl TestPostgres {
+    fn start() -> Result<TestPostgres, String> {
+        if let Some(url) = env::var(POSTGRES_URL_VAR)
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+        {
+            println!("xtask: {POSTGRES_URL_VAR} is set: the PostgreSQL tests use that server");
+            return Ok(TestPostgres::Given(url));
+        }
+        let bin = tools::ensure_postgres()?;
+        step("a throwaway PostgreSQL cluster for the proxy's tests");
+        let cluster = postgres::Cluster::start(&bin)?;
+        println!("xtask: PostgreSQL at {}", cluster.url());
+        Ok(TestPostgres::Throwaway(cluster))
+    }
+
+    fn url(&self) -> String {
+        match self {
+            TestPostgres::Given(url) => url.clone(),
+            TestPostgres::Throwaway(cluster) => cluster.url(),
+        }
+    }
+}
+
+/// `cargo xtask postgres COMMAND…`: one command with a test PostgreSQL server.
+fn with_postgres(root: &Path, command: &[String]) -> Result<(), String> {
+    let Some((program, args)) = command.split_first() else {
+        return Err(format!("postgres needs a command to run\n{USAGE}"));
+    };
+    let postgres = TestPostgres::start()?;
+    run(Command::new(program)
+        .args(args)
+        .current_dir(root)
+        .env(POSTGRES_URL_VAR, postgres.url()))
 }
 
 fn step(what: &str) {

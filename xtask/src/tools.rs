@@ -152,6 +152,59 @@ fn ensure_chromium() -> Result<(), String> {
         "Debian's chromium and chromium-driver",
         "the browser tests and end-to-end tests drive headless Chromium",
     );
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+/// The directory holding PostgreSQL's server programs (`initdb`, `pg_ctl`), installing
+/// Debian's `postgresql` when there is none.
+pub fn ensure_postgres() -> Result<PathBuf, String> {
+    if let Some(bin) = find_postgres_bin() {
+        return Ok(bin);
+    }
+    say(
+        "Debian's postgresql",
+        "the proxy's tests run its store on a throwaway PostgreSQL cluster too",
+    );
+    apt_install(&["postgresql"])?;
+    find_postgres_bin().ok_or_else(|| {
+        "postgresql is installed, but neither PATH nor /usr/lib/postgresql/*/bin has initdb \
+         and pg_ctl"
+            .to_owned()
+    })
+}
+
+/// A directory with both `initdb` and `pg_ctl`: on PATH first, else Debian's (which keeps
+/// them off PATH, under /usr/lib/postgresql/VERSION/bin), the newest version.
+fn find_postgres_bin() -> Option<PathBuf> {
+    let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    let on_path = env::split_paths(&env::var_os("PATH").unwrap_or_default()).find(|d| has_both(d));
+    if on_path.is_some() {
+        return on_path;
+    }
+    let debian: Vec<PathBuf> = fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|d| has_both(d))
+        .collect();
+    newest_version(debian)
+}
+
+/// Of `/usr/lib/postgresql/VERSION/bin` directories, the one with the highest VERSION
+/// (numerically: 9.6 < 10 < 15).
+fn newest_version(dirs: Vec<PathBuf>) -> Option<PathBuf> {
+    let version = |dir: &Path| -> Vec<u32> {
+        let name = dir
+            .parent()
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        name.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+    };
+    dirs.into_iter().max_by_key(|d| version(d))
+}
+
+/// `apt-get install` (after an update), through sudo unless running as root.
+fn apt_install(packages: &[&str]) -> Result<(), String> {
     let sudo = !is_root();
     let apt = |args: &[&str]| {
         let mut cmd = Command::new(if sudo { "sudo" } else { "apt-get" });
@@ -162,16 +215,12 @@ fn ensure_chromium() -> Result<(), String> {
         cmd
     };
     run(&mut apt(&["update", "-qq"]))?;
-    run(&mut apt(&[
-        "install",
-        "-y",
-        "-qq",
-        "chromium",
-        "chromium-driver",
-    ]))
+    let mut install = apt(&["install", "-y", "-qq"]);
+    install.args(packages);
+    run(&mut install)
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -221,5 +270,23 @@ pub fn run(cmd: &mut Command) -> Result<(), String> {
             cmd.get_program().to_string_lossy(),
             args.join(" ")
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_postgresql_is_chosen_numerically() {
+        let dirs = ["9.6", "15", "10", "13"]
+            .iter()
+            .map(|v| PathBuf::from(format!("/usr/lib/postgresql/{v}/bin")))
+            .collect();
+        assert_eq!(
+            newest_version(dirs),
+            Some(PathBuf::from("/usr/lib/postgresql/15/bin"))
+        );
+        assert_eq!(newest_version(Vec::new()), None);
     }
 }

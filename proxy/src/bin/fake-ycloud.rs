@@ -21,8 +21,9 @@ point a proxy at it with YCLOUD_BASE_URL=http://127.0.0.1:PORT/v2.
   --connect-after-ms MS  numbers read CONNECTED MS after their register (default 3000)
   --zero-latency         numbers are CONNECTED at once (benchmarks)
 
-Tests: GET /__calls lists the calls received; POST /__control
-{\"paymentMissing\": bool, \"holdPending\": bool} sets the switches.
+Tests: GET /__calls lists the calls received (with their statuses); POST /__control
+{\"paymentMissing\": bool, \"holdPending\": bool} sets the switches; POST /__faults
+{\"errorPercent\", \"rateLimitPercent\", \"hangPercent\", \"hangMs\"} injects failures.
 ";
 
 struct Args {

@@ -13,7 +13,9 @@
 //!
 //! Every call carries the token as a bearer header (never in the URL) and `appsecret_proof`
 //! (HMAC-SHA256 of the token with the app secret), which Meta checks when the app requires
-//! it. A call is repeated only when nothing reached Meta (the connection failed), and a read
+//! it. Like the YCloud and Graph clients, it follows no redirect, reads at most
+//! `UpstreamTuning::max_body_bytes` of an answer, and counts each call in the metrics (as
+//! upstream `graph`). A call is repeated only when nothing reached Meta (the connection failed), and a read
 //! also after a timeout or a 5xx: a register or deregister that reached Meta counts against
 //! the number's budget, and a second sync request is refused.
 //!
@@ -36,6 +38,8 @@ use url::Url;
 use wire::{PhoneNumberId, StorageRegion, WabaId};
 
 use crate::config::UpstreamTuning;
+use crate::metrics::Metrics;
+use crate::upstream::BodyError;
 use crate::vault::Vault;
 
 mod errors;
@@ -80,10 +84,13 @@ pub struct MetaClient {
     version: String,
     app_secret: SecretString,
     tuning: UpstreamTuning,
+    /// Where each call is counted, when set.
+    metrics: Option<Metrics>,
 }
 
 impl MetaClient {
-    /// A client for `base_url` (`GRAPH_BASE_URL`) and `version` (`FB_GRAPH_VERSION`).
+    /// A client for `base_url` (`GRAPH_BASE_URL`) and `version` (`FB_GRAPH_VERSION`), over
+    /// the upstreams' shared HTTP client (its timeouts, no redirects followed).
     ///
     /// # Errors
     /// When the HTTP client cannot be built.
@@ -99,7 +106,14 @@ impl MetaClient {
             version,
             app_secret,
             tuning,
+            metrics: None,
         })
+    }
+
+    /// This client counting its calls in `metrics` (upstream `graph`, the call by its name).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     fn url(&self, segments: &[&str]) -> Url {
@@ -138,9 +152,13 @@ impl MetaClient {
         }
         let mut attempt = 1;
         loop {
+            let started = Instant::now();
             let result = self
                 .once(op, method.clone(), url.clone(), body.as_ref(), token)
                 .await;
+            if let Some(metrics) = &self.metrics {
+                metrics.upstream_call("graph", op.as_str(), outcome(&result), started.elapsed());
+            }
             match result {
                 Err(e) if attempt < self.tuning.max_attempts.max(1) && e.may_retry(op) => {
                     tracing::warn!(call = op.as_str(), attempt, error = %e, "Graph call failed; retrying");
@@ -176,7 +194,22 @@ impl MetaClient {
         }
         let response = request.send().await.map_err(MetaError::transport)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(MetaError::transport)?;
+        let bytes = match crate::upstream::read_capped(response, self.tuning.max_body_bytes).await {
+            Ok(bytes) => bytes,
+            Err(BodyError::Transport(e)) => return Err(MetaError::transport(e)),
+            Err(BodyError::TooLarge(max)) => {
+                tracing::warn!(
+                    call = op.as_str(),
+                    status = status.as_u16(),
+                    max,
+                    "Meta's answer is over the cap; not read"
+                );
+                return Err(MetaError::BadBody {
+                    status: status.as_u16(),
+                    cause: format!("the answer is larger than {max} bytes"),
+                });
+            }
+        };
         // The call's name and status only: the URL holds the proof, the body may hold a PIN.
         tracing::info!(
             call = op.as_str(),
@@ -201,6 +234,18 @@ impl MetaClient {
     }
 }
 
+/// How a call ended, as the metrics label it.
+fn outcome(result: &Result<Value, MetaError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(MetaError::Graph { status, .. }) => crate::metrics::http_outcome(*status),
+        Err(MetaError::Timeout) => "timeout",
+        Err(MetaError::Connect(_)) => "unreachable",
+        Err(MetaError::Transport(_)) => "transport",
+        Err(MetaError::BadBody { .. }) => "bad_response",
+    }
+}
+
 /// The register body: the PIN, and the local-storage region when one is asked for.
 pub fn register_body(pin: &str, region: Option<&StorageRegion>) -> Value {
     let mut body = json!({"messaging_product": "whatsapp", "pin": pin});
@@ -213,8 +258,8 @@ pub fn register_body(pin: &str, region: Option<&StorageRegion>) -> Value {
 /// Where the Cloud API calls go: Meta's Graph API, or the sandbox's fake.
 #[derive(Debug)]
 pub enum MetaApi {
-    /// The Graph API.
-    Http(MetaClient),
+    /// The Graph API (boxed: the client is much larger than the fake).
+    Http(Box<MetaClient>),
     /// Sandbox mode.
     Sandbox(FakeMeta),
 }

@@ -102,6 +102,9 @@ pub struct Notification {
 pub struct Entry {
     /// The WABA's id (the partner's business id for `PARTNER_*` `account_update`s).
     pub id: String,
+    /// When Meta sent it (Unix seconds): the order changes about one object are applied in.
+    #[serde(default)]
+    pub time: Option<i64>,
     /// What changed.
     #[serde(default)]
     pub changes: Vec<Change>,

@@ -8,7 +8,8 @@
 //! 2. No number (`FINISH_ONLY_WABA`): `action_required`, `phone_number_missing`.
 //! 3. `register` (`registering`): the number's PIN (stored, else six fresh digits, sealed and
 //!    stored before they are sent: a PIN Meta accepts becomes the number's) and the region
-//!    chosen at creation; the call is counted in the number's 10 per 72 hours first, and
+//!    chosen at creation; the call is counted in the number's 10 per 72 hours first, with
+//!    the step's start, under the number's lock (`Store::commit_counted`, as YCloud's), and
 //!    refused without calling when they are spent. Meta's PIN mismatch (133005) or guesses
 //!    too fast (133009) → `action_required`, `pin_required`: the customer's PIN comes through
 //!    [`Pipeline::submit_pin`], never a guess; 133008 → `action_required`, `pin_locked`.
@@ -19,22 +20,30 @@
 //! then 4; never registered. Meta accepts each sync once: a done one is never asked again, a
 //! request left in flight by a restart is not repeated automatically (the onboarding stops
 //! `failed`, retryable), and Meta's `(#4)` to a repeated request counts as done.
+//!
+//! Like YCloud's runs, each holds the onboarding's lease (`lease.rs`): the run and the
+//! follower take it over from the creation, a retry or a PIN; a PIN or a deregister asked
+//! while another runner (in this or another instance) holds it is refused as busy. Each runs
+//! in a task of its own (`detached`), so a client hanging up does not stop it mid-call.
+
+use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 use wire::{
     CreateOnboarding, Credentials, ErrorCode, Mode, Onboarding, OnboardingError, OnboardingState,
-    Pin, StorageRegion,
+    PhoneNumberId, Pin, StorageRegion,
 };
 
+use super::lease::Lease;
 use super::webhook_rules::{number_blocked, person_error};
-use super::{Claim, CreateError, Created, Flow, Pipeline, REGISTER_BUDGET, REGISTER_WINDOW};
+use super::{detached, CreateError, Created, Flow, Pipeline, REGISTER_BUDGET, REGISTER_WINDOW};
 use crate::meta::{pin, Direct, MetaError, Op, SyncType, NOT_REGISTERED, REQUEST_LIMIT};
 use crate::provider::Provider;
 use crate::store::{
-    Budget, Customer, Insert, PinOrigin, Record, Step, StepStatus, Steps, StoreError, Update,
-    Writes,
+    Budget, CallKind, CountedCall, Customer, Insert, PinOrigin, Record, Step, StepStatus, Steps,
+    StoreError, Update, Writes,
 };
 use crate::vault::Field;
 
@@ -142,18 +151,42 @@ impl Pipeline {
         code_sha256: Option<&str>,
         token: SecretString,
     ) -> Result<Created, CreateError> {
-        let Some(direct) = self.direct().cloned() else {
+        if self.direct().is_none() {
             return self.create(req, customer, code_sha256).await;
+        }
+        let pipeline = self.clone();
+        let customer = customer.clone();
+        let code_sha256 = code_sha256.map(str::to_owned);
+        detached(async move {
+            pipeline
+                .create_direct_here(req, &customer, code_sha256.as_deref(), token)
+                .await
+        })
+        .await
+    }
+
+    /// [`Pipeline::create_direct`], in the task it runs in.
+    async fn create_direct_here(
+        &self,
+        req: CreateOnboarding,
+        customer: &Customer,
+        code_sha256: Option<&str>,
+        token: SecretString,
+    ) -> Result<Created, CreateError> {
+        let Some(direct) = self.direct().cloned() else {
+            return self.create_here(req, customer, code_sha256).await;
         };
         let first = Step::SubscribeApp;
-        let onboarding = match self
-            .inner
+        let inner = &self.inner;
+        let lease = (inner.instance.as_str(), inner.clock.now() + inner.lease_for);
+        let onboarding = match inner
             .store
             .insert_or_get_started(
                 &req,
                 customer,
                 code_sha256,
                 Some((first, OnboardingState::Binding)),
+                Some(lease),
             )
             .await?
         {
@@ -319,19 +352,20 @@ impl Pipeline {
                     .data_localization_region
                     .as_deref()
                     .and_then(|r| StorageRegion::parse(r).ok());
+                // The step's start and the counted call in one commit, before the call, if
+                // the number's budget has a call left (counted under its lock).
                 let now = self.inner.clock.now();
-                if let Err(until) = store
-                    .spend_budget(
-                        Budget::Register,
-                        &onboarding.waba_id,
-                        phone,
-                        id,
-                        now,
-                        REGISTER_WINDOW,
-                        REGISTER_BUDGET,
-                    )
-                    .await?
-                {
+                let call = CountedCall {
+                    kind: CallKind::Register,
+                    waba_id: onboarding.waba_id.clone(),
+                    phone_number_id: phone.clone(),
+                    at: now,
+                    since: now - REGISTER_WINDOW,
+                    limit: REGISTER_BUDGET,
+                };
+                w.start_counted_step(Step::Register, OnboardingState::Registering, call);
+                if let Budget::Spent { oldest } = store.commit_counted(id, w).await? {
+                    let until = oldest.unwrap_or(now) + REGISTER_WINDOW;
                     let error = OnboardingError {
                         code: ErrorCode::RegisterLimit,
                         message: format!(
@@ -345,8 +379,6 @@ impl Pipeline {
                     };
                     return self.stop(id, w, OnboardingState::Failed, error, None).await;
                 }
-                w.start_step(Step::Register, OnboardingState::Registering);
-                store.commit(id, w).await?;
                 self.notify(id).await;
                 match direct
                     .api
@@ -456,93 +488,144 @@ impl Pipeline {
         })
     }
 
-    /// Polls a `pending` number with the business token until it settles, backing off like
-    /// the YCloud follower; Meta's webhooks usually bring the news first.
-    pub(super) fn follow_direct(&self, direct: std::sync::Arc<Direct>, onboarding: &Record) {
-        let Some(phone) = onboarding.phone_number_id.clone() else {
-            return;
-        };
+    /// Starts the follower of a `pending` number: polls it with the business token until it
+    /// settles, backing off like the YCloud follower (Meta's webhooks usually bring the news
+    /// first). It holds the run's lease while it polls, and releases it when it stops.
+    pub(super) fn follow_direct(&self, direct: Arc<Direct>, onboarding: &Record, lease: Lease) {
         let pipeline = self.clone();
         let id = onboarding.id.clone();
+        let phone = onboarding.phone_number_id.clone();
         tokio::spawn(async move {
-            let Some(_claim) = Claim::take(&pipeline.inner.following, &id) else {
-                return;
-            };
-            let token = match pipeline.business_token(&direct, &id).await {
-                Ok(Some(token)) => token,
-                _ => return,
-            };
-            let tuning = &pipeline.inner.tuning;
-            let deadline = tokio::time::Instant::now() + tuning.poll_for;
-            let max_wait = tuning.poll_interval.saturating_mul(8);
-            let mut wait = tuning.poll_interval;
-            let mut last_status: Option<String> = None;
-            while tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(wait).await;
-                wait = (wait.saturating_mul(3) / 2).min(max_wait);
-                let raw = match direct.api.number(&token, &phone).await {
-                    Ok(raw) => raw,
-                    Err(
-                        e @ MetaError::Graph {
-                            status: 400..=499, ..
-                        },
-                    ) => {
-                        tracing::warn!(id, error = %e, "Meta refuses to show the number; stopped polling");
-                        return;
-                    }
-                    Err(e) => {
-                        tracing::warn!(id, error = %e, "polling the number failed; will poll again");
-                        wait = wait.saturating_mul(2).min(max_wait);
-                        continue;
-                    }
-                };
-                let status = raw.get("status").and_then(Value::as_str).map(str::to_owned);
-                let (state, error) = number_outcome(&raw);
-                if state.is_none() && status == last_status {
-                    continue;
-                }
-                last_status = status;
-                let update = Update {
-                    state,
-                    phone_number: Some(raw),
-                    error: error.map(Some),
-                    ..Update::default()
-                };
-                match pipeline
-                    .inner
-                    .store
-                    .update_if(&id, OnboardingState::Pending, update)
-                    .await
-                {
-                    Ok(true) => pipeline.notify(&id).await,
-                    Ok(false) => return,
-                    Err(e) => tracing::error!(id, error = %e, "storing the polled number failed"),
-                }
-                if let Some(state) = state {
-                    tracing::info!(id, %state, "number settled (Meta)");
-                    return;
-                }
+            match phone {
+                Some(phone) => pipeline.poll_direct(&direct, &id, &phone, &lease).await,
+                None => tracing::warn!(
+                    id,
+                    "pending onboarding without a number: waiting for the webhook"
+                ),
+            }
+            if !lease.is_lost() {
+                lease.release().await;
             }
         });
     }
 
+    /// Polls the number until it settles, the follower gives up, or another instance took
+    /// the onboarding over.
+    async fn poll_direct(&self, direct: &Direct, id: &str, phone: &PhoneNumberId, lease: &Lease) {
+        let token = match self.business_token(direct, id).await {
+            Ok(Some(token)) => token,
+            _ => return,
+        };
+        let tuning = &self.inner.tuning;
+        let deadline = tokio::time::Instant::now() + tuning.poll_for;
+        let max_wait = tuning.poll_interval.saturating_mul(8);
+        let mut wait = tuning.poll_interval;
+        let mut last_status: Option<String> = None;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(wait).await;
+            if lease.is_lost() {
+                return;
+            }
+            wait = (wait.saturating_mul(3) / 2).min(max_wait);
+            let raw = match direct.api.number(&token, phone).await {
+                Ok(raw) => raw,
+                Err(
+                    e @ MetaError::Graph {
+                        status: 400..=499, ..
+                    },
+                ) => {
+                    tracing::warn!(id, error = %e, "Meta refuses to show the number; stopped polling");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(id, error = %e, "polling the number failed; will poll again");
+                    wait = wait.saturating_mul(2).min(max_wait);
+                    continue;
+                }
+            };
+            let status = raw.get("status").and_then(Value::as_str).map(str::to_owned);
+            let (state, error) = number_outcome(&raw);
+            if state.is_none() && status == last_status {
+                continue;
+            }
+            last_status = status;
+            let update = Update {
+                state,
+                phone_number: Some(raw),
+                error: error.map(Some),
+                ..Update::default()
+            };
+            match self
+                .inner
+                .store
+                .update_if(id, OnboardingState::Pending, update)
+                .await
+            {
+                Ok(true) => self.notify(id).await,
+                // Someone else (a webhook, a retry) moved it on: stop following.
+                Ok(false) => return,
+                Err(e) => tracing::error!(id, error = %e, "storing the polled number failed"),
+            }
+            if let Some(state) = state {
+                tracing::info!(id, %state, "number settled (Meta)");
+                return;
+            }
+        }
+        tracing::info!(
+            id,
+            "number still pending; leaving it to the webhook or the next start"
+        );
+    }
+
     /// The customer's existing PIN, for an onboarding Meta refused the proxy's PIN for
-    /// (`pin_required`, `pin_locked`): stored sealed, then the register runs again with it.
-    /// The register budget is checked first; a wrong PIN stops in `pin_required` again.
+    /// (`pin_required`, `pin_locked`): stored sealed, then the register runs again with it,
+    /// holding the onboarding's lease (refused as busy while another runner holds it). The
+    /// register budget is checked first; a wrong PIN stops in `pin_required` again. Runs in
+    /// a task of its own: a client hanging up does not stop the register mid-call.
     ///
     /// # Errors
     /// See [`PinError`].
     pub async fn submit_pin(&self, id: &str, pin: Pin) -> Result<Onboarding, PinError> {
-        let Some(direct) = self.direct().cloned() else {
+        if self.direct().is_none() {
             return Err(PinError::NotExpected(
                 "this proxy registers numbers through YCloud (WHATSAPP_PROVIDER=ycloud), which \
                  asks for no PIN"
                     .to_owned(),
             ));
-        };
-        let Some(_claim) = Claim::take(&self.inner.running, id) else {
+        }
+        let pipeline = self.clone();
+        let id = id.to_owned();
+        detached(async move { pipeline.submit_pin_here(&id, pin).await }).await
+    }
+
+    /// [`Pipeline::submit_pin`], in the task it runs in.
+    async fn submit_pin_here(&self, id: &str, pin: Pin) -> Result<Onboarding, PinError> {
+        if self.inner.store.get(id).await?.is_none() {
+            return Err(PinError::NotFound);
+        }
+        let Some(lease) = self.lease(id).await? else {
             return Err(PinError::NotExpected(
                 "this onboarding is being worked on; send the PIN once it stops".to_owned(),
+            ));
+        };
+        let (onboarding, steps) = match self.store_pin(id, &pin).await {
+            Ok(ready) => ready,
+            Err(e) => {
+                lease.release().await;
+                return Err(e);
+            }
+        };
+        tracing::info!(id, "the customer's PIN was stored; registering again");
+        let onboarding = self.run(lease, onboarding, steps).await?;
+        Ok(self.inner.store.api(onboarding).await?)
+    }
+
+    /// With the lease held: checks that onboarding `id` waits for a PIN and that its number
+    /// may be registered, then stores `pin` sealed. Answers the onboarding and its steps.
+    async fn store_pin(&self, id: &str, pin: &Pin) -> Result<(Record, Steps), PinError> {
+        let Some(direct) = self.direct() else {
+            return Err(PinError::NotExpected(
+                "this proxy registers numbers through YCloud, which asks for no PIN".to_owned(),
             ));
         };
         let onboarding = self.inner.store.get(id).await?.ok_or(PinError::NotFound)?;
@@ -568,10 +651,8 @@ impl Pipeline {
             .store
             .save_pin(id, &sealed, PinOrigin::Customer)
             .await?;
-        tracing::info!(id, "the customer's PIN was stored; registering again");
         let steps = self.inner.store.steps(id).await?;
-        let onboarding = self.run(onboarding, steps).await?;
-        Ok(self.inner.store.api(onboarding).await?)
+        Ok((onboarding, steps))
     }
 
     /// What the proxy keeps for onboarding `id`, opened: `None` when nothing is stored (or
@@ -608,8 +689,10 @@ impl Pipeline {
     }
 
     /// Deregisters the number of onboarding `id` at Meta (`deregistered`, which emits
-    /// `onboarding.deregistered`). The call is counted in the number's 10 per 72 hours
-    /// first; a refusal leaves the onboarding as it was.
+    /// `onboarding.deregistered`), holding the onboarding's lease (refused as busy while
+    /// another runner holds it). The call is counted in the number's 10 per 72 hours first,
+    /// with the step's start, under the number's lock (as register calls are); a refusal
+    /// leaves the onboarding as it was. Runs in a task of its own.
     ///
     /// # Errors
     /// See [`DeregisterError`].
@@ -625,13 +708,34 @@ impl Pipeline {
                 ),
             });
         };
-        let Some(_claim) = Claim::take(&self.inner.running, id) else {
-            return Err(DeregisterError::NotDeregistrable(
-                "this onboarding is being worked on; deregister it once it stops".to_owned(),
-            ));
-        };
-        let o = self
-            .inner
+        if !exists {
+            return Err(DeregisterError::NotFound);
+        }
+        let pipeline = self.clone();
+        let id = id.to_owned();
+        detached(async move {
+            let Some(lease) = pipeline.lease(&id).await? else {
+                return Err(DeregisterError::NotDeregistrable(
+                    "this onboarding is being worked on; deregister it once it stops".to_owned(),
+                ));
+            };
+            let result = pipeline.deregister_leased(&direct, &id).await;
+            if !lease.is_lost() {
+                lease.release().await;
+            }
+            result
+        })
+        .await
+    }
+
+    /// [`Pipeline::deregister`], with the lease held.
+    async fn deregister_leased(
+        &self,
+        direct: &Direct,
+        id: &str,
+    ) -> Result<Record, DeregisterError> {
+        let inner = &self.inner;
+        let o = inner
             .store
             .get(id)
             .await?
@@ -648,7 +752,7 @@ impl Pipeline {
                 "this number is already deregistered".to_owned(),
             ));
         }
-        let steps = self.inner.store.steps(id).await?;
+        let steps = inner.store.steps(id).await?;
         let phone = match &o.phone_number_id {
             Some(phone) if done(&steps, Step::Register) => phone.clone(),
             _ => {
@@ -657,32 +761,29 @@ impl Pipeline {
                 ))
             }
         };
-        let Some(token) = self.business_token(&direct, id).await? else {
+        let Some(token) = self.business_token(direct, id).await? else {
             return Err(DeregisterError::Meta(token_lost()));
         };
-        let now = self.inner.clock.now();
-        if let Err(until) = self
-            .inner
+        let mut w = inner
             .store
-            .spend_budget(
-                Budget::Deregister,
-                &o.waba_id,
-                &phone,
-                id,
-                now,
-                REGISTER_WINDOW,
-                REGISTER_BUDGET,
-            )
-            .await?
-        {
-            return Err(DeregisterError::BudgetSpent(until));
+            .writes()
+            .leased_to(&inner.instance, inner.lease_for);
+        let now = inner.clock.now();
+        let call = CountedCall {
+            kind: CallKind::Deregister,
+            waba_id: o.waba_id.clone(),
+            phone_number_id: phone.clone(),
+            at: now,
+            since: now - REGISTER_WINDOW,
+            limit: REGISTER_BUDGET,
+        };
+        w.start_counted_side_step(Step::Deregister, call);
+        if let Budget::Spent { oldest } = inner.store.commit_counted(id, &mut w).await? {
+            return Err(DeregisterError::BudgetSpent(
+                oldest.unwrap_or(now) + REGISTER_WINDOW,
+            ));
         }
-        self.inner
-            .store
-            .start_side_step(id, Step::Deregister)
-            .await?;
         self.notify(id).await;
-        let mut w = self.inner.store.writes();
         let answer = match direct.api.deregister(&token, &phone).await {
             Ok(answer) => Ok(answer),
             // "The account is not registered": the number is deregistered already.
@@ -701,13 +802,13 @@ impl Pipeline {
                         ..Update::default()
                     },
                 );
-                self.inner.store.commit(id, &mut w).await?;
+                inner.store.commit(id, &mut w).await?;
                 self.notify(id).await;
                 tracing::info!(id, "number deregistered");
                 Ok(self.current(id).await?)
             }
             Err(e) => {
-                let error = e.to_onboarding_error(Op::Deregister, self.inner.clock.now());
+                let error = e.to_onboarding_error(Op::Deregister, inner.clock.now());
                 tracing::warn!(id, error = %e, code = %error.code, "deregister failed");
                 let result = serde_json::to_value(&error).ok();
                 w.finish_step(
@@ -716,7 +817,7 @@ impl Pipeline {
                     result.as_ref(),
                     Update::default(),
                 );
-                self.inner.store.commit(id, &mut w).await?;
+                inner.store.commit(id, &mut w).await?;
                 self.notify(id).await;
                 Err(DeregisterError::Meta(error))
             }

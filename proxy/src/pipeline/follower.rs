@@ -1,106 +1,120 @@
 //! The follower: polls a `pending` number until YCloud reports it settled, backing off
 //! while nothing changes; webhooks usually bring the news first.
 
-use wire::OnboardingState;
+use wire::{OnboardingState, WabaId};
 
+use super::lease::Lease;
 use super::webhook_rules::number_blocked;
-use super::{Claim, Pipeline};
+use super::Pipeline;
 use crate::provider::Provider;
 use crate::store::{Record, Update};
 use crate::ycloud::{PhoneNumber, UpstreamError};
 
 impl Pipeline {
-    /// Starts the background follower of a `pending` number, unless one runs already.
-    pub(super) fn follow(&self, onboarding: &Record) {
+    /// Starts the background follower of a `pending` number. It holds the run's lease
+    /// while it polls (so no other instance follows the same number), and releases it when
+    /// it stops.
+    pub(super) fn follow(&self, onboarding: &Record, lease: Lease) {
         if let Provider::Meta(direct) = &self.inner.provider {
-            return self.follow_direct(direct.clone(), onboarding);
+            return self.follow_direct(direct.clone(), onboarding, lease);
         }
         let e164 = onboarding
             .phone_number
             .as_ref()
             .and_then(|p| serde_json::from_value::<PhoneNumber>(p.clone()).ok())
             .and_then(|p| p.phone_number);
-        let Some(e164) = e164 else {
-            tracing::warn!(id = %onboarding.id, "pending number without an E.164 number: waiting for the webhook");
-            return;
-        };
         let pipeline = self.clone();
         let id = onboarding.id.clone();
         let waba = onboarding.waba_id.clone();
         tokio::spawn(async move {
-            let Some(_claim) = Claim::take(&pipeline.inner.following, &id) else {
+            match e164 {
+                Some(e164) => pipeline.poll_number(&id, &waba, &e164, &lease).await,
+                None => tracing::warn!(
+                    id,
+                    "pending number without an E.164 number: waiting for the webhook"
+                ),
+            }
+            if !lease.is_lost() {
+                lease.release().await;
+            }
+        });
+    }
+
+    /// Polls the number until it settles, the follower gives up, or another instance took
+    /// the onboarding over.
+    async fn poll_number(&self, id: &str, waba: &WabaId, e164: &str, lease: &Lease) {
+        let Provider::YCloud(upstream) = &self.inner.provider else {
+            return;
+        };
+        let tuning = &self.inner.tuning;
+        let deadline = tokio::time::Instant::now() + tuning.poll_for;
+        let mut last_status: Option<String> = None;
+        // Backoff: a number that stays pending (or a YCloud that keeps failing) is asked
+        // less and less often, up to 8 intervals apart; a webhook usually comes first.
+        let max_wait = tuning.poll_interval.saturating_mul(8);
+        let mut wait = tuning.poll_interval;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(wait).await;
+            if lease.is_lost() {
                 return;
-            };
-            let Provider::YCloud(upstream) = &pipeline.inner.provider else {
-                return;
-            };
-            let tuning = &pipeline.inner.tuning;
-            let deadline = tokio::time::Instant::now() + tuning.poll_for;
-            let mut last_status: Option<String> = None;
-            // Backoff: a number that stays pending (or a YCloud that keeps failing) is asked
-            // less and less often, up to 8 intervals apart; a webhook usually comes first.
-            let max_wait = tuning.poll_interval.saturating_mul(8);
-            let mut wait = tuning.poll_interval;
-            while tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(wait).await;
-                wait = wait
-                    .saturating_mul(3)
-                    .checked_div(2)
-                    .unwrap_or(wait)
-                    .min(max_wait);
-                let number = match upstream.retrieve_phone_number(&waba, &e164).await {
-                    Ok(n) => n,
-                    // Polling again cannot make YCloud know the number: leave it to the
-                    // webhook instead of logging the same failure until the deadline.
-                    Err(e @ UpstreamError::Status { status: 404, .. }) => {
-                        tracing::warn!(id, error = %e, "YCloud does not know the number; stopped polling");
-                        return;
-                    }
-                    Err(e) => {
-                        tracing::warn!(id, error = %e, "polling the number failed; will poll again");
-                        wait = wait.saturating_mul(2).min(max_wait);
-                        continue;
-                    }
-                };
-                let status = number.typed.status.clone();
-                let (state, error) = match status.as_deref() {
-                    Some("CONNECTED") => (Some(OnboardingState::Connected), None),
-                    Some(s @ ("BANNED" | "BLOCKED")) => (
-                        Some(OnboardingState::ActionRequired),
-                        Some(number_blocked(s)),
-                    ),
-                    _ => (None, None),
-                };
-                if state.is_none() && status == last_status {
-                    continue;
-                }
-                last_status = status.clone();
-                let update = Update {
-                    state,
-                    phone_number: Some(number.raw),
-                    error: error.map(Some),
-                    ..Update::default()
-                };
-                match pipeline
-                    .inner
-                    .store
-                    .update_if(&id, OnboardingState::Pending, update)
-                    .await
-                {
-                    Ok(true) => pipeline.notify(&id).await,
-                    // Someone else (a webhook, a retry) moved it on: stop following.
-                    Ok(false) => return,
-                    Err(e) => tracing::error!(id, error = %e, "storing the polled number failed"),
-                }
-                if let Some(state) = state {
-                    tracing::info!(id, %state, "number settled");
+            }
+            wait = wait
+                .saturating_mul(3)
+                .checked_div(2)
+                .unwrap_or(wait)
+                .min(max_wait);
+            let number = match upstream.retrieve_phone_number(waba, e164).await {
+                Ok(n) => n,
+                // Polling again cannot make YCloud know the number: leave it to the
+                // webhook instead of logging the same failure until the deadline.
+                Err(e @ UpstreamError::Status { status: 404, .. }) => {
+                    tracing::warn!(id, error = %e, "YCloud does not know the number; stopped polling");
                     return;
                 }
+                Err(e) => {
+                    tracing::warn!(id, error = %e, "polling the number failed; will poll again");
+                    wait = wait.saturating_mul(2).min(max_wait);
+                    continue;
+                }
+            };
+            let status = number.typed.status.clone();
+            let (state, error) = match status.as_deref() {
+                Some("CONNECTED") => (Some(OnboardingState::Connected), None),
+                Some(s @ ("BANNED" | "BLOCKED")) => (
+                    Some(OnboardingState::ActionRequired),
+                    Some(number_blocked(s)),
+                ),
+                _ => (None, None),
+            };
+            if state.is_none() && status == last_status {
+                continue;
             }
-            tracing::info!(
-                id,
-                "number still pending; leaving it to the webhook or the next start"
-            );
-        });
+            last_status = status.clone();
+            let update = Update {
+                state,
+                phone_number: Some(number.raw),
+                error: error.map(Some),
+                ..Update::default()
+            };
+            match self
+                .inner
+                .store
+                .update_if(id, OnboardingState::Pending, update)
+                .await
+            {
+                Ok(true) => self.notify(id).await,
+                // Someone else (a webhook, a retry) moved it on: stop following.
+                Ok(false) => return,
+                Err(e) => tracing::error!(id, error = %e, "storing the polled number failed"),
+            }
+            if let Some(state) = state {
+                tracing::info!(id, %state, "number settled");
+                return;
+            }
+        }
+        tracing::info!(
+            id,
+            "number still pending; leaving it to the webhook or the next start"
+        );
     }
 }

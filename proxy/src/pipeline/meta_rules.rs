@@ -1,6 +1,7 @@
 //! What a Meta webhook change changes on an onboarding, like `webhook_rules.rs` for YCloud's:
 //! pure functions of the change and the onboarding, tested below without HTTP or a database.
-//! [`Pipeline::apply_meta_notification`] finds the onboardings and stores the answers.
+//! [`Pipeline::apply_meta_notification`] stores each change with its answers, through the
+//! same transaction as YCloud's events.
 //!
 //! | field | value | the onboarding |
 //! |---|---|---|
@@ -16,13 +17,14 @@
 //! is the partner's business), else the entry's id. A number's change is about an onboarding
 //! of that WABA whose number has the change's `phone_number_id`, or its display number.
 
-use serde_json::Value;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
 use wire::{ErrorCode, OnboardingState};
 
 use super::webhook_rules::{may_change, merged, number_blocked, person_error, str_field};
-use super::Pipeline;
+use super::{Applied, Pipeline};
 use crate::meta::webhook::{Change, Notification};
-use crate::store::{Record, StoreError, Update};
+use crate::store::{EventObject, EventOutcome, IncomingEvent, Record, StoreError, Update, Verdict};
 
 /// The WABA a change is about.
 pub(super) fn waba_of<'a>(entry_id: &'a str, change: &'a Change) -> &'a str {
@@ -168,35 +170,90 @@ fn number_change(o: &Record, change: &Change) -> Option<Update> {
 }
 
 impl Pipeline {
-    /// Applies a verified Meta notification to the onboardings it is about (only those no
-    /// runner owns) and tells their event streams; answers how many changed.
+    /// Applies a verified Meta notification whose id is `id` (its body's digest): each
+    /// change is an event of its own (`{id}.{entry}.{change}`), stored and applied as
+    /// YCloud's are ([`Store::apply_webhook_event`](crate::store::Store::apply_webhook_event)):
+    /// in one transaction with what it changes on the onboardings no runner owns and the
+    /// partner events that emits, in the order of the entries' `time` per WABA and number. A
+    /// failure leaves the changes not applied yet unrecorded, so Meta's repeat of the
+    /// notification applies them (and not again those applied). Then tells the event
+    /// streams of the onboardings changed.
     ///
     /// # Errors
     /// Store failures.
-    pub async fn apply_meta_notification(&self, n: &Notification) -> Result<usize, StoreError> {
-        let mut changed = 0;
-        for entry in &n.entry {
-            for change in &entry.changes {
+    pub async fn apply_meta_notification(
+        &self,
+        n: &Notification,
+        id: &str,
+    ) -> Result<Applied, StoreError> {
+        let mut changed_ids = Vec::new();
+        let (mut fresh, mut seen) = (false, false);
+        for (e, entry) in n.entry.iter().enumerate() {
+            let created = entry
+                .time
+                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+            for (c, change) in entry.changes.iter().enumerate() {
+                seen = true;
                 let waba = waba_of(&entry.id, change);
-                let phone = str_field(&change.value, "phone_number_id");
-                let candidates = self.inner.store.onboardings_for(Some(waba), phone).await?;
-                for o in candidates {
-                    if !may_change(o.state) {
-                        continue;
-                    }
-                    let Some(update) = meta_change(&o, waba, change) else {
-                        continue;
-                    };
-                    let state = update.state;
-                    if self.inner.store.update_if(&o.id, o.state, update).await? {
-                        tracing::info!(id = %o.id, field = %change.field, from = %o.state, to = ?state.map(OnboardingState::as_str), "Meta webhook applied");
-                        self.notify(&o.id).await;
-                        changed += 1;
-                    }
+                let event_id = format!("{id}.{e}.{c}");
+                let kind: String = format!("meta.{}", change.field).chars().take(128).collect();
+                // The change as a notification of its own: what is stored.
+                let body = json!({"object": n.object, "entry": [{"id": entry.id,
+                    "time": entry.time, "changes": [{"field": change.field,
+                    "value": change.value}]}]})
+                .to_string();
+                let object = match change.field.as_str() {
+                    "account_update" | "account_review_update" => EventObject::Waba,
+                    _ => EventObject::PhoneNumber,
+                };
+                let incoming = IncomingEvent {
+                    id: &event_id,
+                    kind: &kind,
+                    body: &body,
+                    object,
+                    created,
+                    waba_id: Some(waba),
+                    phone_number_id: str_field(&change.value, "phone_number_id"),
+                };
+                let outcome = self
+                    .inner
+                    .store
+                    .apply_webhook_event(&incoming, |o| match meta_change(o, waba, change) {
+                        None => Verdict::NotAbout,
+                        Some(_) if !may_change(o.state) => {
+                            tracing::info!(id = %o.id, state = %o.state, event = %event_id, "onboarding is running; Meta webhook not applied");
+                            Verdict::Busy
+                        }
+                        Some(update) => Verdict::About(Some(update)),
+                    })
+                    .await?;
+                let EventOutcome::Applied { changed, stale } = outcome else {
+                    continue;
+                };
+                fresh = true;
+                for o in &stale {
+                    tracing::info!(id = o, event = %event_id, "a newer Meta change about this object was applied already; this one changes nothing");
+                }
+                for (o, from, to) in changed {
+                    tracing::info!(id = o, field = %change.field, from = %from, to = ?to.map(OnboardingState::as_str), "Meta webhook applied");
+                    changed_ids.push(o);
                 }
             }
         }
-        Ok(changed)
+        let n = changed_ids.len();
+        if n > 0 {
+            let pipeline = self.clone();
+            tokio::spawn(async move {
+                for id in changed_ids {
+                    pipeline.notify(&id).await;
+                }
+            });
+        }
+        Ok(match (seen, fresh) {
+            (false, _) => Applied::Ignored,
+            (true, false) => Applied::Duplicate,
+            (true, true) => Applied::Changed(n),
+        })
     }
 }
 

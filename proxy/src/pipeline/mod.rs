@@ -15,13 +15,16 @@
 //!    a new onboarding (the idempotency key is WABA + number), whose `tp/bind` is a re-bind.
 //! 4. `registering`: register, unless the number's 10 register calls in 72 hours are spent
 //!    (then `failed`, `register_limit`, with `retry_after`; nothing is called). Every call is
-//!    counted in `register_attempts` before it is made.
+//!    counted in `register_attempts` before it is made, in the transaction that counts the
+//!    calls before it under a lock of the number ([`Store::commit_counted`]), so instances
+//!    sharing a database cannot together exceed the budget.
 //! 5. The answer's status `CONNECTED` → `connected`; otherwise `pending`, and a background
 //!    follower polls the number (by its E.164 from the register answer) until `CONNECTED`.
 //!    `BANNED`/`BLOCKED` → `action_required`. The follower backs off (×1.5 per unchanged
 //!    answer, ×2 per failure, at most 8 intervals apart), gives up after
 //!    `UpstreamTuning::poll_for` and leaves `pending` for the webhook or a restart.
-//! 6. Webhooks (`apply_event`): a number turning `CONNECTED` → `connected`; `BANNED`/`BLOCKED`
+//! 6. Webhooks (`apply_event`, each recorded as seen in the transaction that applies it, in
+//!    the order of their `createTime` per WABA and number): a number turning `CONNECTED` → `connected`; `BANNED`/`BLOCKED`
 //!    → `action_required`; a deleted number or WABA, or a WABA ban → `failed`; the WABA removed
 //!    from the partner, the partner app uninstalled, a ban scheduled or a rejected review →
 //!    `action_required`. Each with a sentence saying what the person can do.
@@ -39,36 +42,57 @@
 //! mid-call is run again, since whether YCloud saw it cannot be known; for register that
 //! costs one more counted attempt, which the budget bounds.
 //!
+//! # Several instances
+//! Instances may share one PostgreSQL database. Whoever runs an onboarding's steps (or
+//! follows its number) holds a lease on its row (`lease.rs`): taken with one conditional
+//! `UPDATE`, renewed every third of [`UpstreamTuning::lease_for`] (30 s), checked and
+//! renewed again by every commit of the run, released at the end. Each process has a random
+//! instance id. A start-up resumes the unfinished onboardings nobody holds; every lease
+//! period, a sweep resumes those whose lease expired (their instance crashed or lost the
+//! database), so they do not wait for a restart.
+//!
 //! # Timing
-//! `create` and `retry` run the steps inline, so their answer shows the outcome of bind and
-//! register (`pending`, `connected`, `action_required` or `failed`); only the wait from
-//! `pending` to `connected` happens in the background. That makes the answer deterministic
-//! for the browser and for tests.
+//! `create` and `retry` answer once bind and register ran, so their answer shows the outcome
+//! (`pending`, `connected`, `action_required` or `failed`); only the wait from `pending` to
+//! `connected` happens in the background. That makes the answer deterministic for the
+//! browser and for tests. The steps run in a task of their own that the request only waits
+//! for: a client that hangs up drops the request, not the steps, which would otherwise stop
+//! mid-call and leave the onboarding stuck in `binding` or `registering`.
 //!
 //! # Files
-//! - this file: [`Pipeline`], `create`, `get`, `retry`, resuming, the runner's claim, and
-//!   applying a webhook to the onboardings it is about;
+//! - this file: [`Pipeline`], `create`, `get`, `retry`, resuming and sweeping, and applying
+//!   a webhook to the onboardings it is about;
+//! - `lease.rs`: the runner's hold on an onboarding (a claim here, a lease in the store);
 //! - `steps.rs`: the standard and coexistence runs, settling the number, failing a step;
 //! - `follower.rs`: polling a `pending` number until it settles;
+//! - `direct.rs`: the Meta provider (`WHATSAPP_PROVIDER=meta`): its run, follower, the
+//!   customer's PIN and deregistering, under the same leases and budget lock;
+//! - `meta_rules.rs`: what a Meta webhook change changes, applied as YCloud's events are;
 //! - `webhook_rules.rs`: what a webhook changes, as pure functions of the event and the
 //!   onboarding;
 //! - `changes.rs`: telling event streams about a stored change.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Semaphore;
 use wire::{CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState};
 
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
 use crate::provider::Provider;
-use crate::store::{self, Customer, Insert, Record, Step, StepStatus, Steps, Store, StoreError};
+use crate::store::{
+    self, Customer, EventOutcome, IncomingEvent, Insert, Record, Step, StepStatus, Steps, Store,
+    StoreError, Unleased, Verdict,
+};
 use crate::webhook::Event;
 
 mod changes;
 mod direct;
 mod follower;
+mod lease;
 mod meta_rules;
 mod steps;
 mod webhook_rules;
@@ -76,12 +100,17 @@ mod webhook_rules;
 pub use changes::Subscription;
 pub use direct::{DeregisterError, PinError};
 
+use lease::Lease;
+
 use webhook_rules::{may_change, Subject};
 
 /// Register calls Meta allows per number in a moving 72 hours.
 pub const REGISTER_BUDGET: i64 = 10;
 /// How long the register budget window is (Meta: 10 per number in a moving 72 hours).
 pub const REGISTER_WINDOW: Duration = Duration::hours(72);
+/// Unfinished onboardings resumed at the same time: a restart after an outage may find
+/// thousands, and running them all at once would hit YCloud and the database together.
+pub const RESUME_CONCURRENCY: usize = 16;
 
 /// What `create` answered.
 #[derive(Debug)]
@@ -106,6 +135,17 @@ pub enum CreateError {
     Store(#[from] StoreError),
 }
 
+/// What a webhook event did ([`Pipeline::apply_event`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// A type the proxy does not act on, or about no WABA or number: not stored.
+    Ignored,
+    /// Its id was seen before: not applied again.
+    Duplicate,
+    /// Stored and applied: this many onboardings changed.
+    Changed(usize),
+}
+
 /// Why `retry` was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum RetryError {
@@ -118,6 +158,9 @@ pub enum RetryError {
     /// The number's register budget is spent until the given time.
     #[error("register budget spent")]
     BudgetSpent(time::OffsetDateTime),
+    /// This onboarding was retried less than the retry cooldown ago; the wait left.
+    #[error("retried too soon")]
+    TooSoon(std::time::Duration),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -128,14 +171,22 @@ struct Inner {
     /// YCloud, or Meta's Cloud API directly.
     provider: Provider,
     tuning: UpstreamTuning,
-    /// Where the register budget's and retry's "now" comes from.
+    /// Where the register budget's, the leases' and retry's "now" comes from.
     clock: Clock,
-    /// Onboardings whose steps are running now (one runner per onboarding).
+    /// This process among the instances sharing the database: the owner of its leases.
+    instance: String,
+    /// How long a lease lasts unless renewed.
+    lease_for: Duration,
+    /// Onboardings a runner or follower of this process holds (one per onboarding).
     running: Mutex<HashSet<String>>,
-    /// Onboardings with a follower polling their number.
-    following: Mutex<HashSet<String>>,
+    /// Permits for resumed runs ([`RESUME_CONCURRENCY`]).
+    resumes: Semaphore,
     /// The event streams' channels, one per followed onboarding.
     changes: changes::Changes,
+    /// The least time between two retries of one onboarding (zero: none).
+    retry_cooldown: std::time::Duration,
+    /// When each onboarding retried within the cooldown was retried (monotonic clock).
+    last_retries: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 /// The onboarding pipeline. Cheap to clone; clones share everything.
@@ -150,30 +201,17 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
-/// Removes an id from a set when dropped, so a panic or early return cannot leave it busy.
-struct Claim<'a> {
-    set: &'a Mutex<HashSet<String>>,
-    id: String,
-}
-
-impl<'a> Claim<'a> {
-    fn take(set: &'a Mutex<HashSet<String>>, id: &str) -> Option<Self> {
-        let mut guard = set
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        guard.insert(id.to_owned()).then(|| Claim {
-            set,
-            id: id.to_owned(),
-        })
-    }
-}
-
-impl Drop for Claim<'_> {
-    fn drop(&mut self) {
-        self.set
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&self.id);
+/// Runs `work` in a task of its own and waits for its result. Dropping the wait (a client
+/// that hung up) leaves the work running to its end; a panic in it panics the waiter, as if
+/// it had run inline.
+async fn detached<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> T {
+    match tokio::spawn(work).await {
+        Ok(done) => done,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            // Only a runtime shutting down cancels a task, and then nobody waits here.
+            Err(e) => panic!("onboarding task cancelled: {e}"),
+        },
     }
 }
 
@@ -185,22 +223,32 @@ enum Flow {
 
 impl Pipeline {
     /// A pipeline over a store and a provider (YCloud's [`crate::ycloud::Upstream`] or
-    /// Meta's [`crate::meta::Direct`]), reading the time from `clock`.
+    /// Meta's [`crate::meta::Direct`]), reading the time from `clock`, with a random
+    /// instance id of its own, refusing a retry of one onboarding within `retry_cooldown` of
+    /// the last.
     pub fn new(
         store: Store,
         provider: impl Into<Provider>,
         tuning: UpstreamTuning,
         clock: Clock,
+        retry_cooldown: std::time::Duration,
     ) -> Self {
+        // At least a second: it is renewed every third of it, and swept for as often.
+        let lease_for = tuning.lease_for.max(std::time::Duration::from_secs(1));
+        let lease_for = Duration::try_from(lease_for).unwrap_or(Duration::seconds(30));
         Self {
             inner: Arc::new(Inner {
                 store,
                 provider: provider.into(),
                 tuning,
                 clock,
+                instance: uuid::Uuid::new_v4().to_string(),
+                lease_for,
                 running: Mutex::new(HashSet::new()),
-                following: Mutex::new(HashSet::new()),
+                resumes: Semaphore::new(RESUME_CONCURRENCY),
                 changes: changes::Changes::default(),
+                retry_cooldown,
+                last_retries: Mutex::default(),
             }),
         }
     }
@@ -210,14 +258,38 @@ impl Pipeline {
         &self.inner.store
     }
 
+    /// This process's instance id: the owner of the leases it takes.
+    pub fn instance(&self) -> &str {
+        &self.inner.instance
+    }
+
     /// Stores the onboarding for `customer` and runs its steps; or, for a WABA and number
     /// seen before, answers the existing onboarding and calls nothing, when it is the same
     /// customer's. `code_sha256`: the hash of the code that verified ownership, when
-    /// verification is on.
+    /// verification is on. The steps run in a task of their own: a client hanging up does
+    /// not stop them.
     ///
     /// # Errors
     /// See [`CreateError`]; upstream failures are part of the onboarding.
     pub async fn create(
+        &self,
+        req: CreateOnboarding,
+        customer: &Customer,
+        code_sha256: Option<&str>,
+    ) -> Result<Created, CreateError> {
+        let pipeline = self.clone();
+        let customer = customer.clone();
+        let code_sha256 = code_sha256.map(str::to_owned);
+        detached(async move {
+            pipeline
+                .create_here(req, &customer, code_sha256.as_deref())
+                .await
+        })
+        .await
+    }
+
+    /// [`Pipeline::create`], in the task it runs in.
+    async fn create_here(
         &self,
         req: CreateOnboarding,
         customer: &Customer,
@@ -228,14 +300,16 @@ impl Pipeline {
             Mode::Standard => Step::Bind,
             Mode::Coexistence => Step::SmbBind,
         };
-        let onboarding = match self
-            .inner
+        let inner = &self.inner;
+        let lease = (inner.instance.as_str(), inner.clock.now() + inner.lease_for);
+        let onboarding = match inner
             .store
             .insert_or_get_started(
                 &req,
                 customer,
                 code_sha256,
                 Some((first, OnboardingState::Binding)),
+                Some(lease),
             )
             .await?
         {
@@ -288,6 +362,13 @@ impl Pipeline {
     /// # Errors
     /// See [`RetryError`].
     pub async fn retry(&self, id: &str) -> Result<Onboarding, RetryError> {
+        let pipeline = self.clone();
+        let id = id.to_owned();
+        detached(async move { pipeline.retry_here(&id).await }).await
+    }
+
+    /// [`Pipeline::retry`], in the task it runs in.
+    async fn retry_here(&self, id: &str) -> Result<Onboarding, RetryError> {
         let onboarding = self
             .inner
             .store
@@ -331,28 +412,111 @@ impl Pipeline {
                 }
             }
         }
+        if let Some(wait) = self.start_retry(id) {
+            return Err(RetryError::TooSoon(wait));
+        }
         tracing::info!(id, "retrying onboarding");
         let onboarding = self.advance(id).await?;
         Ok(self.inner.store.api(onboarding).await?)
     }
 
-    /// Picks up every onboarding a previous run left unfinished, in the background.
+    /// Records a retry of `id` starting now; or, when the last one started less than the
+    /// cooldown ago, the wait left. Each retry calls YCloud again (and may count against the
+    /// number's register budget): a client looping on retry must not hammer it.
+    fn start_retry(&self, id: &str) -> Option<std::time::Duration> {
+        let cooldown = self.inner.retry_cooldown;
+        if cooldown.is_zero() {
+            return None;
+        }
+        let now = std::time::Instant::now();
+        let mut last = self
+            .inner
+            .last_retries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Only retries within the cooldown are kept.
+        last.retain(|_, at| now.duration_since(*at) < cooldown);
+        if let Some(at) = last.get(id) {
+            return Some(cooldown.saturating_sub(now.duration_since(*at)));
+        }
+        last.insert(id.to_owned(), now);
+        None
+    }
+
+    /// Picks up, in the background, every unfinished onboarding that nobody holds (a
+    /// previous run of this or another instance left it), [`RESUME_CONCURRENCY`] at a time.
+    /// Answers how many were found; each runs only if its lease can be taken.
     ///
     /// # Errors
     /// Store failures while listing them.
     pub async fn resume_unfinished(&self) -> Result<usize, StoreError> {
-        let ids = self.inner.store.unfinished().await?;
+        self.resume(Unleased::Free).await
+    }
+
+    /// [`Pipeline::resume_unfinished`] of the onboardings whose lease expired: their instance
+    /// stopped renewing it (it crashed, or lost the database) before the end.
+    ///
+    /// # Errors
+    /// Store failures while listing them.
+    pub async fn resume_abandoned(&self) -> Result<usize, StoreError> {
+        self.resume(Unleased::Expired).await
+    }
+
+    /// Runs [`Pipeline::resume_abandoned`] every lease period, until the task is aborted.
+    pub fn spawn_sweeper(&self) -> tokio::task::JoinHandle<()> {
+        let pipeline = self.clone();
+        tokio::spawn(async move {
+            let period = pipeline.inner.lease_for.unsigned_abs();
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match pipeline.resume_abandoned().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(n, "resuming onboardings whose lease expired"),
+                    Err(e) => tracing::error!(error = %e, "sweeping for expired leases failed"),
+                }
+            }
+        })
+    }
+
+    async fn resume(&self, which: Unleased) -> Result<usize, StoreError> {
+        let ids = self
+            .inner
+            .store
+            .unfinished(self.inner.clock.now(), which)
+            .await?;
         for id in &ids {
             let pipeline = self.clone();
             let id = id.clone();
             tokio::spawn(async move {
-                tracing::info!(id, "resuming unfinished onboarding");
-                if let Err(e) = pipeline.advance(&id).await {
+                let Ok(_permit) = pipeline.inner.resumes.acquire().await else {
+                    return;
+                };
+                if let Err(e) = pipeline.resume_one(&id).await {
                     tracing::error!(id, error = %e, "resuming failed");
                 }
             });
         }
         Ok(ids.len())
+    }
+
+    /// Runs one listed onboarding, if it can be leased and is still unfinished (another
+    /// runner may have finished it since it was listed: running a failed one again would be
+    /// a retry nobody asked for).
+    async fn resume_one(&self, id: &str) -> Result<(), StoreError> {
+        let Some(lease) = self.lease(id).await? else {
+            return Ok(());
+        };
+        let onboarding = self.current(id).await?;
+        if onboarding.state.is_final() {
+            lease.release().await;
+            return Ok(());
+        }
+        tracing::info!(id, state = %onboarding.state, "resuming unfinished onboarding");
+        let steps = self.inner.store.steps(id).await?;
+        self.run(lease, onboarding, steps).await?;
+        Ok(())
     }
 
     async fn next_is_register(&self, id: &str) -> Result<bool, StoreError> {
@@ -365,6 +529,7 @@ impl Pipeline {
     }
 
     /// When the number's budget is spent, the time its oldest counted call leaves the window.
+    /// (A look for `retry`'s early answer; the step itself counts under the number's lock.)
     async fn budget_spent_until(
         &self,
         phone: &wire::PhoneNumberId,
@@ -379,34 +544,56 @@ impl Pipeline {
     }
 
     /// Runs the onboarding's remaining steps and answers where it stands afterwards. When
-    /// another runner holds it, answers its current state without running anything.
+    /// another runner holds it (here or in another instance), answers its current state
+    /// without running anything.
     async fn advance(&self, id: &str) -> Result<Record, StoreError> {
-        let Some(_claim) = Claim::take(&self.inner.running, id) else {
+        let Some(lease) = self.lease(id).await? else {
             return self.current(id).await;
         };
         let onboarding = self.current(id).await?;
         let steps = self.inner.store.steps(id).await?;
-        self.run(onboarding, steps).await
+        self.run(lease, onboarding, steps).await
     }
 
-    /// [`Pipeline::advance`] of an onboarding just read (or just created).
+    /// [`Pipeline::advance`] of an onboarding just created (leased to this instance by its
+    /// insert).
     async fn advance_from(&self, onboarding: Record, first: Step) -> Result<Record, StoreError> {
-        let Some(_claim) = Claim::take(&self.inner.running, &onboarding.id) else {
+        let Some(lease) = self.lease_inserted(&onboarding.id) else {
             return self.current(&onboarding.id).await;
         };
         // Just created, its first step recorded as started with it.
-        self.run(onboarding, Steps::just_started(first)).await
+        self.run(lease, onboarding, Steps::just_started(first))
+            .await
     }
 
-    /// The steps, with the runner's claim held.
+    /// The steps, with the onboarding held; afterwards the lease goes to the follower of a
+    /// `pending` number, or is released.
     /// `steps`: the stored steps (one runner per onboarding, so they stay true for the steps
     /// not run yet).
-    async fn run(&self, onboarding: Record, steps: Steps) -> Result<Record, StoreError> {
+    async fn run(
+        &self,
+        lease: Lease,
+        onboarding: Record,
+        steps: Steps,
+    ) -> Result<Record, StoreError> {
         let id = onboarding.id.as_str();
-        let flow = self.run_steps(&onboarding, &steps).await?;
+        let flow = match self.run_steps(&onboarding, &steps).await {
+            Ok(flow) => flow,
+            Err(e @ StoreError::LeaseLost { .. }) => {
+                // This instance stalled past its lease and another took over: its answer
+                // is the onboarding as the other runner leaves it.
+                tracing::warn!(id, error = %e, "stopped running the onboarding");
+                drop(lease);
+                return self.current(id).await;
+            }
+            // The lease is left to expire: a sweep resumes the onboarding.
+            Err(e) => return Err(e),
+        };
         let onboarding = self.current(id).await?;
         if matches!(flow, Flow::Continue) && onboarding.state == OnboardingState::Pending {
-            self.follow(&onboarding);
+            self.follow(&onboarding, lease);
+        } else {
+            lease.release().await;
         }
         Ok(onboarding)
     }
@@ -422,41 +609,67 @@ impl Pipeline {
             })
     }
 
-    /// Applies a verified webhook event to the onboardings it is about and tells their event
-    /// streams. Answers how many changed. Only onboardings no runner owns are touched
-    /// ([`webhook_rules::may_change`]); the rules themselves are in `webhook_rules.rs`.
+    /// Applies a verified webhook event to the onboardings it is about, in one transaction
+    /// with the record that it was seen, then tells their event streams. Events of types the
+    /// proxy does not act on (or about no WABA or number) are not stored at all. Only
+    /// onboardings no runner owns are changed ([`webhook_rules::may_change`]), and an event
+    /// created before one already applied about the same object changes nothing; the rules
+    /// themselves are in `webhook_rules.rs`.
     ///
     /// # Errors
-    /// Store failures.
-    pub async fn apply_event(&self, event: &Event) -> Result<usize, StoreError> {
+    /// Store failures: nothing was recorded, so the event can come again.
+    pub async fn apply_event(&self, event: &Event, body: &str) -> Result<Applied, StoreError> {
         let env = &event.envelope;
         let Some(subject) = Subject::of(event) else {
-            return Ok(0);
+            return Ok(Applied::Ignored);
         };
-        let mut changed = 0;
-        let candidates = self
+        let created = env.create_time.as_deref().and_then(|t| {
+            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        });
+        let incoming = IncomingEvent {
+            id: &env.id,
+            kind: &env.kind,
+            body,
+            object: subject.object(),
+            created,
+            waba_id: subject.waba_id(),
+            phone_number_id: subject.phone_number_id(),
+        };
+        let outcome = self
             .inner
             .store
-            .onboardings_for(subject.waba_id(), subject.phone_number_id())
+            .apply_webhook_event(&incoming, |o| {
+                if !subject.is_about(o) {
+                    Verdict::NotAbout
+                } else if !may_change(o.state) {
+                    tracing::info!(id = %o.id, state = %o.state, event = %env.id, "onboarding is running; webhook not applied");
+                    Verdict::Busy
+                } else {
+                    Verdict::About(subject.change(o))
+                }
+            })
             .await?;
-        for o in candidates {
-            if !subject.is_about(&o) {
-                continue;
-            }
-            if !may_change(o.state) {
-                tracing::info!(id = %o.id, state = %o.state, event = %env.id, "onboarding is running; webhook stored, not applied");
-                continue;
-            }
-            let Some(update) = subject.change(&o) else {
-                continue;
-            };
-            let state = update.state;
-            if self.inner.store.update_if(&o.id, o.state, update).await? {
-                tracing::info!(id = %o.id, event = %env.id, kind = %env.kind, from = %o.state, to = ?state.map(OnboardingState::as_str), "webhook applied");
-                self.notify(&o.id).await;
-                changed += 1;
-            }
+        let (changed, stale) = match outcome {
+            EventOutcome::Duplicate => return Ok(Applied::Duplicate),
+            EventOutcome::Applied { changed, stale } => (changed, stale),
+        };
+        for id in &stale {
+            tracing::info!(id, event = %env.id, create_time = env.create_time.as_deref(), "a newer event about this object was applied already; this one changes nothing");
         }
-        Ok(changed)
+        for (id, from, to) in &changed {
+            tracing::info!(id, event = %env.id, kind = %env.kind, from = %from, to = ?to.map(OnboardingState::as_str), "webhook applied");
+        }
+        // Telling the streams reads each onboarding again: not on the webhook's answer.
+        let ids: Vec<String> = changed.into_iter().map(|(id, _, _)| id).collect();
+        let n = ids.len();
+        if n > 0 {
+            let pipeline = self.clone();
+            tokio::spawn(async move {
+                for id in ids {
+                    pipeline.notify(&id).await;
+                }
+            });
+        }
+        Ok(Applied::Changed(n))
     }
 }

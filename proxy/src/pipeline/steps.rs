@@ -4,9 +4,12 @@
 use serde_json::Value;
 use wire::{ErrorCode, Mode, OnboardingError, OnboardingState, WabaId};
 
-use super::{Flow, Pipeline};
+use super::{Flow, Pipeline, REGISTER_BUDGET, REGISTER_WINDOW};
 use crate::provider::Provider;
-use crate::store::{self, Record, Step, StepStatus, Steps, StoreError, Update, Writes};
+use crate::store::{
+    self, Budget, CallKind, CountedCall, Record, Step, StepStatus, Steps, StoreError, Update,
+    Writes,
+};
 use crate::ycloud::{Object, PhoneNumber, Upstream, UpstreamError, Waba};
 
 impl Pipeline {
@@ -18,8 +21,12 @@ impl Pipeline {
         onboarding: &Record,
         steps: &Steps,
     ) -> Result<Flow, StoreError> {
-        let mut w = self.inner.store.writes();
-        let upstream = match &self.inner.provider {
+        let inner = &self.inner;
+        let mut w = inner
+            .store
+            .writes()
+            .leased_to(&inner.instance, inner.lease_for);
+        let upstream = match &inner.provider {
             Provider::YCloud(upstream) => upstream,
             Provider::Meta(direct) => {
                 return self.run_direct(direct, onboarding, steps, &mut w).await
@@ -151,7 +158,20 @@ impl Pipeline {
         let phone: Option<Object<PhoneNumber>> = match register {
             Some(s) if s.status == StepStatus::Done => None,
             _ => {
-                if let Some(until) = self.budget_spent_until(phone_id).await? {
+                // The step's start and the counted call in one commit, before the call, if
+                // the number's budget has a call left (counted under its lock).
+                let now = self.inner.clock.now();
+                let call = CountedCall {
+                    kind: CallKind::Register,
+                    waba_id: onboarding.waba_id.clone(),
+                    phone_number_id: phone_id.clone(),
+                    at: now,
+                    since: now - REGISTER_WINDOW,
+                    limit: REGISTER_BUDGET,
+                };
+                w.start_counted_step(Step::Register, OnboardingState::Registering, call);
+                if let Budget::Spent { oldest } = store.commit_counted(id, w).await? {
+                    let until = oldest.unwrap_or(now) + REGISTER_WINDOW;
                     let error = OnboardingError {
                         code: ErrorCode::RegisterLimit,
                         message: "This number has used Meta's 10 register requests for 72 hours; \
@@ -163,10 +183,6 @@ impl Pipeline {
                     };
                     return self.stop(id, w, OnboardingState::Failed, error, None).await;
                 }
-                // The step's start and the counted call in one commit, before the call.
-                w.start_step(Step::Register, OnboardingState::Registering);
-                w.register_attempt(&onboarding.waba_id, phone_id, self.inner.clock.now());
-                store.commit(id, w).await?;
                 self.notify(id).await;
                 match upstream.register(&onboarding.waba_id, phone_id).await {
                     Ok(p) => Some(p),

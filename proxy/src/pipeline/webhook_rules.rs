@@ -6,7 +6,7 @@
 use serde_json::Value;
 use wire::{ErrorCode, OnboardingError, OnboardingState};
 
-use crate::store::{Record, Update};
+use crate::store::{EventObject, Record, Update};
 use crate::webhook::{BusinessAccountEvent, Event, EventType, PhoneNumberEvent};
 
 /// What an event is about: the object it carries, whose ids find its onboardings.
@@ -46,6 +46,14 @@ impl<'a> Subject<'a> {
         match self {
             Subject::PhoneNumber(_, number) => str_field(number, "wabaId"),
             Subject::BusinessAccount(_, waba) => str_field(waba, "id"),
+        }
+    }
+
+    /// Which object of an onboarding the event is about (its events are ordered per object).
+    pub(super) fn object(&self) -> EventObject {
+        match self {
+            Subject::PhoneNumber(..) => EventObject::PhoneNumber,
+            Subject::BusinessAccount(..) => EventObject::Waba,
         }
     }
 

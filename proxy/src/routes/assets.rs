@@ -35,6 +35,18 @@ pub async fn sandbox_popup() -> Response {
         .into_response()
 }
 
+/// `GET /embed-demo.html` (sandbox mode only).
+pub async fn sandbox_embed_demo() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        assets::EMBED_DEMO_HTML,
+    )
+        .into_response()
+}
+
 /// A known API route with the wrong method.
 pub async fn method_not_allowed() -> Error {
     Error::MethodNotAllowed

@@ -17,7 +17,7 @@ use super::AppState;
 use crate::error::{Error, Json};
 use crate::meta::webhook::{Notification, VerifiedMetaWebhook};
 use crate::ownership::{self, Refusal, Verified};
-use crate::pipeline::{CreateError, Created, DeregisterError, PinError};
+use crate::pipeline::{Applied, CreateError, Created, DeregisterError, PinError};
 use crate::store::Customer;
 
 /// Longest `hub.challenge` echoed.
@@ -66,10 +66,10 @@ pub(super) async fn create(
         (status = 200, description = "The PIN is stored (encrypted) and the number was registered again with it: `pending`, `connected`, or `action_required` again when Meta refused it", body = Onboarding),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 404, description = "`onboarding_not_found`", body = ErrorBody),
-        (status = 409, description = "`pin_not_expected`: the onboarding is not waiting for a PIN (or the provider is YCloud)", body = ErrorBody),
+        (status = 409, description = "`pin_not_expected`: the onboarding is not waiting for a PIN, another request or instance works on it, or the provider is YCloud", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "`invalid_body`: the PIN is not exactly six digits", body = ErrorBody),
-        (status = 429, description = "`register_limit`: the number's 72-hour register budget is spent", body = ErrorBody),
+        (status = 429, description = "`register_limit`: the number's 72-hour register budget is spent; or this client sent more PINs than `RATE_LIMIT_PER_MINUTE` allows (`rate_limited`); each with `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn pin(
@@ -233,17 +233,19 @@ pub async fn handshake(
     }
 }
 
-/// `POST /webhooks/meta`: verified, stored once, applied in the background.
+/// `POST /webhooks/meta`: verified, then each change recorded once in the transaction that
+/// applies it (as YCloud's events are).
 #[utoipa::path(
     post, path = "/webhooks/meta", tag = "webhooks",
     params(("X-Hub-Signature-256" = String, Header,
         description = "`sha256={hex HMAC-SHA256(FB_APP_SECRET, raw body)}`")),
-    request_body(content = Object, description = "A Meta notification: `{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\",\"changes\":[{\"field\",\"value\"}]}]}`"),
+    request_body(content = Object, description = "A Meta notification: `{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\",\"time\",\"changes\":[{\"field\",\"value\"}]}]}`"),
     responses(
-        (status = 200, description = "Stored; applied to its onboardings in the background (the same notification again is not applied twice)"),
+        (status = 200, description = "Applied to its onboardings and recorded, each change in one transaction with what it changes (the same notification again is not applied twice)"),
         (status = 400, description = "`signature_missing`, `signature_malformed`, or `invalid_event` for a body that is not a notification", body = ErrorBody),
         (status = 401, description = "`signature_invalid`", body = ErrorBody),
         (status = 413, description = "The body is over 1 MiB", body = ErrorBody),
+        (status = 500, description = "`internal_error`: the store failed; the changes not recorded are applied when Meta sends the notification again", body = ErrorBody),
         (status = 503, description = "`webhooks_disabled`: FB_APP_SECRET is not configured", body = ErrorBody),
     )
 )]
@@ -257,21 +259,14 @@ pub async fn notification(
         return Ok(StatusCode::OK);
     }
     let id = Notification::id_of(&body);
-    let fresh = state
-        .pipeline
-        .store()
-        .insert_webhook_event(&id, &n.kinds(), &String::from_utf8_lossy(&body))
-        .await?;
-    if !fresh {
-        tracing::info!(event = %id, "Meta webhook received again; already applied");
-        return Ok(StatusCode::OK);
-    }
-    tracing::info!(event = %id, kinds = %n.kinds(), "Meta webhook received");
-    let pipeline = state.pipeline.clone();
-    tokio::spawn(async move {
-        if let Err(e) = pipeline.apply_meta_notification(&n).await {
-            tracing::error!(event = %id, error = %e, "applying the Meta webhook failed");
+    match state.pipeline.apply_meta_notification(&n, &id).await? {
+        Applied::Ignored => tracing::debug!(event = %id, "Meta webhook without changes"),
+        Applied::Duplicate => {
+            tracing::info!(event = %id, "Meta webhook received again; already applied")
         }
-    });
+        Applied::Changed(changed) => {
+            tracing::info!(event = %id, kinds = %n.kinds(), changed, "Meta webhook received")
+        }
+    }
     Ok(StatusCode::OK)
 }

@@ -14,10 +14,12 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::limits::rate_limited;
 use crate::pipeline::Pipeline;
 
 mod assets;
 mod meta;
+mod metrics;
 mod onboardings;
 pub mod openapi;
 pub mod partner;
@@ -54,6 +56,12 @@ pub struct AppState {
     pub partner_keys: partner::PartnerKeys,
     /// What `/webhooks/meta` checks: `FB_APP_SECRET`, `META_WEBHOOK_VERIFY_TOKEN`.
     pub meta_webhooks: crate::meta::webhook::MetaWebhooks,
+    /// What clients may ask (timeouts, concurrency, rates, streams).
+    pub limits: crate::limits::Limits,
+    /// What `GET /metrics` serves, and the token it asks for (`METRICS_TOKEN`).
+    pub metrics: crate::metrics::Metrics,
+    /// `METRICS_TOKEN`; none: `GET /metrics` is open.
+    pub metrics_token: Option<secrecy::SecretString>,
 }
 
 /// The whole application's router.
@@ -61,13 +69,22 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(health))
         .route("/api/config", get(config))
-        .route("/api/onboardings", post(onboardings::create))
+        .route(
+            "/api/onboardings",
+            rate_limited(post(onboardings::create), &state.limits.settings),
+        )
         .route("/api/onboardings/{id}", get(onboardings::get_one))
-        .route("/api/onboardings/{id}/events", get(onboardings::events))
-        .route("/api/onboardings/{id}/retry", post(onboardings::retry))
-        .route("/api/onboardings/{id}/pin", post(meta::pin))
+        .route(
+            "/api/onboardings/{id}/retry",
+            rate_limited(post(onboardings::retry), &state.limits.settings),
+        )
+        .route(
+            "/api/onboardings/{id}/pin",
+            rate_limited(post(meta::pin), &state.limits.settings),
+        )
         .route("/api/session", post(partner::session_info))
         .route("/api/openapi.json", get(openapi::document))
+        .route("/metrics", get(metrics::metrics))
         .route(
             "/webhooks/ycloud",
             post(webhooks::ycloud).layer(DefaultBodyLimit::max(crate::webhook::MAX_WEBHOOK_BYTES)),
@@ -108,8 +125,13 @@ pub fn router(state: AppState) -> Router {
     if state.sandbox {
         app = app
             .route("/sandbox/sdk.js", get(assets::sandbox_sdk))
-            .route("/sandbox/popup.html", get(assets::sandbox_popup));
+            .route("/sandbox/popup.html", get(assets::sandbox_popup))
+            .route("/embed-demo.html", get(assets::sandbox_embed_demo));
     }
+    // Every route so far has the request timeout; the event stream, added after it, does
+    // not: its answer is the stream, which has a lifetime of its own.
+    let app = crate::limits::with_request_timeout(app, state.limits.settings.request_timeout)
+        .route("/api/onboardings/{id}/events", get(onboardings::events));
     let cors = cors_layer(&state.allowed_origins);
     let security = security::SecurityHeaders::new(
         &state.public_config.sdk_url,
@@ -128,23 +150,30 @@ pub fn router(state: AppState) -> Router {
             |_panic: Box<dyn std::any::Any + Send>| {
                 crate::error::Error::Internal("a handler panicked".to_owned()).into_response()
             },
-        ))
-        .layer(CompressionLayer::new())
-        .layer(axum::middleware::map_response(
-            move |response: axum::response::Response| {
-                let security = security.clone();
-                async move { security.apply(response) }
-            },
-        ))
-        .layer(
-            // Method and path only: no headers (nor the query) go into the logs. Each request
-            // at `debug` (a line per request at `info` cost ~30 % of GET throughput); a 5xx
-            // or a failed connection is still logged at `error` (`DefaultOnFailure`).
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
-                .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
-        );
+        ));
+    let app =
+        crate::limits::with_concurrency_limit(app, state.limits.settings.max_concurrent_requests)
+            // Outside the limits, so their refusals are counted too.
+            .layer(axum::middleware::from_fn_with_state(
+                state.metrics.clone(),
+                crate::metrics::track,
+            ))
+            .layer(CompressionLayer::new())
+            .layer(axum::middleware::map_response(
+                move |response: axum::response::Response| {
+                    let security = security.clone();
+                    async move { security.apply(response) }
+                },
+            ))
+            .layer(
+                // Method and path only: no headers (nor the query) go into the logs. Each request
+                // at `debug` (a line per request at `info` cost ~30 % of GET throughput); a 5xx
+                // or a failed connection is still logged at `error` (`DefaultOnFailure`).
+                TraceLayer::new_for_http()
+                    .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
+                    .on_request(())
+                    .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+            );
     let app = match cors {
         Some(cors) => app.layer(cors),
         None => app,

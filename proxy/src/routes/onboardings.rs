@@ -14,6 +14,7 @@ use wire::{CreateOnboarding, ErrorBody, Onboarding};
 use super::AppState;
 use crate::error::{Error, Json};
 use crate::graph::VerifyError;
+use crate::limits::ClientIp;
 use crate::ownership::{self, Refusal, Verified};
 use crate::pipeline::{CreateError, Created, RetryError};
 
@@ -27,11 +28,11 @@ use crate::pipeline::{CreateError, Created, RetryError};
         (status = 200, description = "The same WABA and number were posted before for the same customer: that onboarding, nothing called again", body = Onboarding),
         (status = 401, description = "`session_required` (live mode, no `session`) or `session_invalid` (unknown, expired or revoked)", body = ErrorBody),
         (status = 409, description = "`already_onboarded`: the WABA and number belong to another customer's onboarding (nothing of it is shown)", body = ErrorBody),
-        (status = 429, description = "`session_exhausted`: the session created its 5 onboardings", body = ErrorBody),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "Wrong types, unknown mode or fields, malformed ids; `customer_ref_mismatch` when it differs from the session's", body = ErrorBody),
+        (status = 429, description = "`session_exhausted` (the session created its 5 onboardings), or this client sent more sign-ups than `RATE_LIMIT_PER_MINUTE` allows (`rate_limited`, with `Retry-After`)", body = ErrorBody),
         (status = 403, description = "`mode_not_allowed` by the session; or ownership verification is on and failed: `code_missing`, `code_invalid`, `waba_not_owned` or `phone_number_not_owned`; nothing stored, YCloud not called", body = ErrorBody),
         (status = 502, description = "Ownership verification is on and the Graph API could not be asked (`verification_unavailable`); nothing stored", body = ErrorBody),
     )
@@ -123,7 +124,7 @@ pub async fn get_one(
         (status = 200, description = "The failed step and what follows it ran again", body = Onboarding),
         (status = 404, description = "No onboarding has this id", body = ErrorBody),
         (status = 409, description = "Nothing is retryable", body = ErrorBody),
-        (status = 429, description = "The number's 72-hour register budget is spent (`retry_after` says until when)", body = ErrorBody),
+        (status = 429, description = "The number's 72-hour register budget is spent (`register_limit`; `retry_after` says until when), this onboarding was retried less than `RETRY_COOLDOWN_SECS` ago (`retry_too_soon`), or this client sent more retries than `RATE_LIMIT_PER_MINUTE` allows (`rate_limited`); each with `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn retry(
@@ -144,25 +145,37 @@ pub(super) async fn retry_onboarding(state: &AppState, id: &str) -> Result<Onboa
             retry_after,
             now: state.clock.now(),
         }),
+        Err(RetryError::TooSoon(wait)) => Err(Error::RetryTooSoon { wait }),
         Err(RetryError::Store(e)) => Err(Error::Store(e)),
     }
 }
 
 /// `GET /api/onboardings/{id}/events`: the onboarding at once and at every change, until
-/// it reaches a state that only a person can change.
+/// it reaches a state that only a person can change, or the stream's lifetime ends. Each
+/// client may hold a limited number open.
 #[utoipa::path(
     get, path = "/api/onboardings/{id}/events", tag = "onboardings",
     params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
     responses(
-        (status = 200, description = "Server-sent events: one `data:` line with the onboarding JSON at once and at each change, until `connected`, `failed` or `action_required`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: one `data:` line with the onboarding JSON at once and at each change, until `connected`, `failed` or `action_required`, or `EVENT_STREAM_MAX_SECS` (the browser's EventSource reconnects)", content_type = "text/event-stream", body = String),
         (status = 404, description = "No onboarding has this id", body = ErrorBody),
+        (status = 429, description = "This client holds `EVENT_STREAMS_PER_CLIENT` streams open already (`too_many_streams`)", body = ErrorBody),
     )
 )]
 pub async fn events(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
     let id = onboarding_id(id)?;
+    // Held by the stream: its client's place is free again when the stream ends or is
+    // dropped (the client left).
+    let slot = state
+        .limits
+        .streams
+        .take(client)
+        .ok_or(Error::TooManyStreams)?;
+    let lifetime = state.limits.settings.event_stream_lifetime;
     // Subscribe before reading, so a change between the two is not lost.
     let mut changes = state.pipeline.subscribe(&id);
     let first = state
@@ -172,6 +185,9 @@ pub async fn events(
         .ok_or(Error::OnboardingNotFound)?;
     let mut stopping = state.stopping.clone();
     let stream = async_stream::stream! {
+        let _slot = slot;
+        let ends = tokio::time::sleep(lifetime);
+        tokio::pin!(ends);
         let mut last = first;
         yield Ok(event(&last));
         while !last.state.is_final() {
@@ -182,6 +198,8 @@ pub async fn events(
                 },
                 // A shutdown ends the stream; the browser's EventSource reconnects.
                 _ = stopping.wait_for(|s| *s) => break,
+                // So does its lifetime: no stream holds a socket forever.
+                () = &mut ends => break,
             };
             if next != last {
                 last = next;

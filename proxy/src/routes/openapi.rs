@@ -34,6 +34,7 @@ use super::onboardings;
         super::meta::handshake,
         super::meta::notification,
         super::partner::events,
+        super::metrics::metrics,
     ),
     components(schemas(
         wire::CreateOnboarding,
@@ -67,7 +68,7 @@ use super::onboardings;
     modifiers(&PartnerKeyScheme),
     tags(
         (name = "onboardings", description = "Onboarding a WABA (standard) or a WhatsApp Business App number (coexistence)"),
-        (name = "service", description = "Health and public configuration"),
+        (name = "service", description = "Health, public configuration and metrics"),
         (name = "webhooks", description = "Events YCloud (or, with WHATSAPP_PROVIDER=meta, Meta) sends about numbers and accounts"),
         (name = "partner", description = "The partner's backend: sessions, onboardings and events (bearer key from PARTNER_API_KEYS)"),
     )

@@ -1,6 +1,6 @@
 //! Headers that keep the proxy's own pages from being turned against their visitors: a
-//! `Content-Security-Policy` on every HTML page (the bundle's `index.html`, `embed-demo.html`,
-//! the sandbox popup), and `X-Content-Type-Options` and `Referrer-Policy` on every answer.
+//! `Content-Security-Policy` on every HTML page (the bundle's `index.html`, the sandbox popup
+//! and the sandbox's example partner page), and `X-Content-Type-Options` and `Referrer-Policy` on every answer.
 //!
 //! Scripts may come from the proxy itself, from the Facebook SDK's origin, and inline only
 //! when their exact text was served at start-up (each inline `<script>` of the HTML files at
@@ -31,6 +31,7 @@ impl SecurityHeaders {
         let mut pages: Vec<String> = dist_dir.map(html_files).unwrap_or_default();
         if sandbox {
             pages.push(crate::sandbox::assets::POPUP_HTML.to_owned());
+            pages.push(crate::sandbox::assets::EMBED_DEMO_HTML.to_owned());
         }
         let mut hashes: Vec<String> = pages
             .iter()

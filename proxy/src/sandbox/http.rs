@@ -7,7 +7,10 @@
 //!   last [`MAX_CALLS`];
 //! - `GET /__control`, `POST /__control` with `{"paymentMissing": bool, "holdPending": bool}`
 //!   (a missing key keeps its value): the [`Switches`](super::Switches), answered as they
-//!   are.
+//!   are;
+//! - `POST /__faults` with [`Faults`]: a share of the calls under `/v2` answered 500, 429
+//!   (`Retry-After: 1`), or held for `hangMs` before their answer (load and fault tests);
+//! - `POST /__partner_webhook`: `204`, a partner's webhook receiver for benchmarks.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -37,8 +40,28 @@ pub struct Call {
     pub method: String,
     /// The percent-decoded path, `/v2/…`.
     pub path: String,
-    /// Milliseconds since the Unix epoch.
+    /// Milliseconds since the Unix epoch, when it arrived.
     pub at: u64,
+    /// The status it was answered with (after any hold).
+    pub status: u16,
+}
+
+/// Injected failures, in percent of the calls under `/v2` (drawn independently per call).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Faults {
+    /// Answered `500`.
+    #[serde(default)]
+    pub error_percent: u8,
+    /// Answered `429` with `Retry-After: 1`.
+    #[serde(default)]
+    pub rate_limit_percent: u8,
+    /// Held for `hang_ms` before the normal answer (longer than the client waits: a timeout).
+    #[serde(default)]
+    pub hang_percent: u8,
+    /// How long a held call is held, in milliseconds.
+    #[serde(default)]
+    pub hang_ms: u64,
 }
 
 /// The fake, what it expects as API key, and the calls it received.
@@ -47,6 +70,9 @@ pub struct FakeServer {
     fake: FakeYCloud,
     api_key: Option<String>,
     calls: Mutex<VecDeque<Call>>,
+    faults: Mutex<Faults>,
+    /// The state of the fault draws (splitmix64): reproducible, and no dependency.
+    draws: std::sync::atomic::AtomicU64,
 }
 
 impl FakeServer {
@@ -56,13 +82,23 @@ impl FakeServer {
             fake,
             api_key,
             calls: Mutex::new(VecDeque::new()),
+            faults: Mutex::new(Faults::default()),
+            draws: std::sync::atomic::AtomicU64::new(0x5eed),
         }
     }
 
-    fn record(&self, method: &Method, path: &str) {
-        let at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    /// A number from 0 to 99.
+    fn draw(&self) -> u8 {
+        let mut z = self
+            .draws
+            .fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        u8::try_from((z ^ (z >> 31)) % 100).unwrap_or(0)
+    }
+
+    fn record(&self, method: &Method, path: &str, at: u64, status: u16) {
         let mut calls = self
             .calls
             .lock()
@@ -74,6 +110,7 @@ impl FakeServer {
             method: method.as_str().to_owned(),
             path: path.to_owned(),
             at,
+            status,
         });
     }
 }
@@ -83,6 +120,7 @@ pub fn router(server: Arc<FakeServer>) -> Router {
     Router::new()
         .route("/__calls", get(calls))
         .route("/__control", get(switches).post(set_switches))
+        .route("/__faults", axum::routing::post(set_faults))
         // A partner's webhook receiver, for benchmarks that deliver the proxy's events.
         .route(
             "/__partner_webhook",
@@ -124,15 +162,53 @@ async fn set_switches(
     Json(s.fake.switches())
 }
 
+async fn set_faults(State(s): State<Arc<FakeServer>>, Json(faults): Json<Faults>) -> Json<Faults> {
+    *s.faults
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = faults;
+    Json(faults)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 async fn ycloud(
     State(s): State<Arc<FakeServer>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    let at = now_ms();
     let segments: Vec<String> = uri.path().split('/').map(percent_decode).collect();
     let path = segments.join("/");
-    s.record(&method, &path);
+    let faults = *s
+        .faults
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if path.starts_with(BASE) {
+        if s.draw() < faults.error_percent {
+            s.record(&method, &path, at, 500);
+            return respond(Answer::error(500, "INTERNAL", "Injected failure.", None));
+        }
+        if s.draw() < faults.rate_limit_percent {
+            s.record(&method, &path, at, 429);
+            let mut r = respond(Answer::error(
+                429,
+                "TOO_MANY_REQUESTS",
+                "Injected limit.",
+                None,
+            ));
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return r;
+        }
+        if s.draw() < faults.hang_percent {
+            tokio::time::sleep(std::time::Duration::from_millis(faults.hang_ms)).await;
+        }
+    }
     let key = headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok());
     let key_ok = match (&s.api_key, key) {
         (_, None) => false,
@@ -152,6 +228,7 @@ async fn ycloud(
             None,
         )
     };
+    s.record(&method, &path, at, answer.status);
     respond(answer)
 }
 

@@ -1,13 +1,13 @@
 //! What the Meta provider stores besides the onboarding: its sealed business token and PIN
 //! (never in clear: [`crate::vault`] seals them before they get here), the chosen
-//! local-storage region, and the numbers' register and deregister budgets, counted
-//! atomically.
+//! local-storage region. (The deregister budget is counted with the register budget, in
+//! `writes.rs`.)
 
 use sqlx::Row;
-use time::{Duration, OffsetDateTime};
-use wire::{PhoneNumberId, WabaId};
+use time::OffsetDateTime;
+use wire::PhoneNumberId;
 
-use super::rows::{format_time, parse_time, Step, StepStatus};
+use super::rows::{format_time, parse_time};
 use super::{Store, StoreError};
 
 /// Where a stored PIN came from.
@@ -39,31 +39,6 @@ pub struct MetaCredentials {
     pub pin_origin: Option<PinOrigin>,
     /// The local-storage region chosen at creation.
     pub data_localization_region: Option<String>,
-}
-
-/// Which of a number's budgets a call spends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Budget {
-    /// `register` (the same table as YCloud's register calls: the budget is Meta's).
-    Register,
-    /// `deregister`.
-    Deregister,
-}
-
-impl Budget {
-    fn table(self) -> &'static str {
-        match self {
-            Budget::Register => "register_attempts",
-            Budget::Deregister => "deregister_attempts",
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Budget::Register => "register",
-            Budget::Deregister => "deregister",
-        }
-    }
 }
 
 impl Store {
@@ -142,67 +117,6 @@ impl Store {
         Ok(())
     }
 
-    /// Counts one call of `budget` for the number at `now`, unless `max` calls were counted
-    /// in the `window` before it: then nothing is counted and the answer is when the oldest
-    /// of them leaves the window. Check and count are one transaction, serialised per number
-    /// and budget, so concurrent calls can never count more than `max`.
-    ///
-    /// # Errors
-    /// Database failures.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn spend_budget(
-        &self,
-        budget: Budget,
-        waba_id: &WabaId,
-        phone_number_id: &PhoneNumberId,
-        onboarding_id: &str,
-        now: OffsetDateTime,
-        window: Duration,
-        max: i64,
-    ) -> Result<Result<(), OffsetDateTime>, StoreError> {
-        let at = format_time(now);
-        let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "INSERT INTO number_budgets (phone_number_id, kind, touched_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (phone_number_id, kind) DO UPDATE SET touched_at = $3",
-        )
-        .bind(phone_number_id.as_str())
-        .bind(budget.as_str())
-        .bind(&at)
-        .execute(&mut *tx)
-        .await?;
-        let row = sqlx::query(&format!(
-            "SELECT COUNT(*) AS n, MIN(attempted_at) AS oldest FROM {} \
-             WHERE phone_number_id = $1 AND attempted_at >= $2",
-            budget.table()
-        ))
-        .bind(phone_number_id.as_str())
-        .bind(format_time(now - window))
-        .fetch_one(&mut *tx)
-        .await?;
-        let n: i64 = row.try_get("n")?;
-        if n >= max {
-            let oldest: Option<String> = row.try_get("oldest")?;
-            tx.rollback().await?;
-            let oldest = oldest.as_deref().and_then(parse_time).unwrap_or(now);
-            return Ok(Err(oldest + window));
-        }
-        sqlx::query(&format!(
-            "INSERT INTO {} (id, waba_id, phone_number_id, onboarding_id, attempted_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-            budget.table()
-        ))
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(waba_id.as_str())
-        .bind(phone_number_id.as_str())
-        .bind(onboarding_id)
-        .bind(&at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Ok(()))
-    }
-
     /// The local-storage region a session asked for, as stored.
     ///
     /// # Errors
@@ -235,96 +149,5 @@ impl Store {
         .await?;
         let oldest: Option<String> = row.try_get("oldest")?;
         Ok((row.try_get("n")?, oldest.as_deref().and_then(parse_time)))
-    }
-
-    /// Records that a step outside the pipeline's run (deregister) is about to call out,
-    /// leaving the onboarding's state and error as they are.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn start_side_step(&self, id: &str, step: Step) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO onboarding_steps (onboarding_id, step, status, attempts, started_at) \
-             VALUES ($1, $2, $3, 1, $4) ON CONFLICT (onboarding_id, step) DO UPDATE SET \
-             status = $3, attempts = onboarding_steps.attempts + 1, started_at = $4, \
-             finished_at = NULL, result = NULL",
-        )
-        .bind(id)
-        .bind(step.as_str())
-        .bind(StepStatus::Started.as_str())
-        .bind(format_time(self.clock.now()))
-        .execute(&self.write)
-        .await?;
-        self.forget(id);
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::clock::Clock;
-
-    async fn store() -> (Store, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("store-meta-{}", uuid::Uuid::new_v4()));
-        let url = format!("sqlite://{}/x.db", dir.display());
-        (Store::connect(&url, Clock::system()).await.unwrap(), dir)
-    }
-
-    #[tokio::test]
-    async fn concurrent_calls_never_spend_more_than_the_budget() {
-        let (store, dir) = store().await;
-        let waba = WabaId::parse("1").unwrap();
-        let phone = PhoneNumberId::parse("2").unwrap();
-        let now = OffsetDateTime::now_utc();
-        for budget in [Budget::Register, Budget::Deregister] {
-            let tries = (0..25).map(|_| {
-                let (store, waba, phone) = (store.clone(), waba.clone(), phone.clone());
-                tokio::spawn(async move {
-                    store
-                        .spend_budget(budget, &waba, &phone, "o", now, Duration::hours(72), 10)
-                        .await
-                        .unwrap()
-                })
-            });
-            let mut spent = 0;
-            for t in tries {
-                if t.await.unwrap().is_ok() {
-                    spent += 1;
-                }
-            }
-            assert_eq!(spent, 10, "{budget:?}");
-        }
-        // Refused until the oldest leaves the window; then one place frees up.
-        let until = store
-            .spend_budget(
-                Budget::Deregister,
-                &waba,
-                &phone,
-                "o",
-                now,
-                Duration::hours(72),
-                10,
-            )
-            .await
-            .unwrap()
-            .unwrap_err();
-        assert_eq!(format_time(until), format_time(now + Duration::hours(72)));
-        let later = now + Duration::hours(72) + Duration::seconds(1);
-        assert!(store
-            .spend_budget(
-                Budget::Deregister,
-                &waba,
-                &phone,
-                "o",
-                later,
-                Duration::hours(72),
-                10
-            )
-            .await
-            .unwrap()
-            .is_ok());
-        store.close().await;
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

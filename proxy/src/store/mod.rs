@@ -5,12 +5,14 @@
 //! one set of migrations.
 //!
 //! - this file: [`Store`], opening the database and applying the migrations;
-//! - `queries.rs`: the reads, the insert of a new onboarding, webhook events;
-//! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls;
+//! - `queries.rs`: the reads, the insert of a new onboarding;
+//! - `webhooks.rs`: webhook events, seen and applied in one transaction, in order;
+//! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls,
+//!   and the register and deregister budgets' counts, atomic per number;
+//! - `leases.rs`: which instance runs an onboarding (row leases);
 //! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
 //!   YCloud's raw objects);
-//! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region) and its
-//!   atomically counted budgets;
+//! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region);
 //! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only).
 
 use std::sync::Arc;
@@ -21,17 +23,21 @@ use sqlx::{AnyPool, Executor};
 use crate::clock::Clock;
 
 mod cache;
+mod leases;
 mod meta;
 mod partner;
 mod queries;
 mod rows;
+mod webhooks;
 mod writes;
 
-pub use meta::{Budget, MetaCredentials, PinOrigin};
+pub use leases::Unleased;
+pub use meta::{MetaCredentials, PinOrigin};
 pub use partner::{Attempt, DueEvent, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
-pub use writes::Writes;
+pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};
+pub use writes::{Budget, CallKind, CountedCall, Writes};
 
 /// A store failure. Shown to nobody: logged, and answered as a generic 500.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +63,13 @@ pub enum StoreError {
         path: String,
         /// Why.
         source: std::io::Error,
+    },
+    /// The lease on the onboarding is no longer this instance's (it expired and another
+    /// instance took the onboarding over): nothing was written.
+    #[error("onboarding {id}: another instance holds its lease now")]
+    LeaseLost {
+        /// Which onboarding.
+        id: String,
     },
     /// A stored row does not parse (edited by hand, or a bug).
     #[error("corrupt row {id}: {what}")]

@@ -321,11 +321,11 @@ impl Store {
         &self,
         token_sha256: &str,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        // The writer's connection: a session revoked a moment ago must not work on a reader
-        // that has not seen the revocation yet.
+        // A reader sees every commit made before its query began (WAL; PostgreSQL's read
+        // committed), so a revocation answered 204 is already seen here.
         let row = sqlx::query("SELECT * FROM sessions WHERE token_sha256 = $1")
             .bind(token_sha256)
-            .fetch_optional(&self.write)
+            .fetch_optional(&self.read)
             .await?;
         row.as_ref().map(session_from_row).transpose()
     }

@@ -1,4 +1,4 @@
-//! The store's reads, the insert of a new onboarding, and webhook events.
+//! The store's reads and the insert of a new onboarding.
 
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -60,7 +60,7 @@ impl Store {
         req: &CreateOnboarding,
     ) -> Result<(Record, bool), StoreError> {
         match self
-            .insert_or_get_started(req, &Customer::anonymous(req), None, None)
+            .insert_or_get_started(req, &Customer::anonymous(req), None, None, None)
             .await?
         {
             Insert::Created(r) => Ok((r, true)),
@@ -77,7 +77,9 @@ impl Store {
     /// records that step as started and the onboarding in that state, in the same
     /// transaction (what [`Store::start_step`] would write next). A session's count of
     /// onboardings is raised in the same transaction, and the `onboarding.created` event
-    /// written.
+    /// written. When `lease` is given (an owner and until when), the new onboarding is
+    /// leased to it from the start, so no other instance can take it between the insert and
+    /// its first step.
     ///
     /// # Errors
     /// Database failures.
@@ -87,6 +89,7 @@ impl Store {
         customer: &Customer,
         code_sha256: Option<&str>,
         first: Option<(Step, OnboardingState)>,
+        lease: Option<(&str, OffsetDateTime)>,
     ) -> Result<Insert, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let now = format_time(self.clock.now());
@@ -97,9 +100,9 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO onboardings (id, mode, waba_id, phone_number_id, business_id, \
              customer_ref, event, state, created_at, updated_at, code_sha256, session_id, \
-             customer_ref_verified) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12) ON CONFLICT DO NOTHING \
-             RETURNING *",
+             customer_ref_verified, lease_owner, lease_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT DO NOTHING RETURNING *",
         )
         .bind(&id)
         .bind(req.mode.as_str())
@@ -118,6 +121,8 @@ impl Store {
         .bind(code_sha256.map(str::to_owned))
         .bind(customer.session_id.clone())
         .bind(i32::from(customer.verified))
+        .bind(lease.map(|(owner, _)| owner.to_owned()))
+        .bind(lease.map(|(_, until)| format_time(until)))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
@@ -253,27 +258,6 @@ impl Store {
             })
     }
 
-    /// Ids of onboardings a restart must pick up again: any state that is neither final nor
-    /// waiting for a person.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn unfinished(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id FROM onboardings WHERE state IN ($1, $2, $3, $4, $5) ORDER BY created_at",
-        )
-        .bind(OnboardingState::Received.as_str())
-        .bind(OnboardingState::Verifying.as_str())
-        .bind(OnboardingState::Binding.as_str())
-        .bind(OnboardingState::Registering.as_str())
-        .bind(OnboardingState::Pending.as_str())
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| r.try_get::<String, _>("id").map_err(Into::into))
-            .collect()
-    }
-
     /// Every step of one onboarding that was ever started, in one query.
     ///
     /// # Errors
@@ -333,30 +317,6 @@ impl Store {
         Ok((n, oldest.as_deref().and_then(parse_time)))
     }
 
-    /// Stores a webhook event once; false when its id was already stored.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn insert_webhook_event(
-        &self,
-        id: &str,
-        kind: &str,
-        body: &str,
-    ) -> Result<bool, StoreError> {
-        let n = sqlx::query(
-            "INSERT INTO webhook_events (id, type, received_at, body) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(kind)
-        .bind(format_time(self.clock.now()))
-        .bind(body)
-        .execute(&self.write)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
-    }
-
     /// How many onboardings are stored. Only the black-box tests call it (to check that a
     /// refused request stored nothing); the proxy itself never counts.
     ///
@@ -367,5 +327,19 @@ impl Store {
             .fetch_one(&self.read)
             .await?;
         Ok(row.try_get("n")?)
+    }
+
+    /// How many onboardings are in each state (states with none are absent): the metrics'
+    /// gauge, read at each scrape (one query on the `state` index).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn count_by_state(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM onboardings GROUP BY state")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+            .collect()
     }
 }

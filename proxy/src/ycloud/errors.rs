@@ -102,9 +102,10 @@ impl UpstreamError {
         }
         .map(|m| m.chars().take(300).collect::<String>());
         // YCloud's `Retry-After` as a time.
+        // Checked: `Retry-After` comes from outside, and an overflow here would panic.
         let wait_until = |wait: &Option<Duration>| {
             wait.and_then(|d| time::Duration::try_from(d).ok())
-                .map(|d| now + d)
+                .and_then(|d| now.checked_add(d))
         };
         let with_detail = |base: String| match &upstream_message {
             // "…; retry later (YCloud: Invalid thing)." reads as one sentence.
@@ -171,6 +172,19 @@ impl UpstreamError {
                     with_detail(format!("YCloud could not {what} right now; retry later.")),
                     true,
                     wait_until(retry_after),
+                ),
+                // Redirects are not followed (the key would go along): a base URL that
+                // redirects is misconfigured.
+                UpstreamError::Status {
+                    status: 300..=399, ..
+                } => (
+                    ErrorCode::UpstreamBadResponse,
+                    format!(
+                        "YCloud answered with a redirect, which the proxy does not follow, when \
+                         asked to {what}; check YCLOUD_BASE_URL, then retry."
+                    ),
+                    true,
+                    None,
                 ),
                 UpstreamError::Status {
                     status: 400..=499, ..
@@ -249,6 +263,19 @@ mod tests {
         );
         assert!(!o.retryable);
         assert_eq!(o.upstream_request_id.as_deref(), Some("req_1"));
+    }
+
+    #[test]
+    fn a_retry_after_past_the_calendar_is_dropped_not_a_panic() {
+        let e = UpstreamError::Status {
+            status: 429,
+            detail: None,
+            request_id: None,
+            retry_after: Some(Duration::from_secs(i64::MAX.unsigned_abs())),
+        };
+        let o = e.to_onboarding_error("bind the account", Clock::system().now());
+        assert_eq!(o.code, "upstream_rate_limited");
+        assert_eq!(o.retry_after, None);
     }
 
     #[test]

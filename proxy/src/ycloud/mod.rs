@@ -41,7 +41,9 @@ use wire::{PhoneNumberId, WabaId};
 
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
+use crate::metrics::Metrics;
 use crate::sandbox::FakeYCloud;
+use crate::upstream::BodyError;
 
 mod errors;
 mod types;
@@ -92,6 +94,8 @@ pub struct YCloudClient {
     tuning: UpstreamTuning,
     /// Turns a `Retry-After` date into a wait.
     clock: Clock,
+    /// Where each call is counted, when set.
+    metrics: Option<Metrics>,
 }
 
 impl YCloudClient {
@@ -112,7 +116,14 @@ impl YCloudClient {
             api_key,
             tuning,
             clock,
+            metrics: None,
         })
+    }
+
+    /// This client counting its calls in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// `POST /whatsapp/businessAccounts/{wabaId}/tp/bind`: binds the WABA to the partner and
@@ -125,6 +136,7 @@ impl YCloudClient {
             Method::POST,
             &["whatsapp", "businessAccounts", waba.as_str(), "tp", "bind"],
             Retry::Bind,
+            "tp_bind",
         )
         .await
     }
@@ -138,6 +150,7 @@ impl YCloudClient {
             Method::POST,
             &["whatsapp", "businessAccounts", waba.as_str(), "smb", "bind"],
             Retry::Bind,
+            "smb_bind",
         )
         .await
     }
@@ -161,6 +174,7 @@ impl YCloudClient {
                 "register",
             ],
             Retry::Register,
+            "register",
         )
         .await
     }
@@ -174,6 +188,7 @@ impl YCloudClient {
             Method::GET,
             &["whatsapp", "businessAccounts", waba.as_str()],
             Retry::Read,
+            "get_waba",
         )
         .await
     }
@@ -191,15 +206,18 @@ impl YCloudClient {
             Method::GET,
             &["whatsapp", "phoneNumbers", waba.as_str(), e164],
             Retry::Read,
+            "get_phone_number",
         )
         .await
     }
 
+    /// `name` labels the call in the metrics (`tp_bind`, `register`...).
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         segments: &[&str],
         retry: Retry,
+        name: &'static str,
     ) -> Result<Object<T>, UpstreamError> {
         let mut url = self.base_url.clone();
         // Segment-wise, so an id can never add a path level; the base was checked at start-up.
@@ -208,7 +226,11 @@ impl YCloudClient {
         }
         let mut attempt = 1;
         loop {
+            let started = std::time::Instant::now();
             let result = self.once(method.clone(), url.clone()).await;
+            if let Some(metrics) = &self.metrics {
+                metrics.upstream_call("ycloud", name, outcome(&result), started.elapsed());
+            }
             let err = match result {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
@@ -271,7 +293,18 @@ impl YCloudClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, self.clock.now()));
-        let body = response.bytes().await.map_err(transport_error)?;
+        let body = match crate::upstream::read_capped(response, self.tuning.max_body_bytes).await {
+            Ok(body) => body,
+            Err(BodyError::Transport(e)) => return Err(transport_error(e)),
+            Err(BodyError::TooLarge(max)) => {
+                tracing::warn!(%method, path = url.path(), status = status.as_u16(), max, "YCloud's answer is over the cap; not read");
+                return Err(UpstreamError::BadBody {
+                    status: status.as_u16(),
+                    request_id,
+                    cause: format!("the answer is larger than {max} bytes"),
+                });
+            }
+        };
         // Successes at `debug` (two per sign-up); refusals at `info` (the pipeline warns too).
         if status.is_success() {
             tracing::debug!(
@@ -319,6 +352,18 @@ fn parse_object<T: DeserializeOwned>(
     Ok(Object { typed, raw })
 }
 
+/// How a call ended, as the metrics label it.
+fn outcome<T>(result: &Result<T, UpstreamError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(UpstreamError::Status { status, .. }) => crate::metrics::http_outcome(*status),
+        Err(UpstreamError::Timeout) => "timeout",
+        Err(UpstreamError::Connect(_)) => "unreachable",
+        Err(UpstreamError::Transport(_)) => "transport",
+        Err(UpstreamError::BadBody { .. }) => "bad_response",
+    }
+}
+
 fn transport_error(e: reqwest::Error) -> UpstreamError {
     // reqwest's text names the URL, which holds ids only (the key travels in a header).
     if e.is_timeout() {
@@ -330,18 +375,22 @@ fn transport_error(e: reqwest::Error) -> UpstreamError {
     }
 }
 
-/// `Retry-After`: delta-seconds, or an HTTP date (counted from `now`).
+/// The longest `Retry-After` taken at its word: a day. Longer ones (or absurd ones, say
+/// `99999999999`) are read as this, so the time they become can always be computed.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `Retry-After`: delta-seconds, or an HTTP date (counted from `now`), at most
+/// [`MAX_RETRY_AFTER`]. A number too long for `u64` is still a (very long) wait.
 fn parse_retry_after(v: &str, now: OffsetDateTime) -> Option<Duration> {
     let v = v.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        let secs = v.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     let date =
         time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
-    let delta = date - now;
-    Some(Duration::from_secs(
-        delta.whole_seconds().max(0).unsigned_abs(),
-    ))
+    let delta = (date - now).whole_seconds().max(0).unsigned_abs();
+    Some(Duration::from_secs(delta).min(MAX_RETRY_AFTER))
 }
 
 /// Where the onboarding's calls go: the real YCloud, or the in-process fake.
@@ -456,6 +505,19 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        // Absurd values are a long wait, never an overflow.
+        for absurd in [
+            "9223372036854775807",
+            "18446744073709551615",
+            "99999999999999999999999",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            assert_eq!(
+                parse_retry_after(absurd, now),
+                Some(MAX_RETRY_AFTER),
+                "{absurd}"
+            );
+        }
     }
 
     #[test]

@@ -72,6 +72,25 @@ fn live_without_the_app_secret_stops_start_up() {
     assert!(!line.contains(API_KEY));
 }
 
+#[test]
+fn a_plain_http_upstream_beyond_this_machine_stops_start_up() {
+    for var in ["YCLOUD_BASE_URL", "GRAPH_BASE_URL"] {
+        let mut vars = vec![
+            ("YCLOUD_API_KEY", API_KEY),
+            ("FB_APP_SECRET", APP_SECRET),
+            (var, "http://api.example.com/v2"),
+            // Read after the upstreams: had they passed, this would be the line.
+            ("DATABASE_URL", "mysql://db"),
+        ];
+        vars.extend(LIVE_IDS);
+        let line = refused(&[], &vars);
+        assert!(
+            line.starts_with(&format!("error: {var}: expected an https URL")),
+            "{line}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_sandbox_flag_starts_a_sandbox_that_says_so() {
     let dir = fresh_dir("bin");

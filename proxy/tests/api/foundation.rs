@@ -294,13 +294,29 @@ async fn sandbox_mode_serves_the_stand_ins_and_connects_by_itself() {
 #[tokio::test]
 async fn live_mode_has_no_sandbox_routes() {
     let app = spawn_app().await;
+    for path in ["/sandbox/sdk.js", "/sandbox/popup.html", "/embed-demo.html"] {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_error_shape(r, 404).await;
+    }
+}
+
+#[tokio::test]
+async fn the_example_partner_page_is_a_sandbox_page() {
+    let app = spawn_sandbox_app().await;
     let r = app
         .client
-        .get(format!("{}/sandbox/sdk.js", app.address))
+        .get(format!("{}/embed-demo.html", app.address))
         .send()
         .await
         .unwrap();
-    assert_error_shape(r, 404).await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("data-wa-signup"), "{text}");
 }
 
 #[tokio::test]

@@ -93,6 +93,8 @@ pub struct Options {
     /// Live mode as in production: onboardings need a session (otherwise live tests that
     /// are not about sessions set `ALLOW_ANONYMOUS_ONBOARDINGS=true`).
     pub sessions_required: bool,
+    /// YCloud's whole-request timeout (default: 800 ms), for tests whose YCloud is slow.
+    pub request_timeout: Option<Duration>,
 }
 
 pub struct TestApp {
@@ -182,6 +184,10 @@ pub fn test_settings_with_graph(
         env.insert("FB_CONFIG_ID", "2345678901".into());
         env.insert("FB_SOLUTION_ID", "3456789012".into());
     }
+    // Room for the tables of bad requests and for retries in a row; the tests of these
+    // limits set their own.
+    env.insert("RATE_LIMIT_BURST", "10000".into());
+    env.insert("RETRY_COOLDOWN_SECS", "0".into());
     for (k, v) in &opts.env {
         env.insert(k, v.clone());
     }
@@ -195,6 +201,9 @@ pub fn test_settings_with_graph(
     t.poll_interval = Duration::from_millis(100);
     t.poll_for = Duration::from_secs(20);
     t.sandbox_connect_after = Duration::from_millis(400);
+    if let Some(timeout) = opts.request_timeout {
+        t.request_timeout = timeout;
+    }
     let o = &mut settings.outbox;
     o.retry_delays = [100, 200, 300, 400, 500, 600, 700]
         .map(Duration::from_millis)
@@ -365,6 +374,11 @@ impl TestApp {
         }
     }
 
+    /// How many requests the fake YCloud received on `path`.
+    pub async fn calls_to(&self, path: &str) -> usize {
+        calls_to(&self.ycloud, path).await
+    }
+
     /// Onboardings stored so far.
     pub async fn stored_record(&self, id: &str) -> proxy::store::Record {
         let store = proxy::store::Store::connect(&self.database_url, proxy::clock::Clock::system())
@@ -383,6 +397,17 @@ impl TestApp {
         store.close().await;
         n
     }
+}
+
+/// How many requests `server` received on `path`.
+pub async fn calls_to(server: &MockServer, path: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == path)
+        .count()
 }
 
 pub fn standard_body() -> Value {

@@ -3,11 +3,15 @@
 
 mod bad_input;
 mod binary;
+mod disconnects;
 mod failures;
 mod fake_ycloud;
 mod foundation;
 mod helpers;
+mod instances;
+mod limits;
 mod meta;
+mod metrics;
 mod onboardings;
 mod openapi_conformance;
 mod openapi_document;
@@ -16,5 +20,7 @@ mod postgres;
 mod resume;
 mod secrets;
 mod sessions;
+mod soak;
+mod upstreams;
 mod verification;
 mod webhooks;

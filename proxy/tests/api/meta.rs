@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use proxy::config::DEFAULT_GRAPH_VERSION;
-use proxy::store::{Budget, Step, Store};
+use proxy::store::{Step, Store};
 use serde_json::{json, Value};
 use wire::{Onboarding, OnboardingState, PartnerOnboarding};
 use wiremock::matchers::{any, body_partial_json, header, method, path, query_param};
@@ -706,17 +706,8 @@ async fn the_deregister_budget_holds_under_concurrent_requests() {
     );
     for _ in 0..9 {
         store
-            .spend_budget(
-                Budget::Deregister,
-                &waba,
-                &phone,
-                &o.id,
-                now,
-                time::Duration::hours(72),
-                10,
-            )
+            .record_deregister_attempt(&waba, &phone, &o.id, now)
             .await
-            .unwrap()
             .unwrap();
     }
     store.close().await;
@@ -942,4 +933,147 @@ async fn the_meta_sandbox_runs_without_secrets() {
     );
     app.wait_for_state(&o.id, OnboardingState::Connected, Duration::from_secs(10))
         .await;
+}
+
+async fn partner_event_kinds(app: &TestApp) -> Vec<String> {
+    let events: wire::EventPage = app
+        .partner(reqwest::Method::GET, "/api/partner/events?limit=100")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    events
+        .data
+        .iter()
+        .map(|e| e.kind.as_str().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_meta_webhook_is_applied_with_its_partner_event_before_the_answer() {
+    let app = meta_app().await;
+    let o = connected_onboarding(&app).await;
+    let body = json!({"object": "whatsapp_business_account", "entry": [{
+        "id": WABA, "time": 1_745_000_000,
+        "changes": [{"field": "account_update", "value": {"event": "ACCOUNT_DELETED"}}]}]})
+    .to_string();
+    let sig = proxy::meta::webhook::sign(APP_SECRET, body.as_bytes());
+    let r = post_meta_webhook(&app, &body, Some(&sig)).await;
+    assert_eq!(r.status(), 200);
+    // Applied before the answer, with the partner's event in the same transaction.
+    let now: Onboarding = app.get_json(&format!("/api/onboardings/{}", o.id)).await;
+    assert_eq!(now.state, OnboardingState::Failed);
+    assert_eq!(now.error.unwrap().code, "waba_deleted");
+    let kinds = partner_event_kinds(&app).await;
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("onboarding.failed"),
+        "{kinds:?}"
+    );
+    let store = Store::connect(&app.database_url, proxy::clock::Clock::system())
+        .await
+        .unwrap();
+    let id = proxy::meta::webhook::Notification::id_of(body.as_bytes());
+    assert!(store.has_webhook_event(&format!("{id}.0.0")).await.unwrap());
+    store.close().await;
+    // Meta's repeat changes nothing and tells the partner nothing more.
+    let r = post_meta_webhook(&app, &body, Some(&sig)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(partner_event_kinds(&app).await, kinds);
+}
+
+#[tokio::test]
+async fn the_meta_clients_calls_are_counted_and_its_answers_capped() {
+    let app = meta_app().await;
+    connected_onboarding(&app).await;
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for call in ["subscribed_apps", "register", "phone_number"] {
+        let series = format!(
+            r#"wa_signup_upstream_calls_total{{upstream="graph",call="{call}",outcome="ok"}} 1"#
+        );
+        assert!(metrics.contains(&series), "{series} missing:\n{metrics}");
+    }
+
+    // An answer over the cap is not read: the step fails as an unreadable answer.
+    let app = meta_app().await;
+    mount_exchange(&app.graph, WABA, 1).await;
+    let huge = format!(
+        r#"{{"success":true,"pad":"{}"}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    Mock::given(method("POST"))
+        .and(path(graph_path(&format!("{WABA}/subscribed_apps"))))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(huge, "application/json"))
+        .expect(1)
+        .mount(&app.graph)
+        .await;
+    let o: Onboarding = app
+        .post_onboarding(&standard_body())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(o.state, OnboardingState::Failed);
+    assert_eq!(o.error.unwrap().code, "upstream_bad_response");
+}
+
+#[tokio::test]
+async fn a_pin_or_a_deregister_waits_for_whoever_holds_the_lease() {
+    let app = meta_app().await;
+    let o = connected_onboarding(&app).await;
+    // Another instance holds the onboarding (its follower, say).
+    let store = Store::connect(&app.database_url, proxy::clock::Clock::system())
+        .await
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    assert!(store
+        .take_lease(
+            &o.id,
+            "another-instance",
+            now,
+            now + time::Duration::minutes(5)
+        )
+        .await
+        .unwrap());
+    let r = deregister(&app, &o.id).await;
+    let body = assert_error_shape(r, 409).await;
+    assert_eq!(body.error.code, "not_deregistrable");
+    assert!(
+        body.error.message.contains("worked on"),
+        "{}",
+        body.error.message
+    );
+    let r = post_pin(&app, &o.id, &json!({"pin": "246810"})).await;
+    let body = assert_error_shape(r, 409).await;
+    assert_eq!(body.error.code, "pin_not_expected");
+    assert!(
+        body.error.message.contains("worked on"),
+        "{}",
+        body.error.message
+    );
+    // Once it is released, the deregister runs, and gives the lease up again.
+    store
+        .release_lease(&o.id, "another-instance")
+        .await
+        .unwrap();
+    Mock::given(method("POST"))
+        .and(path(graph_path(&format!("{PHONE_ID}/deregister"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .expect(1)
+        .mount(&app.graph)
+        .await;
+    let r = deregister(&app, &o.id).await;
+    assert_eq!(r.status(), 200);
+    assert!(store.lease(&o.id).await.unwrap().is_none());
+    store.close().await;
 }

@@ -44,6 +44,7 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         ("/api/partner/onboardings/{id}/credentials", "get"),
         ("/webhooks/meta", "get"),
         ("/webhooks/meta", "post"),
+        ("/metrics", "get"),
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path}");
         // The partner API declares its bearer key; the browser's routes need none.

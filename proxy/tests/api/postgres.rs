@@ -1,6 +1,8 @@
-//! The same store on PostgreSQL, when `PROXY_TEST_POSTGRES_URL` names a server the test may
-//! create databases on (e.g. `postgres://postgres@127.0.0.1:5432/postgres`). Skipped
-//! otherwise: SQLite is the default, and this guards the "portable SQL" promise.
+//! The proxy on PostgreSQL: a fresh database per test on the server that
+//! `PROXY_TEST_POSTGRES_URL` names, a role that may create databases (e.g.
+//! `postgres://postgres@127.0.0.1:5432/postgres`). `cargo xtask test` starts a throwaway
+//! cluster and sets it; without it these tests fail rather than pass unchecked, since
+//! several instances on one PostgreSQL database is how the proxy scales.
 
 use std::time::Duration;
 
@@ -11,12 +13,25 @@ use wiremock::Mock;
 
 use crate::helpers::*;
 
-async fn fresh_postgres_database() -> Option<String> {
-    let admin = std::env::var("PROXY_TEST_POSTGRES_URL").ok()?;
+/// The variable naming the test server.
+const SERVER_VAR: &str = "PROXY_TEST_POSTGRES_URL";
+
+/// A new, empty database on the test server; its URL.
+pub async fn fresh_postgres_database() -> String {
+    let admin = std::env::var(SERVER_VAR)
+        .ok()
+        .filter(|u| !u.trim().is_empty());
+    let Some(admin) = admin else {
+        panic!(
+            "{SERVER_VAR} is not set: the PostgreSQL tests need a server they may create \
+             databases on. `cargo xtask test` (or `cargo xtask postgres cargo test …`) starts a \
+             throwaway cluster and sets it; or set {SERVER_VAR}=postgres://user@host:port/db"
+        )
+    };
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&admin)
         .await
-        .expect("PROXY_TEST_POSTGRES_URL connects");
+        .unwrap_or_else(|e| panic!("{SERVER_VAR}={admin} does not connect: {e}"));
     let name = format!("proxy_test_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&pool)
@@ -25,15 +40,12 @@ async fn fresh_postgres_database() -> Option<String> {
     pool.close().await;
     let mut url = url::Url::parse(&admin).expect("a URL");
     url.set_path(&format!("/{name}"));
-    Some(url.to_string())
+    url.to_string()
 }
 
 #[tokio::test]
 async fn the_pipeline_runs_on_postgres() {
-    let Some(database_url) = fresh_postgres_database().await else {
-        eprintln!("skipped: PROXY_TEST_POSTGRES_URL is not set");
-        return;
-    };
+    let database_url = fresh_postgres_database().await;
     let app = spawn_app_with(Options {
         env: vec![("DATABASE_URL", database_url.clone())],
         ..Options::default()
@@ -94,14 +106,117 @@ async fn the_pipeline_runs_on_postgres() {
         .unwrap();
     assert_eq!(n, 1);
     assert!(oldest.is_some());
-    assert!(store
-        .insert_webhook_event("evt_1", "whatsapp.phone_number.quality_updated", "{}")
+    let event = proxy::store::IncomingEvent {
+        id: "evt_1",
+        kind: "whatsapp.phone_number.quality_updated",
+        body: "{}",
+        object: proxy::store::EventObject::PhoneNumber,
+        created: None,
+        waba_id: Some(WABA),
+        phone_number_id: Some(PHONE_ID),
+    };
+    let first = store
+        .apply_webhook_event(&event, |_| proxy::store::Verdict::About(None))
         .await
-        .unwrap());
-    assert!(!store
-        .insert_webhook_event("evt_1", "whatsapp.phone_number.quality_updated", "{}")
+        .unwrap();
+    assert!(matches!(first, proxy::store::EventOutcome::Applied { .. }));
+    let again = store
+        .apply_webhook_event(&event, |_| proxy::store::Verdict::About(None))
         .await
-        .unwrap());
-    assert!(store.unfinished().await.unwrap().is_empty());
+        .unwrap();
+    assert!(matches!(again, proxy::store::EventOutcome::Duplicate));
+    let now = proxy::clock::Clock::system().now();
+    let unfinished = store.unfinished(now, proxy::store::Unleased::Free).await;
+    assert!(unfinished.unwrap().is_empty());
     store.close().await;
+}
+
+/// The proxy on a fresh PostgreSQL database, and that database's URL.
+pub async fn spawn_postgres_app(mut opts: Options) -> (TestApp, String) {
+    let database_url = fresh_postgres_database().await;
+    opts.env.push(("DATABASE_URL", database_url.clone()));
+    (spawn_app_with(opts).await, database_url)
+}
+
+#[tokio::test]
+async fn a_restart_on_postgres_resumes_after_bind_without_binding_again() {
+    let database_url = fresh_postgres_database().await;
+    let id = crate::resume::crashed_after_bind_at(&database_url).await;
+    let ycloud = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(tp_bind_path()))
+        .respond_with(ok(waba_json(true)))
+        .expect(0)
+        .mount(&ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ok(phone_json("CONNECTED")))
+        .expect(1)
+        .mount(&ycloud)
+        .await;
+    let app = spawn_app_with(Options {
+        env: vec![("DATABASE_URL", database_url)],
+        ycloud: Some(ycloud),
+        ..Options::default()
+    })
+    .await;
+    let o = app
+        .wait_for_state(&id, OnboardingState::Connected, Duration::from_secs(10))
+        .await;
+    assert_eq!(o.waba.unwrap().payment_method_attached, Some(true));
+    let store = proxy::store::Store::connect(&app.database_url, proxy::clock::Clock::system())
+        .await
+        .unwrap();
+    assert_eq!(store.lease(&id).await.unwrap(), None, "released at the end");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_retry_on_postgres_runs_the_failed_register_again() {
+    let (app, _) = spawn_postgres_app(Options::default()).await;
+    expect_bind_once(&app).await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(wiremock::ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ok(phone_json("CONNECTED")))
+        .expect(1)
+        .mount(&app.ycloud)
+        .await;
+    let r = app.post_onboarding(&standard_body()).await;
+    assert_eq!(r.status(), 201);
+    let o: Onboarding = r.json().await.unwrap();
+    assert_eq!(o.state, OnboardingState::Failed, "{o:?}");
+    let r = app.retry(&o.id).await;
+    assert_eq!(r.status(), 200);
+    let o: Onboarding = r.json().await.unwrap();
+    assert_eq!(o.state, OnboardingState::Connected, "{o:?}");
+    let store = proxy::store::Store::connect(&app.database_url, proxy::clock::Clock::system())
+        .await
+        .unwrap();
+    let phone = wire::PhoneNumberId::parse(PHONE_ID).unwrap();
+    let since = proxy::clock::Clock::system().now() - time::Duration::hours(72);
+    let (n, _) = store.register_attempts_since(&phone, since).await.unwrap();
+    assert_eq!(n, 2, "both register calls are counted");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_webhook_on_postgres_connects_a_pending_number() {
+    let (app, _) = spawn_postgres_app(Options::default()).await;
+    let o = crate::webhooks::pending_onboarding(&app).await;
+    let connected = crate::webhooks::phone_event("evt_pg_1", "CONNECTED");
+    assert_eq!(app.post_signed_webhook(&connected).await.status(), 204);
+    let c = app
+        .wait_for_state(&o.id, OnboardingState::Connected, Duration::from_secs(5))
+        .await;
+    assert_eq!(c.phone_number.unwrap().status.as_deref(), Some("CONNECTED"));
+    // Stored once: YCloud sending it again is not applied twice.
+    assert_eq!(app.post_signed_webhook(&connected).await.status(), 204);
 }

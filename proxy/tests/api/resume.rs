@@ -27,7 +27,12 @@ fn request() -> CreateOnboarding {
 
 /// The store as a run that died right after bind left it.
 async fn crashed_after_bind(dir: &std::path::Path) -> String {
-    let store = Store::connect(&database_url(dir), proxy::clock::Clock::system())
+    crashed_after_bind_at(&database_url(dir)).await
+}
+
+/// [`crashed_after_bind`] in the database at `url`.
+pub async fn crashed_after_bind_at(url: &str) -> String {
+    let store = Store::connect(url, proxy::clock::Clock::system())
         .await
         .unwrap();
     let (o, created) = store.insert_or_get(&request()).await.unwrap();
@@ -247,4 +252,71 @@ async fn the_raw_get_is_the_serialized_onboarding() {
         .unwrap()
         .is_none());
     store.close().await;
+}
+
+/// Many onboardings left unfinished: a start-up resumes a bounded number at a time, so a
+/// restart after an outage does not hit YCloud (and the database) with all of them at once.
+#[tokio::test]
+async fn a_restart_resumes_a_bounded_number_at_a_time() {
+    use wiremock::matchers::path_regex;
+    const LEFT: usize = 20;
+    const AT_ONCE: usize = proxy::pipeline::RESUME_CONCURRENCY;
+    let dir = fresh_dir("resume-many");
+    let store = Store::connect(&database_url(&dir), proxy::clock::Clock::system())
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for n in 0..LEFT {
+        let mut req = request();
+        req.waba_id = WabaId::parse(format!("{WABA}{n:02}")).unwrap();
+        req.phone_number_id = Some(PhoneNumberId::parse(format!("{PHONE_ID}{n:02}")).unwrap());
+        let (o, _) = store.insert_or_get(&req).await.unwrap();
+        store
+            .start_step(&o.id, Step::Bind, OnboardingState::Binding)
+            .await
+            .unwrap();
+        ids.push(o.id.clone());
+    }
+    store.close().await;
+
+    let ycloud = wiremock::MockServer::start().await;
+    let bind = r"^/whatsapp/businessAccounts/\d+/tp/bind$";
+    Mock::given(method("POST"))
+        .and(path_regex(bind))
+        .respond_with(ok(waba_json(true)).set_delay(Duration::from_secs(3)))
+        .expect(LEFT as u64)
+        .mount(&ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/whatsapp/phoneNumbers/\d+/\d+/register$"))
+        .respond_with(ok(phone_json("CONNECTED")))
+        .expect(LEFT as u64)
+        .mount(&ycloud)
+        .await;
+    let app = spawn_app_with(Options {
+        data_dir: Some(dir),
+        ycloud: Some(ycloud),
+        request_timeout: Some(Duration::from_secs(5)),
+        ..Options::default()
+    })
+    .await;
+    let binds = || async {
+        let requests = app.ycloud.received_requests().await.unwrap_or_default();
+        requests
+            .iter()
+            .filter(|r| r.url.path().ends_with("/tp/bind"))
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while binds().await < AT_ONCE {
+        assert!(tokio::time::Instant::now() < deadline, "no resume started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The first binds take 3 s: until one ends, no further one may start.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(binds().await, AT_ONCE);
+    for id in &ids {
+        app.wait_for_state(id, OnboardingState::Connected, Duration::from_secs(20))
+            .await;
+    }
 }

@@ -13,7 +13,7 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn phone_event(id: &str, status: &str) -> String {
+pub(crate) fn phone_event(id: &str, status: &str) -> String {
     json!({"id": id, "type": "whatsapp.phone_number.quality_updated", "apiVersion": "v2",
         "createTime": "2025-06-01T12:00:00.000Z",
         "whatsappPhoneNumber": {"id": PHONE_ID, "phoneNumber": E164, "wabaId": WABA,
@@ -32,7 +32,7 @@ fn waba_event(id: &str, fields: serde_json::Value) -> String {
 }
 
 /// An onboarding left `pending`: bound, registered, and the number keeps reading `PENDING`.
-async fn pending_onboarding(app: &TestApp) -> Onboarding {
+pub(crate) async fn pending_onboarding(app: &TestApp) -> Onboarding {
     Mock::given(method("POST"))
         .and(path(tp_bind_path()))
         .respond_with(ResponseTemplate::new(200).set_body_json(waba_json(true)))
@@ -152,7 +152,7 @@ async fn signatures_are_checked_before_anything_else() {
     // The valid one last: none of the refusals stored it.
     let r = app.post_webhook(&body, Some(&good)).await;
     assert_eq!(r.status(), 204, "valid");
-    // An event type the proxy does not act on is accepted and stored all the same.
+    // An event type the proxy does not act on is accepted (and not stored).
     let other = json!({"id": "evt_other", "type": "whatsapp.brand_new.thing", "apiVersion": "v2",
         "createTime": "2025-06-01T12:00:00.000Z", "whatever": {"x": 1}})
     .to_string();
@@ -323,4 +323,165 @@ async fn the_tolerance_is_measured_against_the_injected_clock() {
         let r = app.post_webhook(&body, Some(&sig)).await;
         assert_eq!(r.status(), status, "t = stopped {:+}", t - stopped);
     }
+}
+
+/// A number event created at `create_time`.
+fn phone_event_at(id: &str, status: &str, create_time: &str) -> String {
+    phone_event(id, status).replace("2025-06-01T12:00:00.000Z", create_time)
+}
+
+async fn has_event(app: &TestApp, id: &str) -> bool {
+    let store = proxy::store::Store::connect(&app.database_url, proxy::clock::Clock::system())
+        .await
+        .expect("store");
+    let found = store.has_webhook_event(id).await.expect("read");
+    store.close().await;
+    found
+}
+
+async fn state_of(app: &TestApp, id: &str) -> OnboardingState {
+    let o: Onboarding = app.get_onboarding(id).await.json().await.unwrap();
+    o.state
+}
+
+#[tokio::test]
+async fn the_signature_header_is_judged_before_the_body_is_waited_for() {
+    let app = spawn_app().await;
+    let stale = proxy::webhook::sign(WEBHOOK_SECRET, now() - 3600, b"{}");
+    for (header, status, code) in [
+        (stale.as_str(), "401", "signature_stale"),
+        ("t=soon,s=00", "400", "signature_malformed"),
+    ] {
+        // 1,000 bytes announced, 10 sent, and the connection kept open.
+        let mut socket = crate::limits::send_partly(
+            &app,
+            &format!(
+                "POST /webhooks/ycloud HTTP/1.1\r\nHost: proxy\r\nContent-Type: application/json\r\n\
+                 YCloud-Signature: {header}\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n\
+                 {{\"id\":\"ev"
+            ),
+        )
+        .await;
+        let answer = crate::limits::read_until_closed(&mut socket, Duration::from_secs(10)).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+        assert!(answer.contains(code), "{answer}");
+    }
+}
+
+#[tokio::test]
+async fn an_event_is_recorded_as_seen_only_with_its_change() {
+    use sqlx::Connection;
+    let app = spawn_app().await;
+    let o = pending_onboarding(&app).await;
+    // The database refuses the change, as a crash between the two writes would lose it.
+    let mut db = sqlx::SqliteConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_connected BEFORE UPDATE OF state ON onboardings \
+         WHEN NEW.state = 'connected' BEGIN SELECT RAISE(ABORT, 'refused on purpose'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let connected = phone_event("evt_atomic", "CONNECTED");
+    let e = assert_error_shape(app.post_signed_webhook(&connected).await, 500).await;
+    assert_eq!(e.error.code, "internal_error");
+    assert!(
+        !has_event(&app, "evt_atomic").await,
+        "not seen without its change"
+    );
+    assert_eq!(state_of(&app, &o.id).await, OnboardingState::Pending);
+
+    // YCloud retries the event: now it is applied, before the answer.
+    sqlx::query("DROP TRIGGER refuse_connected")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(app.post_signed_webhook(&connected).await.status(), 204);
+    assert_eq!(state_of(&app, &o.id).await, OnboardingState::Connected);
+    assert!(has_event(&app, "evt_atomic").await);
+}
+
+#[tokio::test]
+async fn an_older_event_does_not_overwrite_a_newer_one() {
+    let app = spawn_app().await;
+    let o = pending_onboarding(&app).await;
+    let post = |id: &'static str, status: &'static str, at: &'static str| {
+        let body = phone_event_at(id, status, at);
+        let app = &app;
+        async move { app.post_signed_webhook(&body).await.status() }
+    };
+    assert_eq!(
+        post("evt_2", "CONNECTED", "2025-06-01T12:00:02.000Z").await,
+        204
+    );
+    assert_eq!(state_of(&app, &o.id).await, OnboardingState::Connected);
+    // Created before the one applied (YCloud retried it late): it changes nothing.
+    assert_eq!(
+        post("evt_1", "BANNED", "2025-06-01T12:00:01.000Z").await,
+        204
+    );
+    assert_eq!(state_of(&app, &o.id).await, OnboardingState::Connected);
+    let stored = app.stored_record(&o.id).await;
+    assert_eq!(stored.phone_number.as_ref().unwrap()["status"], "CONNECTED");
+    // A newer one does.
+    assert_eq!(
+        post("evt_3", "BANNED", "2025-06-01T12:00:03.000Z").await,
+        204
+    );
+    assert_eq!(state_of(&app, &o.id).await, OnboardingState::ActionRequired);
+}
+
+#[tokio::test]
+async fn events_of_types_not_acted_on_are_not_stored() {
+    let app = spawn_app().await;
+    let other = json!({"id": "evt_message", "type": "whatsapp.inbound_message.received",
+        "apiVersion": "v2", "createTime": "2025-06-01T12:00:00.000Z",
+        "whatsappInboundMessage": {"from": "+16315551111", "text": {"body": "hello"}}})
+    .to_string();
+    assert_eq!(app.post_signed_webhook(&other).await.status(), 204);
+    assert!(!has_event(&app, "evt_message").await);
+    // A number event is kept (to recognise YCloud's retries), whether or not it changed
+    // anything.
+    let number = phone_event("evt_number", "PENDING");
+    assert_eq!(app.post_signed_webhook(&number).await.status(), 204);
+    assert!(has_event(&app, "evt_number").await);
+}
+
+#[tokio::test]
+async fn stored_events_are_deleted_after_the_retention() {
+    use proxy::store::{EventObject, IncomingEvent, Store, Verdict};
+    let dir = fresh_dir("prune");
+    let t0 = time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap(); // 2026-01-01
+    for (id, day) in [("evt_old", 0), ("evt_recent", 20)] {
+        let clock = proxy::clock::Clock::fixed(t0 + time::Duration::days(day));
+        let store = Store::connect(&database_url(&dir), clock).await.unwrap();
+        let event = IncomingEvent {
+            id,
+            kind: "whatsapp.phone_number.quality_updated",
+            body: "{}",
+            object: EventObject::PhoneNumber,
+            created: None,
+            waba_id: Some(WABA),
+            phone_number_id: Some(PHONE_ID),
+        };
+        store
+            .apply_webhook_event(&event, |_| Verdict::NotAbout)
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    // 31 days after the first: it is past the 30 days kept, the other is not.
+    let app = spawn_app_with(Options {
+        data_dir: Some(dir),
+        clock: Some(proxy::clock::Clock::fixed(t0 + time::Duration::days(31))),
+        ..Options::default()
+    })
+    .await;
+    assert!(!has_event(&app, "evt_old").await);
+    assert!(has_event(&app, "evt_recent").await);
 }
