@@ -13,6 +13,10 @@ use secrecy::SecretString;
 use url::Url;
 use wire::EsVersion;
 
+mod provider;
+
+pub use provider::{MetaSettings, ProviderSettings, WhatsappProvider};
+
 /// Listen address when neither `--addr` nor `ADDR` is given.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// YCloud's API base.
@@ -79,6 +83,12 @@ Configuration comes from the environment (and a .env file):
   WEBHOOK_EVENT_RETENTION_DAYS  days received webhook events are kept (default 30)
   METRICS_TOKEN          bearer token GET /metrics asks for (default: none, open)
   RUST_LOG               log filter (default info,sqlx=warn,hyper=warn)
+  WHATSAPP_PROVIDER      ycloud (default) or meta (Meta's Cloud API directly)
+  TOKEN_ENCRYPTION_KEY   base64 of 32 bytes: encrypts stored tokens and PINs (meta)
+  DATA_LOCALIZATION_REGION
+                         default local-storage region for Meta registration (e.g. DE)
+  META_WEBHOOK_VERIFY_TOKEN
+                         verify token of GET /webhooks/meta
 ";
 
 /// True when the command line asks for the usage text.
@@ -110,6 +120,8 @@ impl ConfigError {
 pub enum YCloudMode {
     /// `SANDBOX=true` or `--sandbox`: the in-process fake answers (see `sandbox.rs`).
     Sandbox,
+    /// `WHATSAPP_PROVIDER=meta` in live mode: YCloud is not called.
+    Unused,
     /// The real API (or whatever `YCLOUD_BASE_URL` points at).
     Live {
         /// `X-API-Key`; `SecretString`'s Debug prints `[REDACTED]`.
@@ -218,7 +230,7 @@ pub struct LimitSettings {
     /// `MAX_CONCURRENT_REQUESTS`: requests handled at once; more are answered `503
     /// overloaded` at once rather than queued.
     pub max_concurrent_requests: usize,
-    /// `RATE_LIMIT_PER_MINUTE`: sign-ups (`POST /api/onboardings`) and retries one client
+    /// `RATE_LIMIT_PER_MINUTE`: sign-ups (`POST /api/onboardings`), retries and PINs one client
     /// may send per minute, each route counted apart; 0 turns the limit off.
     pub rate_limit_per_minute: u32,
     /// `RATE_LIMIT_BURST`: how many of those may come at once before the rate applies.
@@ -400,6 +412,8 @@ pub struct Settings {
     pub allow_anonymous_onboardings: bool,
     /// How the partner's webhooks are retried (defaults; shortened by tests).
     pub outbox: OutboxTuning,
+    /// `WHATSAPP_PROVIDER` and the Meta provider's settings.
+    pub provider: ProviderSettings,
 }
 
 /// Where and how events are delivered to the partner's backend.
@@ -526,6 +540,8 @@ impl Settings {
             ));
         }
 
+        let provider = provider::parse(&get, sandbox)?;
+
         let base_url = parse_upstream_url(
             "YCLOUD_BASE_URL",
             &get("YCLOUD_BASE_URL").unwrap_or_else(|| DEFAULT_YCLOUD_BASE_URL.to_owned()),
@@ -534,6 +550,7 @@ impl Settings {
         let sandbox_ignores_api_key = sandbox && api_key.is_some();
         let ycloud = match api_key {
             _ if sandbox => YCloudMode::Sandbox,
+            _ if provider.provider == WhatsappProvider::Meta => YCloudMode::Unused,
             None => {
                 return Err(ConfigError::new(
                     "YCLOUD_API_KEY",
@@ -749,6 +766,7 @@ impl Settings {
             partner_webhook,
             allow_anonymous_onboardings,
             outbox: OutboxTuning::default(),
+            provider,
             limits: LimitSettings::from_lookup(&get)?,
             metrics_token: parse_metrics_token(get("METRICS_TOKEN"))?,
         })
@@ -948,6 +966,7 @@ impl fmt::Display for YCloudMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             YCloudMode::Sandbox => f.write_str("sandbox mode"),
+            YCloudMode::Unused => f.write_str("Meta's Cloud API directly"),
             YCloudMode::Live { base_url, .. } => write!(f, "YCloud at {base_url}"),
         }
     }
@@ -1226,6 +1245,29 @@ mod tests {
             live.ycloud.to_string(),
             "YCloud at http://127.0.0.1:9999/v2"
         );
+    }
+
+    #[test]
+    fn meta_runs_live_without_a_ycloud_key() {
+        let s = settings(&[
+            ("WHATSAPP_PROVIDER", "meta"),
+            ("FB_APP_ID", "1"),
+            ("FB_CONFIG_ID", "2"),
+            ("FB_SOLUTION_ID", "3"),
+            ("FB_APP_SECRET", "s"),
+            (
+                "TOKEN_ENCRYPTION_KEY",
+                "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw/DmyQsxDgVo=",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(s.provider.provider, WhatsappProvider::Meta);
+        assert_eq!(s.ycloud.to_string(), "Meta's Cloud API directly");
+        assert!(!format!("{s:?}").contains("MfKQ9r8G"));
+        // An unknown provider stops start-up before anything else is asked for.
+        let err = settings(&[("WHATSAPP_PROVIDER", "Meta")]).unwrap_err();
+        assert_eq!(err.var, "WHATSAPP_PROVIDER");
+        assert!(live(&[]).unwrap().provider.meta.is_none());
     }
 
     #[test]

@@ -126,6 +126,41 @@ pub enum Error {
     /// 409: deregistering is not possible here.
     #[error("{0}")]
     NotDeregistrable(String),
+    /// 429: the number's deregister budget (10 per moving 72 hours) is spent.
+    #[error("this number has used its 10 deregister requests for 72 hours; retry after {}", crate::store::format_time(*.retry_after))]
+    DeregisterBudgetSpent {
+        /// When the oldest counted attempt leaves the 72-hour window.
+        retry_after: OffsetDateTime,
+        /// The proxy's clock when refusing.
+        now: OffsetDateTime,
+    },
+    /// Meta refused a call the request asked for (a deregister): its code and sentence.
+    /// 429 for the deregister limit, 409 for what a person must fix, 502 otherwise.
+    #[error("{}", .0.message)]
+    MetaRefused(wire::OnboardingError),
+    /// 409: `POST /api/onboardings/{id}/pin` while no PIN is awaited.
+    #[error("{0}")]
+    PinNotExpected(String),
+    /// 404: no business token or PIN is stored for this onboarding.
+    #[error("no business token or PIN is stored for this onboarding")]
+    CredentialsNotFound,
+    /// 503: a Meta webhook while the setting it needs is missing.
+    #[error("Meta webhooks are not accepted: {0} is not configured on this proxy")]
+    MetaWebhooksDisabled(&'static str),
+    /// 400: no `X-Hub-Signature-256` header.
+    #[error("the X-Hub-Signature-256 header is missing")]
+    MetaSignatureMissing,
+    /// 400: an `X-Hub-Signature-256` header that is not `sha256=<hex>`.
+    #[error("the X-Hub-Signature-256 header is malformed: {0}")]
+    MetaSignatureMalformed(&'static str),
+    /// 401: the signature does not match the body and the app secret.
+    #[error("the X-Hub-Signature-256 does not match the body")]
+    MetaSignatureInvalid,
+    /// 403: the webhook handshake's verify token is wrong (or the mode is not `subscribe`).
+    #[error(
+        "the verification request does not carry META_WEBHOOK_VERIFY_TOKEN with hub.mode=subscribe"
+    )]
+    VerifyTokenInvalid,
     /// 500: the store failed. Logged with its cause; the caller sees a generic sentence.
     #[error("store error")]
     Store(#[from] StoreError),
@@ -137,7 +172,7 @@ pub enum Error {
     /// 503: not answered within `REQUEST_TIMEOUT_SECS`. Steps already started run on.
     #[error("the request was not answered in time; try again in a moment")]
     RequestTimeout,
-    /// 429: this client sent more sign-ups (or retries) than `RATE_LIMIT_PER_MINUTE` allows.
+    /// 429: this client sent more sign-ups (or retries, or PINs) than `RATE_LIMIT_PER_MINUTE` allows.
     #[error("too many requests from this client; try again in a moment")]
     RateLimited {
         /// Until the next request would be let through.
@@ -189,6 +224,25 @@ impl Error {
             Error::PartnerApiDisabled => StatusCode::SERVICE_UNAVAILABLE,
             Error::SessionNotFound => StatusCode::NOT_FOUND,
             Error::InvalidCursor | Error::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            Error::DeregisterBudgetSpent { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::MetaRefused(e) => match e.code {
+                ErrorCode::DeregisterLimit | ErrorCode::RegisterLimit => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
+                ErrorCode::BusinessTokenInvalid
+                | ErrorCode::OnPremisesRetired
+                | ErrorCode::PinRequired
+                | ErrorCode::PinLocked => StatusCode::CONFLICT,
+                _ => StatusCode::BAD_GATEWAY,
+            },
+            Error::PinNotExpected(_) => StatusCode::CONFLICT,
+            Error::CredentialsNotFound => StatusCode::NOT_FOUND,
+            Error::MetaWebhooksDisabled(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::MetaSignatureMissing | Error::MetaSignatureMalformed(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Error::MetaSignatureInvalid => StatusCode::UNAUTHORIZED,
+            Error::VerifyTokenInvalid => StatusCode::FORBIDDEN,
             Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::RequestTimeout | Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Error::RateLimited { .. } | Error::RetryTooSoon { .. } | Error::TooManyStreams => {
@@ -233,6 +287,15 @@ impl Error {
             Error::InvalidCursor => ErrorCode::InvalidCursor,
             Error::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Error::NotDeregistrable(_) => ErrorCode::NotDeregistrable,
+            Error::DeregisterBudgetSpent { .. } => ErrorCode::DeregisterLimit,
+            Error::MetaRefused(e) => e.code.clone(),
+            Error::PinNotExpected(_) => ErrorCode::PinNotExpected,
+            Error::CredentialsNotFound => ErrorCode::CredentialsNotFound,
+            Error::MetaWebhooksDisabled(_) => ErrorCode::WebhooksDisabled,
+            Error::MetaSignatureMissing => ErrorCode::SignatureMissing,
+            Error::MetaSignatureMalformed(_) => ErrorCode::SignatureMalformed,
+            Error::MetaSignatureInvalid => ErrorCode::SignatureInvalid,
+            Error::VerifyTokenInvalid => ErrorCode::VerifyTokenInvalid,
             Error::Store(_) | Error::Internal(_) => ErrorCode::InternalError,
             Error::RequestTimeout => ErrorCode::RequestTimeout,
             Error::Overloaded => ErrorCode::Overloaded,
@@ -243,9 +306,14 @@ impl Error {
     }
 
     fn retryable(&self) -> bool {
+        if let Error::MetaRefused(e) = self {
+            return e.retryable;
+        }
         matches!(
             self,
             Error::RegisterBudgetSpent { .. }
+                | Error::DeregisterBudgetSpent { .. }
+                | Error::MetaWebhooksDisabled(_)
                 | Error::WebhooksDisabled
                 | Error::VerificationUnavailable
                 | Error::Store(_)
@@ -262,7 +330,8 @@ impl Error {
     fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
             // The moment the oldest counted call leaves the window (at least a second).
-            Error::RegisterBudgetSpent { retry_after, now } => {
+            Error::RegisterBudgetSpent { retry_after, now }
+            | Error::DeregisterBudgetSpent { retry_after, now } => {
                 Some(std::time::Duration::from_secs(
                     (*retry_after - *now).whole_seconds().max(1).unsigned_abs(),
                 ))
@@ -281,9 +350,11 @@ impl Error {
             other => sentence(&other.to_string()),
         };
         let retry_after = match self {
-            Error::RegisterBudgetSpent { retry_after, .. } => {
+            Error::RegisterBudgetSpent { retry_after, .. }
+            | Error::DeregisterBudgetSpent { retry_after, .. } => {
                 Some(crate::store::format_time(*retry_after))
             }
+            Error::MetaRefused(e) => e.retry_after.clone(),
             _ => None,
         };
         wire::ErrorBody {

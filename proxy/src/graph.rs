@@ -15,7 +15,8 @@
 //! `target_ids` (chatwoot/chatwoot#14690), so `target_ids` are an extra signal, never the
 //! only one; a token reaching several WABAs is matched by membership, not position.
 //!
-//! The token lives only in this module's stack frames: never stored, never logged. The first
+//! The token is handed to the caller and never logged: with YCloud it is dropped at once,
+//! with `WHATSAPP_PROVIDER=meta` it is sealed (`crate::vault`) before it is stored. The first
 //! two URLs carry secrets in their query and the third sends the token in a header, so no URL
 //! is logged, and reqwest's errors are stripped of theirs before they are kept. No call is
 //! retried: a code works once.
@@ -170,7 +171,8 @@ impl GraphClient {
     }
 
     /// Exchanges `code` and checks that its token reaches `waba` (and lists `phone` when
-    /// one was posted).
+    /// one was posted). Answers the customer's business token: the YCloud path drops it, the
+    /// Meta provider seals and keeps it for its own calls.
     ///
     /// # Errors
     /// See [`VerifyError`].
@@ -179,7 +181,7 @@ impl GraphClient {
         code: &str,
         waba: &WabaId,
         phone: Option<&PhoneNumberId>,
-    ) -> Result<(), VerifyError> {
+    ) -> Result<SecretString, VerifyError> {
         let token = self.exchange(code).await?;
         let data = self.debug_token(&token).await?;
         if data.is_valid == Some(false) {
@@ -193,7 +195,7 @@ impl GraphClient {
             Some(phone) if !numbers.iter().any(|n| n == phone.as_str()) => {
                 Err(VerifyError::NumberNotOwned)
             }
-            _ => Ok(()),
+            _ => Ok(token),
         }
     }
 

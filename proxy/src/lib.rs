@@ -17,6 +17,8 @@
 //! - [`graph`]: the Graph API's code exchange and WABA checks the ownership check asks.
 //! - [`sessions`]: onboarding sessions, and who each onboarding is for.
 //! - [`outbox`]: delivering partner events to the partner's webhook.
+//! - [`provider`]: who registers the numbers (`WHATSAPP_PROVIDER`): YCloud or [`meta`],
+//!   Meta's Cloud API directly, whose secrets at rest [`vault`] seals.
 //! - [`upstream`]: what the YCloud and Graph clients share (capped body reads).
 
 pub mod clock;
@@ -24,15 +26,18 @@ pub mod config;
 pub mod error;
 pub mod graph;
 pub mod limits;
+pub mod meta;
 pub mod metrics;
 pub mod outbox;
 pub mod ownership;
 pub mod pipeline;
+pub mod provider;
 pub mod routes;
 pub mod sandbox;
 pub mod sessions;
 pub mod startup;
 pub mod store;
 pub mod upstream;
+pub mod vault;
 pub mod webhook;
 pub mod ycloud;

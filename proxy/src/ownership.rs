@@ -23,8 +23,9 @@ pub enum Verified {
     /// The same WABA and number were verified before with this very code: the existing
     /// onboarding, answered (to its own customer) without exchanging the code again.
     Again(Box<Record>),
-    /// The code was exchanged and the WABA is the user's: its SHA-256 (hex), to store.
-    Code(String),
+    /// The code was exchanged and the WABA is the user's: its SHA-256 (hex), to store, and
+    /// the customer's business token (kept only by the Meta provider).
+    Code(String, secrecy::SecretString),
 }
 
 /// Why the check refused the sign-up.
@@ -69,9 +70,9 @@ pub async fn verify(
         .verify_ownership(code.as_str(), &req.waba_id, req.phone_number_id.as_ref())
         .await
     {
-        Ok(()) => {
+        Ok(token) => {
             tracing::info!(waba_id = %req.waba_id, "ownership verified");
-            Ok(Verified::Code(hash))
+            Ok(Verified::Code(hash, token))
         }
         Err(e) => {
             tracing::warn!(waba_id = %req.waba_id, error = %e, "ownership verification refused the sign-up");

@@ -17,13 +17,17 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::{LogFormat, Settings, YCloudMode};
 use crate::graph::GraphClient;
+use crate::meta::webhook::MetaWebhooks;
+use crate::meta::{Direct, FakeMeta, MetaApi, MetaClient};
 use crate::outbox::Deliverer;
 use crate::pipeline::Pipeline;
+use crate::provider::Provider;
 use crate::routes::partner::PartnerKeys;
 use crate::routes::{router, AppState};
 use crate::sandbox::FakeYCloud;
 use crate::sessions::Sessions;
 use crate::store::{Store, StoreError};
+use crate::vault::Vault;
 use crate::ycloud::{Upstream, YCloudClient};
 
 /// Why the server could not start.
@@ -95,6 +99,10 @@ impl Application {
             .delivering_events(settings.partner_webhook.is_some());
         let metrics = crate::metrics::Metrics::new();
         let mut tuning = settings.upstream.clone();
+        if settings.is_sandbox() {
+            // The fakes connect after a few seconds: poll often enough to show it.
+            tuning.poll_interval = tuning.poll_interval.min(Duration::from_secs(1));
+        }
         let upstream = match &settings.ycloud {
             YCloudMode::Sandbox => {
                 tracing::warn!(
@@ -106,10 +114,10 @@ impl Application {
                         "YCLOUD_API_KEY is set but not used: sandbox mode never calls YCloud"
                     );
                 }
-                // The fake connects after a few seconds: poll often enough to show it.
-                tuning.poll_interval = tuning.poll_interval.min(Duration::from_secs(1));
                 Upstream::Sandbox(FakeYCloud::new(tuning.sandbox_connect_after))
             }
+            // `WHATSAPP_PROVIDER=meta`: YCloud is not called; this client is never used.
+            YCloudMode::Unused => Upstream::Sandbox(FakeYCloud::new(tuning.sandbox_connect_after)),
             YCloudMode::Live { api_key, base_url } => Upstream::Http(
                 YCloudClient::new(
                     base_url.clone(),
@@ -148,9 +156,10 @@ impl Application {
                  their customer_ref comes from the browser (customer_ref_verified: false)"
             );
         }
+        let provider = provider(&settings, upstream, &tuning, &metrics)?;
         let pipeline = Pipeline::new(
             store,
-            upstream,
+            provider,
             tuning,
             clock.clone(),
             settings.limits.retry_cooldown,
@@ -216,6 +225,10 @@ impl Application {
             verifier,
             sessions,
             partner_keys: PartnerKeys::new(&settings.partner_api_keys),
+            meta_webhooks: MetaWebhooks {
+                app_secret: settings.fb_app_secret.clone(),
+                verify_token: settings.provider.meta_webhook_verify_token.clone(),
+            },
             limits: crate::limits::Limits::new(settings.limits.clone()),
             metrics,
             metrics_token: settings.metrics_token.clone(),
@@ -312,6 +325,52 @@ impl Application {
             }
         }
     }
+}
+
+/// The provider the pipeline holds: YCloud's `upstream`, or Meta's Cloud API (its fake in
+/// sandbox mode) with the vault over `TOKEN_ENCRYPTION_KEY`, its calls counted in `metrics`.
+fn provider(
+    settings: &Settings,
+    upstream: Upstream,
+    tuning: &crate::config::UpstreamTuning,
+    metrics: &crate::metrics::Metrics,
+) -> Result<Provider, StartupError> {
+    let Some(meta) = &settings.provider.meta else {
+        return Ok(Provider::from(upstream));
+    };
+    let api = match &settings.fb_app_secret {
+        _ if settings.is_sandbox() => {
+            tracing::warn!(
+                "SANDBOX MODE with WHATSAPP_PROVIDER=meta: Meta's Cloud API is simulated \
+                 in-process and nothing real is registered"
+            );
+            MetaApi::Sandbox(FakeMeta::new(tuning.sandbox_connect_after))
+        }
+        Some(secret) => MetaApi::Http(Box::new(
+            MetaClient::new(
+                settings.graph_base_url.clone(),
+                settings.graph_version.clone(),
+                secret.clone(),
+                tuning.clone(),
+            )
+            .map_err(StartupError::Client)?
+            .with_metrics(metrics.clone()),
+        )),
+        // The settings refuse meta in live mode without FB_APP_SECRET.
+        None => return Err(StartupError::Client("FB_APP_SECRET is missing".to_owned())),
+    };
+    if meta.ephemeral_key {
+        tracing::warn!(
+            "TOKEN_ENCRYPTION_KEY is not set: the sandbox seals tokens and PINs with a random \
+             key, so what it stored cannot be read after a restart"
+        );
+    }
+    tracing::info!("WHATSAPP_PROVIDER=meta: numbers are registered with Meta's Cloud API directly");
+    Ok(Provider::from(Direct {
+        api,
+        vault: Vault::new(&meta.token_key),
+        default_region: settings.provider.data_localization_region.clone(),
+    }))
 }
 
 /// Deletes the webhook events received more than `retention` ago (by `clock`): once now, so

@@ -113,6 +113,14 @@ error_codes! {
     InvalidQuery = "invalid_query",
     /// Deregistering is not possible for this onboarding or provider.
     NotDeregistrable = "not_deregistrable",
+    /// The number's 10 deregister requests in 72 hours are spent (counted, or Meta's 133016).
+    DeregisterLimit = "deregister_limit",
+    /// `POST /api/onboardings/{id}/pin` while the onboarding is not waiting for a PIN.
+    PinNotExpected = "pin_not_expected",
+    /// The onboarding has no stored business token or PIN.
+    CredentialsNotFound = "credentials_not_found",
+    /// The Meta webhook handshake's `hub.verify_token` is wrong.
+    VerifyTokenInvalid = "verify_token_invalid",
 
     // Limits the proxy enforces (docs/API.md, "Limits").
     /// The request was not answered within the proxy's request timeout.
@@ -149,6 +157,13 @@ error_codes! {
     PartnerAppUninstalled = "partner_app_uninstalled",
     /// An answer carried Meta's retired On-Premises error (1005).
     OnPremisesRetired = "on_premises_retired",
+    /// The number already has a two-step verification PIN that is not the one sent (Meta's
+    /// 133005, or 133009 for guesses too fast): the customer's PIN is needed.
+    PinRequired = "pin_required",
+    /// Too many wrong PINs (Meta's 133008): Meta locked the number's two-step verification.
+    PinLocked = "pin_locked",
+    /// Meta no longer accepts the customer's business token (expired or revoked).
+    BusinessTokenInvalid = "business_token_invalid",
     /// YCloud rate-limited the call.
     UpstreamRateLimited = "upstream_rate_limited",
     /// YCloud refused the proxy's API key.

@@ -18,6 +18,8 @@ pub enum IdError {
     Empty,
     /// The value was longer than allowed (the limit is given).
     TooLong(usize),
+    /// The value was shorter than allowed (the length needed is given).
+    TooShort(usize),
     /// The value held a character it may not hold.
     BadCharacter,
 }
@@ -27,6 +29,7 @@ impl fmt::Display for IdError {
         match self {
             IdError::Empty => f.write_str("must not be empty"),
             IdError::TooLong(max) => write!(f, "must be at most {max} characters"),
+            IdError::TooShort(min) => write!(f, "must be {min} characters"),
             IdError::BadCharacter => f.write_str("holds a character that is not allowed"),
         }
     }

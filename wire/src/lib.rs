@@ -10,10 +10,12 @@ use serde::{Deserialize, Serialize};
 mod names;
 mod codes;
 mod ids;
+mod meta;
 mod partner;
 
 pub use codes::ErrorCode;
 pub use ids::{AuthCode, BusinessId, CustomerRef, EventName, IdError, PhoneNumberId, WabaId};
+pub use meta::{Credentials, Pin, SetPin, StorageRegion};
 pub use names::UnknownName;
 pub use partner::{
     CountryCode, CreateSession, Delivery, DeliveryState, EventPage, EventType, Locale, Metadata,
@@ -159,6 +161,14 @@ names! {
         Register = "register",
         /// Coexistence: bind the WhatsApp Business App number (`smb/bind`).
         SmbBind = "smb_bind",
+        /// Meta's Cloud API: subscribe the partner's app to the WABA (`subscribed_apps`).
+        SubscribeApp = "subscribe_app",
+        /// Meta's Cloud API, coexistence: ask for the contacts sync (`smb_app_state_sync`).
+        SyncContacts = "sync_contacts",
+        /// Meta's Cloud API, coexistence: ask for the chat history sync (`history`).
+        SyncHistory = "sync_history",
+        /// Meta's Cloud API: the number deregistered through the partner API.
+        Deregister = "deregister",
     }
     /// A step this build does not know (from a newer proxy).
     other Unknown = "unknown"

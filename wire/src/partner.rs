@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CustomerRef, IdError};
-use crate::{Mode, Onboarding};
+use crate::{Mode, Onboarding, StorageRegion};
 
 /// Shortest `expires_in` a session may ask for, in seconds.
 pub const MIN_SESSION_SECONDS: u32 = 60;
@@ -292,9 +292,10 @@ pub struct CreateSession {
     /// The language the page opens in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<Locale>,
-    /// Where Meta stores the number's messages at rest (Cloud API local storage).
+    /// Where Meta stores the number's messages at rest (Cloud API local storage): one of
+    /// Meta's regions ([`StorageRegion`]); standard mode only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_localization_region: Option<CountryCode>,
+    pub data_localization_region: Option<StorageRegion>,
 }
 
 /// A session as the partner API returns it. `token` and `url` only in the answer that created
@@ -322,7 +323,7 @@ pub struct Session {
     pub locale: Option<Locale>,
     /// Local-storage region for registration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_localization_region: Option<CountryCode>,
+    pub data_localization_region: Option<StorageRegion>,
     /// RFC 3339.
     pub expires_at: String,
     /// RFC 3339.
@@ -456,6 +457,7 @@ mod tests {
             r#"{"customer_ref":"c","locale":"fr"}"#,
             r#"{"customer_ref":"c","data_localization_region":"de"}"#,
             r#"{"customer_ref":"c","data_localization_region":"DEU"}"#,
+            r#"{"customer_ref":"c","data_localization_region":"FR"}"#,
             r#"{"customer_ref":"c","extra":1}"#,
             big.as_str(),
         ] {

@@ -6,6 +6,7 @@ use wire::{OnboardingState, WabaId};
 use super::lease::Lease;
 use super::webhook_rules::number_blocked;
 use super::Pipeline;
+use crate::provider::Provider;
 use crate::store::{Record, Update};
 use crate::ycloud::{PhoneNumber, UpstreamError};
 
@@ -14,6 +15,9 @@ impl Pipeline {
     /// while it polls (so no other instance follows the same number), and releases it when
     /// it stops.
     pub(super) fn follow(&self, onboarding: &Record, lease: Lease) {
+        if let Provider::Meta(direct) = &self.inner.provider {
+            return self.follow_direct(direct.clone(), onboarding, lease);
+        }
         let e164 = onboarding
             .phone_number
             .as_ref()
@@ -39,6 +43,9 @@ impl Pipeline {
     /// Polls the number until it settles, the follower gives up, or another instance took
     /// the onboarding over.
     async fn poll_number(&self, id: &str, waba: &WabaId, e164: &str, lease: &Lease) {
+        let Provider::YCloud(upstream) = &self.inner.provider else {
+            return;
+        };
         let tuning = &self.inner.tuning;
         let deadline = tokio::time::Instant::now() + tuning.poll_for;
         let mut last_status: Option<String> = None;
@@ -56,7 +63,7 @@ impl Pipeline {
                 .checked_div(2)
                 .unwrap_or(wait)
                 .min(max_wait);
-            let number = match self.inner.upstream.retrieve_phone_number(waba, e164).await {
+            let number = match upstream.retrieve_phone_number(waba, e164).await {
                 Ok(n) => n,
                 // Polling again cannot make YCloud know the number: leave it to the
                 // webhook instead of logging the same failure until the deadline.

@@ -65,6 +65,9 @@
 //! - `lease.rs`: the runner's hold on an onboarding (a claim here, a lease in the store);
 //! - `steps.rs`: the standard and coexistence runs, settling the number, failing a step;
 //! - `follower.rs`: polling a `pending` number until it settles;
+//! - `direct.rs`: the Meta provider (`WHATSAPP_PROVIDER=meta`): its run, follower, the
+//!   customer's PIN and deregistering, under the same leases and budget lock;
+//! - `meta_rules.rs`: what a Meta webhook change changes, applied as YCloud's events are;
 //! - `webhook_rules.rs`: what a webhook changes, as pure functions of the event and the
 //!   onboarding;
 //! - `changes.rs`: telling event streams about a stored change.
@@ -79,20 +82,23 @@ use wire::{CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState};
 
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
+use crate::provider::Provider;
 use crate::store::{
     self, Customer, EventOutcome, IncomingEvent, Insert, Record, Step, StepStatus, Steps, Store,
     StoreError, Unleased, Verdict,
 };
 use crate::webhook::Event;
-use crate::ycloud::Upstream;
 
 mod changes;
+mod direct;
 mod follower;
 mod lease;
+mod meta_rules;
 mod steps;
 mod webhook_rules;
 
 pub use changes::Subscription;
+pub use direct::{DeregisterError, PinError};
 
 use lease::Lease;
 
@@ -162,7 +168,8 @@ pub enum RetryError {
 
 struct Inner {
     store: Store,
-    upstream: Upstream,
+    /// YCloud, or Meta's Cloud API directly.
+    provider: Provider,
     tuning: UpstreamTuning,
     /// Where the register budget's, the leases' and retry's "now" comes from.
     clock: Clock,
@@ -215,12 +222,13 @@ enum Flow {
 }
 
 impl Pipeline {
-    /// A pipeline over a store and an upstream, reading the time from `clock`, with a
-    /// random instance id of its own, refusing a retry of one onboarding within
-    /// `retry_cooldown` of the last.
+    /// A pipeline over a store and a provider (YCloud's [`crate::ycloud::Upstream`] or
+    /// Meta's [`crate::meta::Direct`]), reading the time from `clock`, with a random
+    /// instance id of its own, refusing a retry of one onboarding within `retry_cooldown` of
+    /// the last.
     pub fn new(
         store: Store,
-        upstream: Upstream,
+        provider: impl Into<Provider>,
         tuning: UpstreamTuning,
         clock: Clock,
         retry_cooldown: std::time::Duration,
@@ -231,7 +239,7 @@ impl Pipeline {
         Self {
             inner: Arc::new(Inner {
                 store,
-                upstream,
+                provider: provider.into(),
                 tuning,
                 clock,
                 instance: uuid::Uuid::new_v4().to_string(),
@@ -514,9 +522,10 @@ impl Pipeline {
     async fn next_is_register(&self, id: &str) -> Result<bool, StoreError> {
         let done = |s: Option<store::StepRecord>| s.is_some_and(|s| s.status == StepStatus::Done);
         let steps = self.inner.store.steps(id).await?;
-        Ok(done(steps.get(Step::Bind))
-            && done(steps.get(Step::CheckPayment))
-            && !done(steps.get(Step::Register)))
+        // YCloud binds and checks the payment method first; Meta subscribes the app.
+        let before = (done(steps.get(Step::Bind)) && done(steps.get(Step::CheckPayment)))
+            || done(steps.get(Step::SubscribeApp));
+        Ok(before && !done(steps.get(Step::Register)))
     }
 
     /// When the number's budget is spent, the time its oldest counted call leaves the window.

@@ -5,10 +5,12 @@ use serde_json::Value;
 use wire::{ErrorCode, Mode, OnboardingError, OnboardingState, WabaId};
 
 use super::{Flow, Pipeline, REGISTER_BUDGET, REGISTER_WINDOW};
+use crate::provider::Provider;
 use crate::store::{
-    self, Budget, Record, RegisterCall, Step, StepStatus, Steps, StoreError, Update, Writes,
+    self, Budget, CallKind, CountedCall, Record, Step, StepStatus, Steps, StoreError, Update,
+    Writes,
 };
-use crate::ycloud::{Object, PhoneNumber, UpstreamError, Waba};
+use crate::ycloud::{Object, PhoneNumber, Upstream, UpstreamError, Waba};
 
 impl Pipeline {
     /// The onboarding's remaining steps, as its mode has them. Writes between two upstream
@@ -24,11 +26,17 @@ impl Pipeline {
             .store
             .writes()
             .leased_to(&inner.instance, inner.lease_for);
+        let upstream = match &inner.provider {
+            Provider::YCloud(upstream) => upstream,
+            Provider::Meta(direct) => {
+                return self.run_direct(direct, onboarding, steps, &mut w).await
+            }
+        };
         match onboarding.mode {
-            Mode::Standard => self.run_standard(onboarding, steps, &mut w).await,
+            Mode::Standard => self.run_standard(upstream, onboarding, steps, &mut w).await,
             Mode::Coexistence => {
                 let id = onboarding.id.as_str();
-                self.run_coexistence(id, &onboarding.waba_id, steps, &mut w)
+                self.run_coexistence(upstream, id, &onboarding.waba_id, steps, &mut w)
                     .await
             }
         }
@@ -37,13 +45,13 @@ impl Pipeline {
     /// Standard mode: bind, check the payment method, register.
     async fn run_standard(
         &self,
+        upstream: &Upstream,
         onboarding: &Record,
         steps: &Steps,
         w: &mut Writes,
     ) -> Result<Flow, StoreError> {
         let id = onboarding.id.as_str();
         let store = &self.inner.store;
-        let upstream = &self.inner.upstream;
 
         // 1. Bind.
         let bind = steps.get(Step::Bind);
@@ -153,7 +161,8 @@ impl Pipeline {
                 // The step's start and the counted call in one commit, before the call, if
                 // the number's budget has a call left (counted under its lock).
                 let now = self.inner.clock.now();
-                let call = RegisterCall {
+                let call = CountedCall {
+                    kind: CallKind::Register,
                     waba_id: onboarding.waba_id.clone(),
                     phone_number_id: phone_id.clone(),
                     at: now,
@@ -191,6 +200,7 @@ impl Pipeline {
     /// Coexistence mode: `smb/bind`, which answers the number; nothing is registered.
     async fn run_coexistence(
         &self,
+        upstream: &Upstream,
         id: &str,
         waba: &WabaId,
         steps: &Steps,
@@ -200,7 +210,7 @@ impl Pipeline {
             Some(s) if s.status == StepStatus::Done => None,
             _ => {
                 self.start_bind(id, w, steps, Step::SmbBind).await?;
-                match self.inner.upstream.smb_bind(waba).await {
+                match upstream.smb_bind(waba).await {
                     Ok(p) => Some(p),
                     Err(e) => {
                         return self
@@ -221,7 +231,7 @@ impl Pipeline {
 
     /// Before a bind call: records the step as started (unless it was, with the onboarding
     /// itself), commits, and tells the event streams.
-    async fn start_bind(
+    pub(super) async fn start_bind(
         &self,
         id: &str,
         w: &mut Writes,
@@ -325,7 +335,7 @@ impl Pipeline {
     /// Ends the run in `state` with `error`: recorded as the outcome of the step that
     /// failed (with what it answered) when there is one, else on the onboarding alone;
     /// committed with everything queued, and told to the event streams.
-    async fn stop(
+    pub(super) async fn stop(
         &self,
         id: &str,
         w: &mut Writes,

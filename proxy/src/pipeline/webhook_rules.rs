@@ -102,13 +102,13 @@ pub(super) fn may_change(state: OnboardingState) -> bool {
     )
 }
 
-fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+pub(super) fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 /// `stored` with `fresh`'s fields written over it: events may carry a thinner object than
 /// the one stored, and what they omit is still true.
-fn merged(stored: Option<&Value>, fresh: &Value) -> Value {
+pub(super) fn merged(stored: Option<&Value>, fresh: &Value) -> Value {
     let mut out = stored
         .filter(|v| v.is_object())
         .cloned()
@@ -121,7 +121,7 @@ fn merged(stored: Option<&Value>, fresh: &Value) -> Value {
     out
 }
 
-fn person_error(code: ErrorCode, message: String) -> OnboardingError {
+pub(super) fn person_error(code: ErrorCode, message: String) -> OnboardingError {
     OnboardingError {
         code,
         message,

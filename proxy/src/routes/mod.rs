@@ -18,6 +18,7 @@ use crate::limits::rate_limited;
 use crate::pipeline::Pipeline;
 
 mod assets;
+mod meta;
 mod metrics;
 mod onboardings;
 pub mod openapi;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub sessions: crate::sessions::Sessions,
     /// `PARTNER_API_KEYS`, as digests; empty: the partner API answers 503.
     pub partner_keys: partner::PartnerKeys,
+    /// What `/webhooks/meta` checks: `FB_APP_SECRET`, `META_WEBHOOK_VERIFY_TOKEN`.
+    pub meta_webhooks: crate::meta::webhook::MetaWebhooks,
     /// What clients may ask (timeouts, concurrency, rates, streams).
     pub limits: crate::limits::Limits,
     /// What `GET /metrics` serves, and the token it asks for (`METRICS_TOKEN`).
@@ -75,12 +78,22 @@ pub fn router(state: AppState) -> Router {
             "/api/onboardings/{id}/retry",
             rate_limited(post(onboardings::retry), &state.limits.settings),
         )
+        .route(
+            "/api/onboardings/{id}/pin",
+            rate_limited(post(meta::pin), &state.limits.settings),
+        )
         .route("/api/session", post(partner::session_info))
         .route("/api/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics::metrics))
         .route(
             "/webhooks/ycloud",
             post(webhooks::ycloud).layer(DefaultBodyLimit::max(crate::webhook::MAX_WEBHOOK_BYTES)),
+        )
+        .route(
+            "/webhooks/meta",
+            get(meta::handshake)
+                .post(meta::notification)
+                .layer(DefaultBodyLimit::max(crate::webhook::MAX_WEBHOOK_BYTES)),
         );
     // The partner's backend, with a key: never the browser (no CORS for these).
     let partner_api = Router::new()
@@ -97,7 +110,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/partner/onboardings/{id}/retry", post(partner::retry))
         .route(
             "/api/partner/onboardings/{id}/deregister",
-            post(partner::deregister),
+            post(meta::deregister),
+        )
+        .route(
+            "/api/partner/onboardings/{id}/credentials",
+            get(meta::credentials),
         )
         .route("/api/partner/events", get(partner::events))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -44,6 +44,10 @@ pub async fn create(
     // Who the customer is comes first, and from the session: nothing else runs for a
     // request without a valid one (when sessions are required).
     let customer = state.sessions.admit(&req).await?;
+    if state.pipeline.is_meta() {
+        // Meta's Cloud API directly: the code's business token is the provider's credential.
+        return answer(super::meta::create(&state, req, &customer).await?);
+    }
     let code_sha256 = match &state.verifier {
         None => None,
         Some(graph) => match ownership::verify(state.pipeline.store(), graph, &req)
@@ -53,7 +57,8 @@ pub async fn create(
             Verified::Again(existing) => {
                 return answer(state.pipeline.again(*existing, &customer).await)
             }
-            Verified::Code(hash) => Some(hash),
+            // YCloud holds its own credentials: the business token is not kept.
+            Verified::Code(hash, _token) => Some(hash),
         },
     };
     answer(
@@ -65,7 +70,7 @@ pub async fn create(
 }
 
 /// `201` for a new onboarding, `200` for the same customer's existing one.
-fn answer(created: Result<Created, CreateError>) -> Result<Response, Error> {
+pub(super) fn answer(created: Result<Created, CreateError>) -> Result<Response, Error> {
     match created {
         Ok(Created::New(o)) => Ok((StatusCode::CREATED, axum::Json(o)).into_response()),
         Ok(Created::Again(o)) => Ok((StatusCode::OK, axum::Json(o)).into_response()),
@@ -76,7 +81,7 @@ fn answer(created: Result<Created, CreateError>) -> Result<Response, Error> {
 }
 
 /// The HTTP answer to a refused ownership check.
-fn refused(refusal: Refusal) -> Error {
+pub(super) fn refused(refusal: Refusal) -> Error {
     match refusal {
         Refusal::CodeMissing => Error::CodeMissing,
         Refusal::Graph(VerifyError::CodeInvalid) => Error::CodeInvalid,

@@ -83,7 +83,7 @@ pub async fn require_key(
         (status = 401, description = "`unauthorized`: missing or wrong key", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
-        (status = 422, description = "Missing or malformed `customer_ref`, unknown mode or locale, `expires_in` out of 60–2592000, metadata over 4 KiB", body = ErrorBody),
+        (status = 422, description = "Missing or malformed `customer_ref`, unknown mode or locale, `expires_in` out of 60–2592000, metadata over 4 KiB, a `data_localization_region` Meta does not offer or with coexistence allowed", body = ErrorBody),
         (status = 503, description = "`partner_api_disabled`: PARTNER_API_KEYS is not set", body = ErrorBody),
     )
 )]
@@ -94,6 +94,18 @@ pub async fn create_session(
     if req.modes.as_ref().is_some_and(Vec::is_empty) {
         return Err(Error::InvalidBody(
             "modes must name at least one of standard and coexistence".to_owned(),
+        ));
+    }
+    // Meta offers no local storage for numbers shared with the WhatsApp Business App.
+    let coexistence = req
+        .modes
+        .as_ref()
+        .is_none_or(|m| m.contains(&wire::Mode::Coexistence));
+    if req.data_localization_region.is_some() && coexistence {
+        return Err(Error::InvalidBody(
+            "data_localization_region applies to standard numbers only (Meta offers no local \
+             storage in coexistence): send modes [\"standard\"] with it"
+                .to_owned(),
         ));
     }
     let session = state.sessions.create(&req).await?;
@@ -262,36 +274,6 @@ pub async fn retry(
         .await?
         .ok_or(Error::OnboardingNotFound)?;
     Ok(axum::Json(onboarding))
-}
-
-/// `POST /api/partner/onboardings/{id}/deregister`.
-#[utoipa::path(
-    post, path = "/api/partner/onboardings/{id}/deregister", tag = "partner",
-    params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
-    security(("partner_key" = [])),
-    responses(
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 404, description = "`onboarding_not_found`", body = ErrorBody),
-        (status = 409, description = "`not_deregistrable`: numbers onboarded through YCloud are deregistered at YCloud", body = ErrorBody),
-        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
-    )
-)]
-pub async fn deregister(
-    State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
-) -> Result<Response, Error> {
-    let id = onboarding_id(id)?;
-    state
-        .pipeline
-        .store()
-        .get(&id)
-        .await?
-        .ok_or(Error::OnboardingNotFound)?;
-    Err(Error::NotDeregistrable(
-        "this proxy onboards through YCloud (WHATSAPP_PROVIDER=ycloud), which deregisters \
-         numbers itself: deregister it in YCloud's console"
-            .to_owned(),
-    ))
 }
 
 /// The query of `GET /api/partner/events`, as sent.

@@ -8,10 +8,11 @@
 //! - `queries.rs`: the reads, the insert of a new onboarding;
 //! - `webhooks.rs`: webhook events, seen and applied in one transaction, in order;
 //! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls,
-//!   and the register budget's count, atomic per number;
+//!   and the register and deregister budgets' counts, atomic per number;
 //! - `leases.rs`: which instance runs an onboarding (row leases);
 //! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
 //!   YCloud's raw objects);
+//! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region);
 //! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only).
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use crate::clock::Clock;
 
 mod cache;
 mod leases;
+mod meta;
 mod partner;
 mod queries;
 mod rows;
@@ -30,11 +32,12 @@ mod webhooks;
 mod writes;
 
 pub use leases::Unleased;
+pub use meta::{MetaCredentials, PinOrigin};
 pub use partner::{Attempt, DueEvent, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
 pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};
-pub use writes::{Budget, RegisterCall, Writes};
+pub use writes::{Budget, CallKind, CountedCall, Writes};
 
 /// A store failure. Shown to nobody: logged, and answered as a generic 500.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,6 @@
-//! Writes: the batch the pipeline commits between two upstream calls, the register budget's
-//! count (atomic per number), and the conditional update of an onboarding that no runner
-//! owns.
+//! Writes: the batch the pipeline commits between two upstream calls, the register and
+//! deregister budgets' counts (atomic per number), and the conditional update of an
+//! onboarding that no runner owns.
 
 use serde_json::Value;
 use sqlx::Row;
@@ -27,10 +27,33 @@ pub struct Writes {
     lease: Option<(String, time::Duration)>,
 }
 
-/// A register call about to be made, counted against its number's budget: at most `limit`
-/// calls at or after `since`.
+/// Which of a number's budgets a counted call spends. Meta allows 10 register and 10
+/// deregister requests per number in a moving 72 hours; each is counted apart, both under
+/// the same lock of the number ([`Store::commit_counted`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    /// `register` (YCloud's or Meta's: the budget is Meta's either way).
+    Register,
+    /// `deregister` (the Meta provider).
+    Deregister,
+}
+
+impl CallKind {
+    /// The table its calls are recorded in.
+    fn table(self) -> &'static str {
+        match self {
+            CallKind::Register => "register_attempts",
+            CallKind::Deregister => "deregister_attempts",
+        }
+    }
+}
+
+/// A register or deregister call about to be made, counted against its number's budget of
+/// that kind: at most `limit` calls at or after `since`.
 #[derive(Debug, Clone)]
-pub struct RegisterCall {
+pub struct CountedCall {
+    /// Which budget it spends.
+    pub kind: CallKind,
     /// The WABA the number is registered for.
     pub waba_id: WabaId,
     /// The number.
@@ -74,17 +97,19 @@ enum Op {
         update: Update,
         at: String,
     },
-    RegisterAttempt {
+    Attempt {
+        kind: CallKind,
         waba_id: String,
         phone_number_id: String,
         at: String,
     },
-    /// A step's start and a register call counted against the number's budget, written
-    /// only when the budget allows ([`Store::commit_counted`]).
+    /// A step's start and a call counted against the number's budget, written only when
+    /// the budget allows ([`Store::commit_counted`]). Without a state, the onboarding is
+    /// left as it is (a step outside its run).
     StartCounted {
         step: Step,
-        state: OnboardingState,
-        call: RegisterCall,
+        state: Option<OnboardingState>,
+        call: CountedCall,
     },
 }
 
@@ -102,8 +127,22 @@ impl Writes {
     /// Starts `step` (moving to `state`) together with counting `call` against its number's
     /// budget; committed only by [`Store::commit_counted`], which writes both or, when the
     /// budget is spent, neither.
-    pub fn start_counted_step(&mut self, step: Step, state: OnboardingState, call: RegisterCall) {
-        self.ops.push(Op::StartCounted { step, state, call });
+    pub fn start_counted_step(&mut self, step: Step, state: OnboardingState, call: CountedCall) {
+        self.ops.push(Op::StartCounted {
+            step,
+            state: Some(state),
+            call,
+        });
+    }
+
+    /// [`Writes::start_counted_step`] of a step outside the onboarding's run (deregister):
+    /// its state and error stay as they are.
+    pub fn start_counted_side_step(&mut self, step: Step, call: CountedCall) {
+        self.ops.push(Op::StartCounted {
+            step,
+            state: None,
+            call,
+        });
     }
 
     /// See [`Store::start_step`].
@@ -147,7 +186,28 @@ impl Writes {
         phone_number_id: &PhoneNumberId,
         at: OffsetDateTime,
     ) {
-        self.ops.push(Op::RegisterAttempt {
+        self.attempt(CallKind::Register, waba_id, phone_number_id, at);
+    }
+
+    /// See [`Store::record_deregister_attempt`].
+    pub fn deregister_attempt(
+        &mut self,
+        waba_id: &WabaId,
+        phone_number_id: &PhoneNumberId,
+        at: OffsetDateTime,
+    ) {
+        self.attempt(CallKind::Deregister, waba_id, phone_number_id, at);
+    }
+
+    fn attempt(
+        &mut self,
+        kind: CallKind,
+        waba_id: &WabaId,
+        phone_number_id: &PhoneNumberId,
+        at: OffsetDateTime,
+    ) {
+        self.ops.push(Op::Attempt {
+            kind,
             waba_id: waba_id.as_str().to_owned(),
             phone_number_id: phone_number_id.as_str().to_owned(),
             at: format_time(at),
@@ -288,33 +348,37 @@ impl Store {
                     updated_at = at;
                     touched = true;
                 }
-                Op::RegisterAttempt {
+                Op::Attempt {
+                    kind,
                     waba_id,
                     phone_number_id,
                     at,
                 } => {
-                    attempts.push((waba_id, phone_number_id, at));
+                    attempts.push((kind, waba_id, phone_number_id, at));
                 }
                 Op::StartCounted { step, state, call } => {
                     // Counted above, before anything was written.
                     let at = format_time(call.at);
-                    onboarding.merge(Update {
-                        state: Some(state),
-                        error: Some(None),
-                        ..Update::default()
-                    });
                     steps.push(StepWrite {
                         step,
                         started_at: Some(at.clone()),
                         finished: None,
                     });
                     attempts.push((
+                        call.kind,
                         call.waba_id.as_str().to_owned(),
                         call.phone_number_id.as_str().to_owned(),
                         at.clone(),
                     ));
-                    updated_at = at;
-                    touched = true;
+                    if let Some(state) = state {
+                        onboarding.merge(Update {
+                            state: Some(state),
+                            error: Some(None),
+                            ..Update::default()
+                        });
+                        updated_at = at;
+                        touched = true;
+                    }
                 }
             }
         }
@@ -374,11 +438,12 @@ impl Store {
         if touched {
             apply_update(&mut tx, id, onboarding, &updated_at).await?;
         }
-        for (waba_id, phone_number_id, at) in attempts {
-            sqlx::query(
-                "INSERT INTO register_attempts (id, waba_id, phone_number_id, onboarding_id, \
-                 attempted_at) VALUES ($1, $2, $3, $4, $5)",
-            )
+        for (kind, waba_id, phone_number_id, at) in attempts {
+            sqlx::query(&format!(
+                "INSERT INTO {} (id, waba_id, phone_number_id, onboarding_id, attempted_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                kind.table()
+            ))
             .bind(uuid::Uuid::new_v4().to_string())
             .bind(waba_id)
             .bind(phone_number_id)
@@ -498,15 +563,32 @@ impl Store {
         w.register_attempt(waba_id, phone_number_id, at);
         self.commit(onboarding_id, &mut w).await
     }
+
+    /// Counts one deregister call for a number (made or about to be made).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn record_deregister_attempt(
+        &self,
+        waba_id: &WabaId,
+        phone_number_id: &PhoneNumberId,
+        onboarding_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut w = self.writes();
+        w.deregister_attempt(waba_id, phone_number_id, at);
+        self.commit(onboarding_id, &mut w).await
+    }
 }
 
 /// Locks the number's budget row (an upsert, which holds the row until the transaction
-/// ends, in PostgreSQL as in SQLite) and counts the number's calls in the window, seeing
-/// every call committed before the lock was granted. Every WABA's calls count: Meta's limit
-/// is the number's.
+/// ends, in PostgreSQL as in SQLite) and counts the number's calls of the kind in the
+/// window, seeing every call committed before the lock was granted. Every WABA's calls
+/// count: Meta's limit is the number's. One lock serves both kinds: a register and a
+/// deregister of one number wait for each other, which costs nothing (they are rare).
 async fn count_call(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    call: &RegisterCall,
+    call: &CountedCall,
 ) -> Result<Budget, StoreError> {
     let number = call.phone_number_id.as_str();
     sqlx::query(
@@ -517,10 +599,11 @@ async fn count_call(
     .bind(format_time(call.at))
     .execute(&mut **tx)
     .await?;
-    let row = sqlx::query(
-        "SELECT COUNT(*) AS n, MIN(attempted_at) AS oldest FROM register_attempts \
+    let row = sqlx::query(&format!(
+        "SELECT COUNT(*) AS n, MIN(attempted_at) AS oldest FROM {} \
          WHERE phone_number_id = $1 AND attempted_at >= $2",
-    )
+        call.kind.table()
+    ))
     .bind(number)
     .bind(format_time(call.since))
     .fetch_one(&mut **tx)
@@ -583,4 +666,81 @@ pub(super) async fn apply_update(
     }
     q.bind(id).execute(&mut **tx).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use time::Duration;
+    use wire::{CreateOnboarding, Mode};
+
+    use super::*;
+    use crate::store::{Customer, Insert};
+
+    #[tokio::test]
+    async fn concurrent_calls_never_spend_more_than_either_budget() {
+        let dir = std::env::temp_dir().join(format!("store-budget-{}", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}/x.db", dir.display());
+        let store = Store::connect(&url, Clock::system()).await.unwrap();
+        let waba = WabaId::parse("1").unwrap();
+        let phone = PhoneNumberId::parse("2").unwrap();
+        let req: CreateOnboarding = serde_json::from_value(serde_json::json!({
+            "mode": Mode::Standard, "waba_id": "1", "phone_number_id": "2"}))
+        .unwrap();
+        let customer = Customer::anonymous(&req);
+        let Insert::Created(o) = store
+            .insert_or_get_started(&req, &customer, None, None, None)
+            .await
+            .unwrap()
+        else {
+            panic!("not created");
+        };
+        let now = OffsetDateTime::now_utc();
+        let call = |kind, at: OffsetDateTime| CountedCall {
+            kind,
+            waba_id: waba.clone(),
+            phone_number_id: phone.clone(),
+            at,
+            since: at - Duration::hours(72),
+            limit: 10,
+        };
+        for (kind, step) in [
+            (CallKind::Register, Step::Register),
+            (CallKind::Deregister, Step::Deregister),
+        ] {
+            let tries = (0..25).map(|_| {
+                let (store, id, call) = (store.clone(), o.id.clone(), call(kind, now));
+                tokio::spawn(async move {
+                    let mut w = store.writes();
+                    w.start_counted_side_step(step, call);
+                    store.commit_counted(&id, &mut w).await.unwrap()
+                })
+            });
+            let mut counted = 0;
+            for t in tries {
+                if t.await.unwrap() == Budget::Counted {
+                    counted += 1;
+                }
+            }
+            assert_eq!(counted, 10, "{kind:?}");
+        }
+        // Refused until the oldest leaves the window; then one call is free again.
+        let mut w = store.writes();
+        w.start_counted_side_step(Step::Deregister, call(CallKind::Deregister, now));
+        let Budget::Spent { oldest } = store.commit_counted(&o.id, &mut w).await.unwrap() else {
+            panic!("counted an 11th deregister");
+        };
+        assert_eq!(oldest.map(format_time), Some(format_time(now)));
+        let later = now + Duration::hours(72) + Duration::seconds(1);
+        let mut w = store.writes();
+        w.start_counted_side_step(Step::Deregister, call(CallKind::Deregister, later));
+        assert_eq!(
+            store.commit_counted(&o.id, &mut w).await.unwrap(),
+            Budget::Counted
+        );
+        // A side step leaves the onboarding's state as it was.
+        let stored = store.get(&o.id).await.unwrap().unwrap();
+        assert_eq!(stored.state, o.state);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

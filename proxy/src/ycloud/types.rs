@@ -32,7 +32,8 @@ pub struct Waba {
     pub timezone_id: Option<String>,
 }
 
-/// The phone number fields the proxy reads (`WhatsappPhoneNumber` in YCloud's spec).
+/// The phone number fields the proxy reads (`WhatsappPhoneNumber` in YCloud's spec). Meta's
+/// own phone number object (snake_case, `WHATSAPP_PROVIDER=meta`) reads the same way.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PhoneNumber {
@@ -41,18 +42,25 @@ pub struct PhoneNumber {
     /// E.164, e.g. `+16315551111`; needed to retrieve the number later.
     pub phone_number: Option<String>,
     /// e.g. `+1 631-555-1111`.
+    #[serde(alias = "display_phone_number")]
     pub display_phone_number: Option<String>,
     /// The WABA it belongs to.
+    #[serde(alias = "waba_id")]
     pub waba_id: Option<String>,
     /// The verified display name.
+    #[serde(alias = "verified_name")]
     pub verified_name: Option<String>,
     /// `GREEN`, `YELLOW`, ...
+    #[serde(alias = "quality_rating")]
     pub quality_rating: Option<String>,
     /// e.g. `TIER_250`.
+    #[serde(alias = "messaging_limit")]
     pub messaging_limit: Option<String>,
     /// `VERIFIED`, `NOT_VERIFIED`, `EXPIRED`.
+    #[serde(alias = "code_verification_status")]
     pub code_verification_status: Option<String>,
     /// Display name review status.
+    #[serde(alias = "name_status")]
     pub name_status: Option<String>,
     /// `PENDING` → `CONNECTED`, or one of the other statuses.
     pub status: Option<String>,

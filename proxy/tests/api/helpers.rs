@@ -82,6 +82,8 @@ pub struct Options {
     pub env: Vec<(&'static str, String)>,
     /// A YCloud mock prepared before start-up (restart tests: the resumer calls at once).
     pub ycloud: Option<MockServer>,
+    /// A Graph API mock prepared before start-up (restart tests of the Meta provider).
+    pub graph: Option<MockServer>,
     /// Ownership verification on (`FB_APP_SECRET` set, Graph at [`TestApp::graph`]).
     pub verification: bool,
     /// No `YCLOUD_WEBHOOK_SECRET`.
@@ -219,7 +221,10 @@ pub async fn spawn_app_with(mut opts: Options) -> TestApp {
         None => MockServer::start().await,
     };
     let data_dir = opts.data_dir.clone().unwrap_or_else(|| fresh_dir("db"));
-    let graph = MockServer::start().await;
+    let graph = match opts.graph.take() {
+        Some(server) => server,
+        None => MockServer::start().await,
+    };
     let settings = test_settings_with_graph(&ycloud.uri(), &graph.uri(), &opts, &data_dir);
     let database_url = settings.database_url.clone();
     let clock = opts

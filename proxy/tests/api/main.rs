@@ -10,6 +10,7 @@ mod foundation;
 mod helpers;
 mod instances;
 mod limits;
+mod meta;
 mod metrics;
 mod onboardings;
 mod openapi_conformance;

@@ -40,6 +40,10 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         ("/api/partner/onboardings/{id}/retry", "post"),
         ("/api/partner/onboardings/{id}/deregister", "post"),
         ("/api/partner/events", "get"),
+        ("/api/onboardings/{id}/pin", "post"),
+        ("/api/partner/onboardings/{id}/credentials", "get"),
+        ("/webhooks/meta", "get"),
+        ("/webhooks/meta", "post"),
         ("/metrics", "get"),
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path}");
@@ -75,6 +79,27 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
             "/webhooks/ycloud",
             "post",
             &["204", "400", "401", "413", "503"][..],
+        ),
+        (
+            "/api/onboardings/{id}/pin",
+            "post",
+            &["200", "404", "409", "422", "429"][..],
+        ),
+        (
+            "/api/partner/onboardings/{id}/deregister",
+            "post",
+            &["200", "401", "404", "409", "429", "502"][..],
+        ),
+        (
+            "/api/partner/onboardings/{id}/credentials",
+            "get",
+            &["200", "401", "404"][..],
+        ),
+        ("/webhooks/meta", "get", &["200", "403", "503"][..]),
+        (
+            "/webhooks/meta",
+            "post",
+            &["200", "400", "401", "413", "503"][..],
         ),
     ] {
         let responses = &doc["paths"][path][method]["responses"];

@@ -1,0 +1,408 @@
+//! Meta's Cloud API directly (`WHATSAPP_PROVIDER=meta`): the Graph API calls that onboard a
+//! number without a BSP, with the customer's business token from the code exchange.
+//!
+//! Paths (relative to `GRAPH_BASE_URL`, with `FB_GRAPH_VERSION`):
+//! - `POST /{v}/{waba_id}/subscribed_apps`: the partner's app gets the WABA's webhooks;
+//! - `POST /{v}/{phone_number_id}/register` with `{"messaging_product":"whatsapp","pin",
+//!   "data_localization_region"?}`;
+//! - `POST /{v}/{phone_number_id}/deregister`;
+//! - `POST /{v}/{phone_number_id}/smb_app_data` with `{"messaging_product":"whatsapp",
+//!   "sync_type":"smb_app_state_sync"|"history"}` (coexistence, once each);
+//! - `GET /{v}/{phone_number_id}?fields=status,code_verification_status,name_status,
+//!   display_phone_number,verified_name,quality_rating`.
+//!
+//! Every call carries the token as a bearer header (never in the URL) and `appsecret_proof`
+//! (HMAC-SHA256 of the token with the app secret), which Meta checks when the app requires
+//! it. Like the YCloud and Graph clients, it follows no redirect, reads at most
+//! `UpstreamTuning::max_body_bytes` of an answer, and counts each call in the metrics (as
+//! upstream `graph`). A call is repeated only when nothing reached Meta (the connection failed), and a read
+//! also after a timeout or a 5xx: a register or deregister that reached Meta counts against
+//! the number's budget, and a second sync request is refused.
+//!
+//! # Files
+//! - this file: [`MetaClient`], [`MetaApi`] (real or sandbox) and [`Direct`], what the
+//!   pipeline holds;
+//! - `errors.rs`: [`MetaError`] and what each failure means for an onboarding;
+//! - `fake.rs`: [`FakeMeta`], the sandbox's Meta;
+//! - `pin.rs`: PINs the proxy generates;
+//! - `webhook.rs`: Meta's webhooks (handshake, `X-Hub-Signature-256`, the notification).
+
+use std::time::Instant;
+
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use url::Url;
+use wire::{PhoneNumberId, StorageRegion, WabaId};
+
+use crate::config::UpstreamTuning;
+use crate::metrics::Metrics;
+use crate::upstream::BodyError;
+use crate::vault::Vault;
+
+mod errors;
+mod fake;
+pub mod pin;
+pub mod webhook;
+
+pub use errors::{
+    MetaError, Op, NOT_REGISTERED, PIN_GUESSED_TOO_FAST, PIN_MISMATCH, REQUEST_LIMIT,
+    TOO_MANY_PIN_GUESSES,
+};
+pub use fake::FakeMeta;
+
+/// The fields of a phone number the proxy reads (and keeps).
+pub const NUMBER_FIELDS: &str =
+    "id,status,code_verification_status,name_status,display_phone_number,verified_name,quality_rating";
+
+/// Which chat data a coexistence number shares, asked once each (`smb_app_data`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncType {
+    /// Contacts: `smb_app_state_sync`.
+    Contacts,
+    /// Chat history: `history`.
+    History,
+}
+
+impl SyncType {
+    /// Meta's `sync_type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncType::Contacts => "smb_app_state_sync",
+            SyncType::History => "history",
+        }
+    }
+}
+
+/// The HTTP client for the Cloud API calls made with a customer's business token.
+#[derive(Debug, Clone)]
+pub struct MetaClient {
+    http: reqwest::Client,
+    base_url: Url,
+    version: String,
+    app_secret: SecretString,
+    tuning: UpstreamTuning,
+    /// Where each call is counted, when set.
+    metrics: Option<Metrics>,
+}
+
+impl MetaClient {
+    /// A client for `base_url` (`GRAPH_BASE_URL`) and `version` (`FB_GRAPH_VERSION`), over
+    /// the upstreams' shared HTTP client (its timeouts, no redirects followed).
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn new(
+        base_url: Url,
+        version: String,
+        app_secret: SecretString,
+        tuning: UpstreamTuning,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            http: tuning.http_client()?,
+            base_url,
+            version,
+            app_secret,
+            tuning,
+            metrics: None,
+        })
+    }
+
+    /// This client counting its calls in `metrics` (upstream `graph`, the call by its name).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base_url.clone();
+        // Segment-wise: an id can never add a path level.
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().push(&self.version).extend(segments);
+        }
+        url
+    }
+
+    /// `appsecret_proof`: hex HMAC-SHA256 of the token, keyed with the app secret.
+    fn proof(&self, token: &SecretString) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.app_secret.expose_secret().as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(token.expose_secret().as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    async fn call(
+        &self,
+        op: Op,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: Option<Value>,
+        token: &SecretString,
+    ) -> Result<Value, MetaError> {
+        let mut url = self.url(segments);
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+            q.append_pair("appsecret_proof", &self.proof(token));
+        }
+        let mut attempt = 1;
+        loop {
+            let started = Instant::now();
+            let result = self
+                .once(op, method.clone(), url.clone(), body.as_ref(), token)
+                .await;
+            if let Some(metrics) = &self.metrics {
+                metrics.upstream_call("graph", op.as_str(), outcome(&result), started.elapsed());
+            }
+            match result {
+                Err(e) if attempt < self.tuning.max_attempts.max(1) && e.may_retry(op) => {
+                    tracing::warn!(call = op.as_str(), attempt, error = %e, "Graph call failed; retrying");
+                    tokio::time::sleep(
+                        self.tuning
+                            .base_backoff
+                            .saturating_mul(1 << (attempt - 1).min(6)),
+                    )
+                    .await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn once(
+        &self,
+        op: Op,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        token: &SecretString,
+    ) -> Result<Value, MetaError> {
+        let started = Instant::now();
+        let mut request = self
+            .http
+            .request(method, url)
+            .bearer_auth(token.expose_secret())
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(MetaError::transport)?;
+        let status = response.status();
+        let bytes = match crate::upstream::read_capped(response, self.tuning.max_body_bytes).await {
+            Ok(bytes) => bytes,
+            Err(BodyError::Transport(e)) => return Err(MetaError::transport(e)),
+            Err(BodyError::TooLarge(max)) => {
+                tracing::warn!(
+                    call = op.as_str(),
+                    status = status.as_u16(),
+                    max,
+                    "Meta's answer is over the cap; not read"
+                );
+                return Err(MetaError::BadBody {
+                    status: status.as_u16(),
+                    cause: format!("the answer is larger than {max} bytes"),
+                });
+            }
+        };
+        // The call's name and status only: the URL holds the proof, the body may hold a PIN.
+        tracing::info!(
+            call = op.as_str(),
+            status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "Graph call"
+        );
+        if !status.is_success() {
+            return Err(MetaError::from_answer(status.as_u16(), &bytes));
+        }
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| MetaError::BadBody {
+            status: status.as_u16(),
+            cause: format!("not JSON: {e}"),
+        })?;
+        if !value.is_object() {
+            return Err(MetaError::BadBody {
+                status: status.as_u16(),
+                cause: "not a JSON object".to_owned(),
+            });
+        }
+        Ok(value)
+    }
+}
+
+/// How a call ended, as the metrics label it.
+fn outcome(result: &Result<Value, MetaError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(MetaError::Graph { status, .. }) => crate::metrics::http_outcome(*status),
+        Err(MetaError::Timeout) => "timeout",
+        Err(MetaError::Connect(_)) => "unreachable",
+        Err(MetaError::Transport(_)) => "transport",
+        Err(MetaError::BadBody { .. }) => "bad_response",
+    }
+}
+
+/// The register body: the PIN, and the local-storage region when one is asked for.
+pub fn register_body(pin: &str, region: Option<&StorageRegion>) -> Value {
+    let mut body = json!({"messaging_product": "whatsapp", "pin": pin});
+    if let Some(region) = region {
+        body["data_localization_region"] = Value::from(region.as_str());
+    }
+    body
+}
+
+/// Where the Cloud API calls go: Meta's Graph API, or the sandbox's fake.
+#[derive(Debug)]
+pub enum MetaApi {
+    /// The Graph API (boxed: the client is much larger than the fake).
+    Http(Box<MetaClient>),
+    /// Sandbox mode.
+    Sandbox(FakeMeta),
+}
+
+impl MetaApi {
+    /// `POST /{waba_id}/subscribed_apps`.
+    ///
+    /// # Errors
+    /// See [`MetaError`].
+    pub async fn subscribe_app(
+        &self,
+        token: &SecretString,
+        waba: &WabaId,
+    ) -> Result<Value, MetaError> {
+        match self {
+            MetaApi::Http(c) => {
+                c.call(
+                    Op::SubscribeApp,
+                    Method::POST,
+                    &[waba.as_str(), "subscribed_apps"],
+                    &[],
+                    None,
+                    token,
+                )
+                .await
+            }
+            MetaApi::Sandbox(f) => f.subscribe_app(waba),
+        }
+    }
+
+    /// `POST /{phone_number_id}/register`.
+    ///
+    /// # Errors
+    /// See [`MetaError`].
+    pub async fn register(
+        &self,
+        token: &SecretString,
+        waba: &WabaId,
+        phone: &PhoneNumberId,
+        pin: &SecretString,
+        region: Option<&StorageRegion>,
+    ) -> Result<Value, MetaError> {
+        match self {
+            MetaApi::Http(c) => {
+                c.call(
+                    Op::Register,
+                    Method::POST,
+                    &[phone.as_str(), "register"],
+                    &[],
+                    Some(register_body(pin.expose_secret(), region)),
+                    token,
+                )
+                .await
+            }
+            MetaApi::Sandbox(f) => f.register(waba, phone, pin.expose_secret()),
+        }
+    }
+
+    /// `POST /{phone_number_id}/deregister`.
+    ///
+    /// # Errors
+    /// See [`MetaError`].
+    pub async fn deregister(
+        &self,
+        token: &SecretString,
+        phone: &PhoneNumberId,
+    ) -> Result<Value, MetaError> {
+        match self {
+            MetaApi::Http(c) => {
+                c.call(
+                    Op::Deregister,
+                    Method::POST,
+                    &[phone.as_str(), "deregister"],
+                    &[],
+                    None,
+                    token,
+                )
+                .await
+            }
+            MetaApi::Sandbox(f) => f.deregister(phone),
+        }
+    }
+
+    /// `POST /{phone_number_id}/smb_app_data`.
+    ///
+    /// # Errors
+    /// See [`MetaError`].
+    pub async fn sync(
+        &self,
+        token: &SecretString,
+        phone: &PhoneNumberId,
+        sync: SyncType,
+    ) -> Result<Value, MetaError> {
+        match self {
+            MetaApi::Http(c) => {
+                c.call(
+                    Op::Sync,
+                    Method::POST,
+                    &[phone.as_str(), "smb_app_data"],
+                    &[],
+                    Some(json!({"messaging_product": "whatsapp", "sync_type": sync.as_str()})),
+                    token,
+                )
+                .await
+            }
+            MetaApi::Sandbox(f) => f.sync(phone, sync),
+        }
+    }
+
+    /// `GET /{phone_number_id}?fields=…`.
+    ///
+    /// # Errors
+    /// See [`MetaError`].
+    pub async fn number(
+        &self,
+        token: &SecretString,
+        phone: &PhoneNumberId,
+    ) -> Result<Value, MetaError> {
+        match self {
+            MetaApi::Http(c) => {
+                c.call(
+                    Op::ReadNumber,
+                    Method::GET,
+                    &[phone.as_str()],
+                    &[("fields", NUMBER_FIELDS)],
+                    None,
+                    token,
+                )
+                .await
+            }
+            MetaApi::Sandbox(f) => f.number(phone),
+        }
+    }
+}
+
+/// What the pipeline holds with the Meta provider: the API, the vault that seals tokens and
+/// PINs, and the default local-storage region.
+#[derive(Debug)]
+pub struct Direct {
+    /// Meta (or the sandbox's fake).
+    pub api: MetaApi,
+    /// Seals and opens what is stored.
+    pub vault: Vault,
+    /// `DATA_LOCALIZATION_REGION`.
+    pub default_region: Option<StorageRegion>,
+}

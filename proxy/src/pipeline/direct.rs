@@ -1,0 +1,826 @@
+//! Meta's Cloud API directly (`WHATSAPP_PROVIDER=meta`): the run, the follower, the PIN the
+//! customer sends, and deregistering, each step recorded like YCloud's (started before its
+//! call, done or failed after, never run again once done).
+//!
+//! # Rules
+//! Standard mode:
+//! 1. `subscribe_app` (`binding`): `POST /{waba}/subscribed_apps` with the business token.
+//! 2. No number (`FINISH_ONLY_WABA`): `action_required`, `phone_number_missing`.
+//! 3. `register` (`registering`): the number's PIN (stored, else six fresh digits, sealed and
+//!    stored before they are sent: a PIN Meta accepts becomes the number's) and the region
+//!    chosen at creation; the call is counted in the number's 10 per 72 hours first, with
+//!    the step's start, under the number's lock (`Store::commit_counted`, as YCloud's), and
+//!    refused without calling when they are spent. Meta's PIN mismatch (133005) or guesses
+//!    too fast (133009) → `action_required`, `pin_required`: the customer's PIN comes through
+//!    [`Pipeline::submit_pin`], never a guess; 133008 → `action_required`, `pin_locked`.
+//! 4. The number is read (`GET /{phone}`): `CONNECTED` → `connected`, else `pending` and a
+//!    follower polls it like YCloud's.
+//!
+//! Coexistence: `subscribe_app`, then `sync_contacts` and `sync_history` (`smb_app_data`),
+//! then 4; never registered. Meta accepts each sync once: a done one is never asked again, a
+//! request left in flight by a restart is not repeated automatically (the onboarding stops
+//! `failed`, retryable), and Meta's `(#4)` to a repeated request counts as done.
+//!
+//! Like YCloud's runs, each holds the onboarding's lease (`lease.rs`): the run and the
+//! follower take it over from the creation, a retry or a PIN; a PIN or a deregister asked
+//! while another runner (in this or another instance) holds it is refused as busy. Each runs
+//! in a task of its own (`detached`), so a client hanging up does not stop it mid-call.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use wire::{
+    CreateOnboarding, Credentials, ErrorCode, Mode, Onboarding, OnboardingError, OnboardingState,
+    PhoneNumberId, Pin, StorageRegion,
+};
+
+use super::lease::Lease;
+use super::webhook_rules::{number_blocked, person_error};
+use super::{detached, CreateError, Created, Flow, Pipeline, REGISTER_BUDGET, REGISTER_WINDOW};
+use crate::meta::{pin, Direct, MetaError, Op, SyncType, NOT_REGISTERED, REQUEST_LIMIT};
+use crate::provider::Provider;
+use crate::store::{
+    Budget, CallKind, CountedCall, Customer, Insert, PinOrigin, Record, Step, StepStatus, Steps,
+    StoreError, Update, Writes,
+};
+use crate::vault::Field;
+
+/// Why `submit_pin` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PinError {
+    /// No onboarding has this id.
+    #[error("not found")]
+    NotFound,
+    /// The onboarding is not waiting for a PIN (or another request is working on it).
+    #[error("{0}")]
+    NotExpected(String),
+    /// The number's register budget is spent until then.
+    #[error("register budget spent")]
+    BudgetSpent(OffsetDateTime),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The PIN could not be sealed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Why `deregister` did not deregister.
+#[derive(Debug, thiserror::Error)]
+pub enum DeregisterError {
+    /// No onboarding has this id.
+    #[error("not found")]
+    NotFound,
+    /// Not possible for this provider, mode or state.
+    #[error("{0}")]
+    NotDeregistrable(String),
+    /// The number's deregister budget is spent until then.
+    #[error("deregister budget spent")]
+    BudgetSpent(OffsetDateTime),
+    /// Meta refused or failed; the onboarding is unchanged.
+    #[error("{}", .0.message)]
+    Meta(OnboardingError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn done(steps: &Steps, step: Step) -> bool {
+    steps
+        .get(step)
+        .is_some_and(|s| s.status == StepStatus::Done)
+}
+
+/// The state a refused call leaves the onboarding in: a person acts on PINs and tokens.
+fn state_for(error: &OnboardingError) -> OnboardingState {
+    match error.code {
+        ErrorCode::PinRequired | ErrorCode::PinLocked | ErrorCode::BusinessTokenInvalid => {
+            OnboardingState::ActionRequired
+        }
+        _ => OnboardingState::Failed,
+    }
+}
+
+fn token_lost() -> OnboardingError {
+    person_error(
+        ErrorCode::BusinessTokenInvalid,
+        "The customer's business token cannot be read (it was not stored, or \
+         TOKEN_ENCRYPTION_KEY changed); the customer must sign up again."
+            .to_owned(),
+    )
+}
+
+/// What a number read from Meta means: its new state (when it settles) and error.
+fn number_outcome(raw: &Value) -> (Option<OnboardingState>, Option<OnboardingError>) {
+    match raw.get("status").and_then(Value::as_str) {
+        Some("CONNECTED") => (Some(OnboardingState::Connected), None),
+        Some(s @ ("BANNED" | "BLOCKED")) => (
+            Some(OnboardingState::ActionRequired),
+            Some(number_blocked(s)),
+        ),
+        _ => (None, None),
+    }
+}
+
+impl Pipeline {
+    /// True when numbers are registered directly with Meta (`WHATSAPP_PROVIDER=meta`).
+    pub fn is_meta(&self) -> bool {
+        matches!(self.inner.provider, Provider::Meta(_))
+    }
+
+    /// The Meta provider, when it is the one.
+    fn direct(&self) -> Option<&std::sync::Arc<Direct>> {
+        match &self.inner.provider {
+            Provider::Meta(direct) => Some(direct),
+            Provider::YCloud(_) => None,
+        }
+    }
+
+    /// [`Pipeline::create`] for the Meta provider: stores the onboarding, then its sealed
+    /// business token and local-storage region (the session's, else the default; standard
+    /// mode only), then runs its steps.
+    ///
+    /// # Errors
+    /// See [`CreateError`].
+    pub async fn create_direct(
+        &self,
+        req: CreateOnboarding,
+        customer: &Customer,
+        code_sha256: Option<&str>,
+        token: SecretString,
+    ) -> Result<Created, CreateError> {
+        if self.direct().is_none() {
+            return self.create(req, customer, code_sha256).await;
+        }
+        let pipeline = self.clone();
+        let customer = customer.clone();
+        let code_sha256 = code_sha256.map(str::to_owned);
+        detached(async move {
+            pipeline
+                .create_direct_here(req, &customer, code_sha256.as_deref(), token)
+                .await
+        })
+        .await
+    }
+
+    /// [`Pipeline::create_direct`], in the task it runs in.
+    async fn create_direct_here(
+        &self,
+        req: CreateOnboarding,
+        customer: &Customer,
+        code_sha256: Option<&str>,
+        token: SecretString,
+    ) -> Result<Created, CreateError> {
+        let Some(direct) = self.direct().cloned() else {
+            return self.create_here(req, customer, code_sha256).await;
+        };
+        let first = Step::SubscribeApp;
+        let inner = &self.inner;
+        let lease = (inner.instance.as_str(), inner.clock.now() + inner.lease_for);
+        let onboarding = match inner
+            .store
+            .insert_or_get_started(
+                &req,
+                customer,
+                code_sha256,
+                Some((first, OnboardingState::Binding)),
+                Some(lease),
+            )
+            .await?
+        {
+            Insert::Created(onboarding) => onboarding,
+            Insert::Existing(existing) => return self.again(existing, customer).await,
+            Insert::SessionExhausted => return Err(CreateError::SessionExhausted),
+        };
+        let id = onboarding.id.clone();
+        let region = match req.mode {
+            // Local storage is not available for numbers shared with the app.
+            Mode::Coexistence => None,
+            Mode::Standard => match &customer.session_id {
+                Some(session) => self
+                    .inner
+                    .store
+                    .session_region(session)
+                    .await?
+                    .and_then(|r| StorageRegion::parse(r).ok())
+                    .or_else(|| direct.default_region.clone()),
+                None => direct.default_region.clone(),
+            },
+        };
+        match direct
+            .vault
+            .seal(&id, Field::BusinessToken, token.expose_secret())
+        {
+            Ok(sealed) => {
+                self.inner
+                    .store
+                    .save_meta_onboarding(&id, &sealed, region.as_ref().map(|r| r.as_str()))
+                    .await?
+            }
+            Err(e) => tracing::error!(id, error = %e, "the business token could not be sealed"),
+        }
+        tracing::debug!(id, mode = %req.mode, waba_id = %req.waba_id, "onboarding received (Meta)");
+        self.notify(&id).await;
+        let onboarding = self.advance_from(onboarding, first).await?;
+        Ok(Created::New(self.inner.store.api(onboarding).await?))
+    }
+
+    /// The business token of onboarding `id`, opened.
+    async fn business_token(
+        &self,
+        direct: &Direct,
+        id: &str,
+    ) -> Result<Option<SecretString>, StoreError> {
+        let creds = self.inner.store.meta_credentials(id).await?;
+        Ok(creds
+            .and_then(|c| c.business_token)
+            .and_then(|t| direct.vault.open(id, Field::BusinessToken, &t).ok()))
+    }
+
+    /// A refused or failed call: the error it becomes, on the step and the onboarding.
+    async fn fail_direct(
+        &self,
+        id: &str,
+        w: &mut Writes,
+        step: Step,
+        op: Op,
+        e: &MetaError,
+    ) -> Result<Flow, StoreError> {
+        let error = e.to_onboarding_error(op, self.inner.clock.now());
+        tracing::warn!(
+            id, step = step.as_str(), error = %e, code = %error.code,
+            fbtrace_id = error.upstream_request_id.as_deref(), "onboarding step failed (Meta)"
+        );
+        let result = serde_json::to_value(&error).ok();
+        self.stop(
+            id,
+            w,
+            state_for(&error),
+            error,
+            Some((step, result.as_ref())),
+        )
+        .await
+    }
+
+    /// The Meta run of an onboarding (module documentation).
+    pub(super) async fn run_direct(
+        &self,
+        direct: &Direct,
+        onboarding: &Record,
+        steps: &Steps,
+        w: &mut Writes,
+    ) -> Result<Flow, StoreError> {
+        let id = onboarding.id.as_str();
+        let store = &self.inner.store;
+        let Some(token) = self.business_token(direct, id).await? else {
+            let failed = steps
+                .is_just_started(Step::SubscribeApp)
+                .then_some((Step::SubscribeApp, None));
+            return self
+                .stop(id, w, OnboardingState::ActionRequired, token_lost(), failed)
+                .await;
+        };
+
+        // 1. Subscribe the app to the WABA's webhooks.
+        if !done(steps, Step::SubscribeApp) {
+            self.start_bind(id, w, steps, Step::SubscribeApp).await?;
+            match direct.api.subscribe_app(&token, &onboarding.waba_id).await {
+                Ok(answer) => w.finish_step(
+                    Step::SubscribeApp,
+                    StepStatus::Done,
+                    Some(&answer),
+                    Update::default(),
+                ),
+                Err(e) => {
+                    return self
+                        .fail_direct(id, w, Step::SubscribeApp, Op::SubscribeApp, &e)
+                        .await
+                }
+            }
+        }
+
+        // 2. A number to register or sync?
+        let Some(phone) = onboarding.phone_number_id.as_ref() else {
+            let error = person_error(
+                ErrorCode::PhoneNumberMissing,
+                "The app is subscribed to the WhatsApp Business Account, but no phone number was \
+                 added; add one in WhatsApp Manager, then sign up again with it."
+                    .to_owned(),
+            );
+            return self
+                .stop(id, w, OnboardingState::ActionRequired, error, None)
+                .await;
+        };
+
+        match onboarding.mode {
+            // 3. Register, with the number's PIN.
+            Mode::Standard if !done(steps, Step::Register) => {
+                let creds = store.meta_credentials(id).await?.unwrap_or_default();
+                let stored_pin = creds
+                    .pin
+                    .as_deref()
+                    .and_then(|p| direct.vault.open(id, Field::Pin, p).ok());
+                let pin = match stored_pin {
+                    Some(pin) => pin,
+                    None => {
+                        let fresh = match pin::generate() {
+                            Ok(p) => p,
+                            Err(e) => {
+                                tracing::error!(id, error = %e, "no PIN could be drawn");
+                                return Err(StoreError::Corrupt {
+                                    id: id.to_owned(),
+                                    what: e,
+                                });
+                            }
+                        };
+                        let sealed =
+                            direct
+                                .vault
+                                .seal(id, Field::Pin, fresh.as_str())
+                                .map_err(|e| StoreError::Corrupt {
+                                    id: id.to_owned(),
+                                    what: e.to_string(),
+                                })?;
+                        // Stored before it is sent: Meta may make it the number's PIN.
+                        store.save_pin(id, &sealed, PinOrigin::Generated).await?;
+                        SecretString::from(String::from(fresh))
+                    }
+                };
+                let region = creds
+                    .data_localization_region
+                    .as_deref()
+                    .and_then(|r| StorageRegion::parse(r).ok());
+                // The step's start and the counted call in one commit, before the call, if
+                // the number's budget has a call left (counted under its lock).
+                let now = self.inner.clock.now();
+                let call = CountedCall {
+                    kind: CallKind::Register,
+                    waba_id: onboarding.waba_id.clone(),
+                    phone_number_id: phone.clone(),
+                    at: now,
+                    since: now - REGISTER_WINDOW,
+                    limit: REGISTER_BUDGET,
+                };
+                w.start_counted_step(Step::Register, OnboardingState::Registering, call);
+                if let Budget::Spent { oldest } = store.commit_counted(id, w).await? {
+                    let until = oldest.unwrap_or(now) + REGISTER_WINDOW;
+                    let error = OnboardingError {
+                        code: ErrorCode::RegisterLimit,
+                        message: format!(
+                            "This number has used Meta's 10 register requests for 72 hours; \
+                             retry after {}.",
+                            crate::store::format_time(until)
+                        ),
+                        retryable: true,
+                        upstream_request_id: None,
+                        retry_after: Some(crate::store::format_time(until)),
+                    };
+                    return self.stop(id, w, OnboardingState::Failed, error, None).await;
+                }
+                self.notify(id).await;
+                match direct
+                    .api
+                    .register(&token, &onboarding.waba_id, phone, &pin, region.as_ref())
+                    .await
+                {
+                    Ok(answer) => w.finish_step(
+                        Step::Register,
+                        StepStatus::Done,
+                        Some(&answer),
+                        Update::default(),
+                    ),
+                    Err(e) => {
+                        return self
+                            .fail_direct(id, w, Step::Register, Op::Register, &e)
+                            .await
+                    }
+                }
+            }
+            Mode::Standard => {}
+            // 3'. Coexistence: ask for the contacts, then the history, once each.
+            Mode::Coexistence => {
+                for (step, sync) in [
+                    (Step::SyncContacts, SyncType::Contacts),
+                    (Step::SyncHistory, SyncType::History),
+                ] {
+                    match steps.get(step) {
+                        Some(s) if s.status == StepStatus::Done => continue,
+                        Some(s) if s.status == StepStatus::Started => {
+                            let error = OnboardingError {
+                                code: ErrorCode::UpstreamTimeout,
+                                message: format!(
+                                    "The proxy stopped while asking Meta for the {} sync, and \
+                                     Meta accepts each sync once, so it is not asked again \
+                                     automatically; retry to ask again (Meta's refusal of a \
+                                     repeated request counts as done).",
+                                    sync.as_str()
+                                ),
+                                retryable: true,
+                                upstream_request_id: None,
+                                retry_after: None,
+                            };
+                            let result = serde_json::to_value(&error).ok();
+                            return self
+                                .stop(
+                                    id,
+                                    w,
+                                    OnboardingState::Failed,
+                                    error,
+                                    Some((step, result.as_ref())),
+                                )
+                                .await;
+                        }
+                        _ => {}
+                    }
+                    w.start_step(step, OnboardingState::Binding);
+                    store.commit(id, w).await?;
+                    self.notify(id).await;
+                    match direct.api.sync(&token, phone, sync).await {
+                        Ok(answer) => {
+                            w.finish_step(step, StepStatus::Done, Some(&answer), Update::default())
+                        }
+                        // A repeated request: Meta has this sync already.
+                        Err(e) if e.code() == Some(REQUEST_LIMIT) => {
+                            tracing::info!(
+                                id,
+                                sync = sync.as_str(),
+                                "Meta says the sync was requested before"
+                            );
+                            let answer = json!({"requested_before": true});
+                            w.finish_step(step, StepStatus::Done, Some(&answer), Update::default())
+                        }
+                        Err(e) => return self.fail_direct(id, w, step, Op::Sync, &e).await,
+                    }
+                }
+            }
+        }
+
+        // 4. Where the number stands.
+        store.commit(id, w).await?;
+        let current = self.current(id).await?;
+        if current.state.is_final() {
+            return Ok(Flow::Stop);
+        }
+        let (state, phone_number, error) = match direct.api.number(&token, phone).await {
+            Ok(raw) => {
+                let (state, error) = number_outcome(&raw);
+                (state.unwrap_or(OnboardingState::Pending), Some(raw), error)
+            }
+            Err(e) => {
+                tracing::warn!(id, error = %e, "reading the number failed; following it");
+                (OnboardingState::Pending, None, None)
+            }
+        };
+        w.update(Update {
+            state: Some(state),
+            phone_number,
+            error: Some(error),
+            ..Update::default()
+        });
+        store.commit(id, w).await?;
+        tracing::info!(id, %state, "number answered (Meta)");
+        self.notify(id).await;
+        Ok(match state {
+            OnboardingState::Pending => Flow::Continue,
+            _ => Flow::Stop,
+        })
+    }
+
+    /// Starts the follower of a `pending` number: polls it with the business token until it
+    /// settles, backing off like the YCloud follower (Meta's webhooks usually bring the news
+    /// first). It holds the run's lease while it polls, and releases it when it stops.
+    pub(super) fn follow_direct(&self, direct: Arc<Direct>, onboarding: &Record, lease: Lease) {
+        let pipeline = self.clone();
+        let id = onboarding.id.clone();
+        let phone = onboarding.phone_number_id.clone();
+        tokio::spawn(async move {
+            match phone {
+                Some(phone) => pipeline.poll_direct(&direct, &id, &phone, &lease).await,
+                None => tracing::warn!(
+                    id,
+                    "pending onboarding without a number: waiting for the webhook"
+                ),
+            }
+            if !lease.is_lost() {
+                lease.release().await;
+            }
+        });
+    }
+
+    /// Polls the number until it settles, the follower gives up, or another instance took
+    /// the onboarding over.
+    async fn poll_direct(&self, direct: &Direct, id: &str, phone: &PhoneNumberId, lease: &Lease) {
+        let token = match self.business_token(direct, id).await {
+            Ok(Some(token)) => token,
+            _ => return,
+        };
+        let tuning = &self.inner.tuning;
+        let deadline = tokio::time::Instant::now() + tuning.poll_for;
+        let max_wait = tuning.poll_interval.saturating_mul(8);
+        let mut wait = tuning.poll_interval;
+        let mut last_status: Option<String> = None;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(wait).await;
+            if lease.is_lost() {
+                return;
+            }
+            wait = (wait.saturating_mul(3) / 2).min(max_wait);
+            let raw = match direct.api.number(&token, phone).await {
+                Ok(raw) => raw,
+                Err(
+                    e @ MetaError::Graph {
+                        status: 400..=499, ..
+                    },
+                ) => {
+                    tracing::warn!(id, error = %e, "Meta refuses to show the number; stopped polling");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(id, error = %e, "polling the number failed; will poll again");
+                    wait = wait.saturating_mul(2).min(max_wait);
+                    continue;
+                }
+            };
+            let status = raw.get("status").and_then(Value::as_str).map(str::to_owned);
+            let (state, error) = number_outcome(&raw);
+            if state.is_none() && status == last_status {
+                continue;
+            }
+            last_status = status;
+            let update = Update {
+                state,
+                phone_number: Some(raw),
+                error: error.map(Some),
+                ..Update::default()
+            };
+            match self
+                .inner
+                .store
+                .update_if(id, OnboardingState::Pending, update)
+                .await
+            {
+                Ok(true) => self.notify(id).await,
+                // Someone else (a webhook, a retry) moved it on: stop following.
+                Ok(false) => return,
+                Err(e) => tracing::error!(id, error = %e, "storing the polled number failed"),
+            }
+            if let Some(state) = state {
+                tracing::info!(id, %state, "number settled (Meta)");
+                return;
+            }
+        }
+        tracing::info!(
+            id,
+            "number still pending; leaving it to the webhook or the next start"
+        );
+    }
+
+    /// The customer's existing PIN, for an onboarding Meta refused the proxy's PIN for
+    /// (`pin_required`, `pin_locked`): stored sealed, then the register runs again with it,
+    /// holding the onboarding's lease (refused as busy while another runner holds it). The
+    /// register budget is checked first; a wrong PIN stops in `pin_required` again. Runs in
+    /// a task of its own: a client hanging up does not stop the register mid-call.
+    ///
+    /// # Errors
+    /// See [`PinError`].
+    pub async fn submit_pin(&self, id: &str, pin: Pin) -> Result<Onboarding, PinError> {
+        if self.direct().is_none() {
+            return Err(PinError::NotExpected(
+                "this proxy registers numbers through YCloud (WHATSAPP_PROVIDER=ycloud), which \
+                 asks for no PIN"
+                    .to_owned(),
+            ));
+        }
+        let pipeline = self.clone();
+        let id = id.to_owned();
+        detached(async move { pipeline.submit_pin_here(&id, pin).await }).await
+    }
+
+    /// [`Pipeline::submit_pin`], in the task it runs in.
+    async fn submit_pin_here(&self, id: &str, pin: Pin) -> Result<Onboarding, PinError> {
+        if self.inner.store.get(id).await?.is_none() {
+            return Err(PinError::NotFound);
+        }
+        let Some(lease) = self.lease(id).await? else {
+            return Err(PinError::NotExpected(
+                "this onboarding is being worked on; send the PIN once it stops".to_owned(),
+            ));
+        };
+        let (onboarding, steps) = match self.store_pin(id, &pin).await {
+            Ok(ready) => ready,
+            Err(e) => {
+                lease.release().await;
+                return Err(e);
+            }
+        };
+        tracing::info!(id, "the customer's PIN was stored; registering again");
+        let onboarding = self.run(lease, onboarding, steps).await?;
+        Ok(self.inner.store.api(onboarding).await?)
+    }
+
+    /// With the lease held: checks that onboarding `id` waits for a PIN and that its number
+    /// may be registered, then stores `pin` sealed. Answers the onboarding and its steps.
+    async fn store_pin(&self, id: &str, pin: &Pin) -> Result<(Record, Steps), PinError> {
+        let Some(direct) = self.direct() else {
+            return Err(PinError::NotExpected(
+                "this proxy registers numbers through YCloud, which asks for no PIN".to_owned(),
+            ));
+        };
+        let onboarding = self.inner.store.get(id).await?.ok_or(PinError::NotFound)?;
+        let awaited = onboarding.state == OnboardingState::ActionRequired
+            && onboarding
+                .error
+                .as_ref()
+                .is_some_and(|e| matches!(e.code, ErrorCode::PinRequired | ErrorCode::PinLocked));
+        let Some(phone) = onboarding.phone_number_id.as_ref().filter(|_| awaited) else {
+            return Err(PinError::NotExpected(format!(
+                "this onboarding is {} and is not waiting for a PIN",
+                onboarding.state
+            )));
+        };
+        if let Some(until) = self.budget_spent_until(phone).await? {
+            return Err(PinError::BudgetSpent(until));
+        }
+        let sealed = direct
+            .vault
+            .seal(id, Field::Pin, pin.as_str())
+            .map_err(|e| PinError::Internal(e.to_string()))?;
+        self.inner
+            .store
+            .save_pin(id, &sealed, PinOrigin::Customer)
+            .await?;
+        let steps = self.inner.store.steps(id).await?;
+        Ok((onboarding, steps))
+    }
+
+    /// What the proxy keeps for onboarding `id`, opened: `None` when nothing is stored (or
+    /// the provider is YCloud, which keeps nothing).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn credentials(&self, id: &str) -> Result<Option<Credentials>, StoreError> {
+        let Some(direct) = self.direct() else {
+            return Ok(None);
+        };
+        let Some(creds) = self.inner.store.meta_credentials(id).await? else {
+            return Ok(None);
+        };
+        let open = |field, sealed: Option<String>| {
+            sealed.and_then(|s| match direct.vault.open(id, field, &s) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::error!(id, error = %e, "a stored secret does not open with TOKEN_ENCRYPTION_KEY");
+                    None
+                }
+            })
+        };
+        let pin = open(Field::Pin, creds.pin).and_then(|p| Pin::parse(p.expose_secret()).ok());
+        let business_token =
+            open(Field::BusinessToken, creds.business_token).map(|t| t.expose_secret().to_owned());
+        if pin.is_none() && business_token.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Credentials {
+            pin,
+            business_token,
+        }))
+    }
+
+    /// Deregisters the number of onboarding `id` at Meta (`deregistered`, which emits
+    /// `onboarding.deregistered`), holding the onboarding's lease (refused as busy while
+    /// another runner holds it). The call is counted in the number's 10 per 72 hours first,
+    /// with the step's start, under the number's lock (as register calls are); a refusal
+    /// leaves the onboarding as it was. Runs in a task of its own.
+    ///
+    /// # Errors
+    /// See [`DeregisterError`].
+    pub async fn deregister(&self, id: &str) -> Result<Record, DeregisterError> {
+        let exists = self.inner.store.get(id).await?.is_some();
+        let Some(direct) = self.direct().cloned() else {
+            return Err(match exists {
+                false => DeregisterError::NotFound,
+                true => DeregisterError::NotDeregistrable(
+                    "this proxy onboards through YCloud (WHATSAPP_PROVIDER=ycloud), which \
+                     deregisters numbers itself: deregister it in YCloud's console"
+                        .to_owned(),
+                ),
+            });
+        };
+        if !exists {
+            return Err(DeregisterError::NotFound);
+        }
+        let pipeline = self.clone();
+        let id = id.to_owned();
+        detached(async move {
+            let Some(lease) = pipeline.lease(&id).await? else {
+                return Err(DeregisterError::NotDeregistrable(
+                    "this onboarding is being worked on; deregister it once it stops".to_owned(),
+                ));
+            };
+            let result = pipeline.deregister_leased(&direct, &id).await;
+            if !lease.is_lost() {
+                lease.release().await;
+            }
+            result
+        })
+        .await
+    }
+
+    /// [`Pipeline::deregister`], with the lease held.
+    async fn deregister_leased(
+        &self,
+        direct: &Direct,
+        id: &str,
+    ) -> Result<Record, DeregisterError> {
+        let inner = &self.inner;
+        let o = inner
+            .store
+            .get(id)
+            .await?
+            .ok_or(DeregisterError::NotFound)?;
+        if o.mode == Mode::Coexistence {
+            return Err(DeregisterError::NotDeregistrable(
+                "a coexistence number stays with the WhatsApp Business App, and Meta's \
+                 deregister does not apply to it: the customer disconnects it in the app"
+                    .to_owned(),
+            ));
+        }
+        if o.state == OnboardingState::Deregistered {
+            return Err(DeregisterError::NotDeregistrable(
+                "this number is already deregistered".to_owned(),
+            ));
+        }
+        let steps = inner.store.steps(id).await?;
+        let phone = match &o.phone_number_id {
+            Some(phone) if done(&steps, Step::Register) => phone.clone(),
+            _ => {
+                return Err(DeregisterError::NotDeregistrable(
+                    "this onboarding's number was never registered".to_owned(),
+                ))
+            }
+        };
+        let Some(token) = self.business_token(direct, id).await? else {
+            return Err(DeregisterError::Meta(token_lost()));
+        };
+        let mut w = inner
+            .store
+            .writes()
+            .leased_to(&inner.instance, inner.lease_for);
+        let now = inner.clock.now();
+        let call = CountedCall {
+            kind: CallKind::Deregister,
+            waba_id: o.waba_id.clone(),
+            phone_number_id: phone.clone(),
+            at: now,
+            since: now - REGISTER_WINDOW,
+            limit: REGISTER_BUDGET,
+        };
+        w.start_counted_side_step(Step::Deregister, call);
+        if let Budget::Spent { oldest } = inner.store.commit_counted(id, &mut w).await? {
+            return Err(DeregisterError::BudgetSpent(
+                oldest.unwrap_or(now) + REGISTER_WINDOW,
+            ));
+        }
+        self.notify(id).await;
+        let answer = match direct.api.deregister(&token, &phone).await {
+            Ok(answer) => Ok(answer),
+            // "The account is not registered": the number is deregistered already.
+            Err(e) if e.code() == Some(NOT_REGISTERED) => Ok(json!({"not_registered": true})),
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(answer) => {
+                w.finish_step(
+                    Step::Deregister,
+                    StepStatus::Done,
+                    Some(&answer),
+                    Update {
+                        state: Some(OnboardingState::Deregistered),
+                        error: Some(None),
+                        ..Update::default()
+                    },
+                );
+                inner.store.commit(id, &mut w).await?;
+                self.notify(id).await;
+                tracing::info!(id, "number deregistered");
+                Ok(self.current(id).await?)
+            }
+            Err(e) => {
+                let error = e.to_onboarding_error(Op::Deregister, inner.clock.now());
+                tracing::warn!(id, error = %e, code = %error.code, "deregister failed");
+                let result = serde_json::to_value(&error).ok();
+                w.finish_step(
+                    Step::Deregister,
+                    StepStatus::Failed,
+                    result.as_ref(),
+                    Update::default(),
+                );
+                inner.store.commit(id, &mut w).await?;
+                self.notify(id).await;
+                Err(DeregisterError::Meta(error))
+            }
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! What a Meta webhook change changes on an onboarding, like `webhook_rules.rs` for YCloud's:
+//! pure functions of the change and the onboarding, tested below without HTTP or a database.
+//! [`Pipeline::apply_meta_notification`] stores each change with its answers, through the
+//! same transaction as YCloud's events.
+//!
+//! | field | value | the onboarding |
+//! |---|---|---|
+//! | `account_update` | `event: PARTNER_REMOVED` | `action_required`, `partner_removed` |
+//! | `account_update` | `event: PARTNER_APP_UNINSTALLED` | `action_required`, `partner_app_uninstalled` |
+//! | `account_update` | `event: DISABLED_UPDATE`, `ban_info.waba_ban_state: SCHEDULE_FOR_DISABLE` | `action_required`, `waba_ban_scheduled` |
+//! | `account_update` | `event: DISABLED_UPDATE`, `DISABLE` (or no state) | `failed`, `waba_banned` |
+//! | `account_update` | `event: ACCOUNT_DELETED` | `failed`, `waba_deleted` |
+//! | `account_review_update` | `decision: REJECTED` | `action_required`, `waba_rejected` |
+//! | a number's field (`phone_number_quality_update`, `phone_number_name_update`, …) | merged into the stored number; a `status` of `CONNECTED` connects a `pending` one (or lifts a block), `BANNED`/`BLOCKED` needs action | |
+//!
+//! The WABA is `value.waba_info.waba_id` when given (the `PARTNER_*` events, whose entry id
+//! is the partner's business), else the entry's id. A number's change is about an onboarding
+//! of that WABA whose number has the change's `phone_number_id`, or its display number.
+
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use wire::{ErrorCode, OnboardingState};
+
+use super::webhook_rules::{may_change, merged, number_blocked, person_error, str_field};
+use super::{Applied, Pipeline};
+use crate::meta::webhook::{Change, Notification};
+use crate::store::{EventObject, EventOutcome, IncomingEvent, Record, StoreError, Update, Verdict};
+
+/// The WABA a change is about.
+pub(super) fn waba_of<'a>(entry_id: &'a str, change: &'a Change) -> &'a str {
+    change
+        .value
+        .get("waba_info")
+        .and_then(|w| str_field(w, "waba_id"))
+        .unwrap_or(entry_id)
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// Whether a number's change is about `o`'s number.
+fn about_number(o: &Record, value: &Value) -> bool {
+    if let Some(id) = str_field(value, "phone_number_id") {
+        return o.phone_number_id.as_ref().is_some_and(|p| p.as_str() == id);
+    }
+    let Some(display) = str_field(value, "display_phone_number").map(digits) else {
+        return false;
+    };
+    let stored = o
+        .phone_number
+        .as_ref()
+        .and_then(|n| {
+            str_field(n, "display_phone_number").or_else(|| str_field(n, "displayPhoneNumber"))
+        })
+        .map(digits);
+    !display.is_empty() && stored.as_deref() == Some(display.as_str())
+}
+
+/// What `change` (in an entry about `waba`) changes on `o`; `None` when nothing.
+pub(super) fn meta_change(o: &Record, waba: &str, change: &Change) -> Option<Update> {
+    if o.waba_id.as_str() != waba {
+        return None;
+    }
+    let v = &change.value;
+    let action = |code, message: &str| {
+        Some((
+            OnboardingState::ActionRequired,
+            person_error(code, message.to_owned()),
+        ))
+    };
+    let failed = |code, message: &str| {
+        Some((
+            OnboardingState::Failed,
+            person_error(code, message.to_owned()),
+        ))
+    };
+    let outcome = match change.field.as_str() {
+        "account_update" => match str_field(v, "event") {
+            Some("PARTNER_REMOVED") => action(
+                ErrorCode::PartnerRemoved,
+                "The WhatsApp Business Account was unshared from the partner; the customer must \
+                 sign up again to reconnect it.",
+            ),
+            Some("PARTNER_APP_UNINSTALLED") => action(
+                ErrorCode::PartnerAppUninstalled,
+                "The customer removed the partner's app from this WhatsApp Business Account; \
+                 they must sign up again to reconnect it.",
+            ),
+            Some("DISABLED_UPDATE") => {
+                match v
+                    .get("ban_info")
+                    .and_then(|b| str_field(b, "waba_ban_state"))
+                {
+                    Some("SCHEDULE_FOR_DISABLE") => action(
+                        ErrorCode::WabaBanScheduled,
+                        "Meta scheduled this WhatsApp Business Account to be disabled for a \
+                         policy violation; appeal in WhatsApp Manager before the ban date.",
+                    ),
+                    Some("REINSTATE") => None,
+                    _ => failed(
+                        ErrorCode::WabaBanned,
+                        "Meta disabled this WhatsApp Business Account for a policy violation; see \
+                         WhatsApp Manager to appeal.",
+                    ),
+                }
+            }
+            Some("ACCOUNT_DELETED") => failed(
+                ErrorCode::WabaDeleted,
+                "The WhatsApp Business Account was deleted; the customer must sign up again.",
+            ),
+            _ => None,
+        },
+        "account_review_update" => match str_field(v, "decision") {
+            Some("REJECTED") => action(
+                ErrorCode::WabaRejected,
+                "Meta rejected the review of this WhatsApp Business Account; see WhatsApp \
+                 Manager for the reason.",
+            ),
+            _ => None,
+        },
+        _ => return number_change(o, change),
+    };
+    let (state, error) = outcome?;
+    Some(Update {
+        state: Some(state),
+        error: Some(Some(error)),
+        ..Update::default()
+    })
+}
+
+/// A change about a number: merged into the stored number, with a status's consequence.
+fn number_change(o: &Record, change: &Change) -> Option<Update> {
+    let v = &change.value;
+    if !v.is_object() || !about_number(o, v) {
+        return None;
+    }
+    let mut fresh = serde_json::Map::new();
+    fresh.insert(change.field.clone(), v.clone());
+    if let Some(status) = str_field(v, "status") {
+        fresh.insert("status".to_owned(), Value::from(status));
+    }
+    let number = merged(o.phone_number.as_ref(), &Value::Object(fresh));
+    let blocked_before = o
+        .error
+        .as_ref()
+        .is_some_and(|e| e.code == ErrorCode::PhoneNumberBlocked);
+    let (state, error) = match str_field(v, "status") {
+        Some("CONNECTED")
+            if o.state == OnboardingState::Pending
+                || (o.state == OnboardingState::ActionRequired && blocked_before) =>
+        {
+            (Some(OnboardingState::Connected), Some(None))
+        }
+        Some(s @ ("BANNED" | "BLOCKED")) if o.state != OnboardingState::Failed => (
+            Some(OnboardingState::ActionRequired),
+            Some(Some(number_blocked(s))),
+        ),
+        _ => (None, None),
+    };
+    if state.is_none() && o.phone_number.as_ref() == Some(&number) {
+        return None;
+    }
+    Some(Update {
+        state,
+        phone_number: Some(number),
+        error,
+        ..Update::default()
+    })
+}
+
+impl Pipeline {
+    /// Applies a verified Meta notification whose id is `id` (its body's digest): each
+    /// change is an event of its own (`{id}.{entry}.{change}`), stored and applied as
+    /// YCloud's are ([`Store::apply_webhook_event`](crate::store::Store::apply_webhook_event)):
+    /// in one transaction with what it changes on the onboardings no runner owns and the
+    /// partner events that emits, in the order of the entries' `time` per WABA and number. A
+    /// failure leaves the changes not applied yet unrecorded, so Meta's repeat of the
+    /// notification applies them (and not again those applied). Then tells the event
+    /// streams of the onboardings changed.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn apply_meta_notification(
+        &self,
+        n: &Notification,
+        id: &str,
+    ) -> Result<Applied, StoreError> {
+        let mut changed_ids = Vec::new();
+        let (mut fresh, mut seen) = (false, false);
+        for (e, entry) in n.entry.iter().enumerate() {
+            let created = entry
+                .time
+                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+            for (c, change) in entry.changes.iter().enumerate() {
+                seen = true;
+                let waba = waba_of(&entry.id, change);
+                let event_id = format!("{id}.{e}.{c}");
+                let kind: String = format!("meta.{}", change.field).chars().take(128).collect();
+                // The change as a notification of its own: what is stored.
+                let body = json!({"object": n.object, "entry": [{"id": entry.id,
+                    "time": entry.time, "changes": [{"field": change.field,
+                    "value": change.value}]}]})
+                .to_string();
+                let object = match change.field.as_str() {
+                    "account_update" | "account_review_update" => EventObject::Waba,
+                    _ => EventObject::PhoneNumber,
+                };
+                let incoming = IncomingEvent {
+                    id: &event_id,
+                    kind: &kind,
+                    body: &body,
+                    object,
+                    created,
+                    waba_id: Some(waba),
+                    phone_number_id: str_field(&change.value, "phone_number_id"),
+                };
+                let outcome = self
+                    .inner
+                    .store
+                    .apply_webhook_event(&incoming, |o| match meta_change(o, waba, change) {
+                        None => Verdict::NotAbout,
+                        Some(_) if !may_change(o.state) => {
+                            tracing::info!(id = %o.id, state = %o.state, event = %event_id, "onboarding is running; Meta webhook not applied");
+                            Verdict::Busy
+                        }
+                        Some(update) => Verdict::About(Some(update)),
+                    })
+                    .await?;
+                let EventOutcome::Applied { changed, stale } = outcome else {
+                    continue;
+                };
+                fresh = true;
+                for o in &stale {
+                    tracing::info!(id = o, event = %event_id, "a newer Meta change about this object was applied already; this one changes nothing");
+                }
+                for (o, from, to) in changed {
+                    tracing::info!(id = o, field = %change.field, from = %from, to = ?to.map(OnboardingState::as_str), "Meta webhook applied");
+                    changed_ids.push(o);
+                }
+            }
+        }
+        let n = changed_ids.len();
+        if n > 0 {
+            let pipeline = self.clone();
+            tokio::spawn(async move {
+                for id in changed_ids {
+                    pipeline.notify(&id).await;
+                }
+            });
+        }
+        Ok(match (seen, fresh) {
+            (false, _) => Applied::Ignored,
+            (true, false) => Applied::Duplicate,
+            (true, true) => Applied::Changed(n),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use wire::{Mode, PhoneNumberId, WabaId};
+
+    use super::*;
+
+    const WABA: &str = "104996122399160";
+    const NUMBER: &str = "106540352242922";
+
+    fn onboarding(state: OnboardingState) -> Record {
+        let phone_number = json!({"id": NUMBER, "display_phone_number": "+1 631-555-1111",
+                                  "status": "PENDING"});
+        Record {
+            onboarding: wire::Onboarding {
+                id: "7c0e1f7a-3a53-4a4e-9d55-0f4b8d0c1a11".to_owned(),
+                mode: Mode::Standard,
+                waba_id: WabaId::parse(WABA).unwrap(),
+                phone_number_id: Some(PhoneNumberId::parse(NUMBER).unwrap()),
+                business_id: None,
+                customer_ref: None,
+                state,
+                steps: Vec::new(),
+                waba: None,
+                phone_number: Some(crate::ycloud::PhoneNumber::summary_of(&phone_number)),
+                error: None,
+                created_at: "t".to_owned(),
+                updated_at: "t".to_owned(),
+            },
+            waba: None,
+            phone_number: Some(phone_number),
+            session_id: None,
+            customer_ref_verified: false,
+        }
+    }
+
+    fn change(field: &str, value: Value) -> Change {
+        serde_json::from_value(json!({"field": field, "value": value})).unwrap()
+    }
+
+    fn outcome(
+        o: &Record,
+        entry: &str,
+        c: &Change,
+    ) -> Option<(Option<OnboardingState>, Option<String>)> {
+        let waba = waba_of(entry, c);
+        let u = meta_change(o, waba, c)?;
+        Some((u.state, u.error.flatten().map(|e| e.code.to_string())))
+    }
+
+    #[test]
+    fn account_updates_say_what_the_person_must_do() {
+        let o = onboarding(OnboardingState::Connected);
+        let partner = "2949482758682047";
+        let removed = change(
+            "account_update",
+            json!({"event": "PARTNER_REMOVED", "waba_info": {"waba_id": WABA,
+                   "owner_business_id": "1"}}),
+        );
+        assert_eq!(
+            outcome(&o, partner, &removed),
+            Some((
+                Some(OnboardingState::ActionRequired),
+                Some("partner_removed".into())
+            ))
+        );
+        let cases = [
+            (
+                json!({"event": "PARTNER_APP_UNINSTALLED"}),
+                OnboardingState::ActionRequired,
+                "partner_app_uninstalled",
+            ),
+            (
+                json!({"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "SCHEDULE_FOR_DISABLE"}}),
+                OnboardingState::ActionRequired,
+                "waba_ban_scheduled",
+            ),
+            (
+                json!({"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "DISABLE"}}),
+                OnboardingState::Failed,
+                "waba_banned",
+            ),
+            (
+                json!({"event": "ACCOUNT_DELETED"}),
+                OnboardingState::Failed,
+                "waba_deleted",
+            ),
+        ];
+        for (value, state, code) in cases {
+            assert_eq!(
+                outcome(&o, WABA, &change("account_update", value.clone())),
+                Some((Some(state), Some(code.into()))),
+                "{value}"
+            );
+        }
+        let rejected = change("account_review_update", json!({"decision": "REJECTED"}));
+        assert_eq!(
+            outcome(&o, WABA, &rejected),
+            Some((
+                Some(OnboardingState::ActionRequired),
+                Some("waba_rejected".into())
+            ))
+        );
+        for nothing in [
+            change(
+                "account_update",
+                json!({"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "REINSTATE"}}),
+            ),
+            change("account_update", json!({"event": "PARTNER_ADDED"})),
+            change("account_review_update", json!({"decision": "APPROVED"})),
+        ] {
+            assert_eq!(outcome(&o, WABA, &nothing), None);
+        }
+        // Another WABA's event is not about this onboarding.
+        assert_eq!(
+            outcome(
+                &o,
+                "999",
+                &change("account_update", json!({"event": "ACCOUNT_DELETED"}))
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn number_changes_merge_and_statuses_settle() {
+        let pending = onboarding(OnboardingState::Pending);
+        let quality = change(
+            "phone_number_quality_update",
+            json!({"display_phone_number": "16315551111", "event": "FLAGGED",
+                   "current_limit": "TIER_250"}),
+        );
+        let u = meta_change(&pending, WABA, &quality).unwrap();
+        assert_eq!(u.state, None);
+        let n = u.phone_number.unwrap();
+        assert_eq!(n["phone_number_quality_update"]["event"], "FLAGGED");
+        assert_eq!(n["status"], "PENDING");
+        let connected = change(
+            "phone_number_status",
+            json!({"phone_number_id": NUMBER, "status": "CONNECTED"}),
+        );
+        assert_eq!(
+            outcome(&pending, WABA, &connected),
+            Some((Some(OnboardingState::Connected), None))
+        );
+        let banned = change(
+            "phone_number_status",
+            json!({"phone_number_id": NUMBER, "status": "BANNED"}),
+        );
+        assert_eq!(
+            outcome(&onboarding(OnboardingState::Connected), WABA, &banned),
+            Some((
+                Some(OnboardingState::ActionRequired),
+                Some("phone_number_blocked".into())
+            ))
+        );
+        let other = change(
+            "phone_number_quality_update",
+            json!({"display_phone_number": "15550000000", "event": "FLAGGED"}),
+        );
+        assert_eq!(outcome(&pending, WABA, &other), None);
+    }
+}
