@@ -2,7 +2,9 @@
 
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
-use wire::{CreateOnboarding, ErrorBody, Onboarding, PublicConfig, SessionLookup, SessionToken};
+use wire::{
+    CreateOnboarding, ErrorBody, Onboarding, Pin, PublicConfig, SessionLookup, SessionToken, SetPin,
+};
 
 /// Why a call to the proxy did not give the expected answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +97,21 @@ impl Proxy {
                 .await,
         )
         .await
+    }
+
+    /// `POST /api/onboardings/{id}/pin` with the customer's existing two-step verification
+    /// PIN. The PIN travels in the JSON body only, never in the URL, and is dropped with the
+    /// request.
+    ///
+    /// # Errors
+    /// [`ApiFailure`] when the proxy is unreachable or refuses: `pin_not_expected` (409),
+    /// `register_limit` or `rate_limited` (429). A PIN Meta refuses is no error: the answer
+    /// is the onboarding, still `action_required` with `pin_required` (or `pin_locked`).
+    pub async fn send_pin(&self, id: &str, pin: Pin) -> Result<Onboarding, ApiFailure> {
+        let request = Request::post(&self.onboarding_url(id, "/pin"))
+            .json(&SetPin { pin })
+            .map_err(|_| ApiFailure::Malformed(0))?;
+        read(request.send().await).await
     }
 
     /// The server-sent events URL of an onboarding.

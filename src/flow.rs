@@ -9,7 +9,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use serde::Serialize;
 use wire::{
-    CreateOnboarding, CustomerRef, EsVersion, Mode, Onboarding, OnboardingState, PublicConfig,
+    CreateOnboarding, CustomerRef, EsVersion, Mode, Onboarding, OnboardingState, Pin, PublicConfig,
     SessionToken,
 };
 
@@ -22,7 +22,7 @@ use crate::protocol::{
     event_detail, CancelStep, Correlator, Failure, LaunchOptions, LoginResult, OriginPolicy,
     Outcome, SessionInfo, Timeouts,
 };
-use crate::screen::{admission, offered_modes, Admission, SessionRefusal};
+use crate::screen::{admission, offered_modes, Admission, ErrorEvent, PinTry, SessionRefusal};
 pub use crate::screen::{Action, Problem, Request, Screen};
 
 /// How long the SDK may take before the widget calls it blocked.
@@ -373,6 +373,48 @@ impl Flow {
         });
     }
 
+    /// The PIN form's submit with what the customer typed, parsed once
+    /// ([`crate::screen::parse_pin`]); `None`: it was not six digits, and nothing is sent.
+    /// The PIN goes only into the request's body: never into a log, the address,
+    /// `sessionStorage` or an event's detail.
+    pub fn submit_pin(self, pin: Option<Pin>) {
+        let Some(Screen::PinRequired(onboarding, tried)) = self.screen.try_get_untracked() else {
+            return;
+        };
+        if tried == PinTry::Sending {
+            return;
+        }
+        let Some(pin) = pin else {
+            self.set(Screen::PinRequired(onboarding, PinTry::Invalid));
+            return;
+        };
+        self.set(Screen::PinRequired(onboarding.clone(), PinTry::Sending));
+        leptos::task::spawn_local(async move {
+            match self.proxy().send_pin(&onboarding.id, pin).await {
+                Ok(answer) => self.present(answer, Screen::after_pin),
+                Err(failure) => {
+                    let error = match failure {
+                        ApiFailure::Refused { error, .. } => Some(error),
+                        ApiFailure::Unreachable | ApiFailure::Malformed(_) => None,
+                    };
+                    // The proxy's code and sentence only: neither holds the digits.
+                    let event = match &error {
+                        Some(e) => ErrorEvent {
+                            code: e.code.as_str().to_owned(),
+                            message: e.message.clone(),
+                        },
+                        None => ErrorEvent {
+                            code: "proxy_unreachable".into(),
+                            message: String::new(),
+                        },
+                    };
+                    self.emit("wa-signup:error", &event);
+                    self.set(Screen::pin_refused(onboarding, error));
+                }
+            }
+        });
+    }
+
     /// Opens Meta's popup. Call straight from the click handler: `FB.login` must run before
     /// any `await`, or the browser blocks the popup.
     pub fn launch(self, mode: Mode) {
@@ -493,27 +535,33 @@ impl Flow {
 
     /// Shows an onboarding and follows it until it settles.
     fn show(self, onboarding: Onboarding) {
+        let changed = self
+            .screen
+            .with_untracked(|s| s.onboarding() != Some(&onboarding));
+        if changed {
+            self.present(onboarding, Screen::of);
+        }
+    }
+
+    /// Shows `onboarding` as `screen` decides (always: the proxy's answer to a PIN may be
+    /// the very onboarding on screen, now with the PIN refused) and follows it until it
+    /// settles.
+    fn present(self, onboarding: Onboarding, screen: fn(Onboarding) -> Screen) {
         let settled = onboarding.state.is_final();
         if settled {
             session::remove(&self.storage_key());
         } else {
             session::set(&self.storage_key(), &onboarding.id);
         }
-        let changed = self
-            .screen
-            .with_untracked(|s| s.onboarding() != Some(&onboarding));
-        if !changed {
-            return;
-        }
         self.emit("wa-signup:onboarding", &onboarding);
         let id = onboarding.id.clone();
         match onboarding.state {
             OnboardingState::Connected => {
                 self.emit("wa-signup:connected", &onboarding);
-                self.set(Screen::Connected(onboarding));
+                self.set(screen(onboarding));
             }
             OnboardingState::Failed => self.fail(Problem::Onboarding(onboarding)),
-            _ => self.set(Screen::of(onboarding)),
+            _ => self.set(screen(onboarding)),
         }
         if settled {
             self.stream.set_value(None);

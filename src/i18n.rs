@@ -302,6 +302,28 @@ messages! {
     StepPhoneNumberVerification,
     /// Cancel step name.
     StepPermissions,
+    /// The number already has a two-step verification PIN: one more step (status region).
+    PinAsk,
+    /// The PIN field's label.
+    PinLabel,
+    /// Under the PIN field: which PIN, and what to do without it.
+    PinHint,
+    /// The PIN form's button.
+    PinSubmit,
+    /// The PIN is on its way to WhatsApp.
+    PinSending,
+    /// What was typed is not six digits (the field's error).
+    PinInvalid,
+    /// WhatsApp refused the PIN sent from this page.
+    PinWrong,
+    /// After a wrong PIN: check it, and wrong tries count towards a lock-out.
+    PinWrongHelp,
+    /// The PIN did not get through (proxy unreachable, busy or rate-limited).
+    PinNotSent,
+    /// Too many wrong PINs: WhatsApp locked the number's PIN checks.
+    PinLocked,
+    /// What to do about a locked PIN; says the provider has been told.
+    PinLockedHelp,
 }
 
 fn en(m: Msg) -> &'static str {
@@ -389,6 +411,17 @@ fn en(m: Msg) -> &'static str {
         StepPhoneNumberSetup => "add a phone number",
         StepPhoneNumberVerification => "verify the phone number",
         StepPermissions => "review permissions",
+        PinAsk => "One more step: this number already has a two-step verification PIN, and WhatsApp needs it to connect the number.",
+        PinLabel => "Two-step verification PIN",
+        PinHint => "Enter the 6-digit PIN set for this number in WhatsApp. If you do not know it, you can reset it in WhatsApp Manager.",
+        PinSubmit => "Send PIN",
+        PinSending => "Checking your PIN…",
+        PinInvalid => "Enter exactly 6 digits (0 to 9).",
+        PinWrong => "That PIN is not this number's two-step verification PIN.",
+        PinWrongHelp => "Check it and try again. Each wrong PIN counts towards a lock-out, so if you are not sure, reset it in WhatsApp Manager first.",
+        PinNotSent => "Your PIN could not be sent just now. Please wait a moment and send it again.",
+        PinLocked => "Too many wrong PINs were tried, so WhatsApp has locked this number's PIN checks for a while.",
+        PinLockedHelp => "Your provider has been told. Please wait before trying again (often a few hours), and reset the PIN in WhatsApp Manager if you are not sure of it.",
     }
 }
 
@@ -481,6 +514,17 @@ fn zh_hans(m: Msg) -> &'static str {
         StepPhoneNumberSetup => "添加电话号码",
         StepPhoneNumberVerification => "验证电话号码",
         StepPermissions => "查看权限",
+        PinAsk => "还差一步：此号码已设置两步验证 PIN 码，WhatsApp 需要它才能连接该号码。",
+        PinLabel => "两步验证 PIN 码",
+        PinHint => "请输入在 WhatsApp 中为此号码设置的 6 位 PIN 码。如果您不知道，可以在 WhatsApp 管理工具中重置。",
+        PinSubmit => "发送 PIN 码",
+        PinSending => "正在验证您的 PIN 码…",
+        PinInvalid => "请输入正好 6 位数字（0 到 9）。",
+        PinWrong => "该 PIN 码不是此号码的两步验证 PIN 码。",
+        PinWrongHelp => "请检查后重试。每次输错都会计入锁定次数，如果您不确定，请先在 WhatsApp 管理工具中重置。",
+        PinNotSent => "暂时无法发送您的 PIN 码。请稍候片刻再发送。",
+        PinLocked => "尝试的错误 PIN 码过多，WhatsApp 已暂时锁定此号码的 PIN 码验证。",
+        PinLockedHelp => "已通知您的服务商。请等待一段时间（通常为几个小时）后再试；如果不确定 PIN 码，请先在 WhatsApp 管理工具中重置。",
     }
 }
 
@@ -577,6 +621,17 @@ fn zh_hant(m: Msg) -> &'static str {
         StepPhoneNumberSetup => "新增電話號碼",
         StepPhoneNumberVerification => "驗證電話號碼",
         StepPermissions => "檢視權限",
+        PinAsk => "還差一步：此號碼已設定雙重驗證 PIN 碼，WhatsApp 需要它才能連接此號碼。",
+        PinLabel => "雙重驗證 PIN 碼",
+        PinHint => "請輸入在 WhatsApp 中為此號碼設定的 6 位數 PIN 碼。如果您不知道，可以在 WhatsApp 管理工具中重設。",
+        PinSubmit => "傳送 PIN 碼",
+        PinSending => "正在驗證您的 PIN 碼…",
+        PinInvalid => "請輸入剛好 6 位數字（0 到 9）。",
+        PinWrong => "此 PIN 碼不是這個號碼的雙重驗證 PIN 碼。",
+        PinWrongHelp => "請檢查後再試一次。每次輸入錯誤都會計入鎖定次數，如果您不確定，請先在 WhatsApp 管理工具中重設。",
+        PinNotSent => "暫時無法傳送您的 PIN 碼。請稍候片刻再傳送。",
+        PinLocked => "嘗試的錯誤 PIN 碼過多，WhatsApp 已暫時鎖定此號碼的 PIN 碼驗證。",
+        PinLockedHelp => "已通知您的服務供應商。請等待一段時間（通常為幾個小時）後再試；如果不確定 PIN 碼，請先在 WhatsApp 管理工具中重設。",
     }
 }
 
@@ -665,6 +720,17 @@ fn vi(m: Msg) -> &'static str {
         StepPhoneNumberSetup => "thêm số điện thoại",
         StepPhoneNumberVerification => "xác minh số điện thoại",
         StepPermissions => "xem lại quyền",
+        PinAsk => "Còn một bước: số này đã có mã PIN xác minh hai bước, và WhatsApp cần mã này để kết nối số.",
+        PinLabel => "Mã PIN xác minh hai bước",
+        PinHint => "Nhập mã PIN 6 chữ số đã đặt cho số này trong WhatsApp. Nếu bạn không biết, bạn có thể đặt lại mã trong WhatsApp Manager.",
+        PinSubmit => "Gửi mã PIN",
+        PinSending => "Đang kiểm tra mã PIN của bạn…",
+        PinInvalid => "Nhập đúng 6 chữ số (0 đến 9).",
+        PinWrong => "Mã PIN đó không phải là mã PIN xác minh hai bước của số này.",
+        PinWrongHelp => "Hãy kiểm tra và thử lại. Mỗi lần nhập sai đều bị tính vào giới hạn khóa, nên nếu không chắc chắn, hãy đặt lại mã trong WhatsApp Manager trước.",
+        PinNotSent => "Hiện chưa gửi được mã PIN của bạn. Vui lòng đợi một lát rồi gửi lại.",
+        PinLocked => "Đã thử quá nhiều mã PIN sai, nên WhatsApp đã tạm khóa việc kiểm tra mã PIN của số này.",
+        PinLockedHelp => "Nhà cung cấp của bạn đã được thông báo. Vui lòng đợi (thường là vài giờ) trước khi thử lại, và đặt lại mã PIN trong WhatsApp Manager nếu bạn không chắc chắn.",
     }
 }
 

@@ -1,7 +1,8 @@
 //! What the customer sees, and every decision about it, in one place: the screens, why a flow
 //! stopped short, what "Try again" does, whether a launch may start, which launch buttons a
 //! session allows, who can resolve a stopped onboarding, which onboarding a screen shows and
-//! what the `wa-signup:error` event says.
+//! what the `wa-signup:error` event says, and where the customer's two-step verification PIN
+//! stands.
 //!
 //! Pure Rust with native tests. The flow (`crate::flow`) acts on these decisions and the
 //! components (`crate::components`) draw them; neither decides on its own, so a button the
@@ -9,7 +10,8 @@
 
 use serde::Serialize;
 use wire::{
-    ApiError, CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState, SessionToken,
+    ApiError, CreateOnboarding, ErrorCode, IdError, Mode, Onboarding, OnboardingError,
+    OnboardingState, Pin, SessionToken,
 };
 
 use crate::flow::{GivenSession, Modes};
@@ -79,6 +81,9 @@ pub enum Screen {
     Cancelled(Option<CancelStep>),
     /// A person must act (payment method, a missing or blocked number...).
     ActionRequired(Onboarding),
+    /// The number already has a two-step verification PIN (`pin_required`): the customer
+    /// types it into the PIN form.
+    PinRequired(Onboarding, PinTry),
     /// The provider took the number off the WhatsApp Business Platform (`deregistered`).
     Deregistered(Onboarding),
     /// Something failed.
@@ -171,7 +176,7 @@ pub enum Remedy {
 pub fn remedy(code: &ErrorCode) -> Remedy {
     use ErrorCode as C;
     match code {
-        C::PhoneNumberMissing | C::RegisterLimit => Remedy::Customer,
+        C::PhoneNumberMissing | C::RegisterLimit | C::PinRequired => Remedy::Customer,
         // The provider attaches the payment method (or fixes its key) and retries.
         C::PaymentMethodMissing | C::UpstreamUnauthorized => Remedy::ProviderFinishes,
         C::PhoneNumberBlocked
@@ -187,6 +192,33 @@ pub fn remedy(code: &ErrorCode) -> Remedy {
         | C::UpstreamBadResponse => Remedy::Later,
         _ => Remedy::Nothing,
     }
+}
+
+/// Where the customer's PIN stands while the onboarding waits for it. Never holds the digits:
+/// the screen is logged by nobody, but it is cloned into signals and compared freely.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PinTry {
+    /// Asked for; nothing sent from this page yet.
+    Asked,
+    /// What was typed is not six digits: nothing was sent.
+    Invalid,
+    /// On its way to the proxy (and Meta).
+    Sending,
+    /// Meta refused the PIN this page sent: the next wrong one brings the lock-out closer.
+    Wrong,
+    /// The PIN did not reach Meta: the proxy was unreachable (`None`) or refused it for a
+    /// reason that says nothing about the digits (busy, rate limit, register budget).
+    NotSent(Option<ApiError>),
+}
+
+/// Reads what the customer typed into the PIN field, once: six ASCII digits, with the spaces
+/// a paste may bring around them ignored. Spaces inside, other scripts' digits and any other
+/// length are refused rather than "fixed", since a wrong PIN counts towards Meta's lock-out.
+///
+/// # Errors
+/// [`IdError`] as [`Pin::parse`] reports it.
+pub fn parse_pin(typed: &str) -> Result<Pin, IdError> {
+    Pin::parse(typed.trim())
 }
 
 /// What "Try again" does on a screen.
@@ -222,7 +254,9 @@ impl Screen {
             Screen::Cancelled(_) => "cancelled",
             // A final state the customer may want to act on (ask the provider), not a failure;
             // the contract's list of states has no other fit.
-            Screen::ActionRequired(_) | Screen::Deregistered(_) => "action-required",
+            Screen::ActionRequired(_) | Screen::PinRequired(..) | Screen::Deregistered(_) => {
+                "action-required"
+            }
             Screen::Failed(_) => "failed",
             Screen::SessionInvalid(_) => "session-invalid",
         }
@@ -232,6 +266,9 @@ impl Screen {
     pub fn of(onboarding: Onboarding) -> Screen {
         match onboarding.state {
             OnboardingState::Connected => Screen::Connected(onboarding),
+            OnboardingState::ActionRequired if waits_for_pin(&onboarding) => {
+                Screen::PinRequired(onboarding, PinTry::Asked)
+            }
             OnboardingState::ActionRequired => Screen::ActionRequired(onboarding),
             OnboardingState::Failed => Screen::Failed(Problem::Onboarding(onboarding)),
             OnboardingState::Deregistered => Screen::Deregistered(onboarding),
@@ -240,6 +277,46 @@ impl Screen {
             | OnboardingState::Binding
             | OnboardingState::Registering
             | OnboardingState::Pending => Screen::Progress(onboarding),
+        }
+    }
+
+    /// The screen the proxy's answer to a PIN calls for: still waiting for one means Meta
+    /// refused the PIN just sent; anything else is shown as usual (`pending`, `connected`, or
+    /// `action_required` with `pin_locked`).
+    pub fn after_pin(onboarding: Onboarding) -> Screen {
+        match Screen::of(onboarding) {
+            Screen::PinRequired(o, _) => Screen::PinRequired(o, PinTry::Wrong),
+            screen => screen,
+        }
+    }
+
+    /// The screen when the PIN sent for `onboarding` got no onboarding back: `error` is the
+    /// proxy's refusal, `None` when it could not be reached. A refusal naming the PIN itself
+    /// (`pin_required`, `pin_locked`) means what the same answer as an onboarding would.
+    pub fn pin_refused(mut onboarding: Onboarding, error: Option<ApiError>) -> Screen {
+        match error {
+            Some(e) if e.code == ErrorCode::PinRequired => {
+                Screen::PinRequired(onboarding, PinTry::Wrong)
+            }
+            Some(e) if e.code == ErrorCode::PinLocked => {
+                onboarding.error = Some(OnboardingError {
+                    code: e.code,
+                    message: e.message,
+                    retryable: false,
+                    upstream_request_id: None,
+                    retry_after: None,
+                });
+                Screen::ActionRequired(onboarding)
+            }
+            other => Screen::PinRequired(onboarding, PinTry::NotSent(other)),
+        }
+    }
+
+    /// Where the PIN stands when this screen shows the PIN form; `None`: no form.
+    pub fn pin_try(&self) -> Option<&PinTry> {
+        match self {
+            Screen::PinRequired(_, tried) => Some(tried),
+            _ => None,
         }
     }
 
@@ -289,6 +366,8 @@ impl Screen {
     pub fn can_launch(&self) -> bool {
         match self {
             Screen::Ready | Screen::Cancelled(_) | Screen::Deregistered(_) => true,
+            // Starting over with another number stays possible, but not while a PIN is out.
+            Screen::PinRequired(_, tried) => *tried != PinTry::Sending,
             Screen::Failed(Problem::ProxyUnreachable(_)) => false,
             // The same session and page would be refused the same way again.
             Screen::Failed(Problem::Refused { error, .. })
@@ -310,6 +389,7 @@ impl Screen {
             Screen::Progress(o)
             | Screen::Connected(o)
             | Screen::ActionRequired(o)
+            | Screen::PinRequired(o, _)
             | Screen::Deregistered(o) => Some(o),
             Screen::Failed(Problem::Onboarding(o))
             | Screen::Failed(Problem::ProxyUnreachable(Request::Retry(o)))
@@ -320,6 +400,13 @@ impl Screen {
             _ => None,
         }
     }
+}
+
+/// Whether `o` stopped for the customer's existing PIN (and not, say, for a locked one).
+fn waits_for_pin(o: &Onboarding) -> bool {
+    o.error
+        .as_ref()
+        .is_some_and(|e| e.code == ErrorCode::PinRequired)
 }
 
 fn retryable(o: &Onboarding) -> bool {
@@ -720,5 +807,115 @@ mod tests {
         assert_eq!(remedy(&C::RegisterLimit), Remedy::Customer);
         assert_eq!(remedy(&C::UpstreamTimeout), Remedy::Later);
         assert_eq!(remedy(&C::Other("new_code".into())), Remedy::Nothing);
+    }
+
+    fn waiting_for_pin() -> Onboarding {
+        let mut o = onboarding(
+            OnboardingState::ActionRequired,
+            Some((ErrorCode::PinRequired, false)),
+        );
+        o.phone_number_id = Some(wire::PhoneNumberId::parse("106540352242922").unwrap());
+        o
+    }
+
+    #[test]
+    fn a_number_with_a_pin_asks_for_it_in_a_form_and_stays_action_required() {
+        let o = waiting_for_pin();
+        let screen = Screen::of(o.clone());
+        assert_eq!(screen, Screen::PinRequired(o.clone(), PinTry::Asked));
+        assert_eq!(screen.data_state(), "action-required");
+        assert_eq!(screen.pin_try(), Some(&PinTry::Asked));
+        assert_eq!(screen.onboarding(), Some(&o));
+        assert_eq!(
+            screen.action(),
+            None,
+            "the form is the way on, not Try again"
+        );
+        assert!(screen.can_launch(), "another number may still be tried");
+        let sending = Screen::PinRequired(o, PinTry::Sending);
+        assert!(!sending.can_launch(), "not while a PIN is on its way");
+        assert_eq!(remedy(&ErrorCode::PinRequired), Remedy::Customer);
+        // A locked PIN is no form: only waiting helps.
+        let locked = Screen::of(onboarding(
+            OnboardingState::ActionRequired,
+            Some((ErrorCode::PinLocked, false)),
+        ));
+        assert!(matches!(locked, Screen::ActionRequired(_)), "{locked:?}");
+        assert_eq!(locked.pin_try(), None);
+        assert_eq!(remedy(&ErrorCode::PinLocked), Remedy::Nothing);
+        for screen in [Screen::Ready, Screen::Submitting] {
+            assert_eq!(screen.pin_try(), None);
+        }
+    }
+
+    #[test]
+    fn the_answer_to_a_pin_says_whether_it_was_wrong() {
+        // Still waiting for a PIN after one was sent: Meta refused that one.
+        let wrong = Screen::after_pin(waiting_for_pin());
+        assert_eq!(wrong.pin_try(), Some(&PinTry::Wrong));
+        assert_eq!(wrong.data_state(), "action-required");
+        for (state, data_state) in [
+            (OnboardingState::Pending, "pending"),
+            (OnboardingState::Connected, "connected"),
+        ] {
+            let screen = Screen::after_pin(onboarding(state, None));
+            assert_eq!(screen.data_state(), data_state);
+            assert_eq!(screen.pin_try(), None);
+        }
+        let locked = Screen::after_pin(onboarding(
+            OnboardingState::ActionRequired,
+            Some((ErrorCode::PinLocked, false)),
+        ));
+        assert!(matches!(locked, Screen::ActionRequired(_)), "{locked:?}");
+    }
+
+    #[test]
+    fn a_refused_pin_keeps_the_form_unless_the_pin_is_locked() {
+        let o = waiting_for_pin();
+        assert_eq!(
+            Screen::pin_refused(o.clone(), Some(refusal(ErrorCode::PinRequired, false))),
+            Screen::PinRequired(o.clone(), PinTry::Wrong)
+        );
+        let locked = Screen::pin_refused(o.clone(), Some(refusal(ErrorCode::PinLocked, false)));
+        let Screen::ActionRequired(stopped) = &locked else {
+            panic!("{locked:?}");
+        };
+        assert_eq!(stopped.error.as_ref().unwrap().code, ErrorCode::PinLocked);
+        assert!(locked.can_launch());
+        for error in [
+            None,
+            Some(refusal(ErrorCode::RateLimited, true)),
+            Some(refusal(ErrorCode::PinNotExpected, false)),
+            Some(refusal(ErrorCode::RegisterLimit, true)),
+        ] {
+            let screen = Screen::pin_refused(o.clone(), error.clone());
+            assert_eq!(
+                screen,
+                Screen::PinRequired(o.clone(), PinTry::NotSent(error))
+            );
+            assert!(screen.can_launch());
+        }
+    }
+
+    #[test]
+    fn a_typed_pin_is_six_ascii_digits() {
+        assert_eq!(parse_pin("246810").unwrap().as_str(), "246810");
+        assert_eq!(parse_pin("000000").unwrap().as_str(), "000000");
+        // A paste may bring spaces around it, never inside it.
+        assert_eq!(parse_pin(" 135790\n").unwrap().as_str(), "135790");
+        for (typed, why) in [
+            ("", IdError::Empty),
+            ("   ", IdError::Empty),
+            ("12345", IdError::TooShort(6)),
+            ("1234567", IdError::TooLong(6)),
+            ("123 456", IdError::BadCharacter),
+            ("12-456", IdError::BadCharacter),
+            ("abcdef", IdError::BadCharacter),
+            // Full-width and Arabic-Indic digits are digits to people, not to Meta.
+            ("１２３４５６", IdError::BadCharacter),
+            ("١٢٣٤٥٦", IdError::BadCharacter),
+        ] {
+            assert_eq!(parse_pin(typed).unwrap_err(), why, "{typed:?}");
+        }
     }
 }

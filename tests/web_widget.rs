@@ -578,3 +578,101 @@ async fn the_standalone_page_takes_its_session_from_the_address_and_removes_it()
     js(&format!("history.replaceState(null, '', {before:?})"));
     js("delete window.fetch");
 }
+
+fn type_into(root: &HtmlElement, testid: &str, text: &str) {
+    js_sys::Reflect::set(&find(root, testid), &"value".into(), &text.into()).unwrap();
+}
+
+async fn wait_for_text(root: &HtmlElement, testid: &str, want: &str) {
+    for _ in 0..300 {
+        if find(root, testid).inner_text().contains(want) {
+            return;
+        }
+        wa_signup::browser::dom::sleep(20).await;
+    }
+    panic!(
+        "{testid} never said {want:?}: {}",
+        find(root, testid).inner_text()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_number_with_a_pin_gets_it_from_the_form_a_wrong_one_is_said_to_be_wrong() {
+    js(SCRIPTED_PROXY);
+    js(r#"
+      window.__pinWanted = { code: 'pin_required', retryable: false,
+        message: 'This number already has a two-step verification PIN (133005).' };
+      window.__script = [
+      { method: 'POST', path: '/api/onboardings', status: 201,
+        body: onboarding('action_required', window.__pinWanted, [['register', 'failed']]) },
+      { method: 'POST', path: '/api/onboardings/b7a1/pin', status: 200,
+        body: onboarding('action_required', window.__pinWanted, [['register', 'failed']]) },
+      { method: 'POST', path: '/api/onboardings/b7a1/pin', status: 200,
+        body: onboarding('pending', null, [['register', 'done']]) },
+      { method: 'GET', path: '/api/onboardings/b7a1', status: 200, keep: true,
+        body: onboarding('connected', null, [['register', 'done']]) },
+    ];
+      window.__pinEvents = [];
+      document.addEventListener('wa-signup:onboarding', function (e) {
+        window.__pinEvents.push(JSON.stringify(e.detail));
+      });"#);
+    let w = mount(options(data_url(FAKE_SDK)));
+    launch_and_finish(&w.root).await;
+    wait_for_state(&w.root, "action-required").await;
+    let input = find(&w.root, "pin-input");
+    assert_eq!(input.get_attribute("inputmode").as_deref(), Some("numeric"));
+    assert_eq!(
+        input.get_attribute("autocomplete").as_deref(),
+        Some("one-time-code")
+    );
+    assert_eq!(input.get_attribute("maxlength").as_deref(), Some("6"));
+    assert!(find(&w.root, "status")
+        .inner_text()
+        .contains("already has a two-step verification PIN"));
+
+    // Five digits: refused in the page, nothing sent.
+    type_into(&w.root, "pin-input", "13579");
+    find(&w.root, "pin-submit").click();
+    wait_for_text(&w.root, "pin-error", "exactly 6 digits").await;
+    assert_eq!(input.get_attribute("aria-invalid").as_deref(), Some("true"));
+    assert!(requests("POST", "/api/onboardings/b7a1/pin").is_empty());
+
+    // Meta refuses the first PIN: the onboarding comes back still waiting for one.
+    type_into(&w.root, "pin-input", "135790");
+    find(&w.root, "pin-submit").click();
+    wait_for_text(
+        &w.root,
+        "status",
+        "not this number's two-step verification PIN",
+    )
+    .await;
+    assert!(find(&w.root, "status")
+        .inner_text()
+        .contains("counts towards a lock-out"));
+    assert_eq!(state(&w.root), "action-required");
+
+    type_into(&w.root, "pin-input", " 246810 ");
+    find(&w.root, "pin-submit").click();
+    wait_for_state(&w.root, "connected").await;
+    let pins = requests("POST", "/api/onboardings/b7a1/pin");
+    assert_eq!(
+        pins,
+        [
+            serde_json::json!({ "pin": "135790" }),
+            serde_json::json!({ "pin": "246810" })
+        ]
+    );
+    assert!(
+        !has(&w.root, "pin-input"),
+        "the form is gone once connected"
+    );
+    let events = js("JSON.stringify(window.__pinEvents)")
+        .as_string()
+        .unwrap();
+    assert!(!events.contains("135790") && !events.contains("246810"));
+    let storage = js("JSON.stringify(Object.entries(sessionStorage))")
+        .as_string()
+        .unwrap();
+    assert!(!storage.contains("246810"), "{storage}");
+    js("delete window.fetch");
+}

@@ -50,7 +50,7 @@ export async function startProxy(env = {}, opts = {}) {
   const url = `http://127.0.0.1:${port}`;
   const log = [];
   const clean = { ...process.env };
-  for (const k of Object.keys(clean)) if (/^(YCLOUD_|FB_|GRAPH_|DATABASE_URL|ALLOWED_ORIGINS|SANDBOX|ALLOW_UNVERIFIED_ONBOARDINGS|ALLOW_ANONYMOUS_ONBOARDINGS|PARTNER_|PUBLIC_URL)/.test(k)) delete clean[k];
+  for (const k of Object.keys(clean)) if (/^(YCLOUD_|FB_|GRAPH_|DATABASE_URL|ALLOWED_ORIGINS|SANDBOX|ALLOW_UNVERIFIED_ONBOARDINGS|ALLOW_ANONYMOUS_ONBOARDINGS|PARTNER_|PUBLIC_URL|WHATSAPP_PROVIDER|TOKEN_ENCRYPTION_KEY|META_)/.test(k)) delete clean[k];
   const mode = env.YCLOUD_API_KEY ? {} : { SANDBOX: 'true' };
   const child = spawn(bin, [], {
     cwd: dir,

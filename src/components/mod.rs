@@ -1,9 +1,11 @@
 //! Leptos views, one component per file.
 
+mod pin;
 mod progress;
 mod status;
 mod widget;
 
+pub use pin::PinForm;
 pub use progress::Progress;
 pub use status::Status;
 pub use widget::Widget;

@@ -58,7 +58,11 @@ fn steps(o: &Onboarding) -> Vec<(Msg, Mark)> {
         o.state,
         OnboardingState::Pending | OnboardingState::Connected | OnboardingState::Deregistered
     );
+    // Registered with Meta's Cloud API directly: the app is subscribed to the WABA instead of
+    // a YCloud bind, and no payment check runs.
+    let direct = o.steps.iter().any(|s| s.name == StepName::SubscribeApp);
     let mut lines: Vec<(StepName, Msg)> = match o.mode {
+        _ if direct => vec![(StepName::SubscribeApp, Msg::StepBound)],
         Mode::Standard => vec![
             (StepName::Bind, Msg::StepBound),
             (StepName::CheckPayment, Msg::StepPayment),
@@ -264,6 +268,25 @@ mod tests {
         assert_eq!(marks(&o), [Done, Done, Done, Failed]);
         o.mode = Mode::Coexistence;
         assert_eq!(marks(&o), [Done, Failed]);
+    }
+
+    #[test]
+    fn with_meta_directly_a_refused_register_is_where_it_stopped() {
+        // A number with a PIN: subscribed, then register refused (pin_required).
+        let mut o = onboarding(Mode::Standard, OnboardingState::ActionRequired);
+        o.steps = vec![
+            step(StepName::SubscribeApp, StepState::Done),
+            step(StepName::Register, StepState::Failed),
+        ];
+        let names: Vec<Msg> = steps(&o).into_iter().map(|x| x.0).collect();
+        assert_eq!(
+            names,
+            [Msg::StepBound, Msg::StepRegistered, Msg::StepConnected]
+        );
+        assert_eq!(marks(&o), [Mark::Done, Mark::Failed, Mark::Waiting]);
+        o.state = OnboardingState::Connected;
+        o.steps[1].state = StepState::Done;
+        assert_eq!(marks(&o), [Mark::Done, Mark::Done, Mark::Done]);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use wire::ErrorCode;
 use crate::flow::Flow;
 use crate::i18n::{Locale, Msg};
 use crate::protocol::CancelStep;
-use crate::screen::{remedy, Problem, Remedy, Screen, SessionRefusal};
+use crate::screen::{remedy, PinTry, Problem, Remedy, Screen, SessionRefusal};
 
 /// The name of a cancel step in the customer's language (unknown steps as Meta spells them).
 fn step_name(locale: Locale, step: &CancelStep) -> String {
@@ -39,9 +39,36 @@ pub fn describe(screen: &Screen, locale: Locale) -> (String, Vec<String>) {
             (first, vec![t(Msg::CancelledHelp)])
         }
         Screen::ActionRequired(o) => describe_stopped(o, locale),
+        Screen::PinRequired(_, tried) => describe_pin(tried, locale),
         Screen::Deregistered(_) => (t(Msg::Deregistered), vec![t(Msg::DeregisteredHelp)]),
         Screen::Failed(problem) => describe_problem(problem, locale),
         Screen::SessionInvalid(refusal) => describe_session(*refusal, locale),
+    }
+}
+
+/// The PIN form's status: what the form is for, or what became of the PIN sent. Never the
+/// digits, which the screen does not hold.
+fn describe_pin(tried: &PinTry, locale: Locale) -> (String, Vec<String>) {
+    let t = |m| locale.t(m).to_string();
+    match tried {
+        PinTry::Asked => (t(Msg::PinAsk), vec![]),
+        PinTry::Invalid => (t(Msg::PinAsk), vec![t(Msg::PinInvalid)]),
+        PinTry::Sending => (t(Msg::PinSending), vec![]),
+        PinTry::Wrong => (t(Msg::PinWrong), vec![t(Msg::PinWrongHelp)]),
+        PinTry::NotSent(Some(e)) if e.retry_after.is_some() => {
+            let when = e.retry_after.as_deref().unwrap_or_default();
+            (locale.fill(Msg::RegisterLimit, &[("when", when)]), vec![])
+        }
+        PinTry::NotSent(_) => (t(Msg::PinNotSent), vec![]),
+    }
+}
+
+/// The PIN field's own error, tied to it with `aria-describedby`; `None` when there is none.
+pub fn pin_error(tried: &PinTry, locale: Locale) -> Option<&'static str> {
+    match tried {
+        PinTry::Invalid => Some(locale.t(Msg::PinInvalid)),
+        PinTry::Wrong => Some(locale.t(Msg::PinWrong)),
+        PinTry::Asked | PinTry::Sending | PinTry::NotSent(_) => None,
     }
 }
 
@@ -66,6 +93,8 @@ fn describe_stopped(o: &wire::Onboarding, locale: Locale) -> (String, Vec<String
         (_, Some(when)) => locale.fill(Msg::RegisterLimit, &[("when", when)]),
         (ErrorCode::PaymentMethodMissing, _) => t(Msg::PaymentPending),
         (ErrorCode::PhoneNumberMissing, _) => t(Msg::NumberMissing),
+        (ErrorCode::PinRequired, _) => t(Msg::PinAsk),
+        (ErrorCode::PinLocked, _) => t(Msg::PinLocked),
         (ErrorCode::PhoneNumberBlocked, _) => t(Msg::NumberBlocked),
         (ErrorCode::PhoneNumberDeleted, _) => t(Msg::NumberDeleted),
         (ErrorCode::PartnerRemoved, _) => t(Msg::PartnerRemoved),
@@ -89,6 +118,8 @@ fn describe_stopped(o: &wire::Onboarding, locale: Locale) -> (String, Vec<String
         }
         Remedy::ProviderFinishes => vec![t(Msg::ProviderFinishes)],
         Remedy::StartAgain => vec![t(Msg::ProviderToldStartAgain)],
+        // Waiting is all that helps; the PIN may be reset meanwhile.
+        Remedy::Nothing if error.code == ErrorCode::PinLocked => vec![t(Msg::PinLockedHelp)],
         Remedy::Nothing => vec![t(Msg::ProviderToldNothing)],
         Remedy::Later => vec![t(Msg::TryLater)],
     };
@@ -347,6 +378,48 @@ mod tests {
                 let (first, next) = describe_problem(&problem, locale);
                 assert!(!first.contains("proxy sentence"), "{code} {locale:?}");
                 assert_eq!(next.len(), 1, "{code} {locale:?}: says what to do");
+            }
+        }
+    }
+
+    #[test]
+    fn the_pin_screens_say_what_became_of_the_pin() {
+        let o = stopped(OnboardingState::ActionRequired, ErrorCode::PinRequired);
+        let pin = |tried| all_text(describe(&Screen::PinRequired(o.clone(), tried), Locale::En));
+        assert!(pin(PinTry::Asked).contains("already has a two-step verification PIN"));
+        let wrong = pin(PinTry::Wrong);
+        assert!(
+            wrong.contains("not this number's two-step verification PIN"),
+            "{wrong}"
+        );
+        assert!(wrong.contains("counts towards a lock-out"), "{wrong}");
+        assert!(pin(PinTry::Invalid).contains("exactly 6 digits"));
+        assert!(pin(PinTry::NotSent(None)).contains("could not be sent"));
+        let spent = ApiError {
+            code: ErrorCode::RegisterLimit,
+            message: "m".into(),
+            retryable: true,
+            retry_after: Some("2026-11-26T10:00:00Z".into()),
+        };
+        assert!(pin(PinTry::NotSent(Some(spent))).contains("2026-11-26T10:00:00Z"));
+        assert_eq!(pin_error(&PinTry::Asked, Locale::En), None);
+        assert!(pin_error(&PinTry::Invalid, Locale::En).is_some());
+        assert!(pin_error(&PinTry::Wrong, Locale::En).is_some());
+        // Locked: wait, the provider knows; no form.
+        let locked = stopped(OnboardingState::ActionRequired, ErrorCode::PinLocked);
+        let text = all_text(describe(&Screen::ActionRequired(locked), Locale::En));
+        assert!(text.contains("locked this number's PIN checks"), "{text}");
+        assert!(text.contains("Your provider has been told"), "{text}");
+        assert!(text.contains("wait"), "{text}");
+        for locale in Locale::ALL {
+            for tried in [
+                PinTry::Asked,
+                PinTry::Wrong,
+                PinTry::Invalid,
+                PinTry::Sending,
+            ] {
+                let (first, _) = describe(&Screen::PinRequired(o.clone(), tried), locale);
+                assert!(!first.is_empty());
             }
         }
     }

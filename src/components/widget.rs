@@ -2,7 +2,7 @@ use leptos::html;
 use leptos::prelude::*;
 use wire::Mode;
 
-use super::{Progress, Status};
+use super::{PinForm, Progress, Status};
 use crate::browser::dom;
 use crate::flow::{Flow, Screen, WidgetOptions};
 use crate::i18n::{Locale, Msg};
@@ -117,6 +117,7 @@ pub fn Widget(
             <p class="wa-intro">{move || t(Msg::Intro)}</p>
             <div class="wa-modes">{buttons}</div>
             <Status flow=flow locale=locale />
+            <PinForm flow=flow locale=locale />
             <Progress flow=flow locale=locale heading_level=(level + 1).min(6) />
         </section>
     }
