@@ -588,7 +588,12 @@ impl Settings {
         };
         let fb_app_id = fb_id("FB_APP_ID", SANDBOX_APP_ID)?;
         let fb_config_id = fb_id("FB_CONFIG_ID", SANDBOX_CONFIG_ID)?;
-        let fb_solution_id = fb_id("FB_SOLUTION_ID", SANDBOX_SOLUTION_ID)?;
+        // A YCloud partner solution's id; a Tech Provider onboarding through its own app
+        // (the `meta` provider) has none, and the launch then sends `setup: {}`.
+        let fb_solution_id = match provider.provider {
+            WhatsappProvider::Meta if !sandbox && get("FB_SOLUTION_ID").is_none() => String::new(),
+            _ => fb_id("FB_SOLUTION_ID", SANDBOX_SOLUTION_ID)?,
+        };
 
         let graph_version =
             get("FB_GRAPH_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_VERSION.to_owned());
@@ -1268,6 +1273,27 @@ mod tests {
         let err = settings(&[("WHATSAPP_PROVIDER", "Meta")]).unwrap_err();
         assert_eq!(err.var, "WHATSAPP_PROVIDER");
         assert!(live(&[]).unwrap().provider.meta.is_none());
+        // A Tech Provider's own app has no YCloud solution id: none needed with `meta`,
+        // still required with YCloud.
+        let own_app = settings(&[
+            ("WHATSAPP_PROVIDER", "meta"),
+            ("FB_APP_ID", "1"),
+            ("FB_CONFIG_ID", "2"),
+            ("FB_APP_SECRET", "s"),
+            (
+                "TOKEN_ENCRYPTION_KEY",
+                "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw/DmyQsxDgVo=",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(own_app.fb_solution_id, "");
+        let err = settings(&[
+            ("YCLOUD_API_KEY", "k"),
+            ("FB_APP_ID", "1"),
+            ("FB_CONFIG_ID", "2"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.var, "FB_SOLUTION_ID");
     }
 
     #[test]

@@ -82,10 +82,12 @@ const MARKETING_MESSAGES: Feature = Feature {
     name: "marketing_messages_lite",
 };
 
+/// `extras.setup`: YCloud's solution id for a partner solution; empty (`{}`) for a Tech
+/// Provider onboarding through its own app, which has none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct Setup {
-    #[serde(rename = "solutionID")]
-    solution_id: String,
+    #[serde(rename = "solutionID", skip_serializing_if = "Option::is_none")]
+    solution_id: Option<String>,
 }
 
 /// Why launch options could not be built.
@@ -93,7 +95,7 @@ struct Setup {
 pub enum LaunchError {
     /// The configuration id is empty, too long or holds spaces or control characters.
     BadConfigId,
-    /// The solution id is empty, too long or holds spaces or control characters.
+    /// The solution id is too long or holds spaces or control characters.
     BadSolutionId,
 }
 
@@ -103,7 +105,7 @@ impl fmt::Display for LaunchError {
             LaunchError::BadConfigId => {
                 "the Embedded Signup configuration id is missing or malformed"
             }
-            LaunchError::BadSolutionId => "the YCloud solution id is missing or malformed",
+            LaunchError::BadSolutionId => "the YCloud solution id is malformed",
         })
     }
 }
@@ -126,11 +128,12 @@ impl LaunchOptions {
         if !is_setting(config_id) {
             return Err(LaunchError::BadConfigId);
         }
-        if !is_setting(solution_id) {
+        // No solution id: a Tech Provider's own app (WHATSAPP_PROVIDER=meta), `setup: {}`.
+        if !solution_id.is_empty() && !is_setting(solution_id) {
             return Err(LaunchError::BadSolutionId);
         }
         let setup = Setup {
-            solution_id: solution_id.to_owned(),
+            solution_id: (!solution_id.is_empty()).then(|| solution_id.to_owned()),
         };
         let extras = match (version, mode) {
             (EsVersion::V2, Mode::Standard) => Extras::V2Standard(V2StandardExtras {
@@ -281,6 +284,19 @@ mod tests {
     }
 
     #[test]
+    fn without_a_solution_id_setup_is_empty() {
+        // A Tech Provider's own app (WHATSAPP_PROVIDER=meta) has no YCloud solution.
+        for mode in Mode::ALL {
+            for version in EsVersion::ALL {
+                let o = LaunchOptions::new(mode, version, "123", "").unwrap();
+                let v = serde_json::to_value(&o).unwrap();
+                assert_eq!(v["extras"]["setup"], json!({}), "{mode} {version}");
+                assert_eq!(v["config_id"], "123");
+            }
+        }
+    }
+
+    #[test]
     fn missing_or_malformed_ids_are_refused() {
         let long = "1".repeat(MAX_SETTING_CHARS + 1);
         for (config, solution, want) in [
@@ -288,8 +304,8 @@ mod tests {
             (" 1", "1", LaunchError::BadConfigId),
             ("{YOUR-CONFIGURATION-ID} ", "1", LaunchError::BadConfigId),
             (long.as_str(), "1", LaunchError::BadConfigId),
-            ("1", "", LaunchError::BadSolutionId),
             ("1", "a\nb", LaunchError::BadSolutionId),
+            ("1", " ", LaunchError::BadSolutionId),
             ("1", long.as_str(), LaunchError::BadSolutionId),
         ] {
             for mode in Mode::ALL {
