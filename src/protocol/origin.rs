@@ -238,6 +238,8 @@ mod tests {
         "https://web.facebook.com",
         "https://business.facebook.com",
         "https://staticxx.facebook.com",
+        // `xn--` inside a label is not punycode: only a `??--` prefix is reserved.
+        "https://1xn--www.facebook.com",
         "https://m.facebook.com",
         "https://facebook.com",
         "https://WWW.FACEBOOK.COM",
