@@ -11,8 +11,6 @@
 //! Signing uses the `standardwebhooks` crate, the format's reference implementation, so the
 //! signature is what every Standard Webhooks library verifies.
 
-use std::time::Duration;
-
 use futures_util::StreamExt;
 use secrecy::ExposeSecret;
 use standardwebhooks::Webhook;
@@ -173,13 +171,10 @@ impl Deliverer {
     }
 }
 
-/// The full schedule's span: how long after the first attempt the last one is made.
-pub fn schedule_span(tuning: &OutboxTuning) -> Duration {
-    tuning.retry_delays.iter().sum()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -190,7 +185,8 @@ mod tests {
             t.retry_delays[0] <= Duration::from_secs(10),
             "first retry within 10 s"
         );
-        assert!(schedule_span(&t) >= Duration::from_secs(24 * 3600));
+        let span: Duration = t.retry_delays.iter().sum();
+        assert!(span >= Duration::from_secs(24 * 3600));
         assert!(
             t.retry_delays.windows(2).all(|w| w[0] <= w[1]),
             "delays grow"

@@ -161,13 +161,7 @@ pub async fn deregister(
         Err(DeregisterError::Meta(e)) => return Err(Error::MetaRefused(e)),
         Err(DeregisterError::Store(e)) => return Err(Error::Store(e)),
     }
-    let onboarding = state
-        .pipeline
-        .store()
-        .partner_onboarding(&id)
-        .await?
-        .ok_or(Error::OnboardingNotFound)?;
-    Ok(axum::Json(onboarding))
+    super::partner::partner_view(&state, &id).await
 }
 
 /// The query of Meta's verification request.

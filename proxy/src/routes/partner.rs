@@ -238,10 +238,18 @@ pub async fn get_onboarding(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<axum::Json<PartnerOnboarding>, Error> {
     let id = onboarding_id(id)?;
+    partner_view(&state, &id).await
+}
+
+/// The partner's view of onboarding `id` (the answer of every partner route about one).
+pub(super) async fn partner_view(
+    state: &AppState,
+    id: &str,
+) -> Result<axum::Json<PartnerOnboarding>, Error> {
     let onboarding = state
         .pipeline
         .store()
-        .partner_onboarding(&id)
+        .partner_onboarding(id)
         .await?
         .ok_or(Error::OnboardingNotFound)?;
     Ok(axum::Json(onboarding))
@@ -267,13 +275,7 @@ pub async fn retry(
 ) -> Result<axum::Json<PartnerOnboarding>, Error> {
     let id = onboarding_id(id)?;
     retry_onboarding(&state, &id).await?;
-    let onboarding = state
-        .pipeline
-        .store()
-        .partner_onboarding(&id)
-        .await?
-        .ok_or(Error::OnboardingNotFound)?;
-    Ok(axum::Json(onboarding))
+    partner_view(&state, &id).await
 }
 
 /// The query of `GET /api/partner/events`, as sent.

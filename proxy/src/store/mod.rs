@@ -1,4 +1,5 @@
-//! The onboarding store: onboardings, their steps, register attempts and webhook events.
+//! The onboarding store: onboardings, their steps, register attempts, webhook events,
+//! sessions and the partner events' outbox.
 //!
 //! sqlx's `Any` driver with runtime queries in portable SQL (`$n` placeholders, ANSI types,
 //! RFC 3339 text timestamps), so SQLite (the default) and PostgreSQL share one code path and
@@ -10,6 +11,8 @@
 //! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls,
 //!   and the register and deregister budgets' counts, atomic per number;
 //! - `leases.rs`: which instance runs an onboarding (row leases);
+//! - `partner.rs`: sessions, the partner's view of an onboarding, and the outbox of partner
+//!   events (written in the transaction of the change that causes them);
 //! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
 //!   YCloud's raw objects);
 //! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region);

@@ -564,19 +564,4 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
-
-    /// When the next pending event is due, if any is.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn next_due_event(&self) -> Result<Option<OffsetDateTime>, StoreError> {
-        let row = sqlx::query(
-            "SELECT MIN(next_attempt_at) AS due FROM partner_events WHERE delivery_state = $1",
-        )
-        .bind(DeliveryState::Pending.as_str())
-        .fetch_one(&self.read)
-        .await?;
-        let due: Option<String> = row.try_get("due")?;
-        Ok(due.as_deref().and_then(super::parse_time))
-    }
 }

@@ -12,10 +12,11 @@ use wire::{Onboarding, OnboardingState};
 use crate::helpers::*;
 
 /// The binary on a free port; killed when dropped.
-struct Fake {
+pub(crate) struct Fake {
     child: Child,
     _stdout: BufReader<ChildStdout>,
-    base: String,
+    /// `http://127.0.0.1:PORT` (YCloud's paths are under `/v2`).
+    pub(crate) base: String,
 }
 
 impl Drop for Fake {
@@ -26,7 +27,8 @@ impl Drop for Fake {
 }
 
 impl Fake {
-    fn start(args: &[&str]) -> Fake {
+    /// Starts the binary with `args` and waits for its port line.
+    pub(crate) fn start(args: &[&str]) -> Fake {
         let mut child = Command::new(env!("CARGO_BIN_EXE_fake-ycloud"))
             .arg("0")
             .args(args)

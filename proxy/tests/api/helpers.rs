@@ -282,6 +282,18 @@ impl TestApp {
             .bearer_auth(PARTNER_KEY)
     }
 
+    /// `GET {path}` on the partner API with the test key, its JSON body read as `T` (panics
+    /// on anything else).
+    pub async fn partner_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.partner(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// Creates a session through the partner API (panics unless 201).
     pub async fn create_session(&self, body: &Value) -> wire::Session {
         let response = self

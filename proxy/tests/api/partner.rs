@@ -277,14 +277,7 @@ async fn every_change_is_an_event_in_the_feed() {
     let o = onboard(&app, WABA, &token).await;
     assert_eq!(o.state, wire::OnboardingState::Connected);
 
-    let page: EventPage = app
-        .partner(Method::GET, "/api/partner/events")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: EventPage = app.partner_json("/api/partner/events").await;
     let kinds: Vec<&str> = page.data.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["onboarding.created", "onboarding.connected"]);
     for e in &page.data {
@@ -366,14 +359,7 @@ async fn a_webhook_moving_an_onboarding_emits_an_event() {
         Duration::from_secs(5),
     )
     .await;
-    let page: EventPage = app
-        .partner(Method::GET, "/api/partner/events")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: EventPage = app.partner_json("/api/partner/events").await;
     let kinds: Vec<&str> = page.data.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
@@ -429,14 +415,7 @@ pub(crate) fn webhook_env(receiver: &MockServer) -> Vec<(&'static str, String)> 
 pub(crate) async fn wait_for_deliveries(app: &TestApp, n: usize) -> EventPage {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let page: EventPage = app
-            .partner(Method::GET, "/api/partner/events")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: EventPage = app.partner_json("/api/partner/events").await;
         let delivered = page
             .data
             .iter()

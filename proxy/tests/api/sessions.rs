@@ -86,13 +86,8 @@ async fn the_customer_is_the_sessions_and_the_body_may_not_say_otherwise() {
     assert_eq!(o.customer_ref.as_ref().unwrap().as_str(), "acme-7");
 
     let p: PartnerOnboarding = app
-        .partner(Method::GET, &format!("/api/partner/onboardings/{}", o.id))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .partner_json(&format!("/api/partner/onboardings/{}", o.id))
+        .await;
     assert!(p.customer_ref_verified);
     assert_eq!(p.session_id.as_deref(), Some(session.id.as_str()));
     assert_eq!(
@@ -293,13 +288,8 @@ async fn anonymous_onboardings_when_allowed_are_marked_unverified() {
         .await
         .unwrap();
     let p: PartnerOnboarding = app
-        .partner(Method::GET, &format!("/api/partner/onboardings/{}", o.id))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .partner_json(&format!("/api/partner/onboardings/{}", o.id))
+        .await;
     assert!(!p.customer_ref_verified);
     assert_eq!(p.session_id, None);
     assert_eq!(p.onboarding.customer_ref.unwrap().as_str(), "cust-42");

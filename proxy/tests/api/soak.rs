@@ -6,7 +6,6 @@
 //! agree with each other. Bounded (well under a minute), loopback only.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,43 +16,13 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use tokio::sync::Semaphore;
 
+use crate::fake_ycloud::Fake;
 use crate::helpers::*;
 
 const ONBOARDINGS: usize = 1_000;
 const CONCURRENCY: usize = 24;
 /// Kill the proxy once this many onboardings were accepted, then again at the second mark.
 const KILL_AT: [usize; 2] = [300, 650];
-
-struct Fake {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_fake() -> Fake {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-ycloud"))
-        .args(["0", "--api-key", API_KEY, "--connect-after-ms", "300"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("fake-ycloud starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the port line");
-    let port: u16 = line.trim().parse().expect("a port");
-    Fake {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
 
 struct Proxy {
     child: Child,
@@ -115,7 +84,7 @@ fn ids(i: usize) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_onboardings_survive_faults_and_two_kills() {
     let started = Instant::now();
-    let fake = start_fake();
+    let fake = Fake::start(&["--api-key", API_KEY, "--connect-after-ms", "300"]);
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(20))
