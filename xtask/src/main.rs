@@ -26,7 +26,8 @@ usage: cargo xtask <command>
                             PostgreSQL cluster (e.g. cargo test -p proxy --test api postgres)
   build                     build the release bundle (dist/) and the proxy's binaries
   setup [--browser]         install the missing tools only
-  bench                     run every benchmark side by side, write BENCHMARKS.md";
+  bench                     run every benchmark side by side, write BENCHMARKS.md
+  bench growth              only the proxy's growth with stored sign-ups and open streams";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
         Some("serve") => serve(&root, &args[1..]),
         Some("test") => test(&root, args.get(1).map(String::as_str)),
         Some("build") => Tools::ensure(&root, false).and_then(|t| build(&root, &t)),
-        Some("bench") => bench::run(&root),
+        Some("bench") => bench::run(&root, args.get(1).map(String::as_str)),
         Some("postgres") => with_postgres(&root, &args[1..]),
         Some("setup") => Tools::ensure(&root, args.iter().any(|a| a == "--browser")).map(|_| ()),
         Some("-h" | "--help" | "help") => {
