@@ -23,7 +23,7 @@ use crate::outbox::Deliverer;
 use crate::pipeline::Pipeline;
 use crate::provider::Provider;
 use crate::routes::partner::PartnerKeys;
-use crate::routes::{router, AppState};
+use crate::routes::{router, App, AppState};
 use crate::sandbox::FakeYCloud;
 use crate::sessions::Sessions;
 use crate::store::{Store, StoreError};
@@ -212,7 +212,7 @@ impl Application {
             verification: verifier.is_some(),
             sessions_required: settings.sessions_required(),
         };
-        let state = AppState {
+        let state = AppState::from(App {
             pipeline: pipeline.clone(),
             public_config,
             dist_dir,
@@ -232,7 +232,7 @@ impl Application {
             limits: crate::limits::Limits::new(settings.limits.clone()),
             metrics,
             metrics_token: settings.metrics_token.clone(),
-        };
+        });
 
         let listener =
             TcpListener::bind(settings.addr)

@@ -26,9 +26,28 @@ pub mod partner;
 mod security;
 mod webhooks;
 
-/// What every handler can reach.
+/// What every handler can reach: one shared allocation, since axum clones the state for
+/// every request (a copy of every field here was ~6 % of a GET's CPU).
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(std::sync::Arc<App>);
+
+impl From<App> for AppState {
+    fn from(app: App) -> Self {
+        AppState(std::sync::Arc::new(app))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// The fields of [`AppState`].
+#[derive(Debug)]
+pub struct App {
     /// The onboarding pipeline (and through it, the store).
     pub pipeline: Pipeline,
     /// The answer of `GET /api/config`.
@@ -219,5 +238,5 @@ pub(crate) async fn health(
 pub(crate) async fn config(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::Json<wire::PublicConfig> {
-    axum::Json(state.public_config)
+    axum::Json(state.public_config.clone())
 }
