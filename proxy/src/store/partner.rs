@@ -454,10 +454,11 @@ impl Store {
     }
 
     /// Takes up to `max` events due for delivery at `now`, leasing each until `lease_until`
-    /// so no other deliverer (here or in another instance) posts it meanwhile. One `UPDATE`
-    /// takes them all (marked with a token of this round) and one `SELECT` reads them back:
-    /// the writer is the store's bottleneck, so a round costs it one statement, not one per
-    /// event.
+    /// so no other deliverer (here or in another instance) posts it meanwhile. One
+    /// `UPDATE … RETURNING` takes them all and answers them: the writer is the store's
+    /// bottleneck, so a round costs it one statement, not one per event (nor a second one
+    /// reading them back, which found them by a column without an index: a scan of the
+    /// whole outbox per round).
     ///
     /// # Errors
     /// Database failures.
@@ -473,30 +474,24 @@ impl Store {
         let pending = DeliveryState::Pending.as_str();
         // The conditions stand in the outer WHERE too: PostgreSQL re-checks them on a row
         // another instance leased between the subquery and the update.
-        let taken = sqlx::query(
+        let rows = sqlx::query(
             "UPDATE partner_events SET lease_owner = $1, lease_until = $2 \
              WHERE delivery_state = $3 AND next_attempt_at <= $4 \
              AND (lease_until IS NULL OR lease_until < $4) AND id IN (\
                SELECT id FROM partner_events WHERE delivery_state = $3 \
                AND next_attempt_at <= $4 AND (lease_until IS NULL OR lease_until < $4) \
-               ORDER BY next_attempt_at, id LIMIT $5)",
+               ORDER BY next_attempt_at, id LIMIT $5) \
+             RETURNING id, type, created_at, data, attempts",
         )
         .bind(&round)
         .bind(&lease_until)
         .bind(pending)
         .bind(&now)
         .bind(i64::from(max))
-        .execute(&self.write)
-        .await?
-        .rows_affected();
-        if taken == 0 {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query("SELECT * FROM partner_events WHERE lease_owner = $1 ORDER BY id")
-            .bind(&round)
-            .fetch_all(&self.write)
-            .await?;
-        rows.iter()
+        .fetch_all(&self.write)
+        .await?;
+        let mut due = rows
+            .iter()
             .map(|row| {
                 let attempts: i64 = row.try_get("attempts")?;
                 Ok(DueEvent {
@@ -505,7 +500,10 @@ impl Store {
                     attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        // RETURNING answers in no particular order; ids sort by creation.
+        due.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(due)
     }
 
     /// Records how a round's attempts went and releases their leases, in one transaction:
