@@ -16,7 +16,10 @@
 //! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
 //!   YCloud's raw objects);
 //! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region);
-//! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only).
+//! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only);
+//! - `writer.rs`: SQLite's writer thread (a database file): the hot writes (a new onboarding,
+//!   the pipeline's commits, the leases' release) as jobs committed in groups, with rusqlite;
+//!   PostgreSQL (and an in-memory SQLite database) take the same writes through sqlx.
 
 use std::sync::Arc;
 
@@ -32,6 +35,7 @@ mod partner;
 mod queries;
 mod rows;
 mod webhooks;
+mod writer;
 mod writes;
 
 pub use leases::Unleased;
@@ -48,6 +52,12 @@ pub enum StoreError {
     /// The database refused or failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// SQLite's writer thread's connection refused or failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// SQLite's writer thread stopped, or could not run or commit a job.
+    #[error("writer: {0}")]
+    Writer(String),
     /// Migrations could not be applied.
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -98,6 +108,9 @@ pub struct Store {
     cache: Option<Arc<cache::JsonCache>>,
     read: AnyPool,
     write: AnyPool,
+    /// SQLite's writer thread, with a database file: the hot writes go through it, and the
+    /// others hold it off while they write through `write`.
+    writer: Option<writer::Writer>,
     /// Whether new partner events are to be delivered (a webhook URL is configured) or only
     /// listed.
     deliver_events: bool,
@@ -150,6 +163,7 @@ impl Store {
                 cache: None,
                 read: pool.clone(),
                 write: pool,
+                writer: None,
                 deliver_events: false,
                 outbox_wake: Arc::default(),
             });
@@ -162,16 +176,18 @@ impl Store {
             .connect(&url)
             .await?;
         sqlx::migrate!("./migrations").run(&write).await?;
-        let read = if in_memory {
-            write.clone()
+        let (read, writer) = if in_memory {
+            (write.clone(), None)
         } else {
-            options().max_connections(4).connect(&url).await?
+            let read = options().max_connections(4).connect(&url).await?;
+            (read, Some(writer::Writer::open(sqlite_path(&url))?))
         };
         Ok(Self {
             clock,
             cache: Some(Arc::default()),
             read,
             write,
+            writer,
             deliver_events: false,
             outbox_wake: Arc::default(),
         })
@@ -196,8 +212,20 @@ impl Store {
         }
     }
 
-    /// Closes the pool (tests restarting on the same file).
+    /// Holds SQLite's writer thread off while a write goes through sqlx's pool (`None`
+    /// without the thread), so the file keeps one writer at a time.
+    async fn exclusive(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.writer {
+            Some(writer) => Some(writer.exclusive().await),
+            None => None,
+        }
+    }
+
+    /// Closes the pools and SQLite's writer thread (tests restarting on the same file).
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.stop().await;
+        }
         self.read.close().await;
         self.write.close().await;
     }
@@ -239,6 +267,16 @@ fn prepare_sqlite(url: &str) -> Result<String, StoreError> {
     } else {
         Ok(format!("{url}&mode=rwc"))
     }
+}
+
+/// The file of a SQLite URL (as `prepare_sqlite` leaves it): what follows the scheme,
+/// without the query.
+fn sqlite_path(url: &str) -> &str {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    rest.split_once('?').map_or(rest, |(path, _)| path)
 }
 
 /// Creates `path` with mode 0600 unless it exists (an existing file keeps its permissions).

@@ -12,8 +12,8 @@ use wire::{
     Mode, OnboardingState, PartnerEvent, PartnerOnboarding, Session,
 };
 
-use super::rows::{api_step_from_row, format_time, record_from_row, Record};
-use super::{Store, StoreError};
+use super::rows::{api_step_from_row, format_time, record_from_row, Columns, Record};
+use super::{writer, Store, StoreError};
 
 /// A stored session, as the proxy checks it (never its token).
 #[derive(Debug, Clone)]
@@ -129,10 +129,7 @@ pub(super) async fn partner_view(
     conn: &mut AnyConnection,
     id: &str,
 ) -> Result<Option<PartnerOnboarding>, StoreError> {
-    let row = sqlx::query(
-        "SELECT o.*, s.metadata AS session_metadata FROM onboardings o \
-         LEFT JOIN sessions s ON s.id = o.session_id WHERE o.id = $1",
-    )
+    let row = sqlx::query(VIEW_OF)
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
@@ -147,6 +144,46 @@ async fn partner_view_of(
     row: &AnyRow,
 ) -> Result<PartnerOnboarding, StoreError> {
     let metadata: Option<String> = row.try_get("session_metadata")?;
+    let rows = sqlx::query(STEPS_OF)
+        .bind(&record.id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut steps = Vec::with_capacity(rows.len());
+    for row in &rows {
+        steps.extend(api_step_from_row(&record.id, row)?);
+    }
+    assemble(record, metadata, steps)
+}
+
+/// The onboarding with its session's metadata (the partner's view).
+const VIEW_OF: &str = "SELECT o.*, s.metadata AS session_metadata FROM onboardings o \
+     LEFT JOIN sessions s ON s.id = o.session_id WHERE o.id = $1";
+/// Its steps, as the API lists them.
+const STEPS_OF: &str = "SELECT step, status, attempts, result, started_at, finished_at \
+     FROM onboarding_steps WHERE onboarding_id = $1 ORDER BY started_at, step";
+
+/// [`partner_view`] on SQLite's writer thread, inside the job's transaction.
+pub(super) fn partner_view_sqlite(
+    conn: &rusqlite::Connection,
+    id: &str,
+) -> Result<Option<PartnerOnboarding>, StoreError> {
+    let found = writer::query(conn, VIEW_OF, &[&id], |row| {
+        Ok((record_from_row(row)?, row.text("session_metadata")?))
+    })?;
+    let Some((record, metadata)) = found.into_iter().next() else {
+        return Ok(None);
+    };
+    let steps = writer::query(conn, STEPS_OF, &[&id], |row| api_step_from_row(id, row))?;
+    assemble(record, metadata, steps.into_iter().flatten().collect()).map(Some)
+}
+
+/// The partner's view from the stored onboarding, its session's metadata (JSON text) and
+/// its steps.
+fn assemble(
+    record: Record,
+    metadata: Option<String>,
+    steps: Vec<wire::OnboardingStep>,
+) -> Result<PartnerOnboarding, StoreError> {
     let metadata = metadata
         .map(|m| {
             serde_json::from_str::<Metadata>(&m).map_err(|_| StoreError::Corrupt {
@@ -155,17 +192,6 @@ async fn partner_view_of(
             })
         })
         .transpose()?;
-    let rows = sqlx::query(
-        "SELECT step, status, attempts, result, started_at, finished_at \
-         FROM onboarding_steps WHERE onboarding_id = $1 ORDER BY started_at, step",
-    )
-    .bind(&record.id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut steps = Vec::with_capacity(rows.len());
-    for row in &rows {
-        steps.extend(api_step_from_row(&record.id, row)?);
-    }
     let session_id = record.session_id.clone();
     let customer_ref_verified = record.customer_ref_verified;
     Ok(PartnerOnboarding {
@@ -188,41 +214,99 @@ pub(super) async fn emit(
     let Some(data) = partner_view(conn, id).await? else {
         return Ok(());
     };
-    insert_event(conn, id, kind, now, deliver, &data).await
+    EventRow::new(id, kind, now, deliver, &data)?.insert(conn).await
 }
 
-/// Writes the event `kind` about onboarding `id` with `data`, the onboarding as the change
-/// leaves it (built by the caller when it knows it without reading, as the insert does).
-pub(super) async fn insert_event(
-    conn: &mut AnyConnection,
+/// [`emit`] on SQLite's writer thread.
+pub(super) fn emit_sqlite(
+    conn: &rusqlite::Connection,
     id: &str,
     kind: EventType,
     now: &str,
     deliver: bool,
-    data: &PartnerOnboarding,
 ) -> Result<(), StoreError> {
-    let data = serde_json::to_string(data).map_err(|e| StoreError::Corrupt {
-        id: id.to_owned(),
-        what: e.to_string(),
-    })?;
-    let state = match deliver {
-        true => DeliveryState::Pending,
-        false => DeliveryState::Disabled,
+    let Some(data) = partner_view_sqlite(conn, id)? else {
+        return Ok(());
     };
-    sqlx::query(
-        "INSERT INTO partner_events (id, type, onboarding_id, created_at, data, delivery_state, \
-         attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
-    )
-    .bind(format!("evt_{}", uuid::Uuid::now_v7().simple()))
-    .bind(kind.as_str())
-    .bind(id)
-    .bind(now)
-    .bind(data)
-    .bind(state.as_str())
-    .bind(deliver.then(|| now.to_owned()))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    EventRow::new(id, kind, now, deliver, &data)?.insert_sqlite(conn)
+}
+
+/// One partner event as it is inserted: built before the transaction when the caller knows
+/// the onboarding without reading it (the insert of a new one).
+#[derive(Debug)]
+pub(super) struct EventRow {
+    id: String,
+    kind: EventType,
+    onboarding_id: String,
+    created_at: String,
+    data: String,
+    state: DeliveryState,
+    next_attempt_at: Option<String>,
+}
+
+const INSERT_EVENT: &str = "INSERT INTO partner_events (id, type, onboarding_id, created_at, \
+     data, delivery_state, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)";
+
+impl EventRow {
+    /// The event `kind` about onboarding `id` with `data`, the onboarding as the change
+    /// leaves it. `deliver`: whether a webhook URL is configured.
+    pub(super) fn new(
+        id: &str,
+        kind: EventType,
+        now: &str,
+        deliver: bool,
+        data: &PartnerOnboarding,
+    ) -> Result<Self, StoreError> {
+        let data = serde_json::to_string(data).map_err(|e| StoreError::Corrupt {
+            id: id.to_owned(),
+            what: e.to_string(),
+        })?;
+        Ok(Self {
+            id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
+            kind,
+            onboarding_id: id.to_owned(),
+            created_at: now.to_owned(),
+            data,
+            state: match deliver {
+                true => DeliveryState::Pending,
+                false => DeliveryState::Disabled,
+            },
+            next_attempt_at: deliver.then(|| now.to_owned()),
+        })
+    }
+
+    /// Inserts it through sqlx.
+    pub(super) async fn insert(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        sqlx::query(INSERT_EVENT)
+            .bind(&self.id)
+            .bind(self.kind.as_str())
+            .bind(&self.onboarding_id)
+            .bind(&self.created_at)
+            .bind(&self.data)
+            .bind(self.state.as_str())
+            .bind(&self.next_attempt_at)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Inserts it on SQLite's writer thread.
+    pub(super) fn insert_sqlite(&self, conn: &rusqlite::Connection) -> Result<(), StoreError> {
+        writer::exec(
+            conn,
+            INSERT_EVENT,
+            &[
+                &self.id,
+                &self.kind.as_str(),
+                &self.onboarding_id,
+                &self.created_at,
+                &self.data,
+                &self.state.as_str(),
+                &self.next_attempt_at,
+            ],
+        )?;
+        Ok(())
+    }
 }
 
 fn event_from_row(row: &AnyRow) -> Result<PartnerEvent, StoreError> {
@@ -297,6 +381,7 @@ impl Store {
             .metadata
             .as_ref()
             .map(|m| serde_json::to_string(m).unwrap_or_default());
+        let _gate = self.exclusive().await;
         sqlx::query(
             "INSERT INTO sessions (id, token_sha256, customer_ref, modes, metadata, locale, \
              data_localization_region, onboardings_created, expires_at, created_at) \
@@ -354,6 +439,7 @@ impl Store {
     /// Database failures.
     pub async fn revoke_session(&self, id: &str) -> Result<bool, StoreError> {
         let now = format_time(self.clock.now());
+        let _gate = self.exclusive().await;
         let n =
             sqlx::query("UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
                 .bind(now)
@@ -474,6 +560,7 @@ impl Store {
         let pending = DeliveryState::Pending.as_str();
         // The conditions stand in the outer WHERE too: PostgreSQL re-checks them on a row
         // another instance leased between the subquery and the update.
+        let _gate = self.exclusive().await;
         let rows = sqlx::query(
             "UPDATE partner_events SET lease_owner = $1, lease_until = $2 \
              WHERE delivery_state = $3 AND next_attempt_at <= $4 \
@@ -516,6 +603,7 @@ impl Store {
         if outcomes.is_empty() {
             return Ok(());
         }
+        let _gate = self.exclusive().await;
         let mut tx = self.write.begin().await?;
         let delivered: Vec<&str> = outcomes
             .iter()
