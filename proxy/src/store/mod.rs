@@ -44,7 +44,7 @@ pub use partner::{Attempt, DueEvent, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
 pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};
-pub use writes::{Budget, CallKind, CountedCall, Writes};
+pub use writes::{Budget, CallKind, CountedCall, Ended, Writes};
 
 /// A store failure. Shown to nobody: logged, and answered as a generic 500.
 #[derive(Debug, thiserror::Error)]

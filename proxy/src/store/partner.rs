@@ -159,7 +159,7 @@ async fn partner_view_of(
 const VIEW_OF: &str = "SELECT o.*, s.metadata AS session_metadata FROM onboardings o \
      LEFT JOIN sessions s ON s.id = o.session_id WHERE o.id = $1";
 /// Its steps, as the API lists them.
-const STEPS_OF: &str = "SELECT step, status, attempts, result, started_at, finished_at \
+pub(super) const STEPS_OF: &str = "SELECT step, status, attempts, result, started_at, finished_at \
      FROM onboarding_steps WHERE onboarding_id = $1 ORDER BY started_at, step";
 
 /// [`partner_view`] on SQLite's writer thread, inside the job's transaction.

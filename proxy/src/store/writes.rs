@@ -5,10 +5,12 @@
 use serde_json::Value;
 use sqlx::Row;
 use time::OffsetDateTime;
-use wire::{EventType, OnboardingState, PhoneNumberId, WabaId};
+use wire::{EventType, OnboardingState, OnboardingStep, PhoneNumberId, WabaId};
 
-use super::partner::{emit, emit_sqlite};
-use super::rows::{format_time, parse_time, Step, StepStatus, Update};
+use super::partner::{emit, emit_sqlite, STEPS_OF};
+use super::rows::{
+    api_step_from_row, format_time, parse_time, record_from_row, Record, Step, StepStatus, Update,
+};
 use super::writer::{self, Done};
 use super::{Store, StoreError};
 use crate::clock::Clock;
@@ -26,6 +28,28 @@ pub struct Writes {
     ops: Vec<Op>,
     /// The runner's lease, checked and renewed by every commit ([`Writes::leased_to`]).
     lease: Option<(String, time::Duration)>,
+    /// Set by [`Writes::end_run`] for the next commit.
+    ending: Option<Ending>,
+    /// What the run's last commit left ([`Writes::ended`]).
+    ended: Option<Ended>,
+}
+
+/// What the run's last commit does besides its writes.
+#[derive(Debug, Clone, Copy)]
+struct Ending {
+    /// Gives the lease up in the same transaction.
+    release: bool,
+}
+
+/// The onboarding as the run's last commit left it, read in that commit's transaction.
+#[derive(Debug)]
+pub struct Ended {
+    /// The stored onboarding.
+    pub record: Record,
+    /// Its steps, as the API shows them.
+    pub steps: Vec<OnboardingStep>,
+    /// Whether that commit gave the lease up.
+    pub released: bool,
 }
 
 /// Which of a number's budgets a counted call spends. Meta allows 10 register and 10
@@ -115,6 +139,18 @@ enum Op {
 }
 
 impl Writes {
+    /// Makes the next commit the run's last: it reads the onboarding back in its own
+    /// transaction (the run's answer, without another query) and, with `release`, gives the
+    /// lease up there too (without a statement of its own after it).
+    pub fn end_run(&mut self, release: bool) {
+        self.ending = Some(Ending { release });
+    }
+
+    /// What the last commit made after [`Writes::end_run`] left, once.
+    pub fn ended(&mut self) -> Option<Ended> {
+        self.ended.take()
+    }
+
     /// Makes every commit of this batch check that `owner` still holds the onboarding's
     /// lease, and renew it for `lease_for`, in its transaction: a runner whose lease expired
     /// and was taken over writes nothing more ([`StoreError::LeaseLost`]), so two instances
@@ -230,6 +266,8 @@ impl Store {
             clock: self.clock.clone(),
             ops: Vec::new(),
             lease: None,
+            ending: None,
+            ended: None,
         }
     }
 
@@ -281,16 +319,19 @@ impl Store {
             .lease
             .as_ref()
             .map(|(owner, lease_for)| (owner.clone(), format_time(self.clock.now() + *lease_for)));
-        let batch = Batch::of(id, ops, lease, self.deliver_events);
+        let ending = writes.ending.take();
+        let mut batch = Batch::of(id, ops, lease, self.deliver_events);
+        batch.ending = ending;
         let outcome = match &self.writer {
             Some(writer) => writer.run(move |conn| batch.write_sqlite(conn)).await?,
             None => batch.write(self).await?,
         };
         match outcome {
-            Outcome::Committed { event } => {
+            Outcome::Committed { event, ended } => {
                 if event {
                     self.wake_outbox();
                 }
+                writes.ended = ended;
                 Ok(Budget::Counted)
             }
             Outcome::Spent { oldest } => {
@@ -423,8 +464,8 @@ impl Store {
 
 /// What a batch's transaction did.
 enum Outcome {
-    /// Committed; `event`: with a partner event.
-    Committed { event: bool },
+    /// Committed; `event`: with a partner event; `ended`: the run's last commit's read.
+    Committed { event: bool, ended: Option<Ended> },
     /// The counted call's budget is spent: nothing written.
     Spent { oldest: Option<OffsetDateTime> },
     /// The runner's lease is another's now: nothing written.
@@ -448,6 +489,8 @@ struct Batch {
     /// onboarding was in another state before).
     entering: Option<(EventType, &'static str)>,
     deliver: bool,
+    /// The run's last commit ([`Writes::end_run`]).
+    ending: Option<Ending>,
 }
 
 impl Batch {
@@ -545,7 +588,22 @@ impl Batch {
             attempts,
             entering,
             deliver,
+            ending: None,
         }
+    }
+
+    /// The lease's statement and parameters: renewed, or given up by the run's last commit;
+    /// either changes no row when the lease is another's.
+    fn lease_statement(&self) -> Option<(&'static str, Vec<&str>)> {
+        let (owner, until) = self.lease.as_ref()?;
+        Some(match self.ending {
+            Some(Ending { release: true }) => (RELEASE_HELD, vec![&self.id, owner]),
+            _ => (RENEW_LEASE, vec![until, &self.id, owner]),
+        })
+    }
+
+    fn released(&self) -> bool {
+        self.lease.is_some() && matches!(self.ending, Some(Ending { release: true }))
     }
 
     /// Through sqlx (PostgreSQL; an in-memory SQLite database).
@@ -560,14 +618,12 @@ impl Batch {
                 return Ok(Outcome::Spent { oldest });
             }
         }
-        if let Some((owner, until)) = &self.lease {
-            let held = sqlx::query(RENEW_LEASE)
-                .bind(until)
-                .bind(id)
-                .bind(owner)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+        if let Some((sql, params)) = self.lease_statement() {
+            let mut q = sqlx::query(sql);
+            for p in params {
+                q = q.bind(p);
+            }
+            let held = q.execute(&mut *tx).await?.rows_affected();
             if held == 0 {
                 tx.rollback().await?;
                 return Ok(Outcome::LeaseLost);
@@ -593,6 +649,7 @@ impl Batch {
             q.execute(&mut *tx).await?;
         }
         let updated_at = self.onboarding.as_ref().map(|(_, at)| at.clone());
+        let released = self.released();
         if let Some((update, at)) = self.onboarding {
             apply_update(&mut tx, id, update, &at).await?;
         }
@@ -610,9 +667,29 @@ impl Batch {
             let at = updated_at.unwrap_or_default();
             emit(&mut tx, id, kind, &at, self.deliver).await?;
         }
+        let ended = match self.ending {
+            Some(_) => {
+                let record = sqlx::query(ONBOARDING)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let record = record_from_row(&record)?;
+                let mut steps = Vec::new();
+                for row in sqlx::query(STEPS_OF).bind(id).fetch_all(&mut *tx).await? {
+                    steps.extend(api_step_from_row(id, &row)?);
+                }
+                Some(Ended {
+                    record,
+                    steps,
+                    released,
+                })
+            }
+            None => None,
+        };
         tx.commit().await?;
         Ok(Outcome::Committed {
             event: event.is_some(),
+            ended,
         })
     }
 
@@ -624,8 +701,10 @@ impl Batch {
                 return Ok(Done::Undo(Outcome::Spent { oldest }));
             }
         }
-        if let Some((owner, until)) = &self.lease {
-            if writer::exec(conn, RENEW_LEASE, &[until, &id, owner])? == 0 {
+        if let Some((sql, params)) = self.lease_statement() {
+            let params: Vec<&dyn rusqlite::ToSql> =
+                params.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
+            if writer::exec(conn, sql, &params)? == 0 {
                 return Ok(Done::Undo(Outcome::LeaseLost));
             }
         }
@@ -643,6 +722,7 @@ impl Batch {
             writer::exec(conn, sql, &params)?;
         }
         let updated_at = self.onboarding.as_ref().map(|(_, at)| at.clone());
+        let released = self.released();
         if let Some((update, at)) = self.onboarding {
             let (sql, params) = update_statement(id, update, &at);
             let params: Vec<&dyn rusqlite::ToSql> =
@@ -661,8 +741,27 @@ impl Batch {
             let at = updated_at.unwrap_or_default();
             emit_sqlite(conn, id, kind, &at, self.deliver)?;
         }
+        let ended = match self.ending {
+            Some(_) => {
+                let record = writer::query(conn, ONBOARDING, &[&id], |row| record_from_row(row))?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| StoreError::Corrupt {
+                        id: id.to_owned(),
+                        what: "vanished while running".to_owned(),
+                    })?;
+                let steps = writer::query(conn, STEPS_OF, &[&id], |row| api_step_from_row(id, row))?;
+                Some(Ended {
+                    record,
+                    steps: steps.into_iter().flatten().collect(),
+                    released,
+                })
+            }
+            None => None,
+        };
         Ok(Done::Keep(Outcome::Committed {
             event: event.is_some(),
+            ended,
         }))
     }
 }
@@ -670,6 +769,9 @@ impl Batch {
 const RENEW_LEASE: &str =
     "UPDATE onboardings SET lease_until = $1 WHERE id = $2 AND lease_owner = $3";
 const STATE_OF: &str = "SELECT state FROM onboardings WHERE id = $1";
+const RELEASE_HELD: &str = "UPDATE onboardings SET lease_owner = NULL, lease_until = NULL \
+     WHERE id = $1 AND lease_owner = $2";
+const ONBOARDING: &str = "SELECT * FROM onboardings WHERE id = $1";
 
 fn insert_attempt(kind: CallKind) -> String {
     format!(
