@@ -13,7 +13,8 @@ use wire::{
 };
 
 use super::rows::{api_step_from_row, format_time, record_from_row, Columns, Record};
-use super::{writer, Store, StoreError};
+use super::writer::{self, Done};
+use super::{Store, StoreError};
 
 /// A stored session, as the proxy checks it (never its token).
 #[derive(Debug, Clone)]
@@ -130,9 +131,9 @@ pub(super) async fn partner_view(
     id: &str,
 ) -> Result<Option<PartnerOnboarding>, StoreError> {
     let row = sqlx::query(VIEW_OF)
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     let Some(row) = row else { return Ok(None) };
     let record = record_from_row(&row)?;
     partner_view_of(conn, record, &row).await.map(Some)
@@ -214,7 +215,9 @@ pub(super) async fn emit(
     let Some(data) = partner_view(conn, id).await? else {
         return Ok(());
     };
-    EventRow::new(id, kind, now, deliver, &data)?.insert(conn).await
+    EventRow::new(id, kind, now, deliver, &data)?
+        .insert(conn)
+        .await
 }
 
 /// [`emit`] on SQLite's writer thread.
@@ -340,11 +343,11 @@ fn event_from_row(row: &AnyRow) -> Result<PartnerEvent, StoreError> {
 
 /// The webhook body of an event: `{"id","type","created_at","data"}`, built from the stored
 /// text without parsing `data` again.
-fn webhook_body(row: &AnyRow) -> Result<String, StoreError> {
-    let id: String = row.try_get("id")?;
-    let kind: String = row.try_get("type")?;
-    let created_at: String = row.try_get("created_at")?;
-    let data: String = row.try_get("data")?;
+fn webhook_body(row: &impl Columns) -> Result<String, StoreError> {
+    let id = row.string("id")?;
+    let kind = row.string("type")?;
+    let created_at = row.string("created_at")?;
+    let data = row.string("data")?;
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
     Ok(format!(
         "{{\"id\":{},\"type\":{},\"created_at\":{},\"data\":{data}}}",
@@ -558,36 +561,29 @@ impl Store {
         let lease_until = format_time(lease_until);
         let round = uuid::Uuid::new_v4().simple().to_string();
         let pending = DeliveryState::Pending.as_str();
-        // The conditions stand in the outer WHERE too: PostgreSQL re-checks them on a row
-        // another instance leased between the subquery and the update.
-        let _gate = self.exclusive().await;
-        let rows = sqlx::query(
-            "UPDATE partner_events SET lease_owner = $1, lease_until = $2 \
-             WHERE delivery_state = $3 AND next_attempt_at <= $4 \
-             AND (lease_until IS NULL OR lease_until < $4) AND id IN (\
-               SELECT id FROM partner_events WHERE delivery_state = $3 \
-               AND next_attempt_at <= $4 AND (lease_until IS NULL OR lease_until < $4) \
-               ORDER BY next_attempt_at, id LIMIT $5) \
-             RETURNING id, type, created_at, data, attempts",
-        )
-        .bind(&round)
-        .bind(&lease_until)
-        .bind(pending)
-        .bind(&now)
-        .bind(i64::from(max))
-        .fetch_all(&self.write)
-        .await?;
-        let mut due = rows
-            .iter()
-            .map(|row| {
-                let attempts: i64 = row.try_get("attempts")?;
-                Ok(DueEvent {
-                    id: row.try_get("id")?,
-                    body: webhook_body(row)?,
-                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let max = i64::from(max);
+        let mut due = match &self.writer {
+            Some(writer) => {
+                writer
+                    .run(move |conn| {
+                        let params: [&dyn rusqlite::ToSql; 5] =
+                            [&round, &lease_until, &pending, &now, &max];
+                        writer::query(conn, TAKE_DUE, &params, |row| due_event(row)).map(Done::Keep)
+                    })
+                    .await?
+            }
+            None => sqlx::query(TAKE_DUE)
+                .bind(&round)
+                .bind(&lease_until)
+                .bind(pending)
+                .bind(&now)
+                .bind(max)
+                .fetch_all(&self.write)
+                .await?
+                .iter()
+                .map(due_event)
+                .collect::<Result<Vec<_>, StoreError>>()?,
+        };
         // RETURNING answers in no particular order; ids sort by creation.
         due.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(due)
@@ -603,51 +599,95 @@ impl Store {
         if outcomes.is_empty() {
             return Ok(());
         }
-        let _gate = self.exclusive().await;
+        let statements = attempt_statements(outcomes);
+        if let Some(writer) = &self.writer {
+            return writer
+                .run(move |conn| {
+                    for (sql, params) in &statements {
+                        let params: Vec<&dyn rusqlite::ToSql> =
+                            params.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
+                        writer::exec(conn, sql, &params)?;
+                    }
+                    Ok(Done::Keep(()))
+                })
+                .await;
+        }
         let mut tx = self.write.begin().await?;
-        let delivered: Vec<&str> = outcomes
-            .iter()
-            .filter(|(_, a)| matches!(a, Attempt::Delivered))
-            .map(|(id, _)| id.as_str())
-            .collect();
-        if !delivered.is_empty() {
-            let list = (0..delivered.len())
-                .map(|i| format!("${}", i + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!(
-                "UPDATE partner_events SET delivery_state = $1, attempts = attempts + 1, \
-                 next_attempt_at = NULL, last_error = NULL, lease_owner = NULL, \
-                 lease_until = NULL WHERE id IN ({list})"
-            );
-            let mut q = sqlx::query(&sql).bind(DeliveryState::Delivered.as_str());
-            for id in &delivered {
-                q = q.bind(*id);
+        for (sql, params) in statements {
+            let mut q = sqlx::query(&sql);
+            for p in params {
+                q = q.bind(p);
             }
             q.execute(&mut *tx).await?;
-        }
-        for (id, attempt) in outcomes {
-            let (state, next, error) = match attempt {
-                Attempt::Delivered => continue,
-                Attempt::Failed {
-                    error,
-                    next: Some(t),
-                } => (DeliveryState::Pending, Some(format_time(*t)), error),
-                Attempt::Failed { error, next: None } => (DeliveryState::Failed, None, error),
-            };
-            sqlx::query(
-                "UPDATE partner_events SET delivery_state = $1, attempts = attempts + 1, \
-                 next_attempt_at = $2, last_error = $3, lease_owner = NULL, lease_until = NULL \
-                 WHERE id = $4",
-            )
-            .bind(state.as_str())
-            .bind(next)
-            .bind(error.clone())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         }
         tx.commit().await?;
         Ok(())
     }
+}
+
+// The conditions stand in the outer WHERE too: PostgreSQL re-checks them on a row another
+// instance leased between the subquery and the update.
+const TAKE_DUE: &str = "UPDATE partner_events SET lease_owner = $1, lease_until = $2 \
+     WHERE delivery_state = $3 AND next_attempt_at <= $4 \
+     AND (lease_until IS NULL OR lease_until < $4) AND id IN (\
+       SELECT id FROM partner_events WHERE delivery_state = $3 \
+       AND next_attempt_at <= $4 AND (lease_until IS NULL OR lease_until < $4) \
+       ORDER BY next_attempt_at, id LIMIT $5) \
+     RETURNING id, type, created_at, data, attempts";
+
+/// One event [`TAKE_DUE`] answered.
+fn due_event(row: &impl Columns) -> Result<DueEvent, StoreError> {
+    Ok(DueEvent {
+        id: row.string("id")?,
+        body: webhook_body(row)?,
+        attempts: u32::try_from(row.int("attempts")?).unwrap_or(u32::MAX),
+    })
+}
+
+/// The statements recording a round's outcomes (parameters: text or NULL): the delivered
+/// ones in one, each failure in its own (it has its own next time).
+fn attempt_statements(outcomes: &[(String, Attempt)]) -> Vec<(String, Vec<Option<String>>)> {
+    let mut statements = Vec::new();
+    let delivered: Vec<Option<String>> = outcomes
+        .iter()
+        .filter(|(_, a)| matches!(a, Attempt::Delivered))
+        .map(|(id, _)| Some(id.clone()))
+        .collect();
+    if !delivered.is_empty() {
+        let list = (0..delivered.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE partner_events SET delivery_state = $1, attempts = attempts + 1, \
+             next_attempt_at = NULL, last_error = NULL, lease_owner = NULL, \
+             lease_until = NULL WHERE id IN ({list})"
+        );
+        let mut params = vec![Some(DeliveryState::Delivered.as_str().to_owned())];
+        params.extend(delivered);
+        statements.push((sql, params));
+    }
+    for (id, attempt) in outcomes {
+        let (state, next, error) = match attempt {
+            Attempt::Delivered => continue,
+            Attempt::Failed {
+                error,
+                next: Some(t),
+            } => (DeliveryState::Pending, Some(format_time(*t)), error),
+            Attempt::Failed { error, next: None } => (DeliveryState::Failed, None, error),
+        };
+        statements.push((
+            "UPDATE partner_events SET delivery_state = $1, attempts = attempts + 1, \
+             next_attempt_at = $2, last_error = $3, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $4"
+                .to_owned(),
+            vec![
+                Some(state.as_str().to_owned()),
+                next,
+                Some(error.clone()),
+                Some(id.clone()),
+            ],
+        ));
+    }
+    statements
 }

@@ -7,11 +7,11 @@ use wire::{
 };
 
 use super::partner::EventRow;
-use super::writer::{self, Done};
 use super::rows::{
     api_step_from_row, format_time, parse_time, record_from_row, step_from_row, Record, Step,
     StepRecord, StepStatus, Steps,
 };
+use super::writer::{self, Done};
 use super::{Store, StoreError};
 
 /// Who an onboarding is for, as the proxy established it (never as the browser claims it,

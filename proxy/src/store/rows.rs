@@ -246,10 +246,7 @@ pub(super) fn record_from_row(row: &impl Columns) -> Result<Record, StoreError> 
             .map(|s| Value::from_str(&s).map_err(|_| corrupt(col)))
             .transpose()
     };
-    let mode = row
-        .string("mode")?
-        .parse()
-        .map_err(|_| corrupt("mode"))?;
+    let mode = row.string("mode")?.parse().map_err(|_| corrupt("mode"))?;
     let state = row.string("state")?;
     let error = text("error")?
         .map(|s| serde_json::from_str::<OnboardingError>(&s).map_err(|_| corrupt("error")))
@@ -257,8 +254,7 @@ pub(super) fn record_from_row(row: &impl Columns) -> Result<Record, StoreError> 
     let (waba, phone_number) = (json("waba")?, json("phone_number")?);
     let onboarding = Onboarding {
         mode,
-        waba_id: WabaId::parse(row.string("waba_id")?)
-            .map_err(|_| corrupt("waba_id"))?,
+        waba_id: WabaId::parse(row.string("waba_id")?).map_err(|_| corrupt("waba_id"))?,
         phone_number_id: text("phone_number_id")?
             .map(PhoneNumberId::parse)
             .transpose()

@@ -331,7 +331,7 @@ impl Store {
                 if event {
                     self.wake_outbox();
                 }
-                writes.ended = ended;
+                writes.ended = ended.map(|e| *e);
                 Ok(Budget::Counted)
             }
             Outcome::Spent { oldest } => {
@@ -465,7 +465,10 @@ impl Store {
 /// What a batch's transaction did.
 enum Outcome {
     /// Committed; `event`: with a partner event; `ended`: the run's last commit's read.
-    Committed { event: bool, ended: Option<Ended> },
+    Committed {
+        event: bool,
+        ended: Option<Box<Ended>>,
+    },
     /// The counted call's budget is spent: nothing written.
     Spent { oldest: Option<OffsetDateTime> },
     /// The runner's lease is another's now: nothing written.
@@ -669,20 +672,17 @@ impl Batch {
         }
         let ended = match self.ending {
             Some(_) => {
-                let record = sqlx::query(ONBOARDING)
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let record = sqlx::query(ONBOARDING).bind(id).fetch_one(&mut *tx).await?;
                 let record = record_from_row(&record)?;
                 let mut steps = Vec::new();
                 for row in sqlx::query(STEPS_OF).bind(id).fetch_all(&mut *tx).await? {
                     steps.extend(api_step_from_row(id, &row)?);
                 }
-                Some(Ended {
+                Some(Box::new(Ended {
                     record,
                     steps,
                     released,
-                })
+                }))
             }
             None => None,
         };
@@ -750,12 +750,13 @@ impl Batch {
                         id: id.to_owned(),
                         what: "vanished while running".to_owned(),
                     })?;
-                let steps = writer::query(conn, STEPS_OF, &[&id], |row| api_step_from_row(id, row))?;
-                Some(Ended {
+                let steps =
+                    writer::query(conn, STEPS_OF, &[&id], |row| api_step_from_row(id, row))?;
+                Some(Box::new(Ended {
                     record,
                     steps: steps.into_iter().flatten().collect(),
                     released,
-                })
+                }))
             }
             None => None,
         };
@@ -849,7 +850,10 @@ async fn count_call(
 }
 
 /// [`count_call`] on SQLite's writer thread (whose transaction holds the one write lock).
-fn count_call_sqlite(conn: &rusqlite::Connection, call: &CountedCall) -> Result<Budget, StoreError> {
+fn count_call_sqlite(
+    conn: &rusqlite::Connection,
+    call: &CountedCall,
+) -> Result<Budget, StoreError> {
     let number = call.phone_number_id.as_str();
     writer::exec(conn, LOCK_BUDGET, &[&number, &format_time(call.at)])?;
     let counted = writer::query(
