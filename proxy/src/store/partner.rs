@@ -568,7 +568,8 @@ impl Store {
                     .run(move |conn| {
                         let params: [&dyn rusqlite::ToSql; 5] =
                             [&round, &lease_until, &pending, &now, &max];
-                        writer::query(conn, TAKE_DUE, &params, |row| due_event(row)).map(Done::Keep)
+                        writer::query(conn, TAKE_DUE_SQLITE, &params, |row| due_event(row))
+                            .map(Done::Keep)
                     })
                     .await?
             }
@@ -630,6 +631,17 @@ impl Store {
 const TAKE_DUE: &str = "UPDATE partner_events SET lease_owner = $1, lease_until = $2 \
      WHERE delivery_state = $3 AND next_attempt_at <= $4 \
      AND (lease_until IS NULL OR lease_until < $4) AND id IN (\
+       SELECT id FROM partner_events WHERE delivery_state = $3 \
+       AND next_attempt_at <= $4 AND (lease_until IS NULL OR lease_until < $4) \
+       ORDER BY next_attempt_at, id LIMIT $5) \
+     RETURNING id, type, created_at, data, attempts";
+
+/// [`TAKE_DUE`] for SQLite's writer thread, the one writer of its database: nobody can lease
+/// a row between the subquery and the update, so the outer WHERE only names the rows. (With
+/// the conditions repeated there, SQLite's planner walked the whole backlog of pending events
+/// by the due index for every round, instead of looking the few ids up.)
+const TAKE_DUE_SQLITE: &str = "UPDATE partner_events SET lease_owner = $1, lease_until = $2 \
+     WHERE id IN (\
        SELECT id FROM partner_events WHERE delivery_state = $3 \
        AND next_attempt_at <= $4 AND (lease_until IS NULL OR lease_until < $4) \
        ORDER BY next_attempt_at, id LIMIT $5) \
