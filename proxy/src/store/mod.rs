@@ -2,8 +2,9 @@
 //! sessions and the partner events' outbox.
 //!
 //! sqlx's `Any` driver with runtime queries in portable SQL (`$n` placeholders, ANSI types,
-//! RFC 3339 text timestamps), so SQLite (the default) and PostgreSQL share one code path and
-//! one set of migrations.
+//! RFC 3339 text timestamps), so SQLite (the default) and PostgreSQL share one set of SQL
+//! and of migrations. With a SQLite file the hot writes run on a thread of their own
+//! (`writer.rs`, rusqlite) with the same statements.
 //!
 //! - this file: [`Store`], opening the database and applying the migrations;
 //! - `queries.rs`: the reads, the insert of a new onboarding;
@@ -96,10 +97,11 @@ pub enum StoreError {
 
 /// The database behind the proxy.
 ///
-/// With SQLite, writes go through one connection (`write`) and reads through a pool of
-/// others (`read`): SQLite has one writer at a time, and several connections competing for
-/// it sleep in its busy handler (milliseconds each) instead of queueing; with WAL, readers
-/// never wait for the writer. With PostgreSQL both are the same pool.
+/// With SQLite, writes go through one writer at a time (the writer thread, or the one
+/// connection of `write` while it holds the thread off) and reads through a pool of others
+/// (`read`): SQLite has one writer at a time, and several connections competing for it
+/// sleep in its busy handler (milliseconds each) instead of queueing; with WAL, readers
+/// never wait for the writer. With PostgreSQL `read` and `write` are the same pool.
 #[derive(Debug, Clone)]
 pub struct Store {
     /// Where the times the store writes come from.
