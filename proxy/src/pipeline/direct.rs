@@ -223,8 +223,8 @@ impl Pipeline {
         }
         tracing::debug!(id, mode = %req.mode, waba_id = %req.waba_id, "onboarding received (Meta)");
         self.notify(&id).await;
-        let onboarding = self.advance_from(onboarding, first).await?;
-        Ok(Created::New(self.inner.store.api(onboarding).await?))
+        let ran = self.advance_from(onboarding, first).await?;
+        Ok(Created::New(self.answer(ran).await?))
     }
 
     /// The business token of onboarding `id`, opened.
@@ -616,8 +616,8 @@ impl Pipeline {
             }
         };
         tracing::info!(id, "the customer's PIN was stored; registering again");
-        let onboarding = self.run(lease, onboarding, steps).await?;
-        Ok(self.inner.store.api(onboarding).await?)
+        let ran = self.run(lease, onboarding, steps).await?;
+        Ok(self.answer(ran).await?)
     }
 
     /// With the lease held: checks that onboarding `id` waits for a PIN and that its number

@@ -215,6 +215,23 @@ async fn detached<T: Send + 'static>(work: impl Future<Output = T> + Send + 'sta
     }
 }
 
+/// Where a run left the onboarding.
+struct Ran {
+    record: Record,
+    /// Its steps as the API shows them, when the run's last commit read them.
+    steps: Option<Vec<wire::OnboardingStep>>,
+}
+
+impl Ran {
+    /// An onboarding read on its own (no steps yet).
+    fn read(record: Record) -> Self {
+        Self {
+            record,
+            steps: None,
+        }
+    }
+}
+
 /// How a step went, for the runner's control flow.
 enum Flow {
     Continue,
@@ -319,8 +336,8 @@ impl Pipeline {
         };
         tracing::debug!(id = %onboarding.id, mode = %req.mode, waba_id = %req.waba_id, "onboarding received");
         self.notify(&onboarding.id).await;
-        let onboarding = self.advance_from(onboarding, first).await?;
-        Ok(Created::New(self.inner.store.api(onboarding).await?))
+        let ran = self.advance_from(onboarding, first).await?;
+        Ok(Created::New(self.answer(ran).await?))
     }
 
     /// The answer to a post of a WABA and number stored before: the onboarding itself for
@@ -416,8 +433,8 @@ impl Pipeline {
             return Err(RetryError::TooSoon(wait));
         }
         tracing::info!(id, "retrying onboarding");
-        let onboarding = self.advance(id).await?;
-        Ok(self.inner.store.api(onboarding).await?)
+        let ran = self.advance(id).await?;
+        Ok(self.answer(ran).await?)
     }
 
     /// Records a retry of `id` starting now; or, when the last one started less than the
@@ -546,9 +563,9 @@ impl Pipeline {
     /// Runs the onboarding's remaining steps and answers where it stands afterwards. When
     /// another runner holds it (here or in another instance), answers its current state
     /// without running anything.
-    async fn advance(&self, id: &str) -> Result<Record, StoreError> {
+    async fn advance(&self, id: &str) -> Result<Ran, StoreError> {
         let Some(lease) = self.lease(id).await? else {
-            return self.current(id).await;
+            return self.current(id).await.map(Ran::read);
         };
         let onboarding = self.current(id).await?;
         let steps = self.inner.store.steps(id).await?;
@@ -557,9 +574,9 @@ impl Pipeline {
 
     /// [`Pipeline::advance`] of an onboarding just created (leased to this instance by its
     /// insert).
-    async fn advance_from(&self, onboarding: Record, first: Step) -> Result<Record, StoreError> {
+    async fn advance_from(&self, onboarding: Record, first: Step) -> Result<Ran, StoreError> {
         let Some(lease) = self.lease_inserted(&onboarding.id) else {
-            return self.current(&onboarding.id).await;
+            return self.current(&onboarding.id).await.map(Ran::read);
         };
         // Just created, its first step recorded as started with it.
         self.run(lease, onboarding, Steps::just_started(first))
@@ -570,32 +587,48 @@ impl Pipeline {
     /// `pending` number, or is released.
     /// `steps`: the stored steps (one runner per onboarding, so they stay true for the steps
     /// not run yet).
-    async fn run(
-        &self,
-        lease: Lease,
-        onboarding: Record,
-        steps: Steps,
-    ) -> Result<Record, StoreError> {
+    async fn run(&self, lease: Lease, onboarding: Record, steps: Steps) -> Result<Ran, StoreError> {
         let id = onboarding.id.as_str();
-        let flow = match self.run_steps(&onboarding, &steps).await {
-            Ok(flow) => flow,
+        let (flow, ended) = match self.run_steps(&onboarding, &steps).await {
+            Ok(ran) => ran,
             Err(e @ StoreError::LeaseLost { .. }) => {
                 // This instance stalled past its lease and another took over: its answer
                 // is the onboarding as the other runner leaves it.
                 tracing::warn!(id, error = %e, "stopped running the onboarding");
                 drop(lease);
-                return self.current(id).await;
+                return self.current(id).await.map(Ran::read);
             }
             // The lease is left to expire: a sweep resumes the onboarding.
             Err(e) => return Err(e),
         };
-        let onboarding = self.current(id).await?;
-        if matches!(flow, Flow::Continue) && onboarding.state == OnboardingState::Pending {
-            self.follow(&onboarding, lease);
+        // The last commit read the onboarding back (and may have given the lease up).
+        let (ran, released) = match ended {
+            Some(ended) => (
+                Ran {
+                    record: ended.record,
+                    steps: Some(ended.steps),
+                },
+                ended.released,
+            ),
+            None => (Ran::read(self.current(id).await?), false),
+        };
+        if matches!(flow, Flow::Continue) && ran.record.state == OnboardingState::Pending {
+            self.follow(&ran.record, lease);
+        } else if released {
+            // Given up in the store already: only the renewal and the claim here end.
+            drop(lease);
         } else {
             lease.release().await;
         }
-        Ok(onboarding)
+        Ok(ran)
+    }
+
+    /// The API's answer for a run's end: the steps its last commit read, or read now.
+    async fn answer(&self, ran: Ran) -> Result<Onboarding, StoreError> {
+        match ran.steps {
+            Some(steps) => Ok(ran.record.into_api(steps)),
+            None => self.inner.store.api(ran.record).await,
+        }
     }
 
     async fn current(&self, id: &str) -> Result<Record, StoreError> {

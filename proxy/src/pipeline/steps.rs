@@ -7,8 +7,8 @@ use wire::{ErrorCode, Mode, OnboardingError, OnboardingState, WabaId};
 use super::{Flow, Pipeline, REGISTER_BUDGET, REGISTER_WINDOW};
 use crate::provider::Provider;
 use crate::store::{
-    self, Budget, CallKind, CountedCall, Record, Step, StepStatus, Steps, StoreError, Update,
-    Writes,
+    self, Budget, CallKind, CountedCall, Ended, Record, Step, StepStatus, Steps, StoreError,
+    Update, Writes,
 };
 use crate::ycloud::{Object, PhoneNumber, Upstream, UpstreamError, Waba};
 
@@ -20,26 +20,27 @@ impl Pipeline {
         &self,
         onboarding: &Record,
         steps: &Steps,
-    ) -> Result<Flow, StoreError> {
+    ) -> Result<(Flow, Option<Ended>), StoreError> {
         let inner = &self.inner;
         let mut w = inner
             .store
             .writes()
             .leased_to(&inner.instance, inner.lease_for);
-        let upstream = match &inner.provider {
-            Provider::YCloud(upstream) => upstream,
-            Provider::Meta(direct) => {
-                return self.run_direct(direct, onboarding, steps, &mut w).await
+        let flow = match (&inner.provider, onboarding.mode) {
+            (Provider::Meta(direct), _) => {
+                self.run_direct(direct, onboarding, steps, &mut w).await?
             }
-        };
-        match onboarding.mode {
-            Mode::Standard => self.run_standard(upstream, onboarding, steps, &mut w).await,
-            Mode::Coexistence => {
+            (Provider::YCloud(upstream), Mode::Standard) => {
+                self.run_standard(upstream, onboarding, steps, &mut w)
+                    .await?
+            }
+            (Provider::YCloud(upstream), Mode::Coexistence) => {
                 let id = onboarding.id.as_str();
                 self.run_coexistence(upstream, id, &onboarding.waba_id, steps, &mut w)
-                    .await
+                    .await?
             }
-        }
+        };
+        Ok((flow, w.ended()))
     }
 
     /// Standard mode: bind, check the payment method, register.
@@ -271,6 +272,8 @@ impl Pipeline {
                     ..Update::default()
                 };
                 w.finish_step(step, StepStatus::Done, Some(&p.raw), update);
+                // The follower of a pending number keeps the lease.
+                w.end_run(state != OnboardingState::Pending);
                 store.commit(id, w).await?;
                 tracing::info!(id, %state, status = p.typed.status.as_deref(), "number answered");
             }
@@ -299,6 +302,7 @@ impl Pipeline {
                     phone_number: stored,
                     ..Update::default()
                 });
+                w.end_run(state != OnboardingState::Pending);
                 store.commit(id, w).await?;
             }
         }
@@ -352,6 +356,8 @@ impl Pipeline {
             Some((step, result)) => w.finish_step(step, StepStatus::Failed, result, update),
             None => w.update(update),
         }
+        // A stopped run gives its lease up.
+        w.end_run(true);
         self.inner.store.commit(id, w).await?;
         self.notify(id).await;
         Ok(Flow::Stop)

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use wire::OnboardingState;
 
 use super::rows::format_time;
+use super::writer::{self, Done};
 use super::{Store, StoreError};
 
 /// Which unfinished onboardings [`Store::unfinished`] lists.
@@ -36,6 +37,7 @@ impl Store {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
+        let _gate = self.exclusive().await;
         let taken = sqlx::query(
             "UPDATE onboardings SET lease_owner = $1, lease_until = $2 WHERE id = $3 \
              AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $1)",
@@ -61,6 +63,7 @@ impl Store {
         owner: &str,
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
+        let _gate = self.exclusive().await;
         let renewed = sqlx::query(
             "UPDATE onboardings SET lease_until = $1 WHERE id = $2 AND lease_owner = $3",
         )
@@ -78,14 +81,22 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn release_lease(&self, id: &str, owner: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE onboardings SET lease_owner = NULL, lease_until = NULL \
-             WHERE id = $1 AND lease_owner = $2",
-        )
-        .bind(id)
-        .bind(owner)
-        .execute(&self.write)
-        .await?;
+        const RELEASE: &str = "UPDATE onboardings SET lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND lease_owner = $2";
+        if let Some(writer) = &self.writer {
+            let (id, owner) = (id.to_owned(), owner.to_owned());
+            return writer
+                .run(move |conn| {
+                    writer::exec(conn, RELEASE, &[&id, &owner])?;
+                    Ok(Done::Keep(()))
+                })
+                .await;
+        }
+        sqlx::query(RELEASE)
+            .bind(id)
+            .bind(owner)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 

@@ -78,6 +78,7 @@ impl Store {
         sealed_token: &str,
         region: Option<&str>,
     ) -> Result<(), StoreError> {
+        let _gate = self.exclusive().await;
         sqlx::query(
             "INSERT INTO meta_credentials (onboarding_id, business_token, data_localization_region, \
              updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (onboarding_id) DO UPDATE SET \
@@ -103,6 +104,7 @@ impl Store {
         sealed: &str,
         origin: PinOrigin,
     ) -> Result<(), StoreError> {
+        let _gate = self.exclusive().await;
         sqlx::query(
             "INSERT INTO meta_credentials (onboarding_id, pin, pin_origin, updated_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (onboarding_id) DO UPDATE SET pin = $2, \

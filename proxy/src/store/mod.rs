@@ -2,8 +2,9 @@
 //! sessions and the partner events' outbox.
 //!
 //! sqlx's `Any` driver with runtime queries in portable SQL (`$n` placeholders, ANSI types,
-//! RFC 3339 text timestamps), so SQLite (the default) and PostgreSQL share one code path and
-//! one set of migrations.
+//! RFC 3339 text timestamps), so SQLite (the default) and PostgreSQL share one set of SQL
+//! and of migrations. With a SQLite file the hot writes run on a thread of their own
+//! (`writer.rs`, rusqlite) with the same statements.
 //!
 //! - this file: [`Store`], opening the database and applying the migrations;
 //! - `queries.rs`: the reads, the insert of a new onboarding;
@@ -16,7 +17,10 @@
 //! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
 //!   YCloud's raw objects);
 //! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region);
-//! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only).
+//! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only);
+//! - `writer.rs`: SQLite's writer thread (a database file): the hot writes (a new onboarding,
+//!   the pipeline's commits, the leases' release) as jobs committed in groups, with rusqlite;
+//!   PostgreSQL (and an in-memory SQLite database) take the same writes through sqlx.
 
 use std::sync::Arc;
 
@@ -32,6 +36,7 @@ mod partner;
 mod queries;
 mod rows;
 mod webhooks;
+mod writer;
 mod writes;
 
 pub use leases::Unleased;
@@ -40,7 +45,7 @@ pub use partner::{Attempt, DueEvent, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
 pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};
-pub use writes::{Budget, CallKind, CountedCall, Writes};
+pub use writes::{Budget, CallKind, CountedCall, Ended, Writes};
 
 /// A store failure. Shown to nobody: logged, and answered as a generic 500.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +53,12 @@ pub enum StoreError {
     /// The database refused or failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// SQLite's writer thread's connection refused or failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// SQLite's writer thread stopped, or could not run or commit a job.
+    #[error("writer: {0}")]
+    Writer(String),
     /// Migrations could not be applied.
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -86,10 +97,11 @@ pub enum StoreError {
 
 /// The database behind the proxy.
 ///
-/// With SQLite, writes go through one connection (`write`) and reads through a pool of
-/// others (`read`): SQLite has one writer at a time, and several connections competing for
-/// it sleep in its busy handler (milliseconds each) instead of queueing; with WAL, readers
-/// never wait for the writer. With PostgreSQL both are the same pool.
+/// With SQLite, writes go through one writer at a time (the writer thread, or the one
+/// connection of `write` while it holds the thread off) and reads through a pool of others
+/// (`read`): SQLite has one writer at a time, and several connections competing for it
+/// sleep in its busy handler (milliseconds each) instead of queueing; with WAL, readers
+/// never wait for the writer. With PostgreSQL `read` and `write` are the same pool.
 #[derive(Debug, Clone)]
 pub struct Store {
     /// Where the times the store writes come from.
@@ -98,6 +110,9 @@ pub struct Store {
     cache: Option<Arc<cache::JsonCache>>,
     read: AnyPool,
     write: AnyPool,
+    /// SQLite's writer thread, with a database file: the hot writes go through it, and the
+    /// others hold it off while they write through `write`.
+    writer: Option<writer::Writer>,
     /// Whether new partner events are to be delivered (a webhook URL is configured) or only
     /// listed.
     deliver_events: bool,
@@ -150,6 +165,7 @@ impl Store {
                 cache: None,
                 read: pool.clone(),
                 write: pool,
+                writer: None,
                 deliver_events: false,
                 outbox_wake: Arc::default(),
             });
@@ -162,16 +178,18 @@ impl Store {
             .connect(&url)
             .await?;
         sqlx::migrate!("./migrations").run(&write).await?;
-        let read = if in_memory {
-            write.clone()
+        let (read, writer) = if in_memory {
+            (write.clone(), None)
         } else {
-            options().max_connections(4).connect(&url).await?
+            let read = options().max_connections(4).connect(&url).await?;
+            (read, Some(writer::Writer::open(sqlite_path(&url))?))
         };
         Ok(Self {
             clock,
             cache: Some(Arc::default()),
             read,
             write,
+            writer,
             deliver_events: false,
             outbox_wake: Arc::default(),
         })
@@ -196,8 +214,20 @@ impl Store {
         }
     }
 
-    /// Closes the pool (tests restarting on the same file).
+    /// Holds SQLite's writer thread off while a write goes through sqlx's pool (`None`
+    /// without the thread), so the file keeps one writer at a time.
+    async fn exclusive(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.writer {
+            Some(writer) => Some(writer.exclusive().await),
+            None => None,
+        }
+    }
+
+    /// Closes the pools and SQLite's writer thread (tests restarting on the same file).
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.stop().await;
+        }
         self.read.close().await;
         self.write.close().await;
     }
@@ -239,6 +269,16 @@ fn prepare_sqlite(url: &str) -> Result<String, StoreError> {
     } else {
         Ok(format!("{url}&mode=rwc"))
     }
+}
+
+/// The file of a SQLite URL (as `prepare_sqlite` leaves it): what follows the scheme,
+/// without the query.
+fn sqlite_path(url: &str) -> &str {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    rest.split_once('?').map_or(rest, |(path, _)| path)
 }
 
 /// Creates `path` with mode 0600 unless it exists (an existing file keeps its permissions).

@@ -12,7 +12,8 @@ use wire::{
     Mode, OnboardingState, PartnerEvent, PartnerOnboarding, Session,
 };
 
-use super::rows::{api_step_from_row, format_time, record_from_row, Record};
+use super::rows::{api_step_from_row, format_time, record_from_row, Columns, Record};
+use super::writer::{self, Done};
 use super::{Store, StoreError};
 
 /// A stored session, as the proxy checks it (never its token).
@@ -129,13 +130,10 @@ pub(super) async fn partner_view(
     conn: &mut AnyConnection,
     id: &str,
 ) -> Result<Option<PartnerOnboarding>, StoreError> {
-    let row = sqlx::query(
-        "SELECT o.*, s.metadata AS session_metadata FROM onboardings o \
-         LEFT JOIN sessions s ON s.id = o.session_id WHERE o.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let row = sqlx::query(VIEW_OF)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     let Some(row) = row else { return Ok(None) };
     let record = record_from_row(&row)?;
     partner_view_of(conn, record, &row).await.map(Some)
@@ -147,6 +145,46 @@ async fn partner_view_of(
     row: &AnyRow,
 ) -> Result<PartnerOnboarding, StoreError> {
     let metadata: Option<String> = row.try_get("session_metadata")?;
+    let rows = sqlx::query(STEPS_OF)
+        .bind(&record.id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut steps = Vec::with_capacity(rows.len());
+    for row in &rows {
+        steps.extend(api_step_from_row(&record.id, row)?);
+    }
+    assemble(record, metadata, steps)
+}
+
+/// The onboarding with its session's metadata (the partner's view).
+const VIEW_OF: &str = "SELECT o.*, s.metadata AS session_metadata FROM onboardings o \
+     LEFT JOIN sessions s ON s.id = o.session_id WHERE o.id = $1";
+/// Its steps, as the API lists them.
+pub(super) const STEPS_OF: &str = "SELECT step, status, attempts, result, started_at, finished_at \
+     FROM onboarding_steps WHERE onboarding_id = $1 ORDER BY started_at, step";
+
+/// [`partner_view`] on SQLite's writer thread, inside the job's transaction.
+pub(super) fn partner_view_sqlite(
+    conn: &rusqlite::Connection,
+    id: &str,
+) -> Result<Option<PartnerOnboarding>, StoreError> {
+    let found = writer::query(conn, VIEW_OF, &[&id], |row| {
+        Ok((record_from_row(row)?, row.text("session_metadata")?))
+    })?;
+    let Some((record, metadata)) = found.into_iter().next() else {
+        return Ok(None);
+    };
+    let steps = writer::query(conn, STEPS_OF, &[&id], |row| api_step_from_row(id, row))?;
+    assemble(record, metadata, steps.into_iter().flatten().collect()).map(Some)
+}
+
+/// The partner's view from the stored onboarding, its session's metadata (JSON text) and
+/// its steps.
+fn assemble(
+    record: Record,
+    metadata: Option<String>,
+    steps: Vec<wire::OnboardingStep>,
+) -> Result<PartnerOnboarding, StoreError> {
     let metadata = metadata
         .map(|m| {
             serde_json::from_str::<Metadata>(&m).map_err(|_| StoreError::Corrupt {
@@ -155,17 +193,6 @@ async fn partner_view_of(
             })
         })
         .transpose()?;
-    let rows = sqlx::query(
-        "SELECT step, status, attempts, result, started_at, finished_at \
-         FROM onboarding_steps WHERE onboarding_id = $1 ORDER BY started_at, step",
-    )
-    .bind(&record.id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut steps = Vec::with_capacity(rows.len());
-    for row in &rows {
-        steps.extend(api_step_from_row(&record.id, row)?);
-    }
     let session_id = record.session_id.clone();
     let customer_ref_verified = record.customer_ref_verified;
     Ok(PartnerOnboarding {
@@ -188,41 +215,101 @@ pub(super) async fn emit(
     let Some(data) = partner_view(conn, id).await? else {
         return Ok(());
     };
-    insert_event(conn, id, kind, now, deliver, &data).await
+    EventRow::new(id, kind, now, deliver, &data)?
+        .insert(conn)
+        .await
 }
 
-/// Writes the event `kind` about onboarding `id` with `data`, the onboarding as the change
-/// leaves it (built by the caller when it knows it without reading, as the insert does).
-pub(super) async fn insert_event(
-    conn: &mut AnyConnection,
+/// [`emit`] on SQLite's writer thread.
+pub(super) fn emit_sqlite(
+    conn: &rusqlite::Connection,
     id: &str,
     kind: EventType,
     now: &str,
     deliver: bool,
-    data: &PartnerOnboarding,
 ) -> Result<(), StoreError> {
-    let data = serde_json::to_string(data).map_err(|e| StoreError::Corrupt {
-        id: id.to_owned(),
-        what: e.to_string(),
-    })?;
-    let state = match deliver {
-        true => DeliveryState::Pending,
-        false => DeliveryState::Disabled,
+    let Some(data) = partner_view_sqlite(conn, id)? else {
+        return Ok(());
     };
-    sqlx::query(
-        "INSERT INTO partner_events (id, type, onboarding_id, created_at, data, delivery_state, \
-         attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
-    )
-    .bind(format!("evt_{}", uuid::Uuid::now_v7().simple()))
-    .bind(kind.as_str())
-    .bind(id)
-    .bind(now)
-    .bind(data)
-    .bind(state.as_str())
-    .bind(deliver.then(|| now.to_owned()))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    EventRow::new(id, kind, now, deliver, &data)?.insert_sqlite(conn)
+}
+
+/// One partner event as it is inserted: built before the transaction when the caller knows
+/// the onboarding without reading it (the insert of a new one).
+#[derive(Debug)]
+pub(super) struct EventRow {
+    id: String,
+    kind: EventType,
+    onboarding_id: String,
+    created_at: String,
+    data: String,
+    state: DeliveryState,
+    next_attempt_at: Option<String>,
+}
+
+const INSERT_EVENT: &str = "INSERT INTO partner_events (id, type, onboarding_id, created_at, \
+     data, delivery_state, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)";
+
+impl EventRow {
+    /// The event `kind` about onboarding `id` with `data`, the onboarding as the change
+    /// leaves it. `deliver`: whether a webhook URL is configured.
+    pub(super) fn new(
+        id: &str,
+        kind: EventType,
+        now: &str,
+        deliver: bool,
+        data: &PartnerOnboarding,
+    ) -> Result<Self, StoreError> {
+        let data = serde_json::to_string(data).map_err(|e| StoreError::Corrupt {
+            id: id.to_owned(),
+            what: e.to_string(),
+        })?;
+        Ok(Self {
+            id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
+            kind,
+            onboarding_id: id.to_owned(),
+            created_at: now.to_owned(),
+            data,
+            state: match deliver {
+                true => DeliveryState::Pending,
+                false => DeliveryState::Disabled,
+            },
+            next_attempt_at: deliver.then(|| now.to_owned()),
+        })
+    }
+
+    /// Inserts it through sqlx.
+    pub(super) async fn insert(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        sqlx::query(INSERT_EVENT)
+            .bind(&self.id)
+            .bind(self.kind.as_str())
+            .bind(&self.onboarding_id)
+            .bind(&self.created_at)
+            .bind(&self.data)
+            .bind(self.state.as_str())
+            .bind(&self.next_attempt_at)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Inserts it on SQLite's writer thread.
+    pub(super) fn insert_sqlite(&self, conn: &rusqlite::Connection) -> Result<(), StoreError> {
+        writer::exec(
+            conn,
+            INSERT_EVENT,
+            &[
+                &self.id,
+                &self.kind.as_str(),
+                &self.onboarding_id,
+                &self.created_at,
+                &self.data,
+                &self.state.as_str(),
+                &self.next_attempt_at,
+            ],
+        )?;
+        Ok(())
+    }
 }
 
 fn event_from_row(row: &AnyRow) -> Result<PartnerEvent, StoreError> {
@@ -256,11 +343,11 @@ fn event_from_row(row: &AnyRow) -> Result<PartnerEvent, StoreError> {
 
 /// The webhook body of an event: `{"id","type","created_at","data"}`, built from the stored
 /// text without parsing `data` again.
-fn webhook_body(row: &AnyRow) -> Result<String, StoreError> {
-    let id: String = row.try_get("id")?;
-    let kind: String = row.try_get("type")?;
-    let created_at: String = row.try_get("created_at")?;
-    let data: String = row.try_get("data")?;
+fn webhook_body(row: &impl Columns) -> Result<String, StoreError> {
+    let id = row.string("id")?;
+    let kind = row.string("type")?;
+    let created_at = row.string("created_at")?;
+    let data = row.string("data")?;
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
     Ok(format!(
         "{{\"id\":{},\"type\":{},\"created_at\":{},\"data\":{data}}}",
@@ -297,6 +384,7 @@ impl Store {
             .metadata
             .as_ref()
             .map(|m| serde_json::to_string(m).unwrap_or_default());
+        let _gate = self.exclusive().await;
         sqlx::query(
             "INSERT INTO sessions (id, token_sha256, customer_ref, modes, metadata, locale, \
              data_localization_region, onboardings_created, expires_at, created_at) \
@@ -354,6 +442,7 @@ impl Store {
     /// Database failures.
     pub async fn revoke_session(&self, id: &str) -> Result<bool, StoreError> {
         let now = format_time(self.clock.now());
+        let _gate = self.exclusive().await;
         let n =
             sqlx::query("UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
                 .bind(now)
@@ -454,10 +543,11 @@ impl Store {
     }
 
     /// Takes up to `max` events due for delivery at `now`, leasing each until `lease_until`
-    /// so no other deliverer (here or in another instance) posts it meanwhile. One `UPDATE`
-    /// takes them all (marked with a token of this round) and one `SELECT` reads them back:
-    /// the writer is the store's bottleneck, so a round costs it one statement, not one per
-    /// event.
+    /// so no other deliverer (here or in another instance) posts it meanwhile. One
+    /// `UPDATE … RETURNING` takes them all and answers them: the writer is the store's
+    /// bottleneck, so a round costs it one statement, not one per event (nor a second one
+    /// reading them back, which found them by a column without an index: a scan of the
+    /// whole outbox per round).
     ///
     /// # Errors
     /// Database failures.
@@ -471,41 +561,33 @@ impl Store {
         let lease_until = format_time(lease_until);
         let round = uuid::Uuid::new_v4().simple().to_string();
         let pending = DeliveryState::Pending.as_str();
-        // The conditions stand in the outer WHERE too: PostgreSQL re-checks them on a row
-        // another instance leased between the subquery and the update.
-        let taken = sqlx::query(
-            "UPDATE partner_events SET lease_owner = $1, lease_until = $2 \
-             WHERE delivery_state = $3 AND next_attempt_at <= $4 \
-             AND (lease_until IS NULL OR lease_until < $4) AND id IN (\
-               SELECT id FROM partner_events WHERE delivery_state = $3 \
-               AND next_attempt_at <= $4 AND (lease_until IS NULL OR lease_until < $4) \
-               ORDER BY next_attempt_at, id LIMIT $5)",
-        )
-        .bind(&round)
-        .bind(&lease_until)
-        .bind(pending)
-        .bind(&now)
-        .bind(i64::from(max))
-        .execute(&self.write)
-        .await?
-        .rows_affected();
-        if taken == 0 {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query("SELECT * FROM partner_events WHERE lease_owner = $1 ORDER BY id")
-            .bind(&round)
-            .fetch_all(&self.write)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let attempts: i64 = row.try_get("attempts")?;
-                Ok(DueEvent {
-                    id: row.try_get("id")?,
-                    body: webhook_body(row)?,
-                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                })
-            })
-            .collect()
+        let max = i64::from(max);
+        let mut due = match &self.writer {
+            Some(writer) => {
+                writer
+                    .run(move |conn| {
+                        let params: [&dyn rusqlite::ToSql; 5] =
+                            [&round, &lease_until, &pending, &now, &max];
+                        writer::query(conn, TAKE_DUE_SQLITE, &params, |row| due_event(row))
+                            .map(Done::Keep)
+                    })
+                    .await?
+            }
+            None => sqlx::query(TAKE_DUE)
+                .bind(&round)
+                .bind(&lease_until)
+                .bind(pending)
+                .bind(&now)
+                .bind(max)
+                .fetch_all(&self.write)
+                .await?
+                .iter()
+                .map(due_event)
+                .collect::<Result<Vec<_>, StoreError>>()?,
+        };
+        // RETURNING answers in no particular order; ids sort by creation.
+        due.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(due)
     }
 
     /// Records how a round's attempts went and releases their leases, in one transaction:
@@ -518,50 +600,106 @@ impl Store {
         if outcomes.is_empty() {
             return Ok(());
         }
+        let statements = attempt_statements(outcomes);
+        if let Some(writer) = &self.writer {
+            return writer
+                .run(move |conn| {
+                    for (sql, params) in &statements {
+                        let params: Vec<&dyn rusqlite::ToSql> =
+                            params.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
+                        writer::exec(conn, sql, &params)?;
+                    }
+                    Ok(Done::Keep(()))
+                })
+                .await;
+        }
         let mut tx = self.write.begin().await?;
-        let delivered: Vec<&str> = outcomes
-            .iter()
-            .filter(|(_, a)| matches!(a, Attempt::Delivered))
-            .map(|(id, _)| id.as_str())
-            .collect();
-        if !delivered.is_empty() {
-            let list = (0..delivered.len())
-                .map(|i| format!("${}", i + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!(
-                "UPDATE partner_events SET delivery_state = $1, attempts = attempts + 1, \
-                 next_attempt_at = NULL, last_error = NULL, lease_owner = NULL, \
-                 lease_until = NULL WHERE id IN ({list})"
-            );
-            let mut q = sqlx::query(&sql).bind(DeliveryState::Delivered.as_str());
-            for id in &delivered {
-                q = q.bind(*id);
+        for (sql, params) in statements {
+            let mut q = sqlx::query(&sql);
+            for p in params {
+                q = q.bind(p);
             }
             q.execute(&mut *tx).await?;
-        }
-        for (id, attempt) in outcomes {
-            let (state, next, error) = match attempt {
-                Attempt::Delivered => continue,
-                Attempt::Failed {
-                    error,
-                    next: Some(t),
-                } => (DeliveryState::Pending, Some(format_time(*t)), error),
-                Attempt::Failed { error, next: None } => (DeliveryState::Failed, None, error),
-            };
-            sqlx::query(
-                "UPDATE partner_events SET delivery_state = $1, attempts = attempts + 1, \
-                 next_attempt_at = $2, last_error = $3, lease_owner = NULL, lease_until = NULL \
-                 WHERE id = $4",
-            )
-            .bind(state.as_str())
-            .bind(next)
-            .bind(error.clone())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         }
         tx.commit().await?;
         Ok(())
     }
+}
+
+// The conditions stand in the outer WHERE too: PostgreSQL re-checks them on a row another
+// instance leased between the subquery and the update.
+const TAKE_DUE: &str = "UPDATE partner_events SET lease_owner = $1, lease_until = $2 \
+     WHERE delivery_state = $3 AND next_attempt_at <= $4 \
+     AND (lease_until IS NULL OR lease_until < $4) AND id IN (\
+       SELECT id FROM partner_events WHERE delivery_state = $3 \
+       AND next_attempt_at <= $4 AND (lease_until IS NULL OR lease_until < $4) \
+       ORDER BY next_attempt_at, id LIMIT $5) \
+     RETURNING id, type, created_at, data, attempts";
+
+/// [`TAKE_DUE`] for SQLite's writer thread, the one writer of its database: nobody can lease
+/// a row between the subquery and the update, so the outer WHERE only names the rows. (With
+/// the conditions repeated there, SQLite's planner walked the whole backlog of pending events
+/// by the due index for every round, instead of looking the few ids up.)
+const TAKE_DUE_SQLITE: &str = "UPDATE partner_events SET lease_owner = $1, lease_until = $2 \
+     WHERE id IN (\
+       SELECT id FROM partner_events WHERE delivery_state = $3 \
+       AND next_attempt_at <= $4 AND (lease_until IS NULL OR lease_until < $4) \
+       ORDER BY next_attempt_at, id LIMIT $5) \
+     RETURNING id, type, created_at, data, attempts";
+
+/// One event [`TAKE_DUE`] answered.
+fn due_event(row: &impl Columns) -> Result<DueEvent, StoreError> {
+    Ok(DueEvent {
+        id: row.string("id")?,
+        body: webhook_body(row)?,
+        attempts: u32::try_from(row.int("attempts")?).unwrap_or(u32::MAX),
+    })
+}
+
+/// The statements recording a round's outcomes (parameters: text or NULL): the delivered
+/// ones in one, each failure in its own (it has its own next time).
+fn attempt_statements(outcomes: &[(String, Attempt)]) -> Vec<(String, Vec<Option<String>>)> {
+    let mut statements = Vec::new();
+    let delivered: Vec<Option<String>> = outcomes
+        .iter()
+        .filter(|(_, a)| matches!(a, Attempt::Delivered))
+        .map(|(id, _)| Some(id.clone()))
+        .collect();
+    if !delivered.is_empty() {
+        let list = (0..delivered.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE partner_events SET delivery_state = $1, attempts = attempts + 1, \
+             next_attempt_at = NULL, last_error = NULL, lease_owner = NULL, \
+             lease_until = NULL WHERE id IN ({list})"
+        );
+        let mut params = vec![Some(DeliveryState::Delivered.as_str().to_owned())];
+        params.extend(delivered);
+        statements.push((sql, params));
+    }
+    for (id, attempt) in outcomes {
+        let (state, next, error) = match attempt {
+            Attempt::Delivered => continue,
+            Attempt::Failed {
+                error,
+                next: Some(t),
+            } => (DeliveryState::Pending, Some(format_time(*t)), error),
+            Attempt::Failed { error, next: None } => (DeliveryState::Failed, None, error),
+        };
+        statements.push((
+            "UPDATE partner_events SET delivery_state = $1, attempts = attempts + 1, \
+             next_attempt_at = $2, last_error = $3, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $4"
+                .to_owned(),
+            vec![
+                Some(state.as_str().to_owned()),
+                next,
+                Some(error.clone()),
+                Some(id.clone()),
+            ],
+        ));
+    }
+    statements
 }

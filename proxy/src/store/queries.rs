@@ -6,11 +6,12 @@ use wire::{
     CreateOnboarding, CustomerRef, EventType, Onboarding, OnboardingState, PhoneNumberId, WabaId,
 };
 
-use super::partner::insert_event;
+use super::partner::EventRow;
 use super::rows::{
     api_step_from_row, format_time, parse_time, record_from_row, step_from_row, Record, Step,
     StepRecord, StepStatus, Steps,
 };
+use super::writer::{self, Done};
 use super::{Store, StoreError};
 
 /// Who an onboarding is for, as the proxy established it (never as the browser claims it,
@@ -94,110 +95,38 @@ impl Store {
         first: Option<(Step, OnboardingState)>,
         lease: Option<(&str, OffsetDateTime)>,
     ) -> Result<Insert, StoreError> {
-        let id = uuid::Uuid::new_v4().to_string();
-        let now = format_time(self.clock.now());
-        let state = first.map_or(OnboardingState::Received, |(_, s)| s);
-        let mut tx = self.write.begin().await?;
-        // ON CONFLICT DO NOTHING (no target) covers the expression index in both databases;
-        // the unique index, not a prior SELECT, decides races between two identical posts.
-        let inserted = sqlx::query(
-            "INSERT INTO onboardings (id, mode, waba_id, phone_number_id, business_id, \
-             customer_ref, event, state, created_at, updated_at, code_sha256, session_id, \
-             customer_ref_verified, lease_owner, lease_until) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14) \
-             ON CONFLICT DO NOTHING RETURNING *",
-        )
-        .bind(&id)
-        .bind(req.mode.as_str())
-        .bind(req.waba_id.as_str())
-        .bind(req.phone_number_id.as_ref().map(|p| p.as_str().to_owned()))
-        .bind(req.business_id.as_ref().map(|p| p.as_str().to_owned()))
-        .bind(
-            customer
-                .customer_ref
-                .as_ref()
-                .map(|p| p.as_str().to_owned()),
-        )
-        .bind(req.event.as_ref().map(|p| p.as_str().to_owned()))
-        .bind(state.as_str())
-        .bind(&now)
-        .bind(code_sha256.map(str::to_owned))
-        .bind(customer.session_id.clone())
-        .bind(i32::from(customer.verified))
-        .bind(lease.map(|(owner, _)| owner.to_owned()))
-        .bind(lease.map(|(_, until)| format_time(until)))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = inserted else {
-            tx.rollback().await?;
-            let row = sqlx::query(
-                "SELECT * FROM onboardings WHERE waba_id = $1 AND COALESCE(phone_number_id, '') = $2",
-            )
-            .bind(req.waba_id.as_str())
-            .bind(req.phone_number_id.as_ref().map_or("", |p| p.as_str()))
-            .fetch_one(&self.write)
-            .await?;
-            return Ok(Insert::Existing(record_from_row(&row)?));
+        let new = NewOnboarding::of(
+            req,
+            customer,
+            code_sha256,
+            first,
+            lease,
+            &format_time(self.clock.now()),
+            self.deliver_events,
+        )?;
+        let written = match &self.writer {
+            Some(writer) => writer.run(move |conn| new.write_sqlite(conn)).await?,
+            None => new.write(self).await?,
         };
-        let onboarding = record_from_row(&row)?;
-        if let Some(session) = &customer.session_id {
-            // Counted here, not before: a post of the same ids again costs nothing, and two
-            // concurrent posts cannot both take the last place.
-            let counted = sqlx::query(
-                "UPDATE sessions SET onboardings_created = onboardings_created + 1 \
-                 WHERE id = $1 AND onboardings_created < $2",
-            )
-            .bind(session)
-            .bind(wire::MAX_ONBOARDINGS_PER_SESSION)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if counted == 0 {
-                tx.rollback().await?;
-                return Ok(Insert::SessionExhausted);
+        match written {
+            Written::Created(record) => {
+                self.wake_outbox();
+                Ok(Insert::Created(*record))
+            }
+            Written::Exhausted => Ok(Insert::SessionExhausted),
+            Written::Exists => {
+                // Committed before (the unique index said so): any connection sees it.
+                let row = sqlx::query(
+                    "SELECT * FROM onboardings WHERE waba_id = $1 \
+                     AND COALESCE(phone_number_id, '') = $2",
+                )
+                .bind(req.waba_id.as_str())
+                .bind(req.phone_number_id.as_ref().map_or("", |p| p.as_str()))
+                .fetch_one(&self.read)
+                .await?;
+                Ok(Insert::Existing(record_from_row(&row)?))
             }
         }
-        if let Some((step, _)) = first {
-            sqlx::query(
-                "INSERT INTO onboarding_steps (onboarding_id, step, status, attempts, \
-                 started_at) VALUES ($1, $2, $3, 1, $4)",
-            )
-            .bind(&id)
-            .bind(step.as_str())
-            .bind(StepStatus::Started.as_str())
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        // The onboarding as just written, without reading it back.
-        let steps = first
-            .map(|(step, _)| wire::OnboardingStep {
-                name: step,
-                state: StepStatus::Started,
-                started_at: now.clone(),
-                finished_at: None,
-                error: None,
-            })
-            .into_iter()
-            .collect();
-        let view = wire::PartnerOnboarding {
-            onboarding: onboarding.clone().into_api(steps),
-            session_id: customer.session_id.clone(),
-            metadata: customer.metadata.clone(),
-            customer_ref_verified: customer.verified,
-        };
-        insert_event(
-            &mut tx,
-            &id,
-            EventType::Created,
-            &now,
-            self.deliver_events,
-            &view,
-        )
-        .await?;
-        tx.commit().await?;
-        self.wake_outbox();
-        Ok(Insert::Created(onboarding))
     }
 
     /// The onboarding for a WABA and number (the idempotency key), with the SHA-256 of the
@@ -369,5 +298,221 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
             .collect()
+    }
+}
+
+/// What the insert's transaction did.
+enum Written {
+    /// Stored, with everything in its transaction.
+    Created(Box<Record>),
+    /// The WABA and number were stored before: nothing written.
+    Exists,
+    /// The session's onboardings are spent: nothing written.
+    Exhausted,
+}
+
+/// A new onboarding's rows, built before its transaction: the onboarding as written (so it
+/// is never read back), its first step, the session to count, the `onboarding.created` event.
+struct NewOnboarding {
+    record: Record,
+    mode: &'static str,
+    /// The body's `event` (which Embedded Signup event the browser saw).
+    event_name: Option<String>,
+    code_sha256: Option<String>,
+    lease_owner: Option<String>,
+    lease_until: Option<String>,
+    first: Option<Step>,
+    event: EventRow,
+}
+
+const INSERT_ONBOARDING: &str = "INSERT INTO onboardings (id, mode, waba_id, phone_number_id, \
+     business_id, customer_ref, event, state, created_at, updated_at, code_sha256, session_id, \
+     customer_ref_verified, lease_owner, lease_until) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14) \
+     ON CONFLICT DO NOTHING";
+// Counted in the insert's transaction, not before: a post of the same ids again costs
+// nothing, and two concurrent posts cannot both take the last place.
+const COUNT_SESSION: &str = "UPDATE sessions SET onboardings_created = onboardings_created + 1 \
+     WHERE id = $1 AND onboardings_created < $2";
+const INSERT_FIRST_STEP: &str = "INSERT INTO onboarding_steps (onboarding_id, step, status, \
+     attempts, started_at) VALUES ($1, $2, $3, 1, $4)";
+
+impl NewOnboarding {
+    fn of(
+        req: &CreateOnboarding,
+        customer: &Customer,
+        code_sha256: Option<&str>,
+        first: Option<(Step, OnboardingState)>,
+        lease: Option<(&str, OffsetDateTime)>,
+        now: &str,
+        deliver: bool,
+    ) -> Result<Self, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let state = first.map_or(OnboardingState::Received, |(_, s)| s);
+        let record = Record {
+            onboarding: Onboarding {
+                id: id.clone(),
+                mode: req.mode,
+                waba_id: req.waba_id.clone(),
+                phone_number_id: req.phone_number_id.clone(),
+                business_id: req.business_id.clone(),
+                customer_ref: customer.customer_ref.clone(),
+                state,
+                steps: Vec::new(),
+                waba: None,
+                phone_number: None,
+                error: None,
+                created_at: now.to_owned(),
+                updated_at: now.to_owned(),
+            },
+            waba: None,
+            phone_number: None,
+            session_id: customer.session_id.clone(),
+            customer_ref_verified: customer.verified,
+        };
+        let steps = first
+            .map(|(step, _)| wire::OnboardingStep {
+                name: step,
+                state: StepStatus::Started,
+                started_at: now.to_owned(),
+                finished_at: None,
+                error: None,
+            })
+            .into_iter()
+            .collect();
+        let view = wire::PartnerOnboarding {
+            onboarding: record.clone().into_api(steps),
+            session_id: customer.session_id.clone(),
+            metadata: customer.metadata.clone(),
+            customer_ref_verified: customer.verified,
+        };
+        let event = EventRow::new(&id, EventType::Created, now, deliver, &view)?;
+        Ok(Self {
+            mode: req.mode.as_str(),
+            event_name: req.event.as_ref().map(|e| e.as_str().to_owned()),
+            code_sha256: code_sha256.map(str::to_owned),
+            lease_owner: lease.map(|(owner, _)| owner.to_owned()),
+            lease_until: lease.map(|(_, until)| format_time(until)),
+            first: first.map(|(step, _)| step),
+            event,
+            record,
+        })
+    }
+
+    /// The optional ids as the columns hold them.
+    fn ids(&self) -> [Option<String>; 3] {
+        let o = &self.record.onboarding;
+        [
+            o.phone_number_id.as_ref().map(|p| p.as_str().to_owned()),
+            o.business_id.as_ref().map(|p| p.as_str().to_owned()),
+            o.customer_ref.as_ref().map(|p| p.as_str().to_owned()),
+        ]
+    }
+
+    /// Through sqlx (PostgreSQL; an in-memory SQLite database). The unique index, not a
+    /// prior SELECT, decides races between two identical posts.
+    async fn write(self, store: &Store) -> Result<Written, StoreError> {
+        let o = &self.record.onboarding;
+        let [phone, business, customer_ref] = self.ids();
+        let mut tx = store.write.begin().await?;
+        let inserted = sqlx::query(INSERT_ONBOARDING)
+            .bind(&o.id)
+            .bind(self.mode)
+            .bind(o.waba_id.as_str())
+            .bind(phone)
+            .bind(business)
+            .bind(customer_ref)
+            .bind(self.event_name.clone())
+            .bind(o.state.as_str())
+            .bind(&o.created_at)
+            .bind(self.code_sha256.clone())
+            .bind(self.record.session_id.clone())
+            .bind(i32::from(self.record.customer_ref_verified))
+            .bind(self.lease_owner.clone())
+            .bind(self.lease_until.clone())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await?;
+            return Ok(Written::Exists);
+        }
+        if let Some(session) = &self.record.session_id {
+            let counted = sqlx::query(COUNT_SESSION)
+                .bind(session)
+                .bind(wire::MAX_ONBOARDINGS_PER_SESSION)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if counted == 0 {
+                tx.rollback().await?;
+                return Ok(Written::Exhausted);
+            }
+        }
+        if let Some(step) = self.first {
+            sqlx::query(INSERT_FIRST_STEP)
+                .bind(&o.id)
+                .bind(step.as_str())
+                .bind(StepStatus::Started.as_str())
+                .bind(&o.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        self.event.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(Written::Created(Box::new(self.record)))
+    }
+
+    /// The same on SQLite's writer thread, as one job of a group.
+    fn write_sqlite(self, conn: &rusqlite::Connection) -> Result<Done<Written>, StoreError> {
+        let o = &self.record.onboarding;
+        let [phone, business, customer_ref] = self.ids();
+        let inserted = writer::exec(
+            conn,
+            INSERT_ONBOARDING,
+            &[
+                &o.id,
+                &self.mode,
+                &o.waba_id.as_str(),
+                &phone,
+                &business,
+                &customer_ref,
+                &self.event_name,
+                &o.state.as_str(),
+                &o.created_at,
+                &self.code_sha256,
+                &self.record.session_id,
+                &i32::from(self.record.customer_ref_verified),
+                &self.lease_owner,
+                &self.lease_until,
+            ],
+        )?;
+        if inserted == 0 {
+            return Ok(Done::Undo(Written::Exists));
+        }
+        if let Some(session) = &self.record.session_id {
+            let counted = writer::exec(
+                conn,
+                COUNT_SESSION,
+                &[session, &wire::MAX_ONBOARDINGS_PER_SESSION],
+            )?;
+            if counted == 0 {
+                return Ok(Done::Undo(Written::Exhausted));
+            }
+        }
+        if let Some(step) = self.first {
+            writer::exec(
+                conn,
+                INSERT_FIRST_STEP,
+                &[
+                    &o.id,
+                    &step.as_str(),
+                    &StepStatus::Started.as_str(),
+                    &o.created_at,
+                ],
+            )?;
+        }
+        self.event.insert_sqlite(conn)?;
+        Ok(Done::Keep(Written::Created(Box::new(self.record))))
     }
 }

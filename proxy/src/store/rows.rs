@@ -162,16 +162,50 @@ impl Record {
     }
 }
 
-pub(super) fn step_from_row(id: &str, row: &AnyRow) -> Result<StepRecord, StoreError> {
-    let status: String = row.try_get("status")?;
+/// A row of either driver: sqlx's (`AnyRow`, PostgreSQL and SQLite's readers) or rusqlite's
+/// (SQLite's writer thread), so one decoder serves both.
+pub(super) trait Columns {
+    /// A text column, `None` for NULL.
+    fn text(&self, col: &str) -> Result<Option<String>, StoreError>;
+    /// An integer column.
+    fn int(&self, col: &str) -> Result<i64, StoreError>;
+    /// A text column that is never NULL.
+    fn string(&self, col: &str) -> Result<String, StoreError> {
+        self.text(col)?.ok_or_else(|| StoreError::Corrupt {
+            id: String::new(),
+            what: format!("{col} is NULL"),
+        })
+    }
+}
+
+impl Columns for AnyRow {
+    fn text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get(col)?)
+    }
+    fn int(&self, col: &str) -> Result<i64, StoreError> {
+        Ok(self.try_get(col)?)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.get(col)?)
+    }
+    fn int(&self, col: &str) -> Result<i64, StoreError> {
+        Ok(self.get(col)?)
+    }
+}
+
+pub(super) fn step_from_row(id: &str, row: &impl Columns) -> Result<StepRecord, StoreError> {
+    let status = row.string("status")?;
     let status = StepStatus::from_str(&status).map_err(|_| StoreError::Corrupt {
         id: id.to_owned(),
         what: format!("step status {status:?}"),
     })?;
-    let result: Option<String> = row.try_get("result")?;
+    let result = row.text("result")?;
     Ok(StepRecord {
         status,
-        attempts: row.try_get("attempts")?,
+        attempts: row.int("attempts")?,
         result: result.and_then(|r| serde_json::from_str(&r).ok()),
     })
 }
@@ -179,17 +213,17 @@ pub(super) fn step_from_row(id: &str, row: &AnyRow) -> Result<StepRecord, StoreE
 /// One step as the API shows it; `None` for a step name this build does not know.
 pub(super) fn api_step_from_row(
     id: &str,
-    row: &AnyRow,
+    row: &impl Columns,
 ) -> Result<Option<OnboardingStep>, StoreError> {
-    let Ok(name) = Step::from_str(&row.try_get::<String, _>("step")?) else {
+    let Ok(name) = Step::from_str(&row.string("step")?) else {
         return Ok(None);
     };
     let record = step_from_row(id, row)?;
     Ok(Some(OnboardingStep {
         name,
         state: record.status,
-        started_at: row.try_get("started_at")?,
-        finished_at: row.try_get("finished_at")?,
+        started_at: row.string("started_at")?,
+        finished_at: row.text("finished_at")?,
         // A failed step stores its error; a failed payment check stores the WABA instead.
         error: match record.status {
             StepStatus::Failed => record
@@ -200,31 +234,27 @@ pub(super) fn api_step_from_row(
     }))
 }
 
-pub(super) fn record_from_row(row: &AnyRow) -> Result<Record, StoreError> {
-    let id: String = row.try_get("id")?;
+pub(super) fn record_from_row(row: &impl Columns) -> Result<Record, StoreError> {
+    let id = row.string("id")?;
     let corrupt = |what: &str| StoreError::Corrupt {
         id: id.clone(),
         what: what.to_owned(),
     };
-    let text = |col: &str| -> Result<Option<String>, StoreError> { Ok(row.try_get(col)?) };
+    let text = |col: &str| row.text(col);
     let json = |col: &str| -> Result<Option<Value>, StoreError> {
         text(col)?
             .map(|s| Value::from_str(&s).map_err(|_| corrupt(col)))
             .transpose()
     };
-    let mode = row
-        .try_get::<String, _>("mode")?
-        .parse()
-        .map_err(|_| corrupt("mode"))?;
-    let state: String = row.try_get("state")?;
+    let mode = row.string("mode")?.parse().map_err(|_| corrupt("mode"))?;
+    let state = row.string("state")?;
     let error = text("error")?
         .map(|s| serde_json::from_str::<OnboardingError>(&s).map_err(|_| corrupt("error")))
         .transpose()?;
     let (waba, phone_number) = (json("waba")?, json("phone_number")?);
     let onboarding = Onboarding {
         mode,
-        waba_id: WabaId::parse(row.try_get::<String, _>("waba_id")?)
-            .map_err(|_| corrupt("waba_id"))?,
+        waba_id: WabaId::parse(row.string("waba_id")?).map_err(|_| corrupt("waba_id"))?,
         phone_number_id: text("phone_number_id")?
             .map(PhoneNumberId::parse)
             .transpose()
@@ -242,8 +272,8 @@ pub(super) fn record_from_row(row: &AnyRow) -> Result<Record, StoreError> {
         waba: waba.as_ref().map(Waba::summary_of),
         phone_number: phone_number.as_ref().map(PhoneNumber::summary_of),
         error,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        created_at: row.string("created_at")?,
+        updated_at: row.string("updated_at")?,
         id,
     };
     Ok(Record {
@@ -251,7 +281,7 @@ pub(super) fn record_from_row(row: &AnyRow) -> Result<Record, StoreError> {
         waba,
         phone_number,
         session_id: text("session_id")?,
-        customer_ref_verified: row.try_get::<i64, _>("customer_ref_verified")? != 0,
+        customer_ref_verified: row.int("customer_ref_verified")? != 0,
     })
 }
 

@@ -120,6 +120,7 @@ impl Store {
     ) -> Result<Option<EventOutcome>, StoreError> {
         let now = format_time(self.clock.now());
         let created = event.created.map(format_time);
+        let _gate = self.exclusive().await;
         let mut tx = self.write.begin().await?;
         let fresh = sqlx::query(
             "INSERT INTO webhook_events (id, type, received_at, body) VALUES ($1, $2, $3, $4) \
@@ -207,6 +208,7 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn prune_webhook_events(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let _gate = self.exclusive().await;
         Ok(
             sqlx::query("DELETE FROM webhook_events WHERE received_at < $1")
                 .bind(format_time(before))

@@ -5,10 +5,13 @@
 use serde_json::Value;
 use sqlx::Row;
 use time::OffsetDateTime;
-use wire::{EventType, OnboardingState, PhoneNumberId, WabaId};
+use wire::{EventType, OnboardingState, OnboardingStep, PhoneNumberId, WabaId};
 
-use super::partner::emit;
-use super::rows::{format_time, parse_time, Step, StepStatus, Update};
+use super::partner::{emit, emit_sqlite, STEPS_OF};
+use super::rows::{
+    api_step_from_row, format_time, parse_time, record_from_row, Record, Step, StepStatus, Update,
+};
+use super::writer::{self, Done};
 use super::{Store, StoreError};
 use crate::clock::Clock;
 
@@ -25,6 +28,28 @@ pub struct Writes {
     ops: Vec<Op>,
     /// The runner's lease, checked and renewed by every commit ([`Writes::leased_to`]).
     lease: Option<(String, time::Duration)>,
+    /// Set by [`Writes::end_run`] for the next commit.
+    ending: Option<Ending>,
+    /// What the run's last commit left ([`Writes::ended`]).
+    ended: Option<Ended>,
+}
+
+/// What the run's last commit does besides its writes.
+#[derive(Debug, Clone, Copy)]
+struct Ending {
+    /// Gives the lease up in the same transaction.
+    release: bool,
+}
+
+/// The onboarding as the run's last commit left it, read in that commit's transaction.
+#[derive(Debug)]
+pub struct Ended {
+    /// The stored onboarding.
+    pub record: Record,
+    /// Its steps, as the API shows them.
+    pub steps: Vec<OnboardingStep>,
+    /// Whether that commit gave the lease up.
+    pub released: bool,
 }
 
 /// Which of a number's budgets a counted call spends. Meta allows 10 register and 10
@@ -79,7 +104,7 @@ pub enum Budget {
     },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Op {
     Start {
         step: Step,
@@ -114,6 +139,18 @@ enum Op {
 }
 
 impl Writes {
+    /// Makes the next commit the run's last: it reads the onboarding back in its own
+    /// transaction (the run's answer, without another query) and, with `release`, gives the
+    /// lease up there too (without a statement of its own after it).
+    pub fn end_run(&mut self, release: bool) {
+        self.ending = Some(Ending { release });
+    }
+
+    /// What the last commit made after [`Writes::end_run`] left, once.
+    pub fn ended(&mut self) -> Option<Ended> {
+        self.ended.take()
+    }
+
     /// Makes every commit of this batch check that `owner` still holds the onboarding's
     /// lease, and renew it for `lease_for`, in its transaction: a runner whose lease expired
     /// and was taken over writes nothing more ([`StoreError::LeaseLost`]), so two instances
@@ -229,6 +266,8 @@ impl Store {
             clock: self.clock.clone(),
             ops: Vec::new(),
             lease: None,
+            ending: None,
+            ended: None,
         }
     }
 
@@ -264,202 +303,43 @@ impl Store {
     }
 
     async fn commit_ops(&self, id: &str, writes: &mut Writes) -> Result<Budget, StoreError> {
-        let mut ops = std::mem::take(&mut writes.ops);
-        let mut tx = self.write.begin().await?;
-        // The budget's lock comes first in every transaction that takes it, so two of them
-        // never wait for each other's onboarding row.
-        let counted = ops
+        let ops = std::mem::take(&mut writes.ops);
+        // When the budget is spent, the rest of the batch stays queued, without the counted
+        // step.
+        let rest: Option<Vec<Op>> = ops
             .iter()
-            .position(|op| matches!(op, Op::StartCounted { .. }));
-        if let Some(Op::StartCounted { call, .. }) = counted.map(|i| &ops[i]) {
-            if let Budget::Spent { oldest } = count_call(&mut tx, call).await? {
-                tx.rollback().await?;
-                ops.retain(|op| !matches!(op, Op::StartCounted { .. }));
-                writes.ops = ops;
-                return Ok(Budget::Spent { oldest });
-            }
-        }
-        if let Some((owner, lease_for)) = &writes.lease {
-            let until = format_time(self.clock.now() + *lease_for);
-            let held = sqlx::query(
-                "UPDATE onboardings SET lease_until = $1 WHERE id = $2 AND lease_owner = $3",
-            )
-            .bind(until)
-            .bind(id)
-            .bind(owner)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if held == 0 {
-                tx.rollback().await?;
-                return Err(StoreError::LeaseLost { id: id.to_owned() });
-            }
-        }
-        // Coalesced: a step started and finished in the same batch is one row write, and the
-        // onboarding's changes are one UPDATE (later values win, as applied in order).
-        let mut steps: Vec<StepWrite> = Vec::new();
-        let mut onboarding = Update::default();
-        let mut updated_at = String::new();
-        let mut touched = false;
-        let mut attempts = Vec::new();
-        for op in ops {
-            match op {
-                Op::Start { step, state, at } => {
-                    onboarding.merge(Update {
-                        state: Some(state),
-                        error: Some(None),
-                        ..Update::default()
-                    });
-                    steps.push(StepWrite {
-                        step,
-                        started_at: Some(at.clone()),
-                        finished: None,
-                    });
-                    updated_at = at;
-                    touched = true;
-                }
-                Op::Finish {
-                    step,
-                    status,
-                    result,
-                    update,
-                    at,
-                } => {
-                    onboarding.merge(update);
-                    match steps.last_mut() {
-                        Some(last)
-                            if last.step == step
-                                && last.started_at.is_some()
-                                && last.finished.is_none() =>
-                        {
-                            last.finished = Some((status, result, at.clone()));
-                        }
-                        _ => steps.push(StepWrite {
-                            step,
-                            started_at: None,
-                            finished: Some((status, result, at.clone())),
-                        }),
-                    }
-                    updated_at = at;
-                    touched = true;
-                }
-                Op::Update { update, at } => {
-                    onboarding.merge(update);
-                    updated_at = at;
-                    touched = true;
-                }
-                Op::Attempt {
-                    kind,
-                    waba_id,
-                    phone_number_id,
-                    at,
-                } => {
-                    attempts.push((kind, waba_id, phone_number_id, at));
-                }
-                Op::StartCounted { step, state, call } => {
-                    // Counted above, before anything was written.
-                    let at = format_time(call.at);
-                    steps.push(StepWrite {
-                        step,
-                        started_at: Some(at.clone()),
-                        finished: None,
-                    });
-                    attempts.push((
-                        call.kind,
-                        call.waba_id.as_str().to_owned(),
-                        call.phone_number_id.as_str().to_owned(),
-                        at.clone(),
-                    ));
-                    if let Some(state) = state {
-                        onboarding.merge(Update {
-                            state: Some(state),
-                            error: Some(None),
-                            ..Update::default()
-                        });
-                        updated_at = at;
-                        touched = true;
-                    }
-                }
-            }
-        }
-        // An onboarding entering a state the partner hears about: its event goes into this
-        // transaction, written once the steps and the onboarding are.
-        let event = match onboarding.state.and_then(EventType::entering) {
-            Some(kind) => {
-                let before: Option<String> =
-                    sqlx::query_scalar("SELECT state FROM onboardings WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let entering = onboarding.state.map(OnboardingState::as_str);
-                (before.as_deref() != entering).then_some(kind)
-            }
-            None => None,
+            .any(|op| matches!(op, Op::StartCounted { .. }))
+            .then(|| {
+                ops.iter()
+                    .filter(|op| !matches!(op, Op::StartCounted { .. }))
+                    .cloned()
+                    .collect()
+            });
+        let lease = writes
+            .lease
+            .as_ref()
+            .map(|(owner, lease_for)| (owner.clone(), format_time(self.clock.now() + *lease_for)));
+        let ending = writes.ending.take();
+        let mut batch = Batch::of(id, ops, lease, self.deliver_events);
+        batch.ending = ending;
+        let outcome = match &self.writer {
+            Some(writer) => writer.run(move |conn| batch.write_sqlite(conn)).await?,
+            None => batch.write(self).await?,
         };
-        for w in steps {
-            match (w.started_at, w.finished) {
-                (Some(started_at), finished) => {
-                    let (status, result, finished_at) = match finished {
-                        Some((status, result, at)) => (status, result, Some(at)),
-                        None => (StepStatus::Started, None, None),
-                    };
-                    sqlx::query(
-                        "INSERT INTO onboarding_steps (onboarding_id, step, status, attempts, \
-                         started_at, finished_at, result) VALUES ($1, $2, $3, 1, $4, $5, $6) \
-                         ON CONFLICT (onboarding_id, step) DO UPDATE SET status = $3, \
-                         attempts = onboarding_steps.attempts + 1, started_at = $4, \
-                         finished_at = $5, result = $6",
-                    )
-                    .bind(id)
-                    .bind(w.step.as_str())
-                    .bind(status.as_str())
-                    .bind(started_at)
-                    .bind(finished_at)
-                    .bind(result)
-                    .execute(&mut *tx)
-                    .await?;
+        match outcome {
+            Outcome::Committed { event, ended } => {
+                if event {
+                    self.wake_outbox();
                 }
-                (None, Some((status, result, at))) => {
-                    sqlx::query(
-                        "UPDATE onboarding_steps SET status = $1, finished_at = $2, result = $3 \
-                         WHERE onboarding_id = $4 AND step = $5",
-                    )
-                    .bind(status.as_str())
-                    .bind(at)
-                    .bind(result)
-                    .bind(id)
-                    .bind(w.step.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                (None, None) => {}
+                writes.ended = ended.map(|e| *e);
+                Ok(Budget::Counted)
             }
+            Outcome::Spent { oldest } => {
+                writes.ops = rest.unwrap_or_default();
+                Ok(Budget::Spent { oldest })
+            }
+            Outcome::LeaseLost => Err(StoreError::LeaseLost { id: id.to_owned() }),
         }
-        if touched {
-            apply_update(&mut tx, id, onboarding, &updated_at).await?;
-        }
-        for (kind, waba_id, phone_number_id, at) in attempts {
-            sqlx::query(&format!(
-                "INSERT INTO {} (id, waba_id, phone_number_id, onboarding_id, attempted_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-                kind.table()
-            ))
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(waba_id)
-            .bind(phone_number_id)
-            .bind(id)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some(kind) = event {
-            emit(&mut tx, id, kind, &updated_at, self.deliver_events).await?;
-        }
-        tx.commit().await?;
-        if event.is_some() {
-            self.wake_outbox();
-        }
-        Ok(Budget::Counted)
     }
 
     /// Records that a step is about to call out, and moves the onboarding to `state`
@@ -520,6 +400,7 @@ impl Store {
         update: Update,
     ) -> Result<bool, StoreError> {
         let now = format_time(self.clock.now());
+        let _gate = self.exclusive().await;
         let mut tx = self.write.begin().await?;
         let matched =
             sqlx::query("UPDATE onboardings SET updated_at = $1 WHERE id = $2 AND state = $3")
@@ -581,6 +462,368 @@ impl Store {
     }
 }
 
+/// What a batch's transaction did.
+enum Outcome {
+    /// Committed; `event`: with a partner event; `ended`: the run's last commit's read.
+    Committed {
+        event: bool,
+        ended: Option<Box<Ended>>,
+    },
+    /// The counted call's budget is spent: nothing written.
+    Spent { oldest: Option<OffsetDateTime> },
+    /// The runner's lease is another's now: nothing written.
+    LeaseLost,
+}
+
+/// A batch coalesced into the rows it writes: a step started and finished in the same batch
+/// is one row write, and the onboarding's changes are one `UPDATE` (later values win, as
+/// applied in order). Built before the transaction, written by either driver.
+struct Batch {
+    id: String,
+    /// The counted call, checked first.
+    counted: Option<CountedCall>,
+    /// The runner's lease (owner, renewed until), checked and renewed next.
+    lease: Option<(String, String)>,
+    steps: Vec<StepWrite>,
+    /// The onboarding's change and its time, when it changes.
+    onboarding: Option<(Update, String)>,
+    attempts: Vec<(CallKind, String, String, String)>,
+    /// The event of the state entered, if the partner hears about it (written only when the
+    /// onboarding was in another state before).
+    entering: Option<(EventType, &'static str)>,
+    deliver: bool,
+    /// The run's last commit ([`Writes::end_run`]).
+    ending: Option<Ending>,
+}
+
+impl Batch {
+    fn of(id: &str, ops: Vec<Op>, lease: Option<(String, String)>, deliver: bool) -> Self {
+        let mut counted = None;
+        let mut steps: Vec<StepWrite> = Vec::new();
+        let mut onboarding = Update::default();
+        let mut updated_at = None;
+        let mut attempts = Vec::new();
+        for op in ops {
+            match op {
+                Op::Start { step, state, at } => {
+                    onboarding.merge(Update {
+                        state: Some(state),
+                        error: Some(None),
+                        ..Update::default()
+                    });
+                    steps.push(StepWrite {
+                        step,
+                        started_at: Some(at.clone()),
+                        finished: None,
+                    });
+                    updated_at = Some(at);
+                }
+                Op::Finish {
+                    step,
+                    status,
+                    result,
+                    update,
+                    at,
+                } => {
+                    onboarding.merge(update);
+                    match steps.last_mut() {
+                        Some(last)
+                            if last.step == step
+                                && last.started_at.is_some()
+                                && last.finished.is_none() =>
+                        {
+                            last.finished = Some((status, result, at.clone()));
+                        }
+                        _ => steps.push(StepWrite {
+                            step,
+                            started_at: None,
+                            finished: Some((status, result, at.clone())),
+                        }),
+                    }
+                    updated_at = Some(at);
+                }
+                Op::Update { update, at } => {
+                    onboarding.merge(update);
+                    updated_at = Some(at);
+                }
+                Op::Attempt {
+                    kind,
+                    waba_id,
+                    phone_number_id,
+                    at,
+                } => {
+                    attempts.push((kind, waba_id, phone_number_id, at));
+                }
+                Op::StartCounted { step, state, call } => {
+                    let at = format_time(call.at);
+                    steps.push(StepWrite {
+                        step,
+                        started_at: Some(at.clone()),
+                        finished: None,
+                    });
+                    attempts.push((
+                        call.kind,
+                        call.waba_id.as_str().to_owned(),
+                        call.phone_number_id.as_str().to_owned(),
+                        at.clone(),
+                    ));
+                    if let Some(state) = state {
+                        onboarding.merge(Update {
+                            state: Some(state),
+                            error: Some(None),
+                            ..Update::default()
+                        });
+                        updated_at = Some(at);
+                    }
+                    counted = Some(call);
+                }
+            }
+        }
+        let entering = onboarding
+            .state
+            .and_then(|s| EventType::entering(s).map(|kind| (kind, s.as_str())));
+        Self {
+            id: id.to_owned(),
+            counted,
+            lease,
+            steps,
+            onboarding: updated_at.map(|at| (onboarding, at)),
+            attempts,
+            entering,
+            deliver,
+            ending: None,
+        }
+    }
+
+    /// The lease's statement and parameters: renewed, or given up by the run's last commit;
+    /// either changes no row when the lease is another's.
+    fn lease_statement(&self) -> Option<(&'static str, Vec<&str>)> {
+        let (owner, until) = self.lease.as_ref()?;
+        Some(match self.ending {
+            Some(Ending { release: true }) => (RELEASE_HELD, vec![&self.id, owner]),
+            _ => (RENEW_LEASE, vec![until, &self.id, owner]),
+        })
+    }
+
+    fn released(&self) -> bool {
+        self.lease.is_some() && matches!(self.ending, Some(Ending { release: true }))
+    }
+
+    /// Through sqlx (PostgreSQL; an in-memory SQLite database).
+    async fn write(self, store: &Store) -> Result<Outcome, StoreError> {
+        let id = self.id.as_str();
+        let mut tx = store.write.begin().await?;
+        // The budget's lock comes first in every transaction that takes it, so two of them
+        // never wait for each other's onboarding row.
+        if let Some(call) = &self.counted {
+            if let Budget::Spent { oldest } = count_call(&mut tx, call).await? {
+                tx.rollback().await?;
+                return Ok(Outcome::Spent { oldest });
+            }
+        }
+        if let Some((sql, params)) = self.lease_statement() {
+            let mut q = sqlx::query(sql);
+            for p in params {
+                q = q.bind(p);
+            }
+            let held = q.execute(&mut *tx).await?.rows_affected();
+            if held == 0 {
+                tx.rollback().await?;
+                return Ok(Outcome::LeaseLost);
+            }
+        }
+        // An onboarding entering a state the partner hears about: its event goes into this
+        // transaction, written once the steps and the onboarding are.
+        let event = match self.entering {
+            Some((kind, entering)) => {
+                let before: Option<String> = sqlx::query_scalar(STATE_OF)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                (before.as_deref() != Some(entering)).then_some(kind)
+            }
+            None => None,
+        };
+        for (sql, params) in self.steps.iter().filter_map(|w| w.statement(id)) {
+            let mut q = sqlx::query(sql);
+            for p in params {
+                q = q.bind(p);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let updated_at = self.onboarding.as_ref().map(|(_, at)| at.clone());
+        let released = self.released();
+        if let Some((update, at)) = self.onboarding {
+            apply_update(&mut tx, id, update, &at).await?;
+        }
+        for (kind, waba_id, phone_number_id, at) in &self.attempts {
+            sqlx::query(&insert_attempt(*kind))
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(waba_id)
+                .bind(phone_number_id)
+                .bind(id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(kind) = event {
+            let at = updated_at.unwrap_or_default();
+            emit(&mut tx, id, kind, &at, self.deliver).await?;
+        }
+        let ended = match self.ending {
+            Some(_) => {
+                let record = sqlx::query(ONBOARDING).bind(id).fetch_one(&mut *tx).await?;
+                let record = record_from_row(&record)?;
+                let mut steps = Vec::new();
+                for row in sqlx::query(STEPS_OF).bind(id).fetch_all(&mut *tx).await? {
+                    steps.extend(api_step_from_row(id, &row)?);
+                }
+                Some(Box::new(Ended {
+                    record,
+                    steps,
+                    released,
+                }))
+            }
+            None => None,
+        };
+        tx.commit().await?;
+        Ok(Outcome::Committed {
+            event: event.is_some(),
+            ended,
+        })
+    }
+
+    /// The same on SQLite's writer thread, as one job of a group.
+    fn write_sqlite(self, conn: &rusqlite::Connection) -> Result<Done<Outcome>, StoreError> {
+        let id = self.id.as_str();
+        if let Some(call) = &self.counted {
+            if let Budget::Spent { oldest } = count_call_sqlite(conn, call)? {
+                return Ok(Done::Undo(Outcome::Spent { oldest }));
+            }
+        }
+        if let Some((sql, params)) = self.lease_statement() {
+            let params: Vec<&dyn rusqlite::ToSql> =
+                params.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
+            if writer::exec(conn, sql, &params)? == 0 {
+                return Ok(Done::Undo(Outcome::LeaseLost));
+            }
+        }
+        let event = match self.entering {
+            Some((kind, entering)) => {
+                let before =
+                    writer::query(conn, STATE_OF, &[&id], |row| Ok(row.get::<_, String>(0)?))?;
+                (before.first().map(String::as_str) != Some(entering)).then_some(kind)
+            }
+            None => None,
+        };
+        for (sql, params) in self.steps.iter().filter_map(|w| w.statement(id)) {
+            let params: Vec<&dyn rusqlite::ToSql> =
+                params.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
+            writer::exec(conn, sql, &params)?;
+        }
+        let updated_at = self.onboarding.as_ref().map(|(_, at)| at.clone());
+        let released = self.released();
+        if let Some((update, at)) = self.onboarding {
+            let (sql, params) = update_statement(id, update, &at);
+            let params: Vec<&dyn rusqlite::ToSql> =
+                params.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
+            writer::exec(conn, &sql, &params)?;
+        }
+        for (kind, waba_id, phone_number_id, at) in &self.attempts {
+            let attempt = uuid::Uuid::new_v4().to_string();
+            writer::exec(
+                conn,
+                &insert_attempt(*kind),
+                &[&attempt, waba_id, phone_number_id, &id, at],
+            )?;
+        }
+        if let Some(kind) = event {
+            let at = updated_at.unwrap_or_default();
+            emit_sqlite(conn, id, kind, &at, self.deliver)?;
+        }
+        let ended = match self.ending {
+            Some(_) => {
+                let record = writer::query(conn, ONBOARDING, &[&id], |row| record_from_row(row))?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| StoreError::Corrupt {
+                        id: id.to_owned(),
+                        what: "vanished while running".to_owned(),
+                    })?;
+                let steps =
+                    writer::query(conn, STEPS_OF, &[&id], |row| api_step_from_row(id, row))?;
+                Some(Box::new(Ended {
+                    record,
+                    steps: steps.into_iter().flatten().collect(),
+                    released,
+                }))
+            }
+            None => None,
+        };
+        Ok(Done::Keep(Outcome::Committed {
+            event: event.is_some(),
+            ended,
+        }))
+    }
+}
+
+const RENEW_LEASE: &str =
+    "UPDATE onboardings SET lease_until = $1 WHERE id = $2 AND lease_owner = $3";
+const STATE_OF: &str = "SELECT state FROM onboardings WHERE id = $1";
+const RELEASE_HELD: &str = "UPDATE onboardings SET lease_owner = NULL, lease_until = NULL \
+     WHERE id = $1 AND lease_owner = $2";
+const ONBOARDING: &str = "SELECT * FROM onboardings WHERE id = $1";
+
+fn insert_attempt(kind: CallKind) -> String {
+    format!(
+        "INSERT INTO {} (id, waba_id, phone_number_id, onboarding_id, attempted_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+        kind.table()
+    )
+}
+
+impl StepWrite {
+    /// Its statement and parameters (text or NULL); none when it neither starts nor
+    /// finishes the step.
+    fn statement(&self, id: &str) -> Option<(&'static str, Vec<Option<String>>)> {
+        Some(match (&self.started_at, &self.finished) {
+            (Some(started_at), finished) => {
+                let (status, result, finished_at) = match finished {
+                    Some((status, result, at)) => (*status, result.clone(), Some(at.clone())),
+                    None => (StepStatus::Started, None, None),
+                };
+                (
+                    "INSERT INTO onboarding_steps (onboarding_id, step, status, attempts, \
+                     started_at, finished_at, result) VALUES ($1, $2, $3, 1, $4, $5, $6) \
+                     ON CONFLICT (onboarding_id, step) DO UPDATE SET status = $3, \
+                     attempts = onboarding_steps.attempts + 1, started_at = $4, \
+                     finished_at = $5, result = $6",
+                    vec![
+                        Some(id.to_owned()),
+                        Some(self.step.as_str().to_owned()),
+                        Some(status.as_str().to_owned()),
+                        Some(started_at.clone()),
+                        finished_at,
+                        result,
+                    ],
+                )
+            }
+            (None, Some((status, result, at))) => (
+                "UPDATE onboarding_steps SET status = $1, finished_at = $2, result = $3 \
+                 WHERE onboarding_id = $4 AND step = $5",
+                vec![
+                    Some(status.as_str().to_owned()),
+                    Some(at.clone()),
+                    result.clone(),
+                    Some(id.to_owned()),
+                    Some(self.step.as_str().to_owned()),
+                ],
+            ),
+            (None, None) => return None,
+        })
+    }
+}
+
 /// Locks the number's budget row (an upsert, which holds the row until the transaction
 /// ends, in PostgreSQL as in SQLite) and counts the number's calls of the kind in the
 /// window, seeing every call committed before the lock was granted. Every WABA's calls
@@ -591,31 +834,57 @@ async fn count_call(
     call: &CountedCall,
 ) -> Result<Budget, StoreError> {
     let number = call.phone_number_id.as_str();
-    sqlx::query(
-        "INSERT INTO register_budgets (phone_number_id, locked_at) VALUES ($1, $2) \
-         ON CONFLICT (phone_number_id) DO UPDATE SET locked_at = $2",
-    )
-    .bind(number)
-    .bind(format_time(call.at))
-    .execute(&mut **tx)
-    .await?;
-    let row = sqlx::query(&format!(
+    sqlx::query(LOCK_BUDGET)
+        .bind(number)
+        .bind(format_time(call.at))
+        .execute(&mut **tx)
+        .await?;
+    let row = sqlx::query(&count_calls(call.kind))
+        .bind(number)
+        .bind(format_time(call.since))
+        .fetch_one(&mut **tx)
+        .await?;
+    let n: i64 = row.try_get("n")?;
+    let oldest: Option<String> = row.try_get("oldest")?;
+    Ok(budget(call, n, oldest))
+}
+
+/// [`count_call`] on SQLite's writer thread (whose transaction holds the one write lock).
+fn count_call_sqlite(
+    conn: &rusqlite::Connection,
+    call: &CountedCall,
+) -> Result<Budget, StoreError> {
+    let number = call.phone_number_id.as_str();
+    writer::exec(conn, LOCK_BUDGET, &[&number, &format_time(call.at)])?;
+    let counted = writer::query(
+        conn,
+        &count_calls(call.kind),
+        &[&number, &format_time(call.since)],
+        |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?)),
+    )?;
+    let (n, oldest) = counted.into_iter().next().unwrap_or((0, None));
+    Ok(budget(call, n, oldest))
+}
+
+const LOCK_BUDGET: &str = "INSERT INTO register_budgets (phone_number_id, locked_at) \
+     VALUES ($1, $2) ON CONFLICT (phone_number_id) DO UPDATE SET locked_at = $2";
+
+fn count_calls(kind: CallKind) -> String {
+    format!(
         "SELECT COUNT(*) AS n, MIN(attempted_at) AS oldest FROM {} \
          WHERE phone_number_id = $1 AND attempted_at >= $2",
-        call.kind.table()
-    ))
-    .bind(number)
-    .bind(format_time(call.since))
-    .fetch_one(&mut **tx)
-    .await?;
-    let n: i64 = row.try_get("n")?;
-    if n < call.limit {
-        return Ok(Budget::Counted);
+        kind.table()
+    )
+}
+
+/// What `n` calls in the window, the oldest at `oldest`, leave of the budget.
+fn budget(call: &CountedCall, n: i64, oldest: Option<String>) -> Budget {
+    match n < call.limit {
+        true => Budget::Counted,
+        false => Budget::Spent {
+            oldest: oldest.as_deref().and_then(parse_time),
+        },
     }
-    let oldest: Option<String> = row.try_get("oldest")?;
-    Ok(Budget::Spent {
-        oldest: oldest.as_deref().and_then(parse_time),
-    })
 }
 
 /// One `UPDATE` of the onboarding row with the columns the update sets, and `updated_at`.
@@ -625,47 +894,46 @@ pub(super) async fn apply_update(
     update: Update,
     now: &str,
 ) -> Result<(), StoreError> {
+    let (sql, params) = update_statement(id, update, now);
+    let mut q = sqlx::query(&sql);
+    for p in params {
+        q = q.bind(p);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// [`apply_update`]'s statement and parameters.
+fn update_statement(id: &str, update: Update, now: &str) -> (String, Vec<String>) {
     let mut sql = String::from("UPDATE onboardings SET updated_at = $1");
-    let mut n = 1;
-    let mut set = |col: &str| {
-        n += 1;
-        sql.push_str(&format!(", {col} = ${n}"));
+    let mut params = vec![now.to_owned()];
+    let mut set = |col: &str, value: String| {
+        params.push(value);
+        sql.push_str(&format!(", {col} = ${}", params.len()));
     };
-    let state = update.state.map(|s| s.as_str());
-    let waba = update.waba.map(|w| w.to_string());
-    let phone = update.phone_number.map(|p| p.to_string());
+    if let Some(state) = update.state {
+        set("state", state.as_str().to_owned());
+    }
+    if let Some(waba) = update.waba {
+        set("waba", waba.to_string());
+    }
+    if let Some(phone) = update.phone_number {
+        set("phone_number", phone.to_string());
+    }
+    // `Some(None)` clears the error: NULL. An error always serializes.
     let error = update
         .error
         .map(|e| e.map(|e| serde_json::to_string(&e).unwrap_or_default()));
-    if state.is_some() {
-        set("state");
+    let clear = matches!(error, Some(None));
+    if let Some(Some(error)) = error {
+        set("error", error);
     }
-    if waba.is_some() {
-        set("waba");
+    if clear {
+        sql.push_str(", error = NULL");
     }
-    if phone.is_some() {
-        set("phone_number");
-    }
-    if error.is_some() {
-        set("error");
-    }
-    n += 1;
-    sql.push_str(&format!(" WHERE id = ${n}"));
-    let mut q = sqlx::query(&sql).bind(now);
-    if let Some(state) = state {
-        q = q.bind(state);
-    }
-    if let Some(waba) = waba {
-        q = q.bind(waba);
-    }
-    if let Some(phone) = phone {
-        q = q.bind(phone);
-    }
-    if let Some(error) = error {
-        q = q.bind(error);
-    }
-    q.bind(id).execute(&mut **tx).await?;
-    Ok(())
+    params.push(id.to_owned());
+    sql.push_str(&format!(" WHERE id = ${}", params.len()));
+    (sql, params)
 }
 
 #[cfg(test)]
