@@ -1,7 +1,8 @@
 //! Typed calls to the proxy. Components never build URLs or read response bodies themselves.
 
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
+use crate::browser::json;
 use wire::{
     CreateOnboarding, ErrorBody, Onboarding, Pin, PublicConfig, SessionLookup, SessionToken, SetPin,
 };
@@ -58,9 +59,7 @@ impl Proxy {
         let body = SessionLookup {
             session: token.clone(),
         };
-        let request = Request::post(&self.url("/api/session"))
-            .json(&body)
-            .map_err(|_| ApiFailure::Malformed(0))?;
+        let request = with_json(Request::post(&self.url("/api/session")), &body)?;
         read(request.send().await).await
     }
 
@@ -72,9 +71,7 @@ impl Proxy {
         &self,
         body: &CreateOnboarding,
     ) -> Result<Onboarding, ApiFailure> {
-        let request = Request::post(&self.url("/api/onboardings"))
-            .json(body)
-            .map_err(|_| ApiFailure::Malformed(0))?;
+        let request = with_json(Request::post(&self.url("/api/onboardings")), body)?;
         read(request.send().await).await
     }
 
@@ -108,9 +105,7 @@ impl Proxy {
     /// `register_limit` or `rate_limited` (429). A PIN Meta refuses is no error: the answer
     /// is the onboarding, still `action_required` with `pin_required` (or `pin_locked`).
     pub async fn send_pin(&self, id: &str, pin: Pin) -> Result<Onboarding, ApiFailure> {
-        let request = Request::post(&self.onboarding_url(id, "/pin"))
-            .json(&SetPin { pin })
-            .map_err(|_| ApiFailure::Malformed(0))?;
+        let request = with_json(Request::post(&self.onboarding_url(id, "/pin")), &SetPin { pin })?;
         read(request.send().await).await
     }
 
@@ -125,6 +120,15 @@ impl Proxy {
     }
 }
 
+/// The request with `body` as its JSON.
+fn with_json(request: RequestBuilder, body: &impl serde::Serialize) -> Result<Request, ApiFailure> {
+    let text = json::to_text(body).ok_or(ApiFailure::Malformed(0))?;
+    request
+        .header("Content-Type", "application/json")
+        .body(text)
+        .map_err(|_| ApiFailure::Malformed(0))
+}
+
 async fn read<T: DeserializeOwned>(
     sent: Result<Response, gloo_net::Error>,
 ) -> Result<T, ApiFailure> {
@@ -132,16 +136,16 @@ async fn read<T: DeserializeOwned>(
     let status = response.status();
     let text = response.text().await.map_err(|_| ApiFailure::Unreachable)?;
     if response.ok() {
-        serde_json::from_str(&text).map_err(|_| ApiFailure::Malformed(status))
+        json::from_text(&text).ok_or(ApiFailure::Malformed(status))
     } else {
-        match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(body) => Err(ApiFailure::Refused {
+        match json::from_text::<ErrorBody>(&text) {
+            Some(body) => Err(ApiFailure::Refused {
                 status,
                 error: body.error,
             }),
             // A gateway in front of the proxy answering HTML, say.
-            Err(_) if status >= 502 => Err(ApiFailure::Unreachable),
-            Err(_) => Err(ApiFailure::Malformed(status)),
+            None if status >= 502 => Err(ApiFailure::Unreachable),
+            None => Err(ApiFailure::Malformed(status)),
         }
     }
 }

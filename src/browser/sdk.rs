@@ -163,10 +163,7 @@ pub fn login(
     on_result: impl FnOnce(LoginResponse) + 'static,
 ) -> Result<(), SdkError> {
     let (fb, login) = fb_function("login").ok_or(SdkError::Broken)?;
-    let options = serde_json::to_string(options)
-        .ok()
-        .and_then(|json| js_sys::JSON::parse(&json).ok())
-        .ok_or(SdkError::Broken)?;
+    let options = super::json::to_js(options).ok_or(SdkError::Broken)?;
     // A plain function: the SDK refuses anything else (async functions included).
     let callback = Closure::once_into_js(move |response: JsValue| {
         on_result(read_login_response(&response));
