@@ -205,7 +205,7 @@ impl Flow {
         }
     }
 
-    fn proxy(self) -> Proxy {
+    pub fn proxy(self) -> Proxy {
         Proxy::new(&self.options.with_value(|o| o.proxy_url.clone()))
     }
 
