@@ -1,7 +1,9 @@
 //! Typed calls to the proxy. Components never build URLs or read response bodies themselves.
 
-use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::browser::{http, json};
 use wire::{
     CreateOnboarding, ErrorBody, Onboarding, Pin, PublicConfig, SessionLookup, SessionToken, SetPin,
 };
@@ -46,7 +48,7 @@ impl Proxy {
     /// # Errors
     /// [`ApiFailure`] when the proxy is unreachable or refuses.
     pub async fn config(&self) -> Result<PublicConfig, ApiFailure> {
-        read(Request::get(&self.url("/api/config")).send().await).await
+        get(&self.url("/api/config")).await
     }
 
     /// `POST /api/session`: what the page's session token allows.
@@ -58,10 +60,7 @@ impl Proxy {
         let body = SessionLookup {
             session: token.clone(),
         };
-        let request = Request::post(&self.url("/api/session"))
-            .json(&body)
-            .map_err(|_| ApiFailure::Malformed(0))?;
-        read(request.send().await).await
+        post(&self.url("/api/session"), Some(&body)).await
     }
 
     /// `POST /api/onboardings`.
@@ -72,10 +71,7 @@ impl Proxy {
         &self,
         body: &CreateOnboarding,
     ) -> Result<Onboarding, ApiFailure> {
-        let request = Request::post(&self.url("/api/onboardings"))
-            .json(body)
-            .map_err(|_| ApiFailure::Malformed(0))?;
-        read(request.send().await).await
+        post(&self.url("/api/onboardings"), Some(body)).await
     }
 
     /// `GET /api/onboardings/{id}`.
@@ -83,7 +79,7 @@ impl Proxy {
     /// # Errors
     /// [`ApiFailure`] when the proxy is unreachable or does not know the id.
     pub async fn onboarding(&self, id: &str) -> Result<Onboarding, ApiFailure> {
-        read(Request::get(&self.onboarding_url(id, "")).send().await).await
+        get(&self.onboarding_url(id, "")).await
     }
 
     /// `POST /api/onboardings/{id}/retry`.
@@ -91,12 +87,7 @@ impl Proxy {
     /// # Errors
     /// [`ApiFailure`] when nothing is retryable (409) or the register budget is spent (429).
     pub async fn retry(&self, id: &str) -> Result<Onboarding, ApiFailure> {
-        read(
-            Request::post(&self.onboarding_url(id, "/retry"))
-                .send()
-                .await,
-        )
-        .await
+        post(&self.onboarding_url(id, "/retry"), None::<&()>).await
     }
 
     /// `POST /api/onboardings/{id}/pin` with the customer's existing two-step verification
@@ -108,10 +99,7 @@ impl Proxy {
     /// `register_limit` or `rate_limited` (429). A PIN Meta refuses is no error: the answer
     /// is the onboarding, still `action_required` with `pin_required` (or `pin_locked`).
     pub async fn send_pin(&self, id: &str, pin: Pin) -> Result<Onboarding, ApiFailure> {
-        let request = Request::post(&self.onboarding_url(id, "/pin"))
-            .json(&SetPin { pin })
-            .map_err(|_| ApiFailure::Malformed(0))?;
-        read(request.send().await).await
+        post(&self.onboarding_url(id, "/pin"), Some(&SetPin { pin })).await
     }
 
     /// The server-sent events URL of an onboarding.
@@ -125,23 +113,37 @@ impl Proxy {
     }
 }
 
-async fn read<T: DeserializeOwned>(
-    sent: Result<Response, gloo_net::Error>,
+/// `GET url`, read as `T`.
+async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
+    read(http::fetch("GET", url, None).await)
+}
+
+/// `POST url`, with `body` as JSON when there is one, read as `T`.
+async fn post<T: DeserializeOwned>(
+    url: &str,
+    body: Option<&(impl Serialize + ?Sized)>,
 ) -> Result<T, ApiFailure> {
-    let response = sent.map_err(|_| ApiFailure::Unreachable)?;
-    let status = response.status();
-    let text = response.text().await.map_err(|_| ApiFailure::Unreachable)?;
-    if response.ok() {
-        serde_json::from_str(&text).map_err(|_| ApiFailure::Malformed(status))
+    let text = match body {
+        Some(body) => Some(json::to_text(body).ok_or(ApiFailure::Malformed(0))?),
+        None => None,
+    };
+    read(http::fetch("POST", url, text.as_deref()).await)
+}
+
+fn read<T: DeserializeOwned>(sent: Result<http::Answer, ()>) -> Result<T, ApiFailure> {
+    let answer = sent.map_err(|()| ApiFailure::Unreachable)?;
+    let (status, text) = (answer.status, answer.text);
+    if answer.ok {
+        json::from_text(&text).ok_or(ApiFailure::Malformed(status))
     } else {
-        match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(body) => Err(ApiFailure::Refused {
+        match json::from_text::<ErrorBody>(&text) {
+            Some(body) => Err(ApiFailure::Refused {
                 status,
                 error: body.error,
             }),
             // A gateway in front of the proxy answering HTML, say.
-            Err(_) if status >= 502 => Err(ApiFailure::Unreachable),
-            Err(_) => Err(ApiFailure::Malformed(status)),
+            None if status >= 502 => Err(ApiFailure::Unreachable),
+            None => Err(ApiFailure::Malformed(status)),
         }
     }
 }

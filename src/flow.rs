@@ -18,6 +18,7 @@ use crate::browser::dom::{self, session, Timeout};
 use crate::browser::messages::SessionInfoListener;
 use crate::browser::sdk::{self, SdkError, SdkSettings};
 use crate::browser::stream::EventStream;
+use crate::protocol::widget_event::CancelDetail;
 use crate::protocol::{
     event_detail, CancelStep, Correlator, Failure, LaunchOptions, LoginResult, OriginPolicy,
     Outcome, SessionInfo, Timeouts,
@@ -204,7 +205,7 @@ impl Flow {
         }
     }
 
-    fn proxy(self) -> Proxy {
+    pub fn proxy(self) -> Proxy {
         Proxy::new(&self.options.with_value(|o| o.proxy_url.clone()))
     }
 
@@ -492,7 +493,9 @@ impl Flow {
             Outcome::Cancelled { step } => {
                 self.emit(
                     "wa-signup:cancel",
-                    &serde_json::json!({ "current_step": step.as_ref().map(CancelStep::as_str) }),
+                    &CancelDetail {
+                        current_step: step.as_ref().map(CancelStep::as_str),
+                    },
                 );
                 self.set(Screen::Cancelled(step));
             }

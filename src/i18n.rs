@@ -1,8 +1,15 @@
 //! The widget's words in English, 简体中文, 繁體中文 and Tiếng Việt.
 //!
 //! Each language is one exhaustive `match` over [`Msg`]: a key missing in any language is a
-//! compile error, and the tests check that placeholders agree across languages. Sentences
-//! with a value carry a `{name}` placeholder, filled by [`Locale::fill`].
+//! compile error (in every build, the browser's included), and the tests check that
+//! placeholders agree across languages. Sentences with a value carry a `{name}` placeholder,
+//! filled by [`Locale::fill`].
+//!
+//! The browser bundle speaks English by itself and gets the other languages when a widget
+//! needs one (`static/i18n/{tag}.json`: the sentences in [`Msg::ALL`]'s order, written from
+//! these matches and checked against them by `the_delivered_languages_are_the_catalogue`),
+//! so a page never downloads the three languages it is not showing. Natively, and in the
+//! browser tests (feature `all-languages`), every language is compiled in.
 
 /// A language the widget speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,14 +88,25 @@ impl Locale {
             .unwrap_or(Locale::En)
     }
 
-    /// The sentence for `msg`.
+    /// The sentence for `msg` (English while the language has not arrived: see
+    /// [`Locale::is_ready`]).
     pub fn t(self, msg: Msg) -> &'static str {
         match self {
             Locale::En => en(msg),
-            Locale::ZhHans => zh_hans(msg),
-            Locale::ZhHant => zh_hant(msg),
-            Locale::Vi => vi(msg),
+            other => delivered::text(other, msg),
         }
+    }
+
+    /// Whether [`Locale::t`] speaks this language now: English always, the others once
+    /// delivered ([`deliver`]) in the browser bundle, always elsewhere.
+    pub fn is_ready(self) -> bool {
+        self == Locale::En || delivered::is_ready(self)
+    }
+
+    /// Every sentence, in [`Msg::ALL`]'s order: what `static/i18n/{tag}.json` holds.
+    #[cfg(any(not(target_arch = "wasm32"), feature = "all-languages"))]
+    pub fn catalogue(self) -> Vec<&'static str> {
+        Msg::ALL.iter().map(|&m| delivered::compiled(self, m)).collect()
     }
 
     /// The sentence for `msg` with each `{name}` replaced by its value.
@@ -98,6 +116,74 @@ impl Locale {
             text = text.replace(&format!("{{{name}}}"), value);
         }
         text
+    }
+}
+
+/// Hands a language's sentences (as in `static/i18n/{tag}.json`) to [`Locale::t`]. False
+/// when they are not one per [`Msg`], so a stale file can never shift sentences around
+/// (the widget then stays in the language it shows).
+pub fn deliver(locale: Locale, sentences: Vec<String>) -> bool {
+    sentences.len() == Msg::ALL.len() && delivered::install(locale, sentences)
+}
+
+/// Every language compiled in.
+#[cfg(any(not(target_arch = "wasm32"), feature = "all-languages"))]
+mod delivered {
+    use super::*;
+
+    pub fn text(locale: Locale, msg: Msg) -> &'static str {
+        compiled(locale, msg)
+    }
+
+    pub fn compiled(locale: Locale, msg: Msg) -> &'static str {
+        match locale {
+            Locale::En => en(msg),
+            Locale::ZhHans => zh_hans(msg),
+            Locale::ZhHant => zh_hant(msg),
+            Locale::Vi => vi(msg),
+        }
+    }
+
+    pub fn is_ready(_: Locale) -> bool {
+        true
+    }
+
+    pub fn install(_: Locale, _: Vec<String>) -> bool {
+        true
+    }
+}
+
+/// English compiled in; the others as delivered (kept for the page's life: a few KB each).
+#[cfg(all(target_arch = "wasm32", not(feature = "all-languages")))]
+mod delivered {
+    use super::*;
+    use std::cell::RefCell;
+
+    thread_local! {
+        static DELIVERED: RefCell<Vec<(Locale, &'static [String])>> = const { RefCell::new(Vec::new()) };
+    }
+
+    fn table(locale: Locale) -> Option<&'static [String]> {
+        DELIVERED.with(|d| d.borrow().iter().find(|(l, _)| *l == locale).map(|(_, t)| *t))
+    }
+
+    pub fn text(locale: Locale, msg: Msg) -> &'static str {
+        match table(locale) {
+            Some(sentences) => sentences[msg as usize].as_str(),
+            None => en(msg),
+        }
+    }
+
+    pub fn is_ready(locale: Locale) -> bool {
+        table(locale).is_some()
+    }
+
+    pub fn install(locale: Locale, sentences: Vec<String>) -> bool {
+        if table(locale).is_none() {
+            let sentences: &'static [String] = Box::leak(sentences.into_boxed_slice());
+            DELIVERED.with(|d| d.borrow_mut().push((locale, sentences)));
+        }
+        true
     }
 }
 
@@ -425,6 +511,9 @@ fn en(m: Msg) -> &'static str {
     }
 }
 
+// Compiled in every build, so a missing sentence is a compile error there too; the browser
+// bundle does not call these (its copies of the sentences arrive as JSON).
+#[cfg_attr(all(target_arch = "wasm32", not(feature = "all-languages")), allow(dead_code))]
 fn zh_hans(m: Msg) -> &'static str {
     use Msg::*;
     match m {
@@ -528,6 +617,7 @@ fn zh_hans(m: Msg) -> &'static str {
     }
 }
 
+#[cfg_attr(all(target_arch = "wasm32", not(feature = "all-languages")), allow(dead_code))]
 fn zh_hant(m: Msg) -> &'static str {
     use Msg::*;
     match m {
@@ -635,6 +725,7 @@ fn zh_hant(m: Msg) -> &'static str {
     }
 }
 
+#[cfg_attr(all(target_arch = "wasm32", not(feature = "all-languages")), allow(dead_code))]
 fn vi(m: Msg) -> &'static str {
     use Msg::*;
     match m {
@@ -758,6 +849,30 @@ mod tests {
                 assert_eq!(placeholders(text), english, "{locale:?} {msg:?}");
             }
         }
+    }
+
+    #[test]
+    #[cfg(not(target_arch = "wasm32"))]
+    fn the_delivered_languages_are_the_catalogue() {
+        for locale in [Locale::ZhHans, Locale::ZhHant, Locale::Vi] {
+            let path = format!(
+                "{}/static/i18n/{}.json",
+                env!("CARGO_MANIFEST_DIR"),
+                locale.tag()
+            );
+            let want = serde_json::to_string_pretty(&locale.catalogue()).unwrap() + "\n";
+            if std::env::var_os("UPDATE_I18N").is_some() {
+                std::fs::write(&path, &want).unwrap();
+            }
+            let have = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                have == want,
+                "{path} is not the catalogue: UPDATE_I18N=1 cargo test -p wa-signup i18n"
+            );
+            let back: Vec<String> = serde_json::from_str(&have).unwrap();
+            assert!(deliver(locale, back));
+        }
+        assert!(!deliver(Locale::Vi, vec!["too short".to_owned()]));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //   <script type="module" src="https://YOUR-PROXY/embed.js"></script>
 // It loads the widget's styles and WebAssembly from the same place as itself, mounts a
 // widget on every [data-wa-signup] element, and exposes window.WaSignup.{mount, autoMount}.
+// The build writes the content-hashed names of this build's files over the three quoted
+// names below (Trunk.toml's hook), so they can be cached for good while this file keeps its name.
 const base = new URL('.', import.meta.url);
 if (window.__WA_SIGNUP_BASE === undefined) {
   window.__WA_SIGNUP_BASE = base.href.replace(/\/$/, '');

@@ -18,8 +18,7 @@ pub async fn prefetched_config() -> Option<wire::PublicConfig> {
         .dyn_into::<js_sys::Promise>()
         .ok()?;
     let value = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
-    let json = js_sys::JSON::stringify(&value).ok()?.as_string()?;
-    serde_json::from_str(&json).ok()
+    super::json::from_js(value)
 }
 
 /// Takes the `session` parameter out of the page's address and returns its value: the
@@ -64,10 +63,7 @@ pub fn browser_languages() -> Vec<String> {
 
 /// Dispatches a bubbling `CustomEvent` named `name` on `target` with `detail` as a JS value.
 pub fn dispatch(target: &web_sys::Element, name: &str, detail: &impl Serialize) {
-    let detail = serde_json::to_string(detail)
-        .ok()
-        .and_then(|json| js_sys::JSON::parse(&json).ok())
-        .unwrap_or(JsValue::NULL);
+    let detail = super::json::to_js(detail).unwrap_or(JsValue::NULL);
     let init = web_sys::CustomEventInit::new();
     init.set_bubbles(true);
     init.set_composed(true);

@@ -105,6 +105,15 @@ fn start_loading(settings: &SdkSettings) -> Promise {
             rejecting("timeout").unchecked_ref(),
             settings.timeout_ms,
         );
+        // A script of the SDK's already on its way (the standalone page starts it while the
+        // wasm loads; a host page may have Meta's snippet): wait for it instead of adding a
+        // second. A failed one is reported blocked (the page removes its own on failure, so
+        // a retry, or a widget starting after, adds a new one).
+        if let Some(existing) = document().and_then(|d| d.get_element_by_id(SCRIPT_ID)) {
+            let _ = existing
+                .add_event_listener_with_callback("error", rejecting("blocked").unchecked_ref());
+            return;
+        }
         let script = document()
             .and_then(|d| d.create_element("script").ok())
             .and_then(|e| e.dyn_into::<web_sys::HtmlScriptElement>().ok());
@@ -154,10 +163,7 @@ pub fn login(
     on_result: impl FnOnce(LoginResponse) + 'static,
 ) -> Result<(), SdkError> {
     let (fb, login) = fb_function("login").ok_or(SdkError::Broken)?;
-    let options = serde_json::to_string(options)
-        .ok()
-        .and_then(|json| js_sys::JSON::parse(&json).ok())
-        .ok_or(SdkError::Broken)?;
+    let options = super::json::to_js(options).ok_or(SdkError::Broken)?;
     // A plain function: the SDK refuses anything else (async functions included).
     let callback = Closure::once_into_js(move |response: JsValue| {
         on_result(read_login_response(&response));

@@ -26,7 +26,7 @@ impl EventStream {
             if let Some(parsed) = e
                 .data()
                 .as_string()
-                .and_then(|s| serde_json::from_str(&s).ok())
+                .and_then(|s| super::json::from_text(&s))
             {
                 on_data(parsed);
             }

@@ -3,9 +3,9 @@ use leptos::prelude::*;
 use wire::Mode;
 
 use super::{PinForm, Progress, Status};
-use crate::browser::dom;
+use crate::browser::{dom, http, json};
 use crate::flow::{Flow, Screen, WidgetOptions};
-use crate::i18n::{Locale, Msg};
+use crate::i18n::{self, Locale, Msg};
 
 /// The onboarding widget: language switch, one launch button per enabled mode, the status
 /// region and the live progress of the onboarding.
@@ -25,9 +25,32 @@ pub fn Widget(
         )
     };
     let initial = choose(None);
-    let locale = RwSignal::new(initial);
     let level = options.heading_level.unwrap_or(2);
     let flow = Flow::new(options);
+    // `wanted` is the language asked for, `locale` the one shown: they differ while a
+    // language other than English is on its way (the bundle speaks only English by itself).
+    let wanted = RwSignal::new(initial);
+    let locale = RwSignal::new(if initial.is_ready() { initial } else { Locale::En });
+    let show = move |l: Locale| {
+        wanted.set(l);
+        if l.is_ready() {
+            locale.set(l);
+            return;
+        }
+        let url = flow.proxy().url(&format!("/i18n/{}.json", l.tag()));
+        leptos::task::spawn_local(async move {
+            if let Ok(answer) = http::fetch("GET", &url, None).await {
+                if let Some(sentences) = json::from_text::<Vec<String>>(&answer.text) {
+                    i18n::deliver(l, sentences);
+                }
+            }
+            // Only the last choice counts; one that did not arrive leaves the page as it was.
+            if l.is_ready() && wanted.try_get_untracked() == Some(l) {
+                locale.try_set(l);
+            }
+        });
+    };
+    show(initial);
     let root = NodeRef::<html::Section>::new();
     Effect::new(move |started: Option<bool>| {
         if started == Some(true) {
@@ -47,8 +70,8 @@ pub fn Widget(
     // customer already switched.
     Effect::new(move |_| {
         let session = flow.session.with(|s| s.as_ref().and_then(|s| s.locale));
-        if session.is_some() && locale.get_untracked() == initial {
-            locale.set(choose(session));
+        if session.is_some() && wanted.get_untracked() == initial {
+            show(choose(session));
         }
     });
 
@@ -98,7 +121,7 @@ pub fn Widget(
                     <select data-testid="locale"
                         on:change=move |ev| {
                             if let Some(l) = Locale::from_tag(&event_target_value(&ev)) {
-                                locale.set(l);
+                                show(l);
                             }
                         }>
                         {Locale::ALL.into_iter().map(|l| view! {

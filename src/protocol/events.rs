@@ -1,13 +1,14 @@
 //! Session-info messages (`type: "WA_EMBEDDED_SIGNUP"`) that Meta's popup posts to its
 //! opener, parsed into typed values (their path through the app: docs/ARCHITECTURE.md).
 //!
-//! Parsing goes through a `serde_json::Value` rather than a derived tagged enum: the same
-//! `event` means different things depending on `data` (`FINISH` with `is_wa_login_user`,
-//! `CANCEL` carrying a user-reported error), ids may come as strings or numbers, and every
-//! oddity must end in a value or `None`, never in an error the caller has to handle.
+//! Parsing reads a [`Json`] value rather than a derived tagged enum: the same `event` means
+//! different things depending on `data` (`FINISH` with `is_wa_login_user`, `CANCEL` carrying
+//! a user-reported error), ids may come as strings or numbers, and every oddity must end in a
+//! value or `None`, never in an error the caller has to handle. The browser builds that value
+//! from what its own `JSON.parse` made of the message (`src/browser/messages.rs`), so the
+//! bundle carries no JSON parser; natively, [`parse_session_info`] reads text.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 use wire::{
     AuthCode, BusinessId, CreateOnboarding, CustomerRef, EventName, Mode, PhoneNumberId,
     SessionToken, WabaId,
@@ -186,38 +187,102 @@ pub struct ReportedError {
     pub timestamp: Option<String>,
 }
 
-/// Parses a message's data into session info. The browser layer hands over the data as
-/// text: a string as it arrived, an object as `JSON.stringify` wrote it, so both obey the
-/// same size limit.
+/// A JSON value as the browser's `JSON.parse` made it: the one shape [`session_info`] reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, as text the way JavaScript writes it (`String(n)`): ids are read from their
+    /// digits, never through a float.
+    Number(String),
+    /// A string.
+    String(String),
+    /// An array.
+    Array(Vec<Json>),
+    /// An object's members, in order; a repeated key keeps its last value (as `JSON.parse`).
+    Object(Vec<(String, Json)>),
+}
+
+/// An object's members.
+type Members = [(String, Json)];
+
+impl Json {
+    fn as_object(&self) -> Option<&Members> {
+        match self {
+            Json::Object(members) => Some(members),
+            _ => None,
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The value of `key` in an object's members (the last, as `JSON.parse` keeps it).
+fn get<'a>(members: &'a Members, key: &str) -> Option<&'a Json> {
+    members.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// Parses a message's data, as text, into session info: what the browser does with the
+/// [`Json`] value it builds, for native callers and tests. The size limit is the same: the
+/// browser measures a string as it arrived and an object as `JSON.stringify` wrote it.
 ///
-/// `None` means "not ours, ignore silently": not JSON, not an object, another `type`, no
-/// string `event`, or more than [`wire::MAX_BODY_BYTES`] of JSON. Every other message from
-/// a trusted origin yields a value (see [`SessionInfo::InvalidFinish`] and
-/// [`SessionInfo::Unknown`]). Never panics.
+/// `None` as for [`session_info`], and for text that is not JSON or is longer than
+/// [`wire::MAX_BODY_BYTES`]. Never panics.
+#[cfg(any(test, not(target_arch = "wasm32")))]
 pub fn parse_session_info(text: &str) -> Option<SessionInfo> {
     if text.len() > wire::MAX_BODY_BYTES {
         return None;
     }
-    let value: Value = serde_json::from_str(text).ok()?;
-    from_value(&value)
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    session_info(&Json::from(value))
 }
 
-fn from_value(value: &Value) -> Option<SessionInfo> {
+#[cfg(any(test, not(target_arch = "wasm32")))]
+impl From<serde_json::Value> for Json {
+    fn from(value: serde_json::Value) -> Json {
+        use serde_json::Value;
+        match value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(b),
+            Value::Number(n) => Json::Number(n.to_string()),
+            Value::String(s) => Json::String(s),
+            Value::Array(items) => Json::Array(items.into_iter().map(Json::from).collect()),
+            Value::Object(members) => Json::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (k, Json::from(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Reads one message's data as session info.
+///
+/// `None` means "not ours, ignore silently": not an object, another `type`, or no string
+/// `event`. Every other message from a trusted origin yields a value (see
+/// [`SessionInfo::InvalidFinish`] and [`SessionInfo::Unknown`]). Never panics.
+pub fn session_info(value: &Json) -> Option<SessionInfo> {
     let message = value.as_object()?;
-    if message.get("type")?.as_str()? != MESSAGE_TYPE {
+    if get(message, "type")?.as_str()? != MESSAGE_TYPE {
         return None;
     }
-    let event = message.get("event")?.as_str()?;
+    let event = get(message, "event")?.as_str()?;
     // `data` should be an object; anything else reads as an empty one so that, e.g., a
     // `CANCEL` without data is still a cancel.
-    let empty = Map::new();
-    let data = message
-        .get("data")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
+    let data = get(message, "data")
+        .and_then(Json::as_object)
+        .unwrap_or_default();
 
     let kind = match event {
-        "FINISH" if is_true(data.get("is_wa_login_user")) => FinishKind::WaLoginUser,
+        "FINISH" if is_true(get(data, "is_wa_login_user")) => FinishKind::WaLoginUser,
         "FINISH" => FinishKind::Finish,
         "FINISH_ONLY_WABA" => FinishKind::OnlyWaba,
         "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING" => FinishKind::WhatsAppBusinessAppOnboarding,
@@ -225,9 +290,8 @@ fn from_value(value: &Value) -> Option<SessionInfo> {
         "FINISH_GRANT_ONLY_API_ACCESS" => FinishKind::GrantOnlyApiAccess,
         "CANCEL" if has_error_details(data) => return Some(SessionInfo::Error(reported(data))),
         "CANCEL" => {
-            let step = data
-                .get("current_step")
-                .and_then(Value::as_str)
+            let step = get(data, "current_step")
+                .and_then(Json::as_str)
                 .map(CancelStep::parse);
             return Some(SessionInfo::Cancel(Cancel { step }));
         }
@@ -236,7 +300,7 @@ fn from_value(value: &Value) -> Option<SessionInfo> {
         // ended, and waiting (then timing out) is the safer reading.
         other
             if other.starts_with("FINISH_")
-                && matches!(id::<WabaId>(data.get("waba_id")), Ok(Some(_))) =>
+                && matches!(id::<WabaId>(get(data, "waba_id")), Ok(Some(_))) =>
         {
             FinishKind::Unrecognized
         }
@@ -249,18 +313,18 @@ fn from_value(value: &Value) -> Option<SessionInfo> {
     Some(finish(kind, event, data))
 }
 
-fn finish(kind: FinishKind, event: &str, data: &Map<String, Value>) -> SessionInfo {
+fn finish(kind: FinishKind, event: &str, data: &Members) -> SessionInfo {
     let invalid = || SessionInfo::InvalidFinish {
         event: event.to_owned(),
     };
     // YCloud's standard-mode sample reads `businessId`; Meta documents `business_id`.
-    let business = match data.get("business_id") {
+    let business = match get(data, "business_id") {
         Some(v) if !is_absent(v) => Some(v),
-        _ => data.get("businessId"),
+        _ => get(data, "businessId"),
     };
     let (Some(waba_id), Ok(phone_number_id), Ok(business_id), Ok(event)) = (
-        id::<WabaId>(data.get("waba_id")).ok().flatten(),
-        id::<PhoneNumberId>(data.get("phone_number_id")),
+        id::<WabaId>(get(data, "waba_id")).ok().flatten(),
+        id::<PhoneNumberId>(get(data, "phone_number_id")),
         id::<BusinessId>(business),
         EventName::parse(event),
     ) else {
@@ -276,53 +340,54 @@ fn finish(kind: FinishKind, event: &str, data: &Map<String, Value>) -> SessionIn
 }
 
 /// An id field: absent (`None`, `null`, `""`) is `Ok(None)`; digits as a string or a
-/// non-negative integer are `Ok(Some(_))`; anything else is `Err(())`.
-fn id<T: TryFrom<String>>(value: Option<&Value>) -> Result<Option<T>, ()> {
+/// non-negative integer (up to `u64::MAX`) are `Ok(Some(_))`; anything else is `Err(())`.
+fn id<T: TryFrom<String>>(value: Option<&Json>) -> Result<Option<T>, ()> {
     let text = match value {
         None => return Ok(None),
         Some(v) if is_absent(v) => return Ok(None),
-        Some(Value::String(s)) => s.clone(),
+        Some(Json::String(s)) => s.clone(),
         // Ids are strings in every sample, but a JSON number of digits means the same id.
-        Some(Value::Number(n)) if n.is_u64() => n.to_string(),
+        Some(Json::Number(n)) if n.parse::<u64>().is_ok() && !n.starts_with('+') => n.clone(),
         Some(_) => return Err(()),
     };
     T::try_from(text).map(Some).map_err(|_| ())
 }
 
-fn is_absent(value: &Value) -> bool {
+fn is_absent(value: &Json) -> bool {
     match value {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
+        Json::Null => true,
+        Json::String(s) => s.is_empty(),
         _ => false,
     }
 }
 
-fn is_true(value: Option<&Value>) -> bool {
-    matches!(value, Some(Value::Bool(true))) || value.and_then(Value::as_str) == Some("true")
+fn is_true(value: Option<&Json>) -> bool {
+    matches!(value, Some(Json::Bool(true))) || value.and_then(Json::as_str) == Some("true")
 }
 
-fn has_error_details(data: &Map<String, Value>) -> bool {
+fn has_error_details(data: &Members) -> bool {
     ["error_message", "error_code", "error_id"]
         .iter()
-        .any(|key| data.get(*key).is_some_and(|v| !is_absent(v)))
+        .any(|key| get(data, key).is_some_and(|v| !is_absent(v)))
 }
 
-fn reported(data: &Map<String, Value>) -> ReportedError {
+fn reported(data: &Members) -> ReportedError {
     ReportedError {
-        message: text(data.get("error_message")),
-        code: text(data.get("error_code")).or_else(|| text(data.get("error_id"))),
-        session_id: text(data.get("session_id")),
-        timestamp: text(data.get("timestamp")),
+        message: text(get(data, "error_message")),
+        code: text(get(data, "error_code")).or_else(|| text(get(data, "error_id"))),
+        session_id: text(get(data, "session_id")),
+        timestamp: text(get(data, "timestamp")),
     }
 }
 
 /// A free-text field: strings as they are, numbers and booleans written out, empty or
 /// other shapes dropped.
-fn text(value: Option<&Value>) -> Option<String> {
+fn text(value: Option<&Json>) -> Option<String> {
     match value? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Json::String(s) if !s.is_empty() => Some(s.clone()),
+        Json::Number(n) => Some(n.clone()),
+        Json::Bool(true) => Some("true".to_owned()),
+        Json::Bool(false) => Some("false".to_owned()),
         _ => None,
     }
 }

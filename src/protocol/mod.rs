@@ -2,7 +2,7 @@
 //! `FB.login` options and the code/session correlator.
 //!
 //! Nothing here names a JavaScript type, so all of it runs and is tested natively; the
-//! `browser` module feeds it strings and JSON values.
+//! `browser` module feeds it strings and [`Json`] values built from what the browser parsed.
 
 pub mod correlator;
 pub mod events;
@@ -11,8 +11,10 @@ pub mod origin;
 pub mod widget_event;
 
 pub use correlator::{Correlator, Failure, LoginResult, Outcome, Timeouts};
+#[cfg(any(test, not(target_arch = "wasm32")))]
+pub use events::parse_session_info;
 pub use events::{
-    parse_session_info, Cancel, CancelStep, Finish, FinishKind, ReportedError, SessionInfo,
+    session_info, Cancel, CancelStep, Finish, FinishKind, Json, ReportedError, SessionInfo,
     MESSAGE_TYPE,
 };
 pub use launch::{LaunchError, LaunchOptions};

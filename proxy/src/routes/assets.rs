@@ -3,9 +3,11 @@
 use std::convert::Infallible;
 use std::path::PathBuf;
 
-use axum::http::{header, Method, Uri};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodRouter};
+use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
 use crate::error::Error;
@@ -52,9 +54,67 @@ pub async fn method_not_allowed() -> Error {
     Error::MethodNotAllowed
 }
 
+/// Where the bundle's page leaves room for the public configuration (`index.html`).
+const CONFIG_SLOT: &str = r#"<script id="wa-signup-config" type="application/json"></script>"#;
+
+/// `GET /` and `GET /index.html`: the bundle's page with `/api/config`'s answer written into
+/// its configuration block, so the page can start the SDK's download without waiting for a
+/// second request. Read at each request: a rebuilt bundle is served at once, like the rest.
+pub async fn index(State(state): State<super::AppState>, method: Method, uri: Uri) -> Response {
+    let Some(dir) = state.dist_dir.as_deref() else {
+        return no_bundle(method, uri).await.into_response();
+    };
+    let Ok(html) = tokio::fs::read_to_string(dir.join("index.html")).await else {
+        return not_found(method, uri).await.into_response();
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        with_config(&html, &state.public_config),
+    )
+        .into_response()
+}
+
+/// `html` with the configuration's JSON in its slot (unchanged when it has none). `<`, `>`
+/// and `&` are written as JSON escapes, so no value can close the element or open a comment.
+pub(crate) fn with_config(html: &str, config: &wire::PublicConfig) -> String {
+    let Ok(json) = serde_json::to_string(config) else {
+        return html.to_owned();
+    };
+    let json = json
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    let filled = CONFIG_SLOT.replace("></script>", &format!(">{json}</script>"));
+    html.replacen(CONFIG_SLOT, &filled, 1)
+}
+
+/// A year: the longest lifetime caches are asked to honour.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Whether a file's name carries its content's hash (trunk's `NAME-<hash>.js`,
+/// `NAME-<hash>_bg.wasm`, the hash a 64-bit number in lowercase hex, so 8 to 16 digits but
+/// for one name in billions): such a name never serves other bytes, so it may be cached for
+/// good.
+fn is_content_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    name.match_indices('-').any(|(at, _)| {
+        let rest = &name[at + 1..];
+        let digits = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+            .count();
+        (8..=16).contains(&digits) && matches!(rest.as_bytes().get(digits), Some(b'.' | b'_'))
+    })
+}
+
 /// Serves `dist_dir` at `/` (`index.html` for directories, precompressed `.br`/`.gz` files
-/// when present); anything not found answers in the error shape. With no bundle built,
-/// every such request says how to build it.
+/// when present, else compressed on the fly by the router's layer); anything not found
+/// answers in the error shape. Content-hashed files are cached for a year, everything else
+/// is revalidated (`no-cache`): `/embed.js` keeps its name for partners, so it must never go
+/// stale. With no bundle built, every such request says how to build it.
 pub fn bundle_service(dist_dir: Option<PathBuf>) -> MethodRouter<(), Infallible> {
     match dist_dir {
         Some(dir) => {
@@ -64,14 +124,26 @@ pub fn bundle_service(dist_dir: Option<PathBuf>) -> MethodRouter<(), Infallible>
                 .precompressed_gzip()
                 .call_fallback_on_method_not_allowed(true)
                 .fallback(any(not_found));
-            any_service(serve)
+            any(move |request: Request| serve_file(serve.clone(), request))
         }
         None => any(no_bundle),
     }
 }
 
-fn any_service(serve: ServeDir<MethodRouter<(), Infallible>>) -> MethodRouter<(), Infallible> {
-    axum::routing::any_service(serve)
+async fn serve_file(serve: ServeDir<MethodRouter<(), Infallible>>, request: Request) -> Response {
+    let immutable = is_content_hashed(request.uri().path());
+    let mut response = match serve.oneshot(request).await {
+        Ok(response) => response.map(axum::body::Body::new),
+        Err(never) => match never {},
+    };
+    let status = response.status();
+    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+        let value = if immutable { IMMUTABLE } else { "no-cache" };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    response
 }
 
 async fn not_found(method: Method, uri: Uri) -> Error {
@@ -89,4 +161,61 @@ fn miss(method: &Method, uri: &Uri, message: &str) -> Error {
         return Error::MethodNotAllowed;
     }
     Error::NotFound(message.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_trunk_s_hashed_names_are_immutable() {
+        for hashed in [
+            "/wa-signup-5f2b0c9e8d7a6b41_bg.wasm",
+            "/wa-signup-5f2b0c9e8d7a6b41.js",
+            "/widget-123456789abcdef.css",
+        ] {
+            assert!(is_content_hashed(hashed), "{hashed}");
+        }
+        for stable in [
+            "/embed.js",
+            "/index.html",
+            "/",
+            "/wa-signup.js",
+            "/wa-signup_bg.wasm",
+            "/embed-demo.html",
+            "/x-1234567.js",
+            "/x-0123456789abcdef0.js",
+            "/x-0123456789abcdeg.js",
+        ] {
+            assert!(!is_content_hashed(stable), "{stable}");
+        }
+    }
+
+    #[test]
+    fn the_configuration_fills_its_slot_and_cannot_close_it() {
+        let config = wire::PublicConfig {
+            sdk_url: "https://example.com/</script><script>alert(1)</script>&".to_owned(),
+            ..sample_config()
+        };
+        let page = format!("<head>{CONFIG_SLOT}</head>");
+        let html = with_config(&page, &config);
+        assert_eq!(html.matches("</script>").count(), 1, "{html}");
+        let json = html
+            .strip_prefix(r#"<head><script id="wa-signup-config" type="application/json">"#)
+            .and_then(|rest| rest.strip_suffix("</script></head>"))
+            .expect("the slot, filled");
+        let back: wire::PublicConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(back, config);
+        // A page without the slot is served as it is.
+        assert_eq!(with_config("<p>hi</p>", &config), "<p>hi</p>");
+    }
+
+    fn sample_config() -> wire::PublicConfig {
+        serde_json::from_value(serde_json::json!({
+            "app_id": "1", "config_id": "2", "solution_id": "3", "graph_version": "v26.0",
+            "es_version": "v4", "sdk_url": "/sandbox/sdk.js", "sandbox": true,
+            "verification": false, "sessions_required": false
+        }))
+        .unwrap()
+    }
 }

@@ -141,6 +141,11 @@ pub fn router(state: AppState) -> Router {
             partner::require_key,
         ));
     app = app.merge(partner_api);
+    // The page itself, with the configuration in it; every other file of the bundle is the
+    // fallback below.
+    app = app
+        .route("/", get(assets::index))
+        .route("/index.html", get(assets::index));
     if state.sandbox {
         app = app
             .route("/sandbox/sdk.js", get(assets::sandbox_sdk))

@@ -132,6 +132,69 @@ async fn the_bundle_is_served_with_mime_types_and_compression() {
 }
 
 #[tokio::test]
+async fn the_page_carries_the_configuration_and_hashed_files_are_precompressed_and_kept() {
+    let dist = fresh_dir("dist");
+    let slot = r#"<script id="wa-signup-config" type="application/json"></script>"#;
+    std::fs::write(dist.join("index.html"), format!("<!doctype html>{slot}<p>page")).unwrap();
+    let js = "console.log('hello');\n".repeat(200);
+    let hashed = "app-0123456789abcdef.js";
+    std::fs::write(dist.join(hashed), &js).unwrap();
+    std::fs::write(dist.join(format!("{hashed}.br")), "brotli bytes").unwrap();
+    std::fs::write(dist.join(format!("{hashed}.gz")), "gzip bytes").unwrap();
+    std::fs::write(dist.join("embed.js"), &js).unwrap();
+    let app = spawn_app_with(Options {
+        dist_dir: Some(dist.clone()),
+        ..Options::default()
+    })
+    .await;
+    let get = |path: &str, encoding: &str| {
+        app.client
+            .get(format!("{}{path}", app.address))
+            .header("accept-encoding", encoding)
+            .send()
+    };
+
+    // The page: /api/config's answer inside it, never cached without asking.
+    let config: Value = app.get_json("/api/config").await;
+    for path in ["/", "/index.html"] {
+        let r = get(path, "identity").await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["cache-control"], "no-cache", "{path}");
+        let html = r.text().await.unwrap();
+        let json = html
+            .split_once(r#"type="application/json">"#)
+            .and_then(|(_, rest)| rest.split_once("</script>"))
+            .map(|(json, _)| json)
+            .expect("the configuration block");
+        assert_eq!(serde_json::from_str::<Value>(json).unwrap(), config, "{path}");
+    }
+
+    // A content-hashed file: its precompressed copy as it is, cached for a year.
+    for (encoding, body) in [("br", "brotli bytes"), ("gzip", "gzip bytes")] {
+        let r = get(&format!("/{hashed}"), encoding).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-encoding"], encoding);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+        assert_eq!(
+            r.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(r.text().await.unwrap(), body);
+    }
+    // A stable name (partners load /embed.js): revalidated; without a precompressed copy,
+    // compressed on the fly.
+    let r = get("/embed.js", "gzip").await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert!(r.bytes().await.unwrap().len() < js.len());
+    // Misses keep the error shape and are not cached.
+    let r = get("/app-0123456789abcdef_bg.wasm", "identity").await.unwrap();
+    assert!(r.headers().get("cache-control").is_none());
+    assert_error_shape(r, 404).await;
+    let _ = std::fs::remove_dir_all(dist);
+}
+
+#[tokio::test]
 async fn html_pages_carry_a_content_security_policy() {
     let dist = fresh_dir("dist");
     let inline = "\n      window.__WA_CONFIG = fetch('/api/config');\n    ";
