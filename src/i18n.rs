@@ -106,7 +106,10 @@ impl Locale {
     /// Every sentence, in [`Msg::ALL`]'s order: what `static/i18n/{tag}.json` holds.
     #[cfg(any(not(target_arch = "wasm32"), feature = "all-languages"))]
     pub fn catalogue(self) -> Vec<&'static str> {
-        Msg::ALL.iter().map(|&m| delivered::compiled(self, m)).collect()
+        Msg::ALL
+            .iter()
+            .map(|&m| delivered::compiled(self, m))
+            .collect()
     }
 
     /// The sentence for `msg` with each `{name}` replaced by its value.
@@ -164,7 +167,12 @@ mod delivered {
     }
 
     fn table(locale: Locale) -> Option<&'static [String]> {
-        DELIVERED.with(|d| d.borrow().iter().find(|(l, _)| *l == locale).map(|(_, t)| *t))
+        DELIVERED.with(|d| {
+            d.borrow()
+                .iter()
+                .find(|(l, _)| *l == locale)
+                .map(|(_, t)| *t)
+        })
     }
 
     pub fn text(locale: Locale, msg: Msg) -> &'static str {
@@ -513,7 +521,10 @@ fn en(m: Msg) -> &'static str {
 
 // Compiled in every build, so a missing sentence is a compile error there too; the browser
 // bundle does not call these (its copies of the sentences arrive as JSON).
-#[cfg_attr(all(target_arch = "wasm32", not(feature = "all-languages")), allow(dead_code))]
+#[cfg_attr(
+    all(target_arch = "wasm32", not(feature = "all-languages")),
+    allow(dead_code)
+)]
 fn zh_hans(m: Msg) -> &'static str {
     use Msg::*;
     match m {
@@ -617,7 +628,10 @@ fn zh_hans(m: Msg) -> &'static str {
     }
 }
 
-#[cfg_attr(all(target_arch = "wasm32", not(feature = "all-languages")), allow(dead_code))]
+#[cfg_attr(
+    all(target_arch = "wasm32", not(feature = "all-languages")),
+    allow(dead_code)
+)]
 fn zh_hant(m: Msg) -> &'static str {
     use Msg::*;
     match m {
@@ -725,7 +739,10 @@ fn zh_hant(m: Msg) -> &'static str {
     }
 }
 
-#[cfg_attr(all(target_arch = "wasm32", not(feature = "all-languages")), allow(dead_code))]
+#[cfg_attr(
+    all(target_arch = "wasm32", not(feature = "all-languages")),
+    allow(dead_code)
+)]
 fn vi(m: Msg) -> &'static str {
     use Msg::*;
     match m {

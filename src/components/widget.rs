@@ -30,7 +30,11 @@ pub fn Widget(
     // `wanted` is the language asked for, `locale` the one shown: they differ while a
     // language other than English is on its way (the bundle speaks only English by itself).
     let wanted = RwSignal::new(initial);
-    let locale = RwSignal::new(if initial.is_ready() { initial } else { Locale::En });
+    let locale = RwSignal::new(if initial.is_ready() {
+        initial
+    } else {
+        Locale::En
+    });
     let show = move |l: Locale| {
         wanted.set(l);
         if l.is_ready() {

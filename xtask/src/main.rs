@@ -92,8 +92,13 @@ fn precompress(dist: &Path) -> Result<(), String> {
     use std::io::Write;
     let entries = std::fs::read_dir(dist).map_err(|e| format!("{}: {e}", dist.display()))?;
     for entry in entries {
-        let path = entry.map_err(|e| format!("{}: {e}", dist.display()))?.path();
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+        let path = entry
+            .map_err(|e| format!("{}: {e}", dist.display()))?
+            .path();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
         if !["js", "wasm", "css"].contains(&ext) {
             continue;
         }

@@ -368,7 +368,7 @@ impl Store {
         req: &CreateSession,
         token_sha256: &str,
     ) -> Result<Session, StoreError> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = super::rows::new_row_id();
         let now = self.clock.now();
         let expires_at =
             format_time(now + time::Duration::seconds(req.expires_in.seconds().into()));

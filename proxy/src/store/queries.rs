@@ -347,7 +347,7 @@ impl NewOnboarding {
         now: &str,
         deliver: bool,
     ) -> Result<Self, StoreError> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = super::rows::new_row_id();
         let state = first.map_or(OnboardingState::Received, |(_, s)| s);
         let record = Record {
             onboarding: Onboarding {

@@ -25,6 +25,15 @@ use super::StoreError;
 const TIME_FORMAT: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
+/// A new row's id: a UUID of version 7, whose leading bits are the time in milliseconds and
+/// the other 74 random (`Timestamp::now(NoContext)`: no counter, so ids made in the same
+/// millisecond are no easier to guess from each other). New rows land at the right-hand end
+/// of their primary-key indexes instead of on a random page, so the requests committed in
+/// one group share the pages they dirty: fewer pages written to the WAL per sign-up.
+pub fn new_row_id() -> String {
+    uuid::Uuid::new_v7(uuid::Timestamp::now(uuid::NoContext)).to_string()
+}
+
 /// Formats a timestamp the way the store and the API write them.
 pub fn format_time(t: OffsetDateTime) -> String {
     let utc = t.to_offset(time::UtcOffset::UTC);

@@ -658,7 +658,7 @@ impl Batch {
         }
         for (kind, waba_id, phone_number_id, at) in &self.attempts {
             sqlx::query(&insert_attempt(*kind))
-                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(super::rows::new_row_id())
                 .bind(waba_id)
                 .bind(phone_number_id)
                 .bind(id)
@@ -730,7 +730,7 @@ impl Batch {
             writer::exec(conn, &sql, &params)?;
         }
         for (kind, waba_id, phone_number_id, at) in &self.attempts {
-            let attempt = uuid::Uuid::new_v4().to_string();
+            let attempt = super::rows::new_row_id();
             writer::exec(
                 conn,
                 &insert_attempt(*kind),

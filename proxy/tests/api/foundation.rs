@@ -135,7 +135,11 @@ async fn the_bundle_is_served_with_mime_types_and_compression() {
 async fn the_page_carries_the_configuration_and_hashed_files_are_precompressed_and_kept() {
     let dist = fresh_dir("dist");
     let slot = r#"<script id="wa-signup-config" type="application/json"></script>"#;
-    std::fs::write(dist.join("index.html"), format!("<!doctype html>{slot}<p>page")).unwrap();
+    std::fs::write(
+        dist.join("index.html"),
+        format!("<!doctype html>{slot}<p>page"),
+    )
+    .unwrap();
     let js = "console.log('hello');\n".repeat(200);
     let hashed = "app-0123456789abcdef.js";
     std::fs::write(dist.join(hashed), &js).unwrap();
@@ -166,7 +170,11 @@ async fn the_page_carries_the_configuration_and_hashed_files_are_precompressed_a
             .and_then(|(_, rest)| rest.split_once("</script>"))
             .map(|(json, _)| json)
             .expect("the configuration block");
-        assert_eq!(serde_json::from_str::<Value>(json).unwrap(), config, "{path}");
+        assert_eq!(
+            serde_json::from_str::<Value>(json).unwrap(),
+            config,
+            "{path}"
+        );
     }
 
     // A content-hashed file: its precompressed copy as it is, cached for a year.
@@ -174,7 +182,10 @@ async fn the_page_carries_the_configuration_and_hashed_files_are_precompressed_a
         let r = get(&format!("/{hashed}"), encoding).await.unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-encoding"], encoding);
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript"));
         assert_eq!(
             r.headers()["cache-control"],
             "public, max-age=31536000, immutable"
@@ -188,7 +199,9 @@ async fn the_page_carries_the_configuration_and_hashed_files_are_precompressed_a
     assert_eq!(r.headers()["content-encoding"], "gzip");
     assert!(r.bytes().await.unwrap().len() < js.len());
     // Misses keep the error shape and are not cached.
-    let r = get("/app-0123456789abcdef_bg.wasm", "identity").await.unwrap();
+    let r = get("/app-0123456789abcdef_bg.wasm", "identity")
+        .await
+        .unwrap();
     assert!(r.headers().get("cache-control").is_none());
     assert_error_shape(r, 404).await;
     let _ = std::fs::remove_dir_all(dist);
