@@ -47,7 +47,14 @@ function instrument(kind) {
     }
     return fbInitRan && !!document.querySelector('button');
   };
+  // Milestones on the way (ms from the navigation start), for the phases line: the wasm
+  // instantiated and the app's main run (trunk's TrunkApplicationStarted), FB.init called,
+  // the launch button first in the page (enabled or not).
+  const marks = (window.__benchMarks = {});
+  const first = (k) => { if (marks[k] === undefined) marks[k] = performance.now(); };
+  addEventListener('TrunkApplicationStarted', () => first('app_started'));
   const mark = () => {
+    if (kind === 'app' && document.querySelector('[data-testid="launch-standard"]')) first('button');
     if (window.__benchReady === undefined && ready()) window.__benchReady = performance.now();
   };
   let fb;
@@ -60,6 +67,7 @@ function instrument(kind) {
         v.init = function (...args) {
           const r = init.apply(this, args);
           fbInitRan = true;
+          first('fb_init');
           mark();
           return r;
         };
@@ -101,6 +109,7 @@ async function load(kind) {
           phases[`${kind}_end`] = e.responseEnd;
         }
       }
+      Object.assign(phases, window.__benchMarks);
       return { ready: window.__benchReady, phases };
     });
   } finally {

@@ -1379,9 +1379,11 @@ impl Report {
         let _ = writeln!(
             w,
             "\nSamples (ms), then the medians of when each resource started and finished \
-             loading (ms from the navigation start; `wasm_end` includes its streaming \
-             compilation), which shows the app's chain: module JS and wasm, then \
-             `/api/config`, then the SDK, then ready."
+             loading and of the app's milestones (ms from the navigation start): \
+             `wasm_end` is the last byte received, not compiled; `app_started` is trunk's \
+             `TrunkApplicationStarted` (the wasm compiled and instantiated, the app's main \
+             run); `fb_init` is `FB.init` called; `button` the launch button first in the \
+             page, enabled or not."
         );
         let _ = writeln!(w, "\n```\n{}\n```\n", r.samples);
 
