@@ -36,8 +36,9 @@ use wire::{
     PhoneNumberId, Pin, StorageRegion,
 };
 
+use super::follower::{number_outcome, Polled};
 use super::lease::Lease;
-use super::webhook_rules::{number_blocked, person_error};
+use super::webhook_rules::person_error;
 use super::{detached, CreateError, Created, Flow, Pipeline, REGISTER_BUDGET, REGISTER_WINDOW};
 use crate::meta::{pin, Direct, MetaError, Op, SyncType, NOT_REGISTERED, REQUEST_LIMIT};
 use crate::provider::Provider;
@@ -110,18 +111,6 @@ fn token_lost() -> OnboardingError {
          TOKEN_ENCRYPTION_KEY changed); the customer must sign up again."
             .to_owned(),
     )
-}
-
-/// What a number read from Meta means: its new state (when it settles) and error.
-fn number_outcome(raw: &Value) -> (Option<OnboardingState>, Option<OnboardingError>) {
-    match raw.get("status").and_then(Value::as_str) {
-        Some("CONNECTED") => (Some(OnboardingState::Connected), None),
-        Some(s @ ("BANNED" | "BLOCKED")) => (
-            Some(OnboardingState::ActionRequired),
-            Some(number_blocked(s)),
-        ),
-        _ => (None, None),
-    }
 }
 
 impl Pipeline {
@@ -465,7 +454,7 @@ impl Pipeline {
         }
         let (state, phone_number, error) = match direct.api.number(&token, phone).await {
             Ok(raw) => {
-                let (state, error) = number_outcome(&raw);
+                let (state, error) = number_outcome(raw.get("status").and_then(Value::as_str));
                 (state.unwrap_or(OnboardingState::Pending), Some(raw), error)
             }
             Err(e) => {
@@ -516,65 +505,25 @@ impl Pipeline {
             Ok(Some(token)) => token,
             _ => return,
         };
-        let tuning = &self.inner.tuning;
-        let deadline = tokio::time::Instant::now() + tuning.poll_for;
-        let max_wait = tuning.poll_interval.saturating_mul(8);
-        let mut wait = tuning.poll_interval;
-        let mut last_status: Option<String> = None;
-        while tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(wait).await;
-            if lease.is_lost() {
-                return;
-            }
-            wait = (wait.saturating_mul(3) / 2).min(max_wait);
-            let raw = match direct.api.number(&token, phone).await {
-                Ok(raw) => raw,
+        let token = &token;
+        self.poll_until_settled(id, lease, || async move {
+            match direct.api.number(token, phone).await {
+                Ok(raw) => Polled::Number(raw),
                 Err(
                     e @ MetaError::Graph {
                         status: 400..=499, ..
                     },
                 ) => {
                     tracing::warn!(id, error = %e, "Meta refuses to show the number; stopped polling");
-                    return;
+                    Polled::Stop
                 }
                 Err(e) => {
                     tracing::warn!(id, error = %e, "polling the number failed; will poll again");
-                    wait = wait.saturating_mul(2).min(max_wait);
-                    continue;
+                    Polled::Again
                 }
-            };
-            let status = raw.get("status").and_then(Value::as_str).map(str::to_owned);
-            let (state, error) = number_outcome(&raw);
-            if state.is_none() && status == last_status {
-                continue;
             }
-            last_status = status;
-            let update = Update {
-                state,
-                phone_number: Some(raw),
-                error: error.map(Some),
-                ..Update::default()
-            };
-            match self
-                .inner
-                .store
-                .update_if(id, OnboardingState::Pending, update)
-                .await
-            {
-                Ok(true) => self.notify(id).await,
-                // Someone else (a webhook, a retry) moved it on: stop following.
-                Ok(false) => return,
-                Err(e) => tracing::error!(id, error = %e, "storing the polled number failed"),
-            }
-            if let Some(state) = state {
-                tracing::info!(id, %state, "number settled (Meta)");
-                return;
-            }
-        }
-        tracing::info!(
-            id,
-            "number still pending; leaving it to the webhook or the next start"
-        );
+        })
+        .await;
     }
 
     /// The customer's existing PIN, for an onboarding Meta refused the proxy's PIN for

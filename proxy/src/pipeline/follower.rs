@@ -1,7 +1,9 @@
-//! The follower: polls a `pending` number until YCloud reports it settled, backing off
-//! while nothing changes; webhooks usually bring the news first.
+//! The follower: polls a `pending` number until its provider (YCloud, or Meta directly:
+//! `direct.rs`) reports it settled, backing off while nothing changes; webhooks usually
+//! bring the news first.
 
-use wire::{OnboardingState, WabaId};
+use serde_json::Value;
+use wire::{OnboardingError, OnboardingState, WabaId};
 
 use super::lease::Lease;
 use super::webhook_rules::number_blocked;
@@ -40,16 +42,42 @@ impl Pipeline {
         });
     }
 
-    /// Polls the number until it settles, the follower gives up, or another instance took
-    /// the onboarding over.
+    /// Polls the number through YCloud until it settles, the follower gives up, or another
+    /// instance took the onboarding over.
     async fn poll_number(&self, id: &str, waba: &WabaId, e164: &str, lease: &Lease) {
         let Provider::YCloud(upstream) = &self.inner.provider else {
             return;
         };
+        self.poll_until_settled(id, lease, || async move {
+            match upstream.retrieve_phone_number(waba, e164).await {
+                Ok(number) => Polled::Number(number.raw),
+                // Polling again cannot make YCloud know the number: leave it to the
+                // webhook instead of logging the same failure until the deadline.
+                Err(e @ UpstreamError::Status { status: 404, .. }) => {
+                    tracing::warn!(id, error = %e, "YCloud does not know the number; stopped polling");
+                    Polled::Stop
+                }
+                Err(e) => {
+                    tracing::warn!(id, error = %e, "polling the number failed; will poll again");
+                    Polled::Again
+                }
+            }
+        })
+        .await;
+    }
+
+    /// The polling loop of both providers: asks `poll` with a growing interval until the
+    /// number settles or `UpstreamTuning::poll_for` has passed, storing each change of its
+    /// status while the onboarding is still `pending`.
+    pub(super) async fn poll_until_settled<F, Fut>(&self, id: &str, lease: &Lease, mut poll: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Polled>,
+    {
         let tuning = &self.inner.tuning;
         let deadline = tokio::time::Instant::now() + tuning.poll_for;
         let mut last_status: Option<String> = None;
-        // Backoff: a number that stays pending (or a YCloud that keeps failing) is asked
+        // Backoff: a number that stays pending (or an upstream that keeps failing) is asked
         // less and less often, up to 8 intervals apart; a webhook usually comes first.
         let max_wait = tuning.poll_interval.saturating_mul(8);
         let mut wait = tuning.poll_interval;
@@ -58,41 +86,24 @@ impl Pipeline {
             if lease.is_lost() {
                 return;
             }
-            wait = wait
-                .saturating_mul(3)
-                .checked_div(2)
-                .unwrap_or(wait)
-                .min(max_wait);
-            let number = match upstream.retrieve_phone_number(waba, e164).await {
-                Ok(n) => n,
-                // Polling again cannot make YCloud know the number: leave it to the
-                // webhook instead of logging the same failure until the deadline.
-                Err(e @ UpstreamError::Status { status: 404, .. }) => {
-                    tracing::warn!(id, error = %e, "YCloud does not know the number; stopped polling");
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(id, error = %e, "polling the number failed; will poll again");
+            wait = (wait.saturating_mul(3) / 2).min(max_wait);
+            let raw = match poll().await {
+                Polled::Number(raw) => raw,
+                Polled::Stop => return,
+                Polled::Again => {
                     wait = wait.saturating_mul(2).min(max_wait);
                     continue;
                 }
             };
-            let status = number.typed.status.clone();
-            let (state, error) = match status.as_deref() {
-                Some("CONNECTED") => (Some(OnboardingState::Connected), None),
-                Some(s @ ("BANNED" | "BLOCKED")) => (
-                    Some(OnboardingState::ActionRequired),
-                    Some(number_blocked(s)),
-                ),
-                _ => (None, None),
-            };
+            let status = raw.get("status").and_then(Value::as_str).map(str::to_owned);
+            let (state, error) = number_outcome(status.as_deref());
             if state.is_none() && status == last_status {
                 continue;
             }
-            last_status = status.clone();
+            last_status = status;
             let update = Update {
                 state,
-                phone_number: Some(number.raw),
+                phone_number: Some(raw),
                 error: error.map(Some),
                 ..Update::default()
             };
@@ -116,5 +127,29 @@ impl Pipeline {
             id,
             "number still pending; leaving it to the webhook or the next start"
         );
+    }
+}
+
+/// What one poll of the number found.
+pub(super) enum Polled {
+    /// The number's object as the upstream answered it.
+    Number(Value),
+    /// A failed poll: ask again, after a longer wait.
+    Again,
+    /// Stop following: asking again cannot help.
+    Stop,
+}
+
+/// What a number's status means: its new state (when it settles) and its error.
+pub(super) fn number_outcome(
+    status: Option<&str>,
+) -> (Option<OnboardingState>, Option<OnboardingError>) {
+    match status {
+        Some("CONNECTED") => (Some(OnboardingState::Connected), None),
+        Some(s @ ("BANNED" | "BLOCKED")) => (
+            Some(OnboardingState::ActionRequired),
+            Some(number_blocked(s)),
+        ),
+        _ => (None, None),
     }
 }
