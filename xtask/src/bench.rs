@@ -499,16 +499,7 @@ fn proxy_load(root: &Path) -> Result<Load, String> {
     // As a partner runs it: sessions required, every change an event in the outbox, each
     // delivered (signed) to a receiver (the fake's `/__partner_webhook`).
     let mut rust = Server::spawn(
-        live_proxy_command(root, &rust_db, rust_addr, &base)
-            .env("PARTNER_API_KEYS", BENCH_PARTNER_KEY)
-            .env(
-                "PARTNER_WEBHOOK_URL",
-                format!("http://{fake_addr}/__partner_webhook"),
-            )
-            .env(
-                "PARTNER_WEBHOOK_SECRET",
-                "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtMzItYnl0ZXMh",
-            ),
+        &mut partner_proxy_command(root, &rust_db, rust_addr, fake_addr),
         &rust_log,
     )?;
     wait_healthy(rust_addr, &mut rust.child, Duration::from_secs(30))?;
@@ -601,8 +592,8 @@ fn proxy_load(root: &Path) -> Result<Load, String> {
         println!("  GET {path}, 8 connections, latency: {name}");
         results[i].get8 = wrk(&["-t2", "-c8", &d, "--latency"], *addr, &path, None)?;
     }
-    results[0].rss_kb = vm_hwm_kb(rust.child.id())?;
-    results[1].rss_kb = vm_hwm_kb(node.child.id())?;
+    results[0].rss_kb = status_kb(rust.child.id(), "VmHWM")?;
+    results[1].rss_kb = status_kb(node.child.id(), "VmHWM")?;
     drop(rust);
     drop(node);
 
@@ -689,6 +680,22 @@ fn live_proxy_command(root: &Path, dir: &Path, addr: SocketAddr, base: &str) -> 
         .env("FB_APP_ID", "100000000000001")
         .env("FB_CONFIG_ID", "200000000000002")
         .env("FB_SOLUTION_ID", "300000000000003");
+    cmd
+}
+
+/// The live proxy as a partner deploys it: the partner API on, every change an event in the
+/// outbox, each delivered (signed) to the fake's receiver (`/__partner_webhook`).
+fn partner_proxy_command(root: &Path, dir: &Path, addr: SocketAddr, fake: SocketAddr) -> Command {
+    let mut cmd = live_proxy_command(root, dir, addr, &format!("http://{fake}/v2"));
+    cmd.env("PARTNER_API_KEYS", BENCH_PARTNER_KEY)
+        .env(
+            "PARTNER_WEBHOOK_URL",
+            format!("http://{fake}/__partner_webhook"),
+        )
+        .env(
+            "PARTNER_WEBHOOK_SECRET",
+            "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtMzItYnl0ZXMh",
+        );
     cmd
 }
 
@@ -878,14 +885,15 @@ fn parse_duration_ms(v: &str) -> Option<f64> {
     })
 }
 
-fn vm_hwm_kb(pid: u32) -> Result<u64, String> {
+/// A `kB` field of `/proc/PID/status` (`VmHWM`, `VmRSS`).
+fn status_kb(pid: u32, field: &str) -> Result<u64, String> {
     let status =
         fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| format!("pid {pid}: {e}"))?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| format!("no VmHWM for pid {pid}"))
+        .ok_or_else(|| format!("no {field} for pid {pid}"))
 }
 
 fn count_lines(path: &Path) -> usize {

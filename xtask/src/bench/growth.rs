@@ -16,8 +16,9 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use super::{
-    create_sessions, event_deliveries, http, live_proxy_command, loopback, wait_healthy,
-    wait_listening, wrk_with, Server, TempDir, Wrk, BENCH_KEY, BENCH_PARTNER_KEY, LOAD_SECONDS,
+    create_sessions, event_deliveries, http, live_proxy_command, loopback, partner_proxy_command,
+    status_kb, wait_healthy, wait_listening, wrk_with, Server, TempDir, Wrk, BENCH_KEY,
+    LOAD_SECONDS,
 };
 
 /// Sign-ups stored before each measurement (the template itself is the 1).
@@ -75,21 +76,6 @@ pub(super) fn run(root: &Path) -> Result<Growth, String> {
     Ok(Growth { points, streams })
 }
 
-/// The proxy as the main POST run deploys it: sessions, the outbox and its receiver.
-fn partner_proxy(root: &Path, db: &Path, addr: SocketAddr, fake: SocketAddr) -> Command {
-    let mut cmd = live_proxy_command(root, db, addr, &format!("http://{fake}/v2"));
-    cmd.env("PARTNER_API_KEYS", BENCH_PARTNER_KEY)
-        .env(
-            "PARTNER_WEBHOOK_URL",
-            format!("http://{fake}/__partner_webhook"),
-        )
-        .env(
-            "PARTNER_WEBHOOK_SECRET",
-            "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtMzItYnl0ZXMh",
-        );
-    cmd
-}
-
 fn point(root: &Path, dir: &Path, fake: SocketAddr, stored: usize) -> Result<Point, String> {
     println!("  {stored} sign-ups stored");
     let db = dir.join(format!("stored-{stored}"));
@@ -98,7 +84,7 @@ fn point(root: &Path, dir: &Path, fake: SocketAddr, stored: usize) -> Result<Poi
 
     // The template: one real sign-up with a session, its events delivered.
     let addr = loopback()?;
-    let mut proxy = Server::spawn(&mut partner_proxy(root, &db, addr, fake), &log)?;
+    let mut proxy = Server::spawn(&mut partner_proxy_command(root, &db, addr, fake), &log)?;
     wait_healthy(addr, &mut proxy.child, Duration::from_secs(30))?;
     let token = create_sessions(addr, 1)?
         .pop()
@@ -137,7 +123,7 @@ fn point(root: &Path, dir: &Path, fake: SocketAddr, stored: usize) -> Result<Poi
     // Measured: start, memory at rest, POST at 8 connections, memory after.
     let addr = loopback()?;
     let started = Instant::now();
-    let mut proxy = Server::spawn(&mut partner_proxy(root, &db, addr, fake), &log)?;
+    let mut proxy = Server::spawn(&mut partner_proxy_command(root, &db, addr, fake), &log)?;
     wait_healthy(addr, &mut proxy.child, Duration::from_secs(60))?;
     let start_ms = started.elapsed().as_secs_f64() * 1000.0;
     sleep(Duration::from_secs(1));
@@ -287,16 +273,6 @@ fn open_stream(addr: SocketAddr, id: &str) -> Result<BufReader<TcpStream>, Strin
             return Ok(reader);
         }
     }
-}
-
-fn status_kb(pid: u32, field: &str) -> Result<u64, String> {
-    let status =
-        fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| format!("pid {pid}: {e}"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| format!("no {field} for pid {pid}"))
 }
 
 /// Python 3 (the seeding script uses only its standard library).
