@@ -89,6 +89,9 @@ Configuration comes from the environment (and a .env file):
                          default local-storage region for Meta registration (e.g. DE)
   META_WEBHOOK_VERIFY_TOKEN
                          verify token of GET /webhooks/meta
+  PUBLIC_URL             where customers reach the proxy (default http://ADDR)
+  REDIRECT_FLOW          true/false: the full-page sign-in when popups fail (default:
+                         on in sandbox, and live with FB_APP_SECRET and an https PUBLIC_URL)
 ";
 
 /// True when the command line asks for the usage text.
@@ -404,6 +407,9 @@ pub struct Settings {
     pub metrics_token: Option<SecretString>,
     /// `PUBLIC_URL`: where customers reach this proxy (session links start with it).
     pub public_url: Url,
+    /// `REDIRECT_FLOW`: the full-page sign-in is offered (`/api/oauth/start`,
+    /// `/oauth/callback`).
+    pub redirect_flow: bool,
     /// `PARTNER_API_KEYS`; empty: the partner API answers 503.
     pub partner_api_keys: Vec<SecretString>,
     /// `PARTNER_WEBHOOK_URL` and `PARTNER_WEBHOOK_SECRET`; none: events are only listed.
@@ -722,6 +728,12 @@ impl Settings {
             }
         };
         let allow_anonymous_onboardings = flag("ALLOW_ANONYMOUS_ONBOARDINGS")?;
+        let redirect_flow = redirect_flow(
+            get("REDIRECT_FLOW"),
+            sandbox,
+            fb_app_secret.is_some(),
+            &public_url,
+        )?;
         let mut upstream = UpstreamTuning::default();
         if let Some(v) = get("ONBOARDING_LEASE_SECS") {
             upstream.lease_for = match v.parse::<u64>() {
@@ -774,7 +786,44 @@ impl Settings {
             provider,
             limits: LimitSettings::from_lookup(&get)?,
             metrics_token: parse_metrics_token(get("METRICS_TOKEN"))?,
+            redirect_flow,
         })
+    }
+}
+
+/// `REDIRECT_FLOW`: whether the full-page sign-in is offered. Unset, it is on wherever it can
+/// work: sandbox mode, or live with `FB_APP_SECRET` (the code exchange) and a `PUBLIC_URL`
+/// Meta accepts as a redirect (https, or http on this machine). Asked for explicitly
+/// (`true`) where it cannot work, start-up stops naming what is missing; a live proxy that
+/// does not ask for it is never refused because of it.
+fn redirect_flow(
+    value: Option<String>,
+    sandbox: bool,
+    has_app_secret: bool,
+    public_url: &Url,
+) -> Result<bool, ConfigError> {
+    let reachable = public_url.scheme() == "https" || is_loopback_url(public_url);
+    match value {
+        None => Ok(sandbox || (has_app_secret && reachable)),
+        Some(v) => {
+            let on = parse_bool("REDIRECT_FLOW", &v)?;
+            if on && !sandbox && !has_app_secret {
+                return Err(ConfigError::new(
+                    "REDIRECT_FLOW",
+                    "true needs FB_APP_SECRET: the redirect flow exchanges Meta's code itself",
+                ));
+            }
+            if on && !sandbox && !reachable {
+                return Err(ConfigError::new(
+                    "PUBLIC_URL",
+                    format!(
+                        "REDIRECT_FLOW=true needs an https PUBLIC_URL (Meta redirects only there; \
+                         http only on this machine), got {public_url}"
+                    ),
+                ));
+            }
+            Ok(on)
+        }
     }
 }
 
@@ -1009,6 +1058,29 @@ mod tests {
         let mut all = LIVE.to_vec();
         all.extend_from_slice(vars);
         settings(&all)
+    }
+
+    #[test]
+    fn the_redirect_flow_is_refused_only_when_asked_for_where_it_cannot_work() {
+        // Unset: on where it can work, off elsewhere, never an error.
+        assert!(sandboxed(&[]).unwrap().redirect_flow);
+        assert!(live(&[]).unwrap().redirect_flow, "loopback PUBLIC_URL, app secret");
+        let remote = live(&[("PUBLIC_URL", "http://signup.example.com")]).unwrap();
+        assert!(!remote.redirect_flow);
+        assert!(live(&[("PUBLIC_URL", "https://signup.example.com")]).unwrap().redirect_flow);
+        // Asked for where it cannot work: start-up stops, naming the variable.
+        let e = live(&[("PUBLIC_URL", "http://signup.example.com"), ("REDIRECT_FLOW", "true")])
+            .unwrap_err();
+        assert_eq!(e.var, "PUBLIC_URL");
+        let e = settings(&[
+            ("YCLOUD_API_KEY", "k"), ("FB_APP_ID", "1"), ("FB_CONFIG_ID", "2"),
+            ("FB_SOLUTION_ID", "3"), ("ALLOW_UNVERIFIED_ONBOARDINGS", "true"),
+            ("REDIRECT_FLOW", "true"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "REDIRECT_FLOW");
+        assert_eq!(live(&[("REDIRECT_FLOW", "maybe")]).unwrap_err().var, "REDIRECT_FLOW");
+        assert!(!live(&[("REDIRECT_FLOW", "false")]).unwrap().redirect_flow);
     }
 
     #[test]

@@ -144,6 +144,12 @@ pub enum Error {
     /// 404: no business token or PIN is stored for this onboarding.
     #[error("no business token or PIN is stored for this onboarding")]
     CredentialsNotFound,
+    /// 503: the full-page sign-in is off (`REDIRECT_FLOW`).
+    #[error("the full-page sign-in is not offered by this proxy (REDIRECT_FLOW)")]
+    RedirectFlowDisabled,
+    /// 404: a redirect flow's result handle is unknown, used or expired.
+    #[error("this sign-in result is unknown, was already picked up, or expired")]
+    ResultNotFound,
     /// 503: a Meta webhook while the setting it needs is missing.
     #[error("Meta webhooks are not accepted: {0} is not configured on this proxy")]
     MetaWebhooksDisabled(&'static str),
@@ -236,7 +242,8 @@ impl Error {
                 _ => StatusCode::BAD_GATEWAY,
             },
             Error::PinNotExpected(_) => StatusCode::CONFLICT,
-            Error::CredentialsNotFound => StatusCode::NOT_FOUND,
+            Error::CredentialsNotFound | Error::ResultNotFound => StatusCode::NOT_FOUND,
+            Error::RedirectFlowDisabled => StatusCode::SERVICE_UNAVAILABLE,
             Error::MetaWebhooksDisabled(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::MetaSignatureMissing | Error::MetaSignatureMalformed(_) => {
                 StatusCode::BAD_REQUEST
@@ -291,6 +298,8 @@ impl Error {
             Error::MetaRefused(e) => e.code.clone(),
             Error::PinNotExpected(_) => ErrorCode::PinNotExpected,
             Error::CredentialsNotFound => ErrorCode::CredentialsNotFound,
+            Error::RedirectFlowDisabled => ErrorCode::RedirectFlowDisabled,
+            Error::ResultNotFound => ErrorCode::ResultNotFound,
             Error::MetaWebhooksDisabled(_) => ErrorCode::WebhooksDisabled,
             Error::MetaSignatureMissing => ErrorCode::SignatureMissing,
             Error::MetaSignatureMalformed(_) => ErrorCode::SignatureMalformed,

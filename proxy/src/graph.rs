@@ -35,6 +35,15 @@ use crate::upstream::BodyError;
 /// The permission that lists the WABAs a user granted.
 pub const MANAGEMENT_SCOPE: &str = "whatsapp_business_management";
 
+/// The targets `debug_token` lists for a token (often none since June 2026).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// `whatsapp_business_management`'s target ids: WABAs.
+    pub wabas: Vec<String>,
+    /// `business_management`'s target ids: business portfolios.
+    pub businesses: Vec<String>,
+}
+
 /// Why a sign-up was not verified.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum VerifyError {
@@ -94,13 +103,21 @@ struct GranularScope {
 #[derive(Deserialize)]
 struct PhoneNumbersPage {
     #[serde(default)]
-    data: Vec<PhoneNumberEntry>,
+    data: Vec<GraphNumber>,
     paging: Option<Paging>,
 }
 
-#[derive(Deserialize)]
-struct PhoneNumberEntry {
-    id: String,
+/// One number of a WABA, as `phone_numbers` lists it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GraphNumber {
+    /// The phone number id.
+    pub id: String,
+    /// As the customer knows it, e.g. `+1 631-555-1111`.
+    #[serde(default)]
+    pub display_phone_number: Option<String>,
+    /// The business name on the number.
+    #[serde(default)]
+    pub verified_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -182,7 +199,7 @@ impl GraphClient {
         waba: &WabaId,
         phone: Option<&PhoneNumberId>,
     ) -> Result<SecretString, VerifyError> {
-        let token = self.exchange(code).await?;
+        let token = self.exchange(code, None).await?;
         let data = self.debug_token(&token).await?;
         if data.is_valid == Some(false) {
             return Err(VerifyError::CodeInvalid);
@@ -192,11 +209,91 @@ impl GraphClient {
         }
         let numbers = self.phone_numbers(&token, waba).await?;
         match phone {
-            Some(phone) if !numbers.iter().any(|n| n == phone.as_str()) => {
+            Some(phone) if !numbers.iter().any(|n| n.id == phone.as_str()) => {
                 Err(VerifyError::NumberNotOwned)
             }
             _ => Ok(token),
         }
+    }
+
+    /// The redirect flow's exchange: `redirect_uri` must be exactly the one the dialog was
+    /// opened with (Meta answers 36008 otherwise).
+    ///
+    /// # Errors
+    /// See [`VerifyError`].
+    pub async fn exchange_redirected(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<SecretString, VerifyError> {
+        self.exchange(code, Some(redirect_uri)).await
+    }
+
+    /// What `debug_token` says `token` was granted: the WABAs (`whatsapp_business_management`)
+    /// and businesses (`business_management`) listed as targets, when Meta lists any.
+    ///
+    /// # Errors
+    /// [`VerifyError::CodeInvalid`] for a token Meta calls invalid; unavailability.
+    pub async fn grants(&self, token: &SecretString) -> Result<Grants, VerifyError> {
+        let data = self.debug_token(token).await?;
+        if data.is_valid == Some(false) {
+            return Err(VerifyError::CodeInvalid);
+        }
+        let targets = |scope: &str| -> Vec<String> {
+            data.granular_scopes
+                .iter()
+                .filter(|g| g.scope == scope)
+                .flat_map(|g| g.target_ids.iter().cloned())
+                .collect()
+        };
+        Ok(Grants {
+            wabas: targets(MANAGEMENT_SCOPE),
+            businesses: targets("business_management"),
+        })
+    }
+
+    /// The numbers `token` sees on `waba`; [`VerifyError::NotOwned`] when the token does
+    /// not reach it.
+    ///
+    /// # Errors
+    /// See [`VerifyError`].
+    pub async fn numbers_of(
+        &self,
+        token: &SecretString,
+        waba: &WabaId,
+    ) -> Result<Vec<GraphNumber>, VerifyError> {
+        self.phone_numbers(token, waba).await
+    }
+
+    /// The WABAs `business` owns and those shared with it as a client, as `token` reads
+    /// them (one page of each: a customer signing up does not hold hundreds). An edge the
+    /// token may not read counts as empty.
+    ///
+    /// # Errors
+    /// Unavailability, or a token Meta calls invalid.
+    pub async fn business_wabas(
+        &self,
+        token: &SecretString,
+        business: &str,
+    ) -> Result<Vec<String>, VerifyError> {
+        let mut ids = Vec::new();
+        for edge in ["owned_whatsapp_business_accounts", "client_whatsapp_business_accounts"] {
+            let mut url = self.url(&[business, edge]);
+            url.query_pairs_mut()
+                .append_pair("fields", "id")
+                .append_pair("limit", NUMBERS_PER_PAGE);
+            match self.get(url, Some(token), "business_wabas", Refusal::Waba).await {
+                Ok(body) => {
+                    let page: PhoneNumbersPage = serde_json::from_slice(&body).map_err(|_| {
+                        VerifyError::Unavailable("unreadable business WABAs answer".to_owned())
+                    })?;
+                    ids.extend(page.data.into_iter().map(|w| w.id));
+                }
+                Err(VerifyError::NotOwned) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(ids)
     }
 
     fn url(&self, segments: &[&str]) -> Url {
@@ -208,12 +305,21 @@ impl GraphClient {
         url
     }
 
-    async fn exchange(&self, code: &str) -> Result<SecretString, VerifyError> {
+    /// The popup's code is exchanged without a `redirect_uri`; the redirect flow's with
+    /// exactly the dialog's.
+    async fn exchange(
+        &self,
+        code: &str,
+        redirect_uri: Option<&str>,
+    ) -> Result<SecretString, VerifyError> {
         let mut url = self.url(&["oauth", "access_token"]);
         url.query_pairs_mut()
             .append_pair("client_id", &self.app_id)
             .append_pair("client_secret", self.app_secret.expose_secret())
             .append_pair("code", code);
+        if let Some(uri) = redirect_uri {
+            url.query_pairs_mut().append_pair("redirect_uri", uri);
+        }
         let body = self.get(url, None, "exchange", Refusal::Code).await?;
         let answer: TokenAnswer = serde_json::from_slice(&body)
             .map_err(|_| VerifyError::Unavailable("unreadable token answer".to_owned()))?;
@@ -240,18 +346,18 @@ impl GraphClient {
             .ok_or_else(|| VerifyError::Unavailable("no data in the debug_token answer".to_owned()))
     }
 
-    /// The ids of every phone number `token` sees on `waba`, page by page.
+    /// Every phone number `token` sees on `waba`, page by page.
     async fn phone_numbers(
         &self,
         token: &SecretString,
         waba: &WabaId,
-    ) -> Result<Vec<String>, VerifyError> {
+    ) -> Result<Vec<GraphNumber>, VerifyError> {
         let mut ids = Vec::new();
         let mut after: Option<String> = None;
         for _ in 0..MAX_NUMBER_PAGES {
             let mut url = self.url(&[waba.as_str(), "phone_numbers"]);
             url.query_pairs_mut()
-                .append_pair("fields", "id")
+                .append_pair("fields", "id,display_phone_number,verified_name")
                 .append_pair("limit", NUMBERS_PER_PAGE);
             if let Some(cursor) = &after {
                 url.query_pairs_mut().append_pair("after", cursor);
@@ -262,7 +368,7 @@ impl GraphClient {
             let page: PhoneNumbersPage = serde_json::from_slice(&body).map_err(|_| {
                 VerifyError::Unavailable("unreadable phone_numbers answer".to_owned())
             })?;
-            ids.extend(page.data.into_iter().map(|n| n.id));
+            ids.extend(page.data);
             after = page
                 .paging
                 .filter(|p| p.next.is_some())

@@ -19,6 +19,7 @@
 //! - [`outbox`]: delivering partner events to the partner's webhook.
 //! - [`provider`]: who registers the numbers (`WHATSAPP_PROVIDER`): YCloud or [`meta`],
 //!   Meta's Cloud API directly, whose secrets at rest [`vault`] seals.
+//! - [`redirect`]: the full-page sign-in when Meta's popup cannot open.
 //! - [`upstream`]: what the YCloud and Graph clients share (capped body reads).
 
 pub mod clock;
@@ -32,6 +33,7 @@ pub mod outbox;
 pub mod ownership;
 pub mod pipeline;
 pub mod provider;
+pub mod redirect;
 pub mod routes;
 pub mod sandbox;
 pub mod sessions;

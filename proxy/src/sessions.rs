@@ -121,6 +121,66 @@ impl Sessions {
         })
     }
 
+    /// Whether a page holding `token` may start a `mode` sign-in (the redirect flow's
+    /// start): the session, or none when anonymous onboardings are allowed.
+    ///
+    /// # Errors
+    /// `session_required`, `session_invalid`, `mode_not_allowed`; store failures.
+    pub async fn admit_start(
+        &self,
+        token: Option<&SessionToken>,
+        mode: wire::Mode,
+    ) -> Result<Option<SessionRecord>, Error> {
+        let Some(token) = token else {
+            return match self.required {
+                true => Err(Error::SessionRequired),
+                false => Ok(None),
+            };
+        };
+        let session = self.open(token).await?;
+        if !session.modes.contains(&mode) {
+            return Err(Error::ModeNotAllowed(mode));
+        }
+        Ok(Some(session))
+    }
+
+    /// Who a redirect flow's onboarding is for, when Meta sends the customer back: the
+    /// session the flow started with, which must still be live and allow `mode`.
+    ///
+    /// # Errors
+    /// `session_invalid` (revoked, expired or gone meanwhile), `session_required`,
+    /// `mode_not_allowed`; store failures.
+    pub async fn customer_of(
+        &self,
+        session_id: Option<&str>,
+        mode: wire::Mode,
+    ) -> Result<Customer, Error> {
+        let Some(id) = session_id else {
+            return match self.required {
+                true => Err(Error::SessionRequired),
+                false => Ok(Customer {
+                    customer_ref: None,
+                    verified: false,
+                    session_id: None,
+                    metadata: None,
+                }),
+            };
+        };
+        let session = match self.store.session_by_id(id).await? {
+            Some(s) if s.is_live(self.clock.now()) => s,
+            _ => return Err(Error::SessionInvalid),
+        };
+        if !session.modes.contains(&mode) {
+            return Err(Error::ModeNotAllowed(mode));
+        }
+        Ok(Customer {
+            customer_ref: Some(session.customer_ref),
+            verified: true,
+            session_id: Some(session.id),
+            metadata: session.metadata,
+        })
+    }
+
     /// Who a `POST /api/onboardings` is for: the session's customer, or (anonymous
     /// onboardings allowed) the body's `customer_ref`, unverified.
     ///

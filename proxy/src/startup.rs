@@ -201,6 +201,25 @@ impl Application {
             );
             None
         };
+        let redirect = match settings.redirect_flow {
+            false => {
+                tracing::info!("REDIRECT_FLOW is off: no full-page sign-in when the popup cannot open");
+                None
+            }
+            true => {
+                let key = match &settings.fb_app_secret {
+                    Some(secret) => crate::redirect::StateKey::from_app_secret(secret),
+                    // Sandbox mode only (configuration refuses live without the secret).
+                    None => crate::redirect::StateKey::random().map_err(StartupError::Client)?,
+                };
+                Some(crate::redirect::RedirectFlow::new(
+                    key,
+                    &settings.public_url,
+                    &settings.graph_version,
+                    settings.is_sandbox(),
+                ))
+            }
+        };
         let public_config = wire::PublicConfig {
             app_id: settings.fb_app_id.clone(),
             config_id: settings.fb_config_id.clone(),
@@ -211,6 +230,7 @@ impl Application {
             sandbox: settings.is_sandbox(),
             verification: verifier.is_some(),
             sessions_required: settings.sessions_required(),
+            redirect_flow: redirect.is_some(),
         };
         let state = AppState::from(App {
             pipeline: pipeline.clone(),
@@ -232,6 +252,7 @@ impl Application {
             limits: crate::limits::Limits::new(settings.limits.clone()),
             metrics,
             metrics_token: settings.metrics_token.clone(),
+            redirect,
         });
 
         let listener =

@@ -121,6 +121,10 @@ error_codes! {
     CredentialsNotFound = "credentials_not_found",
     /// The Meta webhook handshake's `hub.verify_token` is wrong.
     VerifyTokenInvalid = "verify_token_invalid",
+    /// The full-page sign-in is not configured (`REDIRECT_FLOW`).
+    RedirectFlowDisabled = "redirect_flow_disabled",
+    /// A redirect flow's result handle is unknown, used or expired.
+    ResultNotFound = "result_not_found",
 
     // Limits the proxy enforces (docs/API.md, "Limits").
     /// The request was not answered within the proxy's request timeout.

@@ -12,11 +12,13 @@ mod codes;
 mod ids;
 mod meta;
 mod partner;
+mod redirect;
 
 pub use codes::ErrorCode;
 pub use ids::{AuthCode, BusinessId, CustomerRef, EventName, IdError, PhoneNumberId, WabaId};
 pub use meta::{Credentials, Pin, SetPin, StorageRegion};
 pub use names::UnknownName;
+pub use redirect::{RedirectResult, RedirectStarted, StartRedirect, RESULT_FRAGMENT};
 pub use partner::{
     CountryCode, CreateSession, Delivery, DeliveryState, EventPage, EventType, Locale, Metadata,
     OnboardingPage, PartnerEvent, PartnerOnboarding, Session, SessionInfo, SessionLifetime,
@@ -324,6 +326,10 @@ pub struct PublicConfig {
     /// `ALLOW_ANONYMOUS_ONBOARDINGS=true`); absent from older proxies: false.
     #[serde(default)]
     pub sessions_required: bool,
+    /// True when the proxy offers the full-page sign-in (`POST /api/oauth/start`) for
+    /// browsers where the popup cannot open; absent from older proxies: false.
+    #[serde(default)]
+    pub redirect_flow: bool,
 }
 
 /// The project's error body: `{"error": {...}}` on every 4xx/5xx.

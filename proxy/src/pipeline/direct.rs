@@ -119,6 +119,12 @@ impl Pipeline {
         matches!(self.inner.provider, Provider::Meta(_))
     }
 
+    /// The Meta provider's vault, when it is the provider: what keeps a business token
+    /// sealed while the redirect flow waits for the customer's choice.
+    pub fn vault(&self) -> Option<&crate::vault::Vault> {
+        self.direct().map(|d| &d.vault)
+    }
+
     /// The Meta provider, when it is the one.
     fn direct(&self) -> Option<&std::sync::Arc<Direct>> {
         match &self.inner.provider {

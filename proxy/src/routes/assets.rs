@@ -37,6 +37,18 @@ pub async fn sandbox_popup() -> Response {
         .into_response()
 }
 
+/// `GET /sandbox/dialog/oauth` (sandbox mode only): a stand-in for Meta's login dialog.
+pub async fn sandbox_dialog() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        assets::DIALOG_HTML,
+    )
+        .into_response()
+}
+
 /// `GET /embed-demo.html` (sandbox mode only).
 pub async fn sandbox_embed_demo() -> Response {
     (

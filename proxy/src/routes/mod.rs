@@ -20,6 +20,7 @@ use crate::pipeline::Pipeline;
 mod assets;
 mod meta;
 mod metrics;
+mod oauth;
 mod onboardings;
 pub mod openapi;
 pub mod partner;
@@ -81,6 +82,8 @@ pub struct App {
     pub metrics: crate::metrics::Metrics,
     /// `METRICS_TOKEN`; none: `GET /metrics` is open.
     pub metrics_token: Option<secrecy::SecretString>,
+    /// The full-page sign-in's settings; none: `REDIRECT_FLOW` is off.
+    pub redirect: Option<crate::redirect::RedirectFlow>,
 }
 
 /// The whole application's router.
@@ -102,6 +105,15 @@ pub fn router(state: AppState) -> Router {
             rate_limited(post(meta::pin), &state.limits.settings),
         )
         .route("/api/session", post(partner::session_info))
+        .route(
+            "/api/oauth/start",
+            rate_limited(post(oauth::start), &state.limits.settings),
+        )
+        .route("/api/oauth/result", post(oauth::result))
+        .route(
+            crate::redirect::CALLBACK_PATH,
+            rate_limited(get(oauth::callback).post(oauth::choose), &state.limits.settings),
+        )
         .route("/api/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics::metrics))
         .route(
@@ -150,7 +162,8 @@ pub fn router(state: AppState) -> Router {
         app = app
             .route("/sandbox/sdk.js", get(assets::sandbox_sdk))
             .route("/sandbox/popup.html", get(assets::sandbox_popup))
-            .route("/embed-demo.html", get(assets::sandbox_embed_demo));
+            .route("/embed-demo.html", get(assets::sandbox_embed_demo))
+            .route(crate::redirect::SANDBOX_DIALOG_PATH, get(assets::sandbox_dialog));
     }
     // Every route so far has the request timeout; the event stream, added after it, does
     // not: its answer is the stream, which has a lifetime of its own.

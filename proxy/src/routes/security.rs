@@ -32,6 +32,7 @@ impl SecurityHeaders {
         if sandbox {
             pages.push(crate::sandbox::assets::POPUP_HTML.to_owned());
             pages.push(crate::sandbox::assets::EMBED_DEMO_HTML.to_owned());
+            pages.push(crate::sandbox::assets::DIALOG_HTML.to_owned());
         }
         let mut hashes: Vec<String> = pages
             .iter()

@@ -32,6 +32,7 @@ use crate::clock::Clock;
 mod cache;
 mod leases;
 mod meta;
+mod oauth;
 mod partner;
 mod queries;
 mod rows;
@@ -41,6 +42,7 @@ mod writes;
 
 pub use leases::Unleased;
 pub use meta::{MetaCredentials, PinOrigin};
+pub use oauth::{Consumed, Pending};
 pub use partner::{Attempt, DueEvent, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};

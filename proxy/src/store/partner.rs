@@ -436,6 +436,18 @@ impl Store {
         row.as_ref().map(session_from_row).transpose()
     }
 
+    /// The session with this id, live or not.
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn session_by_id(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM sessions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
     /// Revokes a session; false when no session has this id.
     ///
     /// # Errors
