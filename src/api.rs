@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use crate::browser::{http, json};
 use wire::{
-    CreateOnboarding, ErrorBody, Onboarding, Pin, PublicConfig, SessionLookup, SessionToken, SetPin,
+    CreateOnboarding, ErrorBody, Onboarding, Pin, PublicConfig, RedirectResult, RedirectStarted,
+    SessionLookup, SessionToken, SetPin, StartRedirect,
 };
 
 /// Why a call to the proxy did not give the expected answer.
@@ -80,6 +81,27 @@ impl Proxy {
     /// [`ApiFailure`] when the proxy is unreachable or does not know the id.
     pub async fn onboarding(&self, id: &str) -> Result<Onboarding, ApiFailure> {
         get(&self.onboarding_url(id, "")).await
+    }
+
+    /// `POST /api/oauth/start`: a `state` for the full-page sign-in.
+    ///
+    /// # Errors
+    /// [`ApiFailure`] when the proxy is unreachable or refuses (session rules as for an
+    /// onboarding; `redirect_flow_disabled`).
+    pub async fn start_redirect(
+        &self,
+        body: &StartRedirect,
+    ) -> Result<RedirectStarted, ApiFailure> {
+        post(&self.url("/api/oauth/start"), Some(body)).await
+    }
+
+    /// `POST /api/oauth/result`: the onboarding a finished full-page sign-in created.
+    ///
+    /// # Errors
+    /// [`ApiFailure`] when the proxy is unreachable, or the handle is unknown, used or
+    /// expired (`404 result_not_found`).
+    pub async fn redirect_result(&self, result: String) -> Result<Onboarding, ApiFailure> {
+        post(&self.url("/api/oauth/result"), Some(&RedirectResult { result })).await
     }
 
     /// `POST /api/onboardings/{id}/retry`.

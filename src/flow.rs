@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use serde::Serialize;
 use wire::{
     CreateOnboarding, CustomerRef, EsVersion, Mode, Onboarding, OnboardingState, Pin, PublicConfig,
-    SessionToken,
+    SessionToken, StartRedirect,
 };
 
 use crate::api::{ApiFailure, Proxy};
@@ -20,11 +20,11 @@ use crate::browser::sdk::{self, SdkError, SdkSettings};
 use crate::browser::stream::EventStream;
 use crate::protocol::widget_event::CancelDetail;
 use crate::protocol::{
-    event_detail, CancelStep, Correlator, Failure, LaunchOptions, LoginResult, OriginPolicy,
-    Outcome, SessionInfo, Timeouts,
+    event_detail, in_app_browser, popup_blocked, CancelStep, Correlator, Failure, LaunchOptions,
+    LoginResult, OriginPolicy, Outcome, SessionInfo, Timeouts,
 };
 use crate::screen::{admission, offered_modes, Admission, ErrorEvent, PinTry, SessionRefusal};
-pub use crate::screen::{Action, Problem, Request, Screen};
+pub use crate::screen::{Action, Blocked, Problem, Request, Screen};
 
 /// How long the SDK may take before the widget calls it blocked.
 pub const SDK_TIMEOUT_MS: i32 = 10_000;
@@ -130,6 +130,7 @@ impl WidgetOptions {
             sandbox: false,
             verification: false,
             sessions_required: false,
+            redirect_flow: false,
         })
     }
 
@@ -267,9 +268,23 @@ impl Flow {
                 }
             };
             self.config.try_set(Some(config.clone()));
+            // Back from the full-page sign-in: its onboarding, and nothing to launch.
+            if let Some(handle) = dom::take_redirect_result() {
+                self.pick_up(handle).await;
+                return;
+            }
             // Nothing more for a page that may not start an onboarding: not even Facebook's
             // script, which would only follow the customer around.
             if !self.admit(&config).await {
+                return;
+            }
+            // An app's browser never opens Meta's popup: the full-page sign-in comes first,
+            // and the SDK is not loaded for nothing.
+            if config.redirect_flow && in_app_browser(&dom::user_agent()) {
+                self.resume().await;
+                if self.screen.try_get_untracked() == Some(Screen::LoadingSdk) {
+                    self.set(Screen::PopupBlocked(Blocked::InAppBrowser));
+                }
                 return;
             }
             self.listen(&config);
@@ -360,7 +375,65 @@ impl Flow {
             Some(Action::Send(Request::Config)) => self.start(),
             Some(Action::Send(Request::Create(ids))) => self.submit(ids),
             Some(Action::Send(Request::Retry(onboarding))) => self.retry_onboarding(onboarding),
+            Some(Action::Send(Request::Redirect(start))) => self.redirect(start),
             None => {}
+        }
+    }
+
+    /// "Continue in this window": asks the proxy for a `state`, then leaves for Meta's
+    /// full-page dialog with the same launch as the popup's (`locale`: the page's language,
+    /// for the proxy's pages on the way back).
+    pub fn continue_redirect(self, mode: Mode, locale: wire::Locale) {
+        let session = self
+            .options
+            .with_value(|o| o.session.as_ref().and_then(GivenSession::token).cloned());
+        self.redirect(StartRedirect {
+            mode,
+            session,
+            locale: Some(locale),
+        });
+    }
+
+    fn redirect(self, start: StartRedirect) {
+        let Some(config) = self.config.get_untracked() else {
+            return;
+        };
+        let Ok(options) = LaunchOptions::new(
+            start.mode,
+            config.es_version,
+            &config.config_id,
+            &config.solution_id,
+        ) else {
+            self.set(Screen::Failed(Problem::PopupFailed));
+            return;
+        };
+        self.set(Screen::Redirecting);
+        leptos::task::spawn_local(async move {
+            let started = match self.proxy().start_redirect(&start).await {
+                Ok(started) => started,
+                Err(failure) => return self.fail_request(failure, Request::Redirect(start)),
+            };
+            let mut query =
+                options.dialog_query(&config.app_id, &started.redirect_uri, &started.state);
+            let extras = crate::browser::json::to_text(options.extras()).unwrap_or_default();
+            query.push(("extras", extras));
+            let dialog = match started.dialog_url.starts_with('/') {
+                // The sandbox's stand-in, relative to the proxy.
+                true => self.proxy().url(&started.dialog_url),
+                false => started.dialog_url,
+            };
+            if !dom::leave_for(&dialog, &query) {
+                self.set(Screen::Failed(Problem::PopupFailed));
+            }
+        });
+    }
+
+    /// Shows the onboarding a full-page sign-in created, by the handle it came back with.
+    async fn pick_up(self, handle: String) {
+        self.set(Screen::Submitting);
+        match self.proxy().redirect_result(handle).await {
+            Ok(onboarding) => self.show(onboarding),
+            Err(failure) => self.fail_request(failure, Request::Config),
         }
     }
 
@@ -439,13 +512,26 @@ impl Flow {
             correlator: Correlator::new(Timeouts::default()),
         }));
         self.set(Screen::InPopup(mode));
+        let redirect = config.redirect_flow;
+        let launched_at = dom::now_ms();
         let called = sdk::login(&options, move |response| {
+            let elapsed = dom::now_ms().saturating_sub(launched_at);
+            // An empty answer at once: the browser never showed the popup.
+            if redirect && popup_blocked(&response.status, response.code.is_some(), elapsed) {
+                self.active.set_value(None);
+                self.timer.set_value(None);
+                self.set(Screen::PopupBlocked(Blocked::Popup(mode)));
+                return;
+            }
             let result = LoginResult::from_parts(Some(&response.status), response.code.as_deref());
             self.step(Input::Login(result));
         });
         if called.is_err() {
             self.active.set_value(None);
-            self.set(Screen::Failed(Problem::PopupFailed));
+            self.set(match redirect {
+                true => Screen::PopupBlocked(Blocked::Popup(mode)),
+                false => Screen::Failed(Problem::PopupFailed),
+            });
         }
     }
 

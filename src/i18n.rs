@@ -254,6 +254,18 @@ messages! {
     SdkBlocked,
     /// What to do about a blocked SDK.
     SdkBlockedHelp,
+    /// Meta's window could not open.
+    PopupBlocked,
+    /// What to do about it.
+    PopupBlockedHelp,
+    /// The page is open inside an app's browser.
+    InAppBrowser,
+    /// What to do about it.
+    InAppBrowserHelp,
+    /// The full-page sign-in's button.
+    ContinueRedirect,
+    /// Leaving for Facebook's sign-in page.
+    Redirecting,
     /// Ready.
     Ready,
     /// The popup is open.
@@ -434,6 +446,12 @@ fn en(m: Msg) -> &'static str {
         LoadingSdk => "Loading Facebook…",
         SdkBlocked => "Facebook could not be loaded in this browser.",
         SdkBlockedHelp => "An ad blocker or tracking protection may be blocking it. Allow facebook.net for this page, then try again.",
+        PopupBlocked => "The Facebook window could not open in this browser.",
+        PopupBlockedHelp => "Continue in this window instead: you will sign in with Facebook here and come back to this page.",
+        InAppBrowser => "This page is open inside an app, whose browser cannot open the Facebook window.",
+        InAppBrowserHelp => "Continue in this window, or open this page in your phone's browser (the app's menu, then Open in browser).",
+        ContinueRedirect => "Continue in this window",
+        Redirecting => "Opening the Facebook sign-in…",
         Ready => "Choose how to connect your number.",
         InPopup => "Continue in the Facebook window.",
         InPopupHelp => "No window? Allow pop-ups for this page and click the button again.",
@@ -539,6 +557,12 @@ fn zh_hans(m: Msg) -> &'static str {
         LoadingSdk => "正在加载 Facebook…",
         SdkBlocked => "此浏览器无法加载 Facebook。",
         SdkBlockedHelp => "可能被广告拦截或跟踪保护阻止。请为此页面允许 facebook.net，然后重试。",
+        PopupBlocked => "此浏览器无法打开 Facebook 窗口。",
+        PopupBlockedHelp => "请改为在此窗口中继续：您将在这里登录 Facebook，然后返回此页面。",
+        InAppBrowser => "此页面在某个应用内打开，其浏览器无法打开 Facebook 窗口。",
+        InAppBrowserHelp => "请在此窗口中继续，或在手机浏览器中打开此页面（应用菜单中的“在浏览器中打开”）。",
+        ContinueRedirect => "在此窗口中继续",
+        Redirecting => "正在打开 Facebook 登录…",
         Ready => "请选择连接号码的方式。",
         InPopup => "请在 Facebook 窗口中继续。",
         InPopupHelp => "没有看到窗口？请允许此页面弹出窗口，然后再次点击按钮。",
@@ -648,6 +672,12 @@ fn zh_hant(m: Msg) -> &'static str {
         LoadingSdk => "正在載入 Facebook…",
         SdkBlocked => "此瀏覽器無法載入 Facebook。",
         SdkBlockedHelp => "可能被廣告攔截或追蹤保護封鎖。請為此頁面允許 facebook.net，然後重試。",
+        PopupBlocked => "此瀏覽器無法開啟 Facebook 視窗。",
+        PopupBlockedHelp => "請改為在此視窗中繼續：您將在這裡登入 Facebook，然後返回此頁面。",
+        InAppBrowser => "此頁面在某個應用程式內開啟，其瀏覽器無法開啟 Facebook 視窗。",
+        InAppBrowserHelp => "請在此視窗中繼續，或在手機瀏覽器中開啟此頁面（應用程式選單中的「在瀏覽器中開啟」）。",
+        ContinueRedirect => "在此視窗中繼續",
+        Redirecting => "正在開啟 Facebook 登入…",
         Ready => "請選擇連結號碼的方式。",
         InPopup => "請在 Facebook 視窗中繼續。",
         InPopupHelp => "沒有看到視窗？請允許此頁面彈出視窗，然後再次點選按鈕。",
@@ -757,6 +787,12 @@ fn vi(m: Msg) -> &'static str {
         LoadingSdk => "Đang tải Facebook…",
         SdkBlocked => "Không thể tải Facebook trong trình duyệt này.",
         SdkBlockedHelp => "Trình chặn quảng cáo hoặc chống theo dõi có thể đang chặn nó. Hãy cho phép facebook.net trên trang này rồi thử lại.",
+        PopupBlocked => "Không thể mở cửa sổ Facebook trong trình duyệt này.",
+        PopupBlockedHelp => "Hãy tiếp tục trong cửa sổ này: bạn sẽ đăng nhập Facebook tại đây rồi quay lại trang này.",
+        InAppBrowser => "Trang này đang mở trong một ứng dụng, trình duyệt của nó không mở được cửa sổ Facebook.",
+        InAppBrowserHelp => "Hãy tiếp tục trong cửa sổ này, hoặc mở trang này bằng trình duyệt của điện thoại (menu của ứng dụng, rồi Mở trong trình duyệt).",
+        ContinueRedirect => "Tiếp tục trong cửa sổ này",
+        Redirecting => "Đang mở trang đăng nhập Facebook…",
         Ready => "Hãy chọn cách kết nối số của bạn.",
         InPopup => "Hãy tiếp tục trong cửa sổ Facebook.",
         InPopupHelp => "Không thấy cửa sổ? Hãy cho phép cửa sổ bật lên trên trang này rồi bấm nút lại.",

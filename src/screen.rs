@@ -28,6 +28,18 @@ pub enum Request {
     Create(CreateOnboarding),
     /// `POST /api/onboardings/{id}/retry` of this onboarding, which stays on screen.
     Retry(Onboarding),
+    /// `POST /api/oauth/start`, to leave for the full-page sign-in.
+    Redirect(wire::StartRedirect),
+}
+
+/// Why Meta's popup cannot be used here, so the full-page sign-in is offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    /// The browser did not open the popup of a launch in this mode.
+    Popup(Mode),
+    /// An app's built-in browser (Facebook, Instagram, LinkedIn, WeChat, Line): the popup
+    /// would not work, so the full-page sign-in comes first.
+    InAppBrowser,
 }
 
 /// Why the flow stopped short, worth a sentence and a next step.
@@ -90,6 +102,10 @@ pub enum Screen {
     Failed(Problem),
     /// The page has no session that may start an onboarding: no launch button at all.
     SessionInvalid(SessionRefusal),
+    /// Meta's popup cannot work here: "Continue in this window" is offered.
+    PopupBlocked(Blocked),
+    /// Leaving for the full-page sign-in.
+    Redirecting,
 }
 
 /// Why a page cannot start an onboarding with the session it has.
@@ -259,6 +275,22 @@ impl Screen {
             }
             Screen::Failed(_) => "failed",
             Screen::SessionInvalid(_) => "session-invalid",
+            Screen::PopupBlocked(_) => "popup-blocked",
+            Screen::Redirecting => "submitting",
+        }
+    }
+
+    /// The modes whose "Continue in this window" button this screen shows, among `offered`,
+    /// when the proxy has the full-page sign-in (`redirect`): the launch whose popup was
+    /// blocked, or every offered mode where no popup can work (an app's browser, no SDK).
+    pub fn redirect_modes(&self, offered: &[Mode], redirect: bool) -> Vec<Mode> {
+        if !redirect {
+            return Vec::new();
+        }
+        match self {
+            Screen::PopupBlocked(Blocked::Popup(mode)) => vec![*mode],
+            Screen::PopupBlocked(Blocked::InAppBrowser) | Screen::SdkBlocked => offered.to_vec(),
+            _ => Vec::new(),
         }
     }
 
@@ -340,7 +372,10 @@ impl Screen {
     /// Whether the launch buttons are shown at all (disabled or not): never without a session
     /// that may start an onboarding, so the page offers nothing that must fail.
     pub fn offers_launch(&self) -> bool {
-        !matches!(self, Screen::SessionInvalid(_))
+        !matches!(
+            self,
+            Screen::SessionInvalid(_) | Screen::PopupBlocked(Blocked::InAppBrowser)
+        )
     }
 
     /// What "Try again" does here; `None`: the screen offers no such button.
@@ -365,7 +400,10 @@ impl Screen {
     /// way, nor while "Try again" would finish what was started.
     pub fn can_launch(&self) -> bool {
         match self {
-            Screen::Ready | Screen::Cancelled(_) | Screen::Deregistered(_) => true,
+            Screen::Ready
+            | Screen::Cancelled(_)
+            | Screen::Deregistered(_)
+            | Screen::PopupBlocked(Blocked::Popup(_)) => true,
             // Starting over with another number stays possible, but not while a PIN is out.
             Screen::PinRequired(_, tried) => *tried != PinTry::Sending,
             Screen::Failed(Problem::ProxyUnreachable(_)) => false,
@@ -494,6 +532,23 @@ mod tests {
             customer_ref: None,
             session: None,
         }
+    }
+
+    #[test]
+    fn the_full_page_sign_in_is_offered_where_the_popup_cannot_work() {
+        let both = [Mode::Standard, Mode::Coexistence];
+        let blocked = Screen::PopupBlocked(Blocked::Popup(Mode::Coexistence));
+        assert_eq!(blocked.data_state(), "popup-blocked");
+        assert_eq!(blocked.redirect_modes(&both, true), vec![Mode::Coexistence]);
+        assert!(blocked.can_launch() && blocked.offers_launch(), "the popup may be tried again");
+        let in_app = Screen::PopupBlocked(Blocked::InAppBrowser);
+        assert_eq!(in_app.redirect_modes(&both, true), both.to_vec());
+        assert!(!in_app.offers_launch(), "the full-page sign-in comes first");
+        assert_eq!(Screen::SdkBlocked.redirect_modes(&both, true), both.to_vec());
+        assert_eq!(Screen::SdkBlocked.data_state(), "sdk-blocked");
+        assert!(Screen::SdkBlocked.redirect_modes(&both, false).is_empty());
+        assert!(Screen::Ready.redirect_modes(&both, true).is_empty());
+        assert!(!Screen::Redirecting.can_launch());
     }
 
     #[test]

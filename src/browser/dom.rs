@@ -40,6 +40,51 @@ pub fn take_session_from_address() -> Option<String> {
     Some(token)
 }
 
+/// Takes a finished redirect flow's result handle out of the page's fragment
+/// (`#wa-signup-result=<handle>`), leaving an address without it (`history.replaceState`).
+pub fn take_redirect_result() -> Option<String> {
+    let window = web_sys::window()?;
+    let location = window.location();
+    let hash = location.hash().ok()?;
+    let handle = hash
+        .strip_prefix('#')?
+        .strip_prefix(wire::RESULT_FRAGMENT)?
+        .strip_prefix('=')?
+        .to_owned();
+    let address = format!(
+        "{}{}",
+        location.pathname().ok()?,
+        location.search().unwrap_or_default()
+    );
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&address));
+    }
+    (!handle.is_empty()).then_some(handle)
+}
+
+/// The browser's user agent (empty when unknown).
+pub fn user_agent() -> String {
+    web_sys::window()
+        .and_then(|w| w.navigator().user_agent().ok())
+        .unwrap_or_default()
+}
+
+/// Leaves the page for `base` with `query`, encoded by the browser's `URLSearchParams`
+/// (every value, JSON included, percent-encoded as a form would). False when it could not.
+pub fn leave_for(base: &str, query: &[(&str, String)]) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let Ok(params) = web_sys::UrlSearchParams::new() else {
+        return false;
+    };
+    for (name, value) in query {
+        params.append(name, value);
+    }
+    let target = format!("{base}?{}", String::from(params.to_string()));
+    window.location().assign(&target).is_ok()
+}
+
 /// The page's own origin, e.g. `http://127.0.0.1:8080`.
 pub fn page_origin() -> Option<String> {
     web_sys::window()?.location().origin().ok()

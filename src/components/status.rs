@@ -4,7 +4,7 @@ use wire::ErrorCode;
 use crate::flow::Flow;
 use crate::i18n::{Locale, Msg};
 use crate::protocol::CancelStep;
-use crate::screen::{remedy, PinTry, Problem, Remedy, Screen, SessionRefusal};
+use crate::screen::{remedy, Blocked, PinTry, Problem, Remedy, Screen, SessionRefusal};
 
 /// The name of a cancel step in the customer's language (unknown steps as Meta spells them).
 fn step_name(locale: Locale, step: &CancelStep) -> String {
@@ -43,6 +43,13 @@ pub fn describe(screen: &Screen, locale: Locale) -> (String, Vec<String>) {
         Screen::Deregistered(_) => (t(Msg::Deregistered), vec![t(Msg::DeregisteredHelp)]),
         Screen::Failed(problem) => describe_problem(problem, locale),
         Screen::SessionInvalid(refusal) => describe_session(*refusal, locale),
+        Screen::PopupBlocked(Blocked::Popup(_)) => {
+            (t(Msg::PopupBlocked), vec![t(Msg::PopupBlockedHelp)])
+        }
+        Screen::PopupBlocked(Blocked::InAppBrowser) => {
+            (t(Msg::InAppBrowser), vec![t(Msg::InAppBrowserHelp)])
+        }
+        Screen::Redirecting => (t(Msg::Redirecting), vec![]),
     }
 }
 

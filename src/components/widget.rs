@@ -116,6 +116,37 @@ pub fn Widget(
             .collect_view()
     };
 
+    // "Continue in this window": where the popup cannot work and the proxy offers the
+    // full-page sign-in (one button per mode the screen names).
+    let continue_buttons = move || {
+        let redirect = flow
+            .config
+            .with(|c| c.as_ref().is_some_and(|c| c.redirect_flow));
+        let offered = flow.offered.get();
+        let modes = flow.screen.with(|s| s.redirect_modes(&offered, redirect));
+        let several = modes.len() > 1;
+        modes
+            .into_iter()
+            .map(|mode| {
+                let name = match mode {
+                    Mode::Standard => Msg::LaunchStandard,
+                    Mode::Coexistence => Msg::LaunchCoexistence,
+                };
+                let label = move || match several {
+                    true => format!("{}: {}", t(Msg::ContinueRedirect), t(name)),
+                    false => t(Msg::ContinueRedirect).to_owned(),
+                };
+                view! {
+                    <button type="button" class="wa-button wa-continue" data-testid="continue-redirect"
+                        data-mode=mode.as_str()
+                        on:click=move |_| flow.continue_redirect(mode, locale.get_untracked().into())>
+                        {label}
+                    </button>
+                }
+            })
+            .collect_view()
+    };
+
     view! {
         <section class="wa-signup" node_ref=root lang=move || locale.get().tag()>
             <header class="wa-header">
@@ -144,6 +175,7 @@ pub fn Widget(
             <p class="wa-intro">{move || t(Msg::Intro)}</p>
             <div class="wa-modes">{buttons}</div>
             <Status flow=flow locale=locale />
+            <div class="wa-redirect">{continue_buttons}</div>
             <PinForm flow=flow locale=locale />
             <Progress flow=flow locale=locale heading_level=(level + 1).min(6) />
         </section>

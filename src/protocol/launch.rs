@@ -165,6 +165,34 @@ impl LaunchOptions {
             extras,
         })
     }
+
+    /// The `extras` of this launch: the full-page dialog sends the same object, as JSON text
+    /// in its `extras` parameter (written by the caller: the bundle has no JSON formatter).
+    pub fn extras(&self) -> &impl Serialize {
+        &self.extras
+    }
+
+    /// The query of Meta's full-page login dialog for this very launch, but `extras`: the
+    /// same configuration and response type as `FB.login`, with the proxy's `redirect_uri`
+    /// and `state`. Values are raw: the browser encodes them (`URLSearchParams`).
+    pub fn dialog_query(
+        &self,
+        app_id: &str,
+        redirect_uri: &str,
+        state: &str,
+    ) -> Vec<(&'static str, String)> {
+        vec![
+            ("client_id", app_id.to_owned()),
+            ("config_id", self.config_id.clone()),
+            ("response_type", self.response_type.to_owned()),
+            (
+                "override_default_response_type",
+                self.override_default_response_type.to_string(),
+            ),
+            ("redirect_uri", redirect_uri.to_owned()),
+            ("state", state.to_owned()),
+        ]
+    }
 }
 
 fn is_setting(s: &str) -> bool {
@@ -191,6 +219,23 @@ mod tests {
             "override_default_response_type": true,
             "extras": extras,
         })
+    }
+
+    #[test]
+    fn the_full_page_dialog_asks_for_the_same_launch() {
+        let launch = LaunchOptions::new(Mode::Coexistence, EsVersion::V4, "1234567890", "987654321")
+            .unwrap();
+        let query = launch.dialog_query("111", "https://p.example/oauth/callback", "v1.a.b");
+        let get = |k: &str| query.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("client_id"), Some("111"));
+        assert_eq!(get("config_id"), Some("1234567890"));
+        assert_eq!(get("response_type"), Some("code"));
+        assert_eq!(get("override_default_response_type"), Some("true"));
+        assert_eq!(get("redirect_uri"), Some("https://p.example/oauth/callback"));
+        assert_eq!(get("state"), Some("v1.a.b"));
+        // The popup's very extras.
+        let popup = serde_json::to_value(&launch).unwrap();
+        assert_eq!(serde_json::to_value(launch.extras()).unwrap(), popup["extras"]);
     }
 
     #[test]

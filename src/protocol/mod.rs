@@ -1,5 +1,5 @@
 //! The Embedded Signup protocol in pure Rust: origin check, session-info events,
-//! `FB.login` options and the code/session correlator.
+//! `FB.login` options, the code/session correlator, and when the popup cannot work.
 //!
 //! Nothing here names a JavaScript type, so all of it runs and is tested natively; the
 //! `browser` module feeds it strings and [`Json`] values built from what the browser parsed.
@@ -8,6 +8,7 @@ pub mod correlator;
 pub mod events;
 pub mod launch;
 pub mod origin;
+pub mod redirect;
 pub mod widget_event;
 
 pub use correlator::{Correlator, Failure, LoginResult, Outcome, Timeouts};
@@ -19,4 +20,5 @@ pub use events::{
 };
 pub use launch::{LaunchError, LaunchOptions};
 pub use origin::{is_facebook_origin, OriginError, OriginPolicy};
+pub use redirect::{in_app_browser, popup_blocked};
 pub use widget_event::event_detail;
