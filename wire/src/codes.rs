@@ -125,6 +125,12 @@ error_codes! {
     RedirectFlowDisabled = "redirect_flow_disabled",
     /// A redirect flow's result handle is unknown, used or expired.
     ResultNotFound = "result_not_found",
+    /// A console write without the sign-in's `X-CSRF-Token`, or with another.
+    CsrfInvalid = "csrf_invalid",
+    /// No partner event has this id.
+    EventNotFound = "event_not_found",
+    /// `PARTNER_WEBHOOK_URL` is not configured: nothing can be delivered.
+    PartnerWebhookNotConfigured = "partner_webhook_not_configured",
 
     // Limits the proxy enforces (docs/API.md, "Limits").
     /// The request was not answered within the proxy's request timeout.

@@ -9,12 +9,17 @@ use serde::{Deserialize, Serialize};
 #[macro_use]
 mod names;
 mod codes;
+mod console;
 mod ids;
 mod meta;
 mod partner;
 mod redirect;
 
 pub use codes::ErrorCode;
+pub use console::{
+    ConsoleLogin, ConsoleSession, Funnel, FunnelCount, LastDelivery, Setup, SetupSetting,
+    WebhookTest,
+};
 pub use ids::{AuthCode, BusinessId, CustomerRef, EventName, IdError, PhoneNumberId, WabaId};
 pub use meta::{Credentials, Pin, SetPin, StorageRegion};
 pub use names::UnknownName;
