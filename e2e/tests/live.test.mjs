@@ -545,45 +545,6 @@ test('reload while pending: the onboarding is found again and connects', async (
   }
 });
 
-test('FB_ES_VERSION=v2: the retired shape, exactly as YCloud\'s samples, still connects', async () => {
-  const v2 = await startProxy({ ...liveEnv(fake), FB_ES_VERSION: 'v2' });
-  const { context } = await newContext();
-  try {
-    const config = await (await fetch(`${v2.url}/api/config`)).json();
-    assert.equal(config.es_version, 'v2');
-    const page = await openPage(context, v2.url);
-    const popup = await launch(page, 'standard');
-    assert.deepEqual(launchOptions(popup), {
-      config_id: '234567890123456',
-      response_type: 'code',
-      override_default_response_type: true,
-      extras: {
-        features: [{ name: 'marketing_messages_lite' }],
-        setup: { solutionID: '345678901234567' },
-        sessionInfoVersion: '3',
-      },
-    });
-    assert.match(await popup.getByTestId('sandbox-es-version').innerText(), /^v2/);
-    await inPopup(popup, 'sandbox-finish');
-    await waitState(page, 'connected');
-    assert.equal(page.posts.length, 1);
-
-    const second = await openPage(context, v2.url);
-    const again = await launch(second, 'coexistence');
-    assert.deepEqual(launchOptions(again).extras, {
-      setup: { solutionID: '345678901234567' },
-      sessionInfoVersion: 3,
-      featureType: 'whatsapp_business_app_onboarding',
-    });
-    await inPopup(again, 'sandbox-finish-coexistence');
-    await waitState(second, 'connected');
-    assert.deepEqual([...page.errors, ...second.errors], []);
-  } finally {
-    await context.close();
-    await v2.stop();
-  }
-});
-
 /**
  * A fake Graph API for the ownership check: the code exchange fails with 503 while
  * `graph.down` is true; otherwise every code is exchanged, `debug_token` answers Meta's

@@ -96,15 +96,16 @@ pub async fn create_session(
             "modes must name at least one of standard and coexistence".to_owned(),
         ));
     }
-    // Meta offers no local storage for numbers shared with the WhatsApp Business App.
-    let coexistence = req
+    // Meta offers no local storage for numbers shared with the WhatsApp Business App: a
+    // region is for the standard numbers a session onboards, so a session must allow them.
+    let standard = req
         .modes
         .as_ref()
-        .is_none_or(|m| m.contains(&wire::Mode::Coexistence));
-    if req.data_localization_region.is_some() && coexistence {
+        .is_none_or(|m| m.contains(&wire::Mode::Standard));
+    if req.data_localization_region.is_some() && !standard {
         return Err(Error::InvalidBody(
-            "data_localization_region applies to standard numbers only (Meta offers no local \
-             storage in coexistence): send modes [\"standard\"] with it"
+            "data_localization_region applies to standard numbers (Meta offers no local \
+             storage in coexistence): allow the standard mode with it"
                 .to_owned(),
         ));
     }

@@ -134,6 +134,7 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
     let onboarding = wire::Onboarding {
         id: "x".into(),
         mode: wire::Mode::Standard,
+        launched_mode: None,
         waba_id: wire::WabaId::parse("1").unwrap(),
         phone_number_id: Some(wire::PhoneNumberId::parse("2").unwrap()),
         business_id: Some(wire::BusinessId::parse("3").unwrap()),
@@ -163,6 +164,7 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
             retryable: true,
             upstream_request_id: Some("r".into()),
             retry_after: Some("t".into()),
+            candidates: Vec::new(),
         }),
         created_at: "t".into(),
         updated_at: "t".into(),
