@@ -190,6 +190,29 @@ test('standard mode: Facebook popup, bind, register, pending, connected', async 
   }
 });
 
+test('a standard click Meta reports as coexistence ends connected as coexistence, never registered', async () => {
+  const { context } = await newContext();
+  try {
+    const page = await openPage(context, proxy.url);
+    const popup = await launch(page, 'standard');
+    await inPopup(popup, 'sandbox-finish-coexistence');
+    await waitState(page, 'connected');
+    assert.equal(page.posts.length, 1);
+    assert.equal(page.posts[0].mode, 'standard', 'the button pressed');
+    assert.equal(page.posts[0].event, 'FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING');
+    const answer = await page.answers[0];
+    assert.equal(answer.mode, 'coexistence', 'the mode Meta reported');
+    assert.equal(answer.launched_mode, 'standard');
+    const waba = page.posts[0].waba_id;
+    const calls = await callsFor(waba);
+    assert.ok(calls.some((c) => c === `POST /v2/whatsapp/businessAccounts/${waba}/smb/bind`), calls.join('\n'));
+    assert.ok(!calls.some((c) => c.endsWith('/register') || c.endsWith('/tp/bind')), calls.join('\n'));
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('coexistence mode: smb/bind, never register, connected', async () => {
   const { context } = await newContext();
   try {

@@ -547,6 +547,7 @@ async fn coexistence_asks_for_each_sync_once_across_a_restart() {
     .await;
     let mut body = standard_body();
     body["mode"] = json!("coexistence");
+    body["event"] = json!("FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING");
     let o: Onboarding = app.post_onboarding(&body).await.json().await.unwrap();
     assert_eq!(o.state, OnboardingState::Connected);
     let names: Vec<_> = o.steps.iter().map(|s| s.name).collect();
