@@ -34,6 +34,17 @@ pub struct SignupRecord {
     pub created_at: String,
 }
 
+/// The popup side of the funnel ([`Store::signup_funnel`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignupFunnel {
+    /// Popups launched.
+    pub launched: u64,
+    /// Popups closed before the end, by step.
+    pub cancelled: Vec<(String, u64)>,
+    /// Popups ending in an error, by code.
+    pub errors: Vec<(String, u64)>,
+}
+
 /// The partner event a reported outcome becomes: none for a launch, `signup.failed` when
 /// Meta gave an error code, `signup.cancelled` otherwise.
 pub fn partner_event_of(report: &ReportSignupEvent) -> Option<EventType> {
@@ -121,6 +132,59 @@ impl Store {
             self.wake_outbox();
         }
         Ok(record)
+    }
+
+    /// The popup side of the funnel since `since`: launches, cancels by the step the
+    /// customer left at, and errors by Meta's code (`unknown` when the popup named none),
+    /// each list largest first.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn signup_funnel(
+        &self,
+        since: time::OffsetDateTime,
+    ) -> Result<SignupFunnel, StoreError> {
+        let since = format_time(since);
+        let launched: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM signup_events WHERE created_at >= $1 AND kind = $2",
+        )
+        .bind(&since)
+        .bind(SignupEventKind::Launch.as_str())
+        .fetch_one(&self.read)
+        .await?
+        .try_get("n")?;
+        let grouped = |sql: &'static str| {
+            let since = since.clone();
+            async move {
+                let rows = sqlx::query(sql).bind(since).fetch_all(&self.read).await?;
+                rows.iter()
+                    .map(|r| {
+                        let key: Option<String> = r.try_get("k")?;
+                        let n: i64 = r.try_get("n")?;
+                        Ok((
+                            key.unwrap_or_else(|| "unknown".to_owned()),
+                            u64::try_from(n).unwrap_or(0),
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()
+            }
+        };
+        let cancelled = grouped(
+            "SELECT current_step AS k, COUNT(*) AS n FROM signup_events WHERE created_at >= $1 \
+             AND kind = 'CANCEL' AND error_code IS NULL GROUP BY current_step ORDER BY n DESC, k",
+        )
+        .await?;
+        let errors = grouped(
+            "SELECT error_code AS k, COUNT(*) AS n FROM signup_events WHERE created_at >= $1 \
+             AND (kind = 'ERROR' OR error_code IS NOT NULL) GROUP BY error_code \
+             ORDER BY n DESC, k",
+        )
+        .await?;
+        Ok(SignupFunnel {
+            launched: u64::try_from(launched).unwrap_or(0),
+            cancelled,
+            errors,
+        })
     }
 
     /// Popup outcomes after `after` (a `sig_` id), oldest first, at most `limit`: what a

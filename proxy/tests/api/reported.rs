@@ -400,6 +400,17 @@ async fn popup_outcomes_reach_the_partner_and_launches_only_the_funnel() {
     let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
     assert_eq!(kinds, ["LAUNCH", "CANCEL", "CANCEL"]);
     assert_eq!(rows[2].error_message.as_deref(), Some("<b>Not eligible</b>"));
+    // And the console's funnel counts them.
+    let funnel: wire::Funnel = app.partner_json("/api/partner/funnel").await;
+    assert_eq!(funnel.popups_launched, Some(1));
+    let pairs = |l: &[wire::FunnelCount]| -> Vec<(String, u64)> {
+        l.iter().map(|c| (c.key.clone(), c.count)).collect()
+    };
+    assert_eq!(
+        pairs(&funnel.cancelled),
+        [("PHONE_NUMBER_VERIFICATION".to_owned(), 1)]
+    );
+    assert_eq!(pairs(&funnel.errors), [("3441045".to_owned(), 1)]);
 }
 
 #[tokio::test]
