@@ -28,6 +28,7 @@ use serde::Deserialize;
 use url::Url;
 use wire::{PhoneNumberId, WabaId};
 
+use crate::biz_app::{NumberFacts, FACT_FIELDS, LIST_FIELDS};
 use crate::config::UpstreamTuning;
 use crate::metrics::Metrics;
 use crate::upstream::BodyError;
@@ -103,21 +104,18 @@ struct GranularScope {
 #[derive(Deserialize)]
 struct PhoneNumbersPage {
     #[serde(default)]
-    data: Vec<GraphNumber>,
+    data: Vec<NumberFacts>,
     paging: Option<Paging>,
 }
 
-/// One number of a WABA, as `phone_numbers` lists it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct GraphNumber {
-    /// The phone number id.
-    pub id: String,
-    /// As the customer knows it, e.g. `+1 631-555-1111`.
-    #[serde(default)]
-    pub display_phone_number: Option<String>,
-    /// The business name on the number.
-    #[serde(default)]
-    pub verified_name: Option<String>,
+/// What a passed ownership check learnt: the customer's business token and the WABA's
+/// numbers as Meta describes them (which one is on the WhatsApp Business app).
+#[derive(Debug)]
+pub struct Owned {
+    /// The customer's business token (never logged).
+    pub token: SecretString,
+    /// Every number of the WABA the token sees.
+    pub numbers: Vec<NumberFacts>,
 }
 
 #[derive(Deserialize)]
@@ -188,8 +186,9 @@ impl GraphClient {
     }
 
     /// Exchanges `code` and checks that its token reaches `waba` (and lists `phone` when
-    /// one was posted). Answers the customer's business token: the YCloud path drops it, the
-    /// Meta provider seals and keeps it for its own calls.
+    /// one was posted). Answers the customer's business token (the YCloud path drops it
+    /// after the sign-up's checks, the Meta provider seals and keeps it for its own calls)
+    /// and the WABA's numbers with what decides their path ([`crate::biz_app`]).
     ///
     /// # Errors
     /// See [`VerifyError`].
@@ -198,8 +197,8 @@ impl GraphClient {
         code: &str,
         waba: &WabaId,
         phone: Option<&PhoneNumberId>,
-    ) -> Result<SecretString, VerifyError> {
-        let token = self.exchange(code, None).await?;
+    ) -> Result<Owned, VerifyError> {
+        let token = self.exchange(code).await?;
         let data = self.debug_token(&token).await?;
         if data.is_valid == Some(false) {
             return Err(VerifyError::CodeInvalid);
@@ -209,11 +208,72 @@ impl GraphClient {
         }
         let numbers = self.phone_numbers(&token, waba).await?;
         match phone {
-            Some(phone) if !numbers.iter().any(|n| n.id == phone.as_str()) => {
+            Some(phone) if !numbers.iter().any(|n| n.id.as_deref() == Some(phone.as_str())) => {
                 Err(VerifyError::NumberNotOwned)
             }
-            _ => Ok(token),
+            _ => Ok(Owned { token, numbers }),
         }
+    }
+
+    /// `GET /{phone_number_id}?fields=is_on_biz_app,platform_type,…` with the customer's
+    /// token: whether the number is on the WhatsApp Business app, read before any register.
+    ///
+    /// # Errors
+    /// See [`VerifyError`] (a refusal reads as [`VerifyError::NumberNotOwned`]).
+    pub async fn number_facts(
+        &self,
+        token: &SecretString,
+        phone: &PhoneNumberId,
+    ) -> Result<NumberFacts, VerifyError> {
+        let mut url = self.url(&[phone.as_str()]);
+        url.query_pairs_mut().append_pair("fields", FACT_FIELDS);
+        let body = self
+            .get(url, Some(token), "number_facts", Refusal::Waba)
+            .await
+            .map_err(|e| match e {
+                VerifyError::NotOwned => VerifyError::NumberNotOwned,
+                e => e,
+            })?;
+        serde_json::from_slice(&body)
+            .map_err(|_| VerifyError::Unavailable("unreadable number answer".to_owned()))
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base_url.clone();
+        // Segment-wise, like the YCloud client; the base was checked at start-up.
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().push(&self.version).extend(segments);
+        }
+        url
+    }
+
+    /// The popup's code is exchanged without a `redirect_uri`; the redirect flow's with
+    /// exactly the dialog's.
+    async fn exchange_with(
+        &self,
+        code: &str,
+        redirect_uri: Option<&str>,
+    ) -> Result<SecretString, VerifyError> {
+        let mut url = self.url(&["oauth", "access_token"]);
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.app_id)
+            .append_pair("client_secret", self.app_secret.expose_secret())
+            .append_pair("code", code);
+        if let Some(uri) = redirect_uri {
+            url.query_pairs_mut().append_pair("redirect_uri", uri);
+        }
+        let body = self.get(url, None, "exchange", Refusal::Code).await?;
+        let answer: TokenAnswer = serde_json::from_slice(&body)
+            .map_err(|_| VerifyError::Unavailable("unreadable token answer".to_owned()))?;
+        answer
+            .access_token
+            .filter(|t| !t.is_empty())
+            .map(SecretString::from)
+            .ok_or_else(|| VerifyError::Unavailable("no access_token in the answer".to_owned()))
+    }
+
+    async fn exchange(&self, code: &str) -> Result<SecretString, VerifyError> {
+        self.exchange_with(code, None).await
     }
 
     /// The redirect flow's exchange: `redirect_uri` must be exactly the one the dialog was
@@ -226,7 +286,7 @@ impl GraphClient {
         code: &str,
         redirect_uri: &str,
     ) -> Result<SecretString, VerifyError> {
-        self.exchange(code, Some(redirect_uri)).await
+        self.exchange_with(code, Some(redirect_uri)).await
     }
 
     /// What `debug_token` says `token` was granted: the WABAs (`whatsapp_business_management`)
@@ -252,8 +312,8 @@ impl GraphClient {
         })
     }
 
-    /// The numbers `token` sees on `waba`; [`VerifyError::NotOwned`] when the token does
-    /// not reach it.
+    /// The numbers `token` sees on `waba`, as Meta describes them;
+    /// [`VerifyError::NotOwned`] when the token does not reach it.
     ///
     /// # Errors
     /// See [`VerifyError`].
@@ -261,7 +321,7 @@ impl GraphClient {
         &self,
         token: &SecretString,
         waba: &WabaId,
-    ) -> Result<Vec<GraphNumber>, VerifyError> {
+    ) -> Result<Vec<NumberFacts>, VerifyError> {
         self.phone_numbers(token, waba).await
     }
 
@@ -287,47 +347,13 @@ impl GraphClient {
                     let page: PhoneNumbersPage = serde_json::from_slice(&body).map_err(|_| {
                         VerifyError::Unavailable("unreadable business WABAs answer".to_owned())
                     })?;
-                    ids.extend(page.data.into_iter().map(|w| w.id));
+                    ids.extend(page.data.into_iter().filter_map(|w| w.id));
                 }
                 Err(VerifyError::NotOwned) => {}
                 Err(e) => return Err(e),
             }
         }
         Ok(ids)
-    }
-
-    fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base_url.clone();
-        // Segment-wise, like the YCloud client; the base was checked at start-up.
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().push(&self.version).extend(segments);
-        }
-        url
-    }
-
-    /// The popup's code is exchanged without a `redirect_uri`; the redirect flow's with
-    /// exactly the dialog's.
-    async fn exchange(
-        &self,
-        code: &str,
-        redirect_uri: Option<&str>,
-    ) -> Result<SecretString, VerifyError> {
-        let mut url = self.url(&["oauth", "access_token"]);
-        url.query_pairs_mut()
-            .append_pair("client_id", &self.app_id)
-            .append_pair("client_secret", self.app_secret.expose_secret())
-            .append_pair("code", code);
-        if let Some(uri) = redirect_uri {
-            url.query_pairs_mut().append_pair("redirect_uri", uri);
-        }
-        let body = self.get(url, None, "exchange", Refusal::Code).await?;
-        let answer: TokenAnswer = serde_json::from_slice(&body)
-            .map_err(|_| VerifyError::Unavailable("unreadable token answer".to_owned()))?;
-        answer
-            .access_token
-            .filter(|t| !t.is_empty())
-            .map(SecretString::from)
-            .ok_or_else(|| VerifyError::Unavailable("no access_token in the answer".to_owned()))
     }
 
     async fn debug_token(&self, token: &SecretString) -> Result<DebugData, VerifyError> {
@@ -351,13 +377,13 @@ impl GraphClient {
         &self,
         token: &SecretString,
         waba: &WabaId,
-    ) -> Result<Vec<GraphNumber>, VerifyError> {
+    ) -> Result<Vec<NumberFacts>, VerifyError> {
         let mut ids = Vec::new();
         let mut after: Option<String> = None;
         for _ in 0..MAX_NUMBER_PAGES {
             let mut url = self.url(&[waba.as_str(), "phone_numbers"]);
             url.query_pairs_mut()
-                .append_pair("fields", "id,display_phone_number,verified_name")
+                .append_pair("fields", LIST_FIELDS)
                 .append_pair("limit", NUMBERS_PER_PAGE);
             if let Some(cursor) = &after {
                 url.query_pairs_mut().append_pair("after", cursor);

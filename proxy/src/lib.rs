@@ -22,6 +22,7 @@
 //! - [`redirect`]: the full-page sign-in when Meta's popup cannot open.
 //! - [`upstream`]: what the YCloud and Graph clients share (capped body reads).
 
+pub mod biz_app;
 pub mod clock;
 pub mod config;
 pub mod error;

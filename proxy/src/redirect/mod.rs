@@ -89,6 +89,10 @@ pub struct Candidate {
     /// The business name on the number (for the chooser).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_name: Option<String>,
+    /// What Meta says of the number: on the WhatsApp Business app (then coexistence, never
+    /// registered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_on_biz_app: Option<bool>,
 }
 
 /// Where a WABA id came from, with the business that owns it when known.
@@ -167,10 +171,11 @@ pub async fn discover(
                 business_id: business_id.clone(),
                 display_phone_number: None,
                 verified_name: None,
+                is_on_biz_app: None,
             });
         }
         for n in numbers {
-            let Ok(phone) = PhoneNumberId::parse(n.id) else {
+            let Some(Ok(phone)) = n.id.map(PhoneNumberId::parse) else {
                 continue;
             };
             candidates.push(Candidate {
@@ -178,7 +183,8 @@ pub async fn discover(
                 phone_number_id: Some(phone),
                 business_id: business_id.clone(),
                 display_phone_number: n.display_phone_number,
-                verified_name: n.verified_name,
+                verified_name: None,
+                is_on_biz_app: n.is_on_biz_app,
             });
         }
     }
@@ -210,6 +216,7 @@ pub fn sandbox_candidates(code: &str) -> Vec<Candidate> {
                 business_id: None,
                 display_phone_number: None,
                 verified_name: None,
+                is_on_biz_app: None,
             })
         })
         .take(MAX_WABAS)

@@ -276,6 +276,7 @@ mod tests {
             business_id: None,
             display_phone_number: Some("<script>x</script>".into()),
             verified_name: Some("\"><img src=x>".into()),
+            is_on_biz_app: None,
         };
         let page = chooser(Locale::En, "v1.a.b", &[c]);
         assert!(!page.contains("<script>x"));

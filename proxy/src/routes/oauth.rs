@@ -353,6 +353,18 @@ async fn finish(
     token: SecretString,
 ) -> Response {
     let say = |status: StatusCode, notice: Notice| html(status, page::notice(locale, notice));
+    // The same path rule as the popup's: a number Meta reports on the WhatsApp Business app
+    // is coexistence, never registered; then the session must allow the mode run.
+    let facts = crate::biz_app::NumberFacts {
+        is_on_biz_app: chosen.is_on_biz_app,
+        ..Default::default()
+    };
+    let launched = mode;
+    let mode = crate::biz_app::decide(launched, Some(&facts));
+    if !customer.allows(mode) {
+        tracing::info!(mode = %mode, "redirect flow: the session does not allow the mode Meta reports");
+        return say(StatusCode::FORBIDDEN, Notice::SessionInvalid);
+    }
     let req = CreateOnboarding {
         mode,
         waba_id: chosen.waba_id,
@@ -365,8 +377,13 @@ async fn finish(
     };
     let code_sha256 = Some(code_sha256).filter(|c| !c.is_empty());
     let created = match state.pipeline.is_meta() {
-        true => state.pipeline.create_direct(req, customer, code_sha256, token).await,
-        false => state.pipeline.create(req, customer, code_sha256).await,
+        true => {
+            state
+                .pipeline
+                .create_direct(req, launched, customer, code_sha256, token)
+                .await
+        }
+        false => state.pipeline.create(req, launched, customer, code_sha256).await,
     };
     let onboarding = match created {
         Ok(Created::New(o) | Created::Again(o)) => o,
