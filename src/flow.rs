@@ -9,8 +9,8 @@ use std::time::Duration;
 use leptos::prelude::*;
 use serde::Serialize;
 use wire::{
-    CreateOnboarding, CustomerRef, EsVersion, Mode, Onboarding, OnboardingState, Pin, PublicConfig,
-    SessionToken,
+    ClientToken, CreateOnboarding, CustomerRef, EsVersion, Mode, Onboarding, OnboardingState, Pin,
+    PublicConfig, SessionToken,
 };
 
 use crate::api::{ApiFailure, Proxy};
@@ -32,6 +32,8 @@ pub const SDK_TIMEOUT_MS: i32 = 10_000;
 const POLL_MS: u32 = 2_000;
 /// Where a reload finds the onboarding in progress (one per proxy and customer).
 const STORAGE_PREFIX: &str = "wa-signup:onboarding";
+/// Where a reload finds that onboarding's client token (the standalone page only).
+const TOKEN_PREFIX: &str = "wa-signup-token:onboarding";
 
 /// Which launch buttons a widget shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -186,6 +188,9 @@ pub struct Flow {
     timer: StoredValue<Option<Timeout>, LocalStorage>,
     listener: StoredValue<Option<SessionInfoListener>, LocalStorage>,
     stream: StoredValue<Option<EventStream>, LocalStorage>,
+    /// The client token of the onboarding on screen: in memory, in no event detail and no
+    /// URL.
+    token: StoredValue<Option<ClientToken>, LocalStorage>,
 }
 
 impl Flow {
@@ -202,6 +207,7 @@ impl Flow {
             timer: StoredValue::new_local(None),
             listener: StoredValue::new_local(None),
             stream: StoredValue::new_local(None),
+            token: StoredValue::new_local(None),
         }
     }
 
@@ -209,11 +215,22 @@ impl Flow {
         Proxy::new(&self.options.with_value(|o| o.proxy_url.clone()))
     }
 
-    fn storage_key(self) -> String {
+    fn storage_key(self, prefix: &str) -> String {
         self.options.with_value(|o| {
             let customer = o.customer_ref.as_ref().map_or("", |c| c.as_str());
-            format!("{STORAGE_PREFIX}:{}:{customer}", o.proxy_url)
+            format!("{prefix}:{}:{customer}", o.proxy_url)
         })
+    }
+
+    /// Whether a reload may find the onboarding: only on the proxy's own page (its own
+    /// origin), where no other site's script reads `sessionStorage`; a widget embedded on a
+    /// partner's page keeps the client token in memory only.
+    fn resumable(self) -> bool {
+        self.options.with_value(|o| o.proxy_url.is_empty())
+    }
+
+    fn client_token(self) -> Option<ClientToken> {
+        self.token.get_value()
     }
 
     fn set(self, screen: Screen) {
@@ -367,7 +384,10 @@ impl Flow {
     fn retry_onboarding(self, onboarding: Onboarding) {
         self.set(Screen::Submitting);
         leptos::task::spawn_local(async move {
-            match self.proxy().retry(&onboarding.id).await {
+            let Some(token) = self.client_token() else {
+                return self.fail_request(ApiFailure::Unreachable, Request::Retry(onboarding));
+            };
+            match self.proxy().retry(&onboarding.id, &token).await {
                 Ok(answer) => self.show(answer),
                 Err(failure) => self.fail_request(failure, Request::Retry(onboarding)),
             }
@@ -391,7 +411,11 @@ impl Flow {
         };
         self.set(Screen::PinRequired(onboarding.clone(), PinTry::Sending));
         leptos::task::spawn_local(async move {
-            match self.proxy().send_pin(&onboarding.id, pin).await {
+            let sent = match self.client_token() {
+                Some(token) => self.proxy().send_pin(&onboarding.id, &token, pin).await,
+                None => Err(ApiFailure::Unreachable),
+            };
+            match sent {
                 Ok(answer) => self.present(answer, Screen::after_pin),
                 Err(failure) => {
                     let error = match failure {
@@ -520,7 +544,10 @@ impl Flow {
         self.set(Screen::Submitting);
         leptos::task::spawn_local(async move {
             match self.proxy().create_onboarding(&request).await {
-                Ok(onboarding) => self.show(onboarding),
+                Ok(created) => {
+                    self.token.set_value(Some(created.client_token));
+                    self.show(created.onboarding);
+                }
                 Err(failure) => self.fail_request(failure, Request::Create(request)),
             }
         });
@@ -551,10 +578,16 @@ impl Flow {
     /// settles.
     fn present(self, onboarding: Onboarding, screen: fn(Onboarding) -> Screen) {
         let settled = onboarding.state.is_final();
-        if settled {
-            session::remove(&self.storage_key());
-        } else {
-            session::set(&self.storage_key(), &onboarding.id);
+        let (id_key, token_key) = (
+            self.storage_key(STORAGE_PREFIX),
+            self.storage_key(TOKEN_PREFIX),
+        );
+        if settled || !self.resumable() {
+            session::remove(&id_key);
+            session::remove(&token_key);
+        } else if let Some(token) = self.client_token() {
+            session::set(&id_key, &onboarding.id);
+            session::set(&token_key, token.as_str());
         }
         self.emit("wa-signup:onboarding", &onboarding);
         let id = onboarding.id.clone();
@@ -575,6 +608,9 @@ impl Flow {
 
     /// Server-sent events, falling back to polling when the stream fails.
     fn follow(self, id: String) {
+        let Some(token) = self.client_token() else {
+            return;
+        };
         let url = self.proxy().events_url(&id);
         let fallback = {
             let id = id.clone();
@@ -583,7 +619,8 @@ impl Flow {
                 leptos::task::spawn_local(self.poll(id));
             }
         };
-        let stream = EventStream::open::<Onboarding>(&url, move |o| self.show(o), fallback);
+        let stream =
+            EventStream::open::<Onboarding>(&url, token.as_str(), move |o| self.show(o), fallback);
         if stream.is_none() {
             leptos::task::spawn_local(self.poll(id));
         }
@@ -597,7 +634,10 @@ impl Flow {
             let Some(Screen::Progress(_)) = self.screen.try_get_untracked() else {
                 return;
             };
-            if let Ok(onboarding) = self.proxy().onboarding(&id).await {
+            let Some(token) = self.client_token() else {
+                return;
+            };
+            if let Ok(onboarding) = self.proxy().onboarding(&id, &token).await {
                 self.show(onboarding);
             }
         }
@@ -605,16 +645,26 @@ impl Flow {
 
     /// Finds the onboarding a reload interrupted; true when one is shown.
     async fn resume(self) -> bool {
-        let Some(id) = session::get(&self.storage_key()) else {
+        let (id_key, token_key) = (
+            self.storage_key(STORAGE_PREFIX),
+            self.storage_key(TOKEN_PREFIX),
+        );
+        let stored = session::get(&id_key).zip(
+            session::get(&token_key).and_then(|t| ClientToken::parse(t).ok()),
+        );
+        let Some((id, token)) = stored.filter(|_| self.resumable()) else {
             return false;
         };
-        match self.proxy().onboarding(&id).await {
+        match self.proxy().onboarding(&id, &token).await {
             Ok(onboarding) => {
+                self.token.set_value(Some(token));
                 self.show(onboarding);
                 true
             }
             Err(_) => {
-                session::remove(&self.storage_key());
+                // Settled elsewhere, or the session ended: nothing to find again.
+                session::remove(&id_key);
+                session::remove(&token_key);
                 false
             }
         }

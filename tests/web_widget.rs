@@ -36,9 +36,11 @@ const FAKE_PROXY: &str = r#"
         if (method === 'POST') {
           return (input.text ? input.text() : Promise.resolve(init.body)).then(function (t) {
             window.__posts.push(JSON.parse(t));
+            body.client_token = 'cli_test_token';
             return new Response(JSON.stringify(body), { status: 201, headers: { 'Content-Type': 'application/json' } });
           });
         }
+        delete body.client_token;
         body.state = 'connected';
         body.phone_number.status = 'CONNECTED';
         return Promise.resolve(new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } }));
@@ -257,11 +259,17 @@ const SCRIPTED_PROXY: &str = r#"
     var path = new URL(url, location.href).pathname;
     var read = init && init.body ? Promise.resolve(init.body) : (input.text ? input.text() : Promise.resolve(''));
     return read.then(function (text) {
-      window.__requests.push({ method: method, path: path, body: text ? JSON.parse(text) : null });
+      var auth = (init && init.headers && init.headers.Authorization) || null;
+      window.__requests.push({ method: method, path: path, body: text ? JSON.parse(text) : null, auth: auth, url: url });
       var i = window.__script.findIndex(function (s) { return s.method === method && s.path === path; });
       var answer = i < 0 ? { status: 500, body: {} } : window.__script[i];
       if (i >= 0 && !answer.keep) window.__script.splice(i, 1);
-      return new Response(JSON.stringify(answer.body), { status: answer.status, headers: { 'Content-Type': 'application/json' } });
+      var body = answer.body;
+      // The proxy answers every created onboarding with its client token.
+      if (method === 'POST' && path === '/api/onboardings' && answer.status < 300) {
+        body = Object.assign({ client_token: 'cli_test_token' }, body);
+      }
+      return new Response(JSON.stringify(body), { status: answer.status, headers: { 'Content-Type': 'application/json' } });
     });
   };
   window.onboarding = function (state, error, steps) {
@@ -317,6 +325,18 @@ async fn try_again_after_a_retryable_refusal_resends_the_same_ids() {
     assert_eq!(posts.len(), 2, "{posts:?}");
     assert_eq!(posts[0], posts[1], "the very same ids, code included");
     assert_eq!(posts[1]["code"], "AQB-code");
+    // The onboarding's routes carry the client token in a header, never in the address.
+    let all = js("JSON.stringify(window.__requests)").as_string().unwrap();
+    let all: Vec<serde_json::Value> = serde_json::from_str(&all).unwrap();
+    let followed: Vec<_> = all
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().starts_with("/api/onboardings/b7a1"))
+        .collect();
+    assert!(!followed.is_empty());
+    for r in &followed {
+        assert_eq!(r["auth"], "Bearer cli_test_token", "{r}");
+        assert!(!r["url"].as_str().unwrap().contains("cli_"), "{r}");
+    }
     js("delete window.fetch");
 }
 

@@ -43,7 +43,7 @@ pub fn Widget(
         }
         let url = flow.proxy().url(&format!("/i18n/{}.json", l.tag()));
         leptos::task::spawn_local(async move {
-            if let Ok(answer) = http::fetch("GET", &url, None).await {
+            if let Ok(answer) = http::fetch("GET", &url, None, None).await {
                 if let Some(sentences) = json::from_text::<Vec<String>>(&answer.text) {
                     i18n::deliver(l, sentences);
                 }

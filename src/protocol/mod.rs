@@ -8,6 +8,7 @@ pub mod correlator;
 pub mod events;
 pub mod launch;
 pub mod origin;
+pub mod sse;
 pub mod widget_event;
 
 pub use correlator::{Correlator, Failure, LoginResult, Outcome, Timeouts};

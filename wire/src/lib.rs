@@ -18,7 +18,7 @@ pub use ids::{AuthCode, BusinessId, CustomerRef, EventName, IdError, PhoneNumber
 pub use meta::{Credentials, Pin, SetPin, StorageRegion};
 pub use names::UnknownName;
 pub use partner::{
-    CountryCode, CreateSession, Delivery, DeliveryState, EventPage, EventType, Locale, Metadata,
+    ClientToken, CountryCode, CreateSession, CreatedOnboarding, Delivery, DeliveryState, EventPage, EventType, Locale, Metadata,
     OnboardingPage, PartnerEvent, PartnerOnboarding, Session, SessionInfo, SessionLifetime,
     SessionLookup, SessionToken, DEFAULT_PAGE, DEFAULT_SESSION_SECONDS, MAX_METADATA_BYTES,
     MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,

@@ -146,6 +146,59 @@ impl From<SessionToken> for String {
     }
 }
 
+/// What `POST /api/onboardings` hands the browser with an onboarding: the bearer token of
+/// that onboarding's browser routes (read, follow, retry, PIN). Shown once; the proxy keeps
+/// only its hash. Its `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(try_from = "String", into = "String")]
+pub struct ClientToken(String);
+
+impl ClientToken {
+    /// The same shape as a [`SessionToken`] (1–128 characters of `A–Z a–z 0–9 _ -`).
+    ///
+    /// # Errors
+    /// [`IdError`] otherwise.
+    pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
+        SessionToken::parse(s).map(|t| Self(t.0))
+    }
+
+    /// The token's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClientToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientToken([redacted])")
+    }
+}
+
+impl TryFrom<String> for ClientToken {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(s)
+    }
+}
+
+impl From<ClientToken> for String {
+    fn from(t: ClientToken) -> String {
+        t.0
+    }
+}
+
+/// The answer of `POST /api/onboardings`: the onboarding and its [`ClientToken`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedOnboarding {
+    /// The onboarding.
+    #[serde(flatten)]
+    pub onboarding: crate::Onboarding,
+    /// `Authorization: Bearer` of this onboarding's browser routes; shown this once.
+    pub client_token: ClientToken,
+}
+
 /// An ISO 3166-1 alpha-2 country code (`DE`, `IN`...), as Meta names local-storage regions.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -585,12 +585,21 @@ fn proxy_load(root: &Path) -> Result<Load, String> {
             "rust" => create_sessions(*addr, 1)?.pop(),
             _ => None,
         };
-        let id = create_onboarding(*addr, session.as_deref())?;
+        let (id, token) = create_onboarding(*addr, session.as_deref())?;
         let path = format!("/api/onboardings/{id}");
+        // The read needs the client token the creation answered (the naive proxy has none).
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}"))
+            .unwrap_or_else(|| "X-No-Token: 1".to_owned());
         println!("  GET {path}, 64 connections: {name}");
-        results[i].get64 = wrk(&["-t2", "-c64", &d], *addr, &path, None)?;
+        results[i].get64 = wrk(&["-t2", "-c64", &d, "-H", &auth], *addr, &path, None)?;
         println!("  GET {path}, 8 connections, latency: {name}");
-        results[i].get8 = wrk(&["-t2", "-c8", &d, "--latency"], *addr, &path, None)?;
+        results[i].get8 = wrk(
+            &["-t2", "-c8", &d, "--latency", "-H", &auth],
+            *addr,
+            &path,
+            None,
+        )?;
     }
     results[0].rss_kb = status_kb(rust.child.id(), "VmHWM")?;
     results[1].rss_kb = status_kb(node.child.id(), "VmHWM")?;
@@ -715,8 +724,12 @@ fn start_to_healthy(cmd: &mut Command, addr: SocketAddr, dir: &Path) -> Result<f
     Ok(started.elapsed().as_secs_f64() * 1000.0)
 }
 
-/// POSTs one onboarding (with `session`, when given) and returns its id.
-fn create_onboarding(addr: SocketAddr, session: Option<&str>) -> Result<String, String> {
+/// POSTs one onboarding (with `session`, when given) and returns its id and client token
+/// (when the answer has one).
+fn create_onboarding(
+    addr: SocketAddr,
+    session: Option<&str>,
+) -> Result<(String, Option<String>), String> {
     let session = session
         .map(|s| format!(r#","session":"{s}""#))
         .unwrap_or_default();
@@ -728,12 +741,14 @@ fn create_onboarding(addr: SocketAddr, session: Option<&str>) -> Result<String, 
     if status != 200 && status != 201 {
         return Err(format!("POST /api/onboardings on {addr}: {status} {text}"));
     }
-    let key = "\"id\":\"";
-    let start = text.find(key).ok_or_else(|| format!("no id in {text}"))? + key.len();
-    let end = text[start..]
-        .find('"')
-        .ok_or_else(|| format!("no id in {text}"))?;
-    Ok(text[start..start + end].to_string())
+    let field = |name: &str| {
+        let key = format!("\"{name}\":\"");
+        let start = text.find(&key)? + key.len();
+        let end = text[start..].find('"')?;
+        Some(text[start..start + end].to_string())
+    };
+    let id = field("id").ok_or_else(|| format!("no id in {text}"))?;
+    Ok((id, field("client_token")))
 }
 
 /// `n` sessions through the partner API, four clients at once; their tokens.

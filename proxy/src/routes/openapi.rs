@@ -39,6 +39,8 @@ use super::onboardings;
     components(schemas(
         wire::CreateOnboarding,
         wire::Onboarding,
+        wire::CreatedOnboarding,
+        wire::ClientToken,
         wire::OnboardingError,
         wire::OnboardingState,
         wire::Mode,
@@ -88,6 +90,17 @@ impl utoipa::Modify for PartnerKeyScheme {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("One of PARTNER_API_KEYS"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "client_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The client_token answered by POST /api/onboardings with this onboarding",
+                    ))
                     .build(),
             ),
         );

@@ -274,6 +274,8 @@ pub async fn retry(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<axum::Json<PartnerOnboarding>, Error> {
     let id = onboarding_id(id)?;
+    // Only the partner gives the customer three more PINs.
+    state.pipeline.store().clear_pin_attempts(&id).await?;
     retry_onboarding(&state, &id).await?;
     partner_view(&state, &id).await
 }
@@ -342,8 +344,17 @@ pub async fn events(
 pub async fn session_info(
     State(state): State<AppState>,
     Json(req): Json<SessionLookup>,
-) -> Result<axum::Json<SessionInfo>, Error> {
-    Ok(axum::Json(state.sessions.info(&req.session).await?))
+) -> Result<Response, Error> {
+    let info = state.sessions.info(&req.session).await?;
+    // About a live token: kept by no cache, and named to no other site.
+    Ok((
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        axum::Json(info),
+    )
+        .into_response())
 }
 
 #[cfg(test)]

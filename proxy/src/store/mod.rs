@@ -17,6 +17,7 @@
 //! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
 //!   YCloud's raw objects);
 //! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region);
+//! - `tokens.rs`: the browser's client tokens (hashes) and the customer's PIN attempts;
 //! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only);
 //! - `writer.rs`: SQLite's writer thread (a database file): the hot writes (a new onboarding,
 //!   the pipeline's commits, the leases' release) as jobs committed in groups, with rusqlite;
@@ -35,6 +36,7 @@ mod meta;
 mod partner;
 mod queries;
 mod rows;
+mod tokens;
 mod webhooks;
 mod writer;
 mod writes;
@@ -43,6 +45,7 @@ pub use leases::Unleased;
 pub use meta::{MetaCredentials, PinOrigin};
 pub use partner::{Attempt, DueEvent, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
+pub use tokens::ClientGrant;
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
 pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};
 pub use writes::{Budget, CallKind, CountedCall, Ended, Writes};

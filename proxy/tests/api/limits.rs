@@ -89,6 +89,7 @@ async fn the_event_stream_outlives_the_request_timeout() {
     let mut stream = app
         .client
         .get(format!("{}/api/onboardings/{}/events", app.address, o.id))
+        .headers(bearer(&o.id))
         .send()
         .await
         .unwrap();
@@ -198,12 +199,12 @@ async fn sign_ups_and_retries_beyond_the_rate_are_refused_with_retry_after() {
     // Retries have a budget of their own.
     let retry = format!("/api/onboardings/{}/retry", uuid::Uuid::new_v4());
     for _ in 0..2 {
-        assert_eq!(post_from(&app, &retry, None).await.status(), 404);
+        assert_eq!(post_from(&app, &retry, None).await.status(), 401);
     }
     assert_rate_limited(post_from(&app, &retry, None).await).await;
     // Reads are not limited.
     let r = app.get_onboarding(&uuid::Uuid::new_v4().to_string()).await;
-    assert_eq!(r.status(), 404);
+    assert_eq!(r.status(), 401);
     assert_eq!(app.stored_onboardings().await, 0);
 }
 
@@ -235,7 +236,8 @@ async fn forwarded_addresses_count_only_when_proxy_headers_are_trusted() {
 async fn open_stream(app: &TestApp, id: &str, forwarded_for: Option<&str>) -> reqwest::Response {
     let mut req = app
         .client
-        .get(format!("{}/api/onboardings/{id}/events", app.address));
+        .get(format!("{}/api/onboardings/{id}/events", app.address))
+        .headers(bearer(id));
     if let Some(ip) = forwarded_for {
         req = req.header("x-forwarded-for", ip);
     }
