@@ -17,3 +17,9 @@ CREATE TABLE pin_attempts (
     attempted_at  VARCHAR(40) NOT NULL
 );
 CREATE INDEX pin_attempts_onboarding ON pin_attempts (onboarding_id, attempted_at);
+
+-- One row `GET /healthz` writes: the proxy is healthy only while the store takes writes.
+CREATE TABLE health_checks (
+    id         INTEGER PRIMARY KEY,
+    checked_at VARCHAR(40) NOT NULL
+);

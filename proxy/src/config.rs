@@ -614,7 +614,17 @@ impl Settings {
             None if sandbox => SANDBOX_FB_SDK_URL.to_owned(),
             None => DEFAULT_FB_SDK_URL.to_owned(),
             Some(v) if v.starts_with('/') && !v.starts_with("//") => v,
-            Some(v) => parse_http_url("FB_SDK_URL", &v)?.to_string(),
+            Some(v) => {
+                let url = parse_http_url("FB_SDK_URL", &v)?;
+                // In live mode the page runs this script: nobody on the way may swap it.
+                if !sandbox && url.scheme() != "https" && !is_loopback_url(&url) {
+                    return Err(ConfigError::new(
+                        "FB_SDK_URL",
+                        format!("must be https in live mode (plain http only on a loopback address), got {url}"),
+                    ));
+                }
+                url.to_string()
+            }
         };
 
         let graph_base_url = parse_upstream_url(
@@ -669,7 +679,17 @@ impl Settings {
 
         let public_url = match get("PUBLIC_URL") {
             None => parse_http_url("ADDR", &format!("http://{addr}"))?,
-            Some(v) => parse_http_url("PUBLIC_URL", &v)?,
+            Some(v) => {
+                let url = parse_http_url("PUBLIC_URL", &v)?;
+                // Session links carry their token: in live mode never over plain http.
+                if !sandbox && url.scheme() != "https" && !is_loopback_url(&url) {
+                    return Err(ConfigError::new(
+                        "PUBLIC_URL",
+                        format!("must be https in live mode (plain http only on a loopback address), got {url}"),
+                    ));
+                }
+                url
+            }
         };
         let partner_api_keys = match get("PARTNER_API_KEYS") {
             None => Vec::new(),

@@ -85,8 +85,14 @@ pub struct App {
 
 /// The whole application's router.
 pub fn router(state: AppState) -> Router {
-    let mut app = Router::new()
+    // Health and metrics answer even when every place of MAX_CONCURRENT_REQUESTS is taken
+    // (merged outside that limit below): an operator must see a starved proxy as such.
+    let service = Router::new()
         .route("/healthz", get(health))
+        .route("/livez", get(live))
+        .route("/metrics", get(metrics::metrics))
+        .method_not_allowed_fallback(assets::method_not_allowed);
+    let mut app = Router::new()
         .route("/api/config", get(config))
         .route(
             "/api/onboardings",
@@ -103,7 +109,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/session", post(partner::session_info))
         .route("/api/openapi.json", get(openapi::document))
-        .route("/metrics", get(metrics::metrics))
         .route(
             "/webhooks/ycloud",
             post(webhooks::ycloud).layer(DefaultBodyLimit::max(crate::webhook::MAX_WEBHOOK_BYTES)),
@@ -175,8 +180,10 @@ pub fn router(state: AppState) -> Router {
                 crate::error::Error::Internal("a handler panicked".to_owned()).into_response()
             },
         ));
+    let service = crate::limits::with_request_timeout(service, state.limits.settings.request_timeout);
     let app =
         crate::limits::with_concurrency_limit(app, state.limits.settings.max_concurrent_requests)
+            .merge(service)
             // Outside the limits, so their refusals are counted too.
             .layer(axum::middleware::from_fn_with_state(
                 state.metrics.clone(),
@@ -231,12 +238,24 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-/// `GET /healthz`: up, and in which mode (a sandbox must never pass for a live proxy).
+/// `GET /healthz`: up and able to write its store, and in which mode (a sandbox must never
+/// pass for a live proxy).
 #[utoipa::path(get, path = "/healthz", tag = "service",
-    responses((status = 200, description = "`{\"status\":\"ok\",\"mode\":\"live\"|\"sandbox\"}`", body = wire::Health)))]
+    responses(
+        (status = 200, description = "`{\"status\":\"ok\",\"mode\":\"live\"|\"sandbox\"}`", body = wire::Health),
+        (status = 503, description = "`{\"status\":\"unavailable\"}`: the store cannot be written (the process runs: see `/livez`)"),
+    ))]
 pub(crate) async fn health(
     axum::extract::State(state): axum::extract::State<AppState>,
-) -> axum::Json<wire::Health> {
+) -> axum::response::Response {
+    if let Err(e) = state.pipeline.store().probe_write().await {
+        tracing::error!(error = %e, "health check: the store cannot be written");
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "unavailable"})),
+        )
+            .into_response();
+    }
     axum::Json(wire::Health {
         status: "ok".to_owned(),
         mode: match state.sandbox {
@@ -244,6 +263,14 @@ pub(crate) async fn health(
             false => wire::ProxyMode::Live,
         },
     })
+    .into_response()
+}
+
+/// `GET /livez`: the process runs (whatever its store says).
+#[utoipa::path(get, path = "/livez", tag = "service",
+    responses((status = 200, description = "`{\"status\":\"ok\"}` while the process runs")))]
+pub(crate) async fn live() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok"}))
 }
 
 /// `GET /api/config`: public values only.

@@ -16,6 +16,7 @@ use super::onboardings;
     ),
     paths(
         super::health,
+        super::live,
         super::config,
         onboardings::create,
         onboardings::get_one,

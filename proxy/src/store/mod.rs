@@ -17,7 +17,8 @@
 //! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
 //!   YCloud's raw objects);
 //! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region);
-//! - `tokens.rs`: the browser's client tokens (hashes) and the customer's PIN attempts;
+//! - `tokens.rs`: the browser's client tokens (hashes), the customer's PIN attempts, and
+//!   the health check's write;
 //! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only);
 //! - `writer.rs`: SQLite's writer thread (a database file): the hot writes (a new onboarding,
 //!   the pipeline's commits, the leases' release) as jobs committed in groups, with rusqlite;

@@ -116,6 +116,23 @@ impl Store {
         Ok(())
     }
 
+    /// Writes one row: whether the store takes writes now (`GET /healthz`).
+    ///
+    /// # Errors
+    /// Database failures: the store cannot be written.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        let now = format_time(self.clock.now());
+        let _gate = self.exclusive().await;
+        sqlx::query(
+            "INSERT INTO health_checks (id, checked_at) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+        )
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     /// Forgets onboarding `id`'s PIN attempts (the partner retried it).
     ///
     /// # Errors

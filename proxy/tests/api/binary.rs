@@ -91,6 +91,23 @@ fn a_plain_http_upstream_beyond_this_machine_stops_start_up() {
     }
 }
 
+#[test]
+fn plain_http_for_the_public_url_or_the_sdk_stops_a_live_start_up() {
+    for var in ["PUBLIC_URL", "FB_SDK_URL"] {
+        let mut vars = vec![
+            ("YCLOUD_API_KEY", API_KEY),
+            ("FB_APP_SECRET", APP_SECRET),
+            (var, "http://onboarding.example.com/x"),
+        ];
+        vars.extend(LIVE_IDS);
+        let line = refused(&[], &vars);
+        assert!(
+            line.starts_with(&format!("error: {var}: must be https in live mode")),
+            "{line}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_sandbox_flag_starts_a_sandbox_that_says_so() {
     let dir = fresh_dir("bin");
