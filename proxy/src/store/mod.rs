@@ -16,6 +16,8 @@
 //!   events (written in the transaction of the change that causes them);
 //! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
 //!   YCloud's raw objects);
+//! - `console.rs`: the partner console's sign-ins, links opened, redeliveries and the
+//!   funnel's counts;
 //! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region);
 //! - `tokens.rs`: the browser's client tokens (hashes), the customer's PIN attempts, and
 //!   the health check's write;
@@ -32,6 +34,7 @@ use sqlx::{AnyPool, Executor};
 use crate::clock::Clock;
 
 mod cache;
+mod console;
 mod leases;
 mod meta;
 mod partner;
@@ -42,9 +45,10 @@ mod webhooks;
 mod writer;
 mod writes;
 
+pub use console::{ConsoleSignIn, FunnelCounts};
 pub use leases::Unleased;
 pub use meta::{MetaCredentials, PinOrigin};
-pub use partner::{Attempt, DueEvent, OnboardingQuery, SessionRecord};
+pub use partner::{Attempt, DueEvent, EventFilter, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
 pub use tokens::ClientGrant;
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
