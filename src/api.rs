@@ -79,7 +79,7 @@ impl Proxy {
     /// nothing on the page, so it is not read (a lost report loses only a funnel count).
     pub async fn report_signup_event(&self, body: &ReportSignupEvent) {
         if let Some(text) = json::to_text(body) {
-            let _ = http::fetch("POST", &self.url("/api/signup-events"), Some(&text)).await;
+            let _ = http::fetch("POST", &self.url("/api/signup-events"), Some(&text), None).await;
         }
     }
 
