@@ -18,7 +18,7 @@ use crate::browser::dom::{self, session, Timeout};
 use crate::browser::messages::SessionInfoListener;
 use crate::browser::sdk::{self, SdkError, SdkSettings};
 use crate::browser::stream::EventStream;
-use crate::protocol::widget_event::CancelDetail;
+use crate::protocol::widget_event::{CancelDetail, WidgetEvent};
 use crate::protocol::{
     event_detail, CancelStep, Correlator, Failure, LaunchOptions, LoginResult, OriginPolicy,
     Outcome, SessionInfo, Timeouts,
@@ -227,14 +227,14 @@ impl Flow {
 
     /// Dispatches `wa-signup:*` on the root; every detail carries `sandbox: true` in
     /// sandbox mode ([`event_detail`]).
-    fn emit(self, name: &str, detail: &impl Serialize) {
+    fn emit(self, event: WidgetEvent, detail: &impl Serialize) {
         let sandbox = self
             .config
             .with_untracked(|c| c.as_ref().is_some_and(|c| c.sandbox));
         let detail = event_detail(detail, sandbox);
         self.root.with_value(|root| {
             if let Some(root) = root {
-                dom::dispatch(root, name, &detail);
+                dom::dispatch(root, event.name(), &detail);
             }
         });
     }
@@ -313,7 +313,7 @@ impl Flow {
     }
 
     fn refuse_session(self, refusal: SessionRefusal) {
-        self.emit("wa-signup:error", &refusal.error_event());
+        self.emit(WidgetEvent::Error, &refusal.error_event());
         self.set(Screen::SessionInvalid(refusal));
     }
 
@@ -409,7 +409,7 @@ impl Flow {
                             message: String::new(),
                         },
                     };
-                    self.emit("wa-signup:error", &event);
+                    self.emit(WidgetEvent::Error, &event);
                     self.set(Screen::pin_refused(onboarding, error));
                 }
             }
@@ -483,7 +483,7 @@ impl Flow {
     fn finish_popup(self, mode: Mode, outcome: Outcome) {
         match outcome {
             Outcome::Ready { finish, code } => {
-                self.emit("wa-signup:finish", &finish);
+                self.emit(WidgetEvent::Finish, &finish);
                 let (customer_ref, session) = self.options.with_value(|o| {
                     let session = o.session.as_ref().and_then(GivenSession::token).cloned();
                     (o.customer_ref.clone(), session)
@@ -492,7 +492,7 @@ impl Flow {
             }
             Outcome::Cancelled { step } => {
                 self.emit(
-                    "wa-signup:cancel",
+                    WidgetEvent::Cancel,
                     &CancelDetail {
                         current_step: step.as_ref().map(CancelStep::as_str),
                     },
@@ -512,7 +512,7 @@ impl Flow {
     }
 
     fn fail(self, problem: Problem) {
-        self.emit("wa-signup:error", &problem.error_event());
+        self.emit(WidgetEvent::Error, &problem.error_event());
         self.set(Screen::failed(problem));
     }
 
@@ -556,11 +556,11 @@ impl Flow {
         } else {
             session::set(&self.storage_key(), &onboarding.id);
         }
-        self.emit("wa-signup:onboarding", &onboarding);
+        self.emit(WidgetEvent::Onboarding, &onboarding);
         let id = onboarding.id.clone();
         match onboarding.state {
             OnboardingState::Connected => {
-                self.emit("wa-signup:connected", &onboarding);
+                self.emit(WidgetEvent::Connected, &onboarding);
                 self.set(screen(onboarding));
             }
             OnboardingState::Failed => self.fail(Problem::Onboarding(onboarding)),

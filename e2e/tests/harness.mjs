@@ -11,7 +11,7 @@ const here = new URL('.', import.meta.url).pathname;
 export const repoRoot = resolve(here, '../..');
 export const screenshotDir = join(repoRoot, 'docs/screenshots');
 
-function freePort() {
+export function freePort() {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.unref();

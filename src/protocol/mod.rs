@@ -19,4 +19,4 @@ pub use events::{
 };
 pub use launch::{LaunchError, LaunchOptions};
 pub use origin::{is_facebook_origin, OriginError, OriginPolicy};
-pub use widget_event::event_detail;
+pub use widget_event::{event_detail, WidgetEvent};

@@ -5,6 +5,7 @@
 //! version, and each install says in one line what and why.
 
 mod bench;
+mod package;
 mod postgres;
 mod tools;
 
@@ -21,11 +22,13 @@ usage: cargo xtask <command>
                             or in ./.env; live with one)
   test                      install what is missing, then run every test layer:
                             native (with a throwaway PostgreSQL cluster), API fuzzing,
-                            wasm in headless Chromium, end-to-end
+                            wasm in headless Chromium and Firefox, end-to-end (Chromium,
+                            the integration examples, a smoke test in Firefox and WebKit)
   test native|api|wasm|e2e  run one layer only
   postgres COMMAND [ARG…]   run COMMAND with PROXY_TEST_POSTGRES_URL naming a throwaway
                             PostgreSQL cluster (e.g. cargo test -p proxy --test api postgres)
-  build                     build the release bundle (dist/) and the proxy's binaries
+  build                     build the release bundle (dist/), the proxy's binaries and
+                            the widget package (target/wa-signup-VERSION.tgz, npm pack)
   setup [--browser]         install the missing tools only
   bench                     run every benchmark side by side, write BENCHMARKS.md
   bench growth              only the proxy's growth with stored sign-ups and open streams";
@@ -65,7 +68,7 @@ fn workspace_root() -> PathBuf {
 
 /// Release bundle into `dist/` with trunk (offline, tools pinned) and its precompressed
 /// copies, then the proxy crate's binaries: `wa-signup-proxy` and `fake-ycloud` (the fake
-/// YCloud of e2e tests and benchmarks).
+/// YCloud of e2e tests and benchmarks), then the typed widget package around the bundle.
 fn build(root: &Path, tools: &Tools) -> Result<(), String> {
     // trunk runs cargo with --offline: every crate must already be in the local registry.
     run(Command::new("cargo")
@@ -80,6 +83,7 @@ fn build(root: &Path, tools: &Tools) -> Result<(), String> {
     run(Command::new("cargo")
         .args(["build", "--release", "--quiet", "-p", "proxy"])
         .current_dir(root))?;
+    package::pack(root, tools)?;
     Ok(())
 }
 
@@ -204,6 +208,8 @@ fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
             .args(["test", "--workspace"])
             .current_dir(root)
             .env(POSTGRES_URL_VAR, postgres.url()))?;
+        step("typed widget package: tsc --noEmit --strict on a partner's usage");
+        package::typecheck(root, &tools)?;
     }
     if want("api") {
         step("API fuzzing: schemathesis against /api/openapi.json (no 5xx allowed)");
@@ -211,29 +217,45 @@ fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
             .arg("proxy/tests/schemathesis.sh")
             .current_dir(root))?;
     }
-    if want("wasm") {
+    let geckodriver = match want("wasm") || want("e2e") {
+        true => Some(tools::ensure_other_engines(&tools)?),
+        false => None,
+    };
+    if let Some(geckodriver) = geckodriver.as_ref().filter(|_| want("wasm")) {
+        let wasm_tests = ["test", "-p", "wa-signup", "--target", "wasm32-unknown-unknown"];
         step("browser tests: wasm-bindgen-test in headless Chromium");
+        run(tools.command("cargo").args(wasm_tests).current_dir(root))?;
+        // The runner picks the driver its environment names (webdriver.json: Firefox ESR).
+        step("browser tests: wasm-bindgen-test in headless Firefox (geckodriver)");
         run(tools
             .command("cargo")
-            .args([
-                "test",
-                "-p",
-                "wa-signup",
-                "--target",
-                "wasm32-unknown-unknown",
-            ])
-            .current_dir(root))?;
+            .args(wasm_tests)
+            .current_dir(root)
+            .env_remove("CHROMEDRIVER")
+            .env("GECKODRIVER", geckodriver))?;
     }
-    if want("e2e") {
-        step("end-to-end: release bundle + proxy binary, Playwright in Chromium");
+    if let Some(geckodriver) = geckodriver.as_ref().filter(|_| want("e2e")) {
+        let python = tools.ensure_examples(root)?;
+        step("end-to-end: release bundle + proxy binary, Playwright in Chromium, the examples");
         build(root, &tools)?;
-        run(tools
-            .command("npm")
-            .args(["test", "--silent"])
-            .current_dir(root.join("e2e"))
-            .env("PROXY_BIN", proxy_binary(root))
-            .env("FAKE_YCLOUD_BIN", fake_ycloud_binary(root))
-            .env("DIST_DIR", root.join("dist")))?;
+        let e2e = |cmd: &mut Command| {
+            cmd.current_dir(root.join("e2e"))
+                .env("PROXY_BIN", proxy_binary(root))
+                .env("FAKE_YCLOUD_BIN", fake_ycloud_binary(root))
+                .env("DIST_DIR", root.join("dist"))
+                .env("EXAMPLES_PYTHON", &python)
+                .env("GECKODRIVER", geckodriver)
+                .env("WEBKIT_MINIBROWSER", tools::MINIBROWSER);
+        };
+        let mut chromium = tools.command("npm");
+        chromium.args(["test", "--silent"]);
+        e2e(&mut chromium);
+        run(&mut chromium)?;
+        step("end-to-end smoke: Firefox and WebKit through WebDriver (under xvfb-run)");
+        let mut engines = tools.command("xvfb-run");
+        engines.args(["-a", "npm", "run", "--silent", "test:engines"]);
+        e2e(&mut engines);
+        run(&mut engines)?;
     }
     Ok(())
 }
