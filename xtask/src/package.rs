@@ -99,7 +99,61 @@ fn copy(from: &Path, to: &Path) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_bundle_file;
+    use super::*;
+    use std::env;
+
+    /// A stand-in for a built `dist/` (the bundle's names, precompressed copies, the page).
+    fn fake_dist(root: &Path) {
+        let dist = root.join("dist");
+        fs::create_dir_all(dist.join("i18n")).unwrap();
+        for name in [
+            "embed.js",
+            "wa-signup-3f2a.js",
+            "wa-signup-3f2a_bg.wasm",
+            "widget-9c1d.css",
+            "index.html",
+            "embed.js.br",
+        ] {
+            fs::write(dist.join(name), name).unwrap();
+        }
+        fs::write(dist.join("i18n/vi.json"), "[]").unwrap();
+    }
+
+    #[test]
+    fn the_package_is_packed_with_the_bundle_and_its_declarations() {
+        let root = env::temp_dir().join(format!("xtask-pack-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        fs::create_dir_all(root.join("package")).unwrap();
+        for name in OWN_FILES {
+            fs::copy(repo.join("package").join(name), root.join("package").join(name)).unwrap();
+        }
+        fake_dist(&root);
+        let tarball = pack(&root, &Tools::from_path()).unwrap();
+        let listing = std::process::Command::new("tar")
+            .arg("-tzf")
+            .arg(&tarball)
+            .output()
+            .unwrap();
+        let listing = String::from_utf8_lossy(&listing.stdout);
+        let mut files: Vec<&str> = listing.lines().collect();
+        files.sort_unstable();
+        assert_eq!(
+            files,
+            [
+                "package/README.md",
+                "package/embed.js",
+                "package/i18n/vi.json",
+                "package/index.d.ts",
+                "package/index.js",
+                "package/package.json",
+                "package/wa-signup-3f2a.js",
+                "package/wa-signup-3f2a_bg.wasm",
+                "package/widget-9c1d.css",
+            ]
+        );
+        fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn only_the_bundle_goes_into_the_package() {

@@ -20,6 +20,14 @@ pub struct Tools {
 }
 
 impl Tools {
+    /// The tools already on PATH, installing nothing (for tests of commands that use them).
+    #[cfg(test)]
+    pub fn from_path() -> Tools {
+        Tools {
+            path: env::var_os("PATH").unwrap_or_default(),
+        }
+    }
+
     /// Installs whatever is missing. `browser` adds Chromium and its driver (tests only).
     pub fn ensure(root: &Path, browser: bool) -> Result<Tools, String> {
         let cargo_bin = cargo_home().join("bin");
