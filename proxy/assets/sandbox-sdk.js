@@ -26,13 +26,6 @@
     if (typeof data === 'string') {
       try { data = JSON.parse(data); } catch (e) { return; }
     }
-    // Embedded on a partner's page, the popup (on the proxy's origin) is not the page's
-    // origin, which is the only one a sandbox widget trusts besides Facebook: this stand-in
-    // relays the popup's message from the page's own origin.
-    if (data && data.type === 'WA_EMBEDDED_SIGNUP' && event.origin !== location.origin) {
-      window.postMessage(event.data, location.origin);
-      return;
-    }
     if (!data || data.type !== 'SANDBOX_FB_LOGIN_RESULT') return;
     if (data.status === 'connected') {
       finish({ status: 'connected', authResponse: { code: data.code, userID: null, expiresIn: 30 } });

@@ -22,8 +22,7 @@ usage: cargo xtask <command>
                             or in ./.env; live with one)
   test                      install what is missing, then run every test layer:
                             native (with a throwaway PostgreSQL cluster), API fuzzing,
-                            wasm in headless Chromium and Firefox, end-to-end (Chromium,
-                            the integration examples, a smoke test in Firefox and WebKit)
+                            wasm in headless Chromium, end-to-end
   test native|api|wasm|e2e  run one layer only
   postgres COMMAND [ARG…]   run COMMAND with PROXY_TEST_POSTGRES_URL naming a throwaway
                             PostgreSQL cluster (e.g. cargo test -p proxy --test api postgres)
@@ -217,45 +216,29 @@ fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
             .arg("proxy/tests/schemathesis.sh")
             .current_dir(root))?;
     }
-    let geckodriver = match want("wasm") || want("e2e") {
-        true => Some(tools::ensure_other_engines(&tools)?),
-        false => None,
-    };
-    if let Some(geckodriver) = geckodriver.as_ref().filter(|_| want("wasm")) {
-        let wasm_tests = ["test", "-p", "wa-signup", "--target", "wasm32-unknown-unknown"];
+    if want("wasm") {
         step("browser tests: wasm-bindgen-test in headless Chromium");
-        run(tools.command("cargo").args(wasm_tests).current_dir(root))?;
-        // The runner picks the driver its environment names (webdriver.json: Firefox ESR).
-        step("browser tests: wasm-bindgen-test in headless Firefox (geckodriver)");
         run(tools
             .command("cargo")
-            .args(wasm_tests)
-            .current_dir(root)
-            .env_remove("CHROMEDRIVER")
-            .env("GECKODRIVER", geckodriver))?;
+            .args([
+                "test",
+                "-p",
+                "wa-signup",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
+            .current_dir(root))?;
     }
-    if let Some(geckodriver) = geckodriver.as_ref().filter(|_| want("e2e")) {
-        let python = tools.ensure_examples(root)?;
-        step("end-to-end: release bundle + proxy binary, Playwright in Chromium, the examples");
+    if want("e2e") {
+        step("end-to-end: release bundle + proxy binary, Playwright in Chromium");
         build(root, &tools)?;
-        let e2e = |cmd: &mut Command| {
-            cmd.current_dir(root.join("e2e"))
-                .env("PROXY_BIN", proxy_binary(root))
-                .env("FAKE_YCLOUD_BIN", fake_ycloud_binary(root))
-                .env("DIST_DIR", root.join("dist"))
-                .env("EXAMPLES_PYTHON", &python)
-                .env("GECKODRIVER", geckodriver)
-                .env("WEBKIT_MINIBROWSER", tools::MINIBROWSER);
-        };
-        let mut chromium = tools.command("npm");
-        chromium.args(["test", "--silent"]);
-        e2e(&mut chromium);
-        run(&mut chromium)?;
-        step("end-to-end smoke: Firefox and WebKit through WebDriver (under xvfb-run)");
-        let mut engines = tools.command("xvfb-run");
-        engines.args(["-a", "npm", "run", "--silent", "test:engines"]);
-        e2e(&mut engines);
-        run(&mut engines)?;
+        run(tools
+            .command("npm")
+            .args(["test", "--silent"])
+            .current_dir(root.join("e2e"))
+            .env("PROXY_BIN", proxy_binary(root))
+            .env("FAKE_YCLOUD_BIN", fake_ycloud_binary(root))
+            .env("DIST_DIR", root.join("dist")))?;
     }
     Ok(())
 }

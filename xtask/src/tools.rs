@@ -128,47 +128,6 @@ impl Tools {
         ]))
     }
 
-    /// The integration examples' own dependencies: `npm ci` in `examples/node`, and a
-    /// virtual environment under `target/` with `examples/python/requirements.txt`. Returns
-    /// that environment's Python.
-    pub fn ensure_examples(&self, root: &Path) -> Result<PathBuf, String> {
-        let node = root.join("examples/node");
-        let lock = fs::read(node.join("package-lock.json"))
-            .map_err(|e| format!("examples/node/package-lock.json: {e}"))?;
-        let stamp = node.join("node_modules/.xtask-lock.json");
-        if fs::read(&stamp).ok().as_deref() != Some(&lock[..]) {
-            say(
-                "the npm packages of examples/node (npm ci)",
-                "the Node example verifies webhooks with standardwebhooks",
-            );
-            run(self
-                .command("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                .current_dir(&node))?;
-            fs::write(&stamp, &lock).map_err(|e| format!("{}: {e}", stamp.display()))?;
-        }
-        let venv = root.join("target/examples-venv");
-        let python = venv.join("bin/python");
-        let requirements = fs::read(root.join("examples/python/requirements.txt"))
-            .map_err(|e| format!("examples/python/requirements.txt: {e}"))?;
-        let stamp = venv.join(".xtask-requirements.txt");
-        if fs::read(&stamp).ok().as_deref() != Some(&requirements[..]) {
-            say(
-                "PyPI's standardwebhooks into target/examples-venv (python3 -m venv, pip)",
-                "the Python example verifies webhooks with it",
-            );
-            run(self
-                .command("python3")
-                .args(["-m", "venv", "--clear"])
-                .arg(&venv))?;
-            run(Command::new(&python)
-                .args(["-m", "pip", "install", "--quiet", "-r"])
-                .arg(root.join("examples/python/requirements.txt")))?;
-            fs::write(&stamp, &requirements).map_err(|e| format!("{}: {e}", stamp.display()))?;
-        }
-        Ok(python)
-    }
-
     fn ensure_npm_packages(&self, root: &Path) -> Result<(), String> {
         let e2e = root.join("e2e");
         let lock = fs::read(e2e.join("package-lock.json"))
@@ -191,50 +150,6 @@ impl Tools {
             .current_dir(&e2e))?;
         fs::write(&stamp, &lock).map_err(|e| format!("{}: {e}", stamp.display()))
     }
-}
-
-/// geckodriver from crates.io: Debian packages none (wasm-bindgen-test's runner and the
-/// WebDriver smoke test drive Firefox through it).
-const GECKODRIVER_VERSION: &str = "0.37.1";
-/// Debian's WebKitGTK browser that WebKitWebDriver starts (webkit2gtk-driver brings it).
-pub const MINIBROWSER: &str = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
-
-/// The engines besides Chromium: Debian's `firefox-esr`, `webkit2gtk-driver` and `xvfb`
-/// (WebKitGTK needs a display), and geckodriver from crates.io. Returns geckodriver's path.
-pub fn ensure_other_engines(tools: &Tools) -> Result<PathBuf, String> {
-    let debian = [
-        ("/usr/bin/firefox-esr", "firefox-esr"),
-        ("/usr/bin/WebKitWebDriver", "webkit2gtk-driver"),
-        (MINIBROWSER, "webkit2gtk-driver"),
-        ("/usr/bin/xvfb-run", "xvfb"),
-    ];
-    let mut missing: Vec<&str> = debian
-        .iter()
-        .filter(|(path, _)| !Path::new(path).exists())
-        .map(|(_, package)| *package)
-        .collect();
-    missing.dedup();
-    if !missing.is_empty() {
-        say(
-            &format!("Debian's {}", missing.join(", ")),
-            "the browser tests run in Firefox, the smoke test in Firefox and WebKit too",
-        );
-        apt_install(&missing)?;
-    }
-    let want = format!("geckodriver {GECKODRIVER_VERSION}");
-    let have = tools.version_of("geckodriver", "--version");
-    if !have.is_some_and(|v| v.starts_with(&want)) {
-        say(&want, "Firefox is driven through it (about 2 minutes, once)");
-        run(tools.command("cargo").args([
-            "install",
-            "--locked",
-            "--quiet",
-            "geckodriver",
-            "--version",
-            GECKODRIVER_VERSION,
-        ]))?;
-    }
-    Ok(cargo_home().join("bin/geckodriver"))
 }
 
 fn ensure_chromium() -> Result<(), String> {
