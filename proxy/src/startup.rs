@@ -140,7 +140,8 @@ impl Application {
             Some(webhook) => {
                 let deliverer =
                     Deliverer::new(store.clone(), clock.clone(), webhook, settings.outbox.clone())
-                        .map_err(StartupError::Client)?;
+                        .map_err(StartupError::Client)?
+                        .in_sandbox(settings.is_sandbox());
                 tokio::spawn(deliverer.run(stopping_rx.clone()));
             }
             None => tracing::info!(
@@ -209,14 +210,19 @@ impl Application {
             es_version: settings.es_version,
             sdk_url: settings.sdk_url.clone(),
             sandbox: settings.is_sandbox(),
-            verification: verifier.is_some(),
+            // Whether the browser must send the code: for the ownership check, and always
+            // with Meta's Cloud API, whose business token comes from it (sandbox included).
+            verification: verifier.is_some()
+                || settings.provider.provider == crate::config::WhatsappProvider::Meta,
             sessions_required: settings.sessions_required(),
+            partner_name: settings.partner_name.clone(),
         };
         let state = AppState::from(App {
             pipeline: pipeline.clone(),
             public_config,
             dist_dir,
             sandbox: settings.is_sandbox(),
+            provider: settings.provider.provider,
             allowed_origins: settings.allowed_origins.clone(),
             frame_ancestors: settings.frame_ancestors.clone(),
             stopping: stopping_rx,

@@ -20,7 +20,7 @@ pub use names::UnknownName;
 pub use partner::{
     CountryCode, CreateSession, Delivery, DeliveryState, EventPage, EventType, Locale, Metadata,
     OnboardingPage, PartnerEvent, PartnerOnboarding, Session, SessionInfo, SessionLifetime,
-    SessionLookup, SessionToken, DEFAULT_PAGE, DEFAULT_SESSION_SECONDS, MAX_METADATA_BYTES,
+    SessionLookup, SessionPage, SessionToken, DEFAULT_PAGE, DEFAULT_SESSION_SECONDS, MAX_METADATA_BYTES,
     MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
 };
 
@@ -286,6 +286,10 @@ pub struct Health {
     pub status: String,
     /// Whether onboardings are real (`live`) or simulated (`sandbox`).
     pub mode: ProxyMode,
+    /// Who registers the numbers: `ycloud` or `meta` (`WHATSAPP_PROVIDER`).
+    pub provider: String,
+    /// The proxy's version (as `wa-signup-proxy --version` prints it).
+    pub version: String,
 }
 
 /// Which YCloud the proxy talks to: the real one, or the in-process sandbox.
@@ -324,6 +328,10 @@ pub struct PublicConfig {
     /// `ALLOW_ANONYMOUS_ONBOARDINGS=true`); absent from older proxies: false.
     #[serde(default)]
     pub sessions_required: bool,
+    /// The partner's name shown to customers (`PARTNER_NAME`); none: sentences name no
+    /// partner.
+    #[serde(default)]
+    pub partner_name: Option<String>,
 }
 
 /// The project's error body: `{"error": {...}}` on every 4xx/5xx.
