@@ -130,6 +130,7 @@ impl WidgetOptions {
             sandbox: false,
             verification: false,
             sessions_required: false,
+            partner_name: None,
         })
     }
 
@@ -260,6 +261,17 @@ impl Flow {
                     match fetched {
                         Ok(c) => self.options.with_value(|o| o.apply(c)),
                         Err(failure) => {
+                            if matches!(failure, ApiFailure::Unreachable) && !same_origin {
+                                // Browsers hide a CORS refusal from the page: say the likely
+                                // cause where the page's developers look.
+                                dom::console_warn(&format!(
+                                    "wa-signup: {} could not be read; if this page's origin \
+                                     ({}) is not in the proxy's ALLOWED_ORIGINS, the browser \
+                                     hides its answers",
+                                    self.proxy().url("/api/config"),
+                                    dom::page_origin().unwrap_or_default()
+                                ));
+                            }
                             self.fail_request(failure, Request::Config);
                             return;
                         }
@@ -321,14 +333,23 @@ impl Flow {
         if self.listener.with_value(Option::is_some) {
             return;
         }
-        let policy = match dom::page_origin() {
-            Some(origin) if config.sandbox => {
-                OriginPolicy::sandbox(&origin).unwrap_or_else(|_| OriginPolicy::facebook_only())
-            }
-            _ => OriginPolicy::facebook_only(),
-        };
+        let policy = self.origin_policy(config);
         let listener = SessionInfoListener::new(policy, move |info| self.on_session_info(info));
         self.listener.set_value(listener.ok());
+    }
+
+    /// Who may speak for Facebook: Facebook; in sandbox mode also the page, the proxy and
+    /// the stand-in SDK's origin (its popup is served beside it).
+    fn origin_policy(self, config: &PublicConfig) -> OriginPolicy {
+        match dom::page_origin() {
+            Some(origin) if config.sandbox => OriginPolicy::sandbox(&origin)
+                .map(|p| {
+                    p.also_trusting_url_of(&self.proxy().url("/"))
+                        .also_trusting_url_of(&config.sdk_url)
+                })
+                .unwrap_or_else(|_| OriginPolicy::facebook_only()),
+            _ => OriginPolicy::facebook_only(),
+        }
     }
 
     async fn load_sdk(self, config: PublicConfig) {
@@ -507,8 +528,32 @@ impl Flow {
                 };
                 self.fail(problem);
             }
-            Outcome::TimedOut => self.fail(Problem::TimedOut),
+            Outcome::TimedOut => self.time_out(),
         }
+    }
+
+    /// The login brought a code but no finish message came: say what was waited for, and
+    /// from where, so a page whose origin is not trusted is found at once.
+    fn time_out(self) {
+        let trusted = match self.config.get_untracked() {
+            Some(config) => self.origin_policy(&config).describe(),
+            None => OriginPolicy::facebook_only().describe(),
+        };
+        let wait = Timeouts::default().finish_after_code.as_secs();
+        let message = format!(
+            "FB.login returned a code, but no WA_EMBEDDED_SIGNUP FINISH message came within \
+             {wait} s; messages are accepted from {trusted} only (is this page's domain in the \
+             Facebook app's allowed domains?)"
+        );
+        dom::console_warn(&format!("wa-signup: {message}"));
+        self.emit(
+            "wa-signup:error",
+            &ErrorEvent {
+                code: Problem::TimedOut.error_event().code,
+                message,
+            },
+        );
+        self.set(Screen::failed(Problem::TimedOut));
     }
 
     fn fail(self, problem: Problem) {

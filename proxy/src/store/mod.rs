@@ -41,7 +41,7 @@ mod writes;
 
 pub use leases::Unleased;
 pub use meta::{MetaCredentials, PinOrigin};
-pub use partner::{Attempt, DueEvent, OnboardingQuery, SessionRecord};
+pub use partner::{Attempt, DueEvent, EventFilter, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
 pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};

@@ -35,6 +35,8 @@ pub struct SessionRecord {
     pub expires_at: OffsetDateTime,
     /// Set once revoked.
     pub revoked: bool,
+    /// Where the finished page links back to.
+    pub return_url: Option<String>,
 }
 
 impl SessionRecord {
@@ -55,6 +57,15 @@ pub struct OnboardingQuery {
     pub limit: u32,
     /// Strictly older than this `(created_at, id)`.
     pub before: Option<(String, String)>,
+}
+
+/// Which events the partner's feed lists (nothing set: all).
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only events of this type.
+    pub event_type: Option<wire::EventType>,
+    /// Only events of this onboarding (a lower-case UUID, as stored).
+    pub onboarding_id: Option<String>,
 }
 
 /// An event a deliverer took: what to POST, and how many attempts came before.
@@ -120,7 +131,39 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
         metadata: text("metadata")?
             .map(|m| serde_json::from_str::<Metadata>(&m).map_err(|_| corrupt("metadata")))
             .transpose()?,
+        return_url: text("return_url")?,
         id,
+    })
+}
+
+/// A session row as the partner API shows it: no token, with its count and revocation.
+fn session_view(row: &AnyRow) -> Result<Session, StoreError> {
+    let record = session_from_row(row)?;
+    let text = |col: &str| -> Result<Option<String>, StoreError> { Ok(row.try_get(col)?) };
+    let corrupt = |what: &str| StoreError::Corrupt {
+        id: record.id.clone(),
+        what: what.to_owned(),
+    };
+    let created: i64 = row.try_get("onboardings_created")?;
+    Ok(Session {
+        token: None,
+        url: None,
+        modes: record.modes.clone(),
+        metadata: record.metadata.clone(),
+        locale: record.locale,
+        data_localization_region: text("data_localization_region")?
+            .map(|r| {
+                serde_json::from_value(serde_json::Value::String(r))
+                    .map_err(|_| corrupt("data_localization_region"))
+            })
+            .transpose()?,
+        return_url: record.return_url.clone(),
+        onboardings_created: Some(created),
+        revoked_at: text("revoked_at")?,
+        expires_at: text("expires_at")?.ok_or_else(|| corrupt("expires_at"))?,
+        created_at: text("created_at")?.ok_or_else(|| corrupt("created_at"))?,
+        customer_ref: record.customer_ref,
+        id: record.id,
     })
 }
 
@@ -387,8 +430,8 @@ impl Store {
         let _gate = self.exclusive().await;
         sqlx::query(
             "INSERT INTO sessions (id, token_sha256, customer_ref, modes, metadata, locale, \
-             data_localization_region, onboardings_created, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)",
+             data_localization_region, onboardings_created, expires_at, created_at, return_url) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10)",
         )
         .bind(&id)
         .bind(token_sha256)
@@ -403,6 +446,7 @@ impl Store {
         )
         .bind(&expires_at)
         .bind(&created_at)
+        .bind(req.return_url.as_deref())
         .execute(&self.write)
         .await?;
         Ok(Session {
@@ -414,9 +458,56 @@ impl Store {
             metadata: req.metadata.clone(),
             locale: req.locale,
             data_localization_region: req.data_localization_region.clone(),
+            return_url: req.return_url.clone(),
+            onboardings_created: None,
+            revoked_at: None,
             expires_at,
             created_at,
         })
+    }
+
+    /// One session as the partner reads it (never its token).
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn partner_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query("SELECT * FROM sessions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(session_view).transpose()
+    }
+
+    /// A page of sessions, newest first: `customer_ref`'s only when given, strictly older
+    /// than `before` (`created_at`, id); one more than `limit` is read to know whether
+    /// another page follows.
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn partner_sessions(
+        &self,
+        customer_ref: Option<&CustomerRef>,
+        before: Option<&(String, String)>,
+        limit: u32,
+    ) -> Result<(Vec<Session>, bool), StoreError> {
+        let (at, id) = before
+            .map(|(a, i)| (Some(a.as_str()), Some(i.as_str())))
+            .unwrap_or((None, None));
+        let rows = sqlx::query(
+            "SELECT * FROM sessions WHERE ($1 IS NULL OR customer_ref = $1) \
+             AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND id < $3)) \
+             ORDER BY created_at DESC, id DESC LIMIT $4",
+        )
+        .bind(customer_ref.map(CustomerRef::as_str))
+        .bind(at)
+        .bind(id)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.read)
+        .await?;
+        let mut data = rows.iter().map(session_view).collect::<Result<Vec<_>, _>>()?;
+        let more = data.len() > limit as usize;
+        data.truncate(limit as usize);
+        Ok((data, more))
     }
 
     /// The session whose token hashes to `token_sha256`, live or not.
@@ -532,10 +623,17 @@ impl Store {
     pub async fn partner_events(
         &self,
         after: Option<&str>,
+        filter: &EventFilter,
         limit: u32,
     ) -> Result<Vec<PartnerEvent>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM partner_events WHERE id > $1 ORDER BY id LIMIT $2")
+        let rows = sqlx::query(
+            "SELECT * FROM partner_events WHERE id > $1 \
+             AND ($2 IS NULL OR type = $2) AND ($3 IS NULL OR onboarding_id = $3) \
+             ORDER BY id LIMIT $4",
+        )
             .bind(after.unwrap_or(""))
+            .bind(filter.event_type.as_ref().map(|t| t.as_str()))
+            .bind(filter.onboarding_id.as_deref())
             .bind(i64::from(limit))
             .fetch_all(&self.read)
             .await?;
