@@ -278,6 +278,8 @@ async fn a_widget_outlives_its_collected_handle_until_its_element_leaves_the_pag
     assert_eq!(el.inner_html(), "");
     assert!(!el.has_attribute("data-wa-signup-mounted"));
     document.body().unwrap().append_child(&detached).unwrap();
+    // The insertion is seen (the observer runs after the task that made it), then removal.
+    wa_signup::browser::dom::sleep(20).await;
     detached.remove();
     wait_for(
         || wa_signup::browser::embed::mounted_count() == count - 3,

@@ -329,8 +329,8 @@ async fn a_refused_retry_keeps_the_progress_and_its_button_retries_again() {
           message: 'YCloud failed while trying to register the phone number; retry in a moment.' },
           [['bind', 'done'], ['check_payment', 'done'], ['register', 'failed']]) },
       { method: 'POST', path: '/api/onboardings/b7a1/retry', status: 429, body: { error: {
-          code: 'register_limit', retryable: true, retry_after: '2026-11-26T10:00:00Z',
-          message: "This number has used Meta's 10 register requests for 72 hours." } } },
+          code: 'retry_too_soon', retryable: true,
+          message: 'This onboarding was retried moments ago; try again in a few seconds.' } } },
       { method: 'POST', path: '/api/onboardings/b7a1/retry', status: 200,
         body: onboarding('pending', null, [['bind', 'done'], ['check_payment', 'done'], ['register', 'done']]) },
       { method: 'GET', path: '/api/onboardings/b7a1', status: 200, keep: true,
@@ -340,15 +340,13 @@ async fn a_refused_retry_keeps_the_progress_and_its_button_retries_again() {
     launch_and_finish(&w.root).await;
     wait_for_state(&w.root, "failed").await;
     find(&w.root, "retry").click();
-    // The retry is refused: the register budget is spent.
+    // The retry is refused, for now (a refusal that names a time is another test's).
     for _ in 0..300 {
-        if find(&w.root, "status").inner_text().contains("2026-11-26") {
+        if requests("POST", "/api/onboardings/b7a1/retry").len() == 1 && has(&w.root, "retry") {
             break;
         }
         wa_signup::browser::dom::sleep(20).await;
     }
-    let text = find(&w.root, "status").inner_text();
-    assert!(text.contains("2026-11-26T10:00:00Z"), "{text}");
     assert_eq!(state(&w.root), "failed");
     // The onboarding stays on screen, and the button is there and does something.
     assert_eq!(find(&w.root, "waba-id").inner_text(), "104996122399160");

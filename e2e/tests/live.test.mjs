@@ -127,7 +127,10 @@ test('live mode: /api/config hands the real SDK address to the page', async () =
   assert.equal(config.sdk_url, 'https://connect.facebook.net/en_US/sdk.js');
   assert.equal(config.app_id, '123456789012345');
   assert.equal(config.es_version, 'v4', 'Embedded Signup v4 unless FB_ES_VERSION says otherwise');
-  assert.deepEqual(await (await fetch(`${proxy.url}/healthz`)).json(), { status: 'ok', mode: 'live' });
+  assert.deepEqual(
+    { ...(await (await fetch(`${proxy.url}/healthz`)).json()), version: 'x' },
+    { status: 'ok', mode: 'live', provider: 'ycloud', version: 'x' },
+  );
 });
 
 test('standard mode: Facebook popup, bind, register, pending, connected', async () => {
