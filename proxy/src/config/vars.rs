@@ -74,9 +74,9 @@ pub const VARIABLES: &[Var] = &[
     },
     Var {
         names: &["FB_ES_VERSION"],
-        help: "Embedded Signup version: v4, v4-public-preview, v3, v2",
+        help: "Embedded Signup version: v4 or v4-public-preview (v2, v3 retired)",
         example: "v4",
-        meaning: "Embedded Signup version the launch buttons ask for: `v4`, `v4-public-preview`, `v3` or `v2` (`v2` sends exactly the options of YCloud's original samples); published in `/api/config` as `es_version`",
+        meaning: "Embedded Signup version the launch buttons ask for: `v4` or `v4-public-preview`; `v2`, `v3` and their previews (retired by Meta on 2026-10-15) stop start-up naming the date; published in `/api/config` as `es_version`",
         default: "`v4`",
     },
     Var {
