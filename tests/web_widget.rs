@@ -807,6 +807,7 @@ async fn a_register_limit_says_when_in_the_customers_words_and_leaves_another_nu
     let text = find(&w.root, "status").inner_text();
     assert!(text.contains("2026年"), "{text}");
     js("delete window.fetch");
+}
 
 /// Meta's error report, as the popup posts it.
 fn popup_error(code: &str) -> String {
