@@ -334,7 +334,7 @@ async fn every_change_is_an_event_in_the_feed() {
                 .await;
             page.data
                 .iter()
-                .map(|e| (e.kind.as_str().to_owned(), e.data.onboarding.id.clone()))
+                .map(|e| (e.kind.as_str().to_owned(), e.data.onboarding().unwrap().onboarding.id.clone()))
                 .collect::<Vec<_>>()
         }
     };
