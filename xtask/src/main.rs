@@ -25,7 +25,8 @@ usage: cargo xtask <command>
   test native|api|wasm|e2e  run one layer only
   postgres COMMAND [ARG…]   run COMMAND with PROXY_TEST_POSTGRES_URL naming a throwaway
                             PostgreSQL cluster (e.g. cargo test -p proxy --test api postgres)
-  build                     build the release bundle (dist/) and the proxy's binaries
+  build                     build the release bundles (dist/, dist/console/) and the
+                            proxy's binaries
   setup [--browser]         install the missing tools only
   bench                     run every benchmark side by side, write BENCHMARKS.md
   bench growth              only the proxy's growth with stored sign-ups and open streams";
@@ -63,9 +64,9 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Release bundle into `dist/` with trunk (offline, tools pinned) and its precompressed
-/// copies, then the proxy crate's binaries: `wa-signup-proxy` and `fake-ycloud` (the fake
-/// YCloud of e2e tests and benchmarks).
+/// Release bundle into `dist/` with trunk (offline, tools pinned), the partner console's
+/// into `dist/console/`, and their precompressed copies, then the proxy crate's binaries:
+/// `wa-signup-proxy` and `fake-ycloud` (the fake YCloud of e2e tests and benchmarks).
 fn build(root: &Path, tools: &Tools) -> Result<(), String> {
     // trunk runs cargo with --offline: every crate must already be in the local registry.
     run(Command::new("cargo")
@@ -76,7 +77,14 @@ fn build(root: &Path, tools: &Tools) -> Result<(), String> {
         .command("trunk")
         .args(["build", "--release", "--offline"])
         .current_dir(root))?;
+    // The partner console, a bundle of its own in dist/console (after the widget's: trunk
+    // replaces its whole dist folder).
+    run(tools
+        .command("trunk")
+        .args(["build", "--release", "--offline"])
+        .current_dir(root.join("console")))?;
     precompress(&root.join("dist"))?;
+    precompress(&root.join("dist/console"))?;
     run(Command::new("cargo")
         .args(["build", "--release", "--quiet", "-p", "proxy"])
         .current_dir(root))?;
