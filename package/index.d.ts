@@ -10,7 +10,7 @@ export type WaSignupMode = 'standard' | 'coexistence' | 'both';
 export type WaSignupLocale = 'en' | 'zh-Hans' | 'zh-Hant' | 'vi';
 
 /** The Embedded Signup version the launch button asks Meta for. */
-export type WaSignupEsVersion = 'v4' | 'v4-public-preview' | 'v3' | 'v2';
+export type WaSignupEsVersion = 'v4' | 'v4-public-preview';
 
 /**
  * Options of `mount(element, options)`. Every value is a string; a bad value is refused
@@ -133,6 +133,13 @@ export type WaSignupStepName =
 /** How far a step got. */
 export type WaSignupStepState = 'started' | 'done' | 'failed';
 
+/** One of the WABA's numbers, offered when Meta did not say which one was meant. */
+export interface WaSignupNumberCandidate {
+  id: string;
+  display_phone_number?: string;
+  is_on_biz_app?: boolean;
+}
+
 /** What went wrong in a step. */
 export interface WaSignupOnboardingError {
   code: string;
@@ -140,6 +147,8 @@ export interface WaSignupOnboardingError {
   retryable: boolean;
   upstream_request_id?: string;
   retry_after?: string;
+  /** `phone_number_ambiguous`: the numbers the customer may have meant. */
+  candidates?: WaSignupNumberCandidate[];
 }
 
 /** One step of an onboarding. */
@@ -169,7 +178,10 @@ export interface WaSignupPhoneNumberSummary {
 /** The onboarding, as `GET /api/onboardings/{id}` answers it. */
 export interface WaSignupOnboarding {
   id: string;
+  /** The flow Meta reported, which decides the path. */
   mode: 'standard' | 'coexistence';
+  /** The button the customer clicked, when it differs from `mode`. */
+  launched_mode?: 'standard' | 'coexistence';
   waba_id: string;
   phone_number_id?: string;
   business_id?: string;

@@ -9,8 +9,9 @@ use std::time::Duration;
 use leptos::prelude::*;
 use serde::Serialize;
 use wire::{
-    CreateOnboarding, CustomerRef, EsVersion, Mode, Onboarding, OnboardingState, Pin, PublicConfig,
-    SessionToken,
+    CreateOnboarding, CustomerRef, ErrorMessage, EsVersion, FlowErrorCode, FlowStep,
+    MetaSessionId, Mode, Onboarding, OnboardingState, Pin, PublicConfig, ReportSignupEvent,
+    SessionToken, SignupEventKind,
 };
 
 use crate::api::{ApiFailure, Proxy};
@@ -21,7 +22,7 @@ use crate::browser::stream::EventStream;
 use crate::protocol::widget_event::{CancelDetail, WidgetEvent};
 use crate::protocol::{
     event_detail, CancelStep, Correlator, Failure, LaunchOptions, LoginResult, OriginPolicy,
-    Outcome, SessionInfo, Timeouts,
+    Outcome, ReportedError, SessionInfo, Timeouts,
 };
 use crate::screen::{admission, offered_modes, Admission, ErrorEvent, PinTry, SessionRefusal};
 pub use crate::screen::{Action, Problem, Request, Screen};
@@ -130,6 +131,7 @@ impl WidgetOptions {
             sandbox: false,
             verification: false,
             sessions_required: false,
+            partner_name: None,
         })
     }
 
@@ -260,6 +262,17 @@ impl Flow {
                     match fetched {
                         Ok(c) => self.options.with_value(|o| o.apply(c)),
                         Err(failure) => {
+                            if matches!(failure, ApiFailure::Unreachable) && !same_origin {
+                                // Browsers hide a CORS refusal from the page: say the likely
+                                // cause where the page's developers look.
+                                dom::console_warn(&format!(
+                                    "wa-signup: {} could not be read; if this page's origin \
+                                     ({}) is not in the proxy's ALLOWED_ORIGINS, the browser \
+                                     hides its answers",
+                                    self.proxy().url("/api/config"),
+                                    dom::page_origin().unwrap_or_default()
+                                ));
+                            }
                             self.fail_request(failure, Request::Config);
                             return;
                         }
@@ -321,14 +334,23 @@ impl Flow {
         if self.listener.with_value(Option::is_some) {
             return;
         }
-        let policy = match dom::page_origin() {
-            Some(origin) if config.sandbox => {
-                OriginPolicy::sandbox(&origin).unwrap_or_else(|_| OriginPolicy::facebook_only())
-            }
-            _ => OriginPolicy::facebook_only(),
-        };
+        let policy = self.origin_policy(config);
         let listener = SessionInfoListener::new(policy, move |info| self.on_session_info(info));
         self.listener.set_value(listener.ok());
+    }
+
+    /// Who may speak for Facebook: Facebook; in sandbox mode also the page, the proxy and
+    /// the stand-in SDK's origin (its popup is served beside it).
+    fn origin_policy(self, config: &PublicConfig) -> OriginPolicy {
+        match dom::page_origin() {
+            Some(origin) if config.sandbox => OriginPolicy::sandbox(&origin)
+                .map(|p| {
+                    p.also_trusting_url_of(&self.proxy().url("/"))
+                        .also_trusting_url_of(&config.sdk_url)
+                })
+                .unwrap_or_else(|_| OriginPolicy::facebook_only()),
+            _ => OriginPolicy::facebook_only(),
+        }
     }
 
     async fn load_sdk(self, config: PublicConfig) {
@@ -446,7 +468,20 @@ impl Flow {
         if called.is_err() {
             self.active.set_value(None);
             self.set(Screen::Failed(Problem::PopupFailed));
+            return;
         }
+        // After FB.login: the report must not delay the popup.
+        self.report(signup_report(mode, SignupEventKind::Launch, None, None));
+    }
+
+    /// Tells the proxy of a popup outcome that creates no onboarding (and of launches), for
+    /// the partner's funnel; in the background, its answer unread.
+    fn report(self, mut report: ReportSignupEvent) {
+        report.session = self.options.with_value(|o| {
+            o.session.as_ref().and_then(GivenSession::token).cloned()
+        });
+        let proxy = self.proxy();
+        leptos::task::spawn_local(async move { proxy.report_signup_event(&report).await });
     }
 
     fn on_session_info(self, info: SessionInfo) {
@@ -497,18 +532,51 @@ impl Flow {
                         current_step: step.as_ref().map(CancelStep::as_str),
                     },
                 );
+                self.report(signup_report(
+                    mode,
+                    SignupEventKind::Cancel,
+                    step.as_ref(),
+                    None,
+                ));
                 self.set(Screen::Cancelled(step));
             }
             Outcome::Failed { reason } => {
                 let problem = match reason {
-                    Failure::Reported(e) => Problem::Reported(e),
+                    Failure::Reported(e) => {
+                        self.report(signup_report(mode, SignupEventKind::Error, None, Some(&e)));
+                        Problem::Reported(e)
+                    }
                     Failure::NotAuthorized => Problem::NotAuthorized,
                     Failure::InvalidFinish(_) => Problem::InvalidFinish,
                 };
                 self.fail(problem);
             }
-            Outcome::TimedOut => self.fail(Problem::TimedOut),
+            Outcome::TimedOut => self.time_out(),
         }
+    }
+
+    /// The login brought a code but no finish message came: say what was waited for, and
+    /// from where, so a page whose origin is not trusted is found at once.
+    fn time_out(self) {
+        let trusted = match self.config.get_untracked() {
+            Some(config) => self.origin_policy(&config).describe(),
+            None => OriginPolicy::facebook_only().describe(),
+        };
+        let wait = Timeouts::default().finish_after_code.as_secs();
+        let message = format!(
+            "FB.login returned a code, but no WA_EMBEDDED_SIGNUP FINISH message came within \
+             {wait} s; messages are accepted from {trusted} only (is this page's domain in the \
+             Facebook app's allowed domains?)"
+        );
+        dom::console_warn(&format!("wa-signup: {message}"));
+        self.emit(
+            "wa-signup:error",
+            &ErrorEvent {
+                code: Problem::TimedOut.error_event().code,
+                message,
+            },
+        );
+        self.set(Screen::failed(Problem::TimedOut));
     }
 
     fn fail(self, problem: Problem) {
@@ -618,5 +686,34 @@ impl Flow {
                 false
             }
         }
+    }
+}
+
+/// The report of a popup outcome: what Meta sent, each value kept only when it has the
+/// shape the proxy accepts (a malformed one is left out, not the whole report).
+fn signup_report(
+    mode: Mode,
+    event: SignupEventKind,
+    step: Option<&CancelStep>,
+    error: Option<&ReportedError>,
+) -> ReportSignupEvent {
+    let message = error.and_then(|e| e.message.as_deref()).map(|m| {
+        m.chars()
+            .filter(|c| !c.is_control() || *c == '\n')
+            .take(wire::MAX_ERROR_MESSAGE_CHARS)
+            .collect::<String>()
+    });
+    ReportSignupEvent {
+        session: None,
+        mode,
+        event,
+        current_step: step.and_then(|s| FlowStep::parse(s.as_str()).ok()),
+        error_code: error
+            .and_then(|e| e.code.as_deref())
+            .and_then(|c| FlowErrorCode::parse(c.trim()).ok()),
+        error_message: message.and_then(|m| ErrorMessage::parse(m).ok()),
+        meta_session_id: error
+            .and_then(|e| e.session_id.as_deref())
+            .and_then(|s| MetaSessionId::parse(s).ok()),
     }
 }

@@ -183,7 +183,10 @@ pub fn remedy(code: &ErrorCode) -> Remedy {
         | C::PhoneNumberDeleted
         | C::WabaDeleted
         | C::PartnerRemoved
-        | C::PartnerAppUninstalled => Remedy::StartAgain,
+        | C::PartnerAppUninstalled
+        // Signing up again settles which number, or how Meta sees it.
+        | C::PhoneNumberAmbiguous
+        | C::CoexistenceUnconfirmed => Remedy::StartAgain,
         C::UpstreamRateLimited
         | C::UpstreamConflict
         | C::UpstreamUnavailable
@@ -305,6 +308,7 @@ impl Screen {
                     retryable: false,
                     upstream_request_id: None,
                     retry_after: None,
+                    candidates: Vec::new(),
                 });
                 Screen::ActionRequired(onboarding)
             }
@@ -340,7 +344,14 @@ impl Screen {
     /// Whether the launch buttons are shown at all (disabled or not): never without a session
     /// that may start an onboarding, so the page offers nothing that must fail.
     pub fn offers_launch(&self) -> bool {
-        !matches!(self, Screen::SessionInvalid(_))
+        // Connected: the page is finished, the buttons give way to the result.
+        !matches!(self, Screen::SessionInvalid(_) | Screen::Connected(_))
+    }
+
+    /// Whether the sign-up is over and done: the finished page (result, the way back to the
+    /// partner, the next step) replaces the introduction and the buttons.
+    pub fn is_finished(&self) -> bool {
+        matches!(self, Screen::Connected(_))
     }
 
     /// What "Try again" does here; `None`: the screen offers no such button.
@@ -350,11 +361,17 @@ impl Screen {
             Screen::Failed(Problem::ProxyUnreachable(request)) => {
                 Some(Action::Send(request.clone()))
             }
-            Screen::Failed(Problem::Refused { error, request }) if error.retryable => {
+            // A refusal that says when (a register budget) is not tried again on this page:
+            // the screen says when, and another number may be tried meanwhile.
+            Screen::Failed(Problem::Refused { error, request })
+                if error.retryable && error.retry_after.is_none() =>
+            {
                 Some(Action::Send(request.clone()))
             }
             // After YCloud support attached the payment method, a retry carries on.
-            Screen::Failed(Problem::Onboarding(o)) | Screen::ActionRequired(o) if retryable(o) => {
+            Screen::Failed(Problem::Onboarding(o)) | Screen::ActionRequired(o)
+                if retryable(o) && !says_when(o) =>
+            {
                 Some(Action::Send(Request::Retry(o.clone())))
             }
             _ => None,
@@ -409,6 +426,11 @@ fn waits_for_pin(o: &Onboarding) -> bool {
         .is_some_and(|e| e.code == ErrorCode::PinRequired)
 }
 
+/// Whether `o` stopped until a given time (`retry_after`, e.g. Meta's register limit).
+fn says_when(o: &Onboarding) -> bool {
+    o.error.as_ref().is_some_and(|e| e.retry_after.is_some())
+}
+
 fn retryable(o: &Onboarding) -> bool {
     o.error.as_ref().is_some_and(|e| e.retryable)
 }
@@ -454,6 +476,7 @@ mod tests {
         Onboarding {
             id: "b7a1".into(),
             mode: Mode::Standard,
+            launched_mode: None,
             waba_id: WabaId::parse("104996122399160").unwrap(),
             phone_number_id: None,
             business_id: None,
@@ -468,6 +491,7 @@ mod tests {
                 retryable,
                 upstream_request_id: None,
                 retry_after: None,
+                candidates: Vec::new(),
             }),
             created_at: String::new(),
             updated_at: String::new(),
@@ -525,6 +549,32 @@ mod tests {
         );
         assert_eq!(screen.onboarding(), Some(&failed));
         assert!(!screen.can_launch());
+    }
+
+    #[test]
+    fn a_limit_that_says_when_offers_no_try_again_but_another_number() {
+        let mut limited = refusal(ErrorCode::RegisterLimit, true);
+        limited.retry_after = Some("2026-12-09T23:37:47.361977Z".into());
+        let failed = onboarding(
+            OnboardingState::Failed,
+            Some((ErrorCode::UpstreamUnavailable, true)),
+        );
+        let screen = Screen::Failed(Problem::Refused {
+            error: limited,
+            request: Request::Retry(failed),
+        });
+        assert_eq!(screen.action(), None);
+        assert!(screen.can_launch(), "the launch buttons stay usable");
+        let mut stopped = onboarding(
+            OnboardingState::Failed,
+            Some((ErrorCode::RegisterLimit, true)),
+        );
+        if let Some(e) = stopped.error.as_mut() {
+            e.retry_after = Some("2026-12-09T23:37:47Z".into());
+        }
+        let screen = Screen::of(stopped);
+        assert_eq!(screen.action(), None);
+        assert!(screen.can_launch());
     }
 
     #[test]

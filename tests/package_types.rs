@@ -250,6 +250,10 @@ fn the_onboarding_is_the_proxys_wire_type() {
         "WaSignupOnboardingError",
         serde_json::json!({"code": "bind_failed", "message": "m", "retryable": true}),
     );
+    assert_matches::<wire::NumberCandidate>(
+        "WaSignupNumberCandidate",
+        serde_json::json!({"id": "106540352242922"}),
+    );
     assert_matches::<wire::WabaSummary>("WaSignupWabaSummary", serde_json::json!({}));
     assert_matches::<wire::PhoneNumberSummary>(
         "WaSignupPhoneNumberSummary",

@@ -26,6 +26,7 @@ setTimeout(function () { window.fbAsyncInit(); }, 0);
 /// `window.__posts`; every later GET answers connected.
 const FAKE_PROXY: &str = r#"
       window.__posts = [];
+      window.__reports = [];
       window.fetch = function (input, init) {
         var url = typeof input === 'string' ? input : input.url;
         var method = (init && init.method) || (input.method) || 'GET';
@@ -33,6 +34,12 @@ const FAKE_PROXY: &str = r#"
           phone_number_id: '106540352242922', state: 'pending',
           waba: { paymentMethodAttached: true }, phone_number: { status: 'PENDING' },
           created_at: '2026-11-23T00:00:00Z', updated_at: '2026-11-23T00:00:00Z' };
+        if (method === 'POST' && url.endsWith('/api/signup-events')) {
+          return (input.text ? input.text() : Promise.resolve(init.body)).then(function (t) {
+            window.__reports.push(JSON.parse(t));
+            return new Response(null, { status: 202 });
+          });
+        }
         if (method === 'POST') {
           return (input.text ? input.text() : Promise.resolve(init.body)).then(function (t) {
             window.__posts.push(JSON.parse(t));
@@ -329,8 +336,8 @@ async fn a_refused_retry_keeps_the_progress_and_its_button_retries_again() {
           message: 'YCloud failed while trying to register the phone number; retry in a moment.' },
           [['bind', 'done'], ['check_payment', 'done'], ['register', 'failed']]) },
       { method: 'POST', path: '/api/onboardings/b7a1/retry', status: 429, body: { error: {
-          code: 'register_limit', retryable: true, retry_after: '2026-11-26T10:00:00Z',
-          message: "This number has used Meta's 10 register requests for 72 hours." } } },
+          code: 'retry_too_soon', retryable: true,
+          message: 'This onboarding was retried moments ago; try again in a few seconds.' } } },
       { method: 'POST', path: '/api/onboardings/b7a1/retry', status: 200,
         body: onboarding('pending', null, [['bind', 'done'], ['check_payment', 'done'], ['register', 'done']]) },
       { method: 'GET', path: '/api/onboardings/b7a1', status: 200, keep: true,
@@ -340,15 +347,13 @@ async fn a_refused_retry_keeps_the_progress_and_its_button_retries_again() {
     launch_and_finish(&w.root).await;
     wait_for_state(&w.root, "failed").await;
     find(&w.root, "retry").click();
-    // The retry is refused: the register budget is spent.
+    // The retry is refused, for now (a refusal that names a time is another test's).
     for _ in 0..300 {
-        if find(&w.root, "status").inner_text().contains("2026-11-26") {
+        if requests("POST", "/api/onboardings/b7a1/retry").len() == 1 && has(&w.root, "retry") {
             break;
         }
         wa_signup::browser::dom::sleep(20).await;
     }
-    let text = find(&w.root, "status").inner_text();
-    assert!(text.contains("2026-11-26T10:00:00Z"), "{text}");
     assert_eq!(state(&w.root), "failed");
     // The onboarding stays on screen, and the button is there and does something.
     assert_eq!(find(&w.root, "waba-id").inner_text(), "104996122399160");
@@ -575,6 +580,21 @@ async fn the_standalone_page_takes_its_session_from_the_address_and_removes_it()
     );
     assert!(has(&host, "launch-standard"));
     assert!(!has(&host, "launch-coexistence"));
+
+    // A reload: the address has no token any more, the tab still has it.
+    host.remove();
+    let again: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    for (name, value) in [("data-wa-signup", ""), ("data-locale", "en"), ("data-session-from-url", "")] {
+        again.set_attribute(name, value).unwrap();
+    }
+    document.body().unwrap().append_child(&again).unwrap();
+    assert_eq!(wa_signup::browser::embed::auto_mount(), 1);
+    wait_for_state(&again, "ready").await;
+    assert_eq!(requests("POST", "/api/session").len(), 2);
+    assert_eq!(requests("POST", "/api/session")[1], serde_json::json!({ "session": TOKEN }));
+    assert!(has(&again, "launch-standard"));
+    again.remove();
+    js("sessionStorage.removeItem('wa-signup:session')");
     js(&format!("history.replaceState(null, '', {before:?})"));
     js("delete window.fetch");
 }
@@ -675,4 +695,207 @@ async fn a_number_with_a_pin_gets_it_from_the_form_a_wrong_one_is_said_to_be_wro
         .unwrap();
     assert!(!storage.contains("246810"), "{storage}");
     js("delete window.fetch");
+}
+
+fn post_from(origin: &str, data: &str) {
+    let init = MessageEventInit::new();
+    init.set_origin(origin);
+    init.set_data(&JsValue::from_str(data));
+    let event = MessageEvent::new_with_event_init_dict("message", &init).unwrap();
+    web_sys::window().unwrap().dispatch_event(&event).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_sandbox_widget_on_another_origin_trusts_the_proxys_stand_in_popup() {
+    js(SCRIPTED_PROXY);
+    let config = serde_json::json!({
+        "app_id": "1234", "config_id": "5678", "solution_id": "9012",
+        "graph_version": "v26.0", "es_version": "v4", "sdk_url": data_url(FAKE_SDK),
+        "sandbox": true, "verification": false, "sessions_required": false,
+    });
+    js(&format!(
+        r#"window.__script = [
+          {{ method: 'GET', path: '/api/config', status: 200, keep: true, body: {config} }},
+          {{ method: 'POST', path: '/api/onboardings', status: 201, body: onboarding('pending') }},
+          {{ method: 'GET', path: '/api/onboardings/b7a1', status: 200, keep: true, body: onboarding('pending') }},
+        ];"#
+    ));
+    // The page is on the test server's origin; the proxy (and its stand-in popup) elsewhere.
+    let w = mount(WidgetOptions {
+        proxy_url: "http://proxy.test:9".into(),
+        locale: Some("en".into()),
+        ..WidgetOptions::default()
+    });
+    wait_for_state(&w.root, "ready").await;
+    find(&w.root, "launch-standard").click();
+    js("window.__fb.callback({status: 'connected', authResponse: {code: 'AQB-code'}})");
+    // Another origin is still nobody.
+    post_from("http://other.test:9", FINISH);
+    leptos::task::tick().await;
+    assert_eq!(state(&w.root), "in-popup");
+    post_from("http://proxy.test:9", FINISH);
+    wait_for_state(&w.root, "pending").await;
+    assert_eq!(requests("POST", "/api/onboardings").len(), 1);
+    js("delete window.fetch");
+}
+
+#[wasm_bindgen_test]
+async fn a_finished_page_shows_the_result_and_the_way_back_instead_of_the_buttons() {
+    js(SCRIPTED_PROXY);
+    let config = serde_json::json!({
+        "app_id": "1234", "config_id": "5678", "solution_id": "9012",
+        "graph_version": "v26.0", "es_version": "v4", "sdk_url": data_url(FAKE_SDK),
+        "sandbox": false, "verification": false, "sessions_required": true,
+        "partner_name": "Acme CRM",
+    });
+    js(&format!(
+        r#"window.__script = [
+          {{ method: 'GET', path: '/api/config', status: 200, keep: true, body: {config} }},
+          {{ method: 'POST', path: '/api/session', status: 200, keep: true, body: {{ modes: ['standard', 'coexistence'],
+             expires_at: '2026-11-24T10:00:00Z', return_url: 'https://crm.example/whatsapp?done=1' }} }},
+          {{ method: 'POST', path: '/api/onboardings', status: 201, body: onboarding('connected') }},
+        ];"#
+    ));
+    let w = mount(with_session(WidgetOptions {
+        locale: Some("en".into()),
+        ..WidgetOptions::default()
+    }));
+    wait_for_state(&w.root, "ready").await;
+    assert!(!has(&w.root, "return-to-partner"), "no way back before the end");
+    launch_and_finish(&w.root).await;
+    wait_for_state(&w.root, "connected").await;
+    leptos::task::tick().await;
+    assert!(!has(&w.root, "launch-standard") && !has(&w.root, "launch-coexistence"));
+    assert!(!w.root.inner_text().contains("five minutes"), "{}", w.root.inner_text());
+    let link = find(&w.root, "return-to-partner");
+    assert_eq!(link.inner_text(), "Return to Acme CRM");
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("https://crm.example/whatsapp?done=1")
+    );
+    // The language switch relabels it.
+    let select: web_sys::HtmlSelectElement = find(&w.root, "locale").unchecked_into();
+    select.set_value("vi");
+    select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    leptos::task::tick().await;
+    assert_eq!(find(&w.root, "return-to-partner").inner_text(), "Quay lại Acme CRM");
+    js("delete window.fetch");
+}
+
+#[wasm_bindgen_test]
+async fn a_register_limit_says_when_in_the_customers_words_and_leaves_another_number_open() {
+    js(SCRIPTED_PROXY);
+    js(r#"window.__script = [
+      { method: 'POST', path: '/api/onboardings', status: 201, body: onboarding('failed', {
+          code: 'register_limit', retryable: true, retry_after: '2026-12-09T23:37:47.361977Z',
+          message: 'The register budget of this number is spent.' }) },
+    ];"#);
+    let w = mount(options(data_url(FAKE_SDK)));
+    launch_and_finish(&w.root).await;
+    wait_for_state(&w.root, "failed").await;
+    let text = find(&w.root, "status").inner_text();
+    assert!(!text.contains("2026-12-09T"), "no raw timestamp: {text}");
+    assert!(text.contains("2026"), "{text}");
+    assert!(text.contains("another number"), "{text}");
+    assert!(!has(&w.root, "retry"), "no Try again before the time it names");
+    let launch: web_sys::HtmlButtonElement = find(&w.root, "launch-standard").unchecked_into();
+    assert!(!launch.disabled(), "another number may be tried");
+    let select: web_sys::HtmlSelectElement = find(&w.root, "locale").unchecked_into();
+    select.set_value("zh-Hans");
+    select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    leptos::task::tick().await;
+    let text = find(&w.root, "status").inner_text();
+    assert!(text.contains("2026年"), "{text}");
+    js("delete window.fetch");
+}
+
+/// Meta's error report, as the popup posts it.
+fn popup_error(code: &str) -> String {
+    format!(
+        r#"{{"type":"WA_EMBEDDED_SIGNUP","event":"CANCEL","data":{{"error_message":"<img src=x onerror=alert(1)>","error_code":"{code}","session_id":"f1e2d3c4b5a6","timestamp":"1795430400"}},"version":3}}"#
+    )
+}
+
+#[wasm_bindgen_test]
+async fn each_popup_error_family_is_explained_in_each_language_with_a_support_reference() {
+    use wa_signup::i18n::{Locale, Msg};
+    let families = [
+        ("3441045", Msg::FlowCoexNotEligible),
+        ("3441047", Msg::FlowCoexMarketing),
+        ("4563015", Msg::FlowAppTooOld),
+        ("2655093", Msg::FlowSharedWithPartner),
+        ("2655094", Msg::FlowDisconnectWait),
+        ("2494028", Msg::FlowAlreadyShared),
+        ("2388098", Msg::FlowBusinessVerification),
+        ("2494143", Msg::FlowVerificationElsewhere),
+        ("1675004", Msg::FlowTooManyAttempts),
+        ("1", Msg::FlowUnknown),
+    ];
+    for locale in Locale::ALL {
+        for (code, msg) in families {
+            js(FAKE_PROXY);
+            let mut o = options(data_url(FAKE_SDK));
+            o.locale = Some(locale.tag().into());
+            let w = mount(o);
+            wait_for_state(&w.root, "ready").await;
+            find(&w.root, "launch-coexistence").click();
+            post_from_facebook(&popup_error(code));
+            js("window.__fb.callback({status: 'unknown', authResponse: null})");
+            wait_for_state(&w.root, "failed").await;
+            let status = find(&w.root, "status");
+            let text = status.inner_text();
+            assert!(text.contains(locale.t(msg)), "{code} {}: {text}", locale.tag());
+            // Meta's text is shown as text, never as markup.
+            assert!(text.contains("<img src=x"), "{text}");
+            assert!(status.query_selector("img").unwrap().is_none());
+            let reference = find(&w.root, "support-reference").inner_text();
+            assert!(
+                reference.contains("f1e2d3c4b5a6") && reference.contains(code),
+                "{reference}"
+            );
+            w.root.remove();
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn launches_cancels_and_errors_are_reported_to_the_proxy() {
+    js(FAKE_PROXY);
+    let w = mount(options(data_url(FAKE_SDK)));
+    wait_for_state(&w.root, "ready").await;
+    find(&w.root, "launch-standard").click();
+    post_from_facebook(
+        r#"{"type":"WA_EMBEDDED_SIGNUP","event":"CANCEL","data":{"current_step":"PHONE_NUMBER_VERIFICATION"},"version":3}"#,
+    );
+    js("window.__fb.callback({status: 'unknown', authResponse: null})");
+    wait_for_state(&w.root, "cancelled").await;
+    find(&w.root, "launch-coexistence").click();
+    post_from_facebook(&popup_error("2655093"));
+    js("window.__fb.callback({status: 'unknown', authResponse: null})");
+    wait_for_state(&w.root, "failed").await;
+    for _ in 0..100 {
+        if js("window.__reports.length").as_f64() == Some(4.0) {
+            break;
+        }
+        wa_signup::browser::dom::sleep(20).await;
+    }
+    let reports = js("JSON.stringify(window.__reports)").as_string().unwrap();
+    let reports: Vec<serde_json::Value> = serde_json::from_str(&reports).unwrap();
+    let kinds: Vec<(&str, &str)> = reports
+        .iter()
+        .map(|r| (r["event"].as_str().unwrap(), r["mode"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("LAUNCH", "standard"),
+            ("CANCEL", "standard"),
+            ("LAUNCH", "coexistence"),
+            ("ERROR", "coexistence")
+        ]
+    );
+    assert_eq!(reports[1]["current_step"], "PHONE_NUMBER_VERIFICATION");
+    assert_eq!(reports[3]["error_code"], "2655093");
+    assert_eq!(reports[3]["meta_session_id"], "f1e2d3c4b5a6");
+    assert!(js("window.__posts.length").as_f64() == Some(0.0), "no onboarding posted");
 }

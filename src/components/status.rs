@@ -3,7 +3,7 @@ use wire::ErrorCode;
 
 use crate::flow::Flow;
 use crate::i18n::{Locale, Msg};
-use crate::protocol::CancelStep;
+use crate::protocol::{support_reference, CancelStep, FlowErrorFamily};
 use crate::screen::{remedy, PinTry, Problem, Remedy, Screen, SessionRefusal};
 
 /// The name of a cancel step in the customer's language (unknown steps as Meta spells them).
@@ -46,6 +46,13 @@ pub fn describe(screen: &Screen, locale: Locale) -> (String, Vec<String>) {
     }
 }
 
+/// A budget refusal: when the number may be tried again, as a date and time in the
+/// customer's language and time zone.
+fn until(locale: Locale, rfc3339: &str) -> String {
+    let when = crate::browser::dom::local_date_time(rfc3339, locale.tag());
+    locale.fill(Msg::RegisterLimit, &[("when", &when)])
+}
+
 /// The PIN form's status: what the form is for, or what became of the PIN sent. Never the
 /// digits, which the screen does not hold.
 fn describe_pin(tried: &PinTry, locale: Locale) -> (String, Vec<String>) {
@@ -57,7 +64,7 @@ fn describe_pin(tried: &PinTry, locale: Locale) -> (String, Vec<String>) {
         PinTry::Wrong => (t(Msg::PinWrong), vec![t(Msg::PinWrongHelp)]),
         PinTry::NotSent(Some(e)) if e.retry_after.is_some() => {
             let when = e.retry_after.as_deref().unwrap_or_default();
-            (locale.fill(Msg::RegisterLimit, &[("when", when)]), vec![])
+            (until(locale, when), vec![t(Msg::AnotherNumber)])
         }
         PinTry::NotSent(_) => (t(Msg::PinNotSent), vec![]),
     }
@@ -90,7 +97,7 @@ fn describe_stopped(o: &wire::Onboarding, locale: Locale) -> (String, Vec<String
         return (t(Msg::SetupStopped), vec![t(Msg::ProviderToldNothing)]);
     };
     let first = match (&error.code, error.retry_after.as_deref()) {
-        (_, Some(when)) => locale.fill(Msg::RegisterLimit, &[("when", when)]),
+        (_, Some(when)) => until(locale, when),
         (ErrorCode::PaymentMethodMissing, _) => t(Msg::PaymentPending),
         (ErrorCode::PhoneNumberMissing, _) => t(Msg::NumberMissing),
         (ErrorCode::PinRequired, _) => t(Msg::PinAsk),
@@ -112,6 +119,7 @@ fn describe_stopped(o: &wire::Onboarding, locale: Locale) -> (String, Vec<String
     };
     let remedy = remedy(&error.code);
     let mut next: Vec<String> = match remedy {
+        Remedy::Customer if error.retry_after.is_some() => vec![t(Msg::AnotherNumber)],
         Remedy::Customer => vec![],
         Remedy::ProviderFinishes if error.retryable => {
             vec![t(Msg::ProviderFinishes), t(Msg::RetryOnceFixed)]
@@ -135,16 +143,42 @@ fn upstream_reference(locale: Locale, o: &wire::Onboarding) -> Option<String> {
     Some(locale.fill(Msg::UpstreamRequest, &[("request", request)]))
 }
 
+/// The sentence for a family of Meta's popup errors.
+fn flow_error_msg(family: FlowErrorFamily) -> Msg {
+    match family {
+        FlowErrorFamily::CoexNotEligible => Msg::FlowCoexNotEligible,
+        FlowErrorFamily::CoexMarketing => Msg::FlowCoexMarketing,
+        FlowErrorFamily::AppTooOld => Msg::FlowAppTooOld,
+        FlowErrorFamily::SharedWithPartner => Msg::FlowSharedWithPartner,
+        FlowErrorFamily::DisconnectWait => Msg::FlowDisconnectWait,
+        FlowErrorFamily::AlreadyShared => Msg::FlowAlreadyShared,
+        FlowErrorFamily::BusinessVerification => Msg::FlowBusinessVerification,
+        FlowErrorFamily::VerificationElsewhere => Msg::FlowVerificationElsewhere,
+        FlowErrorFamily::TooManyAttempts => Msg::FlowTooManyAttempts,
+        FlowErrorFamily::Unknown => Msg::FlowUnknown,
+    }
+}
+
+/// The support reference of a popup error on screen (Meta's `session_id`, the code).
+fn reference_of(screen: &Screen, locale: Locale) -> Option<String> {
+    let Screen::Failed(Problem::Reported(e)) = screen else {
+        return None;
+    };
+    let reference = support_reference(e.session_id.as_deref(), e.code.as_deref())?;
+    Some(locale.fill(Msg::SupportReference, &[("reference", &reference)]))
+}
+
 fn describe_problem(problem: &Problem, locale: Locale) -> (String, Vec<String>) {
     let t = |m| locale.t(m).to_string();
     match problem {
+        // What the customer can do first; Meta's own words after, as text (Leptos writes
+        // them into a text node, never as HTML); the reference is shown apart.
         Problem::Reported(e) => {
-            let message = e.message.as_deref().unwrap_or("—");
             let mut next = Vec::new();
-            if let Some(session) = e.session_id.as_deref() {
-                next.push(locale.fill(Msg::MetaErrorSession, &[("session", session)]));
+            if let Some(message) = e.message.as_deref().filter(|m| !m.trim().is_empty()) {
+                next.push(locale.fill(Msg::MetaError, &[("message", message)]));
             }
-            (locale.fill(Msg::MetaError, &[("message", message)]), next)
+            (t(flow_error_msg(FlowErrorFamily::of(e.code.as_deref()))), next)
         }
         Problem::NotAuthorized => (t(Msg::NotAuthorized), vec![]),
         Problem::InvalidFinish => (t(Msg::InvalidFinish), vec![]),
@@ -154,7 +188,7 @@ fn describe_problem(problem: &Problem, locale: Locale) -> (String, Vec<String>) 
             (t(Msg::ProxyUnreachable), vec![t(Msg::ProxyUnreachableHelp)])
         }
         Problem::Refused { error: e, .. } => match (&e.code, &e.retry_after) {
-            (_, Some(when)) => (locale.fill(Msg::RegisterLimit, &[("when", when)]), vec![]),
+            (_, Some(when)) => (until(locale, when), vec![t(Msg::AnotherNumber)]),
             (ErrorCode::SessionRequired, _) => describe_session(SessionRefusal::Missing, locale),
             (ErrorCode::SessionInvalid, _) => describe_session(SessionRefusal::Invalid, locale),
             (ErrorCode::ModeNotAllowed, _) => {
@@ -193,6 +227,9 @@ pub fn Status(
             data-state=move || flow.screen.with(|s| s.data_state())>
             <p class="wa-status-main">{move || text().0}</p>
             {move || text().1.into_iter().map(|line| view! { <p class="wa-status-next">{line}</p> }).collect_view()}
+            {move || flow.screen.with(|s| reference_of(s, locale.get())).map(|r| view! {
+                <p class="wa-support-ref" data-testid="support-reference">{r}</p>
+            })}
             <Show when=move || flow.screen.with(|s| s.action().is_some())>
                 <button type="button" class="wa-button wa-retry" data-testid="retry"
                     on:click=move |_| flow.retry()>
@@ -213,6 +250,7 @@ mod tests {
         Onboarding {
             id: "b7a1".into(),
             mode: Mode::Standard,
+            launched_mode: None,
             waba_id: WabaId::parse("104996122399160").unwrap(),
             phone_number_id: None,
             business_id: None,
@@ -228,6 +266,7 @@ mod tests {
                 retryable: false,
                 upstream_request_id: Some("req-9".into()),
                 retry_after: None,
+                candidates: Vec::new(),
             }),
             created_at: String::new(),
             updated_at: String::new(),

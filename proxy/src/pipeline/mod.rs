@@ -280,7 +280,8 @@ impl Pipeline {
         &self.inner.instance
     }
 
-    /// Stores the onboarding for `customer` and runs its steps; or, for a WABA and number
+    /// Stores the onboarding for `customer` and runs its steps (`req.mode`: the mode Meta
+    /// reported, which the onboarding runs; `launched`: the button's); or, for a WABA and number
     /// seen before, answers the existing onboarding and calls nothing, when it is the same
     /// customer's. `code_sha256`: the hash of the code that verified ownership, when
     /// verification is on. The steps run in a task of their own: a client hanging up does
@@ -291,6 +292,7 @@ impl Pipeline {
     pub async fn create(
         &self,
         req: CreateOnboarding,
+        launched: Mode,
         customer: &Customer,
         code_sha256: Option<&str>,
     ) -> Result<Created, CreateError> {
@@ -299,7 +301,7 @@ impl Pipeline {
         let code_sha256 = code_sha256.map(str::to_owned);
         detached(async move {
             pipeline
-                .create_here(req, &customer, code_sha256.as_deref())
+                .create_here(req, launched, &customer, code_sha256.as_deref())
                 .await
         })
         .await
@@ -309,6 +311,7 @@ impl Pipeline {
     async fn create_here(
         &self,
         req: CreateOnboarding,
+        launched: Mode,
         customer: &Customer,
         code_sha256: Option<&str>,
     ) -> Result<Created, CreateError> {
@@ -323,6 +326,7 @@ impl Pipeline {
             .store
             .insert_or_get_started(
                 &req,
+                launched,
                 customer,
                 code_sha256,
                 Some((first, OnboardingState::Binding)),

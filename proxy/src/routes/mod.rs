@@ -18,6 +18,7 @@ use crate::limits::rate_limited;
 use crate::pipeline::Pipeline;
 
 mod assets;
+mod edges;
 pub mod console;
 mod meta;
 mod metrics;
@@ -25,6 +26,7 @@ mod onboardings;
 pub mod openapi;
 pub mod partner;
 mod security;
+mod signups;
 mod webhooks;
 
 /// What every handler can reach: one shared allocation, since axum clones the state for
@@ -57,6 +59,8 @@ pub struct App {
     pub dist_dir: Option<PathBuf>,
     /// Serve the sandbox SDK and popup.
     pub sandbox: bool,
+    /// `WHATSAPP_PROVIDER`, as `/healthz` names it.
+    pub provider: crate::config::WhatsappProvider,
     /// Origins allowed by CORS (empty: same origin only).
     pub allowed_origins: Vec<String>,
     /// `FRAME_ANCESTORS`: who may frame the proxy's pages (CSP sources; empty: `'self'`).
@@ -101,6 +105,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/onboardings/{id}", get(onboardings::get_one))
         .route(
+            "/api/signup-events",
+            rate_limited(post(signups::report), &state.limits.settings),
+        )
+        .route(
             "/api/onboardings/{id}/retry",
             rate_limited(post(onboardings::retry), &state.limits.settings),
         )
@@ -123,10 +131,13 @@ pub fn router(state: AppState) -> Router {
         );
     // The partner's backend, with a key: never the browser (no CORS for these).
     let partner_api = Router::new()
-        .route("/api/partner/sessions", post(partner::create_session))
+        .route(
+            "/api/partner/sessions",
+            post(partner::create_session).get(partner::list_sessions),
+        )
         .route(
             "/api/partner/sessions/{id}",
-            delete(partner::revoke_session),
+            delete(partner::revoke_session).get(partner::get_session),
         )
         .route("/api/partner/onboardings", get(partner::list_onboardings))
         .route(
@@ -154,6 +165,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             partner::require_key,
         ));
+    let partner_api = match state.sandbox {
+        true => partner_api.route_layer(axum::middleware::from_fn(edges::mark_sandbox)),
+        false => partner_api,
+    };
     app = app.merge(partner_api);
     // The partner console: its page and sign-in (404 without PARTNER_API_KEYS).
     app = app
@@ -227,6 +242,10 @@ pub fn router(state: AppState) -> Router {
         Some(cors) => app.layer(cors),
         None => app,
     };
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        edges::OriginLog::new(&state.allowed_origins),
+        edges::log_refused_origin,
+    ));
     app.with_state(state)
 }
 
@@ -249,7 +268,7 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 
 /// `GET /healthz`: up, and in which mode (a sandbox must never pass for a live proxy).
 #[utoipa::path(get, path = "/healthz", tag = "service",
-    responses((status = 200, description = "`{\"status\":\"ok\",\"mode\":\"live\"|\"sandbox\"}`", body = wire::Health)))]
+    responses((status = 200, description = "`{\"status\":\"ok\",\"mode\":\"live\"|\"sandbox\",\"provider\":\"ycloud\"|\"meta\",\"version\"}`", body = wire::Health)))]
 pub(crate) async fn health(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::Json<wire::Health> {
@@ -259,6 +278,8 @@ pub(crate) async fn health(
             true => wire::ProxyMode::Sandbox,
             false => wire::ProxyMode::Live,
         },
+        provider: state.provider.as_str().to_owned(),
+        version: crate::config::VERSION.to_owned(),
     })
 }
 

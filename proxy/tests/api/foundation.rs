@@ -8,7 +8,7 @@ use wire::{EsVersion, OnboardingState, PublicConfig};
 use crate::helpers::*;
 
 #[tokio::test]
-async fn healthz_answers_ok_and_the_mode() {
+async fn healthz_answers_ok_the_mode_the_provider_and_the_version() {
     for (app, mode) in [
         (spawn_app().await, "live"),
         (spawn_sandbox_app().await, "sandbox"),
@@ -22,7 +22,8 @@ async fn healthz_answers_ok_and_the_mode() {
         assert_eq!(r.status(), 200);
         assert_eq!(
             r.json::<Value>().await.unwrap(),
-            serde_json::json!({"status": "ok", "mode": mode})
+            serde_json::json!({"status": "ok", "mode": mode, "provider": "ycloud",
+                "version": env!("CARGO_PKG_VERSION")})
         );
         let health: wire::Health = app.get_json("/healthz").await;
         assert_eq!(health.mode == wire::ProxyMode::Sandbox, mode == "sandbox");
@@ -61,14 +62,14 @@ async fn config_has_public_values_only() {
     // FB_ES_VERSION and FB_GRAPH_VERSION reach the browser as configured.
     let app = spawn_app_with(Options {
         env: vec![
-            ("FB_ES_VERSION", "v2".into()),
+            ("FB_ES_VERSION", "v4-public-preview".into()),
             ("FB_GRAPH_VERSION", "v25.0".into()),
         ],
         ..Options::default()
     })
     .await;
     let c: Value = app.get_json("/api/config").await;
-    assert_eq!(c["es_version"], "v2");
+    assert_eq!(c["es_version"], "v4-public-preview");
     assert_eq!(c["graph_version"], "v25.0");
 }
 

@@ -172,7 +172,9 @@ pub fn test_settings_with_graph(
     }
     env.insert("GRAPH_BASE_URL", graph_uri.into());
     env.insert("PARTNER_API_KEYS", format!("{PARTNER_KEY},{PARTNER_KEY_2}"));
-    if !opts.sandbox && !opts.sessions_required {
+    // A sandbox with partner keys needs sessions as live mode does: tests that are not
+    // about sessions allow anonymous onboardings in both.
+    if !opts.sessions_required {
         env.insert("ALLOW_ANONYMOUS_ONBOARDINGS", "true".into());
     }
     if opts.sandbox {

@@ -285,9 +285,7 @@ async fn the_session_region_is_sent_and_checked_at_the_edge() {
     let app = meta_app().await;
     for bad in [
         json!({"customer_ref": "c", "modes": ["standard"], "data_localization_region": "FR"}),
-        json!({"customer_ref": "c", "data_localization_region": "DE"}),
-        json!({"customer_ref": "c", "modes": ["standard", "coexistence"],
-               "data_localization_region": "DE"}),
+        json!({"customer_ref": "c", "modes": ["coexistence"], "data_localization_region": "DE"}),
     ] {
         let r = app
             .partner(reqwest::Method::POST, "/api/partner/sessions")
@@ -549,6 +547,7 @@ async fn coexistence_asks_for_each_sync_once_across_a_restart() {
     .await;
     let mut body = standard_body();
     body["mode"] = json!("coexistence");
+    body["event"] = json!("FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING");
     let o: Onboarding = app.post_onboarding(&body).await.json().await.unwrap();
     assert_eq!(o.state, OnboardingState::Connected);
     let names: Vec<_> = o.steps.iter().map(|s| s.name).collect();
@@ -916,6 +915,9 @@ async fn the_meta_sandbox_runs_without_secrets() {
         ..Options::default()
     })
     .await;
+    // A sign-up without the code is refused, so the browser is told the code is needed.
+    let config: wire::PublicConfig = app.get_json("/api/config").await;
+    assert!(config.verification && config.sandbox);
     // Special WABA ids of the fake Meta: `005` has the PIN 246810 already.
     let body = json!({"mode": "standard", "waba_id": "100000000000005", "phone_number_id": PHONE_ID,
                       "code": "sandbox-code"});
@@ -1076,4 +1078,11 @@ async fn a_pin_or_a_deregister_waits_for_whoever_holds_the_lease() {
     assert_eq!(r.status(), 200);
     assert!(store.lease(&o.id).await.unwrap().is_none());
     store.close().await;
+}
+
+#[tokio::test]
+async fn healthz_names_the_meta_provider() {
+    let app = meta_app().await;
+    let health: wire::Health = app.get_json("/healthz").await;
+    assert_eq!(health.provider, "meta");
 }
