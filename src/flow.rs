@@ -570,7 +570,7 @@ impl Flow {
         );
         dom::console_warn(&format!("wa-signup: {message}"));
         self.emit(
-            "wa-signup:error",
+            WidgetEvent::Error,
             &ErrorEvent {
                 code: Problem::TimedOut.error_event().code,
                 message,
