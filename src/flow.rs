@@ -19,7 +19,7 @@ use crate::browser::dom::{self, session, Timeout};
 use crate::browser::messages::SessionInfoListener;
 use crate::browser::sdk::{self, SdkError, SdkSettings};
 use crate::browser::stream::EventStream;
-use crate::protocol::widget_event::CancelDetail;
+use crate::protocol::widget_event::{CancelDetail, WidgetEvent};
 use crate::protocol::{
     event_detail, CancelStep, Correlator, Failure, LaunchOptions, LoginResult, OriginPolicy,
     Outcome, ReportedError, SessionInfo, Timeouts,
@@ -133,6 +133,7 @@ impl WidgetOptions {
             sandbox: false,
             verification: false,
             sessions_required: false,
+            partner_name: None,
         })
     }
 
@@ -245,14 +246,14 @@ impl Flow {
 
     /// Dispatches `wa-signup:*` on the root; every detail carries `sandbox: true` in
     /// sandbox mode ([`event_detail`]).
-    fn emit(self, name: &str, detail: &impl Serialize) {
+    fn emit(self, event: WidgetEvent, detail: &impl Serialize) {
         let sandbox = self
             .config
             .with_untracked(|c| c.as_ref().is_some_and(|c| c.sandbox));
         let detail = event_detail(detail, sandbox);
         self.root.with_value(|root| {
             if let Some(root) = root {
-                dom::dispatch(root, name, &detail);
+                dom::dispatch(root, event.name(), &detail);
             }
         });
     }
@@ -278,6 +279,17 @@ impl Flow {
                     match fetched {
                         Ok(c) => self.options.with_value(|o| o.apply(c)),
                         Err(failure) => {
+                            if matches!(failure, ApiFailure::Unreachable) && !same_origin {
+                                // Browsers hide a CORS refusal from the page: say the likely
+                                // cause where the page's developers look.
+                                dom::console_warn(&format!(
+                                    "wa-signup: {} could not be read; if this page's origin \
+                                     ({}) is not in the proxy's ALLOWED_ORIGINS, the browser \
+                                     hides its answers",
+                                    self.proxy().url("/api/config"),
+                                    dom::page_origin().unwrap_or_default()
+                                ));
+                            }
                             self.fail_request(failure, Request::Config);
                             return;
                         }
@@ -331,7 +343,7 @@ impl Flow {
     }
 
     fn refuse_session(self, refusal: SessionRefusal) {
-        self.emit("wa-signup:error", &refusal.error_event());
+        self.emit(WidgetEvent::Error, &refusal.error_event());
         self.set(Screen::SessionInvalid(refusal));
     }
 
@@ -339,14 +351,23 @@ impl Flow {
         if self.listener.with_value(Option::is_some) {
             return;
         }
-        let policy = match dom::page_origin() {
-            Some(origin) if config.sandbox => {
-                OriginPolicy::sandbox(&origin).unwrap_or_else(|_| OriginPolicy::facebook_only())
-            }
-            _ => OriginPolicy::facebook_only(),
-        };
+        let policy = self.origin_policy(config);
         let listener = SessionInfoListener::new(policy, move |info| self.on_session_info(info));
         self.listener.set_value(listener.ok());
+    }
+
+    /// Who may speak for Facebook: Facebook; in sandbox mode also the page, the proxy and
+    /// the stand-in SDK's origin (its popup is served beside it).
+    fn origin_policy(self, config: &PublicConfig) -> OriginPolicy {
+        match dom::page_origin() {
+            Some(origin) if config.sandbox => OriginPolicy::sandbox(&origin)
+                .map(|p| {
+                    p.also_trusting_url_of(&self.proxy().url("/"))
+                        .also_trusting_url_of(&config.sdk_url)
+                })
+                .unwrap_or_else(|_| OriginPolicy::facebook_only()),
+            _ => OriginPolicy::facebook_only(),
+        }
     }
 
     async fn load_sdk(self, config: PublicConfig) {
@@ -434,7 +455,7 @@ impl Flow {
                             message: String::new(),
                         },
                     };
-                    self.emit("wa-signup:error", &event);
+                    self.emit(WidgetEvent::Error, &event);
                     self.set(Screen::pin_refused(onboarding, error));
                 }
             }
@@ -480,9 +501,9 @@ impl Flow {
     /// Tells the proxy of a popup outcome that creates no onboarding (and of launches), for
     /// the partner's funnel; in the background, its answer unread.
     fn report(self, mut report: ReportSignupEvent) {
-        report.session = self.options.with_value(|o| {
-            o.session.as_ref().and_then(GivenSession::token).cloned()
-        });
+        report.session = self
+            .options
+            .with_value(|o| o.session.as_ref().and_then(GivenSession::token).cloned());
         let proxy = self.proxy();
         leptos::task::spawn_local(async move { proxy.report_signup_event(&report).await });
     }
@@ -521,7 +542,7 @@ impl Flow {
     fn finish_popup(self, mode: Mode, outcome: Outcome) {
         match outcome {
             Outcome::Ready { finish, code } => {
-                self.emit("wa-signup:finish", &finish);
+                self.emit(WidgetEvent::Finish, &finish);
                 let (customer_ref, session) = self.options.with_value(|o| {
                     let session = o.session.as_ref().and_then(GivenSession::token).cloned();
                     (o.customer_ref.clone(), session)
@@ -530,7 +551,7 @@ impl Flow {
             }
             Outcome::Cancelled { step } => {
                 self.emit(
-                    "wa-signup:cancel",
+                    WidgetEvent::Cancel,
                     &CancelDetail {
                         current_step: step.as_ref().map(CancelStep::as_str),
                     },
@@ -554,12 +575,36 @@ impl Flow {
                 };
                 self.fail(problem);
             }
-            Outcome::TimedOut => self.fail(Problem::TimedOut),
+            Outcome::TimedOut => self.time_out(),
         }
     }
 
+    /// The login brought a code but no finish message came: say what was waited for, and
+    /// from where, so a page whose origin is not trusted is found at once.
+    fn time_out(self) {
+        let trusted = match self.config.get_untracked() {
+            Some(config) => self.origin_policy(&config).describe(),
+            None => OriginPolicy::facebook_only().describe(),
+        };
+        let wait = Timeouts::default().finish_after_code.as_secs();
+        let message = format!(
+            "FB.login returned a code, but no WA_EMBEDDED_SIGNUP FINISH message came within \
+             {wait} s; messages are accepted from {trusted} only (is this page's domain in the \
+             Facebook app's allowed domains?)"
+        );
+        dom::console_warn(&format!("wa-signup: {message}"));
+        self.emit(
+            WidgetEvent::Error,
+            &ErrorEvent {
+                code: Problem::TimedOut.error_event().code,
+                message,
+            },
+        );
+        self.set(Screen::failed(Problem::TimedOut));
+    }
+
     fn fail(self, problem: Problem) {
-        self.emit("wa-signup:error", &problem.error_event());
+        self.emit(WidgetEvent::Error, &problem.error_event());
         self.set(Screen::failed(problem));
     }
 
@@ -612,11 +657,11 @@ impl Flow {
             session::set(&id_key, &onboarding.id);
             session::set(&token_key, token.as_str());
         }
-        self.emit("wa-signup:onboarding", &onboarding);
+        self.emit(WidgetEvent::Onboarding, &onboarding);
         let id = onboarding.id.clone();
         match onboarding.state {
             OnboardingState::Connected => {
-                self.emit("wa-signup:connected", &onboarding);
+                self.emit(WidgetEvent::Connected, &onboarding);
                 self.set(screen(onboarding));
             }
             OnboardingState::Failed => self.fail(Problem::Onboarding(onboarding)),

@@ -131,6 +131,7 @@ impl Sessions {
             modes: s.modes,
             locale: s.locale,
             expires_at: format_time(s.expires_at),
+            return_url: s.return_url,
         })
     }
 

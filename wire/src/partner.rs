@@ -353,6 +353,10 @@ pub struct CreateSession {
     /// Meta's regions ([`StorageRegion`]); standard mode only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_localization_region: Option<StorageRegion>,
+    /// Where the finished page links back to: an `https` URL on one of `ALLOWED_ORIGINS`
+    /// (checked by the proxy, which knows them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
 }
 
 /// A session as the partner API returns it. `token` and `url` only in the answer that created
@@ -381,10 +385,29 @@ pub struct Session {
     /// Local-storage region for registration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_localization_region: Option<StorageRegion>,
+    /// Where the finished page links back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+    /// Onboardings the session has created (reading a session; absent when creating it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onboardings_created: Option<i64>,
+    /// RFC 3339, once revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
     /// RFC 3339.
     pub expires_at: String,
     /// RFC 3339.
     pub created_at: String,
+}
+
+/// A page of sessions, newest first, without their tokens.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionPage {
+    /// The sessions.
+    pub data: Vec<Session>,
+    /// Pass as `cursor` for the next page; none on the last.
+    pub next_cursor: Option<String>,
 }
 
 /// Body of `POST /api/session`: the browser asks what its token allows.
@@ -408,6 +431,9 @@ pub struct SessionInfo {
     pub locale: Option<Locale>,
     /// RFC 3339: after this the token stops working.
     pub expires_at: String,
+    /// Where the finished page links back to, when the partner gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
 }
 
 /// An onboarding as the partner API and the partner's webhooks show it: the browser's view

@@ -139,6 +139,8 @@ struct Sized {
 
 struct Bundle {
     app: Vec<Sized>,
+    /// The partner console's wasm + JS (`dist/console/`), a bundle of its own.
+    console: Vec<Sized>,
     app_extra: Vec<Sized>,
     counter: Vec<Sized>,
     plain: Sized,
@@ -166,11 +168,19 @@ fn sized(path: &Path) -> Result<Sized, String> {
 
 /// The wasm and JS module a trunk-built index.html loads (`'/NAME.js'`, `'/NAME_bg.wasm'`).
 fn loaded_by_index(dist: &Path) -> Result<Vec<PathBuf>, String> {
+    loaded_by_index_at(dist, "/")
+}
+
+/// [`loaded_by_index`] for a bundle served under `public_url` (`/console/`).
+fn loaded_by_index_at(dist: &Path, public_url: &str) -> Result<Vec<PathBuf>, String> {
     let html = fs::read_to_string(dist.join("index.html"))
         .map_err(|e| format!("{}/index.html: {e}", dist.display()))?;
     let mut found = Vec::new();
     for piece in html.split(['\'', '"']) {
-        let name = piece.trim_start_matches('/');
+        let name = piece
+            .strip_prefix(public_url)
+            .unwrap_or(piece)
+            .trim_start_matches('/');
         let wanted = (name.ends_with(".js") || name.ends_with(".wasm"))
             && !name.contains('/')
             && !name.contains(' ');
@@ -211,6 +221,11 @@ fn bundle(root: &Path, tools: &Tools) -> Result<Bundle, String> {
         }
     }
     app_extra.sort_by(|a, b| a.name.cmp(&b.name));
+    // The partner console, built beside the widget by `cargo xtask build`.
+    let console = loaded_by_index_at(&dist.join("console"), "/console/")?
+        .iter()
+        .map(|p| sized(p))
+        .collect::<Result<Vec<_>, _>>()?;
 
     // The counter: same lock file, same trunk and tools, its own target dir.
     let counter_dir = root.join("bench/counter");
@@ -238,6 +253,7 @@ fn bundle(root: &Path, tools: &Tools) -> Result<Bundle, String> {
     let plain = sized(&root.join("bench/plain-js/index.html"))?;
     Ok(Bundle {
         app,
+        console,
         app_extra,
         counter,
         plain,
@@ -1258,6 +1274,14 @@ impl Report {
                 String::new()
             }
         );
+        let (console_raw, console_gz) = total(&b.console);
+        let _ = writeln!(
+            w,
+            "| partner console bundle, wasm + JS, gzip -9 (its own, not loaded by the widget) | {} | widget {} | none (its own page; the widget's bundle must not grow) | reported, {} raw |",
+            kb(console_gz),
+            kb(app_gz),
+            kb(console_raw)
+        );
         let ratio = r.app_median / r.plain_median;
         let _ = writeln!(
             w,
@@ -1318,6 +1342,21 @@ impl Report {
             "| **app total (wasm + JS the page loads)** | **{}** | **{}** |",
             kb(app_raw),
             kb(app_gz)
+        );
+        for f in &b.console {
+            let _ = writeln!(
+                w,
+                "| console: `dist/console/{}` | {} | {} |",
+                f.name,
+                kb(f.raw),
+                kb(f.gzip)
+            );
+        }
+        let _ = writeln!(
+            w,
+            "| **partner console total (its own page, `/console`)** | **{}** | **{}** |",
+            kb(console_raw),
+            kb(console_gz)
         );
         for f in &b.counter {
             let _ = writeln!(

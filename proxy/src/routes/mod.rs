@@ -19,6 +19,7 @@ use crate::pipeline::Pipeline;
 
 mod assets;
 pub mod console;
+mod edges;
 mod meta;
 mod metrics;
 mod onboardings;
@@ -58,6 +59,8 @@ pub struct App {
     pub dist_dir: Option<PathBuf>,
     /// Serve the sandbox SDK and popup.
     pub sandbox: bool,
+    /// `WHATSAPP_PROVIDER`, as `/healthz` names it.
+    pub provider: crate::config::WhatsappProvider,
     /// Origins allowed by CORS (empty: same origin only).
     pub allowed_origins: Vec<String>,
     /// `FRAME_ANCESTORS`: who may frame the proxy's pages (CSP sources; empty: `'self'`).
@@ -133,10 +136,13 @@ pub fn router(state: AppState) -> Router {
         );
     // The partner's backend, with a key: never the browser (no CORS for these).
     let partner_api = Router::new()
-        .route("/api/partner/sessions", post(partner::create_session))
+        .route(
+            "/api/partner/sessions",
+            post(partner::create_session).get(partner::list_sessions),
+        )
         .route(
             "/api/partner/sessions/{id}",
-            delete(partner::revoke_session),
+            delete(partner::revoke_session).get(partner::get_session),
         )
         .route("/api/partner/onboardings", get(partner::list_onboardings))
         .route(
@@ -164,6 +170,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             partner::require_key,
         ));
+    let partner_api = match state.sandbox {
+        true => partner_api.route_layer(axum::middleware::from_fn(edges::mark_sandbox)),
+        false => partner_api,
+    };
     app = app.merge(partner_api);
     // The partner console: its page and sign-in (404 without PARTNER_API_KEYS).
     app = app
@@ -247,6 +257,10 @@ pub fn router(state: AppState) -> Router {
         Some(cors) => app.layer(cors),
         None => app,
     };
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        edges::OriginLog::new(&state.allowed_origins),
+        edges::log_refused_origin,
+    ));
     app.with_state(state)
 }
 
@@ -272,7 +286,7 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 /// pass for a live proxy).
 #[utoipa::path(get, path = "/healthz", tag = "service",
     responses(
-        (status = 200, description = "`{\"status\":\"ok\",\"mode\":\"live\"|\"sandbox\"}`", body = wire::Health),
+        (status = 200, description = "`{\"status\":\"ok\",\"mode\":\"live\"|\"sandbox\",\"provider\":\"ycloud\"|\"meta\",\"version\"}`", body = wire::Health),
         (status = 503, description = "`{\"status\":\"unavailable\"}`: the store cannot be written (the process runs: see `/livez`)"),
     ))]
 pub(crate) async fn health(
@@ -292,6 +306,8 @@ pub(crate) async fn health(
             true => wire::ProxyMode::Sandbox,
             false => wire::ProxyMode::Live,
         },
+        provider: state.provider.as_str().to_owned(),
+        version: crate::config::VERSION.to_owned(),
     })
     .into_response()
 }

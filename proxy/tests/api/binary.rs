@@ -149,7 +149,8 @@ async fn the_sandbox_flag_starts_a_sandbox_that_says_so() {
         .unwrap();
     assert_eq!(
         health,
-        serde_json::json!({"status": "ok", "mode": "sandbox"})
+        serde_json::json!({"status": "ok", "mode": "sandbox", "provider": "ycloud",
+            "version": env!("CARGO_PKG_VERSION")})
     );
     let _ = child.kill();
     let out = child.wait_with_output().expect("the proxy stops");
@@ -161,5 +162,33 @@ async fn the_sandbox_flag_starts_a_sandbox_that_says_so() {
         .collect();
     assert_eq!(ignored.len(), 1, "{stderr}");
     assert!(!stderr.contains(API_KEY));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_lists_every_variable_and_version_prints_the_version() {
+    let dir = fresh_dir("bin");
+    let help = proxy(&dir, &["--help"], &[])
+        .output()
+        .expect("the proxy runs");
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    assert_eq!(help, proxy::config::usage());
+    for var in proxy::config::vars::VARIABLES {
+        for name in var.names {
+            let named = help
+                .lines()
+                .any(|l| l.starts_with("  ") && l.trim().split(", ").any(|n| n == *name));
+            assert!(named, "--help lacks {name}");
+        }
+    }
+    let version = proxy(&dir, &["--version"], &[])
+        .output()
+        .expect("the proxy runs");
+    assert!(version.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        format!("wa-signup-proxy {}\n", env!("CARGO_PKG_VERSION"))
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

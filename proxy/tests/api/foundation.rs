@@ -8,7 +8,7 @@ use wire::{EsVersion, OnboardingState, PublicConfig};
 use crate::helpers::*;
 
 #[tokio::test]
-async fn healthz_answers_ok_and_the_mode() {
+async fn healthz_answers_ok_the_mode_the_provider_and_the_version() {
     for (app, mode) in [
         (spawn_app().await, "live"),
         (spawn_sandbox_app().await, "sandbox"),
@@ -22,7 +22,8 @@ async fn healthz_answers_ok_and_the_mode() {
         assert_eq!(r.status(), 200);
         assert_eq!(
             r.json::<Value>().await.unwrap(),
-            serde_json::json!({"status": "ok", "mode": mode})
+            serde_json::json!({"status": "ok", "mode": mode, "provider": "ycloud",
+                "version": env!("CARGO_PKG_VERSION")})
         );
         let health: wire::Health = app.get_json("/healthz").await;
         assert_eq!(health.mode == wire::ProxyMode::Sandbox, mode == "sandbox");

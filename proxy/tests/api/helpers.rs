@@ -172,7 +172,9 @@ pub fn test_settings_with_graph(
     }
     env.insert("GRAPH_BASE_URL", graph_uri.into());
     env.insert("PARTNER_API_KEYS", format!("{PARTNER_KEY},{PARTNER_KEY_2}"));
-    if !opts.sandbox && !opts.sessions_required {
+    // A sandbox with partner keys needs sessions as live mode does: tests that are not
+    // about sessions allow anonymous onboardings in both.
+    if !opts.sessions_required {
         env.insert("ALLOW_ANONYMOUS_ONBOARDINGS", "true".into());
     }
     if opts.sandbox {
@@ -564,4 +566,24 @@ pub async fn assert_error_shape(response: reqwest::Response, status: u16) -> wir
     );
     assert!(body.error.message.ends_with('.'), "{}", body.error.message);
     body
+}
+
+/// Asks `probe` until it answers `Some` (a fact the test waits on: a row, a delivery, a
+/// request the fake received), or panics after `within` with the last thing it saw.
+pub async fn poll_until<T, S, Fut>(within: Duration, mut probe: impl FnMut() -> Fut) -> T
+where
+    S: std::fmt::Debug,
+    Fut: std::future::Future<Output = Result<T, S>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match probe().await {
+            Ok(found) => return found,
+            Err(seen) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "not there after {within:?}; last seen: {seen:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -981,6 +981,9 @@ async fn the_meta_sandbox_runs_without_secrets() {
         ..Options::default()
     })
     .await;
+    // A sign-up without the code is refused, so the browser is told the code is needed.
+    let config: wire::PublicConfig = app.get_json("/api/config").await;
+    assert!(config.verification && config.sandbox);
     // Special WABA ids of the fake Meta: `005` has the PIN 246810 already.
     let body = json!({"mode": "standard", "waba_id": "100000000000005", "phone_number_id": PHONE_ID,
                       "code": "sandbox-code"});
@@ -1141,4 +1144,11 @@ async fn a_pin_or_a_deregister_waits_for_whoever_holds_the_lease() {
     assert_eq!(r.status(), 200);
     assert!(store.lease(&o.id).await.unwrap().is_none());
     store.close().await;
+}
+
+#[tokio::test]
+async fn healthz_names_the_meta_provider() {
+    let app = meta_app().await;
+    let health: wire::Health = app.get_json("/healthz").await;
+    assert_eq!(health.provider, "meta");
 }

@@ -36,6 +36,8 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         ("/api/session", "post"),
         ("/api/partner/sessions", "post"),
         ("/api/partner/sessions/{id}", "delete"),
+        ("/api/partner/sessions", "get"),
+        ("/api/partner/sessions/{id}", "get"),
         ("/api/partner/onboardings", "get"),
         ("/api/partner/onboardings/{id}", "get"),
         ("/api/partner/onboardings/{id}/retry", "post"),

@@ -465,3 +465,26 @@ async fn a_session_revoked_while_its_post_runs_creates_nothing() {
     assert_eq!(app.stored_onboardings().await, 0);
     assert_eq!(ycloud_calls(&app).await, 0, "nothing bound for a revoked session");
 }
+
+#[tokio::test]
+async fn a_sandbox_with_partner_keys_requires_sessions_as_live_mode_does() {
+    // Partner keys are set by the helpers; anonymous onboardings are not allowed here.
+    let app = spawn_app_with(Options {
+        sandbox: true,
+        sessions_required: true,
+        ..Options::default()
+    })
+    .await;
+    let config: Value = app.get_json("/api/config").await;
+    assert_eq!(config["sessions_required"], true);
+    assert_eq!(config["sandbox"], true);
+    let body = assert_error_shape(app.post_onboarding(&standard_body()).await, 401).await;
+    assert_eq!(body.error.code, "session_required");
+    assert_eq!(app.stored_onboardings().await, 0);
+
+    let token = app.session_token("sandbox-customer").await;
+    let r = app.post_onboarding(&body_for(WABA, Some(&token))).await;
+    assert_eq!(r.status(), 201);
+    let o: Onboarding = r.json().await.unwrap();
+    assert_eq!(o.customer_ref.unwrap().as_str(), "sandbox-customer");
+}
