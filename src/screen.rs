@@ -376,10 +376,20 @@ impl Screen {
     /// Whether the launch buttons are shown at all (disabled or not): never without a session
     /// that may start an onboarding, so the page offers nothing that must fail.
     pub fn offers_launch(&self) -> bool {
+        // Connected: the page is finished, the buttons give way to the result. An in-app
+        // browser cannot open the popup: only "Continue in this window" is offered.
         !matches!(
             self,
-            Screen::SessionInvalid(_) | Screen::PopupBlocked(Blocked::InAppBrowser)
+            Screen::SessionInvalid(_)
+                | Screen::Connected(_)
+                | Screen::PopupBlocked(Blocked::InAppBrowser)
         )
+    }
+
+    /// Whether the sign-up is over and done: the finished page (result, the way back to the
+    /// partner, the next step) replaces the introduction and the buttons.
+    pub fn is_finished(&self) -> bool {
+        matches!(self, Screen::Connected(_))
     }
 
     /// What "Try again" does here; `None`: the screen offers no such button.
@@ -389,11 +399,17 @@ impl Screen {
             Screen::Failed(Problem::ProxyUnreachable(request)) => {
                 Some(Action::Send(request.clone()))
             }
-            Screen::Failed(Problem::Refused { error, request }) if error.retryable => {
+            // A refusal that says when (a register budget) is not tried again on this page:
+            // the screen says when, and another number may be tried meanwhile.
+            Screen::Failed(Problem::Refused { error, request })
+                if error.retryable && error.retry_after.is_none() =>
+            {
                 Some(Action::Send(request.clone()))
             }
             // After YCloud support attached the payment method, a retry carries on.
-            Screen::Failed(Problem::Onboarding(o)) | Screen::ActionRequired(o) if retryable(o) => {
+            Screen::Failed(Problem::Onboarding(o)) | Screen::ActionRequired(o)
+                if retryable(o) && !says_when(o) =>
+            {
                 Some(Action::Send(Request::Retry(o.clone())))
             }
             _ => None,
@@ -449,6 +465,11 @@ fn waits_for_pin(o: &Onboarding) -> bool {
     o.error
         .as_ref()
         .is_some_and(|e| e.code == ErrorCode::PinRequired)
+}
+
+/// Whether `o` stopped until a given time (`retry_after`, e.g. Meta's register limit).
+fn says_when(o: &Onboarding) -> bool {
+    o.error.as_ref().is_some_and(|e| e.retry_after.is_some())
 }
 
 fn retryable(o: &Onboarding) -> bool {
@@ -546,11 +567,17 @@ mod tests {
         let blocked = Screen::PopupBlocked(Blocked::Popup(Mode::Coexistence));
         assert_eq!(blocked.data_state(), "popup-blocked");
         assert_eq!(blocked.redirect_modes(&both, true), vec![Mode::Coexistence]);
-        assert!(blocked.can_launch() && blocked.offers_launch(), "the popup may be tried again");
+        assert!(
+            blocked.can_launch() && blocked.offers_launch(),
+            "the popup may be tried again"
+        );
         let in_app = Screen::PopupBlocked(Blocked::InAppBrowser);
         assert_eq!(in_app.redirect_modes(&both, true), both.to_vec());
         assert!(!in_app.offers_launch(), "the full-page sign-in comes first");
-        assert_eq!(Screen::SdkBlocked.redirect_modes(&both, true), both.to_vec());
+        assert_eq!(
+            Screen::SdkBlocked.redirect_modes(&both, true),
+            both.to_vec()
+        );
         assert_eq!(Screen::SdkBlocked.data_state(), "sdk-blocked");
         assert!(Screen::SdkBlocked.redirect_modes(&both, false).is_empty());
         assert!(Screen::Ready.redirect_modes(&both, true).is_empty());
@@ -586,6 +613,32 @@ mod tests {
         );
         assert_eq!(screen.onboarding(), Some(&failed));
         assert!(!screen.can_launch());
+    }
+
+    #[test]
+    fn a_limit_that_says_when_offers_no_try_again_but_another_number() {
+        let mut limited = refusal(ErrorCode::RegisterLimit, true);
+        limited.retry_after = Some("2026-12-09T23:37:47.361977Z".into());
+        let failed = onboarding(
+            OnboardingState::Failed,
+            Some((ErrorCode::UpstreamUnavailable, true)),
+        );
+        let screen = Screen::Failed(Problem::Refused {
+            error: limited,
+            request: Request::Retry(failed),
+        });
+        assert_eq!(screen.action(), None);
+        assert!(screen.can_launch(), "the launch buttons stay usable");
+        let mut stopped = onboarding(
+            OnboardingState::Failed,
+            Some((ErrorCode::RegisterLimit, true)),
+        );
+        if let Some(e) = stopped.error.as_mut() {
+            e.retry_after = Some("2026-12-09T23:37:47Z".into());
+        }
+        let screen = Screen::of(stopped);
+        assert_eq!(screen.action(), None);
+        assert!(screen.can_launch());
     }
 
     #[test]

@@ -208,7 +208,11 @@ impl GraphClient {
         }
         let numbers = self.phone_numbers(&token, waba).await?;
         match phone {
-            Some(phone) if !numbers.iter().any(|n| n.id.as_deref() == Some(phone.as_str())) => {
+            Some(phone)
+                if !numbers
+                    .iter()
+                    .any(|n| n.id.as_deref() == Some(phone.as_str())) =>
+            {
                 Err(VerifyError::NumberNotOwned)
             }
             _ => Ok(Owned { token, numbers }),
@@ -337,12 +341,18 @@ impl GraphClient {
         business: &str,
     ) -> Result<Vec<String>, VerifyError> {
         let mut ids = Vec::new();
-        for edge in ["owned_whatsapp_business_accounts", "client_whatsapp_business_accounts"] {
+        for edge in [
+            "owned_whatsapp_business_accounts",
+            "client_whatsapp_business_accounts",
+        ] {
             let mut url = self.url(&[business, edge]);
             url.query_pairs_mut()
                 .append_pair("fields", "id")
                 .append_pair("limit", NUMBERS_PER_PAGE);
-            match self.get(url, Some(token), "business_wabas", Refusal::Waba).await {
+            match self
+                .get(url, Some(token), "business_wabas", Refusal::Waba)
+                .await
+            {
                 Ok(body) => {
                     let page: PhoneNumbersPage = serde_json::from_slice(&body).map_err(|_| {
                         VerifyError::Unavailable("unreadable business WABAs answer".to_owned())

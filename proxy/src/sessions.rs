@@ -9,7 +9,9 @@
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use url::Url;
-use wire::{CreateOnboarding, CreateSession, Mode, Session, SessionInfo, SessionToken};
+use wire::{
+    ClientToken, CreateOnboarding, CreateSession, Mode, Session, SessionInfo, SessionToken,
+};
 
 use crate::clock::Clock;
 use crate::error::Error;
@@ -17,6 +19,15 @@ use crate::store::{format_time, Customer, SessionRecord, Store};
 
 /// Prefix of every token, so one found in a log or a ticket is recognisable.
 const TOKEN_PREFIX: &str = "ses_";
+
+/// A redirect flow's customer, and where their session sends them back to.
+#[derive(Debug, Clone)]
+pub struct FlowCustomer {
+    /// Who the onboarding is for.
+    pub customer: Customer,
+    /// The session's `return_url`: where the customer lands with the result.
+    pub return_url: Option<String>,
+}
 
 /// Creates, checks and revokes sessions.
 #[derive(Debug, Clone)]
@@ -34,16 +45,24 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// A fresh token: `ses_` and 32 bytes from the operating system's generator, base64url.
-fn new_token() -> Result<SessionToken, Error> {
+/// Prefix of every client token (`POST /api/onboardings`' answer).
+const CLIENT_TOKEN_PREFIX: &str = "cli_";
+
+/// `prefix` and 32 bytes from the operating system's generator, base64url.
+fn random_token(prefix: &str) -> Result<String, Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
-        .map_err(|e| Error::Internal(format!("no randomness for a session token: {e}")))?;
-    let text = format!(
-        "{TOKEN_PREFIX}{}",
+        .map_err(|e| Error::Internal(format!("no randomness for a token: {e}")))?;
+    Ok(format!(
+        "{prefix}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    );
-    SessionToken::parse(text).map_err(|e| Error::Internal(format!("token shape: {e}")))
+    ))
+}
+
+/// A fresh session token.
+fn new_token() -> Result<SessionToken, Error> {
+    SessionToken::parse(random_token(TOKEN_PREFIX)?)
+        .map_err(|e| Error::Internal(format!("token shape: {e}")))
 }
 
 impl Sessions {
@@ -123,6 +142,7 @@ impl Sessions {
             modes: s.modes,
             locale: s.locale,
             expires_at: format_time(s.expires_at),
+            return_url: s.return_url,
         })
     }
 
@@ -150,7 +170,8 @@ impl Sessions {
     }
 
     /// Who a redirect flow's onboarding is for, when Meta sends the customer back: the
-    /// session the flow started with, which must still be live and allow `mode`.
+    /// session the flow started with, which must still be live and allow `mode`; with its
+    /// `return_url`.
     ///
     /// # Errors
     /// `session_invalid` (revoked, expired or gone meanwhile), `session_required`,
@@ -159,16 +180,19 @@ impl Sessions {
         &self,
         session_id: Option<&str>,
         mode: wire::Mode,
-    ) -> Result<Customer, Error> {
+    ) -> Result<FlowCustomer, Error> {
         let Some(id) = session_id else {
             return match self.required {
                 true => Err(Error::SessionRequired),
-                false => Ok(Customer {
-                    customer_ref: None,
-                    verified: false,
-                    session_id: None,
-                    metadata: None,
-                    modes: None,
+                false => Ok(FlowCustomer {
+                    customer: Customer {
+                        customer_ref: None,
+                        verified: false,
+                        session_id: None,
+                        metadata: None,
+                        modes: None,
+                    },
+                    return_url: None,
                 }),
             };
         };
@@ -179,13 +203,72 @@ impl Sessions {
         if !session.modes.contains(&mode) {
             return Err(Error::ModeNotAllowed(mode));
         }
-        Ok(Customer {
-            customer_ref: Some(session.customer_ref),
-            verified: true,
-            session_id: Some(session.id),
-            metadata: session.metadata,
-            modes: Some(session.modes),
+        Ok(FlowCustomer {
+            customer: Customer {
+                customer_ref: Some(session.customer_ref),
+                verified: true,
+                session_id: Some(session.id),
+                metadata: session.metadata,
+                modes: Some(session.modes),
+            },
+            return_url: session.return_url,
         })
+    }
+
+    /// Whether session `id` is still live (neither revoked nor expired).
+    ///
+    /// # Errors
+    /// `session_invalid` when it is not (or is gone); store failures.
+    pub async fn ensure_live(&self, id: &str) -> Result<(), Error> {
+        match self.store.session_by_id(id).await? {
+            Some(s) if s.is_live(self.clock.now()) => Ok(()),
+            _ => Err(Error::SessionInvalid),
+        }
+    }
+
+    /// A new client token for onboarding `onboarding_id`, answered to the customer whose
+    /// session is `session_id`: it works as long as that session does.
+    ///
+    /// # Errors
+    /// Store failures, or no randomness.
+    pub async fn issue_client_token(
+        &self,
+        onboarding_id: &str,
+        session_id: Option<&str>,
+    ) -> Result<ClientToken, Error> {
+        let token = ClientToken::parse(random_token(CLIENT_TOKEN_PREFIX)?)
+            .map_err(|e| Error::Internal(format!("token shape: {e}")))?;
+        self.store
+            .insert_client_token(&token_hash(token.as_str()), onboarding_id, session_id)
+            .await?;
+        Ok(token)
+    }
+
+    /// Whether `authorization` (the request's header) carries a client token of onboarding
+    /// `id` whose session is still live.
+    ///
+    /// # Errors
+    /// [`Error::ClientTokenInvalid`] when missing, malformed, of another onboarding, or its
+    /// session revoked or expired (one answer for all); store failures.
+    pub async fn authorize(
+        &self,
+        authorization: Option<&axum::http::HeaderValue>,
+        id: &str,
+    ) -> Result<(), Error> {
+        let token = authorization
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|t| ClientToken::parse(t.trim()).ok())
+            .ok_or(Error::ClientTokenInvalid)?;
+        let grant = self
+            .store
+            .client_grant(&token_hash(token.as_str()), self.clock.now())
+            .await?
+            .ok_or(Error::ClientTokenInvalid)?;
+        if grant.onboarding_id != id || grant.session_live == Some(false) {
+            return Err(Error::ClientTokenInvalid);
+        }
+        Ok(())
     }
 
     /// Who a `POST /api/onboardings` is for: the session's customer, or (anonymous

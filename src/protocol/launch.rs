@@ -163,19 +163,26 @@ mod tests {
 
     #[test]
     fn the_full_page_dialog_asks_for_the_same_launch() {
-        let launch = LaunchOptions::new(Mode::Coexistence, EsVersion::V4, "1234567890", "987654321")
-            .unwrap();
+        let launch =
+            LaunchOptions::new(Mode::Coexistence, EsVersion::V4, "1234567890", "987654321")
+                .unwrap();
         let query = launch.dialog_query("111", "https://p.example/oauth/callback", "v1.a.b");
         let get = |k: &str| query.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("client_id"), Some("111"));
         assert_eq!(get("config_id"), Some("1234567890"));
         assert_eq!(get("response_type"), Some("code"));
         assert_eq!(get("override_default_response_type"), Some("true"));
-        assert_eq!(get("redirect_uri"), Some("https://p.example/oauth/callback"));
+        assert_eq!(
+            get("redirect_uri"),
+            Some("https://p.example/oauth/callback")
+        );
         assert_eq!(get("state"), Some("v1.a.b"));
         // The popup's very extras.
         let popup = serde_json::to_value(&launch).unwrap();
-        assert_eq!(serde_json::to_value(launch.extras()).unwrap(), popup["extras"]);
+        assert_eq!(
+            serde_json::to_value(launch.extras()).unwrap(),
+            popup["extras"]
+        );
     }
 
     #[test]

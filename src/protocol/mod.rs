@@ -10,6 +10,7 @@ pub mod flow_errors;
 pub mod launch;
 pub mod origin;
 pub mod redirect;
+pub mod sse;
 pub mod widget_event;
 
 pub use correlator::{Correlator, Failure, LoginResult, Outcome, Timeouts};
@@ -23,4 +24,4 @@ pub use flow_errors::{support_reference, FlowErrorFamily};
 pub use launch::{LaunchError, LaunchOptions};
 pub use origin::{is_facebook_origin, OriginError, OriginPolicy};
 pub use redirect::{in_app_browser, popup_blocked};
-pub use widget_event::event_detail;
+pub use widget_event::{event_detail, WidgetEvent};

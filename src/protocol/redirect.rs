@@ -62,7 +62,10 @@ mod tests {
     #[test]
     fn only_an_empty_answer_at_once_is_a_blocked_popup() {
         assert!(popup_blocked("unknown", false, 20));
-        assert!(!popup_blocked("unknown", false, 30_000), "closed by the customer");
+        assert!(
+            !popup_blocked("unknown", false, 30_000),
+            "closed by the customer"
+        );
         assert!(!popup_blocked("connected", true, 20));
         assert!(!popup_blocked("unknown", true, 20));
     }

@@ -70,6 +70,34 @@ impl RedirectFlow {
             landing: format!("{base}/"),
         }
     }
+
+    /// Where the customer lands with a result's `handle` in the fragment: the session's
+    /// `return_url` (its own fragment replaced) when its origin is one of `allowed` (the
+    /// partner's page, whose widget reads `POST /api/oauth/result` through CORS), else the
+    /// standalone page. The origin is checked again here, as `ALLOWED_ORIGINS` may have
+    /// changed since the session was created.
+    pub fn landing_for(
+        &self,
+        return_url: Option<&str>,
+        allowed: &[String],
+        handle: &str,
+    ) -> String {
+        let fragment = format!("{}={handle}", wire::RESULT_FRAGMENT);
+        let back = return_url
+            .and_then(|u| Url::parse(u).ok())
+            .filter(|u| matches!(u.scheme(), "https" | "http"))
+            .filter(|u| {
+                let origin = u.origin().ascii_serialization();
+                allowed.iter().any(|a| *a == origin)
+            });
+        match back {
+            Some(mut url) => {
+                url.set_fragment(Some(&fragment));
+                url.into()
+            }
+            None => format!("{}#{fragment}", self.landing),
+        }
+    }
 }
 
 /// One WABA and number the customer's token reaches: what an onboarding is made of.
@@ -134,7 +162,9 @@ pub async fn discover(
                 })
                 .map(|(waba, business)| Lead { waba, business }),
         ),
-        Err(e) => tracing::warn!(error = %e, "redirect flow: stored PARTNER_ADDED webhooks not readable"),
+        Err(e) => {
+            tracing::warn!(error = %e, "redirect flow: stored PARTNER_ADDED webhooks not readable")
+        }
     }
     for business in &grants.businesses {
         for waba in graph.business_wabas(token, business).await? {
@@ -189,8 +219,14 @@ pub async fn discover(
         }
     }
     candidates.sort_by(|a, b| {
-        (a.waba_id.as_str(), a.phone_number_id.as_ref().map(|p| p.as_str()))
-            .cmp(&(b.waba_id.as_str(), b.phone_number_id.as_ref().map(|p| p.as_str())))
+        (
+            a.waba_id.as_str(),
+            a.phone_number_id.as_ref().map(|p| p.as_str()),
+        )
+            .cmp(&(
+                b.waba_id.as_str(),
+                b.phone_number_id.as_ref().map(|p| p.as_str()),
+            ))
     });
     Ok(candidates)
 }
@@ -231,7 +267,10 @@ mod tests {
     fn sandbox_codes_name_their_candidates_and_nothing_else() {
         let c = sandbox_candidates("sandbox.104996122399160:106540352242922,104996122399161:");
         assert_eq!(c.len(), 2);
-        assert_eq!(c[0].phone_number_id.as_ref().unwrap().as_str(), "106540352242922");
+        assert_eq!(
+            c[0].phone_number_id.as_ref().unwrap().as_str(),
+            "106540352242922"
+        );
         assert_eq!(c[1].phone_number_id, None);
         assert!(sandbox_candidates("104996122399160:1").is_empty());
         assert!(sandbox_candidates("sandbox.abc:1").is_empty());
@@ -242,10 +281,53 @@ mod tests {
         let key = StateKey::random().unwrap();
         let url = Url::parse("https://signup.example.com").unwrap();
         let live = RedirectFlow::new(key.clone(), &url, "v26.0", false);
-        assert_eq!(live.dialog_url, "https://www.facebook.com/v26.0/dialog/oauth");
-        assert_eq!(live.redirect_uri, "https://signup.example.com/oauth/callback");
+        assert_eq!(
+            live.dialog_url,
+            "https://www.facebook.com/v26.0/dialog/oauth"
+        );
+        assert_eq!(
+            live.redirect_uri,
+            "https://signup.example.com/oauth/callback"
+        );
         assert_eq!(live.landing, "https://signup.example.com/");
         let sandbox = RedirectFlow::new(key, &url, "v26.0", true);
-        assert_eq!(sandbox.dialog_url, "https://signup.example.com/sandbox/dialog/oauth");
+        assert_eq!(
+            sandbox.dialog_url,
+            "https://signup.example.com/sandbox/dialog/oauth"
+        );
+    }
+
+    #[test]
+    fn the_customer_lands_on_the_sessions_return_url_only_on_an_allowed_origin() {
+        let key = StateKey::random().unwrap();
+        let url = Url::parse("https://signup.example.com/kit").unwrap();
+        let flow = RedirectFlow::new(key, &url, "v26.0", false);
+        let allowed = ["https://shop.example".to_owned()];
+        // No return address: the standalone page.
+        assert_eq!(
+            flow.landing_for(None, &allowed, "h1"),
+            "https://signup.example.com/kit/#wa-signup-result=h1"
+        );
+        // The partner's page, its query kept and its own fragment replaced.
+        assert_eq!(
+            flow.landing_for(
+                Some("https://shop.example/whatsapp?step=2#top"),
+                &allowed,
+                "h1"
+            ),
+            "https://shop.example/whatsapp?step=2#wa-signup-result=h1"
+        );
+        // An origin no longer allowed, or no URL at all: never there.
+        for gone in [
+            "https://other.example/back",
+            "javascript:alert(1)",
+            "not a url",
+        ] {
+            assert_eq!(
+                flow.landing_for(Some(gone), &allowed, "h1"),
+                "https://signup.example.com/kit/#wa-signup-result=h1",
+                "{gone}"
+            );
+        }
     }
 }

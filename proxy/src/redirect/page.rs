@@ -259,8 +259,18 @@ mod tests {
     fn every_notice_has_a_sentence_in_every_language() {
         use Notice::*;
         for locale in [Locale::En, Locale::ZhHans, Locale::ZhHant, Locale::Vi] {
-            for n in [StateInvalid, Cancelled, MetaError, CodeRefused, Unavailable, NothingShared,
-                SessionInvalid, AlreadyOnboarded, SessionExhausted, Failed] {
+            for n in [
+                StateInvalid,
+                Cancelled,
+                MetaError,
+                CodeRefused,
+                Unavailable,
+                NothingShared,
+                SessionInvalid,
+                AlreadyOnboarded,
+                SessionExhausted,
+                Failed,
+            ] {
                 let page = notice(locale, n);
                 assert!(page.contains(sentence(locale, n)));
                 assert!(page.contains(&format!("lang=\"{}\"", texts(locale).lang)));

@@ -238,7 +238,15 @@ mod tests {
         // Signed with another app's secret.
         let foreign = StateKey::from_app_secret(&SecretString::from("other-secret"));
         assert_eq!(open(&foreign, &text, now()), Err(StateError::BadSignature));
-        for bad in ["", "v1", "v1..", "v2.a.b", "v1.a.b.c", "v1.!!.!!", &"x".repeat(2000)] {
+        for bad in [
+            "",
+            "v1",
+            "v1..",
+            "v2.a.b",
+            "v1.a.b.c",
+            "v1.!!.!!",
+            &"x".repeat(2000),
+        ] {
             assert!(open(&key(), bad, now()).is_err(), "{bad:?}");
         }
     }

@@ -13,7 +13,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use wire::{CreateOnboarding, ErrorBody, Locale, Mode, Onboarding, RedirectResult, RedirectStarted, StartRedirect};
+use wire::{
+    CreateOnboarding, CreatedOnboarding, ErrorBody, Locale, Mode, RedirectResult, RedirectStarted,
+    StartRedirect,
+};
 
 use super::AppState;
 use crate::error::{Error, Json};
@@ -22,7 +25,8 @@ use crate::pipeline::{CreateError, Created};
 use crate::redirect::page::{self, Notice};
 use crate::redirect::state::{self as flow_state, digest, Claims};
 use crate::redirect::{discover, sandbox_candidates, Candidate, RedirectFlow, RESULT_LIFETIME};
-use crate::store::{Consumed, Customer, Pending};
+use crate::sessions::FlowCustomer;
+use crate::store::{Consumed, Pending};
 use crate::vault::Field;
 
 /// Longest code read from Meta's redirect.
@@ -53,13 +57,8 @@ pub async fn start(
         .admit_start(req.session.as_ref(), req.mode)
         .await?;
     let locale = req.locale.or(session.as_ref().and_then(|s| s.locale));
-    let claims = Claims::new(
-        session.map(|s| s.id),
-        req.mode,
-        locale,
-        state.clock.now(),
-    )
-    .map_err(Error::Internal)?;
+    let claims = Claims::new(session.map(|s| s.id), req.mode, locale, state.clock.now())
+        .map_err(Error::Internal)?;
     let text = flow_state::issue(&flow.key, &claims);
     state
         .pipeline
@@ -111,11 +110,17 @@ pub async fn callback(
     query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Response {
     let Some(flow) = state.redirect.as_ref() else {
-        return html(StatusCode::SERVICE_UNAVAILABLE, page::notice(Locale::En, Notice::Failed));
+        return html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            page::notice(Locale::En, Notice::Failed),
+        );
     };
     let q = query.map(|Query(q)| q).unwrap_or_default();
     let Some((claims, hash)) = consume(&state, flow, q.state.as_deref()).await else {
-        return html(StatusCode::BAD_REQUEST, page::notice(Locale::En, Notice::StateInvalid));
+        return html(
+            StatusCode::BAD_REQUEST,
+            page::notice(Locale::En, Notice::StateInvalid),
+        );
     };
     let locale = claims.locale.unwrap_or(Locale::En);
     let say = |status: StatusCode, notice: Notice| html(status, page::notice(locale, notice));
@@ -130,7 +135,11 @@ pub async fn callback(
         let cancelled = error == "access_denied" || reason == "user_denied";
         return say(
             StatusCode::OK,
-            if cancelled { Notice::Cancelled } else { Notice::MetaError },
+            if cancelled {
+                Notice::Cancelled
+            } else {
+                Notice::MetaError
+            },
         );
     }
     let Some(code) = q
@@ -139,7 +148,7 @@ pub async fn callback(
     else {
         return say(StatusCode::BAD_REQUEST, Notice::MetaError);
     };
-    let customer = match state
+    let who = match state
         .sessions
         .customer_of(claims.session_id.as_deref(), claims.mode)
         .await
@@ -171,17 +180,32 @@ pub async fn callback(
         ),
         None => return say(StatusCode::SERVICE_UNAVAILABLE, Notice::Failed),
     };
-    tracing::info!(candidates = candidates.len(), "redirect flow: WABAs the customer's token reaches");
+    tracing::info!(
+        candidates = candidates.len(),
+        "redirect flow: WABAs the customer's token reaches"
+    );
     match candidates.as_slice() {
         [] => say(StatusCode::OK, Notice::NothingShared),
         [one] => {
-            finish(&state, flow, &hash, claims.mode, locale, &customer, one.clone(), &code_sha256, token).await
+            finish(
+                &state,
+                flow,
+                &hash,
+                claims.mode,
+                locale,
+                &who,
+                one.clone(),
+                &code_sha256,
+                token,
+            )
+            .await
         }
         several => {
             // Never a guess: the customer picks. The token waits sealed (Meta provider only;
             // YCloud holds its own credentials).
             let sealed = match state.pipeline.vault() {
-                Some(vault) => match vault.seal(&hash, Field::BusinessToken, token.expose_secret()) {
+                Some(vault) => match vault.seal(&hash, Field::BusinessToken, token.expose_secret())
+                {
                     Ok(s) => Some(s),
                     Err(e) => {
                         tracing::error!(error = %e, "redirect flow: the token could not be sealed");
@@ -195,7 +219,12 @@ pub async fn callback(
                 business_token: sealed,
                 code_sha256: Some(code_sha256),
             };
-            if let Err(e) = state.pipeline.store().await_oauth_choice(&hash, &pending).await {
+            if let Err(e) = state
+                .pipeline
+                .store()
+                .await_oauth_choice(&hash, &pending)
+                .await
+            {
                 tracing::error!(error = %e, "redirect flow: candidates not stored");
                 return say(StatusCode::INTERNAL_SERVER_ERROR, Notice::Failed);
             }
@@ -226,9 +255,17 @@ pub async fn choose(
     form: Result<Form<ChoiceForm>, FormRejection>,
 ) -> Response {
     let Some(flow) = state.redirect.as_ref() else {
-        return html(StatusCode::SERVICE_UNAVAILABLE, page::notice(Locale::En, Notice::Failed));
+        return html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            page::notice(Locale::En, Notice::Failed),
+        );
     };
-    let invalid = |locale| html(StatusCode::BAD_REQUEST, page::notice(locale, Notice::StateInvalid));
+    let invalid = |locale| {
+        html(
+            StatusCode::BAD_REQUEST,
+            page::notice(locale, Notice::StateInvalid),
+        )
+    };
     let Ok(Form(form)) = form else {
         return invalid(Locale::En);
     };
@@ -242,7 +279,10 @@ pub async fn choose(
         Ok(None) => return invalid(locale),
         Err(e) => {
             tracing::error!(error = %e, "redirect flow: the choice could not be read");
-            return html(StatusCode::INTERNAL_SERVER_ERROR, page::notice(locale, Notice::Failed));
+            return html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                page::notice(locale, Notice::Failed),
+            );
         }
     };
     let candidates: Vec<Candidate> = serde_json::from_str(&pending.candidates).unwrap_or_default();
@@ -257,12 +297,17 @@ pub async fn choose(
     let token = match (pending.business_token, state.pipeline.vault()) {
         (Some(sealed), Some(vault)) => match vault.open(&hash, Field::BusinessToken, &sealed) {
             Ok(t) => t,
-            Err(_) => return html(StatusCode::INTERNAL_SERVER_ERROR, page::notice(locale, Notice::Failed)),
+            Err(_) => {
+                return html(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    page::notice(locale, Notice::Failed),
+                )
+            }
         },
         // YCloud: the token is not needed after the check.
         _ => SecretString::from(String::new()),
     };
-    let customer = match state
+    let who = match state
         .sessions
         .customer_of(claims.session_id.as_deref(), claims.mode)
         .await
@@ -271,7 +316,18 @@ pub async fn choose(
         Err(e) => return refused_customer(locale, e),
     };
     let code_sha256 = pending.code_sha256.unwrap_or_default();
-    finish(&state, flow, &hash, claims.mode, locale, &customer, chosen.clone(), &code_sha256, token).await
+    finish(
+        &state,
+        flow,
+        &hash,
+        claims.mode,
+        locale,
+        &who,
+        chosen.clone(),
+        &code_sha256,
+        token,
+    )
+    .await
 }
 
 /// `POST /api/oauth/result`.
@@ -279,7 +335,8 @@ pub async fn choose(
     post, path = "/api/oauth/result", tag = "onboardings",
     request_body = RedirectResult,
     responses(
-        (status = 200, description = "The onboarding the redirect flow created (the handle works once, for 10 minutes)", body = Onboarding),
+        (status = 200, description = "The onboarding the redirect flow created (the handle works once, for 10 minutes), with `client_token`, shown once: the bearer token of this onboarding's browser routes, as `POST /api/onboardings` answers", body = CreatedOnboarding),
+        (status = 401, description = "`session_invalid`: the flow's session was revoked or expired meanwhile", body = ErrorBody),
         (status = 404, description = "`result_not_found`: unknown, used or expired", body = ErrorBody),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
@@ -292,18 +349,31 @@ pub async fn result(
     Json(req): Json<RedirectResult>,
 ) -> Result<Response, Error> {
     state.redirect.as_ref().ok_or(Error::RedirectFlowDisabled)?;
-    let id = state
+    let picked = state
         .pipeline
         .store()
         .take_oauth_result(&digest(&req.result))
         .await?
         .ok_or(Error::ResultNotFound)?;
+    // A client token only while the flow's session lives, as for `POST /api/onboardings`.
+    if let Some(session) = picked.session_id.as_deref() {
+        state.sessions.ensure_live(session).await?;
+    }
     let onboarding = state
         .pipeline
-        .get(&id)
+        .get(&picked.onboarding_id)
         .await?
         .ok_or(Error::OnboardingNotFound)?;
-    Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(onboarding)).into_response())
+    let client_token = state
+        .sessions
+        .issue_client_token(&onboarding.id, picked.session_id.as_deref())
+        .await?;
+    let body = CreatedOnboarding {
+        onboarding,
+        client_token,
+    };
+    // The token is a secret: no cache on the way keeps the answer.
+    Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response())
 }
 
 /// Opens and consumes the state: `None` when it is absent, malformed, tampered with,
@@ -339,7 +409,8 @@ async fn consume(
 }
 
 /// Creates the onboarding through the same pipeline as the popup's post, then sends the
-/// customer to the landing page with the result's handle in the fragment.
+/// customer to the landing page (the session's `return_url`, else the standalone page) with
+/// the result's handle in the fragment.
 #[allow(clippy::too_many_arguments)]
 async fn finish(
     state: &AppState,
@@ -347,12 +418,13 @@ async fn finish(
     hash: &str,
     mode: Mode,
     locale: Locale,
-    customer: &Customer,
+    who: &FlowCustomer,
     chosen: Candidate,
     code_sha256: &str,
     token: SecretString,
 ) -> Response {
     let say = |status: StatusCode, notice: Notice| html(status, page::notice(locale, notice));
+    let customer = &who.customer;
     // The same path rule as the popup's: a number Meta reports on the WhatsApp Business app
     // is coexistence, never registered; then the session must allow the mode run.
     let facts = crate::biz_app::NumberFacts {
@@ -383,13 +455,24 @@ async fn finish(
                 .create_direct(req, launched, customer, code_sha256, token)
                 .await
         }
-        false => state.pipeline.create(req, launched, customer, code_sha256).await,
+        false => {
+            state
+                .pipeline
+                .create(req, launched, customer, code_sha256)
+                .await
+        }
     };
     let onboarding = match created {
         Ok(Created::New(o) | Created::Again(o)) => o,
-        Err(CreateError::AlreadyOnboarded) => return say(StatusCode::CONFLICT, Notice::AlreadyOnboarded),
+        Err(CreateError::AlreadyOnboarded) => {
+            return say(StatusCode::CONFLICT, Notice::AlreadyOnboarded)
+        }
         Err(CreateError::SessionExhausted) => {
             return say(StatusCode::TOO_MANY_REQUESTS, Notice::SessionExhausted)
+        }
+        // Revoked or expired while the onboarding was being stored.
+        Err(CreateError::SessionEnded) => {
+            return say(StatusCode::FORBIDDEN, Notice::SessionInvalid)
         }
         Err(CreateError::Store(e)) => {
             tracing::error!(error = %e, "redirect flow: onboarding not stored");
@@ -412,7 +495,7 @@ async fn finish(
         return say(StatusCode::INTERNAL_SERVER_ERROR, Notice::Failed);
     }
     tracing::info!(id = %onboarding.id, state = %onboarding.state, "redirect flow: onboarding created");
-    let location = format!("{}#{}={handle}", flow.landing, wire::RESULT_FRAGMENT);
+    let location = flow.landing_for(who.return_url.as_deref(), &state.allowed_origins, &handle);
     (
         StatusCode::SEE_OTHER,
         [

@@ -19,6 +19,8 @@
 //! - `console.rs`: the partner console's sign-ins, links opened, redeliveries and the
 //!   funnel's counts;
 //! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region);
+//! - `tokens.rs`: the browser's client tokens (hashes), the customer's PIN attempts, and
+//!   the health check's write;
 //! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only);
 //! - `writer.rs`: SQLite's writer thread (a database file): the hot writes (a new onboarding,
 //!   the pipeline's commits, the leases' release) as jobs committed in groups, with rusqlite;
@@ -40,6 +42,7 @@ mod partner;
 mod queries;
 mod rows;
 mod signups;
+mod tokens;
 mod webhooks;
 mod writer;
 mod writes;
@@ -47,11 +50,12 @@ mod writes;
 pub use console::{ConsoleSignIn, FunnelCounts};
 pub use leases::Unleased;
 pub use meta::{MetaCredentials, PinOrigin};
-pub use oauth::{Consumed, Pending};
+pub use oauth::{Consumed, Pending, PickedUp};
 pub use partner::{Attempt, DueEvent, EventFilter, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
-pub use signups::{partner_event_of, SignupFunnel, SignupRecord};
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
+pub use signups::{partner_event_of, SignupFunnel, SignupRecord};
+pub use tokens::ClientGrant;
 pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};
 pub use writes::{Budget, CallKind, CountedCall, Ended, Writes};
 

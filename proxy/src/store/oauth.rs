@@ -31,6 +31,15 @@ pub struct Pending {
     pub code_sha256: Option<String>,
 }
 
+/// A finished flow's result, as its page picks it up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickedUp {
+    /// The onboarding the flow created.
+    pub onboarding_id: String,
+    /// The session the flow started with (none: anonymous).
+    pub session_id: Option<String>,
+}
+
 impl Store {
     /// Records an issued state (by its SHA-256) so it can be consumed once.
     ///
@@ -175,19 +184,20 @@ impl Store {
         Ok(())
     }
 
-    /// The onboarding behind a result handle, once and before it expires.
+    /// The onboarding (and the flow's session) behind a result handle, once and before it
+    /// expires.
     ///
     /// # Errors
     /// Database failures.
     pub async fn take_oauth_result(
         &self,
         result_sha256: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<PickedUp>, StoreError> {
         let now = self.clock.now();
         let _gate = self.exclusive().await;
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(
-            "SELECT onboarding_id, result_until FROM oauth_states \
+            "SELECT onboarding_id, session_id, result_until FROM oauth_states \
              WHERE result_sha256 = $1 AND picked_up_at IS NULL",
         )
         .bind(result_sha256)
@@ -196,16 +206,18 @@ impl Store {
         let found = row
             .map(|r| -> Result<_, StoreError> {
                 let id: Option<String> = r.try_get("onboarding_id")?;
+                let session_id: Option<String> = r.try_get("session_id")?;
                 let until: Option<String> = r.try_get("result_until")?;
-                Ok(id.zip(until.as_deref().and_then(parse_time)))
+                let until = until.as_deref().and_then(parse_time);
+                Ok(id.zip(until).map(|(id, until)| (id, session_id, until)))
             })
             .transpose()?
             .flatten();
-        let Some((id, until)) = found.filter(|(_, until)| *until > now) else {
+        let Some((onboarding_id, session_id, _)) = found.filter(|(_, _, until)| *until > now)
+        else {
             tx.rollback().await?;
             return Ok(None);
         };
-        let _ = until;
         let n = sqlx::query(
             "UPDATE oauth_states SET picked_up_at = $1 \
              WHERE result_sha256 = $2 AND picked_up_at IS NULL",
@@ -220,7 +232,10 @@ impl Store {
             return Ok(None);
         }
         tx.commit().await?;
-        Ok(Some(id))
+        Ok(Some(PickedUp {
+            onboarding_id,
+            session_id,
+        }))
     }
 
     /// The `account_update` `PARTNER_ADDED` changes Meta sent since `since`: `(waba_id,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use proxy::config::DEFAULT_GRAPH_VERSION;
 use serde_json::{json, Value};
-use wire::{Onboarding, OnboardingState, RedirectStarted};
+use wire::{CreatedOnboarding, OnboardingState, RedirectStarted};
 use wiremock::matchers::{any, header, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -52,11 +52,7 @@ async fn started(app: &TestApp, body: Value) -> RedirectStarted {
 async fn callback(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Response {
     let url = url::Url::parse_with_params(&format!("{}/oauth/callback", app.address), query)
         .expect("a URL");
-    app.client
-        .get(url)
-        .send()
-        .await
-        .expect("request")
+    app.client.get(url).send().await.expect("request")
 }
 
 /// The exchange must carry exactly `redirect_uri` (Meta's 36008 otherwise): a request without
@@ -133,15 +129,21 @@ async fn ycloud_is_never_called(app: &TestApp) {
         .await;
 }
 
-/// The handle in a 303's `Location` fragment.
-fn result_handle(response: &reqwest::Response) -> String {
+/// The landing page of a 303 and the handle in its `Location` fragment.
+fn landing(response: &reqwest::Response) -> (String, String) {
     assert_eq!(response.status(), 303, "a redirect to the landing page");
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let (page, handle) = location
         .split_once("#wa-signup-result=")
         .unwrap_or_else(|| panic!("no result in {location}"));
+    (page.to_owned(), handle.to_owned())
+}
+
+/// The handle of a 303 to the standalone page (a flow without a session's `return_url`).
+fn result_handle(response: &reqwest::Response) -> String {
+    let (page, handle) = landing(response);
     assert!(page.ends_with('/'), "{page}");
-    handle.to_owned()
+    handle
 }
 
 async fn pick_up(app: &TestApp, handle: &str) -> reqwest::Response {
@@ -153,10 +155,46 @@ async fn pick_up(app: &TestApp, handle: &str) -> reqwest::Response {
         .expect("request")
 }
 
+/// `GET /api/onboardings/{id}` with `token` as its bearer (none: no header).
+async fn read_with(app: &TestApp, id: &str, token: Option<&str>) -> reqwest::Response {
+    let mut request = app
+        .client
+        .get(format!("{}/api/onboardings/{id}", app.address));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.expect("request")
+}
+
+/// The pick-up's answer, as `POST /api/onboardings` answers: the onboarding and a client
+/// token that opens its browser routes (and only with it).
+async fn picked(app: &TestApp, handle: &str) -> CreatedOnboarding {
+    let answer = pick_up(app, handle).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        answer.headers()["cache-control"],
+        "no-store",
+        "the token is a secret"
+    );
+    let created: CreatedOnboarding = answer.json().await.expect("an onboarding and its token");
+    let id = &created.onboarding.id;
+    let with = read_with(app, id, Some(created.client_token.as_str())).await;
+    assert_eq!(with.status(), 200);
+    let without = read_with(app, id, None).await;
+    assert_eq!(
+        assert_error_shape(without, 401).await.error.code.as_str(),
+        "unauthorized"
+    );
+    created
+}
+
 /// The page's `data-state`, checked to be an HTML page.
 async fn notice(response: reqwest::Response, status: u16) -> String {
     assert_eq!(response.status(), status);
-    let ctype = response.headers()["content-type"].to_str().unwrap().to_owned();
+    let ctype = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(ctype.starts_with("text/html"), "{ctype}");
     assert!(response.headers().contains_key("content-security-policy"));
     let body = response.text().await.unwrap();
@@ -166,7 +204,10 @@ async fn notice(response: reqwest::Response, status: u16) -> String {
         .and_then(|r| r.split('"').next())
         .unwrap_or("")
         .to_owned();
-    assert!(!body.contains(TOKEN) && !body.contains(CODE), "no secret in the page");
+    assert!(
+        !body.contains(TOKEN) && !body.contains(CODE),
+        "no secret in the page"
+    );
     state
 }
 
@@ -174,21 +215,30 @@ async fn notice(response: reqwest::Response, status: u16) -> String {
 async fn one_waba_goes_straight_on_with_the_same_redirect_uri() {
     let app = redirect_app(vec![]).await;
     let flow = started(&app, json!({"mode": "standard", "locale": "vi"})).await;
-    assert!(flow.dialog_url.starts_with("https://www.facebook.com/v"), "{}", flow.dialog_url);
+    assert!(
+        flow.dialog_url.starts_with("https://www.facebook.com/v"),
+        "{}",
+        flow.dialog_url
+    );
     assert!(flow.redirect_uri.ends_with("/oauth/callback"));
     mount_exchange(&app, &flow.redirect_uri, 1).await;
     // Meta's June 2026 answer: no target ids; the PARTNER_ADDED-free path is the grants'.
-    mount_debug(&app, json!([{"scope": "whatsapp_business_management", "target_ids": [WABA]}])).await;
+    mount_debug(
+        &app,
+        json!([{"scope": "whatsapp_business_management", "target_ids": [WABA]}]),
+    )
+    .await;
     mount_numbers(&app, WABA, &[PHONE_ID]).await;
     ycloud_connects(&app, 1).await;
 
     let back = callback(&app, &[("code", CODE), ("state", &flow.state)]).await;
     let handle = result_handle(&back);
-    let answer = pick_up(&app, &handle).await;
-    assert_eq!(answer.status(), 200);
-    let onboarding: Onboarding = answer.json().await.unwrap();
+    let onboarding = picked(&app, &handle).await.onboarding;
     assert_eq!(onboarding.waba_id.as_str(), WABA);
-    assert_eq!(onboarding.phone_number_id.as_ref().unwrap().as_str(), PHONE_ID);
+    assert_eq!(
+        onboarding.phone_number_id.as_ref().unwrap().as_str(),
+        PHONE_ID
+    );
     assert_eq!(onboarding.state, OnboardingState::Connected);
     // The handle works once.
     let again = pick_up(&app, &handle).await;
@@ -241,7 +291,10 @@ async fn metas_errors_are_our_sentences_never_its_description() {
         &[
             ("error", "access_denied"),
             ("error_reason", "user_denied"),
-            ("error_description", "<script>alert(1)</script>Permissions+error"),
+            (
+                "error_description",
+                "<script>alert(1)</script>Permissions+error",
+            ),
             ("state", &flow.state),
         ],
     )
@@ -250,7 +303,10 @@ async fn metas_errors_are_our_sentences_never_its_description() {
     let body = page.text().await.unwrap();
     assert!(body.contains("data-state=\"cancelled\""), "{body}");
     assert!(body.contains("lang=\"zh-Hant\""));
-    assert!(!body.contains("alert(1)") && !body.contains("Permissions"), "{body}");
+    assert!(
+        !body.contains("alert(1)") && !body.contains("Permissions"),
+        "{body}"
+    );
     // Another error, on a fresh state.
     let flow = started(&app, json!({"mode": "standard"})).await;
     let page = callback(&app, &[("error", "server_error"), ("state", &flow.state)]).await;
@@ -267,16 +323,26 @@ async fn several_wabas_let_the_customer_choose_never_a_guess() {
     let flow = started(&app, json!({"mode": "standard"})).await;
     mount_exchange(&app, &flow.redirect_uri, 1).await;
     // Only the business is granted; it owns two WABAs the token reaches.
-    mount_debug(&app, json!([{"scope": "business_management", "target_ids": [BUSINESS]},
-                             {"scope": "whatsapp_business_manage_events"}])).await;
+    mount_debug(
+        &app,
+        json!([{"scope": "business_management", "target_ids": [BUSINESS]},
+                             {"scope": "whatsapp_business_manage_events"}]),
+    )
+    .await;
     Mock::given(method("GET"))
-        .and(path(graph_path(&format!("{BUSINESS}/owned_whatsapp_business_accounts"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"data": [{"id": OTHER_WABA}, {"id": WABA}]})))
+        .and(path(graph_path(&format!(
+            "{BUSINESS}/owned_whatsapp_business_accounts"
+        ))))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": [{"id": OTHER_WABA}, {"id": WABA}]})),
+        )
         .mount(&app.graph)
         .await;
     Mock::given(method("GET"))
-        .and(path(graph_path(&format!("{BUSINESS}/client_whatsapp_business_accounts"))))
+        .and(path(graph_path(&format!(
+            "{BUSINESS}/client_whatsapp_business_accounts"
+        ))))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
         .mount(&app.graph)
         .await;
@@ -288,8 +354,15 @@ async fn several_wabas_let_the_customer_choose_never_a_guess() {
     assert_eq!(page.status(), 200);
     let body = page.text().await.unwrap();
     assert!(body.contains("data-testid=\"redirect-chooser\""), "{body}");
-    assert!(body.contains("+1 631-555-1111"), "the numbers as the customer knows them");
-    assert_eq!(app.stored_onboardings().await, 0, "nothing before the choice");
+    assert!(
+        body.contains("+1 631-555-1111"),
+        "the numbers as the customer knows them"
+    );
+    assert_eq!(
+        app.stored_onboardings().await,
+        0,
+        "nothing before the choice"
+    );
     // Sorted by WABA: index 0 is WABA (104…), index 1 OTHER_WABA (777…).
     assert!(body.find(WABA).unwrap() < body.find(OTHER_WABA).unwrap());
     let choose = |choice: &'static str| {
@@ -306,7 +379,7 @@ async fn several_wabas_let_the_customer_choose_never_a_guess() {
     };
     let chosen = choose("0").await.unwrap();
     let handle = result_handle(&chosen);
-    let onboarding: Onboarding = pick_up(&app, &handle).await.json().await.unwrap();
+    let onboarding = picked(&app, &handle).await.onboarding;
     assert_eq!(onboarding.waba_id.as_str(), WABA);
     // The choice is made once.
     let again = choose("1").await.unwrap();
@@ -321,7 +394,11 @@ async fn no_waba_says_so_and_a_waba_the_token_cannot_reach_is_never_offered() {
     let flow = started(&app, json!({"mode": "standard"})).await;
     mount_exchange(&app, &flow.redirect_uri, 1).await;
     // debug_token names a WABA the token does not reach (another customer's).
-    mount_debug(&app, json!([{"scope": "whatsapp_business_management", "target_ids": [OTHER_WABA]}])).await;
+    mount_debug(
+        &app,
+        json!([{"scope": "whatsapp_business_management", "target_ids": [OTHER_WABA]}]),
+    )
+    .await;
     mount_unreachable(&app, OTHER_WABA).await;
     let page = callback(&app, &[("code", CODE), ("state", &flow.state)]).await;
     assert_eq!(notice(page, 200).await, "nothing-shared");
@@ -334,8 +411,12 @@ async fn a_partner_added_webhook_names_the_waba_when_the_token_reaches_it() {
     let flow = started(&app, json!({"mode": "standard"})).await;
     mount_exchange(&app, &flow.redirect_uri, 1).await;
     // Meta's answer since June 2026: no target ids at all.
-    mount_debug(&app, json!([{"scope": "business_management"},
-                             {"scope": "whatsapp_business_manage_events"}])).await;
+    mount_debug(
+        &app,
+        json!([{"scope": "business_management"},
+                             {"scope": "whatsapp_business_manage_events"}]),
+    )
+    .await;
     mount_numbers(&app, WABA, &[PHONE_ID]).await;
     mount_unreachable(&app, OTHER_WABA).await;
     ycloud_connects(&app, 1).await;
@@ -359,7 +440,7 @@ async fn a_partner_added_webhook_names_the_waba_when_the_token_reaches_it() {
     }
     let back = callback(&app, &[("code", CODE), ("state", &flow.state)]).await;
     let handle = result_handle(&back);
-    let onboarding: Onboarding = pick_up(&app, &handle).await.json().await.unwrap();
+    let onboarding = picked(&app, &handle).await.onboarding;
     assert_eq!(onboarding.waba_id.as_str(), WABA);
 }
 
@@ -380,17 +461,34 @@ async fn the_flow_keeps_to_its_session() {
     .await;
     ycloud_is_never_called(&app).await;
     let missing = start(&app, json!({"mode": "standard"})).await;
-    assert_eq!(assert_error_shape(missing, 401).await.error.code.as_str(), "session_required");
+    assert_eq!(
+        assert_error_shape(missing, 401).await.error.code.as_str(),
+        "session_required"
+    );
     let session = app
         .create_session(&json!({"customer_ref": "cust-1", "modes": ["standard"]}))
         .await;
     let token = session.token.clone().unwrap();
-    let wrong_mode = start(&app, json!({"mode": "coexistence", "session": token.as_str()})).await;
-    assert_eq!(assert_error_shape(wrong_mode, 403).await.error.code.as_str(), "mode_not_allowed");
+    let wrong_mode = start(
+        &app,
+        json!({"mode": "coexistence", "session": token.as_str()}),
+    )
+    .await;
+    assert_eq!(
+        assert_error_shape(wrong_mode, 403)
+            .await
+            .error
+            .code
+            .as_str(),
+        "mode_not_allowed"
+    );
     let flow = started(&app, json!({"mode": "standard", "session": token.as_str()})).await;
     // Revoked while the customer was at Meta: nothing is exchanged or created.
     let revoked = app
-        .partner(reqwest::Method::DELETE, &format!("/api/partner/sessions/{}", session.id))
+        .partner(
+            reqwest::Method::DELETE,
+            &format!("/api/partner/sessions/{}", session.id),
+        )
         .send()
         .await
         .unwrap();
@@ -423,7 +521,11 @@ async fn the_flow_can_be_turned_off() {
 async fn the_sandbox_dialog_names_what_was_shared() {
     let app = spawn_sandbox_app().await;
     let flow = started(&app, json!({"mode": "standard"})).await;
-    assert!(flow.dialog_url.ends_with("/sandbox/dialog/oauth"), "{}", flow.dialog_url);
+    assert!(
+        flow.dialog_url.ends_with("/sandbox/dialog/oauth"),
+        "{}",
+        flow.dialog_url
+    );
     let dialog = app
         .client
         .get(format!("{}/sandbox/dialog/oauth", app.address))
@@ -434,6 +536,93 @@ async fn the_sandbox_dialog_names_what_was_shared() {
     let code = format!("sandbox.{WABA}:{PHONE_ID}");
     let back = callback(&app, &[("code", &code), ("state", &flow.state)]).await;
     let handle = result_handle(&back);
-    let onboarding: Onboarding = pick_up(&app, &handle).await.json().await.unwrap();
+    let onboarding = picked(&app, &handle).await.onboarding;
     assert_eq!(onboarding.waba_id.as_str(), WABA);
+}
+
+#[tokio::test]
+async fn the_customer_lands_on_the_sessions_return_url_with_the_onboardings_token() {
+    let app = spawn_app_with(Options {
+        verification: true,
+        sessions_required: true,
+        env: vec![("ALLOWED_ORIGINS", "https://shop.example".into())],
+        ..Options::default()
+    })
+    .await;
+    let session = app
+        .create_session(&json!({"customer_ref": "cust-1", "modes": ["standard"],
+            "return_url": "https://shop.example/whatsapp?step=2#top"}))
+        .await;
+    let token = session.token.clone().unwrap();
+    mount_debug(
+        &app,
+        json!([{"scope": "whatsapp_business_management", "target_ids": [WABA]}]),
+    )
+    .await;
+    mount_numbers(&app, WABA, &[PHONE_ID]).await;
+    ycloud_connects(&app, 1).await;
+    let first = started(&app, json!({"mode": "standard", "session": token.as_str()})).await;
+    mount_exchange(&app, &first.redirect_uri, 2).await;
+
+    let back = callback(&app, &[("code", CODE), ("state", &first.state)]).await;
+    let (page, handle) = landing(&back);
+    // The partner's page, its query kept, its own fragment replaced by the result.
+    assert_eq!(page, "https://shop.example/whatsapp?step=2");
+    // Picked up there, across origins: CORS lets the partner's page read the answer.
+    let answer = app
+        .client
+        .post(format!("{}/api/oauth/result", app.address))
+        .header("origin", "https://shop.example")
+        .json(&json!({"result": handle}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        answer.headers()["access-control-allow-origin"],
+        "https://shop.example"
+    );
+    let created: CreatedOnboarding = answer.json().await.unwrap();
+    assert_eq!(
+        created.onboarding.customer_ref.as_ref().map(|c| c.as_str()),
+        Some("cust-1")
+    );
+    let own = read_with(
+        &app,
+        &created.onboarding.id,
+        Some(created.client_token.as_str()),
+    )
+    .await;
+    assert_eq!(own.status(), 200);
+
+    // A second flow on the same session finishes (the same WABA again: nothing called
+    // twice), but the session is revoked before the page picks the result up.
+    let second = started(&app, json!({"mode": "standard", "session": token.as_str()})).await;
+    let back = callback(&app, &[("code", CODE), ("state", &second.state)]).await;
+    let (_, handle) = landing(&back);
+    let revoked = app
+        .partner(
+            reqwest::Method::DELETE,
+            &format!("/api/partner/sessions/{}", session.id),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    let refused = pick_up(&app, &handle).await;
+    assert_eq!(
+        assert_error_shape(refused, 401).await.error.code.as_str(),
+        "session_invalid"
+    );
+    // And the first token ended with its session.
+    let ended = read_with(
+        &app,
+        &created.onboarding.id,
+        Some(created.client_token.as_str()),
+    )
+    .await;
+    assert_eq!(
+        assert_error_shape(ended, 401).await.error.code.as_str(),
+        "unauthorized"
+    );
 }
