@@ -579,8 +579,14 @@ impl Flow {
         let launched_at = dom::now_ms();
         let called = sdk::login(&options, move |response| {
             let elapsed = dom::now_ms().saturating_sub(launched_at);
-            // An empty answer at once: the browser never showed the popup.
-            if redirect && popup_blocked(&response.status, response.code.is_some(), elapsed) {
+            // An empty answer at once, and not a word from a popup before it (a popup that
+            // posted a cancel or an error was open, however fast it was closed): the
+            // browser never showed the popup.
+            let silent = self
+                .active
+                .with_value(|a| a.as_ref().is_some_and(|a| a.correlator.heard_nothing()));
+            let empty = popup_blocked(&response.status, response.code.is_some(), elapsed);
+            if redirect && silent && empty {
                 self.held_launch.set_value(None);
                 self.active.set_value(None);
                 self.timer.set_value(None);
@@ -625,6 +631,8 @@ impl Flow {
     }
 
     fn on_session_info(self, info: SessionInfo) {
+        // A popup that posts a message was open: its launch counts, before its outcome.
+        self.release_launch();
         self.step(Input::SessionInfo(info));
     }
 

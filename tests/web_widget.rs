@@ -1084,3 +1084,35 @@ async fn a_full_page_result_is_picked_up_and_followed_with_its_client_token() {
     }
     w.root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn a_popup_closed_at_once_after_a_cancel_is_a_cancel_not_a_blocked_popup() {
+    js(REDIRECT_PROXY);
+    let w = mount(redirect_options(data_url(FAKE_SDK)));
+    wait_for_state(&w.root, "ready").await;
+    find(&w.root, "launch-standard").click();
+    // The popup said it was cancelled, then FB.login answered without a code, all within
+    // the time a blocked popup's answer takes: the popup was open.
+    post_from_facebook(
+        r#"{"type":"WA_EMBEDDED_SIGNUP","event":"CANCEL","data":{"current_step":"PHONE_NUMBER_SETUP"},"version":3}"#,
+    );
+    js("window.__fb.callback({status: 'unknown', authResponse: null})");
+    wait_for_state(&w.root, "cancelled").await;
+    assert!(w
+        .root
+        .query_selector("[data-testid=\"continue-redirect\"]")
+        .unwrap()
+        .is_none());
+    // Its launch counts, before its cancel.
+    for _ in 0..250 {
+        if js("window.__reports.length").as_f64() >= Some(2.0) {
+            break;
+        }
+        wa_signup::browser::dom::sleep(20).await;
+    }
+    let reports = js("JSON.stringify(window.__reports.map(r => [r.event, r.mode]))")
+        .as_string()
+        .unwrap();
+    assert_eq!(reports, r#"[["LAUNCH","standard"],["CANCEL","standard"]]"#);
+    w.root.remove();
+}

@@ -4,7 +4,9 @@
 // back connected. Every new page is checked with axe.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sandboxPerFile } from './harness.mjs';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { sandboxPerFile, startProxy } from './harness.mjs';
 import { axeViolations, waitForState } from './sandbox-flow.mjs';
 
 const env = sandboxPerFile(before, after);
@@ -90,4 +92,63 @@ test('the callback\'s sentences are accessible and a used state does nothing', a
   assert.equal(await page.locator('html').getAttribute('lang'), 'vi');
   await assertAccessible(page, 'the cancelled page');
   await context.close();
+});
+
+/**
+ * A partner's site on another origin (another port of this machine): every path answers a
+ * page embedding the widget from the proxy at `site.proxyUrl`, as the README says.
+ */
+function startPartnerSite() {
+  const site = { proxyUrl: '' };
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Acme Shop: WhatsApp</title></head>
+<body><main><h1>Acme Shop</h1>
+<div data-wa-signup data-mode="standard"></div>
+<script type="module" src="${site.proxyUrl}/embed.js"></script>
+</main></body></html>`);
+  });
+  return new Promise((ok) => {
+    server.listen(0, '127.0.0.1', () => ok(Object.assign(site, {
+      origin: `http://127.0.0.1:${server.address().port}`,
+      close: () => new Promise((r) => server.close(r)),
+    })));
+  });
+}
+
+test('a session with a return_url brings the customer back to the partner\'s page, connected there', async () => {
+  const key = `pk_test_${randomBytes(24).toString('hex')}`;
+  // The partner's site first: the proxy must allow its origin (CORS, return_url).
+  const site = await startPartnerSite();
+  const shop = site.origin;
+  const proxy = await startProxy({ PARTNER_API_KEYS: key, ALLOWED_ORIGINS: shop });
+  site.proxyUrl = proxy.url;
+  try {
+    const res = await fetch(`${proxy.url}/api/partner/sessions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ customer_ref: 'acme-7', modes: ['standard'], return_url: `${shop}/whatsapp?step=2#top` }),
+    });
+    assert.equal(res.status, 201);
+    const session = await res.json();
+    const context = await env.browser.newContext({ userAgent: INSTAGRAM_UA });
+    const page = await context.newPage();
+    await page.goto(session.url);
+    await waitForState(page, 'popup-blocked');
+    await page.getByTestId('continue-redirect').click();
+    await page.waitForURL((u) => u.pathname === '/sandbox/dialog/oauth');
+    await page.getByTestId('sandbox-dialog-finish').click();
+    // Back on the partner's page (its own fragment replaced by the result), whose widget
+    // picks the onboarding up and follows it with the token the pick-up answered.
+    await page.waitForURL((u) => u.origin === shop && u.pathname === '/whatsapp');
+    await waitForState(page, 'connected');
+    const back = new URL(page.url());
+    assert.equal(back.search, '?step=2');
+    assert.equal(back.hash, '', 'the handle leaves the address');
+    await assertAccessible(page, 'the partner\'s page, connected');
+    await context.close();
+  } finally {
+    await proxy.stop();
+    await site.close();
+  }
 });

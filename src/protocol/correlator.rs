@@ -246,6 +246,12 @@ impl Correlator {
         self.finish(outcome)
     }
 
+    /// Whether nothing has been heard yet: no login callback and no session-info message.
+    /// A popup that posted a message was open, whatever `FB.login` answers next.
+    pub fn heard_nothing(&self) -> bool {
+        self.state == State::Waiting
+    }
+
     /// When [`Correlator::poll`] should next be called; `None` while nothing is due (the
     /// popup is still open, or the outcome was given).
     pub fn deadline(&self) -> Option<Duration> {
@@ -293,6 +299,17 @@ mod tests {
 
     fn code() -> AuthCode {
         AuthCode::parse("AQBcode").unwrap()
+    }
+
+    #[test]
+    fn only_a_correlator_that_heard_nothing_says_so() {
+        let mut c = Correlator::default();
+        assert!(c.heard_nothing());
+        assert_eq!(c.on_session_info(finish(), ms(10)), None);
+        assert!(!c.heard_nothing(), "a message came: the popup was open");
+        let mut c = Correlator::default();
+        assert_eq!(c.on_login(LoginResult::Cancelled, ms(10)), None);
+        assert!(!c.heard_nothing());
     }
 
     fn cancel(step: &str) -> SessionInfo {
