@@ -190,6 +190,9 @@ pub enum Error {
     /// 503: not answered within `REQUEST_TIMEOUT_SECS`. Steps already started run on.
     #[error("the request was not answered in time; try again in a moment")]
     RequestTimeout,
+    /// 408: the body did not arrive within `BODY_READ_TIMEOUT_SECS`.
+    #[error("the request's body did not arrive in time; send it again")]
+    BodyTimeout,
     /// 429: this client sent more sign-ups (or retries, or PINs) than `RATE_LIMIT_PER_MINUTE` allows.
     #[error("too many requests from this client; try again in a moment")]
     RateLimited {
@@ -235,9 +238,7 @@ impl Error {
             Error::SessionRequired
             | Error::SessionInvalid
             | Error::Unauthorized
-            | Error::ClientTokenInvalid => {
-                StatusCode::UNAUTHORIZED
-            }
+            | Error::ClientTokenInvalid => StatusCode::UNAUTHORIZED,
             Error::CustomerRefMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Error::ModeNotAllowed(_) => StatusCode::FORBIDDEN,
             Error::SessionExhausted | Error::PinAttemptsExhausted => StatusCode::TOO_MANY_REQUESTS,
@@ -268,6 +269,7 @@ impl Error {
             Error::PartnerWebhookNotConfigured => StatusCode::CONFLICT,
             Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::RequestTimeout | Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Error::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Error::RateLimited { .. } | Error::RetryTooSoon { .. } | Error::TooManyStreams => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -325,6 +327,7 @@ impl Error {
             Error::PartnerWebhookNotConfigured => ErrorCode::PartnerWebhookNotConfigured,
             Error::Store(_) | Error::Internal(_) => ErrorCode::InternalError,
             Error::RequestTimeout => ErrorCode::RequestTimeout,
+            Error::BodyTimeout => ErrorCode::BodyTimeout,
             Error::Overloaded => ErrorCode::Overloaded,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::TooManyStreams => ErrorCode::TooManyStreams,
@@ -346,6 +349,7 @@ impl Error {
                 | Error::Store(_)
                 | Error::Internal(_)
                 | Error::RequestTimeout
+                | Error::BodyTimeout
                 | Error::Overloaded
                 | Error::RateLimited { .. }
                 | Error::TooManyStreams

@@ -199,6 +199,13 @@ pub const VARIABLES: &[Var] = &[
         default: "`10`",
     },
     Var {
+        names: &["BODY_READ_TIMEOUT_SECS"],
+        help: "seconds for a request's body to arrive (1-3600)",
+        example: "",
+        meaning: "seconds for a request's whole body to arrive once its head is read (1–3600); then `408 body_timeout`, and the request's place is free again",
+        default: "`10`",
+    },
+    Var {
         names: &["REQUEST_TIMEOUT_SECS"],
         help: "seconds to answer a request, event streams excepted (1-3600)",
         example: "",
@@ -227,11 +234,25 @@ pub const VARIABLES: &[Var] = &[
         default: "`20`",
     },
     Var {
+        names: &["REQUESTS_IN_FLIGHT_PER_CLIENT"],
+        help: "requests one client may have in flight at once (health and metrics aside)",
+        example: "",
+        meaning: "requests one client (an IPv4 address or an IPv6 /64) may have in flight at once, `/healthz`, `/livez` and `/metrics` aside (1–1000000); one more is `429 rate_limited` at once, so no client can hold every place of `MAX_CONCURRENT_REQUESTS`",
+        default: "`64`",
+    },
+    Var {
         names: &["EVENT_STREAMS_PER_CLIENT"],
         help: "event streams one client may hold open",
         example: "",
         meaning: "event streams one client may hold open at once (1–100000); one more is `429 too_many_streams`",
         default: "`20`",
+    },
+    Var {
+        names: &["EVENT_STREAMS_MAX"],
+        help: "event streams open at once in all",
+        example: "",
+        meaning: "event streams open at once, all clients together (1–1000000); one more is `503 overloaded` with `Retry-After`",
+        default: "`2000`",
     },
     Var {
         names: &["EVENT_STREAM_MAX_SECS"],
