@@ -465,19 +465,27 @@ where
         if !is_json(req.headers()) {
             return Err(Error::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge
-            } else {
-                Error::MalformedJson("the body could not be read".to_owned())
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state).await?;
         if let Err(e) = serde_json::from_slice::<IgnoredAny>(&bytes) {
             return Err(Error::MalformedJson(short(&e.to_string())));
         }
         serde_json::from_slice(&bytes)
             .map(Json)
             .map_err(|e| Error::InvalidBody(short(&e.to_string())))
+    }
+}
+
+/// A body that could not be read: too large (the route's limit), too slow
+/// (`BODY_READ_TIMEOUT_SECS`), or broken off.
+impl From<axum::extract::rejection::BytesRejection> for Error {
+    fn from(e: axum::extract::rejection::BytesRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge
+        } else if crate::limits::is_body_timeout(&e) {
+            Error::BodyTimeout
+        } else {
+            Error::MalformedJson("the body could not be read".to_owned())
+        }
     }
 }
 

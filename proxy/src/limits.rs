@@ -132,50 +132,75 @@ impl Drop for Slot {
     }
 }
 
-/// The largest body any route reads (the webhooks'); the routes' own, smaller limits still
-/// apply to what is read here.
-const LARGEST_BODY_BYTES: usize = crate::webhook::MAX_WEBHOOK_BYTES;
-
-/// Reads a request's whole body within `BODY_READ_TIMEOUT_SECS` before its handler runs, so
-/// a client trickling its body holds a place of `MAX_CONCURRENT_REQUESTS` for that long at
-/// most (not for the whole request timeout): `408 body_timeout` then, `413` beyond the
-/// largest body any route takes. A body known to be empty is not waited for.
-pub async fn read_body_in_time(
+/// Gives a request's body `BODY_READ_TIMEOUT_SECS` to arrive in whole, counted from now:
+/// past that, reading it fails with [`BodyTimedOut`], which the extractors answer as `408
+/// body_timeout`, so a client trickling its body holds a place of `MAX_CONCURRENT_REQUESTS`
+/// that long at most (not for the whole request timeout). The body is not read here: a
+/// handler that refuses on the headers alone (a webhook's stale signature) never waits.
+pub async fn body_deadline(
     axum::extract::State(limits): axum::extract::State<Limits>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::body::HttpBody as _;
-    if req.body().size_hint().exact() == Some(0) {
-        return next.run(req).await;
-    }
-    let (parts, body) = req.into_parts();
-    let read = axum::body::to_bytes(body, LARGEST_BODY_BYTES);
-    let bytes = match tokio::time::timeout(limits.settings.body_read_timeout, read).await {
-        Err(_) => return Error::BodyTimeout.into_response(),
-        Ok(Err(e)) if is_too_large(&e) => return Error::PayloadTooLarge.into_response(),
-        // The client hung up or sent a broken body: nothing to answer it with but this.
-        Ok(Err(e)) => {
-            return Error::MalformedJson(format!("the body could not be read: {e}")).into_response()
-        }
-        Ok(Ok(bytes)) => bytes,
-    };
-    next.run(axum::extract::Request::from_parts(
-        parts,
-        axum::body::Body::from(bytes),
-    ))
+    let deadline = tokio::time::Instant::now() + limits.settings.body_read_timeout;
+    next.run(req.map(|body| {
+        axum::body::Body::new(TimedBody {
+            inner: body,
+            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+        })
+    }))
     .await
 }
 
-fn is_too_large(e: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+/// The error a body read fails with once its deadline passed.
+#[derive(Debug, thiserror::Error)]
+#[error("the body did not arrive in time")]
+pub struct BodyTimedOut;
+
+/// Whether `e`, or an error it was caused by, is [`BodyTimedOut`].
+pub fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
     while let Some(err) = source {
-        if err.is::<http_body_util::LengthLimitError>() {
+        if err.is::<BodyTimedOut>() {
             return true;
         }
         source = err.source();
     }
     false
+}
+
+/// A body that fails with [`BodyTimedOut`] when it is still incomplete at `deadline`.
+struct TimedBody {
+    inner: axum::body::Body,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for TimedBody {
+    type Data = axum::body::Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::future::Future as _;
+        use std::task::Poll;
+        match std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(BoxError::from))),
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimedOut)))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Holds one of the client's `REQUESTS_IN_FLIGHT_PER_CLIENT` places while its request is

@@ -225,7 +225,7 @@ pub fn router(state: AppState) -> Router {
     // never holds every place.
     let app = app.layer(axum::middleware::from_fn_with_state(
         state.limits.clone(),
-        crate::limits::read_body_in_time,
+        crate::limits::body_deadline,
     ));
     let app =
         crate::limits::with_concurrency_limit(app, state.limits.settings.max_concurrent_requests)
