@@ -118,7 +118,7 @@ pub const VARIABLES: &[Var] = &[
         names: &["DATABASE_URL"],
         help: "onboarding store: sqlite: or postgres: URL",
         example: "postgres://user:password@localhost/wa_signup",
-        meaning: "the onboarding store: `sqlite:…` (file and directory created; one process) or `postgres:`/`postgresql:…` (several instances may share it: each onboarding is run by the instance holding its row's lease)",
+        meaning: "the onboarding store: `sqlite:…` (file and directory created; one process: it holds `{file}.lock`, and a second proxy on the same file stops at start-up naming it) or `postgres:`/`postgresql:…` (several instances may share it: each onboarding is run by the instance holding its row's lease)",
         default: "`sqlite://data/onboarding.db`",
     },
     Var {
