@@ -144,6 +144,10 @@ pub struct UpstreamTuning {
     /// stalled instance may pause; short enough that a crashed instance's onboardings do
     /// not wait long.
     pub lease_for: Duration,
+    /// After a restart (and at each sweep for expired leases), the time between two resumed
+    /// onboardings' starts (`RESUME_PER_SECOND`): a restart with thousands of pending
+    /// onboardings resumes them at this pace, not in one burst towards the provider.
+    pub resume_pace: Duration,
     /// Largest answer read from an upstream; a longer one is a failed call, so a broken or
     /// hostile upstream cannot make the proxy buffer without bound.
     pub max_body_bytes: usize,
@@ -179,6 +183,7 @@ impl Default for UpstreamTuning {
             poll_for: Duration::from_secs(15 * 60),
             sandbox_connect_after: Duration::from_secs(3),
             lease_for: Duration::from_secs(30),
+            resume_pace: Duration::from_millis(50),
             max_body_bytes: MAX_UPSTREAM_BODY_BYTES,
         }
     }
@@ -774,6 +779,17 @@ impl Settings {
                     return Err(ConfigError::new(
                         "ONBOARDING_LEASE_SECS",
                         format!("expected whole seconds from 1 to 3600, got {v:?}"),
+                    ))
+                }
+            };
+        }
+        if let Some(v) = get("RESUME_PER_SECOND") {
+            upstream.resume_pace = match v.parse::<u32>() {
+                Ok(n) if (1..=10_000).contains(&n) => Duration::from_secs(1) / n,
+                _ => {
+                    return Err(ConfigError::new(
+                        "RESUME_PER_SECOND",
+                        format!("expected a whole number from 1 to 10000, got {v:?}"),
                     ))
                 }
             };

@@ -178,6 +178,13 @@ pub const VARIABLES: &[Var] = &[
         default: "`30`",
     },
     Var {
+        names: &["RESUME_PER_SECOND"],
+        help: "unfinished onboardings resumed per second after a restart (1-10000)",
+        example: "",
+        meaning: "how many unfinished onboardings are picked up per second after a restart or once their lease expired (1–10000), so a restart with thousands pending never bursts towards YCloud or Meta",
+        default: "`20`",
+    },
+    Var {
         names: &["UPSTREAM_TIMEOUT_SECS"],
         help: "seconds one request to YCloud or the Graph API may take (1-300)",
         example: "",
