@@ -41,8 +41,8 @@ export interface WaSignupOptions {
   locale?: WaSignupLocale | (string & {});
   /** Your reference for the customer (1–128 characters); with a session, the session's wins. */
   customerRef?: string;
-  /** The level of the widget's title, `'1'` to `'6'`; default `'2'`. */
-  headingLevel?: `${1 | 2 | 3 | 4 | 5 | 6}`;
+  /** The level of the widget's title, 1 to 6 (a number or its digit); default 2. */
+  headingLevel?: 1 | 2 | 3 | 4 | 5 | 6 | `${1 | 2 | 3 | 4 | 5 | 6}`;
 }
 
 /** A mounted widget. */

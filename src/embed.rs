@@ -125,9 +125,10 @@ where
             "esVersion" => {
                 options.es_version = match value {
                     "" => None,
-                    v => Some(v.parse().map_err(|_| {
-                        err("must be \"v4\" or \"v4-public-preview\"")
-                    })?),
+                    v => Some(
+                        v.parse()
+                            .map_err(|_| err("must be \"v4\" or \"v4-public-preview\""))?,
+                    ),
                 }
             }
             "sdkUrl" => options.sdk_url = text()?,

@@ -9,9 +9,9 @@ use std::time::Duration;
 use leptos::prelude::*;
 use serde::Serialize;
 use wire::{
-    CreateOnboarding, CustomerRef, ErrorMessage, EsVersion, FlowErrorCode, FlowStep,
-    MetaSessionId, Mode, Onboarding, OnboardingState, Pin, PublicConfig, ReportSignupEvent,
-    SessionToken, SignupEventKind,
+    CreateOnboarding, CustomerRef, ErrorMessage, EsVersion, FlowErrorCode, FlowStep, MetaSessionId,
+    Mode, Onboarding, OnboardingState, Pin, PublicConfig, ReportSignupEvent, SessionToken,
+    SignupEventKind,
 };
 
 use crate::api::{ApiFailure, Proxy};
@@ -477,9 +477,9 @@ impl Flow {
     /// Tells the proxy of a popup outcome that creates no onboarding (and of launches), for
     /// the partner's funnel; in the background, its answer unread.
     fn report(self, mut report: ReportSignupEvent) {
-        report.session = self.options.with_value(|o| {
-            o.session.as_ref().and_then(GivenSession::token).cloned()
-        });
+        report.session = self
+            .options
+            .with_value(|o| o.session.as_ref().and_then(GivenSession::token).cloned());
         let proxy = self.proxy();
         leptos::task::spawn_local(async move { proxy.report_signup_event(&report).await });
     }

@@ -134,7 +134,13 @@ fn the_enums_are_spelled_as_in_rust() {
     );
     let kinds: BTreeSet<String> = FinishKind::ALL
         .iter()
-        .map(|k| serde_json::to_value(k).unwrap().as_str().unwrap().to_owned())
+        .map(|k| {
+            serde_json::to_value(k)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(union("WaSignupFinishKind"), kinds);
 }
@@ -196,8 +202,7 @@ fn each_detail_has_the_fields_rust_serializes() {
         keys(&serde_json::to_value(&error).unwrap())
     );
     // The sandbox mark is the one field every detail may add.
-    let marked =
-        serde_json::to_value(wa_signup::protocol::event_detail(&error, true)).unwrap();
+    let marked = serde_json::to_value(wa_signup::protocol::event_detail(&error, true)).unwrap();
     let mut with_mark = keys(&serde_json::to_value(&error).unwrap());
     with_mark.extend(names("WaSignupSandboxMark"));
     assert_eq!(keys(&marked), with_mark);
@@ -213,14 +218,25 @@ where
     let schema = serde_json::to_value(T::schema()).unwrap();
     let required: BTreeSet<String> = schema["required"]
         .as_array()
-        .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
-    assert_eq!(keys(&minimal), required, "{interface}: the sample holds the required fields");
+    assert_eq!(
+        keys(&minimal),
+        required,
+        "{interface}: the sample holds the required fields"
+    );
     let value: T = serde_json::from_value(minimal).unwrap();
     let always_sent = keys(&serde_json::to_value(&value).unwrap());
     let declared = members(interface);
     assert_eq!(
-        declared.iter().map(|m| m.name.clone()).collect::<BTreeSet<_>>(),
+        declared
+            .iter()
+            .map(|m| m.name.clone())
+            .collect::<BTreeSet<_>>(),
         keys(&schema["properties"]),
         "{interface}: fields"
     );
@@ -255,10 +271,7 @@ fn the_onboarding_is_the_proxys_wire_type() {
         serde_json::json!({"id": "106540352242922"}),
     );
     assert_matches::<wire::WabaSummary>("WaSignupWabaSummary", serde_json::json!({}));
-    assert_matches::<wire::PhoneNumberSummary>(
-        "WaSignupPhoneNumberSummary",
-        serde_json::json!({}),
-    );
+    assert_matches::<wire::PhoneNumberSummary>("WaSignupPhoneNumberSummary", serde_json::json!({}));
 }
 
 #[test]

@@ -253,9 +253,17 @@ async fn a_widget_outlives_its_collected_handle_until_its_element_leaves_the_pag
     let other = host("");
     drop(mount(other.clone().into(), options("")).unwrap());
     collect_garbage().await;
-    wait_for(|| state(&el) == "ready" && state(&other) == "ready", "both ready").await;
+    wait_for(
+        || state(&el) == "ready" && state(&other) == "ready",
+        "both ready",
+    )
+    .await;
     collect_garbage().await;
-    assert_eq!(state(&el), "ready", "still mounted after garbage collection");
+    assert_eq!(
+        state(&el),
+        "ready",
+        "still mounted after garbage collection"
+    );
     assert!(find(&el, "launch-standard").is_some());
 
     // An element mounted before it is in the document is not "gone".
@@ -263,7 +271,11 @@ async fn a_widget_outlives_its_collected_handle_until_its_element_leaves_the_pag
     let detached = document.create_element("div").unwrap();
     let _kept = mount(detached.clone(), options("")).unwrap();
     let count = wa_signup::browser::embed::mounted_count();
-    document.body().unwrap().append_child(&document.create_element("p").unwrap()).unwrap();
+    document
+        .body()
+        .unwrap()
+        .append_child(&document.create_element("p").unwrap())
+        .unwrap();
     wa_signup::browser::dom::sleep(20).await;
     assert_eq!(wa_signup::browser::embed::mounted_count(), count);
 
@@ -294,8 +306,15 @@ async fn heading_level_is_taken_as_a_number_or_a_string() {
     for (extra, tag) in [(", headingLevel: 3", "H3"), (", headingLevel: '4'", "H4")] {
         let el = host("");
         let mut handle = mount(el.clone().into(), options(extra)).unwrap();
-        wait_for(|| el.query_selector(".wa-title").unwrap().is_some(), "the title").await;
-        assert_eq!(el.query_selector(".wa-title").unwrap().unwrap().tag_name(), tag);
+        wait_for(
+            || el.query_selector(".wa-title").unwrap().is_some(),
+            "the title",
+        )
+        .await;
+        assert_eq!(
+            el.query_selector(".wa-title").unwrap().unwrap().tag_name(),
+            tag
+        );
         handle.unmount();
     }
     let el = host("");

@@ -584,14 +584,21 @@ async fn the_standalone_page_takes_its_session_from_the_address_and_removes_it()
     // A reload: the address has no token any more, the tab still has it.
     host.remove();
     let again: HtmlElement = document.create_element("div").unwrap().unchecked_into();
-    for (name, value) in [("data-wa-signup", ""), ("data-locale", "en"), ("data-session-from-url", "")] {
+    for (name, value) in [
+        ("data-wa-signup", ""),
+        ("data-locale", "en"),
+        ("data-session-from-url", ""),
+    ] {
         again.set_attribute(name, value).unwrap();
     }
     document.body().unwrap().append_child(&again).unwrap();
     assert_eq!(wa_signup::browser::embed::auto_mount(), 1);
     wait_for_state(&again, "ready").await;
     assert_eq!(requests("POST", "/api/session").len(), 2);
-    assert_eq!(requests("POST", "/api/session")[1], serde_json::json!({ "session": TOKEN }));
+    assert_eq!(
+        requests("POST", "/api/session")[1],
+        serde_json::json!({ "session": TOKEN })
+    );
     assert!(has(&again, "launch-standard"));
     again.remove();
     js("sessionStorage.removeItem('wa-signup:session')");
@@ -761,12 +768,19 @@ async fn a_finished_page_shows_the_result_and_the_way_back_instead_of_the_button
         ..WidgetOptions::default()
     }));
     wait_for_state(&w.root, "ready").await;
-    assert!(!has(&w.root, "return-to-partner"), "no way back before the end");
+    assert!(
+        !has(&w.root, "return-to-partner"),
+        "no way back before the end"
+    );
     launch_and_finish(&w.root).await;
     wait_for_state(&w.root, "connected").await;
     leptos::task::tick().await;
     assert!(!has(&w.root, "launch-standard") && !has(&w.root, "launch-coexistence"));
-    assert!(!w.root.inner_text().contains("five minutes"), "{}", w.root.inner_text());
+    assert!(
+        !w.root.inner_text().contains("five minutes"),
+        "{}",
+        w.root.inner_text()
+    );
     let link = find(&w.root, "return-to-partner");
     assert_eq!(link.inner_text(), "Return to Acme CRM");
     assert_eq!(
@@ -776,9 +790,14 @@ async fn a_finished_page_shows_the_result_and_the_way_back_instead_of_the_button
     // The language switch relabels it.
     let select: web_sys::HtmlSelectElement = find(&w.root, "locale").unchecked_into();
     select.set_value("vi");
-    select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
     leptos::task::tick().await;
-    assert_eq!(find(&w.root, "return-to-partner").inner_text(), "Quay lại Acme CRM");
+    assert_eq!(
+        find(&w.root, "return-to-partner").inner_text(),
+        "Quay lại Acme CRM"
+    );
     js("delete window.fetch");
 }
 
@@ -797,12 +816,17 @@ async fn a_register_limit_says_when_in_the_customers_words_and_leaves_another_nu
     assert!(!text.contains("2026-12-09T"), "no raw timestamp: {text}");
     assert!(text.contains("2026"), "{text}");
     assert!(text.contains("another number"), "{text}");
-    assert!(!has(&w.root, "retry"), "no Try again before the time it names");
+    assert!(
+        !has(&w.root, "retry"),
+        "no Try again before the time it names"
+    );
     let launch: web_sys::HtmlButtonElement = find(&w.root, "launch-standard").unchecked_into();
     assert!(!launch.disabled(), "another number may be tried");
     let select: web_sys::HtmlSelectElement = find(&w.root, "locale").unchecked_into();
     select.set_value("zh-Hans");
-    select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
     leptos::task::tick().await;
     let text = find(&w.root, "status").inner_text();
     assert!(text.contains("2026年"), "{text}");
@@ -844,7 +868,11 @@ async fn each_popup_error_family_is_explained_in_each_language_with_a_support_re
             wait_for_state(&w.root, "failed").await;
             let status = find(&w.root, "status");
             let text = status.inner_text();
-            assert!(text.contains(locale.t(msg)), "{code} {}: {text}", locale.tag());
+            assert!(
+                text.contains(locale.t(msg)),
+                "{code} {}: {text}",
+                locale.tag()
+            );
             // Meta's text is shown as text, never as markup.
             assert!(text.contains("<img src=x"), "{text}");
             assert!(status.query_selector("img").unwrap().is_none());
@@ -897,5 +925,8 @@ async fn launches_cancels_and_errors_are_reported_to_the_proxy() {
     assert_eq!(reports[1]["current_step"], "PHONE_NUMBER_VERIFICATION");
     assert_eq!(reports[3]["error_code"], "2655093");
     assert_eq!(reports[3]["meta_session_id"], "f1e2d3c4b5a6");
-    assert!(js("window.__posts.length").as_f64() == Some(0.0), "no onboarding posted");
+    assert!(
+        js("window.__posts.length").as_f64() == Some(0.0),
+        "no onboarding posted"
+    );
 }

@@ -24,6 +24,9 @@ mount(element, { proxiUrl: 'https://signup.example.com' });
 mount(element, { mode: 'premium' });
 // @ts-expect-error: heading levels are 1 to 6
 mount(element, { headingLevel: '7' });
+// @ts-expect-error: heading levels are 1 to 6, as numbers too
+mount(element, { headingLevel: 0 });
+mount(element, { headingLevel: 3 });
 
 element.addEventListener('wa-signup:connected', (e) => {
   const number: string | undefined = e.detail.phone_number?.display_phone_number;

@@ -54,7 +54,9 @@ pub fn wants_help() -> bool {
 
 /// True when the command line asks for the version.
 pub fn wants_version() -> bool {
-    std::env::args().skip(1).any(|a| a == "--version" || a == "-V")
+    std::env::args()
+        .skip(1)
+        .any(|a| a == "--version" || a == "-V")
 }
 
 /// The proxy's version, as `--version` and `/healthz` report it.
@@ -437,7 +439,8 @@ impl Settings {
     /// `PARTNER_API_KEYS` (a partner trying its integration gets what live mode does),
     /// unless `ALLOW_ANONYMOUS_ONBOARDINGS=true`.
     pub fn sessions_required(&self) -> bool {
-        (!self.is_sandbox() || !self.partner_api_keys.is_empty()) && !self.allow_anonymous_onboardings
+        (!self.is_sandbox() || !self.partner_api_keys.is_empty())
+            && !self.allow_anonymous_onboardings
     }
 
     /// True in sandbox mode (`SANDBOX=true` or `--sandbox`).

@@ -178,7 +178,10 @@ fn describe_problem(problem: &Problem, locale: Locale) -> (String, Vec<String>) 
             if let Some(message) = e.message.as_deref().filter(|m| !m.trim().is_empty()) {
                 next.push(locale.fill(Msg::MetaError, &[("message", message)]));
             }
-            (t(flow_error_msg(FlowErrorFamily::of(e.code.as_deref()))), next)
+            (
+                t(flow_error_msg(FlowErrorFamily::of(e.code.as_deref()))),
+                next,
+            )
         }
         Problem::NotAuthorized => (t(Msg::NotAuthorized), vec![]),
         Problem::InvalidFinish => (t(Msg::InvalidFinish), vec![]),

@@ -27,11 +27,11 @@ pub use meta::{Credentials, Pin, SetPin, StorageRegion};
 pub use names::UnknownName;
 pub use partner::{
     CountryCode, CreateSession, Delivery, DeliveryState, ErrorMessage, EventData, EventPage,
-    EventType, Locale, Metadata, ReportSignupEvent, SignupEventKind, SignupOutcome,
-    MAX_ERROR_MESSAGE_CHARS,
-    OnboardingPage, PartnerEvent, PartnerOnboarding, Session, SessionInfo, SessionLifetime,
-    SessionLookup, SessionPage, SessionToken, DEFAULT_PAGE, DEFAULT_SESSION_SECONDS, MAX_METADATA_BYTES,
-    MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
+    EventType, Locale, Metadata, OnboardingPage, PartnerEvent, PartnerOnboarding,
+    ReportSignupEvent, Session, SessionInfo, SessionLifetime, SessionLookup, SessionPage,
+    SessionToken, SignupEventKind, SignupOutcome, DEFAULT_PAGE, DEFAULT_SESSION_SECONDS,
+    MAX_ERROR_MESSAGE_CHARS, MAX_METADATA_BYTES, MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE,
+    MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
 };
 
 /// Longest id accepted anywhere (Meta's ids are 15–17 digits today).
@@ -436,7 +436,17 @@ mod tests {
             );
         }
         assert_eq!(EsVersion::default(), EsVersion::V4);
-        for bad in ["", "v5", "V4", "4", "v4 ", "v3-public-preview", "v1", "v3", "v2"] {
+        for bad in [
+            "",
+            "v5",
+            "V4",
+            "4",
+            "v4 ",
+            "v3-public-preview",
+            "v1",
+            "v3",
+            "v2",
+        ] {
             assert!(bad.parse::<EsVersion>().is_err(), "{bad:?}");
         }
     }

@@ -23,7 +23,9 @@ pub fn pack(root: &Path, tools: &Tools) -> Result<PathBuf, String> {
     let dist = root.join("dist");
     let mut bundle = 0;
     for entry in fs::read_dir(&dist).map_err(|e| format!("{}: {e}", dist.display()))? {
-        let path = entry.map_err(|e| format!("{}: {e}", dist.display()))?.path();
+        let path = entry
+            .map_err(|e| format!("{}: {e}", dist.display()))?
+            .path();
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -46,7 +48,12 @@ pub fn pack(root: &Path, tools: &Tools) -> Result<PathBuf, String> {
             .map_err(|e| format!("{}: {e}", languages.display()))?
             .path();
         if path.extension().is_some_and(|e| e == "json") {
-            copy(&path, &stage.join("i18n").join(path.file_name().unwrap_or_default()))?;
+            copy(
+                &path,
+                &stage
+                    .join("i18n")
+                    .join(path.file_name().unwrap_or_default()),
+            )?;
         }
     }
     let before: Vec<PathBuf> = tarballs(&stage)?;
@@ -58,7 +65,9 @@ pub fn pack(root: &Path, tools: &Tools) -> Result<PathBuf, String> {
         .into_iter()
         .find(|t| !before.contains(t))
         .ok_or("npm pack wrote no tarball")?;
-    let out = root.join("target").join(tarball.file_name().unwrap_or_default());
+    let out = root
+        .join("target")
+        .join(tarball.file_name().unwrap_or_default());
     fs::rename(&tarball, &out).map_err(|e| format!("{}: {e}", out.display()))?;
     println!("xtask: widget package: {}", out.display());
     Ok(out)
@@ -69,7 +78,12 @@ pub fn pack(root: &Path, tools: &Tools) -> Result<PathBuf, String> {
 pub fn typecheck(root: &Path, tools: &Tools) -> Result<(), String> {
     run(tools
         .command("tsc")
-        .args(["--noEmit", "--strict", "-p", "package/typecheck/tsconfig.json"])
+        .args([
+            "--noEmit",
+            "--strict",
+            "-p",
+            "package/typecheck/tsconfig.json",
+        ])
         .current_dir(root))?;
     println!("xtask: package/typecheck/usage.ts compiles with tsc --noEmit --strict");
     Ok(())
@@ -126,7 +140,11 @@ mod tests {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         fs::create_dir_all(root.join("package")).unwrap();
         for name in OWN_FILES {
-            fs::copy(repo.join("package").join(name), root.join("package").join(name)).unwrap();
+            fs::copy(
+                repo.join("package").join(name),
+                root.join("package").join(name),
+            )
+            .unwrap();
         }
         fake_dist(&root);
         let tarball = pack(&root, &Tools::from_path()).unwrap();

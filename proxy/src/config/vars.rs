@@ -345,8 +345,17 @@ pub fn markdown_table(full: bool) -> String {
     let mut out = String::from("| variable | meaning | default |\n|---|---|---|\n");
     for var in VARIABLES {
         let names: Vec<String> = var.names.iter().map(|n| format!("`{n}`")).collect();
-        let meaning = if full { var.meaning.to_owned() } else { var.help.to_owned() };
-        out.push_str(&format!("| {} | {} | {} |\n", names.join(", "), meaning, var.default));
+        let meaning = if full {
+            var.meaning.to_owned()
+        } else {
+            var.help.to_owned()
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            names.join(", "),
+            meaning,
+            var.default
+        ));
     }
     out
 }
@@ -359,7 +368,11 @@ pub fn env_example() -> String {
          # Without YCLOUD_API_KEY (and without WHATSAPP_PROVIDER=meta) set SANDBOX=true.\n",
     );
     for var in VARIABLES {
-        out.push_str(&format!("\n# {}. Default: {}\n", var.help, plain(var.default)));
+        out.push_str(&format!(
+            "\n# {}. Default: {}\n",
+            var.help,
+            plain(var.default)
+        ));
         // The example fits the first name only (the others of a row are its companions).
         for (i, name) in var.names.iter().enumerate() {
             let example = if i == 0 { var.example } else { "" };
@@ -385,7 +398,9 @@ mod tests {
 
     /// Compares a generated copy with the file; `UPDATE_CONFIG_DOCS=1` rewrites the file.
     fn check(path: &str, expected: String) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(path);
         let actual = std::fs::read_to_string(&path).unwrap_or_default();
         if actual == expected {
             return;
@@ -404,7 +419,9 @@ mod tests {
     #[test]
     fn the_docs_tables_are_generated_from_this_one() {
         for (path, full) in [("README.md", false), ("docs/API.md", true)] {
-            let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+            let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(path);
             let text = std::fs::read_to_string(&file).expect("read the docs");
             let expected = with_table(&text, &markdown_table(full)).unwrap_or_else(|| {
                 panic!("{path} lacks the configuration table's markers ({START:?} ... {END:?})")
@@ -419,7 +436,11 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for var in VARIABLES {
             assert!(!var.help.is_empty() && !var.meaning.is_empty() && !var.default.is_empty());
-            assert!(!var.help.ends_with('.'), "{:?}: help gets its full stop when printed", var.names);
+            assert!(
+                !var.help.ends_with('.'),
+                "{:?}: help gets its full stop when printed",
+                var.names
+            );
             for name in var.names {
                 assert!(seen.insert(*name), "{name} listed twice");
             }
@@ -428,14 +449,22 @@ mod tests {
 
     /// Whether a line of `help` names `name` (alone, or among its row's companions).
     fn names_line(help: &str, name: &str) -> bool {
-        help.lines().any(|l| l.starts_with("  ") && l.trim().split(", ").any(|n| n == name))
+        help.lines()
+            .any(|l| l.starts_with("  ") && l.trim().split(", ").any(|n| n == name))
     }
 
     #[test]
     fn help_names_every_variable_with_its_default() {
         let help = usage();
-        for name in ["PUBLIC_URL", "PARTNER_API_KEYS", "PARTNER_WEBHOOK_URL", "PARTNER_WEBHOOK_SECRET",
-            "ALLOW_ANONYMOUS_ONBOARDINGS", "ONBOARDING_LEASE_SECS", "UPSTREAM_TIMEOUT_SECS"] {
+        for name in [
+            "PUBLIC_URL",
+            "PARTNER_API_KEYS",
+            "PARTNER_WEBHOOK_URL",
+            "PARTNER_WEBHOOK_SECRET",
+            "ALLOW_ANONYMOUS_ONBOARDINGS",
+            "ONBOARDING_LEASE_SECS",
+            "UPSTREAM_TIMEOUT_SECS",
+        ] {
             assert!(names_line(&help, name), "--help lacks {name}");
         }
         assert!(help.contains("Default: 127.0.0.1:8080"));

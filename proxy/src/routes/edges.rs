@@ -38,7 +38,10 @@ pub async fn mark_sandbox(request: Request, next: Next) -> Response {
     let marked = match serde_json::from_slice::<serde_json::Value>(&bytes) {
         Ok(serde_json::Value::Object(mut object)) => {
             if let Some(serde_json::Value::Array(items)) = object.get_mut("data") {
-                for item in items.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+                for item in items
+                    .iter_mut()
+                    .filter_map(serde_json::Value::as_object_mut)
+                {
                     item.insert("sandbox".to_owned(), serde_json::Value::Bool(true));
                 }
             }

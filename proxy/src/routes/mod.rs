@@ -18,8 +18,8 @@ use crate::limits::rate_limited;
 use crate::pipeline::Pipeline;
 
 mod assets;
-mod edges;
 pub mod console;
+mod edges;
 mod meta;
 mod metrics;
 mod onboardings;

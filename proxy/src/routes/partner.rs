@@ -149,7 +149,11 @@ fn check_return_url(url: &str, allowed: &[String], sandbox: bool) -> Result<(), 
     match parsed.scheme() {
         "https" => {}
         "http" if sandbox && loopback => {}
-        _ => return Err(refuse("must be https (http only to this machine in a sandbox)")),
+        _ => {
+            return Err(refuse(
+                "must be https (http only to this machine in a sandbox)",
+            ))
+        }
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(refuse("must not carry a user name or password"));

@@ -48,8 +48,8 @@ pub use leases::Unleased;
 pub use meta::{MetaCredentials, PinOrigin};
 pub use partner::{Attempt, DueEvent, EventFilter, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
-pub use signups::{partner_event_of, SignupFunnel, SignupRecord};
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
+pub use signups::{partner_event_of, SignupFunnel, SignupRecord};
 pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};
 pub use writes::{Budget, CallKind, CountedCall, Ended, Writes};
 

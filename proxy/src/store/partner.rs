@@ -545,7 +545,10 @@ impl Store {
         .bind(i64::from(limit) + 1)
         .fetch_all(&self.read)
         .await?;
-        let mut data = rows.iter().map(session_view).collect::<Result<Vec<_>, _>>()?;
+        let mut data = rows
+            .iter()
+            .map(session_view)
+            .collect::<Result<Vec<_>, _>>()?;
         let more = data.len() > limit as usize;
         data.truncate(limit as usize);
         Ok((data, more))

@@ -151,7 +151,9 @@ async fn the_sandbox_flag_starts_a_sandbox_that_says_so() {
 #[test]
 fn help_lists_every_variable_and_version_prints_the_version() {
     let dir = fresh_dir("bin");
-    let help = proxy(&dir, &["--help"], &[]).output().expect("the proxy runs");
+    let help = proxy(&dir, &["--help"], &[])
+        .output()
+        .expect("the proxy runs");
     assert!(help.status.success());
     let help = String::from_utf8_lossy(&help.stdout).into_owned();
     assert_eq!(help, proxy::config::usage());
@@ -163,7 +165,9 @@ fn help_lists_every_variable_and_version_prints_the_version() {
             assert!(named, "--help lacks {name}");
         }
     }
-    let version = proxy(&dir, &["--version"], &[]).output().expect("the proxy runs");
+    let version = proxy(&dir, &["--version"], &[])
+        .output()
+        .expect("the proxy runs");
     assert!(version.status.success());
     assert_eq!(
         String::from_utf8_lossy(&version.stdout),

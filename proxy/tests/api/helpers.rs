@@ -501,3 +501,23 @@ pub async fn assert_error_shape(response: reqwest::Response, status: u16) -> wir
     assert!(body.error.message.ends_with('.'), "{}", body.error.message);
     body
 }
+
+/// Asks `probe` until it answers `Some` (a fact the test waits on: a row, a delivery, a
+/// request the fake received), or panics after `within` with the last thing it saw.
+pub async fn poll_until<T, S, Fut>(within: Duration, mut probe: impl FnMut() -> Fut) -> T
+where
+    S: std::fmt::Debug,
+    Fut: std::future::Future<Output = Result<T, S>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match probe().await {
+            Ok(found) => return found,
+            Err(seen) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "not there after {within:?}; last seen: {seen:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -334,7 +334,12 @@ async fn every_change_is_an_event_in_the_feed() {
                 .await;
             page.data
                 .iter()
-                .map(|e| (e.kind.as_str().to_owned(), e.data.onboarding().unwrap().onboarding.id.clone()))
+                .map(|e| {
+                    (
+                        e.kind.as_str().to_owned(),
+                        e.data.onboarding().unwrap().onboarding.id.clone(),
+                    )
+                })
                 .collect::<Vec<_>>()
         }
     };
@@ -346,7 +351,11 @@ async fn every_change_is_an_event_in_the_feed() {
         ]
     );
     assert_eq!(
-        feed(format!("onboarding_id={}&type=onboarding.created", other.id)).await,
+        feed(format!(
+            "onboarding_id={}&type=onboarding.created",
+            other.id
+        ))
+        .await,
         [("onboarding.created".to_owned(), other.id.clone())]
     );
     // A filter the feed does not know, or a bad value, is refused rather than ignored.
@@ -644,7 +653,10 @@ async fn sessions_are_listed_and_read_without_their_tokens() {
         .iter()
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, [third.id.as_str(), second.id.as_str(), first.id.as_str()]);
+    assert_eq!(
+        ids,
+        [third.id.as_str(), second.id.as_str(), first.id.as_str()]
+    );
     let text = page.to_string();
     for token in [&first, &second, &third].map(|s| s.token.as_ref().unwrap().as_str().to_owned()) {
         assert!(!text.contains(&token), "a token in the list");
@@ -659,7 +671,9 @@ async fn sessions_are_listed_and_read_without_their_tokens() {
     assert_eq!(page["data"][0]["id"], third.id.as_str());
     let cursor = page["next_cursor"].as_str().unwrap();
     let page: Value = app
-        .partner_json(&format!("/api/partner/sessions?customer_ref=list-a&limit=1&cursor={cursor}"))
+        .partner_json(&format!(
+            "/api/partner/sessions?customer_ref=list-a&limit=1&cursor={cursor}"
+        ))
         .await;
     assert_eq!(page["data"][0]["id"], first.id.as_str());
     assert_eq!(page["next_cursor"], Value::Null);
@@ -669,7 +683,10 @@ async fn sessions_are_listed_and_read_without_their_tokens() {
     connecting_ycloud(&app).await;
     onboard(&app, WABA, &token).await;
     let r = app
-        .partner(Method::DELETE, &format!("/api/partner/sessions/{}", first.id))
+        .partner(
+            Method::DELETE,
+            &format!("/api/partner/sessions/{}", first.id),
+        )
         .send()
         .await
         .unwrap();
@@ -679,27 +696,41 @@ async fn sessions_are_listed_and_read_without_their_tokens() {
         .await;
     assert_eq!(one["customer_ref"], "list-a");
     assert_eq!(one["onboardings_created"], 1);
-    assert_eq!(one["return_url"], "https://partner.example/whatsapp/done?x=1");
+    assert_eq!(
+        one["return_url"],
+        "https://partner.example/whatsapp/done?x=1"
+    );
     assert!(one["revoked_at"].is_string());
     assert!(one["expires_at"].is_string());
     assert!(one.get("token").is_none());
 
     for (path, status, code) in [
-        ("/api/partner/sessions/00000000-0000-0000-0000-000000000000", 404, "session_not_found"),
+        (
+            "/api/partner/sessions/00000000-0000-0000-0000-000000000000",
+            404,
+            "session_not_found",
+        ),
         ("/api/partner/sessions/nope", 404, "session_not_found"),
         ("/api/partner/sessions?state=live", 400, "invalid_query"),
         ("/api/partner/sessions?limit=0", 400, "invalid_query"),
         ("/api/partner/sessions?cursor=zz", 400, "invalid_cursor"),
     ] {
         let r = app.partner(Method::GET, path).send().await.unwrap();
-        assert_eq!(assert_error_shape(r, status).await.error.code, code, "{path}");
+        assert_eq!(
+            assert_error_shape(r, status).await.error.code,
+            code,
+            "{path}"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_return_url_must_be_https_on_an_allowed_origin_and_reaches_the_page() {
     let app = spawn_app_with(Options {
-        env: vec![("ALLOWED_ORIGINS", "https://partner.example,http://127.0.0.1:9".to_owned())],
+        env: vec![(
+            "ALLOWED_ORIGINS",
+            "https://partner.example,http://127.0.0.1:9".to_owned(),
+        )],
         ..Options::default()
     })
     .await;
@@ -719,7 +750,11 @@ async fn a_return_url_must_be_https_on_an_allowed_origin_and_reaches_the_page() 
             .await
             .unwrap();
         let body = assert_error_shape(r, 422).await;
-        assert!(body.error.message.contains("return_url"), "{bad}: {}", body.error.message);
+        assert!(
+            body.error.message.contains("return_url"),
+            "{bad}: {}",
+            body.error.message
+        );
     }
     let session = app
         .create_session(&json!({"customer_ref": "c", "return_url": "https://partner.example/back"}))
