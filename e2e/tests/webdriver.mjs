@@ -3,7 +3,7 @@
 // scripts. Playwright drives only its own browser builds, so other engines go through
 // their drivers.
 import { spawn } from 'node:child_process';
-import { freePort } from '../tests/harness.mjs';
+import { freePort } from './harness.mjs';
 
 /** How to start each engine's driver and session (Debian's packages, geckodriver from crates.io). */
 export const ENGINES = {
@@ -44,6 +44,9 @@ export const ENGINES = {
 /** Starts `engine`'s driver on a free port and opens a session; `close()` ends both. */
 export async function openSession(engine) {
   const spec = ENGINES[engine];
+  if (engine === 'webkit' && !process.env.DISPLAY) {
+    throw new Error('WebKitGTK needs a display: run under xvfb-run (cargo xtask test e2e does)');
+  }
   const port = await freePort();
   const log = [];
   const driver = spawn(spec.driver, spec.args(port), { stdio: ['ignore', 'pipe', 'pipe'] });
