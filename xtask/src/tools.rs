@@ -57,6 +57,13 @@ impl Tools {
         cmd
     }
 
+    /// Where `program` is on the tools' PATH, if anywhere.
+    fn find(&self, program: &str) -> Option<PathBuf> {
+        env::split_paths(&self.path)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    }
+
     /// First line a tool prints for `--version`, or None when it is not there.
     fn version_of(&self, program: &str, arg: &str) -> Option<String> {
         let out = self
@@ -276,8 +283,12 @@ pub fn ensure_other_engines(tools: &Tools) -> Result<OtherEngines, String> {
             GECKODRIVER_VERSION,
         ]))?;
     }
+    // The one that answered (cargo's bin directory comes first on the tools' PATH).
+    let geckodriver = tools
+        .find("geckodriver")
+        .ok_or("geckodriver is installed, but not on PATH")?;
     Ok(OtherEngines {
-        geckodriver: cargo_home().join("bin/geckodriver"),
+        geckodriver,
         minibrowser,
     })
 }
@@ -413,6 +424,23 @@ pub fn run(cmd: &mut Command) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_program_is_found_in_the_first_path_directory_holding_it() {
+        let base = env::temp_dir().join(format!("xtask-find-{}", std::process::id()));
+        let (first, second) = (base.join("first"), base.join("second"));
+        fs::create_dir_all(&first).unwrap();
+        fs::create_dir_all(&second).unwrap();
+        fs::write(second.join("geckodriver"), "").unwrap();
+        let tools = Tools {
+            path: env::join_paths([&first, &second]).unwrap(),
+        };
+        assert_eq!(tools.find("geckodriver"), Some(second.join("geckodriver")));
+        assert_eq!(tools.find("chromedriver"), None);
+        fs::write(first.join("geckodriver"), "").unwrap();
+        assert_eq!(tools.find("geckodriver"), Some(first.join("geckodriver")));
+        fs::remove_dir_all(&base).unwrap();
+    }
 
     #[test]
     fn the_newest_postgresql_is_chosen_numerically() {
