@@ -235,16 +235,18 @@ pub async fn callback(
 }
 
 /// The chooser's form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ChoiceForm {
+    /// The flow's `state`, as the chooser page carries it.
     state: String,
+    /// The index of one of the listed numbers.
     choice: String,
 }
 
 /// `POST /oauth/callback`: the customer's choice among several numbers.
 #[utoipa::path(
     post, path = "/oauth/callback", tag = "onboardings",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`state` (the flow's) and `choice` (the index of a listed number)"),
+    request_body(content = ChoiceForm, content_type = "application/x-www-form-urlencoded", description = "`state` (the flow's) and `choice` (the index of a listed number)"),
     responses(
         (status = 303, description = "The onboarding was created: to the landing page, with `#wa-signup-result=<handle>`"),
         (status = 400, description = "A page: the state is invalid, or no choice waits for it (chosen already)", content_type = "text/html"),
