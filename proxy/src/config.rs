@@ -85,6 +85,9 @@ Configuration comes from the environment (and a .env file):
   RUST_LOG               log filter (default info,sqlx=warn,hyper=warn)
   WHATSAPP_PROVIDER      ycloud (default) or meta (Meta's Cloud API directly)
   TOKEN_ENCRYPTION_KEY   base64 of 32 bytes: encrypts stored tokens and PINs (meta)
+  TOKEN_ENCRYPTION_OLD_KEYS
+                         comma-separated earlier keys: what they sealed is opened and
+                         sealed again with TOKEN_ENCRYPTION_KEY at start-up
   DATA_LOCALIZATION_REGION
                          default local-storage region for Meta registration (e.g. DE)
   META_WEBHOOK_VERIFY_TOKEN

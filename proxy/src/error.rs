@@ -126,6 +126,9 @@ pub enum Error {
     /// 409: deregistering is not possible here.
     #[error("{0}")]
     NotDeregistrable(String),
+    /// 409: starting over is not possible for this onboarding.
+    #[error("{0}")]
+    NotRestartable(String),
     /// 429: the number's deregister budget (10 per moving 72 hours) is spent.
     #[error("this number has used its 10 deregister requests for 72 hours; retry after {}", crate::store::format_time(*.retry_after))]
     DeregisterBudgetSpent {
@@ -220,7 +223,9 @@ impl Error {
             Error::CustomerRefMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Error::ModeNotAllowed(_) => StatusCode::FORBIDDEN,
             Error::SessionExhausted => StatusCode::TOO_MANY_REQUESTS,
-            Error::AlreadyOnboarded | Error::NotDeregistrable(_) => StatusCode::CONFLICT,
+            Error::AlreadyOnboarded | Error::NotDeregistrable(_) | Error::NotRestartable(_) => {
+                StatusCode::CONFLICT
+            }
             Error::PartnerApiDisabled => StatusCode::SERVICE_UNAVAILABLE,
             Error::SessionNotFound => StatusCode::NOT_FOUND,
             Error::InvalidCursor | Error::InvalidQuery(_) => StatusCode::BAD_REQUEST,
@@ -287,6 +292,7 @@ impl Error {
             Error::InvalidCursor => ErrorCode::InvalidCursor,
             Error::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Error::NotDeregistrable(_) => ErrorCode::NotDeregistrable,
+            Error::NotRestartable(_) => ErrorCode::NotRestartable,
             Error::DeregisterBudgetSpent { .. } => ErrorCode::DeregisterLimit,
             Error::MetaRefused(e) => e.code.clone(),
             Error::PinNotExpected(_) => ErrorCode::PinNotExpected,

@@ -229,6 +229,8 @@ mod tests {
                 upstream_request_id: Some("req-9".into()),
                 retry_after: None,
             }),
+            previous_onboarding_id: None,
+            inbound_verified_at: None,
             created_at: String::new(),
             updated_at: String::new(),
         }

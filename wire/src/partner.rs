@@ -55,6 +55,17 @@ names! {
         Failed = "onboarding.failed",
         /// It entered `deregistered`.
         Deregistered = "onboarding.deregistered",
+        /// It entered `disconnected`: the partner was removed, or the account deleted.
+        Disconnected = "onboarding.disconnected",
+        /// The customer's business token no longer works: they must sign up again for it
+        /// (`action_required`, code `reauthorize`).
+        ReauthorizeRequired = "onboarding.reauthorize_required",
+        /// The customer signed up again for the same WABA and number: a new token is stored.
+        Reauthorized = "onboarding.reauthorized",
+        /// The number's first inbound message arrived (`inbound_verified_at`).
+        InboundVerified = "onboarding.inbound_verified",
+        /// A health field of the number changed (`change`: field, before, after).
+        NumberHealthChanged = "number.health_changed",
     }
 }
 
@@ -68,6 +79,7 @@ impl EventType {
             S::ActionRequired => Some(EventType::ActionRequired),
             S::Failed => Some(EventType::Failed),
             S::Deregistered => Some(EventType::Deregistered),
+            S::Disconnected => Some(EventType::Disconnected),
             S::Received | S::Verifying | S::Binding | S::Registering => None,
         }
     }

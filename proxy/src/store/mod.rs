@@ -40,7 +40,7 @@ mod writer;
 mod writes;
 
 pub use leases::Unleased;
-pub use meta::{MetaCredentials, PinOrigin};
+pub use meta::{MetaCredentials, PinOrigin, SealedColumn};
 pub use partner::{Attempt, DueEvent, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
