@@ -164,6 +164,17 @@ pub enum Error {
         "the verification request does not carry META_WEBHOOK_VERIFY_TOKEN with hub.mode=subscribe"
     )]
     VerifyTokenInvalid,
+    /// 403: a console write (cookie session) without its `X-CSRF-Token`, or with another.
+    #[error("this write needs the console's X-CSRF-Token header (from GET /console/session)")]
+    CsrfInvalid,
+    /// 404: no partner event has this id.
+    #[error("no event has this id")]
+    EventNotFound,
+    /// 409: nothing can be delivered without `PARTNER_WEBHOOK_URL`.
+    #[error(
+        "no partner webhook is configured: set PARTNER_WEBHOOK_URL and PARTNER_WEBHOOK_SECRET"
+    )]
+    PartnerWebhookNotConfigured,
     /// 500: the store failed. Logged with its cause; the caller sees a generic sentence.
     #[error("store error")]
     Store(#[from] StoreError),
@@ -247,7 +258,9 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Error::MetaSignatureInvalid => StatusCode::UNAUTHORIZED,
-            Error::VerifyTokenInvalid => StatusCode::FORBIDDEN,
+            Error::VerifyTokenInvalid | Error::CsrfInvalid => StatusCode::FORBIDDEN,
+            Error::EventNotFound => StatusCode::NOT_FOUND,
+            Error::PartnerWebhookNotConfigured => StatusCode::CONFLICT,
             Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::RequestTimeout | Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Error::RateLimited { .. } | Error::RetryTooSoon { .. } | Error::TooManyStreams => {
@@ -302,6 +315,9 @@ impl Error {
             Error::MetaSignatureMalformed(_) => ErrorCode::SignatureMalformed,
             Error::MetaSignatureInvalid => ErrorCode::SignatureInvalid,
             Error::VerifyTokenInvalid => ErrorCode::VerifyTokenInvalid,
+            Error::CsrfInvalid => ErrorCode::CsrfInvalid,
+            Error::EventNotFound => ErrorCode::EventNotFound,
+            Error::PartnerWebhookNotConfigured => ErrorCode::PartnerWebhookNotConfigured,
             Error::Store(_) | Error::Internal(_) => ErrorCode::InternalError,
             Error::RequestTimeout => ErrorCode::RequestTimeout,
             Error::Overloaded => ErrorCode::Overloaded,

@@ -75,7 +75,7 @@ impl Deliverer {
     /// Delivers until `stopping` turns true: woken by each new event, and at least every
     /// poll interval for retries that come due. An attempt cut short by the stop leaves its
     /// lease to expire, and the event is posted again later (at least once).
-    pub async fn run(self, mut stopping: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run(self: std::sync::Arc<Self>, mut stopping: tokio::sync::watch::Receiver<bool>) {
         loop {
             let round = tokio::select! {
                 round = self.round() => round,
@@ -114,7 +114,7 @@ impl Deliverer {
 
     /// One attempt at one event, and what to record of it.
     async fn deliver(&self, event: &DueEvent) -> Attempt {
-        let attempt = self.post(event).await;
+        let attempt = self.post(&event.id, &event.body).await;
         let outcome = match attempt {
             Ok(()) => Attempt::Delivered,
             Err(error) => {
@@ -138,22 +138,41 @@ impl Deliverer {
         outcome
     }
 
+    /// Posts a signed `ping` event now (once, not stored: a test of the endpoint and its
+    /// secret, `POST /api/partner/webhook-test`); answers its id at once and logs how the
+    /// attempt went.
+    pub fn ping(self: &std::sync::Arc<Self>) -> String {
+        let id = format!("evt_{}", uuid::Uuid::now_v7().simple());
+        let created_at = crate::store::format_time(self.clock.now());
+        let body =
+            format!(r#"{{"id":"{id}","type":"ping","created_at":"{created_at}","data":{{}}}}"#);
+        let this = self.clone();
+        let event = id.clone();
+        tokio::spawn(async move {
+            match this.post(&event, &body).await {
+                Ok(()) => tracing::info!(event = %event, "partner webhook test delivered"),
+                Err(error) => tracing::warn!(event = %event, %error, "partner webhook test failed"),
+            }
+        });
+        id
+    }
+
     /// One signed POST; `Err` with a short reason (a status, or the kind of transport
     /// failure: never a header or the body).
-    async fn post(&self, event: &DueEvent) -> Result<(), String> {
+    async fn post(&self, id: &str, body: &str) -> Result<(), String> {
         let timestamp = self.clock.now().unix_timestamp();
         let signature = self
             .signer
-            .sign(&event.id, timestamp, event.body.as_bytes())
+            .sign(id, timestamp, body.as_bytes())
             .map_err(|e| format!("cannot sign: {e}"))?;
         let response = self
             .client
             .post(self.url.clone())
             .header("content-type", "application/json")
-            .header("webhook-id", &event.id)
+            .header("webhook-id", id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
-            .body(event.body.clone())
+            .body(body.to_owned())
             .send()
             .await
             .map_err(|e| match e {

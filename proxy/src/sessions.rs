@@ -108,12 +108,17 @@ impl Sessions {
         }
     }
 
-    /// What a page holding `token` may offer.
+    /// What a page holding `token` may offer; the first time, notes that the link was
+    /// opened.
     ///
     /// # Errors
     /// As [`Sessions::open`].
     pub async fn info(&self, token: &SessionToken) -> Result<SessionInfo, Error> {
         let s = self.open(token).await?;
+        // The funnel's "link opened": the page asks this as soon as it has a token.
+        if !s.opened {
+            self.store.mark_session_opened(&s.id).await?;
+        }
         Ok(SessionInfo {
             modes: s.modes,
             locale: s.locale,

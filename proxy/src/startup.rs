@@ -144,17 +144,27 @@ impl Application {
             settings.public_url.clone(),
         );
         let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
-        match &settings.partner_webhook {
+        let deliverer = match &settings.partner_webhook {
             Some(webhook) => {
-                let deliverer =
-                    Deliverer::new(store.clone(), clock.clone(), webhook, settings.outbox.clone())
-                        .map_err(StartupError::Client)?;
-                tokio::spawn(deliverer.run(stopping_rx.clone()));
+                let deliverer = Arc::new(
+                    Deliverer::new(
+                        store.clone(),
+                        clock.clone(),
+                        webhook,
+                        settings.outbox.clone(),
+                    )
+                    .map_err(StartupError::Client)?,
+                );
+                tokio::spawn(deliverer.clone().run(stopping_rx.clone()));
+                Some(deliverer)
             }
-            None => tracing::info!(
-                "PARTNER_WEBHOOK_URL is not set: partner events are listed by the partner API, not delivered"
-            ),
-        }
+            None => {
+                tracing::info!(
+                    "PARTNER_WEBHOOK_URL is not set: partner events are listed by the partner API, not delivered"
+                );
+                None
+            }
+        };
         if settings.partner_api_keys.is_empty() {
             tracing::info!("PARTNER_API_KEYS is not set: the partner API answers 503");
         }
@@ -234,6 +244,8 @@ impl Application {
             verification: verifier.is_some(),
             sessions_required: settings.sessions_required(),
         };
+        let console =
+            crate::routes::console::Console::new(&settings.public_url, dist_dir.as_deref());
         let state = AppState::from(App {
             pipeline: pipeline.clone(),
             public_config,
@@ -254,6 +266,9 @@ impl Application {
             limits: crate::limits::Limits::new(settings.limits.clone()),
             metrics,
             metrics_token: settings.metrics_token.clone(),
+            console,
+            setup: crate::routes::console::setup_report(&settings),
+            deliverer,
         });
 
         let listener =

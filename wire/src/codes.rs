@@ -123,6 +123,12 @@ error_codes! {
     CredentialsNotFound = "credentials_not_found",
     /// The Meta webhook handshake's `hub.verify_token` is wrong.
     VerifyTokenInvalid = "verify_token_invalid",
+    /// A console write without the sign-in's `X-CSRF-Token`, or with another.
+    CsrfInvalid = "csrf_invalid",
+    /// No partner event has this id.
+    EventNotFound = "event_not_found",
+    /// `PARTNER_WEBHOOK_URL` is not configured: nothing can be delivered.
+    PartnerWebhookNotConfigured = "partner_webhook_not_configured",
 
     // Limits the proxy enforces (docs/API.md, "Limits").
     /// The request was not answered within the proxy's request timeout.

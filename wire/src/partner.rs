@@ -401,6 +401,13 @@ pub struct Delivery {
     pub state: DeliveryState,
     /// POSTs made so far.
     pub attempts: u32,
+    /// Why the last attempt failed (a status or a kind of transport failure), while the
+    /// event is not delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// RFC 3339: when the next attempt is due, while pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
 }
 
 /// An event, as delivered to the partner's webhook (without `delivery`) and as listed by

@@ -18,6 +18,7 @@ use crate::limits::rate_limited;
 use crate::pipeline::Pipeline;
 
 mod assets;
+pub mod console;
 mod meta;
 mod metrics;
 mod onboardings;
@@ -81,6 +82,12 @@ pub struct App {
     pub metrics: crate::metrics::Metrics,
     /// `METRICS_TOKEN`; none: `GET /metrics` is open.
     pub metrics_token: Option<secrecy::SecretString>,
+    /// The partner console's cookie policy and bundle.
+    pub console: console::Console,
+    /// What the setup check says of the settings (`GET /api/partner/setup`).
+    pub setup: wire::Setup,
+    /// The partner webhook's deliverer (test events); none without `PARTNER_WEBHOOK_URL`.
+    pub deliverer: Option<std::sync::Arc<crate::outbox::Deliverer>>,
 }
 
 /// The whole application's router.
@@ -140,11 +147,29 @@ pub fn router(state: AppState) -> Router {
             get(meta::credentials),
         )
         .route("/api/partner/events", get(partner::events))
+        .route(
+            "/api/partner/events/{id}/redeliver",
+            post(partner::redeliver),
+        )
+        .route("/api/partner/webhook-test", post(partner::webhook_test))
+        .route("/api/partner/funnel", get(partner::funnel))
+        .route("/api/partner/setup", get(partner::setup))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             partner::require_key,
         ));
     app = app.merge(partner_api);
+    // The partner console: its page and sign-in (404 without PARTNER_API_KEYS).
+    app = app
+        .route("/console", get(console::page))
+        .route("/console/", get(console::page))
+        .route(
+            "/console/login",
+            rate_limited(post(console::login), &state.limits.settings),
+        )
+        .route("/console/logout", post(console::logout))
+        .route("/console/session", get(console::session))
+        .route("/console/{*file}", get(console::file));
     // The page itself, with the configuration in it; every other file of the bundle is the
     // fallback below.
     app = app

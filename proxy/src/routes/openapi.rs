@@ -35,6 +35,13 @@ use super::onboardings;
         super::meta::handshake,
         super::meta::notification,
         super::partner::events,
+        super::partner::redeliver,
+        super::partner::webhook_test,
+        super::partner::funnel,
+        super::partner::setup,
+        super::console::login,
+        super::console::logout,
+        super::console::session,
         super::metrics::metrics,
     ),
     components(schemas(
@@ -65,13 +72,22 @@ use super::onboardings;
         wire::Pin,
         wire::Credentials,
         wire::StorageRegion,
+        wire::ConsoleLogin,
+        wire::ConsoleSession,
+        wire::WebhookTest,
+        wire::Funnel,
+        wire::FunnelCount,
+        wire::Setup,
+        wire::SetupSetting,
+        wire::LastDelivery,
     )),
     modifiers(&PartnerKeyScheme),
     tags(
         (name = "onboardings", description = "Onboarding a WABA (standard) or a WhatsApp Business App number (coexistence)"),
         (name = "service", description = "Health, public configuration and metrics"),
         (name = "webhooks", description = "Events YCloud (or, with WHATSAPP_PROVIDER=meta, Meta) sends about numbers and accounts"),
-        (name = "partner", description = "The partner's backend: sessions, onboardings and events (bearer key from PARTNER_API_KEYS)"),
+        (name = "partner", description = "The partner's backend: sessions, onboardings and events (bearer key from PARTNER_API_KEYS, or the console's cookie)"),
+        (name = "console", description = "The partner console's sign-in: a partner API key exchanged for a cookie session"),
     )
 )]
 pub struct ApiDoc;

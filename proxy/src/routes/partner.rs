@@ -15,15 +15,16 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use wire::{
-    CreateSession, CustomerRef, ErrorBody, EventPage, OnboardingPage, OnboardingState,
-    PartnerOnboarding, Session, SessionInfo, SessionLookup, DEFAULT_PAGE, MAX_PAGE,
+    CreateSession, CustomerRef, DeliveryState, ErrorBody, EventPage, Funnel, OnboardingPage,
+    OnboardingState, PartnerOnboarding, Session, SessionInfo, SessionLookup, Setup, WebhookTest,
+    DEFAULT_PAGE, MAX_PAGE,
 };
 
 use super::onboardings::{onboarding_id, retry_onboarding};
 use super::AppState;
 use crate::error::{Error, Json};
 use crate::pipeline::RestartError;
-use crate::store::{parse_time, OnboardingQuery};
+use crate::store::{parse_time, EventFilter, OnboardingQuery};
 
 /// The partner API keys, kept as SHA-256 digests: comparing digests of equal length in
 /// constant time leaks neither a key's content nor its length.
@@ -40,7 +41,13 @@ impl PartnerKeys {
         ))
     }
 
-    fn accepts(&self, presented: &str) -> bool {
+    /// No keys: the partner API and the console are off.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `presented` is one of the keys.
+    pub fn accepts(&self, presented: &str) -> bool {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         // Every key is compared, so the time taken does not say which one matched.
         self.0
@@ -51,23 +58,29 @@ impl PartnerKeys {
 }
 
 /// The partner API's gate: `503 partner_api_disabled` without keys, `401 unauthorized`
-/// without a matching `Authorization: Bearer` key.
+/// without a matching `Authorization: Bearer` key. A request without `Authorization` may
+/// come from the console instead (its cookie, and `X-CSRF-Token` on writes; see
+/// [`super::console::authenticate`]), except for the one route that answers secrets.
 pub async fn require_key(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Result<Response, Error> {
-    if state.partner_keys.0.is_empty() {
+    if state.partner_keys.is_empty() {
         return Err(Error::PartnerApiDisabled);
     }
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, key) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
-        });
+    let Some(header) = request.headers().get(header::AUTHORIZATION) else {
+        // Credentials go to the partner's backend only, never to a browser.
+        if request.uri().path().ends_with("/credentials") {
+            return Err(Error::Unauthorized);
+        }
+        super::console::authenticate(&state, request.method(), request.headers()).await?;
+        return Ok(next.run(request).await);
+    };
+    let presented = header.to_str().ok().and_then(|v| {
+        let (scheme, key) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
+    });
     match presented {
         Some(key) if state.partner_keys.accepts(key) => Ok(next.run(request).await),
         _ => Err(Error::Unauthorized),
@@ -147,6 +160,8 @@ pub struct ListParams {
     limit: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Only the onboarding(s) of this WABA id or phone number id (digits).
+    search: Option<String>,
 }
 
 fn limit(value: Option<&str>) -> Result<u32, Error> {
@@ -190,7 +205,7 @@ fn decode_cursor(cursor: &str) -> Result<(String, String), Error> {
     security(("partner_key" = [])),
     responses(
         (status = 200, description = "Onboardings, newest first", body = OnboardingPage),
-        (status = 400, description = "`invalid_query` (limit, state, customer_ref) or `invalid_cursor`", body = ErrorBody),
+        (status = 400, description = "`invalid_query` (limit, state, customer_ref, search) or `invalid_cursor`", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
     )
@@ -213,6 +228,21 @@ pub async fn list_onboardings(
             .map_err(|e| Error::InvalidQuery(format!("state: {e}")))?,
         limit: limit(params.limit.as_deref())?,
         before: params.cursor.as_deref().map(decode_cursor).transpose()?,
+        search: params
+            .search
+            .map(|s| {
+                let s = s.trim().trim_start_matches('+').to_owned();
+                match !s.is_empty()
+                    && s.len() <= wire::MAX_ID_DIGITS
+                    && s.bytes().all(|b| b.is_ascii_digit())
+                {
+                    true => Ok(s),
+                    false => Err(Error::InvalidQuery(
+                        "search must be a WABA id or a phone number id (digits)".to_owned(),
+                    )),
+                }
+            })
+            .transpose()?,
     };
     let (data, more) = state.pipeline.store().partner_onboardings(&query).await?;
     let next_cursor = match more {
@@ -315,6 +345,10 @@ pub struct EventParams {
     after: Option<String>,
     /// Page size, 1–100 (default 50).
     limit: Option<String>,
+    /// Only this onboarding's events.
+    onboarding_id: Option<String>,
+    /// Only events whose delivery stands so: `pending`, `delivered`, `failed`, `disabled`.
+    delivery_state: Option<String>,
 }
 
 /// `evt_` and 32 lower-case hex digits: what [`crate::store`] gives out.
@@ -335,7 +369,7 @@ fn event_id(after: &str) -> Result<&str, Error> {
     security(("partner_key" = [])),
     responses(
         (status = 200, description = "Events, oldest first, each with its delivery state", body = EventPage),
-        (status = 400, description = "`invalid_query` (limit) or `invalid_cursor` (after)", body = ErrorBody),
+        (status = 400, description = "`invalid_query` (limit, onboarding_id, delivery_state) or `invalid_cursor` (after)", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
     )
@@ -347,12 +381,157 @@ pub async fn events(
     let Query(params) = params.map_err(query_error)?;
     let after = params.after.as_deref().map(event_id).transpose()?;
     let limit = limit(params.limit.as_deref())?;
-    let data = state.pipeline.store().partner_events(after, limit).await?;
+    let filter = EventFilter {
+        onboarding_id: params
+            .onboarding_id
+            .map(|id| {
+                uuid::Uuid::parse_str(&id)
+                    .map(|u| u.to_string())
+                    .map_err(|_| Error::InvalidQuery("onboarding_id must be a UUID".to_owned()))
+            })
+            .transpose()?,
+        delivery_state: params
+            .delivery_state
+            .map(|s| s.parse::<DeliveryState>())
+            .transpose()
+            .map_err(|e| Error::InvalidQuery(format!("delivery_state: {e}")))?,
+    };
+    let data = state
+        .pipeline
+        .store()
+        .partner_events(after, limit, &filter)
+        .await?;
     let next_cursor = match data.len() == limit as usize {
         true => data.last().map(|e| e.id.clone()),
         false => None,
     };
     Ok(axum::Json(EventPage { data, next_cursor }))
+}
+
+/// `POST /api/partner/events/{id}/redeliver`.
+#[utoipa::path(
+    post, path = "/api/partner/events/{id}/redeliver", tag = "partner",
+    params(("id" = String, Path, description = "The event's id (`evt_…`)")),
+    security(("partner_key" = [])),
+    responses(
+        (status = 202, description = "The event is due now: posted again at once (a failed one gets one more attempt)"),
+        (status = 400, description = "`bad_path`: not an event id", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`csrf_invalid`: a console write without its X-CSRF-Token", body = ErrorBody),
+        (status = 404, description = "`event_not_found`", body = ErrorBody),
+        (status = 409, description = "`partner_webhook_not_configured`: no PARTNER_WEBHOOK_URL", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn redeliver(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, Error> {
+    let Path(id) = id.map_err(|e| Error::BadPath(e.body_text()))?;
+    let id = event_id(&id)
+        .map_err(|_| Error::BadPath("not an event id (evt_ and 32 hex digits)".to_owned()))?;
+    if state.deliverer.is_none() {
+        return Err(Error::PartnerWebhookNotConfigured);
+    }
+    match state.pipeline.store().redeliver_event(id).await? {
+        true => {
+            tracing::info!(event = %id, "partner event due again (redeliver)");
+            Ok(StatusCode::ACCEPTED)
+        }
+        false => Err(Error::EventNotFound),
+    }
+}
+
+/// `POST /api/partner/webhook-test`.
+#[utoipa::path(
+    post, path = "/api/partner/webhook-test", tag = "partner",
+    security(("partner_key" = [])),
+    responses(
+        (status = 202, description = "A signed `ping` event is being posted to PARTNER_WEBHOOK_URL (once, not listed)", body = WebhookTest),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`csrf_invalid`: a console write without its X-CSRF-Token", body = ErrorBody),
+        (status = 409, description = "`partner_webhook_not_configured`: no PARTNER_WEBHOOK_URL", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn webhook_test(State(state): State<AppState>) -> Result<Response, Error> {
+    let deliverer = state
+        .deliverer
+        .as_ref()
+        .ok_or(Error::PartnerWebhookNotConfigured)?;
+    let id = deliverer.ping();
+    Ok((StatusCode::ACCEPTED, axum::Json(WebhookTest { id })).into_response())
+}
+
+/// The query of `GET /api/partner/funnel`, as sent.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FunnelParams {
+    /// The window in days: `7` (the default) or `30`.
+    days: Option<String>,
+}
+
+/// `GET /api/partner/funnel`.
+#[utoipa::path(
+    get, path = "/api/partner/funnel", tag = "partner",
+    params(FunnelParams),
+    security(("partner_key" = [])),
+    responses(
+        (status = 200, description = "Sessions created, links opened, popups launched, sign-ups finished and connected over the window, with cancel steps and popup error codes", body = Funnel),
+        (status = 400, description = "`invalid_query`: days is not 7 or 30", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn funnel(
+    State(state): State<AppState>,
+    params: Result<Query<FunnelParams>, QueryRejection>,
+) -> Result<axum::Json<Funnel>, Error> {
+    let Query(params) = params.map_err(query_error)?;
+    let days: u32 = match params.days.as_deref() {
+        None | Some("7") => 7,
+        Some("30") => 30,
+        Some(_) => return Err(Error::InvalidQuery("days must be 7 or 30".to_owned())),
+    };
+    let since = state.clock.now() - time::Duration::days(days.into());
+    let counts = state.pipeline.store().funnel_counts(since).await?;
+    Ok(axum::Json(Funnel {
+        days,
+        since: crate::store::format_time(since),
+        sessions_created: counts.sessions_created,
+        links_opened: counts.links_opened,
+        popups_launched: None,
+        finished: counts.finished,
+        connected: counts.connected,
+        cancelled: Vec::new(),
+        errors: Vec::new(),
+    }))
+}
+
+/// `GET /api/partner/setup`.
+#[utoipa::path(
+    get, path = "/api/partner/setup", tag = "partner",
+    security(("partner_key" = [])),
+    responses(
+        (status = 200, description = "Mode, provider, which settings are set and needed (never their values), webhook addresses, and the partner webhook's last delivery", body = Setup),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn setup(State(state): State<AppState>) -> Result<axum::Json<Setup>, Error> {
+    let mut setup = state.setup.clone();
+    setup.last_delivery =
+        state
+            .pipeline
+            .store()
+            .last_delivery()
+            .await?
+            .map(|(event_id, state, last_error)| wire::LastDelivery {
+                event_id,
+                state,
+                last_error,
+            });
+    Ok(axum::Json(setup))
 }
 
 /// `POST /api/session`: what the page's session token allows (the browser's question; no

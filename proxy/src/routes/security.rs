@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone)]
 pub struct SecurityHeaders {
     csp: HeaderValue,
+    /// The console's: the same, framed by nobody (it acts with the partner's rights).
+    console_csp: HeaderValue,
 }
 
 impl SecurityHeaders {
@@ -29,6 +31,11 @@ impl SecurityHeaders {
         sandbox: bool,
     ) -> Self {
         let mut pages: Vec<String> = dist_dir.map(html_files).unwrap_or_default();
+        pages.extend(
+            dist_dir
+                .map(|d| html_files(&d.join("console")))
+                .unwrap_or_default(),
+        );
         if sandbox {
             pages.push(crate::sandbox::assets::POPUP_HTML.to_owned());
             pages.push(crate::sandbox::assets::EMBED_DEMO_HTML.to_owned());
@@ -40,26 +47,44 @@ impl SecurityHeaders {
             .collect();
         hashes.sort();
         hashes.dedup();
-        let csp = content_security_policy(sdk_url, frame_ancestors, &hashes);
-        Self {
-            csp: HeaderValue::from_str(&csp).unwrap_or_else(|_| {
+        let header = |csp: String| {
+            HeaderValue::from_str(&csp).unwrap_or_else(|_| {
                 HeaderValue::from_static(
                     "script-src 'self'; object-src 'none'; frame-ancestors 'self'",
                 )
-            }),
+            })
+        };
+        Self {
+            csp: header(content_security_policy(sdk_url, frame_ancestors, &hashes)),
+            console_csp: header(content_security_policy(
+                sdk_url,
+                &["'none'".to_owned()],
+                &hashes,
+            )),
         }
     }
 
     /// Adds the headers to one answer (the policy only to HTML).
     pub fn apply<B>(&self, mut response: Response<B>) -> Response<B> {
-        let headers = response.headers_mut();
-        let is_html = headers
+        let is_html = response
+            .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"));
         if is_html {
-            headers.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
+            let console = response
+                .extensions()
+                .get::<super::console::ConsolePage>()
+                .is_some();
+            let csp = match console {
+                true => self.console_csp.clone(),
+                false => self.csp.clone(),
+            };
+            response
+                .headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, csp);
         }
+        let headers = response.headers_mut();
         headers.insert(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -16,6 +16,8 @@
 //!   events (written in the transaction of the change that causes them);
 //! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
 //!   YCloud's raw objects);
+//! - `console.rs`: the partner console's sign-ins, links opened, redeliveries and the
+//!   funnel's counts;
 //! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region);
 //! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only);
 //! - `writer.rs`: SQLite's writer thread (a database file): the hot writes (a new onboarding,
@@ -30,6 +32,7 @@ use sqlx::{AnyPool, Executor};
 use crate::clock::Clock;
 
 mod cache;
+mod console;
 mod leases;
 mod meta;
 mod partner;
@@ -39,9 +42,10 @@ mod webhooks;
 mod writer;
 mod writes;
 
+pub use console::{ConsoleSignIn, FunnelCounts};
 pub use leases::Unleased;
 pub use meta::{MetaCredentials, PinOrigin, SealedColumn};
-pub use partner::{Attempt, DueEvent, OnboardingQuery, SessionRecord};
+pub use partner::{Attempt, DueEvent, EventFilter, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
 pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};

@@ -35,6 +35,8 @@ pub struct SessionRecord {
     pub expires_at: OffsetDateTime,
     /// Set once revoked.
     pub revoked: bool,
+    /// Set once the page checked the token (the link was opened).
+    pub opened: bool,
 }
 
 impl SessionRecord {
@@ -55,6 +57,17 @@ pub struct OnboardingQuery {
     pub limit: u32,
     /// Strictly older than this `(created_at, id)`.
     pub before: Option<(String, String)>,
+    /// Only those whose WABA id or phone number id is this (digits).
+    pub search: Option<String>,
+}
+
+/// Which events a listing keeps.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only this onboarding's.
+    pub onboarding_id: Option<String>,
+    /// Only those whose delivery stands so.
+    pub delivery_state: Option<DeliveryState>,
 }
 
 /// An event a deliverer took: what to POST, and how many attempts came before.
@@ -117,6 +130,7 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
             .and_then(super::parse_time)
             .ok_or_else(|| corrupt("expires_at"))?,
         revoked: text("revoked_at")?.is_some(),
+        opened: text("opened_at")?.is_some(),
         metadata: text("metadata")?
             .map(|m| serde_json::from_str::<Metadata>(&m).map_err(|_| corrupt("metadata")))
             .transpose()?,
@@ -336,6 +350,14 @@ fn event_from_row(row: &AnyRow) -> Result<PartnerEvent, StoreError> {
         delivery: Some(Delivery {
             state,
             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            last_error: match state {
+                DeliveryState::Delivered => None,
+                _ => row.try_get("last_error")?,
+            },
+            next_attempt_at: match state {
+                DeliveryState::Pending => row.try_get("next_attempt_at")?,
+                _ => None,
+            },
         }),
         id,
     })
@@ -488,6 +510,12 @@ impl Store {
         if query.state.is_some() {
             sql.push_str(&format!(" AND o.state = ${}", next()));
         }
+        if query.search.is_some() {
+            let (a, b) = (next(), next());
+            sql.push_str(&format!(
+                " AND (o.waba_id = ${a} OR o.phone_number_id = ${b})"
+            ));
+        }
         if query.before.is_some() {
             let (a, b, c) = (next(), next(), next());
             sql.push_str(&format!(
@@ -504,6 +532,9 @@ impl Store {
         }
         if let Some(s) = query.state {
             q = q.bind(s.as_str());
+        }
+        if let Some(search) = &query.search {
+            q = q.bind(search.clone()).bind(search.clone());
         }
         if let Some((created_at, id)) = &query.before {
             q = q
@@ -525,7 +556,8 @@ impl Store {
         Ok((out, more))
     }
 
-    /// Events after `after` (an event id), oldest first, at most `limit`.
+    /// Events after `after` (an event id), oldest first, at most `limit`, only those
+    /// `filter` keeps.
     ///
     /// # Errors
     /// Database failures, or a corrupt row.
@@ -533,12 +565,27 @@ impl Store {
         &self,
         after: Option<&str>,
         limit: u32,
+        filter: &EventFilter,
     ) -> Result<Vec<PartnerEvent>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM partner_events WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after.unwrap_or(""))
-            .bind(i64::from(limit))
-            .fetch_all(&self.read)
-            .await?;
+        let mut sql = String::from("SELECT * FROM partner_events WHERE id > $1");
+        let mut n = 1;
+        if filter.onboarding_id.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND onboarding_id = ${n}"));
+        }
+        if filter.delivery_state.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND delivery_state = ${n}"));
+        }
+        sql.push_str(&format!(" ORDER BY id LIMIT ${}", n + 1));
+        let mut q = sqlx::query(&sql).bind(after.unwrap_or(""));
+        if let Some(id) = &filter.onboarding_id {
+            q = q.bind(id.clone());
+        }
+        if let Some(state) = filter.delivery_state {
+            q = q.bind(state.as_str());
+        }
+        let rows = q.bind(i64::from(limit)).fetch_all(&self.read).await?;
         rows.iter().map(event_from_row).collect()
     }
 
