@@ -297,6 +297,7 @@ impl Pipeline {
     ) -> Result<Applied, StoreError> {
         let mut changed_ids = Vec::new();
         let (mut fresh, mut seen) = (false, false);
+        let mut marked = 0;
         for (e, entry) in n.entry.iter().enumerate() {
             let created = entry
                 .time
@@ -304,6 +305,26 @@ impl Pipeline {
             for (c, change) in entry.changes.iter().enumerate() {
                 seen = true;
                 let waba = waba_of(&entry.id, change);
+                // A customer's message: only that it arrived is kept, never the change.
+                if change.field == "messages" {
+                    let arrived = change
+                        .value
+                        .get("messages")
+                        .and_then(Value::as_array)
+                        .is_some_and(|m| !m.is_empty());
+                    let metadata = change.value.get("metadata");
+                    let phone = metadata.and_then(|m| str_field(m, "phone_number_id"));
+                    let display = metadata.and_then(|m| str_field(m, "display_phone_number"));
+                    if arrived {
+                        if let Applied::Changed(n) =
+                            self.first_inbound(Some(waba), phone, display).await?
+                        {
+                            fresh = true;
+                            marked += n;
+                        }
+                    }
+                    continue;
+                }
                 let event_id = format!("{id}.{e}.{c}");
                 let kind: String = format!("meta.{}", change.field).chars().take(128).collect();
                 // The change as a notification of its own: what is stored.
@@ -351,8 +372,8 @@ impl Pipeline {
                 }
             }
         }
-        let n = changed_ids.len();
-        if n > 0 {
+        let n = changed_ids.len() + marked;
+        if !changed_ids.is_empty() {
             let pipeline = self.clone();
             tokio::spawn(async move {
                 for id in changed_ids {

@@ -706,6 +706,45 @@ impl Pipeline {
             })
     }
 
+    /// A message reached the number (of `waba`, with id `phone_number_id` or the number
+    /// `to`): the onboardings of that number that had not seen one yet record when
+    /// (`inbound_verified_at`, `onboarding.inbound_verified`), the proof that it receives.
+    pub(super) async fn first_inbound(
+        &self,
+        waba: Option<&str>,
+        phone_number_id: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Applied, StoreError> {
+        let digits = |s: &str| -> String { s.chars().filter(char::is_ascii_digit).collect() };
+        let to = to.map(digits).filter(|d| !d.is_empty());
+        let store = &self.inner.store;
+        let mut marked = 0;
+        for o in store.onboardings_for(waba, phone_number_id).await? {
+            let by_id = phone_number_id.is_some()
+                && o.phone_number_id.as_ref().map(|p| p.as_str()) == phone_number_id;
+            let by_number = to.as_deref().is_some_and(|to| {
+                o.phone_number.as_ref().is_some_and(|n| {
+                    ["phoneNumber", "display_phone_number", "displayPhoneNumber"]
+                        .iter()
+                        .filter_map(|k| webhook_rules::str_field(n, k))
+                        .any(|v| digits(v) == to)
+                })
+            });
+            if o.inbound_verified_at.is_some() || !(by_id || by_number) {
+                continue;
+            }
+            if store.mark_inbound(&o.id).await? {
+                tracing::info!(id = %o.id, "first inbound message: the number receives");
+                self.notify(&o.id).await;
+                marked += 1;
+            }
+        }
+        Ok(match marked {
+            0 => Applied::Ignored,
+            n => Applied::Changed(n),
+        })
+    }
+
     /// Applies the webhook events that arrived while a runner owned onboarding `id` (kept
     /// in the store, never dropped), in the order they came, now that its steps committed.
     /// Answers how many changed it; a failure leaves them deferred (for the next run's end).
@@ -785,6 +824,15 @@ impl Pipeline {
     /// Store failures: nothing was recorded, so the event can come again.
     pub async fn apply_event(&self, event: &Event, body: &str) -> Result<Applied, StoreError> {
         let env = &event.envelope;
+        // A customer's message: only that it arrived is kept (the body is never stored).
+        if env.kind == crate::webhook::INBOUND_MESSAGE {
+            let Some(message) = env.whatsapp_inbound_message.as_ref() else {
+                return Ok(Applied::Ignored);
+            };
+            let waba = webhook_rules::str_field(message, "wabaId");
+            let to = webhook_rules::str_field(message, "to");
+            return self.first_inbound(waba, None, to).await;
+        }
         let Some(subject) = Subject::of(event) else {
             return Ok(Applied::Ignored);
         };

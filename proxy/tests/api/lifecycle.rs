@@ -176,3 +176,43 @@ async fn a_ban_sent_during_a_slow_bind_is_applied_after_the_bind_commits() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_first_inbound_message_is_recorded_once_and_its_text_never() {
+    let app = spawn_app().await;
+    let o = pending_onboarding(&app).await;
+    assert!(o.inbound_verified_at.is_none());
+    let inbound = |id: &str| {
+        json!({"id": id, "type": "whatsapp.inbound_message.received", "apiVersion": "v2",
+            "createTime": "2026-06-01T12:00:00.000Z",
+            "whatsappInboundMessage": {"id": "msg_1", "wamid": "wamid.X", "wabaId": WABA,
+                "from": "+447700900123", "to": E164, "type": "text",
+                "text": {"body": "a private hello"}}})
+        .to_string()
+    };
+    send(&app, &inbound("evt_in_1")).await;
+    let now = current(&app, &o.id).await;
+    let at = now.inbound_verified_at.expect("recorded");
+    // Once: a second message changes nothing.
+    send(&app, &inbound("evt_in_2")).await;
+    assert_eq!(current(&app, &o.id).await.inbound_verified_at, Some(at));
+    let events: wire::EventPage = app.partner_json("/api/partner/events").await;
+    let verified: Vec<_> = events
+        .data
+        .iter()
+        .filter(|e| e.kind == wire::EventType::InboundVerified)
+        .collect();
+    assert_eq!(verified.len(), 1);
+    assert!(verified[0].data.onboarding.inbound_verified_at.is_some());
+    // Nothing of the message is kept.
+    let store = proxy::store::Store::connect(&app.database_url, proxy::clock::Clock::system())
+        .await
+        .unwrap();
+    assert!(!store.has_webhook_event("evt_in_1").await.unwrap());
+    store.close().await;
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(&app.data_dir).unwrap() {
+        stored.extend(std::fs::read(entry.unwrap().path()).unwrap_or_default());
+    }
+    assert!(!String::from_utf8_lossy(&stored).contains("a private hello"));
+}

@@ -1074,3 +1074,28 @@ async fn a_pin_or_a_deregister_waits_for_whoever_holds_the_lease() {
     assert!(store.lease(&o.id).await.unwrap().is_none());
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_meta_inbound_message_records_that_the_number_receives() {
+    let app = meta_app().await;
+    let o = connected_onboarding(&app).await;
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": WABA,
+        "time": 1_745_000_100, "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "16315551111", "phone_number_id": PHONE_ID},
+            "contacts": [{"profile": {"name": "Kim"}, "wa_id": "447700900123"}],
+            "messages": [{"from": "447700900123", "id": "wamid.ABC", "timestamp": "1745000100",
+                          "type": "text", "text": {"body": "a private hello"}}]}}]}]})
+    .to_string();
+    let sig = proxy::meta::webhook::sign(APP_SECRET, body.as_bytes());
+    let r = post_meta_webhook(&app, &body, Some(&sig)).await;
+    assert_eq!(r.status(), 200);
+    let now: Onboarding = app.get_json(&format!("/api/onboardings/{}", o.id)).await;
+    assert!(now.inbound_verified_at.is_some());
+    assert_eq!(now.state, OnboardingState::Connected);
+    let kinds = partner_event_kinds(&app).await;
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("onboarding.inbound_verified")
+    );
+}
