@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use crate::browser::{http, json};
 use wire::{
-    CreateOnboarding, ErrorBody, Onboarding, Pin, PublicConfig, SessionLookup, SessionToken, SetPin,
+    CreateOnboarding, ErrorBody, Onboarding, Pin, PublicConfig, ReportSignupEvent, SessionLookup,
+    SessionToken, SetPin,
 };
 
 /// Why a call to the proxy did not give the expected answer.
@@ -72,6 +73,14 @@ impl Proxy {
         body: &CreateOnboarding,
     ) -> Result<Onboarding, ApiFailure> {
         post(&self.url("/api/onboardings"), Some(body)).await
+    }
+
+    /// `POST /api/signup-events`: a popup outcome the partner hears of. Its answer changes
+    /// nothing on the page, so it is not read (a lost report loses only a funnel count).
+    pub async fn report_signup_event(&self, body: &ReportSignupEvent) {
+        if let Some(text) = json::to_text(body) {
+            let _ = http::fetch("POST", &self.url("/api/signup-events"), Some(&text)).await;
+        }
     }
 
     /// `GET /api/onboardings/{id}`.

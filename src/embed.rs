@@ -98,7 +98,7 @@ where
                 options.es_version = match value {
                     "" => None,
                     v => Some(v.parse().map_err(|_| {
-                        err("must be \"v4\", \"v4-public-preview\", \"v3\" or \"v2\"")
+                        err("must be \"v4\" or \"v4-public-preview\"")
                     })?),
                 }
             }
@@ -220,7 +220,7 @@ mod tests {
             ("configId", "456"),
             ("solutionId", "789"),
             ("graphVersion", "v26.0"),
-            ("esVersion", "v2"),
+            ("esVersion", "v4-public-preview"),
             ("sdkUrl", "https://connect.facebook.net/en_US/sdk.js"),
             ("locale", "vi"),
             ("customerRef", "cust-42"),
@@ -241,7 +241,7 @@ mod tests {
         assert_eq!(o.config_id.as_deref(), Some("456"));
         assert_eq!(o.solution_id.as_deref(), Some("789"));
         assert_eq!(o.graph_version.as_deref(), Some("v26.0"));
-        assert_eq!(o.es_version, Some(wire::EsVersion::V2));
+        assert_eq!(o.es_version, Some(wire::EsVersion::V4PublicPreview));
         assert_eq!(o.locale.as_deref(), Some("vi"));
         assert_eq!(o.customer_ref.unwrap().as_str(), "cust-42");
     }
@@ -276,6 +276,8 @@ mod tests {
             ("customerRef", "a\u{7}b"),
             ("appId", "1\n2"),
             ("esVersion", "v5"),
+            ("esVersion", "v2"),
+            ("esVersion", "v3"),
             ("headingLevel", "0"),
             ("headingLevel", "7"),
             ("headingLevel", "h2"),

@@ -9,8 +9,9 @@ use std::time::Duration;
 use leptos::prelude::*;
 use serde::Serialize;
 use wire::{
-    CreateOnboarding, CustomerRef, EsVersion, Mode, Onboarding, OnboardingState, Pin, PublicConfig,
-    SessionToken,
+    CreateOnboarding, CustomerRef, ErrorMessage, EsVersion, FlowErrorCode, FlowStep,
+    MetaSessionId, Mode, Onboarding, OnboardingState, Pin, PublicConfig, ReportSignupEvent,
+    SessionToken, SignupEventKind,
 };
 
 use crate::api::{ApiFailure, Proxy};
@@ -21,7 +22,7 @@ use crate::browser::stream::EventStream;
 use crate::protocol::widget_event::CancelDetail;
 use crate::protocol::{
     event_detail, CancelStep, Correlator, Failure, LaunchOptions, LoginResult, OriginPolicy,
-    Outcome, SessionInfo, Timeouts,
+    Outcome, ReportedError, SessionInfo, Timeouts,
 };
 use crate::screen::{admission, offered_modes, Admission, ErrorEvent, PinTry, SessionRefusal};
 pub use crate::screen::{Action, Problem, Request, Screen};
@@ -446,7 +447,20 @@ impl Flow {
         if called.is_err() {
             self.active.set_value(None);
             self.set(Screen::Failed(Problem::PopupFailed));
+            return;
         }
+        // After FB.login: the report must not delay the popup.
+        self.report(signup_report(mode, SignupEventKind::Launch, None, None));
+    }
+
+    /// Tells the proxy of a popup outcome that creates no onboarding (and of launches), for
+    /// the partner's funnel; in the background, its answer unread.
+    fn report(self, mut report: ReportSignupEvent) {
+        report.session = self.options.with_value(|o| {
+            o.session.as_ref().and_then(GivenSession::token).cloned()
+        });
+        let proxy = self.proxy();
+        leptos::task::spawn_local(async move { proxy.report_signup_event(&report).await });
     }
 
     fn on_session_info(self, info: SessionInfo) {
@@ -497,11 +511,20 @@ impl Flow {
                         current_step: step.as_ref().map(CancelStep::as_str),
                     },
                 );
+                self.report(signup_report(
+                    mode,
+                    SignupEventKind::Cancel,
+                    step.as_ref(),
+                    None,
+                ));
                 self.set(Screen::Cancelled(step));
             }
             Outcome::Failed { reason } => {
                 let problem = match reason {
-                    Failure::Reported(e) => Problem::Reported(e),
+                    Failure::Reported(e) => {
+                        self.report(signup_report(mode, SignupEventKind::Error, None, Some(&e)));
+                        Problem::Reported(e)
+                    }
                     Failure::NotAuthorized => Problem::NotAuthorized,
                     Failure::InvalidFinish(_) => Problem::InvalidFinish,
                 };
@@ -618,5 +641,34 @@ impl Flow {
                 false
             }
         }
+    }
+}
+
+/// The report of a popup outcome: what Meta sent, each value kept only when it has the
+/// shape the proxy accepts (a malformed one is left out, not the whole report).
+fn signup_report(
+    mode: Mode,
+    event: SignupEventKind,
+    step: Option<&CancelStep>,
+    error: Option<&ReportedError>,
+) -> ReportSignupEvent {
+    let message = error.and_then(|e| e.message.as_deref()).map(|m| {
+        m.chars()
+            .filter(|c| !c.is_control() || *c == '\n')
+            .take(wire::MAX_ERROR_MESSAGE_CHARS)
+            .collect::<String>()
+    });
+    ReportSignupEvent {
+        session: None,
+        mode,
+        event,
+        current_step: step.and_then(|s| FlowStep::parse(s.as_str()).ok()),
+        error_code: error
+            .and_then(|e| e.code.as_deref())
+            .and_then(|c| FlowErrorCode::parse(c.trim()).ok()),
+        error_message: message.and_then(|m| ErrorMessage::parse(m).ok()),
+        meta_session_id: error
+            .and_then(|e| e.session_id.as_deref())
+            .and_then(|s| MetaSessionId::parse(s).ok()),
     }
 }

@@ -274,8 +274,28 @@ messages! {
     CancelledHelp,
     /// Meta's error report: `{message}`.
     MetaError,
-    /// Support reference: `{session}`.
-    MetaErrorSession,
+    /// Popup error 3441045: the number cannot keep the WhatsApp Business app.
+    FlowCoexNotEligible,
+    /// Popup error 3441047: coexistence is unavailable with Marketing Messages.
+    FlowCoexMarketing,
+    /// Popup error 4563015: the WhatsApp Business app is too old.
+    FlowAppTooOld,
+    /// Popup error 2655093: the account is shared with another partner.
+    FlowSharedWithPartner,
+    /// Popup errors 3441049, 2655094: disconnect, then wait 15 minutes.
+    FlowDisconnectWait,
+    /// Popup errors 2655049, 2494028: the account is already shared.
+    FlowAlreadyShared,
+    /// Popup error 2388098: business verification is needed.
+    FlowBusinessVerification,
+    /// Popup error 2494143: business verification started with another partner.
+    FlowVerificationElsewhere,
+    /// Popup errors 3441033, 1675004: too many attempts.
+    FlowTooManyAttempts,
+    /// Any other popup error.
+    FlowUnknown,
+    /// The copyable support reference: `{reference}`.
+    SupportReference,
     /// Login not authorized.
     NotAuthorized,
     /// Popup ended with no message.
@@ -444,7 +464,17 @@ fn en(m: Msg) -> &'static str {
         Cancelled => "You closed the Facebook window before finishing.",
         CancelledHelp => "Nothing was created. Click a button to start again when you are ready.",
         MetaError => "Facebook reported an error: {message}",
-        MetaErrorSession => "If you contact support, quote session {session}.",
+        FlowCoexNotEligible => "This number can't be connected while keeping the WhatsApp Business app. Use an eligible number, or connect it as a new number.",
+        FlowCoexMarketing => "This account uses Marketing Messages, which can't be combined with the WhatsApp Business app. Connect it as a new number instead.",
+        FlowAppTooOld => "Update the WhatsApp Business app on your phone to version 2.24.17 or later, then try again.",
+        FlowSharedWithPartner => "This WhatsApp account is connected to another provider. Disconnect it in the WhatsApp Business app, then try again.",
+        FlowDisconnectWait => "Disconnect the number from the other provider, wait 15 minutes, then try again.",
+        FlowAlreadyShared => "This WhatsApp account is already shared. Choose another account, or ask the site's team to check the existing connection.",
+        FlowBusinessVerification => "Meta needs your business to be verified first. Complete business verification in Meta Business Suite, then try again.",
+        FlowVerificationElsewhere => "Business verification was started with another partner. Finish it there or wait for it to end, then try again.",
+        FlowTooManyAttempts => "Too many attempts. Wait a few hours, then try again.",
+        FlowUnknown => "Something went wrong in the Facebook window. Try again; if it happens again, contact support with the reference below.",
+        SupportReference => "Support reference: {reference}",
         NotAuthorized => "Facebook did not grant the permissions needed. Please try again and accept them.",
         TimedOut => "The Facebook window did not report back.",
         TimedOutHelp => "If this keeps happening, this site may not be allowed in the Facebook app's settings. Please tell the site's team.",
@@ -549,7 +579,17 @@ fn zh_hans(m: Msg) -> &'static str {
         Cancelled => "您在完成前关闭了 Facebook 窗口。",
         CancelledHelp => "未创建任何内容。准备好后，点击按钮重新开始。",
         MetaError => "Facebook 报告了一个错误：{message}",
-        MetaErrorSession => "联系客服时，请提供会话编号 {session}。",
+        FlowCoexNotEligible => "这个号码无法在保留 WhatsApp Business 应用的同时接入。请换用符合条件的号码，或将它作为新号码接入。",
+        FlowCoexMarketing => "该账户已使用营销消息功能，无法与 WhatsApp Business 应用同时使用。请改为作为新号码接入。",
+        FlowAppTooOld => "请先将手机上的 WhatsApp Business 应用更新到 2.24.17 或更高版本，然后重试。",
+        FlowSharedWithPartner => "这个 WhatsApp 账户已接入其他服务商。请先在 WhatsApp Business 应用中断开连接，然后重试。",
+        FlowDisconnectWait => "请先断开该号码与其他服务商的连接，等待 15 分钟后再重试。",
+        FlowAlreadyShared => "这个 WhatsApp 账户已被共享。请选择其他账户，或请网站团队检查现有连接。",
+        FlowBusinessVerification => "Meta 要求先完成企业验证。请在 Meta Business Suite 中完成企业验证后重试。",
+        FlowVerificationElsewhere => "企业验证已通过另一家合作伙伴发起。请在那里完成验证或等待其结束后再重试。",
+        FlowTooManyAttempts => "尝试次数过多。请等待几个小时后再重试。",
+        FlowUnknown => "Facebook 窗口中出现了问题。请重试；如果再次发生，请凭下方的参考编号联系客服。",
+        SupportReference => "客服参考编号：{reference}",
         NotAuthorized => "Facebook 未授予所需权限。请重试并接受授权。",
         TimedOut => "Facebook 窗口没有返回结果。",
         TimedOutHelp => "如果反复出现，可能是本网站未在 Facebook 应用设置中获准。请告知网站团队。",
@@ -658,7 +698,17 @@ fn zh_hant(m: Msg) -> &'static str {
         Cancelled => "您在完成前關閉了 Facebook 視窗。",
         CancelledHelp => "尚未建立任何內容。準備好後，點選按鈕重新開始。",
         MetaError => "Facebook 回報了一個錯誤：{message}",
-        MetaErrorSession => "聯絡客服時，請提供工作階段編號 {session}。",
+        FlowCoexNotEligible => "這個號碼無法在保留 WhatsApp Business 應用程式的同時連接。請改用符合資格的號碼，或將它作為新號碼連接。",
+        FlowCoexMarketing => "此帳戶已使用行銷訊息功能，無法與 WhatsApp Business 應用程式同時使用。請改為作為新號碼連接。",
+        FlowAppTooOld => "請先將手機上的 WhatsApp Business 應用程式更新至 2.24.17 或更新版本，然後再試一次。",
+        FlowSharedWithPartner => "這個 WhatsApp 帳戶已連接其他服務商。請先在 WhatsApp Business 應用程式中中斷連線，然後再試一次。",
+        FlowDisconnectWait => "請先中斷此號碼與其他服務商的連線，等待 15 分鐘後再試一次。",
+        FlowAlreadyShared => "這個 WhatsApp 帳戶已被分享。請選擇其他帳戶，或請網站團隊檢查現有連線。",
+        FlowBusinessVerification => "Meta 要求先完成商家驗證。請在 Meta Business Suite 中完成商家驗證後再試一次。",
+        FlowVerificationElsewhere => "商家驗證已透過另一家合作夥伴發起。請在該處完成驗證或等待其結束後再試一次。",
+        FlowTooManyAttempts => "嘗試次數過多。請等待幾個小時後再試一次。",
+        FlowUnknown => "Facebook 視窗中發生問題。請再試一次；若再次發生，請憑下方的參考編號聯絡客服。",
+        SupportReference => "客服參考編號：{reference}",
         NotAuthorized => "Facebook 未授予所需權限。請重試並接受授權。",
         TimedOut => "Facebook 視窗沒有回傳結果。",
         TimedOutHelp => {
@@ -767,7 +817,17 @@ fn vi(m: Msg) -> &'static str {
         Cancelled => "Bạn đã đóng cửa sổ Facebook trước khi hoàn tất.",
         CancelledHelp => "Chưa có gì được tạo. Khi sẵn sàng, hãy bấm một nút để bắt đầu lại.",
         MetaError => "Facebook báo lỗi: {message}",
-        MetaErrorSession => "Nếu liên hệ bộ phận hỗ trợ, hãy cung cấp mã phiên {session}.",
+        FlowCoexNotEligible => "Không thể kết nối số này mà vẫn giữ ứng dụng WhatsApp Business. Hãy dùng số đủ điều kiện, hoặc kết nối nó như một số mới.",
+        FlowCoexMarketing => "Tài khoản này đang dùng Tin nhắn tiếp thị, không thể dùng cùng ứng dụng WhatsApp Business. Hãy kết nối như một số mới.",
+        FlowAppTooOld => "Hãy cập nhật ứng dụng WhatsApp Business trên điện thoại lên phiên bản 2.24.17 trở lên, rồi thử lại.",
+        FlowSharedWithPartner => "Tài khoản WhatsApp này đang kết nối với nhà cung cấp khác. Hãy ngắt kết nối trong ứng dụng WhatsApp Business, rồi thử lại.",
+        FlowDisconnectWait => "Hãy ngắt kết nối số này khỏi nhà cung cấp khác, đợi 15 phút, rồi thử lại.",
+        FlowAlreadyShared => "Tài khoản WhatsApp này đã được chia sẻ. Hãy chọn tài khoản khác, hoặc nhờ đội ngũ của trang kiểm tra kết nối hiện có.",
+        FlowBusinessVerification => "Meta yêu cầu xác minh doanh nghiệp trước. Hãy hoàn tất xác minh doanh nghiệp trong Meta Business Suite, rồi thử lại.",
+        FlowVerificationElsewhere => "Việc xác minh doanh nghiệp đã được bắt đầu với một đối tác khác. Hãy hoàn tất ở đó hoặc đợi nó kết thúc, rồi thử lại.",
+        FlowTooManyAttempts => "Bạn đã thử quá nhiều lần. Hãy đợi vài giờ rồi thử lại.",
+        FlowUnknown => "Đã xảy ra sự cố trong cửa sổ Facebook. Hãy thử lại; nếu vẫn lặp lại, hãy liên hệ bộ phận hỗ trợ kèm mã tham chiếu bên dưới.",
+        SupportReference => "Mã tham chiếu hỗ trợ: {reference}",
         NotAuthorized => "Facebook chưa cấp các quyền cần thiết. Vui lòng thử lại và chấp nhận các quyền.",
         TimedOut => "Cửa sổ Facebook không gửi lại kết quả.",
         TimedOutHelp => "Nếu việc này lặp lại, có thể trang này chưa được cho phép trong cài đặt ứng dụng Facebook. Hãy báo cho đội ngũ của trang.",

@@ -183,7 +183,10 @@ pub fn remedy(code: &ErrorCode) -> Remedy {
         | C::PhoneNumberDeleted
         | C::WabaDeleted
         | C::PartnerRemoved
-        | C::PartnerAppUninstalled => Remedy::StartAgain,
+        | C::PartnerAppUninstalled
+        // Signing up again settles which number, or how Meta sees it.
+        | C::PhoneNumberAmbiguous
+        | C::CoexistenceUnconfirmed => Remedy::StartAgain,
         C::UpstreamRateLimited
         | C::UpstreamConflict
         | C::UpstreamUnavailable
@@ -308,6 +311,7 @@ impl Screen {
                     retryable: false,
                     upstream_request_id: None,
                     retry_after: None,
+                    candidates: Vec::new(),
                 });
                 Screen::ActionRequired(onboarding)
             }
@@ -457,6 +461,7 @@ mod tests {
         Onboarding {
             id: "b7a1".into(),
             mode: Mode::Standard,
+            launched_mode: None,
             waba_id: WabaId::parse("104996122399160").unwrap(),
             phone_number_id: None,
             business_id: None,
@@ -471,6 +476,7 @@ mod tests {
                 retryable,
                 upstream_request_id: None,
                 retry_after: None,
+                candidates: Vec::new(),
             }),
             previous_onboarding_id: None,
             inbound_verified_at: None,

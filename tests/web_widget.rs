@@ -26,6 +26,7 @@ setTimeout(function () { window.fbAsyncInit(); }, 0);
 /// `window.__posts`; every later GET answers connected.
 const FAKE_PROXY: &str = r#"
       window.__posts = [];
+      window.__reports = [];
       window.fetch = function (input, init) {
         var url = typeof input === 'string' ? input : input.url;
         var method = (init && init.method) || (input.method) || 'GET';
@@ -33,6 +34,12 @@ const FAKE_PROXY: &str = r#"
           phone_number_id: '106540352242922', state: 'pending',
           waba: { paymentMethodAttached: true }, phone_number: { status: 'PENDING' },
           created_at: '2026-11-23T00:00:00Z', updated_at: '2026-11-23T00:00:00Z' };
+        if (method === 'POST' && url.endsWith('/api/signup-events')) {
+          return (input.text ? input.text() : Promise.resolve(init.body)).then(function (t) {
+            window.__reports.push(JSON.parse(t));
+            return new Response(null, { status: 202 });
+          });
+        }
         if (method === 'POST') {
           return (input.text ? input.text() : Promise.resolve(init.body)).then(function (t) {
             window.__posts.push(JSON.parse(t));
@@ -675,4 +682,95 @@ async fn a_number_with_a_pin_gets_it_from_the_form_a_wrong_one_is_said_to_be_wro
         .unwrap();
     assert!(!storage.contains("246810"), "{storage}");
     js("delete window.fetch");
+}
+
+/// Meta's error report, as the popup posts it.
+fn popup_error(code: &str) -> String {
+    format!(
+        r#"{{"type":"WA_EMBEDDED_SIGNUP","event":"CANCEL","data":{{"error_message":"<img src=x onerror=alert(1)>","error_code":"{code}","session_id":"f1e2d3c4b5a6","timestamp":"1795430400"}},"version":3}}"#
+    )
+}
+
+#[wasm_bindgen_test]
+async fn each_popup_error_family_is_explained_in_each_language_with_a_support_reference() {
+    use wa_signup::i18n::{Locale, Msg};
+    let families = [
+        ("3441045", Msg::FlowCoexNotEligible),
+        ("3441047", Msg::FlowCoexMarketing),
+        ("4563015", Msg::FlowAppTooOld),
+        ("2655093", Msg::FlowSharedWithPartner),
+        ("2655094", Msg::FlowDisconnectWait),
+        ("2494028", Msg::FlowAlreadyShared),
+        ("2388098", Msg::FlowBusinessVerification),
+        ("2494143", Msg::FlowVerificationElsewhere),
+        ("1675004", Msg::FlowTooManyAttempts),
+        ("1", Msg::FlowUnknown),
+    ];
+    for locale in Locale::ALL {
+        for (code, msg) in families {
+            js(FAKE_PROXY);
+            let mut o = options(data_url(FAKE_SDK));
+            o.locale = Some(locale.tag().into());
+            let w = mount(o);
+            wait_for_state(&w.root, "ready").await;
+            find(&w.root, "launch-coexistence").click();
+            post_from_facebook(&popup_error(code));
+            js("window.__fb.callback({status: 'unknown', authResponse: null})");
+            wait_for_state(&w.root, "failed").await;
+            let status = find(&w.root, "status");
+            let text = status.inner_text();
+            assert!(text.contains(locale.t(msg)), "{code} {}: {text}", locale.tag());
+            // Meta's text is shown as text, never as markup.
+            assert!(text.contains("<img src=x"), "{text}");
+            assert!(status.query_selector("img").unwrap().is_none());
+            let reference = find(&w.root, "support-reference").inner_text();
+            assert!(
+                reference.contains("f1e2d3c4b5a6") && reference.contains(code),
+                "{reference}"
+            );
+            w.root.remove();
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn launches_cancels_and_errors_are_reported_to_the_proxy() {
+    js(FAKE_PROXY);
+    let w = mount(options(data_url(FAKE_SDK)));
+    wait_for_state(&w.root, "ready").await;
+    find(&w.root, "launch-standard").click();
+    post_from_facebook(
+        r#"{"type":"WA_EMBEDDED_SIGNUP","event":"CANCEL","data":{"current_step":"PHONE_NUMBER_VERIFICATION"},"version":3}"#,
+    );
+    js("window.__fb.callback({status: 'unknown', authResponse: null})");
+    wait_for_state(&w.root, "cancelled").await;
+    find(&w.root, "launch-coexistence").click();
+    post_from_facebook(&popup_error("2655093"));
+    js("window.__fb.callback({status: 'unknown', authResponse: null})");
+    wait_for_state(&w.root, "failed").await;
+    for _ in 0..100 {
+        if js("window.__reports.length").as_f64() == Some(4.0) {
+            break;
+        }
+        wa_signup::browser::dom::sleep(20).await;
+    }
+    let reports = js("JSON.stringify(window.__reports)").as_string().unwrap();
+    let reports: Vec<serde_json::Value> = serde_json::from_str(&reports).unwrap();
+    let kinds: Vec<(&str, &str)> = reports
+        .iter()
+        .map(|r| (r["event"].as_str().unwrap(), r["mode"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("LAUNCH", "standard"),
+            ("CANCEL", "standard"),
+            ("LAUNCH", "coexistence"),
+            ("ERROR", "coexistence")
+        ]
+    );
+    assert_eq!(reports[1]["current_step"], "PHONE_NUMBER_VERIFICATION");
+    assert_eq!(reports[3]["error_code"], "2655093");
+    assert_eq!(reports[3]["meta_session_id"], "f1e2d3c4b5a6");
+    assert!(js("window.__posts.length").as_f64() == Some(0.0), "no onboarding posted");
 }

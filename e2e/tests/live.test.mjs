@@ -190,6 +190,29 @@ test('standard mode: Facebook popup, bind, register, pending, connected', async 
   }
 });
 
+test('a standard click Meta reports as coexistence ends connected as coexistence, never registered', async () => {
+  const { context } = await newContext();
+  try {
+    const page = await openPage(context, proxy.url);
+    const popup = await launch(page, 'standard');
+    await inPopup(popup, 'sandbox-finish-coexistence');
+    await waitState(page, 'connected');
+    assert.equal(page.posts.length, 1);
+    assert.equal(page.posts[0].mode, 'standard', 'the button pressed');
+    assert.equal(page.posts[0].event, 'FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING');
+    const answer = await page.answers[0];
+    assert.equal(answer.mode, 'coexistence', 'the mode Meta reported');
+    assert.equal(answer.launched_mode, 'standard');
+    const waba = page.posts[0].waba_id;
+    const calls = await callsFor(waba);
+    assert.ok(calls.some((c) => c === `POST /v2/whatsapp/businessAccounts/${waba}/smb/bind`), calls.join('\n'));
+    assert.ok(!calls.some((c) => c.endsWith('/register') || c.endsWith('/tp/bind')), calls.join('\n'));
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('coexistence mode: smb/bind, never register, connected', async () => {
   const { context } = await newContext();
   try {
@@ -542,45 +565,6 @@ test('reload while pending: the onboarding is found again and connects', async (
   } finally {
     await fake.set({ holdPending: false });
     await context.close();
-  }
-});
-
-test('FB_ES_VERSION=v2: the retired shape, exactly as YCloud\'s samples, still connects', async () => {
-  const v2 = await startProxy({ ...liveEnv(fake), FB_ES_VERSION: 'v2' });
-  const { context } = await newContext();
-  try {
-    const config = await (await fetch(`${v2.url}/api/config`)).json();
-    assert.equal(config.es_version, 'v2');
-    const page = await openPage(context, v2.url);
-    const popup = await launch(page, 'standard');
-    assert.deepEqual(launchOptions(popup), {
-      config_id: '234567890123456',
-      response_type: 'code',
-      override_default_response_type: true,
-      extras: {
-        features: [{ name: 'marketing_messages_lite' }],
-        setup: { solutionID: '345678901234567' },
-        sessionInfoVersion: '3',
-      },
-    });
-    assert.match(await popup.getByTestId('sandbox-es-version').innerText(), /^v2/);
-    await inPopup(popup, 'sandbox-finish');
-    await waitState(page, 'connected');
-    assert.equal(page.posts.length, 1);
-
-    const second = await openPage(context, v2.url);
-    const again = await launch(second, 'coexistence');
-    assert.deepEqual(launchOptions(again).extras, {
-      setup: { solutionID: '345678901234567' },
-      sessionInfoVersion: 3,
-      featureType: 'whatsapp_business_app_onboarding',
-    });
-    await inPopup(again, 'sandbox-finish-coexistence');
-    await waitState(second, 'connected');
-    assert.deepEqual([...page.errors, ...second.errors], []);
-  } finally {
-    await context.close();
-    await v2.stop();
   }
 });
 

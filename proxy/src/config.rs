@@ -58,7 +58,7 @@ Configuration comes from the environment (and a .env file):
   YCLOUD_WEBHOOK_SECRET  secret of the YCloud webhook endpoint
   FB_APP_ID, FB_CONFIG_ID, FB_SOLUTION_ID
                          Embedded Signup settings (required live)
-  FB_ES_VERSION          Embedded Signup version: v4 (default), v4-public-preview, v3, v2
+  FB_ES_VERSION          Embedded Signup version: v4 (default) or v4-public-preview
   FB_GRAPH_VERSION       Graph API version (default v26.0)
   FB_SDK_URL             Facebook SDK address (sandbox: /sandbox/sdk.js)
   FB_APP_SECRET          code exchange for ownership verification (required live)
@@ -608,6 +608,18 @@ impl Settings {
         }
         let es_version = match get("FB_ES_VERSION") {
             None => EsVersion::default(),
+            // A retired version still "works" at Meta, but as a standard sign-up whatever
+            // the button: refused, so a coexistence customer is never quietly registered.
+            Some(v) if wire::RETIRED_ES_VERSIONS.contains(&v.as_str()) => {
+                return Err(ConfigError::new(
+                    "FB_ES_VERSION",
+                    format!(
+                        "Embedded Signup {v} was retired by Meta on {}; use v4 or \
+                         v4-public-preview",
+                        wire::ES_RETIRED_ON
+                    ),
+                ))
+            }
             Some(v) => v
                 .parse()
                 .map_err(|e| ConfigError::new("FB_ES_VERSION", format!("{e}, got {v:?}")))?,
@@ -1157,7 +1169,7 @@ mod tests {
             (
                 "FB_ES_VERSION",
                 "v5",
-                "FB_ES_VERSION: expected v4, v4-public-preview, v3 or v2, got \"v5\"",
+                "FB_ES_VERSION: expected v4 or v4-public-preview, got \"v5\"",
             ),
             (
                 "FB_SDK_URL",
@@ -1353,6 +1365,19 @@ mod tests {
                 v
             );
         }
+    }
+
+    #[test]
+    fn retired_embedded_signup_versions_stop_start_up_naming_the_date() {
+        for v in wire::RETIRED_ES_VERSIONS {
+            let err = sandboxed(&[("FB_ES_VERSION", v)]).unwrap_err();
+            assert_eq!(err.var, "FB_ES_VERSION");
+            let line = err.to_string();
+            assert!(line.contains("2026-10-15") && line.contains(v), "{line}");
+            assert!(!line.contains('\n'), "one line: {line}");
+        }
+        let err = sandboxed(&[("FB_ES_VERSION", "v5")]).unwrap_err();
+        assert!(err.to_string().contains("v4 or v4-public-preview"), "{err}");
     }
 
     #[test]

@@ -28,6 +28,7 @@ use serde::Deserialize;
 use url::Url;
 use wire::{PhoneNumberId, WabaId};
 
+use crate::biz_app::{NumberFacts, FACT_FIELDS, LIST_FIELDS};
 use crate::config::UpstreamTuning;
 use crate::metrics::Metrics;
 use crate::upstream::BodyError;
@@ -94,13 +95,18 @@ struct GranularScope {
 #[derive(Deserialize)]
 struct PhoneNumbersPage {
     #[serde(default)]
-    data: Vec<PhoneNumberEntry>,
+    data: Vec<NumberFacts>,
     paging: Option<Paging>,
 }
 
-#[derive(Deserialize)]
-struct PhoneNumberEntry {
-    id: String,
+/// What a passed ownership check learnt: the customer's business token and the WABA's
+/// numbers as Meta describes them (which one is on the WhatsApp Business app).
+#[derive(Debug)]
+pub struct Owned {
+    /// The customer's business token (never logged).
+    pub token: SecretString,
+    /// Every number of the WABA the token sees.
+    pub numbers: Vec<NumberFacts>,
 }
 
 #[derive(Deserialize)]
@@ -171,8 +177,9 @@ impl GraphClient {
     }
 
     /// Exchanges `code` and checks that its token reaches `waba` (and lists `phone` when
-    /// one was posted). Answers the customer's business token: the YCloud path drops it, the
-    /// Meta provider seals and keeps it for its own calls.
+    /// one was posted). Answers the customer's business token (the YCloud path drops it
+    /// after the sign-up's checks, the Meta provider seals and keeps it for its own calls)
+    /// and the WABA's numbers with what decides their path ([`crate::biz_app`]).
     ///
     /// # Errors
     /// See [`VerifyError`].
@@ -181,7 +188,7 @@ impl GraphClient {
         code: &str,
         waba: &WabaId,
         phone: Option<&PhoneNumberId>,
-    ) -> Result<SecretString, VerifyError> {
+    ) -> Result<Owned, VerifyError> {
         let token = self.exchange(code).await?;
         let data = self.debug_token(&token).await?;
         if data.is_valid == Some(false) {
@@ -192,11 +199,34 @@ impl GraphClient {
         }
         let numbers = self.phone_numbers(&token, waba).await?;
         match phone {
-            Some(phone) if !numbers.iter().any(|n| n == phone.as_str()) => {
+            Some(phone) if !numbers.iter().any(|n| n.id.as_deref() == Some(phone.as_str())) => {
                 Err(VerifyError::NumberNotOwned)
             }
-            _ => Ok(token),
+            _ => Ok(Owned { token, numbers }),
         }
+    }
+
+    /// `GET /{phone_number_id}?fields=is_on_biz_app,platform_type,…` with the customer's
+    /// token: whether the number is on the WhatsApp Business app, read before any register.
+    ///
+    /// # Errors
+    /// See [`VerifyError`] (a refusal reads as [`VerifyError::NumberNotOwned`]).
+    pub async fn number_facts(
+        &self,
+        token: &SecretString,
+        phone: &PhoneNumberId,
+    ) -> Result<NumberFacts, VerifyError> {
+        let mut url = self.url(&[phone.as_str()]);
+        url.query_pairs_mut().append_pair("fields", FACT_FIELDS);
+        let body = self
+            .get(url, Some(token), "number_facts", Refusal::Waba)
+            .await
+            .map_err(|e| match e {
+                VerifyError::NotOwned => VerifyError::NumberNotOwned,
+                e => e,
+            })?;
+        serde_json::from_slice(&body)
+            .map_err(|_| VerifyError::Unavailable("unreadable number answer".to_owned()))
     }
 
     fn url(&self, segments: &[&str]) -> Url {
@@ -240,18 +270,18 @@ impl GraphClient {
             .ok_or_else(|| VerifyError::Unavailable("no data in the debug_token answer".to_owned()))
     }
 
-    /// The ids of every phone number `token` sees on `waba`, page by page.
+    /// Every phone number `token` sees on `waba`, page by page.
     async fn phone_numbers(
         &self,
         token: &SecretString,
         waba: &WabaId,
-    ) -> Result<Vec<String>, VerifyError> {
+    ) -> Result<Vec<NumberFacts>, VerifyError> {
         let mut ids = Vec::new();
         let mut after: Option<String> = None;
         for _ in 0..MAX_NUMBER_PAGES {
             let mut url = self.url(&[waba.as_str(), "phone_numbers"]);
             url.query_pairs_mut()
-                .append_pair("fields", "id")
+                .append_pair("fields", LIST_FIELDS)
                 .append_pair("limit", NUMBERS_PER_PAGE);
             if let Some(cursor) = &after {
                 url.query_pairs_mut().append_pair("after", cursor);
@@ -262,7 +292,7 @@ impl GraphClient {
             let page: PhoneNumbersPage = serde_json::from_slice(&body).map_err(|_| {
                 VerifyError::Unavailable("unreadable phone_numbers answer".to_owned())
             })?;
-            ids.extend(page.data.into_iter().map(|n| n.id));
+            ids.extend(page.data);
             after = page
                 .paging
                 .filter(|p| p.next.is_some())

@@ -21,6 +21,7 @@
 //!   Meta's Cloud API directly, whose secrets at rest [`vault`] seals.
 //! - [`upstream`]: what the YCloud and Graph clients share (capped body reads).
 
+pub mod biz_app;
 pub mod clock;
 pub mod config;
 pub mod error;

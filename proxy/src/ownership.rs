@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use wire::CreateOnboarding;
 
-use crate::graph::{GraphClient, VerifyError};
+use crate::biz_app::{self, Resolved};
+use crate::graph::{GraphClient, Owned, VerifyError};
 use crate::store::{Record, Store, StoreError};
 
 /// The outcome of a passed ownership check.
@@ -24,8 +25,9 @@ pub enum Verified {
     /// onboarding, answered (to its own customer) without exchanging the code again.
     Again(Box<Record>),
     /// The code was exchanged and the WABA is the user's: its SHA-256 (hex), to store, and
-    /// the customer's business token (kept only by the Meta provider).
-    Code(String, secrecy::SecretString),
+    /// what the exchange gave: the customer's business token (kept only by the Meta
+    /// provider) and the WABA's numbers.
+    Code(String, Owned),
 }
 
 /// Why the check refused the sign-up.
@@ -70,13 +72,54 @@ pub async fn verify(
         .verify_ownership(code.as_str(), &req.waba_id, req.phone_number_id.as_ref())
         .await
     {
-        Ok(token) => {
+        Ok(owned) => {
             tracing::info!(waba_id = %req.waba_id, "ownership verified");
-            Ok(Verified::Code(hash, token))
+            Ok(Verified::Code(hash, owned))
         }
         Err(e) => {
             tracing::warn!(waba_id = %req.waba_id, error = %e, "ownership verification refused the sign-up");
             Err(e.into())
         }
+    }
+}
+
+/// Settles the sign-up's path from what Meta says of its number, with the token of a passed
+/// check ([`crate::biz_app`]): `req.mode` (already the mode the finish event reported)
+/// becomes coexistence when the number is on the WhatsApp Business app, so such a number
+/// never reaches a register call; a coexistence finish without a number gets the WABA's one
+/// on the Business app, when exactly one is (else it goes on without, and the run says
+/// which numbers a person may choose from). A number Meta does not describe in the WABA's
+/// list is read on its own; when that read fails, the event's word stands (logged).
+pub async fn settle_path(graph: &GraphClient, owned: &Owned, req: &mut CreateOnboarding) {
+    match req.phone_number_id.clone() {
+        Some(phone) => {
+            let listed = owned
+                .numbers
+                .iter()
+                .find(|n| n.id.as_deref() == Some(phone.as_str()) && n.is_on_biz_app.is_some())
+                .cloned();
+            let facts = match listed {
+                Some(facts) => Some(facts),
+                None => match graph.number_facts(&owned.token, &phone).await {
+                    Ok(facts) => Some(facts),
+                    Err(e) => {
+                        tracing::warn!(waba_id = %req.waba_id, error = %e, "the number's Business app status could not be read; the finish event decides");
+                        None
+                    }
+                },
+            };
+            let decided = biz_app::decide(req.mode, facts.as_ref());
+            if decided != req.mode {
+                tracing::info!(waba_id = %req.waba_id, "Meta reports the number on the WhatsApp Business app: coexistence, never registered");
+            }
+            req.mode = decided;
+        }
+        None if req.mode == wire::Mode::Coexistence => {
+            if let Resolved::One(phone) = biz_app::resolve_coexistence_number(&owned.numbers) {
+                tracing::info!(waba_id = %req.waba_id, "the coexistence finish named no number; the WABA's one on the Business app is it");
+                req.phone_number_id = Some(phone);
+            }
+        }
+        None => {}
     }
 }

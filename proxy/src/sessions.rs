@@ -9,7 +9,7 @@
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use url::Url;
-use wire::{CreateOnboarding, CreateSession, Session, SessionInfo, SessionToken};
+use wire::{CreateOnboarding, CreateSession, Mode, Session, SessionInfo, SessionToken};
 
 use crate::clock::Clock;
 use crate::error::Error;
@@ -140,8 +140,10 @@ impl Sessions {
             };
         };
         let session = self.open(token).await?;
-        if !session.modes.contains(&req.mode) {
-            return Err(Error::ModeNotAllowed(req.mode));
+        // The mode Meta reported, not the button's: the finish decides the path.
+        let mode = crate::biz_app::reported_mode(req.mode, req.event.as_ref());
+        if !session.modes.contains(&mode) {
+            return Err(Error::ModeNotAllowed(mode));
         }
         if req
             .customer_ref
@@ -155,6 +157,39 @@ impl Sessions {
             verified: true,
             session_id: Some(session.id),
             metadata: session.metadata,
+            modes: Some(session.modes),
+        })
+    }
+}
+
+impl Sessions {
+    /// Who a popup outcome (`POST /api/signup-events`) is for: the session's customer, or
+    /// nobody when sessions are not required and none came. The same rules as
+    /// [`Sessions::admit`], for the button's `mode`.
+    ///
+    /// # Errors
+    /// `session_required`, `session_invalid`, `mode_not_allowed`; store failures.
+    pub async fn admit_report(
+        &self,
+        session: Option<&SessionToken>,
+        mode: Mode,
+    ) -> Result<Customer, Error> {
+        let Some(token) = session else {
+            return match self.required {
+                true => Err(Error::SessionRequired),
+                false => Ok(Customer::default()),
+            };
+        };
+        let session = self.open(token).await?;
+        if !session.modes.contains(&mode) {
+            return Err(Error::ModeNotAllowed(mode));
+        }
+        Ok(Customer {
+            customer_ref: Some(session.customer_ref),
+            verified: true,
+            session_id: Some(session.id),
+            metadata: session.metadata,
+            modes: Some(session.modes),
         })
     }
 }

@@ -170,6 +170,7 @@ mod tests {
         Onboarding {
             id: "id".into(),
             mode,
+            launched_mode: None,
             waba_id: WabaId::parse("1").unwrap(),
             phone_number_id: Some(wire::PhoneNumberId::parse("2").unwrap()),
             business_id: None,
@@ -243,6 +244,7 @@ mod tests {
             retryable: true,
             upstream_request_id: None,
             retry_after: None,
+            candidates: Vec::new(),
         });
         assert_eq!(
             marks(&o),

@@ -3,7 +3,7 @@ use wire::ErrorCode;
 
 use crate::flow::Flow;
 use crate::i18n::{Locale, Msg};
-use crate::protocol::CancelStep;
+use crate::protocol::{support_reference, CancelStep, FlowErrorFamily};
 use crate::screen::{remedy, PinTry, Problem, Remedy, Screen, SessionRefusal};
 
 /// The name of a cancel step in the customer's language (unknown steps as Meta spells them).
@@ -135,16 +135,42 @@ fn upstream_reference(locale: Locale, o: &wire::Onboarding) -> Option<String> {
     Some(locale.fill(Msg::UpstreamRequest, &[("request", request)]))
 }
 
+/// The sentence for a family of Meta's popup errors.
+fn flow_error_msg(family: FlowErrorFamily) -> Msg {
+    match family {
+        FlowErrorFamily::CoexNotEligible => Msg::FlowCoexNotEligible,
+        FlowErrorFamily::CoexMarketing => Msg::FlowCoexMarketing,
+        FlowErrorFamily::AppTooOld => Msg::FlowAppTooOld,
+        FlowErrorFamily::SharedWithPartner => Msg::FlowSharedWithPartner,
+        FlowErrorFamily::DisconnectWait => Msg::FlowDisconnectWait,
+        FlowErrorFamily::AlreadyShared => Msg::FlowAlreadyShared,
+        FlowErrorFamily::BusinessVerification => Msg::FlowBusinessVerification,
+        FlowErrorFamily::VerificationElsewhere => Msg::FlowVerificationElsewhere,
+        FlowErrorFamily::TooManyAttempts => Msg::FlowTooManyAttempts,
+        FlowErrorFamily::Unknown => Msg::FlowUnknown,
+    }
+}
+
+/// The support reference of a popup error on screen (Meta's `session_id`, the code).
+fn reference_of(screen: &Screen, locale: Locale) -> Option<String> {
+    let Screen::Failed(Problem::Reported(e)) = screen else {
+        return None;
+    };
+    let reference = support_reference(e.session_id.as_deref(), e.code.as_deref())?;
+    Some(locale.fill(Msg::SupportReference, &[("reference", &reference)]))
+}
+
 fn describe_problem(problem: &Problem, locale: Locale) -> (String, Vec<String>) {
     let t = |m| locale.t(m).to_string();
     match problem {
+        // What the customer can do first; Meta's own words after, as text (Leptos writes
+        // them into a text node, never as HTML); the reference is shown apart.
         Problem::Reported(e) => {
-            let message = e.message.as_deref().unwrap_or("—");
             let mut next = Vec::new();
-            if let Some(session) = e.session_id.as_deref() {
-                next.push(locale.fill(Msg::MetaErrorSession, &[("session", session)]));
+            if let Some(message) = e.message.as_deref().filter(|m| !m.trim().is_empty()) {
+                next.push(locale.fill(Msg::MetaError, &[("message", message)]));
             }
-            (locale.fill(Msg::MetaError, &[("message", message)]), next)
+            (t(flow_error_msg(FlowErrorFamily::of(e.code.as_deref()))), next)
         }
         Problem::NotAuthorized => (t(Msg::NotAuthorized), vec![]),
         Problem::InvalidFinish => (t(Msg::InvalidFinish), vec![]),
@@ -193,6 +219,9 @@ pub fn Status(
             data-state=move || flow.screen.with(|s| s.data_state())>
             <p class="wa-status-main">{move || text().0}</p>
             {move || text().1.into_iter().map(|line| view! { <p class="wa-status-next">{line}</p> }).collect_view()}
+            {move || flow.screen.with(|s| reference_of(s, locale.get())).map(|r| view! {
+                <p class="wa-support-ref" data-testid="support-reference">{r}</p>
+            })}
             <Show when=move || flow.screen.with(|s| s.action().is_some())>
                 <button type="button" class="wa-button wa-retry" data-testid="retry"
                     on:click=move |_| flow.retry()>
@@ -213,6 +242,7 @@ mod tests {
         Onboarding {
             id: "b7a1".into(),
             mode: Mode::Standard,
+            launched_mode: None,
             waba_id: WabaId::parse("104996122399160").unwrap(),
             phone_number_id: None,
             business_id: None,
@@ -228,6 +258,7 @@ mod tests {
                 retryable: false,
                 upstream_request_id: Some("req-9".into()),
                 retry_after: None,
+                candidates: Vec::new(),
             }),
             previous_onboarding_id: None,
             inbound_verified_at: None,

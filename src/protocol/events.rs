@@ -87,9 +87,15 @@ pub struct Finish {
 }
 
 impl Finish {
-    /// The event name to post to the proxy (`CreateOnboarding::event`).
+    /// The event name to post to the proxy (`CreateOnboarding::event`), which takes the
+    /// onboarding's mode from it: a `FINISH` with `is_wa_login_user` is posted as the
+    /// coexistence finish it means.
     pub fn event_name(&self) -> EventName {
-        self.event.clone()
+        match self.kind {
+            FinishKind::WaLoginUser => EventName::parse("FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING")
+                .unwrap_or_else(|_| self.event.clone()),
+            _ => self.event.clone(),
+        }
     }
 
     /// The body of `POST /api/onboardings` for this finish.

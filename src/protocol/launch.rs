@@ -1,14 +1,10 @@
-//! The options object passed to `FB.login`, per mode and Embedded Signup version.
+//! The options object passed to `FB.login`, per mode, for Embedded Signup v4 and
+//! v4-public-preview (Meta retired v2, v3 and their previews on 15 October 2026).
 //!
-//! Each shape has its own type, so the serializer cannot mix them up:
-//! - v2 (retired by Meta, kept for partners who still need it) is exactly YCloud's original
-//!   samples: standard sends `features` and the string `'3'`, coexistence sends
-//!   `featureType` and the number `3`, and neither has a `version` key.
-//! - v3, v4 and v4-public-preview name the version in `extras.version` and send
-//!   `sessionInfoVersion: "3"`; coexistence adds `featureType`. v4 takes the products
-//!   (Marketing Messages, Click to WhatsApp Ads, Conversions API) from the login
-//!   configuration in Meta's App Dashboard, so it sends no `features`; v3 still sends the
-//!   standard sample's `marketing_messages_lite` feature.
+//! The shape is the one Meta's Embedded Signup builder generates: `setup`,
+//! `sessionInfoVersion: "3"` and `version`, plus `featureType` in coexistence. v4 takes the
+//! products (Marketing Messages, Click to WhatsApp Ads, Conversions API) from the login
+//! configuration in Meta's App Dashboard, so it sends no `features`.
 
 use std::fmt;
 
@@ -32,55 +28,16 @@ pub struct LaunchOptions {
     extras: Extras,
 }
 
-/// Mode- and version-specific `extras`, serialized without a tag.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-enum Extras {
-    V2Standard(V2StandardExtras),
-    V2Coexistence(V2CoexistenceExtras),
-    Versioned(VersionedExtras),
-}
-
+/// `extras`: the version is named; coexistence adds its feature type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct V2StandardExtras {
-    features: [Feature; 1],
-    setup: Setup,
-    /// A string here: YCloud's standard sample sends `'3'`.
-    session_info_version: &'static str,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct V2CoexistenceExtras {
-    setup: Setup,
-    /// A number here: YCloud's coexistence sample sends `3`.
-    session_info_version: u8,
-    feature_type: &'static str,
-}
-
-/// v3 and later: the version is named, and v4 leaves `features` to the login configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct VersionedExtras {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    features: Option<[Feature; 1]>,
+struct Extras {
     setup: Setup,
     session_info_version: &'static str,
     version: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     feature_type: Option<&'static str>,
 }
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-struct Feature {
-    name: &'static str,
-}
-
-/// The feature YCloud's standard sample asks for (Marketing Messages Lite).
-const MARKETING_MESSAGES: Feature = Feature {
-    name: "marketing_messages_lite",
-};
 
 /// `extras.setup`: YCloud's solution id for a partner solution; empty (`{}`) for a Tech
 /// Provider onboarding through its own app, which has none.
@@ -135,28 +92,11 @@ impl LaunchOptions {
         let setup = Setup {
             solution_id: (!solution_id.is_empty()).then(|| solution_id.to_owned()),
         };
-        let extras = match (version, mode) {
-            (EsVersion::V2, Mode::Standard) => Extras::V2Standard(V2StandardExtras {
-                features: [MARKETING_MESSAGES],
-                setup,
-                session_info_version: "3",
-            }),
-            (EsVersion::V2, Mode::Coexistence) => Extras::V2Coexistence(V2CoexistenceExtras {
-                setup,
-                session_info_version: 3,
-                feature_type: COEXISTENCE_FEATURE_TYPE,
-            }),
-            (EsVersion::V3 | EsVersion::V4 | EsVersion::V4PublicPreview, _) => {
-                Extras::Versioned(VersionedExtras {
-                    // v4 takes its products from the login configuration instead.
-                    features: (version == EsVersion::V3 && mode == Mode::Standard)
-                        .then_some([MARKETING_MESSAGES]),
-                    setup,
-                    session_info_version: "3",
-                    version: version.as_str(),
-                    feature_type: (mode == Mode::Coexistence).then_some(COEXISTENCE_FEATURE_TYPE),
-                })
-            }
+        let extras = Extras {
+            setup,
+            session_info_version: "3",
+            version: version.as_str(),
+            feature_type: (mode == Mode::Coexistence).then_some(COEXISTENCE_FEATURE_TYPE),
         };
         Ok(Self {
             config_id: config_id.to_owned(),
@@ -230,54 +170,6 @@ mod tests {
                 "setup": {"solutionID": "987654321"},
                 "sessionInfoVersion": "3",
                 "version": "v4-public-preview",
-                "featureType": "whatsapp_business_app_onboarding",
-            }))
-        );
-    }
-
-    #[test]
-    fn v3_names_its_version_and_keeps_the_standard_feature() {
-        assert_eq!(
-            options(Mode::Standard, EsVersion::V3),
-            with_extras(json!({
-                "features": [{"name": "marketing_messages_lite"}],
-                "setup": {"solutionID": "987654321"},
-                "sessionInfoVersion": "3",
-                "version": "v3",
-            }))
-        );
-        assert_eq!(
-            options(Mode::Coexistence, EsVersion::V3),
-            with_extras(json!({
-                "setup": {"solutionID": "987654321"},
-                "sessionInfoVersion": "3",
-                "version": "v3",
-                "featureType": "whatsapp_business_app_onboarding",
-            }))
-        );
-    }
-
-    #[test]
-    fn v2_standard_options_are_exactly_ycloud_s_sample() {
-        // YCloud's standard sample, with the placeholders filled in: no version key.
-        assert_eq!(
-            options(Mode::Standard, EsVersion::V2),
-            with_extras(json!({
-                "features": [{"name": "marketing_messages_lite"}],
-                "setup": {"solutionID": "987654321"},
-                "sessionInfoVersion": "3",
-            }))
-        );
-    }
-
-    #[test]
-    fn v2_coexistence_options_are_exactly_ycloud_s_sample() {
-        // YCloud's coexistence sample: the number 3, featureType, no features, no version.
-        assert_eq!(
-            options(Mode::Coexistence, EsVersion::V2),
-            with_extras(json!({
-                "setup": {"solutionID": "987654321"},
-                "sessionInfoVersion": 3,
                 "featureType": "whatsapp_business_app_onboarding",
             }))
         );

@@ -6,6 +6,7 @@
 
 pub mod correlator;
 pub mod events;
+pub mod flow_errors;
 pub mod launch;
 pub mod origin;
 pub mod widget_event;
@@ -17,6 +18,7 @@ pub use events::{
     session_info, Cancel, CancelStep, Finish, FinishKind, Json, ReportedError, SessionInfo,
     MESSAGE_TYPE,
 };
+pub use flow_errors::{support_reference, FlowErrorFamily};
 pub use launch::{LaunchError, LaunchOptions};
 pub use origin::{is_facebook_origin, OriginError, OriginPolicy};
 pub use widget_event::event_detail;

@@ -147,6 +147,12 @@ error_codes! {
     PaymentMethodMissing = "payment_method_missing",
     /// The WABA was bound but no phone number was added.
     PhoneNumberMissing = "phone_number_missing",
+    /// A coexistence finish named no number and the WABA's numbers do not say which one is
+    /// on the WhatsApp Business app (`candidates` lists them).
+    PhoneNumberAmbiguous = "phone_number_ambiguous",
+    /// After a coexistence onboarding Meta does not report the number on both the WhatsApp
+    /// Business app and Cloud API (`is_on_biz_app`, `platform_type`).
+    CoexistenceUnconfirmed = "coexistence_unconfirmed",
     /// WhatsApp reports the number banned or blocked.
     PhoneNumberBlocked = "phone_number_blocked",
     /// The number was deleted from the WABA.

@@ -177,6 +177,20 @@ validated_string!(
     /// A session-info event name such as `FINISH_ONLY_WABA`: upper-case letters, digits, `_`.
     EventName, MAX_EVENT_CHARS, |c: char| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'
 );
+validated_string!(
+    /// A step of Meta's popup where a customer stopped, e.g. `PHONE_NUMBER_VERIFICATION`
+    /// (kept as text: Meta adds steps): upper-case letters, digits, `_`, at most 64.
+    FlowStep, 64, |c: char| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'
+);
+validated_string!(
+    /// One of Meta's Embedded Signup flow error codes, e.g. `2655093`: 1–16 digits.
+    FlowErrorCode, 16, |c: char| c.is_ascii_digit()
+);
+validated_string!(
+    /// Meta's `session_id` of a popup run, which Meta support asks for: 1–64 characters of
+    /// `A–Z a–z 0–9 _ - .`.
+    MetaSessionId, 64, |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
+);
 
 #[cfg(test)]
 mod tests {

@@ -19,11 +19,16 @@ pub use console::{
     ConsoleLogin, ConsoleSession, Funnel, FunnelCount, LastDelivery, Setup, SetupSetting,
     WebhookTest,
 };
-pub use ids::{AuthCode, BusinessId, CustomerRef, EventName, IdError, PhoneNumberId, WabaId};
+pub use ids::{
+    AuthCode, BusinessId, CustomerRef, EventName, FlowErrorCode, FlowStep, IdError, MetaSessionId,
+    PhoneNumberId, WabaId,
+};
 pub use meta::{Credentials, Pin, SetPin, StorageRegion};
 pub use names::UnknownName;
 pub use partner::{
-    CountryCode, CreateSession, Delivery, DeliveryState, EventPage, EventType, Locale, Metadata,
+    CountryCode, CreateSession, Delivery, DeliveryState, ErrorMessage, EventData, EventPage,
+    EventType, Locale, Metadata, ReportSignupEvent, SignupEventKind, SignupOutcome,
+    MAX_ERROR_MESSAGE_CHARS,
     OnboardingPage, PartnerEvent, PartnerOnboarding, Session, SessionInfo, SessionLifetime,
     SessionLookup, SessionToken, DEFAULT_PAGE, DEFAULT_SESSION_SECONDS, MAX_METADATA_BYTES,
     MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
@@ -50,9 +55,9 @@ names! {
 names! {
     /// The Embedded Signup version the launch button asks Meta for (`extras.version`).
     ///
-    /// Meta retired v2 (no `version` key: the shape of YCloud's original samples) on 15
-    /// October 2026; v4 is current. The proxy reads it from `FB_ES_VERSION` and publishes it
-    /// in `/api/config`; the app builds `FB.login`'s options from it.
+    /// Only Meta's live versions: v2, v3 and their public previews stopped on 15 October 2026
+    /// ([`RETIRED_ES_VERSIONS`]). The proxy reads it from `FB_ES_VERSION` and publishes it in
+    /// `/api/config`; the app builds `FB.login`'s options from it.
     #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[derive(Default)]
     pub enum EsVersion {
@@ -61,12 +66,14 @@ names! {
         V4 = "v4",
         /// `v4-public-preview`: v4 with Meta's phone-number-first screens.
         V4PublicPreview = "v4-public-preview",
-        /// `v3`: `version: "v3"`, `features` still allowed in `extras`.
-        V3 = "v3",
-        /// `v2`: exactly YCloud's original samples, no `version` key (retired by Meta).
-        V2 = "v2",
     }
 }
+
+/// Embedded Signup versions Meta retired: a configuration naming one is refused, because
+/// Meta sends their launches (coexistence ones too) through the standard flow since then.
+pub const RETIRED_ES_VERSIONS: [&str; 4] = ["v2", "v2-public-preview", "v3", "v3-public-preview"];
+/// The day Meta stopped [`RETIRED_ES_VERSIONS`].
+pub const ES_RETIRED_ON: &str = "2026-10-15";
 
 names! {
     /// Where an onboarding stands (the states: docs/API.md, "The onboarding").
@@ -156,6 +163,23 @@ pub struct OnboardingError {
     /// When a refused step may be tried again (RFC 3339), e.g. after the register budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<String>,
+    /// `phone_number_ambiguous`: the WABA's numbers the customer may have meant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<NumberCandidate>,
+}
+
+/// One of a WABA's numbers, offered when a finish did not say which one it was about.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberCandidate {
+    /// Meta's phone number id.
+    pub id: PhoneNumberId,
+    /// The number as people write it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_phone_number: Option<String>,
+    /// Whether Meta reports it on the WhatsApp Business app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_on_biz_app: Option<bool>,
 }
 
 names! {
@@ -257,8 +281,13 @@ pub struct PhoneNumberSummary {
 pub struct Onboarding {
     /// The proxy's id for this onboarding (a UUID).
     pub id: String,
-    /// The flow.
+    /// The flow, as Meta reported it (the finish event, and the number on the WhatsApp
+    /// Business app or not): what the onboarding ran.
     pub mode: Mode,
+    /// The flow the customer's button launched; differs from `mode` when the customer
+    /// finished on another path (absent from older proxies: the same as `mode`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launched_mode: Option<Mode>,
     /// The WABA being onboarded.
     pub waba_id: WabaId,
     /// The number being registered, when known.
@@ -413,7 +442,7 @@ mod tests {
             );
         }
         assert_eq!(EsVersion::default(), EsVersion::V4);
-        for bad in ["", "v5", "V4", "4", "v4 ", "v3-public-preview", "v1"] {
+        for bad in ["", "v5", "V4", "4", "v4 ", "v3-public-preview", "v1", "v3", "v2"] {
             assert!(bad.parse::<EsVersion>().is_err(), "{bad:?}");
         }
     }
@@ -448,7 +477,7 @@ mod tests {
         assert!("unknown".parse::<StepName>().is_err());
         assert_eq!(
             "v5".parse::<EsVersion>().unwrap_err().to_string(),
-            "expected v4, v4-public-preview, v3 or v2"
+            "expected v4 or v4-public-preview"
         );
         // A step from a newer proxy does not make the onboarding unreadable.
         assert_eq!(

@@ -66,6 +66,10 @@ names! {
         InboundVerified = "onboarding.inbound_verified",
         /// A health field of the number changed (`change`: field, before, after).
         NumberHealthChanged = "number.health_changed",
+        /// A customer closed Meta's popup before the end (`data`: [`SignupOutcome`]).
+        SignupCancelled = "signup.cancelled",
+        /// A customer reported an error in Meta's popup (`data`: [`SignupOutcome`]).
+        SignupFailed = "signup.failed",
     }
 }
 
@@ -422,11 +426,146 @@ pub struct PartnerEvent {
     pub kind: EventType,
     /// RFC 3339.
     pub created_at: String,
-    /// The onboarding as it was right after the change.
-    pub data: PartnerOnboarding,
+    /// The onboarding as it was right after the change (`onboarding.*`), or the popup's
+    /// outcome (`signup.*`).
+    pub data: EventData,
     /// Delivery to `PARTNER_WEBHOOK_URL` (the feed only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<Delivery>,
+}
+
+/// What an event is about.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EventData {
+    /// `onboarding.*`: the onboarding right after the change.
+    Onboarding(Box<PartnerOnboarding>),
+    /// `signup.*`: a popup outcome that created no onboarding.
+    Signup(SignupOutcome),
+}
+
+impl EventData {
+    /// The onboarding, for an `onboarding.*` event.
+    pub fn onboarding(&self) -> Option<&PartnerOnboarding> {
+        match self {
+            EventData::Onboarding(o) => Some(o),
+            EventData::Signup(_) => None,
+        }
+    }
+}
+
+names! {
+    /// What the widget reports of Meta's popup (`POST /api/signup-events`).
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum SignupEventKind {
+        /// The popup opened (counted for the funnel; never sent to the partner).
+        Launch = "LAUNCH",
+        /// The customer closed the popup (`current_step` says where), or reported an error
+        /// in it (with `error_code`).
+        Cancel = "CANCEL",
+        /// The customer reported an error in the popup.
+        Error = "ERROR",
+    }
+}
+
+/// Body of `POST /api/signup-events`: a popup outcome that never reaches
+/// `POST /api/onboardings`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSignupEvent {
+    /// The onboarding session's token (required when sessions are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionToken>,
+    /// The button's mode.
+    pub mode: Mode,
+    /// What happened.
+    pub event: SignupEventKind,
+    /// Where the customer stopped (`CANCEL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_step: Option<crate::ids::FlowStep>,
+    /// Meta's flow error code (`CANCEL`/`ERROR` reporting an error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<crate::ids::FlowErrorCode>,
+    /// Meta's text for it, at most [`MAX_ERROR_MESSAGE_CHARS`] (stored, never rendered
+    /// as HTML, not sent to the partner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<ErrorMessage>,
+    /// Meta's `session_id` of the popup run (what Meta support asks for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta_session_id: Option<crate::ids::MetaSessionId>,
+}
+
+/// Longest popup error text kept, in characters.
+pub const MAX_ERROR_MESSAGE_CHARS: usize = 1000;
+
+/// Meta's text for a popup error: 1–1000 characters, no control characters except
+/// newlines and tabs. Plain text wherever it goes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ErrorMessage(String);
+
+impl ErrorMessage {
+    /// Validates the text.
+    ///
+    /// # Errors
+    /// [`IdError`] when empty, too long or holding a control character.
+    pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
+        let s = s.into();
+        if s.is_empty() {
+            return Err(IdError::Empty);
+        }
+        if s.chars().count() > MAX_ERROR_MESSAGE_CHARS {
+            return Err(IdError::TooLong(MAX_ERROR_MESSAGE_CHARS));
+        }
+        if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            return Err(IdError::BadCharacter);
+        }
+        Ok(Self(s))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ErrorMessage {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(s)
+    }
+}
+
+impl From<ErrorMessage> for String {
+    fn from(v: ErrorMessage) -> String {
+        v.0
+    }
+}
+
+/// `data` of `signup.cancelled` and `signup.failed`: where a customer dropped out.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignupOutcome {
+    /// The session the page carried; none without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// The session's customer; none without a session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_ref: Option<CustomerRef>,
+    /// The button's mode.
+    pub mode: Mode,
+    /// Where the customer stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_step: Option<crate::ids::FlowStep>,
+    /// Meta's flow error code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<crate::ids::FlowErrorCode>,
+    /// Meta's `session_id` of the popup run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta_session_id: Option<crate::ids::MetaSessionId>,
 }
 
 /// A page of events, oldest first.

@@ -204,6 +204,7 @@ impl MetaError {
                 _ => None,
             },
             retry_after: retry_after.map(crate::store::format_time),
+            candidates: Vec::new(),
         }
     }
 

@@ -149,15 +149,23 @@ impl FakeMeta {
     pub fn number(&self, phone: &PhoneNumberId) -> Result<Value, MetaError> {
         let id = phone.as_str();
         let tail = &id[id.len().saturating_sub(7)..];
-        let status = match self.lock().get(id).and_then(|n| n.registered_at) {
+        let numbers = self.lock();
+        let n = numbers.get(id);
+        let status = match n.and_then(|n| n.registered_at) {
             Some(at) if at.elapsed() >= self.connect_after => "CONNECTED",
             _ => "PENDING",
+        };
+        // A synced number is a coexistence one: on the app and on Cloud API.
+        let on_app = n.is_some_and(|n| !n.synced.is_empty());
+        let platform = match n.and_then(|n| n.registered_at) {
+            Some(_) => "CLOUD_API",
+            None => "NOT_APPLICABLE",
         };
         Ok(
             json!({"id": id, "display_phone_number": format!("+1 555-{tail}"),
                   "verified_name": "Sandbox business", "quality_rating": "GREEN",
                   "code_verification_status": "VERIFIED", "name_status": "APPROVED",
-                  "status": status}),
+                  "status": status, "is_on_biz_app": on_app, "platform_type": platform}),
         )
     }
 }

@@ -9,7 +9,8 @@
 //! - `POST /{v}/{phone_number_id}/smb_app_data` with `{"messaging_product":"whatsapp",
 //!   "sync_type":"smb_app_state_sync"|"history"}` (coexistence, once each);
 //! - `GET /{v}/{phone_number_id}?fields=status,code_verification_status,name_status,
-//!   display_phone_number,verified_name,quality_rating`.
+//!   display_phone_number,verified_name,quality_rating,is_on_biz_app,platform_type`;
+//! - `GET /{v}/{waba_id}/phone_numbers` (a coexistence finish that named no number).
 //!
 //! Every call carries the token as a bearer header (never in the URL) and `appsecret_proof`
 //! (HMAC-SHA256 of the token with the app secret), which Meta checks when the app requires
@@ -53,9 +54,10 @@ pub use errors::{
 };
 pub use fake::FakeMeta;
 
-/// The fields of a phone number the proxy reads (and keeps).
-pub const NUMBER_FIELDS: &str =
-    "id,status,code_verification_status,name_status,display_phone_number,verified_name,quality_rating";
+/// The fields of a phone number the proxy reads (and keeps); `is_on_biz_app` and
+/// `platform_type` confirm a coexistence onboarding ([`crate::biz_app`]).
+pub const NUMBER_FIELDS: &str = "id,status,code_verification_status,name_status,\
+display_phone_number,verified_name,quality_rating,is_on_biz_app,platform_type";
 
 /// Which chat data a coexistence number shares, asked once each (`smb_app_data`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -392,6 +394,36 @@ impl MetaApi {
             }
             MetaApi::Sandbox(f) => f.number(phone),
         }
+    }
+
+    /// `GET /{waba_id}/phone_numbers?fields=…`: the WABA's numbers (the first page, which
+    /// holds every number a customer's WABA has in practice).
+    ///
+    /// # Errors
+    /// See [`MetaError`].
+    pub async fn numbers(
+        &self,
+        token: &SecretString,
+        waba: &WabaId,
+    ) -> Result<Vec<crate::biz_app::NumberFacts>, MetaError> {
+        let answer = match self {
+            MetaApi::Http(c) => {
+                c.call(
+                    Op::ReadNumber,
+                    Method::GET,
+                    &[waba.as_str(), "phone_numbers"],
+                    &[("fields", crate::biz_app::LIST_FIELDS), ("limit", "100")],
+                    None,
+                    token,
+                )
+                .await?
+            }
+            MetaApi::Sandbox(_) => json!({"data": []}),
+        };
+        Ok(answer
+            .get("data")
+            .and_then(|d| serde_json::from_value(d.clone()).ok())
+            .unwrap_or_default())
     }
 }
 

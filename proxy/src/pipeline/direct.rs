@@ -113,6 +113,15 @@ fn state_for(error: &OnboardingError) -> OnboardingState {
     }
 }
 
+/// Whether Meta's answer for a coexistence number says it is not on both the app and Cloud
+/// API (an answer silent on both concludes nothing).
+fn coexistence_unconfirmed(raw: &Value) -> bool {
+    serde_json::from_value::<crate::biz_app::NumberFacts>(raw.clone())
+        .ok()
+        .and_then(|f| crate::biz_app::coexistence_confirmed(&f))
+        == Some(false)
+}
+
 fn token_lost() -> OnboardingError {
     person_error(
         ErrorCode::BusinessTokenInvalid,
@@ -145,19 +154,20 @@ impl Pipeline {
     pub async fn create_direct(
         &self,
         req: CreateOnboarding,
+        launched: Mode,
         customer: &Customer,
         code_sha256: Option<&str>,
         token: SecretString,
     ) -> Result<Created, CreateError> {
         if self.direct().is_none() {
-            return self.create(req, customer, code_sha256).await;
+            return self.create(req, launched, customer, code_sha256).await;
         }
         let pipeline = self.clone();
         let customer = customer.clone();
         let code_sha256 = code_sha256.map(str::to_owned);
         detached(async move {
             pipeline
-                .create_direct_here(req, &customer, code_sha256.as_deref(), token)
+                .create_direct_here(req, launched, &customer, code_sha256.as_deref(), token)
                 .await
         })
         .await
@@ -167,22 +177,34 @@ impl Pipeline {
     async fn create_direct_here(
         &self,
         req: CreateOnboarding,
+        launched: Mode,
         customer: &Customer,
         code_sha256: Option<&str>,
         token: SecretString,
     ) -> Result<Created, CreateError> {
         let Some(direct) = self.direct().cloned() else {
-            return self.create_here(req, customer, code_sha256).await;
+            return self.create_here(req, launched, customer, code_sha256).await;
         };
         let first = Step::SubscribeApp;
-        let onboarding = match self.insert_post(&req, customer, code_sha256, first).await? {
+        let onboarding = match self
+            .insert_post(&req, launched, customer, code_sha256, first)
+            .await?
+        {
             Ok(onboarding) => onboarding,
             Err(answered) => return Ok(answered),
         };
         let id = onboarding.id.clone();
         let region = match req.mode {
-            // Local storage is not available for numbers shared with the app.
-            Mode::Coexistence => None,
+            // Local storage is not available for numbers shared with the app: a session's
+            // region applies to its standard numbers only.
+            Mode::Coexistence => {
+                if let Some(session) = &customer.session_id {
+                    if self.inner.store.session_region(session).await?.is_some() {
+                        tracing::info!(id, "coexistence number: no local storage region (Meta offers none for numbers on the WhatsApp Business app)");
+                    }
+                }
+                None
+            }
             Mode::Standard => match &customer.session_id {
                 Some(session) => self
                     .inner
@@ -286,8 +308,44 @@ impl Pipeline {
             }
         }
 
-        // 2. A number to register or sync?
+        // 2. A number to register or sync? A coexistence finish may name none: the WABA's
+        //    numbers say which could be meant (the sign-up's edge took the one on the
+        //    Business app when there was exactly one).
         let Some(phone) = onboarding.phone_number_id.as_ref() else {
+            if onboarding.mode == Mode::Coexistence {
+                let numbers = match direct.api.numbers(&token, &onboarding.waba_id).await {
+                    Ok(numbers) => numbers,
+                    Err(e) => {
+                        tracing::warn!(id, error = %e, "the WABA's numbers could not be read");
+                        Vec::new()
+                    }
+                };
+                let candidates = match crate::biz_app::resolve_coexistence_number(&numbers) {
+                    crate::biz_app::Resolved::Ambiguous(c) => c,
+                    crate::biz_app::Resolved::One(one) => numbers
+                        .iter()
+                        .filter(|n| n.id.as_deref() == Some(one.as_str()))
+                        .filter_map(|n| {
+                            Some(wire::NumberCandidate {
+                                id: wire::PhoneNumberId::parse(n.id.as_deref()?).ok()?,
+                                display_phone_number: n.display_phone_number.clone(),
+                                is_on_biz_app: n.is_on_biz_app,
+                            })
+                        })
+                        .collect(),
+                };
+                let mut error = person_error(
+                    ErrorCode::PhoneNumberAmbiguous,
+                    "The WhatsApp Business app sign-up did not say which number it connected; \
+                     the customer signs up again and picks the number that is on the app \
+                     (`candidates` lists the account's numbers)."
+                        .to_owned(),
+                );
+                error.candidates = candidates;
+                return self
+                    .stop(id, w, OnboardingState::ActionRequired, error, None)
+                    .await;
+            }
             let error = person_error(
                 ErrorCode::PhoneNumberMissing,
                 "The app is subscribed to the WhatsApp Business Account, but no phone number was \
@@ -382,6 +440,7 @@ impl Pipeline {
                         retryable: true,
                         upstream_request_id: None,
                         retry_after: Some(crate::store::format_time(until)),
+                        candidates: Vec::new(),
                     };
                     return self.stop(id, w, OnboardingState::Failed, error, None).await;
                 }
@@ -441,6 +500,7 @@ impl Pipeline {
                                 retryable: true,
                                 upstream_request_id: None,
                                 retry_after: None,
+                                candidates: Vec::new(),
                             };
                             let result = serde_json::to_value(&error).ok();
                             return self
@@ -485,6 +545,19 @@ impl Pipeline {
             return Ok(Flow::Stop);
         }
         let (state, phone_number, error) = match direct.api.number(&token, phone).await {
+            // After a coexistence onboarding Meta reports the number on both the app and
+            // Cloud API; anything else needs a person to look.
+            Ok(raw) if onboarding.mode == Mode::Coexistence && coexistence_unconfirmed(&raw) => (
+                OnboardingState::ActionRequired,
+                Some(raw),
+                Some(person_error(
+                    ErrorCode::CoexistenceUnconfirmed,
+                    "Meta does not report this number on both the WhatsApp Business app and \
+                     Cloud API (is_on_biz_app, platform_type): check it in WhatsApp Manager, \
+                     then sign up again."
+                        .to_owned(),
+                )),
+            ),
             Ok(raw) => {
                 let (state, error) = number_outcome(raw.get("status").and_then(Value::as_str));
                 (state.unwrap_or(OnboardingState::Pending), Some(raw), error)

@@ -406,6 +406,7 @@ mod tests {
             onboarding: wire::Onboarding {
                 id: "7c0e1f7a-3a53-4a4e-9d55-0f4b8d0c1a11".to_owned(),
                 mode: Mode::Standard,
+                launched_mode: None,
                 waba_id: WabaId::parse(WABA).unwrap(),
                 phone_number_id: Some(PhoneNumberId::parse(NUMBER).unwrap()),
                 business_id: None,

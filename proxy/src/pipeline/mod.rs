@@ -287,7 +287,8 @@ impl Pipeline {
         &self.inner.instance
     }
 
-    /// Stores the onboarding for `customer` and runs its steps; or, for a WABA and number
+    /// Stores the onboarding for `customer` and runs its steps (`req.mode`: the mode Meta
+    /// reported, which the onboarding runs; `launched`: the button's); or, for a WABA and number
     /// seen before, answers the existing onboarding and calls nothing, when it is the same
     /// customer's. `code_sha256`: the hash of the code that verified ownership, when
     /// verification is on. The steps run in a task of their own: a client hanging up does
@@ -298,6 +299,7 @@ impl Pipeline {
     pub async fn create(
         &self,
         req: CreateOnboarding,
+        launched: Mode,
         customer: &Customer,
         code_sha256: Option<&str>,
     ) -> Result<Created, CreateError> {
@@ -306,7 +308,7 @@ impl Pipeline {
         let code_sha256 = code_sha256.map(str::to_owned);
         detached(async move {
             pipeline
-                .create_here(req, &customer, code_sha256.as_deref())
+                .create_here(req, launched, &customer, code_sha256.as_deref())
                 .await
         })
         .await
@@ -316,6 +318,7 @@ impl Pipeline {
     async fn create_here(
         &self,
         req: CreateOnboarding,
+        launched: Mode,
         customer: &Customer,
         code_sha256: Option<&str>,
     ) -> Result<Created, CreateError> {
@@ -324,7 +327,10 @@ impl Pipeline {
             Mode::Standard => Step::Bind,
             Mode::Coexistence => Step::SmbBind,
         };
-        let onboarding = match self.insert_post(&req, customer, code_sha256, first).await? {
+        let onboarding = match self
+            .insert_post(&req, launched, customer, code_sha256, first)
+            .await?
+        {
             Ok(onboarding) => onboarding,
             Err(answered) => return Ok(answered),
         };
@@ -343,6 +349,7 @@ impl Pipeline {
     pub(super) async fn insert_post(
         &self,
         req: &CreateOnboarding,
+        launched: Mode,
         customer: &Customer,
         code_sha256: Option<&str>,
         first: Step,
@@ -357,7 +364,7 @@ impl Pipeline {
         let started = Some((first, OnboardingState::Binding));
         let existing = match inner
             .store
-            .insert_or_get_started(req, customer, hash.as_deref(), started, Some(lease))
+            .insert_or_get_started(req, launched, customer, hash.as_deref(), started, Some(lease))
             .await?
         {
             Insert::Created(onboarding) => return Ok(Ok(onboarding)),
@@ -377,6 +384,7 @@ impl Pipeline {
                     .store
                     .insert_started_over(
                         req,
+                        launched,
                         customer,
                         Some(&hash),
                         started,

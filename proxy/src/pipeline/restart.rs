@@ -82,6 +82,7 @@ impl Pipeline {
         let new = match store
             .insert_started_over(
                 &req,
+                old.launched_mode.unwrap_or(old.mode),
                 &customer,
                 None,
                 Some((first, OnboardingState::Binding)),

@@ -114,6 +114,7 @@ impl Pipeline {
                     retryable: true,
                     upstream_request_id: None,
                     retry_after: None,
+                    candidates: Vec::new(),
                 };
                 // The WABA as just read is kept with the stop.
                 w.update(Update {
@@ -148,6 +149,7 @@ impl Pipeline {
                 retryable: false,
                 upstream_request_id: None,
                 retry_after: None,
+                candidates: Vec::new(),
             };
             return self
                 .stop(id, w, OnboardingState::ActionRequired, error, None)
@@ -181,6 +183,7 @@ impl Pipeline {
                         retryable: true,
                         upstream_request_id: None,
                         retry_after: Some(store::format_time(until)),
+                        candidates: Vec::new(),
                     };
                     return self.stop(id, w, OnboardingState::Failed, error, None).await;
                 }

@@ -164,6 +164,7 @@ pub(super) fn person_error(code: ErrorCode, message: String) -> OnboardingError 
         retryable: false,
         upstream_request_id: None,
         retry_after: None,
+        candidates: Vec::new(),
     }
 }
 
@@ -329,6 +330,7 @@ mod tests {
         let onboarding = wire::Onboarding {
             id: "7c0e1f7a-3a53-4a4e-9d55-0f4b8d0c1a11".to_owned(),
             mode: Mode::Standard,
+            launched_mode: None,
             waba_id: WabaId::parse(WABA).unwrap(),
             phone_number_id: Some(PhoneNumberId::parse(NUMBER).unwrap()),
             business_id: None,

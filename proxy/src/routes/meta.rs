@@ -27,7 +27,8 @@ const MAX_CHALLENGE_CHARS: usize = 256;
 /// (from the ownership check's exchange) is what every later call uses.
 pub(super) async fn create(
     state: &AppState,
-    req: CreateOnboarding,
+    mut req: CreateOnboarding,
+    launched: wire::Mode,
     customer: &Customer,
 ) -> Result<Result<Created, CreateError>, Error> {
     let Some(code) = req.code.as_ref() else {
@@ -38,7 +39,10 @@ pub(super) async fn create(
             Ok(Verified::Again(existing)) => {
                 return Ok(state.pipeline.again(*existing, customer).await)
             }
-            Ok(Verified::Code(hash, token)) => (hash, token),
+            Ok(Verified::Code(hash, owned)) => {
+                ownership::settle_path(graph, &owned, &mut req).await;
+                (hash, owned.token)
+            }
             Err(Refusal::Store(e)) => return Err(Error::Store(e)),
             Err(e) => return Err(refused(e)),
         },
@@ -51,9 +55,12 @@ pub(super) async fn create(
             )),
         ),
     };
+    if !customer.allows(req.mode) {
+        return Err(Error::ModeNotAllowed(req.mode));
+    }
     Ok(state
         .pipeline
-        .create_direct(req, customer, Some(&hash), token)
+        .create_direct(req, launched, customer, Some(&hash), token)
         .await)
 }
 

@@ -25,6 +25,7 @@ mod onboardings;
 pub mod openapi;
 pub mod partner;
 mod security;
+mod signups;
 mod webhooks;
 
 /// What every handler can reach: one shared allocation, since axum clones the state for
@@ -100,6 +101,10 @@ pub fn router(state: AppState) -> Router {
             rate_limited(post(onboardings::create), &state.limits.settings),
         )
         .route("/api/onboardings/{id}", get(onboardings::get_one))
+        .route(
+            "/api/signup-events",
+            rate_limited(post(signups::report), &state.limits.settings),
+        )
         .route(
             "/api/onboardings/{id}/retry",
             rate_limited(post(onboardings::retry), &state.limits.settings),

@@ -39,14 +39,17 @@ use crate::pipeline::{CreateError, Created, RetryError};
 )]
 pub async fn create(
     State(state): State<AppState>,
-    Json(req): Json<CreateOnboarding>,
+    Json(mut req): Json<CreateOnboarding>,
 ) -> Result<Response, Error> {
     // Who the customer is comes first, and from the session: nothing else runs for a
     // request without a valid one (when sessions are required).
     let customer = state.sessions.admit(&req).await?;
+    // The body's mode is the button's; the onboarding runs the one Meta reports.
+    let launched = req.mode;
+    req.mode = crate::biz_app::reported_mode(launched, req.event.as_ref());
     if state.pipeline.is_meta() {
         // Meta's Cloud API directly: the code's business token is the provider's credential.
-        return answer(super::meta::create(&state, req, &customer).await?);
+        return answer(super::meta::create(&state, req, launched, &customer).await?);
     }
     let code_sha256 = match &state.verifier {
         None => None,
@@ -57,14 +60,21 @@ pub async fn create(
             Verified::Again(existing) => {
                 return answer(state.pipeline.again(*existing, &customer).await)
             }
-            // YCloud holds its own credentials: the business token is not kept.
-            Verified::Code(hash, _token) => Some(hash),
+            // YCloud holds its own credentials: the business token is dropped after the
+            // number's path is settled with it.
+            Verified::Code(hash, owned) => {
+                ownership::settle_path(graph, &owned, &mut req).await;
+                Some(hash)
+            }
         },
     };
+    if !customer.allows(req.mode) {
+        return Err(Error::ModeNotAllowed(req.mode));
+    }
     answer(
         state
             .pipeline
-            .create(req, &customer, code_sha256.as_deref())
+            .create(req, launched, &customer, code_sha256.as_deref())
             .await,
     )
 }

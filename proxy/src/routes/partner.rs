@@ -110,15 +110,16 @@ pub async fn create_session(
             "modes must name at least one of standard and coexistence".to_owned(),
         ));
     }
-    // Meta offers no local storage for numbers shared with the WhatsApp Business App.
-    let coexistence = req
+    // Meta offers no local storage for numbers shared with the WhatsApp Business App: a
+    // region is for the standard numbers a session onboards, so a session must allow them.
+    let standard = req
         .modes
         .as_ref()
-        .is_none_or(|m| m.contains(&wire::Mode::Coexistence));
-    if req.data_localization_region.is_some() && coexistence {
+        .is_none_or(|m| m.contains(&wire::Mode::Standard));
+    if req.data_localization_region.is_some() && !standard {
         return Err(Error::InvalidBody(
-            "data_localization_region applies to standard numbers only (Meta offers no local \
-             storage in coexistence): send modes [\"standard\"] with it"
+            "data_localization_region applies to standard numbers (Meta offers no local \
+             storage in coexistence): allow the standard mode with it"
                 .to_owned(),
         ));
     }
@@ -495,16 +496,22 @@ pub async fn funnel(
     };
     let since = state.clock.now() - time::Duration::days(days.into());
     let counts = state.pipeline.store().funnel_counts(since).await?;
+    let popups = state.pipeline.store().signup_funnel(since).await?;
+    let by_key = |list: Vec<(String, u64)>| {
+        list.into_iter()
+            .map(|(key, count)| wire::FunnelCount { key, count })
+            .collect::<Vec<_>>()
+    };
     Ok(axum::Json(Funnel {
         days,
         since: crate::store::format_time(since),
         sessions_created: counts.sessions_created,
         links_opened: counts.links_opened,
-        popups_launched: None,
+        popups_launched: Some(popups.launched),
         finished: counts.finished,
         connected: counts.connected,
-        cancelled: Vec::new(),
-        errors: Vec::new(),
+        cancelled: by_key(popups.cancelled),
+        errors: by_key(popups.errors),
     }))
 }
 

@@ -278,7 +278,26 @@ impl EventRow {
             id: id.to_owned(),
             what: e.to_string(),
         })?;
-        Ok(Self {
+        Ok(Self::with_data(id, kind, now, deliver, data))
+    }
+
+    /// The event `kind` about no onboarding (`signup.*`), with `data` as its `data`.
+    pub(super) fn about_signup(
+        kind: EventType,
+        now: &str,
+        deliver: bool,
+        data: &wire::SignupOutcome,
+    ) -> Result<Self, StoreError> {
+        let data = serde_json::to_string(data).map_err(|e| StoreError::Corrupt {
+            id: String::new(),
+            what: e.to_string(),
+        })?;
+        // No onboarding: the column (NOT NULL) holds the empty string.
+        Ok(Self::with_data("", kind, now, deliver, data))
+    }
+
+    fn with_data(id: &str, kind: EventType, now: &str, deliver: bool, data: String) -> Self {
+        Self {
             id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
             kind,
             onboarding_id: id.to_owned(),
@@ -289,7 +308,7 @@ impl EventRow {
                 false => DeliveryState::Disabled,
             },
             next_attempt_at: deliver.then(|| now.to_owned()),
-        })
+        }
     }
 
     /// Inserts it through sqlx.
@@ -341,7 +360,14 @@ fn event_from_row(row: &AnyRow) -> Result<PartnerEvent, StoreError> {
         .parse::<DeliveryState>()
         .map_err(|_| corrupt("delivery state"))?;
     let data: String = row.try_get("data")?;
-    let data = serde_json::from_str(&data).map_err(|_| corrupt("event data"))?;
+    let data = match kind {
+        EventType::SignupCancelled | EventType::SignupFailed => {
+            wire::EventData::Signup(serde_json::from_str(&data).map_err(|_| corrupt("event data"))?)
+        }
+        _ => wire::EventData::Onboarding(Box::new(
+            serde_json::from_str(&data).map_err(|_| corrupt("event data"))?,
+        )),
+    };
     let attempts: i64 = row.try_get("attempts")?;
     Ok(PartnerEvent {
         kind,

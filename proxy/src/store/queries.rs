@@ -3,7 +3,8 @@
 use sqlx::Row;
 use time::OffsetDateTime;
 use wire::{
-    CreateOnboarding, CustomerRef, EventType, Onboarding, OnboardingState, PhoneNumberId, WabaId,
+    CreateOnboarding, CustomerRef, EventType, Mode, Onboarding, OnboardingState, PhoneNumberId,
+    WabaId,
 };
 
 use super::partner::EventRow;
@@ -26,6 +27,8 @@ pub struct Customer {
     pub session_id: Option<String>,
     /// The session's metadata (for the events of the onboardings it creates).
     pub metadata: Option<wire::Metadata>,
+    /// The modes the session allows (none: any, without a session).
+    pub modes: Option<Vec<Mode>>,
 }
 
 impl Customer {
@@ -36,7 +39,13 @@ impl Customer {
             verified: false,
             session_id: None,
             metadata: None,
+            modes: None,
         }
+    }
+
+    /// Whether this customer's session allows an onboarding in `mode`.
+    pub fn allows(&self, mode: Mode) -> bool {
+        self.modes.as_ref().is_none_or(|m| m.contains(&mode))
     }
 }
 
@@ -64,7 +73,7 @@ impl Store {
         req: &CreateOnboarding,
     ) -> Result<(Record, bool), StoreError> {
         match self
-            .insert_or_get_started(req, &Customer::anonymous(req), None, None, None)
+            .insert_or_get_started(req, req.mode, &Customer::anonymous(req), None, None, None)
             .await?
         {
             Insert::Created(r) => Ok((r, true)),
@@ -83,13 +92,15 @@ impl Store {
     /// onboardings is raised in the same transaction, and the `onboarding.created` event
     /// written. When `lease` is given (an owner and until when), the new onboarding is
     /// leased to it from the start, so no other instance can take it between the insert and
-    /// its first step.
+    /// its first step. `req.mode` is the mode the onboarding runs (what Meta reported);
+    /// `launched` the one the customer's button asked for.
     ///
     /// # Errors
     /// Database failures.
     pub async fn insert_or_get_started(
         &self,
         req: &CreateOnboarding,
+        launched: Mode,
         customer: &Customer,
         code_sha256: Option<&str>,
         first: Option<(Step, OnboardingState)>,
@@ -97,6 +108,7 @@ impl Store {
     ) -> Result<Insert, StoreError> {
         let new = NewOnboarding::of(
             req,
+            launched,
             customer,
             code_sha256,
             first,
@@ -122,6 +134,7 @@ impl Store {
     pub async fn insert_started_over(
         &self,
         req: &CreateOnboarding,
+        launched: Mode,
         customer: &Customer,
         code_sha256: Option<&str>,
         first: Option<(Step, OnboardingState)>,
@@ -131,6 +144,7 @@ impl Store {
     ) -> Result<Insert, StoreError> {
         let mut new = NewOnboarding::of(
             req,
+            launched,
             customer,
             code_sha256,
             first,
@@ -374,6 +388,7 @@ enum Written {
 struct NewOnboarding {
     record: Record,
     mode: &'static str,
+    launched_mode: &'static str,
     /// The body's `event` (which Embedded Signup event the browser saw).
     event_name: Option<String>,
     code_sha256: Option<String>,
@@ -387,8 +402,8 @@ struct NewOnboarding {
 
 const INSERT_ONBOARDING: &str = "INSERT INTO onboardings (id, mode, waba_id, phone_number_id, \
      business_id, customer_ref, event, state, created_at, updated_at, code_sha256, session_id, \
-     customer_ref_verified, lease_owner, lease_until, previous_onboarding_id) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15) \
+     customer_ref_verified, lease_owner, lease_until, launched_mode, previous_onboarding_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16) \
      ON CONFLICT DO NOTHING";
 // Starting over: the old onboarding gives the WABA + number key up, only while it is final
 // and nobody runs it (a retry that took it first wins; the new post then sees it).
@@ -405,6 +420,7 @@ const INSERT_FIRST_STEP: &str = "INSERT INTO onboarding_steps (onboarding_id, st
 impl NewOnboarding {
     fn of(
         req: &CreateOnboarding,
+        launched: Mode,
         customer: &Customer,
         code_sha256: Option<&str>,
         first: Option<(Step, OnboardingState)>,
@@ -419,6 +435,7 @@ impl NewOnboarding {
             onboarding: Onboarding {
                 id: id.clone(),
                 mode: req.mode,
+                launched_mode: Some(launched),
                 waba_id: req.waba_id.clone(),
                 phone_number_id: req.phone_number_id.clone(),
                 business_id: req.business_id.clone(),
@@ -457,6 +474,7 @@ impl NewOnboarding {
         let event = EventRow::new(&id, EventType::Created, now, deliver, &view)?;
         Ok(Self {
             mode: req.mode.as_str(),
+            launched_mode: launched.as_str(),
             event_name: req.event.as_ref().map(|e| e.as_str().to_owned()),
             code_sha256: code_sha256.map(str::to_owned),
             lease_owner: lease.map(|(owner, _)| owner.to_owned()),
@@ -512,6 +530,7 @@ impl NewOnboarding {
             .bind(i32::from(self.record.customer_ref_verified))
             .bind(self.lease_owner.clone())
             .bind(self.lease_until.clone())
+            .bind(self.launched_mode)
             .bind(o.previous_onboarding_id.clone())
             .execute(&mut *tx)
             .await?
@@ -574,6 +593,7 @@ impl NewOnboarding {
                 &i32::from(self.record.customer_ref_verified),
                 &self.lease_owner,
                 &self.lease_until,
+                &self.launched_mode,
                 &o.previous_onboarding_id,
             ],
         )?;

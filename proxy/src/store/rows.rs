@@ -261,8 +261,14 @@ pub(super) fn record_from_row(row: &impl Columns) -> Result<Record, StoreError> 
         .map(|s| serde_json::from_str::<OnboardingError>(&s).map_err(|_| corrupt("error")))
         .transpose()?;
     let (waba, phone_number) = (json("waba")?, json("phone_number")?);
+    // Rows stored before launched modes were recorded: the button was the mode.
+    let launched_mode = match text("launched_mode")? {
+        Some(m) => m.parse().map_err(|_| corrupt("launched_mode"))?,
+        None => mode,
+    };
     let onboarding = Onboarding {
         mode,
+        launched_mode: Some(launched_mode),
         waba_id: WabaId::parse(row.string("waba_id")?).map_err(|_| corrupt("waba_id"))?,
         phone_number_id: text("phone_number_id")?
             .map(PhoneNumberId::parse)

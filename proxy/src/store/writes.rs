@@ -989,7 +989,7 @@ mod tests {
         .unwrap();
         let customer = Customer::anonymous(&req);
         let Insert::Created(o) = store
-            .insert_or_get_started(&req, &customer, None, None, None)
+            .insert_or_get_started(&req, Mode::Standard, &customer, None, None, None)
             .await
             .unwrap()
         else {

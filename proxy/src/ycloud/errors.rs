@@ -226,6 +226,7 @@ impl UpstreamError {
             retryable,
             upstream_request_id: self.request_id().map(str::to_owned),
             retry_after: retry_after.map(crate::store::format_time),
+            candidates: Vec::new(),
         }
     }
 }

@@ -91,6 +91,18 @@ fn a_plain_http_upstream_beyond_this_machine_stops_start_up() {
     }
 }
 
+#[test]
+fn a_retired_embedded_signup_version_stops_start_up_naming_the_date() {
+    for version in ["v2", "v3", "v2-public-preview", "v3-public-preview"] {
+        let line = refused(&["--sandbox"], &[("FB_ES_VERSION", version)]);
+        assert!(line.starts_with("error: FB_ES_VERSION: "), "{line}");
+        assert!(
+            line.contains(version) && line.contains("2026-10-15"),
+            "{line}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_sandbox_flag_starts_a_sandbox_that_says_so() {
     let dir = fresh_dir("bin");

@@ -61,14 +61,14 @@ async fn config_has_public_values_only() {
     // FB_ES_VERSION and FB_GRAPH_VERSION reach the browser as configured.
     let app = spawn_app_with(Options {
         env: vec![
-            ("FB_ES_VERSION", "v2".into()),
+            ("FB_ES_VERSION", "v4-public-preview".into()),
             ("FB_GRAPH_VERSION", "v25.0".into()),
         ],
         ..Options::default()
     })
     .await;
     let c: Value = app.get_json("/api/config").await;
-    assert_eq!(c["es_version"], "v2");
+    assert_eq!(c["es_version"], "v4-public-preview");
     assert_eq!(c["graph_version"], "v25.0");
 }
 

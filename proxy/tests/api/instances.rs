@@ -110,7 +110,7 @@ async fn one_instance_runs_an_onboarding_until_its_lease_expires_then_another_ta
             runtime.spawn(async move {
                 let a = instance(&url, &uri, lease_for).await;
                 let _ = a
-                    .create(request(), &proxy::store::Customer::default(), None)
+                    .create(request(), wire::Mode::Standard, &proxy::store::Customer::default(), None)
                     .await;
             });
             let _ = crashed.recv();

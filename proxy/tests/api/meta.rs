@@ -285,9 +285,7 @@ async fn the_session_region_is_sent_and_checked_at_the_edge() {
     let app = meta_app().await;
     for bad in [
         json!({"customer_ref": "c", "modes": ["standard"], "data_localization_region": "FR"}),
-        json!({"customer_ref": "c", "data_localization_region": "DE"}),
-        json!({"customer_ref": "c", "modes": ["standard", "coexistence"],
-               "data_localization_region": "DE"}),
+        json!({"customer_ref": "c", "modes": ["coexistence"], "data_localization_region": "DE"}),
     ] {
         let r = app
             .partner(reqwest::Method::POST, "/api/partner/sessions")
@@ -549,6 +547,7 @@ async fn coexistence_asks_for_each_sync_once_across_a_restart() {
     .await;
     let mut body = standard_body();
     body["mode"] = json!("coexistence");
+    body["event"] = json!("FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING");
     let o: Onboarding = app.post_onboarding(&body).await.json().await.unwrap();
     assert_eq!(o.state, OnboardingState::Connected);
     let names: Vec<_> = o.steps.iter().map(|s| s.name).collect();

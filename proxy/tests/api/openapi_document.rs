@@ -133,7 +133,8 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
     // Every field the API writes is documented under the same name.
     let onboarding = wire::Onboarding {
         id: "x".into(),
-        mode: wire::Mode::Standard,
+        mode: wire::Mode::Coexistence,
+        launched_mode: Some(wire::Mode::Standard),
         waba_id: wire::WabaId::parse("1").unwrap(),
         phone_number_id: Some(wire::PhoneNumberId::parse("2").unwrap()),
         business_id: Some(wire::BusinessId::parse("3").unwrap()),
@@ -163,6 +164,11 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
             retryable: true,
             upstream_request_id: Some("r".into()),
             retry_after: Some("t".into()),
+            candidates: vec![wire::NumberCandidate {
+                id: wire::PhoneNumberId::parse("2").unwrap(),
+                display_phone_number: Some("+1".into()),
+                is_on_biz_app: Some(true),
+            }],
         }),
         previous_onboarding_id: Some("p".into()),
         inbound_verified_at: Some("t".into()),

@@ -282,7 +282,7 @@ async fn every_change_is_an_event_in_the_feed() {
     assert_eq!(kinds, ["onboarding.created", "onboarding.connected"]);
     for e in &page.data {
         assert!(e.id.starts_with("evt_"));
-        assert_eq!(e.data.onboarding.id, o.id);
+        assert_eq!(e.data.onboarding().unwrap().onboarding.id, o.id);
         // No webhook URL: listed, not delivered.
         let delivery = e.delivery.as_ref().unwrap();
         assert_eq!(delivery.state, wire::DeliveryState::Disabled);
@@ -290,14 +290,14 @@ async fn every_change_is_an_event_in_the_feed() {
     }
     // The data is the onboarding as it was at that moment.
     assert_eq!(
-        page.data[0].data.onboarding.state,
+        page.data[0].data.onboarding().unwrap().onboarding.state,
         wire::OnboardingState::Binding
     );
     assert_eq!(
-        page.data[1].data.onboarding.state,
+        page.data[1].data.onboarding().unwrap().onboarding.state,
         wire::OnboardingState::Connected
     );
-    assert!(page.data[1].data.session_id.is_some());
+    assert!(page.data[1].data.onboarding().unwrap().session_id.is_some());
 
     // Paging: after the first, only the second.
     let after: EventPage = app

@@ -239,6 +239,7 @@ async fn the_raw_get_is_the_serialized_onboarding() {
             retryable: true,
             upstream_request_id: Some("r".to_owned()),
             retry_after: None,
+            candidates: Vec::new(),
         })),
     };
     store
