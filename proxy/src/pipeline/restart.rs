@@ -71,6 +71,8 @@ impl Pipeline {
             verified: view.customer_ref_verified,
             session_id: view.session_id.clone(),
             metadata: view.metadata.clone(),
+            // The partner asks: the mode it ran before is the one it runs again.
+            modes: None,
         };
         let first = match (self.is_meta(), old.mode) {
             (true, _) => Step::SubscribeApp,
