@@ -97,7 +97,7 @@ async fn a_new_code_for_a_failed_onboarding_starts_a_new_one_linked_to_it() {
         .data
         .iter()
         .filter(|e| e.kind == wire::EventType::Created)
-        .map(|e| e.data.onboarding.id.clone())
+        .map(|e| e.data.onboarding().unwrap().onboarding.id.clone())
         .collect();
     assert_eq!(created, [old.id.clone(), new.id.clone()]);
 }
