@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use crate::browser::{http, json};
 use wire::{
-    CreateOnboarding, ErrorBody, Onboarding, Pin, PublicConfig, ReportSignupEvent, SessionLookup,
-    SessionToken, SetPin,
+    ClientToken, CreateOnboarding, CreatedOnboarding, ErrorBody, Onboarding, Pin, PublicConfig,
+    ReportSignupEvent, SessionLookup, SessionToken, SetPin,
 };
 
 /// Why a call to the proxy did not give the expected answer.
@@ -49,7 +49,7 @@ impl Proxy {
     /// # Errors
     /// [`ApiFailure`] when the proxy is unreachable or refuses.
     pub async fn config(&self) -> Result<PublicConfig, ApiFailure> {
-        get(&self.url("/api/config")).await
+        read(http::fetch("GET", &self.url("/api/config"), None, None).await)
     }
 
     /// `POST /api/session`: what the page's session token allows.
@@ -61,42 +61,43 @@ impl Proxy {
         let body = SessionLookup {
             session: token.clone(),
         };
-        post(&self.url("/api/session"), Some(&body)).await
+        post(&self.url("/api/session"), Some(&body), None).await
     }
 
-    /// `POST /api/onboardings`.
+    /// `POST /api/onboardings`: the onboarding and the client token of its other routes.
     ///
     /// # Errors
     /// [`ApiFailure`] when the proxy is unreachable or refuses the ids.
     pub async fn create_onboarding(
         &self,
         body: &CreateOnboarding,
-    ) -> Result<Onboarding, ApiFailure> {
-        post(&self.url("/api/onboardings"), Some(body)).await
+    ) -> Result<CreatedOnboarding, ApiFailure> {
+        post(&self.url("/api/onboardings"), Some(body), None).await
     }
 
     /// `POST /api/signup-events`: a popup outcome the partner hears of. Its answer changes
     /// nothing on the page, so it is not read (a lost report loses only a funnel count).
     pub async fn report_signup_event(&self, body: &ReportSignupEvent) {
         if let Some(text) = json::to_text(body) {
-            let _ = http::fetch("POST", &self.url("/api/signup-events"), Some(&text)).await;
+            let _ = http::fetch("POST", &self.url("/api/signup-events"), Some(&text), None).await;
         }
     }
 
     /// `GET /api/onboardings/{id}`.
     ///
     /// # Errors
-    /// [`ApiFailure`] when the proxy is unreachable or does not know the id.
-    pub async fn onboarding(&self, id: &str) -> Result<Onboarding, ApiFailure> {
-        get(&self.onboarding_url(id, "")).await
+    /// [`ApiFailure`] when the proxy is unreachable, does not know the id, or no longer
+    /// accepts the token (401: the session ended).
+    pub async fn onboarding(&self, id: &str, token: &ClientToken) -> Result<Onboarding, ApiFailure> {
+        read(http::fetch("GET", &self.onboarding_url(id, ""), None, Some(token.as_str())).await)
     }
 
     /// `POST /api/onboardings/{id}/retry`.
     ///
     /// # Errors
     /// [`ApiFailure`] when nothing is retryable (409) or the register budget is spent (429).
-    pub async fn retry(&self, id: &str) -> Result<Onboarding, ApiFailure> {
-        post(&self.onboarding_url(id, "/retry"), None::<&()>).await
+    pub async fn retry(&self, id: &str, token: &ClientToken) -> Result<Onboarding, ApiFailure> {
+        post(&self.onboarding_url(id, "/retry"), None::<&()>, Some(token)).await
     }
 
     /// `POST /api/onboardings/{id}/pin` with the customer's existing two-step verification
@@ -107,11 +108,16 @@ impl Proxy {
     /// [`ApiFailure`] when the proxy is unreachable or refuses: `pin_not_expected` (409),
     /// `register_limit` or `rate_limited` (429). A PIN Meta refuses is no error: the answer
     /// is the onboarding, still `action_required` with `pin_required` (or `pin_locked`).
-    pub async fn send_pin(&self, id: &str, pin: Pin) -> Result<Onboarding, ApiFailure> {
-        post(&self.onboarding_url(id, "/pin"), Some(&SetPin { pin })).await
+    pub async fn send_pin(
+        &self,
+        id: &str,
+        token: &ClientToken,
+        pin: Pin,
+    ) -> Result<Onboarding, ApiFailure> {
+        post(&self.onboarding_url(id, "/pin"), Some(&SetPin { pin }), Some(token)).await
     }
 
-    /// The server-sent events URL of an onboarding.
+    /// The server-sent events URL of an onboarding (read with its client token in a header).
     pub fn events_url(&self, id: &str) -> String {
         self.onboarding_url(id, "/events")
     }
@@ -122,21 +128,18 @@ impl Proxy {
     }
 }
 
-/// `GET url`, read as `T`.
-async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
-    read(http::fetch("GET", url, None).await)
-}
-
-/// `POST url`, with `body` as JSON when there is one, read as `T`.
+/// `POST url`, with `body` as JSON when there is one and the client token when given, read
+/// as `T`.
 async fn post<T: DeserializeOwned>(
     url: &str,
     body: Option<&(impl Serialize + ?Sized)>,
+    token: Option<&ClientToken>,
 ) -> Result<T, ApiFailure> {
     let text = match body {
         Some(body) => Some(json::to_text(body).ok_or(ApiFailure::Malformed(0))?),
         None => None,
     };
-    read(http::fetch("POST", url, text.as_deref()).await)
+    read(http::fetch("POST", url, text.as_deref(), token.map(ClientToken::as_str)).await)
 }
 
 fn read<T: DeserializeOwned>(sent: Result<http::Answer, ()>) -> Result<T, ApiFailure> {

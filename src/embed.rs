@@ -13,6 +13,28 @@ use crate::flow::{GivenSession, Modes, WidgetOptions};
 /// Longest value accepted for a free-text option (ids, URLs, versions).
 const MAX_OPTION_CHARS: usize = 2048;
 
+/// Every option of the widget, as `mount`'s object spells it. A name missing here is refused
+/// as unknown (an ignored `data-*` attribute), so this list is what the parser accepts; the
+/// typed package's `WaSignupOptions` declares exactly these (a test compares them).
+pub const OPTION_NAMES: [&str; 12] = [
+    "proxyUrl",
+    "session",
+    "mode",
+    "appId",
+    "configId",
+    "solutionId",
+    "graphVersion",
+    "esVersion",
+    "sdkUrl",
+    "locale",
+    "customerRef",
+    "headingLevel",
+];
+
+/// Markers on the element that are not options (`data-wa-signup` itself, the one set once
+/// mounted, and the standalone page's).
+const MARKERS: [&str; 3] = ["waSignup", "waSignupMounted", "sessionFromUrl"];
+
 /// Why a widget's options were refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OptionError {
@@ -77,6 +99,12 @@ where
             }
             Ok((!value.is_empty()).then(|| value.to_string()))
         };
+        if !OPTION_NAMES.contains(&key) {
+            if source == Source::Object && !MARKERS.contains(&key) {
+                return Err(err("is not an option of the widget"));
+            }
+            continue;
+        }
         match key {
             // Never from markup: see [`Source`].
             "proxyUrl" | "sdkUrl" if source == Source::Dataset => {}
@@ -97,9 +125,10 @@ where
             "esVersion" => {
                 options.es_version = match value {
                     "" => None,
-                    v => Some(v.parse().map_err(|_| {
-                        err("must be \"v4\" or \"v4-public-preview\"")
-                    })?),
+                    v => Some(
+                        v.parse()
+                            .map_err(|_| err("must be \"v4\" or \"v4-public-preview\""))?,
+                    ),
                 }
             }
             "sdkUrl" => options.sdk_url = text()?,
@@ -136,10 +165,7 @@ where
                     })?),
                 }
             }
-            // `data-wa-signup` itself, the marker the widget sets once mounted, and the
-            // standalone page's marker (read by the browser module).
-            "waSignup" | "waSignupMounted" | "sessionFromUrl" => {}
-            _ if source == Source::Dataset => {}
+            // Listed in OPTION_NAMES without a meaning here: refused, and a test says so.
             _ => return Err(err("is not an option of the widget")),
         }
     }
@@ -290,6 +316,28 @@ mod tests {
             let e = parse(&[(key, value)]).unwrap_err();
             assert_eq!(e.option, *key, "{key}={value:?}");
             assert!(e.to_string().starts_with("wa-signup: option"), "{e}");
+        }
+    }
+
+    #[test]
+    fn every_listed_option_has_a_meaning() {
+        let value = |name: &str| match name {
+            "proxyUrl" => "https://p.example",
+            "session" => "ses_abc",
+            "mode" => "both",
+            "esVersion" => "v4",
+            "headingLevel" => "3",
+            _ => "x",
+        };
+        for name in OPTION_NAMES {
+            for source in [Source::Object, Source::Dataset] {
+                let parsed = parse_options([(name, value(name))], source, "");
+                assert!(parsed.is_ok(), "{name} from {source:?}: {parsed:?}");
+            }
+        }
+        // Markers are not options, yet a mount object naming one is not refused either.
+        for marker in MARKERS {
+            assert!(parse_options([(marker, "")], Source::Object, "").is_ok());
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use serde::Serialize;
 use wire::{
-    CreateOnboarding, CustomerRef, ErrorMessage, EsVersion, FlowErrorCode, FlowStep,
+    ClientToken, CreateOnboarding, CustomerRef, ErrorMessage, EsVersion, FlowErrorCode, FlowStep,
     MetaSessionId, Mode, Onboarding, OnboardingState, Pin, PublicConfig, ReportSignupEvent,
     SessionToken, SignupEventKind,
 };
@@ -19,7 +19,7 @@ use crate::browser::dom::{self, session, Timeout};
 use crate::browser::messages::SessionInfoListener;
 use crate::browser::sdk::{self, SdkError, SdkSettings};
 use crate::browser::stream::EventStream;
-use crate::protocol::widget_event::CancelDetail;
+use crate::protocol::widget_event::{CancelDetail, WidgetEvent};
 use crate::protocol::{
     event_detail, CancelStep, Correlator, Failure, LaunchOptions, LoginResult, OriginPolicy,
     Outcome, ReportedError, SessionInfo, Timeouts,
@@ -33,6 +33,8 @@ pub const SDK_TIMEOUT_MS: i32 = 10_000;
 const POLL_MS: u32 = 2_000;
 /// Where a reload finds the onboarding in progress (one per proxy and customer).
 const STORAGE_PREFIX: &str = "wa-signup:onboarding";
+/// Where a reload finds that onboarding's client token (the standalone page only).
+const TOKEN_PREFIX: &str = "wa-signup-token:onboarding";
 
 /// Which launch buttons a widget shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -131,6 +133,7 @@ impl WidgetOptions {
             sandbox: false,
             verification: false,
             sessions_required: false,
+            partner_name: None,
         })
     }
 
@@ -187,6 +190,9 @@ pub struct Flow {
     timer: StoredValue<Option<Timeout>, LocalStorage>,
     listener: StoredValue<Option<SessionInfoListener>, LocalStorage>,
     stream: StoredValue<Option<EventStream>, LocalStorage>,
+    /// The client token of the onboarding on screen: in memory, in no event detail and no
+    /// URL.
+    token: StoredValue<Option<ClientToken>, LocalStorage>,
 }
 
 impl Flow {
@@ -203,6 +209,7 @@ impl Flow {
             timer: StoredValue::new_local(None),
             listener: StoredValue::new_local(None),
             stream: StoredValue::new_local(None),
+            token: StoredValue::new_local(None),
         }
     }
 
@@ -210,11 +217,22 @@ impl Flow {
         Proxy::new(&self.options.with_value(|o| o.proxy_url.clone()))
     }
 
-    fn storage_key(self) -> String {
+    fn storage_key(self, prefix: &str) -> String {
         self.options.with_value(|o| {
             let customer = o.customer_ref.as_ref().map_or("", |c| c.as_str());
-            format!("{STORAGE_PREFIX}:{}:{customer}", o.proxy_url)
+            format!("{prefix}:{}:{customer}", o.proxy_url)
         })
+    }
+
+    /// Whether a reload may find the onboarding: only on the proxy's own page (its own
+    /// origin), where no other site's script reads `sessionStorage`; a widget embedded on a
+    /// partner's page keeps the client token in memory only.
+    fn resumable(self) -> bool {
+        self.options.with_value(|o| o.proxy_url.is_empty())
+    }
+
+    fn client_token(self) -> Option<ClientToken> {
+        self.token.get_value()
     }
 
     fn set(self, screen: Screen) {
@@ -228,14 +246,14 @@ impl Flow {
 
     /// Dispatches `wa-signup:*` on the root; every detail carries `sandbox: true` in
     /// sandbox mode ([`event_detail`]).
-    fn emit(self, name: &str, detail: &impl Serialize) {
+    fn emit(self, event: WidgetEvent, detail: &impl Serialize) {
         let sandbox = self
             .config
             .with_untracked(|c| c.as_ref().is_some_and(|c| c.sandbox));
         let detail = event_detail(detail, sandbox);
         self.root.with_value(|root| {
             if let Some(root) = root {
-                dom::dispatch(root, name, &detail);
+                dom::dispatch(root, event.name(), &detail);
             }
         });
     }
@@ -261,6 +279,17 @@ impl Flow {
                     match fetched {
                         Ok(c) => self.options.with_value(|o| o.apply(c)),
                         Err(failure) => {
+                            if matches!(failure, ApiFailure::Unreachable) && !same_origin {
+                                // Browsers hide a CORS refusal from the page: say the likely
+                                // cause where the page's developers look.
+                                dom::console_warn(&format!(
+                                    "wa-signup: {} could not be read; if this page's origin \
+                                     ({}) is not in the proxy's ALLOWED_ORIGINS, the browser \
+                                     hides its answers",
+                                    self.proxy().url("/api/config"),
+                                    dom::page_origin().unwrap_or_default()
+                                ));
+                            }
                             self.fail_request(failure, Request::Config);
                             return;
                         }
@@ -314,7 +343,7 @@ impl Flow {
     }
 
     fn refuse_session(self, refusal: SessionRefusal) {
-        self.emit("wa-signup:error", &refusal.error_event());
+        self.emit(WidgetEvent::Error, &refusal.error_event());
         self.set(Screen::SessionInvalid(refusal));
     }
 
@@ -322,14 +351,23 @@ impl Flow {
         if self.listener.with_value(Option::is_some) {
             return;
         }
-        let policy = match dom::page_origin() {
-            Some(origin) if config.sandbox => {
-                OriginPolicy::sandbox(&origin).unwrap_or_else(|_| OriginPolicy::facebook_only())
-            }
-            _ => OriginPolicy::facebook_only(),
-        };
+        let policy = self.origin_policy(config);
         let listener = SessionInfoListener::new(policy, move |info| self.on_session_info(info));
         self.listener.set_value(listener.ok());
+    }
+
+    /// Who may speak for Facebook: Facebook; in sandbox mode also the page, the proxy and
+    /// the stand-in SDK's origin (its popup is served beside it).
+    fn origin_policy(self, config: &PublicConfig) -> OriginPolicy {
+        match dom::page_origin() {
+            Some(origin) if config.sandbox => OriginPolicy::sandbox(&origin)
+                .map(|p| {
+                    p.also_trusting_url_of(&self.proxy().url("/"))
+                        .also_trusting_url_of(&config.sdk_url)
+                })
+                .unwrap_or_else(|_| OriginPolicy::facebook_only()),
+            _ => OriginPolicy::facebook_only(),
+        }
     }
 
     async fn load_sdk(self, config: PublicConfig) {
@@ -368,7 +406,10 @@ impl Flow {
     fn retry_onboarding(self, onboarding: Onboarding) {
         self.set(Screen::Submitting);
         leptos::task::spawn_local(async move {
-            match self.proxy().retry(&onboarding.id).await {
+            let Some(token) = self.client_token() else {
+                return self.fail_request(ApiFailure::Unreachable, Request::Retry(onboarding));
+            };
+            match self.proxy().retry(&onboarding.id, &token).await {
                 Ok(answer) => self.show(answer),
                 Err(failure) => self.fail_request(failure, Request::Retry(onboarding)),
             }
@@ -392,7 +433,11 @@ impl Flow {
         };
         self.set(Screen::PinRequired(onboarding.clone(), PinTry::Sending));
         leptos::task::spawn_local(async move {
-            match self.proxy().send_pin(&onboarding.id, pin).await {
+            let sent = match self.client_token() {
+                Some(token) => self.proxy().send_pin(&onboarding.id, &token, pin).await,
+                None => Err(ApiFailure::Unreachable),
+            };
+            match sent {
                 Ok(answer) => self.present(answer, Screen::after_pin),
                 Err(failure) => {
                     let error = match failure {
@@ -410,7 +455,7 @@ impl Flow {
                             message: String::new(),
                         },
                     };
-                    self.emit("wa-signup:error", &event);
+                    self.emit(WidgetEvent::Error, &event);
                     self.set(Screen::pin_refused(onboarding, error));
                 }
             }
@@ -456,9 +501,9 @@ impl Flow {
     /// Tells the proxy of a popup outcome that creates no onboarding (and of launches), for
     /// the partner's funnel; in the background, its answer unread.
     fn report(self, mut report: ReportSignupEvent) {
-        report.session = self.options.with_value(|o| {
-            o.session.as_ref().and_then(GivenSession::token).cloned()
-        });
+        report.session = self
+            .options
+            .with_value(|o| o.session.as_ref().and_then(GivenSession::token).cloned());
         let proxy = self.proxy();
         leptos::task::spawn_local(async move { proxy.report_signup_event(&report).await });
     }
@@ -497,7 +542,7 @@ impl Flow {
     fn finish_popup(self, mode: Mode, outcome: Outcome) {
         match outcome {
             Outcome::Ready { finish, code } => {
-                self.emit("wa-signup:finish", &finish);
+                self.emit(WidgetEvent::Finish, &finish);
                 let (customer_ref, session) = self.options.with_value(|o| {
                     let session = o.session.as_ref().and_then(GivenSession::token).cloned();
                     (o.customer_ref.clone(), session)
@@ -506,7 +551,7 @@ impl Flow {
             }
             Outcome::Cancelled { step } => {
                 self.emit(
-                    "wa-signup:cancel",
+                    WidgetEvent::Cancel,
                     &CancelDetail {
                         current_step: step.as_ref().map(CancelStep::as_str),
                     },
@@ -530,12 +575,36 @@ impl Flow {
                 };
                 self.fail(problem);
             }
-            Outcome::TimedOut => self.fail(Problem::TimedOut),
+            Outcome::TimedOut => self.time_out(),
         }
     }
 
+    /// The login brought a code but no finish message came: say what was waited for, and
+    /// from where, so a page whose origin is not trusted is found at once.
+    fn time_out(self) {
+        let trusted = match self.config.get_untracked() {
+            Some(config) => self.origin_policy(&config).describe(),
+            None => OriginPolicy::facebook_only().describe(),
+        };
+        let wait = Timeouts::default().finish_after_code.as_secs();
+        let message = format!(
+            "FB.login returned a code, but no WA_EMBEDDED_SIGNUP FINISH message came within \
+             {wait} s; messages are accepted from {trusted} only (is this page's domain in the \
+             Facebook app's allowed domains?)"
+        );
+        dom::console_warn(&format!("wa-signup: {message}"));
+        self.emit(
+            WidgetEvent::Error,
+            &ErrorEvent {
+                code: Problem::TimedOut.error_event().code,
+                message,
+            },
+        );
+        self.set(Screen::failed(Problem::TimedOut));
+    }
+
     fn fail(self, problem: Problem) {
-        self.emit("wa-signup:error", &problem.error_event());
+        self.emit(WidgetEvent::Error, &problem.error_event());
         self.set(Screen::failed(problem));
     }
 
@@ -543,7 +612,10 @@ impl Flow {
         self.set(Screen::Submitting);
         leptos::task::spawn_local(async move {
             match self.proxy().create_onboarding(&request).await {
-                Ok(onboarding) => self.show(onboarding),
+                Ok(created) => {
+                    self.token.set_value(Some(created.client_token));
+                    self.show(created.onboarding);
+                }
                 Err(failure) => self.fail_request(failure, Request::Create(request)),
             }
         });
@@ -574,16 +646,22 @@ impl Flow {
     /// settles.
     fn present(self, onboarding: Onboarding, screen: fn(Onboarding) -> Screen) {
         let settled = onboarding.state.is_final();
-        if settled {
-            session::remove(&self.storage_key());
-        } else {
-            session::set(&self.storage_key(), &onboarding.id);
+        let (id_key, token_key) = (
+            self.storage_key(STORAGE_PREFIX),
+            self.storage_key(TOKEN_PREFIX),
+        );
+        if settled || !self.resumable() {
+            session::remove(&id_key);
+            session::remove(&token_key);
+        } else if let Some(token) = self.client_token() {
+            session::set(&id_key, &onboarding.id);
+            session::set(&token_key, token.as_str());
         }
-        self.emit("wa-signup:onboarding", &onboarding);
+        self.emit(WidgetEvent::Onboarding, &onboarding);
         let id = onboarding.id.clone();
         match onboarding.state {
             OnboardingState::Connected => {
-                self.emit("wa-signup:connected", &onboarding);
+                self.emit(WidgetEvent::Connected, &onboarding);
                 self.set(screen(onboarding));
             }
             OnboardingState::Failed => self.fail(Problem::Onboarding(onboarding)),
@@ -598,6 +676,9 @@ impl Flow {
 
     /// Server-sent events, falling back to polling when the stream fails.
     fn follow(self, id: String) {
+        let Some(token) = self.client_token() else {
+            return;
+        };
         let url = self.proxy().events_url(&id);
         let fallback = {
             let id = id.clone();
@@ -606,7 +687,8 @@ impl Flow {
                 leptos::task::spawn_local(self.poll(id));
             }
         };
-        let stream = EventStream::open::<Onboarding>(&url, move |o| self.show(o), fallback);
+        let stream =
+            EventStream::open::<Onboarding>(&url, token.as_str(), move |o| self.show(o), fallback);
         if stream.is_none() {
             leptos::task::spawn_local(self.poll(id));
         }
@@ -620,7 +702,10 @@ impl Flow {
             let Some(Screen::Progress(_)) = self.screen.try_get_untracked() else {
                 return;
             };
-            if let Ok(onboarding) = self.proxy().onboarding(&id).await {
+            let Some(token) = self.client_token() else {
+                return;
+            };
+            if let Ok(onboarding) = self.proxy().onboarding(&id, &token).await {
                 self.show(onboarding);
             }
         }
@@ -628,16 +713,26 @@ impl Flow {
 
     /// Finds the onboarding a reload interrupted; true when one is shown.
     async fn resume(self) -> bool {
-        let Some(id) = session::get(&self.storage_key()) else {
+        let (id_key, token_key) = (
+            self.storage_key(STORAGE_PREFIX),
+            self.storage_key(TOKEN_PREFIX),
+        );
+        let stored = session::get(&id_key).zip(
+            session::get(&token_key).and_then(|t| ClientToken::parse(t).ok()),
+        );
+        let Some((id, token)) = stored.filter(|_| self.resumable()) else {
             return false;
         };
-        match self.proxy().onboarding(&id).await {
+        match self.proxy().onboarding(&id, &token).await {
             Ok(onboarding) => {
+                self.token.set_value(Some(token));
                 self.show(onboarding);
                 true
             }
             Err(_) => {
-                session::remove(&self.storage_key());
+                // Settled elsewhere, or the session ended: nothing to find again.
+                session::remove(&id_key);
+                session::remove(&token_key);
                 false
             }
         }

@@ -438,6 +438,12 @@ messages! {
     PinLocked,
     /// What to do about a locked PIN; says the provider has been told.
     PinLockedHelp,
+    /// Under a limit that says when: another number may be connected meanwhile.
+    AnotherNumber,
+    /// The finished page's link back to the partner: `{partner}`.
+    ReturnTo,
+    /// The same link when the partner's name is not known.
+    ReturnBack,
 }
 
 fn en(m: Msg) -> &'static str {
@@ -546,6 +552,9 @@ fn en(m: Msg) -> &'static str {
         PinNotSent => "Your PIN could not be sent just now. Please wait a moment and send it again.",
         PinLocked => "Too many wrong PINs were tried, so WhatsApp has locked this number's PIN checks for a while.",
         PinLockedHelp => "Your provider has been told. Please wait before trying again (often a few hours), and reset the PIN in WhatsApp Manager if you are not sure of it.",
+        AnotherNumber => "Meanwhile, you can connect another number.",
+        ReturnTo => "Return to {partner}",
+        ReturnBack => "Return to the previous site",
     }
 }
 
@@ -665,6 +674,9 @@ fn zh_hans(m: Msg) -> &'static str {
         PinNotSent => "暂时无法发送您的 PIN 码。请稍候片刻再发送。",
         PinLocked => "尝试的错误 PIN 码过多，WhatsApp 已暂时锁定此号码的 PIN 码验证。",
         PinLockedHelp => "已通知您的服务商。请等待一段时间（通常为几个小时）后再试；如果不确定 PIN 码，请先在 WhatsApp 管理工具中重置。",
+        AnotherNumber => "在此期间，您可以连接其他号码。",
+        ReturnTo => "返回 {partner}",
+        ReturnBack => "返回上一个网站",
     }
 }
 
@@ -786,6 +798,9 @@ fn zh_hant(m: Msg) -> &'static str {
         PinNotSent => "暫時無法傳送您的 PIN 碼。請稍候片刻再傳送。",
         PinLocked => "嘗試的錯誤 PIN 碼過多，WhatsApp 已暫時鎖定此號碼的 PIN 碼驗證。",
         PinLockedHelp => "已通知您的服務供應商。請等待一段時間（通常為幾個小時）後再試；如果不確定 PIN 碼，請先在 WhatsApp 管理工具中重設。",
+        AnotherNumber => "在此期間，您可以連結其他號碼。",
+        ReturnTo => "返回 {partner}",
+        ReturnBack => "返回上一個網站",
     }
 }
 
@@ -899,6 +914,9 @@ fn vi(m: Msg) -> &'static str {
         PinNotSent => "Hiện chưa gửi được mã PIN của bạn. Vui lòng đợi một lát rồi gửi lại.",
         PinLocked => "Đã thử quá nhiều mã PIN sai, nên WhatsApp đã tạm khóa việc kiểm tra mã PIN của số này.",
         PinLockedHelp => "Nhà cung cấp của bạn đã được thông báo. Vui lòng đợi (thường là vài giờ) trước khi thử lại, và đặt lại mã PIN trong WhatsApp Manager nếu bạn không chắc chắn.",
+        AnotherNumber => "Trong lúc chờ, bạn có thể kết nối một số khác.",
+        ReturnTo => "Quay lại {partner}",
+        ReturnBack => "Quay lại trang trước",
     }
 }
 

@@ -347,7 +347,14 @@ impl Screen {
     /// Whether the launch buttons are shown at all (disabled or not): never without a session
     /// that may start an onboarding, so the page offers nothing that must fail.
     pub fn offers_launch(&self) -> bool {
-        !matches!(self, Screen::SessionInvalid(_))
+        // Connected: the page is finished, the buttons give way to the result.
+        !matches!(self, Screen::SessionInvalid(_) | Screen::Connected(_))
+    }
+
+    /// Whether the sign-up is over and done: the finished page (result, the way back to the
+    /// partner, the next step) replaces the introduction and the buttons.
+    pub fn is_finished(&self) -> bool {
+        matches!(self, Screen::Connected(_))
     }
 
     /// What "Try again" does here; `None`: the screen offers no such button.
@@ -357,11 +364,17 @@ impl Screen {
             Screen::Failed(Problem::ProxyUnreachable(request)) => {
                 Some(Action::Send(request.clone()))
             }
-            Screen::Failed(Problem::Refused { error, request }) if error.retryable => {
+            // A refusal that says when (a register budget) is not tried again on this page:
+            // the screen says when, and another number may be tried meanwhile.
+            Screen::Failed(Problem::Refused { error, request })
+                if error.retryable && error.retry_after.is_none() =>
+            {
                 Some(Action::Send(request.clone()))
             }
             // After YCloud support attached the payment method, a retry carries on.
-            Screen::Failed(Problem::Onboarding(o)) | Screen::ActionRequired(o) if retryable(o) => {
+            Screen::Failed(Problem::Onboarding(o)) | Screen::ActionRequired(o)
+                if retryable(o) && !says_when(o) =>
+            {
                 Some(Action::Send(Request::Retry(o.clone())))
             }
             _ => None,
@@ -414,6 +427,11 @@ fn waits_for_pin(o: &Onboarding) -> bool {
     o.error
         .as_ref()
         .is_some_and(|e| e.code == ErrorCode::PinRequired)
+}
+
+/// Whether `o` stopped until a given time (`retry_after`, e.g. Meta's register limit).
+fn says_when(o: &Onboarding) -> bool {
+    o.error.as_ref().is_some_and(|e| e.retry_after.is_some())
 }
 
 fn retryable(o: &Onboarding) -> bool {
@@ -536,6 +554,32 @@ mod tests {
         );
         assert_eq!(screen.onboarding(), Some(&failed));
         assert!(!screen.can_launch());
+    }
+
+    #[test]
+    fn a_limit_that_says_when_offers_no_try_again_but_another_number() {
+        let mut limited = refusal(ErrorCode::RegisterLimit, true);
+        limited.retry_after = Some("2026-12-09T23:37:47.361977Z".into());
+        let failed = onboarding(
+            OnboardingState::Failed,
+            Some((ErrorCode::UpstreamUnavailable, true)),
+        );
+        let screen = Screen::Failed(Problem::Refused {
+            error: limited,
+            request: Request::Retry(failed),
+        });
+        assert_eq!(screen.action(), None);
+        assert!(screen.can_launch(), "the launch buttons stay usable");
+        let mut stopped = onboarding(
+            OnboardingState::Failed,
+            Some((ErrorCode::RegisterLimit, true)),
+        );
+        if let Some(e) = stopped.error.as_mut() {
+            e.retry_after = Some("2026-12-09T23:37:47Z".into());
+        }
+        let screen = Screen::of(stopped);
+        assert_eq!(screen.action(), None);
+        assert!(screen.can_launch());
     }
 
     #[test]

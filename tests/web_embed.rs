@@ -224,3 +224,99 @@ async fn auto_mount_reads_data_attributes_and_two_widgets_work_independently() {
     let status = find(&a, "status").unwrap().inner_text();
     assert!(status.contains("xem lại quyền"), "{status}");
 }
+
+/// Forces garbage collection (Chromium runs with `--js-flags=--expose-gc`, webdriver.json)
+/// until an object dropped now has been finalized: a fact, not a guess at timing.
+async fn collect_garbage() {
+    js("window.__collected = false; window.__sentinels = window.__sentinels || new FinalizationRegistry(() => { window.__collected = true; }); (function () { window.__sentinels.register({}, 0); })()");
+    wait_for(
+        || {
+            js("gc()");
+            js("window.__collected").as_bool() == Some(true)
+        },
+        "a garbage collection",
+    )
+    .await;
+    // Finalizers of one collection run as separate tasks: let the others run too.
+    wa_signup::browser::dom::sleep(100).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_widget_outlives_its_collected_handle_until_its_element_leaves_the_page() {
+    wa_signup::browser::sdk::reset_for_tests();
+    let el = host("");
+    // As a page that never keeps what `WaSignup.mount` returns: the handle becomes a
+    // JavaScript object, then nothing refers to it.
+    let handle = JsValue::from(mount(el.clone().into(), options("")).unwrap());
+    drop(handle);
+    // And a handle dropped on the Rust side, as the collected object's finalizer does.
+    let other = host("");
+    drop(mount(other.clone().into(), options("")).unwrap());
+    collect_garbage().await;
+    wait_for(
+        || state(&el) == "ready" && state(&other) == "ready",
+        "both ready",
+    )
+    .await;
+    collect_garbage().await;
+    assert_eq!(
+        state(&el),
+        "ready",
+        "still mounted after garbage collection"
+    );
+    assert!(find(&el, "launch-standard").is_some());
+
+    // An element mounted before it is in the document is not "gone".
+    let document = web_sys::window().unwrap().document().unwrap();
+    let detached = document.create_element("div").unwrap();
+    let _kept = mount(detached.clone(), options("")).unwrap();
+    let count = wa_signup::browser::embed::mounted_count();
+    document
+        .body()
+        .unwrap()
+        .append_child(&document.create_element("p").unwrap())
+        .unwrap();
+    wa_signup::browser::dom::sleep(20).await;
+    assert_eq!(wa_signup::browser::embed::mounted_count(), count);
+
+    // Removing the element unmounts its widget (listeners, timers and all).
+    el.remove();
+    other.remove();
+    wait_for(
+        || wa_signup::browser::embed::mounted_count() == count - 2,
+        "the removed widgets unmounted",
+    )
+    .await;
+    assert_eq!(el.inner_html(), "");
+    assert!(!el.has_attribute("data-wa-signup-mounted"));
+    document.body().unwrap().append_child(&detached).unwrap();
+    // The insertion is seen (the observer runs after the task that made it), then removal.
+    wa_signup::browser::dom::sleep(20).await;
+    detached.remove();
+    wait_for(
+        || wa_signup::browser::embed::mounted_count() == count - 3,
+        "the once-attached widget unmounted",
+    )
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn heading_level_is_taken_as_a_number_or_a_string() {
+    wa_signup::browser::sdk::reset_for_tests();
+    for (extra, tag) in [(", headingLevel: 3", "H3"), (", headingLevel: '4'", "H4")] {
+        let el = host("");
+        let mut handle = mount(el.clone().into(), options(extra)).unwrap();
+        wait_for(
+            || el.query_selector(".wa-title").unwrap().is_some(),
+            "the title",
+        )
+        .await;
+        assert_eq!(
+            el.query_selector(".wa-title").unwrap().unwrap().tag_name(),
+            tag
+        );
+        handle.unmount();
+    }
+    let el = host("");
+    assert!(mount(el.clone().into(), options(", headingLevel: 2.5")).is_err());
+}

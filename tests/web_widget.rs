@@ -43,9 +43,11 @@ const FAKE_PROXY: &str = r#"
         if (method === 'POST') {
           return (input.text ? input.text() : Promise.resolve(init.body)).then(function (t) {
             window.__posts.push(JSON.parse(t));
+            body.client_token = 'cli_test_token';
             return new Response(JSON.stringify(body), { status: 201, headers: { 'Content-Type': 'application/json' } });
           });
         }
+        delete body.client_token;
         body.state = 'connected';
         body.phone_number.status = 'CONNECTED';
         return Promise.resolve(new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } }));
@@ -264,11 +266,17 @@ const SCRIPTED_PROXY: &str = r#"
     var path = new URL(url, location.href).pathname;
     var read = init && init.body ? Promise.resolve(init.body) : (input.text ? input.text() : Promise.resolve(''));
     return read.then(function (text) {
-      window.__requests.push({ method: method, path: path, body: text ? JSON.parse(text) : null });
+      var auth = (init && init.headers && init.headers.Authorization) || null;
+      window.__requests.push({ method: method, path: path, body: text ? JSON.parse(text) : null, auth: auth, url: url });
       var i = window.__script.findIndex(function (s) { return s.method === method && s.path === path; });
       var answer = i < 0 ? { status: 500, body: {} } : window.__script[i];
       if (i >= 0 && !answer.keep) window.__script.splice(i, 1);
-      return new Response(JSON.stringify(answer.body), { status: answer.status, headers: { 'Content-Type': 'application/json' } });
+      var body = answer.body;
+      // The proxy answers every created onboarding with its client token.
+      if (method === 'POST' && path === '/api/onboardings' && answer.status < 300) {
+        body = Object.assign({ client_token: 'cli_test_token' }, body);
+      }
+      return new Response(JSON.stringify(body), { status: answer.status, headers: { 'Content-Type': 'application/json' } });
     });
   };
   window.onboarding = function (state, error, steps) {
@@ -324,6 +332,18 @@ async fn try_again_after_a_retryable_refusal_resends_the_same_ids() {
     assert_eq!(posts.len(), 2, "{posts:?}");
     assert_eq!(posts[0], posts[1], "the very same ids, code included");
     assert_eq!(posts[1]["code"], "AQB-code");
+    // The onboarding's routes carry the client token in a header, never in the address.
+    let all = js("JSON.stringify(window.__requests)").as_string().unwrap();
+    let all: Vec<serde_json::Value> = serde_json::from_str(&all).unwrap();
+    let followed: Vec<_> = all
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().starts_with("/api/onboardings/b7a1"))
+        .collect();
+    assert!(!followed.is_empty());
+    for r in &followed {
+        assert_eq!(r["auth"], "Bearer cli_test_token", "{r}");
+        assert!(!r["url"].as_str().unwrap().contains("cli_"), "{r}");
+    }
     js("delete window.fetch");
 }
 
@@ -336,8 +356,8 @@ async fn a_refused_retry_keeps_the_progress_and_its_button_retries_again() {
           message: 'YCloud failed while trying to register the phone number; retry in a moment.' },
           [['bind', 'done'], ['check_payment', 'done'], ['register', 'failed']]) },
       { method: 'POST', path: '/api/onboardings/b7a1/retry', status: 429, body: { error: {
-          code: 'register_limit', retryable: true, retry_after: '2026-11-26T10:00:00Z',
-          message: "This number has used Meta's 10 register requests for 72 hours." } } },
+          code: 'retry_too_soon', retryable: true,
+          message: 'This onboarding was retried moments ago; try again in a few seconds.' } } },
       { method: 'POST', path: '/api/onboardings/b7a1/retry', status: 200,
         body: onboarding('pending', null, [['bind', 'done'], ['check_payment', 'done'], ['register', 'done']]) },
       { method: 'GET', path: '/api/onboardings/b7a1', status: 200, keep: true,
@@ -347,15 +367,13 @@ async fn a_refused_retry_keeps_the_progress_and_its_button_retries_again() {
     launch_and_finish(&w.root).await;
     wait_for_state(&w.root, "failed").await;
     find(&w.root, "retry").click();
-    // The retry is refused: the register budget is spent.
+    // The retry is refused, for now (a refusal that names a time is another test's).
     for _ in 0..300 {
-        if find(&w.root, "status").inner_text().contains("2026-11-26") {
+        if requests("POST", "/api/onboardings/b7a1/retry").len() == 1 && has(&w.root, "retry") {
             break;
         }
         wa_signup::browser::dom::sleep(20).await;
     }
-    let text = find(&w.root, "status").inner_text();
-    assert!(text.contains("2026-11-26T10:00:00Z"), "{text}");
     assert_eq!(state(&w.root), "failed");
     // The onboarding stays on screen, and the button is there and does something.
     assert_eq!(find(&w.root, "waba-id").inner_text(), "104996122399160");
@@ -582,6 +600,28 @@ async fn the_standalone_page_takes_its_session_from_the_address_and_removes_it()
     );
     assert!(has(&host, "launch-standard"));
     assert!(!has(&host, "launch-coexistence"));
+
+    // A reload: the address has no token any more, the tab still has it.
+    host.remove();
+    let again: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    for (name, value) in [
+        ("data-wa-signup", ""),
+        ("data-locale", "en"),
+        ("data-session-from-url", ""),
+    ] {
+        again.set_attribute(name, value).unwrap();
+    }
+    document.body().unwrap().append_child(&again).unwrap();
+    assert_eq!(wa_signup::browser::embed::auto_mount(), 1);
+    wait_for_state(&again, "ready").await;
+    assert_eq!(requests("POST", "/api/session").len(), 2);
+    assert_eq!(
+        requests("POST", "/api/session")[1],
+        serde_json::json!({ "session": TOKEN })
+    );
+    assert!(has(&again, "launch-standard"));
+    again.remove();
+    js("sessionStorage.removeItem('wa-signup:session')");
     js(&format!("history.replaceState(null, '', {before:?})"));
     js("delete window.fetch");
 }
@@ -684,6 +724,135 @@ async fn a_number_with_a_pin_gets_it_from_the_form_a_wrong_one_is_said_to_be_wro
     js("delete window.fetch");
 }
 
+fn post_from(origin: &str, data: &str) {
+    let init = MessageEventInit::new();
+    init.set_origin(origin);
+    init.set_data(&JsValue::from_str(data));
+    let event = MessageEvent::new_with_event_init_dict("message", &init).unwrap();
+    web_sys::window().unwrap().dispatch_event(&event).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_sandbox_widget_on_another_origin_trusts_the_proxys_stand_in_popup() {
+    js(SCRIPTED_PROXY);
+    let config = serde_json::json!({
+        "app_id": "1234", "config_id": "5678", "solution_id": "9012",
+        "graph_version": "v26.0", "es_version": "v4", "sdk_url": data_url(FAKE_SDK),
+        "sandbox": true, "verification": false, "sessions_required": false,
+    });
+    js(&format!(
+        r#"window.__script = [
+          {{ method: 'GET', path: '/api/config', status: 200, keep: true, body: {config} }},
+          {{ method: 'POST', path: '/api/onboardings', status: 201, body: onboarding('pending') }},
+          {{ method: 'GET', path: '/api/onboardings/b7a1', status: 200, keep: true, body: onboarding('pending') }},
+        ];"#
+    ));
+    // The page is on the test server's origin; the proxy (and its stand-in popup) elsewhere.
+    let w = mount(WidgetOptions {
+        proxy_url: "http://proxy.test:9".into(),
+        locale: Some("en".into()),
+        ..WidgetOptions::default()
+    });
+    wait_for_state(&w.root, "ready").await;
+    find(&w.root, "launch-standard").click();
+    js("window.__fb.callback({status: 'connected', authResponse: {code: 'AQB-code'}})");
+    // Another origin is still nobody.
+    post_from("http://other.test:9", FINISH);
+    leptos::task::tick().await;
+    assert_eq!(state(&w.root), "in-popup");
+    post_from("http://proxy.test:9", FINISH);
+    wait_for_state(&w.root, "pending").await;
+    assert_eq!(requests("POST", "/api/onboardings").len(), 1);
+    js("delete window.fetch");
+}
+
+#[wasm_bindgen_test]
+async fn a_finished_page_shows_the_result_and_the_way_back_instead_of_the_buttons() {
+    js(SCRIPTED_PROXY);
+    let config = serde_json::json!({
+        "app_id": "1234", "config_id": "5678", "solution_id": "9012",
+        "graph_version": "v26.0", "es_version": "v4", "sdk_url": data_url(FAKE_SDK),
+        "sandbox": false, "verification": false, "sessions_required": true,
+        "partner_name": "Acme CRM",
+    });
+    js(&format!(
+        r#"window.__script = [
+          {{ method: 'GET', path: '/api/config', status: 200, keep: true, body: {config} }},
+          {{ method: 'POST', path: '/api/session', status: 200, keep: true, body: {{ modes: ['standard', 'coexistence'],
+             expires_at: '2026-11-24T10:00:00Z', return_url: 'https://crm.example/whatsapp?done=1' }} }},
+          {{ method: 'POST', path: '/api/onboardings', status: 201, body: onboarding('connected') }},
+        ];"#
+    ));
+    let w = mount(with_session(WidgetOptions {
+        locale: Some("en".into()),
+        ..WidgetOptions::default()
+    }));
+    wait_for_state(&w.root, "ready").await;
+    assert!(
+        !has(&w.root, "return-to-partner"),
+        "no way back before the end"
+    );
+    launch_and_finish(&w.root).await;
+    wait_for_state(&w.root, "connected").await;
+    leptos::task::tick().await;
+    assert!(!has(&w.root, "launch-standard") && !has(&w.root, "launch-coexistence"));
+    assert!(
+        !w.root.inner_text().contains("five minutes"),
+        "{}",
+        w.root.inner_text()
+    );
+    let link = find(&w.root, "return-to-partner");
+    assert_eq!(link.inner_text(), "Return to Acme CRM");
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("https://crm.example/whatsapp?done=1")
+    );
+    // The language switch relabels it.
+    let select: web_sys::HtmlSelectElement = find(&w.root, "locale").unchecked_into();
+    select.set_value("vi");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    leptos::task::tick().await;
+    assert_eq!(
+        find(&w.root, "return-to-partner").inner_text(),
+        "Quay lại Acme CRM"
+    );
+    js("delete window.fetch");
+}
+
+#[wasm_bindgen_test]
+async fn a_register_limit_says_when_in_the_customers_words_and_leaves_another_number_open() {
+    js(SCRIPTED_PROXY);
+    js(r#"window.__script = [
+      { method: 'POST', path: '/api/onboardings', status: 201, body: onboarding('failed', {
+          code: 'register_limit', retryable: true, retry_after: '2026-12-09T23:37:47.361977Z',
+          message: 'The register budget of this number is spent.' }) },
+    ];"#);
+    let w = mount(options(data_url(FAKE_SDK)));
+    launch_and_finish(&w.root).await;
+    wait_for_state(&w.root, "failed").await;
+    let text = find(&w.root, "status").inner_text();
+    assert!(!text.contains("2026-12-09T"), "no raw timestamp: {text}");
+    assert!(text.contains("2026"), "{text}");
+    assert!(text.contains("another number"), "{text}");
+    assert!(
+        !has(&w.root, "retry"),
+        "no Try again before the time it names"
+    );
+    let launch: web_sys::HtmlButtonElement = find(&w.root, "launch-standard").unchecked_into();
+    assert!(!launch.disabled(), "another number may be tried");
+    let select: web_sys::HtmlSelectElement = find(&w.root, "locale").unchecked_into();
+    select.set_value("zh-Hans");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    leptos::task::tick().await;
+    let text = find(&w.root, "status").inner_text();
+    assert!(text.contains("2026年"), "{text}");
+    js("delete window.fetch");
+}
+
 /// Meta's error report, as the popup posts it.
 fn popup_error(code: &str) -> String {
     format!(
@@ -719,7 +888,11 @@ async fn each_popup_error_family_is_explained_in_each_language_with_a_support_re
             wait_for_state(&w.root, "failed").await;
             let status = find(&w.root, "status");
             let text = status.inner_text();
-            assert!(text.contains(locale.t(msg)), "{code} {}: {text}", locale.tag());
+            assert!(
+                text.contains(locale.t(msg)),
+                "{code} {}: {text}",
+                locale.tag()
+            );
             // Meta's text is shown as text, never as markup.
             assert!(text.contains("<img src=x"), "{text}");
             assert!(status.query_selector("img").unwrap().is_none());
@@ -772,5 +945,8 @@ async fn launches_cancels_and_errors_are_reported_to_the_proxy() {
     assert_eq!(reports[1]["current_step"], "PHONE_NUMBER_VERIFICATION");
     assert_eq!(reports[3]["error_code"], "2655093");
     assert_eq!(reports[3]["meta_session_id"], "f1e2d3c4b5a6");
-    assert!(js("window.__posts.length").as_f64() == Some(0.0), "no onboarding posted");
+    assert!(
+        js("window.__posts.length").as_f64() == Some(0.0),
+        "no onboarding posted"
+    );
 }

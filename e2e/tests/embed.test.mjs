@@ -49,6 +49,8 @@ test('the embed demo logs the widget events of a whole onboarding, carrying cust
   // In the sandbox every event's detail says so, so that no listener takes it for real.
   const details = await log.locator('li').evaluateAll((items) => items.map((li) => li.innerText));
   for (const text of details) assert.match(text, /"sandbox":true/, text);
+  // The onboarding's client token stays inside the widget: in no event's detail.
+  for (const text of details) assert.doesNotMatch(text, /client_token|cli_/, text);
   assert.ok(await page.getByTestId('sandbox-badge').isVisible(), 'the badge shows in the embed too');
   assert.deepEqual(await axeViolations(page), []);
   await page.close();

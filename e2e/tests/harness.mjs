@@ -11,7 +11,7 @@ const here = new URL('.', import.meta.url).pathname;
 export const repoRoot = resolve(here, '../..');
 export const screenshotDir = join(repoRoot, 'docs/screenshots');
 
-function freePort() {
+export function freePort() {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.unref();
@@ -83,13 +83,13 @@ export async function startProxy(env = {}, opts = {}) {
 }
 
 /** Debian's Chromium, headless, with every background connection off (no network here). */
-export function launchBrowser() {
+export function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-dev-shm-usage',
+      '--disable-dev-shm-usage', ...extraArgs,
     ],
   });
 }

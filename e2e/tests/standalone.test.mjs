@@ -25,7 +25,10 @@ test('the proxy serves the release bundle and the page shows both launch buttons
   // Languages other than English arrive when chosen (i18n/vi.json): wait for the words.
   await badge.filter({ hasText: 'không có gì ở đây là thật' }).waitFor();
   await page.getByTestId('locale').selectOption('en');
-  assert.deepEqual(await (await fetch(`${env.proxy.url}/healthz`)).json(), { status: 'ok', mode: 'sandbox' });
+  assert.deepEqual(
+    { ...(await (await fetch(`${env.proxy.url}/healthz`)).json()), version: 'x' },
+    { status: 'ok', mode: 'sandbox', provider: 'ycloud', version: 'x' },
+  );
   await page.screenshot({ path: join(screenshotDir, 'sandbox-ready.png'), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();

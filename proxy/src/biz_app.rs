@@ -163,7 +163,8 @@ mod tests {
 
     #[test]
     fn a_business_app_number_is_coexistence_and_never_registered() {
-        let on_app = facts(serde_json::json!({"is_on_biz_app": true, "platform_type": "CLOUD_API"}));
+        let on_app =
+            facts(serde_json::json!({"is_on_biz_app": true, "platform_type": "CLOUD_API"}));
         assert_eq!(decide(Mode::Standard, Some(&on_app)), Mode::Coexistence);
         assert!(!may_register(Some(&on_app)));
         let cloud = facts(serde_json::json!({"is_on_biz_app": false}));
@@ -171,14 +172,18 @@ mod tests {
         assert_eq!(decide(Mode::Coexistence, Some(&cloud)), Mode::Coexistence);
         assert!(may_register(Some(&cloud)));
         // Meta silent, or not asked: the event's word stands.
-        assert_eq!(decide(Mode::Standard, Some(&NumberFacts::default())), Mode::Standard);
+        assert_eq!(
+            decide(Mode::Standard, Some(&NumberFacts::default())),
+            Mode::Standard
+        );
         assert_eq!(decide(Mode::Standard, None), Mode::Standard);
         assert!(may_register(None));
     }
 
     #[test]
     fn the_business_app_number_of_a_waba_is_found_or_the_choice_left_to_a_person() {
-        let list = |v: serde_json::Value| -> Vec<NumberFacts> { serde_json::from_value(v).unwrap() };
+        let list =
+            |v: serde_json::Value| -> Vec<NumberFacts> { serde_json::from_value(v).unwrap() };
         let one = list(serde_json::json!([
             {"id": "111", "is_on_biz_app": false},
             {"id": "222", "is_on_biz_app": true, "display_phone_number": "+84 90 000 0000"}]));
@@ -209,17 +214,26 @@ mod tests {
     fn coexistence_is_confirmed_only_on_both_the_app_and_cloud_api() {
         let f = |v| facts(v);
         assert_eq!(
-            coexistence_confirmed(&f(serde_json::json!({"is_on_biz_app": true, "platform_type": "CLOUD_API"}))),
+            coexistence_confirmed(&f(
+                serde_json::json!({"is_on_biz_app": true, "platform_type": "CLOUD_API"})
+            )),
             Some(true)
         );
         assert_eq!(
-            coexistence_confirmed(&f(serde_json::json!({"is_on_biz_app": false, "platform_type": "CLOUD_API"}))),
+            coexistence_confirmed(&f(
+                serde_json::json!({"is_on_biz_app": false, "platform_type": "CLOUD_API"})
+            )),
             Some(false)
         );
         assert_eq!(
-            coexistence_confirmed(&f(serde_json::json!({"is_on_biz_app": true, "platform_type": "NOT_APPLICABLE"}))),
+            coexistence_confirmed(&f(
+                serde_json::json!({"is_on_biz_app": true, "platform_type": "NOT_APPLICABLE"})
+            )),
             Some(false)
         );
-        assert_eq!(coexistence_confirmed(&f(serde_json::json!({"status": "CONNECTED"}))), None);
+        assert_eq!(
+            coexistence_confirmed(&f(serde_json::json!({"status": "CONNECTED"}))),
+            None
+        );
     }
 }

@@ -14,8 +14,10 @@ use url::Url;
 use wire::EsVersion;
 
 mod provider;
+pub mod vars;
 
 pub use provider::{MetaSettings, ProviderSettings, WhatsappProvider};
+pub use vars::usage;
 
 /// Listen address when neither `--addr` nor `ADDR` is given.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -45,59 +47,20 @@ pub const SANDBOX_CONFIG_ID: &str = "200000000000002";
 /// See [`SANDBOX_APP_ID`].
 pub const SANDBOX_SOLUTION_ID: &str = "300000000000003";
 
-/// `wa-signup-proxy --help`.
-pub const USAGE: &str = "\
-usage: wa-signup-proxy [--addr HOST:PORT] [--sandbox]
-
-Configuration comes from the environment (and a .env file):
-  ADDR                   listen address (default 127.0.0.1:8080; --addr overrides)
-  SANDBOX                true: sandbox mode, fake YCloud and SDK (--sandbox does the same)
-  SANDBOX_ALLOW_PUBLIC   true: allow sandbox mode on a non-loopback ADDR
-  YCLOUD_API_KEY         YCloud API key (required unless sandbox; ignored in sandbox)
-  YCLOUD_BASE_URL        YCloud API base (default https://api.ycloud.com/v2)
-  YCLOUD_WEBHOOK_SECRET  secret of the YCloud webhook endpoint
-  FB_APP_ID, FB_CONFIG_ID, FB_SOLUTION_ID
-                         Embedded Signup settings (required live)
-  FB_ES_VERSION          Embedded Signup version: v4 (default) or v4-public-preview
-  FB_GRAPH_VERSION       Graph API version (default v26.0)
-  FB_SDK_URL             Facebook SDK address (sandbox: /sandbox/sdk.js)
-  FB_APP_SECRET          code exchange for ownership verification (required live)
-  ALLOW_UNVERIFIED_ONBOARDINGS
-                         true: run live without FB_APP_SECRET (ownership unverified)
-  GRAPH_BASE_URL         Graph API base (default https://graph.facebook.com)
-  DATABASE_URL           sqlite: or postgres: URL (default sqlite://data/onboarding.db)
-  ALLOWED_ORIGINS        comma-separated origins allowed by CORS
-  FRAME_ANCESTORS        who may frame the proxy's pages: 'self' (default), 'none',
-                         or comma-separated origins (with 'self' if wanted)
-  DIST_DIR               the built bundle served at / (default dist)
-  LOG_FORMAT             log lines: text (default; coloured on a terminal) or json
-  HEADER_READ_TIMEOUT_SECS  seconds to send a request's head (default 10)
-  REQUEST_TIMEOUT_SECS   seconds to answer a request, event streams excepted (default 60)
-  MAX_CONCURRENT_REQUESTS  requests handled at once; more get 503 (default 512)
-  RATE_LIMIT_PER_MINUTE  sign-ups and retries per client and minute; 0: off (default 60)
-  RATE_LIMIT_BURST       how many of those at once (default 20)
-  TRUST_PROXY_HEADERS    true: the client is the last X-Forwarded-For address
-  EVENT_STREAMS_PER_CLIENT  event streams one client may hold open (default 20)
-  EVENT_STREAM_MAX_SECS  longest life of one event stream (default 600)
-  RETRY_COOLDOWN_SECS    least time between retries of one onboarding; 0: none (default 10)
-  WEBHOOK_EVENT_RETENTION_DAYS  days received webhook events are kept (default 30)
-  METRICS_TOKEN          bearer token GET /metrics asks for (default: none, open)
-  RUST_LOG               log filter (default info,sqlx=warn,hyper=warn)
-  WHATSAPP_PROVIDER      ycloud (default) or meta (Meta's Cloud API directly)
-  TOKEN_ENCRYPTION_KEY   base64 of 32 bytes: encrypts stored tokens and PINs (meta)
-  TOKEN_ENCRYPTION_OLD_KEYS
-                         comma-separated earlier keys: what they sealed is opened and
-                         sealed again with TOKEN_ENCRYPTION_KEY at start-up
-  DATA_LOCALIZATION_REGION
-                         default local-storage region for Meta registration (e.g. DE)
-  META_WEBHOOK_VERIFY_TOKEN
-                         verify token of GET /webhooks/meta
-";
-
 /// True when the command line asks for the usage text.
 pub fn wants_help() -> bool {
     std::env::args().skip(1).any(|a| a == "--help" || a == "-h")
 }
+
+/// True when the command line asks for the version.
+pub fn wants_version() -> bool {
+    std::env::args()
+        .skip(1)
+        .any(|a| a == "--version" || a == "-V")
+}
+
+/// The proxy's version, as `--version` and `/healthz` report it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A start-up setting that could not be used. Displays as `VARIABLE: what is wrong`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -413,6 +376,8 @@ pub struct Settings {
     pub partner_webhook: Option<PartnerWebhook>,
     /// `ALLOW_ANONYMOUS_ONBOARDINGS=true`: live mode accepts onboardings without a session.
     pub allow_anonymous_onboardings: bool,
+    /// `PARTNER_NAME`: shown to customers; none: sentences name no partner.
+    pub partner_name: Option<String>,
     /// How the partner's webhooks are retried (defaults; shortened by tests).
     pub outbox: OutboxTuning,
     /// `WHATSAPP_PROVIDER` and the Meta provider's settings.
@@ -470,10 +435,12 @@ impl Default for OutboxTuning {
 }
 
 impl Settings {
-    /// True when `POST /api/onboardings` needs a session: live mode, unless
-    /// `ALLOW_ANONYMOUS_ONBOARDINGS=true`.
+    /// True when `POST /api/onboardings` needs a session: live mode, and a sandbox with
+    /// `PARTNER_API_KEYS` (a partner trying its integration gets what live mode does),
+    /// unless `ALLOW_ANONYMOUS_ONBOARDINGS=true`.
     pub fn sessions_required(&self) -> bool {
-        !self.is_sandbox() && !self.allow_anonymous_onboardings
+        (!self.is_sandbox() || !self.partner_api_keys.is_empty())
+            && !self.allow_anonymous_onboardings
     }
 
     /// True in sandbox mode (`SANDBOX=true` or `--sandbox`).
@@ -515,6 +482,11 @@ impl Settings {
         flags: &Flags,
     ) -> Result<Self, ConfigError> {
         let get = |name: &str| {
+            // The docs, --help and .env.example come from one table: nothing read outside it.
+            debug_assert!(
+                vars::is_known(name),
+                "{name} is read but not listed in proxy/src/config/vars.rs"
+            );
             lookup(name)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
@@ -629,7 +601,17 @@ impl Settings {
             None if sandbox => SANDBOX_FB_SDK_URL.to_owned(),
             None => DEFAULT_FB_SDK_URL.to_owned(),
             Some(v) if v.starts_with('/') && !v.starts_with("//") => v,
-            Some(v) => parse_http_url("FB_SDK_URL", &v)?.to_string(),
+            Some(v) => {
+                let url = parse_http_url("FB_SDK_URL", &v)?;
+                // In live mode the page runs this script: nobody on the way may swap it.
+                if !sandbox && url.scheme() != "https" && !is_loopback_url(&url) {
+                    return Err(ConfigError::new(
+                        "FB_SDK_URL",
+                        format!("must be https in live mode (plain http only on a loopback address), got {url}"),
+                    ));
+                }
+                url.to_string()
+            }
         };
 
         let graph_base_url = parse_upstream_url(
@@ -684,7 +666,17 @@ impl Settings {
 
         let public_url = match get("PUBLIC_URL") {
             None => parse_http_url("ADDR", &format!("http://{addr}"))?,
-            Some(v) => parse_http_url("PUBLIC_URL", &v)?,
+            Some(v) => {
+                let url = parse_http_url("PUBLIC_URL", &v)?;
+                // Session links carry their token: in live mode never over plain http.
+                if !sandbox && url.scheme() != "https" && !is_loopback_url(&url) {
+                    return Err(ConfigError::new(
+                        "PUBLIC_URL",
+                        format!("must be https in live mode (plain http only on a loopback address), got {url}"),
+                    ));
+                }
+                url
+            }
         };
         let partner_api_keys = match get("PARTNER_API_KEYS") {
             None => Vec::new(),
@@ -736,6 +728,18 @@ impl Settings {
                 })
             }
         };
+        let partner_name = match get("PARTNER_NAME") {
+            None => None,
+            Some(name) if name.chars().count() <= 128 && !name.chars().any(char::is_control) => {
+                Some(name)
+            }
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "PARTNER_NAME",
+                    "must be 1 to 128 characters without control characters",
+                ))
+            }
+        };
         let allow_anonymous_onboardings = flag("ALLOW_ANONYMOUS_ONBOARDINGS")?;
         let mut upstream = UpstreamTuning::default();
         if let Some(v) = get("ONBOARDING_LEASE_SECS") {
@@ -785,6 +789,7 @@ impl Settings {
             partner_api_keys,
             partner_webhook,
             allow_anonymous_onboardings,
+            partner_name,
             outbox: OutboxTuning::default(),
             provider,
             limits: LimitSettings::from_lookup(&get)?,
@@ -1060,6 +1065,13 @@ mod tests {
             .unwrap()
             .sessions_required());
         assert!(!sandboxed(&[]).unwrap().sessions_required());
+        // A sandbox with partner keys is a partner's rehearsal of live mode.
+        let keyed = [("PARTNER_API_KEYS", "k".repeat(32))];
+        let keyed: Vec<(&str, &str)> = keyed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert!(sandboxed(&keyed).unwrap().sessions_required());
+        let mut open = keyed.clone();
+        open.push(("ALLOW_ANONYMOUS_ONBOARDINGS", "true"));
+        assert!(!sandboxed(&open).unwrap().sessions_required());
 
         let key = "k".repeat(32);
         let two = format!("{key}, {}", "j".repeat(40));

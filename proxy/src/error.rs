@@ -111,6 +111,13 @@ pub enum Error {
     /// `GET /metrics`) was asked without it, or with another.
     #[error("this route needs its bearer token: send Authorization: Bearer <key>")]
     Unauthorized,
+    /// 401: an onboarding's browser route without its client token, with another one, or
+    /// with one whose session was revoked or expired.
+    #[error("this onboarding needs the client_token its creation answered, as Authorization: Bearer <client_token>; it stops working when the session ends")]
+    ClientTokenInvalid,
+    /// 429: three wrong PINs for this onboarding in 24 hours.
+    #[error("three PINs were sent for this onboarding in 24 hours; ask your provider to retry the onboarding")]
+    PinAttemptsExhausted,
     /// 503: the partner API has no keys configured.
     #[error("the partner API is off: PARTNER_API_KEYS is not configured on this proxy")]
     PartnerApiDisabled,
@@ -228,12 +235,15 @@ impl Error {
             | Error::WabaNotOwned
             | Error::PhoneNumberNotOwned => StatusCode::FORBIDDEN,
             Error::VerificationUnavailable => StatusCode::BAD_GATEWAY,
-            Error::SessionRequired | Error::SessionInvalid | Error::Unauthorized => {
+            Error::SessionRequired
+            | Error::SessionInvalid
+            | Error::Unauthorized
+            | Error::ClientTokenInvalid => {
                 StatusCode::UNAUTHORIZED
             }
             Error::CustomerRefMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Error::ModeNotAllowed(_) => StatusCode::FORBIDDEN,
-            Error::SessionExhausted => StatusCode::TOO_MANY_REQUESTS,
+            Error::SessionExhausted | Error::PinAttemptsExhausted => StatusCode::TOO_MANY_REQUESTS,
             Error::AlreadyOnboarded | Error::NotDeregistrable(_) | Error::NotRestartable(_) => {
                 StatusCode::CONFLICT
             }
@@ -299,7 +309,8 @@ impl Error {
             Error::ModeNotAllowed(_) => ErrorCode::ModeNotAllowed,
             Error::SessionExhausted => ErrorCode::SessionExhausted,
             Error::AlreadyOnboarded => ErrorCode::AlreadyOnboarded,
-            Error::Unauthorized => ErrorCode::Unauthorized,
+            Error::Unauthorized | Error::ClientTokenInvalid => ErrorCode::Unauthorized,
+            Error::PinAttemptsExhausted => ErrorCode::PinAttemptsExhausted,
             Error::PartnerApiDisabled => ErrorCode::PartnerApiDisabled,
             Error::SessionNotFound => ErrorCode::SessionNotFound,
             Error::InvalidCursor => ErrorCode::InvalidCursor,
@@ -414,7 +425,7 @@ impl IntoResponse for Error {
         }
         let status = self.status();
         let mut response = (status, axum::Json(self.body())).into_response();
-        if matches!(self, Error::Unauthorized) {
+        if matches!(self, Error::Unauthorized | Error::ClientTokenInvalid) {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -199,7 +199,11 @@ impl GraphClient {
         }
         let numbers = self.phone_numbers(&token, waba).await?;
         match phone {
-            Some(phone) if !numbers.iter().any(|n| n.id.as_deref() == Some(phone.as_str())) => {
+            Some(phone)
+                if !numbers
+                    .iter()
+                    .any(|n| n.id.as_deref() == Some(phone.as_str())) =>
+            {
                 Err(VerifyError::NumberNotOwned)
             }
             _ => Ok(Owned { token, numbers }),

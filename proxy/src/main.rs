@@ -2,13 +2,17 @@
 
 use std::process::ExitCode;
 
-use proxy::config::{wants_help, Settings, USAGE};
+use proxy::config::{usage, wants_help, wants_version, Settings, VERSION};
 use proxy::startup::{init_tracing, Application};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     if wants_help() {
-        print!("{USAGE}");
+        print!("{}", usage());
+        return ExitCode::SUCCESS;
+    }
+    if wants_version() {
+        println!("wa-signup-proxy {VERSION}");
         return ExitCode::SUCCESS;
     }
     // Settings first: they say how to log. A bad one is printed on its own line.

@@ -32,6 +32,8 @@ pub struct Deliverer {
     url: url::Url,
     signer: Webhook,
     tuning: OutboxTuning,
+    /// Marks every body `"sandbox": true`, so no receiver takes a rehearsal for real.
+    sandbox: bool,
 }
 
 impl std::fmt::Debug for Deliverer {
@@ -69,7 +71,15 @@ impl Deliverer {
             url: webhook.url.clone(),
             signer,
             tuning,
+            sandbox: false,
         })
+    }
+
+    /// Marks every delivered event `"sandbox": true` (a sandbox proxy's).
+    #[must_use]
+    pub fn in_sandbox(mut self, sandbox: bool) -> Self {
+        self.sandbox = sandbox;
+        self
     }
 
     /// Delivers until `stopping` turns true: woken by each new event, and at least every
@@ -161,6 +171,11 @@ impl Deliverer {
     /// failure: never a header or the body).
     async fn post(&self, id: &str, body: &str) -> Result<(), String> {
         let timestamp = self.clock.now().unix_timestamp();
+        // The stored body is an object: the flag goes first, before what it held.
+        let body = match (self.sandbox, body.strip_prefix('{')) {
+            (true, Some(rest)) => format!("{{\"sandbox\":true,{rest}"),
+            _ => body.to_owned(),
+        };
         let signature = self
             .signer
             .sign(id, timestamp, body.as_bytes())
@@ -172,7 +187,7 @@ impl Deliverer {
             .header("webhook-id", id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
-            .body(body.to_owned())
+            .body(body)
             .send()
             .await
             .map_err(|e| match e {

@@ -9,7 +9,7 @@
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use url::Url;
-use wire::{CreateOnboarding, CreateSession, Mode, Session, SessionInfo, SessionToken};
+use wire::{ClientToken, CreateOnboarding, CreateSession, Mode, Session, SessionInfo, SessionToken};
 
 use crate::clock::Clock;
 use crate::error::Error;
@@ -34,16 +34,24 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// A fresh token: `ses_` and 32 bytes from the operating system's generator, base64url.
-fn new_token() -> Result<SessionToken, Error> {
+/// Prefix of every client token (`POST /api/onboardings`' answer).
+const CLIENT_TOKEN_PREFIX: &str = "cli_";
+
+/// `prefix` and 32 bytes from the operating system's generator, base64url.
+fn random_token(prefix: &str) -> Result<String, Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
-        .map_err(|e| Error::Internal(format!("no randomness for a session token: {e}")))?;
-    let text = format!(
-        "{TOKEN_PREFIX}{}",
+        .map_err(|e| Error::Internal(format!("no randomness for a token: {e}")))?;
+    Ok(format!(
+        "{prefix}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    );
-    SessionToken::parse(text).map_err(|e| Error::Internal(format!("token shape: {e}")))
+    ))
+}
+
+/// A fresh session token.
+fn new_token() -> Result<SessionToken, Error> {
+    SessionToken::parse(random_token(TOKEN_PREFIX)?)
+        .map_err(|e| Error::Internal(format!("token shape: {e}")))
 }
 
 impl Sessions {
@@ -123,7 +131,53 @@ impl Sessions {
             modes: s.modes,
             locale: s.locale,
             expires_at: format_time(s.expires_at),
+            return_url: s.return_url,
         })
+    }
+
+    /// A new client token for onboarding `onboarding_id`, answered to the customer whose
+    /// session is `session_id`: it works as long as that session does.
+    ///
+    /// # Errors
+    /// Store failures, or no randomness.
+    pub async fn issue_client_token(
+        &self,
+        onboarding_id: &str,
+        session_id: Option<&str>,
+    ) -> Result<ClientToken, Error> {
+        let token = ClientToken::parse(random_token(CLIENT_TOKEN_PREFIX)?)
+            .map_err(|e| Error::Internal(format!("token shape: {e}")))?;
+        self.store
+            .insert_client_token(&token_hash(token.as_str()), onboarding_id, session_id)
+            .await?;
+        Ok(token)
+    }
+
+    /// Whether `authorization` (the request's header) carries a client token of onboarding
+    /// `id` whose session is still live.
+    ///
+    /// # Errors
+    /// [`Error::ClientTokenInvalid`] when missing, malformed, of another onboarding, or its
+    /// session revoked or expired (one answer for all); store failures.
+    pub async fn authorize(
+        &self,
+        authorization: Option<&axum::http::HeaderValue>,
+        id: &str,
+    ) -> Result<(), Error> {
+        let token = authorization
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|t| ClientToken::parse(t.trim()).ok())
+            .ok_or(Error::ClientTokenInvalid)?;
+        let grant = self
+            .store
+            .client_grant(&token_hash(token.as_str()), self.clock.now())
+            .await?
+            .ok_or(Error::ClientTokenInvalid)?;
+        if grant.onboarding_id != id || grant.session_live == Some(false) {
+            return Err(Error::ClientTokenInvalid);
+        }
+        Ok(())
     }
 
     /// Who a `POST /api/onboardings` is for: the session's customer, or (anonymous

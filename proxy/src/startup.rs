@@ -153,7 +153,8 @@ impl Application {
                         webhook,
                         settings.outbox.clone(),
                     )
-                    .map_err(StartupError::Client)?,
+                    .map_err(StartupError::Client)?
+                    .in_sandbox(settings.is_sandbox()),
                 );
                 tokio::spawn(deliverer.clone().run(stopping_rx.clone()));
                 Some(deliverer)
@@ -241,8 +242,12 @@ impl Application {
             es_version: settings.es_version,
             sdk_url: settings.sdk_url.clone(),
             sandbox: settings.is_sandbox(),
-            verification: verifier.is_some(),
+            // Whether the browser must send the code: for the ownership check, and always
+            // with Meta's Cloud API, whose business token comes from it (sandbox included).
+            verification: verifier.is_some()
+                || settings.provider.provider == crate::config::WhatsappProvider::Meta,
             sessions_required: settings.sessions_required(),
+            partner_name: settings.partner_name.clone(),
         };
         let console =
             crate::routes::console::Console::new(&settings.public_url, dist_dir.as_deref());
@@ -251,6 +256,7 @@ impl Application {
             public_config,
             dist_dir,
             sandbox: settings.is_sandbox(),
+            provider: settings.provider.provider,
             allowed_origins: settings.allowed_origins.clone(),
             frame_ancestors: settings.frame_ancestors.clone(),
             stopping: stopping_rx,

@@ -147,3 +147,32 @@ pub mod session {
         }
     }
 }
+
+/// A warning in the browser's console, for the page's developers (never shown to customers).
+pub fn console_warn(message: &str) {
+    web_sys::console::warn_1(&message.into());
+}
+
+/// An RFC 3339 instant as a date and time in the customer's language (`locale_tag`) and
+/// the browser's time zone (`Intl`); the text as given when it is no date (and natively).
+pub fn local_date_time(rfc3339: &str, locale_tag: &str) -> String {
+    #[cfg(target_arch = "wasm32")]
+    {
+        // `Date` reads milliseconds; the proxy may send microseconds.
+        let (head, tail) = rfc3339.split_once('.').unwrap_or((rfc3339, ""));
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        let text = match tail.is_empty() {
+            true => rfc3339.to_owned(),
+            false => format!("{head}.{}{}", &tail[..digits.min(3)], &tail[digits..]),
+        };
+        let date = js_sys::Date::new(&JsValue::from_str(&text));
+        if !date.get_time().is_nan() {
+            let options = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"long".into());
+            let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());
+            return String::from(date.to_locale_string(locale_tag, &options));
+        }
+    }
+    let _ = locale_tag;
+    rfc3339.to_owned()
+}

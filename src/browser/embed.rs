@@ -1,7 +1,7 @@
 //! The embedding surface for partners' pages: `mount(element, options)` and auto-mounting
 //! on `[data-wa-signup]` elements (options and events: docs/API.md).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use js_sys::{Object, Reflect};
 use leptos::prelude::*;
@@ -19,26 +19,87 @@ const MOUNTED_ATTR: &str = "data-wa-signup-mounted";
 /// Set by the standalone page on its element: the session comes from the page's address
 /// (`?session=`, the hosted link). Partners' widgets never read their page's address.
 const SESSION_FROM_URL_ATTR: &str = "data-session-from-url";
+/// Where the hosted page keeps its link's session token for the tab.
+const HOSTED_SESSION_KEY: &str = "wa-signup:session";
 
 thread_local! {
-    // Auto-mounted widgets live as long as the page.
-    static AUTO: RefCell<Vec<WidgetHandle>> = const { RefCell::new(Vec::new()) };
+    // Every mounted widget, by the id its handle holds. The page's JavaScript need not keep
+    // the handle: when it is garbage-collected only the id goes, and the widget lives on
+    // until `unmount()` or until its element leaves the document.
+    static MOUNTED: RefCell<Vec<Mounted>> = const { RefCell::new(Vec::new()) };
+    static NEXT_ID: Cell<u32> = const { Cell::new(0) };
+    // Watches the document for widgets whose element was removed (one observer per page).
+    static OBSERVER: RefCell<Option<web_sys::MutationObserver>> = const { RefCell::new(None) };
 }
 
-/// A mounted widget; `unmount()` removes it and every listener it added.
+/// A widget in the registry.
+struct Mounted {
+    id: u32,
+    element: web_sys::Element,
+    /// Whether the element has been in the document: one mounted before being inserted is
+    /// not gone yet.
+    was_connected: bool,
+    handle: leptos::mount::UnmountHandle<AnyViewState>,
+}
+
+/// A mounted widget; `unmount()` removes it and every listener it added. Dropping the
+/// handle (or JavaScript collecting it) leaves the widget mounted.
 #[wasm_bindgen]
 pub struct WidgetHandle {
-    element: web_sys::Element,
-    handle: Option<leptos::mount::UnmountHandle<AnyViewState>>,
+    id: u32,
 }
 
 #[wasm_bindgen]
 impl WidgetHandle {
     /// Removes the widget from its element, with its message listener, timers and streams.
     pub fn unmount(&mut self) {
-        if self.handle.take().is_some() {
-            let _ = self.element.remove_attribute(MOUNTED_ATTR);
+        remove(|m| m.id == self.id);
+    }
+}
+
+/// Unmounts every widget `gone` picks. Their views are dropped after the registry is
+/// released, so a view's cleanup may mount or unmount in turn.
+fn remove(gone: impl Fn(&Mounted) -> bool) {
+    let removed: Vec<Mounted> = MOUNTED.with(|mounted| {
+        let mut mounted = mounted.borrow_mut();
+        let (out, keep) = mounted.drain(..).partition(|m| gone(m));
+        *mounted = keep;
+        out
+    });
+    for widget in removed {
+        let _ = widget.element.remove_attribute(MOUNTED_ATTR);
+        drop(widget.handle);
+    }
+}
+
+/// Unmounts the widgets whose element left the document (after having been in it).
+fn sweep() {
+    MOUNTED.with(|mounted| {
+        for m in mounted.borrow_mut().iter_mut() {
+            m.was_connected |= m.element.is_connected();
         }
+    });
+    remove(|m| m.was_connected && !m.element.is_connected());
+}
+
+/// Starts watching the document for removed widgets, once per page.
+fn observe_document() {
+    if OBSERVER.with(|o| o.borrow().is_some()) {
+        return;
+    }
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    // Lives as long as the page: the observer is never disconnected.
+    let callback = Closure::<dyn FnMut()>::new(sweep).into_js_value();
+    let Ok(observer) = web_sys::MutationObserver::new(callback.unchecked_ref()) else {
+        return;
+    };
+    let init = web_sys::MutationObserverInit::new();
+    init.set_child_list(true);
+    init.set_subtree(true);
+    if observer.observe_with_options(&document, &init).is_ok() {
+        OBSERVER.with(|o| *o.borrow_mut() = Some(observer));
     }
 }
 
@@ -51,7 +112,8 @@ fn default_proxy() -> String {
         .unwrap_or_default()
 }
 
-/// `(key, value)` pairs of a plain JS object; non-string values are refused by name.
+/// `(key, value)` pairs of a plain JS object; non-string values are refused by name, except
+/// a number for `headingLevel`.
 fn object_pairs(options: &JsValue) -> Result<Vec<(String, String)>, OptionError> {
     if options.is_undefined() || options.is_null() {
         return Ok(Vec::new());
@@ -71,7 +133,12 @@ fn object_pairs(options: &JsValue) -> Result<Vec<(String, String)>, OptionError>
             if value.is_undefined() || value.is_null() {
                 return None;
             }
-            Some(match value.as_string() {
+            // `headingLevel: 2` as well as `"2"`: a level is a number in JavaScript.
+            let number = match key.as_str() {
+                "headingLevel" => value.as_f64().map(|n| n.to_string()),
+                _ => None,
+            };
+            Some(match value.as_string().or(number) {
                 Some(v) => Ok((key, v)),
                 None => Err(OptionError {
                     option: key,
@@ -82,17 +149,33 @@ fn object_pairs(options: &JsValue) -> Result<Vec<(String, String)>, OptionError>
         .collect()
 }
 
-/// Mounts a widget in `element` and returns its handle.
+/// Mounts a widget in `element` and returns its handle; the widget stays until
+/// `unmount()` or until the element leaves the document.
 pub fn mount_with(element: web_sys::Element, options: WidgetOptions) -> WidgetHandle {
     let _ = element.set_attribute(MOUNTED_ATTR, "");
     let parent: web_sys::HtmlElement = element.clone().unchecked_into();
     let handle = leptos::mount::mount_to(parent, move || {
         view! { <Widget options=options /> }.into_any()
     });
-    WidgetHandle {
-        element,
-        handle: Some(handle),
-    }
+    let id = NEXT_ID.with(|n| {
+        n.set(n.get().wrapping_add(1));
+        n.get()
+    });
+    MOUNTED.with(|mounted| {
+        mounted.borrow_mut().push(Mounted {
+            id,
+            was_connected: element.is_connected(),
+            element,
+            handle,
+        })
+    });
+    observe_document();
+    WidgetHandle { id }
+}
+
+/// How many widgets are mounted on the page (tests watch widgets come and go).
+pub fn mounted_count() -> usize {
+    MOUNTED.with(|mounted| mounted.borrow().len())
 }
 
 /// `mount(element, options)` for partners' JavaScript; missing options come from
@@ -141,16 +224,22 @@ pub fn auto_mount() -> u32 {
             .filter_map(|k| dataset.get(&k).map(|v| (k, v)))
             .collect();
         if element.has_attribute(SESSION_FROM_URL_ATTR) {
-            // Out of the address bar at once, even when `data-session` wins.
-            let from_address = dom::take_session_from_address();
+            // Out of the address bar at once, even when `data-session` wins; kept for the
+            // tab (`sessionStorage`), so reloading the hosted page continues the sign-up.
+            let from_address = match dom::take_session_from_address() {
+                Some(token) => {
+                    dom::session::set(HOSTED_SESSION_KEY, &token);
+                    Some(token)
+                }
+                None => dom::session::get(HOSTED_SESSION_KEY),
+            };
             if dataset.get("session").is_none() {
                 pairs.extend(from_address.map(|token| ("session".to_owned(), token)));
             }
         }
         match parse_options(pairs, Source::Dataset, &default_proxy()) {
             Ok(options) => {
-                let handle = mount_with(element.into(), options);
-                AUTO.with(|auto| auto.borrow_mut().push(handle));
+                mount_with(element.into(), options);
                 mounted += 1;
             }
             Err(e) => web_sys::console::error_1(&e.to_string().into()),

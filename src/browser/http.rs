@@ -16,26 +16,55 @@ pub struct Answer {
     pub text: String,
 }
 
-/// `fetch(url, {method, body})`, the body sent as JSON when there is one.
+/// `fetch(url, {method, headers, body, signal})`: the body sent as JSON when there is one,
+/// `bearer` as `Authorization: Bearer …` (a header, so it is in no URL, history or log).
 ///
 /// # Errors
-/// `Err(())` when nothing came back: the network, CORS, or a body that could not be read.
-pub async fn fetch(method: &str, url: &str, json_body: Option<&str>) -> Result<Answer, ()> {
+/// `Err(())` when nothing came back: the network, CORS, an abort.
+pub async fn send(
+    method: &str,
+    url: &str,
+    json_body: Option<&str>,
+    bearer: Option<&str>,
+    signal: Option<&web_sys::AbortSignal>,
+) -> Result<web_sys::Response, ()> {
     let window = web_sys::window().ok_or(())?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
+    let headers = Object::new();
     if let Some(body) = json_body {
-        let headers = Object::new();
         Reflect::set(&headers, &"Content-Type".into(), &"application/json".into())
             .map_err(|_| ())?;
-        init.set_headers(&headers);
         init.set_body(&body.into());
     }
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+    if let Some(token) = bearer {
+        Reflect::set(
+            &headers,
+            &"Authorization".into(),
+            &format!("Bearer {token}").into(),
+        )
+        .map_err(|_| ())?;
+    }
+    init.set_headers(&headers);
+    init.set_signal(signal);
+    JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
         .map_err(|_| ())?
         .dyn_into()
-        .map_err(|_| ())?;
+        .map_err(|_| ())
+}
+
+/// [`send`], the whole body read as text.
+///
+/// # Errors
+/// `Err(())` when nothing came back: the network, CORS, or a body that could not be read.
+pub async fn fetch(
+    method: &str,
+    url: &str,
+    json_body: Option<&str>,
+    bearer: Option<&str>,
+) -> Result<Answer, ()> {
+    let response = send(method, url, json_body, bearer, None).await?;
     let text = JsFuture::from(response.text().map_err(|_| ())?)
         .await
         .map_err(|_| ())?

@@ -46,6 +46,13 @@ pub fn describe(screen: &Screen, locale: Locale) -> (String, Vec<String>) {
     }
 }
 
+/// A budget refusal: when the number may be tried again, as a date and time in the
+/// customer's language and time zone.
+fn until(locale: Locale, rfc3339: &str) -> String {
+    let when = crate::browser::dom::local_date_time(rfc3339, locale.tag());
+    locale.fill(Msg::RegisterLimit, &[("when", &when)])
+}
+
 /// The PIN form's status: what the form is for, or what became of the PIN sent. Never the
 /// digits, which the screen does not hold.
 fn describe_pin(tried: &PinTry, locale: Locale) -> (String, Vec<String>) {
@@ -57,7 +64,7 @@ fn describe_pin(tried: &PinTry, locale: Locale) -> (String, Vec<String>) {
         PinTry::Wrong => (t(Msg::PinWrong), vec![t(Msg::PinWrongHelp)]),
         PinTry::NotSent(Some(e)) if e.retry_after.is_some() => {
             let when = e.retry_after.as_deref().unwrap_or_default();
-            (locale.fill(Msg::RegisterLimit, &[("when", when)]), vec![])
+            (until(locale, when), vec![t(Msg::AnotherNumber)])
         }
         PinTry::NotSent(_) => (t(Msg::PinNotSent), vec![]),
     }
@@ -90,7 +97,7 @@ fn describe_stopped(o: &wire::Onboarding, locale: Locale) -> (String, Vec<String
         return (t(Msg::SetupStopped), vec![t(Msg::ProviderToldNothing)]);
     };
     let first = match (&error.code, error.retry_after.as_deref()) {
-        (_, Some(when)) => locale.fill(Msg::RegisterLimit, &[("when", when)]),
+        (_, Some(when)) => until(locale, when),
         (ErrorCode::PaymentMethodMissing, _) => t(Msg::PaymentPending),
         (ErrorCode::PhoneNumberMissing, _) => t(Msg::NumberMissing),
         (ErrorCode::PinRequired, _) => t(Msg::PinAsk),
@@ -112,6 +119,7 @@ fn describe_stopped(o: &wire::Onboarding, locale: Locale) -> (String, Vec<String
     };
     let remedy = remedy(&error.code);
     let mut next: Vec<String> = match remedy {
+        Remedy::Customer if error.retry_after.is_some() => vec![t(Msg::AnotherNumber)],
         Remedy::Customer => vec![],
         Remedy::ProviderFinishes if error.retryable => {
             vec![t(Msg::ProviderFinishes), t(Msg::RetryOnceFixed)]
@@ -170,7 +178,10 @@ fn describe_problem(problem: &Problem, locale: Locale) -> (String, Vec<String>) 
             if let Some(message) = e.message.as_deref().filter(|m| !m.trim().is_empty()) {
                 next.push(locale.fill(Msg::MetaError, &[("message", message)]));
             }
-            (t(flow_error_msg(FlowErrorFamily::of(e.code.as_deref()))), next)
+            (
+                t(flow_error_msg(FlowErrorFamily::of(e.code.as_deref()))),
+                next,
+            )
         }
         Problem::NotAuthorized => (t(Msg::NotAuthorized), vec![]),
         Problem::InvalidFinish => (t(Msg::InvalidFinish), vec![]),
@@ -180,7 +191,7 @@ fn describe_problem(problem: &Problem, locale: Locale) -> (String, Vec<String>) 
             (t(Msg::ProxyUnreachable), vec![t(Msg::ProxyUnreachableHelp)])
         }
         Problem::Refused { error: e, .. } => match (&e.code, &e.retry_after) {
-            (_, Some(when)) => (locale.fill(Msg::RegisterLimit, &[("when", when)]), vec![]),
+            (_, Some(when)) => (until(locale, when), vec![t(Msg::AnotherNumber)]),
             (ErrorCode::SessionRequired, _) => describe_session(SessionRefusal::Missing, locale),
             (ErrorCode::SessionInvalid, _) => describe_session(SessionRefusal::Invalid, locale),
             (ErrorCode::ModeNotAllowed, _) => {

@@ -43,7 +43,7 @@ pub fn Widget(
         }
         let url = flow.proxy().url(&format!("/i18n/{}.json", l.tag()));
         leptos::task::spawn_local(async move {
-            if let Ok(answer) = http::fetch("GET", &url, None).await {
+            if let Ok(answer) = http::fetch("GET", &url, None, None).await {
                 if let Some(sentences) = json::from_text::<Vec<String>>(&answer.text) {
                     i18n::deliver(l, sentences);
                 }
@@ -116,6 +116,30 @@ pub fn Widget(
             .collect_view()
     };
 
+    let finished = move || flow.screen.with(Screen::is_finished);
+    // Back to the partner, once finished, when its session gave a way back. The proxy
+    // checked the URL (https on one of ALLOWED_ORIGINS); the scheme is checked again here
+    // since an `href` is no place for anything else.
+    let return_link = move || {
+        let url = flow
+            .session
+            .with(|s| s.as_ref().and_then(|s| s.return_url.clone()))
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))?;
+        finished().then_some(())?;
+        let label = move || {
+            let partner = flow
+                .config
+                .with(|c| c.as_ref().and_then(|c| c.partner_name.clone()));
+            match partner {
+                Some(p) => locale.get().fill(Msg::ReturnTo, &[("partner", &p)]),
+                None => t(Msg::ReturnBack).to_owned(),
+            }
+        };
+        Some(view! {
+            <a class="wa-button wa-return" data-testid="return-to-partner" href=url>{label}</a>
+        })
+    };
+
     view! {
         <section class="wa-signup" node_ref=root lang=move || locale.get().tag()>
             <header class="wa-header">
@@ -141,9 +165,13 @@ pub fn Widget(
                     {move || t(Msg::SandboxBadge)}
                 </p>
             })}
-            <p class="wa-intro">{move || t(Msg::Intro)}</p>
+            <Show when=move || !finished()>
+                <p class="wa-intro">{move || t(Msg::Intro)}</p>
+            </Show>
             <div class="wa-modes">{buttons}</div>
             <Status flow=flow locale=locale />
+            {return_link}
+            // The finished page's next step (the first message to the new number) goes here.
             <PinForm flow=flow locale=locale />
             <Progress flow=flow locale=locale heading_level=(level + 1).min(6) />
         </section>

@@ -68,6 +68,19 @@ pub enum FinishKind {
     Unrecognized,
 }
 
+impl FinishKind {
+    /// Every kind (the typed package's `WaSignupFinishKind` lists their spellings).
+    pub const ALL: [FinishKind; 7] = [
+        FinishKind::Finish,
+        FinishKind::OnlyWaba,
+        FinishKind::WhatsAppBusinessAppOnboarding,
+        FinishKind::WaLoginUser,
+        FinishKind::OboMigration,
+        FinishKind::GrantOnlyApiAccess,
+        FinishKind::Unrecognized,
+    ];
+}
+
 /// A finished flow: the ids to hand to the proxy. Serialized as the detail of the widget's
 /// `wa-signup:finish` event: `{"event":"FINISH","kind":"finish","waba_id":"…",…}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -105,8 +105,14 @@ mod tests {
             support_reference(Some("abc123"), Some("2655093")).as_deref(),
             Some("session abc123 · error 2655093")
         );
-        assert_eq!(support_reference(Some("abc"), None).as_deref(), Some("session abc"));
-        assert_eq!(support_reference(None, Some("1")).as_deref(), Some("error 1"));
+        assert_eq!(
+            support_reference(Some("abc"), None).as_deref(),
+            Some("session abc")
+        );
+        assert_eq!(
+            support_reference(None, Some("1")).as_deref(),
+            Some("error 1")
+        );
         assert_eq!(support_reference(None, None), None);
     }
 }

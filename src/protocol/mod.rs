@@ -9,6 +9,7 @@ pub mod events;
 pub mod flow_errors;
 pub mod launch;
 pub mod origin;
+pub mod sse;
 pub mod widget_event;
 
 pub use correlator::{Correlator, Failure, LoginResult, Outcome, Timeouts};
@@ -21,4 +22,4 @@ pub use events::{
 pub use flow_errors::{support_reference, FlowErrorFamily};
 pub use launch::{LaunchError, LaunchOptions};
 pub use origin::{is_facebook_origin, OriginError, OriginPolicy};
-pub use widget_event::event_detail;
+pub use widget_event::{event_detail, WidgetEvent};

@@ -23,11 +23,12 @@ const MAX_LABEL_BYTES: usize = 63;
 /// Which message origins the app trusts.
 ///
 /// The default trusts Facebook only. In sandbox mode the page's own origin is trusted too,
-/// because the local stand-in for Facebook's popup posts from there.
+/// and the proxy's (where the stand-in for Facebook's popup is served from), so a widget
+/// embedded on a partner's page finishes as on the proxy's own page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OriginPolicy {
-    /// The page's own origin, trusted in sandbox mode only.
-    sandbox_origin: Option<Origin>,
+    /// The page's own origin and the proxy's, trusted in sandbox mode only.
+    sandbox_origins: Vec<Origin>,
 }
 
 /// A parsed `scheme://host[:port]`, lower-cased, with the scheme's default port dropped.
@@ -97,13 +98,41 @@ impl OriginPolicy {
             return Err(OriginError::NotHttp);
         }
         Ok(Self {
-            sandbox_origin: Some(origin),
+            sandbox_origins: vec![origin],
         })
     }
 
-    /// The trusted sandbox origin, serialized as browsers do, when in sandbox mode.
-    pub fn sandbox_origin(&self) -> Option<String> {
-        self.sandbox_origin.as_ref().map(Origin::serialize)
+    /// A sandbox policy also trusting the origin of `url`, an absolute `http(s)` URL (the
+    /// proxy's, or the stand-in SDK's beside which its popup is served). A relative URL is
+    /// on the page's origin, trusted already; Facebook-only policies stay as they are.
+    pub fn also_trusting_url_of(mut self, url: &str) -> Self {
+        if self.sandbox_origins.is_empty() {
+            return self;
+        }
+        let Some(origin) = origin_of_url(url) else {
+            return self;
+        };
+        if matches!(origin.scheme.as_str(), "http" | "https")
+            && !self.sandbox_origins.contains(&origin)
+        {
+            self.sandbox_origins.push(origin);
+        }
+        self
+    }
+
+    /// The trusted sandbox origins, serialized as browsers do (empty outside sandbox mode).
+    pub fn sandbox_origins(&self) -> Vec<String> {
+        self.sandbox_origins.iter().map(Origin::serialize).collect()
+    }
+
+    /// The trusted origins in words, for messages saying what was waited for.
+    pub fn describe(&self) -> String {
+        let mut out = String::from("https://facebook.com and its subdomains");
+        for origin in &self.sandbox_origins {
+            out.push_str(", ");
+            out.push_str(&origin.serialize());
+        }
+        out
     }
 
     /// Whether a message with this `MessageEvent.origin` may be trusted.
@@ -111,10 +140,10 @@ impl OriginPolicy {
         if is_facebook_origin(origin) {
             return true;
         }
-        match &self.sandbox_origin {
-            Some(sandbox) => parse_bare_origin(origin).is_ok_and(|o| o == *sandbox),
-            None => false,
+        if self.sandbox_origins.is_empty() {
+            return false;
         }
+        parse_bare_origin(origin).is_ok_and(|o| self.sandbox_origins.contains(&o))
     }
 }
 
@@ -143,6 +172,13 @@ pub fn is_facebook_origin(origin: &str) -> bool {
     };
     // The parser drops the scheme's default port, so `:443` reads as `None` here.
     parsed.scheme == "https" && parsed.port.is_none() && is_facebook_host(&parsed.host)
+}
+
+/// The origin of an absolute URL (`scheme://host[:port]/anything`).
+fn origin_of_url(url: &str) -> Option<Origin> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    parse_bare_origin(&format!("{scheme}://{}", &rest[..end])).ok()
 }
 
 /// Parses text that must be nothing but an origin: scheme, host and optional port.
@@ -352,10 +388,7 @@ mod tests {
     #[test]
     fn sandbox_adds_exactly_the_page_origin() {
         let policy = OriginPolicy::sandbox("http://127.0.0.1:8080").unwrap();
-        assert_eq!(
-            policy.sandbox_origin().as_deref(),
-            Some("http://127.0.0.1:8080")
-        );
+        assert_eq!(policy.sandbox_origins(), ["http://127.0.0.1:8080"]);
         for origin in [
             "http://127.0.0.1:8080",
             "http://127.0.0.1:8080/",
@@ -376,6 +409,33 @@ mod tests {
         ] {
             assert!(!policy.allows(origin), "{origin:?}");
         }
+    }
+
+    #[test]
+    fn sandbox_also_trusts_the_proxys_origin_and_nothing_more() {
+        let policy = OriginPolicy::sandbox("https://partner.example")
+            .unwrap()
+            .also_trusting_url_of("http://127.0.0.1:8080/sandbox/sdk.js?v=1")
+            .also_trusting_url_of("http://127.0.0.1:8080")
+            .also_trusting_url_of("/sandbox/sdk.js")
+            .also_trusting_url_of("ftp://files.example/x")
+            .also_trusting_url_of("http://u@evil.example/");
+        assert_eq!(
+            policy.sandbox_origins(),
+            ["https://partner.example", "http://127.0.0.1:8080"]
+        );
+        assert!(policy.allows("http://127.0.0.1:8080"));
+        assert!(policy.allows("https://partner.example"));
+        assert!(!policy.allows("http://127.0.0.1:8081"));
+        assert!(!policy.allows("http://evil.example"));
+        assert_eq!(
+            policy.describe(),
+            "https://facebook.com and its subdomains, https://partner.example, http://127.0.0.1:8080"
+        );
+        // Outside the sandbox, Facebook alone, whatever the proxy is.
+        let live = OriginPolicy::facebook_only().also_trusting_url_of("http://127.0.0.1:8080/");
+        assert!(!live.allows("http://127.0.0.1:8080"));
+        assert_eq!(live.describe(), "https://facebook.com and its subdomains");
     }
 
     #[test]

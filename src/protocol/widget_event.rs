@@ -2,6 +2,44 @@
 
 use serde::Serialize;
 
+/// The events a widget dispatches on its root element (bubbling `CustomEvent`s). The typed
+/// package's `WaSignupEventMap` lists exactly these (a test compares them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WidgetEvent {
+    /// The popup finished; detail: [`crate::protocol::Finish`].
+    Finish,
+    /// The customer closed the popup; detail: [`CancelDetail`].
+    Cancel,
+    /// Something failed; detail: `crate::screen::ErrorEvent`.
+    Error,
+    /// The onboarding changed; detail: the onboarding.
+    Onboarding,
+    /// The onboarding is connected; detail: the onboarding.
+    Connected,
+}
+
+impl WidgetEvent {
+    /// Every event, in the order a sign-up usually sees them.
+    pub const ALL: [WidgetEvent; 5] = [
+        WidgetEvent::Finish,
+        WidgetEvent::Cancel,
+        WidgetEvent::Error,
+        WidgetEvent::Onboarding,
+        WidgetEvent::Connected,
+    ];
+
+    /// The DOM event type, e.g. `wa-signup:finish`.
+    pub fn name(self) -> &'static str {
+        match self {
+            WidgetEvent::Finish => "wa-signup:finish",
+            WidgetEvent::Cancel => "wa-signup:cancel",
+            WidgetEvent::Error => "wa-signup:error",
+            WidgetEvent::Onboarding => "wa-signup:onboarding",
+            WidgetEvent::Connected => "wa-signup:connected",
+        }
+    }
+}
+
 /// `detail` as sent, marked in sandbox mode so that no listener can take a simulated
 /// onboarding for a real one: the detail's own fields plus `"sandbox": true`. Outside the
 /// sandbox the detail is unchanged and has no `sandbox` field. Every detail is an object (a

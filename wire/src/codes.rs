@@ -183,6 +183,9 @@ error_codes! {
     PinRequired = "pin_required",
     /// Too many wrong PINs (Meta's 133008): Meta locked the number's two-step verification.
     PinLocked = "pin_locked",
+    /// Three wrong PINs for this onboarding in 24 hours: no more are sent to Meta until the
+    /// partner retries the onboarding.
+    PinAttemptsExhausted = "pin_attempts_exhausted",
     /// Meta no longer accepts the customer's business token (expired or revoked).
     BusinessTokenInvalid = "business_token_invalid",
     /// YCloud rate-limited the call.

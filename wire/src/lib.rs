@@ -26,11 +26,11 @@ pub use ids::{
 pub use meta::{Credentials, Pin, SetPin, StorageRegion};
 pub use names::UnknownName;
 pub use partner::{
-    CountryCode, CreateSession, Delivery, DeliveryState, ErrorMessage, EventData, EventPage,
-    EventType, Locale, Metadata, ReportSignupEvent, SignupEventKind, SignupOutcome,
-    MAX_ERROR_MESSAGE_CHARS,
-    OnboardingPage, PartnerEvent, PartnerOnboarding, Session, SessionInfo, SessionLifetime,
-    SessionLookup, SessionToken, DEFAULT_PAGE, DEFAULT_SESSION_SECONDS, MAX_METADATA_BYTES,
+    ClientToken, CountryCode, CreateSession, CreatedOnboarding, Delivery, DeliveryState,
+    ErrorMessage, EventData, EventPage, EventType, Locale, Metadata, OnboardingPage,
+    PartnerEvent, PartnerOnboarding, ReportSignupEvent, Session, SessionInfo, SessionLifetime,
+    SessionLookup, SessionPage, SessionToken, SignupEventKind, SignupOutcome, DEFAULT_PAGE,
+    DEFAULT_SESSION_SECONDS, MAX_ERROR_MESSAGE_CHARS, MAX_METADATA_BYTES,
     MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
 };
 
@@ -334,6 +334,10 @@ pub struct Health {
     pub status: String,
     /// Whether onboardings are real (`live`) or simulated (`sandbox`).
     pub mode: ProxyMode,
+    /// Who registers the numbers: `ycloud` or `meta` (`WHATSAPP_PROVIDER`).
+    pub provider: String,
+    /// The proxy's version (as `wa-signup-proxy --version` prints it).
+    pub version: String,
 }
 
 /// Which YCloud the proxy talks to: the real one, or the in-process sandbox.
@@ -372,6 +376,10 @@ pub struct PublicConfig {
     /// `ALLOW_ANONYMOUS_ONBOARDINGS=true`); absent from older proxies: false.
     #[serde(default)]
     pub sessions_required: bool,
+    /// The partner's name shown to customers (`PARTNER_NAME`); none: sentences name no
+    /// partner.
+    #[serde(default)]
+    pub partner_name: Option<String>,
 }
 
 /// The project's error body: `{"error": {...}}` on every 4xx/5xx.
@@ -442,7 +450,17 @@ mod tests {
             );
         }
         assert_eq!(EsVersion::default(), EsVersion::V4);
-        for bad in ["", "v5", "V4", "4", "v4 ", "v3-public-preview", "v1", "v3", "v2"] {
+        for bad in [
+            "",
+            "v5",
+            "V4",
+            "4",
+            "v4 ",
+            "v3-public-preview",
+            "v1",
+            "v3",
+            "v2",
+        ] {
             assert!(bad.parse::<EsVersion>().is_err(), "{bad:?}");
         }
     }

@@ -162,6 +162,59 @@ impl From<SessionToken> for String {
     }
 }
 
+/// What `POST /api/onboardings` hands the browser with an onboarding: the bearer token of
+/// that onboarding's browser routes (read, follow, retry, PIN). Shown once; the proxy keeps
+/// only its hash. Its `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(try_from = "String", into = "String")]
+pub struct ClientToken(String);
+
+impl ClientToken {
+    /// The same shape as a [`SessionToken`] (1–128 characters of `A–Z a–z 0–9 _ -`).
+    ///
+    /// # Errors
+    /// [`IdError`] otherwise.
+    pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
+        SessionToken::parse(s).map(|t| Self(t.0))
+    }
+
+    /// The token's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClientToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientToken([redacted])")
+    }
+}
+
+impl TryFrom<String> for ClientToken {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(s)
+    }
+}
+
+impl From<ClientToken> for String {
+    fn from(t: ClientToken) -> String {
+        t.0
+    }
+}
+
+/// The answer of `POST /api/onboardings`: the onboarding and its [`ClientToken`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedOnboarding {
+    /// The onboarding.
+    #[serde(flatten)]
+    pub onboarding: crate::Onboarding,
+    /// `Authorization: Bearer` of this onboarding's browser routes; shown this once.
+    pub client_token: ClientToken,
+}
+
 /// An ISO 3166-1 alpha-2 country code (`DE`, `IN`...), as Meta names local-storage regions.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -312,6 +365,10 @@ pub struct CreateSession {
     /// Meta's regions ([`StorageRegion`]); standard mode only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_localization_region: Option<StorageRegion>,
+    /// Where the finished page links back to: an `https` URL on one of `ALLOWED_ORIGINS`
+    /// (checked by the proxy, which knows them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
 }
 
 /// A session as the partner API returns it. `token` and `url` only in the answer that created
@@ -340,10 +397,29 @@ pub struct Session {
     /// Local-storage region for registration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_localization_region: Option<StorageRegion>,
+    /// Where the finished page links back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+    /// Onboardings the session has created (reading a session; absent when creating it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onboardings_created: Option<i64>,
+    /// RFC 3339, once revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
     /// RFC 3339.
     pub expires_at: String,
     /// RFC 3339.
     pub created_at: String,
+}
+
+/// A page of sessions, newest first, without their tokens.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionPage {
+    /// The sessions.
+    pub data: Vec<Session>,
+    /// Pass as `cursor` for the next page; none on the last.
+    pub next_cursor: Option<String>,
 }
 
 /// Body of `POST /api/session`: the browser asks what its token allows.
@@ -367,6 +443,9 @@ pub struct SessionInfo {
     pub locale: Option<Locale>,
     /// RFC 3339: after this the token stops working.
     pub expires_at: String,
+    /// Where the finished page links back to, when the partner gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
 }
 
 /// An onboarding as the partner API and the partner's webhooks show it: the browser's view

@@ -139,6 +139,8 @@ struct Sized {
 
 struct Bundle {
     app: Vec<Sized>,
+    /// The partner console's wasm + JS (`dist/console/`), a bundle of its own.
+    console: Vec<Sized>,
     app_extra: Vec<Sized>,
     counter: Vec<Sized>,
     plain: Sized,
@@ -166,11 +168,19 @@ fn sized(path: &Path) -> Result<Sized, String> {
 
 /// The wasm and JS module a trunk-built index.html loads (`'/NAME.js'`, `'/NAME_bg.wasm'`).
 fn loaded_by_index(dist: &Path) -> Result<Vec<PathBuf>, String> {
+    loaded_by_index_at(dist, "/")
+}
+
+/// [`loaded_by_index`] for a bundle served under `public_url` (`/console/`).
+fn loaded_by_index_at(dist: &Path, public_url: &str) -> Result<Vec<PathBuf>, String> {
     let html = fs::read_to_string(dist.join("index.html"))
         .map_err(|e| format!("{}/index.html: {e}", dist.display()))?;
     let mut found = Vec::new();
     for piece in html.split(['\'', '"']) {
-        let name = piece.trim_start_matches('/');
+        let name = piece
+            .strip_prefix(public_url)
+            .unwrap_or(piece)
+            .trim_start_matches('/');
         let wanted = (name.ends_with(".js") || name.ends_with(".wasm"))
             && !name.contains('/')
             && !name.contains(' ');
@@ -211,6 +221,11 @@ fn bundle(root: &Path, tools: &Tools) -> Result<Bundle, String> {
         }
     }
     app_extra.sort_by(|a, b| a.name.cmp(&b.name));
+    // The partner console, built beside the widget by `cargo xtask build`.
+    let console = loaded_by_index_at(&dist.join("console"), "/console/")?
+        .iter()
+        .map(|p| sized(p))
+        .collect::<Result<Vec<_>, _>>()?;
 
     // The counter: same lock file, same trunk and tools, its own target dir.
     let counter_dir = root.join("bench/counter");
@@ -238,6 +253,7 @@ fn bundle(root: &Path, tools: &Tools) -> Result<Bundle, String> {
     let plain = sized(&root.join("bench/plain-js/index.html"))?;
     Ok(Bundle {
         app,
+        console,
         app_extra,
         counter,
         plain,
@@ -585,12 +601,21 @@ fn proxy_load(root: &Path) -> Result<Load, String> {
             "rust" => create_sessions(*addr, 1)?.pop(),
             _ => None,
         };
-        let id = create_onboarding(*addr, session.as_deref())?;
+        let (id, token) = create_onboarding(*addr, session.as_deref())?;
         let path = format!("/api/onboardings/{id}");
+        // The read needs the client token the creation answered (the naive proxy has none).
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}"))
+            .unwrap_or_else(|| "X-No-Token: 1".to_owned());
         println!("  GET {path}, 64 connections: {name}");
-        results[i].get64 = wrk(&["-t2", "-c64", &d], *addr, &path, None)?;
+        results[i].get64 = wrk(&["-t2", "-c64", &d, "-H", &auth], *addr, &path, None)?;
         println!("  GET {path}, 8 connections, latency: {name}");
-        results[i].get8 = wrk(&["-t2", "-c8", &d, "--latency"], *addr, &path, None)?;
+        results[i].get8 = wrk(
+            &["-t2", "-c8", &d, "--latency", "-H", &auth],
+            *addr,
+            &path,
+            None,
+        )?;
     }
     results[0].rss_kb = status_kb(rust.child.id(), "VmHWM")?;
     results[1].rss_kb = status_kb(node.child.id(), "VmHWM")?;
@@ -715,8 +740,12 @@ fn start_to_healthy(cmd: &mut Command, addr: SocketAddr, dir: &Path) -> Result<f
     Ok(started.elapsed().as_secs_f64() * 1000.0)
 }
 
-/// POSTs one onboarding (with `session`, when given) and returns its id.
-fn create_onboarding(addr: SocketAddr, session: Option<&str>) -> Result<String, String> {
+/// POSTs one onboarding (with `session`, when given) and returns its id and client token
+/// (when the answer has one).
+fn create_onboarding(
+    addr: SocketAddr,
+    session: Option<&str>,
+) -> Result<(String, Option<String>), String> {
     let session = session
         .map(|s| format!(r#","session":"{s}""#))
         .unwrap_or_default();
@@ -728,12 +757,14 @@ fn create_onboarding(addr: SocketAddr, session: Option<&str>) -> Result<String, 
     if status != 200 && status != 201 {
         return Err(format!("POST /api/onboardings on {addr}: {status} {text}"));
     }
-    let key = "\"id\":\"";
-    let start = text.find(key).ok_or_else(|| format!("no id in {text}"))? + key.len();
-    let end = text[start..]
-        .find('"')
-        .ok_or_else(|| format!("no id in {text}"))?;
-    Ok(text[start..start + end].to_string())
+    let field = |name: &str| {
+        let key = format!("\"{name}\":\"");
+        let start = text.find(&key)? + key.len();
+        let end = text[start..].find('"')?;
+        Some(text[start..start + end].to_string())
+    };
+    let id = field("id").ok_or_else(|| format!("no id in {text}"))?;
+    Ok((id, field("client_token")))
 }
 
 /// `n` sessions through the partner API, four clients at once; their tokens.
@@ -1243,6 +1274,14 @@ impl Report {
                 String::new()
             }
         );
+        let (console_raw, console_gz) = total(&b.console);
+        let _ = writeln!(
+            w,
+            "| partner console bundle, wasm + JS, gzip -9 (its own, not loaded by the widget) | {} | widget {} | none (its own page; the widget's bundle must not grow) | reported, {} raw |",
+            kb(console_gz),
+            kb(app_gz),
+            kb(console_raw)
+        );
         let ratio = r.app_median / r.plain_median;
         let _ = writeln!(
             w,
@@ -1303,6 +1342,21 @@ impl Report {
             "| **app total (wasm + JS the page loads)** | **{}** | **{}** |",
             kb(app_raw),
             kb(app_gz)
+        );
+        for f in &b.console {
+            let _ = writeln!(
+                w,
+                "| console: `dist/console/{}` | {} | {} |",
+                f.name,
+                kb(f.raw),
+                kb(f.gzip)
+            );
+        }
+        let _ = writeln!(
+            w,
+            "| **partner console total (its own page, `/console`)** | **{}** | **{}** |",
+            kb(console_raw),
+            kb(console_gz)
         );
         for f in &b.counter {
             let _ = writeln!(

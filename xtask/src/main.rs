@@ -5,6 +5,7 @@
 //! version, and each install says in one line what and why.
 
 mod bench;
+mod package;
 mod postgres;
 mod tools;
 
@@ -25,7 +26,9 @@ usage: cargo xtask <command>
   test native|api|wasm|e2e  run one layer only
   postgres COMMAND [ARG…]   run COMMAND with PROXY_TEST_POSTGRES_URL naming a throwaway
                             PostgreSQL cluster (e.g. cargo test -p proxy --test api postgres)
-  build                     build the release bundle (dist/) and the proxy's binaries
+  build                     build the release bundles (dist/, dist/console/), the
+                            proxy's binaries and the widget package
+                            (target/wa-signup-VERSION.tgz, npm pack)
   setup [--browser]         install the missing tools only
   bench                     run every benchmark side by side, write BENCHMARKS.md
   bench growth              only the proxy's growth with stored sign-ups and open streams";
@@ -63,9 +66,10 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Release bundle into `dist/` with trunk (offline, tools pinned) and its precompressed
-/// copies, then the proxy crate's binaries: `wa-signup-proxy` and `fake-ycloud` (the fake
-/// YCloud of e2e tests and benchmarks).
+/// Release bundle into `dist/` with trunk (offline, tools pinned), the partner console's
+/// into `dist/console/`, and their precompressed copies, then the proxy crate's binaries:
+/// `wa-signup-proxy` and `fake-ycloud` (the fake YCloud of e2e tests and benchmarks), then
+/// the typed widget package around the widget's bundle.
 fn build(root: &Path, tools: &Tools) -> Result<(), String> {
     // trunk runs cargo with --offline: every crate must already be in the local registry.
     run(Command::new("cargo")
@@ -76,10 +80,18 @@ fn build(root: &Path, tools: &Tools) -> Result<(), String> {
         .command("trunk")
         .args(["build", "--release", "--offline"])
         .current_dir(root))?;
+    // The partner console, a bundle of its own in dist/console (after the widget's: trunk
+    // replaces its whole dist folder).
+    run(tools
+        .command("trunk")
+        .args(["build", "--release", "--offline"])
+        .current_dir(root.join("console")))?;
     precompress(&root.join("dist"))?;
+    precompress(&root.join("dist/console"))?;
     run(Command::new("cargo")
         .args(["build", "--release", "--quiet", "-p", "proxy"])
         .current_dir(root))?;
+    package::pack(root, tools)?;
     Ok(())
 }
 
@@ -204,6 +216,8 @@ fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
             .args(["test", "--workspace"])
             .current_dir(root)
             .env(POSTGRES_URL_VAR, postgres.url()))?;
+        step("typed widget package: tsc --noEmit --strict on a partner's usage");
+        package::typecheck(root, &tools)?;
     }
     if want("api") {
         step("API fuzzing: schemathesis against /api/openapi.json (no 5xx allowed)");

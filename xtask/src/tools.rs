@@ -20,6 +20,14 @@ pub struct Tools {
 }
 
 impl Tools {
+    /// The tools already on PATH, installing nothing (for tests of commands that use them).
+    #[cfg(test)]
+    pub fn from_path() -> Tools {
+        Tools {
+            path: env::var_os("PATH").unwrap_or_default(),
+        }
+    }
+
     /// Installs whatever is missing. `browser` adds Chromium and its driver (tests only).
     pub fn ensure(root: &Path, browser: bool) -> Result<Tools, String> {
         let cargo_bin = cargo_home().join("bin");
@@ -134,7 +142,7 @@ impl Tools {
         }
         say(
             "the npm packages of e2e/ (npm ci)",
-            "binaryen's wasm-opt for the bundle, playwright-core and axe-core for the tests",
+            "binaryen's wasm-opt for the bundle, playwright-core, axe-core and typescript for the tests",
         );
         run(self
             .command("npm")

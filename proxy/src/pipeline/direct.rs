@@ -57,6 +57,9 @@ pub enum PinError {
     /// The onboarding is not waiting for a PIN (or another request is working on it).
     #[error("{0}")]
     NotExpected(String),
+    /// [`PIN_ATTEMPTS`] PINs were sent for it within [`PIN_WINDOW`].
+    #[error("PIN attempts exhausted")]
+    AttemptsExhausted,
     /// The number's register budget is spent until then.
     #[error("register budget spent")]
     BudgetSpent(OffsetDateTime),
@@ -67,6 +70,12 @@ pub enum PinError {
     #[error("{0}")]
     Internal(String),
 }
+
+/// PINs the customer may send for one onboarding within [`PIN_WINDOW`] (Meta allows a
+/// number 10 registers in 72 hours, and locks two-step verification after a few wrong PINs).
+pub const PIN_ATTEMPTS: i64 = 3;
+/// The window of [`PIN_ATTEMPTS`].
+pub const PIN_WINDOW: time::Duration = time::Duration::hours(24);
 
 /// Why `deregister` did not deregister.
 #[derive(Debug, thiserror::Error)]
@@ -293,6 +302,7 @@ impl Pipeline {
         // 1. Subscribe the app to the WABA's webhooks.
         if !done(steps, Step::SubscribeApp) {
             self.start_bind(id, w, steps, Step::SubscribeApp).await?;
+            self.lease_current(id)?;
             match direct.api.subscribe_app(&token, &onboarding.waba_id).await {
                 Ok(answer) => w.finish_step(
                     Step::SubscribeApp,
@@ -382,10 +392,21 @@ impl Pipeline {
                     }
                 }
                 let creds = store.meta_credentials(id).await?.unwrap_or_default();
-                let stored_pin = creds
-                    .pin
-                    .as_deref()
-                    .and_then(|p| direct.vault.open(id, Field::Pin, p).ok());
+                // The customer's PIN, when one was just sent: tried, and stored only once
+                // Meta accepts it.
+                let customer_pin = self
+                    .inner
+                    .customer_pins
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(id);
+                let stored_pin = match &customer_pin {
+                    Some(p) => Some(SecretString::from(p.as_str().to_owned())),
+                    None => creds
+                        .pin
+                        .as_deref()
+                        .and_then(|p| direct.vault.open(id, Field::Pin, p).ok()),
+                };
                 let pin = match stored_pin {
                     Some(pin) => pin,
                     None => {
@@ -445,17 +466,32 @@ impl Pipeline {
                     return self.stop(id, w, OnboardingState::Failed, error, None).await;
                 }
                 self.notify(id).await;
+                // Never a register from an instance whose lease has passed: another may be
+                // sending it (each counts towards the number's 10 in 72 hours).
+                self.lease_current(id)?;
                 match direct
                     .api
                     .register(&token, &onboarding.waba_id, phone, &pin, region.as_ref())
                     .await
                 {
-                    Ok(answer) => w.finish_step(
-                        Step::Register,
-                        StepStatus::Done,
-                        Some(&answer),
-                        Update::default(),
-                    ),
+                    Ok(answer) => {
+                        if let Some(accepted) = &customer_pin {
+                            let sealed = direct
+                                .vault
+                                .seal(id, Field::Pin, accepted.as_str())
+                                .map_err(|e| StoreError::Corrupt {
+                                    id: id.to_owned(),
+                                    what: e.to_string(),
+                                })?;
+                            store.save_pin(id, &sealed, PinOrigin::Customer).await?;
+                        }
+                        w.finish_step(
+                            Step::Register,
+                            StepStatus::Done,
+                            Some(&answer),
+                            Update::default(),
+                        );
+                    }
                     // Registered before the display name was ready: wait for it.
                     Err(e) if e.is_display_name_pending() => {
                         tracing::info!(id, error = %e, "display name not ready; waiting for it");
@@ -518,6 +554,7 @@ impl Pipeline {
                     w.start_step(step, OnboardingState::Binding);
                     store.commit(id, w).await?;
                     self.notify(id).await;
+                    self.lease_current(id)?;
                     match direct.api.sync(&token, phone, sync).await {
                         Ok(answer) => {
                             w.finish_step(step, StepStatus::Done, Some(&answer), Update::default())
@@ -544,6 +581,7 @@ impl Pipeline {
         if current.state.is_final() {
             return Ok(Flow::Stop);
         }
+        self.lease_current(id)?;
         let (state, phone_number, error) = match direct.api.number(&token, phone).await {
             // After a coexistence onboarding Meta reports the number on both the app and
             // Cloud API; anything else needs a person to look.
@@ -723,19 +761,28 @@ impl Pipeline {
                 return Err(e);
             }
         };
-        tracing::info!(id, "the customer's PIN was stored; registering again");
-        let ran = self.run(lease, onboarding, steps).await?;
+        tracing::info!(id, "the customer sent a PIN; registering again");
+        let ran = self.run(lease, onboarding, steps).await;
+        // Tried or not, it is not kept for a later run.
+        self.inner
+            .customer_pins
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id);
+        let ran = ran?;
         Ok(self.answer(ran).await?)
     }
 
-    /// With the lease held: checks that onboarding `id` waits for a PIN and that its number
-    /// may be registered, then stores `pin` sealed. Answers the onboarding and its steps.
+    /// With the lease held: checks that onboarding `id` waits for a PIN, that its number may
+    /// be registered and that the customer has a PIN attempt left, then counts `pin` and
+    /// hands it to the next register run (in memory: the run stores it once Meta accepted
+    /// it, so a wrong PIN never replaces a right one). Answers the onboarding and its steps.
     async fn store_pin(&self, id: &str, pin: &Pin) -> Result<(Record, Steps), PinError> {
-        let Some(direct) = self.direct() else {
+        if self.direct().is_none() {
             return Err(PinError::NotExpected(
                 "this proxy registers numbers through YCloud, which asks for no PIN".to_owned(),
             ));
-        };
+        }
         let onboarding = self.inner.store.get(id).await?.ok_or(PinError::NotFound)?;
         let awaited = onboarding.state == OnboardingState::ActionRequired
             && onboarding
@@ -751,15 +798,19 @@ impl Pipeline {
         if let Some(until) = self.budget_spent_until(phone).await? {
             return Err(PinError::BudgetSpent(until));
         }
-        let sealed = direct
-            .vault
-            .seal(id, Field::Pin, pin.as_str())
-            .map_err(|e| PinError::Internal(e.to_string()))?;
+        let store = &self.inner.store;
+        let since = self.inner.clock.now() - PIN_WINDOW;
+        if store.pin_attempts_since(id, since).await? >= PIN_ATTEMPTS {
+            return Err(PinError::AttemptsExhausted);
+        }
+        // Counted before it is sent; handed to the run in memory, stored once accepted.
+        store.record_pin_attempt(id).await?;
         self.inner
-            .store
-            .save_pin(id, &sealed, PinOrigin::Customer)
-            .await?;
-        let steps = self.inner.store.steps(id).await?;
+            .customer_pins
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.to_owned(), pin.clone());
+        let steps = store.steps(id).await?;
         Ok((onboarding, steps))
     }
 

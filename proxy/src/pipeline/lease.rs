@@ -5,7 +5,7 @@
 //! (a store failure, a panic, a crash) leaves the lease to expire, and the sweep of some
 //! instance resumes the onboarding.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, PoisonError};
 
 use tokio::task::JoinHandle;
@@ -23,13 +23,18 @@ pub(super) struct Lease {
     lost: Arc<AtomicBool>,
 }
 
+/// A time as the lease's in-memory expiry keeps it.
+fn micros(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+}
+
 impl Pipeline {
     /// Takes onboarding `id` for this process: its claim here, then its row's lease. `None`
     /// when another runner holds it, in this process or in another instance.
     pub(super) async fn lease(&self, id: &str) -> Result<Option<Lease>, StoreError> {
-        if !self.claim(id) {
+        let Some(until) = self.claim(id) else {
             return Ok(None);
-        }
+        };
         let inner = &self.inner;
         let now = inner.clock.now();
         let taken = inner
@@ -37,7 +42,10 @@ impl Pipeline {
             .take_lease(id, &inner.instance, now, now + inner.lease_for)
             .await;
         match taken {
-            Ok(true) => Ok(Some(Lease::renewed(self.clone(), id.to_owned()))),
+            Ok(true) => {
+                until.store(micros(now + inner.lease_for), Ordering::Relaxed);
+                Ok(Some(Lease::renewed(self.clone(), id.to_owned(), until)))
+            }
             Ok(false) => {
                 self.unclaim(id);
                 tracing::debug!(id, "another instance holds the onboarding");
@@ -53,16 +61,54 @@ impl Pipeline {
     /// [`Pipeline::lease`] of an onboarding this instance just inserted with its lease: only
     /// the claim here is taken (the store already holds the lease).
     pub(super) fn lease_inserted(&self, id: &str) -> Option<Lease> {
-        self.claim(id)
-            .then(|| Lease::renewed(self.clone(), id.to_owned()))
+        let until = self.claim(id)?;
+        // The insert leased it until a moment ago plus a period: counted from now, a little
+        // long, and corrected by the first renewal.
+        until.store(
+            micros(self.inner.clock.now() + self.inner.lease_for),
+            Ordering::Relaxed,
+        );
+        Some(Lease::renewed(self.clone(), id.to_owned(), until))
     }
 
-    fn claim(&self, id: &str) -> bool {
-        self.inner
+    /// Claims `id` in this process: its lease's in-memory expiry (not yet set), or `None`
+    /// when another runner here holds it.
+    fn claim(&self, id: &str) -> Option<Arc<AtomicI64>> {
+        let mut running = self
+            .inner
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if running.contains_key(id) {
+            return None;
+        }
+        let until = Arc::new(AtomicI64::new(0));
+        running.insert(id.to_owned(), Arc::clone(&until));
+        Some(until)
+    }
+
+    /// Right before an upstream call of onboarding `id`'s run: refuses once the lease has
+    /// passed by this process's clock and its last renewal (the process was paused, or
+    /// renewals failed), since another instance may have taken the onboarding over and be
+    /// sending the same call. A run without a lease here is not refused.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`].
+    pub(super) fn lease_current(&self, id: &str) -> Result<(), StoreError> {
+        let until = self
+            .inner
             .running
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(id.to_owned())
+            .get(id)
+            .map(|u| u.load(Ordering::Relaxed));
+        match until {
+            Some(until) if until != 0 && micros(self.inner.clock.now()) >= until => {
+                tracing::warn!(id, "the lease has passed; no upstream call is sent");
+                Err(StoreError::LeaseLost { id: id.to_owned() })
+            }
+            _ => Ok(()),
+        }
     }
 
     fn unclaim(&self, id: &str) {
@@ -76,7 +122,7 @@ impl Pipeline {
 
 impl Lease {
     /// A lease just taken, with its renewal started.
-    fn renewed(pipeline: Pipeline, id: String) -> Self {
+    fn renewed(pipeline: Pipeline, id: String, valid_until: Arc<AtomicI64>) -> Self {
         let lost = Arc::new(AtomicBool::new(false));
         let renewal = tokio::spawn({
             let pipeline = pipeline.clone();
@@ -89,7 +135,7 @@ impl Lease {
                     tokio::time::sleep(every).await;
                     let until = inner.clock.now() + inner.lease_for;
                     match inner.store.renew_lease(&id, &inner.instance, until).await {
-                        Ok(true) => {}
+                        Ok(true) => valid_until.store(micros(until), Ordering::Relaxed),
                         Ok(false) => {
                             tracing::warn!(id, "the onboarding's lease was taken over; stopping");
                             lost.store(true, Ordering::Relaxed);

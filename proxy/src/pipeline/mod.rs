@@ -74,7 +74,7 @@
 //!   onboarding;
 //! - `changes.rs`: telling event streams about a stored change.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -134,6 +134,9 @@ pub enum CreateError {
     /// The session created all the onboardings it may.
     #[error("session exhausted")]
     SessionExhausted,
+    /// The session was revoked or expired while the request ran.
+    #[error("session ended")]
+    SessionEnded,
     /// The WABA and number belong to another customer's onboarding.
     #[error("already onboarded for another customer")]
     AlreadyOnboarded,
@@ -185,7 +188,8 @@ struct Inner {
     /// How long a lease lasts unless renewed.
     lease_for: Duration,
     /// Onboardings a runner or follower of this process holds (one per onboarding).
-    running: Mutex<HashSet<String>>,
+    /// Each with until when its lease holds by this process's last renewal (unix µs).
+    running: Mutex<HashMap<String, Arc<std::sync::atomic::AtomicI64>>>,
     /// Permits for resumed runs ([`RESUME_CONCURRENCY`]).
     resumes: Semaphore,
     /// The event streams' channels, one per followed onboarding.
@@ -194,6 +198,9 @@ struct Inner {
     retry_cooldown: std::time::Duration,
     /// When each onboarding retried within the cooldown was retried (monotonic clock).
     last_retries: Mutex<HashMap<String, std::time::Instant>>,
+    /// PINs the customer sent, waiting for the register run that tries them: kept in
+    /// memory only, and stored (sealed) once Meta accepted one.
+    customer_pins: Mutex<HashMap<String, wire::Pin>>,
 }
 
 /// The onboarding pipeline. Cheap to clone; clones share everything.
@@ -268,11 +275,12 @@ impl Pipeline {
                 clock,
                 instance: uuid::Uuid::new_v4().to_string(),
                 lease_for,
-                running: Mutex::new(HashSet::new()),
+                running: Mutex::new(HashMap::new()),
                 resumes: Semaphore::new(RESUME_CONCURRENCY),
                 changes: changes::Changes::default(),
                 retry_cooldown,
                 last_retries: Mutex::default(),
+                customer_pins: Mutex::default(),
             }),
         }
     }
@@ -370,6 +378,7 @@ impl Pipeline {
             Insert::Created(onboarding) => return Ok(Ok(onboarding)),
             Insert::Existing(existing) => existing,
             Insert::SessionExhausted => return Err(CreateError::SessionExhausted),
+            Insert::SessionEnded => return Err(CreateError::SessionEnded),
         };
         let ended = matches!(
             existing.state,
@@ -402,6 +411,7 @@ impl Pipeline {
                         return Ok(Err(self.again(current, customer).await?))
                     }
                     Insert::SessionExhausted => return Err(CreateError::SessionExhausted),
+                    Insert::SessionEnded => return Err(CreateError::SessionEnded),
                 }
             }
         }

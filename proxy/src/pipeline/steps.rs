@@ -59,6 +59,7 @@ impl Pipeline {
         let mut waba: Option<Value> = onboarding.waba.clone();
         if !bind.as_ref().is_some_and(|s| s.status == StepStatus::Done) {
             self.start_bind(id, w, steps, Step::Bind).await?;
+            self.lease_current(id)?;
             match upstream.tp_bind(&onboarding.waba_id).await {
                 Ok(bound) => {
                     let update = Update {
@@ -85,6 +86,7 @@ impl Pipeline {
             w.start_step(Step::CheckPayment, OnboardingState::Binding);
             if check.is_some() {
                 store.commit(id, w).await?;
+                self.lease_current(id)?;
                 match upstream.retrieve_waba(&onboarding.waba_id).await {
                     Ok(read) => waba = Some(read.raw),
                     Err(e) => {
@@ -188,6 +190,7 @@ impl Pipeline {
                     return self.stop(id, w, OnboardingState::Failed, error, None).await;
                 }
                 self.notify(id).await;
+                self.lease_current(id)?;
                 match upstream.register(&onboarding.waba_id, phone_id).await {
                     Ok(p) => Some(p),
                     Err(e) => {
@@ -214,6 +217,7 @@ impl Pipeline {
             Some(s) if s.status == StepStatus::Done => None,
             _ => {
                 self.start_bind(id, w, steps, Step::SmbBind).await?;
+                self.lease_current(id)?;
                 match upstream.smb_bind(waba).await {
                     Ok(p) => Some(p),
                     Err(e) => {

@@ -67,12 +67,29 @@ pub async fn index(State(state): State<super::AppState>, method: Method, uri: Ur
     let Ok(html) = tokio::fs::read_to_string(dir.join("index.html")).await else {
         return not_found(method, uri).await.into_response();
     };
+    let page = with_config(&html, &state.public_config);
+    // A hosted link's page has the session token in its address: no cache keeps it, and
+    // no request from it names it to another site.
+    let holds_session = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("session=")));
+    if holds_session {
+        return (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+                (header::REFERRER_POLICY, "no-referrer"),
+            ],
+            page,
+        )
+            .into_response();
+    }
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        with_config(&html, &state.public_config),
+        page,
     )
         .into_response()
 }

@@ -4,7 +4,7 @@
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use wire::{CreateOnboarding, Credentials, ErrorBody, Onboarding, PartnerOnboarding, SetPin};
 
-use super::onboardings::{onboarding_id, refused};
+use super::onboardings::{authorize, onboarding_id, refused};
 use super::AppState;
 use crate::error::{Error, Json};
 use crate::meta::webhook::{Notification, VerifiedMetaWebhook};
@@ -67,28 +67,33 @@ pub(super) async fn create(
 /// `POST /api/onboardings/{id}/pin`.
 #[utoipa::path(
     post, path = "/api/onboardings/{id}/pin", tag = "onboardings",
+    security(("client_token" = [])),
     params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
     request_body = SetPin,
     responses(
-        (status = 200, description = "The PIN is stored (encrypted) and the number was registered again with it: `pending`, `connected`, or `action_required` again when Meta refused it", body = Onboarding),
+        (status = 200, description = "The number was registered again with the PIN, which is stored (encrypted) only once Meta accepted it: `pending`, `connected`, or `action_required` again when Meta refused it", body = Onboarding),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no `Authorization: Bearer <client_token>` of this onboarding, or its session was revoked or expired", body = ErrorBody),
         (status = 404, description = "`onboarding_not_found`", body = ErrorBody),
         (status = 409, description = "`pin_not_expected`: the onboarding is not waiting for a PIN, another request or instance works on it, or the provider is YCloud", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "`invalid_body`: the PIN is not exactly six digits", body = ErrorBody),
-        (status = 429, description = "`register_limit`: the number's 72-hour register budget is spent; or this client sent more PINs than `RATE_LIMIT_PER_MINUTE` allows (`rate_limited`); each with `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`pin_attempts_exhausted`: three PINs were sent for this onboarding in 24 hours (the partner's retry allows three more); `register_limit`: the number's 72-hour register budget is spent; or this client sent more PINs than `RATE_LIMIT_PER_MINUTE` allows (`rate_limited`); each with `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn pin(
     State(state): State<AppState>,
+    headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     Json(body): Json<SetPin>,
 ) -> Result<axum::Json<Onboarding>, Error> {
     let id = onboarding_id(id)?;
+    authorize(&state, &headers, &id).await?;
     match state.pipeline.submit_pin(&id, body.pin).await {
         Ok(onboarding) => Ok(axum::Json(onboarding)),
         Err(PinError::NotFound) => Err(Error::OnboardingNotFound),
         Err(PinError::NotExpected(why)) => Err(Error::PinNotExpected(why)),
+        Err(PinError::AttemptsExhausted) => Err(Error::PinAttemptsExhausted),
         Err(PinError::BudgetSpent(retry_after)) => Err(Error::RegisterBudgetSpent {
             retry_after,
             now: state.clock.now(),

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use wire::ErrorBody;
 
@@ -28,8 +29,13 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Resul
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or_default();
-        // Compared in constant time: the answer must not tell how much of a guess was right.
-        if !bool::from(sent.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
+        // Compared in constant time, as digests of one length: the answer must tell neither
+        // how much of a guess was right nor how long the token is.
+        let (sent, token) = (
+            Sha256::digest(sent.as_bytes()),
+            Sha256::digest(token.expose_secret().as_bytes()),
+        );
+        if !bool::from(sent.ct_eq(&token)) {
             return Err(Error::Unauthorized);
         }
     }

@@ -11,7 +11,7 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::limits::rate_limited;
@@ -19,6 +19,7 @@ use crate::pipeline::Pipeline;
 
 mod assets;
 pub mod console;
+mod edges;
 mod meta;
 mod metrics;
 mod onboardings;
@@ -58,6 +59,8 @@ pub struct App {
     pub dist_dir: Option<PathBuf>,
     /// Serve the sandbox SDK and popup.
     pub sandbox: bool,
+    /// `WHATSAPP_PROVIDER`, as `/healthz` names it.
+    pub provider: crate::config::WhatsappProvider,
     /// Origins allowed by CORS (empty: same origin only).
     pub allowed_origins: Vec<String>,
     /// `FRAME_ANCESTORS`: who may frame the proxy's pages (CSP sources; empty: `'self'`).
@@ -93,8 +96,14 @@ pub struct App {
 
 /// The whole application's router.
 pub fn router(state: AppState) -> Router {
-    let mut app = Router::new()
+    // Health and metrics answer even when every place of MAX_CONCURRENT_REQUESTS is taken
+    // (merged outside that limit below): an operator must see a starved proxy as such.
+    let service = Router::new()
         .route("/healthz", get(health))
+        .route("/livez", get(live))
+        .route("/metrics", get(metrics::metrics))
+        .method_not_allowed_fallback(assets::method_not_allowed);
+    let mut app = Router::new()
         .route("/api/config", get(config))
         .route(
             "/api/onboardings",
@@ -115,7 +124,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/session", post(partner::session_info))
         .route("/api/openapi.json", get(openapi::document))
-        .route("/metrics", get(metrics::metrics))
         .route(
             "/webhooks/ycloud",
             post(webhooks::ycloud).layer(DefaultBodyLimit::max(crate::webhook::MAX_WEBHOOK_BYTES)),
@@ -128,10 +136,13 @@ pub fn router(state: AppState) -> Router {
         );
     // The partner's backend, with a key: never the browser (no CORS for these).
     let partner_api = Router::new()
-        .route("/api/partner/sessions", post(partner::create_session))
+        .route(
+            "/api/partner/sessions",
+            post(partner::create_session).get(partner::list_sessions),
+        )
         .route(
             "/api/partner/sessions/{id}",
-            delete(partner::revoke_session),
+            delete(partner::revoke_session).get(partner::get_session),
         )
         .route("/api/partner/onboardings", get(partner::list_onboardings))
         .route(
@@ -163,6 +174,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             partner::require_key,
         ));
+    let partner_api = match state.sandbox {
+        true => partner_api.route_layer(axum::middleware::from_fn(edges::mark_sandbox)),
+        false => partner_api,
+    };
     app = app.merge(partner_api);
     // The partner console: its page and sign-in (404 without PARTNER_API_KEYS).
     app = app
@@ -209,8 +224,10 @@ pub fn router(state: AppState) -> Router {
                 crate::error::Error::Internal("a handler panicked".to_owned()).into_response()
             },
         ));
+    let service = crate::limits::with_request_timeout(service, state.limits.settings.request_timeout);
     let app =
         crate::limits::with_concurrency_limit(app, state.limits.settings.max_concurrent_requests)
+            .merge(service)
             // Outside the limits, so their refusals are counted too.
             .layer(axum::middleware::from_fn_with_state(
                 state.metrics.clone(),
@@ -228,7 +245,15 @@ pub fn router(state: AppState) -> Router {
                 // at `debug` (a line per request at `info` cost ~30 % of GET throughput); a 5xx
                 // or a failed connection is still logged at `error` (`DefaultOnFailure`).
                 TraceLayer::new_for_http()
-                    .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
+                    // The path without its query: `?session=` and `hub.verify_token` are
+                    // secrets, and `DefaultMakeSpan` records the whole URI.
+                    .make_span_with(|request: &axum::extract::Request| {
+                        tracing::debug_span!(
+                            "request",
+                            method = %request.method(),
+                            path = %request.uri().path(),
+                        )
+                    })
                     .on_request(())
                     .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
             );
@@ -236,6 +261,10 @@ pub fn router(state: AppState) -> Router {
         Some(cors) => app.layer(cors),
         None => app,
     };
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        edges::OriginLog::new(&state.allowed_origins),
+        edges::log_refused_origin,
+    ));
     app.with_state(state)
 }
 
@@ -251,24 +280,47 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::CONTENT_TYPE])
+            // Authorization: the client token of an onboarding's browser routes.
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
             .max_age(Duration::from_secs(600)),
     )
 }
 
-/// `GET /healthz`: up, and in which mode (a sandbox must never pass for a live proxy).
+/// `GET /healthz`: up and able to write its store, and in which mode (a sandbox must never
+/// pass for a live proxy).
 #[utoipa::path(get, path = "/healthz", tag = "service",
-    responses((status = 200, description = "`{\"status\":\"ok\",\"mode\":\"live\"|\"sandbox\"}`", body = wire::Health)))]
+    responses(
+        (status = 200, description = "`{\"status\":\"ok\",\"mode\":\"live\"|\"sandbox\",\"provider\":\"ycloud\"|\"meta\",\"version\"}`", body = wire::Health),
+        (status = 503, description = "`{\"status\":\"unavailable\"}`: the store cannot be written (the process runs: see `/livez`)"),
+    ))]
 pub(crate) async fn health(
     axum::extract::State(state): axum::extract::State<AppState>,
-) -> axum::Json<wire::Health> {
+) -> axum::response::Response {
+    if let Err(e) = state.pipeline.store().probe_write().await {
+        tracing::error!(error = %e, "health check: the store cannot be written");
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "unavailable"})),
+        )
+            .into_response();
+    }
     axum::Json(wire::Health {
         status: "ok".to_owned(),
         mode: match state.sandbox {
             true => wire::ProxyMode::Sandbox,
             false => wire::ProxyMode::Live,
         },
+        provider: state.provider.as_str().to_owned(),
+        version: crate::config::VERSION.to_owned(),
     })
+    .into_response()
+}
+
+/// `GET /livez`: the process runs (whatever its store says).
+#[utoipa::path(get, path = "/livez", tag = "service",
+    responses((status = 200, description = "`{\"status\":\"ok\"}` while the process runs")))]
+pub(crate) async fn live() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok"}))
 }
 
 /// `GET /api/config`: public values only.

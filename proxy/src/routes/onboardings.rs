@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
-use wire::{CreateOnboarding, ErrorBody, Onboarding};
+use wire::{CreateOnboarding, CreatedOnboarding, ErrorBody, Onboarding};
 
 use super::AppState;
 use crate::error::{Error, Json};
@@ -17,6 +17,7 @@ use crate::graph::VerifyError;
 use crate::limits::ClientIp;
 use crate::ownership::{self, Refusal, Verified};
 use crate::pipeline::{CreateError, Created, RetryError};
+use crate::store::Customer;
 
 /// `POST /api/onboardings`: 201 with the new onboarding after its synchronous steps, or 200
 /// with the existing one for the same WABA and number.
@@ -24,8 +25,8 @@ use crate::pipeline::{CreateError, Created, RetryError};
     post, path = "/api/onboardings", tag = "onboardings",
     request_body = CreateOnboarding,
     responses(
-        (status = 201, description = "Created; bind and register ran (state `pending`, `connected`, `action_required` or `failed`)", body = Onboarding),
-        (status = 200, description = "The same WABA and number were posted before for the same customer: that onboarding, nothing called again", body = Onboarding),
+        (status = 201, description = "Created; bind and register ran (state `pending`, `connected`, `action_required` or `failed`). With `client_token`, shown once: the bearer token of this onboarding's browser routes", body = CreatedOnboarding),
+        (status = 200, description = "The same WABA and number were posted before for the same customer: that onboarding, nothing called again; with a new `client_token`", body = CreatedOnboarding),
         (status = 401, description = "`session_required` (live mode, no `session`) or `session_invalid` (unknown, expired or revoked)", body = ErrorBody),
         (status = 409, description = "`already_onboarded`: the WABA and number belong to another customer's onboarding (nothing of it is shown)", body = ErrorBody),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
@@ -49,7 +50,8 @@ pub async fn create(
     req.mode = crate::biz_app::reported_mode(launched, req.event.as_ref());
     if state.pipeline.is_meta() {
         // Meta's Cloud API directly: the code's business token is the provider's credential.
-        return answer(super::meta::create(&state, req, launched, &customer).await?);
+        let created = super::meta::create(&state, req, launched, &customer).await?;
+        return answer(&state, &customer, created).await;
     }
     let code_sha256 = match &state.verifier {
         None => None,
@@ -58,7 +60,8 @@ pub async fn create(
             .map_err(refused)?
         {
             Verified::Again(existing) => {
-                return answer(state.pipeline.again(*existing, &customer).await)
+                let again = state.pipeline.again(*existing, &customer).await;
+                return answer(&state, &customer, again).await;
             }
             // YCloud holds its own credentials: the business token is dropped after the
             // number's path is settled with it.
@@ -71,23 +74,43 @@ pub async fn create(
     if !customer.allows(req.mode) {
         return Err(Error::ModeNotAllowed(req.mode));
     }
-    answer(
-        state
-            .pipeline
-            .create(req, launched, &customer, code_sha256.as_deref())
-            .await,
-    )
+    let created = state
+        .pipeline
+        .create(req, launched, &customer, code_sha256.as_deref())
+        .await;
+    answer(&state, &customer, created).await
 }
 
-/// `201` for a new onboarding, `200` for the same customer's existing one.
-pub(super) fn answer(created: Result<Created, CreateError>) -> Result<Response, Error> {
-    match created {
-        Ok(Created::New(o)) => Ok((StatusCode::CREATED, axum::Json(o)).into_response()),
-        Ok(Created::Again(o)) => Ok((StatusCode::OK, axum::Json(o)).into_response()),
-        Err(CreateError::SessionExhausted) => Err(Error::SessionExhausted),
-        Err(CreateError::AlreadyOnboarded) => Err(Error::AlreadyOnboarded),
-        Err(CreateError::Store(e)) => Err(Error::Store(e)),
-    }
+/// `201` for a new onboarding, `200` for the same customer's existing one; either with a
+/// fresh client token for its browser routes, tied to the customer's session.
+async fn answer(
+    state: &AppState,
+    customer: &Customer,
+    created: Result<Created, CreateError>,
+) -> Result<Response, Error> {
+    let (status, onboarding) = match created {
+        Ok(Created::New(o)) => (StatusCode::CREATED, o),
+        Ok(Created::Again(o)) => (StatusCode::OK, o),
+        Err(CreateError::SessionExhausted) => return Err(Error::SessionExhausted),
+        Err(CreateError::SessionEnded) => return Err(Error::SessionInvalid),
+        Err(CreateError::AlreadyOnboarded) => return Err(Error::AlreadyOnboarded),
+        Err(CreateError::Store(e)) => return Err(Error::Store(e)),
+    };
+    let client_token = state
+        .sessions
+        .issue_client_token(&onboarding.id, customer.session_id.as_deref())
+        .await?;
+    let body = CreatedOnboarding {
+        onboarding,
+        client_token,
+    };
+    // The token is a secret: no cache on the way keeps the answer.
+    Ok((
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(body),
+    )
+        .into_response())
 }
 
 /// The HTTP answer to a refused ownership check.
@@ -105,17 +128,21 @@ pub(super) fn refused(refusal: Refusal) -> Error {
 /// `GET /api/onboardings/{id}`.
 #[utoipa::path(
     get, path = "/api/onboardings/{id}", tag = "onboardings",
+    security(("client_token" = [])),
     params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
     responses(
         (status = 200, description = "The onboarding", body = Onboarding),
+        (status = 401, description = "`unauthorized`: no `Authorization: Bearer <client_token>` of this onboarding, or its session was revoked or expired", body = ErrorBody),
         (status = 404, description = "No onboarding has this id", body = ErrorBody),
     )
 )]
 pub async fn get_one(
     State(state): State<AppState>,
+    headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Error> {
     let id = onboarding_id(id)?;
+    authorize(&state, &headers, &id).await?;
     // The stored text, not a parse and re-serialization of it (the same JSON).
     let json = state
         .pipeline
@@ -129,9 +156,11 @@ pub async fn get_one(
 /// `POST /api/onboardings/{id}/retry`: 200 with the onboarding after the retried steps.
 #[utoipa::path(
     post, path = "/api/onboardings/{id}/retry", tag = "onboardings",
+    security(("client_token" = [])),
     params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
     responses(
         (status = 200, description = "The failed step and what follows it ran again", body = Onboarding),
+        (status = 401, description = "`unauthorized`: no `Authorization: Bearer <client_token>` of this onboarding, or its session was revoked or expired", body = ErrorBody),
         (status = 404, description = "No onboarding has this id", body = ErrorBody),
         (status = 409, description = "Nothing is retryable", body = ErrorBody),
         (status = 429, description = "The number's 72-hour register budget is spent (`register_limit`; `retry_after` says until when), this onboarding was retried less than `RETRY_COOLDOWN_SECS` ago (`retry_too_soon`), or this client sent more retries than `RATE_LIMIT_PER_MINUTE` allows (`rate_limited`); each with `Retry-After`", body = ErrorBody),
@@ -139,9 +168,11 @@ pub async fn get_one(
 )]
 pub async fn retry(
     State(state): State<AppState>,
+    headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<axum::Json<Onboarding>, Error> {
     let id = onboarding_id(id)?;
+    authorize(&state, &headers, &id).await?;
     retry_onboarding(&state, &id).await.map(axum::Json)
 }
 
@@ -165,9 +196,11 @@ pub(super) async fn retry_onboarding(state: &AppState, id: &str) -> Result<Onboa
 /// client may hold a limited number open.
 #[utoipa::path(
     get, path = "/api/onboardings/{id}/events", tag = "onboardings",
+    security(("client_token" = [])),
     params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
     responses(
-        (status = 200, description = "Server-sent events: one `data:` line with the onboarding JSON at once and at each change, until `connected`, `failed` or `action_required`, or `EVENT_STREAM_MAX_SECS` (the browser's EventSource reconnects)", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: one `data:` line with the onboarding JSON at once and at each change, until `connected`, `failed` or `action_required`, or `EVENT_STREAM_MAX_SECS` (the client reads the stream with `fetch` and reconnects)", content_type = "text/event-stream", body = String),
+        (status = 401, description = "`unauthorized`: no `Authorization: Bearer <client_token>` of this onboarding, or its session was revoked or expired", body = ErrorBody),
         (status = 404, description = "No onboarding has this id", body = ErrorBody),
         (status = 429, description = "This client holds `EVENT_STREAMS_PER_CLIENT` streams open already (`too_many_streams`)", body = ErrorBody),
     )
@@ -175,9 +208,11 @@ pub(super) async fn retry_onboarding(state: &AppState, id: &str) -> Result<Onboa
 pub async fn events(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
+    headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
     let id = onboarding_id(id)?;
+    authorize(&state, &headers, &id).await?;
     // Held by the stream: its client's place is free again when the stream ends or is
     // dropped (the client left).
     let slot = state
@@ -222,6 +257,14 @@ pub async fn events(
 
 fn event(onboarding: &Onboarding) -> Event {
     Event::default().data(serde_json::to_string(onboarding).unwrap_or_default())
+}
+
+/// The browser routes of onboarding `id` need its client token, while its session lives.
+pub(super) async fn authorize(state: &AppState, headers: &HeaderMap, id: &str) -> Result<(), Error> {
+    state
+        .sessions
+        .authorize(headers.get(header::AUTHORIZATION), id)
+        .await
 }
 
 /// Onboarding ids are UUIDs: anything else cannot exist, so it is a 404 without a query.

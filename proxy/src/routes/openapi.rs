@@ -16,6 +16,7 @@ use super::onboardings;
     ),
     paths(
         super::health,
+        super::live,
         super::config,
         onboardings::create,
         onboardings::get_one,
@@ -26,6 +27,8 @@ use super::onboardings;
         super::partner::session_info,
         super::partner::create_session,
         super::partner::revoke_session,
+        super::partner::list_sessions,
+        super::partner::get_session,
         super::partner::list_onboardings,
         super::partner::get_onboarding,
         super::partner::retry,
@@ -48,6 +51,8 @@ use super::onboardings;
     components(schemas(
         wire::CreateOnboarding,
         wire::Onboarding,
+        wire::CreatedOnboarding,
+        wire::ClientToken,
         wire::OnboardingError,
         wire::OnboardingState,
         wire::Mode,
@@ -63,6 +68,7 @@ use super::onboardings;
         wire::SessionInfo,
         wire::PartnerOnboarding,
         wire::OnboardingPage,
+        wire::SessionPage,
         wire::PartnerEvent,
         wire::EventPage,
         wire::EventType,
@@ -111,6 +117,17 @@ impl utoipa::Modify for PartnerKeyScheme {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("One of PARTNER_API_KEYS"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "client_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The client_token answered by POST /api/onboardings with this onboarding",
+                    ))
                     .build(),
             ),
         );

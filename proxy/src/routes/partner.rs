@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use wire::{
     CreateSession, CustomerRef, DeliveryState, ErrorBody, EventPage, Funnel, OnboardingPage,
-    OnboardingState, PartnerOnboarding, Session, SessionInfo, SessionLookup, Setup, WebhookTest,
-    DEFAULT_PAGE, MAX_PAGE,
+    OnboardingState, PartnerOnboarding, Session, SessionInfo, SessionLookup, SessionPage, Setup,
+    WebhookTest, DEFAULT_PAGE, MAX_PAGE,
 };
 
 use super::onboardings::{onboarding_id, retry_onboarding};
@@ -97,7 +97,7 @@ pub async fn require_key(
         (status = 401, description = "`unauthorized`: missing or wrong key", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
-        (status = 422, description = "Missing or malformed `customer_ref`, unknown mode or locale, `expires_in` out of 60–2592000, metadata over 4 KiB, a `data_localization_region` Meta does not offer or with coexistence allowed", body = ErrorBody),
+        (status = 422, description = "Missing or malformed `customer_ref`, unknown mode or locale, `expires_in` out of 60–2592000, metadata over 4 KiB, a `data_localization_region` Meta does not offer or with coexistence allowed, a `return_url` that is not https on one of ALLOWED_ORIGINS", body = ErrorBody),
         (status = 503, description = "`partner_api_disabled`: PARTNER_API_KEYS is not set", body = ErrorBody),
     )
 )]
@@ -123,8 +123,125 @@ pub async fn create_session(
                 .to_owned(),
         ));
     }
+    if let Some(url) = &req.return_url {
+        check_return_url(url, &state.allowed_origins, state.sandbox)?;
+    }
     let session = state.sessions.create(&req).await?;
     Ok((StatusCode::CREATED, axum::Json(session)).into_response())
+}
+
+/// Longest `return_url` accepted.
+const MAX_RETURN_URL_CHARS: usize = 2048;
+
+/// A session's `return_url`: an `https` URL (plain `http` to a loopback host in a sandbox)
+/// on one of `ALLOWED_ORIGINS`, so a finished page only ever links back to the partner.
+fn check_return_url(url: &str, allowed: &[String], sandbox: bool) -> Result<(), Error> {
+    let refuse = |why: &str| Error::InvalidBody(format!("return_url {why}"));
+    if url.chars().count() > MAX_RETURN_URL_CHARS {
+        return Err(refuse("is longer than 2048 characters"));
+    }
+    let parsed = url::Url::parse(url).map_err(|_| refuse("is not an absolute URL"))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" => {}
+        "http" if sandbox && loopback => {}
+        _ => {
+            return Err(refuse(
+                "must be https (http only to this machine in a sandbox)",
+            ))
+        }
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(refuse("must not carry a user name or password"));
+    }
+    let origin = parsed.origin().ascii_serialization();
+    if !allowed.iter().any(|a| *a == origin) {
+        return Err(refuse(&format!(
+            "must be on one of ALLOWED_ORIGINS (its origin {origin} is not)"
+        )));
+    }
+    Ok(())
+}
+
+/// The query of `GET /api/partner/sessions`, as sent.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SessionParams {
+    /// Only this customer's sessions.
+    customer_ref: Option<String>,
+    /// Page size, 1–100 (default 50).
+    limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// `GET /api/partner/sessions`.
+#[utoipa::path(
+    get, path = "/api/partner/sessions", tag = "partner",
+    params(SessionParams),
+    security(("partner_key" = [])),
+    responses(
+        (status = 200, description = "Sessions, newest first, without their tokens", body = SessionPage),
+        (status = 400, description = "`invalid_query` (limit, customer_ref, another parameter) or `invalid_cursor`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    params: Result<Query<SessionParams>, QueryRejection>,
+) -> Result<axum::Json<SessionPage>, Error> {
+    let Query(params) = params.map_err(query_error)?;
+    let customer_ref = params
+        .customer_ref
+        .map(CustomerRef::parse)
+        .transpose()
+        .map_err(|e| Error::InvalidQuery(format!("customer_ref: {e}")))?;
+    let limit = limit(params.limit.as_deref())?;
+    let before = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let (data, more) = state
+        .pipeline
+        .store()
+        .partner_sessions(customer_ref.as_ref(), before.as_ref(), limit)
+        .await?;
+    let next_cursor = match more {
+        true => data.last().map(|s| cursor_of(&s.created_at, &s.id)),
+        false => None,
+    };
+    Ok(axum::Json(SessionPage { data, next_cursor }))
+}
+
+/// `GET /api/partner/sessions/{id}`.
+#[utoipa::path(
+    get, path = "/api/partner/sessions/{id}", tag = "partner",
+    params(("id" = String, Path, description = "The session's id (a UUID)")),
+    security(("partner_key" = [])),
+    responses(
+        (status = 200, description = "The session, without its token", body = Session),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`session_not_found`", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn get_session(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<axum::Json<Session>, Error> {
+    let Path(id) = id.map_err(|e| Error::BadPath(e.body_text()))?;
+    uuid::Uuid::parse_str(&id).map_err(|_| Error::SessionNotFound)?;
+    let session = state
+        .pipeline
+        .store()
+        .partner_session(&id.to_ascii_lowercase())
+        .await?
+        .ok_or(Error::SessionNotFound)?;
+    Ok(axum::Json(session))
 }
 
 /// `DELETE /api/partner/sessions/{id}`.
@@ -183,8 +300,12 @@ fn query_error(e: QueryRejection) -> Error {
 
 /// A page position: the last onboarding's `created_at` and id, opaque to the partner.
 fn encode_cursor(o: &PartnerOnboarding) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("{}|{}", o.onboarding.created_at, o.onboarding.id))
+    cursor_of(&o.onboarding.created_at, &o.onboarding.id)
+}
+
+/// A page position from the last item's `created_at` and id.
+fn cursor_of(created_at: &str, id: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{created_at}|{id}"))
 }
 
 fn decode_cursor(cursor: &str) -> Result<(String, String), Error> {
@@ -306,6 +427,8 @@ pub async fn retry(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<axum::Json<PartnerOnboarding>, Error> {
     let id = onboarding_id(id)?;
+    // Only the partner gives the customer three more PINs.
+    state.pipeline.store().clear_pin_attempts(&id).await?;
     retry_onboarding(&state, &id).await?;
     partner_view(&state, &id).await
 }
@@ -338,15 +461,21 @@ pub async fn restart(
     Ok((StatusCode::CREATED, view).into_response())
 }
 
-/// The query of `GET /api/partner/events`, as sent.
+/// The query of `GET /api/partner/events`, as sent; any other parameter is refused, so a
+/// misspelt filter is never silently ignored.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct EventParams {
     /// Only events after this event id (`next_cursor` of the previous page).
     after: Option<String>,
     /// Page size, 1–100 (default 50).
     limit: Option<String>,
-    /// Only this onboarding's events.
+    /// Only events of this type, e.g. `onboarding.connected`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    event_type: Option<String>,
+    /// Only this onboarding's events (its UUID).
     onboarding_id: Option<String>,
     /// Only events whose delivery stands so: `pending`, `delivered`, `failed`, `disabled`.
     delivery_state: Option<String>,
@@ -370,7 +499,7 @@ fn event_id(after: &str) -> Result<&str, Error> {
     security(("partner_key" = [])),
     responses(
         (status = 200, description = "Events, oldest first, each with its delivery state", body = EventPage),
-        (status = 400, description = "`invalid_query` (limit, onboarding_id, delivery_state) or `invalid_cursor` (after)", body = ErrorBody),
+        (status = 400, description = "`invalid_query` (limit, type, onboarding_id, delivery_state, or a parameter that is not one of these) or `invalid_cursor` (after)", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
     )
@@ -383,6 +512,11 @@ pub async fn events(
     let after = params.after.as_deref().map(event_id).transpose()?;
     let limit = limit(params.limit.as_deref())?;
     let filter = EventFilter {
+        event_type: params
+            .event_type
+            .map(|t| t.parse::<wire::EventType>())
+            .transpose()
+            .map_err(|e| Error::InvalidQuery(format!("type: {e}")))?,
         onboarding_id: params
             .onboarding_id
             .map(|id| {
@@ -557,8 +691,17 @@ pub async fn setup(State(state): State<AppState>) -> Result<axum::Json<Setup>, E
 pub async fn session_info(
     State(state): State<AppState>,
     Json(req): Json<SessionLookup>,
-) -> Result<axum::Json<SessionInfo>, Error> {
-    Ok(axum::Json(state.sessions.info(&req.session).await?))
+) -> Result<Response, Error> {
+    let info = state.sessions.info(&req.session).await?;
+    // About a live token: kept by no cache, and named to no other site.
+    Ok((
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        axum::Json(info),
+    )
+        .into_response())
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@
 //! - `console.rs`: the partner console's sign-ins, links opened, redeliveries and the
 //!   funnel's counts;
 //! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region);
+//! - `tokens.rs`: the browser's client tokens (hashes), the customer's PIN attempts, and
+//!   the health check's write;
 //! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only);
 //! - `writer.rs`: SQLite's writer thread (a database file): the hot writes (a new onboarding,
 //!   the pipeline's commits, the leases' release) as jobs committed in groups, with rusqlite;
@@ -38,6 +40,7 @@ mod meta;
 mod partner;
 mod queries;
 mod rows;
+mod tokens;
 mod signups;
 mod webhooks;
 mod writer;
@@ -48,8 +51,9 @@ pub use leases::Unleased;
 pub use meta::{MetaCredentials, PinOrigin, SealedColumn};
 pub use partner::{Attempt, DueEvent, EventFilter, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
-pub use signups::{partner_event_of, SignupFunnel, SignupRecord};
+pub use tokens::ClientGrant;
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
+pub use signups::{partner_event_of, SignupFunnel, SignupRecord};
 pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};
 pub use writes::{Budget, CallKind, CountedCall, Ended, Writes};
 

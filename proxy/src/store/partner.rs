@@ -35,6 +35,8 @@ pub struct SessionRecord {
     pub expires_at: OffsetDateTime,
     /// Set once revoked.
     pub revoked: bool,
+    /// Where the finished page links back to.
+    pub return_url: Option<String>,
     /// Set once the page checked the token (the link was opened).
     pub opened: bool,
 }
@@ -64,6 +66,8 @@ pub struct OnboardingQuery {
 /// Which events a listing keeps.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
+    /// Only events of this type.
+    pub event_type: Option<wire::EventType>,
     /// Only this onboarding's.
     pub onboarding_id: Option<String>,
     /// Only those whose delivery stands so.
@@ -134,7 +138,39 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
         metadata: text("metadata")?
             .map(|m| serde_json::from_str::<Metadata>(&m).map_err(|_| corrupt("metadata")))
             .transpose()?,
+        return_url: text("return_url")?,
         id,
+    })
+}
+
+/// A session row as the partner API shows it: no token, with its count and revocation.
+fn session_view(row: &AnyRow) -> Result<Session, StoreError> {
+    let record = session_from_row(row)?;
+    let text = |col: &str| -> Result<Option<String>, StoreError> { Ok(row.try_get(col)?) };
+    let corrupt = |what: &str| StoreError::Corrupt {
+        id: record.id.clone(),
+        what: what.to_owned(),
+    };
+    let created: i64 = row.try_get("onboardings_created")?;
+    Ok(Session {
+        token: None,
+        url: None,
+        modes: record.modes.clone(),
+        metadata: record.metadata.clone(),
+        locale: record.locale,
+        data_localization_region: text("data_localization_region")?
+            .map(|r| {
+                serde_json::from_value(serde_json::Value::String(r))
+                    .map_err(|_| corrupt("data_localization_region"))
+            })
+            .transpose()?,
+        return_url: record.return_url.clone(),
+        onboardings_created: Some(created),
+        revoked_at: text("revoked_at")?,
+        expires_at: text("expires_at")?.ok_or_else(|| corrupt("expires_at"))?,
+        created_at: text("created_at")?.ok_or_else(|| corrupt("created_at"))?,
+        customer_ref: record.customer_ref,
+        id: record.id,
     })
 }
 
@@ -435,8 +471,8 @@ impl Store {
         let _gate = self.exclusive().await;
         sqlx::query(
             "INSERT INTO sessions (id, token_sha256, customer_ref, modes, metadata, locale, \
-             data_localization_region, onboardings_created, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)",
+             data_localization_region, onboardings_created, expires_at, created_at, return_url) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10)",
         )
         .bind(&id)
         .bind(token_sha256)
@@ -451,6 +487,7 @@ impl Store {
         )
         .bind(&expires_at)
         .bind(&created_at)
+        .bind(req.return_url.as_deref())
         .execute(&self.write)
         .await?;
         Ok(Session {
@@ -462,9 +499,59 @@ impl Store {
             metadata: req.metadata.clone(),
             locale: req.locale,
             data_localization_region: req.data_localization_region.clone(),
+            return_url: req.return_url.clone(),
+            onboardings_created: None,
+            revoked_at: None,
             expires_at,
             created_at,
         })
+    }
+
+    /// One session as the partner reads it (never its token).
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn partner_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query("SELECT * FROM sessions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(session_view).transpose()
+    }
+
+    /// A page of sessions, newest first: `customer_ref`'s only when given, strictly older
+    /// than `before` (`created_at`, id); one more than `limit` is read to know whether
+    /// another page follows.
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn partner_sessions(
+        &self,
+        customer_ref: Option<&CustomerRef>,
+        before: Option<&(String, String)>,
+        limit: u32,
+    ) -> Result<(Vec<Session>, bool), StoreError> {
+        let (at, id) = before
+            .map(|(a, i)| (Some(a.as_str()), Some(i.as_str())))
+            .unwrap_or((None, None));
+        let rows = sqlx::query(
+            "SELECT * FROM sessions WHERE ($1 IS NULL OR customer_ref = $1) \
+             AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND id < $3)) \
+             ORDER BY created_at DESC, id DESC LIMIT $4",
+        )
+        .bind(customer_ref.map(CustomerRef::as_str))
+        .bind(at)
+        .bind(id)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.read)
+        .await?;
+        let mut data = rows
+            .iter()
+            .map(session_view)
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = data.len() > limit as usize;
+        data.truncate(limit as usize);
+        Ok((data, more))
     }
 
     /// The session whose token hashes to `token_sha256`, live or not.
@@ -595,6 +682,10 @@ impl Store {
     ) -> Result<Vec<PartnerEvent>, StoreError> {
         let mut sql = String::from("SELECT * FROM partner_events WHERE id > $1");
         let mut n = 1;
+        if filter.event_type.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND type = ${n}"));
+        }
         if filter.onboarding_id.is_some() {
             n += 1;
             sql.push_str(&format!(" AND onboarding_id = ${n}"));
@@ -605,6 +696,9 @@ impl Store {
         }
         sql.push_str(&format!(" ORDER BY id LIMIT ${}", n + 1));
         let mut q = sqlx::query(&sql).bind(after.unwrap_or(""));
+        if let Some(kind) = &filter.event_type {
+            q = q.bind(kind.as_str());
+        }
         if let Some(id) = &filter.onboarding_id {
             q = q.bind(id.clone());
         }

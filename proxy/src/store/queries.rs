@@ -58,6 +58,8 @@ pub enum Insert {
     Existing(Record),
     /// The session has created all the onboardings it may; nothing stored.
     SessionExhausted,
+    /// The session was revoked or expired since it was checked; nothing stored.
+    SessionEnded,
 }
 
 impl Store {
@@ -78,7 +80,7 @@ impl Store {
         {
             Insert::Created(r) => Ok((r, true)),
             Insert::Existing(r) => Ok((r, false)),
-            Insert::SessionExhausted => Err(StoreError::Corrupt {
+            Insert::SessionExhausted | Insert::SessionEnded => Err(StoreError::Corrupt {
                 id: String::new(),
                 what: "an anonymous insert counted against a session".to_owned(),
             }),
@@ -172,6 +174,7 @@ impl Store {
                 Ok(Insert::Created(*record))
             }
             Written::Exhausted => Ok(Insert::SessionExhausted),
+            Written::Ended => Ok(Insert::SessionEnded),
             Written::Exists => {
                 // Committed before (the unique index said so): any connection sees it.
                 let row = sqlx::query(
@@ -381,6 +384,8 @@ enum Written {
     Exists,
     /// The session's onboardings are spent: nothing written.
     Exhausted,
+    /// The session was revoked or expired: nothing written.
+    Ended,
 }
 
 /// A new onboarding's rows, built before its transaction: the onboarding as written (so it
@@ -411,9 +416,13 @@ const SUPERSEDE: &str = "UPDATE onboardings SET superseded_by = $1 WHERE id = $2
      AND superseded_by IS NULL AND state IN ('failed', 'deregistered') \
      AND (lease_until IS NULL OR lease_until < $3)";
 // Counted in the insert's transaction, not before: a post of the same ids again costs
-// nothing, and two concurrent posts cannot both take the last place.
+// nothing, and two concurrent posts cannot both take the last place. The session is checked
+// live again here: a revocation committed while the request ran stops the insert.
 const COUNT_SESSION: &str = "UPDATE sessions SET onboardings_created = onboardings_created + 1 \
-     WHERE id = $1 AND onboardings_created < $2";
+     WHERE id = $1 AND onboardings_created < $2 AND revoked_at IS NULL AND expires_at > $3";
+// Why the count refused: a live session is exhausted, else it ended.
+const SESSION_LIVE: &str =
+    "SELECT COUNT(*) FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2";
 const INSERT_FIRST_STEP: &str = "INSERT INTO onboarding_steps (onboarding_id, step, status, \
      attempts, started_at) VALUES ($1, $2, $3, 1, $4)";
 
@@ -543,12 +552,21 @@ impl NewOnboarding {
             let counted = sqlx::query(COUNT_SESSION)
                 .bind(session)
                 .bind(wire::MAX_ONBOARDINGS_PER_SESSION)
+                .bind(&o.created_at)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
             if counted == 0 {
+                let live: i64 = sqlx::query_scalar(SESSION_LIVE)
+                    .bind(session)
+                    .bind(&o.created_at)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 tx.rollback().await?;
-                return Ok(Written::Exhausted);
+                return Ok(match live {
+                    0 => Written::Ended,
+                    _ => Written::Exhausted,
+                });
             }
         }
         if let Some(step) = self.first {
@@ -604,10 +622,16 @@ impl NewOnboarding {
             let counted = writer::exec(
                 conn,
                 COUNT_SESSION,
-                &[session, &wire::MAX_ONBOARDINGS_PER_SESSION],
+                &[session, &wire::MAX_ONBOARDINGS_PER_SESSION, &o.created_at],
             )?;
             if counted == 0 {
-                return Ok(Done::Undo(Written::Exhausted));
+                let live = writer::query(conn, SESSION_LIVE, &[session, &o.created_at], |row| {
+                    Ok(row.get::<_, i64>(0)?)
+                })?;
+                return Ok(Done::Undo(match live.first() {
+                    Some(n) if *n > 0 => Written::Exhausted,
+                    _ => Written::Ended,
+                }));
             }
         }
         if let Some(step) = self.first {

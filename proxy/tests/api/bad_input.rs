@@ -214,20 +214,20 @@ async fn bad_routes_and_methods_answer_in_the_error_shape() {
         (
             reqwest::Method::GET,
             format!("/api/onboardings/{uuid}"),
-            404,
-            "onboarding_not_found",
+            401,
+            "unauthorized",
         ),
         (
             reqwest::Method::POST,
             format!("/api/onboardings/{uuid}/retry"),
-            404,
-            "onboarding_not_found",
+            401,
+            "unauthorized",
         ),
         (
             reqwest::Method::GET,
             format!("/api/onboardings/{uuid}/events"),
-            404,
-            "onboarding_not_found",
+            401,
+            "unauthorized",
         ),
         (
             reqwest::Method::GET,

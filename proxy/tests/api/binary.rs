@@ -92,6 +92,23 @@ fn a_plain_http_upstream_beyond_this_machine_stops_start_up() {
 }
 
 #[test]
+fn plain_http_for_the_public_url_or_the_sdk_stops_a_live_start_up() {
+    for var in ["PUBLIC_URL", "FB_SDK_URL"] {
+        let mut vars = vec![
+            ("YCLOUD_API_KEY", API_KEY),
+            ("FB_APP_SECRET", APP_SECRET),
+            (var, "http://onboarding.example.com/x"),
+        ];
+        vars.extend(LIVE_IDS);
+        let line = refused(&[], &vars);
+        assert!(
+            line.starts_with(&format!("error: {var}: must be https in live mode")),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn a_retired_embedded_signup_version_stops_start_up_naming_the_date() {
     for version in ["v2", "v3", "v2-public-preview", "v3-public-preview"] {
         let line = refused(&["--sandbox"], &[("FB_ES_VERSION", version)]);
@@ -132,7 +149,8 @@ async fn the_sandbox_flag_starts_a_sandbox_that_says_so() {
         .unwrap();
     assert_eq!(
         health,
-        serde_json::json!({"status": "ok", "mode": "sandbox"})
+        serde_json::json!({"status": "ok", "mode": "sandbox", "provider": "ycloud",
+            "version": env!("CARGO_PKG_VERSION")})
     );
     let _ = child.kill();
     let out = child.wait_with_output().expect("the proxy stops");
@@ -144,5 +162,33 @@ async fn the_sandbox_flag_starts_a_sandbox_that_says_so() {
         .collect();
     assert_eq!(ignored.len(), 1, "{stderr}");
     assert!(!stderr.contains(API_KEY));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_lists_every_variable_and_version_prints_the_version() {
+    let dir = fresh_dir("bin");
+    let help = proxy(&dir, &["--help"], &[])
+        .output()
+        .expect("the proxy runs");
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    assert_eq!(help, proxy::config::usage());
+    for var in proxy::config::vars::VARIABLES {
+        for name in var.names {
+            let named = help
+                .lines()
+                .any(|l| l.starts_with("  ") && l.trim().split(", ").any(|n| n == *name));
+            assert!(named, "--help lacks {name}");
+        }
+    }
+    let version = proxy(&dir, &["--version"], &[])
+        .output()
+        .expect("the proxy runs");
+    assert!(version.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        format!("wa-signup-proxy {}\n", env!("CARGO_PKG_VERSION"))
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

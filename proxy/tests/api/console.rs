@@ -291,22 +291,30 @@ async fn a_failed_delivery_is_redelivered_on_request_and_a_test_event_is_signed(
     let token = app.session_token("redeliver").await;
     let o = onboard(&app, WABA, &token).await;
     // Every attempt of the (shortened) schedule fails: the events end `failed`.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    let failed = loop {
-        let page = events_of(&app, "?delivery_state=failed").await;
-        if page.data.len() >= 2 {
-            break page;
+    let failed = poll_until(Duration::from_secs(15), || {
+        let app = &app;
+        async move {
+            let page = events_of(app, "?delivery_state=failed").await;
+            if page.data.len() >= 2 {
+                Ok(page)
+            } else {
+                Err(page)
+            }
         }
-        assert!(tokio::time::Instant::now() < deadline, "{page:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     let event = &failed.data[0];
     let delivery = event.delivery.as_ref().unwrap();
     assert_eq!(delivery.attempts, 8);
     assert_eq!(delivery.last_error.as_deref(), Some("answered 500"));
     // The filters keep what they say.
     let mine = events_of(&app, &format!("?onboarding_id={}", o.id)).await;
-    assert!(mine.data.iter().all(|e| e.data.onboarding().is_some_and(|d| d.onboarding.id == o.id)) && mine.data.len() >= 2);
+    assert!(
+        mine.data
+            .iter()
+            .all(|e| e.data.onboarding().is_some_and(|d| d.onboarding.id == o.id))
+            && mine.data.len() >= 2
+    );
     let none = events_of(&app, "?onboarding_id=0b6f8a52-7d0e-4c1a-9a59-3c1f4a6a2b10").await;
     assert!(none.data.is_empty());
     for bad in ["?delivery_state=lost", "?onboarding_id=x"] {
@@ -338,17 +346,19 @@ async fn a_failed_delivery_is_redelivered_on_request_and_a_test_event_is_signed(
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let page = events_of(&app, "?delivery_state=delivered").await;
-        if let Some(e) = page.data.iter().find(|e| e.id == event.id) {
-            assert_eq!(e.delivery.as_ref().unwrap().attempts, 9);
-            assert_eq!(e.delivery.as_ref().unwrap().last_error, None);
-            break;
+    let delivered = poll_until(Duration::from_secs(10), || {
+        let (app, id) = (&app, &event.id);
+        async move {
+            let page = events_of(app, "?delivery_state=delivered").await;
+            match page.data.iter().position(|e| &e.id == id) {
+                Some(i) => Ok(page.data.into_iter().nth(i).unwrap()),
+                None => Err(page),
+            }
         }
-        assert!(tokio::time::Instant::now() < deadline, "{page:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
+    assert_eq!(delivered.delivery.as_ref().unwrap().attempts, 9);
+    assert_eq!(delivered.delivery.as_ref().unwrap().last_error, None);
     let requests = receiver.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1, "only the redelivered event");
     let body = verify_signature(&requests[0]);
@@ -392,19 +402,18 @@ async fn a_failed_delivery_is_redelivered_on_request_and_a_test_event_is_signed(
     let answer: Value = r.json().await.unwrap();
     let id = answer["id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("evt_") && id.len() == 36, "{id}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let ping = loop {
-        let requests = receiver.received_requests().await.unwrap();
-        if let Some(req) = requests.iter().find(|r| {
-            r.headers
-                .get("webhook-id")
-                .is_some_and(|v| v == id.as_str())
-        }) {
-            break verify_signature(req);
+    let ping = poll_until(Duration::from_secs(10), || {
+        let (receiver, id) = (&receiver, id.as_str());
+        async move {
+            let requests = receiver.received_requests().await.unwrap();
+            let found = requests
+                .iter()
+                .find(|r| r.headers.get("webhook-id").is_some_and(|v| v == id))
+                .map(verify_signature);
+            found.ok_or(requests.len())
         }
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     assert_eq!(ping["type"], "ping");
     assert_eq!(ping["data"], json!({}));
     assert!(time::OffsetDateTime::parse(
@@ -466,17 +475,18 @@ async fn the_funnel_counts_links_opened_finished_and_connected_over_7_and_30_day
         assert_eq!(r.status(), 200);
     }
     let o = onboard(&app, WABA, &a).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let p: wire::PartnerOnboarding = app
-            .partner_json(&format!("/api/partner/onboardings/{}", o.id))
-            .await;
-        if p.onboarding.state == wire::OnboardingState::Connected {
-            break;
+    poll_until(Duration::from_secs(10), || {
+        let (app, path) = (&app, format!("/api/partner/onboardings/{}", o.id));
+        async move {
+            let p: wire::PartnerOnboarding = app.partner_json(&path).await;
+            if p.onboarding.state == wire::OnboardingState::Connected {
+                Ok(())
+            } else {
+                Err(p)
+            }
         }
-        assert!(tokio::time::Instant::now() < deadline, "{p:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 
     let week: Funnel = app.partner_json("/api/partner/funnel").await;
     assert_eq!(week.days, 7);

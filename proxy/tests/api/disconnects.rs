@@ -16,7 +16,11 @@ async fn post_and_hang_up(app: &TestApp, path: &str, body: &str, wait: Duration)
     let mut socket = tokio::net::TcpStream::connect(host).await.expect("connect");
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
+         {}Content-Length: {}\r\n\r\n{body}",
+        bearer_for_path(path)
+            .get("authorization")
+            .map(|v| format!("Authorization: {}\r\n", v.to_str().unwrap()))
+            .unwrap_or_default(),
         body.len()
     );
     socket.write_all(request.as_bytes()).await.expect("send");

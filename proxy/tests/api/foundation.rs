@@ -8,7 +8,7 @@ use wire::{EsVersion, OnboardingState, PublicConfig};
 use crate::helpers::*;
 
 #[tokio::test]
-async fn healthz_answers_ok_and_the_mode() {
+async fn healthz_answers_ok_the_mode_the_provider_and_the_version() {
     for (app, mode) in [
         (spawn_app().await, "live"),
         (spawn_sandbox_app().await, "sandbox"),
@@ -22,7 +22,8 @@ async fn healthz_answers_ok_and_the_mode() {
         assert_eq!(r.status(), 200);
         assert_eq!(
             r.json::<Value>().await.unwrap(),
-            serde_json::json!({"status": "ok", "mode": mode})
+            serde_json::json!({"status": "ok", "mode": mode, "provider": "ycloud",
+                "version": env!("CARGO_PKG_VERSION")})
         );
         let health: wire::Health = app.get_json("/healthz").await;
         assert_eq!(health.mode == wire::ProxyMode::Sandbox, mode == "sandbox");
@@ -420,4 +421,47 @@ async fn cors_allows_configured_origins_only() {
     );
     let other = preflight("https://evil.example.com").await.unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn healthz_says_unavailable_when_the_store_cannot_write_and_livez_still_answers() {
+    use sqlx::Connection;
+    let app = spawn_app().await;
+    let get = |path: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .get(format!("{}{path}", app.address))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(get("/healthz").await.status(), 200);
+    // The database refuses writes, as a full disk or a read-only volume would.
+    let mut db = sqlx::SqliteConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    for event in ["INSERT", "UPDATE"] {
+        sqlx::query(&format!(
+            "CREATE TRIGGER refuse_{event} BEFORE {event} ON health_checks \
+             BEGIN SELECT RAISE(ABORT, 'refused on purpose'); END"
+        ))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    let r = get("/healthz").await;
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"status": "unavailable"}));
+    let r = get("/livez").await;
+    assert_eq!(r.status(), 200);
+    for event in ["INSERT", "UPDATE"] {
+        sqlx::query(&format!("DROP TRIGGER refuse_{event}"))
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+    assert_eq!(get("/healthz").await.status(), 200);
 }

@@ -172,7 +172,9 @@ pub fn test_settings_with_graph(
     }
     env.insert("GRAPH_BASE_URL", graph_uri.into());
     env.insert("PARTNER_API_KEYS", format!("{PARTNER_KEY},{PARTNER_KEY_2}"));
-    if !opts.sandbox && !opts.sessions_required {
+    // A sandbox with partner keys needs sessions as live mode does: tests that are not
+    // about sessions allow anonymous onboardings in both.
+    if !opts.sessions_required {
         env.insert("ALLOW_ANONYMOUS_ONBOARDINGS", "true".into());
     }
     if opts.sandbox {
@@ -267,6 +269,7 @@ impl TestApp {
     pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
         self.client
             .get(format!("{}{path}", self.address))
+            .headers(bearer_for_path(path))
             .send()
             .await
             .expect("request")
@@ -314,13 +317,17 @@ impl TestApp {
         session.token.expect("a token").as_str().to_owned()
     }
 
+    /// `POST /api/onboardings`; the answer's `client_token` is remembered for the
+    /// onboarding's browser routes ([`client_token`]).
     pub async fn post_onboarding(&self, body: &Value) -> reqwest::Response {
-        self.client
+        let response = self
+            .client
             .post(format!("{}/api/onboardings", self.address))
             .json(body)
             .send()
             .await
-            .expect("request")
+            .expect("request");
+        remember_client_token(response).await
     }
 
     /// Posts a webhook body with a `YCloud-Signature` header (none when `signature` is None).
@@ -343,9 +350,19 @@ impl TestApp {
         self.post_webhook(body, Some(&sig)).await
     }
 
+    /// `GET /api/onboardings/{id}` with its client token; an onboarding the test stored
+    /// itself (no token was ever answered) is read through the partner API instead.
     pub async fn get_onboarding(&self, id: &str) -> reqwest::Response {
+        if !has_client_token(id) {
+            return self
+                .partner(reqwest::Method::GET, &format!("/api/partner/onboardings/{id}"))
+                .send()
+                .await
+                .expect("request");
+        }
         self.client
             .get(format!("{}/api/onboardings/{id}", self.address))
+            .headers(bearer(id))
             .send()
             .await
             .expect("request")
@@ -354,6 +371,7 @@ impl TestApp {
     pub async fn retry(&self, id: &str) -> reqwest::Response {
         self.client
             .post(format!("{}/api/onboardings/{id}/retry", self.address))
+            .headers(bearer(id))
             .send()
             .await
             .expect("request")
@@ -408,6 +426,56 @@ impl TestApp {
         let n = store.count_onboardings().await.expect("count");
         store.close().await;
         n
+    }
+}
+
+/// Client tokens answered by `POST /api/onboardings`, by onboarding id (every test app's:
+/// instances sharing a database serve each other's onboardings).
+static CLIENT_TOKENS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Reads a `POST /api/onboardings` answer, remembers its `client_token`, and gives back an
+/// answer with the same status, headers and body.
+pub async fn remember_client_token(response: reqwest::Response) -> reqwest::Response {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.expect("a body");
+    if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+        if let (Some(id), Some(token)) = (v["id"].as_str(), v["client_token"].as_str()) {
+            CLIENT_TOKENS
+                .lock()
+                .unwrap()
+                .insert(id.to_owned(), token.to_owned());
+        }
+    }
+    let mut rebuilt = axum::http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.headers_mut() = headers;
+    reqwest::Response::from(rebuilt)
+}
+
+/// Whether `POST /api/onboardings` answered a client token for `id`.
+pub fn has_client_token(id: &str) -> bool {
+    CLIENT_TOKENS.lock().unwrap().contains_key(id)
+}
+
+/// `Authorization: Bearer <client token of id>`, or nothing when none was answered.
+pub fn bearer(id: &str) -> reqwest::header::HeaderMap {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = CLIENT_TOKENS.lock().unwrap().get(id) {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().expect("a header"),
+        );
+    }
+    headers
+}
+
+/// [`bearer`] for the onboarding a path `/api/onboardings/{id}…` names.
+pub fn bearer_for_path(path: &str) -> reqwest::header::HeaderMap {
+    match path.strip_prefix("/api/onboardings/") {
+        Some(rest) => bearer(rest.split(['/', '?']).next().unwrap_or("")),
+        None => reqwest::header::HeaderMap::new(),
     }
 }
 
@@ -498,4 +566,24 @@ pub async fn assert_error_shape(response: reqwest::Response, status: u16) -> wir
     );
     assert!(body.error.message.ends_with('.'), "{}", body.error.message);
     body
+}
+
+/// Asks `probe` until it answers `Some` (a fact the test waits on: a row, a delivery, a
+/// request the fake received), or panics after `within` with the last thing it saw.
+pub async fn poll_until<T, S, Fut>(within: Duration, mut probe: impl FnMut() -> Fut) -> T
+where
+    S: std::fmt::Debug,
+    Fut: std::future::Future<Output = Result<T, S>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match probe().await {
+            Ok(found) => return found,
+            Err(seen) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "not there after {within:?}; last seen: {seen:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

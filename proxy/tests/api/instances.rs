@@ -110,7 +110,12 @@ async fn one_instance_runs_an_onboarding_until_its_lease_expires_then_another_ta
             runtime.spawn(async move {
                 let a = instance(&url, &uri, lease_for).await;
                 let _ = a
-                    .create(request(), wire::Mode::Standard, &proxy::store::Customer::default(), None)
+                    .create(
+                        request(),
+                        wire::Mode::Standard,
+                        &proxy::store::Customer::default(),
+                        None,
+                    )
                     .await;
             });
             let _ = crashed.recv();
@@ -343,6 +348,7 @@ async fn two_proxy_processes_on_one_database_run_each_onboarding_once() {
                 let url = format!("{}/api/onboardings", process.address);
                 async move {
                     let r = client.post(url).json(&body).send().await.unwrap();
+                    let r = remember_client_token(r).await;
                     let status = r.status().as_u16();
                     (n, status, r.json::<Onboarding>().await.unwrap())
                 }
@@ -397,6 +403,7 @@ async fn two_proxy_processes_on_one_database_run_each_onboarding_once() {
     for id in ids.values() {
         let o: Onboarding = client
             .get(format!("{}/api/onboardings/{id}", one.address))
+            .headers(bearer(id))
             .send()
             .await
             .unwrap()

@@ -130,6 +130,7 @@ async fn register_bodies(graph: &MockServer) -> Vec<Value> {
 async fn post_pin(app: &TestApp, id: &str, body: &Value) -> reqwest::Response {
     app.client
         .post(format!("{}/api/onboardings/{id}/pin", app.address))
+        .headers(bearer(id))
         .json(body)
         .send()
         .await
@@ -406,10 +407,75 @@ async fn a_pin_mismatch_waits_for_the_customers_pin_which_resumes_it() {
     )
     .await;
     assert_eq!(
-        assert_error_shape(unknown, 404).await.error.code,
-        "onboarding_not_found"
+        assert_error_shape(unknown, 401).await.error.code,
+        "unauthorized",
+        "no client token for it"
     );
     assert!(!captured_logs().contains("246810"), "a PIN was logged");
+}
+
+#[tokio::test]
+async fn three_wrong_pins_then_none_until_the_partner_retries_and_wrong_ones_are_never_stored() {
+    let app = meta_app().await;
+    mount_exchange(&app.graph, WABA, 1).await;
+    mount_subscribe(&app.graph, WABA, 1).await;
+    Mock::given(method("POST"))
+        .and(path(graph_path(&format!("{PHONE_ID}/register"))))
+        .and(body_partial_json(json!({"pin": "246810"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .with_priority(1)
+        .expect(1)
+        .mount(&app.graph)
+        .await;
+    // The proxy's own PIN, then three wrong ones: Meta's mismatch each time.
+    mount_register(
+        &app.graph,
+        meta_error(400, 133005, "Two step verification PIN Mismatch"),
+        4,
+    )
+    .await;
+    mount_number(&app.graph, "CONNECTED").await;
+    let r = app.post_onboarding(&standard_body()).await;
+    let o: Onboarding = r.json().await.unwrap();
+    assert_eq!(o.error.unwrap().code, "pin_required");
+    let generated = credentials(&app, &o.id).await.json::<wire::Credentials>().await.unwrap();
+    let generated = generated.pin.unwrap().as_str().to_owned();
+
+    for wrong in ["111111", "222222", "333333"] {
+        let r = post_pin(&app, &o.id, &json!({ "pin": wrong })).await;
+        assert_eq!(r.status(), 200);
+        let again: Onboarding = r.json().await.unwrap();
+        assert_eq!(again.error.unwrap().code, "pin_required");
+        // A PIN Meta refused is not kept in place of the one before.
+        let c: wire::Credentials = credentials(&app, &o.id).await.json().await.unwrap();
+        assert_eq!(c.pin.unwrap().as_str(), generated, "after {wrong}");
+    }
+    // The fourth is refused without reaching Meta, even the right one.
+    let r = post_pin(&app, &o.id, &json!({"pin": "246810"})).await;
+    assert_eq!(
+        assert_error_shape(r, 429).await.error.code,
+        "pin_attempts_exhausted"
+    );
+    assert_eq!(register_bodies(&app.graph).await.len(), 4);
+    // The customer's own retry does not give more.
+    let _ = app.retry(&o.id).await;
+    let r = post_pin(&app, &o.id, &json!({"pin": "246810"})).await;
+    assert_eq!(r.status(), 429);
+    // The partner's retry does.
+    let _ = app
+        .partner(
+            reqwest::Method::POST,
+            &format!("/api/partner/onboardings/{}/retry", o.id),
+        )
+        .send()
+        .await
+        .unwrap();
+    let r = post_pin(&app, &o.id, &json!({"pin": "246810"})).await;
+    assert_eq!(r.status(), 200);
+    let done: Onboarding = r.json().await.unwrap();
+    assert_eq!(done.state, OnboardingState::Connected);
+    let c: wire::Credentials = credentials(&app, &o.id).await.json().await.unwrap();
+    assert_eq!(c.pin.unwrap().as_str(), "246810", "the accepted PIN is stored");
 }
 
 #[tokio::test]
@@ -911,6 +977,9 @@ async fn the_meta_sandbox_runs_without_secrets() {
         ..Options::default()
     })
     .await;
+    // A sign-up without the code is refused, so the browser is told the code is needed.
+    let config: wire::PublicConfig = app.get_json("/api/config").await;
+    assert!(config.verification && config.sandbox);
     // Special WABA ids of the fake Meta: `005` has the PIN 246810 already.
     let body = json!({"mode": "standard", "waba_id": "100000000000005", "phone_number_id": PHONE_ID,
                       "code": "sandbox-code"});
@@ -1097,4 +1166,11 @@ async fn a_meta_inbound_message_records_that_the_number_receives() {
         kinds.last().map(String::as_str),
         Some("onboarding.inbound_verified")
     );
+}
+
+#[tokio::test]
+async fn healthz_names_the_meta_provider() {
+    let app = meta_app().await;
+    let health: wire::Health = app.get_json("/healthz").await;
+    assert_eq!(health.provider, "meta");
 }

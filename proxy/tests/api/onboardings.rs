@@ -340,6 +340,7 @@ async fn events_stream_the_onboarding_until_connected() {
     let r = app
         .client
         .get(format!("{}/api/onboardings/{}/events", app.address, o.id))
+        .headers(bearer(&o.id))
         .send()
         .await
         .unwrap();
@@ -386,6 +387,7 @@ async fn a_shutdown_ends_open_event_streams() {
     let r = app
         .client
         .get(format!("{}/api/onboardings/{}/events", app.address, o.id))
+        .headers(bearer(&o.id))
         .send()
         .await
         .unwrap();

@@ -26,6 +26,7 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
     assert!(doc["openapi"].as_str().unwrap().starts_with('3'));
     for (path, method) in [
         ("/healthz", "get"),
+        ("/livez", "get"),
         ("/api/config", "get"),
         ("/api/onboardings", "post"),
         ("/api/onboardings/{id}", "get"),
@@ -35,6 +36,8 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         ("/api/session", "post"),
         ("/api/partner/sessions", "post"),
         ("/api/partner/sessions/{id}", "delete"),
+        ("/api/partner/sessions", "get"),
+        ("/api/partner/sessions/{id}", "get"),
         ("/api/partner/onboardings", "get"),
         ("/api/partner/onboardings/{id}", "get"),
         ("/api/partner/onboardings/{id}/retry", "post"),
@@ -47,13 +50,18 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         ("/metrics", "get"),
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path}");
-        // The partner API declares its bearer key; the browser's routes need none.
-        let secured = doc["paths"][path][method]["security"].is_array();
-        assert_eq!(
-            secured,
-            path.starts_with("/api/partner/"),
-            "{method} {path}"
-        );
+        // The partner API declares its bearer key, an onboarding's browser routes its
+        // client token; the other routes need none.
+        let security = &doc["paths"][path][method]["security"];
+        let scheme = match path {
+            p if p.starts_with("/api/partner/") => Some("partner_key"),
+            p if p.starts_with("/api/onboardings/") => Some("client_token"),
+            _ => None,
+        };
+        match scheme {
+            Some(name) => assert!(security[0][name].is_array(), "{method} {path}: {security}"),
+            None => assert!(security.is_null(), "{method} {path}: {security}"),
+        }
     }
     assert_eq!(
         doc["components"]["securitySchemes"]["partner_key"]["scheme"],

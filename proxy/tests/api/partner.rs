@@ -323,6 +323,59 @@ async fn every_change_is_an_event_in_the_feed() {
         assert_error_shape(r, 400).await.error.code,
         "invalid_cursor"
     );
+
+    // Filters: by type and by onboarding; a second onboarding's events are left out.
+    let other = onboard(&app, "104996122399999", &token).await;
+    let feed = |query: String| {
+        let app = &app;
+        async move {
+            let page: EventPage = app
+                .partner_json(&format!("/api/partner/events?{query}"))
+                .await;
+            page.data
+                .iter()
+                .map(|e| {
+                    (
+                        e.kind.as_str().to_owned(),
+                        e.data.onboarding().unwrap().onboarding.id.clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        feed("type=onboarding.connected".into()).await,
+        [
+            ("onboarding.connected".to_owned(), o.id.clone()),
+            ("onboarding.connected".to_owned(), other.id.clone())
+        ]
+    );
+    assert_eq!(
+        feed(format!(
+            "onboarding_id={}&type=onboarding.created",
+            other.id
+        ))
+        .await,
+        [("onboarding.created".to_owned(), other.id.clone())]
+    );
+    // A filter the feed does not know, or a bad value, is refused rather than ignored.
+    for query in [
+        "state=connected",
+        "customer_ref=feed-customer",
+        "type=onboarding.exploded",
+        "onboarding_id=42",
+    ] {
+        let r = app
+            .partner(Method::GET, &format!("/api/partner/events?{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            assert_error_shape(r, 400).await.error.code,
+            "invalid_query",
+            "{query}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -545,4 +598,187 @@ async fn undelivered_events_survive_a_restart_and_redirects_are_not_followed() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 2, "each event delivered once after the restart");
+}
+
+#[tokio::test]
+async fn a_sandbox_marks_every_partner_answer() {
+    let app = spawn_sandbox_app().await;
+    let session: Value = app
+        .partner(Method::POST, "/api/partner/sessions")
+        .json(&json!({"customer_ref": "rehearsal"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(session["sandbox"], true);
+    let token = session["token"].as_str().unwrap().to_owned();
+    let o = onboard(&app, WABA, &token).await;
+    let one: Value = app
+        .partner_json(&format!("/api/partner/onboardings/{}", o.id))
+        .await;
+    assert_eq!(one["sandbox"], true);
+    for path in ["/api/partner/onboardings", "/api/partner/events"] {
+        let page: Value = app.partner_json(path).await;
+        assert_eq!(page["sandbox"], true, "{path}");
+        let items = page["data"].as_array().unwrap();
+        assert!(!items.is_empty(), "{path}");
+        assert!(items.iter().all(|i| i["sandbox"] == true), "{path}: {page}");
+    }
+    // A live proxy's answers carry no such mark.
+    let live = spawn_app().await;
+    let page: Value = live.partner_json("/api/partner/onboardings").await;
+    assert!(page.get("sandbox").is_none());
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_read_without_their_tokens() {
+    let app = spawn_app_with(Options {
+        env: vec![("ALLOWED_ORIGINS", "https://partner.example".to_owned())],
+        ..Options::default()
+    })
+    .await;
+    let first = app
+        .create_session(&json!({"customer_ref": "list-a",
+            "return_url": "https://partner.example/whatsapp/done?x=1"}))
+        .await;
+    let second = app.create_session(&json!({"customer_ref": "list-b"})).await;
+    let third = app.create_session(&json!({"customer_ref": "list-a"})).await;
+
+    let page: Value = app.partner_json("/api/partner/sessions").await;
+    let ids: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [third.id.as_str(), second.id.as_str(), first.id.as_str()]
+    );
+    let text = page.to_string();
+    for token in [&first, &second, &third].map(|s| s.token.as_ref().unwrap().as_str().to_owned()) {
+        assert!(!text.contains(&token), "a token in the list");
+    }
+    assert!(page["data"][0].get("token").is_none() && page["data"][0].get("url").is_none());
+
+    // By customer, and paged.
+    let page: Value = app
+        .partner_json("/api/partner/sessions?customer_ref=list-a&limit=1")
+        .await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    assert_eq!(page["data"][0]["id"], third.id.as_str());
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let page: Value = app
+        .partner_json(&format!(
+            "/api/partner/sessions?customer_ref=list-a&limit=1&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(page["data"][0]["id"], first.id.as_str());
+    assert_eq!(page["next_cursor"], Value::Null);
+
+    // One session: its count, its return URL, and once revoked, when.
+    let token = first.token.as_ref().unwrap().as_str().to_owned();
+    connecting_ycloud(&app).await;
+    onboard(&app, WABA, &token).await;
+    let r = app
+        .partner(
+            Method::DELETE,
+            &format!("/api/partner/sessions/{}", first.id),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let one: Value = app
+        .partner_json(&format!("/api/partner/sessions/{}", first.id))
+        .await;
+    assert_eq!(one["customer_ref"], "list-a");
+    assert_eq!(one["onboardings_created"], 1);
+    assert_eq!(
+        one["return_url"],
+        "https://partner.example/whatsapp/done?x=1"
+    );
+    assert!(one["revoked_at"].is_string());
+    assert!(one["expires_at"].is_string());
+    assert!(one.get("token").is_none());
+
+    for (path, status, code) in [
+        (
+            "/api/partner/sessions/00000000-0000-0000-0000-000000000000",
+            404,
+            "session_not_found",
+        ),
+        ("/api/partner/sessions/nope", 404, "session_not_found"),
+        ("/api/partner/sessions?state=live", 400, "invalid_query"),
+        ("/api/partner/sessions?limit=0", 400, "invalid_query"),
+        ("/api/partner/sessions?cursor=zz", 400, "invalid_cursor"),
+    ] {
+        let r = app.partner(Method::GET, path).send().await.unwrap();
+        assert_eq!(
+            assert_error_shape(r, status).await.error.code,
+            code,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_return_url_must_be_https_on_an_allowed_origin_and_reaches_the_page() {
+    let app = spawn_app_with(Options {
+        env: vec![(
+            "ALLOWED_ORIGINS",
+            "https://partner.example,http://127.0.0.1:9".to_owned(),
+        )],
+        ..Options::default()
+    })
+    .await;
+    for bad in [
+        "http://partner.example/done",
+        "https://evil.example/done",
+        "https://partner.example.evil.example/",
+        "https://user:pw@partner.example/",
+        "javascript:alert(1)",
+        "/relative",
+        "http://127.0.0.1:9/done", // plain http only in a sandbox
+    ] {
+        let r = app
+            .partner(Method::POST, "/api/partner/sessions")
+            .json(&json!({"customer_ref": "c", "return_url": bad}))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error_shape(r, 422).await;
+        assert!(
+            body.error.message.contains("return_url"),
+            "{bad}: {}",
+            body.error.message
+        );
+    }
+    let session = app
+        .create_session(&json!({"customer_ref": "c", "return_url": "https://partner.example/back"}))
+        .await;
+    let info: Value = app
+        .client
+        .post(format!("{}/api/session", app.address))
+        .json(&json!({"session": session.token.unwrap().as_str()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["return_url"], "https://partner.example/back");
+
+    // A sandbox takes a loopback page over plain http.
+    let sandbox = spawn_app_with(Options {
+        sandbox: true,
+        env: vec![("ALLOWED_ORIGINS", "http://127.0.0.1:9".to_owned())],
+        ..Options::default()
+    })
+    .await;
+    sandbox
+        .create_session(&json!({"customer_ref": "c", "return_url": "http://127.0.0.1:9/done"}))
+        .await;
 }

@@ -103,7 +103,10 @@ async fn a_standard_click_meta_reports_as_coexistence_is_never_registered() {
         .json()
         .await
         .unwrap();
-    assert_eq!((o.mode, o.launched_mode), (Mode::Standard, Some(Mode::Coexistence)));
+    assert_eq!(
+        (o.mode, o.launched_mode),
+        (Mode::Standard, Some(Mode::Coexistence))
+    );
 }
 
 #[tokio::test]
@@ -148,7 +151,11 @@ async fn a_session_allowing_standard_only_refuses_what_meta_reports_as_coexisten
         .await;
     let token = session.token.unwrap();
     // The event says coexistence: refused before any call.
-    let mut b = body("standard", "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING", Some(PHONE_ID));
+    let mut b = body(
+        "standard",
+        "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING",
+        Some(PHONE_ID),
+    );
     b["session"] = json!(token.as_str());
     let e = assert_error_shape(app.post_onboarding(&b).await, 403).await;
     assert_eq!(e.error.code, "mode_not_allowed");
@@ -195,8 +202,10 @@ async fn mount_meta_basics(graph: &MockServer) {
     Mock::given(method("GET"))
         .and(path(graph_path(PHONE_ID)))
         .and(query_param("fields", proxy::meta::NUMBER_FIELDS))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": PHONE_ID,
-            "status": "CONNECTED", "is_on_biz_app": true, "platform_type": "CLOUD_API"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": PHONE_ID,
+            "status": "CONNECTED", "is_on_biz_app": true, "platform_type": "CLOUD_API"})),
+        )
         .mount(graph)
         .await;
     Mock::given(method("POST"))
@@ -216,9 +225,11 @@ async fn meta_provider_reads_the_number_and_never_registers_a_business_app_one()
     Mock::given(method("GET"))
         .and(path(graph_path(PHONE_ID)))
         .and(query_param("fields", proxy::biz_app::FACT_FIELDS))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": PHONE_ID,
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": PHONE_ID,
             "is_on_biz_app": true, "platform_type": "CLOUD_API",
-            "code_verification_status": "VERIFIED", "name_status": "APPROVED"})))
+            "code_verification_status": "VERIFIED", "name_status": "APPROVED"})),
+        )
         .expect(1)
         .mount(&app.graph)
         .await;
@@ -256,7 +267,10 @@ async fn a_coexistence_finish_without_a_number_takes_the_wabas_business_app_numb
         .await;
     assert_eq!(r.status(), 201);
     let o: Onboarding = r.json().await.unwrap();
-    assert_eq!(o.phone_number_id.as_ref().map(|p| p.as_str()), Some(PHONE_ID));
+    assert_eq!(
+        o.phone_number_id.as_ref().map(|p| p.as_str()),
+        Some(PHONE_ID)
+    );
     assert_eq!(o.state, OnboardingState::Connected, "{o:?}");
 }
 
@@ -300,8 +314,10 @@ async fn a_coexistence_number_meta_does_not_confirm_needs_a_person() {
     Mock::given(method("GET"))
         .and(path(graph_path(PHONE_ID)))
         .and(query_param("fields", proxy::meta::NUMBER_FIELDS))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": PHONE_ID,
-            "status": "CONNECTED", "is_on_biz_app": false, "platform_type": "CLOUD_API"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": PHONE_ID,
+            "status": "CONNECTED", "is_on_biz_app": false, "platform_type": "CLOUD_API"})),
+        )
         .mount(&app.graph)
         .await;
     mount_meta_basics(&app.graph).await;
@@ -399,7 +415,10 @@ async fn popup_outcomes_reach_the_partner_and_launches_only_the_funnel() {
     let rows = store.signup_events(None, 10).await.unwrap();
     let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
     assert_eq!(kinds, ["LAUNCH", "CANCEL", "CANCEL"]);
-    assert_eq!(rows[2].error_message.as_deref(), Some("<b>Not eligible</b>"));
+    assert_eq!(
+        rows[2].error_message.as_deref(),
+        Some("<b>Not eligible</b>")
+    );
     // And the console's funnel counts them.
     let funnel: wire::Funnel = app.partner_json("/api/partner/funnel").await;
     assert_eq!(funnel.popups_launched, Some(1));
@@ -418,8 +437,10 @@ async fn a_session_for_both_modes_may_carry_a_storage_region() {
     let app = spawn_app().await;
     let r = app
         .partner(reqwest::Method::POST, "/api/partner/sessions")
-        .json(&json!({"customer_ref": "c", "modes": ["standard", "coexistence"],
-                      "data_localization_region": "DE"}))
+        .json(
+            &json!({"customer_ref": "c", "modes": ["standard", "coexistence"],
+                      "data_localization_region": "DE"}),
+        )
         .send()
         .await
         .unwrap();

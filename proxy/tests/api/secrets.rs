@@ -92,3 +92,60 @@ async fn secrets_never_leave_the_proxy() {
         !shown.contains(API_KEY) && !shown.contains(APP_SECRET) && !shown.contains(WEBHOOK_SECRET)
     );
 }
+
+#[tokio::test]
+async fn tokens_in_addresses_are_never_logged_nor_cached_nor_sent_on() {
+    let dist = fresh_dir("dist");
+    std::fs::write(dist.join("index.html"), "<!doctype html><title>wa</title>").unwrap();
+    let verify_token = "meta-verify-never-logged-5521";
+    let app = spawn_app_with(Options {
+        dist_dir: Some(dist),
+        env: vec![("META_WEBHOOK_VERIFY_TOKEN", verify_token.to_owned())],
+        ..Options::default()
+    })
+    .await;
+    let session = app.session_token("c-logs").await;
+
+    // The hosted link's page.
+    let r = app
+        .client
+        .get(format!("{}/?session={session}", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    // The page without one keeps the usual policy.
+    let plain = app.client.get(&app.address).send().await.unwrap();
+    assert_eq!(plain.headers()["referrer-policy"], "strict-origin-when-cross-origin");
+
+    // The page's question about its session.
+    let r = app
+        .client
+        .post(format!("{}/api/session", app.address))
+        .json(&serde_json::json!({ "session": session }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+
+    // Meta's handshake carries its verify token in the query.
+    let r = app
+        .client
+        .get(format!(
+            "{}/webhooks/meta?hub.mode=subscribe&hub.verify_token={verify_token}&hub.challenge=42",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    let _ = r.status();
+
+    let logs = captured_logs();
+    assert!(logs.contains("/webhooks/meta"), "requests are logged at debug");
+    assert!(!logs.contains(&session), "a session token was logged");
+    assert!(!logs.contains(verify_token), "the verify token was logged");
+}

@@ -307,3 +307,184 @@ async fn anonymous_onboardings_when_allowed_are_marked_unverified() {
     body["session"] = json!("ses_unknown_token_0000000000");
     assert_eq!(app.post_onboarding(&body).await.status(), 401);
 }
+
+/// `GET`, its event stream and retry of one onboarding with `authorization` (none: no
+/// header): their statuses.
+async fn browser_routes(app: &TestApp, id: &str, authorization: Option<&str>) -> [u16; 3] {
+    let with = |req: reqwest::RequestBuilder| match authorization {
+        Some(a) => req.header("authorization", a),
+        None => req,
+    };
+    let get = with(app.client.get(format!("{}/api/onboardings/{id}", app.address)));
+    let events = with(
+        app.client
+            .get(format!("{}/api/onboardings/{id}/events", app.address)),
+    );
+    let retry = with(
+        app.client
+            .post(format!("{}/api/onboardings/{id}/retry", app.address)),
+    );
+    let mut statuses = [0; 3];
+    for (i, req) in [get, events, retry].into_iter().enumerate() {
+        let r = req.send().await.unwrap();
+        statuses[i] = r.status().as_u16();
+        if statuses[i] == 401 {
+            assert_eq!(assert_error_shape(r, 401).await.error.code, "unauthorized");
+        }
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn an_onboardings_browser_routes_need_its_client_token_while_its_session_lives() {
+    let ahead = Arc::new(AtomicI64::new(0));
+    let app = live_app_with(Options {
+        clock: Some(proxy::clock::Clock::ahead_by(ahead.clone())),
+        ..Options::default()
+    })
+    .await;
+    let session = app.create_session(&json!({"customer_ref": "c1"})).await;
+    let token = session.token.unwrap().as_str().to_owned();
+    let r = app.post_onboarding(&body_for(WABA, Some(&token))).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let created: Value = r.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let client_token = created["client_token"].as_str().expect("a client_token").to_owned();
+    assert!(client_token.len() >= 32, "{client_token}");
+    let bearer = format!("Bearer {client_token}");
+
+    // Only the id (what the page's scripts may see): refused, as are other tokens.
+    assert_eq!(browser_routes(&app, &id, None).await, [401; 3]);
+    assert_eq!(
+        browser_routes(&app, &id, Some(&format!("Bearer {token}"))).await,
+        [401; 3],
+        "the session token is not the client token"
+    );
+    assert_eq!(
+        browser_routes(&app, &id, Some("Bearer cli_wrong")).await,
+        [401; 3]
+    );
+    let other = app.create_session(&json!({"customer_ref": "c2"})).await;
+    let r = app
+        .post_onboarding(&body_for("88888888", Some(other.token.unwrap().as_str())))
+        .await;
+    let other_created = r.json::<Value>().await.unwrap();
+    let other_id = other_created["id"].as_str().unwrap().to_owned();
+    let other_token = other_created["client_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        browser_routes(&app, &id, Some(&format!("Bearer {other_token}"))).await,
+        [401; 3],
+        "another onboarding's token"
+    );
+
+    // With it: read, followed, and retry reaches the retry's own rules (connected: 409).
+    assert_eq!(browser_routes(&app, &id, Some(&bearer)).await, [200, 200, 409]);
+    let read: Value = app
+        .client
+        .get(format!("{}/api/onboardings/{id}", app.address))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(read.get("client_token").is_none(), "shown once: {read}");
+
+    // Posting the same ids again answers a new token; both work.
+    let again = app.post_onboarding(&body_for(WABA, Some(&token))).await;
+    assert_eq!(again.status(), 200);
+    let second = again.json::<Value>().await.unwrap()["client_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(second, client_token);
+    assert_eq!(
+        browser_routes(&app, &id, Some(&format!("Bearer {second}"))).await,
+        [200, 200, 409]
+    );
+
+    // The session revoked: the token stops working at once.
+    let r = app
+        .partner(Method::DELETE, &format!("/api/partner/sessions/{}", session.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(browser_routes(&app, &id, Some(&bearer)).await, [401; 3]);
+
+    // Another session's token works until that session expires.
+    let other_bearer = format!("Bearer {other_token}");
+    assert_eq!(
+        browser_routes(&app, &other_id, Some(&other_bearer)).await[..2],
+        [200, 200]
+    );
+    ahead.store(86_400 + 60, Ordering::Relaxed);
+    assert_eq!(
+        browser_routes(&app, &other_id, Some(&other_bearer)).await,
+        [401; 3]
+    );
+}
+
+#[tokio::test]
+async fn a_session_revoked_while_its_post_runs_creates_nothing() {
+    let app = live_app_with(Options {
+        verification: true,
+        request_timeout: Some(std::time::Duration::from_secs(5)),
+        ..Options::default()
+    })
+    .await;
+    // The code exchange takes a while: the partner revokes the session meanwhile.
+    crate::verification::mount_slow_graph(&app, std::time::Duration::from_millis(1000)).await;
+    let session = app.create_session(&json!({"customer_ref": "c1"})).await;
+    let token = session.token.unwrap().as_str().to_owned();
+    let mut body = body_for(WABA, Some(&token));
+    body["code"] = json!("AQB_x-1");
+    let post = {
+        let app = &app;
+        async move { app.post_onboarding(&body).await }
+    };
+    let revoke = async {
+        // Once the exchange is under way (the admission is behind the request).
+        while app.graph.received_requests().await.unwrap_or_default().is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let r = app
+            .partner(Method::DELETE, &format!("/api/partner/sessions/{}", session.id))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+    };
+    let (r, ()) = tokio::join!(post, revoke);
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, 401, "{text}");
+    assert!(text.contains("session_invalid"), "{text}");
+    assert_eq!(app.stored_onboardings().await, 0);
+    assert_eq!(ycloud_calls(&app).await, 0, "nothing bound for a revoked session");
+}
+
+#[tokio::test]
+async fn a_sandbox_with_partner_keys_requires_sessions_as_live_mode_does() {
+    // Partner keys are set by the helpers; anonymous onboardings are not allowed here.
+    let app = spawn_app_with(Options {
+        sandbox: true,
+        sessions_required: true,
+        ..Options::default()
+    })
+    .await;
+    let config: Value = app.get_json("/api/config").await;
+    assert_eq!(config["sessions_required"], true);
+    assert_eq!(config["sandbox"], true);
+    let body = assert_error_shape(app.post_onboarding(&standard_body()).await, 401).await;
+    assert_eq!(body.error.code, "session_required");
+    assert_eq!(app.stored_onboardings().await, 0);
+
+    let token = app.session_token("sandbox-customer").await;
+    let r = app.post_onboarding(&body_for(WABA, Some(&token))).await;
+    assert_eq!(r.status(), 201);
+    let o: Onboarding = r.json().await.unwrap();
+    assert_eq!(o.customer_ref.unwrap().as_str(), "sandbox-customer");
+}

@@ -48,14 +48,28 @@ fn scopes_without_targets() -> Value {
 /// Mounts the exchange (answering [`TOKEN`] for [`CODE`]) and `debug_token` with `scopes`,
 /// each expected `exchanges` times.
 async fn mount_token(app: &TestApp, scopes: Value, exchanges: u64) {
+    mount_token_after(app, scopes, exchanges, std::time::Duration::ZERO).await;
+}
+
+/// [`mount_token`], the exchange answering after `delay`.
+async fn mount_token_after(
+    app: &TestApp,
+    scopes: Value,
+    exchanges: u64,
+    delay: std::time::Duration,
+) {
     Mock::given(method("GET"))
         .and(path(graph_path("oauth/access_token")))
         .and(query_param("client_id", APP_ID))
         .and(query_param("client_secret", APP_SECRET))
         .and(query_param("code", CODE))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": TOKEN, "token_type": "bearer", "expires_in": 5183944}),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(
+                    json!({"access_token": TOKEN, "token_type": "bearer", "expires_in": 5183944}),
+                )
+                .set_delay(delay),
+        )
         .expect(exchanges)
         .mount(&app.graph)
         .await;
@@ -98,6 +112,12 @@ async fn mount_numbers(app: &TestApp, waba: &str, numbers: &[&str], times: u64) 
 
 /// The whole fake Graph for a genuine customer: the token (in Meta's pre-June shape, the WABA
 /// among its targets) reaches [`WABA`], which lists [`PHONE_ID`].
+/// [`mount_graph`] for [`WABA`] once, the code exchange answering after `delay`.
+pub async fn mount_slow_graph(app: &TestApp, delay: std::time::Duration) {
+    mount_token_after(app, scopes_with_targets(&[WABA]), 1, delay).await;
+    mount_numbers(app, WABA, &[PHONE_ID], 1).await;
+}
+
 pub async fn mount_graph(app: &TestApp, targets: &[&str], exchanges: u64) {
     mount_token(app, scopes_with_targets(targets), exchanges).await;
     mount_numbers(app, WABA, &[PHONE_ID], exchanges).await;

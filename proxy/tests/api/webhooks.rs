@@ -216,6 +216,7 @@ async fn a_webhook_reaches_the_event_stream_at_once() {
     let mut stream = app
         .client
         .get(format!("{}/api/onboardings/{}/events", app.address, o.id))
+        .headers(bearer(&o.id))
         .send()
         .await
         .unwrap();
