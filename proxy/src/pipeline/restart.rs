@@ -95,7 +95,8 @@ impl Pipeline {
             .await?
         {
             Insert::Created(new) => new,
-            Insert::Existing(_) | Insert::SessionExhausted => {
+            // The session is not counted here, so neither of its refusals can come back.
+            Insert::Existing(_) | Insert::SessionExhausted | Insert::SessionEnded => {
                 return Err(RestartError::NotRestartable(
                     "this onboarding was started over already, or is being worked on".to_owned(),
                 ))
