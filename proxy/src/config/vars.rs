@@ -293,7 +293,7 @@ pub const VARIABLES: &[Var] = &[
         names: &["TOKEN_ENCRYPTION_OLD_KEYS"],
         help: "comma-separated earlier keys: what they sealed is sealed again with TOKEN_ENCRYPTION_KEY at start-up",
         example: "",
-        meaning: "comma-separated earlier `TOKEN_ENCRYPTION_KEY`s, for rotation: at start-up every stored secret one of them opens is sealed again with the current key; a key that opens nothing stops start-up naming it while some secret opens with no configured key (never quoted in errors)",
+        meaning: "comma-separated earlier values of `TOKEN_ENCRYPTION_KEY`: at start-up every stored secret that opens only with one of them is sealed again with `TOKEN_ENCRYPTION_KEY`. While some stored secret opens with no configured key, a key that opens none of them stops start-up naming it (`TOKEN_ENCRYPTION_OLD_KEYS: key 2 opens none …`, or `TOKEN_ENCRYPTION_KEY: opens none …`); once everything opens with the current key, the earlier ones can be removed (start-up says so)",
         default: "none",
     },
     Var {
