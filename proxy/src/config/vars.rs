@@ -90,7 +90,7 @@ pub const VARIABLES: &[Var] = &[
         names: &["FB_SDK_URL"],
         help: "where the browser loads the Facebook SDK from (URL or path)",
         example: "",
-        meaning: "where the browser loads the Facebook SDK from: an `http(s)` URL or a path on the proxy",
+        meaning: "where the browser loads the Facebook SDK from: an `http(s)` URL or a path on the proxy; in live mode an absolute URL must be `https` (plain `http` only on a loopback address)",
         default: "`https://connect.facebook.net/en_US/sdk.js` (sandbox: `/sandbox/sdk.js`)",
     },
     Var {
@@ -139,7 +139,7 @@ pub const VARIABLES: &[Var] = &[
         names: &["PUBLIC_URL"],
         help: "where customers reach the proxy; session links start with it",
         example: "https://signup.example.com",
-        meaning: "the address customers reach the proxy at (`http(s)://host[:port][/path]`); session links are `{PUBLIC_URL}/?session=…`",
+        meaning: "the address customers reach the proxy at (`http(s)://host[:port][/path]`); session links are `{PUBLIC_URL}/?session=…`; in live mode `https` (plain `http` only on a loopback address)",
         default: "`http://{ADDR}`",
     },
     Var {
