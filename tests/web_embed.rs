@@ -225,13 +225,15 @@ async fn auto_mount_reads_data_attributes_and_two_widgets_work_independently() {
     assert!(status.contains("xem lại quyền"), "{status}");
 }
 
-/// Forces garbage collection (Chromium runs with `--js-flags=--expose-gc`, webdriver.json)
-/// until an object dropped now has been finalized: a fact, not a guess at timing.
+/// Forces garbage collection until an object dropped now has been finalized: a fact, not a
+/// guess at timing. Chromium runs with `--js-flags=--expose-gc` (webdriver.json); Firefox
+/// exposes no `gc()` to pages, so there short-lived garbage is allocated until its
+/// collector runs a full collection on its own.
 async fn collect_garbage() {
     js("window.__collected = false; window.__sentinels = window.__sentinels || new FinalizationRegistry(() => { window.__collected = true; }); (function () { window.__sentinels.register({}, 0); })()");
     wait_for(
         || {
-            js("gc()");
+            js("if (typeof gc === 'function') { gc(); } else { window.__garbage = Array.from({ length: 200000 }, (_, i) => ({ i })); }");
             js("window.__collected").as_bool() == Some(true)
         },
         "a garbage collection",

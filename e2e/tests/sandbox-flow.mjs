@@ -14,8 +14,14 @@ export async function throughPopup(page, launchTestId, choose) {
     page.getByTestId(launchTestId).click(),
   ]);
   await popup.waitForLoadState('domcontentloaded');
+  // Listened for before the click: on a loaded machine the popup can close (50 ms after it
+  // posts) before the click's promise resolves, and a close event already gone was then
+  // waited for in vain for 10 s, long enough to miss a state such as pending.
+  const closed = new Promise((resolve) => popup.once('close', resolve));
   await choose(popup);
-  await popup.waitForEvent('close', { timeout: 10000 }).catch(() => {});
+  let timer;
+  await Promise.race([closed, new Promise((resolve) => { timer = setTimeout(resolve, 10000); })]);
+  clearTimeout(timer);
 }
 
 /** Waits until the status region (the first one on the page, or under `root`) shows `state`. */

@@ -144,6 +144,10 @@ pub struct UpstreamTuning {
     /// stalled instance may pause; short enough that a crashed instance's onboardings do
     /// not wait long.
     pub lease_for: Duration,
+    /// After a restart (and at each sweep for expired leases), the time between two resumed
+    /// onboardings' starts (`RESUME_PER_SECOND`): a restart with thousands of pending
+    /// onboardings resumes them at this pace, not in one burst towards the provider.
+    pub resume_pace: Duration,
     /// Largest answer read from an upstream; a longer one is a failed call, so a broken or
     /// hostile upstream cannot make the proxy buffer without bound.
     pub max_body_bytes: usize,
@@ -179,6 +183,7 @@ impl Default for UpstreamTuning {
             poll_for: Duration::from_secs(15 * 60),
             sandbox_connect_after: Duration::from_secs(3),
             lease_for: Duration::from_secs(30),
+            resume_pace: Duration::from_millis(50),
             max_body_bytes: MAX_UPSTREAM_BODY_BYTES,
         }
     }
@@ -190,6 +195,9 @@ pub struct LimitSettings {
     /// `HEADER_READ_TIMEOUT_SECS`: a connection that has not sent a whole request head by
     /// then (a first one, or the next on a kept-alive connection) is closed.
     pub header_read_timeout: Duration,
+    /// `BODY_READ_TIMEOUT_SECS`: a request whose whole body has not arrived by then (counted
+    /// from when its handling starts) is answered `408 body_timeout`, freeing its place.
+    pub body_read_timeout: Duration,
     /// `REQUEST_TIMEOUT_SECS`: a request not answered by then is answered `503
     /// request_timeout` (body reading included; event streams excepted).
     pub request_timeout: Duration,
@@ -204,8 +212,14 @@ pub struct LimitSettings {
     /// `TRUST_PROXY_HEADERS`: the client is the address the reverse proxy in front appended
     /// to `X-Forwarded-For`, not the connection's peer (which is that proxy).
     pub trust_proxy_headers: bool,
+    /// `REQUESTS_IN_FLIGHT_PER_CLIENT`: requests one client may have in flight at once
+    /// (health and metrics aside); one more is answered `429 rate_limited` at once.
+    pub requests_in_flight_per_client: usize,
     /// `EVENT_STREAMS_PER_CLIENT`: event streams one client may hold open at once.
     pub event_streams_per_client: usize,
+    /// `EVENT_STREAMS_MAX`: event streams open at once in all; one more is answered `503
+    /// overloaded`.
+    pub event_streams_max: usize,
     /// `EVENT_STREAM_MAX_SECS`: how long one event stream stays open at most (the browser's
     /// `EventSource` reconnects).
     pub event_stream_lifetime: Duration,
@@ -220,12 +234,15 @@ impl Default for LimitSettings {
     fn default() -> Self {
         Self {
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             max_concurrent_requests: 512,
             rate_limit_per_minute: 60,
             rate_limit_burst: 20,
             trust_proxy_headers: false,
+            requests_in_flight_per_client: 64,
             event_streams_per_client: 20,
+            event_streams_max: 2000,
             event_stream_lifetime: Duration::from_secs(10 * 60),
             retry_cooldown: Duration::from_secs(10),
             webhook_event_retention: Duration::from_secs(30 * DAY_SECS),
@@ -247,6 +264,7 @@ impl LimitSettings {
         let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Ok(Self {
             header_read_timeout: secs("HEADER_READ_TIMEOUT_SECS", d.header_read_timeout, 3600)?,
+            body_read_timeout: secs("BODY_READ_TIMEOUT_SECS", d.body_read_timeout, 3600)?,
             request_timeout: secs("REQUEST_TIMEOUT_SECS", d.request_timeout, 3600)?,
             max_concurrent_requests: count(number(
                 "MAX_CONCURRENT_REQUESTS",
@@ -266,11 +284,23 @@ impl LimitSettings {
                 1,
                 100_000,
             )?),
+            requests_in_flight_per_client: count(number(
+                "REQUESTS_IN_FLIGHT_PER_CLIENT",
+                d.requests_in_flight_per_client as u64,
+                1,
+                1_000_000,
+            )?),
             event_streams_per_client: count(number(
                 "EVENT_STREAMS_PER_CLIENT",
                 d.event_streams_per_client as u64,
                 1,
                 100_000,
+            )?),
+            event_streams_max: count(number(
+                "EVENT_STREAMS_MAX",
+                d.event_streams_max as u64,
+                1,
+                1_000_000,
             )?),
             event_stream_lifetime: secs("EVENT_STREAM_MAX_SECS", d.event_stream_lifetime, 86_400)?,
             retry_cooldown: number("RETRY_COOLDOWN_SECS", d.retry_cooldown.as_secs(), 0, 3600)
@@ -749,6 +779,17 @@ impl Settings {
                     return Err(ConfigError::new(
                         "ONBOARDING_LEASE_SECS",
                         format!("expected whole seconds from 1 to 3600, got {v:?}"),
+                    ))
+                }
+            };
+        }
+        if let Some(v) = get("RESUME_PER_SECOND") {
+            upstream.resume_pace = match v.parse::<u32>() {
+                Ok(n) if (1..=10_000).contains(&n) => Duration::from_secs(1) / n,
+                _ => {
+                    return Err(ConfigError::new(
+                        "RESUME_PER_SECOND",
+                        format!("expected a whole number from 1 to 10000, got {v:?}"),
                     ))
                 }
             };

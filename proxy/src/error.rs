@@ -193,6 +193,9 @@ pub enum Error {
     /// 503: not answered within `REQUEST_TIMEOUT_SECS`. Steps already started run on.
     #[error("the request was not answered in time; try again in a moment")]
     RequestTimeout,
+    /// 408: the body did not arrive within `BODY_READ_TIMEOUT_SECS`.
+    #[error("the request's body did not arrive in time; send it again")]
+    BodyTimeout,
     /// 429: this client sent more sign-ups (or retries, or PINs) than `RATE_LIMIT_PER_MINUTE` allows.
     #[error("too many requests from this client; try again in a moment")]
     RateLimited {
@@ -238,9 +241,7 @@ impl Error {
             Error::SessionRequired
             | Error::SessionInvalid
             | Error::Unauthorized
-            | Error::ClientTokenInvalid => {
-                StatusCode::UNAUTHORIZED
-            }
+            | Error::ClientTokenInvalid => StatusCode::UNAUTHORIZED,
             Error::CustomerRefMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Error::ModeNotAllowed(_) => StatusCode::FORBIDDEN,
             Error::SessionExhausted | Error::PinAttemptsExhausted => StatusCode::TOO_MANY_REQUESTS,
@@ -273,6 +274,7 @@ impl Error {
             Error::PartnerWebhookNotConfigured => StatusCode::CONFLICT,
             Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::RequestTimeout | Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Error::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Error::RateLimited { .. } | Error::RetryTooSoon { .. } | Error::TooManyStreams => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -331,6 +333,7 @@ impl Error {
             Error::PartnerWebhookNotConfigured => ErrorCode::PartnerWebhookNotConfigured,
             Error::Store(_) | Error::Internal(_) => ErrorCode::InternalError,
             Error::RequestTimeout => ErrorCode::RequestTimeout,
+            Error::BodyTimeout => ErrorCode::BodyTimeout,
             Error::Overloaded => ErrorCode::Overloaded,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::TooManyStreams => ErrorCode::TooManyStreams,
@@ -352,6 +355,7 @@ impl Error {
                 | Error::Store(_)
                 | Error::Internal(_)
                 | Error::RequestTimeout
+                | Error::BodyTimeout
                 | Error::Overloaded
                 | Error::RateLimited { .. }
                 | Error::TooManyStreams
@@ -467,19 +471,27 @@ where
         if !is_json(req.headers()) {
             return Err(Error::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge
-            } else {
-                Error::MalformedJson("the body could not be read".to_owned())
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state).await?;
         if let Err(e) = serde_json::from_slice::<IgnoredAny>(&bytes) {
             return Err(Error::MalformedJson(short(&e.to_string())));
         }
         serde_json::from_slice(&bytes)
             .map(Json)
             .map_err(|e| Error::InvalidBody(short(&e.to_string())))
+    }
+}
+
+/// A body that could not be read: too large (the route's limit), too slow
+/// (`BODY_READ_TIMEOUT_SECS`), or broken off.
+impl From<axum::extract::rejection::BytesRejection> for Error {
+    fn from(e: axum::extract::rejection::BytesRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge
+        } else if crate::limits::is_body_timeout(&e) {
+            Error::BodyTimeout
+        } else {
+            Error::MalformedJson("the body could not be read".to_owned())
+        }
     }
 }
 

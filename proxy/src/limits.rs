@@ -27,76 +27,201 @@ use crate::config::LimitSettings;
 use crate::error::Error;
 use crate::routes::AppState;
 
-/// The limits the handlers apply themselves, with the settings they come from.
+/// The limits the handlers and layers apply themselves, with the settings they come from.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// The settings (`LimitSettings` from the environment).
     pub settings: LimitSettings,
-    /// Open event streams per client.
-    pub streams: StreamSlots,
+    /// Open event streams, per client and in all.
+    pub streams: Slots,
+    /// Requests in flight per client.
+    pub in_flight: Slots,
 }
 
 impl Limits {
     /// Limits as `settings` say.
     pub fn new(settings: LimitSettings) -> Self {
         Self {
-            streams: StreamSlots::new(settings.event_streams_per_client),
+            streams: Slots::new(
+                settings.event_streams_per_client,
+                settings.event_streams_max,
+            ),
+            // The global bound of requests is the concurrency limit's.
+            in_flight: Slots::new(settings.requests_in_flight_per_client, usize::MAX),
             settings,
         }
     }
 }
 
-/// How many event streams each client holds open, at most `max` each.
+/// Places held at once: at most `per_client` by each client (counted by its network, as the
+/// rate limits are) and `total` in all.
 #[derive(Debug, Clone)]
-pub struct StreamSlots {
-    max: usize,
-    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+pub struct Slots {
+    per_client: usize,
+    total: usize,
+    open: Arc<Mutex<Open>>,
 }
 
-impl StreamSlots {
-    /// Room for `max` streams per client.
-    pub fn new(max: usize) -> Self {
+#[derive(Debug, Default)]
+struct Open {
+    by_client: HashMap<IpAddr, usize>,
+    all: usize,
+}
+
+/// Why [`Slots::take`] gave no place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    /// This client holds `per_client` places already.
+    Client,
+    /// Every one of the `total` places is held.
+    All,
+}
+
+impl Slots {
+    /// Room for `per_client` places per client and `total` in all.
+    pub fn new(per_client: usize, total: usize) -> Self {
         Self {
-            max,
+            per_client,
+            total,
             open: Arc::default(),
         }
     }
 
-    /// A place for one more stream of `client` (counted by its network, as the rate limits
-    /// are), held until the [`StreamSlot`] is dropped; `None` when it has `max` open.
-    pub fn take(&self, client: IpAddr) -> Option<StreamSlot> {
+    /// A place for `client`, held until the [`Slot`] is dropped.
+    ///
+    /// # Errors
+    /// [`Full`]: which bound is reached.
+    pub fn take(&self, client: IpAddr) -> Result<Slot, Full> {
         let client = network_of(client);
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = open.entry(client).or_default();
-        if *n >= self.max {
-            return None;
+        if open.all >= self.total {
+            return Err(Full::All);
+        }
+        let n = open.by_client.entry(client).or_default();
+        if *n >= self.per_client {
+            return Err(Full::Client);
         }
         *n += 1;
-        Some(StreamSlot {
+        open.all += 1;
+        Ok(Slot {
             open: Arc::clone(&self.open),
             client,
         })
     }
 }
 
-/// One open stream's place; dropping it (the stream ended or its client left) frees it.
+/// One held place; dropping it (the stream ended, the answer was sent, the client left)
+/// frees it.
 #[derive(Debug)]
-pub struct StreamSlot {
-    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+pub struct Slot {
+    open: Arc<Mutex<Open>>,
     client: IpAddr,
 }
 
-impl Drop for StreamSlot {
+impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = open.get_mut(&self.client) {
+        open.all = open.all.saturating_sub(1);
+        if let Some(n) = open.by_client.get_mut(&self.client) {
             *n = n.saturating_sub(1);
-            // Gone with its last stream: the map holds only clients with streams open.
+            // Gone with its last place: the map holds only clients holding some.
             if *n == 0 {
-                open.remove(&self.client);
+                open.by_client.remove(&self.client);
             }
         }
     }
+}
+
+/// Gives a request's body `BODY_READ_TIMEOUT_SECS` to arrive in whole, counted from now:
+/// past that, reading it fails with [`BodyTimedOut`], which the extractors answer as `408
+/// body_timeout`, so a client trickling its body holds a place of `MAX_CONCURRENT_REQUESTS`
+/// that long at most (not for the whole request timeout). The body is not read here: a
+/// handler that refuses on the headers alone (a webhook's stale signature) never waits.
+pub async fn body_deadline(
+    axum::extract::State(limits): axum::extract::State<Limits>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let deadline = tokio::time::Instant::now() + limits.settings.body_read_timeout;
+    next.run(req.map(|body| {
+        axum::body::Body::new(TimedBody {
+            inner: body,
+            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+        })
+    }))
+    .await
+}
+
+/// The error a body read fails with once its deadline passed.
+#[derive(Debug, thiserror::Error)]
+#[error("the body did not arrive in time")]
+pub struct BodyTimedOut;
+
+/// Whether `e`, or an error it was caused by, is [`BodyTimedOut`].
+pub fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(err) = source {
+        if err.is::<BodyTimedOut>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// A body that fails with [`BodyTimedOut`] when it is still incomplete at `deadline`.
+struct TimedBody {
+    inner: axum::body::Body,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for TimedBody {
+    type Data = axum::body::Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::future::Future as _;
+        use std::task::Poll;
+        match std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(BoxError::from))),
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimedOut)))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Holds one of the client's `REQUESTS_IN_FLIGHT_PER_CLIENT` places while its request is
+/// handled; beyond them, `429 rate_limited` at once, so no single client can take every
+/// place of the global concurrency limit.
+pub async fn per_client_in_flight(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    ClientIp(client): ClientIp,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let Ok(slot) = state.limits.in_flight.take(client) else {
+        return Error::RateLimited {
+            wait: Duration::from_secs(1),
+        }
+        .into_response();
+    };
+    let response = next.run(req).await;
+    // An event stream's answer outlives this call: its own slot (`streams`) bounds it.
+    drop(slot);
+    response
 }
 
 /// `router`'s routes (so far) with the request timeout: a request not answered within
@@ -314,17 +439,22 @@ mod tests {
     }
 
     #[test]
-    fn stream_slots_are_counted_per_client_and_freed_on_drop() {
-        let slots = StreamSlots::new(2);
+    fn slots_are_counted_per_client_and_in_all_and_freed_on_drop() {
+        let slots = Slots::new(2, 3);
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let c: IpAddr = "192.0.2.3".parse().unwrap();
         let first = slots.take(a).unwrap();
         let _second = slots.take(a).unwrap();
-        assert!(slots.take(a).is_none());
-        assert!(slots.take(b).is_some());
+        assert_eq!(slots.take(a).unwrap_err(), Full::Client);
+        let _b = slots.take(b).unwrap();
+        assert_eq!(slots.take(c).unwrap_err(), Full::All, "three held in all");
         drop(first);
         let _third = slots.take(a).unwrap();
-        assert!(slots.take(a).is_none());
+        assert_eq!(slots.take(a).unwrap_err(), Full::All);
+        drop(_b);
+        assert_eq!(slots.take(a).unwrap_err(), Full::Client);
+        assert!(slots.take(c).is_ok());
     }
 
     #[test]

@@ -9,7 +9,9 @@
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use url::Url;
-use wire::{ClientToken, CreateOnboarding, CreateSession, Mode, Session, SessionInfo, SessionToken};
+use wire::{
+    ClientToken, CreateOnboarding, CreateSession, Mode, Session, SessionInfo, SessionToken,
+};
 
 use crate::clock::Clock;
 use crate::error::Error;

@@ -133,6 +133,8 @@ error_codes! {
     // Limits the proxy enforces (docs/API.md, "Limits").
     /// The request was not answered within the proxy's request timeout.
     RequestTimeout = "request_timeout",
+    /// The request's body did not arrive within `BODY_READ_TIMEOUT_SECS`.
+    BodyTimeout = "body_timeout",
     /// The proxy is handling as many requests as it may at once.
     Overloaded = "overloaded",
     /// This client sent more requests of this kind than the proxy allows per minute.

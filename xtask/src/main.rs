@@ -22,14 +22,17 @@ usage: cargo xtask <command>
                             or in ./.env; live with one)
   test                      install what is missing, then run every test layer:
                             native (with a throwaway PostgreSQL cluster), API fuzzing,
-                            wasm in headless Chromium, end-to-end
+                            wasm in headless Chromium and Firefox, end-to-end
+                            (Chromium, the integration examples, a smoke test in
+                            Firefox and WebKit)
   test native|api|wasm|e2e  run one layer only
   postgres COMMAND [ARG…]   run COMMAND with PROXY_TEST_POSTGRES_URL naming a throwaway
                             PostgreSQL cluster (e.g. cargo test -p proxy --test api postgres)
   build                     build the release bundles (dist/, dist/console/), the
                             proxy's binaries and the widget package
                             (target/wa-signup-VERSION.tgz, npm pack)
-  setup [--browser]         install the missing tools only
+  setup [--browser]         install the missing tools only (--browser: also Chromium,
+                            Firefox ESR, WebKitGTK and their drivers)
   bench                     run every benchmark side by side, write BENCHMARKS.md
   bench growth              only the proxy's growth with stored sign-ups and open streams";
 
@@ -42,7 +45,7 @@ fn main() -> ExitCode {
         Some("build") => Tools::ensure(&root, false).and_then(|t| build(&root, &t)),
         Some("bench") => bench::run(&root, args.get(1).map(String::as_str)),
         Some("postgres") => with_postgres(&root, &args[1..]),
-        Some("setup") => Tools::ensure(&root, args.iter().any(|a| a == "--browser")).map(|_| ()),
+        Some("setup") => setup(&root, args.iter().any(|a| a == "--browser")),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -141,6 +144,15 @@ fn precompress(dist: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// `cargo xtask setup`: the build's tools; with `browser`, every engine the tests drive.
+fn setup(root: &Path, browser: bool) -> Result<(), String> {
+    let tools = Tools::ensure(root, browser)?;
+    if browser {
+        tools::ensure_other_engines(&tools)?;
+    }
+    Ok(())
+}
+
 fn proxy_binary(root: &Path) -> PathBuf {
     root.join("target/release/wa-signup-proxy")
 }
@@ -225,29 +237,54 @@ fn test(root: &Path, layer: Option<&str>) -> Result<(), String> {
             .arg("proxy/tests/schemathesis.sh")
             .current_dir(root))?;
     }
-    if want("wasm") {
+    // Firefox and WebKit besides Chromium: customers arrive in all three.
+    let engines = match want("wasm") || want("e2e") {
+        true => Some(tools::ensure_other_engines(&tools)?),
+        false => None,
+    };
+    if let Some(engines) = engines.as_ref().filter(|_| want("wasm")) {
+        let wasm_tests = [
+            "test",
+            "-p",
+            "wa-signup",
+            "--target",
+            "wasm32-unknown-unknown",
+        ];
+        // wasm-bindgen-test-runner takes the driver its environment names (GECKODRIVER
+        // before CHROMEDRIVER), else the first one on PATH; webdriver.json holds each
+        // browser's options.
         step("browser tests: wasm-bindgen-test in headless Chromium");
         run(tools
             .command("cargo")
-            .args([
-                "test",
-                "-p",
-                "wa-signup",
-                "--target",
-                "wasm32-unknown-unknown",
-            ])
-            .current_dir(root))?;
-    }
-    if want("e2e") {
-        step("end-to-end: release bundle + proxy binary, Playwright in Chromium");
-        build(root, &tools)?;
+            .args(wasm_tests)
+            .current_dir(root)
+            .env_remove("GECKODRIVER"))?;
+        step("browser tests: wasm-bindgen-test in headless Firefox ESR (geckodriver)");
         run(tools
-            .command("npm")
-            .args(["test", "--silent"])
+            .command("cargo")
+            .args(wasm_tests)
+            .current_dir(root)
+            .env_remove("CHROMEDRIVER")
+            .env("GECKODRIVER", &engines.geckodriver))?;
+    }
+    if let Some(engines) = engines.as_ref().filter(|_| want("e2e")) {
+        let python = tools.ensure_examples(root)?;
+        step(
+            "end-to-end: release bundle + proxy binary; Playwright in Chromium, the integration \
+             examples, a smoke test in Firefox and WebKit through WebDriver (under xvfb-run)",
+        );
+        build(root, &tools)?;
+        // xvfb-run gives WebKitGTK a display (Chromium and Firefox run headless anyway).
+        run(tools
+            .command("xvfb-run")
+            .args(["-a", "npm", "test", "--silent"])
             .current_dir(root.join("e2e"))
             .env("PROXY_BIN", proxy_binary(root))
             .env("FAKE_YCLOUD_BIN", fake_ycloud_binary(root))
-            .env("DIST_DIR", root.join("dist")))?;
+            .env("DIST_DIR", root.join("dist"))
+            .env("EXAMPLES_PYTHON", python)
+            .env("GECKODRIVER", &engines.geckodriver)
+            .env("WEBKIT_MINIBROWSER", &engines.minibrowser))?;
     }
     Ok(())
 }

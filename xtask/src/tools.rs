@@ -57,6 +57,13 @@ impl Tools {
         cmd
     }
 
+    /// Where `program` is on the tools' PATH, if anywhere.
+    fn find(&self, program: &str) -> Option<PathBuf> {
+        env::split_paths(&self.path)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    }
+
     /// First line a tool prints for `--version`, or None when it is not there.
     fn version_of(&self, program: &str, arg: &str) -> Option<String> {
         let out = self
@@ -128,6 +135,60 @@ impl Tools {
         ]))
     }
 
+    /// The integration examples' own dependencies: `npm ci` in `examples/node`, and a
+    /// virtual environment under `target/` with `examples/python/requirements.txt`. Returns
+    /// that environment's Python.
+    pub fn ensure_examples(&self, root: &Path) -> Result<PathBuf, String> {
+        let node = root.join("examples/node");
+        let lock = fs::read(node.join("package-lock.json"))
+            .map_err(|e| format!("examples/node/package-lock.json: {e}"))?;
+        let stamp = node.join("node_modules/.xtask-lock.json");
+        if fs::read(&stamp).ok().as_deref() != Some(&lock[..]) {
+            say(
+                "the npm packages of examples/node (npm ci)",
+                "the Node example verifies webhooks with standardwebhooks",
+            );
+            run(self
+                .command("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&node))?;
+            fs::write(&stamp, &lock).map_err(|e| format!("{}: {e}", stamp.display()))?;
+        }
+        let venv = root.join("target/examples-venv");
+        let python = venv.join("bin/python");
+        let requirements = fs::read(root.join("examples/python/requirements.txt"))
+            .map_err(|e| format!("examples/python/requirements.txt: {e}"))?;
+        let stamp = venv.join(".xtask-requirements.txt");
+        if fs::read(&stamp).ok().as_deref() != Some(&requirements[..]) {
+            say(
+                "PyPI's standardwebhooks into target/examples-venv (python3 -m venv, pip)",
+                "the Python example verifies webhooks with it",
+            );
+            let has_venv = self
+                .command("python3")
+                .args(["-c", "import ensurepip, venv"])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !has_venv {
+                say(
+                    "Debian's python3-venv",
+                    "the Python example runs in a virtual environment",
+                );
+                apt_install(&["python3-venv"])?;
+            }
+            run(self
+                .command("python3")
+                .args(["-m", "venv", "--clear"])
+                .arg(&venv))?;
+            run(Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet", "-r"])
+                .arg(root.join("examples/python/requirements.txt")))?;
+            fs::write(&stamp, &requirements).map_err(|e| format!("{}: {e}", stamp.display()))?;
+        }
+        Ok(python)
+    }
+
     fn ensure_npm_packages(&self, root: &Path) -> Result<(), String> {
         let e2e = root.join("e2e");
         let lock = fs::read(e2e.join("package-lock.json"))
@@ -161,6 +222,85 @@ fn ensure_chromium() -> Result<(), String> {
         "the browser tests and end-to-end tests drive headless Chromium",
     );
     apt_install(&["chromium", "chromium-driver"])
+}
+
+/// geckodriver from crates.io (Debian packages none): wasm-bindgen-test's runner and the
+/// end-to-end smoke test drive Firefox through it.
+const GECKODRIVER_VERSION: &str = "0.37.1";
+
+/// The engines besides Chromium, ready to drive.
+pub struct OtherEngines {
+    /// geckodriver, for Firefox ESR.
+    pub geckodriver: PathBuf,
+    /// WebKitGTK's MiniBrowser, the browser WebKitWebDriver starts.
+    pub minibrowser: PathBuf,
+}
+
+/// Firefox and WebKit, where customers also arrive: Debian's `firefox-esr`,
+/// `webkit2gtk-driver` (WebKitWebDriver, and MiniBrowser through its library) and `xvfb`
+/// with `xauth` (WebKitGTK needs a display, `xvfb-run` gives it one), plus geckodriver from
+/// crates.io; each installed only when missing.
+pub fn ensure_other_engines(tools: &Tools) -> Result<OtherEngines, String> {
+    let debian = [
+        ("/usr/bin/firefox-esr", "firefox-esr"),
+        ("/usr/bin/WebKitWebDriver", "webkit2gtk-driver"),
+        ("/usr/bin/xvfb-run", "xvfb"),
+        ("/usr/bin/xauth", "xauth"),
+    ];
+    let mut missing: Vec<&str> = debian
+        .iter()
+        .filter(|(path, _)| !Path::new(path).exists())
+        .map(|(_, package)| *package)
+        .collect();
+    if find_minibrowser().is_none() && !missing.contains(&"webkit2gtk-driver") {
+        missing.push("webkit2gtk-driver");
+    }
+    if !missing.is_empty() {
+        say(
+            &format!("Debian's {}", missing.join(", ")),
+            "the browser tests also run in Firefox, the end-to-end smoke test in Firefox and WebKit",
+        );
+        apt_install(&missing)?;
+    }
+    let minibrowser = find_minibrowser().ok_or_else(|| {
+        "webkit2gtk-driver is installed, but no /usr/lib/*/webkit2gtk-4.1/MiniBrowser was found"
+            .to_owned()
+    })?;
+    let want = format!("geckodriver {GECKODRIVER_VERSION}");
+    let have = tools.version_of("geckodriver", "--version");
+    if !have.is_some_and(|v| v.starts_with(&want)) {
+        say(
+            &want,
+            "Firefox is driven through it (about 2 minutes, once)",
+        );
+        run(tools.command("cargo").args([
+            "install",
+            "--locked",
+            "--quiet",
+            "--force",
+            "geckodriver",
+            "--version",
+            GECKODRIVER_VERSION,
+        ]))?;
+    }
+    // The one that answered (cargo's bin directory comes first on the tools' PATH).
+    let geckodriver = tools
+        .find("geckodriver")
+        .ok_or("geckodriver is installed, but not on PATH")?;
+    Ok(OtherEngines {
+        geckodriver,
+        minibrowser,
+    })
+}
+
+/// WebKitGTK's MiniBrowser, which Debian keeps off PATH in the library's directory of the
+/// machine's architecture (`/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/` on amd64).
+fn find_minibrowser() -> Option<PathBuf> {
+    fs::read_dir("/usr/lib")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("webkit2gtk-4.1/MiniBrowser"))
+        .find(|p| p.is_file())
 }
 
 /// The directory holding PostgreSQL's server programs (`initdb`, `pg_ctl`), installing
@@ -284,6 +424,23 @@ pub fn run(cmd: &mut Command) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_program_is_found_in_the_first_path_directory_holding_it() {
+        let base = env::temp_dir().join(format!("xtask-find-{}", std::process::id()));
+        let (first, second) = (base.join("first"), base.join("second"));
+        fs::create_dir_all(&first).unwrap();
+        fs::create_dir_all(&second).unwrap();
+        fs::write(second.join("geckodriver"), "").unwrap();
+        let tools = Tools {
+            path: env::join_paths([&first, &second]).unwrap(),
+        };
+        assert_eq!(tools.find("geckodriver"), Some(second.join("geckodriver")));
+        assert_eq!(tools.find("chromedriver"), None);
+        fs::write(first.join("geckodriver"), "").unwrap();
+        assert_eq!(tools.find("geckodriver"), Some(first.join("geckodriver")));
+        fs::remove_dir_all(&base).unwrap();
+    }
 
     #[test]
     fn the_newest_postgresql_is_chosen_numerically() {

@@ -118,7 +118,7 @@ pub const VARIABLES: &[Var] = &[
         names: &["DATABASE_URL"],
         help: "onboarding store: sqlite: or postgres: URL",
         example: "postgres://user:password@localhost/wa_signup",
-        meaning: "the onboarding store: `sqlite:…` (file and directory created; one process) or `postgres:`/`postgresql:…` (several instances may share it: each onboarding is run by the instance holding its row's lease)",
+        meaning: "the onboarding store: `sqlite:…` (file and directory created; one process: it holds `{file}.lock`, and a second proxy on the same file stops at start-up naming it) or `postgres:`/`postgresql:…` (several instances may share it: each onboarding is run by the instance holding its row's lease)",
         default: "`sqlite://data/onboarding.db`",
     },
     Var {
@@ -178,6 +178,13 @@ pub const VARIABLES: &[Var] = &[
         default: "`30`",
     },
     Var {
+        names: &["RESUME_PER_SECOND"],
+        help: "unfinished onboardings resumed per second after a restart (1-10000)",
+        example: "",
+        meaning: "how many unfinished onboardings are picked up per second after a restart or once their lease expired (1–10000), so a restart with thousands pending never bursts towards YCloud or Meta",
+        default: "`20`",
+    },
+    Var {
         names: &["UPSTREAM_TIMEOUT_SECS"],
         help: "seconds one request to YCloud or the Graph API may take (1-300)",
         example: "",
@@ -196,6 +203,13 @@ pub const VARIABLES: &[Var] = &[
         help: "seconds to send a request's head (1-3600)",
         example: "",
         meaning: "seconds a client has to send a request's head (1–3600); then the connection is closed",
+        default: "`10`",
+    },
+    Var {
+        names: &["BODY_READ_TIMEOUT_SECS"],
+        help: "seconds for a request's body to arrive (1-3600)",
+        example: "",
+        meaning: "seconds for a request's whole body to arrive once its head is read (1–3600); then `408 body_timeout`, and the request's place is free again",
         default: "`10`",
     },
     Var {
@@ -227,11 +241,25 @@ pub const VARIABLES: &[Var] = &[
         default: "`20`",
     },
     Var {
+        names: &["REQUESTS_IN_FLIGHT_PER_CLIENT"],
+        help: "requests one client may have in flight at once (health and metrics aside)",
+        example: "",
+        meaning: "requests one client (an IPv4 address or an IPv6 /64) may have in flight at once, `/healthz`, `/livez` and `/metrics` aside (1–1000000); one more is `429 rate_limited` at once, so no client can hold every place of `MAX_CONCURRENT_REQUESTS`",
+        default: "`64`",
+    },
+    Var {
         names: &["EVENT_STREAMS_PER_CLIENT"],
         help: "event streams one client may hold open",
         example: "",
         meaning: "event streams one client may hold open at once (1–100000); one more is `429 too_many_streams`",
         default: "`20`",
+    },
+    Var {
+        names: &["EVENT_STREAMS_MAX"],
+        help: "event streams open at once in all",
+        example: "",
+        meaning: "event streams open at once, all clients together (1–1000000); one more is `503 overloaded` with `Retry-After`",
+        default: "`2000`",
     },
     Var {
         names: &["EVENT_STREAM_MAX_SECS"],

@@ -75,13 +75,7 @@ impl FromRequest<AppState> for VerifiedMetaWebhook {
                 .map_err(|_| Error::MetaSignatureMalformed("the header is not ASCII"))?
                 .to_owned(),
         };
-        let body = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge
-            } else {
-                Error::MalformedJson("the body could not be read".to_owned())
-            }
-        })?;
+        let body = Bytes::from_request(req, state).await?;
         verify(secret, &header, &body)?;
         Ok(Self(body))
     }

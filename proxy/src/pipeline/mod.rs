@@ -539,7 +539,8 @@ impl Pipeline {
     }
 
     /// Picks up, in the background, every unfinished onboarding that nobody holds (a
-    /// previous run of this or another instance left it), [`RESUME_CONCURRENCY`] at a time.
+    /// previous run of this or another instance left it), at `RESUME_PER_SECOND` and
+    /// [`RESUME_CONCURRENCY`] at a time.
     /// Answers how many were found; each runs only if its lease can be taken.
     ///
     /// # Errors
@@ -581,19 +582,27 @@ impl Pipeline {
             .store
             .unfinished(self.inner.clock.now(), which)
             .await?;
-        for id in &ids {
-            let pipeline = self.clone();
-            let id = id.clone();
-            tokio::spawn(async move {
-                let Ok(_permit) = pipeline.inner.resumes.acquire().await else {
-                    return;
-                };
-                if let Err(e) = pipeline.resume_one(&id).await {
-                    tracing::error!(id, error = %e, "resuming failed");
-                }
-            });
-        }
-        Ok(ids.len())
+        let n = ids.len();
+        let pipeline = self.clone();
+        // Paced (`RESUME_PER_SECOND`) and at most RESUME_CONCURRENCY at once: thousands of
+        // pending onboardings after a restart reach the provider as a trickle, not a burst.
+        tokio::spawn(async move {
+            let mut pace = tokio::time::interval(pipeline.inner.tuning.resume_pace);
+            pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            for id in ids {
+                pace.tick().await;
+                let pipeline = pipeline.clone();
+                tokio::spawn(async move {
+                    let Ok(_permit) = pipeline.inner.resumes.acquire().await else {
+                        return;
+                    };
+                    if let Err(e) = pipeline.resume_one(&id).await {
+                        tracing::error!(id, error = %e, "resuming failed");
+                    }
+                });
+            }
+        });
+        Ok(n)
     }
 
     /// Runs one listed onboarding, if it can be leased and is still unfinished (another

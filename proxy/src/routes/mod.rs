@@ -224,39 +224,52 @@ pub fn router(state: AppState) -> Router {
                 crate::error::Error::Internal("a handler panicked".to_owned()).into_response()
             },
         ));
-    let service = crate::limits::with_request_timeout(service, state.limits.settings.request_timeout);
+    // Inside the concurrency limit: a body trickling in frees its place after
+    // BODY_READ_TIMEOUT_SECS. Outside it, each client's own cap, so that one client alone
+    // never holds every place.
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        state.limits.clone(),
+        crate::limits::body_deadline,
+    ));
     let app =
         crate::limits::with_concurrency_limit(app, state.limits.settings.max_concurrent_requests)
-            .merge(service)
-            // Outside the limits, so their refusals are counted too.
             .layer(axum::middleware::from_fn_with_state(
-                state.metrics.clone(),
-                crate::metrics::track,
-            ))
-            .layer(CompressionLayer::new())
-            .layer(axum::middleware::map_response(
-                move |response: axum::response::Response| {
-                    let security = security.clone();
-                    async move { security.apply(response) }
-                },
-            ))
-            .layer(
-                // Method and path only: no headers (nor the query) go into the logs. Each request
-                // at `debug` (a line per request at `info` cost ~30 % of GET throughput); a 5xx
-                // or a failed connection is still logged at `error` (`DefaultOnFailure`).
-                TraceLayer::new_for_http()
-                    // The path without its query: `?session=` and `hub.verify_token` are
-                    // secrets, and `DefaultMakeSpan` records the whole URI.
-                    .make_span_with(|request: &axum::extract::Request| {
-                        tracing::debug_span!(
-                            "request",
-                            method = %request.method(),
-                            path = %request.uri().path(),
-                        )
-                    })
-                    .on_request(())
-                    .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
-            );
+                state.clone(),
+                crate::limits::per_client_in_flight,
+            ));
+    let service =
+        crate::limits::with_request_timeout(service, state.limits.settings.request_timeout);
+    let app = app
+        .merge(service)
+        // Outside the limits, so their refusals are counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::track,
+        ))
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::map_response(
+            move |response: axum::response::Response| {
+                let security = security.clone();
+                async move { security.apply(response) }
+            },
+        ))
+        .layer(
+            // Method and path only: no headers (nor the query) go into the logs. Each request
+            // at `debug` (a line per request at `info` cost ~30 % of GET throughput); a 5xx
+            // or a failed connection is still logged at `error` (`DefaultOnFailure`).
+            TraceLayer::new_for_http()
+                // The path without its query: `?session=` and `hub.verify_token` are
+                // secrets, and `DefaultMakeSpan` records the whole URI.
+                .make_span_with(|request: &axum::extract::Request| {
+                    tracing::debug_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+        );
     let app = match cors {
         Some(cors) => app.layer(cors),
         None => app,

@@ -219,7 +219,10 @@ pub async fn events(
         .limits
         .streams
         .take(client)
-        .ok_or(Error::TooManyStreams)?;
+        .map_err(|full| match full {
+            crate::limits::Full::Client => Error::TooManyStreams,
+            crate::limits::Full::All => Error::Overloaded,
+        })?;
     let lifetime = state.limits.settings.event_stream_lifetime;
     // Subscribe before reading, so a change between the two is not lost.
     let mut changes = state.pipeline.subscribe(&id);
@@ -260,7 +263,11 @@ fn event(onboarding: &Onboarding) -> Event {
 }
 
 /// The browser routes of onboarding `id` need its client token, while its session lives.
-pub(super) async fn authorize(state: &AppState, headers: &HeaderMap, id: &str) -> Result<(), Error> {
+pub(super) async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(), Error> {
     state
         .sessions
         .authorize(headers.get(header::AUTHORIZATION), id)

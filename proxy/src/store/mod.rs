@@ -40,8 +40,8 @@ mod meta;
 mod partner;
 mod queries;
 mod rows;
-mod tokens;
 mod signups;
+mod tokens;
 mod webhooks;
 mod writer;
 mod writes;
@@ -51,9 +51,9 @@ pub use leases::Unleased;
 pub use meta::{MetaCredentials, PinOrigin, SealedColumn};
 pub use partner::{Attempt, DueEvent, EventFilter, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
-pub use tokens::ClientGrant;
 pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
 pub use signups::{partner_event_of, SignupFunnel, SignupRecord};
+pub use tokens::ClientGrant;
 pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};
 pub use writes::{Budget, CallKind, CountedCall, Ended, Writes};
 
@@ -95,6 +95,13 @@ pub enum StoreError {
         /// Which onboarding.
         id: String,
     },
+    /// Another process has this SQLite file open as its store: SQLite has one writer, and
+    /// two proxies on one file would each run the same onboardings.
+    #[error("{path} is in use by another process (one proxy per SQLite file; several instances need PostgreSQL)")]
+    InUse {
+        /// The database file.
+        path: String,
+    },
     /// A stored row does not parse (edited by hand, or a bug).
     #[error("corrupt row {id}: {what}")]
     Corrupt {
@@ -128,6 +135,9 @@ pub struct Store {
     deliver_events: bool,
     /// Wakes the outbox's deliverer when a commit wrote an event.
     outbox_wake: Arc<tokio::sync::Notify>,
+    /// With a SQLite file: the exclusive lock on `{file}.lock` this process holds while the
+    /// store is open (released by [`Store::close`] of its last store, or at exit).
+    file_lock: Arc<std::sync::Mutex<Option<Arc<std::fs::File>>>>,
 }
 
 impl Store {
@@ -178,8 +188,13 @@ impl Store {
                 writer: None,
                 deliver_events: false,
                 outbox_wake: Arc::default(),
+                file_lock: Arc::default(),
             });
         }
+        let file_lock = match in_memory {
+            true => None,
+            false => Some(lock_file(sqlite_path(&url))?),
+        };
         // One writer: writes queue in tokio for the one connection instead of competing for
         // SQLite's lock.
         let write = options()
@@ -202,6 +217,7 @@ impl Store {
             writer,
             deliver_events: false,
             outbox_wake: Arc::default(),
+            file_lock: Arc::new(std::sync::Mutex::new(file_lock)),
         })
     }
 
@@ -240,6 +256,11 @@ impl Store {
         }
         self.read.close().await;
         self.write.close().await;
+        let mut lock = self
+            .file_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        drop(lock.take());
     }
 }
 
@@ -289,6 +310,55 @@ fn sqlite_path(url: &str) -> &str {
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url);
     rest.split_once('?').map_or(rest, |(path, _)| path)
+}
+
+/// Takes the exclusive lock of SQLite file `path` (on `{path}.lock`, so SQLite's own locks
+/// on the file are left alone), or says which file another process holds. Stores of one
+/// process share its lock (tests open a second store on a running proxy's file); the
+/// operating system releases it when the process ends, however it ends.
+fn lock_file(path: &str) -> Result<Arc<std::fs::File>, StoreError> {
+    static HELD: std::sync::Mutex<Vec<(std::path::PathBuf, std::sync::Weak<std::fs::File>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let lock_path = format!("{path}.lock");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(&lock_path)
+        .map_err(|source| StoreError::File {
+            path: lock_path.clone(),
+            source,
+        })?;
+    let key = std::fs::canonicalize(&lock_path).map_err(|source| StoreError::File {
+        path: lock_path.clone(),
+        source,
+    })?;
+    let mut held = HELD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    held.retain(|(_, lock)| lock.strong_count() > 0);
+    if let Some(lock) = held
+        .iter()
+        .find(|(p, _)| *p == key)
+        .and_then(|(_, l)| l.upgrade())
+    {
+        return Ok(lock);
+    }
+    match file.try_lock() {
+        Ok(()) => {
+            let file = Arc::new(file);
+            held.push((key, Arc::downgrade(&file)));
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse {
+            path: path.to_owned(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::File {
+            path: lock_path,
+            source,
+        }),
+    }
 }
 
 /// Creates `path` with mode 0600 unless it exists (an existing file keeps its permissions).

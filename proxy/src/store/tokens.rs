@@ -107,12 +107,14 @@ impl Store {
     pub async fn record_pin_attempt(&self, id: &str) -> Result<(), StoreError> {
         let now = format_time(self.clock.now());
         let _gate = self.exclusive().await;
-        sqlx::query("INSERT INTO pin_attempts (id, onboarding_id, attempted_at) VALUES ($1, $2, $3)")
-            .bind(super::rows::new_row_id())
-            .bind(id)
-            .bind(now)
-            .execute(&self.write)
-            .await?;
+        sqlx::query(
+            "INSERT INTO pin_attempts (id, onboarding_id, attempted_at) VALUES ($1, $2, $3)",
+        )
+        .bind(super::rows::new_row_id())
+        .bind(id)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 

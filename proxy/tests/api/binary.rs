@@ -192,3 +192,50 @@ fn help_lists_every_variable_and_version_prints_the_version() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Starts a sandbox proxy in `dir` and waits for its banner.
+fn sandbox_in(dir: &std::path::Path) -> std::process::Child {
+    let mut child = proxy(
+        dir,
+        &["--sandbox", "--addr", "127.0.0.1:0"],
+        &[("RUST_LOG", "warn")],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("the proxy starts");
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut banner)
+        .expect("the banner");
+    assert!(banner.contains("http://"), "{banner:?}");
+    child
+}
+
+#[test]
+fn a_second_process_on_the_same_sqlite_file_refuses_to_start_naming_it() {
+    let dir = fresh_dir("bin");
+    let mut first = sandbox_in(&dir);
+    let out = proxy(&dir, &["--sandbox", "--addr", "127.0.0.1:0"], &[])
+        .output()
+        .expect("the second proxy runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    let file = database_url(&dir);
+    let file = file.trim_start_matches("sqlite://");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("DATABASE_URL"))
+        .unwrap_or_else(|| panic!("no line names DATABASE_URL: {stderr}"));
+    assert!(
+        line.contains(file) && line.contains("in use by another process"),
+        "{line}"
+    );
+    // The first one's end (however it ends) frees the file.
+    let _ = first.kill();
+    let _ = first.wait();
+    let mut again = sandbox_in(&dir);
+    let _ = again.kill();
+    let _ = again.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}

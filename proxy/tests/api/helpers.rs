@@ -355,7 +355,10 @@ impl TestApp {
     pub async fn get_onboarding(&self, id: &str) -> reqwest::Response {
         if !has_client_token(id) {
             return self
-                .partner(reqwest::Method::GET, &format!("/api/partner/onboardings/{id}"))
+                .partner(
+                    reqwest::Method::GET,
+                    &format!("/api/partner/onboardings/{id}"),
+                )
                 .send()
                 .await
                 .expect("request");
@@ -431,8 +434,9 @@ impl TestApp {
 
 /// Client tokens answered by `POST /api/onboardings`, by onboarding id (every test app's:
 /// instances sharing a database serve each other's onboardings).
-static CLIENT_TOKENS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
-    std::sync::LazyLock::new(Default::default);
+static CLIENT_TOKENS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, String>>,
+> = std::sync::LazyLock::new(Default::default);
 
 /// Reads a `POST /api/onboardings` answer, remembers its `client_token`, and gives back an
 /// answer with the same status, headers and body.

@@ -64,22 +64,111 @@ async fn a_client_that_never_finishes_its_request_head_is_disconnected() {
     assert_eq!(r.status(), 200);
 }
 
+/// The status line and error body of a raw HTTP answer.
+fn raw_error(answer: &str) -> (&str, wire::ErrorBody) {
+    let status = answer.lines().next().unwrap_or_default();
+    let body = &answer[answer.find("\r\n\r\n").expect("a body") + 4..];
+    (status, serde_json::from_str(body).expect(body))
+}
+
 #[tokio::test]
-async fn a_body_that_never_arrives_is_answered_request_timeout() {
-    let app = app_with(&[("REQUEST_TIMEOUT_SECS", "1")]).await;
+async fn a_body_that_never_arrives_is_answered_body_timeout_and_frees_its_place() {
+    // The only place, and a request timeout far longer than the body's: the body's own
+    // limit is what frees the place.
+    let app = app_with(&[
+        ("BODY_READ_TIMEOUT_SECS", "1"),
+        ("REQUEST_TIMEOUT_SECS", "60"),
+        ("MAX_CONCURRENT_REQUESTS", "1"),
+    ])
+    .await;
+    let started = std::time::Instant::now();
     let mut socket = send_partly(
         &app,
         "POST /api/onboardings HTTP/1.1\r\nHost: proxy\r\nContent-Type: application/json\r\n\
          Content-Length: 200\r\nConnection: close\r\n\r\n{\"mode\":",
     )
     .await;
-    let answer = read_until_closed(&mut socket, Duration::from_secs(10)).await;
-    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
-    let body = &answer[answer.find("\r\n\r\n").expect("a body") + 4..];
-    let e: wire::ErrorBody = serde_json::from_str(body).expect(body);
-    assert_eq!(e.error.code, "request_timeout");
+    let answer = read_until_closed(&mut socket, Duration::from_secs(20)).await;
+    let (status, e) = raw_error(&answer);
+    assert!(status.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(e.error.code, "body_timeout");
     assert!(e.error.retryable);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "answered by the body's limit, not the request's: {:?}",
+        started.elapsed()
+    );
     assert_eq!(app.stored_onboardings().await, 0);
+    // The place is free again at once.
+    let r = app
+        .client
+        .get(format!("{}/api/config", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // A whole body that arrives in time is read as before.
+    let r = app.post_onboarding(&standard_body()).await;
+    assert_eq!(r.status(), 201);
+}
+
+#[tokio::test]
+async fn one_client_cannot_hold_every_place() {
+    let app = app_with(&[
+        ("REQUESTS_IN_FLIGHT_PER_CLIENT", "1"),
+        ("TRUST_PROXY_HEADERS", "true"),
+        ("BODY_READ_TIMEOUT_SECS", "30"),
+    ])
+    .await;
+    // Client A's only place is held by a body that trickles in.
+    let _slow = send_partly(
+        &app,
+        "POST /api/onboardings HTTP/1.1\r\nHost: proxy\r\nX-Forwarded-For: 203.0.113.7\r\n\
+         Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{",
+    )
+    .await;
+    let config_from = |ip: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .get(format!("{}/api/config", app.address))
+                .header("x-forwarded-for", ip)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Refused while its only place is held.
+    let refused = poll_until(Duration::from_secs(10), || async {
+        let r = config_from("203.0.113.7").await;
+        match r.status().as_u16() {
+            429 => Ok(r),
+            other => Err(other),
+        }
+    })
+    .await;
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let e = assert_error_shape(refused, 429).await;
+    assert_eq!(e.error.code, "rate_limited");
+    // Another client, and the operator's probes, are served meanwhile.
+    assert_eq!(config_from("203.0.113.8").await.status(), 200);
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .header("x-forwarded-for", "203.0.113.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    // Its request gone, client A is served again.
+    drop(_slow);
+    poll_until(Duration::from_secs(10), || async {
+        match config_from("203.0.113.7").await.status().as_u16() {
+            200 => Ok(()),
+            other => Err(other),
+        }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -213,7 +302,11 @@ async fn sign_ups_and_retries_beyond_the_rate_are_refused_with_retry_after() {
     // Reads are not limited.
     let r = app
         .client
-        .get(format!("{}/api/onboardings/{}", app.address, uuid::Uuid::new_v4()))
+        .get(format!(
+            "{}/api/onboardings/{}",
+            app.address,
+            uuid::Uuid::new_v4()
+        ))
         .send()
         .await
         .unwrap();
@@ -303,6 +396,35 @@ async fn each_client_holds_a_limited_number_of_event_streams() {
     }
     let again = open_stream(&app, &o.id, a).await;
     assert_eq!(again.status(), 200);
+}
+
+#[tokio::test]
+async fn event_streams_in_all_are_limited() {
+    let app = app_with(&[("EVENT_STREAMS_MAX", "2"), ("TRUST_PROXY_HEADERS", "true")]).await;
+    let o = pending_onboarding(&app).await;
+    let mut open = Vec::new();
+    for ip in ["203.0.113.1", "203.0.113.2"] {
+        let mut s = open_stream(&app, &o.id, Some(ip)).await;
+        assert_eq!(s.status(), 200);
+        s.chunk().await.unwrap().expect("the first event");
+        open.push(s);
+    }
+    // A third client, under its own limit, meets the global one.
+    let refused = open_stream(&app, &o.id, Some("203.0.113.3")).await;
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let e = assert_error_shape(refused, 503).await;
+    assert_eq!(e.error.code, "overloaded");
+    // A stream that ends gives its place back.
+    drop(open.pop());
+    let again = poll_until(Duration::from_secs(10), || async {
+        let r = open_stream(&app, &o.id, Some("203.0.113.3")).await;
+        match r.status().as_u16() {
+            200 => Ok(r),
+            other => Err(other),
+        }
+    })
+    .await;
+    assert_eq!(again.status(), 200, "a place freed by a closed stream");
 }
 
 #[tokio::test]

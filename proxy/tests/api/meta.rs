@@ -438,7 +438,11 @@ async fn three_wrong_pins_then_none_until_the_partner_retries_and_wrong_ones_are
     let r = app.post_onboarding(&standard_body()).await;
     let o: Onboarding = r.json().await.unwrap();
     assert_eq!(o.error.unwrap().code, "pin_required");
-    let generated = credentials(&app, &o.id).await.json::<wire::Credentials>().await.unwrap();
+    let generated = credentials(&app, &o.id)
+        .await
+        .json::<wire::Credentials>()
+        .await
+        .unwrap();
     let generated = generated.pin.unwrap().as_str().to_owned();
 
     for wrong in ["111111", "222222", "333333"] {
@@ -475,7 +479,11 @@ async fn three_wrong_pins_then_none_until_the_partner_retries_and_wrong_ones_are
     let done: Onboarding = r.json().await.unwrap();
     assert_eq!(done.state, OnboardingState::Connected);
     let c: wire::Credentials = credentials(&app, &o.id).await.json().await.unwrap();
-    assert_eq!(c.pin.unwrap().as_str(), "246810", "the accepted PIN is stored");
+    assert_eq!(
+        c.pin.unwrap().as_str(),
+        "246810",
+        "the accepted PIN is stored"
+    );
 }
 
 #[tokio::test]

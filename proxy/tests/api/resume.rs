@@ -321,3 +321,78 @@ async fn a_restart_resumes_a_bounded_number_at_a_time() {
             .await;
     }
 }
+
+#[tokio::test]
+async fn a_restart_resumes_many_onboardings_at_a_pace_not_in_a_burst() {
+    use std::sync::{Arc, Mutex};
+    const N: usize = 12;
+    let dir = fresh_dir("resume-paced");
+    let store = Store::connect(&database_url(&dir), proxy::clock::Clock::system())
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..N {
+        let mut req = request();
+        req.waba_id = WabaId::parse(&format!("5550000{i:03}")).unwrap();
+        req.phone_number_id = Some(PhoneNumberId::parse(&format!("6660000{i:03}")).unwrap());
+        let (o, created) = store.insert_or_get(&req).await.unwrap();
+        assert!(created);
+        store
+            .start_step(&o.id, Step::Bind, OnboardingState::Binding)
+            .await
+            .unwrap();
+        let mut waba = waba_json(true);
+        waba["id"] = json!(req.waba_id.as_str());
+        let update = Update {
+            waba: Some(waba.clone()),
+            ..Update::default()
+        };
+        store
+            .finish_step(&o.id, Step::Bind, StepStatus::Done, Some(&waba), update)
+            .await
+            .unwrap();
+        ids.push(o.id.clone());
+    }
+    store.close().await;
+
+    // Each register answers for the number in its path, and notes when it came.
+    let ycloud = wiremock::MockServer::start().await;
+    let arrived = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&arrived);
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path_regex(
+            r"^/whatsapp/phoneNumbers/\d+/\d+/register$",
+        ))
+        .respond_with(move |req: &wiremock::Request| {
+            seen.lock().unwrap().push(std::time::Instant::now());
+            let parts: Vec<&str> = req.url.path().split('/').collect();
+            let mut phone = phone_json("CONNECTED");
+            phone["wabaId"] = json!(parts[3]);
+            phone["id"] = json!(parts[4]);
+            ResponseTemplate::new(200).set_body_json(phone)
+        })
+        .expect(N as u64)
+        .mount(&ycloud)
+        .await;
+    let app = spawn_app_with(Options {
+        data_dir: Some(dir),
+        ycloud: Some(ycloud),
+        env: vec![("RESUME_PER_SECOND", "4".to_owned())],
+        ..Options::default()
+    })
+    .await;
+    for id in &ids {
+        app.wait_for_state(id, OnboardingState::Connected, Duration::from_secs(20))
+            .await;
+    }
+    let mut times = arrived.lock().unwrap().clone();
+    times.sort();
+    assert_eq!(times.len(), N);
+    // Four a second: the twelve starts span at least eleven quarters of a second (without
+    // pacing, sixteen run at once and all twelve come within milliseconds).
+    let span = times[N - 1] - times[0];
+    assert!(
+        span >= Duration::from_millis(11 * 250 * 9 / 10),
+        "resumed within {span:?}"
+    );
+}

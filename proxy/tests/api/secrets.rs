@@ -118,7 +118,10 @@ async fn tokens_in_addresses_are_never_logged_nor_cached_nor_sent_on() {
     assert_eq!(r.headers()["referrer-policy"], "no-referrer");
     // The page without one keeps the usual policy.
     let plain = app.client.get(&app.address).send().await.unwrap();
-    assert_eq!(plain.headers()["referrer-policy"], "strict-origin-when-cross-origin");
+    assert_eq!(
+        plain.headers()["referrer-policy"],
+        "strict-origin-when-cross-origin"
+    );
 
     // The page's question about its session.
     let r = app
@@ -145,7 +148,10 @@ async fn tokens_in_addresses_are_never_logged_nor_cached_nor_sent_on() {
     let _ = r.status();
 
     let logs = captured_logs();
-    assert!(logs.contains("/webhooks/meta"), "requests are logged at debug");
+    assert!(
+        logs.contains("/webhooks/meta"),
+        "requests are logged at debug"
+    );
     assert!(!logs.contains(&session), "a session token was logged");
     assert!(!logs.contains(verify_token), "the verify token was logged");
 }

@@ -315,7 +315,10 @@ async fn browser_routes(app: &TestApp, id: &str, authorization: Option<&str>) ->
         Some(a) => req.header("authorization", a),
         None => req,
     };
-    let get = with(app.client.get(format!("{}/api/onboardings/{id}", app.address)));
+    let get = with(
+        app.client
+            .get(format!("{}/api/onboardings/{id}", app.address)),
+    );
     let events = with(
         app.client
             .get(format!("{}/api/onboardings/{id}/events", app.address)),
@@ -350,7 +353,10 @@ async fn an_onboardings_browser_routes_need_its_client_token_while_its_session_l
     assert_eq!(r.headers()["cache-control"], "no-store");
     let created: Value = r.json().await.unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
-    let client_token = created["client_token"].as_str().expect("a client_token").to_owned();
+    let client_token = created["client_token"]
+        .as_str()
+        .expect("a client_token")
+        .to_owned();
     assert!(client_token.len() >= 32, "{client_token}");
     let bearer = format!("Bearer {client_token}");
 
@@ -379,7 +385,10 @@ async fn an_onboardings_browser_routes_need_its_client_token_while_its_session_l
     );
 
     // With it: read, followed, and retry reaches the retry's own rules (connected: 409).
-    assert_eq!(browser_routes(&app, &id, Some(&bearer)).await, [200, 200, 409]);
+    assert_eq!(
+        browser_routes(&app, &id, Some(&bearer)).await,
+        [200, 200, 409]
+    );
     let read: Value = app
         .client
         .get(format!("{}/api/onboardings/{id}", app.address))
@@ -407,7 +416,10 @@ async fn an_onboardings_browser_routes_need_its_client_token_while_its_session_l
 
     // The session revoked: the token stops working at once.
     let r = app
-        .partner(Method::DELETE, &format!("/api/partner/sessions/{}", session.id))
+        .partner(
+            Method::DELETE,
+            &format!("/api/partner/sessions/{}", session.id),
+        )
         .send()
         .await
         .unwrap();
@@ -447,11 +459,20 @@ async fn a_session_revoked_while_its_post_runs_creates_nothing() {
     };
     let revoke = async {
         // Once the exchange is under way (the admission is behind the request).
-        while app.graph.received_requests().await.unwrap_or_default().is_empty() {
+        while app
+            .graph
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+        {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         let r = app
-            .partner(Method::DELETE, &format!("/api/partner/sessions/{}", session.id))
+            .partner(
+                Method::DELETE,
+                &format!("/api/partner/sessions/{}", session.id),
+            )
             .send()
             .await
             .unwrap();
@@ -463,7 +484,11 @@ async fn a_session_revoked_while_its_post_runs_creates_nothing() {
     assert_eq!(status, 401, "{text}");
     assert!(text.contains("session_invalid"), "{text}");
     assert_eq!(app.stored_onboardings().await, 0);
-    assert_eq!(ycloud_calls(&app).await, 0, "nothing bound for a revoked session");
+    assert_eq!(
+        ycloud_calls(&app).await,
+        0,
+        "nothing bound for a revoked session"
+    );
 }
 
 #[tokio::test]
