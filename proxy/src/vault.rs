@@ -196,8 +196,12 @@ impl Vault {
         field: Field,
         sealed: &str,
     ) -> Result<(SecretString, Opener), VaultError> {
-        let keys = std::iter::once((Opener::Current, &self.cipher))
-            .chain(self.old.iter().enumerate().map(|(i, c)| (Opener::Old(i), c)));
+        let keys = std::iter::once((Opener::Current, &self.cipher)).chain(
+            self.old
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (Opener::Old(i), c)),
+        );
         for (opener, cipher) in keys {
             if let Ok(secret) = open_with(cipher, onboarding_id, field, sealed) {
                 return Ok((secret, opener));
@@ -283,10 +287,15 @@ mod tests {
         assert_eq!((pin.expose_secret(), opener), ("042917", Opener::Old(1)));
         let resealed = rotated.seal("id-1", Field::Pin, "042917").unwrap();
         assert_eq!(
-            rotated.open_saying("id-1", Field::Pin, &resealed).unwrap().1,
+            rotated
+                .open_saying("id-1", Field::Pin, &resealed)
+                .unwrap()
+                .1,
             Opener::Current
         );
-        assert!(Vault::new(&old).open("id-1", Field::Pin, &resealed).is_err());
+        assert!(Vault::new(&old)
+            .open("id-1", Field::Pin, &resealed)
+            .is_err());
     }
 
     #[test]

@@ -30,9 +30,28 @@ use super::webhook_rules::{
 use super::{Applied, Pipeline};
 use crate::meta::webhook::{Change, Notification};
 use crate::store::{
-    EventObject, EventOutcome, IncomingEvent, Record, Step, StepStatus, StoreError, Update,
-    Verdict,
+    EventObject, EventOutcome, IncomingEvent, Record, Step, StepStatus, StoreError, Update, Verdict,
 };
+
+/// The fields of Meta's webhooks the kit acts on; changes of any other are neither applied
+/// nor stored.
+pub(super) const ACTED_ON: &[&str] = &[
+    "account_update",
+    "account_review_update",
+    "business_capability_update",
+    "phone_number_name_update",
+    "phone_number_quality_update",
+];
+
+/// How far before an onboarding's creation a change may be dated and still be about it:
+/// Meta's clock and the proxy's differ by a little.
+const CLOCK_SKEW: time::Duration = time::Duration::minutes(1);
+
+/// Whether a change dated `at` (its entry's `time`) is older than onboarding `o`.
+fn dated_before(at: Option<OffsetDateTime>, o: &Record) -> bool {
+    let created = crate::store::parse_time(&o.created_at);
+    matches!((at, created), (Some(at), Some(created)) if at < created - CLOCK_SKEW)
+}
 
 /// The WABA a change is about.
 pub(super) fn waba_of<'a>(entry_id: &'a str, change: &'a Change) -> &'a str {
@@ -325,6 +344,13 @@ impl Pipeline {
                     }
                     continue;
                 }
+                // Only what the kit acts on is stored: other fields (message echoes, the
+                // coexistence history and contacts, templates...) may carry customers'
+                // messages and contacts, and change nothing here.
+                if !ACTED_ON.contains(&change.field.as_str()) {
+                    tracing::debug!(field = %change.field, "Meta change of a field not acted on; not stored");
+                    continue;
+                }
                 let event_id = format!("{id}.{e}.{c}");
                 let kind: String = format!("meta.{}", change.field).chars().take(128).collect();
                 // The change as a notification of its own: what is stored.
@@ -347,6 +373,12 @@ impl Pipeline {
                     .store
                     .apply_webhook_event(&incoming, |o| match meta_change(o, waba, change) {
                         None => Verdict::NotAbout,
+                        // A change from before the onboarding existed is about an earlier
+                        // sign-up of this WABA (or a replay): it never touches a newer one.
+                        Some(_) if dated_before(created, o) => {
+                            tracing::info!(id = %o.id, event = %event_id, "Meta change dated before this onboarding; not applied");
+                            Verdict::NotAbout
+                        }
                         Some(_) if !may_change(o.state) => {
                             tracing::info!(id = %o.id, state = %o.state, event = %event_id, "onboarding is running; Meta webhook applied after the run");
                             Verdict::Busy

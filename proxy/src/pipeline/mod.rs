@@ -372,7 +372,14 @@ impl Pipeline {
         let started = Some((first, OnboardingState::Binding));
         let existing = match inner
             .store
-            .insert_or_get_started(req, launched, customer, hash.as_deref(), started, Some(lease))
+            .insert_or_get_started(
+                req,
+                launched,
+                customer,
+                hash.as_deref(),
+                started,
+                Some(lease),
+            )
             .await?
         {
             Insert::Created(onboarding) => return Ok(Ok(onboarding)),
@@ -795,7 +802,9 @@ impl Pipeline {
                     changed += 1;
                 }
                 Ok(_) => {}
-                Err(e) => tracing::error!(id, event = %event_id, error = %e, "applying a deferred webhook failed"),
+                Err(e) => {
+                    tracing::error!(id, event = %event_id, error = %e, "applying a deferred webhook failed")
+                }
             }
         }
         if changed > 0 {

@@ -128,7 +128,8 @@ impl Pipeline {
                 .save_meta_onboarding(to, &token, creds.data_localization_region.as_deref())
                 .await?;
         }
-        if let (Some(pin), Some(origin)) = (reseal(Field::Pin, creds.pin.as_ref()), creds.pin_origin)
+        if let (Some(pin), Some(origin)) =
+            (reseal(Field::Pin, creds.pin.as_ref()), creds.pin_origin)
         {
             store.save_pin(to, &pin, origin).await?;
         }

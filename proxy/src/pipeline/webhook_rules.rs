@@ -105,13 +105,18 @@ pub(super) fn may_change(state: OnboardingState) -> bool {
 
 /// The customer removed the partner (or the account went): `disconnected`, saying why when
 /// the provider does (`removedReason`, Meta's `disconnection_info`).
-pub(super) fn disconnected(code: ErrorCode, reason: Option<&str>) -> (OnboardingState, OnboardingError) {
+pub(super) fn disconnected(
+    code: ErrorCode,
+    reason: Option<&str>,
+) -> (OnboardingState, OnboardingError) {
     let what = match code {
         ErrorCode::WabaDeleted => "The WhatsApp Business Account was deleted",
         ErrorCode::AccountOffboarded => "The number was taken off the WhatsApp Cloud API",
         _ => "The WhatsApp Business Account was removed from the partner connection",
     };
-    let why = reason.map(|r| format!(" (reason: {r})")).unwrap_or_default();
+    let why = reason
+        .map(|r| format!(" (reason: {r})"))
+        .unwrap_or_default();
     let message = match code {
         ErrorCode::AccountOffboarded => format!(
             "{what}{why}; it comes back when the customer reconnects it in the WhatsApp \
@@ -123,7 +128,10 @@ pub(super) fn disconnected(code: ErrorCode, reason: Option<&str>) -> (Onboarding
 }
 
 /// A WABA-level enforcement that needs the customer's attention, not a new sign-up.
-pub(super) fn enforcement(code: ErrorCode, detail: Option<&str>) -> (OnboardingState, OnboardingError) {
+pub(super) fn enforcement(
+    code: ErrorCode,
+    detail: Option<&str>,
+) -> (OnboardingState, OnboardingError) {
     let what = match code {
         ErrorCode::WabaRestricted => "Meta restricted this WhatsApp Business Account",
         _ => "Meta reports a policy violation on this WhatsApp Business Account",

@@ -548,7 +548,12 @@ impl NewOnboarding {
             tx.rollback().await?;
             return Ok(Written::Exists);
         }
-        if let Some(session) = self.record.session_id.as_ref().filter(|_| self.count_session) {
+        if let Some(session) = self
+            .record
+            .session_id
+            .as_ref()
+            .filter(|_| self.count_session)
+        {
             let counted = sqlx::query(COUNT_SESSION)
                 .bind(session)
                 .bind(wire::MAX_ONBOARDINGS_PER_SESSION)
@@ -618,7 +623,12 @@ impl NewOnboarding {
         if inserted == 0 {
             return Ok(Done::Undo(Written::Exists));
         }
-        if let Some(session) = self.record.session_id.as_ref().filter(|_| self.count_session) {
+        if let Some(session) = self
+            .record
+            .session_id
+            .as_ref()
+            .filter(|_| self.count_session)
+        {
             let counted = writer::exec(
                 conn,
                 COUNT_SESSION,

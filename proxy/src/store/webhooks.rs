@@ -126,7 +126,13 @@ impl Store {
         .fetch_all(&self.write)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("event_id")?, r.try_get("type")?, r.try_get("body")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("event_id")?,
+                    r.try_get("type")?,
+                    r.try_get("body")?,
+                ))
+            })
             .collect()
     }
 

@@ -398,7 +398,14 @@ impl Store {
             .rows_affected()
                 == 1;
             if marked {
-                emit(&mut tx, id, EventType::InboundVerified, &now, self.deliver_events).await?;
+                emit(
+                    &mut tx,
+                    id,
+                    EventType::InboundVerified,
+                    &now,
+                    self.deliver_events,
+                )
+                .await?;
             }
             tx.commit().await?;
             marked

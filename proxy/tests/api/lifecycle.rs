@@ -65,7 +65,8 @@ async fn a_removed_partner_disconnects_and_the_partner_hears_of_it() {
     assert!(events
         .data
         .iter()
-        .any(|e| e.kind == wire::EventType::Disconnected && e.data.onboarding().is_some_and(|d| d.onboarding.id == o.id)));
+        .any(|e| e.kind == wire::EventType::Disconnected
+            && e.data.onboarding().is_some_and(|d| d.onboarding.id == o.id)));
 }
 
 #[tokio::test]
@@ -203,7 +204,13 @@ async fn the_first_inbound_message_is_recorded_once_and_its_text_never() {
         .filter(|e| e.kind == wire::EventType::InboundVerified)
         .collect();
     assert_eq!(verified.len(), 1);
-    assert!(verified[0].data.onboarding().unwrap().onboarding.inbound_verified_at.is_some());
+    assert!(verified[0]
+        .data
+        .onboarding()
+        .unwrap()
+        .onboarding
+        .inbound_verified_at
+        .is_some());
     // Nothing of the message is kept.
     let store = proxy::store::Store::connect(&app.database_url, proxy::clock::Clock::system())
         .await

@@ -914,7 +914,7 @@ async fn meta_webhooks_are_verified_before_they_change_anything() {
     let app = meta_app().await;
     let o = connected_onboarding(&app).await;
     let body = json!({"object": "whatsapp_business_account", "entry": [{
-        "id": "2949482758682047", "time": 1_745_000_000,
+        "id": "2949482758682047", "time": meta_now(),
         "changes": [{"field": "account_update", "value": {
             "event": "PARTNER_REMOVED",
             "waba_info": {"waba_id": WABA, "owner_business_id": "2729063490586005"}}}]}]})
@@ -1028,7 +1028,7 @@ async fn a_meta_webhook_is_applied_with_its_partner_event_before_the_answer() {
     let app = meta_app().await;
     let o = connected_onboarding(&app).await;
     let body = json!({"object": "whatsapp_business_account", "entry": [{
-        "id": WABA, "time": 1_745_000_000,
+        "id": WABA, "time": meta_now(),
         "changes": [{"field": "account_update", "value": {"event": "ACCOUNT_DELETED"}}]}]})
     .to_string();
     let sig = proxy::meta::webhook::sign(APP_SECRET, body.as_bytes());
@@ -1156,7 +1156,7 @@ async fn a_meta_inbound_message_records_that_the_number_receives() {
     let app = meta_app().await;
     let o = connected_onboarding(&app).await;
     let body = json!({"object": "whatsapp_business_account", "entry": [{"id": WABA,
-        "time": 1_745_000_100, "changes": [{"field": "messages", "value": {
+        "time": meta_now(), "changes": [{"field": "messages", "value": {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "16315551111", "phone_number_id": PHONE_ID},
             "contacts": [{"profile": {"name": "Kim"}, "wa_id": "447700900123"}],
@@ -1181,4 +1181,77 @@ async fn healthz_names_the_meta_provider() {
     let app = meta_app().await;
     let health: wire::Health = app.get_json("/healthz").await;
     assert_eq!(health.provider, "meta");
+}
+
+/// Now as Meta dates its entries (Unix seconds).
+fn meta_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A signed Meta notification of one change about the test WABA, dated `time`.
+async fn post_change(app: &TestApp, time: i64, field: &str, value: serde_json::Value) -> u16 {
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": WABA,
+        "time": time, "changes": [{"field": field, "value": value}]}]})
+    .to_string();
+    let sig = proxy::meta::webhook::sign(APP_SECRET, body.as_bytes());
+    post_meta_webhook(app, &body, Some(&sig))
+        .await
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_meta_change_dated_before_the_onboarding_never_touches_it() {
+    let app = meta_app().await;
+    let o = connected_onboarding(&app).await;
+    let deleted = json!({"event": "ACCOUNT_DELETED"});
+    // A day old: about an earlier sign-up of this WABA, or replayed.
+    assert_eq!(
+        post_change(&app, meta_now() - 86_400, "account_update", deleted.clone()).await,
+        200
+    );
+    let now: Onboarding = app.get_json(&format!("/api/onboardings/{}", o.id)).await;
+    assert_eq!(now.state, OnboardingState::Connected);
+    assert!(!partner_event_kinds(&app)
+        .await
+        .iter()
+        .any(|k| k == "onboarding.disconnected"));
+    // The same change, dated now, is applied.
+    assert_eq!(
+        post_change(&app, meta_now(), "account_update", deleted).await,
+        200
+    );
+    let now: Onboarding = app.get_json(&format!("/api/onboardings/{}", o.id)).await;
+    assert_eq!(now.state, OnboardingState::Disconnected);
+}
+
+#[tokio::test]
+async fn meta_changes_the_kit_does_not_act_on_are_not_stored() {
+    let app = meta_app().await;
+    let o = connected_onboarding(&app).await;
+    let echo = json!({"messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "16315551111", "phone_number_id": PHONE_ID},
+        "message_echoes": [{"from": "16315551111", "to": "447700900123", "id": "wamid.E",
+            "timestamp": "1", "type": "text", "text": {"body": "an echoed secret"}}]});
+    let history = json!({"messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "16315551111", "phone_number_id": PHONE_ID},
+        "history": [{"metadata": {"phase": 0, "chunk_order": 1, "progress": 10},
+            "threads": [{"id": "447700900123", "messages": [{"from": "447700900123",
+                "id": "wamid.H", "timestamp": "1", "type": "text",
+                "text": {"body": "a historic secret"}}]}]}]});
+    assert_eq!(
+        post_change(&app, meta_now(), "smb_message_echoes", echo).await,
+        200
+    );
+    assert_eq!(post_change(&app, meta_now(), "history", history).await, 200);
+    let now: Onboarding = app.get_json(&format!("/api/onboardings/{}", o.id)).await;
+    assert_eq!(now.state, OnboardingState::Connected);
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(&app.data_dir).unwrap() {
+        stored.extend(std::fs::read(entry.unwrap().path()).unwrap_or_default());
+    }
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(!stored.contains("an echoed secret"));
+    assert!(!stored.contains("a historic secret"));
+    assert!(!stored.contains("wamid.E") && !stored.contains("wamid.H"));
 }

@@ -84,7 +84,11 @@ async fn a_new_code_for_a_failed_onboarding_starts_a_new_one_linked_to_it() {
     assert_eq!(kept.state, OnboardingState::Failed);
     assert!(kept.previous_onboarding_id.is_none());
     let r = app.post_onboarding(&with_code("AQB_third")).await;
-    assert_eq!(r.status(), 200, "a connected onboarding is not started over");
+    assert_eq!(
+        r.status(),
+        200,
+        "a connected onboarding is not started over"
+    );
     let current: Onboarding = r.json().await.unwrap();
     assert_eq!(current.id, new.id);
     assert_eq!(app.stored_onboardings().await, 2);
@@ -234,11 +238,17 @@ async fn a_new_encryption_key_reseals_what_the_old_one_sealed_and_wrong_keys_sto
         ],
     ))
     .await;
-    assert_eq!(stored_token(&second, &o.id).await.as_deref(), Some(token.as_str()));
+    assert_eq!(
+        stored_token(&second, &o.id).await.as_deref(),
+        Some(token.as_str())
+    );
     second.shutdown();
     // The new key alone now opens it all.
     let mut third = spawn_app_with(meta_sandbox(&dir, &[("TOKEN_ENCRYPTION_KEY", KEY_B)])).await;
-    assert_eq!(stored_token(&third, &o.id).await.as_deref(), Some(token.as_str()));
+    assert_eq!(
+        stored_token(&third, &o.id).await.as_deref(),
+        Some(token.as_str())
+    );
     third.shutdown();
 
     // A key that opens nothing stored stops start-up, naming it (never quoting it).
@@ -250,8 +260,14 @@ async fn a_new_encryption_key_reseals_what_the_old_one_sealed_and_wrong_keys_sto
         ],
     )
     .await;
-    assert!(line.starts_with("TOKEN_ENCRYPTION_OLD_KEYS: key 1 opens none"), "{line}");
+    assert!(
+        line.starts_with("TOKEN_ENCRYPTION_OLD_KEYS: key 1 opens none"),
+        "{line}"
+    );
     assert!(!line.contains(KEY_A) && !line.contains(KEY_C));
     let line = refused_start(&dir, &[("TOKEN_ENCRYPTION_KEY", KEY_C)]).await;
-    assert!(line.starts_with("TOKEN_ENCRYPTION_KEY: opens none"), "{line}");
+    assert!(
+        line.starts_with("TOKEN_ENCRYPTION_KEY: opens none"),
+        "{line}"
+    );
 }
