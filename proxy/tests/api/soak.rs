@@ -54,6 +54,10 @@ fn start_proxy(dir: &std::path::Path, addr: &str, fake: &str) -> Proxy {
         .env("RATE_LIMIT_PER_MINUTE", "0")
         // A killed instance's onboardings are taken over once its leases expire.
         .env("ONBOARDING_LEASE_SECS", "2")
+        // What is checked here is that nothing is lost across kills, within the 30 s below;
+        // the default pace (20 a second, its own test) would spread a restart's hundreds of
+        // resumes past that.
+        .env("RESUME_PER_SECOND", "1000")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
