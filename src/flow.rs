@@ -717,9 +717,8 @@ impl Flow {
             self.storage_key(STORAGE_PREFIX),
             self.storage_key(TOKEN_PREFIX),
         );
-        let stored = session::get(&id_key).zip(
-            session::get(&token_key).and_then(|t| ClientToken::parse(t).ok()),
-        );
+        let stored = session::get(&id_key)
+            .zip(session::get(&token_key).and_then(|t| ClientToken::parse(t).ok()));
         let Some((id, token)) = stored.filter(|_| self.resumable()) else {
             return false;
         };

@@ -20,16 +20,16 @@ pub use console::{
     WebhookTest,
 };
 pub use ids::{
-    AuthCode, BusinessId, CustomerRef, EventName, FlowErrorCode, FlowStep, IdError, MetaSessionId,
-    PhoneNumberId, WabaId,
+    AuthCode, BusinessId, CustomerName, CustomerRef, EventName, FlowErrorCode, FlowStep, IdError,
+    MetaSessionId, PhoneNumberId, WabaId,
 };
 pub use meta::{Credentials, Pin, SetPin, StorageRegion};
 pub use names::UnknownName;
 pub use partner::{
     ClientToken, CountryCode, CreateSession, CreatedOnboarding, Delivery, DeliveryState,
-    ErrorMessage, EventData, EventPage, EventType, Locale, Metadata, OnboardingPage,
-    PartnerEvent, PartnerOnboarding, ReportSignupEvent, Session, SessionInfo, SessionLifetime,
-    SessionLookup, SessionPage, SessionToken, SignupEventKind, SignupOutcome, DEFAULT_PAGE,
+    ErrorMessage, EventData, EventPage, EventType, Locale, Metadata, OnboardingPage, PartnerEvent,
+    PartnerOnboarding, ReportSignupEvent, Session, SessionInfo, SessionLifetime, SessionLookup,
+    SessionPage, SessionToken, SignupEventKind, SignupOutcome, DEFAULT_PAGE,
     DEFAULT_SESSION_SECONDS, MAX_ERROR_MESSAGE_CHARS, MAX_METADATA_BYTES,
     MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
 };
