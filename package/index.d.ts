@@ -56,8 +56,14 @@ export interface WaSignupHandle {
 /** Mounts a widget in `element`; throws an `Error` naming a bad option, or when the element already holds one. */
 export declare function mount(element: Element, options?: WaSignupOptions): WaSignupHandle;
 
+/** What `autoMount` allows markup to choose. */
+export interface WaSignupAutoMountOptions {
+  /** Let `data-session` choose the session; without it an element carrying one stays unmounted. */
+  sessionFromMarkup?: boolean;
+}
+
 /** Mounts a widget on every `[data-wa-signup]` element not holding one yet; returns how many. */
-export declare function autoMount(): number;
+export declare function autoMount(options?: WaSignupAutoMountOptions): number;
 
 /** What `embed.js` puts on `window.WaSignup`, and this module's default export. */
 export interface WaSignupApi {
@@ -116,7 +122,8 @@ export type WaSignupOnboardingState =
   | 'connected'
   | 'action_required'
   | 'failed'
-  | 'deregistered';
+  | 'deregistered'
+  | 'disconnected';
 
 /** A step of the proxy's pipeline (`unknown`: one this version does not know). */
 export type WaSignupStepName =
@@ -128,6 +135,7 @@ export type WaSignupStepName =
   | 'sync_contacts'
   | 'sync_history'
   | 'deregister'
+  | 'awaiting_display_name'
   | 'unknown';
 
 /** How far a step got. */
@@ -191,6 +199,10 @@ export interface WaSignupOnboarding {
   waba?: WaSignupWabaSummary;
   phone_number?: WaSignupPhoneNumberSummary;
   error?: WaSignupOnboardingError;
+  /** The onboarding this one started over from (same WABA and number). */
+  previous_onboarding_id?: string;
+  /** RFC 3339: when the number was first seen receiving a message. */
+  inbound_verified_at?: string;
   created_at: string;
   updated_at: string;
 }

@@ -304,7 +304,10 @@ impl Screen {
             OnboardingState::ActionRequired if waits_for_pin(&onboarding) => {
                 Screen::PinRequired(onboarding, PinTry::Asked)
             }
-            OnboardingState::ActionRequired => Screen::ActionRequired(onboarding),
+            // Removed or deleted: the error says what happened and what the customer can do.
+            OnboardingState::ActionRequired | OnboardingState::Disconnected => {
+                Screen::ActionRequired(onboarding)
+            }
             OnboardingState::Failed => Screen::Failed(Problem::Onboarding(onboarding)),
             OnboardingState::Deregistered => Screen::Deregistered(onboarding),
             OnboardingState::Received
@@ -534,6 +537,8 @@ mod tests {
                 retry_after: None,
                 candidates: Vec::new(),
             }),
+            previous_onboarding_id: None,
+            inbound_verified_at: None,
             created_at: String::new(),
             updated_at: String::new(),
         }

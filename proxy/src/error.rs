@@ -133,6 +133,9 @@ pub enum Error {
     /// 409: deregistering is not possible here.
     #[error("{0}")]
     NotDeregistrable(String),
+    /// 409: starting over is not possible for this onboarding.
+    #[error("{0}")]
+    NotRestartable(String),
     /// 429: the number's deregister budget (10 per moving 72 hours) is spent.
     #[error("this number has used its 10 deregister requests for 72 hours; retry after {}", crate::store::format_time(*.retry_after))]
     DeregisterBudgetSpent {
@@ -248,7 +251,9 @@ impl Error {
             Error::CustomerRefMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Error::ModeNotAllowed(_) => StatusCode::FORBIDDEN,
             Error::SessionExhausted | Error::PinAttemptsExhausted => StatusCode::TOO_MANY_REQUESTS,
-            Error::AlreadyOnboarded | Error::NotDeregistrable(_) => StatusCode::CONFLICT,
+            Error::AlreadyOnboarded | Error::NotDeregistrable(_) | Error::NotRestartable(_) => {
+                StatusCode::CONFLICT
+            }
             Error::PartnerApiDisabled => StatusCode::SERVICE_UNAVAILABLE,
             Error::SessionNotFound => StatusCode::NOT_FOUND,
             Error::InvalidCursor | Error::InvalidQuery(_) => StatusCode::BAD_REQUEST,
@@ -320,6 +325,7 @@ impl Error {
             Error::InvalidCursor => ErrorCode::InvalidCursor,
             Error::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Error::NotDeregistrable(_) => ErrorCode::NotDeregistrable,
+            Error::NotRestartable(_) => ErrorCode::NotRestartable,
             Error::DeregisterBudgetSpent { .. } => ErrorCode::DeregisterLimit,
             Error::MetaRefused(e) => e.code.clone(),
             Error::PinNotExpected(_) => ErrorCode::PinNotExpected,
@@ -478,9 +484,18 @@ where
         if let Err(e) = serde_json::from_slice::<IgnoredAny>(&bytes) {
             return Err(Error::MalformedJson(short(&e.to_string())));
         }
-        serde_json::from_slice(&bytes)
+        // The failing field's path leads the message, so a refusal names what to fix.
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut de)
             .map(Json)
-            .map_err(|e| Error::InvalidBody(short(&e.to_string())))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner().to_string();
+                Error::InvalidBody(short(&match path.as_str() {
+                    "" | "." => inner,
+                    _ => format!("{path}: {inner}"),
+                }))
+            })
     }
 }
 

@@ -47,6 +47,14 @@ pub enum StartupError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    /// A configured encryption key opens none of the stored secrets.
+    #[error("{var}: {message}")]
+    Key {
+        /// `TOKEN_ENCRYPTION_KEY` or `TOKEN_ENCRYPTION_OLD_KEYS`.
+        var: &'static str,
+        /// Which key and why (never the key).
+        message: String,
+    },
 }
 
 /// A built, bound, not yet running server.
@@ -175,6 +183,20 @@ impl Application {
             clock.clone(),
             settings.limits.retry_cooldown,
         );
+        let strict_keys = settings
+            .provider
+            .meta
+            .as_ref()
+            .is_some_and(|m| !m.ephemeral_key);
+        pipeline
+            .reseal_secrets(strict_keys)
+            .await
+            .map_err(|e| match e {
+                crate::pipeline::ResealError::Store(e) => StartupError::Store(e),
+                crate::pipeline::ResealError::Key { var, message } => {
+                    StartupError::Key { var, message }
+                }
+            })?;
         let verifier = match &settings.fb_app_secret {
             None if settings.allow_unverified_onboardings => {
                 tracing::warn!(
@@ -412,7 +434,7 @@ fn provider(
     tracing::info!("WHATSAPP_PROVIDER=meta: numbers are registered with Meta's Cloud API directly");
     Ok(Provider::from(Direct {
         api,
-        vault: Vault::new(&meta.token_key),
+        vault: Vault::with_old_keys(&meta.token_key, &meta.old_keys),
         default_region: settings.provider.data_localization_region.clone(),
     }))
 }

@@ -6,6 +6,10 @@
 //! as associated data: a sealed value copied onto another onboarding, or a sealed PIN moved
 //! into the token column, no longer opens. Stored as `v1:` and the base64 of nonce and
 //! ciphertext, so a later key or scheme can be told apart.
+//!
+//! Earlier keys (`TOKEN_ENCRYPTION_OLD_KEYS`) still open what they sealed; what opens only
+//! with one of them is sealed again with the current key at start-up
+//! (`Pipeline::reseal_secrets`), so a key can be changed without stranding anything.
 
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -88,10 +92,21 @@ pub enum VaultError {
     Unreadable,
 }
 
-/// Seals and opens secrets with one key.
+/// Seals with one key; opens with it or with earlier keys.
 #[derive(Clone)]
 pub struct Vault {
     cipher: ChaCha20Poly1305,
+    /// `TOKEN_ENCRYPTION_OLD_KEYS`, in their order: they only open.
+    old: Vec<ChaCha20Poly1305>,
+}
+
+/// Which key opened a sealed value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opener {
+    /// `TOKEN_ENCRYPTION_KEY`.
+    Current,
+    /// The earlier key at this index of `TOKEN_ENCRYPTION_OLD_KEYS`.
+    Old(usize),
 }
 
 impl std::fmt::Debug for Vault {
@@ -107,9 +122,22 @@ fn associated_data(onboarding_id: &str, field: Field) -> String {
 impl Vault {
     /// A vault over `key`.
     pub fn new(key: &Key) -> Self {
+        Self::with_old_keys(key, &[])
+    }
+
+    /// A vault sealing with `key` that also opens what the earlier keys `old` sealed.
+    pub fn with_old_keys(key: &Key, old: &[Key]) -> Self {
+        let cipher =
+            |k: &Key| ChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(k.0.expose_secret()));
         Self {
-            cipher: ChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(key.0.expose_secret())),
+            cipher: cipher(key),
+            old: old.iter().map(cipher).collect(),
         }
+    }
+
+    /// How many earlier keys it holds.
+    pub fn old_keys(&self) -> usize {
+        self.old.len()
     }
 
     /// Seals `secret` as `field` of onboarding `onboarding_id`.
@@ -154,27 +182,60 @@ impl Vault {
         field: Field,
         sealed: &str,
     ) -> Result<SecretString, VaultError> {
-        let bytes = sealed
-            .strip_prefix(PREFIX)
-            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
-            .filter(|b| b.len() > NONCE_BYTES)
-            .ok_or(VaultError::Unreadable)?;
-        let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
-        let aad = associated_data(onboarding_id, field);
-        let plain = self
-            .cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| VaultError::Unreadable)?;
-        String::from_utf8(plain)
-            .map(SecretString::from)
-            .map_err(|_| VaultError::Unreadable)
+        self.open_saying(onboarding_id, field, sealed)
+            .map(|(secret, _)| secret)
     }
+
+    /// [`Vault::open`], also saying which key opened it.
+    ///
+    /// # Errors
+    /// [`VaultError::Unreadable`] when no key opens it.
+    pub fn open_saying(
+        &self,
+        onboarding_id: &str,
+        field: Field,
+        sealed: &str,
+    ) -> Result<(SecretString, Opener), VaultError> {
+        let keys = std::iter::once((Opener::Current, &self.cipher)).chain(
+            self.old
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (Opener::Old(i), c)),
+        );
+        for (opener, cipher) in keys {
+            if let Ok(secret) = open_with(cipher, onboarding_id, field, sealed) {
+                return Ok((secret, opener));
+            }
+        }
+        Err(VaultError::Unreadable)
+    }
+}
+
+fn open_with(
+    cipher: &ChaCha20Poly1305,
+    onboarding_id: &str,
+    field: Field,
+    sealed: &str,
+) -> Result<SecretString, VaultError> {
+    let bytes = sealed
+        .strip_prefix(PREFIX)
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .filter(|b| b.len() > NONCE_BYTES)
+        .ok_or(VaultError::Unreadable)?;
+    let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
+    let aad = associated_data(onboarding_id, field);
+    let plain = cipher
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|_| VaultError::Unreadable)?;
+    String::from_utf8(plain)
+        .map(SecretString::from)
+        .map_err(|_| VaultError::Unreadable)
 }
 
 #[cfg(test)]
@@ -214,6 +275,27 @@ mod tests {
         for junk in ["", "v1:", "v1:!!", "042917", "v2:AAAA"] {
             assert!(v.open("id-1", Field::Pin, junk).is_err(), "{junk}");
         }
+    }
+
+    #[test]
+    fn earlier_keys_open_what_they_sealed_and_only_the_current_one_seals() {
+        let (old, new) = (Key::random().unwrap(), Key::random().unwrap());
+        let sealed = Vault::new(&old).seal("id-1", Field::Pin, "042917").unwrap();
+        assert!(Vault::new(&new).open("id-1", Field::Pin, &sealed).is_err());
+        let rotated = Vault::with_old_keys(&new, &[Key::random().unwrap(), old.clone()]);
+        let (pin, opener) = rotated.open_saying("id-1", Field::Pin, &sealed).unwrap();
+        assert_eq!((pin.expose_secret(), opener), ("042917", Opener::Old(1)));
+        let resealed = rotated.seal("id-1", Field::Pin, "042917").unwrap();
+        assert_eq!(
+            rotated
+                .open_saying("id-1", Field::Pin, &resealed)
+                .unwrap()
+                .1,
+            Opener::Current
+        );
+        assert!(Vault::new(&old)
+            .open("id-1", Field::Pin, &resealed)
+            .is_err());
     }
 
     #[test]

@@ -245,7 +245,15 @@ pub struct Envelope {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub whatsapp_business_account: Option<Value>,
+    /// YCloud's `WhatsappInboundMessage`, for `whatsapp.inbound_message.received`: only its
+    /// `wabaId` and `to` are read (that a message arrived), never its content.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub whatsapp_inbound_message: Option<Value>,
 }
+
+/// YCloud's type of an inbound message event.
+pub const INBOUND_MESSAGE: &str = "whatsapp.inbound_message.received";
 
 /// A parsed, verified event.
 #[derive(Debug, Clone)]

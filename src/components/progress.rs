@@ -56,7 +56,10 @@ fn steps(o: &Onboarding) -> Vec<(Msg, Mark)> {
     // Pending, connected or deregistered since: every step ran, whatever the list holds.
     let past_steps = matches!(
         o.state,
-        OnboardingState::Pending | OnboardingState::Connected | OnboardingState::Deregistered
+        OnboardingState::Pending
+            | OnboardingState::Connected
+            | OnboardingState::Deregistered
+            | OnboardingState::Disconnected
     );
     // Registered with Meta's Cloud API directly: the app is subscribed to the WABA instead of
     // a YCloud bind, and no payment check runs.
@@ -92,7 +95,7 @@ fn steps(o: &Onboarding) -> Vec<(Msg, Mark)> {
     let connected = match o.state {
         OnboardingState::Connected => Mark::Done,
         // Taken off the platform by the provider: no longer connected.
-        OnboardingState::Deregistered => Mark::Failed,
+        OnboardingState::Deregistered | OnboardingState::Disconnected => Mark::Failed,
         _ if reached => Mark::Waiting,
         _ if stopped => Mark::Failed,
         OnboardingState::Pending => Mark::Active,
@@ -177,6 +180,8 @@ mod tests {
             waba: None,
             phone_number: None,
             error: None,
+            previous_onboarding_id: None,
+            inbound_verified_at: None,
             created_at: String::new(),
             updated_at: String::new(),
         }

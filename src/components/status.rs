@@ -278,6 +278,8 @@ mod tests {
                 retry_after: None,
                 candidates: Vec::new(),
             }),
+            previous_onboarding_id: None,
+            inbound_verified_at: None,
             created_at: String::new(),
             updated_at: String::new(),
         }

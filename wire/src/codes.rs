@@ -113,6 +113,8 @@ error_codes! {
     InvalidQuery = "invalid_query",
     /// Deregistering is not possible for this onboarding or provider.
     NotDeregistrable = "not_deregistrable",
+    /// Starting over is possible only for a `failed` or `deregistered` onboarding, once.
+    NotRestartable = "not_restartable",
     /// The number's 10 deregister requests in 72 hours are spent (counted, or Meta's 133016).
     DeregisterLimit = "deregister_limit",
     /// `POST /api/onboardings/{id}/pin` while the onboarding is not waiting for a PIN.
@@ -173,6 +175,13 @@ error_codes! {
     PartnerRemoved = "partner_removed",
     /// The partner's app was uninstalled from the WABA.
     PartnerAppUninstalled = "partner_app_uninstalled",
+    /// Meta restricted the WABA for policy violations (`ACCOUNT_RESTRICTION`).
+    WabaRestricted = "waba_restricted",
+    /// Meta reports a policy violation of the WABA (`ACCOUNT_VIOLATION`).
+    WabaViolation = "waba_violation",
+    /// The number was taken off the Cloud API (`ACCOUNT_OFFBOARDED`, e.g. a coexistence
+    /// number whose phone was inactive); `ACCOUNT_RECONNECTED` brings it back.
+    AccountOffboarded = "account_offboarded",
     /// An answer carried Meta's retired On-Premises error (1005).
     OnPremisesRetired = "on_premises_retired",
     /// The number already has a two-step verification PIN that is not the one sent (Meta's

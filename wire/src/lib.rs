@@ -21,8 +21,8 @@ pub use console::{
     WebhookTest,
 };
 pub use ids::{
-    AuthCode, BusinessId, CustomerRef, EventName, FlowErrorCode, FlowStep, IdError, MetaSessionId,
-    PhoneNumberId, WabaId,
+    AuthCode, BusinessId, CustomerName, CustomerRef, EventName, FlowErrorCode, FlowStep, IdError,
+    MetaSessionId, PhoneNumberId, WabaId,
 };
 pub use meta::{Credentials, Pin, SetPin, StorageRegion};
 pub use names::UnknownName;
@@ -99,6 +99,9 @@ names! {
         Failed = "failed",
         /// The number was deregistered from Cloud API through the partner API.
         Deregistered = "deregistered",
+        /// The customer removed the partner from the WABA, or the account was deleted: the
+        /// partner can no longer reach it (`error` says which).
+        Disconnected = "disconnected",
     }
 }
 
@@ -111,6 +114,7 @@ impl OnboardingState {
                 | OnboardingState::Failed
                 | OnboardingState::ActionRequired
                 | OnboardingState::Deregistered
+                | OnboardingState::Disconnected
         )
     }
 }
@@ -200,6 +204,9 @@ names! {
         SyncHistory = "sync_history",
         /// Meta's Cloud API: the number deregistered through the partner API.
         Deregister = "deregister",
+        /// Waiting for Meta to approve the number's display name before registering it
+        /// (registering earlier fails with 100/2388001); `started` while it waits.
+        AwaitingDisplayName = "awaiting_display_name",
     }
     /// A step this build does not know (from a newer proxy).
     other Unknown = "unknown"
@@ -308,6 +315,13 @@ pub struct Onboarding {
     /// The last failure, when `state` is `failed` or `action_required`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<OnboardingError>,
+    /// The onboarding of the same WABA and number this one starts over from (it ended
+    /// `failed` or `deregistered`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_onboarding_id: Option<String>,
+    /// When the number's first inbound message arrived (RFC 3339): proof that it receives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_verified_at: Option<String>,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.

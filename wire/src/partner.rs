@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{CustomerRef, IdError};
+use crate::ids::{CustomerName, CustomerRef, IdError};
 use crate::{Mode, Onboarding, StorageRegion};
 
 /// Shortest `expires_in` a session may ask for, in seconds.
@@ -55,6 +55,17 @@ names! {
         Failed = "onboarding.failed",
         /// It entered `deregistered`.
         Deregistered = "onboarding.deregistered",
+        /// It entered `disconnected`: the partner was removed, or the account deleted.
+        Disconnected = "onboarding.disconnected",
+        /// The customer's business token no longer works: they must sign up again for it
+        /// (`action_required`, code `reauthorize`).
+        ReauthorizeRequired = "onboarding.reauthorize_required",
+        /// The customer signed up again for the same WABA and number: a new token is stored.
+        Reauthorized = "onboarding.reauthorized",
+        /// The number's first inbound message arrived (`inbound_verified_at`).
+        InboundVerified = "onboarding.inbound_verified",
+        /// A health field of the number changed (`change`: field, before, after).
+        NumberHealthChanged = "number.health_changed",
         /// A customer closed Meta's popup before the end (`data`: [`SignupOutcome`]).
         SignupCancelled = "signup.cancelled",
         /// A customer reported an error in Meta's popup (`data`: [`SignupOutcome`]).
@@ -72,6 +83,7 @@ impl EventType {
             S::ActionRequired => Some(EventType::ActionRequired),
             S::Failed => Some(EventType::Failed),
             S::Deregistered => Some(EventType::Deregistered),
+            S::Disconnected => Some(EventType::Disconnected),
             S::Received | S::Verifying | S::Binding | S::Registering => None,
         }
     }
@@ -358,6 +370,9 @@ pub struct CreateSession {
     /// (checked by the proxy, which knows them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
+    /// The customer's name, shown on the page before the buttons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<CustomerName>,
 }
 
 /// A session as the partner API returns it. `token` and `url` only in the answer that created
@@ -389,6 +404,9 @@ pub struct Session {
     /// Where the finished page links back to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
+    /// The customer's name shown on the page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<CustomerName>,
     /// Onboardings the session has created (reading a session; absent when creating it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onboardings_created: Option<i64>,
@@ -435,6 +453,9 @@ pub struct SessionInfo {
     /// Where the finished page links back to, when the partner gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
+    /// The customer's name, when the partner gave one: the page says whom it connects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<CustomerName>,
 }
 
 /// An onboarding as the partner API and the partner's webhooks show it: the browser's view

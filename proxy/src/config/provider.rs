@@ -43,6 +43,9 @@ pub struct MetaSettings {
     pub token_key: vault::Key,
     /// Whether `token_key` was made up for a sandbox.
     pub ephemeral_key: bool,
+    /// `TOKEN_ENCRYPTION_OLD_KEYS`: earlier keys, which only open (and are replaced by
+    /// `token_key` at start-up).
+    pub old_keys: Vec<vault::Key>,
 }
 
 /// The provider's part of [`super::Settings`].
@@ -79,6 +82,26 @@ pub(super) fn parse(
             vault::Key::from_base64(&k).map_err(|e| ConfigError::new("TOKEN_ENCRYPTION_KEY", e))
         })
         .transpose()?;
+    let old_keys = match get("TOKEN_ENCRYPTION_OLD_KEYS") {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .enumerate()
+            .map(|(i, k)| {
+                vault::Key::from_base64(k).map_err(|e| {
+                    ConfigError::new("TOKEN_ENCRYPTION_OLD_KEYS", format!("key {}: {e}", i + 1))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    if !old_keys.is_empty() && key.is_none() {
+        return Err(ConfigError::new(
+            "TOKEN_ENCRYPTION_OLD_KEYS",
+            "set TOKEN_ENCRYPTION_KEY too: earlier keys only open what they sealed, the \
+             current key seals it again",
+        ));
+    }
     let data_localization_region = get("DATA_LOCALIZATION_REGION")
         .map(|r| {
             StorageRegion::parse(&r).map_err(|_| {
@@ -106,11 +129,13 @@ pub(super) fn parse(
                 Some(token_key) => Some(MetaSettings {
                     token_key,
                     ephemeral_key: false,
+                    old_keys,
                 }),
                 None if sandbox => Some(MetaSettings {
                     token_key: vault::Key::random()
                         .map_err(|e| ConfigError::new("TOKEN_ENCRYPTION_KEY", e))?,
                     ephemeral_key: true,
+                    old_keys: Vec::new(),
                 }),
                 None => {
                     return Err(ConfigError::new(

@@ -165,9 +165,9 @@ pub const VARIABLES: &[Var] = &[
     },
     Var {
         names: &["PARTNER_NAME"],
-        help: "the partner's name shown to customers (\"Return to ...\")",
+        help: "the partner's name shown to customers (\"Connecting WhatsApp to ...\")",
         example: "Example Inc.",
-        meaning: "the partner's name shown to customers, e.g. on the finished page's \"Return to {PARTNER_NAME}\" link; 1–128 characters without control characters; published in `/api/config` as `partner_name`",
+        meaning: "the partner's name shown to customers: \"Connecting WhatsApp to {PARTNER_NAME} for {customer_name}\" before the buttons, and the finished page's \"Return to {PARTNER_NAME}\" link; 1–128 characters without control characters; published in `/api/config` as `partner_name`",
         default: "none: sentences name no partner",
     },
     Var {
@@ -323,6 +323,13 @@ pub const VARIABLES: &[Var] = &[
         example: "",
         meaning: "base64 of 32 bytes (e.g. `openssl rand -base64 32`): encrypts the stored business tokens and PINs; required with `meta` (never quoted in errors)",
         default: "none; a sandbox makes up one",
+    },
+    Var {
+        names: &["TOKEN_ENCRYPTION_OLD_KEYS"],
+        help: "comma-separated earlier keys: what they sealed is sealed again with TOKEN_ENCRYPTION_KEY at start-up",
+        example: "",
+        meaning: "comma-separated earlier values of `TOKEN_ENCRYPTION_KEY`: at start-up every stored secret that opens only with one of them is sealed again with `TOKEN_ENCRYPTION_KEY`. While some stored secret opens with no configured key, a key that opens none of them stops start-up naming it (`TOKEN_ENCRYPTION_OLD_KEYS: key 2 opens none …`, or `TOKEN_ENCRYPTION_KEY: opens none …`); once everything opens with the current key, the earlier ones can be removed (start-up says so)",
+        default: "none",
     },
     Var {
         names: &["DATA_LOCALIZATION_REGION"],

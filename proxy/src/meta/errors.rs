@@ -23,6 +23,8 @@ pub const NOT_REGISTERED: i64 = 133010;
 const WAIT_BEFORE_REGISTER: i64 = 133015;
 /// Graph: the access token is invalid or expired.
 const TOKEN_INVALID: i64 = 190;
+/// Meta's subcode of 100 when a number is registered before its display name is ready.
+pub const DISPLAY_NAME_PENDING: i64 = 2388001;
 /// Graph: the application's request limit (a second `smb_app_data` of a kind answers it).
 pub const REQUEST_LIMIT: i64 = 4;
 
@@ -163,6 +165,19 @@ impl MetaError {
             MetaError::Graph { code, .. } => *code,
             _ => None,
         }
+    }
+
+    /// Meta's 100 / 2388001 ("Cannot Create Certificate") to a register: the number's
+    /// display name is not provisioned yet. Not a failure: the register waits for the name.
+    pub fn is_display_name_pending(&self) -> bool {
+        matches!(
+            self,
+            MetaError::Graph {
+                code: Some(100),
+                subcode: Some(DISPLAY_NAME_PENDING),
+                ..
+            }
+        )
     }
 
     /// Whether the same call may simply be made again at once.

@@ -43,7 +43,7 @@ use super::{detached, CreateError, Created, Flow, Pipeline, REGISTER_BUDGET, REG
 use crate::meta::{pin, Direct, MetaError, Op, SyncType, NOT_REGISTERED, REQUEST_LIMIT};
 use crate::provider::Provider;
 use crate::store::{
-    Budget, CallKind, CountedCall, Customer, Insert, PinOrigin, Record, Step, StepStatus, Steps,
+    Budget, CallKind, CountedCall, Customer, PinOrigin, Record, Step, StepStatus, Steps,
     StoreError, Update, Writes,
 };
 use crate::vault::Field;
@@ -103,6 +103,15 @@ fn done(steps: &Steps, step: Step) -> bool {
         .is_some_and(|s| s.status == StepStatus::Done)
 }
 
+/// Whether a number read from Meta may be registered: its display name is approved (or
+/// needs no review). A number without `name_status` is not held back.
+pub(super) fn name_ready(number: &Value) -> bool {
+    match number.get("name_status").and_then(Value::as_str) {
+        None | Some("APPROVED" | "AVAILABLE_WITHOUT_REVIEW") => true,
+        Some(_) => false,
+    }
+}
+
 /// The state a refused call leaves the onboarding in: a person acts on PINs and tokens.
 fn state_for(error: &OnboardingError) -> OnboardingState {
     match error.code {
@@ -144,7 +153,7 @@ impl Pipeline {
     }
 
     /// The Meta provider, when it is the one.
-    fn direct(&self) -> Option<&std::sync::Arc<Direct>> {
+    pub(super) fn direct(&self) -> Option<&std::sync::Arc<Direct>> {
         match &self.inner.provider {
             Provider::Meta(direct) => Some(direct),
             Provider::YCloud(_) => None,
@@ -192,24 +201,12 @@ impl Pipeline {
             return self.create_here(req, launched, customer, code_sha256).await;
         };
         let first = Step::SubscribeApp;
-        let inner = &self.inner;
-        let lease = (inner.instance.as_str(), inner.clock.now() + inner.lease_for);
-        let onboarding = match inner
-            .store
-            .insert_or_get_started(
-                &req,
-                launched,
-                customer,
-                code_sha256,
-                Some((first, OnboardingState::Binding)),
-                Some(lease),
-            )
+        let onboarding = match self
+            .insert_post(&req, launched, customer, code_sha256, first)
             .await?
         {
-            Insert::Created(onboarding) => onboarding,
-            Insert::Existing(existing) => return self.again(existing, customer).await,
-            Insert::SessionExhausted => return Err(CreateError::SessionExhausted),
-            Insert::SessionEnded => return Err(CreateError::SessionEnded),
+            Ok(onboarding) => onboarding,
+            Err(answered) => return Ok(answered),
         };
         let id = onboarding.id.clone();
         let region = match req.mode {
@@ -377,8 +374,29 @@ impl Pipeline {
         };
 
         match onboarding.mode {
-            // 3. Register, with the number's PIN.
+            // 3. Register, with the number's PIN, once its display name is ready.
             Mode::Standard if !done(steps, Step::Register) => {
+                if !done(steps, Step::AwaitingDisplayName) {
+                    match direct.api.number(&token, phone).await {
+                        Ok(raw) if !name_ready(&raw) => {
+                            return self.await_display_name(id, w, steps, Some(raw)).await
+                        }
+                        Ok(_) if steps.get(Step::AwaitingDisplayName).is_some() => {
+                            tracing::info!(id, "display name ready; registering");
+                            w.finish_step(
+                                Step::AwaitingDisplayName,
+                                StepStatus::Done,
+                                None,
+                                Update::default(),
+                            );
+                        }
+                        Ok(_) => {}
+                        // The register's own answer says whether the name was ready.
+                        Err(e) => {
+                            tracing::warn!(id, error = %e, "reading the display name failed")
+                        }
+                    }
+                }
                 let creds = store.meta_credentials(id).await?.unwrap_or_default();
                 // The customer's PIN, when one was just sent: tried, and stored only once
                 // Meta accepts it.
@@ -479,6 +497,21 @@ impl Pipeline {
                             Some(&answer),
                             Update::default(),
                         );
+                    }
+                    // Registered before the display name was ready: wait for it.
+                    Err(e) if e.is_display_name_pending() => {
+                        tracing::info!(id, error = %e, "display name not ready; waiting for it");
+                        let result = serde_json::to_value(
+                            e.to_onboarding_error(Op::Register, self.inner.clock.now()),
+                        )
+                        .ok();
+                        w.finish_step(
+                            Step::Register,
+                            StepStatus::Failed,
+                            result.as_ref(),
+                            Update::default(),
+                        );
+                        return self.await_display_name(id, w, steps, None).await;
                     }
                     Err(e) => {
                         return self
@@ -593,6 +626,33 @@ impl Pipeline {
         })
     }
 
+    /// The onboarding waits (`pending`, step `awaiting_display_name` started) for the
+    /// number's display name; the follower (or the name's webhook) resumes it.
+    async fn await_display_name(
+        &self,
+        id: &str,
+        w: &mut Writes,
+        steps: &Steps,
+        number: Option<Value>,
+    ) -> Result<Flow, StoreError> {
+        let waiting = steps
+            .get(Step::AwaitingDisplayName)
+            .is_some_and(|s| s.status == StepStatus::Started);
+        if !waiting {
+            w.start_step(Step::AwaitingDisplayName, OnboardingState::Pending);
+        }
+        w.update(Update {
+            state: Some(OnboardingState::Pending),
+            phone_number: number,
+            error: Some(None),
+            ..Update::default()
+        });
+        self.inner.store.commit(id, w).await?;
+        tracing::info!(id, "waiting for the number's display name");
+        self.notify(id).await;
+        Ok(Flow::Continue)
+    }
+
     /// Starts the follower of a `pending` number: polls it with the business token until it
     /// settles, backing off like the YCloud follower (Meta's webhooks usually bring the news
     /// first). It holds the run's lease while it polls, and releases it when it stops.
@@ -601,12 +661,27 @@ impl Pipeline {
         let id = onboarding.id.clone();
         let phone = onboarding.phone_number_id.clone();
         tokio::spawn(async move {
-            match phone {
+            let resume = match phone {
                 Some(phone) => pipeline.poll_direct(&direct, &id, &phone, &lease).await,
-                None => tracing::warn!(
-                    id,
-                    "pending onboarding without a number: waiting for the webhook"
-                ),
+                None => {
+                    tracing::warn!(
+                        id,
+                        "pending onboarding without a number: waiting for the webhook"
+                    );
+                    false
+                }
+            };
+            if resume && !lease.is_lost() {
+                // The display name is ready: the run goes on, with the lease it holds.
+                let run = async {
+                    let onboarding = pipeline.current(&id).await?;
+                    let steps = pipeline.inner.store.steps(&id).await?;
+                    Box::pin(pipeline.run(lease, onboarding, steps)).await
+                };
+                if let Err(e) = run.await {
+                    tracing::error!(id, error = %e, "registering after the display name failed");
+                }
+                return;
             }
             if !lease.is_lost() {
                 lease.release().await;
@@ -615,15 +690,27 @@ impl Pipeline {
     }
 
     /// Polls the number until it settles, the follower gives up, or another instance took
-    /// the onboarding over.
-    async fn poll_direct(&self, direct: &Direct, id: &str, phone: &PhoneNumberId, lease: &Lease) {
+    /// the onboarding over. True when its display name became ready while the onboarding
+    /// waited for it: the run goes on.
+    async fn poll_direct(
+        &self,
+        direct: &Direct,
+        id: &str,
+        phone: &PhoneNumberId,
+        lease: &Lease,
+    ) -> bool {
         let token = match self.business_token(direct, id).await {
             Ok(Some(token)) => token,
-            _ => return,
+            _ => return false,
         };
+        let awaiting_name = matches!(
+            self.inner.store.step(id, Step::AwaitingDisplayName).await,
+            Ok(Some(s)) if s.status == StepStatus::Started
+        );
         let token = &token;
         self.poll_until_settled(id, lease, || async move {
             match direct.api.number(token, phone).await {
+                Ok(raw) if awaiting_name && name_ready(&raw) => Polled::Resume,
                 Ok(raw) => Polled::Number(raw),
                 Err(
                     e @ MetaError::Graph {
@@ -639,7 +726,7 @@ impl Pipeline {
                 }
             }
         })
-        .await;
+        .await
     }
 
     /// The customer's existing PIN, for an onboarding Meta refused the proxy's PIN for

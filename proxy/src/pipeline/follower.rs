@@ -69,7 +69,12 @@ impl Pipeline {
     /// The polling loop of both providers: asks `poll` with a growing interval until the
     /// number settles or `UpstreamTuning::poll_for` has passed, storing each change of its
     /// status while the onboarding is still `pending`.
-    pub(super) async fn poll_until_settled<F, Fut>(&self, id: &str, lease: &Lease, mut poll: F)
+    pub(super) async fn poll_until_settled<F, Fut>(
+        &self,
+        id: &str,
+        lease: &Lease,
+        mut poll: F,
+    ) -> bool
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Polled>,
@@ -84,12 +89,13 @@ impl Pipeline {
         while tokio::time::Instant::now() < deadline {
             tokio::time::sleep(wait).await;
             if lease.is_lost() {
-                return;
+                return false;
             }
             wait = (wait.saturating_mul(3) / 2).min(max_wait);
             let raw = match poll().await {
                 Polled::Number(raw) => raw,
-                Polled::Stop => return,
+                Polled::Resume => return true,
+                Polled::Stop => return false,
                 Polled::Again => {
                     wait = wait.saturating_mul(2).min(max_wait);
                     continue;
@@ -115,18 +121,19 @@ impl Pipeline {
             {
                 Ok(true) => self.notify(id).await,
                 // Someone else (a webhook, a retry) moved it on: stop following.
-                Ok(false) => return,
+                Ok(false) => return false,
                 Err(e) => tracing::error!(id, error = %e, "storing the polled number failed"),
             }
             if let Some(state) = state {
                 tracing::info!(id, %state, "number settled");
-                return;
+                return false;
             }
         }
         tracing::info!(
             id,
             "number still pending; leaving it to the webhook or the next start"
         );
+        false
     }
 }
 
@@ -138,6 +145,8 @@ pub(super) enum Polled {
     Again,
     /// Stop following: asking again cannot help.
     Stop,
+    /// The number's display name is ready: the waiting run goes on.
+    Resume,
 }
 
 /// What a number's status means: its new state (when it settles) and its error.

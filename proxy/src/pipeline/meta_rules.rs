@@ -5,11 +5,14 @@
 //!
 //! | field | value | the onboarding |
 //! |---|---|---|
-//! | `account_update` | `event: PARTNER_REMOVED` | `action_required`, `partner_removed` |
+//! | `account_update` | `event: PARTNER_REMOVED` (with `disconnection_info`) | `disconnected`, `partner_removed` |
+//! | `account_update` | `event: ACCOUNT_OFFBOARDED` / `ACCOUNT_RECONNECTED` | `disconnected`, `account_offboarded` / back to `connected` |
+//! | `account_update` | `event: ACCOUNT_RESTRICTION` / `ACCOUNT_VIOLATION` | `action_required`, `waba_restricted` / `waba_violation` |
 //! | `account_update` | `event: PARTNER_APP_UNINSTALLED` | `action_required`, `partner_app_uninstalled` |
 //! | `account_update` | `event: DISABLED_UPDATE`, `ban_info.waba_ban_state: SCHEDULE_FOR_DISABLE` | `action_required`, `waba_ban_scheduled` |
 //! | `account_update` | `event: DISABLED_UPDATE`, `DISABLE` (or no state) | `failed`, `waba_banned` |
-//! | `account_update` | `event: ACCOUNT_DELETED` | `failed`, `waba_deleted` |
+//! | `account_update` | `event: ACCOUNT_DELETED` | `disconnected`, `waba_deleted` |
+//! | `business_capability_update` | merged into the stored WABA | |
 //! | `account_review_update` | `decision: REJECTED` | `action_required`, `waba_rejected` |
 //! | a number's field (`phone_number_quality_update`, `phone_number_name_update`, …) | merged into the stored number; a `status` of `CONNECTED` connects a `pending` one (or lifts a block), `BANNED`/`BLOCKED` needs action | |
 //!
@@ -21,10 +24,34 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use wire::{ErrorCode, OnboardingState};
 
-use super::webhook_rules::{may_change, merged, number_blocked, person_error, str_field};
+use super::webhook_rules::{
+    disconnected, enforcement, may_change, merged, number_blocked, person_error, str_field,
+};
 use super::{Applied, Pipeline};
 use crate::meta::webhook::{Change, Notification};
-use crate::store::{EventObject, EventOutcome, IncomingEvent, Record, StoreError, Update, Verdict};
+use crate::store::{
+    EventObject, EventOutcome, IncomingEvent, Record, Step, StepStatus, StoreError, Update, Verdict,
+};
+
+/// The fields of Meta's webhooks the kit acts on; changes of any other are neither applied
+/// nor stored.
+pub(super) const ACTED_ON: &[&str] = &[
+    "account_update",
+    "account_review_update",
+    "business_capability_update",
+    "phone_number_name_update",
+    "phone_number_quality_update",
+];
+
+/// How far before an onboarding's creation a change may be dated and still be about it:
+/// Meta's clock and the proxy's differ by a little.
+const CLOCK_SKEW: time::Duration = time::Duration::minutes(1);
+
+/// Whether a change dated `at` (its entry's `time`) is older than onboarding `o`.
+fn dated_before(at: Option<OffsetDateTime>, o: &Record) -> bool {
+    let created = crate::store::parse_time(&o.created_at);
+    matches!((at, created), (Some(at), Some(created)) if at < created - CLOCK_SKEW)
+}
 
 /// The WABA a change is about.
 pub(super) fn waba_of<'a>(entry_id: &'a str, change: &'a Change) -> &'a str {
@@ -57,6 +84,16 @@ fn about_number(o: &Record, value: &Value) -> bool {
     !display.is_empty() && stored.as_deref() == Some(display.as_str())
 }
 
+/// Which object of an onboarding a change is about (changes are ordered per object).
+fn object_of(change: &Change) -> EventObject {
+    match change.field.as_str() {
+        "account_update" | "account_review_update" | "business_capability_update" => {
+            EventObject::Waba
+        }
+        _ => EventObject::PhoneNumber,
+    }
+}
+
 /// What `change` (in an entry about `waba`) changes on `o`; `None` when nothing.
 pub(super) fn meta_change(o: &Record, waba: &str, change: &Change) -> Option<Update> {
     if o.waba_id.as_str() != waba {
@@ -77,11 +114,35 @@ pub(super) fn meta_change(o: &Record, waba: &str, change: &Change) -> Option<Upd
     };
     let outcome = match change.field.as_str() {
         "account_update" => match str_field(v, "event") {
-            Some("PARTNER_REMOVED") => action(
-                ErrorCode::PartnerRemoved,
-                "The WhatsApp Business Account was unshared from the partner; the customer must \
-                 sign up again to reconnect it.",
-            ),
+            Some("PARTNER_REMOVED") => {
+                let info = v.get("disconnection_info");
+                let reason = info.and_then(|i| {
+                    str_field(i, "reason")
+                        .or_else(|| str_field(i, "disconnection_reason"))
+                        .map(str::to_owned)
+                        .or_else(|| i.is_object().then(|| i.to_string()))
+                });
+                Some(disconnected(ErrorCode::PartnerRemoved, reason.as_deref()))
+            }
+            Some("ACCOUNT_OFFBOARDED") => Some(disconnected(ErrorCode::AccountOffboarded, None)),
+            Some("ACCOUNT_RECONNECTED") if o.state == OnboardingState::Disconnected => {
+                return Some(Update {
+                    state: Some(OnboardingState::Connected),
+                    error: Some(None),
+                    ..Update::default()
+                })
+            }
+            Some("ACCOUNT_RESTRICTION") => Some(enforcement(
+                ErrorCode::WabaRestricted,
+                v.get("restriction_info")
+                    .and_then(|r| r.get(0).or(Some(r)))
+                    .and_then(|r| str_field(r, "restriction_type")),
+            )),
+            Some("ACCOUNT_VIOLATION") => Some(enforcement(
+                ErrorCode::WabaViolation,
+                v.get("violation_info")
+                    .and_then(|i| str_field(i, "violation_type")),
+            )),
             Some("PARTNER_APP_UNINSTALLED") => action(
                 ErrorCode::PartnerAppUninstalled,
                 "The customer removed the partner's app from this WhatsApp Business Account; \
@@ -105,10 +166,7 @@ pub(super) fn meta_change(o: &Record, waba: &str, change: &Change) -> Option<Upd
                     ),
                 }
             }
-            Some("ACCOUNT_DELETED") => failed(
-                ErrorCode::WabaDeleted,
-                "The WhatsApp Business Account was deleted; the customer must sign up again.",
-            ),
+            Some("ACCOUNT_DELETED") => Some(disconnected(ErrorCode::WabaDeleted, None)),
             _ => None,
         },
         "account_review_update" => match str_field(v, "decision") {
@@ -119,6 +177,16 @@ pub(super) fn meta_change(o: &Record, waba: &str, change: &Change) -> Option<Upd
             ),
             _ => None,
         },
+        // Kept with the WABA (its messaging limits and the like); no state changes.
+        "business_capability_update" if v.is_object() => {
+            let mut fresh = serde_json::Map::new();
+            fresh.insert(change.field.clone(), v.clone());
+            let waba = merged(o.waba.as_ref(), &Value::Object(fresh));
+            return (o.waba.as_ref() != Some(&waba)).then(|| Update {
+                waba: Some(waba),
+                ..Update::default()
+            });
+        }
         _ => return number_change(o, change),
     };
     let (state, error) = outcome?;
@@ -170,6 +238,66 @@ fn number_change(o: &Record, change: &Change) -> Option<Update> {
 }
 
 impl Pipeline {
+    /// Goes on with an onboarding that waits for its display name, now approved: its run
+    /// registers the number. When the follower holds it, the follower's next read sees the
+    /// approval instead.
+    fn resume_after_display_name(&self, id: &str) {
+        let pipeline = self.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            let waiting = matches!(
+                pipeline.inner.store.step(&id, Step::AwaitingDisplayName).await,
+                Ok(Some(s)) if s.status == StepStatus::Started
+            );
+            if waiting {
+                if let Err(e) = pipeline.advance(&id).await {
+                    tracing::error!(id, error = %e, "registering after the display name failed");
+                }
+            }
+        });
+    }
+
+    /// A deferred Meta change (stored as a notification of one entry with one change),
+    /// applied to onboarding `id` alone.
+    pub(super) async fn apply_deferred_meta(
+        &self,
+        id: &str,
+        event_id: &str,
+        kind: &str,
+        body: &str,
+    ) -> Result<EventOutcome, StoreError> {
+        let Ok(n) = Notification::parse(body.as_bytes()) else {
+            return Ok(EventOutcome::Duplicate);
+        };
+        let Some((entry, change)) = n
+            .entry
+            .first()
+            .and_then(|e| e.changes.first().map(|c| (e, c)))
+        else {
+            return Ok(EventOutcome::Duplicate);
+        };
+        let waba = waba_of(&entry.id, change);
+        let incoming = IncomingEvent {
+            id: event_id,
+            kind,
+            body,
+            object: object_of(change),
+            created: entry
+                .time
+                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()),
+            waba_id: Some(waba),
+            phone_number_id: str_field(&change.value, "phone_number_id"),
+        };
+        self.inner
+            .store
+            .apply_deferred_event(&incoming, id, |o| match meta_change(o, waba, change) {
+                None => Verdict::NotAbout,
+                Some(_) if !may_change(o.state) => Verdict::Busy,
+                Some(update) => Verdict::About(Some(update)),
+            })
+            .await
+    }
+
     /// Applies a verified Meta notification whose id is `id` (its body's digest): each
     /// change is an event of its own (`{id}.{entry}.{change}`), stored and applied as
     /// YCloud's are ([`Store::apply_webhook_event`](crate::store::Store::apply_webhook_event)):
@@ -188,6 +316,7 @@ impl Pipeline {
     ) -> Result<Applied, StoreError> {
         let mut changed_ids = Vec::new();
         let (mut fresh, mut seen) = (false, false);
+        let mut marked = 0;
         for (e, entry) in n.entry.iter().enumerate() {
             let created = entry
                 .time
@@ -195,6 +324,33 @@ impl Pipeline {
             for (c, change) in entry.changes.iter().enumerate() {
                 seen = true;
                 let waba = waba_of(&entry.id, change);
+                // A customer's message: only that it arrived is kept, never the change.
+                if change.field == "messages" {
+                    let arrived = change
+                        .value
+                        .get("messages")
+                        .and_then(Value::as_array)
+                        .is_some_and(|m| !m.is_empty());
+                    let metadata = change.value.get("metadata");
+                    let phone = metadata.and_then(|m| str_field(m, "phone_number_id"));
+                    let display = metadata.and_then(|m| str_field(m, "display_phone_number"));
+                    if arrived {
+                        if let Applied::Changed(n) =
+                            self.first_inbound(Some(waba), phone, display).await?
+                        {
+                            fresh = true;
+                            marked += n;
+                        }
+                    }
+                    continue;
+                }
+                // Only what the kit acts on is stored: other fields (message echoes, the
+                // coexistence history and contacts, templates...) may carry customers'
+                // messages and contacts, and change nothing here.
+                if !ACTED_ON.contains(&change.field.as_str()) {
+                    tracing::debug!(field = %change.field, "Meta change of a field not acted on; not stored");
+                    continue;
+                }
                 let event_id = format!("{id}.{e}.{c}");
                 let kind: String = format!("meta.{}", change.field).chars().take(128).collect();
                 // The change as a notification of its own: what is stored.
@@ -202,10 +358,7 @@ impl Pipeline {
                     "time": entry.time, "changes": [{"field": change.field,
                     "value": change.value}]}]})
                 .to_string();
-                let object = match change.field.as_str() {
-                    "account_update" | "account_review_update" => EventObject::Waba,
-                    _ => EventObject::PhoneNumber,
-                };
+                let object = object_of(change);
                 let incoming = IncomingEvent {
                     id: &event_id,
                     kind: &kind,
@@ -220,8 +373,14 @@ impl Pipeline {
                     .store
                     .apply_webhook_event(&incoming, |o| match meta_change(o, waba, change) {
                         None => Verdict::NotAbout,
+                        // A change from before the onboarding existed is about an earlier
+                        // sign-up of this WABA (or a replay): it never touches a newer one.
+                        Some(_) if dated_before(created, o) => {
+                            tracing::info!(id = %o.id, event = %event_id, "Meta change dated before this onboarding; not applied");
+                            Verdict::NotAbout
+                        }
                         Some(_) if !may_change(o.state) => {
-                            tracing::info!(id = %o.id, state = %o.state, event = %event_id, "onboarding is running; Meta webhook not applied");
+                            tracing::info!(id = %o.id, state = %o.state, event = %event_id, "onboarding is running; Meta webhook applied after the run");
                             Verdict::Busy
                         }
                         Some(update) => Verdict::About(Some(update)),
@@ -234,14 +393,19 @@ impl Pipeline {
                 for o in &stale {
                     tracing::info!(id = o, event = %event_id, "a newer Meta change about this object was applied already; this one changes nothing");
                 }
+                let approved = change.field == "phone_number_name_update"
+                    && str_field(&change.value, "decision") == Some("APPROVED");
                 for (o, from, to) in changed {
                     tracing::info!(id = o, field = %change.field, from = %from, to = ?to.map(OnboardingState::as_str), "Meta webhook applied");
+                    if approved {
+                        self.resume_after_display_name(&o);
+                    }
                     changed_ids.push(o);
                 }
             }
         }
-        let n = changed_ids.len();
-        if n > 0 {
+        let n = changed_ids.len() + marked;
+        if !changed_ids.is_empty() {
             let pipeline = self.clone();
             tokio::spawn(async move {
                 for id in changed_ids {
@@ -284,6 +448,8 @@ mod tests {
                 waba: None,
                 phone_number: Some(crate::ycloud::PhoneNumber::summary_of(&phone_number)),
                 error: None,
+                previous_onboarding_id: None,
+                inbound_verified_at: None,
                 created_at: "t".to_owned(),
                 updated_at: "t".to_owned(),
             },
@@ -320,11 +486,55 @@ mod tests {
         assert_eq!(
             outcome(&o, partner, &removed),
             Some((
-                Some(OnboardingState::ActionRequired),
+                Some(OnboardingState::Disconnected),
                 Some("partner_removed".into())
             ))
         );
+        // Meta's disconnection info says why (e.g. a coexistence phone inactive for days).
+        let inactive = change(
+            "account_update",
+            json!({"event": "PARTNER_REMOVED", "waba_info": {"waba_id": WABA},
+                   "disconnection_info": {"reason": "PRIMARY_DEVICE_INACTIVITY"}}),
+        );
+        let u = meta_change(&o, WABA, &inactive).unwrap();
+        let message = u.error.flatten().unwrap().message;
+        assert!(message.contains("PRIMARY_DEVICE_INACTIVITY"), "{message}");
+        let offboarded = onboarding(OnboardingState::Disconnected);
+        assert_eq!(
+            outcome(
+                &offboarded,
+                WABA,
+                &change("account_update", json!({"event": "ACCOUNT_RECONNECTED"}))
+            ),
+            Some((Some(OnboardingState::Connected), None))
+        );
+        let capability = change(
+            "business_capability_update",
+            json!({"max_daily_conversation_per_phone": 1000}),
+        );
+        let u = meta_change(&o, WABA, &capability).unwrap();
+        assert_eq!(u.state, None);
+        assert_eq!(
+            u.waba.unwrap()["business_capability_update"]["max_daily_conversation_per_phone"],
+            1000
+        );
         let cases = [
+            (
+                json!({"event": "ACCOUNT_OFFBOARDED"}),
+                OnboardingState::Disconnected,
+                "account_offboarded",
+            ),
+            (
+                json!({"event": "ACCOUNT_RESTRICTION",
+                       "restriction_info": [{"restriction_type": "RESTRICTED_ADD_PHONE_NUMBER_ACTION"}]}),
+                OnboardingState::ActionRequired,
+                "waba_restricted",
+            ),
+            (
+                json!({"event": "ACCOUNT_VIOLATION", "violation_info": {"violation_type": "SCAM"}}),
+                OnboardingState::ActionRequired,
+                "waba_violation",
+            ),
             (
                 json!({"event": "PARTNER_APP_UNINSTALLED"}),
                 OnboardingState::ActionRequired,
@@ -342,7 +552,7 @@ mod tests {
             ),
             (
                 json!({"event": "ACCOUNT_DELETED"}),
-                OnboardingState::Failed,
+                OnboardingState::Disconnected,
                 "waba_deleted",
             ),
         ];

@@ -68,6 +68,8 @@
 //! - `direct.rs`: the Meta provider (`WHATSAPP_PROVIDER=meta`): its run, follower, the
 //!   customer's PIN and deregistering, under the same leases and budget lock;
 //! - `meta_rules.rs`: what a Meta webhook change changes, applied as YCloud's events are;
+//! - `restart.rs`: starting an ended onboarding over at the partner's request;
+//! - `rekey.rs`: sealing stored secrets again after `TOKEN_ENCRYPTION_KEY` changed;
 //! - `webhook_rules.rs`: what a webhook changes, as pure functions of the event and the
 //!   onboarding;
 //! - `changes.rs`: telling event streams about a stored change.
@@ -76,6 +78,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
+use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Semaphore;
 use wire::{CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState};
@@ -94,11 +97,15 @@ mod direct;
 mod follower;
 mod lease;
 mod meta_rules;
+mod rekey;
+mod restart;
 mod steps;
 mod webhook_rules;
 
 pub use changes::Subscription;
 pub use direct::{DeregisterError, PinError};
+pub use rekey::{ResealError, Resealed};
+pub use restart::RestartError;
 
 use lease::Lease;
 
@@ -328,29 +335,94 @@ impl Pipeline {
             Mode::Standard => Step::Bind,
             Mode::Coexistence => Step::SmbBind,
         };
-        let inner = &self.inner;
-        let lease = (inner.instance.as_str(), inner.clock.now() + inner.lease_for);
-        let onboarding = match inner
-            .store
-            .insert_or_get_started(
-                &req,
-                launched,
-                customer,
-                code_sha256,
-                Some((first, OnboardingState::Binding)),
-                Some(lease),
-            )
+        let onboarding = match self
+            .insert_post(&req, launched, customer, code_sha256, first)
             .await?
         {
-            Insert::Created(onboarding) => onboarding,
-            Insert::Existing(existing) => return self.again(existing, customer).await,
-            Insert::SessionExhausted => return Err(CreateError::SessionExhausted),
-            Insert::SessionEnded => return Err(CreateError::SessionEnded),
+            Ok(onboarding) => onboarding,
+            Err(answered) => return Ok(answered),
         };
         tracing::debug!(id = %onboarding.id, mode = %req.mode, waba_id = %req.waba_id, "onboarding received");
         self.notify(&onboarding.id).await;
         let ran = self.advance_from(onboarding, first).await?;
         Ok(Created::New(self.answer(ran).await?))
+    }
+
+    /// Stores a posted onboarding, leased to this instance, with its first step started; or,
+    /// for a WABA and number stored before, the answer to give (`Err`): the existing
+    /// onboarding, unless it ended (`failed`, `deregistered`), is the same customer's and the
+    /// post carries a new code, in which case a new onboarding starts over from it
+    /// (`previous_onboarding_id`). The code's hash is kept so the same post again is answered
+    /// idempotently.
+    pub(super) async fn insert_post(
+        &self,
+        req: &CreateOnboarding,
+        launched: Mode,
+        customer: &Customer,
+        code_sha256: Option<&str>,
+        first: Step,
+    ) -> Result<Result<Record, Created>, CreateError> {
+        let inner = &self.inner;
+        let hash = code_sha256.map(str::to_owned).or_else(|| {
+            req.code
+                .as_ref()
+                .map(|c| hex::encode(Sha256::digest(c.as_str().as_bytes())))
+        });
+        let lease = (inner.instance.as_str(), inner.clock.now() + inner.lease_for);
+        let started = Some((first, OnboardingState::Binding));
+        let existing = match inner
+            .store
+            .insert_or_get_started(
+                req,
+                launched,
+                customer,
+                hash.as_deref(),
+                started,
+                Some(lease),
+            )
+            .await?
+        {
+            Insert::Created(onboarding) => return Ok(Ok(onboarding)),
+            Insert::Existing(existing) => existing,
+            Insert::SessionExhausted => return Err(CreateError::SessionExhausted),
+            Insert::SessionEnded => return Err(CreateError::SessionEnded),
+        };
+        let ended = matches!(
+            existing.state,
+            OnboardingState::Failed | OnboardingState::Deregistered
+        );
+        if let Some(hash) = hash.filter(|_| {
+            ended && existing.belongs_to(customer.customer_ref.as_ref(), customer.verified)
+        }) {
+            let stored = inner.store.code_hash(&existing.id).await?;
+            if stored.as_deref() != Some(hash.as_str()) {
+                match inner
+                    .store
+                    .insert_started_over(
+                        req,
+                        launched,
+                        customer,
+                        Some(&hash),
+                        started,
+                        Some(lease),
+                        &existing.id,
+                        true,
+                    )
+                    .await?
+                {
+                    Insert::Created(onboarding) => {
+                        tracing::info!(id = %onboarding.id, previous = %existing.id, "a new sign-up starts over from an ended onboarding");
+                        return Ok(Ok(onboarding));
+                    }
+                    Insert::Existing(current) => {
+                        return Ok(Err(self.again(current, customer).await?))
+                    }
+                    Insert::SessionExhausted => return Err(CreateError::SessionExhausted),
+                    Insert::SessionEnded => return Err(CreateError::SessionEnded),
+                }
+            }
+        }
+        Ok(Err(self.again(existing, customer).await?))
     }
 
     /// The answer to a post of a WABA and number stored before: the onboarding itself for
@@ -624,7 +696,7 @@ impl Pipeline {
             Err(e) => return Err(e),
         };
         // The last commit read the onboarding back (and may have given the lease up).
-        let (ran, released) = match ended {
+        let (mut ran, released) = match ended {
             Some(ended) => (
                 Ran {
                     record: ended.record,
@@ -634,6 +706,10 @@ impl Pipeline {
             ),
             None => (Ran::read(self.current(id).await?), false),
         };
+        // Webhooks that came while the steps ran apply now, on the committed outcome.
+        if self.apply_deferred(id).await > 0 {
+            ran = Ran::read(self.current(id).await?);
+        }
         if matches!(flow, Flow::Continue) && ran.record.state == OnboardingState::Pending {
             self.follow(&ran.record, lease);
         } else if released {
@@ -664,6 +740,115 @@ impl Pipeline {
             })
     }
 
+    /// A message reached the number (of `waba`, with id `phone_number_id` or the number
+    /// `to`): the onboardings of that number that had not seen one yet record when
+    /// (`inbound_verified_at`, `onboarding.inbound_verified`), the proof that it receives.
+    pub(super) async fn first_inbound(
+        &self,
+        waba: Option<&str>,
+        phone_number_id: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Applied, StoreError> {
+        let digits = |s: &str| -> String { s.chars().filter(char::is_ascii_digit).collect() };
+        let to = to.map(digits).filter(|d| !d.is_empty());
+        let store = &self.inner.store;
+        let mut marked = 0;
+        for o in store.onboardings_for(waba, phone_number_id).await? {
+            let by_id = phone_number_id.is_some()
+                && o.phone_number_id.as_ref().map(|p| p.as_str()) == phone_number_id;
+            let by_number = to.as_deref().is_some_and(|to| {
+                o.phone_number.as_ref().is_some_and(|n| {
+                    ["phoneNumber", "display_phone_number", "displayPhoneNumber"]
+                        .iter()
+                        .filter_map(|k| webhook_rules::str_field(n, k))
+                        .any(|v| digits(v) == to)
+                })
+            });
+            if o.inbound_verified_at.is_some() || !(by_id || by_number) {
+                continue;
+            }
+            if store.mark_inbound(&o.id).await? {
+                tracing::info!(id = %o.id, "first inbound message: the number receives");
+                self.notify(&o.id).await;
+                marked += 1;
+            }
+        }
+        Ok(match marked {
+            0 => Applied::Ignored,
+            n => Applied::Changed(n),
+        })
+    }
+
+    /// Applies the webhook events that arrived while a runner owned onboarding `id` (kept
+    /// in the store, never dropped), in the order they came, now that its steps committed.
+    /// Answers how many changed it; a failure leaves them deferred (for the next run's end).
+    pub(super) async fn apply_deferred(&self, id: &str) -> usize {
+        let events = match self.inner.store.deferred_events(id).await {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::error!(id, error = %e, "reading the deferred webhooks failed");
+                return 0;
+            }
+        };
+        let mut changed = 0;
+        for (event_id, kind, body) in events {
+            let applied = match kind.strip_prefix("meta.") {
+                Some(_) => self.apply_deferred_meta(id, &event_id, &kind, &body).await,
+                None => self.apply_deferred_ycloud(id, &event_id, &body).await,
+            };
+            match applied {
+                Ok(EventOutcome::Applied { changed: c, .. }) if !c.is_empty() => {
+                    tracing::info!(id, event = %event_id, kind, "webhook applied after the run");
+                    changed += 1;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(id, event = %event_id, error = %e, "applying a deferred webhook failed")
+                }
+            }
+        }
+        if changed > 0 {
+            self.notify(id).await;
+        }
+        changed
+    }
+
+    async fn apply_deferred_ycloud(
+        &self,
+        id: &str,
+        event_id: &str,
+        body: &str,
+    ) -> Result<EventOutcome, StoreError> {
+        let event = Event::parse(body.as_bytes()).ok();
+        let subject = event.as_ref().and_then(Subject::of);
+        let (Some(event), Some(subject)) = (event.as_ref(), subject) else {
+            return Ok(EventOutcome::Duplicate);
+        };
+        let incoming = IncomingEvent {
+            id: event_id,
+            kind: &event.envelope.kind,
+            body,
+            object: subject.object(),
+            created: event.envelope.create_time.as_deref().and_then(|t| {
+                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            }),
+            waba_id: subject.waba_id(),
+            phone_number_id: subject.phone_number_id(),
+        };
+        self.inner
+            .store
+            .apply_deferred_event(&incoming, id, |o| {
+                if !subject.is_about(o) {
+                    Verdict::NotAbout
+                } else if !may_change(o.state) {
+                    Verdict::Busy
+                } else {
+                    Verdict::About(subject.change(o))
+                }
+            })
+            .await
+    }
+
     /// Applies a verified webhook event to the onboardings it is about, in one transaction
     /// with the record that it was seen, then tells their event streams. Events of types the
     /// proxy does not act on (or about no WABA or number) are not stored at all. Only
@@ -675,6 +860,15 @@ impl Pipeline {
     /// Store failures: nothing was recorded, so the event can come again.
     pub async fn apply_event(&self, event: &Event, body: &str) -> Result<Applied, StoreError> {
         let env = &event.envelope;
+        // A customer's message: only that it arrived is kept (the body is never stored).
+        if env.kind == crate::webhook::INBOUND_MESSAGE {
+            let Some(message) = env.whatsapp_inbound_message.as_ref() else {
+                return Ok(Applied::Ignored);
+            };
+            let waba = webhook_rules::str_field(message, "wabaId");
+            let to = webhook_rules::str_field(message, "to");
+            return self.first_inbound(waba, None, to).await;
+        }
         let Some(subject) = Subject::of(event) else {
             return Ok(Applied::Ignored);
         };
@@ -697,7 +891,7 @@ impl Pipeline {
                 if !subject.is_about(o) {
                     Verdict::NotAbout
                 } else if !may_change(o.state) {
-                    tracing::info!(id = %o.id, state = %o.state, event = %env.id, "onboarding is running; webhook not applied");
+                    tracing::info!(id = %o.id, state = %o.state, event = %env.id, "onboarding is running; webhook applied after the run");
                     Verdict::Busy
                 } else {
                     Verdict::About(subject.change(o))

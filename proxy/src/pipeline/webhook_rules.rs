@@ -99,6 +99,50 @@ pub(super) fn may_change(state: OnboardingState) -> bool {
             | OnboardingState::Connected
             | OnboardingState::ActionRequired
             | OnboardingState::Failed
+            | OnboardingState::Disconnected
+    )
+}
+
+/// The customer removed the partner (or the account went): `disconnected`, saying why when
+/// the provider does (`removedReason`, Meta's `disconnection_info`).
+pub(super) fn disconnected(
+    code: ErrorCode,
+    reason: Option<&str>,
+) -> (OnboardingState, OnboardingError) {
+    let what = match code {
+        ErrorCode::WabaDeleted => "The WhatsApp Business Account was deleted",
+        ErrorCode::AccountOffboarded => "The number was taken off the WhatsApp Cloud API",
+        _ => "The WhatsApp Business Account was removed from the partner connection",
+    };
+    let why = reason
+        .map(|r| format!(" (reason: {r})"))
+        .unwrap_or_default();
+    let message = match code {
+        ErrorCode::AccountOffboarded => format!(
+            "{what}{why}; it comes back when the customer reconnects it in the WhatsApp \
+             Business App, else they sign up again."
+        ),
+        _ => format!("{what}{why}; the customer must sign up again to reconnect it."),
+    };
+    (OnboardingState::Disconnected, person_error(code, message))
+}
+
+/// A WABA-level enforcement that needs the customer's attention, not a new sign-up.
+pub(super) fn enforcement(
+    code: ErrorCode,
+    detail: Option<&str>,
+) -> (OnboardingState, OnboardingError) {
+    let what = match code {
+        ErrorCode::WabaRestricted => "Meta restricted this WhatsApp Business Account",
+        _ => "Meta reports a policy violation on this WhatsApp Business Account",
+    };
+    let detail = detail.map(|d| format!(" ({d})")).unwrap_or_default();
+    (
+        OnboardingState::ActionRequired,
+        person_error(
+            code,
+            format!("{what}{detail}; see WhatsApp Manager for what to do."),
+        ),
     )
 }
 
@@ -159,6 +203,13 @@ fn phone_event_update(o: &Record, kind: &PhoneNumberEvent, object: &Value) -> Op
                     .to_owned(),
             ))),
         )
+    } else if str_field(object, "updateEvent") == Some("ACCOUNT_OFFBOARDED") {
+        let (state, error) = disconnected(ErrorCode::AccountOffboarded, None);
+        (Some(state), Some(Some(error)))
+    } else if str_field(object, "updateEvent") == Some("ACCOUNT_RECONNECTED")
+        && o.state == OnboardingState::Disconnected
+    {
+        (Some(OnboardingState::Connected), Some(None))
     } else {
         match status {
             Some("CONNECTED")
@@ -195,20 +246,30 @@ fn waba_event_update(o: &Record, kind: &BusinessAccountEvent, object: &Value) ->
         ))
     };
     let outcome = match kind {
-        BusinessAccountEvent::Deleted => Some((
-            OnboardingState::Failed,
-            person_error(
-                ErrorCode::WabaDeleted,
-                "The WhatsApp Business Account was deleted; the customer must sign up again."
-                    .to_owned(),
-            ),
-        )),
+        // YCloud reports a removed partner (and a deleted account) this way, with
+        // `removedReason` and `removedInitiatedBy` when known.
+        BusinessAccountEvent::Deleted => {
+            let reason = str_field(object, "removedReason");
+            let by = str_field(object, "removedInitiatedBy");
+            let code = match (reason, by) {
+                (None, None) => ErrorCode::WabaDeleted,
+                _ => ErrorCode::PartnerRemoved,
+            };
+            let why = match (reason, by) {
+                (Some(r), Some(b)) => Some(format!("{r}, initiated by {b}")),
+                (Some(r), None) => Some(r.to_owned()),
+                (None, Some(b)) => Some(format!("initiated by {b}")),
+                (None, None) => None,
+            };
+            Some(disconnected(code, why.as_deref()))
+        }
         BusinessAccountEvent::Updated => match str_field(object, "updateEvent") {
-            Some("PARTNER_REMOVED") => action(
-                ErrorCode::PartnerRemoved,
-                "The WhatsApp Business Account was removed from the partner connection; the \
-                 customer must sign up again to reconnect it.",
-            ),
+            Some("PARTNER_REMOVED") => Some(disconnected(ErrorCode::PartnerRemoved, None)),
+            Some("ACCOUNT_RESTRICTION") => Some(enforcement(ErrorCode::WabaRestricted, None)),
+            Some("ACCOUNT_VIOLATION") => Some(enforcement(
+                ErrorCode::WabaViolation,
+                str_field(object, "violationType"),
+            )),
             Some("PARTNER_APP_UNINSTALLED") => action(
                 ErrorCode::PartnerAppUninstalled,
                 "The customer uninstalled the partner app from this WhatsApp Business Account; \
@@ -287,6 +348,8 @@ mod tests {
             waba: Some(crate::ycloud::Waba::summary_of(&waba)),
             phone_number: Some(crate::ycloud::PhoneNumber::summary_of(&phone_number)),
             error: None,
+            previous_onboarding_id: None,
+            inbound_verified_at: None,
             created_at: "2026-01-01T00:00:00.000000Z".to_owned(),
             updated_at: "2026-01-01T00:00:00.000000Z".to_owned(),
         };
@@ -437,11 +500,30 @@ mod tests {
         let connected = onboarding(OnboardingState::Connected);
         let action = Some(OnboardingState::ActionRequired);
         let failed = Some(OnboardingState::Failed);
+        let gone = Some(OnboardingState::Disconnected);
         let cases = [
             (
                 "updated",
                 json!({"updateEvent": "PARTNER_REMOVED"}),
+                gone,
+                "partner_removed",
+            ),
+            (
+                "updated",
+                json!({"updateEvent": "ACCOUNT_RESTRICTION"}),
                 action,
+                "waba_restricted",
+            ),
+            (
+                "updated",
+                json!({"updateEvent": "ACCOUNT_VIOLATION", "violationType": "SCAM"}),
+                action,
+                "waba_violation",
+            ),
+            (
+                "deleted",
+                json!({"removedReason": "ACCOUNT_DISCONNECTED", "removedInitiatedBy": "USER"}),
+                gone,
                 "partner_removed",
             ),
             (
@@ -474,7 +556,7 @@ mod tests {
                 action,
                 "waba_rejected",
             ),
-            ("deleted", json!({}), failed, "waba_deleted"),
+            ("deleted", json!({}), gone, "waba_deleted"),
         ];
         for (kind, fields, state, code) in cases {
             let e = waba_event(kind, fields.clone());

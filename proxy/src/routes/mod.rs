@@ -166,6 +166,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/partner/onboardings/{id}/retry", post(partner::retry))
         .route(
+            "/api/partner/onboardings/{id}/restart",
+            post(partner::restart),
+        )
+        .route(
             "/api/partner/onboardings/{id}/deregister",
             post(meta::deregister),
         )

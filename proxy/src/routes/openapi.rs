@@ -32,6 +32,7 @@ use super::onboardings;
         super::partner::list_onboardings,
         super::partner::get_onboarding,
         super::partner::retry,
+        super::partner::restart,
         super::meta::deregister,
         super::meta::credentials,
         super::meta::pin,

@@ -23,6 +23,7 @@ use wire::{
 use super::onboardings::{onboarding_id, retry_onboarding};
 use super::AppState;
 use crate::error::{Error, Json};
+use crate::pipeline::RestartError;
 use crate::store::{parse_time, EventFilter, OnboardingQuery};
 
 /// The partner API keys, kept as SHA-256 digests: comparing digests of equal length in
@@ -430,6 +431,34 @@ pub async fn retry(
     state.pipeline.store().clear_pin_attempts(&id).await?;
     retry_onboarding(&state, &id).await?;
     partner_view(&state, &id).await
+}
+
+/// `POST /api/partner/onboardings/{id}/restart`.
+#[utoipa::path(
+    post, path = "/api/partner/onboardings/{id}/restart", tag = "partner",
+    params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
+    security(("partner_key" = [])),
+    responses(
+        (status = 201, description = "A new onboarding of the same WABA and number (`previous_onboarding_id` names this one), its steps run", body = PartnerOnboarding),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`onboarding_not_found`", body = ErrorBody),
+        (status = 409, description = "`not_restartable`: the onboarding is not `failed` or `deregistered`, or was started over already", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn restart(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, Error> {
+    let id = onboarding_id(id)?;
+    let new = match state.pipeline.restart(&id).await {
+        Ok(new) => new,
+        Err(RestartError::NotFound) => return Err(Error::OnboardingNotFound),
+        Err(RestartError::NotRestartable(why)) => return Err(Error::NotRestartable(why)),
+        Err(RestartError::Store(e)) => return Err(Error::Store(e)),
+    };
+    let view = partner_view(&state, &new.id).await?;
+    Ok((StatusCode::CREATED, view).into_response())
 }
 
 /// The query of `GET /api/partner/events`, as sent; any other parameter is refused, so a

@@ -28,6 +28,25 @@ impl PinOrigin {
     }
 }
 
+/// A column of `meta_credentials` holding a sealed value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedColumn {
+    /// `business_token`.
+    BusinessToken,
+    /// `pin`.
+    Pin,
+}
+
+impl SealedColumn {
+    /// The column's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SealedColumn::BusinessToken => "business_token",
+            SealedColumn::Pin => "pin",
+        }
+    }
+}
+
 /// One onboarding's row of `meta_credentials`, sealed values as stored.
 #[derive(Debug, Clone, Default)]
 pub struct MetaCredentials {
@@ -117,6 +136,55 @@ impl Store {
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+
+    /// Every sealed value stored: onboarding id, the field's column (`business_token` or
+    /// `pin`), the sealed text. For re-sealing at start-up after a key change.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn sealed_secrets(&self) -> Result<Vec<(String, SealedColumn, String)>, StoreError> {
+        let rows = sqlx::query("SELECT onboarding_id, business_token, pin FROM meta_credentials")
+            .fetch_all(&self.write)
+            .await?;
+        let mut out = Vec::new();
+        for row in &rows {
+            let id: String = row.try_get("onboarding_id")?;
+            for column in [SealedColumn::BusinessToken, SealedColumn::Pin] {
+                if let Some(sealed) = row.try_get::<Option<String>, _>(column.as_str())? {
+                    out.push((id.clone(), column, sealed));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replaces a sealed value with `new`, if it is still `old` (nothing else changed it
+    /// meanwhile). Answers whether it was replaced.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn replace_sealed(
+        &self,
+        id: &str,
+        column: SealedColumn,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let _gate = self.exclusive().await;
+        let col = column.as_str();
+        let n = sqlx::query(&format!(
+            "UPDATE meta_credentials SET {col} = $1, updated_at = $2 \
+             WHERE onboarding_id = $3 AND {col} = $4"
+        ))
+        .bind(new)
+        .bind(format_time(self.clock.now()))
+        .bind(id)
+        .bind(old)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     /// The local-storage region a session asked for, as stored.

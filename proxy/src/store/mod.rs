@@ -49,7 +49,7 @@ mod writes;
 
 pub use console::{ConsoleSignIn, FunnelCounts};
 pub use leases::Unleased;
-pub use meta::{MetaCredentials, PinOrigin};
+pub use meta::{MetaCredentials, PinOrigin, SealedColumn};
 pub use oauth::{Consumed, Pending, PickedUp};
 pub use partner::{Attempt, DueEvent, EventFilter, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};

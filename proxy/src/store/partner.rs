@@ -8,8 +8,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use wire::{
-    CountryCode, CreateSession, CustomerRef, Delivery, DeliveryState, EventType, Locale, Metadata,
-    Mode, OnboardingState, PartnerEvent, PartnerOnboarding, Session,
+    CountryCode, CreateSession, CustomerName, CustomerRef, Delivery, DeliveryState, EventType,
+    Locale, Metadata, Mode, OnboardingState, PartnerEvent, PartnerOnboarding, Session,
 };
 
 use super::rows::{api_step_from_row, format_time, record_from_row, Columns, Record};
@@ -37,6 +37,8 @@ pub struct SessionRecord {
     pub revoked: bool,
     /// Where the finished page links back to.
     pub return_url: Option<String>,
+    /// The customer's name shown on the page.
+    pub customer_name: Option<CustomerName>,
     /// Set once the page checked the token (the link was opened).
     pub opened: bool,
 }
@@ -139,6 +141,9 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
             .map(|m| serde_json::from_str::<Metadata>(&m).map_err(|_| corrupt("metadata")))
             .transpose()?,
         return_url: text("return_url")?,
+        customer_name: text("customer_name")?
+            .map(|n| CustomerName::parse(n).map_err(|_| corrupt("customer_name")))
+            .transpose()?,
         id,
     })
 }
@@ -165,6 +170,7 @@ fn session_view(row: &AnyRow) -> Result<Session, StoreError> {
             })
             .transpose()?,
         return_url: record.return_url.clone(),
+        customer_name: record.customer_name.clone(),
         onboardings_created: Some(created),
         revoked_at: text("revoked_at")?,
         expires_at: text("expires_at")?.ok_or_else(|| corrupt("expires_at"))?,
@@ -471,8 +477,9 @@ impl Store {
         let _gate = self.exclusive().await;
         sqlx::query(
             "INSERT INTO sessions (id, token_sha256, customer_ref, modes, metadata, locale, \
-             data_localization_region, onboardings_created, expires_at, created_at, return_url) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10)",
+             data_localization_region, onboardings_created, expires_at, created_at, return_url, \
+             customer_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11)",
         )
         .bind(&id)
         .bind(token_sha256)
@@ -488,6 +495,7 @@ impl Store {
         .bind(&expires_at)
         .bind(&created_at)
         .bind(req.return_url.as_deref())
+        .bind(req.customer_name.as_ref().map(CustomerName::as_str))
         .execute(&self.write)
         .await?;
         Ok(Session {
@@ -500,6 +508,7 @@ impl Store {
             locale: req.locale,
             data_localization_region: req.data_localization_region.clone(),
             return_url: req.return_url.clone(),
+            customer_name: req.customer_name.clone(),
             onboardings_created: None,
             revoked_at: None,
             expires_at,

@@ -117,7 +117,53 @@ impl Store {
             lease,
             &format_time(self.clock.now()),
             self.deliver_events,
+            None,
         )?;
+        self.insert_new(req, new).await
+    }
+
+    /// [`Store::insert_or_get_started`] of an onboarding that starts over from `previous`
+    /// (same WABA and number, ended `failed` or `deregistered`): in one transaction the old
+    /// one is marked superseded (so it no longer holds the WABA + number key) and the new one
+    /// inserted naming it. When `previous` is no longer final, is held by a runner, or was
+    /// superseded meanwhile, nothing is written and the current onboarding of the key is
+    /// answered (`Insert::Existing`). `count_session`: false when the partner asked for it
+    /// (a restart is not one of the customer's sign-ups).
+    ///
+    /// # Errors
+    /// Database failures.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_started_over(
+        &self,
+        req: &CreateOnboarding,
+        launched: Mode,
+        customer: &Customer,
+        code_sha256: Option<&str>,
+        first: Option<(Step, OnboardingState)>,
+        lease: Option<(&str, OffsetDateTime)>,
+        previous: &str,
+        count_session: bool,
+    ) -> Result<Insert, StoreError> {
+        let mut new = NewOnboarding::of(
+            req,
+            launched,
+            customer,
+            code_sha256,
+            first,
+            lease,
+            &format_time(self.clock.now()),
+            self.deliver_events,
+            Some(previous),
+        )?;
+        new.count_session = count_session;
+        self.insert_new(req, new).await
+    }
+
+    async fn insert_new(
+        &self,
+        req: &CreateOnboarding,
+        new: NewOnboarding,
+    ) -> Result<Insert, StoreError> {
         let written = match &self.writer {
             Some(writer) => writer.run(move |conn| new.write_sqlite(conn)).await?,
             None => new.write(self).await?,
@@ -133,7 +179,7 @@ impl Store {
                 // Committed before (the unique index said so): any connection sees it.
                 let row = sqlx::query(
                     "SELECT * FROM onboardings WHERE waba_id = $1 \
-                     AND COALESCE(phone_number_id, '') = $2",
+                     AND COALESCE(phone_number_id, '') = $2 AND superseded_by IS NULL",
                 )
                 .bind(req.waba_id.as_str())
                 .bind(req.phone_number_id.as_ref().map_or("", |p| p.as_str()))
@@ -155,7 +201,8 @@ impl Store {
         phone_number_id: Option<&PhoneNumberId>,
     ) -> Result<Option<(Record, Option<String>)>, StoreError> {
         let row = sqlx::query(
-            "SELECT * FROM onboardings WHERE waba_id = $1 AND COALESCE(phone_number_id, '') = $2",
+            "SELECT * FROM onboardings WHERE waba_id = $1 AND COALESCE(phone_number_id, '') = $2 \
+             AND superseded_by IS NULL",
         )
         .bind(waba_id.as_str())
         .bind(phone_number_id.map_or("", |p| p.as_str()))
@@ -164,6 +211,19 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let hash: Option<String> = row.try_get("code_sha256")?;
         Ok(Some((record_from_row(&row)?, hash)))
+    }
+
+    /// The SHA-256 (hex) of the code that created onboarding `id`, when one was posted.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn code_hash(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let hash: Option<Option<String>> =
+            sqlx::query_scalar("SELECT code_sha256 FROM onboardings WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.write)
+                .await?;
+        Ok(hash.flatten())
     }
 
     /// Onboardings a webhook may be about: those of the WABA, or with the number's id.
@@ -176,8 +236,8 @@ impl Store {
         phone_number_id: Option<&str>,
     ) -> Result<Vec<Record>, StoreError> {
         let rows = sqlx::query(
-            "SELECT * FROM onboardings WHERE waba_id = $1 OR phone_number_id = $2 \
-             ORDER BY created_at",
+            "SELECT * FROM onboardings WHERE (waba_id = $1 OR phone_number_id = $2) \
+             AND superseded_by IS NULL ORDER BY created_at",
         )
         .bind(waba_id.unwrap_or(""))
         .bind(phone_number_id.unwrap_or(""))
@@ -341,13 +401,20 @@ struct NewOnboarding {
     lease_until: Option<String>,
     first: Option<Step>,
     event: EventRow,
+    /// Whether the session's count of onboardings is raised (not for a partner's restart).
+    count_session: bool,
 }
 
 const INSERT_ONBOARDING: &str = "INSERT INTO onboardings (id, mode, waba_id, phone_number_id, \
      business_id, customer_ref, event, state, created_at, updated_at, code_sha256, session_id, \
-     customer_ref_verified, lease_owner, lease_until, launched_mode) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15) \
+     customer_ref_verified, lease_owner, lease_until, launched_mode, previous_onboarding_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16) \
      ON CONFLICT DO NOTHING";
+// Starting over: the old onboarding gives the WABA + number key up, only while it is final
+// and nobody runs it (a retry that took it first wins; the new post then sees it).
+const SUPERSEDE: &str = "UPDATE onboardings SET superseded_by = $1 WHERE id = $2 \
+     AND superseded_by IS NULL AND state IN ('failed', 'deregistered') \
+     AND (lease_until IS NULL OR lease_until < $3)";
 // Counted in the insert's transaction, not before: a post of the same ids again costs
 // nothing, and two concurrent posts cannot both take the last place. The session is checked
 // live again here: a revocation committed while the request ran stops the insert.
@@ -369,6 +436,7 @@ impl NewOnboarding {
         lease: Option<(&str, OffsetDateTime)>,
         now: &str,
         deliver: bool,
+        previous: Option<&str>,
     ) -> Result<Self, StoreError> {
         let id = super::rows::new_row_id();
         let state = first.map_or(OnboardingState::Received, |(_, s)| s);
@@ -386,6 +454,8 @@ impl NewOnboarding {
                 waba: None,
                 phone_number: None,
                 error: None,
+                previous_onboarding_id: previous.map(str::to_owned),
+                inbound_verified_at: None,
                 created_at: now.to_owned(),
                 updated_at: now.to_owned(),
             },
@@ -421,6 +491,7 @@ impl NewOnboarding {
             first: first.map(|(step, _)| step),
             event,
             record,
+            count_session: true,
         })
     }
 
@@ -440,6 +511,19 @@ impl NewOnboarding {
         let o = &self.record.onboarding;
         let [phone, business, customer_ref] = self.ids();
         let mut tx = store.write.begin().await?;
+        if let Some(previous) = &o.previous_onboarding_id {
+            let superseded = sqlx::query(SUPERSEDE)
+                .bind(&o.id)
+                .bind(previous)
+                .bind(&o.created_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if superseded == 0 {
+                tx.rollback().await?;
+                return Ok(Written::Exists);
+            }
+        }
         let inserted = sqlx::query(INSERT_ONBOARDING)
             .bind(&o.id)
             .bind(self.mode)
@@ -456,6 +540,7 @@ impl NewOnboarding {
             .bind(self.lease_owner.clone())
             .bind(self.lease_until.clone())
             .bind(self.launched_mode)
+            .bind(o.previous_onboarding_id.clone())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -463,7 +548,12 @@ impl NewOnboarding {
             tx.rollback().await?;
             return Ok(Written::Exists);
         }
-        if let Some(session) = &self.record.session_id {
+        if let Some(session) = self
+            .record
+            .session_id
+            .as_ref()
+            .filter(|_| self.count_session)
+        {
             let counted = sqlx::query(COUNT_SESSION)
                 .bind(session)
                 .bind(wire::MAX_ONBOARDINGS_PER_SESSION)
@@ -502,6 +592,12 @@ impl NewOnboarding {
     fn write_sqlite(self, conn: &rusqlite::Connection) -> Result<Done<Written>, StoreError> {
         let o = &self.record.onboarding;
         let [phone, business, customer_ref] = self.ids();
+        if let Some(previous) = &o.previous_onboarding_id {
+            let superseded = writer::exec(conn, SUPERSEDE, &[&o.id, previous, &o.created_at])?;
+            if superseded == 0 {
+                return Ok(Done::Undo(Written::Exists));
+            }
+        }
         let inserted = writer::exec(
             conn,
             INSERT_ONBOARDING,
@@ -521,12 +617,18 @@ impl NewOnboarding {
                 &self.lease_owner,
                 &self.lease_until,
                 &self.launched_mode,
+                &o.previous_onboarding_id,
             ],
         )?;
         if inserted == 0 {
             return Ok(Done::Undo(Written::Exists));
         }
-        if let Some(session) = &self.record.session_id {
+        if let Some(session) = self
+            .record
+            .session_id
+            .as_ref()
+            .filter(|_| self.count_session)
+        {
             let counted = writer::exec(
                 conn,
                 COUNT_SESSION,

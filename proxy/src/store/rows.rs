@@ -287,6 +287,8 @@ pub(super) fn record_from_row(row: &impl Columns) -> Result<Record, StoreError> 
         waba: waba.as_ref().map(Waba::summary_of),
         phone_number: phone_number.as_ref().map(PhoneNumber::summary_of),
         error,
+        previous_onboarding_id: text("previous_onboarding_id")?,
+        inbound_verified_at: text("inbound_verified_at")?,
         created_at: row.string("created_at")?,
         updated_at: row.string("updated_at")?,
         id,

@@ -53,7 +53,8 @@ pub struct IncomingEvent<'a> {
 pub enum Verdict {
     /// It is not about this onboarding.
     NotAbout,
-    /// It is, but a runner owns the onboarding: nothing is changed or recorded.
+    /// It is, but a runner owns the onboarding: nothing is changed now; the event waits
+    /// for the run's end ([`Store::deferred_events`]).
     Busy,
     /// It is: this change (if any) is made, and the event's time recorded.
     About(Option<Update>),
@@ -89,10 +90,62 @@ impl Store {
         event: &IncomingEvent<'_>,
         rules: impl Fn(&Record) -> Verdict,
     ) -> Result<EventOutcome, StoreError> {
+        self.apply_event_to(event, None, rules).await
+    }
+
+    /// Applies a deferred event (stored before, while a runner owned onboarding `only`) to
+    /// that onboarding alone, in one transaction with its removal from the deferred ones.
+    /// [`EventOutcome::Duplicate`] when it is no longer deferred (applied meanwhile); when
+    /// the onboarding is busy again, it stays deferred.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn apply_deferred_event(
+        &self,
+        event: &IncomingEvent<'_>,
+        only: &str,
+        rules: impl Fn(&Record) -> Verdict,
+    ) -> Result<EventOutcome, StoreError> {
+        self.apply_event_to(event, Some(only), rules).await
+    }
+
+    /// The events deferred for onboarding `id`, oldest first: id, type, body.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn deferred_events(
+        &self,
+        id: &str,
+    ) -> Result<Vec<(String, String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.event_id, e.type, e.body FROM deferred_webhook_events d \
+             JOIN webhook_events e ON e.id = d.event_id WHERE d.onboarding_id = $1 \
+             ORDER BY d.deferred_at, d.event_id",
+        )
+        .bind(id)
+        .fetch_all(&self.write)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("event_id")?,
+                    r.try_get("type")?,
+                    r.try_get("body")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn apply_event_to(
+        &self,
+        event: &IncomingEvent<'_>,
+        only: Option<&str>,
+        rules: impl Fn(&Record) -> Verdict,
+    ) -> Result<EventOutcome, StoreError> {
         let mut attempt = 1;
         loop {
             let mut touched = Vec::new();
-            let result = self.try_apply(event, &rules, &mut touched).await;
+            let result = self.try_apply(event, only, &rules, &mut touched).await;
             for id in &touched {
                 self.forget(id);
             }
@@ -115,6 +168,7 @@ impl Store {
     async fn try_apply(
         &self,
         event: &IncomingEvent<'_>,
+        only: Option<&str>,
         rules: &impl Fn(&Record) -> Verdict,
         touched: &mut Vec<String>,
     ) -> Result<Option<EventOutcome>, StoreError> {
@@ -122,31 +176,51 @@ impl Store {
         let created = event.created.map(format_time);
         let _gate = self.exclusive().await;
         let mut tx = self.write.begin().await?;
-        let fresh = sqlx::query(
-            "INSERT INTO webhook_events (id, type, received_at, body) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(event.id)
-        .bind(event.kind)
-        .bind(&now)
-        .bind(event.body)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let fresh = match only {
+            None => sqlx::query(
+                "INSERT INTO webhook_events (id, type, received_at, body) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(event.id)
+            .bind(event.kind)
+            .bind(&now)
+            .bind(event.body)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+            Some(id) => sqlx::query(
+                "DELETE FROM deferred_webhook_events WHERE event_id = $1 AND onboarding_id = $2",
+            )
+            .bind(event.id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+        };
         if fresh == 0 {
             tx.rollback().await?;
             return Ok(Some(EventOutcome::Duplicate));
         }
         // Read in the transaction: with SQLite it holds the one writer, so nothing changes
         // these rows before the updates below.
-        let rows = sqlx::query(
-            "SELECT * FROM onboardings WHERE waba_id = $1 OR phone_number_id = $2 \
-             ORDER BY created_at",
-        )
-        .bind(event.waba_id.unwrap_or(""))
-        .bind(event.phone_number_id.unwrap_or(""))
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = match only {
+            None => {
+                sqlx::query(
+                    "SELECT * FROM onboardings WHERE (waba_id = $1 OR phone_number_id = $2) \
+                     AND superseded_by IS NULL ORDER BY created_at",
+                )
+                .bind(event.waba_id.unwrap_or(""))
+                .bind(event.phone_number_id.unwrap_or(""))
+                .fetch_all(&mut *tx)
+                .await?
+            }
+            Some(id) => {
+                sqlx::query("SELECT * FROM onboardings WHERE id = $1")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+        };
         let column = event.object.column();
         let mut changed = Vec::new();
         let mut stale = Vec::new();
@@ -154,7 +228,44 @@ impl Store {
         for row in &rows {
             let record = record_from_row(row)?;
             let update = match rules(&record) {
-                Verdict::NotAbout | Verdict::Busy => continue,
+                Verdict::NotAbout => continue,
+                Verdict::Busy if only.is_some() => {
+                    // Still running: it stays deferred.
+                    tx.rollback().await?;
+                    return Ok(Some(EventOutcome::Applied {
+                        changed: Vec::new(),
+                        stale: Vec::new(),
+                    }));
+                }
+                Verdict::Busy => {
+                    // Kept for the run's end. The guard makes a run that commits meanwhile
+                    // send this attempt round again (then it applies directly), so the run
+                    // cannot end between this read and the deferral unseen.
+                    let updated_at: String = row.try_get("updated_at")?;
+                    let guarded = sqlx::query(
+                        "UPDATE onboardings SET updated_at = updated_at \
+                         WHERE id = $1 AND updated_at = $2",
+                    )
+                    .bind(&record.id)
+                    .bind(&updated_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if guarded == 0 {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
+                    sqlx::query(
+                        "INSERT INTO deferred_webhook_events (event_id, onboarding_id, \
+                         deferred_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(event.id)
+                    .bind(&record.id)
+                    .bind(&now)
+                    .execute(&mut *tx)
+                    .await?;
+                    continue;
+                }
                 Verdict::About(update) => update,
             };
             let newest: Option<String> = row.try_get(column)?;

@@ -377,6 +377,46 @@ impl Store {
         self.commit(id, &mut w).await
     }
 
+    /// Records that the number of onboarding `id` received its first message (now), with
+    /// the `onboarding.inbound_verified` event; false when it was recorded before.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn mark_inbound(&self, id: &str) -> Result<bool, StoreError> {
+        let now = format_time(self.clock.now());
+        let marked = {
+            let _gate = self.exclusive().await;
+            let mut tx = self.write.begin().await?;
+            let marked = sqlx::query(
+                "UPDATE onboardings SET inbound_verified_at = $1, updated_at = $1 \
+                 WHERE id = $2 AND inbound_verified_at IS NULL",
+            )
+            .bind(&now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if marked {
+                emit(
+                    &mut tx,
+                    id,
+                    EventType::InboundVerified,
+                    &now,
+                    self.deliver_events,
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            marked
+        };
+        self.forget(id);
+        if marked {
+            self.wake_outbox();
+        }
+        Ok(marked)
+    }
+
     /// Changes the onboarding outside a run (the follower, a webhook), but only while it is
     /// still in `expected`; false when it was not (someone else moved it on).
     ///

@@ -914,7 +914,7 @@ async fn meta_webhooks_are_verified_before_they_change_anything() {
     let app = meta_app().await;
     let o = connected_onboarding(&app).await;
     let body = json!({"object": "whatsapp_business_account", "entry": [{
-        "id": "2949482758682047", "time": 1_745_000_000,
+        "id": "2949482758682047", "time": meta_now(),
         "changes": [{"field": "account_update", "value": {
             "event": "PARTNER_REMOVED",
             "waba_info": {"waba_id": WABA, "owner_business_id": "2729063490586005"}}}]}]})
@@ -948,11 +948,7 @@ async fn meta_webhooks_are_verified_before_they_change_anything() {
     let r = post_meta_webhook(&app, &body, Some(&good)).await;
     assert_eq!(r.status(), 200);
     let removed = app
-        .wait_for_state(
-            &o.id,
-            OnboardingState::ActionRequired,
-            Duration::from_secs(5),
-        )
+        .wait_for_state(&o.id, OnboardingState::Disconnected, Duration::from_secs(5))
         .await;
     assert_eq!(removed.error.unwrap().code, "partner_removed");
     // Meta repeats a notification it thinks was lost: stored once, applied once.
@@ -1032,7 +1028,7 @@ async fn a_meta_webhook_is_applied_with_its_partner_event_before_the_answer() {
     let app = meta_app().await;
     let o = connected_onboarding(&app).await;
     let body = json!({"object": "whatsapp_business_account", "entry": [{
-        "id": WABA, "time": 1_745_000_000,
+        "id": WABA, "time": meta_now(),
         "changes": [{"field": "account_update", "value": {"event": "ACCOUNT_DELETED"}}]}]})
     .to_string();
     let sig = proxy::meta::webhook::sign(APP_SECRET, body.as_bytes());
@@ -1040,12 +1036,12 @@ async fn a_meta_webhook_is_applied_with_its_partner_event_before_the_answer() {
     assert_eq!(r.status(), 200);
     // Applied before the answer, with the partner's event in the same transaction.
     let now: Onboarding = app.get_json(&format!("/api/onboardings/{}", o.id)).await;
-    assert_eq!(now.state, OnboardingState::Failed);
+    assert_eq!(now.state, OnboardingState::Disconnected);
     assert_eq!(now.error.unwrap().code, "waba_deleted");
     let kinds = partner_event_kinds(&app).await;
     assert_eq!(
         kinds.last().map(String::as_str),
-        Some("onboarding.failed"),
+        Some("onboarding.disconnected"),
         "{kinds:?}"
     );
     let store = Store::connect(&app.database_url, proxy::clock::Clock::system())
@@ -1073,9 +1069,10 @@ async fn the_meta_clients_calls_are_counted_and_its_answers_capped() {
         .text()
         .await
         .unwrap();
-    for call in ["subscribed_apps", "register", "phone_number"] {
+    // The number is read twice: its display name before the register, its status after.
+    for (call, n) in [("subscribed_apps", 1), ("register", 1), ("phone_number", 2)] {
         let series = format!(
-            r#"wa_signup_upstream_calls_total{{upstream="graph",call="{call}",outcome="ok"}} 1"#
+            r#"wa_signup_upstream_calls_total{{upstream="graph",call="{call}",outcome="ok"}} {n}"#
         );
         assert!(metrics.contains(&series), "{series} missing:\n{metrics}");
     }
@@ -1155,8 +1152,106 @@ async fn a_pin_or_a_deregister_waits_for_whoever_holds_the_lease() {
 }
 
 #[tokio::test]
+async fn a_meta_inbound_message_records_that_the_number_receives() {
+    let app = meta_app().await;
+    let o = connected_onboarding(&app).await;
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": WABA,
+        "time": meta_now(), "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "16315551111", "phone_number_id": PHONE_ID},
+            "contacts": [{"profile": {"name": "Kim"}, "wa_id": "447700900123"}],
+            "messages": [{"from": "447700900123", "id": "wamid.ABC", "timestamp": "1745000100",
+                          "type": "text", "text": {"body": "a private hello"}}]}}]}]})
+    .to_string();
+    let sig = proxy::meta::webhook::sign(APP_SECRET, body.as_bytes());
+    let r = post_meta_webhook(&app, &body, Some(&sig)).await;
+    assert_eq!(r.status(), 200);
+    let now: Onboarding = app.get_json(&format!("/api/onboardings/{}", o.id)).await;
+    assert!(now.inbound_verified_at.is_some());
+    assert_eq!(now.state, OnboardingState::Connected);
+    let kinds = partner_event_kinds(&app).await;
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("onboarding.inbound_verified")
+    );
+}
+
+#[tokio::test]
 async fn healthz_names_the_meta_provider() {
     let app = meta_app().await;
     let health: wire::Health = app.get_json("/healthz").await;
     assert_eq!(health.provider, "meta");
+}
+
+/// Now as Meta dates its entries (Unix seconds).
+fn meta_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A signed Meta notification of one change about the test WABA, dated `time`.
+async fn post_change(app: &TestApp, time: i64, field: &str, value: serde_json::Value) -> u16 {
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": WABA,
+        "time": time, "changes": [{"field": field, "value": value}]}]})
+    .to_string();
+    let sig = proxy::meta::webhook::sign(APP_SECRET, body.as_bytes());
+    post_meta_webhook(app, &body, Some(&sig))
+        .await
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_meta_change_dated_before_the_onboarding_never_touches_it() {
+    let app = meta_app().await;
+    let o = connected_onboarding(&app).await;
+    let deleted = json!({"event": "ACCOUNT_DELETED"});
+    // A day old: about an earlier sign-up of this WABA, or replayed.
+    assert_eq!(
+        post_change(&app, meta_now() - 86_400, "account_update", deleted.clone()).await,
+        200
+    );
+    let now: Onboarding = app.get_json(&format!("/api/onboardings/{}", o.id)).await;
+    assert_eq!(now.state, OnboardingState::Connected);
+    assert!(!partner_event_kinds(&app)
+        .await
+        .iter()
+        .any(|k| k == "onboarding.disconnected"));
+    // The same change, dated now, is applied.
+    assert_eq!(
+        post_change(&app, meta_now(), "account_update", deleted).await,
+        200
+    );
+    let now: Onboarding = app.get_json(&format!("/api/onboardings/{}", o.id)).await;
+    assert_eq!(now.state, OnboardingState::Disconnected);
+}
+
+#[tokio::test]
+async fn meta_changes_the_kit_does_not_act_on_are_not_stored() {
+    let app = meta_app().await;
+    let o = connected_onboarding(&app).await;
+    let echo = json!({"messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "16315551111", "phone_number_id": PHONE_ID},
+        "message_echoes": [{"from": "16315551111", "to": "447700900123", "id": "wamid.E",
+            "timestamp": "1", "type": "text", "text": {"body": "an echoed secret"}}]});
+    let history = json!({"messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "16315551111", "phone_number_id": PHONE_ID},
+        "history": [{"metadata": {"phase": 0, "chunk_order": 1, "progress": 10},
+            "threads": [{"id": "447700900123", "messages": [{"from": "447700900123",
+                "id": "wamid.H", "timestamp": "1", "type": "text",
+                "text": {"body": "a historic secret"}}]}]}]});
+    assert_eq!(
+        post_change(&app, meta_now(), "smb_message_echoes", echo).await,
+        200
+    );
+    assert_eq!(post_change(&app, meta_now(), "history", history).await, 200);
+    let now: Onboarding = app.get_json(&format!("/api/onboardings/{}", o.id)).await;
+    assert_eq!(now.state, OnboardingState::Connected);
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(&app.data_dir).unwrap() {
+        stored.extend(std::fs::read(entry.unwrap().path()).unwrap_or_default());
+    }
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(!stored.contains("an echoed secret"));
+    assert!(!stored.contains("a historic secret"));
+    assert!(!stored.contains("wamid.E") && !stored.contains("wamid.H"));
 }

@@ -178,6 +178,8 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
                 is_on_biz_app: Some(true),
             }],
         }),
+        previous_onboarding_id: Some("p".into()),
+        inbound_verified_at: Some("t".into()),
         created_at: "t".into(),
         updated_at: "t".into(),
     };
@@ -218,7 +220,8 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(states.len(), 9);
+    assert_eq!(states.len(), 10);
     assert!(states.contains(&"action_required"));
     assert!(states.contains(&"deregistered"));
+    assert!(states.contains(&"disconnected"));
 }

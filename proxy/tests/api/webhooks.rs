@@ -262,11 +262,7 @@ async fn account_events_explain_what_the_person_must_do() {
     let removed = waba_event("evt_waba_1", json!({"updateEvent": "PARTNER_REMOVED"}));
     assert_eq!(app.post_signed_webhook(&removed).await.status(), 204);
     let a = app
-        .wait_for_state(
-            &o.id,
-            OnboardingState::ActionRequired,
-            Duration::from_secs(3),
-        )
+        .wait_for_state(&o.id, OnboardingState::Disconnected, Duration::from_secs(3))
         .await;
     let e = a.error.unwrap();
     assert_eq!(e.code, "partner_removed");

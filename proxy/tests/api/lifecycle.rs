@@ -1,0 +1,225 @@
+//! After the sign-up: what the providers' lifecycle webhooks do to an onboarding (removed
+//! partners and deleted accounts are `disconnected`), and a webhook that arrives while a step
+//! runs, applied once the step has committed.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use wire::{Onboarding, OnboardingState};
+use wiremock::matchers::{method, path};
+use wiremock::Mock;
+
+use crate::helpers::*;
+use crate::webhooks::pending_onboarding;
+
+fn waba_event(id: &str, kind: &str, fields: Value) -> String {
+    let mut waba = json!({"id": WABA, "name": "WABA name"});
+    for (k, v) in fields.as_object().unwrap() {
+        waba[k] = v.clone();
+    }
+    json!({"id": id, "type": kind, "apiVersion": "v2",
+        "createTime": "2026-06-01T12:00:00.000Z", "whatsappBusinessAccount": waba})
+    .to_string()
+}
+
+fn number_event(id: &str, fields: Value) -> String {
+    let mut number = json!({"id": PHONE_ID, "phoneNumber": E164, "wabaId": WABA});
+    for (k, v) in fields.as_object().unwrap() {
+        number[k] = v.clone();
+    }
+    json!({"id": id, "type": "whatsapp.phone_number.quality_updated", "apiVersion": "v2",
+        "createTime": "2026-06-01T12:00:01.000Z", "whatsappPhoneNumber": number})
+    .to_string()
+}
+
+async fn send(app: &TestApp, body: &str) {
+    let r = app.post_signed_webhook(body).await;
+    assert_eq!(r.status(), 204, "{body}");
+}
+
+async fn current(app: &TestApp, id: &str) -> Onboarding {
+    app.get_onboarding(id).await.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_removed_partner_disconnects_and_the_partner_hears_of_it() {
+    let app = spawn_app().await;
+    let o = pending_onboarding(&app).await;
+    send(
+        &app,
+        &waba_event(
+            "evt_removed_1",
+            "whatsapp.business_account.deleted",
+            json!({"removedReason": "PRIMARY_INACTIVITY", "removedInitiatedBy": "SYSTEM",
+                   "removedTime": "2026-06-01T12:00:00.000Z"}),
+        ),
+    )
+    .await;
+    let now = current(&app, &o.id).await;
+    assert_eq!(now.state, OnboardingState::Disconnected);
+    let e = now.error.unwrap();
+    assert_eq!(e.code, "partner_removed");
+    assert!(e.message.contains("PRIMARY_INACTIVITY"), "{}", e.message);
+    assert!(!e.retryable);
+    let events: wire::EventPage = app.partner_json("/api/partner/events").await;
+    assert!(events
+        .data
+        .iter()
+        .any(|e| e.kind == wire::EventType::Disconnected
+            && e.data.onboarding().is_some_and(|d| d.onboarding.id == o.id)));
+}
+
+#[tokio::test]
+async fn offboarded_numbers_disconnect_and_reconnect() {
+    let app = spawn_app().await;
+    let o = pending_onboarding(&app).await;
+    send(
+        &app,
+        &number_event("evt_off_1", json!({"updateEvent": "ACCOUNT_OFFBOARDED"})),
+    )
+    .await;
+    let now = current(&app, &o.id).await;
+    assert_eq!(now.state, OnboardingState::Disconnected);
+    assert_eq!(now.error.unwrap().code, "account_offboarded");
+    let later = number_event("evt_off_2", json!({"updateEvent": "ACCOUNT_RECONNECTED"}))
+        .replace("12:00:01", "12:00:02");
+    send(&app, &later).await;
+    let now = current(&app, &o.id).await;
+    assert_eq!(now.state, OnboardingState::Connected);
+    assert!(now.error.is_none());
+}
+
+#[tokio::test]
+async fn restrictions_and_violations_ask_for_attention() {
+    for (event, code) in [
+        ("ACCOUNT_RESTRICTION", "waba_restricted"),
+        ("ACCOUNT_VIOLATION", "waba_violation"),
+    ] {
+        let app = spawn_app().await;
+        let o = pending_onboarding(&app).await;
+        send(
+            &app,
+            &waba_event(
+                &format!("evt_{event}"),
+                "whatsapp.business_account.updated",
+                json!({"updateEvent": event, "violationType": "SCAM"}),
+            ),
+        )
+        .await;
+        let now = current(&app, &o.id).await;
+        assert_eq!(now.state, OnboardingState::ActionRequired, "{event}");
+        assert_eq!(now.error.unwrap().code, code);
+    }
+}
+
+#[tokio::test]
+async fn a_ban_sent_during_a_slow_bind_is_applied_after_the_bind_commits() {
+    let app = spawn_app_with(Options {
+        request_timeout: Some(Duration::from_secs(5)),
+        ..Options::default()
+    })
+    .await;
+    Mock::given(method("POST"))
+        .and(path(tp_bind_path()))
+        .respond_with(ok(waba_json(true)).set_delay(Duration::from_millis(1500)))
+        .expect(1)
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ok(phone_json("CONNECTED")))
+        .expect(1)
+        .mount(&app.ycloud)
+        .await;
+    let post = {
+        let app_address = app.address.clone();
+        let client = app.client.clone();
+        tokio::spawn(async move {
+            client
+                .post(format!("{app_address}/api/onboardings"))
+                .json(&standard_body())
+                .send()
+                .await
+                .unwrap()
+        })
+    };
+    // The bind is running: its call has reached YCloud.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while app.calls_to(&tp_bind_path()).await == 0 {
+        assert!(std::time::Instant::now() < deadline, "bind never called");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    send(
+        &app,
+        &waba_event(
+            "evt_ban_during_bind",
+            "whatsapp.business_account.updated",
+            json!({"updateEvent": "DISABLED_UPDATE", "banState": "DISABLE"}),
+        ),
+    )
+    .await;
+    let r = post.await.unwrap();
+    assert_eq!(r.status(), 201);
+    let o: Onboarding = r.json().await.unwrap();
+    assert_eq!(o.state, OnboardingState::Failed, "{o:?}");
+    assert_eq!(o.error.unwrap().code, "waba_banned");
+    let stored = current(&app, &o.id).await;
+    assert_eq!(stored.state, OnboardingState::Failed);
+    // Both changes reached the partner, in order.
+    let events: wire::EventPage = app.partner_json("/api/partner/events").await;
+    let kinds: Vec<_> = events.data.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            wire::EventType::Created,
+            wire::EventType::Connected,
+            wire::EventType::Failed
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_first_inbound_message_is_recorded_once_and_its_text_never() {
+    let app = spawn_app().await;
+    let o = pending_onboarding(&app).await;
+    assert!(o.inbound_verified_at.is_none());
+    let inbound = |id: &str| {
+        json!({"id": id, "type": "whatsapp.inbound_message.received", "apiVersion": "v2",
+            "createTime": "2026-06-01T12:00:00.000Z",
+            "whatsappInboundMessage": {"id": "msg_1", "wamid": "wamid.X", "wabaId": WABA,
+                "from": "+447700900123", "to": E164, "type": "text",
+                "text": {"body": "a private hello"}}})
+        .to_string()
+    };
+    send(&app, &inbound("evt_in_1")).await;
+    let now = current(&app, &o.id).await;
+    let at = now.inbound_verified_at.expect("recorded");
+    // Once: a second message changes nothing.
+    send(&app, &inbound("evt_in_2")).await;
+    assert_eq!(current(&app, &o.id).await.inbound_verified_at, Some(at));
+    let events: wire::EventPage = app.partner_json("/api/partner/events").await;
+    let verified: Vec<_> = events
+        .data
+        .iter()
+        .filter(|e| e.kind == wire::EventType::InboundVerified)
+        .collect();
+    assert_eq!(verified.len(), 1);
+    assert!(verified[0]
+        .data
+        .onboarding()
+        .unwrap()
+        .onboarding
+        .inbound_verified_at
+        .is_some());
+    // Nothing of the message is kept.
+    let store = proxy::store::Store::connect(&app.database_url, proxy::clock::Clock::system())
+        .await
+        .unwrap();
+    assert!(!store.has_webhook_event("evt_in_1").await.unwrap());
+    store.close().await;
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(&app.data_dir).unwrap() {
+        stored.extend(std::fs::read(entry.unwrap().path()).unwrap_or_default());
+    }
+    assert!(!String::from_utf8_lossy(&stored).contains("a private hello"));
+}
