@@ -480,6 +480,11 @@ impl Flow {
             self.set(Screen::Failed(Problem::PopupFailed));
             return;
         };
+        // The partner's pre-filled data travels with the session the page was opened with.
+        let prefill = self
+            .session
+            .with_untracked(|s| s.as_ref().and_then(|s| s.prefill.clone()));
+        let options = options.with_prefill(prefill.as_ref());
         self.active.set_value(Some(Active {
             mode,
             correlator: Correlator::new(Timeouts::default()),
@@ -717,9 +722,8 @@ impl Flow {
             self.storage_key(STORAGE_PREFIX),
             self.storage_key(TOKEN_PREFIX),
         );
-        let stored = session::get(&id_key).zip(
-            session::get(&token_key).and_then(|t| ClientToken::parse(t).ok()),
-        );
+        let stored = session::get(&id_key)
+            .zip(session::get(&token_key).and_then(|t| ClientToken::parse(t).ok()));
         let Some((id, token)) = stored.filter(|_| self.resumable()) else {
             return false;
         };

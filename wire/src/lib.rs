@@ -13,6 +13,7 @@ mod console;
 mod ids;
 mod meta;
 mod partner;
+mod prefill;
 
 pub use codes::ErrorCode;
 pub use console::{
@@ -27,11 +28,15 @@ pub use meta::{Credentials, Pin, SetPin, StorageRegion};
 pub use names::UnknownName;
 pub use partner::{
     ClientToken, CountryCode, CreateSession, CreatedOnboarding, Delivery, DeliveryState,
-    ErrorMessage, EventData, EventPage, EventType, Locale, Metadata, OnboardingPage,
-    PartnerEvent, PartnerOnboarding, ReportSignupEvent, Session, SessionInfo, SessionLifetime,
-    SessionLookup, SessionPage, SessionToken, SignupEventKind, SignupOutcome, DEFAULT_PAGE,
+    ErrorMessage, EventData, EventPage, EventType, Locale, Metadata, OnboardingPage, PartnerEvent,
+    PartnerOnboarding, ReportSignupEvent, Session, SessionInfo, SessionLifetime, SessionLookup,
+    SessionPage, SessionToken, SignupEventKind, SignupOutcome, DEFAULT_PAGE,
     DEFAULT_SESSION_SECONDS, MAX_ERROR_MESSAGE_CHARS, MAX_METADATA_BYTES,
     MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
+};
+pub use prefill::{
+    Prefill, PrefillAddress, PrefillBusiness, PrefillBusinessPhone, PrefillFields, PrefillPhone,
+    MAX_PREFILL_DESCRIPTION_CHARS, MAX_PREFILL_TEXT_CHARS,
 };
 
 /// Longest id accepted anywhere (Meta's ids are 15–17 digits today).

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CustomerRef, IdError};
-use crate::{Mode, Onboarding, StorageRegion};
+use crate::{Mode, Onboarding, Prefill, StorageRegion};
 
 /// Shortest `expires_in` a session may ask for, in seconds.
 pub const MIN_SESSION_SECONDS: u32 = 60;
@@ -365,6 +365,10 @@ pub struct CreateSession {
     /// Meta's regions ([`StorageRegion`]); standard mode only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_localization_region: Option<StorageRegion>,
+    /// What Embedded Signup's screens open filled in with (Meta's pre-filled data: the
+    /// business portfolio and the number's profile), sent in `extras.setup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<Prefill>,
     /// Where the finished page links back to: an `https` URL on one of `ALLOWED_ORIGINS`
     /// (checked by the proxy, which knows them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -397,6 +401,9 @@ pub struct Session {
     /// Local-storage region for registration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_localization_region: Option<StorageRegion>,
+    /// What Embedded Signup's screens open filled in with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<Prefill>,
     /// Where the finished page links back to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
@@ -446,6 +453,9 @@ pub struct SessionInfo {
     /// Where the finished page links back to, when the partner gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
+    /// What the widget sends Embedded Signup in `extras.setup`, when the partner gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<Prefill>,
 }
 
 /// An onboarding as the partner API and the partner's webhooks show it: the browser's view

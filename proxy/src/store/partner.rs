@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use wire::{
     CountryCode, CreateSession, CustomerRef, Delivery, DeliveryState, EventType, Locale, Metadata,
-    Mode, OnboardingState, PartnerEvent, PartnerOnboarding, Session,
+    Mode, OnboardingState, PartnerEvent, PartnerOnboarding, Prefill, Session,
 };
 
 use super::rows::{api_step_from_row, format_time, record_from_row, Columns, Record};
@@ -37,6 +37,8 @@ pub struct SessionRecord {
     pub revoked: bool,
     /// Where the finished page links back to.
     pub return_url: Option<String>,
+    /// What Embedded Signup's screens open filled in with.
+    pub prefill: Option<Prefill>,
     /// Set once the page checked the token (the link was opened).
     pub opened: bool,
 }
@@ -139,6 +141,9 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
             .map(|m| serde_json::from_str::<Metadata>(&m).map_err(|_| corrupt("metadata")))
             .transpose()?,
         return_url: text("return_url")?,
+        prefill: text("prefill")?
+            .map(|p| serde_json::from_str::<Prefill>(&p).map_err(|_| corrupt("prefill")))
+            .transpose()?,
         id,
     })
 }
@@ -165,6 +170,7 @@ fn session_view(row: &AnyRow) -> Result<Session, StoreError> {
             })
             .transpose()?,
         return_url: record.return_url.clone(),
+        prefill: record.prefill.clone(),
         onboardings_created: Some(created),
         revoked_at: text("revoked_at")?,
         expires_at: text("expires_at")?.ok_or_else(|| corrupt("expires_at"))?,
@@ -468,11 +474,16 @@ impl Store {
             .metadata
             .as_ref()
             .map(|m| serde_json::to_string(m).unwrap_or_default());
+        let prefill = req
+            .prefill
+            .as_ref()
+            .map(|p| serde_json::to_string(p).unwrap_or_default());
         let _gate = self.exclusive().await;
         sqlx::query(
             "INSERT INTO sessions (id, token_sha256, customer_ref, modes, metadata, locale, \
-             data_localization_region, onboardings_created, expires_at, created_at, return_url) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10)",
+             data_localization_region, onboardings_created, expires_at, created_at, return_url, \
+             prefill) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11)",
         )
         .bind(&id)
         .bind(token_sha256)
@@ -488,6 +499,7 @@ impl Store {
         .bind(&expires_at)
         .bind(&created_at)
         .bind(req.return_url.as_deref())
+        .bind(prefill)
         .execute(&self.write)
         .await?;
         Ok(Session {
@@ -500,6 +512,7 @@ impl Store {
             locale: req.locale,
             data_localization_region: req.data_localization_region.clone(),
             return_url: req.return_url.clone(),
+            prefill: req.prefill.clone(),
             onboardings_created: None,
             revoked_at: None,
             expires_at,

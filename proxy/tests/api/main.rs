@@ -19,6 +19,7 @@ mod openapi_conformance;
 mod openapi_document;
 mod partner;
 mod postgres;
+mod prefill;
 mod reported;
 mod resume;
 mod secrets;
