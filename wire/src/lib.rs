@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 mod names;
 mod codes;
 mod console;
+mod health;
 mod ids;
 mod meta;
 mod partner;
@@ -20,6 +21,7 @@ pub use console::{
     ConsoleLogin, ConsoleSession, Funnel, FunnelCount, LastDelivery, Setup, SetupSetting,
     WebhookTest,
 };
+pub use health::{HealthChange, NumberHealth};
 pub use ids::{
     AuthCode, BusinessId, CustomerRef, EventName, FlowErrorCode, FlowStep, IdError, MetaSessionId,
     PhoneNumberId, WabaId,

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CustomerRef, IdError};
-use crate::{Mode, Onboarding, Prefill, StorageRegion};
+use crate::{HealthChange, Mode, NumberHealth, Onboarding, Prefill, StorageRegion};
 
 /// Shortest `expires_in` a session may ask for, in seconds.
 pub const MIN_SESSION_SECONDS: u32 = 60;
@@ -474,6 +474,12 @@ pub struct PartnerOnboarding {
     /// True when `customer_ref` came from a session the partner created; false when the
     /// browser supplied it (anonymous onboardings).
     pub customer_ref_verified: bool,
+    /// The number's health as last read (connected numbers, every `HEALTH_POLL_SECS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<NumberHealth>,
+    /// In a `number.health_changed` event only: the field that changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<HealthChange>,
 }
 
 /// A page of onboardings, newest first.
@@ -752,6 +758,8 @@ mod tests {
             session_id: None,
             metadata: None,
             customer_ref_verified: false,
+            health: None,
+            change: None,
         };
         let v = serde_json::to_value(&p).unwrap();
         assert_eq!(v["state"], "connected");

@@ -73,6 +73,8 @@ use super::onboardings;
         wire::PrefillAddress,
         wire::PrefillPhone,
         wire::PartnerOnboarding,
+        wire::NumberHealth,
+        wire::HealthChange,
         wire::OnboardingPage,
         wire::SessionPage,
         wire::PartnerEvent,

@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use wire::{
     CountryCode, CreateSession, CustomerRef, Delivery, DeliveryState, EventType, Locale, Metadata,
-    Mode, OnboardingState, PartnerEvent, PartnerOnboarding, Prefill, Session,
+    Mode, NumberHealth, OnboardingState, PartnerEvent, PartnerOnboarding, Prefill, Session,
 };
 
 use super::rows::{api_step_from_row, format_time, record_from_row, Columns, Record};
@@ -201,6 +201,7 @@ async fn partner_view_of(
     row: &AnyRow,
 ) -> Result<PartnerOnboarding, StoreError> {
     let metadata: Option<String> = row.try_get("session_metadata")?;
+    let health: Option<String> = row.try_get("health")?;
     let rows = sqlx::query(STEPS_OF)
         .bind(&record.id)
         .fetch_all(&mut *conn)
@@ -209,7 +210,7 @@ async fn partner_view_of(
     for row in &rows {
         steps.extend(api_step_from_row(&record.id, row)?);
     }
-    assemble(record, metadata, steps)
+    assemble(record, metadata, health, steps)
 }
 
 /// The onboarding with its session's metadata (the partner's view).
@@ -225,22 +226,41 @@ pub(super) fn partner_view_sqlite(
     id: &str,
 ) -> Result<Option<PartnerOnboarding>, StoreError> {
     let found = writer::query(conn, VIEW_OF, &[&id], |row| {
-        Ok((record_from_row(row)?, row.text("session_metadata")?))
+        Ok((
+            record_from_row(row)?,
+            row.text("session_metadata")?,
+            row.text("health")?,
+        ))
     })?;
-    let Some((record, metadata)) = found.into_iter().next() else {
+    let Some((record, metadata, health)) = found.into_iter().next() else {
         return Ok(None);
     };
     let steps = writer::query(conn, STEPS_OF, &[&id], |row| api_step_from_row(id, row))?;
-    assemble(record, metadata, steps.into_iter().flatten().collect()).map(Some)
+    assemble(
+        record,
+        metadata,
+        health,
+        steps.into_iter().flatten().collect(),
+    )
+    .map(Some)
 }
 
-/// The partner's view from the stored onboarding, its session's metadata (JSON text) and
-/// its steps.
+/// The partner's view from the stored onboarding, its session's metadata and its number's
+/// health (JSON text each) and its steps.
 fn assemble(
     record: Record,
     metadata: Option<String>,
+    health: Option<String>,
     steps: Vec<wire::OnboardingStep>,
 ) -> Result<PartnerOnboarding, StoreError> {
+    let health = health
+        .map(|h| {
+            serde_json::from_str::<NumberHealth>(&h).map_err(|_| StoreError::Corrupt {
+                id: record.id.clone(),
+                what: "health".to_owned(),
+            })
+        })
+        .transpose()?;
     let metadata = metadata
         .map(|m| {
             serde_json::from_str::<Metadata>(&m).map_err(|_| StoreError::Corrupt {
@@ -256,6 +276,8 @@ fn assemble(
         session_id,
         metadata,
         customer_ref_verified,
+        health,
+        change: None,
     })
 }
 

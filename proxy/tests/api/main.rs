@@ -8,6 +8,7 @@ mod disconnects;
 mod failures;
 mod fake_ycloud;
 mod foundation;
+mod health;
 mod helpers;
 mod instances;
 mod lifecycle;
