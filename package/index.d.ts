@@ -116,7 +116,8 @@ export type WaSignupOnboardingState =
   | 'connected'
   | 'action_required'
   | 'failed'
-  | 'deregistered';
+  | 'deregistered'
+  | 'disconnected';
 
 /** A step of the proxy's pipeline (`unknown`: one this version does not know). */
 export type WaSignupStepName =
@@ -128,6 +129,7 @@ export type WaSignupStepName =
   | 'sync_contacts'
   | 'sync_history'
   | 'deregister'
+  | 'awaiting_display_name'
   | 'unknown';
 
 /** How far a step got. */
@@ -191,6 +193,10 @@ export interface WaSignupOnboarding {
   waba?: WaSignupWabaSummary;
   phone_number?: WaSignupPhoneNumberSummary;
   error?: WaSignupOnboardingError;
+  /** The onboarding this one started over from (same WABA and number). */
+  previous_onboarding_id?: string;
+  /** RFC 3339: when the number was first seen receiving a message. */
+  inbound_verified_at?: string;
   created_at: string;
   updated_at: string;
 }
