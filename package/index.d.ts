@@ -56,8 +56,14 @@ export interface WaSignupHandle {
 /** Mounts a widget in `element`; throws an `Error` naming a bad option, or when the element already holds one. */
 export declare function mount(element: Element, options?: WaSignupOptions): WaSignupHandle;
 
+/** What `autoMount` allows markup to choose. */
+export interface WaSignupAutoMountOptions {
+  /** Let `data-session` choose the session; without it an element carrying one stays unmounted. */
+  sessionFromMarkup?: boolean;
+}
+
 /** Mounts a widget on every `[data-wa-signup]` element not holding one yet; returns how many. */
-export declare function autoMount(): number;
+export declare function autoMount(options?: WaSignupAutoMountOptions): number;
 
 /** What `embed.js` puts on `window.WaSignup`, and this module's default export. */
 export interface WaSignupApi {

@@ -88,8 +88,20 @@ impl Proxy {
     /// # Errors
     /// [`ApiFailure`] when the proxy is unreachable, does not know the id, or no longer
     /// accepts the token (401: the session ended).
-    pub async fn onboarding(&self, id: &str, token: &ClientToken) -> Result<Onboarding, ApiFailure> {
-        read(http::fetch("GET", &self.onboarding_url(id, ""), None, Some(token.as_str())).await)
+    pub async fn onboarding(
+        &self,
+        id: &str,
+        token: &ClientToken,
+    ) -> Result<Onboarding, ApiFailure> {
+        read(
+            http::fetch(
+                "GET",
+                &self.onboarding_url(id, ""),
+                None,
+                Some(token.as_str()),
+            )
+            .await,
+        )
     }
 
     /// `POST /api/onboardings/{id}/retry`.
@@ -114,7 +126,12 @@ impl Proxy {
         token: &ClientToken,
         pin: Pin,
     ) -> Result<Onboarding, ApiFailure> {
-        post(&self.onboarding_url(id, "/pin"), Some(&SetPin { pin }), Some(token)).await
+        post(
+            &self.onboarding_url(id, "/pin"),
+            Some(&SetPin { pin }),
+            Some(token),
+        )
+        .await
     }
 
     /// The server-sent events URL of an onboarding (read with its client token in a header).

@@ -55,16 +55,34 @@ impl std::error::Error for OptionError {}
 /// Where the option pairs come from: unknown keys are an error in a `mount` object (a typo),
 /// but ignored in `data-*` attributes (the host page may use its own).
 ///
-/// `proxyUrl` and `sdkUrl` say where the widget fetches from and which script it loads, so
-/// only a `mount` object sets them: `data-proxy-url` and `data-sdk-url` are ignored, since
-/// HTML sanitisers commonly keep `data-*` attributes and user-written markup must not point
-/// the widget at another server or script.
+/// HTML sanitisers commonly keep `data-*` attributes, so markup a customer or an attacker
+/// wrote may sit on the partner's page: it must not choose identity. Only a `mount` object
+/// sets where the widget fetches from and which script it loads (`proxyUrl`, `sdkUrl`) and
+/// which Meta app and configuration open (`appId`, `configId`, `solutionId`); those
+/// attributes are ignored. `data-session` is honoured only when the partner's script allowed
+/// it (`autoMount({sessionFromMarkup: true})`), since a session decides whose account the
+/// customer's number joins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     /// The object passed to `mount(element, options)`.
     Object,
-    /// The element's `data-*` attributes.
-    Dataset,
+    /// The element's `data-*` attributes; `session`: whether its `session` counts.
+    Dataset {
+        /// The partner's script allowed `data-session` (or the page is the proxy's own).
+        session: bool,
+    },
+}
+
+impl Source {
+    /// Whether markup may set `key`.
+    fn markup_may_set(self, key: &str) -> bool {
+        match (self, key) {
+            (Source::Object, _) => true,
+            (_, "proxyUrl" | "sdkUrl" | "appId" | "configId" | "solutionId") => false,
+            (Source::Dataset { session }, "session") => session,
+            _ => true,
+        }
+    }
 }
 
 /// Parses option pairs into [`WidgetOptions`]; `default_proxy` applies when none is given.
@@ -106,8 +124,8 @@ where
             continue;
         }
         match key {
-            // Never from markup: see [`Source`].
-            "proxyUrl" | "sdkUrl" if source == Source::Dataset => {}
+            // Never from markup, or not without the partner's leave: see [`Source`].
+            _ if !source.markup_may_set(key) => {}
             "proxyUrl" => {
                 if !is_proxy_url(value) {
                     return Err(err("must be an http(s) URL or a path starting with /"));
@@ -276,7 +294,7 @@ mod tests {
     fn defaults_apply_when_nothing_is_given() {
         let o = parse_options(
             Vec::<(String, String)>::new(),
-            Source::Dataset,
+            Source::Dataset { session: false },
             "https://p.example",
         )
         .unwrap();
@@ -330,7 +348,7 @@ mod tests {
             _ => "x",
         };
         for name in OPTION_NAMES {
-            for source in [Source::Object, Source::Dataset] {
+            for source in [Source::Object, Source::Dataset { session: true }] {
                 let parsed = parse_options([(name, value(name))], source, "");
                 assert!(parsed.is_ok(), "{name} from {source:?}: {parsed:?}");
             }
@@ -349,7 +367,7 @@ mod tests {
                 ("trackingId", "abc"),
                 ("mode", "standard"),
             ],
-            Source::Dataset,
+            Source::Dataset { session: false },
             "",
         )
         .unwrap();
@@ -358,36 +376,49 @@ mod tests {
     }
 
     #[test]
-    fn data_attributes_cannot_choose_the_proxy_or_the_sdk_script() {
+    fn data_attributes_cannot_choose_the_proxy_the_script_nor_the_meta_app() {
         let pairs = [
             ("proxyUrl", "https://evil.example"),
             ("sdkUrl", "https://evil.example/sdk.js"),
             ("appId", "1"),
+            ("configId", "2"),
+            ("solutionId", "3"),
+            ("session", "ses_attacker-1"),
         ];
-        let o = parse_options(pairs, Source::Dataset, "https://p.example").unwrap();
+        let markup = Source::Dataset { session: false };
+        let o = parse_options(pairs, markup, "https://p.example").unwrap();
         assert_eq!(o.proxy_url, "https://p.example");
         assert_eq!(o.sdk_url, None);
-        assert_eq!(o.app_id.as_deref(), Some("1"));
+        assert_eq!((o.app_id, o.config_id, o.solution_id), (None, None, None));
+        assert_eq!(o.session, None, "data-session without the partner's leave");
         // Even a malformed value is ignored rather than refused: markup cannot break the widget.
-        let o = parse_options([("proxyUrl", "javascript:alert(1)")], Source::Dataset, "").unwrap();
+        let o = parse_options([("proxyUrl", "javascript:alert(1)")], markup, "").unwrap();
         assert_eq!(o.proxy_url, "");
-        // A `mount` object still sets both.
+        // Allowed by the partner's script, the session counts; the rest still does not.
+        let o = parse_options(pairs, Source::Dataset { session: true }, "").unwrap();
+        assert!(matches!(o.session, Some(GivenSession::Token(_))));
+        assert_eq!(o.app_id, None);
+        // A `mount` object sets them all.
         let o = parse_options(pairs, Source::Object, "https://p.example").unwrap();
         assert_eq!(o.proxy_url, "https://evil.example");
         assert_eq!(o.sdk_url.as_deref(), Some("https://evil.example/sdk.js"));
+        assert_eq!(o.app_id.as_deref(), Some("1"));
+        assert_eq!(o.config_id.as_deref(), Some("2"));
+        assert_eq!(o.solution_id.as_deref(), Some("3"));
     }
 
     #[test]
     fn a_session_from_markup_or_a_link_is_kept_even_when_malformed() {
-        let o = parse_options([("session", "ses_ok-1")], Source::Dataset, "").unwrap();
+        let allowed = Source::Dataset { session: true };
+        let o = parse_options([("session", "ses_ok-1")], allowed, "").unwrap();
         assert!(matches!(o.session, Some(GivenSession::Token(_))));
         // A link cut short: the page must still load and say that the link is dead.
-        let o = parse_options([("session", "ses_ok%2")], Source::Dataset, "").unwrap();
+        let o = parse_options([("session", "ses_ok%2")], allowed, "").unwrap();
         assert_eq!(o.session, Some(GivenSession::Malformed));
-        let o = parse_options([("session", "  ")], Source::Dataset, "").unwrap();
+        let o = parse_options([("session", "  ")], allowed, "").unwrap();
         assert_eq!(o.session, None);
         // The standalone page's marker is not an option of its own.
-        assert!(parse_options([("sessionFromUrl", "")], Source::Dataset, "").is_ok());
+        assert!(parse_options([("sessionFromUrl", "")], allowed, "").is_ok());
     }
 
     #[test]

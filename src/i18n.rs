@@ -122,6 +122,24 @@ impl Locale {
     }
 }
 
+impl Locale {
+    /// "Connecting WhatsApp to {partner} for {customer}", as far as the two are known
+    /// (`PARTNER_NAME`, the session's `customer_name`); `None` when neither is.
+    pub fn connecting(self, partner: Option<&str>, customer: Option<&str>) -> Option<String> {
+        let values = [
+            ("partner", partner.unwrap_or("")),
+            ("customer", customer.unwrap_or("")),
+        ];
+        let msg = match (partner, customer) {
+            (Some(_), Some(_)) => Msg::ConnectingToFor,
+            (Some(_), None) => Msg::ConnectingTo,
+            (None, Some(_)) => Msg::ConnectingFor,
+            (None, None) => return None,
+        };
+        Some(self.fill(msg, &values))
+    }
+}
+
 /// Hands a language's sentences (as in `static/i18n/{tag}.json`) to [`Locale::t`]. False
 /// when they are not one per [`Msg`], so a stale file can never shift sentences around
 /// (the widget then stays in the language it shows).
@@ -444,6 +462,12 @@ messages! {
     ReturnTo,
     /// The same link when the partner's name is not known.
     ReturnBack,
+    /// Before the buttons: whom the sign-up connects, `{partner}` and `{customer}`.
+    ConnectingToFor,
+    /// The same when only the partner is known.
+    ConnectingTo,
+    /// The same when only the customer is known.
+    ConnectingFor,
 }
 
 fn en(m: Msg) -> &'static str {
@@ -555,6 +579,9 @@ fn en(m: Msg) -> &'static str {
         AnotherNumber => "Meanwhile, you can connect another number.",
         ReturnTo => "Return to {partner}",
         ReturnBack => "Return to the previous site",
+        ConnectingToFor => "Connecting WhatsApp to {partner} for {customer}",
+        ConnectingTo => "Connecting WhatsApp to {partner}",
+        ConnectingFor => "Connecting WhatsApp for {customer}",
     }
 }
 
@@ -677,6 +704,9 @@ fn zh_hans(m: Msg) -> &'static str {
         AnotherNumber => "在此期间，您可以连接其他号码。",
         ReturnTo => "返回 {partner}",
         ReturnBack => "返回上一个网站",
+        ConnectingToFor => "正在为 {customer} 将 WhatsApp 连接到 {partner}",
+        ConnectingTo => "正在将 WhatsApp 连接到 {partner}",
+        ConnectingFor => "正在为 {customer} 连接 WhatsApp",
     }
 }
 
@@ -801,6 +831,9 @@ fn zh_hant(m: Msg) -> &'static str {
         AnotherNumber => "在此期間，您可以連結其他號碼。",
         ReturnTo => "返回 {partner}",
         ReturnBack => "返回上一個網站",
+        ConnectingToFor => "正在為 {customer} 將 WhatsApp 連接到 {partner}",
+        ConnectingTo => "正在將 WhatsApp 連接到 {partner}",
+        ConnectingFor => "正在為 {customer} 連接 WhatsApp",
     }
 }
 
@@ -917,6 +950,9 @@ fn vi(m: Msg) -> &'static str {
         AnotherNumber => "Trong lúc chờ, bạn có thể kết nối một số khác.",
         ReturnTo => "Quay lại {partner}",
         ReturnBack => "Quay lại trang trước",
+        ConnectingToFor => "Đang kết nối WhatsApp với {partner} cho {customer}",
+        ConnectingTo => "Đang kết nối WhatsApp với {partner}",
+        ConnectingFor => "Đang kết nối WhatsApp cho {customer}",
     }
 }
 
@@ -1002,6 +1038,31 @@ mod tests {
         assert_eq!(Locale::negotiate(["fr", "de", "vi"]), Locale::Vi);
         assert_eq!(Locale::negotiate(["fr"]), Locale::En);
         assert_eq!(Locale::negotiate([]), Locale::En);
+    }
+
+    #[test]
+    fn connecting_names_whom_it_knows() {
+        let en = Locale::En;
+        assert_eq!(
+            en.connecting(Some("Acme"), Some("Kim's Cakes")).as_deref(),
+            Some("Connecting WhatsApp to Acme for Kim's Cakes")
+        );
+        assert_eq!(
+            en.connecting(Some("Acme"), None).as_deref(),
+            Some("Connecting WhatsApp to Acme")
+        );
+        assert_eq!(
+            en.connecting(None, Some("Kim")).as_deref(),
+            Some("Connecting WhatsApp for Kim")
+        );
+        assert_eq!(en.connecting(None, None), None);
+        for locale in Locale::ALL {
+            let text = locale.connecting(Some("Acme"), Some("Kim")).unwrap();
+            assert!(
+                text.contains("Acme") && text.contains("Kim") && !text.contains('{'),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -140,8 +140,12 @@ async fn auto_mount_reads_data_attributes_and_two_widgets_work_independently() {
         r#"data-wa-signup data-mode="standard" data-sdk-url="https://evil.example/sdk.js" data-proxy-url="https://evil.example""#,
     );
     let bad = host(r#"data-wa-signup data-mode="sideways""#);
-    assert_eq!(auto_mount(), 1, "one good element, one refused");
-    assert_eq!(auto_mount(), 0, "never twice");
+    assert_eq!(
+        auto_mount(JsValue::UNDEFINED),
+        1,
+        "one good element, one refused"
+    );
+    assert_eq!(auto_mount(JsValue::UNDEFINED), 0, "never twice");
     assert!(ignored.has_attribute("data-wa-signup-mounted"));
     assert!(!bad.has_attribute("data-wa-signup-mounted"));
     wa_signup::browser::dom::sleep(50).await;

@@ -337,7 +337,12 @@ async fn try_again_after_a_retryable_refusal_resends_the_same_ids() {
     let all: Vec<serde_json::Value> = serde_json::from_str(&all).unwrap();
     let followed: Vec<_> = all
         .iter()
-        .filter(|r| r["path"].as_str().unwrap().starts_with("/api/onboardings/b7a1"))
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .unwrap()
+                .starts_with("/api/onboardings/b7a1")
+        })
         .collect();
     assert!(!followed.is_empty());
     for r in &followed {
@@ -567,6 +572,58 @@ async fn the_session_travels_with_the_create_and_a_refusal_of_it_ends_the_page()
 }
 
 #[wasm_bindgen_test]
+async fn markup_chooses_a_session_only_when_the_partners_script_allows_it() {
+    js(SCRIPTED_PROXY);
+    // The proxy names the partner; the session names the customer.
+    let config = config_answer(true).replace(
+        "\"sessions_required\":true",
+        "\"sessions_required\":true,\"partner_name\":\"Acme CRM\"",
+    );
+    assert!(config.contains("Acme CRM"), "{config}");
+    js(&format!(
+        r#"window.__script = [{config}, {{ method: 'POST', path: '/api/session', status: 200, keep: true,
+            body: {{ modes: ['standard'], expires_at: '2026-11-24T10:00:00.000000Z', customer_name: 'Kim <b>Cakes</b>' }} }}];"#
+    ));
+    wa_signup::browser::sdk::reset_for_tests();
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    for (name, value) in [
+        ("data-wa-signup", ""),
+        ("data-locale", "en"),
+        ("data-session", TOKEN),
+        ("data-app-id", "999"),
+    ] {
+        host.set_attribute(name, value).unwrap();
+    }
+    document.body().unwrap().append_child(&host).unwrap();
+    // As the bundle's own start-up does: the element waits for the partner's leave.
+    assert_eq!(wa_signup::browser::embed::auto_mount(JsValue::UNDEFINED), 0);
+    assert!(!host.has_attribute("data-wa-signup-mounted"));
+    assert!(requests("POST", "/api/session").is_empty());
+    // The partner's script allows it.
+    let allow = js("({ sessionFromMarkup: true })");
+    assert_eq!(wa_signup::browser::embed::auto_mount(allow), 1);
+    wait_for_state(&host, "ready").await;
+    assert_eq!(
+        requests("POST", "/api/session"),
+        [serde_json::json!({ "session": TOKEN })]
+    );
+    // Whom it connects, before the buttons, as text (the name's markup is not markup).
+    let line = host
+        .query_selector("[data-testid=\"connecting-to\"]")
+        .unwrap()
+        .expect("the connecting-to line");
+    assert_eq!(
+        line.text_content().as_deref(),
+        Some("Connecting WhatsApp to Acme CRM for Kim <b>Cakes</b>")
+    );
+    assert!(line.query_selector("b").unwrap().is_none());
+    assert!(has(&host, "launch-standard"));
+    host.remove();
+    js("delete window.fetch");
+}
+
+#[wasm_bindgen_test]
 async fn the_standalone_page_takes_its_session_from_the_address_and_removes_it() {
     js(SCRIPTED_PROXY);
     js(&format!(
@@ -587,7 +644,7 @@ async fn the_standalone_page_takes_its_session_from_the_address_and_removes_it()
     host.set_attribute("data-locale", "en").unwrap();
     host.set_attribute("data-session-from-url", "").unwrap();
     document.body().unwrap().append_child(&host).unwrap();
-    assert_eq!(wa_signup::browser::embed::auto_mount(), 1);
+    assert_eq!(wa_signup::browser::embed::auto_mount(JsValue::UNDEFINED), 1);
     // Out of the address bar before anything is asked, every other part kept.
     assert_eq!(
         js("location.search + location.hash").as_string().as_deref(),
@@ -612,7 +669,7 @@ async fn the_standalone_page_takes_its_session_from_the_address_and_removes_it()
         again.set_attribute(name, value).unwrap();
     }
     document.body().unwrap().append_child(&again).unwrap();
-    assert_eq!(wa_signup::browser::embed::auto_mount(), 1);
+    assert_eq!(wa_signup::browser::embed::auto_mount(JsValue::UNDEFINED), 1);
     wait_for_state(&again, "ready").await;
     assert_eq!(requests("POST", "/api/session").len(), 2);
     assert_eq!(

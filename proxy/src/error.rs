@@ -475,9 +475,18 @@ where
         if let Err(e) = serde_json::from_slice::<IgnoredAny>(&bytes) {
             return Err(Error::MalformedJson(short(&e.to_string())));
         }
-        serde_json::from_slice(&bytes)
+        // The failing field's path leads the message, so a refusal names what to fix.
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut de)
             .map(Json)
-            .map_err(|e| Error::InvalidBody(short(&e.to_string())))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner().to_string();
+                Error::InvalidBody(short(&match path.as_str() {
+                    "" | "." => inner,
+                    _ => format!("{path}: {inner}"),
+                }))
+            })
     }
 }
 

@@ -198,8 +198,17 @@ pub fn mount(element: web_sys::Element, options: JsValue) -> Result<WidgetHandle
 
 /// Mounts a widget on every `[data-wa-signup]` element not holding one yet; returns how
 /// many were mounted. Elements with bad attributes are skipped with a console error.
+/// `options.sessionFromMarkup: true` lets `data-session` choose the session; without it an
+/// element carrying one is left unmounted (with a console warning) for a call that allows
+/// it, since markup injected into the partner's page could otherwise record a customer's
+/// sign-up under someone else's session.
 #[wasm_bindgen(js_name = autoMount)]
-pub fn auto_mount() -> u32 {
+pub fn auto_mount(options: JsValue) -> u32 {
+    let session_from_markup = options.is_object()
+        && Reflect::get(&options, &JsValue::from_str("sessionFromMarkup"))
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return 0;
     };
@@ -223,7 +232,18 @@ pub fn auto_mount() -> u32 {
             .filter_map(|k| k.as_string())
             .filter_map(|k| dataset.get(&k).map(|v| (k, v)))
             .collect();
-        if element.has_attribute(SESSION_FROM_URL_ATTR) {
+        // The proxy's own page: no partner's markup there, and its session is its link's.
+        let hosted = element.has_attribute(SESSION_FROM_URL_ATTR);
+        if dataset.get("session").is_some() && !hosted && !session_from_markup {
+            web_sys::console::warn_1(
+                &"wa-signup: data-session is honoured only after \
+                  WaSignup.autoMount({sessionFromMarkup: true}), or pass the session to \
+                  WaSignup.mount(element, {session}); this element was left unmounted"
+                    .into(),
+            );
+            continue;
+        }
+        if hosted {
             // Out of the address bar at once, even when `data-session` wins; kept for the
             // tab (`sessionStorage`), so reloading the hosted page continues the sign-up.
             let from_address = match dom::take_session_from_address() {
@@ -237,7 +257,10 @@ pub fn auto_mount() -> u32 {
                 pairs.extend(from_address.map(|token| ("session".to_owned(), token)));
             }
         }
-        match parse_options(pairs, Source::Dataset, &default_proxy()) {
+        let source = Source::Dataset {
+            session: hosted || session_from_markup,
+        };
+        match parse_options(pairs, source, &default_proxy()) {
             Ok(options) => {
                 mount_with(element.into(), options);
                 mounted += 1;

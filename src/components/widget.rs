@@ -140,6 +140,23 @@ pub fn Widget(
         })
     };
 
+    // Whom the sign-up connects, before the buttons: the partner (`PARTNER_NAME`) and the
+    // customer (the session's `customer_name`), as far as known; text only, never markup.
+    let connecting_to = move || {
+        let partner = flow
+            .config
+            .with(|c| c.as_ref().and_then(|c| c.partner_name.clone()));
+        let customer = flow.session.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.customer_name.as_ref().map(|n| n.as_str().to_owned()))
+        });
+        let text = locale
+            .get()
+            .connecting(partner.as_deref(), customer.as_deref())?;
+        (!finished())
+            .then(|| view! { <p class="wa-connecting" data-testid="connecting-to">{text}</p> })
+    };
+
     view! {
         <section class="wa-signup" node_ref=root lang=move || locale.get().tag()>
             <header class="wa-header">
@@ -168,6 +185,7 @@ pub fn Widget(
             <Show when=move || !finished()>
                 <p class="wa-intro">{move || t(Msg::Intro)}</p>
             </Show>
+            {connecting_to}
             <div class="wa-modes">{buttons}</div>
             <Status flow=flow locale=locale />
             {return_link}

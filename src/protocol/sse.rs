@@ -43,7 +43,8 @@ mod tests {
 
     #[test]
     fn events_are_cut_at_blank_lines_whatever_the_chunks() {
-        let text = ": heartbeat\n\ndata: {\"a\":1}\n\nevent: x\ndata: one\ndata: two\r\n\r\ndata: é\n\n";
+        let text =
+            ": heartbeat\n\ndata: {\"a\":1}\n\nevent: x\ndata: one\ndata: two\r\n\r\ndata: é\n\n";
         let whole = SseBuffer::default().push(text.as_bytes());
         assert_eq!(whole, ["{\"a\":1}", "one\ntwo", "é"]);
         // Byte by byte (splitting the two bytes of "é" too): the same events.

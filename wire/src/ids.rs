@@ -169,6 +169,12 @@ validated_string!(
     CustomerRef, MAX_CUSTOMER_REF_CHARS, |c: char| !c.is_control() && !is_format_char(c)
 );
 validated_string!(
+    /// The customer's name as the partner knows it, shown on the page before the buttons
+    /// ("Connecting WhatsApp to {partner} for {customer_name}"): 1–128 characters, no control
+    /// or format characters.
+    CustomerName, MAX_CUSTOMER_REF_CHARS, |c: char| !c.is_control() && !is_format_char(c)
+);
+validated_string!(
     /// An `FB.login` authorization code: 1–2048 URL-safe printable ASCII characters. It is
     /// exchanged for a token, so its `Debug` is redacted.
     secret AuthCode, MAX_CODE_CHARS, |c: char| c.is_ascii_graphic()

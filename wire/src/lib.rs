@@ -23,8 +23,8 @@ pub use console::{
 };
 pub use health::{HealthChange, NumberHealth};
 pub use ids::{
-    AuthCode, BusinessId, CustomerRef, EventName, FlowErrorCode, FlowStep, IdError, MetaSessionId,
-    PhoneNumberId, WabaId,
+    AuthCode, BusinessId, CustomerName, CustomerRef, EventName, FlowErrorCode, FlowStep, IdError,
+    MetaSessionId, PhoneNumberId, WabaId,
 };
 pub use meta::{Credentials, Pin, SetPin, StorageRegion};
 pub use names::UnknownName;

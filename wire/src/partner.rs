@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{CustomerRef, IdError};
+use crate::ids::{CustomerName, CustomerRef, IdError};
 use crate::{HealthChange, Mode, NumberHealth, Onboarding, Prefill, StorageRegion};
 
 /// Shortest `expires_in` a session may ask for, in seconds.
@@ -373,6 +373,9 @@ pub struct CreateSession {
     /// (checked by the proxy, which knows them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
+    /// The customer's name, shown on the page before the buttons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<CustomerName>,
 }
 
 /// A session as the partner API returns it. `token` and `url` only in the answer that created
@@ -407,6 +410,9 @@ pub struct Session {
     /// Where the finished page links back to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
+    /// The customer's name shown on the page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<CustomerName>,
     /// Onboardings the session has created (reading a session; absent when creating it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onboardings_created: Option<i64>,
@@ -456,6 +462,9 @@ pub struct SessionInfo {
     /// What the widget sends Embedded Signup in `extras.setup`, when the partner gave it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefill: Option<Prefill>,
+    /// The customer's name, when the partner gave one: the page says whom it connects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<CustomerName>,
 }
 
 /// An onboarding as the partner API and the partner's webhooks show it: the browser's view

@@ -158,9 +158,9 @@ pub const VARIABLES: &[Var] = &[
     },
     Var {
         names: &["PARTNER_NAME"],
-        help: "the partner's name shown to customers (\"Return to ...\")",
+        help: "the partner's name shown to customers (\"Connecting WhatsApp to ...\")",
         example: "Example Inc.",
-        meaning: "the partner's name shown to customers, e.g. on the finished page's \"Return to {PARTNER_NAME}\" link; 1–128 characters without control characters; published in `/api/config` as `partner_name`",
+        meaning: "the partner's name shown to customers: \"Connecting WhatsApp to {PARTNER_NAME} for {customer_name}\" before the buttons, and the finished page's \"Return to {PARTNER_NAME}\" link; 1–128 characters without control characters; published in `/api/config` as `partner_name`",
         default: "none: sentences name no partner",
     },
     Var {

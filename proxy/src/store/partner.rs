@@ -8,8 +8,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use wire::{
-    CountryCode, CreateSession, CustomerRef, Delivery, DeliveryState, EventType, Locale, Metadata,
-    Mode, NumberHealth, OnboardingState, PartnerEvent, PartnerOnboarding, Prefill, Session,
+    CountryCode, CreateSession, CustomerName, CustomerRef, Delivery, DeliveryState, EventType,
+    Locale, Metadata, Mode, NumberHealth, OnboardingState, PartnerEvent, PartnerOnboarding,
+    Prefill, Session,
 };
 
 use super::rows::{api_step_from_row, format_time, record_from_row, Columns, Record};
@@ -39,6 +40,8 @@ pub struct SessionRecord {
     pub return_url: Option<String>,
     /// What Embedded Signup's screens open filled in with.
     pub prefill: Option<Prefill>,
+    /// The customer's name shown on the page.
+    pub customer_name: Option<CustomerName>,
     /// Set once the page checked the token (the link was opened).
     pub opened: bool,
 }
@@ -144,6 +147,9 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
         prefill: text("prefill")?
             .map(|p| serde_json::from_str::<Prefill>(&p).map_err(|_| corrupt("prefill")))
             .transpose()?,
+        customer_name: text("customer_name")?
+            .map(|n| CustomerName::parse(n).map_err(|_| corrupt("customer_name")))
+            .transpose()?,
         id,
     })
 }
@@ -171,6 +177,7 @@ fn session_view(row: &AnyRow) -> Result<Session, StoreError> {
             .transpose()?,
         return_url: record.return_url.clone(),
         prefill: record.prefill.clone(),
+        customer_name: record.customer_name.clone(),
         onboardings_created: Some(created),
         revoked_at: text("revoked_at")?,
         expires_at: text("expires_at")?.ok_or_else(|| corrupt("expires_at"))?,
@@ -504,8 +511,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO sessions (id, token_sha256, customer_ref, modes, metadata, locale, \
              data_localization_region, onboardings_created, expires_at, created_at, return_url, \
-             prefill) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11)",
+             prefill, customer_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12)",
         )
         .bind(&id)
         .bind(token_sha256)
@@ -522,6 +529,7 @@ impl Store {
         .bind(&created_at)
         .bind(req.return_url.as_deref())
         .bind(prefill)
+        .bind(req.customer_name.as_ref().map(CustomerName::as_str))
         .execute(&self.write)
         .await?;
         Ok(Session {
@@ -535,6 +543,7 @@ impl Store {
             data_localization_region: req.data_localization_region.clone(),
             return_url: req.return_url.clone(),
             prefill: req.prefill.clone(),
+            customer_name: req.customer_name.clone(),
             onboardings_created: None,
             revoked_at: None,
             expires_at,

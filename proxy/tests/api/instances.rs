@@ -271,6 +271,16 @@ impl Drop for Process {
 /// Starts the real binary in live mode on `database_url` with YCloud at `ycloud`; answers
 /// once it listens. Its log goes to `log`.
 async fn start_process(database_url: &str, ycloud: &str, log: &std::path::Path) -> Process {
+    start_process_with(database_url, ycloud, log, &[]).await
+}
+
+/// [`start_process`] with more variables.
+async fn start_process_with(
+    database_url: &str,
+    ycloud: &str,
+    log: &std::path::Path,
+    vars: &[(&str, &str)],
+) -> Process {
     let dir = log.parent().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_wa-signup-proxy"))
         .env_clear()
@@ -288,6 +298,7 @@ async fn start_process(database_url: &str, ycloud: &str, log: &std::path::Path) 
         .env("FB_CONFIG_ID", "2345678901")
         .env("FB_SOLUTION_ID", "3456789012")
         .env("RUST_LOG", "info")
+        .envs(vars.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(log).unwrap())
@@ -414,5 +425,92 @@ async fn two_proxy_processes_on_one_database_run_each_onboarding_once() {
     }
     store.close().await;
     drop((one, two));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to `process`.
+fn signal(process: &Process, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(process.child.id().to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{signal}");
+}
+
+#[tokio::test]
+async fn a_paused_instance_whose_lease_passed_sends_no_register_when_it_wakes() {
+    let database_url = fresh_postgres_database().await;
+    let ycloud = MockServer::start().await;
+    // The bind takes a while: long enough to pause the instance in the middle of it.
+    Mock::given(method("POST"))
+        .and(path_regex(BIND))
+        .respond_with(ok(waba_json(true)).set_delay(Duration::from_millis(1500)))
+        .mount(&ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex(REGISTER))
+        .respond_with(ok(phone_json("CONNECTED")))
+        .mount(&ycloud)
+        .await;
+    let dir = fresh_dir("paused-instance");
+    let (uri, logs) = (
+        ycloud.uri(),
+        [dir.join("paused.log"), dir.join("other.log")],
+    );
+    let lease = [("ONBOARDING_LEASE_SECS", "2")];
+    let paused = start_process_with(&database_url, &uri, &logs[0], &lease).await;
+    let other = start_process_with(&database_url, &uri, &logs[1], &lease).await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let post = tokio::spawn({
+        let url = format!("{}/api/onboardings", paused.address);
+        let client = client.clone();
+        async move {
+            let body = json!({"mode": "standard", "waba_id": WABA, "phone_number_id": PHONE_ID});
+            client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    });
+    // Paused in the middle of its bind call.
+    let bind_path = format!("/whatsapp/businessAccounts/{WABA}/tp/bind");
+    poll_until(Duration::from_secs(10), || async {
+        match calls_to(&ycloud, &bind_path).await {
+            0 => Err("no bind yet"),
+            _ => Ok(()),
+        }
+    })
+    .await;
+    signal(&paused, "STOP");
+    // Its lease passes; the other instance takes the onboarding over and finishes it.
+    let store = Store::connect(&database_url, Clock::system())
+        .await
+        .unwrap();
+    let register_path = format!("/whatsapp/phoneNumbers/{WABA}/{PHONE_ID}/register");
+    poll_until(Duration::from_secs(30), || async {
+        let stored = store.count_onboardings().await.unwrap();
+        match (stored, calls_to(&ycloud, &register_path).await) {
+            (1, 1) => Ok(()),
+            seen => Err(seen),
+        }
+    })
+    .await;
+    // Woken, the paused instance finds its lease gone: its request ends without a register.
+    signal(&paused, "CONT");
+    let answered = tokio::time::timeout(Duration::from_secs(30), post)
+        .await
+        .expect("the woken instance answers")
+        .unwrap();
+    assert!(answered.is_ok(), "{answered:?}");
+    let registers = calls_to(&ycloud, &register_path).await;
+    assert_eq!(
+        registers, 1,
+        "one register, from the instance holding the lease"
+    );
+    store.close().await;
+    drop((paused, other));
     let _ = std::fs::remove_dir_all(&dir);
 }

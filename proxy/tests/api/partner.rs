@@ -782,3 +782,70 @@ async fn a_return_url_must_be_https_on_an_allowed_origin_and_reaches_the_page() 
         .create_session(&json!({"customer_ref": "c", "return_url": "http://127.0.0.1:9/done"}))
         .await;
 }
+
+#[tokio::test]
+async fn a_customer_name_is_checked_kept_and_shown_to_the_page() {
+    let app = spawn_app().await;
+    for bad in [
+        json!(""),
+        json!("a\u{202e}b"),
+        json!("x".repeat(129)),
+        json!(7),
+    ] {
+        let r = app
+            .partner(Method::POST, "/api/partner/sessions")
+            .json(&json!({"customer_ref": "c", "customer_name": bad}))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error_shape(r, 422).await;
+        assert!(
+            body.error.message.contains("customer_name"),
+            "{bad}: {}",
+            body.error.message
+        );
+    }
+    let session = app
+        .create_session(&json!({"customer_ref": "c", "customer_name": "Kim's Cakes"}))
+        .await;
+    assert_eq!(
+        session.customer_name.as_ref().map(|n| n.as_str()),
+        Some("Kim's Cakes")
+    );
+    let read: Value = app
+        .partner(
+            Method::GET,
+            &format!("/api/partner/sessions/{}", session.id),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["customer_name"], "Kim's Cakes");
+    let info: Value = app
+        .client
+        .post(format!("{}/api/session", app.address))
+        .json(&json!({"session": session.token.unwrap().as_str()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["customer_name"], "Kim's Cakes");
+    // Without one, the page is told nothing.
+    let plain = app.create_session(&json!({"customer_ref": "d"})).await;
+    let info: Value = app
+        .client
+        .post(format!("{}/api/session", app.address))
+        .json(&json!({"session": plain.token.unwrap().as_str()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(info.get("customer_name").is_none(), "{info}");
+}
