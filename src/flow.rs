@@ -452,6 +452,11 @@ impl Flow {
             self.set(Screen::Failed(Problem::PopupFailed));
             return;
         };
+        // Meta's dialog gets the very extras the popup would, pre-filled data included.
+        let prefill = self
+            .session
+            .with_untracked(|s| s.as_ref().and_then(|s| s.prefill.clone()));
+        let options = options.with_prefill(prefill.as_ref());
         self.set(Screen::Redirecting);
         leptos::task::spawn_local(async move {
             let started = match self.proxy().start_redirect(&start).await {
@@ -563,6 +568,11 @@ impl Flow {
             self.set(Screen::Failed(Problem::PopupFailed));
             return;
         };
+        // The partner's pre-filled data travels with the session the page was opened with.
+        let prefill = self
+            .session
+            .with_untracked(|s| s.as_ref().and_then(|s| s.prefill.clone()));
+        let options = options.with_prefill(prefill.as_ref());
         self.active.set_value(Some(Active {
             mode,
             correlator: Correlator::new(Timeouts::default()),

@@ -120,6 +120,11 @@ impl LogFormat {
     }
 }
 
+/// `HEALTH_POLL_SECS` when unset: every six hours.
+pub const DEFAULT_HEALTH_POLL_SECS: u64 = 21_600;
+/// Longest `HEALTH_POLL_SECS` accepted: a week.
+pub const MAX_HEALTH_POLL_SECS: u64 = 604_800;
+
 /// How the YCloud client times out and retries. Tests shorten these.
 #[derive(Debug, Clone)]
 pub struct UpstreamTuning {
@@ -148,6 +153,12 @@ pub struct UpstreamTuning {
     /// onboardings' starts (`RESUME_PER_SECOND`): a restart with thousands of pending
     /// onboardings resumes them at this pace, not in one burst towards the provider.
     pub resume_pace: Duration,
+    /// How often each connected number's health is read (`HEALTH_POLL_SECS`, jittered by a
+    /// tenth); `None`: never (tests about other things, whose fakes count their calls).
+    pub health_every: Option<Duration>,
+    /// The time between two health reads of this process (`HEALTH_PER_SECOND`), so a
+    /// restart with thousands of connected numbers never bursts towards the provider.
+    pub health_pace: Duration,
     /// Largest answer read from an upstream; a longer one is a failed call, so a broken or
     /// hostile upstream cannot make the proxy buffer without bound.
     pub max_body_bytes: usize,
@@ -184,6 +195,8 @@ impl Default for UpstreamTuning {
             sandbox_connect_after: Duration::from_secs(3),
             lease_for: Duration::from_secs(30),
             resume_pace: Duration::from_millis(50),
+            health_every: Some(Duration::from_secs(DEFAULT_HEALTH_POLL_SECS)),
+            health_pace: Duration::from_millis(200),
             max_body_bytes: MAX_UPSTREAM_BODY_BYTES,
         }
     }
@@ -794,6 +807,30 @@ impl Settings {
                     return Err(ConfigError::new(
                         "RESUME_PER_SECOND",
                         format!("expected a whole number from 1 to 10000, got {v:?}"),
+                    ))
+                }
+            };
+        }
+        if let Some(v) = get("HEALTH_POLL_SECS") {
+            upstream.health_every = match v.parse::<u64>() {
+                Ok(n) if (1..=MAX_HEALTH_POLL_SECS).contains(&n) => Some(Duration::from_secs(n)),
+                _ => {
+                    return Err(ConfigError::new(
+                        "HEALTH_POLL_SECS",
+                        format!(
+                            "expected a whole number from 1 to {MAX_HEALTH_POLL_SECS}, got {v:?}"
+                        ),
+                    ))
+                }
+            };
+        }
+        if let Some(v) = get("HEALTH_PER_SECOND") {
+            upstream.health_pace = match v.parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => Duration::from_secs(1) / n,
+                _ => {
+                    return Err(ConfigError::new(
+                        "HEALTH_PER_SECOND",
+                        format!("expected a whole number from 1 to 1000, got {v:?}"),
                     ))
                 }
             };

@@ -143,6 +143,7 @@ impl Sessions {
             locale: s.locale,
             expires_at: format_time(s.expires_at),
             return_url: s.return_url,
+            prefill: s.prefill,
             customer_name: s.customer_name,
         })
     }

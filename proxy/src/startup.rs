@@ -68,6 +68,8 @@ pub struct Application {
     header_read_timeout: Duration,
     /// Resumes onboardings whose lease expired, every lease period, until the server stops.
     sweeper: AbortOnDrop,
+    /// Reads connected numbers' health as they fall due (none when `health_every` is off).
+    health: Option<AbortOnDrop>,
 }
 
 /// A background task that ends with its owner.
@@ -330,6 +332,10 @@ impl Application {
             upstream_label: settings.ycloud.to_string(),
             stopping,
             sweeper: AbortOnDrop(pipeline.spawn_sweeper()),
+            health: settings
+                .upstream
+                .health_every
+                .map(|_| AbortOnDrop(pipeline.spawn_health_poller())),
             header_read_timeout: settings.limits.header_read_timeout,
         })
     }
@@ -365,6 +371,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let stopping = self.stopping;
         let _sweeper = self.sweeper;
+        let _health = self.health;
         let mut stopped = stopping.subscribe();
         let graceful = async move {
             signal.await;
@@ -436,6 +443,7 @@ fn provider(
         api,
         vault: Vault::with_old_keys(&meta.token_key, &meta.old_keys),
         default_region: settings.provider.data_localization_region.clone(),
+        app_id: settings.fb_app_id.clone(),
     }))
 }
 

@@ -9,7 +9,7 @@
 use std::fmt;
 
 use serde::Serialize;
-use wire::{EsVersion, Mode};
+use wire::{EsVersion, Mode, Prefill, PrefillFields};
 
 /// Longest configuration or solution id accepted (Meta's are 15–20 characters).
 const MAX_SETTING_CHARS: usize = 128;
@@ -39,12 +39,15 @@ struct Extras {
     feature_type: Option<&'static str>,
 }
 
-/// `extras.setup`: YCloud's solution id for a partner solution; empty (`{}`) for a Tech
-/// Provider onboarding through its own app, which has none.
+/// `extras.setup`: YCloud's solution id for a partner solution (none for a Tech Provider
+/// onboarding through its own app), next to the session's pre-filled data (`business`,
+/// `phone`), which Meta reads from the same object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct Setup {
     #[serde(rename = "solutionID", skip_serializing_if = "Option::is_none")]
     solution_id: Option<String>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    prefill: Option<PrefillFields>,
 }
 
 /// Why launch options could not be built.
@@ -91,6 +94,7 @@ impl LaunchOptions {
         }
         let setup = Setup {
             solution_id: (!solution_id.is_empty()).then(|| solution_id.to_owned()),
+            prefill: None,
         };
         let extras = Extras {
             setup,
@@ -132,6 +136,17 @@ impl LaunchOptions {
             ("redirect_uri", redirect_uri.to_owned()),
             ("state", state.to_owned()),
         ]
+    }
+}
+
+impl LaunchOptions {
+    /// The same options with the session's pre-filled data in `extras.setup` (already
+    /// checked by the proxy when the partner created the session; a [`Prefill`] holds only
+    /// valid values).
+    #[must_use]
+    pub fn with_prefill(mut self, prefill: Option<&Prefill>) -> Self {
+        self.extras.setup.prefill = prefill.map(|p| p.fields().clone());
+        self
     }
 }
 
@@ -238,6 +253,47 @@ mod tests {
                 assert_eq!(v["config_id"], "123");
             }
         }
+    }
+
+    #[test]
+    fn prefill_sits_in_setup_next_to_the_solution_id() {
+        let prefill: Prefill = serde_json::from_value(json!({
+            "business": {"name": "Acme Inc.", "phone": {"code": 1, "number": "6505551234"},
+                         "address": {"country": "US"}, "timezone": "UTC-08:00"},
+            "phone": {"displayName": "Acme", "category": "RETAIL"}
+        }))
+        .unwrap();
+        for mode in Mode::ALL {
+            let o = LaunchOptions::new(mode, EsVersion::V4, "1234567890", "987654321")
+                .unwrap()
+                .with_prefill(Some(&prefill));
+            let v = serde_json::to_value(&o).unwrap();
+            assert_eq!(
+                v["extras"]["setup"],
+                json!({
+                    "solutionID": "987654321",
+                    "business": {"name": "Acme Inc.", "phone": {"code": 1, "number": "6505551234"},
+                                 "address": {"country": "US"}, "timezone": "UTC-08:00"},
+                    "phone": {"displayName": "Acme", "category": "RETAIL"}
+                }),
+                "{mode}"
+            );
+            assert_eq!(v["extras"]["version"], "v4");
+        }
+        // Without a solution id (Meta directly) the pre-filled data is all of `setup`.
+        let o = LaunchOptions::new(Mode::Standard, EsVersion::V4, "1", "")
+            .unwrap()
+            .with_prefill(Some(&prefill));
+        let setup = &serde_json::to_value(&o).unwrap()["extras"]["setup"];
+        assert!(setup.get("solutionID").is_none());
+        assert_eq!(setup["phone"]["displayName"], "Acme");
+        // No prefill: the options are exactly the ones without.
+        assert_eq!(
+            LaunchOptions::new(Mode::Standard, EsVersion::V4, "1234567890", "987654321")
+                .unwrap()
+                .with_prefill(None),
+            LaunchOptions::new(Mode::Standard, EsVersion::V4, "1234567890", "987654321").unwrap()
+        );
     }
 
     #[test]

@@ -10,16 +10,19 @@ use serde::{Deserialize, Serialize};
 mod names;
 mod codes;
 mod console;
+mod health;
 mod ids;
 mod meta;
 mod partner;
 mod redirect;
+mod prefill;
 
 pub use codes::ErrorCode;
 pub use console::{
     ConsoleLogin, ConsoleSession, Funnel, FunnelCount, LastDelivery, Setup, SetupSetting,
     WebhookTest,
 };
+pub use health::{HealthChange, NumberHealth};
 pub use ids::{
     AuthCode, BusinessId, CustomerName, CustomerRef, EventName, FlowErrorCode, FlowStep, IdError,
     MetaSessionId, PhoneNumberId, WabaId,
@@ -35,6 +38,10 @@ pub use partner::{
     MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
 };
 pub use redirect::{RedirectResult, RedirectStarted, StartRedirect, RESULT_FRAGMENT};
+pub use prefill::{
+    Prefill, PrefillAddress, PrefillBusiness, PrefillBusinessPhone, PrefillFields, PrefillPhone,
+    MAX_PREFILL_DESCRIPTION_CHARS, MAX_PREFILL_TEXT_CHARS,
+};
 
 /// Longest id accepted anywhere (Meta's ids are 15–17 digits today).
 pub const MAX_ID_DIGITS: usize = 32;

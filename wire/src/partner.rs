@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CustomerName, CustomerRef, IdError};
-use crate::{Mode, Onboarding, StorageRegion};
+use crate::{HealthChange, Mode, NumberHealth, Onboarding, Prefill, StorageRegion};
 
 /// Shortest `expires_in` a session may ask for, in seconds.
 pub const MIN_SESSION_SECONDS: u32 = 60;
@@ -366,6 +366,10 @@ pub struct CreateSession {
     /// Meta's regions ([`StorageRegion`]); standard mode only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_localization_region: Option<StorageRegion>,
+    /// What Embedded Signup's screens open filled in with (Meta's pre-filled data: the
+    /// business portfolio and the number's profile), sent in `extras.setup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<Prefill>,
     /// Where the finished page links back to: an `https` URL on one of `ALLOWED_ORIGINS`
     /// (checked by the proxy, which knows them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -401,6 +405,9 @@ pub struct Session {
     /// Local-storage region for registration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_localization_region: Option<StorageRegion>,
+    /// What Embedded Signup's screens open filled in with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<Prefill>,
     /// Where the finished page links back to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
@@ -453,6 +460,9 @@ pub struct SessionInfo {
     /// Where the finished page links back to, when the partner gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
+    /// What the widget sends Embedded Signup in `extras.setup`, when the partner gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<Prefill>,
     /// The customer's name, when the partner gave one: the page says whom it connects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_name: Option<CustomerName>,
@@ -474,6 +484,12 @@ pub struct PartnerOnboarding {
     /// True when `customer_ref` came from a session the partner created; false when the
     /// browser supplied it (anonymous onboardings).
     pub customer_ref_verified: bool,
+    /// The number's health as last read (connected numbers, every `HEALTH_POLL_SECS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<NumberHealth>,
+    /// In a `number.health_changed` event only: the field that changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<HealthChange>,
 }
 
 /// A page of onboardings, newest first.
@@ -752,6 +768,8 @@ mod tests {
             session_id: None,
             metadata: None,
             customer_ref_verified: false,
+            health: None,
+            change: None,
         };
         let v = serde_json::to_value(&p).unwrap();
         assert_eq!(v["state"], "connected");

@@ -192,6 +192,20 @@ pub const VARIABLES: &[Var] = &[
         default: "`20`",
     },
     Var {
+        names: &["HEALTH_POLL_SECS"],
+        help: "seconds between two health reads of each connected number (1-604800)",
+        example: "",
+        meaning: "how often each connected number's health is read from the provider, in seconds (1–604800), give or take a tenth so numbers connected together drift apart; each change is a `number.health_changed` event. Instances sharing a database read each number once per period between them",
+        default: "`21600`",
+    },
+    Var {
+        names: &["HEALTH_PER_SECOND"],
+        help: "health reads per second at most, per instance (1-1000)",
+        example: "",
+        meaning: "how many numbers' health one instance reads per second at most (1–1000), so a restart with thousands of connected numbers due at once never bursts towards YCloud or Meta",
+        default: "`5`",
+    },
+    Var {
         names: &["UPSTREAM_TIMEOUT_SECS"],
         help: "seconds one request to YCloud or the Graph API may take (1-300)",
         example: "",

@@ -41,9 +41,16 @@ pub enum Op {
     Sync,
     /// Reading the number.
     ReadNumber,
+    /// Reading which apps the WABA's webhooks go to (`GET subscribed_apps`).
+    ReadSubscriptions,
 }
 
 impl Op {
+    /// A read: harmless to make again.
+    fn is_read(self) -> bool {
+        matches!(self, Op::ReadNumber | Op::ReadSubscriptions)
+    }
+
     /// The call's name in logs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -52,6 +59,7 @@ impl Op {
             Op::Deregister => "deregister",
             Op::Sync => "smb_app_data",
             Op::ReadNumber => "phone_number",
+            Op::ReadSubscriptions => "subscribed_apps_read",
         }
     }
 
@@ -62,6 +70,7 @@ impl Op {
             Op::Deregister => "deregister the phone number",
             Op::Sync => "request the WhatsApp Business App's contacts and history",
             Op::ReadNumber => "read the phone number",
+            Op::ReadSubscriptions => "read the apps subscribed to the WhatsApp Business Account",
         }
     }
 }
@@ -185,9 +194,9 @@ impl MetaError {
         match self {
             MetaError::Connect(_) => true,
             MetaError::Timeout | MetaError::Transport(_) | MetaError::BadBody { .. } => {
-                op == Op::ReadNumber
+                op.is_read()
             }
-            MetaError::Graph { status, .. } => op == Op::ReadNumber && *status >= 500,
+            MetaError::Graph { status, .. } => op.is_read() && *status >= 500,
         }
     }
 

@@ -59,6 +59,11 @@ pub use fake::FakeMeta;
 pub const NUMBER_FIELDS: &str = "id,status,code_verification_status,name_status,\
 display_phone_number,verified_name,quality_rating,is_on_biz_app,platform_type";
 
+/// The fields of `GET /{phone_number_id}` a health read asks for
+/// (`whatsapp_business_manager_messaging_limit`: `messaging_limit_tier` is deprecated).
+pub const HEALTH_FIELDS: &str = "id,status,quality_rating,\
+whatsapp_business_manager_messaging_limit,name_status,code_verification_status,platform_type";
+
 /// Which chat data a coexistence number shares, asked once each (`smb_app_data`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncType {
@@ -396,6 +401,57 @@ impl MetaApi {
         }
     }
 
+    /// `GET /{phone_number_id}?fields=…` with [`HEALTH_FIELDS`].
+    ///
+    /// # Errors
+    /// See [`MetaError`].
+    pub async fn health(
+        &self,
+        token: &SecretString,
+        phone: &PhoneNumberId,
+    ) -> Result<Value, MetaError> {
+        match self {
+            MetaApi::Http(c) => {
+                c.call(
+                    Op::ReadNumber,
+                    Method::GET,
+                    &[phone.as_str()],
+                    &[("fields", HEALTH_FIELDS)],
+                    None,
+                    token,
+                )
+                .await
+            }
+            MetaApi::Sandbox(f) => f.number(phone),
+        }
+    }
+
+    /// `GET /{waba_id}/subscribed_apps`: the apps the WABA's webhooks go to.
+    ///
+    /// # Errors
+    /// See [`MetaError`].
+    pub async fn subscribed_apps(
+        &self,
+        token: &SecretString,
+        waba: &WabaId,
+    ) -> Result<Value, MetaError> {
+        match self {
+            MetaApi::Http(c) => {
+                c.call(
+                    Op::ReadSubscriptions,
+                    Method::GET,
+                    &[waba.as_str(), "subscribed_apps"],
+                    &[],
+                    None,
+                    token,
+                )
+                .await
+            }
+            MetaApi::Sandbox(_) => Ok(json!({"data": [{"whatsapp_business_api_data": {
+                "id": crate::config::SANDBOX_APP_ID, "name": "Sandbox app"}}]})),
+        }
+    }
+
     /// `GET /{waba_id}/phone_numbers?fields=…`: the WABA's numbers (the first page, which
     /// holds every number a customer's WABA has in practice).
     ///
@@ -437,4 +493,6 @@ pub struct Direct {
     pub vault: Vault,
     /// `DATA_LOCALIZATION_REGION`.
     pub default_region: Option<StorageRegion>,
+    /// `FB_APP_ID`: the app whose subscription to a WABA a health read looks for.
+    pub app_id: String,
 }

@@ -250,7 +250,7 @@ impl Pipeline {
     }
 
     /// The business token of onboarding `id`, opened.
-    async fn business_token(
+    pub(super) async fn business_token(
         &self,
         direct: &Direct,
         id: &str,

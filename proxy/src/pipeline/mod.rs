@@ -65,6 +65,7 @@
 //! - `lease.rs`: the runner's hold on an onboarding (a claim here, a lease in the store);
 //! - `steps.rs`: the standard and coexistence runs, settling the number, failing a step;
 //! - `follower.rs`: polling a `pending` number until it settles;
+//! - `health.rs`: reading every connected number's health on a schedule, paced;
 //! - `direct.rs`: the Meta provider (`WHATSAPP_PROVIDER=meta`): its run, follower, the
 //!   customer's PIN and deregistering, under the same leases and budget lock;
 //! - `meta_rules.rs`: what a Meta webhook change changes, applied as YCloud's events are;
@@ -95,6 +96,7 @@ use crate::webhook::Event;
 mod changes;
 mod direct;
 mod follower;
+mod health;
 mod lease;
 mod meta_rules;
 mod rekey;

@@ -97,7 +97,7 @@ pub async fn require_key(
         (status = 401, description = "`unauthorized`: missing or wrong key", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
-        (status = 422, description = "Missing or malformed `customer_ref`, unknown mode or locale, `expires_in` out of 60–2592000, metadata over 4 KiB, a `data_localization_region` Meta does not offer or with coexistence allowed, a `return_url` that is not https on one of ALLOWED_ORIGINS", body = ErrorBody),
+        (status = 422, description = "Missing or malformed `customer_ref`, unknown mode or locale, `expires_in` out of 60–2592000, metadata over 4 KiB, a `data_localization_region` Meta does not offer or with coexistence allowed, a `prefill` field breaking its rule (named in the message), a `return_url` that is not https on one of ALLOWED_ORIGINS", body = ErrorBody),
         (status = 503, description = "`partner_api_disabled`: PARTNER_API_KEYS is not set", body = ErrorBody),
     )
 )]

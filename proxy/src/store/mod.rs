@@ -18,6 +18,8 @@
 //!   YCloud's raw objects);
 //! - `console.rs`: the partner console's sign-ins, links opened, redeliveries and the
 //!   funnel's counts;
+//! - `health.rs`: connected numbers due for a health read, claiming one, storing a read
+//!   with its `number.health_changed` events;
 //! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region);
 //! - `tokens.rs`: the browser's client tokens (hashes), the customer's PIN attempts, and
 //!   the health check's write;
@@ -35,6 +37,7 @@ use crate::clock::Clock;
 
 mod cache;
 mod console;
+mod health;
 mod leases;
 mod meta;
 mod oauth;

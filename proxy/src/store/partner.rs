@@ -9,7 +9,8 @@ use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use wire::{
     CountryCode, CreateSession, CustomerName, CustomerRef, Delivery, DeliveryState, EventType,
-    Locale, Metadata, Mode, OnboardingState, PartnerEvent, PartnerOnboarding, Session,
+    Locale, Metadata, Mode, NumberHealth, OnboardingState, PartnerEvent, PartnerOnboarding,
+    Prefill, Session,
 };
 
 use super::rows::{api_step_from_row, format_time, record_from_row, Columns, Record};
@@ -37,6 +38,8 @@ pub struct SessionRecord {
     pub revoked: bool,
     /// Where the finished page links back to.
     pub return_url: Option<String>,
+    /// What Embedded Signup's screens open filled in with.
+    pub prefill: Option<Prefill>,
     /// The customer's name shown on the page.
     pub customer_name: Option<CustomerName>,
     /// Set once the page checked the token (the link was opened).
@@ -141,6 +144,9 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
             .map(|m| serde_json::from_str::<Metadata>(&m).map_err(|_| corrupt("metadata")))
             .transpose()?,
         return_url: text("return_url")?,
+        prefill: text("prefill")?
+            .map(|p| serde_json::from_str::<Prefill>(&p).map_err(|_| corrupt("prefill")))
+            .transpose()?,
         customer_name: text("customer_name")?
             .map(|n| CustomerName::parse(n).map_err(|_| corrupt("customer_name")))
             .transpose()?,
@@ -170,6 +176,7 @@ fn session_view(row: &AnyRow) -> Result<Session, StoreError> {
             })
             .transpose()?,
         return_url: record.return_url.clone(),
+        prefill: record.prefill.clone(),
         customer_name: record.customer_name.clone(),
         onboardings_created: Some(created),
         revoked_at: text("revoked_at")?,
@@ -201,6 +208,7 @@ async fn partner_view_of(
     row: &AnyRow,
 ) -> Result<PartnerOnboarding, StoreError> {
     let metadata: Option<String> = row.try_get("session_metadata")?;
+    let health: Option<String> = row.try_get("health")?;
     let rows = sqlx::query(STEPS_OF)
         .bind(&record.id)
         .fetch_all(&mut *conn)
@@ -209,7 +217,7 @@ async fn partner_view_of(
     for row in &rows {
         steps.extend(api_step_from_row(&record.id, row)?);
     }
-    assemble(record, metadata, steps)
+    assemble(record, metadata, health, steps)
 }
 
 /// The onboarding with its session's metadata (the partner's view).
@@ -225,22 +233,41 @@ pub(super) fn partner_view_sqlite(
     id: &str,
 ) -> Result<Option<PartnerOnboarding>, StoreError> {
     let found = writer::query(conn, VIEW_OF, &[&id], |row| {
-        Ok((record_from_row(row)?, row.text("session_metadata")?))
+        Ok((
+            record_from_row(row)?,
+            row.text("session_metadata")?,
+            row.text("health")?,
+        ))
     })?;
-    let Some((record, metadata)) = found.into_iter().next() else {
+    let Some((record, metadata, health)) = found.into_iter().next() else {
         return Ok(None);
     };
     let steps = writer::query(conn, STEPS_OF, &[&id], |row| api_step_from_row(id, row))?;
-    assemble(record, metadata, steps.into_iter().flatten().collect()).map(Some)
+    assemble(
+        record,
+        metadata,
+        health,
+        steps.into_iter().flatten().collect(),
+    )
+    .map(Some)
 }
 
-/// The partner's view from the stored onboarding, its session's metadata (JSON text) and
-/// its steps.
+/// The partner's view from the stored onboarding, its session's metadata and its number's
+/// health (JSON text each) and its steps.
 fn assemble(
     record: Record,
     metadata: Option<String>,
+    health: Option<String>,
     steps: Vec<wire::OnboardingStep>,
 ) -> Result<PartnerOnboarding, StoreError> {
+    let health = health
+        .map(|h| {
+            serde_json::from_str::<NumberHealth>(&h).map_err(|_| StoreError::Corrupt {
+                id: record.id.clone(),
+                what: "health".to_owned(),
+            })
+        })
+        .transpose()?;
     let metadata = metadata
         .map(|m| {
             serde_json::from_str::<Metadata>(&m).map_err(|_| StoreError::Corrupt {
@@ -256,6 +283,8 @@ fn assemble(
         session_id,
         metadata,
         customer_ref_verified,
+        health,
+        change: None,
     })
 }
 
@@ -474,12 +503,16 @@ impl Store {
             .metadata
             .as_ref()
             .map(|m| serde_json::to_string(m).unwrap_or_default());
+        let prefill = req
+            .prefill
+            .as_ref()
+            .map(|p| serde_json::to_string(p).unwrap_or_default());
         let _gate = self.exclusive().await;
         sqlx::query(
             "INSERT INTO sessions (id, token_sha256, customer_ref, modes, metadata, locale, \
              data_localization_region, onboardings_created, expires_at, created_at, return_url, \
-             customer_name) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11)",
+             prefill, customer_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12)",
         )
         .bind(&id)
         .bind(token_sha256)
@@ -495,6 +528,7 @@ impl Store {
         .bind(&expires_at)
         .bind(&created_at)
         .bind(req.return_url.as_deref())
+        .bind(prefill)
         .bind(req.customer_name.as_ref().map(CustomerName::as_str))
         .execute(&self.write)
         .await?;
@@ -508,6 +542,7 @@ impl Store {
             locale: req.locale,
             data_localization_region: req.data_localization_region.clone(),
             return_url: req.return_url.clone(),
+            prefill: req.prefill.clone(),
             customer_name: req.customer_name.clone(),
             onboardings_created: None,
             revoked_at: None,

@@ -479,6 +479,8 @@ impl NewOnboarding {
             session_id: customer.session_id.clone(),
             metadata: customer.metadata.clone(),
             customer_ref_verified: customer.verified,
+            health: None,
+            change: None,
         };
         let event = EventRow::new(&id, EventType::Created, now, deliver, &view)?;
         Ok(Self {

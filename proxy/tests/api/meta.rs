@@ -21,7 +21,7 @@ const VERIFY_TOKEN: &str = "meta-verify-T0KEN-4417";
 const CODE: &str = "AQB_x-1";
 const APP_ID: &str = "1234567890";
 
-fn graph_path(rest: &str) -> String {
+pub(crate) fn graph_path(rest: &str) -> String {
     format!("/{DEFAULT_GRAPH_VERSION}/{rest}")
 }
 
@@ -33,7 +33,7 @@ fn meta_env() -> Vec<(&'static str, String)> {
     ]
 }
 
-fn meta_options() -> Options {
+pub(crate) fn meta_options() -> Options {
     Options {
         verification: true,
         env: meta_env(),
@@ -158,7 +158,7 @@ async fn credentials(app: &TestApp, id: &str) -> reqwest::Response {
 }
 
 /// A standard sign-up whose register succeeds and whose number is `CONNECTED`.
-async fn connected_onboarding(app: &TestApp) -> Onboarding {
+pub(crate) async fn connected_onboarding(app: &TestApp) -> Onboarding {
     mount_exchange(&app.graph, WABA, 1).await;
     mount_subscribe(&app.graph, WABA, 1).await;
     mount_register(

@@ -1,0 +1,128 @@
+//! Reading connected numbers' health on a schedule: which are due, claiming one so that no
+//! other instance reads it this period, and storing what was read with one
+//! `number.health_changed` event per changed field, in the same transaction.
+
+use time::OffsetDateTime;
+use wire::{EventType, HealthChange, NumberHealth};
+
+use super::partner::{partner_view, EventRow};
+use super::rows::format_time;
+use super::{Store, StoreError};
+
+/// Due: connected, not superseded by a newer onboarding, never read or read a period ago.
+const DUE: &str = "state = 'connected' AND superseded_by IS NULL \
+     AND (health_due_at IS NULL OR health_due_at <= $1)";
+
+impl Store {
+    /// Up to `limit` connected onboardings whose number is due for a health read at `now`,
+    /// the longest due first (never read at all before any).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn health_due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "SELECT id FROM onboardings WHERE {DUE} \
+             ORDER BY COALESCE(health_due_at, ''), id LIMIT $2"
+        );
+        Ok(sqlx::query_scalar(&sql)
+            .bind(format_time(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    /// Takes onboarding `id`'s health read of this period: moves its due time to `next`, but
+    /// only while it is still due at `now`. One conditional `UPDATE`: of several instances
+    /// sharing the database, only the first to commit it sees a row change, so a number is
+    /// read once per period whatever the number of instances.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn claim_health(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        next: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let sql = format!("UPDATE onboardings SET health_due_at = $2 WHERE {DUE} AND id = $3");
+        let _gate = self.exclusive().await;
+        Ok(sqlx::query(&sql)
+            .bind(format_time(now))
+            .bind(format_time(next))
+            .bind(id)
+            .execute(&self.write)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    /// Stores `health` as onboarding `id`'s and, when an earlier read is stored, writes a
+    /// `number.health_changed` event for each field that differs from it. The first read
+    /// only sets the baseline: there is nothing to compare it with. Answers the changes.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn record_health(
+        &self,
+        id: &str,
+        health: &NumberHealth,
+    ) -> Result<Vec<HealthChange>, StoreError> {
+        let now = format_time(self.clock.now());
+        let text = serde_json::to_string(health).map_err(|e| StoreError::Corrupt {
+            id: id.to_owned(),
+            what: format!("health: {e}"),
+        })?;
+        let changes = {
+            let _gate = self.exclusive().await;
+            let mut tx = self.write.begin().await?;
+            let before: Option<Option<String>> =
+                sqlx::query_scalar("SELECT health FROM onboardings WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(before) = before else {
+                return Ok(Vec::new());
+            };
+            // A stored value that no longer reads is replaced, without events: there is no
+            // "before" to tell the partner.
+            let changes = before
+                .and_then(|b| serde_json::from_str::<NumberHealth>(&b).ok())
+                .map(|b| health.changes_since(&b))
+                .unwrap_or_default();
+            // `updated_at` stays: a read is not a change of the onboarding, and event streams
+            // follow the onboarding's state.
+            sqlx::query("UPDATE onboardings SET health = $1 WHERE id = $2")
+                .bind(&text)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if !changes.is_empty() {
+                if let Some(mut view) = partner_view(&mut tx, id).await? {
+                    for change in &changes {
+                        view.change = Some(change.clone());
+                        EventRow::new(
+                            id,
+                            EventType::NumberHealthChanged,
+                            &now,
+                            self.deliver_events,
+                            &view,
+                        )?
+                        .insert(&mut tx)
+                        .await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            changes
+        };
+        self.forget(id);
+        if !changes.is_empty() {
+            self.wake_outbox();
+        }
+        Ok(changes)
+    }
+}
