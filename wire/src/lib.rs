@@ -14,8 +14,8 @@ mod health;
 mod ids;
 mod meta;
 mod partner;
-mod redirect;
 mod prefill;
+mod redirect;
 
 pub use codes::ErrorCode;
 pub use console::{
@@ -37,11 +37,11 @@ pub use partner::{
     DEFAULT_SESSION_SECONDS, MAX_ERROR_MESSAGE_CHARS, MAX_METADATA_BYTES,
     MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
 };
-pub use redirect::{RedirectResult, RedirectStarted, StartRedirect, RESULT_FRAGMENT};
 pub use prefill::{
     Prefill, PrefillAddress, PrefillBusiness, PrefillBusinessPhone, PrefillFields, PrefillPhone,
     MAX_PREFILL_DESCRIPTION_CHARS, MAX_PREFILL_TEXT_CHARS,
 };
+pub use redirect::{RedirectResult, RedirectStarted, StartRedirect, RESULT_FRAGMENT};
 
 /// Longest id accepted anywhere (Meta's ids are 15–17 digits today).
 pub const MAX_ID_DIGITS: usize = 32;
