@@ -92,11 +92,17 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + within;
-    while !check().await {
-        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // The shared wait, with `what` as the failure's last sight.
+    poll_until(within, || {
+        let checked = check();
+        async move {
+            match checked.await {
+                true => Ok(()),
+                false => Err(what.to_owned()),
+            }
+        }
+    })
+    .await
 }
 
 #[tokio::test]
