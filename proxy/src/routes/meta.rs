@@ -15,9 +15,9 @@ use wire::{CreateOnboarding, Credentials, ErrorBody, Onboarding, PartnerOnboardi
 use super::onboardings::{authorize, onboarding_id, refused};
 use super::AppState;
 use crate::error::{Error, Json};
-use crate::meta::webhook::{Notification, VerifiedMetaWebhook};
 use crate::ownership::{self, Refusal, Verified};
 use crate::pipeline::{Applied, CreateError, Created, DeregisterError, PinError};
+use crate::providers::meta::webhook::{Notification, VerifiedMetaWebhook};
 use crate::store::Customer;
 
 /// Longest `hub.challenge` echoed.

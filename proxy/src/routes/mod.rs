@@ -74,13 +74,13 @@ pub struct App {
     /// and the YCloud client read the same one.
     pub clock: crate::clock::Clock,
     /// The Graph client for ownership verification; none: verification is off.
-    pub verifier: Option<std::sync::Arc<crate::graph::GraphClient>>,
+    pub verifier: Option<std::sync::Arc<crate::providers::meta::graph::GraphClient>>,
     /// Onboarding sessions: who each onboarding is for.
     pub sessions: crate::sessions::Sessions,
     /// `PARTNER_API_KEYS`, as digests; empty: the partner API answers 503.
     pub partner_keys: partner::PartnerKeys,
     /// What `/webhooks/meta` checks: `FB_APP_SECRET`, `META_WEBHOOK_VERIFY_TOKEN`.
-    pub meta_webhooks: crate::meta::webhook::MetaWebhooks,
+    pub meta_webhooks: crate::providers::meta::webhook::MetaWebhooks,
     /// What clients may ask (timeouts, concurrency, rates, streams).
     pub limits: crate::limits::Limits,
     /// What `GET /metrics` serves, and the token it asks for (`METRICS_TOKEN`).
@@ -141,13 +141,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi::document))
         .route(
             "/webhooks/ycloud",
-            post(webhooks::ycloud).layer(DefaultBodyLimit::max(crate::webhook::MAX_WEBHOOK_BYTES)),
+            post(webhooks::ycloud).layer(DefaultBodyLimit::max(
+                crate::providers::ycloud::webhook::MAX_WEBHOOK_BYTES,
+            )),
         )
         .route(
             "/webhooks/meta",
             get(meta::handshake)
                 .post(meta::notification)
-                .layer(DefaultBodyLimit::max(crate::webhook::MAX_WEBHOOK_BYTES)),
+                .layer(DefaultBodyLimit::max(
+                    crate::providers::ycloud::webhook::MAX_WEBHOOK_BYTES,
+                )),
         );
     // The partner's backend, with a key: never the browser (no CORS for these).
     let partner_api = Router::new()

@@ -13,10 +13,10 @@ use wire::{CreateOnboarding, CreatedOnboarding, ErrorBody, Onboarding};
 
 use super::AppState;
 use crate::error::{Error, Json};
-use crate::graph::VerifyError;
 use crate::limits::ClientIp;
 use crate::ownership::{self, Refusal, Verified};
 use crate::pipeline::{CreateError, Created, RetryError};
+use crate::providers::meta::graph::VerifyError;
 use crate::store::Customer;
 
 /// `POST /api/onboardings`: 201 with the new onboarding after its synchronous steps, or 200

@@ -8,7 +8,7 @@ use wire::ErrorBody;
 use super::AppState;
 use crate::error::Error;
 use crate::pipeline::Applied;
-use crate::webhook::{Event, VerifiedWebhook};
+use crate::providers::ycloud::webhook::{Event, VerifiedWebhook};
 
 /// `POST /webhooks/ycloud`. Answers `204` once the event is stored and applied to its
 /// onboardings, in one transaction (a few milliseconds), so that a failure answers `500` and
@@ -17,7 +17,7 @@ use crate::webhook::{Event, VerifiedWebhook};
     post, path = "/webhooks/ycloud", tag = "webhooks",
     params(("YCloud-Signature" = String, Header,
         description = "`t={unix seconds},s={hex HMAC-SHA256(secret, \"{t}.{raw body}\")}`")),
-    request_body(content = crate::webhook::Envelope, description = "A YCloud event"),
+    request_body(content = crate::providers::ycloud::webhook::Envelope, description = "A YCloud event"),
     responses(
         (status = 204, description = "Applied to its onboardings and recorded, in one transaction (an event id received before is answered 204 and not applied again; a type the proxy does not act on is answered 204 and not stored)"),
         (status = 400, description = "Missing or malformed `YCloud-Signature`, or a body that is not an event", body = ErrorBody),

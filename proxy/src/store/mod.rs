@@ -37,9 +37,9 @@ use crate::clock::Clock;
 
 mod cache;
 mod console;
+mod credentials;
 mod health;
 mod leases;
-mod meta;
 mod oauth;
 mod partner;
 mod queries;
@@ -51,8 +51,8 @@ mod writer;
 mod writes;
 
 pub use console::{ConsoleSignIn, FunnelCounts};
+pub use credentials::{MetaCredentials, PinOrigin, SealedColumn};
 pub use leases::Unleased;
-pub use meta::{MetaCredentials, PinOrigin, SealedColumn};
 pub use oauth::{Consumed, Pending, PickedUp};
 pub use partner::{Attempt, DueEvent, EventFilter, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};

@@ -17,7 +17,7 @@ use wire::{
 
 pub use wire::{StepName as Step, StepState as StepStatus};
 
-use crate::ycloud::{PhoneNumber, Waba};
+use crate::providers::ycloud::{PhoneNumber, Waba};
 
 use super::StoreError;
 

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use wire::{ErrorCode, OnboardingError};
 
 use crate::pipeline::REGISTER_WINDOW;
-use crate::ycloud::{META_REGISTER_LIMIT, ON_PREM_BLOCKED};
+use crate::providers::ycloud::{META_REGISTER_LIMIT, ON_PREM_BLOCKED};
 
 /// Meta: "Two step verification PIN Mismatch".
 pub const PIN_MISMATCH: i64 = 133005;
@@ -138,7 +138,7 @@ fn number(v: Option<&Value>) -> Option<i64> {
 }
 
 impl MetaError {
-    pub(super) fn transport(e: reqwest::Error) -> Self {
+    pub(crate) fn transport(e: reqwest::Error) -> Self {
         // The URL carries the appsecret_proof: never keep it.
         let e = e.without_url();
         if e.is_timeout() {
@@ -190,7 +190,7 @@ impl MetaError {
     }
 
     /// Whether the same call may simply be made again at once.
-    pub(super) fn may_retry(&self, op: Op) -> bool {
+    pub(crate) fn may_retry(&self, op: Op) -> bool {
         match self {
             MetaError::Connect(_) => true,
             MetaError::Timeout | MetaError::Transport(_) | MetaError::BadBody { .. } => {

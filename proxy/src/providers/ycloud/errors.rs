@@ -235,7 +235,7 @@ impl UpstreamError {
 mod tests {
     use super::*;
     use crate::clock::Clock;
-    use crate::ycloud::ErrorResponse;
+    use crate::providers::ycloud::ErrorResponse;
 
     fn status_error(status: u16, body: Value) -> UpstreamError {
         UpstreamError::Status {
