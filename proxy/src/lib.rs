@@ -4,7 +4,8 @@
 //! - [`clock`]: the one injectable clock, and how times are written.
 //! - [`config`]: the environment, parsed once into [`config::Settings`].
 //! - [`startup`]: [`startup::Application`] builds, binds and serves.
-//! - [`routes`]: the HTTP API (docs/API.md) and the bundle.
+//! - [`routes`]: the HTTP API (docs/API.md), the bundle, and what clients may ask of the
+//!   proxy ([`routes::limits`]: timeouts, concurrency, rates).
 //! - [`pipeline`]: the onboarding state machine, free of HTTP.
 //! - [`providers`]: who registers the numbers (`WHATSAPP_PROVIDER`), one folder each:
 //!   [`providers::ycloud`] (YCloud as a BSP, its webhooks and its fake) and
@@ -12,7 +13,6 @@
 //!   fake); [`providers::http`] is what their clients share.
 //! - [`store`]: the database.
 //! - [`error`]: the one HTTP error type.
-//! - [`limits`]: what clients may ask of the proxy (timeouts, concurrency, rates).
 //! - [`metrics`]: `GET /metrics`' counters and histograms, one registry per application.
 //! - [`ownership`]: the ownership check of a sign-up, before anything is stored.
 //! - [`sessions`]: onboarding sessions, and who each onboarding is for.
@@ -25,7 +25,6 @@ pub mod biz_app;
 pub mod clock;
 pub mod config;
 pub mod error;
-pub mod limits;
 pub mod metrics;
 pub mod outbox;
 pub mod ownership;

@@ -293,7 +293,7 @@ impl Application {
                 app_secret: settings.fb_app_secret.clone(),
                 verify_token: settings.provider.meta_webhook_verify_token.clone(),
             },
-            limits: crate::limits::Limits::new(settings.limits.clone()),
+            limits: crate::routes::limits::Limits::new(settings.limits.clone()),
             metrics,
             metrics_token: settings.metrics_token.clone(),
             redirect,

@@ -14,12 +14,13 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::limits::rate_limited;
 use crate::pipeline::Pipeline;
+use crate::routes::limits::rate_limited;
 
 mod assets;
 pub mod console;
 mod edges;
+pub mod limits;
 mod meta;
 mod metrics;
 mod oauth;
@@ -82,7 +83,7 @@ pub struct App {
     /// What `/webhooks/meta` checks: `FB_APP_SECRET`, `META_WEBHOOK_VERIFY_TOKEN`.
     pub meta_webhooks: crate::providers::meta::webhook::MetaWebhooks,
     /// What clients may ask (timeouts, concurrency, rates, streams).
-    pub limits: crate::limits::Limits,
+    pub limits: crate::routes::limits::Limits,
     /// What `GET /metrics` serves, and the token it asks for (`METRICS_TOKEN`).
     pub metrics: crate::metrics::Metrics,
     /// `METRICS_TOKEN`; none: `GET /metrics` is open.
@@ -226,8 +227,9 @@ pub fn router(state: AppState) -> Router {
     }
     // Every route so far has the request timeout; the event stream, added after it, does
     // not: its answer is the stream, which has a lifetime of its own.
-    let app = crate::limits::with_request_timeout(app, state.limits.settings.request_timeout)
-        .route("/api/onboardings/{id}/events", get(onboardings::events));
+    let app =
+        crate::routes::limits::with_request_timeout(app, state.limits.settings.request_timeout)
+            .route("/api/onboardings/{id}/events", get(onboardings::events));
     let cors = cors_layer(&state.allowed_origins);
     let security = security::SecurityHeaders::new(
         &state.public_config.sdk_url,
@@ -252,16 +254,18 @@ pub fn router(state: AppState) -> Router {
     // never holds every place.
     let app = app.layer(axum::middleware::from_fn_with_state(
         state.limits.clone(),
-        crate::limits::body_deadline,
+        crate::routes::limits::body_deadline,
     ));
-    let app =
-        crate::limits::with_concurrency_limit(app, state.limits.settings.max_concurrent_requests)
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                crate::limits::per_client_in_flight,
-            ));
+    let app = crate::routes::limits::with_concurrency_limit(
+        app,
+        state.limits.settings.max_concurrent_requests,
+    )
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::routes::limits::per_client_in_flight,
+    ));
     let service =
-        crate::limits::with_request_timeout(service, state.limits.settings.request_timeout);
+        crate::routes::limits::with_request_timeout(service, state.limits.settings.request_timeout);
     let app = app
         .merge(service)
         // Outside the limits, so their refusals are counted too.
