@@ -212,7 +212,7 @@ impl MetaError {
                 MetaError::Graph { fbtrace_id, .. } => fbtrace_id.clone(),
                 _ => None,
             },
-            retry_after: retry_after.map(crate::store::format_time),
+            retry_after: retry_after.map(crate::clock::format_time),
             candidates: Vec::new(),
         }
     }
@@ -287,7 +287,7 @@ impl MetaError {
                     format!(
                         "Meta refused: this number made too many {verb} requests (133016), and \
                          Meta blocks its {verb} requests for 72 hours; retry after {}.",
-                        crate::store::format_time(until)
+                        crate::clock::format_time(until)
                     ),
                     true,
                     Some(until),
@@ -447,7 +447,7 @@ mod tests {
             assert!(e.message.ends_with('.'), "{}", e.message);
         }
         let limit = meta(133016).to_onboarding_error(Op::Deregister, now);
-        let until = crate::store::format_time(now + time::Duration::hours(72));
+        let until = crate::clock::format_time(now + time::Duration::hours(72));
         assert_eq!(limit.retry_after.as_deref(), Some(until.as_str()));
         assert!(limit.message.contains(&until), "{}", limit.message);
         let unavailable = graph(503, json!({})).to_onboarding_error(Op::Register, now);

@@ -49,7 +49,7 @@ const CLOCK_SKEW: time::Duration = time::Duration::minutes(1);
 
 /// Whether a change dated `at` (its entry's `time`) is older than onboarding `o`.
 fn dated_before(at: Option<OffsetDateTime>, o: &Record) -> bool {
-    let created = crate::store::parse_time(&o.created_at);
+    let created = crate::clock::parse_time(&o.created_at);
     matches!((at, created), (Some(at), Some(created)) if at < created - CLOCK_SKEW)
 }
 

@@ -464,11 +464,11 @@ impl Pipeline {
                         message: format!(
                             "This number has used Meta's 10 register requests for 72 hours; \
                              retry after {}.",
-                            crate::store::format_time(until)
+                            crate::clock::format_time(until)
                         ),
                         retryable: true,
                         upstream_request_id: None,
-                        retry_after: Some(crate::store::format_time(until)),
+                        retry_after: Some(crate::clock::format_time(until)),
                         candidates: Vec::new(),
                     };
                     return self.stop(id, w, OnboardingState::Failed, error, None).await;
