@@ -19,6 +19,8 @@
 //! - [`outbox`]: delivering partner events to the partner's webhook.
 //! - [`vault`]: secrets at rest, sealed.
 //! - [`redirect`]: the full-page sign-in when Meta's popup cannot open.
+//! - [`rules`]: what a blocked number, a removed account or an enforcement means, for
+//!   every provider's signals.
 //! - [`budget`]: Meta's register and deregister budgets, and their sentences.
 //! - [`biz_app`]: which path a sign-up takes (never register a Business app number).
 
@@ -34,6 +36,7 @@ pub mod pipeline;
 pub mod providers;
 pub mod redirect;
 pub mod routes;
+pub mod rules;
 pub mod sessions;
 pub mod startup;
 pub mod store;

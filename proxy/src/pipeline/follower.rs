@@ -6,10 +6,10 @@ use serde_json::Value;
 use wire::{OnboardingError, OnboardingState, WabaId};
 
 use super::lease::Lease;
-use super::webhook_rules::number_blocked;
 use super::Pipeline;
 use crate::providers::ycloud::{PhoneNumber, UpstreamError};
 use crate::providers::Provider;
+use crate::rules::number_blocked;
 use crate::store::{Record, Update};
 
 impl Pipeline {

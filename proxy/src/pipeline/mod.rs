@@ -101,7 +101,6 @@ pub(crate) mod lease;
 mod rekey;
 mod restart;
 mod steps;
-pub(crate) mod webhook_rules;
 
 pub use crate::providers::meta::{DeregisterError, PinError};
 pub use changes::Subscription;
@@ -110,7 +109,8 @@ pub use restart::RestartError;
 
 use lease::Lease;
 
-use webhook_rules::{may_change, Subject};
+use crate::providers::ycloud::rules::Subject;
+use crate::rules::may_change;
 
 /// Unfinished onboardings resumed at the same time: a restart after an outage may find
 /// thousands, and running them all at once would hit YCloud and the database together.
@@ -768,7 +768,7 @@ impl Pipeline {
                 o.phone_number.as_ref().is_some_and(|n| {
                     ["phoneNumber", "display_phone_number", "displayPhoneNumber"]
                         .iter()
-                        .filter_map(|k| webhook_rules::str_field(n, k))
+                        .filter_map(|k| crate::rules::str_field(n, k))
                         .any(|v| digits(v) == to)
                 })
             });
@@ -860,7 +860,7 @@ impl Pipeline {
     /// Applies a verified webhook event to the onboardings it is about, in one transaction
     /// with the record that it was seen, then tells their event streams. Events of types the
     /// proxy does not act on (or about no WABA or number) are not stored at all. Only
-    /// onboardings no runner owns are changed ([`webhook_rules::may_change`]), and an event
+    /// onboardings no runner owns are changed ([`crate::rules::may_change`]), and an event
     /// created before one already applied about the same object changes nothing; the rules
     /// themselves are in `webhook_rules.rs`.
     ///
@@ -873,8 +873,8 @@ impl Pipeline {
             let Some(message) = env.whatsapp_inbound_message.as_ref() else {
                 return Ok(Applied::Ignored);
             };
-            let waba = webhook_rules::str_field(message, "wabaId");
-            let to = webhook_rules::str_field(message, "to");
+            let waba = crate::rules::str_field(message, "wabaId");
+            let to = crate::rules::str_field(message, "to");
             return self.first_inbound(waba, None, to).await;
         }
         let Some(subject) = Subject::of(event) else {

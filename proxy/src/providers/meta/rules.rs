@@ -24,11 +24,11 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use wire::{ErrorCode, OnboardingState};
 
-use crate::pipeline::webhook_rules::{
-    disconnected, enforcement, may_change, merged, number_blocked, person_error, str_field,
-};
 use crate::pipeline::{Applied, Pipeline};
 use crate::providers::meta::webhook::{Change, Notification};
+use crate::rules::{
+    disconnected, enforcement, may_change, merged, number_blocked, person_error, str_field,
+};
 use crate::store::{
     EventObject, EventOutcome, IncomingEvent, Record, Step, StepStatus, StoreError, Update, Verdict,
 };

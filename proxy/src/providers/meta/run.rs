@@ -39,10 +39,10 @@ use wire::{
 use crate::budget;
 use crate::pipeline::follower::{number_outcome, Polled};
 use crate::pipeline::lease::Lease;
-use crate::pipeline::webhook_rules::person_error;
 use crate::pipeline::{detached, CreateError, Created, Flow, Pipeline};
 use crate::providers::meta::{pin, Direct, MetaError, Op, SyncType, NOT_REGISTERED, REQUEST_LIMIT};
 use crate::providers::Provider;
+use crate::rules::person_error;
 use crate::store::{
     Budget, CallKind, CountedCall, Customer, PinOrigin, Record, Step, StepStatus, Steps,
     StoreError, Update, Writes,

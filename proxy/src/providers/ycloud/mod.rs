@@ -47,6 +47,7 @@ use crate::providers::ycloud::fake::FakeYCloud;
 
 mod errors;
 pub mod fake;
+pub(crate) mod rules;
 mod types;
 pub mod webhook;
 

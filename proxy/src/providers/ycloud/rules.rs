@@ -1,12 +1,13 @@
 //! What a YCloud webhook changes on an onboarding: pure functions of the event and the
 //! onboarding as stored, free of the database and of HTTP, so each rule is tested alone
-//! (below). [`Pipeline::apply_event`](super::Pipeline::apply_event) finds the onboardings
-//! and stores what these functions answer.
+//! (below). `Pipeline::apply_event` finds the onboardings and stores what these functions
+//! answer; the rules every provider shares are in `crate::rules`.
 
 use serde_json::Value;
-use wire::{ErrorCode, OnboardingError, OnboardingState};
+use wire::{ErrorCode, OnboardingState};
 
 use crate::providers::ycloud::webhook::{BusinessAccountEvent, Event, EventType, PhoneNumberEvent};
+use crate::rules::{disconnected, enforcement, merged, number_blocked, person_error, str_field};
 use crate::store::{EventObject, Record, Update};
 
 /// What an event is about: the object it carries, whose ids find its onboardings.
@@ -87,102 +88,6 @@ impl<'a> Subject<'a> {
             Subject::BusinessAccount(kind, waba) => waba_event_update(o, kind, waba),
         }
     }
-}
-
-/// Whether a webhook may change an onboarding in `state`: only when no runner owns it
-/// (`pending`, `connected`, `action_required`, `failed`). A runner mid-step would overwrite
-/// the change, and its own answer, or the follower, brings the news anyway.
-pub(crate) fn may_change(state: OnboardingState) -> bool {
-    matches!(
-        state,
-        OnboardingState::Pending
-            | OnboardingState::Connected
-            | OnboardingState::ActionRequired
-            | OnboardingState::Failed
-            | OnboardingState::Disconnected
-    )
-}
-
-/// The customer removed the partner (or the account went): `disconnected`, saying why when
-/// the provider does (`removedReason`, Meta's `disconnection_info`).
-pub(crate) fn disconnected(
-    code: ErrorCode,
-    reason: Option<&str>,
-) -> (OnboardingState, OnboardingError) {
-    let what = match code {
-        ErrorCode::WabaDeleted => "The WhatsApp Business Account was deleted",
-        ErrorCode::AccountOffboarded => "The number was taken off the WhatsApp Cloud API",
-        _ => "The WhatsApp Business Account was removed from the partner connection",
-    };
-    let why = reason
-        .map(|r| format!(" (reason: {r})"))
-        .unwrap_or_default();
-    let message = match code {
-        ErrorCode::AccountOffboarded => format!(
-            "{what}{why}; it comes back when the customer reconnects it in the WhatsApp \
-             Business App, else they sign up again."
-        ),
-        _ => format!("{what}{why}; the customer must sign up again to reconnect it."),
-    };
-    (OnboardingState::Disconnected, person_error(code, message))
-}
-
-/// A WABA-level enforcement that needs the customer's attention, not a new sign-up.
-pub(crate) fn enforcement(
-    code: ErrorCode,
-    detail: Option<&str>,
-) -> (OnboardingState, OnboardingError) {
-    let what = match code {
-        ErrorCode::WabaRestricted => "Meta restricted this WhatsApp Business Account",
-        _ => "Meta reports a policy violation on this WhatsApp Business Account",
-    };
-    let detail = detail.map(|d| format!(" ({d})")).unwrap_or_default();
-    (
-        OnboardingState::ActionRequired,
-        person_error(
-            code,
-            format!("{what}{detail}; see WhatsApp Manager for what to do."),
-        ),
-    )
-}
-
-pub(crate) fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
-}
-
-/// `stored` with `fresh`'s fields written over it: events may carry a thinner object than
-/// the one stored, and what they omit is still true.
-pub(crate) fn merged(stored: Option<&Value>, fresh: &Value) -> Value {
-    let mut out = stored
-        .filter(|v| v.is_object())
-        .cloned()
-        .unwrap_or_else(|| Value::Object(Default::default()));
-    if let (Some(out), Some(fresh)) = (out.as_object_mut(), fresh.as_object()) {
-        for (k, v) in fresh {
-            out.insert(k.clone(), v.clone());
-        }
-    }
-    out
-}
-
-pub(crate) fn person_error(code: ErrorCode, message: String) -> OnboardingError {
-    OnboardingError {
-        code,
-        message,
-        retryable: false,
-        upstream_request_id: None,
-        retry_after: None,
-        candidates: Vec::new(),
-    }
-}
-
-/// A number WhatsApp reports `status` (`BANNED`, `BLOCKED`): what the person must do. The
-/// follower records a polled status the same way.
-pub(crate) fn number_blocked(status: &str) -> OnboardingError {
-    person_error(
-        ErrorCode::PhoneNumberBlocked,
-        format!("WhatsApp reports this number as {status}; see WhatsApp Manager for the reason."),
-    )
 }
 
 /// What a `whatsapp.phone_number.*` event changes; `None` when nothing.
@@ -622,16 +527,5 @@ mod tests {
         let no_object =
             Event::parse(br#"{"id":"evt","type":"whatsapp.business_account.updated"}"#).unwrap();
         assert!(Subject::of(&no_object).is_none());
-    }
-
-    #[test]
-    fn only_onboardings_no_runner_owns_may_change() {
-        use OnboardingState::*;
-        for state in [Pending, Connected, ActionRequired, Failed] {
-            assert!(may_change(state), "{state}");
-        }
-        for state in [Received, Verifying, Binding, Registering] {
-            assert!(!may_change(state), "{state}");
-        }
     }
 }
