@@ -98,6 +98,20 @@ pub fn number_blocked(status: &str) -> OnboardingError {
     )
 }
 
+/// What a number's status means: its new state (when it settles) and its error.
+pub fn number_outcome(
+    status: Option<&str>,
+) -> (Option<OnboardingState>, Option<OnboardingError>) {
+    match status {
+        Some("CONNECTED") => (Some(OnboardingState::Connected), None),
+        Some(s @ ("BANNED" | "BLOCKED")) => (
+            Some(OnboardingState::ActionRequired),
+            Some(number_blocked(s)),
+        ),
+        _ => (None, None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,69 +3,14 @@
 //! bring the news first.
 
 use serde_json::Value;
-use wire::{OnboardingError, OnboardingState, WabaId};
+use wire::OnboardingState;
 
 use super::lease::Lease;
 use super::Pipeline;
-use crate::providers::ycloud::{PhoneNumber, UpstreamError};
-use crate::providers::Provider;
-use crate::rules::number_blocked;
-use crate::store::{Record, Update};
+use crate::rules::number_outcome;
+use crate::store::Update;
 
 impl Pipeline {
-    /// Starts the background follower of a `pending` number. It holds the run's lease
-    /// while it polls (so no other instance follows the same number), and releases it when
-    /// it stops.
-    pub(crate) fn follow(&self, onboarding: &Record, lease: Lease) {
-        if let Provider::Meta(direct) = &self.inner.provider {
-            return self.follow_direct(direct.clone(), onboarding, lease);
-        }
-        let e164 = onboarding
-            .phone_number
-            .as_ref()
-            .and_then(|p| serde_json::from_value::<PhoneNumber>(p.clone()).ok())
-            .and_then(|p| p.phone_number);
-        let pipeline = self.clone();
-        let id = onboarding.id.clone();
-        let waba = onboarding.waba_id.clone();
-        tokio::spawn(async move {
-            match e164 {
-                Some(e164) => pipeline.poll_number(&id, &waba, &e164, &lease).await,
-                None => tracing::warn!(
-                    id,
-                    "pending number without an E.164 number: waiting for the webhook"
-                ),
-            }
-            if !lease.is_lost() {
-                lease.release().await;
-            }
-        });
-    }
-
-    /// Polls the number through YCloud until it settles, the follower gives up, or another
-    /// instance took the onboarding over.
-    async fn poll_number(&self, id: &str, waba: &WabaId, e164: &str, lease: &Lease) {
-        let Provider::YCloud(upstream) = &self.inner.provider else {
-            return;
-        };
-        self.poll_until_settled(id, lease, || async move {
-            match upstream.retrieve_phone_number(waba, e164).await {
-                Ok(number) => Polled::Number(number.raw),
-                // Polling again cannot make YCloud know the number: leave it to the
-                // webhook instead of logging the same failure until the deadline.
-                Err(e @ UpstreamError::Status { status: 404, .. }) => {
-                    tracing::warn!(id, error = %e, "YCloud does not know the number; stopped polling");
-                    Polled::Stop
-                }
-                Err(e) => {
-                    tracing::warn!(id, error = %e, "polling the number failed; will poll again");
-                    Polled::Again
-                }
-            }
-        })
-        .await;
-    }
-
     /// The polling loop of both providers: asks `poll` with a growing interval until the
     /// number settles or `UpstreamTuning::poll_for` has passed, storing each change of its
     /// status while the onboarding is still `pending`.
@@ -147,18 +92,4 @@ pub(crate) enum Polled {
     Stop,
     /// The number's display name is ready: the waiting run goes on.
     Resume,
-}
-
-/// What a number's status means: its new state (when it settles) and its error.
-pub(crate) fn number_outcome(
-    status: Option<&str>,
-) -> (Option<OnboardingState>, Option<OnboardingError>) {
-    match status {
-        Some("CONNECTED") => (Some(OnboardingState::Connected), None),
-        Some(s @ ("BANNED" | "BLOCKED")) => (
-            Some(OnboardingState::ActionRequired),
-            Some(number_blocked(s)),
-        ),
-        _ => (None, None),
-    }
 }

@@ -96,7 +96,7 @@ use crate::store::{
 
 mod changes;
 pub(crate) mod follower;
-mod health;
+pub(crate) mod health;
 pub(crate) mod lease;
 mod rekey;
 mod restart;

@@ -9,11 +9,18 @@
 //! followed, and whether deregistering is possible; each provider's steps live in their own
 //! file (`pipeline/steps.rs`, `pipeline/direct.rs`).
 
+mod health;
 pub mod http;
 pub mod meta;
 pub mod ycloud;
 
 use std::sync::Arc;
+
+use wire::Mode;
+
+use crate::pipeline::lease::Lease;
+use crate::pipeline::{Flow, Pipeline};
+use crate::store::{Ended, Record, Steps, StoreError};
 
 use crate::providers::meta::Direct;
 use crate::providers::ycloud::Upstream;
@@ -48,5 +55,47 @@ impl From<Upstream> for Provider {
 impl From<Direct> for Provider {
     fn from(direct: Direct) -> Self {
         Provider::Meta(Arc::new(direct))
+    }
+}
+
+impl Pipeline {
+    /// The onboarding's remaining steps, as its mode has them. Writes between two upstream
+    /// calls are queued and committed together right before the next call (or at the end),
+    /// so each call's `started` record is durable first.
+    pub(crate) async fn run_steps(
+        &self,
+        onboarding: &Record,
+        steps: &Steps,
+    ) -> Result<(Flow, Option<Ended>), StoreError> {
+        let inner = &self.inner;
+        let mut w = inner
+            .store
+            .writes()
+            .leased_to(&inner.instance, inner.lease_for);
+        let flow = match (&inner.provider, onboarding.mode) {
+            (Provider::Meta(direct), _) => {
+                self.run_direct(direct, onboarding, steps, &mut w).await?
+            }
+            (Provider::YCloud(upstream), Mode::Standard) => {
+                self.run_standard(upstream, onboarding, steps, &mut w)
+                    .await?
+            }
+            (Provider::YCloud(upstream), Mode::Coexistence) => {
+                let id = onboarding.id.as_str();
+                self.run_coexistence(upstream, id, &onboarding.waba_id, steps, &mut w)
+                    .await?
+            }
+        };
+        Ok((flow, w.ended()))
+    }
+
+    /// Starts the background follower of a `pending` number. It holds the run's lease
+    /// while it polls (so no other instance follows the same number), and releases it when
+    /// it stops.
+    pub(crate) fn follow(&self, onboarding: &Record, lease: Lease) {
+        match &self.inner.provider {
+            Provider::Meta(direct) => self.follow_direct(direct.clone(), onboarding, lease),
+            Provider::YCloud(_) => self.follow_ycloud(onboarding, lease),
+        }
     }
 }

@@ -37,7 +37,8 @@ use wire::{
 };
 
 use crate::budget;
-use crate::pipeline::follower::{number_outcome, Polled};
+use crate::pipeline::follower::Polled;
+use crate::rules::number_outcome;
 use crate::pipeline::lease::Lease;
 use crate::pipeline::{detached, CreateError, Created, Flow, Pipeline};
 use crate::providers::meta::{pin, Direct, MetaError, Op, SyncType, NOT_REGISTERED, REQUEST_LIMIT};

@@ -48,6 +48,7 @@ use crate::providers::ycloud::fake::FakeYCloud;
 mod errors;
 pub mod fake;
 pub(crate) mod rules;
+mod run;
 mod types;
 pub mod webhook;
 
