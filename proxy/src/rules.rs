@@ -99,9 +99,7 @@ pub fn number_blocked(status: &str) -> OnboardingError {
 }
 
 /// What a number's status means: its new state (when it settles) and its error.
-pub fn number_outcome(
-    status: Option<&str>,
-) -> (Option<OnboardingState>, Option<OnboardingError>) {
+pub fn number_outcome(status: Option<&str>) -> (Option<OnboardingState>, Option<OnboardingError>) {
     match status {
         Some("CONNECTED") => (Some(OnboardingState::Connected), None),
         Some(s @ ("BANNED" | "BLOCKED")) => (

@@ -82,16 +82,15 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Semaphore;
-use wire::{CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState};
+use wire::{CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingError, OnboardingState};
 
 use crate::budget;
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
-use crate::providers::ycloud::webhook::Event;
 use crate::providers::Provider;
 use crate::store::{
-    self, Customer, EventOutcome, IncomingEvent, Insert, Record, Step, StepStatus, Steps, Store,
-    StoreError, Unleased, Verdict,
+    self, Customer, EventOutcome, Insert, Record, Step, StepStatus, Steps, Store, StoreError,
+    Unleased,
 };
 
 mod changes;
@@ -102,15 +101,11 @@ mod rekey;
 mod restart;
 mod steps;
 
-pub use crate::providers::meta::{DeregisterError, PinError};
 pub use changes::Subscription;
 pub use rekey::{ResealError, Resealed};
 pub use restart::RestartError;
 
 use lease::Lease;
-
-use crate::providers::ycloud::rules::Subject;
-use crate::rules::may_change;
 
 /// Unfinished onboardings resumed at the same time: a restart after an outage may find
 /// thousands, and running them all at once would hit YCloud and the database together.
@@ -198,6 +193,49 @@ pub(crate) struct Inner {
     /// PINs the customer sent, waiting for the register run that tries them: kept in
     /// memory only, and stored (sealed) once Meta accepted one.
     pub(crate) customer_pins: Mutex<HashMap<String, wire::Pin>>,
+}
+
+/// Why `submit_pin` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PinError {
+    /// No onboarding has this id.
+    #[error("not found")]
+    NotFound,
+    /// The onboarding is not waiting for a PIN (or another request is working on it).
+    #[error("{0}")]
+    NotExpected(String),
+    /// The customer sent as many PINs as the provider allows in its window.
+    #[error("PIN attempts exhausted")]
+    AttemptsExhausted,
+    /// The number's register budget is spent until then.
+    #[error("register budget spent")]
+    BudgetSpent(OffsetDateTime),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The PIN could not be sealed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Why `deregister` did not deregister.
+#[derive(Debug, thiserror::Error)]
+pub enum DeregisterError {
+    /// No onboarding has this id.
+    #[error("not found")]
+    NotFound,
+    /// Not possible for this provider, mode or state.
+    #[error("{0}")]
+    NotDeregistrable(String),
+    /// The number's deregister budget is spent until then.
+    #[error("deregister budget spent")]
+    BudgetSpent(OffsetDateTime),
+    /// The provider (Meta) refused or failed; the onboarding is unchanged.
+    #[error("{}", .0.message)]
+    Meta(OnboardingError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The onboarding pipeline. Cheap to clone; clones share everything.
@@ -800,10 +838,7 @@ impl Pipeline {
         };
         let mut changed = 0;
         for (event_id, kind, body) in events {
-            let applied = match kind.strip_prefix("meta.") {
-                Some(_) => self.apply_deferred_meta(id, &event_id, &kind, &body).await,
-                None => self.apply_deferred_ycloud(id, &event_id, &body).await,
-            };
+            let applied = self.apply_deferred_event(id, &event_id, &kind, &body).await;
             match applied {
                 Ok(EventOutcome::Applied { changed: c, .. }) if !c.is_empty() => {
                     tracing::info!(id, event = %event_id, kind, "webhook applied after the run");
@@ -819,114 +854,5 @@ impl Pipeline {
             self.notify(id).await;
         }
         changed
-    }
-
-    pub(crate) async fn apply_deferred_ycloud(
-        &self,
-        id: &str,
-        event_id: &str,
-        body: &str,
-    ) -> Result<EventOutcome, StoreError> {
-        let event = Event::parse(body.as_bytes()).ok();
-        let subject = event.as_ref().and_then(Subject::of);
-        let (Some(event), Some(subject)) = (event.as_ref(), subject) else {
-            return Ok(EventOutcome::Duplicate);
-        };
-        let incoming = IncomingEvent {
-            id: event_id,
-            kind: &event.envelope.kind,
-            body,
-            object: subject.object(),
-            created: event.envelope.create_time.as_deref().and_then(|t| {
-                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-            }),
-            waba_id: subject.waba_id(),
-            phone_number_id: subject.phone_number_id(),
-        };
-        self.inner
-            .store
-            .apply_deferred_event(&incoming, id, |o| {
-                if !subject.is_about(o) {
-                    Verdict::NotAbout
-                } else if !may_change(o.state) {
-                    Verdict::Busy
-                } else {
-                    Verdict::About(subject.change(o))
-                }
-            })
-            .await
-    }
-
-    /// Applies a verified webhook event to the onboardings it is about, in one transaction
-    /// with the record that it was seen, then tells their event streams. Events of types the
-    /// proxy does not act on (or about no WABA or number) are not stored at all. Only
-    /// onboardings no runner owns are changed ([`crate::rules::may_change`]), and an event
-    /// created before one already applied about the same object changes nothing; the rules
-    /// themselves are in `webhook_rules.rs`.
-    ///
-    /// # Errors
-    /// Store failures: nothing was recorded, so the event can come again.
-    pub async fn apply_event(&self, event: &Event, body: &str) -> Result<Applied, StoreError> {
-        let env = &event.envelope;
-        // A customer's message: only that it arrived is kept (the body is never stored).
-        if env.kind == crate::providers::ycloud::webhook::INBOUND_MESSAGE {
-            let Some(message) = env.whatsapp_inbound_message.as_ref() else {
-                return Ok(Applied::Ignored);
-            };
-            let waba = crate::rules::str_field(message, "wabaId");
-            let to = crate::rules::str_field(message, "to");
-            return self.first_inbound(waba, None, to).await;
-        }
-        let Some(subject) = Subject::of(event) else {
-            return Ok(Applied::Ignored);
-        };
-        let created = env.create_time.as_deref().and_then(|t| {
-            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-        });
-        let incoming = IncomingEvent {
-            id: &env.id,
-            kind: &env.kind,
-            body,
-            object: subject.object(),
-            created,
-            waba_id: subject.waba_id(),
-            phone_number_id: subject.phone_number_id(),
-        };
-        let outcome = self
-            .inner
-            .store
-            .apply_webhook_event(&incoming, |o| {
-                if !subject.is_about(o) {
-                    Verdict::NotAbout
-                } else if !may_change(o.state) {
-                    tracing::info!(id = %o.id, state = %o.state, event = %env.id, "onboarding is running; webhook applied after the run");
-                    Verdict::Busy
-                } else {
-                    Verdict::About(subject.change(o))
-                }
-            })
-            .await?;
-        let (changed, stale) = match outcome {
-            EventOutcome::Duplicate => return Ok(Applied::Duplicate),
-            EventOutcome::Applied { changed, stale } => (changed, stale),
-        };
-        for id in &stale {
-            tracing::info!(id, event = %env.id, create_time = env.create_time.as_deref(), "a newer event about this object was applied already; this one changes nothing");
-        }
-        for (id, from, to) in &changed {
-            tracing::info!(id, event = %env.id, kind = %env.kind, from = %from, to = ?to.map(OnboardingState::as_str), "webhook applied");
-        }
-        // Telling the streams reads each onboarding again: not on the webhook's answer.
-        let ids: Vec<String> = changed.into_iter().map(|(id, _, _)| id).collect();
-        let n = ids.len();
-        if n > 0 {
-            let pipeline = self.clone();
-            tokio::spawn(async move {
-                for id in ids {
-                    pipeline.notify(&id).await;
-                }
-            });
-        }
-        Ok(Applied::Changed(n))
     }
 }

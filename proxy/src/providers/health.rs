@@ -87,7 +87,11 @@ fn from_meta(
 
 impl Pipeline {
     /// Reads onboarding `id`'s number from its provider.
-    pub(crate) async fn read_health(&self, id: &str, record: &Record) -> Result<NumberHealth, ReadError> {
+    pub(crate) async fn read_health(
+        &self,
+        id: &str,
+        record: &Record,
+    ) -> Result<NumberHealth, ReadError> {
         let waba = &record.onboarding.waba_id;
         match &self.inner.provider {
             Provider::YCloud(upstream) => {

@@ -20,7 +20,7 @@ use wire::Mode;
 
 use crate::pipeline::lease::Lease;
 use crate::pipeline::{Flow, Pipeline};
-use crate::store::{Ended, Record, Steps, StoreError};
+use crate::store::{Ended, EventOutcome, Record, Steps, StoreError};
 
 use crate::providers::meta::Direct;
 use crate::providers::ycloud::Upstream;
@@ -96,6 +96,21 @@ impl Pipeline {
         match &self.inner.provider {
             Provider::Meta(direct) => self.follow_direct(direct.clone(), onboarding, lease),
             Provider::YCloud(_) => self.follow_ycloud(onboarding, lease),
+        }
+    }
+
+    /// Applies one webhook event kept while a runner owned onboarding `id`, by the rules of
+    /// the provider that sent it (Meta's are stored under `meta.*` kinds).
+    pub(crate) async fn apply_deferred_event(
+        &self,
+        id: &str,
+        event_id: &str,
+        kind: &str,
+        body: &str,
+    ) -> Result<EventOutcome, StoreError> {
+        match kind.strip_prefix("meta.") {
+            Some(_) => self.apply_deferred_meta(id, event_id, kind, body).await,
+            None => self.apply_deferred_ycloud(id, event_id, body).await,
         }
     }
 }

@@ -56,7 +56,6 @@ pub use errors::{
     TOO_MANY_PIN_GUESSES,
 };
 pub use fake::FakeMeta;
-pub use run::{DeregisterError, PinError};
 
 /// The fields of a phone number the proxy reads (and keeps); `is_on_biz_app` and
 /// `platform_type` confirm a coexistence onboarding ([`crate::biz_app`]).

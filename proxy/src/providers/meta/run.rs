@@ -30,7 +30,6 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 use wire::{
     CreateOnboarding, Credentials, ErrorCode, Mode, Onboarding, OnboardingError, OnboardingState,
     PhoneNumberId, Pin, StorageRegion,
@@ -38,11 +37,11 @@ use wire::{
 
 use crate::budget;
 use crate::pipeline::follower::Polled;
-use crate::rules::number_outcome;
 use crate::pipeline::lease::Lease;
-use crate::pipeline::{detached, CreateError, Created, Flow, Pipeline};
+use crate::pipeline::{detached, CreateError, Created, DeregisterError, Flow, PinError, Pipeline};
 use crate::providers::meta::{pin, Direct, MetaError, Op, SyncType, NOT_REGISTERED, REQUEST_LIMIT};
 use crate::providers::Provider;
+use crate::rules::number_outcome;
 use crate::rules::person_error;
 use crate::store::{
     Budget, CallKind, CountedCall, Customer, PinOrigin, Record, Step, StepStatus, Steps,
@@ -50,54 +49,11 @@ use crate::store::{
 };
 use crate::vault::Field;
 
-/// Why `submit_pin` was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum PinError {
-    /// No onboarding has this id.
-    #[error("not found")]
-    NotFound,
-    /// The onboarding is not waiting for a PIN (or another request is working on it).
-    #[error("{0}")]
-    NotExpected(String),
-    /// [`PIN_ATTEMPTS`] PINs were sent for it within [`PIN_WINDOW`].
-    #[error("PIN attempts exhausted")]
-    AttemptsExhausted,
-    /// The number's register budget is spent until then.
-    #[error("register budget spent")]
-    BudgetSpent(OffsetDateTime),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The PIN could not be sealed.
-    #[error("{0}")]
-    Internal(String),
-}
-
 /// PINs the customer may send for one onboarding within [`PIN_WINDOW`] (Meta allows a
 /// number 10 registers in 72 hours, and locks two-step verification after a few wrong PINs).
 pub const PIN_ATTEMPTS: i64 = 3;
 /// The window of [`PIN_ATTEMPTS`].
 pub const PIN_WINDOW: time::Duration = time::Duration::hours(24);
-
-/// Why `deregister` did not deregister.
-#[derive(Debug, thiserror::Error)]
-pub enum DeregisterError {
-    /// No onboarding has this id.
-    #[error("not found")]
-    NotFound,
-    /// Not possible for this provider, mode or state.
-    #[error("{0}")]
-    NotDeregistrable(String),
-    /// The number's deregister budget is spent until then.
-    #[error("deregister budget spent")]
-    BudgetSpent(OffsetDateTime),
-    /// Meta refused or failed; the onboarding is unchanged.
-    #[error("{}", .0.message)]
-    Meta(OnboardingError),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 fn done(steps: &Steps, step: Step) -> bool {
     steps

@@ -46,6 +46,7 @@ use crate::providers::http::BodyError;
 use crate::providers::ycloud::fake::FakeYCloud;
 
 mod errors;
+mod events;
 pub mod fake;
 pub(crate) mod rules;
 mod run;
