@@ -7,7 +7,28 @@
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+/// Fixed-width RFC 3339 in UTC, so stored timestamps compare correctly as text.
+const TIME_FORMAT: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+
+/// Formats a timestamp the way the store and the API write them.
+pub fn format_time(t: OffsetDateTime) -> String {
+    let utc = t.to_offset(time::UtcOffset::UTC);
+    // The format only has fields every OffsetDateTime has; failure would be a bug in `time`.
+    utc.format(TIME_FORMAT)
+        .unwrap_or_else(|_| utc.unix_timestamp().to_string())
+}
+
+/// Parses a timestamp written by [`format_time`].
+pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    PrimitiveDateTime::parse(s, TIME_FORMAT)
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
+}
 
 /// Where "now" comes from. Cheap to clone; clones read the same source.
 #[derive(Clone)]
@@ -58,5 +79,19 @@ mod tests {
         let clock = Clock::fixed(t);
         assert_eq!(clock.now(), clock.now());
         assert_eq!(clock.now().nanosecond(), 123_456_000);
+    }
+
+    #[test]
+    fn times_round_trip_and_sort_as_text() {
+        let a = Clock::system().now();
+        let b = a + time::Duration::milliseconds(1);
+        assert_eq!(parse_time(&format_time(a)), Some(a));
+        assert!(format_time(a) < format_time(b));
+        assert!(format_time(a).ends_with('Z'));
+        assert!(OffsetDateTime::parse(
+            &format_time(a),
+            &time::format_description::well_known::Rfc3339
+        )
+        .is_ok());
     }
 }

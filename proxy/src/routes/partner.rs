@@ -22,9 +22,10 @@ use wire::{
 
 use super::onboardings::{onboarding_id, retry_onboarding};
 use super::AppState;
+use crate::clock::parse_time;
 use crate::error::{Error, Json};
 use crate::pipeline::RestartError;
-use crate::store::{parse_time, EventFilter, OnboardingQuery};
+use crate::store::{EventFilter, OnboardingQuery};
 
 /// The partner API keys, kept as SHA-256 digests: comparing digests of equal length in
 /// constant time leaks neither a key's content nor its length.
@@ -638,7 +639,7 @@ pub async fn funnel(
     };
     Ok(axum::Json(Funnel {
         days,
-        since: crate::store::format_time(since),
+        since: crate::clock::format_time(since),
         sessions_created: counts.sessions_created,
         links_opened: counts.links_opened,
         popups_launched: Some(popups.launched),

@@ -7,9 +7,6 @@ use std::str::FromStr;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use time::format_description::FormatItem;
-use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime};
 use wire::{
     BusinessId, CustomerRef, Onboarding, OnboardingError, OnboardingState, OnboardingStep,
     PhoneNumberId, WabaId,
@@ -21,9 +18,8 @@ use crate::ycloud::{PhoneNumber, Waba};
 
 use super::StoreError;
 
-/// Fixed-width RFC 3339 in UTC, so stored timestamps compare correctly as text.
-const TIME_FORMAT: &[FormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+// Kept while the provider modules still name the store's: the times are the clock's now.
+pub use crate::clock::{format_time, parse_time};
 
 /// A new row's id: a UUID of version 7, whose leading bits are the time in milliseconds and
 /// the other 74 random (`Timestamp::now(NoContext)`: no counter, so ids made in the same
@@ -32,21 +28,6 @@ const TIME_FORMAT: &[FormatItem<'static>] =
 /// one group share the pages they dirty: fewer pages written to the WAL per sign-up.
 pub fn new_row_id() -> String {
     uuid::Uuid::new_v7(uuid::Timestamp::now(uuid::NoContext)).to_string()
-}
-
-/// Formats a timestamp the way the store and the API write them.
-pub fn format_time(t: OffsetDateTime) -> String {
-    let utc = t.to_offset(time::UtcOffset::UTC);
-    // The format only has fields every OffsetDateTime has; failure would be a bug in `time`.
-    utc.format(TIME_FORMAT)
-        .unwrap_or_else(|_| utc.unix_timestamp().to_string())
-}
-
-/// Parses a timestamp written by [`format_time`].
-pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
-    PrimitiveDateTime::parse(s, TIME_FORMAT)
-        .ok()
-        .map(PrimitiveDateTime::assume_utc)
 }
 
 /// One stored step.
@@ -205,7 +186,10 @@ impl Columns for rusqlite::Row<'_> {
     }
 }
 
-pub(super) fn step_from_row(id: &str, row: &impl Columns) -> Result<StepRecord, StoreError> {
+pub(super) fn step_from_row(
+    id: &str,
+    row: &(impl Columns + ?Sized),
+) -> Result<StepRecord, StoreError> {
     let status = row.string("status")?;
     let status = StepStatus::from_str(&status).map_err(|_| StoreError::Corrupt {
         id: id.to_owned(),
@@ -222,7 +206,7 @@ pub(super) fn step_from_row(id: &str, row: &impl Columns) -> Result<StepRecord, 
 /// One step as the API shows it; `None` for a step name this build does not know.
 pub(super) fn api_step_from_row(
     id: &str,
-    row: &impl Columns,
+    row: &(impl Columns + ?Sized),
 ) -> Result<Option<OnboardingStep>, StoreError> {
     let Ok(name) = Step::from_str(&row.string("step")?) else {
         return Ok(None);
@@ -243,7 +227,7 @@ pub(super) fn api_step_from_row(
     }))
 }
 
-pub(super) fn record_from_row(row: &impl Columns) -> Result<Record, StoreError> {
+pub(super) fn record_from_row(row: &(impl Columns + ?Sized)) -> Result<Record, StoreError> {
     let id = row.string("id")?;
     let corrupt = |what: &str| StoreError::Corrupt {
         id: id.clone(),
@@ -300,24 +284,4 @@ pub(super) fn record_from_row(row: &impl Columns) -> Result<Record, StoreError> 
         session_id: text("session_id")?,
         customer_ref_verified: row.int("customer_ref_verified")? != 0,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::Duration;
-
-    #[test]
-    fn times_round_trip_and_sort_as_text() {
-        let a = crate::clock::Clock::system().now();
-        let b = a + Duration::milliseconds(1);
-        assert_eq!(parse_time(&format_time(a)), Some(a));
-        assert!(format_time(a) < format_time(b));
-        assert!(format_time(a).ends_with('Z'));
-        assert!(time::OffsetDateTime::parse(
-            &format_time(a),
-            &time::format_description::well_known::Rfc3339
-        )
-        .is_ok());
-    }
 }
