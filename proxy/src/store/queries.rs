@@ -390,6 +390,7 @@ const INSERT_FIRST_STEP: &str = "INSERT INTO onboarding_steps (onboarding_id, st
      attempts, started_at) VALUES ($1, $2, $3, 1, $4)";
 
 impl NewOnboarding {
+    #[allow(clippy::too_many_arguments)]
     fn of(
         req: &CreateOnboarding,
         launched: Mode,

@@ -14,6 +14,9 @@ use wire::{
 
 pub use wire::{StepName as Step, StepState as StepStatus};
 
+// The one provider type the store names: the raw objects stay opaque JSON (`Value`), but the
+// API's summaries of them are YCloud's reading of its own objects. Cutting this means storing
+// the summaries when the objects are written (a migration) or handing the reader in.
 use crate::ycloud::{PhoneNumber, Waba};
 
 use super::StoreError;

@@ -321,11 +321,10 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn prune_webhook_events(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
-        Ok(self
-            .exec(
-                Stmt::new("DELETE FROM webhook_events WHERE received_at < $1")
-                    .bind(format_time(before)),
-            )
-            .await?)
+        self.exec(
+            Stmt::new("DELETE FROM webhook_events WHERE received_at < $1")
+                .bind(format_time(before)),
+        )
+        .await
     }
 }
