@@ -24,7 +24,7 @@
 //!   funnel's counts;
 //! - `health.rs`: connected numbers due for a health read, claiming one, storing a read
 //!   with its `number.health_changed` events;
-//! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region);
+//! - `credentials.rs`: what the Meta provider keeps (sealed token and PIN, region);
 //! - `tokens.rs`: the browser's client tokens (hashes), the customer's PIN attempts, and
 //!   the health check's write;
 //! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only);
@@ -44,10 +44,10 @@ mod budget;
 mod cache;
 mod changes;
 mod console;
+mod credentials;
 mod events;
 mod health;
 mod leases;
-mod meta;
 mod oauth;
 mod partner;
 mod queries;
@@ -62,16 +62,17 @@ mod webhooks;
 mod writer;
 mod writes;
 
+pub use crate::clock::{format_time, parse_time};
 pub use batch::Ended;
 pub use budget::{Budget, CallKind, CountedCall};
 pub use console::{ConsoleSignIn, FunnelCounts};
+pub use credentials::{MetaCredentials, PinOrigin, SealedColumn};
 pub use events::{Attempt, DueEvent, EventFilter};
 pub use leases::Unleased;
-pub use meta::{MetaCredentials, PinOrigin, SealedColumn};
 pub use oauth::{Consumed, Pending, PickedUp};
 pub use partner::OnboardingQuery;
 pub use queries::{Customer, Insert};
-pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
+pub use rows::{Record, Step, StepRecord, StepStatus, Steps, Update};
 pub use sessions::SessionRecord;
 pub use signups::{partner_event_of, SignupFunnel, SignupRecord};
 pub use tokens::ClientGrant;

@@ -17,12 +17,11 @@ pub use wire::{StepName as Step, StepState as StepStatus};
 // The one provider type the store names: the raw objects stay opaque JSON (`Value`), but the
 // API's summaries of them are YCloud's reading of its own objects. Cutting this means storing
 // the summaries when the objects are written (a migration) or handing the reader in.
-use crate::ycloud::{PhoneNumber, Waba};
+use crate::providers::ycloud::{PhoneNumber, Waba};
 
 use super::StoreError;
-
-// Kept while the provider modules still name the store's: the times are the clock's now.
-pub use crate::clock::{format_time, parse_time};
+// Time formatting lives in the clock; the store's files name it through here.
+pub(crate) use crate::clock::{format_time, parse_time};
 
 /// A new row's id: a UUID of version 7, whose leading bits are the time in milliseconds and
 /// the other 74 random (`Timestamp::now(NoContext)`: no counter, so ids made in the same
