@@ -1,14 +1,98 @@
-//! Widget options from a partner's page: `mount(element, {...})` or `data-*` attributes.
+//! Widget options from a partner's page: `mount(element, {...})` or `data-*` attributes, and
+//! the [`WidgetOptions`] they become.
 //!
 //! Pure Rust: the browser module hands over `(key, value)` pairs with camelCase keys (what
 //! `element.dataset` gives for `data-customer-ref`, and what `mount`'s object uses), and this
-//! module turns them into [`WidgetOptions`] once, or says which option is wrong.
+//! module turns them into [`WidgetOptions`] once, or says which option is wrong. The flow,
+//! the screens and the components read the options; none of them is needed to make them.
 
 use std::fmt;
 
-use wire::CustomerRef;
+use wire::{CustomerRef, EsVersion, Mode, SessionToken};
 
-use crate::flow::{GivenSession, Modes, WidgetOptions};
+/// Which launch buttons a widget shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Modes {
+    /// Both modes.
+    #[default]
+    Both,
+    /// Only one.
+    Only(Mode),
+}
+
+impl Modes {
+    /// Reads `standard`, `coexistence` or `both`.
+    pub fn parse(s: &str) -> Option<Modes> {
+        match s.trim() {
+            "both" => Some(Modes::Both),
+            one => one.parse().ok().map(Modes::Only),
+        }
+    }
+
+    /// Whether `mode` gets a button.
+    pub fn includes(self, mode: Mode) -> bool {
+        match self {
+            Modes::Both => true,
+            Modes::Only(m) => m == mode,
+        }
+    }
+}
+
+/// The onboarding session a widget was handed by the partner's page or link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GivenSession {
+    /// A token of the right shape; the proxy says whether it is live.
+    Token(SessionToken),
+    /// Text that cannot be a token (a link cut short, say): as dead as an expired one, and
+    /// shown as such rather than as a page that does not load.
+    Malformed,
+}
+
+impl GivenSession {
+    /// Reads a token as the page or link gave it.
+    pub fn parse(text: &str) -> GivenSession {
+        SessionToken::parse(text).map_or(GivenSession::Malformed, GivenSession::Token)
+    }
+
+    /// The token, when the text was one.
+    pub fn token(&self) -> Option<&SessionToken> {
+        match self {
+            GivenSession::Token(t) => Some(t),
+            GivenSession::Malformed => None,
+        }
+    }
+}
+
+/// A widget's options (docs/API.md); `None` values come from `{proxy}/api/config`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WidgetOptions {
+    /// The proxy's base URL; empty for the page's own origin.
+    pub proxy_url: String,
+    /// Which launch buttons to show.
+    pub modes: Modes,
+    /// Meta app id.
+    pub app_id: Option<String>,
+    /// Embedded Signup configuration id.
+    pub config_id: Option<String>,
+    /// YCloud's solution id.
+    pub solution_id: Option<String>,
+    /// Graph API version.
+    pub graph_version: Option<String>,
+    /// Embedded Signup version; the proxy's (`FB_ES_VERSION`) otherwise.
+    pub es_version: Option<EsVersion>,
+    /// Where to load the SDK from.
+    pub sdk_url: Option<String>,
+    /// A BCP 47 language tag; the browser's languages otherwise.
+    pub locale: Option<String>,
+    /// The partner's reference for this customer.
+    pub customer_ref: Option<CustomerRef>,
+    /// The onboarding session from the partner's backend (`session`, `data-session`, or the
+    /// standalone page's `?session=`).
+    pub session: Option<GivenSession>,
+    /// The level of the widget's title (1 to 6; 2 when not given), so it fits the host
+    /// page's outline: the standalone page makes it its level-one heading.
+    pub heading_level: Option<u8>,
+}
 
 /// Longest value accepted for a free-text option (ids, URLs, versions).
 const MAX_OPTION_CHARS: usize = 2048;

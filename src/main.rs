@@ -2,5 +2,5 @@
 //! standalone page has one; partners' pages have theirs).
 
 fn main() {
-    wa_signup::browser::embed::auto_mount(wasm_bindgen::JsValue::UNDEFINED);
+    wa_signup::mount::auto_mount(wasm_bindgen::JsValue::UNDEFINED);
 }

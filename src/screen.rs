@@ -14,7 +14,7 @@ use wire::{
     OnboardingState, Pin, SessionToken,
 };
 
-use crate::flow::{GivenSession, Modes};
+use crate::embed::{GivenSession, Modes};
 use crate::protocol::{CancelStep, ReportedError};
 
 /// A request to the proxy that did not get its answer, kept so "Try again" sends it again.

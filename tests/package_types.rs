@@ -52,7 +52,7 @@ fn members(interface: &str) -> Vec<Member> {
         .filter_map(|line| {
             let (name, rest) = match line.strip_prefix('\'') {
                 Some(quoted) => quoted.split_once('\'')?,
-                None => line.split_at(line.find(|c: char| c == ':' || c == '?' || c == '(')?),
+                None => line.split_at(line.find([':', '?', '('])?),
             };
             let optional = rest.starts_with('?');
             let ty = rest.trim_start_matches('?').trim_start_matches(':').trim();

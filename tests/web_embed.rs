@@ -2,7 +2,7 @@
 //! widgets, unmounting, events, languages.
 #![cfg(target_arch = "wasm32")]
 
-use wa_signup::browser::embed::{auto_mount, mount};
+use wa_signup::mount::{auto_mount, mount};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use wa_signup::components::Widget;
-use wa_signup::flow::WidgetOptions;
+use wa_signup::embed::WidgetOptions;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -402,7 +402,7 @@ const TOKEN: &str = "ses_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
 
 fn with_session(mut options: WidgetOptions) -> WidgetOptions {
     let token = wire::SessionToken::parse(TOKEN).unwrap();
-    options.session = Some(wa_signup::flow::GivenSession::Token(token));
+    options.session = Some(wa_signup::embed::GivenSession::Token(token));
     options
 }
 
@@ -518,7 +518,7 @@ async fn a_session_narrows_the_buttons_and_picks_the_language() {
     // The page's own choice of language wins; a widget offering only a mode the session does
     // not allow has nothing to launch.
     let mut o = with_session(options(data_url(FAKE_SDK)));
-    o.modes = wa_signup::flow::Modes::Only(wire::Mode::Standard);
+    o.modes = wa_signup::embed::Modes::Only(wire::Mode::Standard);
     let w = mount(o);
     wait_for_state(&w.root, "session-invalid").await;
     assert_no_launch(&w.root);
@@ -593,12 +593,12 @@ async fn markup_chooses_a_session_only_when_the_partners_script_allows_it() {
     }
     document.body().unwrap().append_child(&host).unwrap();
     // As the bundle's own start-up does: the element waits for the partner's leave.
-    assert_eq!(wa_signup::browser::embed::auto_mount(JsValue::UNDEFINED), 0);
+    assert_eq!(wa_signup::mount::auto_mount(JsValue::UNDEFINED), 0);
     assert!(!host.has_attribute("data-wa-signup-mounted"));
     assert!(requests("POST", "/api/session").is_empty());
     // The partner's script allows it.
     let allow = js("({ sessionFromMarkup: true })");
-    assert_eq!(wa_signup::browser::embed::auto_mount(allow), 1);
+    assert_eq!(wa_signup::mount::auto_mount(allow), 1);
     wait_for_state(&host, "ready").await;
     assert_eq!(
         requests("POST", "/api/session"),
@@ -640,7 +640,7 @@ async fn the_standalone_page_takes_its_session_from_the_address_and_removes_it()
     host.set_attribute("data-locale", "en").unwrap();
     host.set_attribute("data-session-from-url", "").unwrap();
     document.body().unwrap().append_child(&host).unwrap();
-    assert_eq!(wa_signup::browser::embed::auto_mount(JsValue::UNDEFINED), 1);
+    assert_eq!(wa_signup::mount::auto_mount(JsValue::UNDEFINED), 1);
     // Out of the address bar before anything is asked, every other part kept.
     assert_eq!(
         js("location.search + location.hash").as_string().as_deref(),
@@ -665,7 +665,7 @@ async fn the_standalone_page_takes_its_session_from_the_address_and_removes_it()
         again.set_attribute(name, value).unwrap();
     }
     document.body().unwrap().append_child(&again).unwrap();
-    assert_eq!(wa_signup::browser::embed::auto_mount(JsValue::UNDEFINED), 1);
+    assert_eq!(wa_signup::mount::auto_mount(JsValue::UNDEFINED), 1);
     wait_for_state(&again, "ready").await;
     assert_eq!(requests("POST", "/api/session").len(), 2);
     assert_eq!(

@@ -7,7 +7,9 @@
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 /// Where "now" comes from. Cheap to clone; clones read the same source.
 #[derive(Clone)]
@@ -46,6 +48,25 @@ impl std::fmt::Debug for Clock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Clock")
     }
+}
+
+/// Fixed-width RFC 3339 in UTC, so stored timestamps compare correctly as text.
+const TIME_FORMAT: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+
+/// Formats a timestamp the way the store and the API write them.
+pub fn format_time(t: OffsetDateTime) -> String {
+    let utc = t.to_offset(time::UtcOffset::UTC);
+    // The format only has fields every OffsetDateTime has; failure would be a bug in `time`.
+    utc.format(TIME_FORMAT)
+        .unwrap_or_else(|_| utc.unix_timestamp().to_string())
+}
+
+/// Parses a timestamp written by [`format_time`].
+pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    PrimitiveDateTime::parse(s, TIME_FORMAT)
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub enum Error {
     #[error("{0}")]
     NothingToRetry(String),
     /// 429: the number's register budget (10 per moving 72 hours) is spent.
-    #[error("this number has used its register attempts for the moment; retry after {}", crate::store::format_time(*.retry_after))]
+    #[error("this number has used its register attempts for the moment; retry after {}", crate::clock::format_time(*.retry_after))]
     RegisterBudgetSpent {
         /// When the oldest counted attempt leaves the 72-hour window.
         retry_after: OffsetDateTime,
@@ -137,7 +137,7 @@ pub enum Error {
     #[error("{0}")]
     NotRestartable(String),
     /// 429: the number's deregister budget (10 per moving 72 hours) is spent.
-    #[error("this number has used its 10 deregister requests for 72 hours; retry after {}", crate::store::format_time(*.retry_after))]
+    #[error("this number has used its 10 deregister requests for 72 hours; retry after {}", crate::clock::format_time(*.retry_after))]
     DeregisterBudgetSpent {
         /// When the oldest counted attempt leaves the 72-hour window.
         retry_after: OffsetDateTime,
@@ -398,7 +398,7 @@ impl Error {
         let retry_after = match self {
             Error::RegisterBudgetSpent { retry_after, .. }
             | Error::DeregisterBudgetSpent { retry_after, .. } => {
-                Some(crate::store::format_time(*retry_after))
+                Some(crate::clock::format_time(*retry_after))
             }
             Error::MetaRefused(e) => e.retry_after.clone(),
             _ => None,
@@ -505,7 +505,7 @@ impl From<axum::extract::rejection::BytesRejection> for Error {
     fn from(e: axum::extract::rejection::BytesRejection) -> Self {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Error::PayloadTooLarge
-        } else if crate::limits::is_body_timeout(&e) {
+        } else if is_body_timeout(&e) {
             Error::BodyTimeout
         } else {
             Error::MalformedJson("the body could not be read".to_owned())
@@ -539,6 +539,49 @@ fn short(text: &str) -> String {
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// The error a body read fails with once its deadline passed.
+#[derive(Debug, thiserror::Error)]
+#[error("the body did not arrive in time")]
+pub struct BodyTimedOut;
+
+/// Whether `e`, or an error it was caused by, is [`BodyTimedOut`].
+pub fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(err) = source {
+        if err.is::<BodyTimedOut>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+impl From<crate::providers::ycloud::webhook::Refusal> for Error {
+    fn from(r: crate::providers::ycloud::webhook::Refusal) -> Self {
+        use crate::providers::ycloud::webhook::Refusal;
+        match r {
+            Refusal::SignatureMissing => Error::SignatureMissing,
+            Refusal::SignatureMalformed(why) => Error::SignatureMalformed(why),
+            Refusal::SignatureInvalid => Error::SignatureInvalid,
+            Refusal::SignatureStale => Error::SignatureStale,
+            Refusal::MalformedJson(why) => Error::MalformedJson(why),
+            Refusal::InvalidEvent(why) => Error::InvalidEvent(why),
+        }
+    }
+}
+
+impl From<crate::providers::meta::webhook::Refusal> for Error {
+    fn from(r: crate::providers::meta::webhook::Refusal) -> Self {
+        use crate::providers::meta::webhook::Refusal;
+        match r {
+            Refusal::SignatureMissing => Error::MetaSignatureMissing,
+            Refusal::SignatureMalformed(why) => Error::MetaSignatureMalformed(why),
+            Refusal::SignatureInvalid => Error::MetaSignatureInvalid,
+            Refusal::InvalidEvent(why) => Error::InvalidEvent(why),
+        }
     }
 }
 

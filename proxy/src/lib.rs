@@ -1,46 +1,38 @@
-//! The thin proxy between the browser and YCloud: it holds the YCloud key, binds and
-//! registers, and keeps the onboarding record.
+//! The thin proxy between the browser and the provider (YCloud, or Meta's Cloud API
+//! directly): it holds the secrets, binds and registers, and keeps the onboarding record.
 //!
-//! - [`clock`]: the one injectable clock.
+//! - [`clock`]: the one injectable clock, and how times are written.
 //! - [`config`]: the environment, parsed once into [`config::Settings`].
 //! - [`startup`]: [`startup::Application`] builds, binds and serves.
-//! - [`routes`]: the HTTP API (docs/API.md) and the bundle.
+//! - [`routes`]: the HTTP API (docs/API.md), the bundle, and what clients may ask of the
+//!   proxy ([`routes::limits`]: timeouts, concurrency, rates).
 //! - [`pipeline`]: the onboarding state machine, free of HTTP.
-//! - [`ycloud`] / [`sandbox`]: the real YCloud client and its fake (in-process in sandbox
-//!   mode, over HTTP as the `fake-ycloud` binary).
+//! - [`providers`]: who registers the numbers (`WHATSAPP_PROVIDER`), one folder each:
+//!   [`providers::ycloud`] (YCloud as a BSP, its webhooks and its fake) and
+//!   [`providers::meta`] (Meta's Cloud API directly, the Graph API, Meta's webhooks and its
+//!   fake); [`providers::http`] is what their clients share.
 //! - [`store`]: the database.
 //! - [`error`]: the one HTTP error type.
-//! - [`webhook`]: YCloud webhook verification (an extractor), events, a signing helper.
-//! - [`limits`]: what clients may ask of the proxy (timeouts, concurrency, rates).
 //! - [`metrics`]: `GET /metrics`' counters and histograms, one registry per application.
 //! - [`ownership`]: the ownership check of a sign-up, before anything is stored.
-//! - [`graph`]: the Graph API's code exchange and WABA checks the ownership check asks.
 //! - [`sessions`]: onboarding sessions, and who each onboarding is for.
 //! - [`outbox`]: delivering partner events to the partner's webhook.
-//! - [`provider`]: who registers the numbers (`WHATSAPP_PROVIDER`): YCloud or [`meta`],
-//!   Meta's Cloud API directly, whose secrets at rest [`vault`] seals.
+//! - [`vault`]: secrets at rest, sealed.
 //! - [`redirect`]: the full-page sign-in when Meta's popup cannot open.
-//! - [`upstream`]: what the YCloud and Graph clients share (capped body reads).
+//! - [`biz_app`]: which path a sign-up takes (never register a Business app number).
 
 pub mod biz_app;
 pub mod clock;
 pub mod config;
 pub mod error;
-pub mod graph;
-pub mod limits;
-pub mod meta;
 pub mod metrics;
 pub mod outbox;
 pub mod ownership;
 pub mod pipeline;
-pub mod provider;
+pub mod providers;
 pub mod redirect;
 pub mod routes;
-pub mod sandbox;
 pub mod sessions;
 pub mod startup;
 pub mod store;
-pub mod upstream;
 pub mod vault;
-pub mod webhook;
-pub mod ycloud;

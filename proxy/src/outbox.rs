@@ -153,7 +153,7 @@ impl Deliverer {
     /// attempt went.
     pub fn ping(self: &std::sync::Arc<Self>) -> String {
         let id = format!("evt_{}", uuid::Uuid::now_v7().simple());
-        let created_at = crate::store::format_time(self.clock.now());
+        let created_at = crate::clock::format_time(self.clock.now());
         let body =
             format!(r#"{{"id":"{id}","type":"ping","created_at":"{created_at}","data":{{}}}}"#);
         let this = self.clone();

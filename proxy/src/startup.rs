@@ -16,19 +16,19 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::{LogFormat, Settings, YCloudMode};
-use crate::graph::GraphClient;
-use crate::meta::webhook::MetaWebhooks;
-use crate::meta::{Direct, FakeMeta, MetaApi, MetaClient};
 use crate::outbox::Deliverer;
 use crate::pipeline::Pipeline;
-use crate::provider::Provider;
+use crate::providers::meta::graph::GraphClient;
+use crate::providers::meta::webhook::MetaWebhooks;
+use crate::providers::meta::{Direct, FakeMeta, MetaApi, MetaClient};
+use crate::providers::ycloud::fake::FakeYCloud;
+use crate::providers::ycloud::{Upstream, YCloudClient};
+use crate::providers::Provider;
 use crate::routes::partner::PartnerKeys;
 use crate::routes::{router, App, AppState};
-use crate::sandbox::FakeYCloud;
 use crate::sessions::Sessions;
 use crate::store::{Store, StoreError};
 use crate::vault::Vault;
-use crate::ycloud::{Upstream, YCloudClient};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -295,7 +295,7 @@ impl Application {
                 app_secret: settings.fb_app_secret.clone(),
                 verify_token: settings.provider.meta_webhook_verify_token.clone(),
             },
-            limits: crate::limits::Limits::new(settings.limits.clone()),
+            limits: crate::routes::limits::Limits::new(settings.limits.clone()),
             metrics,
             metrics_token: settings.metrics_token.clone(),
             redirect,

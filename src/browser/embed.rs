@@ -1,5 +1,7 @@
-//! The embedding surface for partners' pages: `mount(element, options)` and auto-mounting
-//! on `[data-wa-signup]` elements (options and events: docs/API.md).
+//! What partners' pages hand over and where widgets live: `mount`'s options object, the
+//! `[data-wa-signup]` elements and their attributes, and the registry of mounted widgets
+//! with its `WidgetHandle` (options and events: docs/API.md). `crate::mount` puts the
+//! widget itself on an element.
 
 use std::cell::{Cell, RefCell};
 
@@ -9,10 +11,8 @@ use leptos::tachys::view::any_view::AnyViewState;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::browser::dom;
-use crate::components::Widget;
-use crate::embed::{parse_options, OptionError, Source};
-use crate::flow::WidgetOptions;
+use super::dom;
+use crate::embed::{parse_options, OptionError, Source, WidgetOptions};
 
 /// Set on an element once a widget lives in it, so auto-mounting never mounts twice.
 const MOUNTED_ATTR: &str = "data-wa-signup-mounted";
@@ -149,14 +149,15 @@ fn object_pairs(options: &JsValue) -> Result<Vec<(String, String)>, OptionError>
         .collect()
 }
 
-/// Mounts a widget in `element` and returns its handle; the widget stays until
+/// Mounts `view` (a widget) in `element` and returns its handle; the widget stays until
 /// `unmount()` or until the element leaves the document.
-pub fn mount_with(element: web_sys::Element, options: WidgetOptions) -> WidgetHandle {
+pub fn mount_view(
+    element: web_sys::Element,
+    view: impl FnOnce() -> AnyView + 'static,
+) -> WidgetHandle {
     let _ = element.set_attribute(MOUNTED_ATTR, "");
     let parent: web_sys::HtmlElement = element.clone().unchecked_into();
-    let handle = leptos::mount::mount_to(parent, move || {
-        view! { <Widget options=options /> }.into_any()
-    });
+    let handle = leptos::mount::mount_to(parent, view);
     let id = NEXT_ID.with(|n| {
         n.set(n.get().wrapping_add(1));
         n.get()
@@ -178,34 +179,36 @@ pub fn mounted_count() -> usize {
     MOUNTED.with(|mounted| mounted.borrow().len())
 }
 
-/// `mount(element, options)` for partners' JavaScript; missing options come from
-/// `{proxyUrl}/api/config`.
+/// The options of `mount(element, options)`; missing ones come from `{proxyUrl}/api/config`.
 ///
 /// # Errors
 /// A JS `Error` naming the bad option, or when the element already holds a widget.
-#[wasm_bindgen]
-pub fn mount(element: web_sys::Element, options: JsValue) -> Result<WidgetHandle, JsError> {
+pub fn mount_options(
+    element: &web_sys::Element,
+    options: &JsValue,
+) -> Result<WidgetOptions, JsError> {
     if element.has_attribute(MOUNTED_ATTR) {
         return Err(JsError::new(
             "wa-signup: this element already holds a widget",
         ));
     }
-    let pairs = object_pairs(&options).map_err(|e| JsError::new(&e.to_string()))?;
-    let options = parse_options(pairs, Source::Object, &default_proxy())
-        .map_err(|e| JsError::new(&e.to_string()))?;
-    Ok(mount_with(element, options))
+    let pairs = object_pairs(options).map_err(|e| JsError::new(&e.to_string()))?;
+    parse_options(pairs, Source::Object, &default_proxy()).map_err(|e| JsError::new(&e.to_string()))
 }
 
-/// Mounts a widget on every `[data-wa-signup]` element not holding one yet; returns how
-/// many were mounted. Elements with bad attributes are skipped with a console error.
+/// Calls `mount` with every `[data-wa-signup]` element not holding a widget yet and the
+/// options its attributes give (`autoMount(options)`); returns how many were mounted.
+/// Elements with bad attributes are skipped with a console error.
 /// `options.sessionFromMarkup: true` lets `data-session` choose the session; without it an
 /// element carrying one is left unmounted (with a console warning) for a call that allows
 /// it, since markup injected into the partner's page could otherwise record a customer's
 /// sign-up under someone else's session.
-#[wasm_bindgen(js_name = autoMount)]
-pub fn auto_mount(options: JsValue) -> u32 {
+pub fn each_marked(
+    options: &JsValue,
+    mut mount: impl FnMut(web_sys::Element, WidgetOptions),
+) -> u32 {
     let session_from_markup = options.is_object()
-        && Reflect::get(&options, &JsValue::from_str("sessionFromMarkup"))
+        && Reflect::get(options, &JsValue::from_str("sessionFromMarkup"))
             .ok()
             .and_then(|v| v.as_bool())
             .unwrap_or(false);
@@ -262,7 +265,7 @@ pub fn auto_mount(options: JsValue) -> u32 {
         };
         match parse_options(pairs, source, &default_proxy()) {
             Ok(options) => {
-                mount_with(element.into(), options);
+                mount(element.into(), options);
                 mounted += 1;
             }
             Err(e) => web_sys::console::error_1(&e.to_string().into()),

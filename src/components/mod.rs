@@ -1,5 +1,6 @@
 //! Leptos views, one component per file.
 
+mod heading;
 mod pin;
 mod progress;
 mod status;

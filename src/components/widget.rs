@@ -2,9 +2,13 @@ use leptos::html;
 use leptos::prelude::*;
 use wire::Mode;
 
-use super::{PinForm, Progress, Status};
+use super::heading::heading;
+use super::pin::PinForm;
+use super::progress::Progress;
+use super::status::Status;
 use crate::browser::{dom, http, json};
-use crate::flow::{Flow, Screen, WidgetOptions};
+use crate::embed::WidgetOptions;
+use crate::flow::{Flow, Screen};
 use crate::i18n::{self, Locale, Msg};
 
 /// The onboarding widget: language switch, one launch button per enabled mode, the status
@@ -225,22 +229,5 @@ pub fn Widget(
             <PinForm flow=flow locale=locale />
             <Progress flow=flow locale=locale heading_level=(level + 1).min(6) />
         </section>
-    }
-}
-
-/// A heading of `level` (1 to 6; anything else reads as 6), so the widget fits the outline of
-/// the page it is in.
-pub(crate) fn heading<T: IntoView + 'static>(
-    level: u8,
-    class: &'static str,
-    text: impl Fn() -> T + Send + 'static,
-) -> AnyView {
-    match level {
-        1 => view! { <h1 class=class>{text}</h1> }.into_any(),
-        2 => view! { <h2 class=class>{text}</h2> }.into_any(),
-        3 => view! { <h3 class=class>{text}</h3> }.into_any(),
-        4 => view! { <h4 class=class>{text}</h4> }.into_any(),
-        5 => view! { <h5 class=class>{text}</h5> }.into_any(),
-        _ => view! { <h6 class=class>{text}</h6> }.into_any(),
     }
 }

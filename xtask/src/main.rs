@@ -7,6 +7,7 @@
 mod bench;
 mod package;
 mod postgres;
+mod structure;
 mod tools;
 
 use std::env;
@@ -33,6 +34,9 @@ usage: cargo xtask <command>
                             (target/wa-signup-VERSION.tgz, npm pack)
   setup [--browser]         install the missing tools only (--browser: also Chromium,
                             Firefox ESR, WebKitGTK and their drivers)
+  structure                 check the tree's shape: no import cycles between sibling
+                            modules, no source file over 600 lines before its tests,
+                            docs/ARCHITECTURE.md's module map true to the files
   bench                     run every benchmark side by side, write BENCHMARKS.md
   bench growth              only the proxy's growth with stored sign-ups and open streams";
 
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Some("build") => Tools::ensure(&root, false).and_then(|t| build(&root, &t)),
         Some("bench") => bench::run(&root, args.get(1).map(String::as_str)),
         Some("postgres") => with_postgres(&root, &args[1..]),
+        Some("structure") => structure::run(&root),
         Some("setup") => setup(&root, args.iter().any(|a| a == "--browser")),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

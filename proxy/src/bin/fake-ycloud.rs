@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use proxy::sandbox::http::{router, FakeServer};
-use proxy::sandbox::FakeYCloud;
+use proxy::providers::ycloud::fake::http::{router, FakeServer};
+use proxy::providers::ycloud::fake::FakeYCloud;
 
 const USAGE: &str = "\
 fake-ycloud [PORT] [--api-key KEY] [--connect-after-ms MS | --zero-latency]

@@ -16,7 +16,7 @@ type Channels = HashMap<String, watch::Sender<Option<Onboarding>>>;
 
 /// The channels of the onboardings that event streams follow.
 #[derive(Debug, Default)]
-pub(super) struct Changes(Arc<Mutex<Channels>>);
+pub(crate) struct Changes(Arc<Mutex<Channels>>);
 
 /// One event stream's view of one onboarding's changes. Dropping it leaves the channel; the
 /// last one to leave removes it.
@@ -111,7 +111,7 @@ impl Pipeline {
 
     /// Sends onboarding `id` as stored now to its event streams; reads nothing when no
     /// stream follows it.
-    pub(super) async fn notify(&self, id: &str) {
+    pub(crate) async fn notify(&self, id: &str) {
         if !self.inner.changes.is_followed(id) {
             return;
         }

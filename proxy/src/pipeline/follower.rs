@@ -8,15 +8,15 @@ use wire::{OnboardingError, OnboardingState, WabaId};
 use super::lease::Lease;
 use super::webhook_rules::number_blocked;
 use super::Pipeline;
-use crate::provider::Provider;
+use crate::providers::ycloud::{PhoneNumber, UpstreamError};
+use crate::providers::Provider;
 use crate::store::{Record, Update};
-use crate::ycloud::{PhoneNumber, UpstreamError};
 
 impl Pipeline {
     /// Starts the background follower of a `pending` number. It holds the run's lease
     /// while it polls (so no other instance follows the same number), and releases it when
     /// it stops.
-    pub(super) fn follow(&self, onboarding: &Record, lease: Lease) {
+    pub(crate) fn follow(&self, onboarding: &Record, lease: Lease) {
         if let Provider::Meta(direct) = &self.inner.provider {
             return self.follow_direct(direct.clone(), onboarding, lease);
         }
@@ -69,7 +69,7 @@ impl Pipeline {
     /// The polling loop of both providers: asks `poll` with a growing interval until the
     /// number settles or `UpstreamTuning::poll_for` has passed, storing each change of its
     /// status while the onboarding is still `pending`.
-    pub(super) async fn poll_until_settled<F, Fut>(
+    pub(crate) async fn poll_until_settled<F, Fut>(
         &self,
         id: &str,
         lease: &Lease,
@@ -138,7 +138,7 @@ impl Pipeline {
 }
 
 /// What one poll of the number found.
-pub(super) enum Polled {
+pub(crate) enum Polled {
     /// The number's object as the upstream answered it.
     Number(Value),
     /// A failed poll: ask again, after a longer wait.
@@ -150,7 +150,7 @@ pub(super) enum Polled {
 }
 
 /// What a number's status means: its new state (when it settles) and its error.
-pub(super) fn number_outcome(
+pub(crate) fn number_outcome(
     status: Option<&str>,
 ) -> (Option<OnboardingState>, Option<OnboardingError>) {
     match status {

@@ -13,7 +13,7 @@
 //! - YCloud: `GET /whatsapp/phoneNumbers/{wabaId}/{phoneNumber}` (status, quality rating,
 //!   `whatsappBusinessManagerMessagingLimit`, name and code verification status). Its
 //!   phone number object has no platform type nor webhook configuration: those stay `null`.
-//! - Meta: `GET /{phone_number_id}` with [`crate::meta::HEALTH_FIELDS`] and
+//! - Meta: `GET /{phone_number_id}` with [`crate::providers::meta::HEALTH_FIELDS`] and
 //!   `GET /{waba_id}/subscribed_apps`, whose list must still hold `FB_APP_ID` for the
 //!   number's webhooks to reach the proxy (`webhook_configured`).
 
@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 use wire::{NumberHealth, OnboardingState};
 
 use super::Pipeline;
-use crate::provider::Provider;
+use crate::providers::Provider;
 use crate::store::{format_time, Record, StoreError};
 
 /// Due onboardings listed at a time.

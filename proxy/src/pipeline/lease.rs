@@ -15,7 +15,7 @@ use crate::store::StoreError;
 
 /// This process holds the onboarding. Dropping it ends the claim and the renewal, leaving
 /// the lease in the store to expire; [`Lease::release`] gives it up at once.
-pub(super) struct Lease {
+pub(crate) struct Lease {
     pipeline: Pipeline,
     id: String,
     renewal: JoinHandle<()>,
@@ -31,7 +31,7 @@ fn micros(t: time::OffsetDateTime) -> i64 {
 impl Pipeline {
     /// Takes onboarding `id` for this process: its claim here, then its row's lease. `None`
     /// when another runner holds it, in this process or in another instance.
-    pub(super) async fn lease(&self, id: &str) -> Result<Option<Lease>, StoreError> {
+    pub(crate) async fn lease(&self, id: &str) -> Result<Option<Lease>, StoreError> {
         let Some(until) = self.claim(id) else {
             return Ok(None);
         };
@@ -60,7 +60,7 @@ impl Pipeline {
 
     /// [`Pipeline::lease`] of an onboarding this instance just inserted with its lease: only
     /// the claim here is taken (the store already holds the lease).
-    pub(super) fn lease_inserted(&self, id: &str) -> Option<Lease> {
+    pub(crate) fn lease_inserted(&self, id: &str) -> Option<Lease> {
         let until = self.claim(id)?;
         // The insert leased it until a moment ago plus a period: counted from now, a little
         // long, and corrected by the first renewal.
@@ -94,7 +94,7 @@ impl Pipeline {
     ///
     /// # Errors
     /// [`StoreError::LeaseLost`].
-    pub(super) fn lease_current(&self, id: &str) -> Result<(), StoreError> {
+    pub(crate) fn lease_current(&self, id: &str) -> Result<(), StoreError> {
         let until = self
             .inner
             .running
@@ -156,13 +156,13 @@ impl Lease {
     }
 
     /// True once another instance took the onboarding over (this one's lease had expired).
-    pub(super) fn is_lost(&self) -> bool {
+    pub(crate) fn is_lost(&self) -> bool {
         self.lost.load(Ordering::Relaxed)
     }
 
     /// Gives the onboarding up: no more renewals, and the lease cleared in the store, so no
     /// sweep resumes it. (A failure to clear it only means it expires instead.)
-    pub(super) async fn release(self) {
+    pub(crate) async fn release(self) {
         self.renewal.abort();
         let inner = &self.pipeline.inner;
         if let Err(e) = inner.store.release_lease(&self.id, &inner.instance).await {

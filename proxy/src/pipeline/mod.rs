@@ -86,26 +86,24 @@ use wire::{CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState};
 
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
-use crate::provider::Provider;
+use crate::providers::ycloud::webhook::Event;
+use crate::providers::Provider;
 use crate::store::{
     self, Customer, EventOutcome, IncomingEvent, Insert, Record, Step, StepStatus, Steps, Store,
     StoreError, Unleased, Verdict,
 };
-use crate::webhook::Event;
 
 mod changes;
-mod direct;
-mod follower;
+pub(crate) mod follower;
 mod health;
-mod lease;
-mod meta_rules;
+pub(crate) mod lease;
 mod rekey;
 mod restart;
 mod steps;
-mod webhook_rules;
+pub(crate) mod webhook_rules;
 
+pub use crate::providers::meta::{DeregisterError, PinError};
 pub use changes::Subscription;
-pub use direct::{DeregisterError, PinError};
 pub use rekey::{ResealError, Resealed};
 pub use restart::RestartError;
 
@@ -178,37 +176,37 @@ pub enum RetryError {
     Store(#[from] StoreError),
 }
 
-struct Inner {
-    store: Store,
+pub(crate) struct Inner {
+    pub(crate) store: Store,
     /// YCloud, or Meta's Cloud API directly.
-    provider: Provider,
-    tuning: UpstreamTuning,
+    pub(crate) provider: Provider,
+    pub(crate) tuning: UpstreamTuning,
     /// Where the register budget's, the leases' and retry's "now" comes from.
-    clock: Clock,
+    pub(crate) clock: Clock,
     /// This process among the instances sharing the database: the owner of its leases.
-    instance: String,
+    pub(crate) instance: String,
     /// How long a lease lasts unless renewed.
-    lease_for: Duration,
+    pub(crate) lease_for: Duration,
     /// Onboardings a runner or follower of this process holds (one per onboarding).
     /// Each with until when its lease holds by this process's last renewal (unix µs).
-    running: Mutex<HashMap<String, Arc<std::sync::atomic::AtomicI64>>>,
+    pub(crate) running: Mutex<HashMap<String, Arc<std::sync::atomic::AtomicI64>>>,
     /// Permits for resumed runs ([`RESUME_CONCURRENCY`]).
-    resumes: Semaphore,
+    pub(crate) resumes: Semaphore,
     /// The event streams' channels, one per followed onboarding.
-    changes: changes::Changes,
+    pub(crate) changes: changes::Changes,
     /// The least time between two retries of one onboarding (zero: none).
-    retry_cooldown: std::time::Duration,
+    pub(crate) retry_cooldown: std::time::Duration,
     /// When each onboarding retried within the cooldown was retried (monotonic clock).
-    last_retries: Mutex<HashMap<String, std::time::Instant>>,
+    pub(crate) last_retries: Mutex<HashMap<String, std::time::Instant>>,
     /// PINs the customer sent, waiting for the register run that tries them: kept in
     /// memory only, and stored (sealed) once Meta accepted one.
-    customer_pins: Mutex<HashMap<String, wire::Pin>>,
+    pub(crate) customer_pins: Mutex<HashMap<String, wire::Pin>>,
 }
 
 /// The onboarding pipeline. Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct Pipeline {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -220,7 +218,9 @@ impl std::fmt::Debug for Pipeline {
 /// Runs `work` in a task of its own and waits for its result. Dropping the wait (a client
 /// that hung up) leaves the work running to its end; a panic in it panics the waiter, as if
 /// it had run inline.
-async fn detached<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> T {
+pub(crate) async fn detached<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+) -> T {
     match tokio::spawn(work).await {
         Ok(done) => done,
         Err(e) => match e.try_into_panic() {
@@ -232,7 +232,7 @@ async fn detached<T: Send + 'static>(work: impl Future<Output = T> + Send + 'sta
 }
 
 /// Where a run left the onboarding.
-struct Ran {
+pub(crate) struct Ran {
     record: Record,
     /// Its steps as the API shows them, when the run's last commit read them.
     steps: Option<Vec<wire::OnboardingStep>>,
@@ -240,7 +240,7 @@ struct Ran {
 
 impl Ran {
     /// An onboarding read on its own (no steps yet).
-    fn read(record: Record) -> Self {
+    pub(crate) fn read(record: Record) -> Self {
         Self {
             record,
             steps: None,
@@ -249,14 +249,14 @@ impl Ran {
 }
 
 /// How a step went, for the runner's control flow.
-enum Flow {
+pub(crate) enum Flow {
     Continue,
     Stop,
 }
 
 impl Pipeline {
-    /// A pipeline over a store and a provider (YCloud's [`crate::ycloud::Upstream`] or
-    /// Meta's [`crate::meta::Direct`]), reading the time from `clock`, with a random
+    /// A pipeline over a store and a provider (YCloud's [`crate::providers::ycloud::Upstream`] or
+    /// Meta's [`crate::providers::meta::Direct`]), reading the time from `clock`, with a random
     /// instance id of its own, refusing a retry of one onboarding within `retry_cooldown` of
     /// the last.
     pub fn new(
@@ -325,7 +325,7 @@ impl Pipeline {
     }
 
     /// [`Pipeline::create`], in the task it runs in.
-    async fn create_here(
+    pub(crate) async fn create_here(
         &self,
         req: CreateOnboarding,
         launched: Mode,
@@ -356,7 +356,7 @@ impl Pipeline {
     /// post carries a new code, in which case a new onboarding starts over from it
     /// (`previous_onboarding_id`). The code's hash is kept so the same post again is answered
     /// idempotently.
-    pub(super) async fn insert_post(
+    pub(crate) async fn insert_post(
         &self,
         req: &CreateOnboarding,
         launched: Mode,
@@ -454,7 +454,7 @@ impl Pipeline {
     }
 
     /// The API's answer for one onboarding, steps included.
-    async fn api(&self, id: &str) -> Result<Option<Onboarding>, StoreError> {
+    pub(crate) async fn api(&self, id: &str) -> Result<Option<Onboarding>, StoreError> {
         match self.inner.store.get(id).await? {
             Some(record) => Ok(Some(self.inner.store.api(record).await?)),
             None => Ok(None),
@@ -472,7 +472,7 @@ impl Pipeline {
     }
 
     /// [`Pipeline::retry`], in the task it runs in.
-    async fn retry_here(&self, id: &str) -> Result<Onboarding, RetryError> {
+    pub(crate) async fn retry_here(&self, id: &str) -> Result<Onboarding, RetryError> {
         let onboarding = self
             .inner
             .store
@@ -527,7 +527,7 @@ impl Pipeline {
     /// Records a retry of `id` starting now; or, when the last one started less than the
     /// cooldown ago, the wait left. Each retry calls YCloud again (and may count against the
     /// number's register budget): a client looping on retry must not hammer it.
-    fn start_retry(&self, id: &str) -> Option<std::time::Duration> {
+    pub(crate) fn start_retry(&self, id: &str) -> Option<std::time::Duration> {
         let cooldown = self.inner.retry_cooldown;
         if cooldown.is_zero() {
             return None;
@@ -585,7 +585,7 @@ impl Pipeline {
         })
     }
 
-    async fn resume(&self, which: Unleased) -> Result<usize, StoreError> {
+    pub(crate) async fn resume(&self, which: Unleased) -> Result<usize, StoreError> {
         let ids = self
             .inner
             .store
@@ -617,7 +617,7 @@ impl Pipeline {
     /// Runs one listed onboarding, if it can be leased and is still unfinished (another
     /// runner may have finished it since it was listed: running a failed one again would be
     /// a retry nobody asked for).
-    async fn resume_one(&self, id: &str) -> Result<(), StoreError> {
+    pub(crate) async fn resume_one(&self, id: &str) -> Result<(), StoreError> {
         let Some(lease) = self.lease(id).await? else {
             return Ok(());
         };
@@ -632,7 +632,7 @@ impl Pipeline {
         Ok(())
     }
 
-    async fn next_is_register(&self, id: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn next_is_register(&self, id: &str) -> Result<bool, StoreError> {
         let done = |s: Option<store::StepRecord>| s.is_some_and(|s| s.status == StepStatus::Done);
         let steps = self.inner.store.steps(id).await?;
         // YCloud binds and checks the payment method first; Meta subscribes the app.
@@ -643,7 +643,7 @@ impl Pipeline {
 
     /// When the number's budget is spent, the time its oldest counted call leaves the window.
     /// (A look for `retry`'s early answer; the step itself counts under the number's lock.)
-    async fn budget_spent_until(
+    pub(crate) async fn budget_spent_until(
         &self,
         phone: &wire::PhoneNumberId,
     ) -> Result<Option<time::OffsetDateTime>, StoreError> {
@@ -659,7 +659,7 @@ impl Pipeline {
     /// Runs the onboarding's remaining steps and answers where it stands afterwards. When
     /// another runner holds it (here or in another instance), answers its current state
     /// without running anything.
-    async fn advance(&self, id: &str) -> Result<Ran, StoreError> {
+    pub(crate) async fn advance(&self, id: &str) -> Result<Ran, StoreError> {
         let Some(lease) = self.lease(id).await? else {
             return self.current(id).await.map(Ran::read);
         };
@@ -670,7 +670,11 @@ impl Pipeline {
 
     /// [`Pipeline::advance`] of an onboarding just created (leased to this instance by its
     /// insert).
-    async fn advance_from(&self, onboarding: Record, first: Step) -> Result<Ran, StoreError> {
+    pub(crate) async fn advance_from(
+        &self,
+        onboarding: Record,
+        first: Step,
+    ) -> Result<Ran, StoreError> {
         let Some(lease) = self.lease_inserted(&onboarding.id) else {
             return self.current(&onboarding.id).await.map(Ran::read);
         };
@@ -683,7 +687,12 @@ impl Pipeline {
     /// `pending` number, or is released.
     /// `steps`: the stored steps (one runner per onboarding, so they stay true for the steps
     /// not run yet).
-    async fn run(&self, lease: Lease, onboarding: Record, steps: Steps) -> Result<Ran, StoreError> {
+    pub(crate) async fn run(
+        &self,
+        lease: Lease,
+        onboarding: Record,
+        steps: Steps,
+    ) -> Result<Ran, StoreError> {
         let id = onboarding.id.as_str();
         let (flow, ended) = match self.run_steps(&onboarding, &steps).await {
             Ok(ran) => ran,
@@ -724,14 +733,14 @@ impl Pipeline {
     }
 
     /// The API's answer for a run's end: the steps its last commit read, or read now.
-    async fn answer(&self, ran: Ran) -> Result<Onboarding, StoreError> {
+    pub(crate) async fn answer(&self, ran: Ran) -> Result<Onboarding, StoreError> {
         match ran.steps {
             Some(steps) => Ok(ran.record.into_api(steps)),
             None => self.inner.store.api(ran.record).await,
         }
     }
 
-    async fn current(&self, id: &str) -> Result<Record, StoreError> {
+    pub(crate) async fn current(&self, id: &str) -> Result<Record, StoreError> {
         self.inner
             .store
             .get(id)
@@ -745,7 +754,7 @@ impl Pipeline {
     /// A message reached the number (of `waba`, with id `phone_number_id` or the number
     /// `to`): the onboardings of that number that had not seen one yet record when
     /// (`inbound_verified_at`, `onboarding.inbound_verified`), the proof that it receives.
-    pub(super) async fn first_inbound(
+    pub(crate) async fn first_inbound(
         &self,
         waba: Option<&str>,
         phone_number_id: Option<&str>,
@@ -784,7 +793,7 @@ impl Pipeline {
     /// Applies the webhook events that arrived while a runner owned onboarding `id` (kept
     /// in the store, never dropped), in the order they came, now that its steps committed.
     /// Answers how many changed it; a failure leaves them deferred (for the next run's end).
-    pub(super) async fn apply_deferred(&self, id: &str) -> usize {
+    pub(crate) async fn apply_deferred(&self, id: &str) -> usize {
         let events = match self.inner.store.deferred_events(id).await {
             Ok(events) => events,
             Err(e) => {
@@ -815,7 +824,7 @@ impl Pipeline {
         changed
     }
 
-    async fn apply_deferred_ycloud(
+    pub(crate) async fn apply_deferred_ycloud(
         &self,
         id: &str,
         event_id: &str,
@@ -863,7 +872,7 @@ impl Pipeline {
     pub async fn apply_event(&self, event: &Event, body: &str) -> Result<Applied, StoreError> {
         let env = &event.envelope;
         // A customer's message: only that it arrived is kept (the body is never stored).
-        if env.kind == crate::webhook::INBOUND_MESSAGE {
+        if env.kind == crate::providers::ycloud::webhook::INBOUND_MESSAGE {
             let Some(message) = env.whatsapp_inbound_message.as_ref() else {
                 return Ok(Applied::Ignored);
             };

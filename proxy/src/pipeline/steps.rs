@@ -5,18 +5,18 @@ use serde_json::Value;
 use wire::{ErrorCode, Mode, OnboardingError, OnboardingState, WabaId};
 
 use super::{Flow, Pipeline, REGISTER_BUDGET, REGISTER_WINDOW};
-use crate::provider::Provider;
+use crate::providers::ycloud::{Object, PhoneNumber, Upstream, UpstreamError, Waba};
+use crate::providers::Provider;
 use crate::store::{
     self, Budget, CallKind, CountedCall, Ended, Record, Step, StepStatus, Steps, StoreError,
     Update, Writes,
 };
-use crate::ycloud::{Object, PhoneNumber, Upstream, UpstreamError, Waba};
 
 impl Pipeline {
     /// The onboarding's remaining steps, as its mode has them. Writes between two upstream
     /// calls are queued and committed together right before the next call (or at the end),
     /// so each call's `started` record is durable first.
-    pub(super) async fn run_steps(
+    pub(crate) async fn run_steps(
         &self,
         onboarding: &Record,
         steps: &Steps,
@@ -239,7 +239,7 @@ impl Pipeline {
 
     /// Before a bind call: records the step as started (unless it was, with the onboarding
     /// itself), commits, and tells the event streams.
-    pub(super) async fn start_bind(
+    pub(crate) async fn start_bind(
         &self,
         id: &str,
         w: &mut Writes,
@@ -346,7 +346,7 @@ impl Pipeline {
     /// Ends the run in `state` with `error`: recorded as the outcome of the step that
     /// failed (with what it answered) when there is one, else on the onboarding alone;
     /// committed with everything queued, and told to the event streams.
-    pub(super) async fn stop(
+    pub(crate) async fn stop(
         &self,
         id: &str,
         w: &mut Writes,

@@ -6,12 +6,12 @@
 use serde_json::Value;
 use wire::{ErrorCode, OnboardingError, OnboardingState};
 
+use crate::providers::ycloud::webhook::{BusinessAccountEvent, Event, EventType, PhoneNumberEvent};
 use crate::store::{EventObject, Record, Update};
-use crate::webhook::{BusinessAccountEvent, Event, EventType, PhoneNumberEvent};
 
 /// What an event is about: the object it carries, whose ids find its onboardings.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Subject<'a> {
+pub(crate) enum Subject<'a> {
     /// `whatsapp.phone_number.*`: YCloud's number object (`id`, `wabaId`, `status`, ...).
     PhoneNumber(&'a PhoneNumberEvent, &'a Value),
     /// `whatsapp.business_account.*`: YCloud's WABA object (`id`, `updateEvent`, ...).
@@ -21,7 +21,7 @@ pub(super) enum Subject<'a> {
 impl<'a> Subject<'a> {
     /// What `event` is about; `None` when it cannot be about an onboarding: a type the
     /// proxy does not act on, no object, or an object without the ids that find one.
-    pub(super) fn of(event: &'a Event) -> Option<Self> {
+    pub(crate) fn of(event: &'a Event) -> Option<Self> {
         let env = &event.envelope;
         let subject = match &event.kind {
             EventType::PhoneNumber(kind) => Subject::PhoneNumber(
@@ -42,7 +42,7 @@ impl<'a> Subject<'a> {
     }
 
     /// The WABA's id: a number's `wabaId`, a WABA's `id`.
-    pub(super) fn waba_id(&self) -> Option<&'a str> {
+    pub(crate) fn waba_id(&self) -> Option<&'a str> {
         match self {
             Subject::PhoneNumber(_, number) => str_field(number, "wabaId"),
             Subject::BusinessAccount(_, waba) => str_field(waba, "id"),
@@ -50,7 +50,7 @@ impl<'a> Subject<'a> {
     }
 
     /// Which object of an onboarding the event is about (its events are ordered per object).
-    pub(super) fn object(&self) -> EventObject {
+    pub(crate) fn object(&self) -> EventObject {
         match self {
             Subject::PhoneNumber(..) => EventObject::PhoneNumber,
             Subject::BusinessAccount(..) => EventObject::Waba,
@@ -58,7 +58,7 @@ impl<'a> Subject<'a> {
     }
 
     /// The number's id (number events only).
-    pub(super) fn phone_number_id(&self) -> Option<&'a str> {
+    pub(crate) fn phone_number_id(&self) -> Option<&'a str> {
         match self {
             Subject::PhoneNumber(_, number) => str_field(number, "id"),
             Subject::BusinessAccount(..) => None,
@@ -67,7 +67,7 @@ impl<'a> Subject<'a> {
 
     /// Whether the event is about `o`: a number event about its number (the posted id, or
     /// the id of the number object stored), a WABA event about its WABA.
-    pub(super) fn is_about(&self, o: &Record) -> bool {
+    pub(crate) fn is_about(&self, o: &Record) -> bool {
         match self {
             Subject::PhoneNumber(..) => self.phone_number_id().is_some_and(|p| {
                 o.phone_number_id
@@ -81,7 +81,7 @@ impl<'a> Subject<'a> {
 
     /// What the event changes on `o` (new state, error, the merged object); `None` when
     /// nothing. Whether `o` may be changed at all is [`may_change`]'s question.
-    pub(super) fn change(&self, o: &Record) -> Option<Update> {
+    pub(crate) fn change(&self, o: &Record) -> Option<Update> {
         match *self {
             Subject::PhoneNumber(kind, number) => phone_event_update(o, kind, number),
             Subject::BusinessAccount(kind, waba) => waba_event_update(o, kind, waba),
@@ -92,7 +92,7 @@ impl<'a> Subject<'a> {
 /// Whether a webhook may change an onboarding in `state`: only when no runner owns it
 /// (`pending`, `connected`, `action_required`, `failed`). A runner mid-step would overwrite
 /// the change, and its own answer, or the follower, brings the news anyway.
-pub(super) fn may_change(state: OnboardingState) -> bool {
+pub(crate) fn may_change(state: OnboardingState) -> bool {
     matches!(
         state,
         OnboardingState::Pending
@@ -105,7 +105,7 @@ pub(super) fn may_change(state: OnboardingState) -> bool {
 
 /// The customer removed the partner (or the account went): `disconnected`, saying why when
 /// the provider does (`removedReason`, Meta's `disconnection_info`).
-pub(super) fn disconnected(
+pub(crate) fn disconnected(
     code: ErrorCode,
     reason: Option<&str>,
 ) -> (OnboardingState, OnboardingError) {
@@ -128,7 +128,7 @@ pub(super) fn disconnected(
 }
 
 /// A WABA-level enforcement that needs the customer's attention, not a new sign-up.
-pub(super) fn enforcement(
+pub(crate) fn enforcement(
     code: ErrorCode,
     detail: Option<&str>,
 ) -> (OnboardingState, OnboardingError) {
@@ -146,13 +146,13 @@ pub(super) fn enforcement(
     )
 }
 
-pub(super) fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+pub(crate) fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 /// `stored` with `fresh`'s fields written over it: events may carry a thinner object than
 /// the one stored, and what they omit is still true.
-pub(super) fn merged(stored: Option<&Value>, fresh: &Value) -> Value {
+pub(crate) fn merged(stored: Option<&Value>, fresh: &Value) -> Value {
     let mut out = stored
         .filter(|v| v.is_object())
         .cloned()
@@ -165,7 +165,7 @@ pub(super) fn merged(stored: Option<&Value>, fresh: &Value) -> Value {
     out
 }
 
-pub(super) fn person_error(code: ErrorCode, message: String) -> OnboardingError {
+pub(crate) fn person_error(code: ErrorCode, message: String) -> OnboardingError {
     OnboardingError {
         code,
         message,
@@ -178,7 +178,7 @@ pub(super) fn person_error(code: ErrorCode, message: String) -> OnboardingError 
 
 /// A number WhatsApp reports `status` (`BANNED`, `BLOCKED`): what the person must do. The
 /// follower records a polled status the same way.
-pub(super) fn number_blocked(status: &str) -> OnboardingError {
+pub(crate) fn number_blocked(status: &str) -> OnboardingError {
     person_error(
         ErrorCode::PhoneNumberBlocked,
         format!("WhatsApp reports this number as {status}; see WhatsApp Manager for the reason."),
@@ -345,8 +345,10 @@ mod tests {
             customer_ref: None,
             state,
             steps: Vec::new(),
-            waba: Some(crate::ycloud::Waba::summary_of(&waba)),
-            phone_number: Some(crate::ycloud::PhoneNumber::summary_of(&phone_number)),
+            waba: Some(crate::providers::ycloud::Waba::summary_of(&waba)),
+            phone_number: Some(crate::providers::ycloud::PhoneNumber::summary_of(
+                &phone_number,
+            )),
             error: None,
             previous_onboarding_id: None,
             inbound_verified_at: None,

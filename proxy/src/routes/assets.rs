@@ -11,7 +11,7 @@ use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
 use crate::error::Error;
-use crate::sandbox::assets;
+use crate::providers::ycloud::fake::assets;
 
 /// `GET /sandbox/sdk.js` (sandbox mode only).
 pub async fn sandbox_sdk() -> Response {

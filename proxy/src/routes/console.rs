@@ -20,8 +20,8 @@ use subtle::ConstantTimeEq;
 use wire::{ConsoleLogin, ConsoleSession};
 
 use super::AppState;
+use crate::clock::format_time;
 use crate::error::{Error, Json};
-use crate::store::format_time;
 
 /// The cookie's name.
 pub const COOKIE: &str = "wa_console";

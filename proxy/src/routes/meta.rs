@@ -13,11 +13,12 @@ use subtle::ConstantTimeEq;
 use wire::{CreateOnboarding, Credentials, ErrorBody, Onboarding, PartnerOnboarding, SetPin};
 
 use super::onboardings::{authorize, onboarding_id, refused};
+use super::webhooks::VerifiedMetaWebhook;
 use super::AppState;
 use crate::error::{Error, Json};
-use crate::meta::webhook::{Notification, VerifiedMetaWebhook};
 use crate::ownership::{self, Refusal, Verified};
 use crate::pipeline::{Applied, CreateError, Created, DeregisterError, PinError};
+use crate::providers::meta::webhook::Notification;
 use crate::store::Customer;
 
 /// Longest `hub.challenge` echoed.

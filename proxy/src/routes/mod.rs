@@ -14,12 +14,13 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::limits::rate_limited;
 use crate::pipeline::Pipeline;
+use crate::routes::limits::rate_limited;
 
 mod assets;
 pub mod console;
 mod edges;
+pub mod limits;
 mod meta;
 mod metrics;
 mod oauth;
@@ -74,15 +75,15 @@ pub struct App {
     /// and the YCloud client read the same one.
     pub clock: crate::clock::Clock,
     /// The Graph client for ownership verification; none: verification is off.
-    pub verifier: Option<std::sync::Arc<crate::graph::GraphClient>>,
+    pub verifier: Option<std::sync::Arc<crate::providers::meta::graph::GraphClient>>,
     /// Onboarding sessions: who each onboarding is for.
     pub sessions: crate::sessions::Sessions,
     /// `PARTNER_API_KEYS`, as digests; empty: the partner API answers 503.
     pub partner_keys: partner::PartnerKeys,
     /// What `/webhooks/meta` checks: `FB_APP_SECRET`, `META_WEBHOOK_VERIFY_TOKEN`.
-    pub meta_webhooks: crate::meta::webhook::MetaWebhooks,
+    pub meta_webhooks: crate::providers::meta::webhook::MetaWebhooks,
     /// What clients may ask (timeouts, concurrency, rates, streams).
-    pub limits: crate::limits::Limits,
+    pub limits: crate::routes::limits::Limits,
     /// What `GET /metrics` serves, and the token it asks for (`METRICS_TOKEN`).
     pub metrics: crate::metrics::Metrics,
     /// `METRICS_TOKEN`; none: `GET /metrics` is open.
@@ -141,13 +142,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi::document))
         .route(
             "/webhooks/ycloud",
-            post(webhooks::ycloud).layer(DefaultBodyLimit::max(crate::webhook::MAX_WEBHOOK_BYTES)),
+            post(webhooks::ycloud).layer(DefaultBodyLimit::max(
+                crate::providers::ycloud::webhook::MAX_WEBHOOK_BYTES,
+            )),
         )
         .route(
             "/webhooks/meta",
             get(meta::handshake)
                 .post(meta::notification)
-                .layer(DefaultBodyLimit::max(crate::webhook::MAX_WEBHOOK_BYTES)),
+                .layer(DefaultBodyLimit::max(
+                    crate::providers::ycloud::webhook::MAX_WEBHOOK_BYTES,
+                )),
         );
     // The partner's backend, with a key: never the browser (no CORS for these).
     let partner_api = Router::new()
@@ -222,8 +227,9 @@ pub fn router(state: AppState) -> Router {
     }
     // Every route so far has the request timeout; the event stream, added after it, does
     // not: its answer is the stream, which has a lifetime of its own.
-    let app = crate::limits::with_request_timeout(app, state.limits.settings.request_timeout)
-        .route("/api/onboardings/{id}/events", get(onboardings::events));
+    let app =
+        crate::routes::limits::with_request_timeout(app, state.limits.settings.request_timeout)
+            .route("/api/onboardings/{id}/events", get(onboardings::events));
     let cors = cors_layer(&state.allowed_origins);
     let security = security::SecurityHeaders::new(
         &state.public_config.sdk_url,
@@ -248,16 +254,18 @@ pub fn router(state: AppState) -> Router {
     // never holds every place.
     let app = app.layer(axum::middleware::from_fn_with_state(
         state.limits.clone(),
-        crate::limits::body_deadline,
+        crate::routes::limits::body_deadline,
     ));
-    let app =
-        crate::limits::with_concurrency_limit(app, state.limits.settings.max_concurrent_requests)
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                crate::limits::per_client_in_flight,
-            ));
+    let app = crate::routes::limits::with_concurrency_limit(
+        app,
+        state.limits.settings.max_concurrent_requests,
+    )
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::routes::limits::per_client_in_flight,
+    ));
     let service =
-        crate::limits::with_request_timeout(service, state.limits.settings.request_timeout);
+        crate::routes::limits::with_request_timeout(service, state.limits.settings.request_timeout);
     let app = app
         .merge(service)
         // Outside the limits, so their refusals are counted too.

@@ -13,10 +13,10 @@ use wire::{CreateOnboarding, CreatedOnboarding, ErrorBody, Onboarding};
 
 use super::AppState;
 use crate::error::{Error, Json};
-use crate::graph::VerifyError;
-use crate::limits::ClientIp;
 use crate::ownership::{self, Refusal, Verified};
 use crate::pipeline::{CreateError, Created, RetryError};
+use crate::providers::meta::graph::VerifyError;
+use crate::routes::limits::ClientIp;
 use crate::store::Customer;
 
 /// `POST /api/onboardings`: 201 with the new onboarding after its synchronous steps, or 200
@@ -220,8 +220,8 @@ pub async fn events(
         .streams
         .take(client)
         .map_err(|full| match full {
-            crate::limits::Full::Client => Error::TooManyStreams,
-            crate::limits::Full::All => Error::Overloaded,
+            crate::routes::limits::Full::Client => Error::TooManyStreams,
+            crate::routes::limits::Full::All => Error::Overloaded,
         })?;
     let lifetime = state.limits.settings.event_stream_lifetime;
     // Subscribe before reading, so a change between the two is not lost.

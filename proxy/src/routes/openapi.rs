@@ -65,7 +65,7 @@ use super::onboardings;
         wire::ProxyMode,
         wire::ErrorBody,
         wire::ApiError,
-        crate::webhook::Envelope,
+        crate::providers::ycloud::webhook::Envelope,
         wire::CreateSession,
         wire::Session,
         wire::SessionLookup,

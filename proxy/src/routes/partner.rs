@@ -638,7 +638,7 @@ pub async fn funnel(
     };
     Ok(axum::Json(Funnel {
         days,
-        since: crate::store::format_time(since),
+        since: crate::clock::format_time(since),
         sessions_created: counts.sessions_created,
         links_opened: counts.links_opened,
         popups_launched: Some(popups.launched),

@@ -1,14 +1,17 @@
 //! `POST /webhooks/ycloud`: verified, then recorded once per event id in the transaction
-//! that applies it.
+//! that applies it; the extractors that verify each provider's webhooks before their body is
+//! parsed.
 
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use wire::ErrorBody;
 
 use super::AppState;
 use crate::error::Error;
 use crate::pipeline::Applied;
-use crate::webhook::{Event, VerifiedWebhook};
+use crate::providers::meta::webhook::{self as meta_webhook};
+use crate::providers::ycloud::webhook::{self, Event, SIGNATURE_HEADER};
 
 /// `POST /webhooks/ycloud`. Answers `204` once the event is stored and applied to its
 /// onboardings, in one transaction (a few milliseconds), so that a failure answers `500` and
@@ -17,7 +20,7 @@ use crate::webhook::{Event, VerifiedWebhook};
     post, path = "/webhooks/ycloud", tag = "webhooks",
     params(("YCloud-Signature" = String, Header,
         description = "`t={unix seconds},s={hex HMAC-SHA256(secret, \"{t}.{raw body}\")}`")),
-    request_body(content = crate::webhook::Envelope, description = "A YCloud event"),
+    request_body(content = crate::providers::ycloud::webhook::Envelope, description = "A YCloud event"),
     responses(
         (status = 204, description = "Applied to its onboardings and recorded, in one transaction (an event id received before is answered 204 and not applied again; a type the proxy does not act on is answered 204 and not stored)"),
         (status = 400, description = "Missing or malformed `YCloud-Signature`, or a body that is not an event", body = ErrorBody),
@@ -46,4 +49,55 @@ pub async fn ycloud(
         }
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The raw body of a webhook whose signature was verified. Parsing happens only after this.
+#[derive(Debug)]
+pub struct VerifiedWebhook(pub Bytes);
+
+impl FromRequest<AppState> for VerifiedWebhook {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(secret) = state.webhook_secret.as_ref() else {
+            return Err(Error::WebhooksDisabled);
+        };
+        // The header's presence, form and age first: a request that cannot be genuine is
+        // refused before its body (up to 1 MiB) is waited for or buffered.
+        let signature = match req.headers().get(SIGNATURE_HEADER) {
+            None => return Err(Error::SignatureMissing),
+            Some(v) => webhook::parse_header(
+                v.to_str()
+                    .map_err(|_| Error::SignatureMalformed("the header is not ASCII"))?,
+            )?,
+        };
+        signature.check_fresh(state.clock.now())?;
+        let body = Bytes::from_request(req, state).await?;
+        signature.check_mac(secret, &body)?;
+        Ok(Self(body))
+    }
+}
+
+/// The raw body of a Meta webhook whose signature was verified.
+#[derive(Debug)]
+pub struct VerifiedMetaWebhook(pub Bytes);
+
+impl FromRequest<AppState> for VerifiedMetaWebhook {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(secret) = state.meta_webhooks.app_secret.as_ref() else {
+            return Err(Error::MetaWebhooksDisabled("FB_APP_SECRET"));
+        };
+        let header = match req.headers().get(meta_webhook::SIGNATURE_HEADER) {
+            None => return Err(Error::MetaSignatureMissing),
+            Some(v) => v
+                .to_str()
+                .map_err(|_| Error::MetaSignatureMalformed("the header is not ASCII"))?
+                .to_owned(),
+        };
+        let body = Bytes::from_request(req, state).await?;
+        meta_webhook::verify(secret, &header, &body)?;
+        Ok(Self(body))
+    }
 }

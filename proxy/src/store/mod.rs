@@ -37,9 +37,9 @@ use crate::clock::Clock;
 
 mod cache;
 mod console;
+mod credentials;
 mod health;
 mod leases;
-mod meta;
 mod oauth;
 mod partner;
 mod queries;
@@ -50,13 +50,14 @@ mod webhooks;
 mod writer;
 mod writes;
 
+pub use crate::clock::{format_time, parse_time};
 pub use console::{ConsoleSignIn, FunnelCounts};
+pub use credentials::{MetaCredentials, PinOrigin, SealedColumn};
 pub use leases::Unleased;
-pub use meta::{MetaCredentials, PinOrigin, SealedColumn};
 pub use oauth::{Consumed, Pending, PickedUp};
 pub use partner::{Attempt, DueEvent, EventFilter, OnboardingQuery, SessionRecord};
 pub use queries::{Customer, Insert};
-pub use rows::{format_time, parse_time, Record, Step, StepRecord, StepStatus, Steps, Update};
+pub use rows::{Record, Step, StepRecord, StepStatus, Steps, Update};
 pub use signups::{partner_event_of, SignupFunnel, SignupRecord};
 pub use tokens::ClientGrant;
 pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};

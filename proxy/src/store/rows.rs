@@ -7,9 +7,6 @@ use std::str::FromStr;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use time::format_description::FormatItem;
-use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime};
 use wire::{
     BusinessId, CustomerRef, Onboarding, OnboardingError, OnboardingState, OnboardingStep,
     PhoneNumberId, WabaId,
@@ -17,13 +14,11 @@ use wire::{
 
 pub use wire::{StepName as Step, StepState as StepStatus};
 
-use crate::ycloud::{PhoneNumber, Waba};
+use crate::providers::ycloud::{PhoneNumber, Waba};
 
 use super::StoreError;
-
-/// Fixed-width RFC 3339 in UTC, so stored timestamps compare correctly as text.
-const TIME_FORMAT: &[FormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+// Time formatting lives in the clock; the store's files name it through here.
+pub(crate) use crate::clock::{format_time, parse_time};
 
 /// A new row's id: a UUID of version 7, whose leading bits are the time in milliseconds and
 /// the other 74 random (`Timestamp::now(NoContext)`: no counter, so ids made in the same
@@ -32,21 +27,6 @@ const TIME_FORMAT: &[FormatItem<'static>] =
 /// one group share the pages they dirty: fewer pages written to the WAL per sign-up.
 pub fn new_row_id() -> String {
     uuid::Uuid::new_v7(uuid::Timestamp::now(uuid::NoContext)).to_string()
-}
-
-/// Formats a timestamp the way the store and the API write them.
-pub fn format_time(t: OffsetDateTime) -> String {
-    let utc = t.to_offset(time::UtcOffset::UTC);
-    // The format only has fields every OffsetDateTime has; failure would be a bug in `time`.
-    utc.format(TIME_FORMAT)
-        .unwrap_or_else(|_| utc.unix_timestamp().to_string())
-}
-
-/// Parses a timestamp written by [`format_time`].
-pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
-    PrimitiveDateTime::parse(s, TIME_FORMAT)
-        .ok()
-        .map(PrimitiveDateTime::assume_utc)
 }
 
 /// One stored step.

@@ -177,7 +177,7 @@ async fn a_meta_number_losing_the_apps_webhook_and_its_quality_sends_one_event_p
     let n = Arc::clone(&served);
     Mock::given(method("GET"))
         .and(path(crate::meta::graph_path(PHONE_ID)))
-        .and(query_param("fields", proxy::meta::HEALTH_FIELDS))
+        .and(query_param("fields", proxy::providers::meta::HEALTH_FIELDS))
         .respond_with(move |_: &Request| {
             let quality = match n.fetch_add(1, Ordering::SeqCst) {
                 0 => "GREEN",

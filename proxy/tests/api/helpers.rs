@@ -378,7 +378,7 @@ impl TestApp {
     /// Posts a webhook body signed now with the test secret.
     pub async fn post_signed_webhook(&self, body: &str) -> reqwest::Response {
         let t = time::OffsetDateTime::now_utc().unix_timestamp();
-        let sig = proxy::webhook::sign(WEBHOOK_SECRET, t, body.as_bytes());
+        let sig = proxy::providers::ycloud::webhook::sign(WEBHOOK_SECRET, t, body.as_bytes());
         self.post_webhook(body, Some(&sig)).await
     }
 

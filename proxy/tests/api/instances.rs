@@ -15,8 +15,8 @@ use wiremock::{Mock, MockServer};
 use proxy::clock::Clock;
 use proxy::config::UpstreamTuning;
 use proxy::pipeline::{Pipeline, REGISTER_BUDGET};
+use proxy::providers::ycloud::{Upstream, YCloudClient};
 use proxy::store::Store;
-use proxy::ycloud::{Upstream, YCloudClient};
 
 use crate::helpers::*;
 use crate::postgres::{fresh_postgres_database, spawn_postgres_app};

@@ -93,7 +93,7 @@ fn number_json(status: &str) -> Value {
 async fn mount_number(graph: &MockServer, status: &str) {
     Mock::given(method("GET"))
         .and(path(graph_path(PHONE_ID)))
-        .and(query_param("fields", proxy::meta::NUMBER_FIELDS))
+        .and(query_param("fields", proxy::providers::meta::NUMBER_FIELDS))
         .respond_with(ResponseTemplate::new(200).set_body_json(number_json(status)))
         .mount(graph)
         .await;
@@ -205,7 +205,7 @@ async fn a_standard_sign_up_subscribes_registers_with_a_fresh_pin_and_connects()
     assert_eq!(bodies[0]["messaging_product"], "whatsapp");
     assert!(bodies[0].get("data_localization_region").is_none());
     assert!(pin.len() == 6 && pin.bytes().all(|b| b.is_ascii_digit()));
-    assert!(!proxy::meta::pin::is_trivial(&pin), "{pin}");
+    assert!(!proxy::providers::meta::pin::is_trivial(&pin), "{pin}");
     // Every call with the business token carries it as a bearer and proves the app secret.
     for r in app.graph.received_requests().await.unwrap() {
         if r.url.path().ends_with("/register") || r.url.path().ends_with("/subscribed_apps") {
@@ -918,12 +918,12 @@ async fn meta_webhooks_are_verified_before_they_change_anything() {
             "event": "PARTNER_REMOVED",
             "waba_info": {"waba_id": WABA, "owner_business_id": "2729063490586005"}}}]}]})
     .to_string();
-    let good = proxy::meta::webhook::sign(APP_SECRET, body.as_bytes());
+    let good = proxy::providers::meta::webhook::sign(APP_SECRET, body.as_bytes());
     for (sig, status, code) in [
         (None, 400, "signature_missing"),
         (Some("sha1=abc".to_owned()), 400, "signature_malformed"),
         (
-            Some(proxy::meta::webhook::sign(
+            Some(proxy::providers::meta::webhook::sign(
                 "another-secret",
                 body.as_bytes(),
             )),
@@ -962,7 +962,10 @@ async fn meta_webhooks_are_verified_before_they_change_anything() {
     let r = post_meta_webhook(
         &app,
         &quality,
-        Some(&proxy::meta::webhook::sign(APP_SECRET, quality.as_bytes())),
+        Some(&proxy::providers::meta::webhook::sign(
+            APP_SECRET,
+            quality.as_bytes(),
+        )),
     )
     .await;
     assert_eq!(r.status(), 200);
@@ -970,7 +973,10 @@ async fn meta_webhooks_are_verified_before_they_change_anything() {
     let r = post_meta_webhook(
         &app,
         bad,
-        Some(&proxy::meta::webhook::sign(APP_SECRET, bad.as_bytes())),
+        Some(&proxy::providers::meta::webhook::sign(
+            APP_SECRET,
+            bad.as_bytes(),
+        )),
     )
     .await;
     assert_eq!(assert_error_shape(r, 400).await.error.code, "invalid_event");
@@ -1030,7 +1036,7 @@ async fn a_meta_webhook_is_applied_with_its_partner_event_before_the_answer() {
         "id": WABA, "time": meta_now(),
         "changes": [{"field": "account_update", "value": {"event": "ACCOUNT_DELETED"}}]}]})
     .to_string();
-    let sig = proxy::meta::webhook::sign(APP_SECRET, body.as_bytes());
+    let sig = proxy::providers::meta::webhook::sign(APP_SECRET, body.as_bytes());
     let r = post_meta_webhook(&app, &body, Some(&sig)).await;
     assert_eq!(r.status(), 200);
     // Applied before the answer, with the partner's event in the same transaction.
@@ -1046,7 +1052,7 @@ async fn a_meta_webhook_is_applied_with_its_partner_event_before_the_answer() {
     let store = Store::connect(&app.database_url, proxy::clock::Clock::system())
         .await
         .unwrap();
-    let id = proxy::meta::webhook::Notification::id_of(body.as_bytes());
+    let id = proxy::providers::meta::webhook::Notification::id_of(body.as_bytes());
     assert!(store.has_webhook_event(&format!("{id}.0.0")).await.unwrap());
     store.close().await;
     // Meta's repeat changes nothing and tells the partner nothing more.
@@ -1162,7 +1168,7 @@ async fn a_meta_inbound_message_records_that_the_number_receives() {
             "messages": [{"from": "447700900123", "id": "wamid.ABC", "timestamp": "1745000100",
                           "type": "text", "text": {"body": "a private hello"}}]}}]}]})
     .to_string();
-    let sig = proxy::meta::webhook::sign(APP_SECRET, body.as_bytes());
+    let sig = proxy::providers::meta::webhook::sign(APP_SECRET, body.as_bytes());
     let r = post_meta_webhook(&app, &body, Some(&sig)).await;
     assert_eq!(r.status(), 200);
     let now: Onboarding = app.get_json(&format!("/api/onboardings/{}", o.id)).await;
@@ -1192,7 +1198,7 @@ async fn post_change(app: &TestApp, time: i64, field: &str, value: serde_json::V
     let body = json!({"object": "whatsapp_business_account", "entry": [{"id": WABA,
         "time": time, "changes": [{"field": field, "value": value}]}]})
     .to_string();
-    let sig = proxy::meta::webhook::sign(APP_SECRET, body.as_bytes());
+    let sig = proxy::providers::meta::webhook::sign(APP_SECRET, body.as_bytes());
     post_meta_webhook(app, &body, Some(&sig))
         .await
         .status()

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use proxy::config::UpstreamTuning;
-use proxy::ycloud::{self, YCloudClient};
+use proxy::providers::ycloud::{self, YCloudClient};
 use serde_yaml::Value;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -243,8 +243,8 @@ fn the_webhook_fields_and_values_the_proxy_reads_are_documented() {
         assert!(types.contains(t), "EventType {t}");
         assert!(
             !matches!(
-                proxy::webhook::EventType::parse(t),
-                proxy::webhook::EventType::Other(_)
+                proxy::providers::ycloud::webhook::EventType::parse(t),
+                proxy::providers::ycloud::webhook::EventType::Other(_)
             ),
             "{t} is parsed into a known variant"
         );

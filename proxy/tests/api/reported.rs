@@ -201,7 +201,7 @@ async fn mount_meta_basics(graph: &MockServer) {
         .await;
     Mock::given(method("GET"))
         .and(path(graph_path(PHONE_ID)))
-        .and(query_param("fields", proxy::meta::NUMBER_FIELDS))
+        .and(query_param("fields", proxy::providers::meta::NUMBER_FIELDS))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"id": PHONE_ID,
             "status": "CONNECTED", "is_on_biz_app": true, "platform_type": "CLOUD_API"})),
@@ -313,7 +313,7 @@ async fn a_coexistence_number_meta_does_not_confirm_needs_a_person() {
     mount_numbers(&app.graph, json!([{"id": PHONE_ID, "is_on_biz_app": true}])).await;
     Mock::given(method("GET"))
         .and(path(graph_path(PHONE_ID)))
-        .and(query_param("fields", proxy::meta::NUMBER_FIELDS))
+        .and(query_param("fields", proxy::providers::meta::NUMBER_FIELDS))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"id": PHONE_ID,
             "status": "CONNECTED", "is_on_biz_app": false, "platform_type": "CLOUD_API"})),

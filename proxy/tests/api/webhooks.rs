@@ -61,7 +61,9 @@ pub(crate) async fn pending_onboarding(app: &TestApp) -> Onboarding {
 async fn signatures_are_checked_before_anything_else() {
     let app = spawn_app().await;
     let body = phone_event("evt_sig_1", "PENDING");
-    let sign = |secret: &str, t: i64, b: &str| proxy::webhook::sign(secret, t, b.as_bytes());
+    let sign = |secret: &str, t: i64, b: &str| {
+        proxy::providers::ycloud::webhook::sign(secret, t, b.as_bytes())
+    };
     let tampered = body.replace("PENDING", "CONNECTED");
     let good = sign(WEBHOOK_SECRET, now(), &body);
     let bare_s = good.split_once(",s=").unwrap().1.to_owned();
@@ -316,7 +318,7 @@ async fn the_tolerance_is_measured_against_the_injected_clock() {
         (stopped - 301, 401),
         (now(), 401),
     ] {
-        let sig = proxy::webhook::sign(WEBHOOK_SECRET, t, body.as_bytes());
+        let sig = proxy::providers::ycloud::webhook::sign(WEBHOOK_SECRET, t, body.as_bytes());
         let r = app.post_webhook(&body, Some(&sig)).await;
         assert_eq!(r.status(), status, "t = stopped {:+}", t - stopped);
     }
@@ -344,7 +346,7 @@ async fn state_of(app: &TestApp, id: &str) -> OnboardingState {
 #[tokio::test]
 async fn the_signature_header_is_judged_before_the_body_is_waited_for() {
     let app = spawn_app().await;
-    let stale = proxy::webhook::sign(WEBHOOK_SECRET, now() - 3600, b"{}");
+    let stale = proxy::providers::ycloud::webhook::sign(WEBHOOK_SECRET, now() - 3600, b"{}");
     for (header, status, code) in [
         (stale.as_str(), "401", "signature_stale"),
         ("t=soon,s=00", "400", "signature_malformed"),

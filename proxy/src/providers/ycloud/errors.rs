@@ -225,7 +225,7 @@ impl UpstreamError {
             message,
             retryable,
             upstream_request_id: self.request_id().map(str::to_owned),
-            retry_after: retry_after.map(crate::store::format_time),
+            retry_after: retry_after.map(crate::clock::format_time),
             candidates: Vec::new(),
         }
     }
@@ -235,7 +235,7 @@ impl UpstreamError {
 mod tests {
     use super::*;
     use crate::clock::Clock;
-    use crate::ycloud::ErrorResponse;
+    use crate::providers::ycloud::ErrorResponse;
 
     fn status_error(status: u16, body: Value) -> UpstreamError {
         UpstreamError::Status {
@@ -293,7 +293,7 @@ mod tests {
             assert!(o.retryable);
             assert_eq!(
                 o.retry_after,
-                Some(crate::store::format_time(now + time::Duration::hours(72)))
+                Some(crate::clock::format_time(now + time::Duration::hours(72)))
             );
         }
     }

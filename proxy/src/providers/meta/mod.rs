@@ -40,12 +40,15 @@ use wire::{PhoneNumberId, StorageRegion, WabaId};
 
 use crate::config::UpstreamTuning;
 use crate::metrics::Metrics;
-use crate::upstream::BodyError;
+use crate::providers::http::BodyError;
 use crate::vault::Vault;
 
 mod errors;
 mod fake;
+pub mod graph;
 pub mod pin;
+mod rules;
+mod run;
 pub mod webhook;
 
 pub use errors::{
@@ -53,6 +56,7 @@ pub use errors::{
     TOO_MANY_PIN_GUESSES,
 };
 pub use fake::FakeMeta;
+pub use run::{DeregisterError, PinError};
 
 /// The fields of a phone number the proxy reads (and keeps); `is_on_biz_app` and
 /// `platform_type` confirm a coexistence onboarding ([`crate::biz_app`]).
@@ -201,22 +205,23 @@ impl MetaClient {
         }
         let response = request.send().await.map_err(MetaError::transport)?;
         let status = response.status();
-        let bytes = match crate::upstream::read_capped(response, self.tuning.max_body_bytes).await {
-            Ok(bytes) => bytes,
-            Err(BodyError::Transport(e)) => return Err(MetaError::transport(e)),
-            Err(BodyError::TooLarge(max)) => {
-                tracing::warn!(
-                    call = op.as_str(),
-                    status = status.as_u16(),
-                    max,
-                    "Meta's answer is over the cap; not read"
-                );
-                return Err(MetaError::BadBody {
-                    status: status.as_u16(),
-                    cause: format!("the answer is larger than {max} bytes"),
-                });
-            }
-        };
+        let bytes =
+            match crate::providers::http::read_capped(response, self.tuning.max_body_bytes).await {
+                Ok(bytes) => bytes,
+                Err(BodyError::Transport(e)) => return Err(MetaError::transport(e)),
+                Err(BodyError::TooLarge(max)) => {
+                    tracing::warn!(
+                        call = op.as_str(),
+                        status = status.as_u16(),
+                        max,
+                        "Meta's answer is over the cap; not read"
+                    );
+                    return Err(MetaError::BadBody {
+                        status: status.as_u16(),
+                        cause: format!("the answer is larger than {max} bytes"),
+                    });
+                }
+            };
         // The call's name and status only: the URL holds the proof, the body may hold a PIN.
         tracing::info!(
             call = op.as_str(),

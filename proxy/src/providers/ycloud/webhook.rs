@@ -1,5 +1,5 @@
-//! YCloud webhooks: signature verification (as an axum extractor, on the raw body, before
-//! any parsing), the event envelope with its tagged `type`, and a signing helper for tests.
+//! YCloud webhooks: signature verification (on the raw body, before any parsing; the
+//! extractor is `routes::webhooks`'), the event envelope with its tagged `type`, and a signing helper for tests.
 //!
 //! YCloud sends `YCloud-Signature: t={unix seconds},s={hex}` where
 //! `s = HMAC-SHA256(key = endpoint secret, message = "{t}.{raw body}")`. The proxy accepts a
@@ -7,8 +7,6 @@
 //! [`TOLERANCE_SECS`] of the proxy's [`Clock`](crate::clock::Clock), in either direction. The
 //! header's form and age are checked before the body is read.
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -16,8 +14,23 @@ use serde_json::Value;
 use sha2::Sha256;
 use time::OffsetDateTime;
 
-use crate::error::Error;
-use crate::routes::AppState;
+/// Why a YCloud webhook is refused before anything is applied; `crate::error` says how
+/// each is answered.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No `YCloud-Signature` header.
+    SignatureMissing,
+    /// A header that is not `t=<unix seconds>,s=<hex>`, and why.
+    SignatureMalformed(&'static str),
+    /// No `s` matches the body.
+    SignatureInvalid,
+    /// `t` is more than [`TOLERANCE_SECS`] from the proxy's clock.
+    SignatureStale,
+    /// A body that is not JSON.
+    MalformedJson(String),
+    /// JSON that is not an event.
+    InvalidEvent(String),
+}
 
 /// The header YCloud signs its webhooks with.
 pub const SIGNATURE_HEADER: &str = "YCloud-Signature";
@@ -49,18 +62,22 @@ fn mac(secret: &[u8], t: i64, body: &[u8]) -> HmacSha256 {
 
 /// The parts of a `YCloud-Signature` header.
 #[derive(Debug, PartialEq, Eq)]
-struct Signature {
+pub struct Signature {
     t: i64,
     /// Every `s=` given (one normally; several while a secret is being rolled).
     s: Vec<Vec<u8>>,
 }
 
-fn parse_header(value: &str) -> Result<Signature, Error> {
+/// Reads a `YCloud-Signature` header's value.
+///
+/// # Errors
+/// [`Refusal::SignatureMalformed`] when it is not `t=<unix seconds>,s=<hex>`.
+pub fn parse_header(value: &str) -> Result<Signature, Refusal> {
     let mut t = None;
     let mut s = Vec::new();
     for part in value.split(',') {
         let Some((k, v)) = part.trim().split_once('=') else {
-            return Err(Error::SignatureMalformed(
+            return Err(Refusal::SignatureMalformed(
                 "expected t=<unix seconds>,s=<hex>",
             ));
         };
@@ -68,13 +85,15 @@ fn parse_header(value: &str) -> Result<Signature, Error> {
             "t" => {
                 let v = v.trim();
                 if v.is_empty() || v.len() > 12 || !v.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(Error::SignatureMalformed("t is not a unix time in seconds"));
+                    return Err(Refusal::SignatureMalformed(
+                        "t is not a unix time in seconds",
+                    ));
                 }
                 t = v.parse::<i64>().ok();
             }
             "s" => match hex::decode(v.trim()) {
                 Ok(bytes) if bytes.len() == 32 => s.push(bytes),
-                _ => return Err(Error::SignatureMalformed("s is not a hex SHA-256 HMAC")),
+                _ => return Err(Refusal::SignatureMalformed("s is not a hex SHA-256 HMAC")),
             },
             // Later schemes may add keys; ignoring them keeps this endpoint working.
             _ => {}
@@ -82,23 +101,23 @@ fn parse_header(value: &str) -> Result<Signature, Error> {
     }
     match (t, s.is_empty()) {
         (Some(t), false) => Ok(Signature { t, s }),
-        (None, _) => Err(Error::SignatureMalformed("t is missing")),
-        (Some(_), true) => Err(Error::SignatureMalformed("s is missing")),
+        (None, _) => Err(Refusal::SignatureMalformed("t is missing")),
+        (Some(_), true) => Err(Refusal::SignatureMalformed("s is missing")),
     }
 }
 
 /// Checks a `YCloud-Signature` header against the raw body at time `now`.
 ///
 /// # Errors
-/// [`Error::SignatureMalformed`] (400) for a header that does not parse,
-/// [`Error::SignatureStale`] (401) for a timestamp more than [`TOLERANCE_SECS`] away,
-/// [`Error::SignatureInvalid`] (401) when no `s` matches.
+/// [`Refusal::SignatureMalformed`] (400) for a header that does not parse,
+/// [`Refusal::SignatureStale`] (401) for a timestamp more than [`TOLERANCE_SECS`] away,
+/// [`Refusal::SignatureInvalid`] (401) when no `s` matches.
 pub fn verify(
     secret: &SecretString,
     header: &str,
     body: &[u8],
     now: OffsetDateTime,
-) -> Result<(), Error> {
+) -> Result<(), Refusal> {
     let sig = parse_header(header)?;
     sig.check_fresh(now)?;
     sig.check_mac(secret, body)
@@ -106,16 +125,22 @@ pub fn verify(
 
 impl Signature {
     /// The timestamp's distance from `now`, in either direction, is within the tolerance.
-    fn check_fresh(&self, now: OffsetDateTime) -> Result<(), Error> {
+    ///
+    /// # Errors
+    /// [`Refusal::SignatureStale`].
+    pub fn check_fresh(&self, now: OffsetDateTime) -> Result<(), Refusal> {
         // Saturating: `t` is at most 12 digits, `now` any time the clock says.
         if now.unix_timestamp().saturating_sub(self.t).saturating_abs() > TOLERANCE_SECS {
-            return Err(Error::SignatureStale);
+            return Err(Refusal::SignatureStale);
         }
         Ok(())
     }
 
     /// One `s` is the HMAC of `"{t}.{body}"` with `secret` (compared in constant time).
-    fn check_mac(&self, secret: &SecretString, body: &[u8]) -> Result<(), Error> {
+    ///
+    /// # Errors
+    /// [`Refusal::SignatureInvalid`].
+    pub fn check_mac(&self, secret: &SecretString, body: &[u8]) -> Result<(), Refusal> {
         let expected = mac(secret.expose_secret().as_bytes(), self.t, body);
         if self
             .s
@@ -124,35 +149,8 @@ impl Signature {
         {
             Ok(())
         } else {
-            Err(Error::SignatureInvalid)
+            Err(Refusal::SignatureInvalid)
         }
-    }
-}
-
-/// The raw body of a webhook whose signature was verified. Parsing happens only after this.
-#[derive(Debug)]
-pub struct VerifiedWebhook(pub Bytes);
-
-impl FromRequest<AppState> for VerifiedWebhook {
-    type Rejection = Error;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(secret) = state.webhook_secret.as_ref() else {
-            return Err(Error::WebhooksDisabled);
-        };
-        // The header's presence, form and age first: a request that cannot be genuine is
-        // refused before its body (up to 1 MiB) is waited for or buffered.
-        let signature = match req.headers().get(SIGNATURE_HEADER) {
-            None => return Err(Error::SignatureMissing),
-            Some(v) => parse_header(
-                v.to_str()
-                    .map_err(|_| Error::SignatureMalformed("the header is not ASCII"))?,
-            )?,
-        };
-        signature.check_fresh(state.clock.now())?;
-        let body = Bytes::from_request(req, state).await?;
-        signature.check_mac(secret, &body)?;
-        Ok(Self(body))
     }
 }
 
@@ -268,20 +266,20 @@ impl Event {
     /// Parses a verified body.
     ///
     /// # Errors
-    /// [`Error::MalformedJson`] when it is not JSON, [`Error::InvalidEvent`] when it is not
+    /// [`Refusal::MalformedJson`] when it is not JSON, [`Refusal::InvalidEvent`] when it is not
     /// an event (no string `id` of 1 to 128 characters, no `type`).
-    pub fn parse(body: &[u8]) -> Result<Self, Error> {
+    pub fn parse(body: &[u8]) -> Result<Self, Refusal> {
         let value: Value = serde_json::from_slice(body)
-            .map_err(|e| Error::MalformedJson(e.to_string().chars().take(300).collect()))?;
+            .map_err(|e| Refusal::MalformedJson(e.to_string().chars().take(300).collect()))?;
         let envelope: Envelope = serde_json::from_value(value)
-            .map_err(|e| Error::InvalidEvent(e.to_string().chars().take(300).collect()))?;
+            .map_err(|e| Refusal::InvalidEvent(e.to_string().chars().take(300).collect()))?;
         if envelope.id.is_empty() || envelope.id.chars().count() > 128 {
-            return Err(Error::InvalidEvent(
+            return Err(Refusal::InvalidEvent(
                 "id must hold 1 to 128 characters".to_owned(),
             ));
         }
         if envelope.kind.is_empty() || envelope.kind.chars().count() > 128 {
-            return Err(Error::InvalidEvent(
+            return Err(Refusal::InvalidEvent(
                 "type must hold 1 to 128 characters".to_owned(),
             ));
         }
@@ -314,7 +312,7 @@ mod tests {
         for now in [1_700_000_301, 1_699_999_699] {
             assert!(matches!(
                 verify(&secret(), &header, body, at(now)),
-                Err(Error::SignatureStale)
+                Err(Refusal::SignatureStale)
             ));
         }
         assert!(matches!(
@@ -324,11 +322,11 @@ mod tests {
                 body,
                 at(1_700_000_000)
             ),
-            Err(Error::SignatureInvalid)
+            Err(Refusal::SignatureInvalid)
         ));
         assert!(matches!(
             verify(&secret(), &header, b"{}", at(1_700_000_000)),
-            Err(Error::SignatureInvalid)
+            Err(Refusal::SignatureInvalid)
         ));
     }
 
@@ -350,7 +348,7 @@ mod tests {
             "garbage".to_owned(),
         ] {
             assert!(
-                matches!(parse_header(&bad), Err(Error::SignatureMalformed(_))),
+                matches!(parse_header(&bad), Err(Refusal::SignatureMalformed(_))),
                 "{bad}"
             );
         }
@@ -380,16 +378,16 @@ mod tests {
     fn bodies_must_be_events() {
         assert!(matches!(
             Event::parse(b"nope"),
-            Err(Error::MalformedJson(_))
+            Err(Refusal::MalformedJson(_))
         ));
-        assert!(matches!(Event::parse(b"{}"), Err(Error::InvalidEvent(_))));
+        assert!(matches!(Event::parse(b"{}"), Err(Refusal::InvalidEvent(_))));
         assert!(matches!(
             Event::parse(br#"{"id":"","type":"x"}"#),
-            Err(Error::InvalidEvent(_))
+            Err(Refusal::InvalidEvent(_))
         ));
         assert!(matches!(
             Event::parse(br#"{"id":1,"type":"x"}"#),
-            Err(Error::InvalidEvent(_))
+            Err(Refusal::InvalidEvent(_))
         ));
         let e =
             Event::parse(br#"{"id":"evt","type":"whatsapp.template.reviewed","more":1}"#).unwrap();

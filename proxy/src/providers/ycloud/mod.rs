@@ -42,11 +42,13 @@ use wire::{PhoneNumberId, WabaId};
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
 use crate::metrics::Metrics;
-use crate::sandbox::FakeYCloud;
-use crate::upstream::BodyError;
+use crate::providers::http::BodyError;
+use crate::providers::ycloud::fake::FakeYCloud;
 
 mod errors;
+pub mod fake;
 mod types;
+pub mod webhook;
 
 pub use errors::{UpstreamError, META_REGISTER_LIMIT, ON_PREM_BLOCKED};
 pub use types::{ErrorDetail, ErrorResponse, Object, PhoneNumber, Waba, WhatsappApiError};
@@ -293,7 +295,9 @@ impl YCloudClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, self.clock.now()));
-        let body = match crate::upstream::read_capped(response, self.tuning.max_body_bytes).await {
+        let body = match crate::providers::http::read_capped(response, self.tuning.max_body_bytes)
+            .await
+        {
             Ok(body) => body,
             Err(BodyError::Transport(e)) => return Err(transport_error(e)),
             Err(BodyError::TooLarge(max)) => {

@@ -24,18 +24,18 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use wire::{ErrorCode, OnboardingState};
 
-use super::webhook_rules::{
+use crate::pipeline::webhook_rules::{
     disconnected, enforcement, may_change, merged, number_blocked, person_error, str_field,
 };
-use super::{Applied, Pipeline};
-use crate::meta::webhook::{Change, Notification};
+use crate::pipeline::{Applied, Pipeline};
+use crate::providers::meta::webhook::{Change, Notification};
 use crate::store::{
     EventObject, EventOutcome, IncomingEvent, Record, Step, StepStatus, StoreError, Update, Verdict,
 };
 
 /// The fields of Meta's webhooks the kit acts on; changes of any other are neither applied
 /// nor stored.
-pub(super) const ACTED_ON: &[&str] = &[
+pub(crate) const ACTED_ON: &[&str] = &[
     "account_update",
     "account_review_update",
     "business_capability_update",
@@ -49,12 +49,12 @@ const CLOCK_SKEW: time::Duration = time::Duration::minutes(1);
 
 /// Whether a change dated `at` (its entry's `time`) is older than onboarding `o`.
 fn dated_before(at: Option<OffsetDateTime>, o: &Record) -> bool {
-    let created = crate::store::parse_time(&o.created_at);
+    let created = crate::clock::parse_time(&o.created_at);
     matches!((at, created), (Some(at), Some(created)) if at < created - CLOCK_SKEW)
 }
 
 /// The WABA a change is about.
-pub(super) fn waba_of<'a>(entry_id: &'a str, change: &'a Change) -> &'a str {
+pub(crate) fn waba_of<'a>(entry_id: &'a str, change: &'a Change) -> &'a str {
     change
         .value
         .get("waba_info")
@@ -95,7 +95,7 @@ fn object_of(change: &Change) -> EventObject {
 }
 
 /// What `change` (in an entry about `waba`) changes on `o`; `None` when nothing.
-pub(super) fn meta_change(o: &Record, waba: &str, change: &Change) -> Option<Update> {
+pub(crate) fn meta_change(o: &Record, waba: &str, change: &Change) -> Option<Update> {
     if o.waba_id.as_str() != waba {
         return None;
     }
@@ -259,7 +259,7 @@ impl Pipeline {
 
     /// A deferred Meta change (stored as a notification of one entry with one change),
     /// applied to onboarding `id` alone.
-    pub(super) async fn apply_deferred_meta(
+    pub(crate) async fn apply_deferred_meta(
         &self,
         id: &str,
         event_id: &str,
@@ -446,7 +446,9 @@ mod tests {
                 state,
                 steps: Vec::new(),
                 waba: None,
-                phone_number: Some(crate::ycloud::PhoneNumber::summary_of(&phone_number)),
+                phone_number: Some(crate::providers::ycloud::PhoneNumber::summary_of(
+                    &phone_number,
+                )),
                 error: None,
                 previous_onboarding_id: None,
                 inbound_verified_at: None,

@@ -36,12 +36,14 @@ use wire::{
     PhoneNumberId, Pin, StorageRegion,
 };
 
-use super::follower::{number_outcome, Polled};
-use super::lease::Lease;
-use super::webhook_rules::person_error;
-use super::{detached, CreateError, Created, Flow, Pipeline, REGISTER_BUDGET, REGISTER_WINDOW};
-use crate::meta::{pin, Direct, MetaError, Op, SyncType, NOT_REGISTERED, REQUEST_LIMIT};
-use crate::provider::Provider;
+use crate::pipeline::follower::{number_outcome, Polled};
+use crate::pipeline::lease::Lease;
+use crate::pipeline::webhook_rules::person_error;
+use crate::pipeline::{
+    detached, CreateError, Created, Flow, Pipeline, REGISTER_BUDGET, REGISTER_WINDOW,
+};
+use crate::providers::meta::{pin, Direct, MetaError, Op, SyncType, NOT_REGISTERED, REQUEST_LIMIT};
+use crate::providers::Provider;
 use crate::store::{
     Budget, CallKind, CountedCall, Customer, PinOrigin, Record, Step, StepStatus, Steps,
     StoreError, Update, Writes,
@@ -105,7 +107,7 @@ fn done(steps: &Steps, step: Step) -> bool {
 
 /// Whether a number read from Meta may be registered: its display name is approved (or
 /// needs no review). A number without `name_status` is not held back.
-pub(super) fn name_ready(number: &Value) -> bool {
+pub(crate) fn name_ready(number: &Value) -> bool {
     match number.get("name_status").and_then(Value::as_str) {
         None | Some("APPROVED" | "AVAILABLE_WITHOUT_REVIEW") => true,
         Some(_) => false,
@@ -153,7 +155,7 @@ impl Pipeline {
     }
 
     /// The Meta provider, when it is the one.
-    pub(super) fn direct(&self) -> Option<&std::sync::Arc<Direct>> {
+    pub(crate) fn direct(&self) -> Option<&std::sync::Arc<Direct>> {
         match &self.inner.provider {
             Provider::Meta(direct) => Some(direct),
             Provider::YCloud(_) => None,
@@ -250,7 +252,7 @@ impl Pipeline {
     }
 
     /// The business token of onboarding `id`, opened.
-    pub(super) async fn business_token(
+    pub(crate) async fn business_token(
         &self,
         direct: &Direct,
         id: &str,
@@ -287,7 +289,7 @@ impl Pipeline {
     }
 
     /// The Meta run of an onboarding (module documentation).
-    pub(super) async fn run_direct(
+    pub(crate) async fn run_direct(
         &self,
         direct: &Direct,
         onboarding: &Record,
@@ -462,11 +464,11 @@ impl Pipeline {
                         message: format!(
                             "This number has used Meta's 10 register requests for 72 hours; \
                              retry after {}.",
-                            crate::store::format_time(until)
+                            crate::clock::format_time(until)
                         ),
                         retryable: true,
                         upstream_request_id: None,
-                        retry_after: Some(crate::store::format_time(until)),
+                        retry_after: Some(crate::clock::format_time(until)),
                         candidates: Vec::new(),
                     };
                     return self.stop(id, w, OnboardingState::Failed, error, None).await;
@@ -656,7 +658,7 @@ impl Pipeline {
     /// Starts the follower of a `pending` number: polls it with the business token until it
     /// settles, backing off like the YCloud follower (Meta's webhooks usually bring the news
     /// first). It holds the run's lease while it polls, and releases it when it stops.
-    pub(super) fn follow_direct(&self, direct: Arc<Direct>, onboarding: &Record, lease: Lease) {
+    pub(crate) fn follow_direct(&self, direct: Arc<Direct>, onboarding: &Record, lease: Lease) {
         let pipeline = self.clone();
         let id = onboarding.id.clone();
         let phone = onboarding.phone_number_id.clone();

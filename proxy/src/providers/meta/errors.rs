@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use wire::{ErrorCode, OnboardingError};
 
 use crate::pipeline::REGISTER_WINDOW;
-use crate::ycloud::{META_REGISTER_LIMIT, ON_PREM_BLOCKED};
+use crate::providers::ycloud::{META_REGISTER_LIMIT, ON_PREM_BLOCKED};
 
 /// Meta: "Two step verification PIN Mismatch".
 pub const PIN_MISMATCH: i64 = 133005;
@@ -138,7 +138,7 @@ fn number(v: Option<&Value>) -> Option<i64> {
 }
 
 impl MetaError {
-    pub(super) fn transport(e: reqwest::Error) -> Self {
+    pub(crate) fn transport(e: reqwest::Error) -> Self {
         // The URL carries the appsecret_proof: never keep it.
         let e = e.without_url();
         if e.is_timeout() {
@@ -190,7 +190,7 @@ impl MetaError {
     }
 
     /// Whether the same call may simply be made again at once.
-    pub(super) fn may_retry(&self, op: Op) -> bool {
+    pub(crate) fn may_retry(&self, op: Op) -> bool {
         match self {
             MetaError::Connect(_) => true,
             MetaError::Timeout | MetaError::Transport(_) | MetaError::BadBody { .. } => {
@@ -212,7 +212,7 @@ impl MetaError {
                 MetaError::Graph { fbtrace_id, .. } => fbtrace_id.clone(),
                 _ => None,
             },
-            retry_after: retry_after.map(crate::store::format_time),
+            retry_after: retry_after.map(crate::clock::format_time),
             candidates: Vec::new(),
         }
     }
@@ -287,7 +287,7 @@ impl MetaError {
                     format!(
                         "Meta refused: this number made too many {verb} requests (133016), and \
                          Meta blocks its {verb} requests for 72 hours; retry after {}.",
-                        crate::store::format_time(until)
+                        crate::clock::format_time(until)
                     ),
                     true,
                     Some(until),
@@ -447,7 +447,7 @@ mod tests {
             assert!(e.message.ends_with('.'), "{}", e.message);
         }
         let limit = meta(133016).to_onboarding_error(Op::Deregister, now);
-        let until = crate::store::format_time(now + time::Duration::hours(72));
+        let until = crate::clock::format_time(now + time::Duration::hours(72));
         assert_eq!(limit.retry_after.as_deref(), Some(until.as_str()));
         assert!(limit.message.contains(&until), "{}", limit.message);
         let unavailable = graph(503, json!({})).to_onboarding_error(Op::Register, now);

@@ -6,16 +6,25 @@
 //! keyed with the app secret>`. Notifications carry no event id and Meta repeats a
 //! notification it could not deliver, so the SHA-256 of the body identifies one.
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::error::Error;
-use crate::routes::AppState;
+/// Why a Meta webhook is refused before anything is applied; `crate::error` says how each is
+/// answered.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No `X-Hub-Signature-256` header.
+    SignatureMissing,
+    /// A header that is not `sha256=<64 hex digits>`, and why.
+    SignatureMalformed(&'static str),
+    /// The HMAC does not match the body.
+    SignatureInvalid,
+    /// A body that is not a notification.
+    InvalidEvent(String),
+}
 
 /// The header Meta signs its webhooks with.
 pub const SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
@@ -41,44 +50,21 @@ pub fn sign(app_secret: &str, body: &[u8]) -> String {
 ///
 /// # Errors
 /// 400 for a header that is not `sha256=<64 hex digits>`, 401 when it does not match.
-pub fn verify(app_secret: &SecretString, header: &str, body: &[u8]) -> Result<(), Error> {
+pub fn verify(app_secret: &SecretString, header: &str, body: &[u8]) -> Result<(), Refusal> {
     let hex_mac = header
         .trim()
         .strip_prefix("sha256=")
-        .ok_or(Error::MetaSignatureMalformed("expected sha256=<hex>"))?;
-    let given = hex::decode(hex_mac).ok().filter(|b| b.len() == 32).ok_or(
-        Error::MetaSignatureMalformed("the HMAC is not 64 hex digits"),
-    )?;
+        .ok_or(Refusal::SignatureMalformed("expected sha256=<hex>"))?;
+    let given = hex::decode(hex_mac)
+        .ok()
+        .filter(|b| b.len() == 32)
+        .ok_or(Refusal::SignatureMalformed("the HMAC is not 64 hex digits"))?;
     let mut mac = Hmac::<Sha256>::new_from_slice(app_secret.expose_secret().as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(body);
     // Compares in constant time.
     mac.verify_slice(&given)
-        .map_err(|_| Error::MetaSignatureInvalid)
-}
-
-/// The raw body of a Meta webhook whose signature was verified.
-#[derive(Debug)]
-pub struct VerifiedMetaWebhook(pub Bytes);
-
-impl FromRequest<AppState> for VerifiedMetaWebhook {
-    type Rejection = Error;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(secret) = state.meta_webhooks.app_secret.as_ref() else {
-            return Err(Error::MetaWebhooksDisabled("FB_APP_SECRET"));
-        };
-        let header = match req.headers().get(SIGNATURE_HEADER) {
-            None => return Err(Error::MetaSignatureMissing),
-            Some(v) => v
-                .to_str()
-                .map_err(|_| Error::MetaSignatureMalformed("the header is not ASCII"))?
-                .to_owned(),
-        };
-        let body = Bytes::from_request(req, state).await?;
-        verify(secret, &header, &body)?;
-        Ok(Self(body))
-    }
+        .map_err(|_| Refusal::SignatureInvalid)
 }
 
 /// A notification: `{"object":"whatsapp_business_account","entry":[…]}`.
@@ -119,9 +105,9 @@ impl Notification {
     ///
     /// # Errors
     /// 400 `invalid_event` when it is not a notification.
-    pub fn parse(body: &[u8]) -> Result<Self, Error> {
+    pub fn parse(body: &[u8]) -> Result<Self, Refusal> {
         serde_json::from_slice::<Notification>(body)
-            .map_err(|e| Error::InvalidEvent(e.to_string().chars().take(200).collect()))
+            .map_err(|e| Refusal::InvalidEvent(e.to_string().chars().take(200).collect()))
     }
 
     /// The id the notification is stored once under: `meta_` and the body's SHA-256.
@@ -156,11 +142,11 @@ mod tests {
         assert!(verify(&secret, &good, body).is_ok());
         assert!(matches!(
             verify(&secret, &sign("other", body), body),
-            Err(Error::MetaSignatureInvalid)
+            Err(Refusal::SignatureInvalid)
         ));
         assert!(matches!(
             verify(&secret, &good, b"{}"),
-            Err(Error::MetaSignatureInvalid)
+            Err(Refusal::SignatureInvalid)
         ));
         for bad in [
             "",
@@ -172,7 +158,7 @@ mod tests {
             assert!(
                 matches!(
                     verify(&secret, bad, body),
-                    Err(Error::MetaSignatureMalformed(_))
+                    Err(Refusal::SignatureMalformed(_))
                 ),
                 "{bad}"
             );

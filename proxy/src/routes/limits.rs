@@ -23,9 +23,9 @@ use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::KeyExtractor;
 use tower_governor::{GovernorError, GovernorLayer};
 
+use super::AppState;
 use crate::config::LimitSettings;
-use crate::error::Error;
-use crate::routes::AppState;
+use crate::error::{BodyTimedOut, Error};
 
 /// The limits the handlers and layers apply themselves, with the settings they come from.
 #[derive(Debug, Clone)]
@@ -150,23 +150,6 @@ pub async fn body_deadline(
         })
     }))
     .await
-}
-
-/// The error a body read fails with once its deadline passed.
-#[derive(Debug, thiserror::Error)]
-#[error("the body did not arrive in time")]
-pub struct BodyTimedOut;
-
-/// Whether `e`, or an error it was caused by, is [`BodyTimedOut`].
-pub fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source = Some(e);
-    while let Some(err) = source {
-        if err.is::<BodyTimedOut>() {
-            return true;
-        }
-        source = err.source();
-    }
-    false
 }
 
 /// A body that fails with [`BodyTimedOut`] when it is still incomplete at `deadline`.

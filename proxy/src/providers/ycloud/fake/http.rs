@@ -24,7 +24,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{Answer, FakeYCloud, Switches};
-use crate::ycloud::{API_KEY_HEADER, REQUEST_ID_HEADER};
+use crate::providers::ycloud::{API_KEY_HEADER, REQUEST_ID_HEADER};
 
 /// How many calls `GET /__calls` keeps (the oldest are dropped): a benchmark's millions of
 /// calls must not grow the fake without bound.

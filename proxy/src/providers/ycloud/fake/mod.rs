@@ -6,7 +6,7 @@
 //! # Behaviour table
 //!
 //! Paths are relative to the API base (`YCLOUD_BASE_URL`, `…/v2`), the calls of
-//! [`YCloudClient`](crate::ycloud::YCloudClient). Successes are `200` with YCloud's
+//! [`YCloudClient`](crate::providers::ycloud::YCloudClient). Successes are `200` with YCloud's
 //! `WhatsappBusinessAccount` or `WhatsappPhoneNumber` object; errors are YCloud's
 //! `{"error": {"status", "code", "message", "requestId", …}}`, and over HTTP every answer
 //! carries a `YCloud-Request-ID` header (the body's `requestId`).
@@ -52,21 +52,21 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use wire::{PhoneNumberId, WabaId};
 
-use crate::ycloud::{ErrorResponse, Object, PhoneNumber, UpstreamError, Waba};
+use crate::providers::ycloud::{ErrorResponse, Object, PhoneNumber, UpstreamError, Waba};
 
 pub mod http;
 
 /// Static assets served in sandbox mode (written alongside the browser app).
 pub mod assets {
     /// `GET /sandbox/sdk.js`: a stand-in for Meta's JS SDK.
-    pub const SDK_JS: &str = include_str!("../assets/sandbox-sdk.js");
+    pub const SDK_JS: &str = include_str!("../../../../assets/sandbox-sdk.js");
     /// `GET /sandbox/popup.html`: a stand-in for Meta's Embedded Signup popup.
-    pub const POPUP_HTML: &str = include_str!("../assets/sandbox-popup.html");
+    pub const POPUP_HTML: &str = include_str!("../../../../assets/sandbox-popup.html");
     /// `GET /sandbox/dialog/oauth`: a stand-in for Meta's login dialog (the redirect flow).
-    pub const DIALOG_HTML: &str = include_str!("../assets/sandbox-dialog.html");
+    pub const DIALOG_HTML: &str = include_str!("../../../../assets/sandbox-dialog.html");
     /// `/embed-demo.html`: an example partner page embedding the widget. Sandbox mode only,
     /// so no production bundle or proxy ever serves a demo page.
-    pub const EMBED_DEMO_HTML: &str = include_str!("../assets/embed-demo.html");
+    pub const EMBED_DEMO_HTML: &str = include_str!("../../../../assets/embed-demo.html");
 }
 
 /// One answer of the fake, as YCloud sends it over HTTP.

@@ -31,7 +31,7 @@ use wire::{PhoneNumberId, WabaId};
 use crate::biz_app::{NumberFacts, FACT_FIELDS, LIST_FIELDS};
 use crate::config::UpstreamTuning;
 use crate::metrics::Metrics;
-use crate::upstream::BodyError;
+use crate::providers::http::BodyError;
 
 /// The permission that lists the WABAs a user granted.
 pub const MANAGEMENT_SCOPE: &str = "whatsapp_business_management";
@@ -451,7 +451,7 @@ impl GraphClient {
         }
         let response = request.send().await.map_err(failed)?;
         let status = response.status();
-        match crate::upstream::read_capped(response, self.max_body_bytes).await {
+        match crate::providers::http::read_capped(response, self.max_body_bytes).await {
             Ok(body) => Ok((status, body)),
             Err(BodyError::Transport(e)) => Err(failed(e)),
             Err(BodyError::TooLarge(max)) => {

@@ -9,10 +9,14 @@
 //! followed, and whether deregistering is possible; each provider's steps live in their own
 //! file (`pipeline/steps.rs`, `pipeline/direct.rs`).
 
+pub mod http;
+pub mod meta;
+pub mod ycloud;
+
 use std::sync::Arc;
 
-use crate::meta::Direct;
-use crate::ycloud::Upstream;
+use crate::providers::meta::Direct;
+use crate::providers::ycloud::Upstream;
 
 /// Where the onboarding's calls go.
 // One per process, inside the pipeline's `Arc`: boxing YCloud's client would save nothing.

@@ -1,0 +1,138 @@
+//! The widget's sentences in Traditional Chinese.
+
+use super::msg::Msg;
+
+// Compiled in every build, so a missing sentence is a compile error there too; the browser
+// bundle does not call these (its copies of the sentences arrive as JSON).
+#[cfg_attr(
+    all(target_arch = "wasm32", not(feature = "all-languages")),
+    allow(dead_code)
+)]
+pub(super) fn zh_hant(m: Msg) -> &'static str {
+    use Msg::*;
+    match m {
+        Title => "連結 WhatsApp",
+        Intro => "連結您企業的 WhatsApp 號碼。在 Facebook 視窗中完成，大約需要五分鐘。",
+        SandboxBadge => "沙盒模式：這裡的一切都不是真實的",
+        Language => "語言",
+        LaunchStandard => "連結新號碼",
+        ExplainStandard => "使用尚未註冊 WhatsApp 的號碼，接入 WhatsApp Business Platform。",
+        LaunchCoexistence => "繼續使用 WhatsApp Business App",
+        ExplainCoexistence => {
+            "連結您已在 WhatsApp Business App 中使用的號碼，並可繼續使用該應用程式。"
+        }
+        LoadingSdk => "正在載入 Facebook…",
+        SdkBlocked => "此瀏覽器無法載入 Facebook。",
+        SdkBlockedHelp => "可能被廣告攔截或追蹤保護封鎖。請為此頁面允許 facebook.net，然後重試。",
+        PopupBlocked => "此瀏覽器無法開啟 Facebook 視窗。",
+        PopupBlockedHelp => "請改為在此視窗中繼續：您將在這裡登入 Facebook，然後返回此頁面。",
+        InAppBrowser => "此頁面在某個應用程式內開啟，其瀏覽器無法開啟 Facebook 視窗。",
+        InAppBrowserHelp => "請在此視窗中繼續，或在手機瀏覽器中開啟此頁面（應用程式選單中的「在瀏覽器中開啟」）。",
+        ContinueRedirect => "在此視窗中繼續",
+        Redirecting => "正在開啟 Facebook 登入…",
+        Ready => "請選擇連結號碼的方式。",
+        InPopup => "請在 Facebook 視窗中繼續。",
+        InPopupHelp => "沒有看到視窗？請允許此頁面彈出視窗，然後再次點選按鈕。",
+        Submitting => "正在儲存您的帳戶…",
+        Pending => "正在設定您的號碼，此頁面會自動更新。",
+        Connected => "您的 WhatsApp 號碼已連結。",
+        CancelledAt => "您在「{step}」步驟關閉了 Facebook 視窗。",
+        Cancelled => "您在完成前關閉了 Facebook 視窗。",
+        CancelledHelp => "尚未建立任何內容。準備好後，點選按鈕重新開始。",
+        MetaError => "Facebook 回報了一個錯誤：{message}",
+        FlowCoexNotEligible => "這個號碼無法在保留 WhatsApp Business 應用程式的同時連接。請改用符合資格的號碼，或將它作為新號碼連接。",
+        FlowCoexMarketing => "此帳戶已使用行銷訊息功能，無法與 WhatsApp Business 應用程式同時使用。請改為作為新號碼連接。",
+        FlowAppTooOld => "請先將手機上的 WhatsApp Business 應用程式更新至 2.24.17 或更新版本，然後再試一次。",
+        FlowSharedWithPartner => "這個 WhatsApp 帳戶已連接其他服務商。請先在 WhatsApp Business 應用程式中中斷連線，然後再試一次。",
+        FlowDisconnectWait => "請先中斷此號碼與其他服務商的連線，等待 15 分鐘後再試一次。",
+        FlowAlreadyShared => "這個 WhatsApp 帳戶已被分享。請選擇其他帳戶，或請網站團隊檢查現有連線。",
+        FlowBusinessVerification => "Meta 要求先完成商家驗證。請在 Meta Business Suite 中完成商家驗證後再試一次。",
+        FlowVerificationElsewhere => "商家驗證已透過另一家合作夥伴發起。請在該處完成驗證或等待其結束後再試一次。",
+        FlowTooManyAttempts => "嘗試次數過多。請等待幾個小時後再試一次。",
+        FlowUnknown => "Facebook 視窗中發生問題。請再試一次；若再次發生，請憑下方的參考編號聯絡客服。",
+        SupportReference => "客服參考編號：{reference}",
+        NotAuthorized => "Facebook 未授予所需權限。請重試並接受授權。",
+        TimedOut => "Facebook 視窗沒有回傳結果。",
+        TimedOutHelp => {
+            "如果反覆發生，可能是本網站未在 Facebook 應用程式設定中獲准。請告知網站團隊。"
+        }
+        PopupFailed => "無法開啟 Facebook 視窗。請重新整理頁面後重試。",
+        InvalidFinish => "Facebook 已完成，但未提供帳戶資訊。請重試。",
+        ProxyUnreachable => "暫時無法連線到伺服器。",
+        ProxyUnreachableHelp => "您的帳戶資訊已保留在此頁面。請檢查網路連線，然後重試。",
+        Refused => "伺服器拒絕了請求：{message}",
+        PaymentPending => "您的 WhatsApp Business 帳戶已建立，但用於傳送訊息的付款方式尚未設定。",
+        NumberMissing => {
+            "您的 WhatsApp Business 帳戶已建立，但沒有電話號碼。請點選按鈕重新開始並新增號碼。"
+        }
+        NumberBlocked => "Meta 已封鎖此電話號碼，無法連結。",
+        NumberDeleted => "此電話號碼已從您的 WhatsApp Business 帳戶中移除。",
+        PartnerRemoved => "您的服務供應商對您 WhatsApp Business 帳戶的存取權限已被移除。",
+        AppUninstalled => "您的服務供應商的應用程式已從您的 WhatsApp Business 帳戶中移除。",
+        WabaBanned => "Meta 已停用此 WhatsApp Business 帳戶，無法連結。",
+        WabaBanScheduled => "Meta 計劃停用此 WhatsApp Business 帳戶。",
+        WabaRejected => "此 WhatsApp Business 帳戶未通過 Meta 的審查。",
+        WabaDeleted => "此 WhatsApp Business 帳戶已被刪除。",
+        SetupStopped => "您的號碼設定未能完成。",
+        ServiceUnavailable => "連結 WhatsApp 號碼的服務暫時沒有回應。",
+        ProviderFinishes => "已通知您的服務供應商，服務供應商將完成設定，您無需進行任何操作。",
+        RetryOnceFixed => "問題解決後，您也可以點選「重試」。",
+        ProviderToldStartAgain => "已通知您的服務供應商。準備好後，點選按鈕重新開始。",
+        ProviderToldNothing => "已通知您的服務供應商，如有需要，服務供應商會與您聯絡。",
+        TryLater => "請幾分鐘後重試。",
+        Deregistered => "您的服務供應商已將此號碼從 WhatsApp Business Platform 中斷連結。",
+        DeregisteredHelp => "如需重新連結，請聯絡您的服務供應商。",
+        OnboardingFailed => "有一個步驟未成功：{message}",
+        UpstreamRequest => "聯絡服務供應商時，請提供參考編號 {request}。",
+        SessionMissing => "此頁面只能透過您的專屬註冊連結使用。",
+        SessionMissingHelp => "請向引導您來到這裡的商家索取連結。",
+        SessionInvalid => "此註冊連結已失效。",
+        AskNewLink => "請聯絡傳送此連結給您的商家，索取新的連結。",
+        ModeNotAllowed => "您的註冊連結不支援這種連結方式。",
+        SessionExhausted => "此註冊連結的使用次數已達上限。",
+        CustomerRefMismatch => "此註冊頁面設定有誤，因此未儲存任何內容。",
+        CustomerRefMismatchHelp => "請告知您的服務供應商：他們需要修正頁面或傳送新的連結給您。",
+        AlreadyOnboarded => "此 WhatsApp Business 帳戶和號碼已為另一位客戶連結。",
+        AlreadyOnboardedHelp => {
+            "您可以點選按鈕，使用其他號碼重新開始；如有疑問，請聯絡您的服務供應商。"
+        }
+        RegisterLimit => "此號碼已達到 Meta 的註冊次數上限，可在 {when} 之後重試。",
+        TryAgain => "重試",
+        ProgressTitle => "進度",
+        StepBound => "已連結 WhatsApp Business 帳戶",
+        StepPayment => "已綁定付款方式",
+        StepRegistered => "已註冊電話號碼",
+        StepConnected => "號碼已連結",
+        StepDone => "已完成",
+        StepActive => "進行中",
+        StepWaiting => "等待中",
+        StepFailed => "需要處理",
+        WabaLabel => "WhatsApp Business 帳戶 ID",
+        NumberLabel => "電話號碼 ID",
+        NumberShownLabel => "電話號碼",
+        VerifiedNameLabel => "商家名稱",
+        StepBusinessAccountSelection => "選擇企業資產組合",
+        StepWabaPhoneProfilePicker => "選擇 WhatsApp Business 帳戶",
+        StepWhatsAppBusinessProfileSetup => "設定商家檔案",
+        StepPhoneNumberSetup => "新增電話號碼",
+        StepPhoneNumberVerification => "驗證電話號碼",
+        StepPermissions => "檢視權限",
+        PinAsk => "還差一步：此號碼已設定雙重驗證 PIN 碼，WhatsApp 需要它才能連接此號碼。",
+        PinLabel => "雙重驗證 PIN 碼",
+        PinHint => "請輸入在 WhatsApp 中為此號碼設定的 6 位數 PIN 碼。如果您不知道，可以在 WhatsApp 管理工具中重設。",
+        PinSubmit => "傳送 PIN 碼",
+        PinSending => "正在驗證您的 PIN 碼…",
+        PinInvalid => "請輸入剛好 6 位數字（0 到 9）。",
+        PinWrong => "此 PIN 碼不是這個號碼的雙重驗證 PIN 碼。",
+        PinWrongHelp => "請檢查後再試一次。每次輸入錯誤都會計入鎖定次數，如果您不確定，請先在 WhatsApp 管理工具中重設。",
+        PinNotSent => "暫時無法傳送您的 PIN 碼。請稍候片刻再傳送。",
+        PinLocked => "嘗試的錯誤 PIN 碼過多，WhatsApp 已暫時鎖定此號碼的 PIN 碼驗證。",
+        PinLockedHelp => "已通知您的服務供應商。請等待一段時間（通常為幾個小時）後再試；如果不確定 PIN 碼，請先在 WhatsApp 管理工具中重設。",
+        AnotherNumber => "在此期間，您可以連結其他號碼。",
+        ReturnTo => "返回 {partner}",
+        ReturnBack => "返回上一個網站",
+        ConnectingToFor => "正在為 {customer} 將 WhatsApp 連接到 {partner}",
+        ConnectingTo => "正在將 WhatsApp 連接到 {partner}",
+        ConnectingFor => "正在為 {customer} 連接 WhatsApp",
+    }
+}
