@@ -155,15 +155,19 @@ async fn a_thousand_onboardings_survive_faults_and_two_kills() {
     }
     let mut kills = 0;
     for mark in KILL_AT {
-        while accepted.load(Ordering::Relaxed) < mark {
+        poll_until(Duration::from_secs(60), || async {
             // A refused post will never be accepted: stop waiting for the mark then.
             let refused = refused.lock().unwrap().clone();
             assert!(
                 refused.is_empty(),
                 "refused before the kill at {mark}: {refused:?}"
             );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+            match accepted.load(Ordering::Relaxed) {
+                n if n >= mark => Ok(()),
+                n => Err(format!("{n} accepted, the kill is at {mark}")),
+            }
+        })
+        .await;
         // Child::kill is SIGKILL on Unix: no shutdown, no flush.
         proxy.child.kill().unwrap();
         proxy.child.wait().unwrap();
