@@ -70,8 +70,8 @@ pub struct Application {
     sweeper: AbortOnDrop,
     /// Reads connected numbers' health as they fall due (none when `health_every` is off).
     health: Option<AbortOnDrop>,
-    /// The health reader's passes so far ([`Application::health_passes`]).
-    health_passes: tokio::sync::watch::Receiver<u64>,
+    /// The health reader's passes so far (0 while it is off): a test waits for one.
+    pub health_passes: tokio::sync::watch::Receiver<u64>,
 }
 
 /// A background task that ends with its owner.
@@ -347,12 +347,6 @@ impl Application {
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.addr.port()
-    }
-
-    /// How many passes over the numbers due for a health read this instance has done (stays
-    /// 0 when `health_every` is off): what shows a test that an instance had its chance.
-    pub fn health_passes(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.health_passes.clone()
     }
 
     /// The start-up line: `listening on http://ADDR (sandbox mode|YCloud at BASE)`.

@@ -246,7 +246,7 @@ pub async fn spawn_app_with(mut opts: Options) -> TestApp {
         .await
         .expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let health_passes = app.health_passes();
+    let health_passes = app.health_passes.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = rx.await;
