@@ -22,9 +22,10 @@ use wire::{
 
 use super::onboardings::{onboarding_id, retry_onboarding};
 use super::AppState;
+use crate::clock::parse_time;
 use crate::error::{Error, Json};
 use crate::pipeline::RestartError;
-use crate::store::{parse_time, EventFilter, OnboardingQuery};
+use crate::store::{EventFilter, OnboardingQuery};
 
 /// The partner API keys, kept as SHA-256 digests: comparing digests of equal length in
 /// constant time leaks neither a key's content nor its length.
