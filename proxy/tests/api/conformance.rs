@@ -465,7 +465,7 @@ async fn a_restart_repeats_no_finished_step<P: Provider>() {
     let database = database().await;
     let mut first = spawn_app_with(P::options(&dir, database.as_deref()).await).await;
     let o = connected_standard::<P>(&first).await;
-    first.shutdown();
+    first.shutdown().await;
     // Keep the database: the next app opens it.
     std::mem::forget(first);
     let store = Store::connect(

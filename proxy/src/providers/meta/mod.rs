@@ -43,6 +43,7 @@ use crate::metrics::Metrics;
 use crate::providers::http::BodyError;
 use crate::vault::Vault;
 
+mod actions;
 mod errors;
 mod fake;
 pub mod graph;
