@@ -80,28 +80,29 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 use tokio::sync::Semaphore;
-use wire::{CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingError, OnboardingState};
+use wire::{CreateOnboarding, Mode, Onboarding, OnboardingState};
 
-use crate::budget;
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
 use crate::providers::Provider;
-use crate::store::{
-    self, Customer, EventOutcome, Insert, Record, Step, StepStatus, Steps, Store, StoreError,
-    Unleased,
-};
+use crate::store::{Customer, Insert, Record, Step, Steps, Store, StoreError};
 
 mod changes;
+mod deferred;
 pub(crate) mod follower;
 pub(crate) mod health;
 pub(crate) mod lease;
+mod outcomes;
 mod rekey;
 mod restart;
+mod resume;
+mod retry;
 mod steps;
 
 pub use changes::Subscription;
+pub use outcomes::{Applied, CreateError, Created, DeregisterError, PinError, RetryError};
 pub use rekey::{ResealError, Resealed};
 pub use restart::RestartError;
 
@@ -110,63 +111,6 @@ use lease::Lease;
 /// Unfinished onboardings resumed at the same time: a restart after an outage may find
 /// thousands, and running them all at once would hit YCloud and the database together.
 pub const RESUME_CONCURRENCY: usize = 16;
-
-/// What `create` answered.
-#[derive(Debug)]
-pub enum Created {
-    /// Stored now, its synchronous steps run.
-    New(Onboarding),
-    /// The same customer's onboarding of this WABA and number, stored before.
-    Again(Onboarding),
-}
-
-/// Why `create` stored nothing.
-#[derive(Debug, thiserror::Error)]
-pub enum CreateError {
-    /// The session created all the onboardings it may.
-    #[error("session exhausted")]
-    SessionExhausted,
-    /// The session was revoked or expired while the request ran.
-    #[error("session ended")]
-    SessionEnded,
-    /// The WABA and number belong to another customer's onboarding.
-    #[error("already onboarded for another customer")]
-    AlreadyOnboarded,
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// What a webhook event did ([`Pipeline::apply_event`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    /// A type the proxy does not act on, or about no WABA or number: not stored.
-    Ignored,
-    /// Its id was seen before: not applied again.
-    Duplicate,
-    /// Stored and applied: this many onboardings changed.
-    Changed(usize),
-}
-
-/// Why `retry` was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum RetryError {
-    /// No onboarding has this id.
-    #[error("not found")]
-    NotFound,
-    /// Nothing is retryable (connected, pending, running, or a non-retryable failure).
-    #[error("{0}")]
-    NothingToRetry(String),
-    /// The number's register budget is spent until the given time.
-    #[error("register budget spent")]
-    BudgetSpent(time::OffsetDateTime),
-    /// This onboarding was retried less than the retry cooldown ago; the wait left.
-    #[error("retried too soon")]
-    TooSoon(std::time::Duration),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 pub(crate) struct Inner {
     pub(crate) store: Store,
@@ -193,49 +137,6 @@ pub(crate) struct Inner {
     /// PINs the customer sent, waiting for the register run that tries them: kept in
     /// memory only, and stored (sealed) once Meta accepted one.
     pub(crate) customer_pins: Mutex<HashMap<String, wire::Pin>>,
-}
-
-/// Why `submit_pin` was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum PinError {
-    /// No onboarding has this id.
-    #[error("not found")]
-    NotFound,
-    /// The onboarding is not waiting for a PIN (or another request is working on it).
-    #[error("{0}")]
-    NotExpected(String),
-    /// The customer sent as many PINs as the provider allows in its window.
-    #[error("PIN attempts exhausted")]
-    AttemptsExhausted,
-    /// The number's register budget is spent until then.
-    #[error("register budget spent")]
-    BudgetSpent(OffsetDateTime),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The PIN could not be sealed.
-    #[error("{0}")]
-    Internal(String),
-}
-
-/// Why `deregister` did not deregister.
-#[derive(Debug, thiserror::Error)]
-pub enum DeregisterError {
-    /// No onboarding has this id.
-    #[error("not found")]
-    NotFound,
-    /// Not possible for this provider, mode or state.
-    #[error("{0}")]
-    NotDeregistrable(String),
-    /// The number's deregister budget is spent until then.
-    #[error("deregister budget spent")]
-    BudgetSpent(OffsetDateTime),
-    /// The provider (Meta) refused or failed; the onboarding is unchanged.
-    #[error("{}", .0.message)]
-    Meta(OnboardingError),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 /// The onboarding pipeline. Cheap to clone; clones share everything.
@@ -496,201 +397,6 @@ impl Pipeline {
         }
     }
 
-    /// Runs the failed step again, and what follows it.
-    ///
-    /// # Errors
-    /// See [`RetryError`].
-    pub async fn retry(&self, id: &str) -> Result<Onboarding, RetryError> {
-        let pipeline = self.clone();
-        let id = id.to_owned();
-        detached(async move { pipeline.retry_here(&id).await }).await
-    }
-
-    /// [`Pipeline::retry`], in the task it runs in.
-    pub(crate) async fn retry_here(&self, id: &str) -> Result<Onboarding, RetryError> {
-        let onboarding = self
-            .inner
-            .store
-            .get(id)
-            .await?
-            .ok_or(RetryError::NotFound)?;
-        let error = onboarding.error.as_ref();
-        let retryable = matches!(
-            onboarding.state,
-            OnboardingState::Failed | OnboardingState::ActionRequired
-        ) && error.is_some_and(|e| e.retryable);
-        if !retryable {
-            let why = match onboarding.state {
-                OnboardingState::Connected => {
-                    "this onboarding is connected: there is nothing to retry".to_owned()
-                }
-                OnboardingState::Failed | OnboardingState::ActionRequired => format!(
-                    "this onboarding is {} and retrying would not help: {}",
-                    onboarding.state,
-                    error.map_or("no error is recorded", |e| e.message.as_str())
-                ),
-                state => format!(
-                    "this onboarding is {state} and still moving: there is nothing to retry"
-                ),
-            };
-            return Err(RetryError::NothingToRetry(why));
-        }
-        // Meta blocks a number for 72 hours after its 11th register: calling earlier would
-        // only extend the block.
-        if let Some(e) = error.filter(|e| e.code == ErrorCode::RegisterLimit) {
-            if let Some(until) = e.retry_after.as_deref().and_then(store::parse_time) {
-                if until > self.inner.clock.now() {
-                    return Err(RetryError::BudgetSpent(until));
-                }
-            }
-        }
-        if onboarding.mode == Mode::Standard && self.next_is_register(id).await? {
-            if let Some(phone) = &onboarding.phone_number_id {
-                if let Some(until) = self.budget_spent_until(phone).await? {
-                    return Err(RetryError::BudgetSpent(until));
-                }
-            }
-        }
-        if let Some(wait) = self.start_retry(id) {
-            return Err(RetryError::TooSoon(wait));
-        }
-        tracing::info!(id, "retrying onboarding");
-        let ran = self.advance(id).await?;
-        Ok(self.answer(ran).await?)
-    }
-
-    /// Records a retry of `id` starting now; or, when the last one started less than the
-    /// cooldown ago, the wait left. Each retry calls YCloud again (and may count against the
-    /// number's register budget): a client looping on retry must not hammer it.
-    pub(crate) fn start_retry(&self, id: &str) -> Option<std::time::Duration> {
-        let cooldown = self.inner.retry_cooldown;
-        if cooldown.is_zero() {
-            return None;
-        }
-        let now = std::time::Instant::now();
-        let mut last = self
-            .inner
-            .last_retries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Only retries within the cooldown are kept.
-        last.retain(|_, at| now.duration_since(*at) < cooldown);
-        if let Some(at) = last.get(id) {
-            return Some(cooldown.saturating_sub(now.duration_since(*at)));
-        }
-        last.insert(id.to_owned(), now);
-        None
-    }
-
-    /// Picks up, in the background, every unfinished onboarding that nobody holds (a
-    /// previous run of this or another instance left it), at `RESUME_PER_SECOND` and
-    /// [`RESUME_CONCURRENCY`] at a time.
-    /// Answers how many were found; each runs only if its lease can be taken.
-    ///
-    /// # Errors
-    /// Store failures while listing them.
-    pub async fn resume_unfinished(&self) -> Result<usize, StoreError> {
-        self.resume(Unleased::Free).await
-    }
-
-    /// [`Pipeline::resume_unfinished`] of the onboardings whose lease expired: their instance
-    /// stopped renewing it (it crashed, or lost the database) before the end.
-    ///
-    /// # Errors
-    /// Store failures while listing them.
-    pub async fn resume_abandoned(&self) -> Result<usize, StoreError> {
-        self.resume(Unleased::Expired).await
-    }
-
-    /// Runs [`Pipeline::resume_abandoned`] every lease period, until the task is aborted.
-    pub fn spawn_sweeper(&self) -> tokio::task::JoinHandle<()> {
-        let pipeline = self.clone();
-        tokio::spawn(async move {
-            let period = pipeline.inner.lease_for.unsigned_abs();
-            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                match pipeline.resume_abandoned().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(n, "resuming onboardings whose lease expired"),
-                    Err(e) => tracing::error!(error = %e, "sweeping for expired leases failed"),
-                }
-            }
-        })
-    }
-
-    pub(crate) async fn resume(&self, which: Unleased) -> Result<usize, StoreError> {
-        let ids = self
-            .inner
-            .store
-            .unfinished(self.inner.clock.now(), which)
-            .await?;
-        let n = ids.len();
-        let pipeline = self.clone();
-        // Paced (`RESUME_PER_SECOND`) and at most RESUME_CONCURRENCY at once: thousands of
-        // pending onboardings after a restart reach the provider as a trickle, not a burst.
-        tokio::spawn(async move {
-            let mut pace = tokio::time::interval(pipeline.inner.tuning.resume_pace);
-            pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            for id in ids {
-                pace.tick().await;
-                let pipeline = pipeline.clone();
-                tokio::spawn(async move {
-                    let Ok(_permit) = pipeline.inner.resumes.acquire().await else {
-                        return;
-                    };
-                    if let Err(e) = pipeline.resume_one(&id).await {
-                        tracing::error!(id, error = %e, "resuming failed");
-                    }
-                });
-            }
-        });
-        Ok(n)
-    }
-
-    /// Runs one listed onboarding, if it can be leased and is still unfinished (another
-    /// runner may have finished it since it was listed: running a failed one again would be
-    /// a retry nobody asked for).
-    pub(crate) async fn resume_one(&self, id: &str) -> Result<(), StoreError> {
-        let Some(lease) = self.lease(id).await? else {
-            return Ok(());
-        };
-        let onboarding = self.current(id).await?;
-        if onboarding.state.is_final() {
-            lease.release().await;
-            return Ok(());
-        }
-        tracing::info!(id, state = %onboarding.state, "resuming unfinished onboarding");
-        let steps = self.inner.store.steps(id).await?;
-        self.run(lease, onboarding, steps).await?;
-        Ok(())
-    }
-
-    pub(crate) async fn next_is_register(&self, id: &str) -> Result<bool, StoreError> {
-        let done = |s: Option<store::StepRecord>| s.is_some_and(|s| s.status == StepStatus::Done);
-        let steps = self.inner.store.steps(id).await?;
-        // YCloud binds and checks the payment method first; Meta subscribes the app.
-        let before = (done(steps.get(Step::Bind)) && done(steps.get(Step::CheckPayment)))
-            || done(steps.get(Step::SubscribeApp));
-        Ok(before && !done(steps.get(Step::Register)))
-    }
-
-    /// When the number's budget is spent, the time its oldest counted call leaves the window.
-    /// (A look for `retry`'s early answer; the step itself counts under the number's lock.)
-    pub(crate) async fn budget_spent_until(
-        &self,
-        phone: &wire::PhoneNumberId,
-    ) -> Result<Option<time::OffsetDateTime>, StoreError> {
-        let now = self.inner.clock.now();
-        let (count, oldest) = self
-            .inner
-            .store
-            .register_attempts_since(phone, budget::since(now))
-            .await?;
-        Ok((count >= budget::CALLS).then(|| budget::free_at(oldest, now)))
-    }
-
     /// Runs the onboarding's remaining steps and answers where it stands afterwards. When
     /// another runner holds it (here or in another instance), answers its current state
     /// without running anything.
@@ -784,75 +490,5 @@ impl Pipeline {
                 id: id.to_owned(),
                 what: "vanished while running".to_owned(),
             })
-    }
-
-    /// A message reached the number (of `waba`, with id `phone_number_id` or the number
-    /// `to`): the onboardings of that number that had not seen one yet record when
-    /// (`inbound_verified_at`, `onboarding.inbound_verified`), the proof that it receives.
-    pub(crate) async fn first_inbound(
-        &self,
-        waba: Option<&str>,
-        phone_number_id: Option<&str>,
-        to: Option<&str>,
-    ) -> Result<Applied, StoreError> {
-        let digits = |s: &str| -> String { s.chars().filter(char::is_ascii_digit).collect() };
-        let to = to.map(digits).filter(|d| !d.is_empty());
-        let store = &self.inner.store;
-        let mut marked = 0;
-        for o in store.onboardings_for(waba, phone_number_id).await? {
-            let by_id = phone_number_id.is_some()
-                && o.phone_number_id.as_ref().map(|p| p.as_str()) == phone_number_id;
-            let by_number = to.as_deref().is_some_and(|to| {
-                o.phone_number.as_ref().is_some_and(|n| {
-                    ["phoneNumber", "display_phone_number", "displayPhoneNumber"]
-                        .iter()
-                        .filter_map(|k| crate::rules::str_field(n, k))
-                        .any(|v| digits(v) == to)
-                })
-            });
-            if o.inbound_verified_at.is_some() || !(by_id || by_number) {
-                continue;
-            }
-            if store.mark_inbound(&o.id).await? {
-                tracing::info!(id = %o.id, "first inbound message: the number receives");
-                self.notify(&o.id).await;
-                marked += 1;
-            }
-        }
-        Ok(match marked {
-            0 => Applied::Ignored,
-            n => Applied::Changed(n),
-        })
-    }
-
-    /// Applies the webhook events that arrived while a runner owned onboarding `id` (kept
-    /// in the store, never dropped), in the order they came, now that its steps committed.
-    /// Answers how many changed it; a failure leaves them deferred (for the next run's end).
-    pub(crate) async fn apply_deferred(&self, id: &str) -> usize {
-        let events = match self.inner.store.deferred_events(id).await {
-            Ok(events) => events,
-            Err(e) => {
-                tracing::error!(id, error = %e, "reading the deferred webhooks failed");
-                return 0;
-            }
-        };
-        let mut changed = 0;
-        for (event_id, kind, body) in events {
-            let applied = self.apply_deferred_event(id, &event_id, &kind, &body).await;
-            match applied {
-                Ok(EventOutcome::Applied { changed: c, .. }) if !c.is_empty() => {
-                    tracing::info!(id, event = %event_id, kind, "webhook applied after the run");
-                    changed += 1;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(id, event = %event_id, error = %e, "applying a deferred webhook failed")
-                }
-            }
-        }
-        if changed > 0 {
-            self.notify(id).await;
-        }
-        changed
     }
 }

@@ -2,19 +2,15 @@
 //! customer's two-step verification PIN, the partner's credentials, and deregistering the
 //! number. Each holds the onboarding's lease and runs `detached`, as the run does.
 
-
 use secrecy::ExposeSecret;
 use serde_json::json;
-use wire::{
-    Credentials, ErrorCode, Mode, Onboarding, OnboardingState, Pin,
-};
+use wire::{Credentials, ErrorCode, Mode, Onboarding, OnboardingState, Pin};
 
 use crate::budget;
 use crate::pipeline::{detached, DeregisterError, PinError, Pipeline};
 use crate::providers::meta::{Direct, Op, NOT_REGISTERED};
 use crate::store::{
-    Budget, CallKind, CountedCall, Record, Step, StepStatus, Steps,
-    StoreError, Update,
+    Budget, CallKind, CountedCall, Record, Step, StepStatus, Steps, StoreError, Update,
 };
 use crate::vault::Field;
 

@@ -31,8 +31,8 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use wire::{
-    CreateOnboarding, ErrorCode, Mode, OnboardingError, OnboardingState,
-    PhoneNumberId, StorageRegion,
+    CreateOnboarding, ErrorCode, Mode, OnboardingError, OnboardingState, PhoneNumberId,
+    StorageRegion,
 };
 
 use crate::budget;
