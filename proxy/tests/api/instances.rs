@@ -12,9 +12,10 @@ use wire::{CreateOnboarding, Mode, Onboarding, OnboardingState, PhoneNumberId, W
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer};
 
+use proxy::budget::CALLS as REGISTER_BUDGET;
 use proxy::clock::Clock;
 use proxy::config::UpstreamTuning;
-use proxy::pipeline::{Pipeline, REGISTER_BUDGET};
+use proxy::pipeline::Pipeline;
 use proxy::providers::ycloud::{Upstream, YCloudClient};
 use proxy::store::Store;
 

@@ -20,7 +20,7 @@ use wire::{PartnerOnboarding, DEFAULT_PAGE, MAX_PAGE};
 
 use super::AppState;
 use crate::error::Error;
-use crate::store::parse_time;
+use crate::clock::parse_time;
 
 pub(super) mod events;
 pub(super) mod onboardings;
