@@ -19,8 +19,8 @@ use subtle::ConstantTimeEq;
 use wire::{PartnerOnboarding, DEFAULT_PAGE, MAX_PAGE};
 
 use super::AppState;
-use crate::error::Error;
 use crate::clock::parse_time;
+use crate::error::Error;
 
 pub(super) mod events;
 pub(super) mod onboardings;

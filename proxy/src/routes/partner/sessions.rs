@@ -87,7 +87,7 @@ fn check_return_url(url: &str, allowed: &[String], sandbox: bool) -> Result<(), 
         return Err(refuse("must not carry a user name or password"));
     }
     let origin = parsed.origin().ascii_serialization();
-    if !allowed.iter().any(|a| *a == origin) {
+    if !allowed.contains(&origin) {
         return Err(refuse(&format!(
             "must be on one of ALLOWED_ORIGINS (its origin {origin} is not)"
         )));
