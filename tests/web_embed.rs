@@ -10,6 +10,9 @@ use web_sys::{Element, HtmlElement, MessageEvent, MessageEventInit};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+mod common;
+use common::eventually;
+
 const FAKE_SDK: &str = r#"
 window.__fb = { logins: [], callbacks: [] };
 window.FB = {
@@ -58,13 +61,7 @@ fn state(root: &Element) -> String {
 }
 
 async fn wait_for(cond: impl Fn() -> bool, what: &str) {
-    for _ in 0..300 {
-        if cond() {
-            return;
-        }
-        wa_signup::browser::dom::sleep(20).await;
-    }
-    panic!("timed out waiting for {what}");
+    assert!(eventually(cond).await, "timed out waiting for {what}");
 }
 
 fn post_from_facebook(data: &str) {

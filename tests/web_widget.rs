@@ -12,6 +12,9 @@ use web_sys::{HtmlElement, MessageEvent, MessageEventInit};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+mod common;
+use common::eventually;
+
 /// A fake SDK: records `FB.init` and `FB.login`, keeps the login callback for the test.
 const FAKE_SDK: &str = r#"
 window.__fb = { inits: [], logins: [], callback: null };
@@ -116,13 +119,8 @@ fn state(root: &HtmlElement) -> String {
 }
 
 async fn wait_for_state(root: &HtmlElement, want: &str) {
-    for _ in 0..300 {
-        if state(root) == want {
-            return;
-        }
-        wa_signup::browser::dom::sleep(20).await;
-    }
-    panic!(
+    assert!(
+        eventually(|| state(root) == want).await,
         "data-state stayed {:?}, wanted {want:?}: {}",
         state(root),
         root.inner_text()
@@ -373,12 +371,10 @@ async fn a_refused_retry_keeps_the_progress_and_its_button_retries_again() {
     wait_for_state(&w.root, "failed").await;
     find(&w.root, "retry").click();
     // The retry is refused, for now (a refusal that names a time is another test's).
-    for _ in 0..300 {
-        if requests("POST", "/api/onboardings/b7a1/retry").len() == 1 && has(&w.root, "retry") {
-            break;
-        }
-        wa_signup::browser::dom::sleep(20).await;
-    }
+    eventually(|| {
+        requests("POST", "/api/onboardings/b7a1/retry").len() == 1 && has(&w.root, "retry")
+    })
+    .await;
     assert_eq!(state(&w.root), "failed");
     // The onboarding stays on screen, and the button is there and does something.
     assert_eq!(find(&w.root, "waba-id").inner_text(), "104996122399160");
@@ -688,13 +684,8 @@ fn type_into(root: &HtmlElement, testid: &str, text: &str) {
 }
 
 async fn wait_for_text(root: &HtmlElement, testid: &str, want: &str) {
-    for _ in 0..300 {
-        if find(root, testid).inner_text().contains(want) {
-            return;
-        }
-        wa_signup::browser::dom::sleep(20).await;
-    }
-    panic!(
+    assert!(
+        eventually(|| find(root, testid).inner_text().contains(want)).await,
         "{testid} never said {want:?}: {}",
         find(root, testid).inner_text()
     );
@@ -978,12 +969,7 @@ async fn launches_cancels_and_errors_are_reported_to_the_proxy() {
     post_from_facebook(&popup_error("2655093"));
     js("window.__fb.callback({status: 'unknown', authResponse: null})");
     wait_for_state(&w.root, "failed").await;
-    for _ in 0..100 {
-        if js("window.__reports.length").as_f64() == Some(4.0) {
-            break;
-        }
-        wa_signup::browser::dom::sleep(20).await;
-    }
+    eventually(|| js("window.__reports.length").as_f64() == Some(4.0)).await;
     let reports = js("JSON.stringify(window.__reports)").as_string().unwrap();
     let reports: Vec<serde_json::Value> = serde_json::from_str(&reports).unwrap();
     let kinds: Vec<(&str, &str)> = reports
@@ -1096,12 +1082,7 @@ async fn a_blocked_popup_offers_the_full_page_sign_in_and_counts_no_launch() {
     assert_eq!(state(&w.root), "in-popup");
     // The opened popup's launch is reported once FB.login could have said otherwise; the
     // blocked one never is.
-    for _ in 0..250 {
-        if js("window.__reports.length").as_f64() >= Some(1.0) {
-            break;
-        }
-        wa_signup::browser::dom::sleep(20).await;
-    }
+    eventually(|| js("window.__reports.length").as_f64() >= Some(1.0)).await;
     let reports = js("JSON.stringify(window.__reports)").as_string().unwrap();
     let reports: Vec<serde_json::Value> = serde_json::from_str(&reports).unwrap();
     let kinds: Vec<(&str, &str)> = reports
@@ -1156,12 +1137,7 @@ async fn a_popup_closed_at_once_after_a_cancel_is_a_cancel_not_a_blocked_popup()
         .unwrap()
         .is_none());
     // Its launch counts, before its cancel.
-    for _ in 0..250 {
-        if js("window.__reports.length").as_f64() >= Some(2.0) {
-            break;
-        }
-        wa_signup::browser::dom::sleep(20).await;
-    }
+    eventually(|| js("window.__reports.length").as_f64() >= Some(2.0)).await;
     let reports = js("JSON.stringify(window.__reports.map(r => [r.event, r.mode]))")
         .as_string()
         .unwrap();

@@ -2,8 +2,8 @@
 // partner API key, create a link, watch the customer (a second browser context) complete a
 // sandbox sign-up with it and reach connected without reloading, break the webhook
 // receiver, see the failed delivery, redeliver it, send a test event, sign out. axe-core
-// audits every view; screenshots go to docs/screenshots/. Deliveries are verified with the
-// `standardwebhooks` npm package.
+// audits every view; screenshots go to target/screenshots/ (docs/screenshots/ with
+// UPDATE_SCREENSHOTS=1). Deliveries are verified with the `standardwebhooks` npm package.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

@@ -1,7 +1,7 @@
 // Starts the real proxy binary on a free loopback port and Debian's Chromium through
 // playwright-core. Every test gets a fresh database under a temporary directory.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,7 +9,13 @@ import { chromium } from 'playwright-core';
 
 const here = new URL('.', import.meta.url).pathname;
 export const repoRoot = resolve(here, '../..');
-export const screenshotDir = join(repoRoot, 'docs/screenshots');
+// Screenshots go to target/screenshots/, so a run leaves the tree as it found it; with
+// UPDATE_SCREENSHOTS=1 they replace the copies docs/screenshots/ holds (and the README shows).
+export const screenshotDir = join(
+  repoRoot,
+  process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'target/screenshots',
+);
+mkdirSync(screenshotDir, { recursive: true });
 
 export function freePort() {
   return new Promise((ok, fail) => {

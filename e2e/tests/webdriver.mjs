@@ -53,20 +53,33 @@ export async function openSession(engine) {
   driver.stdout.on('data', (d) => log.push(d.toString()));
   driver.stderr.on('data', (d) => log.push(d.toString()));
   const base = `http://127.0.0.1:${port}`;
-  const until = Date.now() + 20000;
-  for (;;) {
+  await pollUntil(() => `${spec.driver} ready (${log.join('')})`, async () => {
     if (driver.exitCode !== null) throw new Error(`${spec.driver} exited: ${log.join('')}`);
     try {
-      if ((await (await fetch(`${base}/status`)).json()).value?.ready) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > until) throw new Error(`${spec.driver} not ready: ${log.join('')}`);
-    await sleep(100);
-  }
+      return (await (await fetch(`${base}/status`)).json()).value?.ready;
+    } catch {
+      return false; // not listening yet
+    }
+  }, 20000);
   const created = await call(base, 'POST', '/session', { capabilities: { alwaysMatch: spec.capabilities } });
   return new Session(base, created.sessionId, driver, log);
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Asks `probe` every 100 ms until it answers something truthy, and returns that; fails
+ * after `timeout` ms saying `what()` waited for (a throw from `probe` fails at once).
+ */
+async function pollUntil(what, probe, timeout) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const found = await probe();
+    if (found) return found;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what()}`);
+    await sleep(100);
+  }
+}
 
 async function call(base, method, path, body) {
   const res = await fetch(`${base}${path}`, {
@@ -96,19 +109,17 @@ class Session {
   run(script, ...args) { return this.call('POST', '/execute/sync', { script, args }); }
 
   /** Polls `script` until it returns something truthy; fails after `timeout` ms saying `what`. */
-  async until(what, script, args = [], timeout = 20000) {
-    const end = Date.now() + timeout;
+  until(what, script, args = [], timeout = 20000) {
     let last;
-    for (;;) {
+    return pollUntil(() => `${what} (last: ${JSON.stringify(last)})`, async () => {
       try {
         last = await this.run(script, ...args);
-        if (last) return last;
+        return last;
       } catch (e) {
         last = e.message;
+        return false;
       }
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
-      await sleep(100);
-    }
+    }, timeout);
   }
 
   /** The first element matching `css`, waiting for it. */
@@ -129,14 +140,12 @@ class Session {
   switchTo(handle) { return this.call('POST', '/window', { handle }); }
 
   /** Waits for a window other than `known` to open; returns its handle. */
-  async newWindow(known, timeout = 15000) {
-    const end = Date.now() + timeout;
-    for (;;) {
-      const extra = (await this.windows()).find((h) => !known.includes(h));
-      if (extra) return extra;
-      if (Date.now() > end) throw new Error('no popup window opened');
-      await sleep(100);
-    }
+  newWindow(known, timeout = 15000) {
+    return pollUntil(
+      () => 'a popup window to open',
+      async () => (await this.windows()).find((h) => !known.includes(h)),
+      timeout,
+    );
   }
 
   async close() {

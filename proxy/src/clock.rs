@@ -80,4 +80,18 @@ mod tests {
         assert_eq!(clock.now(), clock.now());
         assert_eq!(clock.now().nanosecond(), 123_456_000);
     }
+
+    #[test]
+    fn times_round_trip_and_sort_as_text() {
+        let a = Clock::system().now();
+        let b = a + time::Duration::milliseconds(1);
+        assert_eq!(parse_time(&format_time(a)), Some(a));
+        assert!(format_time(a) < format_time(b));
+        assert!(format_time(a).ends_with('Z'));
+        assert!(OffsetDateTime::parse(
+            &format_time(a),
+            &time::format_description::well_known::Rfc3339
+        )
+        .is_ok());
+    }
 }

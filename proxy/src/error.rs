@@ -46,7 +46,7 @@ pub enum Error {
     #[error("{0}")]
     NothingToRetry(String),
     /// 429: the number's register budget (10 per moving 72 hours) is spent.
-    #[error("this number has used its register attempts for the moment; retry after {}", crate::clock::format_time(*.retry_after))]
+    #[error("{}", crate::budget::spent(crate::budget::Call::Register, *.retry_after))]
     RegisterBudgetSpent {
         /// When the oldest counted attempt leaves the 72-hour window.
         retry_after: OffsetDateTime,
@@ -137,7 +137,7 @@ pub enum Error {
     #[error("{0}")]
     NotRestartable(String),
     /// 429: the number's deregister budget (10 per moving 72 hours) is spent.
-    #[error("this number has used its 10 deregister requests for 72 hours; retry after {}", crate::clock::format_time(*.retry_after))]
+    #[error("{}", crate::budget::spent(crate::budget::Call::Deregister, *.retry_after))]
     DeregisterBudgetSpent {
         /// When the oldest counted attempt leaves the 72-hour window.
         retry_after: OffsetDateTime,

@@ -19,9 +19,11 @@
 //! - [`outbox`]: delivering partner events to the partner's webhook.
 //! - [`vault`]: secrets at rest, sealed.
 //! - [`redirect`]: the full-page sign-in when Meta's popup cannot open.
+//! - [`budget`]: Meta's register and deregister budgets, and their sentences.
 //! - [`biz_app`]: which path a sign-up takes (never register a Business app number).
 
 pub mod biz_app;
+pub mod budget;
 pub mod clock;
 pub mod config;
 pub mod error;

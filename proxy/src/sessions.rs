@@ -13,9 +13,10 @@ use wire::{
     ClientToken, CreateOnboarding, CreateSession, Mode, Session, SessionInfo, SessionToken,
 };
 
+use crate::clock::format_time;
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::store::{format_time, Customer, SessionRecord, Store};
+use crate::store::{Customer, SessionRecord, Store};
 
 /// Prefix of every token, so one found in a log or a ticket is recognisable.
 const TOKEN_PREFIX: &str = "ses_";

@@ -70,6 +70,8 @@ pub struct Application {
     sweeper: AbortOnDrop,
     /// Reads connected numbers' health as they fall due (none when `health_every` is off).
     health: Option<AbortOnDrop>,
+    /// The health reader's passes so far (0 while it is off): a test waits for one.
+    pub health_passes: tokio::sync::watch::Receiver<u64>,
 }
 
 /// A background task that ends with its owner.
@@ -325,6 +327,7 @@ impl Application {
         if resumed > 0 {
             tracing::info!(resumed, "resuming unfinished onboardings");
         }
+        let (passes, health_passes) = tokio::sync::watch::channel(0);
         Ok(Self {
             listener,
             addr,
@@ -335,7 +338,8 @@ impl Application {
             health: settings
                 .upstream
                 .health_every
-                .map(|_| AbortOnDrop(pipeline.spawn_health_poller())),
+                .map(|_| AbortOnDrop(pipeline.spawn_health_poller(passes))),
+            health_passes,
             header_read_timeout: settings.limits.header_read_timeout,
         })
     }

@@ -116,8 +116,13 @@ fn jittered(every: Duration) -> Duration {
 }
 
 impl Pipeline {
-    /// Reads connected numbers' health as they fall due, until the task is aborted.
-    pub fn spawn_health_poller(&self) -> tokio::task::JoinHandle<()> {
+    /// Reads connected numbers' health as they fall due, until the task is aborted. `passes`
+    /// counts the passes done (a listing of due numbers and every claim and read it led to),
+    /// so a test can wait for one instead of for a while.
+    pub fn spawn_health_poller(
+        &self,
+        passes: tokio::sync::watch::Sender<u64>,
+    ) -> tokio::task::JoinHandle<()> {
         let pipeline = self.clone();
         tokio::spawn(async move {
             let Some(every) = pipeline.inner.tuning.health_every else {
@@ -136,6 +141,7 @@ impl Pipeline {
                 let ids = match due {
                     Ok(ids) if !ids.is_empty() => ids,
                     Ok(_) => {
+                        passes.send_modify(|n| *n += 1);
                         tokio::time::sleep(idle).await;
                         continue;
                     }
@@ -162,6 +168,7 @@ impl Pipeline {
                         tracing::warn!(id, error = %e, "reading the number's health failed; next period");
                     }
                 }
+                passes.send_modify(|n| *n += 1);
             }
         })
     }

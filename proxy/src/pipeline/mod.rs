@@ -84,6 +84,7 @@ use time::{Duration, OffsetDateTime};
 use tokio::sync::Semaphore;
 use wire::{CreateOnboarding, ErrorCode, Mode, Onboarding, OnboardingState};
 
+use crate::budget;
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
 use crate::providers::ycloud::webhook::Event;
@@ -111,10 +112,6 @@ use lease::Lease;
 
 use webhook_rules::{may_change, Subject};
 
-/// Register calls Meta allows per number in a moving 72 hours.
-pub const REGISTER_BUDGET: i64 = 10;
-/// How long the register budget window is (Meta: 10 per number in a moving 72 hours).
-pub const REGISTER_WINDOW: Duration = Duration::hours(72);
 /// Unfinished onboardings resumed at the same time: a restart after an outage may find
 /// thousands, and running them all at once would hit YCloud and the database together.
 pub const RESUME_CONCURRENCY: usize = 16;
@@ -651,9 +648,9 @@ impl Pipeline {
         let (count, oldest) = self
             .inner
             .store
-            .register_attempts_since(phone, now - REGISTER_WINDOW)
+            .register_attempts_since(phone, budget::since(now))
             .await?;
-        Ok((count >= REGISTER_BUDGET).then(|| oldest.unwrap_or(now) + REGISTER_WINDOW))
+        Ok((count >= budget::CALLS).then(|| budget::free_at(oldest, now)))
     }
 
     /// Runs the onboarding's remaining steps and answers where it stands afterwards. When

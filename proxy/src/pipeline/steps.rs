@@ -4,12 +4,13 @@
 use serde_json::Value;
 use wire::{ErrorCode, Mode, OnboardingError, OnboardingState, WabaId};
 
-use super::{Flow, Pipeline, REGISTER_BUDGET, REGISTER_WINDOW};
+use super::{Flow, Pipeline};
+use crate::budget;
 use crate::providers::ycloud::{Object, PhoneNumber, Upstream, UpstreamError, Waba};
 use crate::providers::Provider;
 use crate::store::{
-    self, Budget, CallKind, CountedCall, Ended, Record, Step, StepStatus, Steps, StoreError,
-    Update, Writes,
+    Budget, CallKind, CountedCall, Ended, Record, Step, StepStatus, Steps, StoreError, Update,
+    Writes,
 };
 
 impl Pipeline {
@@ -171,22 +172,12 @@ impl Pipeline {
                     waba_id: onboarding.waba_id.clone(),
                     phone_number_id: phone_id.clone(),
                     at: now,
-                    since: now - REGISTER_WINDOW,
-                    limit: REGISTER_BUDGET,
+                    since: budget::since(now),
+                    limit: budget::CALLS,
                 };
                 w.start_counted_step(Step::Register, OnboardingState::Registering, call);
                 if let Budget::Spent { oldest } = store.commit_counted(id, w).await? {
-                    let until = oldest.unwrap_or(now) + REGISTER_WINDOW;
-                    let error = OnboardingError {
-                        code: ErrorCode::RegisterLimit,
-                        message: "This number has used Meta's 10 register requests for 72 hours; \
-                                  retry once the oldest one is 72 hours old."
-                            .to_owned(),
-                        retryable: true,
-                        upstream_request_id: None,
-                        retry_after: Some(store::format_time(until)),
-                        candidates: Vec::new(),
-                    };
+                    let error = budget::register_spent(budget::free_at(oldest, now));
                     return self.stop(id, w, OnboardingState::Failed, error, None).await;
                 }
                 self.notify(id).await;

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use wire::{DeliveryState, OnboardingState};
 
 use super::rows::format_time;
+use super::tx::{Statements, Stmt};
 use super::{Store, StoreError};
 
 /// A console sign-in, as stored.
@@ -46,14 +47,13 @@ impl Store {
         expires_at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let now = format_time(self.clock.now());
-        let _gate = self.exclusive().await;
-        sqlx::query(
+        self.exec(Stmt::new(
             "INSERT INTO console_sessions (token_sha256, expires_at, created_at) VALUES ($1, $2, $3)",
         )
         .bind(token_sha256)
         .bind(format_time(expires_at))
         .bind(now)
-        .execute(&self.write)
+        )
         .await?;
         Ok(())
     }
@@ -91,19 +91,16 @@ impl Store {
     /// Database failures.
     pub async fn revoke_console_sign_in(&self, token_sha256: &str) -> Result<(), StoreError> {
         let now = format_time(self.clock.now());
-        let _gate = self.exclusive().await;
-        sqlx::query(
-            "UPDATE console_sessions SET revoked_at = COALESCE(revoked_at, $1) \
-             WHERE token_sha256 = $2",
-        )
-        .bind(&now)
-        .bind(token_sha256)
-        .execute(&self.write)
-        .await?;
-        sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1")
+        self.transact(Statements(vec![
+            Stmt::new(
+                "UPDATE console_sessions SET revoked_at = COALESCE(revoked_at, $1) \
+                 WHERE token_sha256 = $2",
+            )
             .bind(&now)
-            .execute(&self.write)
-            .await?;
+            .bind(token_sha256),
+            Stmt::new("DELETE FROM console_sessions WHERE expires_at < $1").bind(&now),
+        ]))
+        .await?;
         Ok(())
     }
 
@@ -113,12 +110,12 @@ impl Store {
     /// Database failures.
     pub async fn mark_session_opened(&self, id: &str) -> Result<(), StoreError> {
         let now = format_time(self.clock.now());
-        let _gate = self.exclusive().await;
-        sqlx::query("UPDATE sessions SET opened_at = $1 WHERE id = $2 AND opened_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(&self.write)
-            .await?;
+        self.exec(
+            Stmt::new("UPDATE sessions SET opened_at = $1 WHERE id = $2 AND opened_at IS NULL")
+                .bind(now)
+                .bind(id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -131,17 +128,16 @@ impl Store {
     pub async fn redeliver_event(&self, id: &str) -> Result<bool, StoreError> {
         let now = format_time(self.clock.now());
         let n = {
-            let _gate = self.exclusive().await;
-            sqlx::query(
-                "UPDATE partner_events SET delivery_state = $1, next_attempt_at = $2, \
+            self.exec(
+                Stmt::new(
+                    "UPDATE partner_events SET delivery_state = $1, next_attempt_at = $2, \
                  lease_owner = NULL, lease_until = NULL WHERE id = $3",
+                )
+                .bind(DeliveryState::Pending.as_str())
+                .bind(&now)
+                .bind(id),
             )
-            .bind(DeliveryState::Pending.as_str())
-            .bind(&now)
-            .bind(id)
-            .execute(&self.write)
             .await?
-            .rows_affected()
         };
         if n == 1 {
             self.wake_outbox();

@@ -1,13 +1,12 @@
 //! What the Meta provider stores besides the onboarding: its sealed business token and PIN
 //! (never in clear: [`crate::vault`] seals them before they get here), the chosen
 //! local-storage region. (The deregister budget is counted with the register budget, in
-//! `writes.rs`.)
+//! `budget.rs`.)
 
 use sqlx::Row;
-use time::OffsetDateTime;
-use wire::PhoneNumberId;
 
-use super::rows::{format_time, parse_time};
+use super::rows::format_time;
+use super::tx::Stmt;
 use super::{Store, StoreError};
 
 /// Where a stored PIN came from.
@@ -97,8 +96,7 @@ impl Store {
         sealed_token: &str,
         region: Option<&str>,
     ) -> Result<(), StoreError> {
-        let _gate = self.exclusive().await;
-        sqlx::query(
+        self.exec(Stmt::new(
             "INSERT INTO meta_credentials (onboarding_id, business_token, data_localization_region, \
              updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (onboarding_id) DO UPDATE SET \
              business_token = $2, data_localization_region = $3, updated_at = $4",
@@ -107,7 +105,7 @@ impl Store {
         .bind(sealed_token)
         .bind(region.map(str::to_owned))
         .bind(format_time(self.clock.now()))
-        .execute(&self.write)
+        )
         .await?;
         Ok(())
     }
@@ -123,17 +121,17 @@ impl Store {
         sealed: &str,
         origin: PinOrigin,
     ) -> Result<(), StoreError> {
-        let _gate = self.exclusive().await;
-        sqlx::query(
-            "INSERT INTO meta_credentials (onboarding_id, pin, pin_origin, updated_at) \
+        self.exec(
+            Stmt::new(
+                "INSERT INTO meta_credentials (onboarding_id, pin, pin_origin, updated_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (onboarding_id) DO UPDATE SET pin = $2, \
              pin_origin = $3, updated_at = $4",
+            )
+            .bind(id)
+            .bind(sealed)
+            .bind(origin.as_str())
+            .bind(format_time(self.clock.now())),
         )
-        .bind(id)
-        .bind(sealed)
-        .bind(origin.as_str())
-        .bind(format_time(self.clock.now()))
-        .execute(&self.write)
         .await?;
         Ok(())
     }
@@ -171,19 +169,19 @@ impl Store {
         old: &str,
         new: &str,
     ) -> Result<bool, StoreError> {
-        let _gate = self.exclusive().await;
         let col = column.as_str();
-        let n = sqlx::query(&format!(
-            "UPDATE meta_credentials SET {col} = $1, updated_at = $2 \
+        let n = self
+            .exec(
+                Stmt::new(format!(
+                    "UPDATE meta_credentials SET {col} = $1, updated_at = $2 \
              WHERE onboarding_id = $3 AND {col} = $4"
-        ))
-        .bind(new)
-        .bind(format_time(self.clock.now()))
-        .bind(id)
-        .bind(old)
-        .execute(&self.write)
-        .await?
-        .rows_affected();
+                ))
+                .bind(new)
+                .bind(format_time(self.clock.now()))
+                .bind(id)
+                .bind(old),
+            )
+            .await?;
         Ok(n == 1)
     }
 
@@ -198,26 +196,5 @@ impl Store {
                 .fetch_optional(&self.read)
                 .await?;
         Ok(region.flatten())
-    }
-
-    /// Deregister calls for a number since `since`: how many, and the oldest one's time.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn deregister_attempts_since(
-        &self,
-        phone_number_id: &PhoneNumberId,
-        since: OffsetDateTime,
-    ) -> Result<(i64, Option<OffsetDateTime>), StoreError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, MIN(attempted_at) AS oldest FROM deregister_attempts \
-             WHERE phone_number_id = $1 AND attempted_at >= $2",
-        )
-        .bind(phone_number_id.as_str())
-        .bind(format_time(since))
-        .fetch_one(&self.write)
-        .await?;
-        let oldest: Option<String> = row.try_get("oldest")?;
-        Ok((row.try_get("n")?, oldest.as_deref().and_then(parse_time)))
     }
 }

@@ -5,8 +5,11 @@
 use time::OffsetDateTime;
 use wire::{EventType, HealthChange, NumberHealth};
 
-use super::partner::{partner_view, EventRow};
+use super::events::EventRow;
+use super::partner::partner_view;
 use super::rows::format_time;
+use super::tx::{Stmt, Tx, Write};
+use super::writer::Done;
 use super::{Store, StoreError};
 
 /// Due: connected, not superseded by a newer onboarding, never read or read a period ago.
@@ -49,14 +52,14 @@ impl Store {
         next: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let sql = format!("UPDATE onboardings SET health_due_at = $2 WHERE {DUE} AND id = $3");
-        let _gate = self.exclusive().await;
-        Ok(sqlx::query(&sql)
-            .bind(format_time(now))
-            .bind(format_time(next))
-            .bind(id)
-            .execute(&self.write)
+        Ok(self
+            .exec(
+                Stmt::new(sql)
+                    .bind(format_time(now))
+                    .bind(format_time(next))
+                    .bind(id),
+            )
             .await?
-            .rows_affected()
             == 1)
     }
 
@@ -76,53 +79,64 @@ impl Store {
             id: id.to_owned(),
             what: format!("health: {e}"),
         })?;
-        let changes = {
-            let _gate = self.exclusive().await;
-            let mut tx = self.write.begin().await?;
-            let before: Option<Option<String>> =
-                sqlx::query_scalar("SELECT health FROM onboardings WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let Some(before) = before else {
-                return Ok(Vec::new());
-            };
-            // A stored value that no longer reads is replaced, without events: there is no
-            // "before" to tell the partner.
-            let changes = before
-                .and_then(|b| serde_json::from_str::<NumberHealth>(&b).ok())
-                .map(|b| health.changes_since(&b))
-                .unwrap_or_default();
-            // `updated_at` stays: a read is not a change of the onboarding, and event streams
-            // follow the onboarding's state.
-            sqlx::query("UPDATE onboardings SET health = $1 WHERE id = $2")
-                .bind(&text)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            if !changes.is_empty() {
-                if let Some(mut view) = partner_view(&mut tx, id).await? {
-                    for change in &changes {
-                        view.change = Some(change.clone());
-                        EventRow::new(
-                            id,
-                            EventType::NumberHealthChanged,
-                            &now,
-                            self.deliver_events,
-                            &view,
-                        )?
-                        .insert(&mut tx)
-                        .await?;
-                    }
-                }
-            }
-            tx.commit().await?;
-            changes
-        };
+        let changes = self
+            .transact(RecordHealth {
+                id: id.to_owned(),
+                health: health.clone(),
+                text,
+                now,
+                deliver: self.deliver_events,
+            })
+            .await?;
         self.forget(id);
         if !changes.is_empty() {
             self.wake_outbox();
         }
         Ok(changes)
+    }
+}
+
+/// [`Store::record_health`]'s write: answers the changes since the stored read.
+struct RecordHealth {
+    id: String,
+    health: NumberHealth,
+    /// `health` as stored.
+    text: String,
+    now: String,
+    deliver: bool,
+}
+
+impl Write for RecordHealth {
+    type Out = Vec<HealthChange>;
+
+    async fn run(self, tx: &mut impl Tx) -> Result<Done<Vec<HealthChange>>, StoreError> {
+        let id = self.id.as_str();
+        let before = Stmt::new("SELECT health FROM onboardings WHERE id = $1").bind(id);
+        let Some(before) = tx.query_first(&before, |row| row.text("health")).await? else {
+            return Ok(Done::Keep(Vec::new()));
+        };
+        // A stored value that no longer reads is replaced, without events: there is no
+        // "before" to tell the partner.
+        let changes = before
+            .and_then(|b| serde_json::from_str::<NumberHealth>(&b).ok())
+            .map(|b| self.health.changes_since(&b))
+            .unwrap_or_default();
+        // `updated_at` stays: a read is not a change of the onboarding, and event streams
+        // follow the onboarding's state.
+        let store = Stmt::new("UPDATE onboardings SET health = $1 WHERE id = $2")
+            .bind(&self.text)
+            .bind(id);
+        tx.exec(&store).await?;
+        if !changes.is_empty() {
+            if let Some(mut view) = partner_view(tx, id).await? {
+                for change in &changes {
+                    view.change = Some(change.clone());
+                    let kind = EventType::NumberHealthChanged;
+                    let event = EventRow::new(id, kind, &self.now, self.deliver, &view)?;
+                    tx.exec(&event.insert()).await?;
+                }
+            }
+        }
+        Ok(Done::Keep(changes))
     }
 }

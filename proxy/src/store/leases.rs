@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use wire::OnboardingState;
 
 use super::rows::format_time;
-use super::writer::{self, Done};
+use super::tx::Stmt;
 use super::{Store, StoreError};
 
 /// Which unfinished onboardings [`Store::unfinished`] lists.
@@ -37,18 +37,18 @@ impl Store {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let _gate = self.exclusive().await;
-        let taken = sqlx::query(
-            "UPDATE onboardings SET lease_owner = $1, lease_until = $2 WHERE id = $3 \
+        let taken = self
+            .exec(
+                Stmt::new(
+                    "UPDATE onboardings SET lease_owner = $1, lease_until = $2 WHERE id = $3 \
              AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $1)",
-        )
-        .bind(owner)
-        .bind(format_time(until))
-        .bind(id)
-        .bind(format_time(now))
-        .execute(&self.write)
-        .await?
-        .rows_affected();
+                )
+                .bind(owner)
+                .bind(format_time(until))
+                .bind(id)
+                .bind(format_time(now)),
+            )
+            .await?;
         Ok(taken == 1)
     }
 
@@ -63,16 +63,16 @@ impl Store {
         owner: &str,
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let _gate = self.exclusive().await;
-        let renewed = sqlx::query(
-            "UPDATE onboardings SET lease_until = $1 WHERE id = $2 AND lease_owner = $3",
-        )
-        .bind(format_time(until))
-        .bind(id)
-        .bind(owner)
-        .execute(&self.write)
-        .await?
-        .rows_affected();
+        let renewed = self
+            .exec(
+                Stmt::new(
+                    "UPDATE onboardings SET lease_until = $1 WHERE id = $2 AND lease_owner = $3",
+                )
+                .bind(format_time(until))
+                .bind(id)
+                .bind(owner),
+            )
+            .await?;
         Ok(renewed == 1)
     }
 
@@ -83,36 +83,8 @@ impl Store {
     pub async fn release_lease(&self, id: &str, owner: &str) -> Result<(), StoreError> {
         const RELEASE: &str = "UPDATE onboardings SET lease_owner = NULL, lease_until = NULL \
              WHERE id = $1 AND lease_owner = $2";
-        if let Some(writer) = &self.writer {
-            let (id, owner) = (id.to_owned(), owner.to_owned());
-            return writer
-                .run(move |conn| {
-                    writer::exec(conn, RELEASE, &[&id, &owner])?;
-                    Ok(Done::Keep(()))
-                })
-                .await;
-        }
-        sqlx::query(RELEASE)
-            .bind(id)
-            .bind(owner)
-            .execute(&self.write)
-            .await?;
+        self.exec(Stmt::new(RELEASE).bind(id).bind(owner)).await?;
         Ok(())
-    }
-
-    /// The lease on `id`: its owner and until when, if any (tests and diagnostics).
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn lease(&self, id: &str) -> Result<Option<(String, String)>, StoreError> {
-        let row = sqlx::query("SELECT lease_owner, lease_until FROM onboardings WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let owner: Option<String> = row.try_get("lease_owner")?;
-        let until: Option<String> = row.try_get("lease_until")?;
-        Ok(owner.zip(until))
     }
 
     /// Ids of onboardings that must be picked up again (any state that is neither final nor

@@ -3,30 +3,34 @@
 //!
 //! sqlx's `Any` driver with runtime queries in portable SQL (`$n` placeholders, ANSI types,
 //! RFC 3339 text timestamps), so SQLite (the default) and PostgreSQL share one set of SQL
-//! and of migrations. With a SQLite file the hot writes run on a thread of their own
-//! (`writer.rs`, rusqlite) with the same statements.
+//! and of migrations. Each write is written once against `tx.rs`'s [`tx::Tx`] and run on
+//! SQLite's writer thread (`writer.rs`, rusqlite, a database file) or in a sqlx transaction
+//! (PostgreSQL; an in-memory SQLite database).
 //!
 //! - this file: [`Store`], opening the database and applying the migrations;
+//! - `tx.rs`: the one write path: statements with their values, the two executors;
 //! - `queries.rs`: the reads, the insert of a new onboarding;
 //! - `webhooks.rs`: webhook events, seen and applied in one transaction, in order;
-//! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls,
-//!   and the register and deregister budgets' counts, atomic per number;
+//! - `writes.rs`: [`Writes`], the batch of writes committed between two upstream calls;
+//!   `batch.rs`: its transaction; `budget.rs`: the register and deregister budgets' counts,
+//!   atomic per number; `changes.rs`: changes no runner owns;
 //! - `leases.rs`: which instance runs an onboarding (row leases);
-//! - `partner.rs`: sessions, the partner's view of an onboarding, and the outbox of partner
-//!   events (written in the transaction of the change that causes them);
+//! - `partner.rs`: the partner's view of an onboarding; `sessions.rs`: sessions;
+//!   `events.rs`: the outbox of partner events (written in the transaction of the change
+//!   that causes them);
 //! - `rows.rs`: the stored types and how rows decode ([`Record`]: the API's view plus
 //!   YCloud's raw objects);
 //! - `console.rs`: the partner console's sign-ins, links opened, redeliveries and the
 //!   funnel's counts;
 //! - `health.rs`: connected numbers due for a health read, claiming one, storing a read
 //!   with its `number.health_changed` events;
-//! - `meta.rs`: what the Meta provider keeps (sealed token and PIN, region);
+//! - `credentials.rs`: what the Meta provider keeps (sealed token and PIN, region);
 //! - `tokens.rs`: the browser's client tokens (hashes), the customer's PIN attempts, and
 //!   the health check's write;
 //! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only);
-//! - `writer.rs`: SQLite's writer thread (a database file): the hot writes (a new onboarding,
-//!   the pipeline's commits, the leases' release) as jobs committed in groups, with rusqlite;
-//!   PostgreSQL (and an in-memory SQLite database) take the same writes through sqlx.
+//! - `writer.rs`: SQLite's writer thread (a database file): writes as jobs committed in
+//!   groups, with rusqlite;
+//! - `test_support.rs`: what only tests ask (feature `test-support`).
 
 use std::sync::Arc;
 
@@ -35,33 +39,45 @@ use sqlx::{AnyPool, Executor};
 
 use crate::clock::Clock;
 
+mod batch;
+mod budget;
 mod cache;
+mod changes;
 mod console;
 mod credentials;
+mod events;
 mod health;
 mod leases;
 mod oauth;
 mod partner;
 mod queries;
 mod rows;
+mod sessions;
 mod signups;
+#[cfg(any(test, feature = "test-support"))]
+mod test_support;
 mod tokens;
+mod tx;
 mod webhooks;
 mod writer;
 mod writes;
 
 pub use crate::clock::{format_time, parse_time};
+pub use batch::Ended;
+pub use budget::{Budget, CallKind, CountedCall};
 pub use console::{ConsoleSignIn, FunnelCounts};
 pub use credentials::{MetaCredentials, PinOrigin, SealedColumn};
+pub use events::{Attempt, DueEvent, EventFilter};
 pub use leases::Unleased;
 pub use oauth::{Consumed, Pending, PickedUp};
-pub use partner::{Attempt, DueEvent, EventFilter, OnboardingQuery, SessionRecord};
+pub use partner::OnboardingQuery;
 pub use queries::{Customer, Insert};
 pub use rows::{Record, Step, StepRecord, StepStatus, Steps, Update};
+pub use sessions::SessionRecord;
 pub use signups::{partner_event_of, SignupFunnel, SignupRecord};
 pub use tokens::ClientGrant;
 pub use webhooks::{EventObject, EventOutcome, IncomingEvent, Verdict};
-pub use writes::{Budget, CallKind, CountedCall, Ended, Writes};
+pub use writes::Writes;
 
 /// A store failure. Shown to nobody: logged, and answered as a generic 500.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,8 @@ use time::OffsetDateTime;
 use wire::Mode;
 
 use super::rows::{format_time, parse_time};
+use super::tx::{Stmt, Tx, Write};
+use super::writer::Done;
 use super::{Store, StoreError};
 
 /// What consuming a state found.
@@ -53,8 +55,7 @@ impl Store {
         expires_at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let now = format_time(self.clock.now());
-        let _gate = self.exclusive().await;
-        sqlx::query(
+        self.exec(Stmt::new(
             "INSERT INTO oauth_states (state_sha256, session_id, mode, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
@@ -63,7 +64,7 @@ impl Store {
         .bind(mode.as_str())
         .bind(now)
         .bind(format_time(expires_at))
-        .execute(&self.write)
+        )
         .await?;
         Ok(())
     }
@@ -75,16 +76,16 @@ impl Store {
     /// Database failures.
     pub async fn consume_oauth_state(&self, state_sha256: &str) -> Result<Consumed, StoreError> {
         let now = format_time(self.clock.now());
-        let _gate = self.exclusive().await;
-        let n = sqlx::query(
-            "UPDATE oauth_states SET consumed_at = $1 \
+        let n = self
+            .exec(
+                Stmt::new(
+                    "UPDATE oauth_states SET consumed_at = $1 \
              WHERE state_sha256 = $2 AND consumed_at IS NULL",
-        )
-        .bind(now)
-        .bind(state_sha256)
-        .execute(&self.write)
-        .await?
-        .rows_affected();
+                )
+                .bind(now)
+                .bind(state_sha256),
+            )
+            .await?;
         Ok(match n {
             1 => Consumed::Fresh,
             _ => Consumed::Spent,
@@ -100,16 +101,16 @@ impl Store {
         state_sha256: &str,
         pending: &Pending,
     ) -> Result<(), StoreError> {
-        let _gate = self.exclusive().await;
-        sqlx::query(
-            "UPDATE oauth_states SET candidates = $1, business_token = $2, code_sha256 = $3 \
+        self.exec(
+            Stmt::new(
+                "UPDATE oauth_states SET candidates = $1, business_token = $2, code_sha256 = $3 \
              WHERE state_sha256 = $4",
+            )
+            .bind(&pending.candidates)
+            .bind(pending.business_token.as_deref())
+            .bind(pending.code_sha256.as_deref())
+            .bind(state_sha256),
         )
-        .bind(&pending.candidates)
-        .bind(pending.business_token.as_deref())
-        .bind(pending.code_sha256.as_deref())
-        .bind(state_sha256)
-        .execute(&self.write)
         .await?;
         Ok(())
     }
@@ -123,39 +124,11 @@ impl Store {
         &self,
         state_sha256: &str,
     ) -> Result<Option<Pending>, StoreError> {
-        let now = format_time(self.clock.now());
-        let _gate = self.exclusive().await;
-        let mut tx = self.write.begin().await?;
-        let row = sqlx::query(
-            "SELECT candidates, business_token, code_sha256 FROM oauth_states \
-             WHERE state_sha256 = $1 AND candidates IS NOT NULL AND chosen_at IS NULL",
-        )
-        .bind(state_sha256)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        let n = sqlx::query(
-            "UPDATE oauth_states SET chosen_at = $1, business_token = NULL \
-             WHERE state_sha256 = $2 AND chosen_at IS NULL",
-        )
-        .bind(now)
-        .bind(state_sha256)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n != 1 {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        tx.commit().await?;
-        Ok(Some(Pending {
-            candidates: row.try_get("candidates")?,
-            business_token: row.try_get("business_token")?,
-            code_sha256: row.try_get("code_sha256")?,
-        }))
+        self.transact(TakeChoice {
+            state_sha256: state_sha256.to_owned(),
+            now: format_time(self.clock.now()),
+        })
+        .await
     }
 
     /// Leaves the flow's onboarding for the page, behind a single-use handle valid until
@@ -170,8 +143,7 @@ impl Store {
         result_sha256: &str,
         until: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let _gate = self.exclusive().await;
-        sqlx::query(
+        self.exec(Stmt::new(
             "UPDATE oauth_states SET onboarding_id = $1, result_sha256 = $2, result_until = $3 \
              WHERE state_sha256 = $4",
         )
@@ -179,7 +151,7 @@ impl Store {
         .bind(result_sha256)
         .bind(format_time(until))
         .bind(state_sha256)
-        .execute(&self.write)
+        )
         .await?;
         Ok(())
     }
@@ -193,49 +165,11 @@ impl Store {
         &self,
         result_sha256: &str,
     ) -> Result<Option<PickedUp>, StoreError> {
-        let now = self.clock.now();
-        let _gate = self.exclusive().await;
-        let mut tx = self.write.begin().await?;
-        let row = sqlx::query(
-            "SELECT onboarding_id, session_id, result_until FROM oauth_states \
-             WHERE result_sha256 = $1 AND picked_up_at IS NULL",
-        )
-        .bind(result_sha256)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let found = row
-            .map(|r| -> Result<_, StoreError> {
-                let id: Option<String> = r.try_get("onboarding_id")?;
-                let session_id: Option<String> = r.try_get("session_id")?;
-                let until: Option<String> = r.try_get("result_until")?;
-                let until = until.as_deref().and_then(parse_time);
-                Ok(id.zip(until).map(|(id, until)| (id, session_id, until)))
-            })
-            .transpose()?
-            .flatten();
-        let Some((onboarding_id, session_id, _)) = found.filter(|(_, _, until)| *until > now)
-        else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        let n = sqlx::query(
-            "UPDATE oauth_states SET picked_up_at = $1 \
-             WHERE result_sha256 = $2 AND picked_up_at IS NULL",
-        )
-        .bind(format_time(now))
-        .bind(result_sha256)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n != 1 {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        tx.commit().await?;
-        Ok(Some(PickedUp {
-            onboarding_id,
-            session_id,
-        }))
+        self.transact(TakeResult {
+            result_sha256: result_sha256.to_owned(),
+            now: self.clock.now(),
+        })
+        .await
     }
 
     /// The `account_update` `PARTNER_ADDED` changes Meta sent since `since`: `(waba_id,
@@ -279,5 +213,90 @@ impl Store {
             }
         }
         Ok(found)
+    }
+}
+
+/// [`Store::take_oauth_choice`]'s write.
+struct TakeChoice {
+    state_sha256: String,
+    now: String,
+}
+
+impl Write for TakeChoice {
+    type Out = Option<Pending>;
+
+    async fn run(self, tx: &mut impl Tx) -> Result<Done<Option<Pending>>, StoreError> {
+        let find = Stmt::new(
+            "SELECT candidates, business_token, code_sha256 FROM oauth_states \
+             WHERE state_sha256 = $1 AND candidates IS NOT NULL AND chosen_at IS NULL",
+        )
+        .bind(&self.state_sha256);
+        let found = tx
+            .query_first(&find, |row| {
+                Ok(Pending {
+                    candidates: row.string("candidates")?,
+                    business_token: row.text("business_token")?,
+                    code_sha256: row.text("code_sha256")?,
+                })
+            })
+            .await?;
+        let Some(pending) = found else {
+            return Ok(Done::Undo(None));
+        };
+        let take = Stmt::new(
+            "UPDATE oauth_states SET chosen_at = $1, business_token = NULL \
+             WHERE state_sha256 = $2 AND chosen_at IS NULL",
+        )
+        .bind(&self.now)
+        .bind(&self.state_sha256);
+        Ok(match tx.exec(&take).await? {
+            1 => Done::Keep(Some(pending)),
+            _ => Done::Undo(None),
+        })
+    }
+}
+
+/// [`Store::take_oauth_result`]'s write.
+struct TakeResult {
+    result_sha256: String,
+    now: OffsetDateTime,
+}
+
+impl Write for TakeResult {
+    type Out = Option<PickedUp>;
+
+    async fn run(self, tx: &mut impl Tx) -> Result<Done<Option<PickedUp>>, StoreError> {
+        let find = Stmt::new(
+            "SELECT onboarding_id, session_id, result_until FROM oauth_states \
+             WHERE result_sha256 = $1 AND picked_up_at IS NULL",
+        )
+        .bind(&self.result_sha256);
+        let found = tx
+            .query_first(&find, |row| {
+                let id = row.text("onboarding_id")?;
+                let session_id = row.text("session_id")?;
+                let until = row.text("result_until")?;
+                let until = until.as_deref().and_then(parse_time);
+                Ok(id.zip(until).map(|(id, until)| (id, session_id, until)))
+            })
+            .await?
+            .flatten();
+        let Some((onboarding_id, session_id, _)) = found.filter(|(_, _, until)| *until > self.now)
+        else {
+            return Ok(Done::Undo(None));
+        };
+        let pick = Stmt::new(
+            "UPDATE oauth_states SET picked_up_at = $1 \
+             WHERE result_sha256 = $2 AND picked_up_at IS NULL",
+        )
+        .bind(format_time(self.now))
+        .bind(&self.result_sha256);
+        Ok(match tx.exec(&pick).await? {
+            1 => Done::Keep(Some(PickedUp {
+                onboarding_id,
+                session_id,
+            })),
+            _ => Done::Undo(None),
+        })
     }
 }

@@ -7,12 +7,13 @@ use wire::{
     WabaId,
 };
 
-use super::partner::EventRow;
+use super::events::EventRow;
 use super::rows::{
     api_step_from_row, format_time, parse_time, record_from_row, step_from_row, Record, Step,
     StepRecord, StepStatus, Steps,
 };
-use super::writer::{self, Done};
+use super::tx::{Stmt, Tx, Write};
+use super::writer::Done;
 use super::{Store, StoreError};
 
 /// Who an onboarding is for, as the proxy established it (never as the browser claims it,
@@ -63,34 +64,11 @@ pub enum Insert {
 }
 
 impl Store {
-    /// Stores a new onboarding in `received`, or finds the existing one for the same WABA
-    /// and number. Returns it and whether it was created now. (Tests write stored states
-    /// with it; the pipeline uses [`Store::insert_or_get_started`].) The customer is the
-    /// body's `customer_ref`, unverified.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn insert_or_get(
-        &self,
-        req: &CreateOnboarding,
-    ) -> Result<(Record, bool), StoreError> {
-        match self
-            .insert_or_get_started(req, req.mode, &Customer::anonymous(req), None, None, None)
-            .await?
-        {
-            Insert::Created(r) => Ok((r, true)),
-            Insert::Existing(r) => Ok((r, false)),
-            Insert::SessionExhausted | Insert::SessionEnded => Err(StoreError::Corrupt {
-                id: String::new(),
-                what: "an anonymous insert counted against a session".to_owned(),
-            }),
-        }
-    }
-
-    /// [`Store::insert_or_get`] for `customer`, recording the SHA-256 (hex) of the code
+    /// Stores a new onboarding for `customer` (or finds the existing one for the same WABA
+    /// and number), recording the SHA-256 (hex) of the code
     /// that verified the onboarding when it is created now; when `first` is given, also
     /// records that step as started and the onboarding in that state, in the same
-    /// transaction (what [`Store::start_step`] would write next). A session's count of
+    /// transaction (what [`Writes::start_step`](super::Writes::start_step) would write next). A session's count of
     /// onboardings is raised in the same transaction, and the `onboarding.created` event
     /// written. When `lease` is given (an owner and until when), the new onboarding is
     /// leased to it from the start, so no other instance can take it between the insert and
@@ -164,10 +142,7 @@ impl Store {
         req: &CreateOnboarding,
         new: NewOnboarding,
     ) -> Result<Insert, StoreError> {
-        let written = match &self.writer {
-            Some(writer) => writer.run(move |conn| new.write_sqlite(conn)).await?,
-            None => new.write(self).await?,
-        };
+        let written = self.transact(new).await?;
         match written {
             Written::Created(record) => {
                 self.wake_outbox();
@@ -349,18 +324,6 @@ impl Store {
         Ok((n, oldest.as_deref().and_then(parse_time)))
     }
 
-    /// How many onboardings are stored. Only the black-box tests call it (to check that a
-    /// refused request stored nothing); the proxy itself never counts.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn count_onboardings(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM onboardings")
-            .fetch_one(&self.read)
-            .await?;
-        Ok(row.try_get("n")?)
-    }
-
     /// How many onboardings are in each state (states with none are absent): the metrics'
     /// gauge, read at each scrape (one query on the `state` index).
     ///
@@ -422,11 +385,12 @@ const COUNT_SESSION: &str = "UPDATE sessions SET onboardings_created = onboardin
      WHERE id = $1 AND onboardings_created < $2 AND revoked_at IS NULL AND expires_at > $3";
 // Why the count refused: a live session is exhausted, else it ended.
 const SESSION_LIVE: &str =
-    "SELECT COUNT(*) FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2";
+    "SELECT COUNT(*) AS n FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2";
 const INSERT_FIRST_STEP: &str = "INSERT INTO onboarding_steps (onboarding_id, step, status, \
      attempts, started_at) VALUES ($1, $2, $3, 1, $4)";
 
 impl NewOnboarding {
+    #[allow(clippy::too_many_arguments)]
     fn of(
         req: &CreateOnboarding,
         launched: Mode,
@@ -506,123 +470,42 @@ impl NewOnboarding {
             o.customer_ref.as_ref().map(|p| p.as_str().to_owned()),
         ]
     }
+}
 
-    /// Through sqlx (PostgreSQL; an in-memory SQLite database). The unique index, not a
-    /// prior SELECT, decides races between two identical posts.
-    async fn write(self, store: &Store) -> Result<Written, StoreError> {
+/// The unique index, not a prior SELECT, decides races between two identical posts.
+impl Write for NewOnboarding {
+    type Out = Written;
+
+    async fn run(self, tx: &mut impl Tx) -> Result<Done<Written>, StoreError> {
         let o = &self.record.onboarding;
         let [phone, business, customer_ref] = self.ids();
-        let mut tx = store.write.begin().await?;
         if let Some(previous) = &o.previous_onboarding_id {
-            let superseded = sqlx::query(SUPERSEDE)
+            let supersede = Stmt::new(SUPERSEDE)
                 .bind(&o.id)
                 .bind(previous)
-                .bind(&o.created_at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if superseded == 0 {
-                tx.rollback().await?;
-                return Ok(Written::Exists);
+                .bind(&o.created_at);
+            if tx.exec(&supersede).await? == 0 {
+                return Ok(Done::Undo(Written::Exists));
             }
         }
-        let inserted = sqlx::query(INSERT_ONBOARDING)
+        let insert = Stmt::new(INSERT_ONBOARDING)
             .bind(&o.id)
             .bind(self.mode)
             .bind(o.waba_id.as_str())
             .bind(phone)
             .bind(business)
             .bind(customer_ref)
-            .bind(self.event_name.clone())
+            .bind(&self.event_name)
             .bind(o.state.as_str())
             .bind(&o.created_at)
-            .bind(self.code_sha256.clone())
-            .bind(self.record.session_id.clone())
+            .bind(&self.code_sha256)
+            .bind(&self.record.session_id)
             .bind(i32::from(self.record.customer_ref_verified))
-            .bind(self.lease_owner.clone())
-            .bind(self.lease_until.clone())
+            .bind(&self.lease_owner)
+            .bind(&self.lease_until)
             .bind(self.launched_mode)
-            .bind(o.previous_onboarding_id.clone())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await?;
-            return Ok(Written::Exists);
-        }
-        if let Some(session) = self
-            .record
-            .session_id
-            .as_ref()
-            .filter(|_| self.count_session)
-        {
-            let counted = sqlx::query(COUNT_SESSION)
-                .bind(session)
-                .bind(wire::MAX_ONBOARDINGS_PER_SESSION)
-                .bind(&o.created_at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if counted == 0 {
-                let live: i64 = sqlx::query_scalar(SESSION_LIVE)
-                    .bind(session)
-                    .bind(&o.created_at)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                tx.rollback().await?;
-                return Ok(match live {
-                    0 => Written::Ended,
-                    _ => Written::Exhausted,
-                });
-            }
-        }
-        if let Some(step) = self.first {
-            sqlx::query(INSERT_FIRST_STEP)
-                .bind(&o.id)
-                .bind(step.as_str())
-                .bind(StepStatus::Started.as_str())
-                .bind(&o.created_at)
-                .execute(&mut *tx)
-                .await?;
-        }
-        self.event.insert(&mut tx).await?;
-        tx.commit().await?;
-        Ok(Written::Created(Box::new(self.record)))
-    }
-
-    /// The same on SQLite's writer thread, as one job of a group.
-    fn write_sqlite(self, conn: &rusqlite::Connection) -> Result<Done<Written>, StoreError> {
-        let o = &self.record.onboarding;
-        let [phone, business, customer_ref] = self.ids();
-        if let Some(previous) = &o.previous_onboarding_id {
-            let superseded = writer::exec(conn, SUPERSEDE, &[&o.id, previous, &o.created_at])?;
-            if superseded == 0 {
-                return Ok(Done::Undo(Written::Exists));
-            }
-        }
-        let inserted = writer::exec(
-            conn,
-            INSERT_ONBOARDING,
-            &[
-                &o.id,
-                &self.mode,
-                &o.waba_id.as_str(),
-                &phone,
-                &business,
-                &customer_ref,
-                &self.event_name,
-                &o.state.as_str(),
-                &o.created_at,
-                &self.code_sha256,
-                &self.record.session_id,
-                &i32::from(self.record.customer_ref_verified),
-                &self.lease_owner,
-                &self.lease_until,
-                &self.launched_mode,
-                &o.previous_onboarding_id,
-            ],
-        )?;
-        if inserted == 0 {
+            .bind(&o.previous_onboarding_id);
+        if tx.exec(&insert).await? == 0 {
             return Ok(Done::Undo(Written::Exists));
         }
         if let Some(session) = self
@@ -631,34 +514,28 @@ impl NewOnboarding {
             .as_ref()
             .filter(|_| self.count_session)
         {
-            let counted = writer::exec(
-                conn,
-                COUNT_SESSION,
-                &[session, &wire::MAX_ONBOARDINGS_PER_SESSION, &o.created_at],
-            )?;
-            if counted == 0 {
-                let live = writer::query(conn, SESSION_LIVE, &[session, &o.created_at], |row| {
-                    Ok(row.get::<_, i64>(0)?)
-                })?;
-                return Ok(Done::Undo(match live.first() {
-                    Some(n) if *n > 0 => Written::Exhausted,
+            let count = Stmt::new(COUNT_SESSION)
+                .bind(session)
+                .bind(wire::MAX_ONBOARDINGS_PER_SESSION)
+                .bind(&o.created_at);
+            if tx.exec(&count).await? == 0 {
+                let live = Stmt::new(SESSION_LIVE).bind(session).bind(&o.created_at);
+                let live = tx.query_first(&live, |row| row.int("n")).await?;
+                return Ok(Done::Undo(match live {
+                    Some(n) if n > 0 => Written::Exhausted,
                     _ => Written::Ended,
                 }));
             }
         }
         if let Some(step) = self.first {
-            writer::exec(
-                conn,
-                INSERT_FIRST_STEP,
-                &[
-                    &o.id,
-                    &step.as_str(),
-                    &StepStatus::Started.as_str(),
-                    &o.created_at,
-                ],
-            )?;
+            let first = Stmt::new(INSERT_FIRST_STEP)
+                .bind(&o.id)
+                .bind(step.as_str())
+                .bind(StepStatus::Started.as_str())
+                .bind(&o.created_at);
+            tx.exec(&first).await?;
         }
-        self.event.insert_sqlite(conn)?;
+        tx.exec(&self.event.insert()).await?;
         Ok(Done::Keep(Written::Created(Box::new(self.record))))
     }
 }

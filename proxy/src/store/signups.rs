@@ -5,8 +5,9 @@
 use sqlx::Row;
 use wire::{EventType, Mode, ReportSignupEvent, SignupEventKind, SignupOutcome};
 
-use super::partner::EventRow;
+use super::events::EventRow;
 use super::rows::format_time;
+use super::tx::{Statements, Stmt};
 use super::{Store, StoreError};
 
 /// One stored popup outcome, as the funnel reads it.
@@ -107,27 +108,20 @@ impl Store {
                 )?)
             }
         };
-        {
-            let _gate = self.exclusive().await;
-            let mut tx = self.write.begin().await?;
-            sqlx::query(INSERT)
-                .bind(&record.id)
-                .bind(record.kind.as_str())
-                .bind(record.mode.as_str())
-                .bind(record.session_id.clone())
-                .bind(record.customer_ref.clone())
-                .bind(record.current_step.clone())
-                .bind(record.error_code.clone())
-                .bind(record.error_message.clone())
-                .bind(record.meta_session_id.clone())
-                .bind(&record.created_at)
-                .execute(&mut *tx)
-                .await?;
-            if let Some(event) = &event {
-                event.insert(&mut tx).await?;
-            }
-            tx.commit().await?;
-        }
+        let insert = Stmt::new(INSERT)
+            .bind(&record.id)
+            .bind(record.kind.as_str())
+            .bind(record.mode.as_str())
+            .bind(&record.session_id)
+            .bind(record.customer_ref.clone())
+            .bind(&record.current_step)
+            .bind(&record.error_code)
+            .bind(&record.error_message)
+            .bind(&record.meta_session_id)
+            .bind(&record.created_at);
+        let mut statements = vec![insert];
+        statements.extend(event.as_ref().map(EventRow::insert));
+        self.transact(Statements(statements)).await?;
         if event.is_some() {
             self.wake_outbox();
         }
@@ -185,52 +179,6 @@ impl Store {
             cancelled,
             errors,
         })
-    }
-
-    /// Popup outcomes after `after` (a `sig_` id), oldest first, at most `limit`: what a
-    /// funnel counts (launches, cancels by step, errors by code).
-    ///
-    /// # Errors
-    /// Database failures, or a corrupt row.
-    pub async fn signup_events(
-        &self,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<SignupRecord>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM signup_events WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after.unwrap_or(""))
-            .bind(i64::from(limit))
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("id")?;
-                let corrupt = |what: &str| StoreError::Corrupt {
-                    id: id.clone(),
-                    what: what.to_owned(),
-                };
-                let kind = row
-                    .try_get::<String, _>("kind")?
-                    .parse()
-                    .map_err(|_| corrupt("kind"))?;
-                let mode = row
-                    .try_get::<String, _>("mode")?
-                    .parse()
-                    .map_err(|_| corrupt("mode"))?;
-                Ok(SignupRecord {
-                    kind,
-                    mode,
-                    session_id: row.try_get("session_id")?,
-                    customer_ref: row.try_get("customer_ref")?,
-                    current_step: row.try_get("current_step")?,
-                    error_code: row.try_get("error_code")?,
-                    error_message: row.try_get("error_message")?,
-                    meta_session_id: row.try_get("meta_session_id")?,
-                    created_at: row.try_get("created_at")?,
-                    id,
-                })
-            })
-            .collect()
     }
 }
 

@@ -4,6 +4,7 @@ use sqlx::Row;
 use time::OffsetDateTime;
 
 use super::rows::{format_time, parse_time};
+use super::tx::Stmt;
 use super::{Store, StoreError};
 
 /// What a client token opens.
@@ -29,16 +30,16 @@ impl Store {
         session_id: Option<&str>,
     ) -> Result<(), StoreError> {
         let now = format_time(self.clock.now());
-        let _gate = self.exclusive().await;
-        sqlx::query(
-            "INSERT INTO client_tokens (token_sha256, onboarding_id, session_id, created_at) \
+        self.exec(
+            Stmt::new(
+                "INSERT INTO client_tokens (token_sha256, onboarding_id, session_id, created_at) \
              VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_sha256)
+            .bind(onboarding_id)
+            .bind(session_id)
+            .bind(now),
         )
-        .bind(token_sha256)
-        .bind(onboarding_id)
-        .bind(session_id)
-        .bind(now)
-        .execute(&self.write)
         .await?;
         Ok(())
     }
@@ -106,14 +107,14 @@ impl Store {
     /// Database failures.
     pub async fn record_pin_attempt(&self, id: &str) -> Result<(), StoreError> {
         let now = format_time(self.clock.now());
-        let _gate = self.exclusive().await;
-        sqlx::query(
-            "INSERT INTO pin_attempts (id, onboarding_id, attempted_at) VALUES ($1, $2, $3)",
+        self.exec(
+            Stmt::new(
+                "INSERT INTO pin_attempts (id, onboarding_id, attempted_at) VALUES ($1, $2, $3)",
+            )
+            .bind(super::rows::new_row_id())
+            .bind(id)
+            .bind(now),
         )
-        .bind(super::rows::new_row_id())
-        .bind(id)
-        .bind(now)
-        .execute(&self.write)
         .await?;
         Ok(())
     }
@@ -124,13 +125,13 @@ impl Store {
     /// Database failures: the store cannot be written.
     pub async fn probe_write(&self) -> Result<(), StoreError> {
         let now = format_time(self.clock.now());
-        let _gate = self.exclusive().await;
-        sqlx::query(
-            "INSERT INTO health_checks (id, checked_at) VALUES (1, $1) \
+        self.exec(
+            Stmt::new(
+                "INSERT INTO health_checks (id, checked_at) VALUES (1, $1) \
              ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+            )
+            .bind(now),
         )
-        .bind(now)
-        .execute(&self.write)
         .await?;
         Ok(())
     }
@@ -140,10 +141,7 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn clear_pin_attempts(&self, id: &str) -> Result<(), StoreError> {
-        let _gate = self.exclusive().await;
-        sqlx::query("DELETE FROM pin_attempts WHERE onboarding_id = $1")
-            .bind(id)
-            .execute(&self.write)
+        self.exec(Stmt::new("DELETE FROM pin_attempts WHERE onboarding_id = $1").bind(id))
             .await?;
         Ok(())
     }

@@ -5,9 +5,10 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use wire::{EventType, OnboardingState};
 
-use super::partner::emit;
+use super::batch::update_statement;
+use super::events::emit;
 use super::rows::{format_time, record_from_row, Record, Update};
-use super::writes::apply_update;
+use super::tx::{Sqlx, Stmt, Tx};
 use super::{Store, StoreError};
 
 /// Which object of an onboarding an event is about; the order of events is kept per object.
@@ -299,9 +300,10 @@ impl Store {
                 let event = to
                     .filter(|s| *s != record.state)
                     .and_then(EventType::entering);
-                apply_update(&mut tx, &record.id, update, &now).await?;
+                let mut on = Sqlx(&mut tx);
+                on.exec(&update_statement(&record.id, update, &now)).await?;
                 if let Some(kind) = event {
-                    emit(&mut tx, &record.id, kind, &now, self.deliver_events).await?;
+                    emit(&mut on, &record.id, kind, &now, self.deliver_events).await?;
                     emitted = true;
                 }
                 changed.push((record.id.clone(), record.state, to));
@@ -319,25 +321,10 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn prune_webhook_events(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
-        let _gate = self.exclusive().await;
-        Ok(
-            sqlx::query("DELETE FROM webhook_events WHERE received_at < $1")
-                .bind(format_time(before))
-                .execute(&self.write)
-                .await?
-                .rows_affected(),
+        self.exec(
+            Stmt::new("DELETE FROM webhook_events WHERE received_at < $1")
+                .bind(format_time(before)),
         )
-    }
-
-    /// Whether an event with this id is stored. Only the black-box tests ask.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn has_webhook_event(&self, id: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM webhook_events WHERE id = $1")
-            .bind(id)
-            .fetch_one(&self.read)
-            .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
+        .await
     }
 }

@@ -9,10 +9,11 @@
 //! answers each job: an answer always means committed. With WAL and `synchronous = NORMAL`
 //! the commit writes the changed pages to the WAL once for the whole group.
 //!
-//! Writes that still go through sqlx's pool (the rare ones: webhooks, sessions, the Meta
-//! provider's credentials) first take [`Writer::exclusive`], which the thread also holds for
-//! each group, so the file keeps one writer at a time: nobody sleeps in SQLite's busy
-//! handler, and sqlx's deferred transactions never meet a write lock taken under them.
+//! The webhooks' application, the one write that still goes through sqlx's pool (its rules
+//! are the caller's borrowed closure, which a job cannot hold), first takes
+//! [`Writer::exclusive`], which the thread also holds for each group, so the file keeps one
+//! writer at a time: nobody sleeps in SQLite's busy handler, and sqlx's deferred
+//! transactions never meet a write lock taken under them.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;

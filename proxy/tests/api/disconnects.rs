@@ -9,9 +9,10 @@ use wiremock::Mock;
 
 use crate::helpers::*;
 
-/// Sends `POST {path}` with `body` on a raw socket and closes it after `wait`, before the
+/// Sends `POST {path}` with `body` on a raw socket and closes it once YCloud has received
+/// `binds` bind calls in all (the request is mid-bind, the bind being slow), before the
 /// answer (a browser tab closed, a proxy in between timing out).
-async fn post_and_hang_up(app: &TestApp, path: &str, body: &str, wait: Duration) {
+async fn post_and_hang_up(app: &TestApp, path: &str, body: &str, binds: usize) {
     let host = app.address.trim_start_matches("http://");
     let mut socket = tokio::net::TcpStream::connect(host).await.expect("connect");
     let request = format!(
@@ -24,7 +25,10 @@ async fn post_and_hang_up(app: &TestApp, path: &str, body: &str, wait: Duration)
         body.len()
     );
     socket.write_all(request.as_bytes()).await.expect("send");
-    tokio::time::sleep(wait).await;
+    poll_until_holds("the bind under way", Duration::from_secs(10), || async {
+        app.calls_to(&tp_bind_path()).await >= binds
+    })
+    .await;
     drop(socket);
 }
 
@@ -49,7 +53,7 @@ async fn a_create_whose_client_hangs_up_still_binds_and_registers_once() {
         .await;
 
     let body = standard_body().to_string();
-    post_and_hang_up(&app, "/api/onboardings", &body, Duration::from_millis(300)).await;
+    post_and_hang_up(&app, "/api/onboardings", &body, 1).await;
     // The same ids again find the onboarding the first post created.
     let again = app.post_onboarding(&standard_body()).await;
     assert_eq!(again.status(), 200);
@@ -95,7 +99,7 @@ async fn a_retry_whose_client_hangs_up_still_runs_to_the_end() {
     assert_eq!(o.state, OnboardingState::Failed, "{o:?}");
 
     let retry = format!("/api/onboardings/{}/retry", o.id);
-    post_and_hang_up(&app, &retry, "", Duration::from_millis(300)).await;
+    post_and_hang_up(&app, &retry, "", 2).await;
     let o = app
         .wait_for_state(&o.id, OnboardingState::Connected, Duration::from_secs(10))
         .await;

@@ -131,7 +131,7 @@ async fn a_long_retry_after_is_not_waited_for() {
     assert!(started.elapsed() < Duration::from_secs(2));
     let e = o.error.unwrap();
     assert_eq!(e.code, "upstream_rate_limited");
-    let after = proxy::store::parse_time(e.retry_after.as_deref().unwrap()).unwrap();
+    let after = proxy::clock::parse_time(e.retry_after.as_deref().unwrap()).unwrap();
     assert!(after > time::OffsetDateTime::now_utc() + time::Duration::minutes(59));
     retry_succeeds(&app, &o.id, true).await;
 }

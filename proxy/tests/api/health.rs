@@ -86,25 +86,6 @@ async fn reads(server: &MockServer) -> usize {
         .count()
 }
 
-/// Waits until `check` holds, polling; fails after `within`.
-async fn until<F, Fut>(what: &str, within: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    // The shared wait, with `what` as the failure's last sight.
-    poll_until(within, || {
-        let checked = check();
-        async move {
-            match checked.await {
-                true => Ok(()),
-                false => Err(what.to_owned()),
-            }
-        }
-    })
-    .await
-}
-
 #[tokio::test]
 async fn a_ycloud_numbers_quality_drop_is_stored_and_sent_with_before_and_after() {
     let app = ycloud_app(every_second()).await;
@@ -124,12 +105,12 @@ async fn a_ycloud_numbers_quality_drop_is_stored_and_sent_with_before_and_after(
         .await;
     let id = connect(&app).await;
 
-    until("a health change", Duration::from_secs(15), || async {
+    poll_until_holds("a health change", Duration::from_secs(15), || async {
         !health_events(&app).await.is_empty()
     })
     .await;
     // Two more reads of the same YELLOW change nothing more.
-    until("two more reads", Duration::from_secs(15), || async {
+    poll_until_holds("two more reads", Duration::from_secs(15), || async {
         served.load(Ordering::SeqCst) >= 4
     })
     .await;
@@ -176,7 +157,7 @@ async fn reads_that_find_nothing_changed_send_nothing() {
         .mount(&app.ycloud)
         .await;
     let id = connect(&app).await;
-    until("three reads", Duration::from_secs(15), || async {
+    poll_until_holds("three reads", Duration::from_secs(15), || async {
         reads(&app.ycloud).await >= 3
     })
     .await;
@@ -231,7 +212,7 @@ async fn a_meta_number_losing_the_apps_webhook_and_its_quality_sends_one_event_p
     let o = crate::meta::connected_onboarding(&app).await;
     assert_eq!(o.state, OnboardingState::Connected);
 
-    until("two health changes", Duration::from_secs(15), || async {
+    poll_until_holds("two health changes", Duration::from_secs(15), || async {
         health_events(&app).await.len() >= 2
     })
     .await;
@@ -344,7 +325,7 @@ async fn a_restart_with_many_connected_numbers_reads_them_at_a_pace_not_in_a_bur
         ..Options::default()
     })
     .await;
-    until("every number read", Duration::from_secs(20), || async {
+    poll_until_holds("every number read", Duration::from_secs(20), || async {
         arrived.lock().unwrap().len() >= N
     })
     .await;
@@ -393,7 +374,7 @@ async fn two_instances_on_postgres_read_each_number_once_per_period() {
     })
     .await;
     // Both list the same due numbers at once; each claims what the other has not.
-    until(
+    poll_until_holds(
         "every number's health stored",
         Duration::from_secs(20),
         || async {
@@ -408,8 +389,10 @@ async fn two_instances_on_postgres_read_each_number_once_per_period() {
         },
     )
     .await;
-    // Both instances went through their list (ten reads at fifty a second take 0.2 s);
-    // a number claimed twice would have been read twice by now.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Both instances went through the list each took at start (every number in it claimed,
+    // or found claimed, and read when claimed): a number claimed twice has been read twice
+    // by now. A later pass lists nothing until the period ends.
+    a.wait_for_health_passes(1, Duration::from_secs(20)).await;
+    b.wait_for_health_passes(1, Duration::from_secs(20)).await;
     assert_eq!(arrived.lock().unwrap().len(), N);
 }

@@ -106,6 +106,10 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     pub database_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The server task: [`TestApp::shutdown`] waits for its end.
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The health reader's passes ([`TestApp::wait_for_health_passes`]).
+    health_passes: tokio::sync::watch::Receiver<u64>,
 }
 
 impl Drop for TestApp {
@@ -242,8 +246,9 @@ pub async fn spawn_app_with(mut opts: Options) -> TestApp {
         .await
         .expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let health_passes = app.health_passes.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
+    let server = tokio::spawn(app.run_until(async {
         let _ = rx.await;
     }));
     let client = reqwest::Client::builder()
@@ -259,15 +264,37 @@ pub async fn spawn_app_with(mut opts: Options) -> TestApp {
         data_dir,
         database_url,
         shutdown: Some(tx),
+        server: Some(server),
+        health_passes,
     }
 }
 
 impl TestApp {
-    /// Signals the server to shut down, as SIGTERM would.
-    pub fn shutdown(&mut self) {
+    /// Signals the server to shut down, as SIGTERM would, and waits until it has stopped
+    /// (its background tasks with it); panics if it is still serving after its grace period.
+    pub async fn shutdown(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        let Some(server) = self.server.take() else {
+            return;
+        };
+        let within = proxy::startup::SHUTDOWN_GRACE + Duration::from_secs(5);
+        tokio::time::timeout(within, server)
+            .await
+            .unwrap_or_else(|_| panic!("the server still runs {within:?} after its shutdown"))
+            .expect("the server task")
+            .expect("the server stops cleanly");
+    }
+
+    /// Waits until the health reader has done `n` passes over the numbers due (each a
+    /// listing and every claim and read it led to), or panics after `within`.
+    pub async fn wait_for_health_passes(&self, n: u64, within: Duration) {
+        let mut passes = self.health_passes.clone();
+        tokio::time::timeout(within, passes.wait_for(|done| *done >= n))
+            .await
+            .unwrap_or_else(|_| panic!("fewer than {n} health passes after {within:?}"))
+            .expect("the health reader runs");
     }
 
     /// `GET {path}` on the proxy, its JSON body read as `T` (panics on anything else).
@@ -392,8 +419,7 @@ impl TestApp {
         state: OnboardingState,
         within: Duration,
     ) -> Onboarding {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
+        poll_until(within, || async {
             let o: Onboarding = self
                 .get_onboarding(id)
                 .await
@@ -401,15 +427,12 @@ impl TestApp {
                 .await
                 .expect("onboarding json");
             if o.state == state {
-                return o;
+                Ok(o)
+            } else {
+                Err(format!("still {}: {o:?}", o.state))
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "still {} after {within:?}: {o:?}",
-                o.state
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     /// How many requests the fake YCloud received on `path`.
@@ -595,4 +618,23 @@ where
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// [`poll_until`] for a yes-or-no fact: waits until `check` holds, or panics naming `what`
+/// after `within`.
+pub async fn poll_until_holds<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    poll_until(within, || {
+        let checked = check();
+        async move {
+            match checked.await {
+                true => Ok(()),
+                false => Err(what.to_owned()),
+            }
+        }
+    })
+    .await
 }

@@ -12,9 +12,10 @@ use wire::{CreateOnboarding, Mode, Onboarding, OnboardingState, PhoneNumberId, W
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer};
 
+use proxy::budget::CALLS as REGISTER_BUDGET;
 use proxy::clock::Clock;
 use proxy::config::UpstreamTuning;
-use proxy::pipeline::{Pipeline, REGISTER_BUDGET};
+use proxy::pipeline::Pipeline;
 use proxy::providers::ycloud::{Upstream, YCloudClient};
 use proxy::store::Store;
 
@@ -63,22 +64,6 @@ fn request() -> CreateOnboarding {
     }
 }
 
-/// Polls `check` every 50 ms until it holds, or panics naming `what` after `within`.
-async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not after {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn one_instance_runs_an_onboarding_until_its_lease_expires_then_another_takes_over() {
     let database_url = fresh_postgres_database().await;
@@ -122,7 +107,7 @@ async fn one_instance_runs_an_onboarding_until_its_lease_expires_then_another_ta
             runtime.shutdown_background();
         }
     });
-    eventually("A's bind call", Duration::from_secs(10), || async {
+    poll_until_holds("A's bind call", Duration::from_secs(10), || async {
         calls_to(&ycloud, &tp_bind_path()).await == 1
     })
     .await;
@@ -142,18 +127,25 @@ async fn one_instance_runs_an_onboarding_until_its_lease_expires_then_another_ta
     // B starting up while A runs the onboarding: A's live lease keeps B off it.
     assert_eq!(b.resume_unfinished().await.unwrap(), 0);
     assert_eq!(b.resume_abandoned().await.unwrap(), 0);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(calls_to(&ycloud, &tp_bind_path()).await, 1, "only A binds");
-    let (still, later) = store.lease(&id).await.unwrap().unwrap();
+    // A renews its lease while its bind runs, and still binds only once.
+    let still = poll_until(Duration::from_secs(10), || async {
+        let (who, later) = store.lease(&id).await.unwrap().unwrap();
+        if later > until {
+            Ok(who)
+        } else {
+            Err(format!("{who} until {later}, not renewed"))
+        }
+    })
+    .await;
     assert_eq!(still, owner);
-    assert!(later > until, "A renews its lease: {until} then {later}");
+    assert_eq!(calls_to(&ycloud, &tp_bind_path()).await, 1, "only A binds");
 
     // A crashes mid-bind. Its lease is no longer renewed; once it expires, B's sweep takes
     // the onboarding over and runs the interrupted bind again, then register.
     crash.send(()).unwrap();
     a.join().unwrap();
     let _sweeper = b.spawn_sweeper();
-    eventually(
+    poll_until_holds(
         "B connects the onboarding",
         Duration::from_secs(20),
         || async {

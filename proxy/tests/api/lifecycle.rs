@@ -144,11 +144,10 @@ async fn a_ban_sent_during_a_slow_bind_is_applied_after_the_bind_commits() {
         })
     };
     // The bind is running: its call has reached YCloud.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while app.calls_to(&tp_bind_path()).await == 0 {
-        assert!(std::time::Instant::now() < deadline, "bind never called");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll_until_holds("the bind called", Duration::from_secs(5), || async {
+        app.calls_to(&tp_bind_path()).await > 0
+    })
+    .await;
     send(
         &app,
         &waba_event(

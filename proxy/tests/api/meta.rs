@@ -641,8 +641,7 @@ async fn coexistence_asks_for_each_sync_once_across_a_restart() {
         assert_error_shape(r, 409).await.error.code,
         "not_deregistrable"
     );
-    app.shutdown();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.shutdown().await;
 
     // The process "died" during the history request: the restart does not ask again.
     stage_coexistence_crash(&dir, &o.id).await;

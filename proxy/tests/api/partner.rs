@@ -466,8 +466,7 @@ pub(crate) fn webhook_env(receiver: &MockServer) -> Vec<(&'static str, String)> 
 }
 
 pub(crate) async fn wait_for_deliveries(app: &TestApp, n: usize) -> EventPage {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    poll_until(Duration::from_secs(10), || async {
         let page: EventPage = app.partner_json("/api/partner/events").await;
         let delivered = page
             .data
@@ -475,11 +474,12 @@ pub(crate) async fn wait_for_deliveries(app: &TestApp, n: usize) -> EventPage {
             .filter(|e| e.delivery.as_ref().unwrap().state == wire::DeliveryState::Delivered)
             .count();
         if delivered >= n {
-            return page;
+            Ok(page)
+        } else {
+            Err(page)
         }
-        assert!(tokio::time::Instant::now() < deadline, "{page:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -560,20 +560,21 @@ async fn undelivered_events_survive_a_restart_and_redirects_are_not_followed() {
     let token = app.session_token("restart").await;
     onboard(&app, WABA, &token).await;
     // Let a few attempts fail against the redirect.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while receiver.received_requests().await.unwrap().len() < 3 {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll_until(Duration::from_secs(5), || async {
+        match receiver.received_requests().await.unwrap().len() {
+            n if n >= 3 => Ok(()),
+            n => Err(format!("{n} attempts")),
+        }
+    })
+    .await;
     assert!(
         elsewhere.received_requests().await.unwrap().is_empty(),
         "a redirect was followed"
     );
-    app.shutdown();
+    app.shutdown().await;
     // Keep the directory: the next app opens the same database.
     let kept = dir.clone();
     std::mem::forget(app);
-    tokio::time::sleep(Duration::from_millis(200)).await;
 
     receiver.reset().await;
     Mock::given(method("POST"))

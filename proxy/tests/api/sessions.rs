@@ -459,15 +459,18 @@ async fn a_session_revoked_while_its_post_runs_creates_nothing() {
     };
     let revoke = async {
         // Once the exchange is under way (the admission is behind the request).
-        while app
-            .graph
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .is_empty()
-        {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        poll_until_holds(
+            "the code exchange under way",
+            std::time::Duration::from_secs(10),
+            || async {
+                !app.graph
+                    .received_requests()
+                    .await
+                    .unwrap_or_default()
+                    .is_empty()
+            },
+        )
+        .await;
         let r = app
             .partner(
                 Method::DELETE,

@@ -68,16 +68,14 @@ fn start_proxy(dir: &std::path::Path, addr: &str, fake: &str) -> Proxy {
 }
 
 async fn wait_healthy(client: &reqwest::Client, url: &str) {
-    let until = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < until {
-        if let Ok(r) = client.get(format!("{url}/healthz")).send().await {
-            if r.status() == 200 {
-                return;
-            }
+    poll_until(Duration::from_secs(10), || async {
+        match client.get(format!("{url}/healthz")).send().await {
+            Ok(r) if r.status() == 200 => Ok(()),
+            Ok(r) => Err(format!("the proxy at {url} answers {}", r.status())),
+            Err(e) => Err(format!("the proxy at {url} is not there: {e}")),
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the proxy at {url} did not become healthy");
+    })
+    .await
 }
 
 fn ids(i: usize) -> (String, String) {
@@ -157,15 +155,19 @@ async fn a_thousand_onboardings_survive_faults_and_two_kills() {
     }
     let mut kills = 0;
     for mark in KILL_AT {
-        while accepted.load(Ordering::Relaxed) < mark {
+        poll_until(Duration::from_secs(60), || async {
             // A refused post will never be accepted: stop waiting for the mark then.
             let refused = refused.lock().unwrap().clone();
             assert!(
                 refused.is_empty(),
                 "refused before the kill at {mark}: {refused:?}"
             );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+            match accepted.load(Ordering::Relaxed) {
+                n if n >= mark => Ok(()),
+                n => Err(format!("{n} accepted, the kill is at {mark}")),
+            }
+        })
+        .await;
         // Child::kill is SIGKILL on Unix: no shutdown, no flush.
         proxy.child.kill().unwrap();
         proxy.child.wait().unwrap();
@@ -183,8 +185,7 @@ async fn a_thousand_onboardings_survive_faults_and_two_kills() {
     // Every accepted onboarding reaches a final state.
     sqlx::any::install_default_drivers();
     let db = sqlx::AnyPool::connect(&database_url(&dir)).await.unwrap();
-    let until = Instant::now() + Duration::from_secs(30);
-    let states = loop {
+    let states = poll_until(Duration::from_secs(30), || async {
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM onboardings GROUP BY state")
             .fetch_all(&db)
             .await
@@ -199,14 +200,12 @@ async fn a_thousand_onboardings_survive_faults_and_two_kills() {
             .map(|(_, n)| *n)
             .sum();
         if moving == 0 {
-            break states;
+            Ok(states)
+        } else {
+            Err(format!("still moving: {states:?}"))
         }
-        assert!(
-            Instant::now() < until,
-            "still moving after 30 s: {states:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await;
     let total: i64 = states.values().sum();
     assert_eq!(
         total, ONBOARDINGS as i64,

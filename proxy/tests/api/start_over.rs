@@ -227,7 +227,7 @@ async fn a_new_encryption_key_reseals_what_the_old_one_sealed_and_wrong_keys_sto
     assert_eq!(r.status(), 201);
     let o: Onboarding = r.json().await.unwrap();
     let token = stored_token(&first, &o.id).await.expect("a stored token");
-    first.shutdown();
+    first.shutdown().await;
 
     // A new key with the old one beside it: everything opens, and is sealed again.
     let mut second = spawn_app_with(meta_sandbox(
@@ -242,14 +242,14 @@ async fn a_new_encryption_key_reseals_what_the_old_one_sealed_and_wrong_keys_sto
         stored_token(&second, &o.id).await.as_deref(),
         Some(token.as_str())
     );
-    second.shutdown();
+    second.shutdown().await;
     // The new key alone now opens it all.
     let mut third = spawn_app_with(meta_sandbox(&dir, &[("TOKEN_ENCRYPTION_KEY", KEY_B)])).await;
     assert_eq!(
         stored_token(&third, &o.id).await.as_deref(),
         Some(token.as_str())
     );
-    third.shutdown();
+    third.shutdown().await;
 
     // A key that opens nothing stored stops start-up, naming it (never quoting it).
     let line = refused_start(

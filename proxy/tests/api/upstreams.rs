@@ -133,7 +133,7 @@ async fn an_absurd_retry_after_is_a_long_wait_not_a_crash() {
     let e = o.error.unwrap();
     assert_eq!(e.code, "upstream_rate_limited");
     // Read as the longest wait the proxy believes: a day.
-    let after = proxy::store::parse_time(e.retry_after.as_deref().unwrap()).unwrap();
+    let after = proxy::clock::parse_time(e.retry_after.as_deref().unwrap()).unwrap();
     let wait = after - before;
     assert!(
         wait >= time::Duration::hours(23) && wait <= time::Duration::hours(25),

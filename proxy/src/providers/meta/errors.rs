@@ -6,7 +6,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use wire::{ErrorCode, OnboardingError};
 
-use crate::pipeline::REGISTER_WINDOW;
+use crate::budget::{self, Call};
 use crate::providers::http::{CallError, HttpError};
 use crate::providers::ycloud::{META_REGISTER_LIMIT, ON_PREM_BLOCKED};
 
@@ -295,21 +295,12 @@ impl MetaError {
         }
         match code {
             Some(META_REGISTER_LIMIT) => {
-                let (code, verb) = match op {
-                    Op::Deregister => (ErrorCode::DeregisterLimit, "deregister"),
-                    _ => (ErrorCode::RegisterLimit, "register"),
+                let call = match op {
+                    Op::Deregister => Call::Deregister,
+                    _ => Call::Register,
                 };
-                let until = now + REGISTER_WINDOW;
-                (
-                    code,
-                    format!(
-                        "Meta refused: this number made too many {verb} requests (133016), and \
-                         Meta blocks its {verb} requests for 72 hours; retry after {}.",
-                        crate::clock::format_time(until)
-                    ),
-                    true,
-                    Some(until),
-                )
+                let until = budget::free_at(None, now);
+                (call.code(), budget::refused(call, until), true, Some(until))
             }
             Some(PIN_MISMATCH) => (
                 ErrorCode::PinRequired,

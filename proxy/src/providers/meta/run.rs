@@ -36,12 +36,11 @@ use wire::{
     PhoneNumberId, Pin, StorageRegion,
 };
 
+use crate::budget;
 use crate::pipeline::follower::{number_outcome, Polled};
 use crate::pipeline::lease::Lease;
 use crate::pipeline::webhook_rules::person_error;
-use crate::pipeline::{
-    detached, CreateError, Created, Flow, Pipeline, REGISTER_BUDGET, REGISTER_WINDOW,
-};
+use crate::pipeline::{detached, CreateError, Created, Flow, Pipeline};
 use crate::providers::meta::{pin, Direct, MetaError, Op, SyncType, NOT_REGISTERED, REQUEST_LIMIT};
 use crate::providers::Provider;
 use crate::store::{
@@ -453,24 +452,12 @@ impl Pipeline {
                     waba_id: onboarding.waba_id.clone(),
                     phone_number_id: phone.clone(),
                     at: now,
-                    since: now - REGISTER_WINDOW,
-                    limit: REGISTER_BUDGET,
+                    since: budget::since(now),
+                    limit: budget::CALLS,
                 };
                 w.start_counted_step(Step::Register, OnboardingState::Registering, call);
                 if let Budget::Spent { oldest } = store.commit_counted(id, w).await? {
-                    let until = oldest.unwrap_or(now) + REGISTER_WINDOW;
-                    let error = OnboardingError {
-                        code: ErrorCode::RegisterLimit,
-                        message: format!(
-                            "This number has used Meta's 10 register requests for 72 hours; \
-                             retry after {}.",
-                            crate::clock::format_time(until)
-                        ),
-                        retryable: true,
-                        upstream_request_id: None,
-                        retry_after: Some(crate::clock::format_time(until)),
-                        candidates: Vec::new(),
-                    };
+                    let error = budget::register_spent(budget::free_at(oldest, now));
                     return self.stop(id, w, OnboardingState::Failed, error, None).await;
                 }
                 self.notify(id).await;
@@ -941,14 +928,12 @@ impl Pipeline {
             waba_id: o.waba_id.clone(),
             phone_number_id: phone.clone(),
             at: now,
-            since: now - REGISTER_WINDOW,
-            limit: REGISTER_BUDGET,
+            since: budget::since(now),
+            limit: budget::CALLS,
         };
         w.start_counted_side_step(Step::Deregister, call);
         if let Budget::Spent { oldest } = inner.store.commit_counted(id, &mut w).await? {
-            return Err(DeregisterError::BudgetSpent(
-                oldest.unwrap_or(now) + REGISTER_WINDOW,
-            ));
+            return Err(DeregisterError::BudgetSpent(budget::free_at(oldest, now)));
         }
         self.notify(id).await;
         let answer = match direct.api.deregister(&token, &phone).await {

@@ -188,13 +188,12 @@ impl UpstreamError {
                 None,
             )
         } else if self.meta_code() == Some(META_REGISTER_LIMIT) {
+            let until = crate::budget::free_at(None, now);
             (
                 ErrorCode::RegisterLimit,
-                "Meta allows 10 register requests per number in 72 hours and this number has \
-                 used them; retry once the 72-hour block has passed."
-                    .to_owned(),
+                crate::budget::refused(crate::budget::Call::Register, until),
                 true,
-                Some(now + crate::pipeline::REGISTER_WINDOW),
+                Some(until),
             )
         } else {
             match self {
