@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod binary;
+mod conformance;
 mod console;
 mod disconnects;
 mod failures;
