@@ -112,10 +112,11 @@ export interface WaSignupErrorDetail extends WaSignupSandboxMark {
   message: string;
 }
 
-/** Where an onboarding stands. */
+/**
+ * Where an onboarding stands. (`received` and `verifying`, named in early descriptions of the
+ * API, are reserved: no onboarding is ever in them.)
+ */
 export type WaSignupOnboardingState =
-  | 'received'
-  | 'verifying'
   | 'binding'
   | 'registering'
   | 'pending'

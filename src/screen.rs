@@ -310,11 +310,9 @@ impl Screen {
             }
             OnboardingState::Failed => Screen::Failed(Problem::Onboarding(onboarding)),
             OnboardingState::Deregistered => Screen::Deregistered(onboarding),
-            OnboardingState::Received
-            | OnboardingState::Verifying
-            | OnboardingState::Binding
-            | OnboardingState::Registering
-            | OnboardingState::Pending => Screen::Progress(onboarding),
+            OnboardingState::Binding | OnboardingState::Registering | OnboardingState::Pending => {
+                Screen::Progress(onboarding)
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod api;
 mod app;
+mod auth;
 mod format;
 mod i18n;
 mod qr;

@@ -20,7 +20,7 @@ use crate::outbox::Deliverer;
 use crate::pipeline::Pipeline;
 use crate::providers::meta::graph::GraphClient;
 use crate::providers::meta::webhook::MetaWebhooks;
-use crate::providers::meta::{Direct, FakeMeta, MetaApi, MetaClient};
+use crate::providers::meta::{Direct, FakeMeta, MetaApi};
 use crate::providers::ycloud::fake::FakeYCloud;
 use crate::providers::ycloud::{Upstream, YCloudClient};
 use crate::providers::Provider;
@@ -424,11 +424,12 @@ fn provider(
             MetaApi::Sandbox(FakeMeta::new(tuning.sandbox_connect_after))
         }
         Some(secret) => MetaApi::Http(Box::new(
-            MetaClient::new(
+            GraphClient::new(
                 settings.graph_base_url.clone(),
                 settings.graph_version.clone(),
+                settings.fb_app_id.clone(),
                 secret.clone(),
-                tuning.clone(),
+                tuning,
             )
             .map_err(StartupError::Client)?
             .with_metrics(metrics.clone()),

@@ -85,13 +85,12 @@ pub const RETIRED_ES_VERSIONS: [&str; 4] = ["v2", "v2-public-preview", "v3", "v3
 pub const ES_RETIRED_ON: &str = "2026-10-15";
 
 names! {
-    /// Where an onboarding stands (the states: docs/API.md, "The onboarding").
+    /// Where an onboarding stands (the states: docs/API.md, "The onboarding"). Every one is
+    /// stored by the proxy; `received` and `verifying`, named in early descriptions of the
+    /// API, are reserved and never sent (an onboarding is stored in `binding`, after the
+    /// ownership check).
     #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub enum OnboardingState {
-        /// Stored; nothing called yet.
-        Received = "received",
-        /// Checking the browser's code against the Graph API (ownership of the WABA).
-        Verifying = "verifying",
         /// Binding the WABA at YCloud (tp/bind or smb/bind).
         Binding = "binding",
         /// Registering the phone number for Cloud API.

@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use serde_json::Value;
 
 use super::{confirmed, error_text, every_poll, state_badge, Notice};
-use crate::app::Auth;
+use crate::auth::Auth;
 use crate::format::{or_dash, text, time};
 use crate::i18n::{t, Msg};
 

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::{confirmed, error_text, Notice};
 use crate::api::encode;
-use crate::app::Auth;
+use crate::auth::Auth;
 use crate::format::{or_dash, text, time};
 use crate::i18n::{t, Msg};
 

@@ -41,9 +41,7 @@ pub fn confirmed(question: &str) -> bool {
 }
 
 /// The states an onboarding can be in, for filters.
-pub const STATES: [&str; 10] = [
-    "received",
-    "verifying",
+pub const STATES: [&str; 8] = [
     "binding",
     "registering",
     "pending",

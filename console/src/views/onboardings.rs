@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{error_text, every_poll, state_badge, Notice, STATES};
 use crate::api::encode;
-use crate::app::Auth;
+use crate::auth::Auth;
 use crate::format::{or_dash, time};
 use crate::i18n::{t, Msg};
 

@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use serde_json::Value;
 
 use super::{error_text, Notice};
-use crate::app::Auth;
+use crate::auth::Auth;
 use crate::format::text;
 use crate::i18n::{t, Msg};
 

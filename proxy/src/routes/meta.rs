@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use wire::{CreateOnboarding, Credentials, ErrorBody, Onboarding, PartnerOnboarding, SetPin};
 
-use super::onboardings::{authorize, onboarding_id, refused};
+use super::onboarding::{authorize, onboarding_id, refused};
 use super::webhooks::VerifiedMetaWebhook;
 use super::AppState;
 use crate::error::{Error, Json};

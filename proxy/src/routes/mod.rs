@@ -24,6 +24,7 @@ pub mod limits;
 mod meta;
 mod metrics;
 mod oauth;
+mod onboarding;
 mod onboardings;
 pub mod openapi;
 pub mod partner;
@@ -126,7 +127,7 @@ pub fn router(state: AppState) -> Router {
             "/api/onboardings/{id}/pin",
             rate_limited(post(meta::pin), &state.limits.settings),
         )
-        .route("/api/session", post(partner::session_info))
+        .route("/api/session", post(partner::sessions::session_info))
         .route(
             "/api/oauth/start",
             rate_limited(post(oauth::start), &state.limits.settings),
@@ -158,21 +159,27 @@ pub fn router(state: AppState) -> Router {
     let partner_api = Router::new()
         .route(
             "/api/partner/sessions",
-            post(partner::create_session).get(partner::list_sessions),
+            post(partner::sessions::create_session).get(partner::sessions::list_sessions),
         )
         .route(
             "/api/partner/sessions/{id}",
-            delete(partner::revoke_session).get(partner::get_session),
+            delete(partner::sessions::revoke_session).get(partner::sessions::get_session),
         )
-        .route("/api/partner/onboardings", get(partner::list_onboardings))
+        .route(
+            "/api/partner/onboardings",
+            get(partner::onboardings::list_onboardings),
+        )
         .route(
             "/api/partner/onboardings/{id}",
-            get(partner::get_onboarding),
+            get(partner::onboardings::get_onboarding),
         )
-        .route("/api/partner/onboardings/{id}/retry", post(partner::retry))
+        .route(
+            "/api/partner/onboardings/{id}/retry",
+            post(partner::onboardings::retry),
+        )
         .route(
             "/api/partner/onboardings/{id}/restart",
-            post(partner::restart),
+            post(partner::onboardings::restart),
         )
         .route(
             "/api/partner/onboardings/{id}/deregister",
@@ -182,14 +189,17 @@ pub fn router(state: AppState) -> Router {
             "/api/partner/onboardings/{id}/credentials",
             get(meta::credentials),
         )
-        .route("/api/partner/events", get(partner::events))
+        .route("/api/partner/events", get(partner::events::events))
         .route(
             "/api/partner/events/{id}/redeliver",
-            post(partner::redeliver),
+            post(partner::events::redeliver),
         )
-        .route("/api/partner/webhook-test", post(partner::webhook_test))
-        .route("/api/partner/funnel", get(partner::funnel))
-        .route("/api/partner/setup", get(partner::setup))
+        .route(
+            "/api/partner/webhook-test",
+            post(partner::events::webhook_test),
+        )
+        .route("/api/partner/funnel", get(partner::onboardings::funnel))
+        .route("/api/partner/setup", get(partner::onboardings::setup))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             partner::require_key,

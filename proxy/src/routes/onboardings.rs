@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use wire::{CreateOnboarding, CreatedOnboarding, ErrorBody, Onboarding};
 
+use super::onboarding::{authorize, onboarding_id, refused, retry_onboarding};
 use super::AppState;
 use crate::error::{Error, Json};
-use crate::ownership::{self, Refusal, Verified};
-use crate::pipeline::{CreateError, Created, RetryError};
-use crate::providers::meta::graph::VerifyError;
+use crate::ownership::{self, Verified};
+use crate::pipeline::{CreateError, Created};
 use crate::routes::limits::ClientIp;
 use crate::store::Customer;
 
@@ -113,18 +113,6 @@ async fn answer(
         .into_response())
 }
 
-/// The HTTP answer to a refused ownership check.
-pub(super) fn refused(refusal: Refusal) -> Error {
-    match refusal {
-        Refusal::CodeMissing => Error::CodeMissing,
-        Refusal::Graph(VerifyError::CodeInvalid) => Error::CodeInvalid,
-        Refusal::Graph(VerifyError::NotOwned) => Error::WabaNotOwned,
-        Refusal::Graph(VerifyError::NumberNotOwned) => Error::PhoneNumberNotOwned,
-        Refusal::Graph(VerifyError::Unavailable(_)) => Error::VerificationUnavailable,
-        Refusal::Store(e) => Error::Store(e),
-    }
-}
-
 /// `GET /api/onboardings/{id}`.
 #[utoipa::path(
     get, path = "/api/onboardings/{id}", tag = "onboardings",
@@ -174,21 +162,6 @@ pub async fn retry(
     let id = onboarding_id(id)?;
     authorize(&state, &headers, &id).await?;
     retry_onboarding(&state, &id).await.map(axum::Json)
-}
-
-/// The retry itself, for the browser's route and the partner API's.
-pub(super) async fn retry_onboarding(state: &AppState, id: &str) -> Result<Onboarding, Error> {
-    match state.pipeline.retry(id).await {
-        Ok(onboarding) => Ok(onboarding),
-        Err(RetryError::NotFound) => Err(Error::OnboardingNotFound),
-        Err(RetryError::NothingToRetry(why)) => Err(Error::NothingToRetry(why)),
-        Err(RetryError::BudgetSpent(retry_after)) => Err(Error::RegisterBudgetSpent {
-            retry_after,
-            now: state.clock.now(),
-        }),
-        Err(RetryError::TooSoon(wait)) => Err(Error::RetryTooSoon { wait }),
-        Err(RetryError::Store(e)) => Err(Error::Store(e)),
-    }
 }
 
 /// `GET /api/onboardings/{id}/events`: the onboarding at once and at every change, until
@@ -260,23 +233,4 @@ pub async fn events(
 
 fn event(onboarding: &Onboarding) -> Event {
     Event::default().data(serde_json::to_string(onboarding).unwrap_or_default())
-}
-
-/// The browser routes of onboarding `id` need its client token, while its session lives.
-pub(super) async fn authorize(
-    state: &AppState,
-    headers: &HeaderMap,
-    id: &str,
-) -> Result<(), Error> {
-    state
-        .sessions
-        .authorize(headers.get(header::AUTHORIZATION), id)
-        .await
-}
-
-/// Onboarding ids are UUIDs: anything else cannot exist, so it is a 404 without a query.
-pub(super) fn onboarding_id(id: Result<Path<String>, PathRejection>) -> Result<String, Error> {
-    let Path(id) = id.map_err(|e| Error::BadPath(e.body_text()))?;
-    uuid::Uuid::parse_str(&id).map_err(|_| Error::OnboardingNotFound)?;
-    Ok(id.to_ascii_lowercase())
 }

@@ -98,15 +98,13 @@ impl Store {
         which: Unleased,
     ) -> Result<Vec<String>, StoreError> {
         let lease = match which {
-            Unleased::Free => "(lease_until IS NULL OR lease_until < $6)",
-            Unleased::Expired => "lease_until < $6",
+            Unleased::Free => "(lease_until IS NULL OR lease_until < $4)",
+            Unleased::Expired => "lease_until < $4",
         };
         let rows = sqlx::query(&format!(
-            "SELECT id FROM onboardings WHERE state IN ($1, $2, $3, $4, $5) AND {lease} \
+            "SELECT id FROM onboardings WHERE state IN ($1, $2, $3) AND {lease} \
              ORDER BY created_at"
         ))
-        .bind(OnboardingState::Received.as_str())
-        .bind(OnboardingState::Verifying.as_str())
         .bind(OnboardingState::Binding.as_str())
         .bind(OnboardingState::Registering.as_str())
         .bind(OnboardingState::Pending.as_str())

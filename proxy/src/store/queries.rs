@@ -403,7 +403,7 @@ impl NewOnboarding {
         previous: Option<&str>,
     ) -> Result<Self, StoreError> {
         let id = super::rows::new_row_id();
-        let state = first.map_or(OnboardingState::Received, |(_, s)| s);
+        let state = first.map_or(OnboardingState::Binding, |(_, s)| s);
         let record = Record {
             onboarding: Onboarding {
                 id: id.clone(),

@@ -11,8 +11,8 @@ use wire::{CreateOnboarding, OnboardingState, PhoneNumberId, WabaId};
 use super::{Customer, Insert, Record, SignupRecord, Step, StepStatus, Store, StoreError, Update};
 
 impl Store {
-    /// Stores a new onboarding in `received`, or finds the existing one for the same WABA
-    /// and number. Returns it and whether it was created now. (Tests write stored states
+    /// Stores a new onboarding in `binding` with no step started yet, or finds the existing
+    /// one for the same WABA and number. Returns it and whether it was created now. (Tests write stored states
     /// with it; the pipeline uses [`Store::insert_or_get_started`].) The customer is the
     /// body's `customer_ref`, unverified.
     ///

@@ -220,7 +220,7 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(states.len(), 10);
+    assert_eq!(states.len(), 8);
     assert!(states.contains(&"action_required"));
     assert!(states.contains(&"deregistered"));
     assert!(states.contains(&"disconnected"));

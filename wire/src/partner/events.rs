@@ -53,7 +53,7 @@ impl EventType {
             S::Failed => Some(EventType::Failed),
             S::Deregistered => Some(EventType::Deregistered),
             S::Disconnected => Some(EventType::Disconnected),
-            S::Received | S::Verifying | S::Binding | S::Registering => None,
+            S::Binding | S::Registering => None,
         }
     }
 }

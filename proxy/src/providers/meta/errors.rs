@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use wire::{ErrorCode, OnboardingError};
 
 use crate::budget::{self, Call};
+use crate::providers::http::{CallError, HttpError};
 use crate::providers::ycloud::{META_REGISTER_LIMIT, ON_PREM_BLOCKED};
 
 /// Meta: "Two step verification PIN Mismatch".
@@ -137,19 +138,36 @@ fn number(v: Option<&Value>) -> Option<i64> {
     }
 }
 
-impl MetaError {
-    pub(crate) fn transport(e: reqwest::Error) -> Self {
-        // The URL carries the appsecret_proof: never keep it.
-        let e = e.without_url();
-        if e.is_timeout() {
-            MetaError::Timeout
-        } else if e.is_connect() {
-            MetaError::Connect(e.to_string())
-        } else {
-            MetaError::Transport(e.to_string())
+impl From<HttpError> for MetaError {
+    fn from(e: HttpError) -> Self {
+        match e {
+            HttpError::Timeout(_) => MetaError::Timeout,
+            HttpError::Connect(e) => MetaError::Connect(e),
+            HttpError::Transport(e) => MetaError::Transport(e),
+            HttpError::TooLarge { status, max, .. } => MetaError::BadBody {
+                status: status.as_u16(),
+                cause: format!("the answer is larger than {max} bytes"),
+            },
+            HttpError::Status { answer, .. } => {
+                MetaError::from_answer(answer.status.as_u16(), &answer.body)
+            }
         }
     }
+}
 
+impl CallError for MetaError {
+    fn outcome(&self) -> &'static str {
+        match self {
+            MetaError::Graph { status, .. } => crate::metrics::http_outcome(*status),
+            MetaError::Timeout => "timeout",
+            MetaError::Connect(_) => "unreachable",
+            MetaError::Transport(_) => "transport",
+            MetaError::BadBody { .. } => "bad_response",
+        }
+    }
+}
+
+impl MetaError {
     /// An error answer, as Graph (or the retired On-Premises API) writes it.
     pub fn from_answer(status: u16, body: &[u8]) -> Self {
         let parsed = serde_json::from_slice::<GraphErrorBody>(body).ok();

@@ -1,4 +1,8 @@
-//! WABA ownership verification through Meta's Graph API (on when `FB_APP_SECRET` is set).
+//! The Graph API client, [`GraphClient`]: WABA ownership verification (on when
+//! `FB_APP_SECRET` is set), and the Cloud API calls of `WHATSAPP_PROVIDER=meta`
+//! ([`GraphClient::cloud`], listed in `meta/mod.rs`). Both are `{base}/{version}/…` over the
+//! upstream layer (`providers::http`), counted as upstream `graph`, and read Graph's error
+//! body the same way ([`MetaError::from_answer`]).
 //!
 //! The browser posts the `code` from `FB.login` with the WABA id from the popup's message.
 //! Either could be invented; the code cannot be, since only Meta issues it for this app. So:
@@ -18,20 +22,24 @@
 //! The token is handed to the caller and never logged: with YCloud it is dropped at once,
 //! with `WHATSAPP_PROVIDER=meta` it is sealed (`crate::vault`) before it is stored. The first
 //! two URLs carry secrets in their query and the third sends the token in a header, so no URL
-//! is logged, and reqwest's errors are stripped of theirs before they are kept. No call is
-//! retried: a code works once.
+//! is logged, and reqwest's errors are stripped of theirs before they are kept. No ownership
+//! call is retried: a code works once.
 
-use std::time::Instant;
-
+use hmac::{Hmac, Mac};
+use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde_json::Value;
+use sha2::Sha256;
 use url::Url;
 use wire::{PhoneNumberId, WabaId};
 
+use super::{MetaError, Op};
 use crate::biz_app::{NumberFacts, FACT_FIELDS, LIST_FIELDS};
+use crate::clock::Clock;
 use crate::config::UpstreamTuning;
 use crate::metrics::Metrics;
-use crate::providers::http::BodyError;
+use crate::providers::http::{Answer, Endpoint, HttpError};
 
 /// The permission that lists the WABAs a user granted.
 pub const MANAGEMENT_SCOPE: &str = "whatsapp_business_management";
@@ -62,18 +70,17 @@ pub enum VerifyError {
     Unavailable(String),
 }
 
-/// The Graph API client for the code exchange.
+/// The Graph API client: the ownership check's calls (code exchange, `debug_token`, the
+/// WABA's numbers) and the Cloud API calls made with a customer's business token
+/// ([`MetaApi`](super::MetaApi)), over one [`Endpoint`] counted as upstream `graph`.
 #[derive(Debug, Clone)]
 pub struct GraphClient {
-    http: reqwest::Client,
-    base_url: Url,
+    /// `GRAPH_BASE_URL`, the shared client, the retries and the metrics (`graph`).
+    endpoint: Endpoint,
+    /// `FB_GRAPH_VERSION`: the first path segment of every call.
     version: String,
     app_id: String,
     app_secret: SecretString,
-    /// Largest answer read (`UpstreamTuning::max_body_bytes`).
-    max_body_bytes: usize,
-    /// Where each call is counted, when set.
-    metrics: Option<Metrics>,
 }
 
 #[derive(Deserialize)]
@@ -144,19 +151,9 @@ enum Refusal {
     Waba,
 }
 
-#[derive(Deserialize)]
-struct GraphErrorBody {
-    error: Option<GraphError>,
-}
-
-#[derive(Deserialize)]
-struct GraphError {
-    message: Option<String>,
-    code: Option<i64>,
-}
-
 impl GraphClient {
-    /// A client for `base_url` (e.g. `https://graph.facebook.com`) and `version` (`v22.0`).
+    /// A client for `base_url` (e.g. `https://graph.facebook.com`) and `version` (`v22.0`),
+    /// for the app `app_id` with its secret.
     ///
     /// # Errors
     /// When the HTTP client cannot be built (TLS backend failure).
@@ -167,22 +164,69 @@ impl GraphClient {
         app_secret: SecretString,
         tuning: &UpstreamTuning,
     ) -> Result<Self, String> {
-        let http = tuning.http_client()?;
         Ok(Self {
-            http,
-            base_url,
+            endpoint: Endpoint::new("graph", "Graph", base_url, tuning.clone(), Clock::system())?,
             version,
             app_id,
             app_secret,
-            max_body_bytes: tuning.max_body_bytes,
-            metrics: None,
         })
     }
 
-    /// This client counting its calls in `metrics`.
+    /// This client counting its calls in `metrics` (upstream `graph`, the call by its name).
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = Some(metrics);
+        self.endpoint = self.endpoint.with_metrics(metrics);
         self
+    }
+
+    /// A Cloud API call with the customer's business token, as a bearer header (never in
+    /// the URL) and as `appsecret_proof`. Made again only when nothing reached Meta (the
+    /// connection failed), and a read also after a timeout or a 5xx
+    /// ([`MetaError::may_retry`]); `Retry-After` is not read.
+    ///
+    /// # Errors
+    /// See [`MetaError`].
+    pub(crate) async fn cloud(
+        &self,
+        op: Op,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: Option<Value>,
+        token: &SecretString,
+    ) -> Result<Value, MetaError> {
+        let mut url = self.url(segments);
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+            q.append_pair("appsecret_proof", &self.proof(token));
+        }
+        self.endpoint
+            .call(
+                op.as_str(),
+                || {
+                    let request = self
+                        .endpoint
+                        .request(method.clone(), url.clone())
+                        .bearer_auth(token.expose_secret());
+                    match &body {
+                        Some(body) => request.json(body),
+                        None => request,
+                    }
+                },
+                |answer| json_object(&answer),
+                |e| e.may_retry(op),
+            )
+            .await
+    }
+
+    /// `appsecret_proof`: hex HMAC-SHA256 of the token, keyed with the app secret.
+    fn proof(&self, token: &SecretString) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.app_secret.expose_secret().as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(token.expose_secret().as_bytes());
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// Exchanges `code` and checks that its token reaches `waba` (and lists `phone` when
@@ -242,13 +286,12 @@ impl GraphClient {
             .map_err(|_| VerifyError::Unavailable("unreadable number answer".to_owned()))
     }
 
+    /// `{base}/{version}/{segments}`, segment by segment.
     fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base_url.clone();
-        // Segment-wise, like the YCloud client; the base was checked at start-up.
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().push(&self.version).extend(segments);
-        }
-        url
+        let mut all = Vec::with_capacity(segments.len() + 1);
+        all.push(self.version.as_str());
+        all.extend_from_slice(segments);
+        self.endpoint.url(&all)
     }
 
     /// The popup's code is exchanged without a `redirect_uri`; the redirect flow's with
@@ -420,58 +463,9 @@ impl GraphClient {
         )))
     }
 
-    /// Sends one GET and reads its answer (at most `max_body_bytes`); a failure comes with
-    /// its outcome label for the metrics.
-    async fn fetch(
-        &self,
-        url: Url,
-        bearer: Option<&SecretString>,
-        what: &'static str,
-    ) -> Result<(reqwest::StatusCode, Vec<u8>), (&'static str, VerifyError)> {
-        // The URL holds the app secret and the code or token: drop it from every error.
-        let failed = |e: reqwest::Error| {
-            let outcome = if e.is_timeout() {
-                "timeout"
-            } else if e.is_connect() {
-                "unreachable"
-            } else {
-                "transport"
-            };
-            (
-                outcome,
-                VerifyError::Unavailable(e.without_url().to_string()),
-            )
-        };
-        let mut request = self
-            .http
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(token) = bearer {
-            request = request.bearer_auth(token.expose_secret());
-        }
-        let response = request.send().await.map_err(failed)?;
-        let status = response.status();
-        match crate::providers::http::read_capped(response, self.max_body_bytes).await {
-            Ok(body) => Ok((status, body)),
-            Err(BodyError::Transport(e)) => Err(failed(e)),
-            Err(BodyError::TooLarge(max)) => {
-                tracing::warn!(
-                    call = what,
-                    status = status.as_u16(),
-                    max,
-                    "Graph's answer is over the cap; not read"
-                );
-                Err((
-                    "bad_response",
-                    VerifyError::Unavailable(format!("the answer is larger than {max} bytes")),
-                ))
-            }
-        }
-    }
-
-    /// One GET, with `bearer` as the `Authorization` when given. 4xx: refused, read as
-    /// `refusal` says; 5xx, 429 and transport failures: unavailable. `what` names the call
-    /// in logs (instead of the URL) and metrics.
+    /// One GET, with `bearer` as the `Authorization` when given; never made again (a code
+    /// works once). 4xx: refused, read as `refusal` says; 5xx, 429 and transport failures:
+    /// unavailable. `what` names the call in logs (instead of the URL) and metrics.
     async fn get(
         &self,
         url: Url,
@@ -479,49 +473,65 @@ impl GraphClient {
         what: &'static str,
         refusal: Refusal,
     ) -> Result<Vec<u8>, VerifyError> {
-        let started = Instant::now();
-        let fetched = self.fetch(url, bearer, what).await;
-        if let Some(metrics) = &self.metrics {
-            let outcome = match &fetched {
-                Ok((status, _)) => crate::metrics::http_outcome(status.as_u16()),
-                Err((outcome, _)) => outcome,
-            };
-            metrics.upstream_call("graph", what, outcome, started.elapsed());
-        }
-        let (status, body) = fetched.map_err(|(_, e)| e)?;
-        tracing::info!(
-            call = what,
-            status = status.as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "Graph call"
-        );
-        if status.is_success() {
-            return Ok(body);
-        }
+        let answered = self
+            .endpoint
+            .call(
+                what,
+                || {
+                    let request = self.endpoint.request(Method::GET, url.clone());
+                    match bearer {
+                        Some(token) => request.bearer_auth(token.expose_secret()),
+                        None => request,
+                    }
+                },
+                |answer| Ok::<_, HttpError>(answer.body),
+                |_| false,
+            )
+            .await;
+        let answer = match answered {
+            Ok(body) => return Ok(body),
+            Err(HttpError::Status { answer, .. }) => answer,
+            Err(e) => return Err(VerifyError::Unavailable(e.to_string())),
+        };
+        let status = answer.status;
         // Graph's own message names the problem (never the secret); worth a log line.
-        let error = serde_json::from_slice::<GraphErrorBody>(&body)
-            .ok()
-            .and_then(|b| b.error);
+        let (code, message) = match MetaError::from_answer(status.as_u16(), &answer.body) {
+            MetaError::Graph { code, message, .. } => (code, message),
+            _ => (None, None),
+        };
         tracing::warn!(
             call = what,
             status = status.as_u16(),
-            graph_code = error.as_ref().and_then(|e| e.code),
-            graph_message = error
-                .as_ref()
-                .and_then(|e| e.message.as_deref())
-                .map(|m| m.chars().take(200).collect::<String>()),
+            graph_code = code,
+            graph_message = message.map(|m| m.chars().take(200).collect::<String>()),
             "Graph refused"
         );
         if !status.is_client_error() || status.as_u16() == 429 {
             return Err(VerifyError::Unavailable(format!("HTTP {status}")));
         }
         // Graph's code 190 is an invalid or expired token, whichever call meets it.
-        let bad_token = error.as_ref().and_then(|e| e.code) == Some(190);
+        let bad_token = code == Some(190);
         Err(match refusal {
             Refusal::Waba if !bad_token => VerifyError::NotOwned,
             Refusal::Code | Refusal::Waba => VerifyError::CodeInvalid,
         })
     }
+}
+
+/// A success answer's body, which must be a JSON object.
+fn json_object(answer: &Answer) -> Result<Value, MetaError> {
+    let status = answer.status.as_u16();
+    let value: Value = serde_json::from_slice(&answer.body).map_err(|e| MetaError::BadBody {
+        status,
+        cause: format!("not JSON: {e}"),
+    })?;
+    if !value.is_object() {
+        return Err(MetaError::BadBody {
+            status,
+            cause: "not a JSON object".to_owned(),
+        });
+    }
+    Ok(value)
 }
 
 /// What `debug_token`'s `target_ids` say of `waba`: `Some(true)` granted, `Some(false)`

@@ -12,35 +12,29 @@
 //!   display_phone_number,verified_name,quality_rating,is_on_biz_app,platform_type`;
 //! - `GET /{v}/{waba_id}/phone_numbers` (a coexistence finish that named no number).
 //!
-//! Every call carries the token as a bearer header (never in the URL) and `appsecret_proof`
-//! (HMAC-SHA256 of the token with the app secret), which Meta checks when the app requires
-//! it. Like the YCloud and Graph clients, it follows no redirect, reads at most
-//! `UpstreamTuning::max_body_bytes` of an answer, and counts each call in the metrics (as
-//! upstream `graph`). A call is repeated only when nothing reached Meta (the connection failed), and a read
-//! also after a timeout or a 5xx: a register or deregister that reached Meta counts against
-//! the number's budget, and a second sync request is refused.
+//! The calls go through [`GraphClient::cloud`], the same Graph client as the ownership
+//! check: every call carries the token as a bearer header (never in the URL) and
+//! `appsecret_proof` (HMAC-SHA256 of the token with the app secret), which Meta checks when
+//! the app requires it; the upstream layer (`providers::http`) follows no redirect, reads at
+//! most `UpstreamTuning::max_body_bytes` of an answer, and counts each call in the metrics
+//! (as upstream `graph`). A call is repeated only when nothing reached Meta (the connection
+//! failed), and a read also after a timeout or a 5xx: a register or deregister that reached
+//! Meta counts against the number's budget, and a second sync request is refused.
 //!
 //! # Files
-//! - this file: [`MetaClient`], [`MetaApi`] (real or sandbox) and [`Direct`], what the
-//!   pipeline holds;
+//! - this file: [`MetaApi`] (real or sandbox) and [`Direct`], what the pipeline holds;
+//! - `graph.rs`: [`GraphClient`], the Graph API client (the ownership check's calls and
+//!   these);
 //! - `errors.rs`: [`MetaError`] and what each failure means for an onboarding;
 //! - `fake.rs`: [`FakeMeta`], the sandbox's Meta;
 //! - `pin.rs`: PINs the proxy generates;
 //! - `webhook.rs`: Meta's webhooks (handshake, `X-Hub-Signature-256`, the notification).
 
-use std::time::Instant;
-
-use hmac::{Hmac, Mac};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
-use sha2::Sha256;
-use url::Url;
 use wire::{PhoneNumberId, StorageRegion, WabaId};
 
-use crate::config::UpstreamTuning;
-use crate::metrics::Metrics;
-use crate::providers::http::BodyError;
 use crate::vault::Vault;
 
 mod actions;
@@ -57,6 +51,7 @@ pub use errors::{
     TOO_MANY_PIN_GUESSES,
 };
 pub use fake::FakeMeta;
+pub use graph::GraphClient;
 
 /// The fields of a phone number the proxy reads (and keeps); `is_on_biz_app` and
 /// `platform_type` confirm a coexistence onboarding ([`crate::biz_app`]).
@@ -87,177 +82,6 @@ impl SyncType {
     }
 }
 
-/// The HTTP client for the Cloud API calls made with a customer's business token.
-#[derive(Debug, Clone)]
-pub struct MetaClient {
-    http: reqwest::Client,
-    base_url: Url,
-    version: String,
-    app_secret: SecretString,
-    tuning: UpstreamTuning,
-    /// Where each call is counted, when set.
-    metrics: Option<Metrics>,
-}
-
-impl MetaClient {
-    /// A client for `base_url` (`GRAPH_BASE_URL`) and `version` (`FB_GRAPH_VERSION`), over
-    /// the upstreams' shared HTTP client (its timeouts, no redirects followed).
-    ///
-    /// # Errors
-    /// When the HTTP client cannot be built.
-    pub fn new(
-        base_url: Url,
-        version: String,
-        app_secret: SecretString,
-        tuning: UpstreamTuning,
-    ) -> Result<Self, String> {
-        Ok(Self {
-            http: tuning.http_client()?,
-            base_url,
-            version,
-            app_secret,
-            tuning,
-            metrics: None,
-        })
-    }
-
-    /// This client counting its calls in `metrics` (upstream `graph`, the call by its name).
-    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = Some(metrics);
-        self
-    }
-
-    fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base_url.clone();
-        // Segment-wise: an id can never add a path level.
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().push(&self.version).extend(segments);
-        }
-        url
-    }
-
-    /// `appsecret_proof`: hex HMAC-SHA256 of the token, keyed with the app secret.
-    fn proof(&self, token: &SecretString) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.app_secret.expose_secret().as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        mac.update(token.expose_secret().as_bytes());
-        hex::encode(mac.finalize().into_bytes())
-    }
-
-    async fn call(
-        &self,
-        op: Op,
-        method: Method,
-        segments: &[&str],
-        query: &[(&str, &str)],
-        body: Option<Value>,
-        token: &SecretString,
-    ) -> Result<Value, MetaError> {
-        let mut url = self.url(segments);
-        {
-            let mut q = url.query_pairs_mut();
-            for (k, v) in query {
-                q.append_pair(k, v);
-            }
-            q.append_pair("appsecret_proof", &self.proof(token));
-        }
-        let mut attempt = 1;
-        loop {
-            let started = Instant::now();
-            let result = self
-                .once(op, method.clone(), url.clone(), body.as_ref(), token)
-                .await;
-            if let Some(metrics) = &self.metrics {
-                metrics.upstream_call("graph", op.as_str(), outcome(&result), started.elapsed());
-            }
-            match result {
-                Err(e) if attempt < self.tuning.max_attempts.max(1) && e.may_retry(op) => {
-                    tracing::warn!(call = op.as_str(), attempt, error = %e, "Graph call failed; retrying");
-                    tokio::time::sleep(
-                        self.tuning
-                            .base_backoff
-                            .saturating_mul(1 << (attempt - 1).min(6)),
-                    )
-                    .await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    async fn once(
-        &self,
-        op: Op,
-        method: Method,
-        url: Url,
-        body: Option<&Value>,
-        token: &SecretString,
-    ) -> Result<Value, MetaError> {
-        let started = Instant::now();
-        let mut request = self
-            .http
-            .request(method, url)
-            .bearer_auth(token.expose_secret())
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.map_err(MetaError::transport)?;
-        let status = response.status();
-        let bytes =
-            match crate::providers::http::read_capped(response, self.tuning.max_body_bytes).await {
-                Ok(bytes) => bytes,
-                Err(BodyError::Transport(e)) => return Err(MetaError::transport(e)),
-                Err(BodyError::TooLarge(max)) => {
-                    tracing::warn!(
-                        call = op.as_str(),
-                        status = status.as_u16(),
-                        max,
-                        "Meta's answer is over the cap; not read"
-                    );
-                    return Err(MetaError::BadBody {
-                        status: status.as_u16(),
-                        cause: format!("the answer is larger than {max} bytes"),
-                    });
-                }
-            };
-        // The call's name and status only: the URL holds the proof, the body may hold a PIN.
-        tracing::info!(
-            call = op.as_str(),
-            status = status.as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "Graph call"
-        );
-        if !status.is_success() {
-            return Err(MetaError::from_answer(status.as_u16(), &bytes));
-        }
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| MetaError::BadBody {
-            status: status.as_u16(),
-            cause: format!("not JSON: {e}"),
-        })?;
-        if !value.is_object() {
-            return Err(MetaError::BadBody {
-                status: status.as_u16(),
-                cause: "not a JSON object".to_owned(),
-            });
-        }
-        Ok(value)
-    }
-}
-
-/// How a call ended, as the metrics label it.
-fn outcome(result: &Result<Value, MetaError>) -> &'static str {
-    match result {
-        Ok(_) => "ok",
-        Err(MetaError::Graph { status, .. }) => crate::metrics::http_outcome(*status),
-        Err(MetaError::Timeout) => "timeout",
-        Err(MetaError::Connect(_)) => "unreachable",
-        Err(MetaError::Transport(_)) => "transport",
-        Err(MetaError::BadBody { .. }) => "bad_response",
-    }
-}
-
 /// The register body: the PIN, and the local-storage region when one is asked for.
 pub fn register_body(pin: &str, region: Option<&StorageRegion>) -> Value {
     let mut body = json!({"messaging_product": "whatsapp", "pin": pin});
@@ -271,7 +95,7 @@ pub fn register_body(pin: &str, region: Option<&StorageRegion>) -> Value {
 #[derive(Debug)]
 pub enum MetaApi {
     /// The Graph API (boxed: the client is much larger than the fake).
-    Http(Box<MetaClient>),
+    Http(Box<GraphClient>),
     /// Sandbox mode.
     Sandbox(FakeMeta),
 }
@@ -288,7 +112,7 @@ impl MetaApi {
     ) -> Result<Value, MetaError> {
         match self {
             MetaApi::Http(c) => {
-                c.call(
+                c.cloud(
                     Op::SubscribeApp,
                     Method::POST,
                     &[waba.as_str(), "subscribed_apps"],
@@ -316,7 +140,7 @@ impl MetaApi {
     ) -> Result<Value, MetaError> {
         match self {
             MetaApi::Http(c) => {
-                c.call(
+                c.cloud(
                     Op::Register,
                     Method::POST,
                     &[phone.as_str(), "register"],
@@ -341,7 +165,7 @@ impl MetaApi {
     ) -> Result<Value, MetaError> {
         match self {
             MetaApi::Http(c) => {
-                c.call(
+                c.cloud(
                     Op::Deregister,
                     Method::POST,
                     &[phone.as_str(), "deregister"],
@@ -367,7 +191,7 @@ impl MetaApi {
     ) -> Result<Value, MetaError> {
         match self {
             MetaApi::Http(c) => {
-                c.call(
+                c.cloud(
                     Op::Sync,
                     Method::POST,
                     &[phone.as_str(), "smb_app_data"],
@@ -392,7 +216,7 @@ impl MetaApi {
     ) -> Result<Value, MetaError> {
         match self {
             MetaApi::Http(c) => {
-                c.call(
+                c.cloud(
                     Op::ReadNumber,
                     Method::GET,
                     &[phone.as_str()],
@@ -417,7 +241,7 @@ impl MetaApi {
     ) -> Result<Value, MetaError> {
         match self {
             MetaApi::Http(c) => {
-                c.call(
+                c.cloud(
                     Op::ReadNumber,
                     Method::GET,
                     &[phone.as_str()],
@@ -442,7 +266,7 @@ impl MetaApi {
     ) -> Result<Value, MetaError> {
         match self {
             MetaApi::Http(c) => {
-                c.call(
+                c.cloud(
                     Op::ReadSubscriptions,
                     Method::GET,
                     &[waba.as_str(), "subscribed_apps"],
@@ -469,7 +293,7 @@ impl MetaApi {
     ) -> Result<Vec<crate::biz_app::NumberFacts>, MetaError> {
         let answer = match self {
             MetaApi::Http(c) => {
-                c.call(
+                c.cloud(
                     Op::ReadNumber,
                     Method::GET,
                     &[waba.as_str(), "phone_numbers"],

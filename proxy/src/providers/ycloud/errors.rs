@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
+use reqwest::header::HeaderMap;
 use serde_json::Value;
 use time::OffsetDateTime;
 use wire::{ErrorCode, OnboardingError};
 
-use super::ErrorDetail;
+use super::{ErrorDetail, ErrorResponse, REQUEST_ID_HEADER};
+use crate::providers::http::{CallError, HttpError};
 
 /// Why a YCloud call did not produce the expected object.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -49,6 +51,68 @@ pub enum UpstreamError {
 pub const META_REGISTER_LIMIT: i64 = 133016;
 /// The detail Meta answers when the retired On-Premises registration is used.
 pub const ON_PREM_BLOCKED: &str = "biz_link_on_prem_reg_blocked";
+
+/// `YCloud-Request-ID`, when the answer carries one.
+pub(super) fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+impl From<HttpError> for UpstreamError {
+    fn from(e: HttpError) -> Self {
+        match e {
+            HttpError::Timeout(_) => UpstreamError::Timeout,
+            HttpError::Connect(e) => UpstreamError::Connect(e),
+            HttpError::Transport(e) => UpstreamError::Transport(e),
+            HttpError::TooLarge {
+                status,
+                headers,
+                max,
+            } => UpstreamError::BadBody {
+                status: status.as_u16(),
+                request_id: request_id(&headers),
+                cause: format!("the answer is larger than {max} bytes"),
+            },
+            HttpError::Status {
+                answer,
+                retry_after,
+            } => {
+                let detail = serde_json::from_slice::<ErrorResponse>(&answer.body)
+                    .ok()
+                    .map(|r| Box::new(r.error));
+                let request_id = request_id(&answer.headers)
+                    .or_else(|| detail.as_ref().and_then(|d| d.request_id.clone()));
+                UpstreamError::Status {
+                    status: answer.status.as_u16(),
+                    detail,
+                    request_id,
+                    retry_after,
+                }
+            }
+        }
+    }
+}
+
+impl CallError for UpstreamError {
+    fn outcome(&self) -> &'static str {
+        match self {
+            UpstreamError::Status { status, .. } => crate::metrics::http_outcome(*status),
+            UpstreamError::Timeout => "timeout",
+            UpstreamError::Connect(_) => "unreachable",
+            UpstreamError::Transport(_) => "transport",
+            UpstreamError::BadBody { .. } => "bad_response",
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            UpstreamError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
 
 impl UpstreamError {
     /// YCloud's request id, to quote to YCloud support.

@@ -28,21 +28,18 @@
 //! - `types.rs`: the objects and error bodies read from YCloud;
 //! - `errors.rs`: [`UpstreamError`] and the onboarding error each failure becomes.
 
-use std::time::Duration;
-
-use reqwest::header::{HeaderValue, RETRY_AFTER};
+use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use time::OffsetDateTime;
 use url::Url;
 use wire::{PhoneNumberId, WabaId};
 
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
 use crate::metrics::Metrics;
-use crate::providers::http::BodyError;
+use crate::providers::http::Endpoint;
 use crate::providers::ycloud::fake::FakeYCloud;
 
 mod errors;
@@ -93,14 +90,9 @@ impl Retry {
 /// The HTTP client for YCloud.
 #[derive(Debug, Clone)]
 pub struct YCloudClient {
-    http: reqwest::Client,
-    base_url: Url,
+    /// YCloud's base URL, the shared client, the retries and the metrics (`ycloud`).
+    endpoint: Endpoint,
     api_key: SecretString,
-    tuning: UpstreamTuning,
-    /// Turns a `Retry-After` date into a wait.
-    clock: Clock,
-    /// Where each call is counted, when set.
-    metrics: Option<Metrics>,
 }
 
 impl YCloudClient {
@@ -114,20 +106,15 @@ impl YCloudClient {
         tuning: UpstreamTuning,
         clock: Clock,
     ) -> Result<Self, String> {
-        let http = tuning.http_client()?;
         Ok(Self {
-            http,
-            base_url,
+            endpoint: Endpoint::new("ycloud", "YCloud", base_url, tuning, clock)?,
             api_key,
-            tuning,
-            clock,
-            metrics: None,
         })
     }
 
     /// This client counting its calls in `metrics`.
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = Some(metrics);
+        self.endpoint = self.endpoint.with_metrics(metrics);
         self
     }
 
@@ -224,120 +211,30 @@ impl YCloudClient {
         retry: Retry,
         name: &'static str,
     ) -> Result<Object<T>, UpstreamError> {
-        let mut url = self.base_url.clone();
-        // Segment-wise, so an id can never add a path level; the base was checked at start-up.
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        let mut attempt = 1;
-        loop {
-            let started = std::time::Instant::now();
-            let result = self.once(method.clone(), url.clone()).await;
-            if let Some(metrics) = &self.metrics {
-                metrics.upstream_call("ycloud", name, outcome(&result), started.elapsed());
-            }
-            let err = match result {
-                Ok(v) => return Ok(v),
-                Err(e) => e,
-            };
-            if attempt >= self.tuning.max_attempts.max(1) || !retry.allows(&err) {
-                return Err(err);
-            }
-            let wait = match &err {
-                UpstreamError::Status {
-                    retry_after: Some(after),
-                    ..
-                } => {
-                    if *after > self.tuning.max_retry_after {
-                        // Waiting that long would hold the caller's request: report instead.
-                        return Err(err);
-                    }
-                    *after
-                }
-                _ => self
-                    .tuning
-                    .base_backoff
-                    .saturating_mul(1 << (attempt - 1).min(6)),
-            };
-            tracing::warn!(
-                %method, path = url.path(), attempt, error = %err, wait_ms = wait.as_millis() as u64,
-                "YCloud call failed; retrying"
-            );
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
-    }
-
-    async fn once<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        url: Url,
-    ) -> Result<Object<T>, UpstreamError> {
+        let url = self.endpoint.url(segments);
         let mut key = HeaderValue::from_str(self.api_key.expose_secret()).map_err(|_| {
             UpstreamError::Transport("the API key is not a valid header value".into())
         })?;
         // Keeps the key out of any header dump (hyper, reqwest, tracing).
         key.set_sensitive(true);
-        let started = std::time::Instant::now();
-        let response = self
-            .http
-            .request(method.clone(), url.clone())
-            .header(API_KEY_HEADER, key)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
+        self.endpoint
+            .call(
+                name,
+                || {
+                    self.endpoint
+                        .request(method.clone(), url.clone())
+                        .header(API_KEY_HEADER, key.clone())
+                },
+                |answer| {
+                    parse_object(
+                        answer.status,
+                        errors::request_id(&answer.headers),
+                        &answer.body,
+                    )
+                },
+                |e| retry.allows(e),
+            )
             .await
-            .map_err(transport_error)?;
-        let status = response.status();
-        let request_id = response
-            .headers()
-            .get(REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, self.clock.now()));
-        let body = match crate::providers::http::read_capped(response, self.tuning.max_body_bytes)
-            .await
-        {
-            Ok(body) => body,
-            Err(BodyError::Transport(e)) => return Err(transport_error(e)),
-            Err(BodyError::TooLarge(max)) => {
-                tracing::warn!(%method, path = url.path(), status = status.as_u16(), max, "YCloud's answer is over the cap; not read");
-                return Err(UpstreamError::BadBody {
-                    status: status.as_u16(),
-                    request_id,
-                    cause: format!("the answer is larger than {max} bytes"),
-                });
-            }
-        };
-        // Successes at `debug` (two per sign-up); refusals at `info` (the pipeline warns too).
-        if status.is_success() {
-            tracing::debug!(
-                %method, path = url.path(), status = status.as_u16(), request_id = request_id.as_deref(),
-                elapsed_ms = started.elapsed().as_millis() as u64, "YCloud call"
-            );
-        } else {
-            tracing::info!(
-                %method, path = url.path(), status = status.as_u16(), request_id = request_id.as_deref(),
-                elapsed_ms = started.elapsed().as_millis() as u64, "YCloud call"
-            );
-        }
-        if !status.is_success() {
-            let detail = serde_json::from_slice::<ErrorResponse>(&body)
-                .ok()
-                .map(|r| Box::new(r.error));
-            let request_id =
-                request_id.or_else(|| detail.as_ref().and_then(|d| d.request_id.clone()));
-            return Err(UpstreamError::Status {
-                status: status.as_u16(),
-                detail,
-                request_id,
-                retry_after,
-            });
-        }
-        parse_object(status, request_id, &body)
     }
 }
 
@@ -357,47 +254,6 @@ fn parse_object<T: DeserializeOwned>(
     }
     let typed = T::deserialize(&raw).map_err(|e| bad(e.to_string()))?;
     Ok(Object { typed, raw })
-}
-
-/// How a call ended, as the metrics label it.
-fn outcome<T>(result: &Result<T, UpstreamError>) -> &'static str {
-    match result {
-        Ok(_) => "ok",
-        Err(UpstreamError::Status { status, .. }) => crate::metrics::http_outcome(*status),
-        Err(UpstreamError::Timeout) => "timeout",
-        Err(UpstreamError::Connect(_)) => "unreachable",
-        Err(UpstreamError::Transport(_)) => "transport",
-        Err(UpstreamError::BadBody { .. }) => "bad_response",
-    }
-}
-
-fn transport_error(e: reqwest::Error) -> UpstreamError {
-    // reqwest's text names the URL, which holds ids only (the key travels in a header).
-    if e.is_timeout() {
-        UpstreamError::Timeout
-    } else if e.is_connect() {
-        UpstreamError::Connect(e.to_string())
-    } else {
-        UpstreamError::Transport(e.to_string())
-    }
-}
-
-/// The longest `Retry-After` taken at its word: a day. Longer ones (or absurd ones, say
-/// `99999999999`) are read as this, so the time they become can always be computed.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// `Retry-After`: delta-seconds, or an HTTP date (counted from `now`), at most
-/// [`MAX_RETRY_AFTER`]. A number too long for `u64` is still a (very long) wait.
-fn parse_retry_after(v: &str, now: OffsetDateTime) -> Option<Duration> {
-    let v = v.trim();
-    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-        let secs = v.parse::<u64>().unwrap_or(u64::MAX);
-        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
-    }
-    let date =
-        time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
-    let delta = (date - now).whole_seconds().max(0).unsigned_abs();
-    Some(Duration::from_secs(delta).min(MAX_RETRY_AFTER))
 }
 
 /// Where the onboarding's calls go: the real YCloud, or the in-process fake.
@@ -494,37 +350,6 @@ mod tests {
         assert!(Retry::Read.allows(&s(500)));
         assert!(Retry::Read.allows(&UpstreamError::Timeout));
         assert!(!Retry::Read.allows(&s(404)));
-    }
-
-    #[test]
-    fn retry_after_forms() {
-        let now = OffsetDateTime::from_unix_timestamp(1_445_412_470).unwrap(); // 07:27:50
-        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(
-            parse_retry_after(
-                "Wed, 21 Oct 2015 07:28:00 GMT",
-                now + time::Duration::hours(1)
-            ),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        // Absurd values are a long wait, never an overflow.
-        for absurd in [
-            "9223372036854775807",
-            "18446744073709551615",
-            "99999999999999999999999",
-            "Fri, 31 Dec 9999 23:59:59 GMT",
-        ] {
-            assert_eq!(
-                parse_retry_after(absurd, now),
-                Some(MAX_RETRY_AFTER),
-                "{absurd}"
-            );
-        }
     }
 
     #[test]
