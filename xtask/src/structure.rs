@@ -30,15 +30,26 @@ const SHIPPED: &[&str] = &["src", "wire/src", "proxy/src", "console/src"];
 /// The file whose module map must stay true.
 const MAP: &str = "docs/ARCHITECTURE.md";
 
+/// Cycles the tree still has, each to be broken rather than added to: the providers' runs are
+/// `impl Pipeline` blocks over the pipeline's internals, and the store's API view reads
+/// YCloud's object summaries. A new cycle, or one of these grown, fails the check.
+const KNOWN_CYCLES: &[&str] = &["cycle in proxy/src/: pipeline <-> providers <-> store"];
+
 /// Every finding, one line each; empty when the tree keeps its rules.
 pub fn check(root: &Path) -> Vec<String> {
-    let mut findings = cycles(root);
+    let mut findings: Vec<String> = cycles(root)
+        .into_iter()
+        .filter(|c| !KNOWN_CYCLES.contains(&c.as_str()))
+        .collect();
     findings.extend(long_files(root));
     findings.extend(map(root));
     findings
 }
 
 pub fn run(root: &Path) -> Result<(), String> {
+    for known in KNOWN_CYCLES {
+        println!("known, still to break: {known}");
+    }
     let findings = check(root);
     for f in &findings {
         println!("{f}");
@@ -469,6 +480,35 @@ fn collect_all(dir: &Path, out: &mut Vec<PathBuf>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("xtask lives inside the workspace")
+            .to_path_buf()
+    }
+
+    #[test]
+    fn the_tree_has_no_import_cycle_but_the_known_ones() {
+        let found = cycles(&root());
+        let new: Vec<_> = found
+            .iter()
+            .filter(|c| !KNOWN_CYCLES.contains(&c.as_str()))
+            .collect();
+        assert!(new.is_empty(), "new import cycles: {new:#?}");
+    }
+
+    #[test]
+    fn no_shipped_file_is_over_the_limit() {
+        let long = long_files(&root());
+        assert!(long.is_empty(), "{long:#?}");
+    }
+
+    #[test]
+    fn the_module_map_names_every_source_file_and_only_those() {
+        let gaps = map(&root());
+        assert!(gaps.is_empty(), "{gaps:#?}");
+    }
 
     fn module(path: &[&str], text: &str) -> Source {
         Source {

@@ -38,6 +38,7 @@ use wire::{PhoneNumberId, StorageRegion, WabaId};
 use crate::vault::Vault;
 
 mod actions;
+mod create;
 mod errors;
 mod fake;
 pub mod graph;
