@@ -89,6 +89,33 @@ pub fn person_error(code: ErrorCode, message: String) -> OnboardingError {
     }
 }
 
+/// What a number's `status` in a provider's webhook changes on onboarding `o`: `CONNECTED`
+/// connects a pending number (or one blocked before), `BANNED`/`BLOCKED` needs action unless
+/// the onboarding failed; anything else changes no state. The error is `Some(None)` when it
+/// is cleared.
+pub fn webhook_status_change(
+    o: &crate::store::Record,
+    status: Option<&str>,
+) -> (Option<OnboardingState>, Option<Option<OnboardingError>>) {
+    let blocked_before = o
+        .error
+        .as_ref()
+        .is_some_and(|e| e.code == ErrorCode::PhoneNumberBlocked);
+    match status {
+        Some("CONNECTED")
+            if o.state == OnboardingState::Pending
+                || (o.state == OnboardingState::ActionRequired && blocked_before) =>
+        {
+            (Some(OnboardingState::Connected), Some(None))
+        }
+        Some(s @ ("BANNED" | "BLOCKED")) if o.state != OnboardingState::Failed => (
+            Some(OnboardingState::ActionRequired),
+            Some(Some(number_blocked(s))),
+        ),
+        _ => (None, None),
+    }
+}
+
 /// A number WhatsApp reports `status` (`BANNED`, `BLOCKED`): what the person must do. The
 /// follower records a polled status the same way.
 pub fn number_blocked(status: &str) -> OnboardingError {

@@ -27,7 +27,7 @@ use wire::{ErrorCode, OnboardingState};
 use crate::pipeline::{Applied, Pipeline};
 use crate::providers::meta::webhook::{Change, Notification};
 use crate::rules::{
-    disconnected, enforcement, may_change, merged, number_blocked, person_error, str_field,
+    disconnected, enforcement, may_change, merged, person_error, str_field, webhook_status_change,
 };
 use crate::store::{
     EventObject, EventOutcome, IncomingEvent, Record, Step, StepStatus, StoreError, Update, Verdict,
@@ -209,23 +209,7 @@ fn number_change(o: &Record, change: &Change) -> Option<Update> {
         fresh.insert("status".to_owned(), Value::from(status));
     }
     let number = merged(o.phone_number.as_ref(), &Value::Object(fresh));
-    let blocked_before = o
-        .error
-        .as_ref()
-        .is_some_and(|e| e.code == ErrorCode::PhoneNumberBlocked);
-    let (state, error) = match str_field(v, "status") {
-        Some("CONNECTED")
-            if o.state == OnboardingState::Pending
-                || (o.state == OnboardingState::ActionRequired && blocked_before) =>
-        {
-            (Some(OnboardingState::Connected), Some(None))
-        }
-        Some(s @ ("BANNED" | "BLOCKED")) if o.state != OnboardingState::Failed => (
-            Some(OnboardingState::ActionRequired),
-            Some(Some(number_blocked(s))),
-        ),
-        _ => (None, None),
-    };
+    let (state, error) = webhook_status_change(o, str_field(v, "status"));
     if state.is_none() && o.phone_number.as_ref() == Some(&number) {
         return None;
     }

@@ -7,7 +7,9 @@ use serde_json::Value;
 use wire::{ErrorCode, OnboardingState};
 
 use crate::providers::ycloud::webhook::{BusinessAccountEvent, Event, EventType, PhoneNumberEvent};
-use crate::rules::{disconnected, enforcement, merged, number_blocked, person_error, str_field};
+use crate::rules::{
+    disconnected, enforcement, merged, person_error, str_field, webhook_status_change,
+};
 use crate::store::{EventObject, Record, Update};
 
 /// What an event is about: the object it carries, whose ids find its onboardings.
@@ -94,10 +96,6 @@ impl<'a> Subject<'a> {
 fn phone_event_update(o: &Record, kind: &PhoneNumberEvent, object: &Value) -> Option<Update> {
     let number = merged(o.phone_number.as_ref(), object);
     let status = str_field(object, "status");
-    let blocked_before = o
-        .error
-        .as_ref()
-        .is_some_and(|e| e.code == ErrorCode::PhoneNumberBlocked);
     let (state, error) = if *kind == PhoneNumberEvent::Deleted {
         (
             Some(OnboardingState::Failed),
@@ -116,19 +114,7 @@ fn phone_event_update(o: &Record, kind: &PhoneNumberEvent, object: &Value) -> Op
     {
         (Some(OnboardingState::Connected), Some(None))
     } else {
-        match status {
-            Some("CONNECTED")
-                if o.state == OnboardingState::Pending
-                    || (o.state == OnboardingState::ActionRequired && blocked_before) =>
-            {
-                (Some(OnboardingState::Connected), Some(None))
-            }
-            Some(s @ ("BANNED" | "BLOCKED")) if o.state != OnboardingState::Failed => (
-                Some(OnboardingState::ActionRequired),
-                Some(Some(number_blocked(s))),
-            ),
-            _ => (None, None),
-        }
+        webhook_status_change(o, status)
     };
     if state.is_none() && o.phone_number.as_ref() == Some(&number) {
         return None;
