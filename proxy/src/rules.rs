@@ -89,26 +89,25 @@ pub fn person_error(code: ErrorCode, message: String) -> OnboardingError {
     }
 }
 
-/// What a number's `status` in a provider's webhook changes on onboarding `o`: `CONNECTED`
+/// What a number's `status` in a provider's webhook changes on an onboarding in `state`
+/// whose error is `error`: `CONNECTED`
 /// connects a pending number (or one blocked before), `BANNED`/`BLOCKED` needs action unless
 /// the onboarding failed; anything else changes no state. The error is `Some(None)` when it
 /// is cleared.
 pub fn webhook_status_change(
-    o: &crate::store::Record,
+    state: OnboardingState,
+    error: Option<&OnboardingError>,
     status: Option<&str>,
 ) -> (Option<OnboardingState>, Option<Option<OnboardingError>>) {
-    let blocked_before = o
-        .error
-        .as_ref()
-        .is_some_and(|e| e.code == ErrorCode::PhoneNumberBlocked);
+    let blocked_before = error.is_some_and(|e| e.code == ErrorCode::PhoneNumberBlocked);
     match status {
         Some("CONNECTED")
-            if o.state == OnboardingState::Pending
-                || (o.state == OnboardingState::ActionRequired && blocked_before) =>
+            if state == OnboardingState::Pending
+                || (state == OnboardingState::ActionRequired && blocked_before) =>
         {
             (Some(OnboardingState::Connected), Some(None))
         }
-        Some(s @ ("BANNED" | "BLOCKED")) if o.state != OnboardingState::Failed => (
+        Some(s @ ("BANNED" | "BLOCKED")) if state != OnboardingState::Failed => (
             Some(OnboardingState::ActionRequired),
             Some(Some(number_blocked(s))),
         ),

@@ -209,7 +209,7 @@ fn number_change(o: &Record, change: &Change) -> Option<Update> {
         fresh.insert("status".to_owned(), Value::from(status));
     }
     let number = merged(o.phone_number.as_ref(), &Value::Object(fresh));
-    let (state, error) = webhook_status_change(o, str_field(v, "status"));
+    let (state, error) = webhook_status_change(o.state, o.error.as_ref(), str_field(v, "status"));
     if state.is_none() && o.phone_number.as_ref() == Some(&number) {
         return None;
     }

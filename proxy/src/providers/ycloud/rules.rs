@@ -114,7 +114,7 @@ fn phone_event_update(o: &Record, kind: &PhoneNumberEvent, object: &Value) -> Op
     {
         (Some(OnboardingState::Connected), Some(None))
     } else {
-        webhook_status_change(o, status)
+        webhook_status_change(o.state, o.error.as_ref(), status)
     };
     if state.is_none() && o.phone_number.as_ref() == Some(&number) {
         return None;
