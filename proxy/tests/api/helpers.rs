@@ -28,6 +28,18 @@ pub const WABA: &str = "104996122399160";
 pub const PHONE_ID: &str = "106540352242922";
 pub const E164: &str = "+16315551111";
 
+/// Whether the captured logs hold `digits` as a number of its own: not inside a longer run of
+/// digits, nor as the fraction of a timestamp (`…:12.246810Z`), which any six digits can be.
+pub fn logs_hold_number(digits: &str) -> bool {
+    let logs = captured_logs();
+    logs.match_indices(digits).any(|(at, _)| {
+        let before = logs[..at].chars().next_back();
+        let after = logs[at + digits.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit() || c == '.')
+            && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
 /// Every log line of the test process (all tests share one subscriber).
 pub fn captured_logs() -> String {
     let buf = log_buffer().lock().unwrap_or_else(|e| e.into_inner());
