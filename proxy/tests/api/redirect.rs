@@ -626,3 +626,62 @@ async fn the_customer_lands_on_the_sessions_return_url_with_the_onboardings_toke
         "unauthorized"
     );
 }
+
+/// Two instances on one PostgreSQL database, Meta's redirect reaching both with the same
+/// `state` at once (a customer's double submit behind a load balancer): the database lets
+/// exactly one use it, so the code is exchanged once and one onboarding is made; the other
+/// instance shows the "already used" page and calls nobody.
+#[tokio::test]
+async fn two_instances_racing_on_one_state_make_one_exchange_and_one_onboarding() {
+    // Both answer at the same address, as behind one load balancer: one redirect_uri.
+    let public_url = ("PUBLIC_URL", "https://signup.example.com".to_owned());
+    let (a, database_url) = crate::postgres::spawn_postgres_app(Options {
+        verification: true,
+        env: vec![public_url.clone()],
+        ..Options::default()
+    })
+    .await;
+    let b = redirect_app(vec![
+        public_url,
+        ("DATABASE_URL", database_url),
+        ("YCLOUD_BASE_URL", a.ycloud.uri()),
+        ("GRAPH_BASE_URL", a.graph.uri()),
+    ])
+    .await;
+    let flow = started(&a, json!({"mode": "standard"})).await;
+    assert_eq!(
+        flow.redirect_uri,
+        "https://signup.example.com/oauth/callback"
+    );
+    mount_exchange(&a, &flow.redirect_uri, 1).await;
+    mount_debug(
+        &a,
+        json!([{"scope": "whatsapp_business_management", "target_ids": [WABA]}]),
+    )
+    .await;
+    mount_numbers(&a, WABA, &[PHONE_ID]).await;
+    ycloud_connects(&a, 1).await;
+
+    let query = [("code", CODE), ("state", flow.state.as_str())];
+    let (from_a, from_b) = tokio::join!(callback(&a, &query), callback(&b, &query));
+    let (won, lost, other) = match (from_a.status().as_u16(), from_b.status().as_u16()) {
+        (303, 400) => (from_a, from_b, &b),
+        (400, 303) => (from_b, from_a, &a),
+        statuses => panic!("one 303 and one 400, not {statuses:?}"),
+    };
+    assert_eq!(notice(lost, 400).await, "state-invalid");
+    let exchanges = a
+        .graph
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == graph_path("oauth/access_token"))
+        .count();
+    assert_eq!(exchanges, 1, "the code is exchanged once");
+    assert_eq!(a.stored_onboardings().await, 1);
+    // The result is picked up through either instance: it is in the shared database.
+    let onboarding = picked(other, &result_handle(&won)).await.onboarding;
+    assert_eq!(onboarding.waba_id.as_str(), WABA);
+    assert_eq!(onboarding.state, OnboardingState::Connected);
+}
