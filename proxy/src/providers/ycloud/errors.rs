@@ -47,13 +47,12 @@ pub enum UpstreamError {
     },
 }
 
-/// Meta's "too many register requests" error code.
-pub const META_REGISTER_LIMIT: i64 = 133016;
+use crate::budget::META_REFUSED;
+use crate::rules::ON_PREM_BLOCKED;
+
 /// Meta's subcode (with code 100) for a register before the display name is provisioned
 /// ("Cannot Create Certificate"), as YCloud relays it in `whatsappApiError.error_subcode`.
 pub const META_DISPLAY_NAME_PENDING: i64 = 2388001;
-/// The detail Meta answers when the retired On-Premises registration is used.
-pub const ON_PREM_BLOCKED: &str = "biz_link_on_prem_reg_blocked";
 
 /// `YCloud-Request-ID`, when the answer carries one.
 pub(super) fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -209,7 +208,7 @@ impl UpstreamError {
                 false,
                 None,
             )
-        } else if self.meta_code() == Some(META_REGISTER_LIMIT) {
+        } else if self.meta_code() == Some(META_REFUSED) {
             let until = crate::budget::free_at(None, now);
             (
                 ErrorCode::RegisterLimit,

@@ -52,7 +52,7 @@ mod run;
 mod types;
 pub mod webhook;
 
-pub use errors::{UpstreamError, META_REGISTER_LIMIT, ON_PREM_BLOCKED};
+pub use errors::UpstreamError;
 pub use types::{
     name_ready, ErrorDetail, ErrorResponse, Object, PhoneNumber, PhoneNumberPage, Waba,
     WhatsappApiError,
