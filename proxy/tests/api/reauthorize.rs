@@ -153,7 +153,7 @@ async fn reauthorizing_session(app: &TestApp, id: &str) -> String {
 }
 
 /// The sign-in of a reauthorizing page: `waba` and `code` as Meta's popup gave them.
-fn renewal(session: &str, waba: &str, code: &str) -> Value {
+fn sign_in(session: &str, waba: &str, code: &str) -> Value {
     let mut body = standard_body();
     body["session"] = json!(session);
     body["waba_id"] = json!(waba);
@@ -171,14 +171,33 @@ async fn exchanges(app: &TestApp) -> usize {
         .count()
 }
 
+/// A Meta app with `env`, on a fresh PostgreSQL database when `on_postgres`.
+async fn meta_app(on_postgres: bool, env: Vec<(&'static str, String)>) -> TestApp {
+    let mut opts = meta_options();
+    opts.env.extend(env);
+    if on_postgres {
+        let url = crate::postgres::fresh_postgres_database().await;
+        opts.env.push(("DATABASE_URL", url));
+    }
+    spawn_app_with(opts).await
+}
+
 #[tokio::test]
 async fn a_190_on_a_health_read_asks_for_reauthorization_once() {
-    let mut opts = meta_options();
-    opts.env.extend([
+    health_190(false).await;
+}
+
+#[tokio::test]
+async fn a_190_on_a_health_read_asks_for_reauthorization_once_on_postgres() {
+    health_190(true).await;
+}
+
+async fn health_190(on_postgres: bool) {
+    let every_second = vec![
         ("HEALTH_POLL_SECS", "1".to_owned()),
         ("HEALTH_PER_SECOND", "100".to_owned()),
-    ]);
-    let app = spawn_app_with(opts).await;
+    ];
+    let app = meta_app(on_postgres, every_second).await;
     mount_meta(&app).await;
     Mock::given(method("GET"))
         .and(path(graph_path(PHONE_ID)))
@@ -237,7 +256,16 @@ async fn an_expired_token_during_the_run_asks_for_reauthorization() {
 
 #[tokio::test]
 async fn the_same_waba_renews_the_token_and_connects_again_another_is_refused() {
-    let app = spawn_app_with(meta_options()).await;
+    renewal(false).await;
+}
+
+#[tokio::test]
+async fn the_same_waba_renews_the_token_and_connects_again_another_is_refused_on_postgres() {
+    renewal(true).await;
+}
+
+async fn renewal(on_postgres: bool) {
+    let app = meta_app(on_postgres, Vec::new()).await;
     mount_meta(&app).await;
     let o = connected(&app).await;
 
@@ -268,7 +296,7 @@ async fn the_same_waba_renews_the_token_and_connects_again_another_is_refused() 
     // Another WABA: refused before its code is exchanged; nothing stored.
     let before = exchanges(&app).await;
     let r = app
-        .post_onboarding(&renewal(&session, OTHER_WABA, NEW_CODE))
+        .post_onboarding(&sign_in(&session, OTHER_WABA, NEW_CODE))
         .await;
     assert_eq!(
         assert_error_shape(r, 403).await.error.code,
@@ -277,7 +305,7 @@ async fn the_same_waba_renews_the_token_and_connects_again_another_is_refused() 
     assert_eq!(exchanges(&app).await, before);
     // The same WABA named, but the new token does not reach the number: refused too.
     let r = app
-        .post_onboarding(&renewal(&session, WABA, STRANGER_CODE))
+        .post_onboarding(&sign_in(&session, WABA, STRANGER_CODE))
         .await;
     assert_eq!(
         assert_error_shape(r, 403).await.error.code,
@@ -291,7 +319,7 @@ async fn the_same_waba_renews_the_token_and_connects_again_another_is_refused() 
 
     // The same WABA and number: the token is replaced and the onboarding connected again.
     let r = app
-        .post_onboarding(&renewal(&session, WABA, NEW_CODE))
+        .post_onboarding(&sign_in(&session, WABA, NEW_CODE))
         .await;
     assert_eq!(r.status(), 200);
     let renewed: Onboarding = r.json().await.unwrap();
