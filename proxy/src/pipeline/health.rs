@@ -10,6 +10,11 @@
 //! period instead of keeping them in step. A failed read waits for the next period; the
 //! provider's webhooks still move the onboarding meanwhile.
 //!
+//! The same schedule follows `pending` onboardings that nobody follows any more (their
+//! follower gave up after `poll_for`, or stopped on a store error): each is resumed (its
+//! run, then a follower) once per period, claimed and paced like a read, so no pending
+//! onboarding waits for a webhook or a restart that may never come.
+//!
 //! How each provider's answer reads into the same fields: `providers::health`.
 
 use std::time::Duration;
@@ -31,6 +36,9 @@ pub(crate) enum ReadError {
     Upstream(String),
     #[error("nothing to read it by: {0}")]
     Unreadable(&'static str),
+    /// Meta refused the business token (190).
+    #[error("Meta refused the business token")]
+    TokenRefused,
 }
 
 /// `every`, give or take a tenth, from a fresh random number: numbers connected in the same
@@ -98,13 +106,26 @@ impl Pipeline {
         })
     }
 
-    /// Reads onboarding `id`'s number and stores what was read, with an event per change.
+    /// Reads onboarding `id`'s number and stores what was read, with an event per change;
+    /// a pending one nobody follows is resumed instead.
     async fn check_health(&self, id: &str) -> Result<(), ReadError> {
         let record = self.current(id).await?;
+        if record.state == OnboardingState::Pending {
+            tracing::info!(id, "pending and unfollowed: following it again");
+            return Ok(self.resume_one(id).await?);
+        }
         if record.state != OnboardingState::Connected {
             return Ok(());
         }
-        let health = self.read_health(id, &record).await?;
+        let health = match self.read_health(id, &record).await {
+            Ok(health) => health,
+            // The token expired or was revoked: the customer must sign in again.
+            Err(ReadError::TokenRefused) => {
+                self.token_refused(id).await;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         let changes = self.inner.store.record_health(id, &health).await?;
         for c in &changes {
             tracing::info!(id, field = c.field, before = %c.before, after = %c.after, "number health changed");

@@ -70,9 +70,10 @@ pub(crate) fn name_ready(number: &Value) -> bool {
 /// The state a refused call leaves the onboarding in: a person acts on PINs and tokens.
 pub(super) fn state_for(error: &OnboardingError) -> OnboardingState {
     match error.code {
-        ErrorCode::PinRequired | ErrorCode::PinLocked | ErrorCode::BusinessTokenInvalid => {
-            OnboardingState::ActionRequired
-        }
+        ErrorCode::PinRequired
+        | ErrorCode::PinLocked
+        | ErrorCode::BusinessTokenInvalid
+        | ErrorCode::Reauthorize => OnboardingState::ActionRequired,
         _ => OnboardingState::Failed,
     }
 }
@@ -480,33 +481,6 @@ impl Pipeline {
         })
     }
 
-    /// The onboarding waits (`pending`, step `awaiting_display_name` started) for the
-    /// number's display name; the follower (or the name's webhook) resumes it.
-    async fn await_display_name(
-        &self,
-        id: &str,
-        w: &mut Writes,
-        steps: &Steps,
-        number: Option<Value>,
-    ) -> Result<Flow, StoreError> {
-        let waiting = steps
-            .get(Step::AwaitingDisplayName)
-            .is_some_and(|s| s.status == StepStatus::Started);
-        if !waiting {
-            w.start_step(Step::AwaitingDisplayName, OnboardingState::Pending);
-        }
-        w.update(Update {
-            state: Some(OnboardingState::Pending),
-            phone_number: number,
-            error: Some(None),
-            ..Update::default()
-        });
-        self.inner.store.commit(id, w).await?;
-        tracing::info!(id, "waiting for the number's display name");
-        self.notify(id).await;
-        Ok(Flow::Continue)
-    }
-
     /// Starts the follower of a `pending` number: polls it with the business token until it
     /// settles, backing off like the YCloud follower (Meta's webhooks usually bring the news
     /// first). It holds the run's lease while it polls, and releases it when it stops.
@@ -566,6 +540,10 @@ impl Pipeline {
             match direct.api.number(token, phone).await {
                 Ok(raw) if awaiting_name && name_ready(&raw) => Polled::Resume,
                 Ok(raw) => Polled::Number(raw),
+                Err(e) if e.is_token_invalid() => {
+                    self.token_refused(id).await;
+                    Polled::Stop
+                }
                 Err(
                     e @ MetaError::Graph {
                         status: 400..=499, ..
