@@ -147,6 +147,7 @@ pub fn Progress(
                             })}
                         </dl>
                     })}
+                    <super::SyncProgress onboarding=o.clone() locale=l/>
                     <dl class="wa-ids">
                         <dt>{l.t(Msg::WabaLabel)}</dt>
                         <dd data-testid="waba-id">{o.waba_id.to_string()}</dd>
