@@ -32,8 +32,8 @@ pub use names::UnknownName;
 pub use partner::{
     ClientToken, CountryCode, CreateSession, CreatedOnboarding, Delivery, DeliveryState,
     ErrorMessage, EventData, EventPage, EventType, Locale, Metadata, OnboardingPage, PartnerEvent,
-    PartnerOnboarding, ReportSignupEvent, Session, SessionInfo, SessionLifetime, SessionLookup,
-    SessionPage, SessionToken, SignupEventKind, SignupOutcome, DEFAULT_PAGE,
+    PartnerOnboarding, ReauthorizeTarget, ReportSignupEvent, Session, SessionInfo, SessionLifetime,
+    SessionLookup, SessionPage, SessionToken, SignupEventKind, SignupOutcome, DEFAULT_PAGE,
     DEFAULT_SESSION_SECONDS, MAX_ERROR_MESSAGE_CHARS, MAX_METADATA_BYTES,
     MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
 };
