@@ -37,6 +37,8 @@ const PROXY: &str = r#"
       phone_number_id: '106540352242922', state: 'connected',
       steps: [{ name: 'subscribe_app', state: 'done', started_at: '2026-12-07T10:00:00Z' }],
       sync: { contacts: { state: contacts }, history: history },
+      // Its first message arrived already: only the sync is followed here.
+      inbound_verified_at: '2026-12-07T10:01:00Z',
       created_at: '2026-12-07T10:00:00Z', updated_at: '2026-12-07T10:00:00Z' };
   };
   window.__next = window.__onboarding({ state: 'in_progress', progress: 40, phase: 1 }, 'done');

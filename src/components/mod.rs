@@ -1,5 +1,6 @@
 //! Leptos views, one component per file.
 
+mod first_message;
 mod heading;
 mod pin;
 mod progress;
@@ -7,6 +8,7 @@ mod status;
 mod sync;
 mod widget;
 
+pub use first_message::FirstMessage;
 pub use pin::PinForm;
 pub use progress::Progress;
 pub use status::Status;
