@@ -14,6 +14,10 @@ use crate::screen::{ErrorEvent, PinTry};
 
 /// How often progress is polled when server-sent events are unavailable.
 const POLL_MS: u32 = 2_000;
+/// How often a connected onboarding is asked whether its first message arrived (its event
+/// stream ends at `connected`), and for how long at most.
+const FIRST_MESSAGE_POLL_MS: u32 = 3_000;
+const FIRST_MESSAGE_FOR_MS: u32 = 30 * 60 * 1_000;
 /// Where a reload finds the onboarding in progress (one per proxy and customer).
 const STORAGE_PREFIX: &str = "wa-signup:onboarding";
 /// Where a reload finds that onboarding's client token (the standalone page only).
@@ -48,6 +52,7 @@ impl Flow {
     /// settles.
     fn present(self, onboarding: Onboarding, screen: fn(Onboarding) -> Screen) {
         let settled = onboarding.state.is_final();
+        let onboarding_syncing = onboarding.is_syncing();
         let (id_key, token_key) = (
             self.storage_key(STORAGE_PREFIX),
             self.storage_key(TOKEN_PREFIX),
@@ -63,13 +68,26 @@ impl Flow {
         let id = onboarding.id.clone();
         match onboarding.state {
             OnboardingState::Connected => {
-                self.emit(WidgetEvent::Connected, &onboarding);
+                // Once per onboarding on this page: a syncing number's later changes are
+                // `wa-signup:onboarding` only, and one follower of the first message.
+                let followed = self
+                    .screen
+                    .with_untracked(|s| matches!(s, Screen::Connected(o) if o.id == id));
+                let waiting = onboarding.inbound_verified_at.is_none() && !followed;
+                if !followed {
+                    self.emit(WidgetEvent::Connected, &onboarding);
+                }
                 self.set(screen(onboarding));
+                if waiting {
+                    leptos::task::spawn_local(self.await_first_message(id.clone()));
+                }
             }
             OnboardingState::Failed => self.fail(Problem::Onboarding(onboarding)),
             _ => self.set(screen(onboarding)),
         }
-        if settled {
+        // A connected coexistence number's sync is followed until it ends (its progress is
+        // on screen).
+        if settled && !onboarding_syncing {
             self.stream.set_value(None);
         } else if self.stream.with_value(Option::is_none) {
             self.follow(id);
@@ -100,15 +118,50 @@ impl Flow {
     async fn poll(self, id: String) {
         loop {
             dom::sleep(POLL_MS).await;
-            // Stop once the widget is gone or the onboarding settled.
-            let Some(Screen::Progress(_)) = self.screen.try_get_untracked() else {
-                return;
-            };
+            // Stop once the widget is gone or the onboarding settled (and synced).
+            match self.screen.try_get_untracked() {
+                Some(Screen::Progress(_)) => {}
+                Some(Screen::Connected(o)) if o.is_syncing() => {}
+                _ => return,
+            }
             let Some(token) = self.client_token() else {
                 return;
             };
             if let Ok(onboarding) = self.proxy().onboarding(&id, &token).await {
                 self.show(onboarding);
+            }
+        }
+    }
+
+    /// After `connected`: asks for the onboarding until its number's first inbound message
+    /// arrived (`inbound_verified_at`), which the finished page then says, for at most
+    /// [`FIRST_MESSAGE_FOR_MS`]. Stops once the widget is gone or shows something else, or
+    /// the proxy no longer answers for the onboarding (its session ended).
+    async fn await_first_message(self, id: String) {
+        for _ in 0..FIRST_MESSAGE_FOR_MS / FIRST_MESSAGE_POLL_MS {
+            dom::sleep(FIRST_MESSAGE_POLL_MS).await;
+            let Some(Screen::Connected(shown)) = self.screen.try_get_untracked() else {
+                return;
+            };
+            if shown.id != id || shown.inbound_verified_at.is_some() {
+                return;
+            }
+            let Some(token) = self.client_token() else {
+                return;
+            };
+            match self.proxy().onboarding(&id, &token).await {
+                Ok(o) if o.inbound_verified_at.is_some() => {
+                    // Still the finished page: `wa-signup:connected` was said once already.
+                    if o.state == OnboardingState::Connected {
+                        self.emit(WidgetEvent::Onboarding, &o);
+                        self.set(Screen::Connected(o));
+                    }
+                    return;
+                }
+                Err(ApiFailure::Refused {
+                    status: 401 | 404, ..
+                }) => return,
+                _ => {}
             }
         }
     }
