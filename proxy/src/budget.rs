@@ -12,6 +12,10 @@ use wire::{ErrorCode, OnboardingError};
 
 use crate::clock::format_time;
 
+/// Meta's error code for a call past the budget ("too many requests"), whichever provider
+/// passes it on.
+pub const META_REFUSED: i64 = 133016;
+
 /// Calls of one kind a number may make in [`WINDOW`].
 pub const CALLS: i64 = 10;
 /// The moving window the calls are counted in.

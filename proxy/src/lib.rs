@@ -30,6 +30,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod metrics;
+pub mod objects;
 pub mod outbox;
 pub mod ownership;
 pub mod pipeline;

@@ -6,6 +6,10 @@
 use serde_json::Value;
 use wire::{ErrorCode, OnboardingError, OnboardingState};
 
+/// The detail Meta answers when the retired On-Premises registration is used, whichever
+/// provider passes it on.
+pub const ON_PREM_BLOCKED: &str = "biz_link_on_prem_reg_blocked";
+
 /// Whether a webhook may change an onboarding in `state`: only when no runner owns it
 /// (`pending`, `connected`, `action_required`, `failed`). A runner mid-step would overwrite
 /// the change, and its own answer, or the follower, brings the news anyway.

@@ -14,10 +14,7 @@ use wire::{
 
 pub use wire::{StepName as Step, StepState as StepStatus};
 
-// The one provider type the store names: the raw objects stay opaque JSON (`Value`), but the
-// API's summaries of them are YCloud's reading of its own objects. Cutting this means storing
-// the summaries when the objects are written (a migration) or handing the reader in.
-use crate::providers::ycloud::{PhoneNumber, Waba};
+use crate::objects::{PhoneNumber, Waba};
 
 use super::StoreError;
 // Time formatting lives in the clock; the store's files name it through here.

@@ -6,9 +6,10 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use wire::{ErrorCode, OnboardingError};
 
+use crate::budget::META_REFUSED;
 use crate::budget::{self, Call};
 use crate::providers::http::{CallError, HttpError};
-use crate::providers::ycloud::{META_REGISTER_LIMIT, ON_PREM_BLOCKED};
+use crate::rules::ON_PREM_BLOCKED;
 
 /// Meta: "Two step verification PIN Mismatch".
 pub const PIN_MISMATCH: i64 = 133005;
@@ -294,7 +295,7 @@ impl MetaError {
             );
         }
         match code {
-            Some(META_REGISTER_LIMIT) => {
+            Some(META_REFUSED) => {
                 let call = match op {
                     Op::Deregister => Call::Deregister,
                     _ => Call::Register,

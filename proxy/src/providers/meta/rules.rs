@@ -430,9 +430,7 @@ mod tests {
                 state,
                 steps: Vec::new(),
                 waba: None,
-                phone_number: Some(crate::providers::ycloud::PhoneNumber::summary_of(
-                    &phone_number,
-                )),
+                phone_number: Some(crate::objects::PhoneNumber::summary_of(&phone_number)),
                 error: None,
                 previous_onboarding_id: None,
                 inbound_verified_at: None,

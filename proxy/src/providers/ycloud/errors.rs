@@ -47,10 +47,8 @@ pub enum UpstreamError {
     },
 }
 
-/// Meta's "too many register requests" error code.
-pub const META_REGISTER_LIMIT: i64 = 133016;
-/// The detail Meta answers when the retired On-Premises registration is used.
-pub const ON_PREM_BLOCKED: &str = "biz_link_on_prem_reg_blocked";
+use crate::budget::META_REFUSED;
+use crate::rules::ON_PREM_BLOCKED;
 
 /// `YCloud-Request-ID`, when the answer carries one.
 pub(super) fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -187,7 +185,7 @@ impl UpstreamError {
                 false,
                 None,
             )
-        } else if self.meta_code() == Some(META_REGISTER_LIMIT) {
+        } else if self.meta_code() == Some(META_REFUSED) {
             let until = crate::budget::free_at(None, now);
             (
                 ErrorCode::RegisterLimit,

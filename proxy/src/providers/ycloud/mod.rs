@@ -50,7 +50,7 @@ mod run;
 mod types;
 pub mod webhook;
 
-pub use errors::{UpstreamError, META_REGISTER_LIMIT, ON_PREM_BLOCKED};
+pub use errors::UpstreamError;
 pub use types::{ErrorDetail, ErrorResponse, Object, PhoneNumber, Waba, WhatsappApiError};
 
 /// The header carrying the API key.
