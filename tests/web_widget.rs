@@ -1144,3 +1144,74 @@ async fn a_popup_closed_at_once_after_a_cancel_is_a_cancel_not_a_blocked_popup()
     assert_eq!(reports, r#"[["LAUNCH","standard"],["CANCEL","standard"]]"#);
     w.root.remove();
 }
+
+/// An SDK that opens its popup with `window.open` within `FB.login`, as Meta's does, and
+/// then says nothing until the test answers (`window.__fb.callback`); `window.__fb.opened`
+/// keeps what `window.open` gave it.
+const WINDOW_SDK: &str = r#"
+window.__fb = { inits: [], logins: [], callback: null, opened: [] };
+window.FB = {
+  init: function (o) { window.__fb.inits.push(o); },
+  login: function (cb, o) {
+    window.__fb.logins.push(o);
+    window.__fb.opened.push(window.open('https://www.facebook.com/dialog', 'fb_popup', 'width=560'));
+    window.__fb.callback = cb;
+  },
+};
+setTimeout(function () { window.fbAsyncInit(); }, 0);
+"#;
+
+#[wasm_bindgen_test]
+async fn a_popup_blocker_is_seen_by_window_open_answering_null_even_when_the_sdk_stays_silent() {
+    js(REDIRECT_PROXY);
+    // A popup blocker: the page's window.open answers null.
+    js("window.__pageOpen = window.open; window.__blocker = function () { return null; }; window.open = window.__blocker;");
+    let w = mount(redirect_options(data_url(WINDOW_SDK)));
+    wait_for_state(&w.root, "ready").await;
+    find(&w.root, "launch-standard").click();
+    // The SDK never answers, so no timing could tell: the missing window does.
+    wait_for_state(&w.root, "popup-blocked").await;
+    assert_eq!(js("window.__fb.opened.length").as_f64(), Some(1.0));
+    assert_eq!(
+        find(&w.root, "continue-redirect")
+            .get_attribute("data-mode")
+            .as_deref(),
+        Some("standard")
+    );
+    // window.open is the page's own again.
+    assert_eq!(js("window.open === window.__blocker").as_bool(), Some(true));
+    // An answer the SDK gives later changes nothing, and no launch was counted.
+    js("window.__fb.callback({status: 'unknown', authResponse: null})");
+    leptos::task::tick().await;
+    assert_eq!(state(&w.root), "popup-blocked");
+    assert_eq!(js("window.__reports.length").as_f64(), Some(0.0));
+    js("window.open = window.__pageOpen");
+    w.root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_popup_that_opened_and_was_closed_at_once_is_a_cancel_not_a_blocked_popup() {
+    js(REDIRECT_PROXY);
+    // The browser gives a window (a stand-in for the one the customer closes at once).
+    js("window.__pageOpen = window.open; window.__opener = function () { return { closed: true, close: function () {} }; }; window.open = window.__opener;");
+    let w = mount(redirect_options(data_url(WINDOW_SDK)));
+    wait_for_state(&w.root, "ready").await;
+    find(&w.root, "launch-standard").click();
+    // Closed before it posted anything: FB.login answers empty-handed at once.
+    js("window.__fb.callback({status: 'unknown', authResponse: null})");
+    wait_for_state(&w.root, "cancelled").await;
+    assert!(w
+        .root
+        .query_selector("[data-testid=\"continue-redirect\"]")
+        .unwrap()
+        .is_none());
+    assert_eq!(js("window.open === window.__opener").as_bool(), Some(true));
+    // The popup opened, so its launch counts, before its cancel.
+    eventually(|| js("window.__reports.length").as_f64() >= Some(2.0)).await;
+    let reports = js("JSON.stringify(window.__reports.map(r => [r.event, r.mode]))")
+        .as_string()
+        .unwrap();
+    assert_eq!(reports, r#"[["LAUNCH","standard"],["CANCEL","standard"]]"#);
+    js("window.open = window.__pageOpen");
+    w.root.remove();
+}

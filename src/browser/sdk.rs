@@ -1,7 +1,8 @@
 //! The Facebook JS SDK: injected once, initialised through `window.fbAsyncInit`, and
 //! `FB.login` called synchronously with a plain-function callback.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
 use serde::Serialize;
@@ -36,6 +37,17 @@ pub enum SdkError {
     Broken,
 }
 
+/// What `window.open` answered while `FB.login` ran: whether the SDK's popup exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PopupWindow {
+    /// `window.open` gave a window: the popup opened (however soon it was closed).
+    Opened,
+    /// `window.open` answered `null`: the browser or an extension blocked the popup.
+    Refused,
+    /// `FB.login` did not call `window.open` while it ran, so nothing is known.
+    Unseen,
+}
+
 /// What `FB.login` reported to its callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginResponse {
@@ -43,6 +55,8 @@ pub struct LoginResponse {
     pub status: String,
     /// `authResponse.code` when the status is `connected`.
     pub code: Option<String>,
+    /// What `window.open` answered during the `FB.login` call.
+    pub window: PopupWindow,
 }
 
 thread_local! {
@@ -154,24 +168,89 @@ fn init(settings: &SdkSettings) -> Result<(), SdkError> {
 }
 
 /// Calls `FB.login(callback, options)` now, synchronously: call it straight from a click
-/// handler, with no `await` before it, or the browser blocks the popup.
+/// handler, with no `await` before it, or the browser blocks the popup. Answers what
+/// `window.open` returned while it ran (the SDK opens its popup within the call, as a popup
+/// opened later would be blocked); the callback's [`LoginResponse::window`] says the same.
 ///
 /// # Errors
 /// [`SdkError::Broken`] when `FB.login` is missing or throws; `on_result` is then never called.
 pub fn login(
     options: &impl Serialize,
     on_result: impl FnOnce(LoginResponse) + 'static,
-) -> Result<(), SdkError> {
+) -> Result<PopupWindow, SdkError> {
     let (fb, login) = fb_function("login").ok_or(SdkError::Broken)?;
     let options = super::json::to_js(options).ok_or(SdkError::Broken)?;
+    let window = Rc::new(Cell::new(PopupWindow::Unseen));
     // A plain function: the SDK refuses anything else (async functions included).
-    let callback = Closure::once_into_js(move |response: JsValue| {
-        on_result(read_login_response(&response));
-    });
-    login
-        .call2(&fb, &callback, &options)
-        .map(|_| ())
-        .map_err(|_| SdkError::Broken)
+    let callback = {
+        let window = window.clone();
+        Closure::once_into_js(move |response: JsValue| {
+            let mut response = read_login_response(&response);
+            response.window = window.get();
+            on_result(response);
+        })
+    };
+    let watch = OpenWatch::install(window.clone());
+    let called = login.call2(&fb, &callback, &options);
+    drop(watch);
+    called.map(|_| window.get()).map_err(|_| SdkError::Broken)
+}
+
+/// `window.open` wrapped for the length of one `FB.login` call, to see whether the browser
+/// gave the popup a window; the page's own `window.open` is put back when this is dropped.
+struct OpenWatch {
+    window: web_sys::Window,
+    original: Function,
+    wrapper: JsValue,
+}
+
+impl OpenWatch {
+    /// `None` when `window.open` is not a function or cannot be replaced: then nothing is
+    /// observed, and [`PopupWindow::Unseen`] stands.
+    fn install(seen: Rc<Cell<PopupWindow>>) -> Option<OpenWatch> {
+        let window = web_sys::window()?;
+        let original = Reflect::get(&window, &"open".into())
+            .ok()?
+            .dyn_into::<Function>()
+            .ok()?;
+        let wrapper = {
+            let (window, original) = (window.clone(), original.clone());
+            // Kept by JavaScript, not freed on drop: a script that copied the wrapper while
+            // it was installed can still call it afterwards.
+            Closure::<dyn FnMut(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
+                move |url: JsValue, target: JsValue, features: JsValue| {
+                    let opened = original.call3(&window, &url, &target, &features)?;
+                    // The first window asked for is the popup.
+                    if seen.get() == PopupWindow::Unseen {
+                        seen.set(match opened.is_null() || opened.is_undefined() {
+                            true => PopupWindow::Refused,
+                            false => PopupWindow::Opened,
+                        });
+                    }
+                    Ok(opened)
+                },
+            )
+            .into_js_value()
+        };
+        match Reflect::set(&window, &"open".into(), &wrapper) {
+            Ok(true) => Some(OpenWatch {
+                window,
+                original,
+                wrapper,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl Drop for OpenWatch {
+    fn drop(&mut self) {
+        // Put back only our own wrapper: a script that replaced it meanwhile keeps its own.
+        let current = Reflect::get(&self.window, &"open".into()).unwrap_or(JsValue::UNDEFINED);
+        if Object::is(&current, &self.wrapper) {
+            let _ = Reflect::set(&self.window, &"open".into(), &self.original);
+        }
+    }
 }
 
 /// Reads the callback's `{status, authResponse: {code}}` without trusting its shape.
@@ -189,6 +268,7 @@ fn read_login_response(response: &JsValue) -> LoginResponse {
             .filter(|a| a.is_object())
             .and_then(|a| get(&a, "code"))
             .and_then(|c| c.as_string()),
+        window: PopupWindow::Unseen,
     }
 }
 

@@ -10,7 +10,7 @@ use wire::{
 
 use super::{Flow, Problem, Screen};
 use crate::browser::dom::{self, Timeout};
-use crate::browser::sdk;
+use crate::browser::sdk::{self, PopupWindow};
 use crate::embed::GivenSession;
 use crate::protocol::redirect::BLOCKED_WITHIN_MS;
 use crate::protocol::widget_event::{CancelDetail, WidgetEvent};
@@ -74,18 +74,26 @@ impl Flow {
         let launched_at = dom::now_ms();
         let called = sdk::login(&options, move |response| {
             let elapsed = dom::now_ms().saturating_sub(launched_at);
-            // An empty answer at once, and not a word from a popup before it (a popup that
-            // posted a cancel or an error was open, however fast it was closed): the
-            // browser never showed the popup.
-            let silent = self
-                .active
-                .with_value(|a| a.as_ref().is_some_and(|a| a.correlator.heard_nothing()));
-            let empty = popup_blocked(&response.status, response.code.is_some(), elapsed);
-            if redirect && silent && empty {
-                self.held_launch.set_value(None);
-                self.active.set_value(None);
-                self.timer.set_value(None);
-                self.set(Screen::PopupBlocked(Blocked::Popup(mode)));
+            let blocked = match response.window {
+                PopupWindow::Refused => true,
+                // A window opened: a popup closed at once is a cancel, not a blocked popup.
+                PopupWindow::Opened => false,
+                // The SDK opened no window while FB.login ran (it may still), so only the
+                // timing tells: an empty answer at once, and not a word from a popup before
+                // it (a popup that posted a cancel or an error was open, however fast it
+                // was closed).
+                PopupWindow::Unseen => {
+                    let silent = self
+                        .active
+                        .with_value(|a| a.as_ref().is_some_and(|a| a.correlator.heard_nothing()));
+                    silent && popup_blocked(&response.status, response.code.is_some(), elapsed)
+                }
+            };
+            if redirect && blocked {
+                // Already shown when FB.login returned without a window.
+                if matches!(self.screen.get_untracked(), Screen::InPopup(_)) {
+                    self.show_popup_blocked(mode);
+                }
                 return;
             }
             // The popup opened: its launch is counted before whatever it ended in.
@@ -93,19 +101,36 @@ impl Flow {
             let result = LoginResult::from_parts(Some(&response.status), response.code.as_deref());
             self.step(Input::Login(result));
         });
-        if called.is_err() {
-            self.held_launch.set_value(None);
-            self.active.set_value(None);
-            self.set(match redirect {
-                true => Screen::PopupBlocked(Blocked::Popup(mode)),
-                false => Screen::Failed(Problem::PopupFailed),
-            });
-            return;
-        }
-        if !redirect {
+        match called {
+            Err(_) => {
+                self.held_launch.set_value(None);
+                self.active.set_value(None);
+                self.set(match redirect {
+                    true => Screen::PopupBlocked(Blocked::Popup(mode)),
+                    false => Screen::Failed(Problem::PopupFailed),
+                });
+            }
+            // No window: blocked, whether or not (and whenever) the SDK answers.
+            Ok(PopupWindow::Refused) if redirect => {
+                if matches!(self.screen.get_untracked(), Screen::InPopup(_)) {
+                    self.show_popup_blocked(mode);
+                }
+            }
+            // The popup is open: its launch counts now.
+            Ok(PopupWindow::Opened) if redirect => self.release_launch(),
             // After FB.login: the report must not delay the popup.
-            self.report(launch);
+            Ok(_) if !redirect => self.report(launch),
+            Ok(_) => {}
         }
+    }
+
+    /// The browser showed no popup: nothing was launched, and the full-page sign-in is
+    /// offered.
+    fn show_popup_blocked(self, mode: Mode) {
+        self.held_launch.set_value(None);
+        self.active.set_value(None);
+        self.timer.set_value(None);
+        self.set(Screen::PopupBlocked(Blocked::Popup(mode)));
     }
 
     /// Sends the held `LAUNCH` report, if one is still held.

@@ -76,7 +76,7 @@ impl Pipeline {
         }
         tracing::info!(
             id,
-            "number still pending; leaving it to the webhook or the next start"
+            "number still pending; leaving it to the webhook or the next follow-up"
         );
         false
     }

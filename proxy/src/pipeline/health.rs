@@ -10,6 +10,11 @@
 //! period instead of keeping them in step. A failed read waits for the next period; the
 //! provider's webhooks still move the onboarding meanwhile.
 //!
+//! The same schedule follows `pending` onboardings that nobody follows any more (their
+//! follower gave up after `poll_for`, or stopped on a store error): each is resumed (its
+//! run, then a follower) once per period, claimed and paced like a read, so no pending
+//! onboarding waits for a webhook or a restart that may never come.
+//!
 //! How each provider's answer reads into the same fields: `providers::health`.
 
 use std::time::Duration;
@@ -98,9 +103,14 @@ impl Pipeline {
         })
     }
 
-    /// Reads onboarding `id`'s number and stores what was read, with an event per change.
+    /// Reads onboarding `id`'s number and stores what was read, with an event per change;
+    /// a pending one nobody follows is resumed instead.
     async fn check_health(&self, id: &str) -> Result<(), ReadError> {
         let record = self.current(id).await?;
+        if record.state == OnboardingState::Pending {
+            tracing::info!(id, "pending and unfollowed: following it again");
+            return Ok(self.resume_one(id).await?);
+        }
         if record.state != OnboardingState::Connected {
             return Ok(());
         }

@@ -22,7 +22,8 @@
 //!    follower polls the number (by its E.164 from the register answer) until `CONNECTED`.
 //!    `BANNED`/`BLOCKED` → `action_required`. The follower backs off (×1.5 per unchanged
 //!    answer, ×2 per failure, at most 8 intervals apart), gives up after
-//!    `UpstreamTuning::poll_for` and leaves `pending` for the webhook or a restart.
+//!    `UpstreamTuning::poll_for` and leaves `pending` for the webhook, or for the health
+//!    schedule, which follows an unfollowed pending onboarding again once per period.
 //! 6. Webhooks (`apply_event`, each recorded as seen in the transaction that applies it, in
 //!    the order of their `createTime` per WABA and number): a number turning `CONNECTED` → `connected`; `BANNED`/`BLOCKED`
 //!    → `action_required`; a deleted number or WABA, or a WABA ban → `failed`; the WABA removed

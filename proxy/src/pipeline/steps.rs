@@ -1,6 +1,8 @@
 //! What every provider's run shares: a bind step recorded as `started` (and committed)
-//! before its upstream call, and a run stopped with an error. The runs themselves are each
-//! provider's (`providers::ycloud::run`, `providers::meta::run`).
+//! before its upstream call, a run stopped with an error, and the wait for the number's
+//! display name (a register before it is ready fails with Meta's 100/2388001, which YCloud
+//! relays too). The runs themselves are each provider's (`providers::ycloud::run`,
+//! `providers::meta::run`).
 
 use serde_json::Value;
 use wire::{OnboardingError, OnboardingState};
@@ -51,5 +53,51 @@ impl Pipeline {
         self.inner.store.commit(id, w).await?;
         self.notify(id).await;
         Ok(Flow::Stop)
+    }
+
+    /// The onboarding waits (`pending`, step `awaiting_display_name` started) for the
+    /// number's display name; the follower (or the name's webhook) resumes it.
+    pub(crate) async fn await_display_name(
+        &self,
+        id: &str,
+        w: &mut Writes,
+        steps: &Steps,
+        number: Option<Value>,
+    ) -> Result<Flow, StoreError> {
+        let waiting = steps
+            .get(Step::AwaitingDisplayName)
+            .is_some_and(|s| s.status == StepStatus::Started);
+        if !waiting {
+            w.start_step(Step::AwaitingDisplayName, OnboardingState::Pending);
+        }
+        w.update(Update {
+            state: Some(OnboardingState::Pending),
+            phone_number: number,
+            error: Some(None),
+            ..Update::default()
+        });
+        self.inner.store.commit(id, w).await?;
+        tracing::info!(id, "waiting for the number's display name");
+        self.notify(id).await;
+        Ok(Flow::Continue)
+    }
+
+    /// Goes on with an onboarding that waits for its display name, now approved: its run
+    /// registers the number. When the follower holds it, the follower's next read sees the
+    /// approval instead.
+    pub(crate) fn resume_after_display_name(&self, id: &str) {
+        let pipeline = self.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            let waiting = matches!(
+                pipeline.inner.store.step(&id, Step::AwaitingDisplayName).await,
+                Ok(Some(s)) if s.status == StepStatus::Started
+            );
+            if waiting {
+                if let Err(e) = pipeline.advance(&id).await {
+                    tracing::error!(id, error = %e, "registering after the display name failed");
+                }
+            }
+        });
     }
 }

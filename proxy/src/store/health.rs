@@ -1,5 +1,5 @@
-//! Reading connected numbers' health on a schedule: which are due, claiming one so that no
-//! other instance reads it this period, and storing what was read with one
+//! Reading connected numbers' health on a schedule (and following unfollowed pending ones
+//! again): which are due, claiming one so that no other instance reads it this period, and storing what was read with one
 //! `number.health_changed` event per changed field, in the same transaction.
 
 use time::OffsetDateTime;
@@ -12,13 +12,18 @@ use super::tx::{Stmt, Tx, Write};
 use super::writer::Done;
 use super::{Store, StoreError};
 
-/// Due: connected, not superseded by a newer onboarding, never read or read a period ago.
-const DUE: &str = "state = 'connected' AND superseded_by IS NULL \
-     AND (health_due_at IS NULL OR health_due_at <= $1)";
+/// Due: not superseded by a newer onboarding, never read or read a period ago, and either
+/// connected (its health is read) or pending with nobody following it (its follower gave up,
+/// or stopped on a store error: it is followed again, so no pending onboarding is left to a
+/// webhook that may never come).
+const DUE: &str = "superseded_by IS NULL AND (health_due_at IS NULL OR health_due_at <= $1) \
+     AND (state = 'connected' \
+          OR (state = 'pending' AND (lease_until IS NULL OR lease_until < $1)))";
 
 impl Store {
-    /// Up to `limit` connected onboardings whose number is due for a health read at `now`,
-    /// the longest due first (never read at all before any).
+    /// Up to `limit` onboardings due at `now` ([`DUE`]): connected ones for a health read,
+    /// unfollowed pending ones to be followed again; the longest due first (never read at
+    /// all before any).
     ///
     /// # Errors
     /// Database failures.
@@ -38,8 +43,8 @@ impl Store {
             .await?)
     }
 
-    /// Takes onboarding `id`'s health read of this period: moves its due time to `next`, but
-    /// only while it is still due at `now`. One conditional `UPDATE`: of several instances
+    /// Takes onboarding `id`'s health read (or follow-up) of this period: moves its due time
+    /// to `next`, but only while it is still due at `now`. One conditional `UPDATE`: of several instances
     /// sharing the database, only the first to commit it sees a row change, so a number is
     /// read once per period whatever the number of instances.
     ///

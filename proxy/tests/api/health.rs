@@ -149,6 +149,61 @@ async fn a_ycloud_numbers_quality_drop_is_stored_and_sent_with_before_and_after(
 }
 
 #[tokio::test]
+async fn a_pending_number_whose_follower_stopped_is_followed_again_on_the_schedule() {
+    let app = spawn_app_with(Options {
+        env: every_second(),
+        ..Options::default()
+    })
+    .await;
+    Mock::given(method("POST"))
+        .and(path(tp_bind_path()))
+        .respond_with(ok(waba_json(true)))
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ok(phone_json("PENDING")))
+        .mount(&app.ycloud)
+        .await;
+    // The follower's first read: YCloud does not know the number yet, so the follower stops
+    // and nobody follows the pending onboarding any more; later reads find it connected.
+    Mock::given(method("GET"))
+        .and(path(retrieve_number_path()))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": {"status": 404, "code": "NOT_FOUND",
+                    "message": "The requested resource does not exist."}})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(retrieve_number_path()))
+        .respond_with(ok(phone_json("CONNECTED")))
+        .with_priority(2)
+        .mount(&app.ycloud)
+        .await;
+    let r = app.post_onboarding(&standard_body()).await;
+    assert_eq!(r.status(), 201);
+    let o: wire::Onboarding = r.json().await.unwrap();
+    assert_eq!(o.state, OnboardingState::Pending);
+
+    // Neither a webhook nor a restart: the schedule follows it again, and it connects.
+    app.wait_for_state(&o.id, OnboardingState::Connected, Duration::from_secs(20))
+        .await;
+    assert!(reads(&app.ycloud).await >= 2);
+    let events: Value = app.partner_json("/api/partner/events?limit=100").await;
+    let connected = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "onboarding.connected")
+        .count();
+    assert_eq!(connected, 1);
+}
+
+#[tokio::test]
 async fn reads_that_find_nothing_changed_send_nothing() {
     let app = ycloud_app(every_second()).await;
     Mock::given(method("GET"))

@@ -222,3 +222,138 @@ async fn the_first_inbound_message_is_recorded_once_and_its_text_never() {
     }
     assert!(!String::from_utf8_lossy(&stored).contains("a private hello"));
 }
+
+/// YCloud relaying Meta's 100 / 2388001 to a register: the display name is not ready yet.
+fn display_name_pending() -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(400)
+        .set_body_json(
+            json!({"error": {"status": 400, "code": "WHATSAPP_API_ERROR",
+            "message": "Cannot Create Certificate", "requestId": "req_name",
+            "whatsappApiError": {"code": "100", "error_subcode": "2388001",
+                "type": "OAuthException", "message": "(#100) Cannot Create Certificate"}}}),
+        )
+        .insert_header("YCloud-Request-ID", "req_name")
+}
+
+/// A YCloud app whose first register answers 2388001 and later ones connect the number.
+async fn name_pending_app() -> TestApp {
+    let app = spawn_app().await;
+    Mock::given(method("POST"))
+        .and(path(tp_bind_path()))
+        .respond_with(ok(waba_json(true)))
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(display_name_pending())
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&app.ycloud)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(register_path()))
+        .respond_with(ok(phone_json("CONNECTED")))
+        .with_priority(2)
+        .mount(&app.ycloud)
+        .await;
+    app
+}
+
+/// Posts the sign-up: it waits for the display name, registered once, failed nowhere.
+async fn waiting_for_the_name(app: &TestApp) -> Onboarding {
+    let r = app.post_onboarding(&standard_body()).await;
+    assert_eq!(r.status(), 201);
+    let o: Onboarding = r.json().await.unwrap();
+    assert_eq!(o.state, OnboardingState::Pending, "{o:?}");
+    assert!(o.error.is_none(), "{o:?}");
+    let state_of = |name| o.steps.iter().find(|s| s.name == name).map(|s| s.state);
+    assert_eq!(
+        state_of(wire::StepName::AwaitingDisplayName),
+        Some(wire::StepState::Started),
+        "{o:?}"
+    );
+    assert_eq!(
+        state_of(wire::StepName::Register),
+        Some(wire::StepState::Failed),
+        "{o:?}"
+    );
+    assert_eq!(app.calls_to(&register_path()).await, 1);
+    o
+}
+
+#[tokio::test]
+async fn a_ycloud_register_before_the_display_name_waits_and_the_follower_registers_once_approved()
+{
+    let app = name_pending_app().await;
+    let approved = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = approved.clone();
+    Mock::given(method("GET"))
+        .and(path("/whatsapp/phoneNumbers"))
+        .and(wiremock::matchers::query_param("filter.wabaId", WABA))
+        .respond_with(move |_: &wiremock::Request| {
+            let mut n = phone_json("PENDING");
+            n["nameStatus"] = match flag.load(std::sync::atomic::Ordering::SeqCst) {
+                true => json!("APPROVED"),
+                false => json!("PENDING_REVIEW"),
+            };
+            ok(json!({"items": [n], "offset": 0, "limit": 100, "length": 1}))
+        })
+        .mount(&app.ycloud)
+        .await;
+    let o = waiting_for_the_name(&app).await;
+    // The follower reads the name while it is under review: nothing registers.
+    poll_until_holds("a read of the name", Duration::from_secs(10), || async {
+        app.calls_to("/whatsapp/phoneNumbers").await >= 2
+    })
+    .await;
+    assert_eq!(app.calls_to(&register_path()).await, 1);
+    approved.store(true, std::sync::atomic::Ordering::SeqCst);
+    let done = app
+        .wait_for_state(&o.id, OnboardingState::Connected, Duration::from_secs(15))
+        .await;
+    assert_eq!(app.calls_to(&register_path()).await, 2);
+    let waited = done
+        .steps
+        .iter()
+        .find(|s| s.name == wire::StepName::AwaitingDisplayName)
+        .unwrap();
+    assert_eq!(waited.state, wire::StepState::Done);
+    let events: wire::EventPage = app.partner_json("/api/partner/events").await;
+    let kinds: Vec<_> = events.data.iter().map(|e| e.kind).collect();
+    assert!(!kinds.contains(&wire::EventType::Failed), "{kinds:?}");
+    assert!(kinds.contains(&wire::EventType::Connected), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn a_ycloud_name_approved_webhook_registers_the_number_that_waited_for_it() {
+    let app = name_pending_app().await;
+    // YCloud refuses to list the numbers: the follower stops, only the webhook can help.
+    Mock::given(method("GET"))
+        .and(path("/whatsapp/phoneNumbers"))
+        .respond_with(wiremock::ResponseTemplate::new(403).set_body_json(
+            json!({"error": {"status": 403, "code": "FORBIDDEN", "message": "No."}}),
+        ))
+        .mount(&app.ycloud)
+        .await;
+    let o = waiting_for_the_name(&app).await;
+    poll_until_holds("the follower's read", Duration::from_secs(10), || async {
+        app.calls_to("/whatsapp/phoneNumbers").await >= 1
+    })
+    .await;
+    // Still under review: the webhook changes nothing but the stored number.
+    let mut under_review = number_event("evt_name_1", json!({"nameStatus": "PENDING_REVIEW"}));
+    under_review = under_review.replace(
+        "whatsapp.phone_number.quality_updated",
+        "whatsapp.phone_number.name_updated",
+    );
+    send(&app, &under_review).await;
+    let approved = number_event("evt_name_2", json!({"nameStatus": "APPROVED"})).replace(
+        "whatsapp.phone_number.quality_updated",
+        "whatsapp.phone_number.name_updated",
+    );
+    let approved = approved.replace("12:00:01.000Z", "12:00:02.000Z");
+    send(&app, &approved).await;
+    app.wait_for_state(&o.id, OnboardingState::Connected, Duration::from_secs(15))
+        .await;
+    assert_eq!(app.calls_to(&register_path()).await, 2);
+}

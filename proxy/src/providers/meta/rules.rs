@@ -29,9 +29,7 @@ use crate::providers::meta::webhook::{Change, Notification};
 use crate::rules::{
     disconnected, enforcement, may_change, merged, person_error, str_field, webhook_status_change,
 };
-use crate::store::{
-    EventObject, EventOutcome, IncomingEvent, Record, Step, StepStatus, StoreError, Update, Verdict,
-};
+use crate::store::{EventObject, EventOutcome, IncomingEvent, Record, StoreError, Update, Verdict};
 
 /// The fields of Meta's webhooks the kit acts on; changes of any other are neither applied
 /// nor stored.
@@ -222,25 +220,6 @@ fn number_change(o: &Record, change: &Change) -> Option<Update> {
 }
 
 impl Pipeline {
-    /// Goes on with an onboarding that waits for its display name, now approved: its run
-    /// registers the number. When the follower holds it, the follower's next read sees the
-    /// approval instead.
-    fn resume_after_display_name(&self, id: &str) {
-        let pipeline = self.clone();
-        let id = id.to_owned();
-        tokio::spawn(async move {
-            let waiting = matches!(
-                pipeline.inner.store.step(&id, Step::AwaitingDisplayName).await,
-                Ok(Some(s)) if s.status == StepStatus::Started
-            );
-            if waiting {
-                if let Err(e) = pipeline.advance(&id).await {
-                    tracing::error!(id, error = %e, "registering after the display name failed");
-                }
-            }
-        });
-    }
-
     /// A deferred Meta change (stored as a notification of one entry with one change),
     /// applied to onboarding `id` alone.
     pub(crate) async fn apply_deferred_meta(

@@ -480,33 +480,6 @@ impl Pipeline {
         })
     }
 
-    /// The onboarding waits (`pending`, step `awaiting_display_name` started) for the
-    /// number's display name; the follower (or the name's webhook) resumes it.
-    async fn await_display_name(
-        &self,
-        id: &str,
-        w: &mut Writes,
-        steps: &Steps,
-        number: Option<Value>,
-    ) -> Result<Flow, StoreError> {
-        let waiting = steps
-            .get(Step::AwaitingDisplayName)
-            .is_some_and(|s| s.status == StepStatus::Started);
-        if !waiting {
-            w.start_step(Step::AwaitingDisplayName, OnboardingState::Pending);
-        }
-        w.update(Update {
-            state: Some(OnboardingState::Pending),
-            phone_number: number,
-            error: Some(None),
-            ..Update::default()
-        });
-        self.inner.store.commit(id, w).await?;
-        tracing::info!(id, "waiting for the number's display name");
-        self.notify(id).await;
-        Ok(Flow::Continue)
-    }
-
     /// Starts the follower of a `pending` number: polls it with the business token until it
     /// settles, backing off like the YCloud follower (Meta's webhooks usually bring the news
     /// first). It holds the run's lease while it polls, and releases it when it stops.

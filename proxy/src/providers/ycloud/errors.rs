@@ -50,6 +50,10 @@ pub enum UpstreamError {
 use crate::budget::META_REFUSED;
 use crate::rules::ON_PREM_BLOCKED;
 
+/// Meta's subcode (with code 100) for a register before the display name is provisioned
+/// ("Cannot Create Certificate"), as YCloud relays it in `whatsappApiError.error_subcode`.
+pub const META_DISPLAY_NAME_PENDING: i64 = 2388001;
+
 /// `YCloud-Request-ID`, when the answer carries one.
 pub(super) fn request_id(headers: &HeaderMap) -> Option<String> {
     headers
@@ -123,18 +127,37 @@ impl UpstreamError {
     }
 
     fn meta_code(&self) -> Option<i64> {
+        self.meta_number(|e| e.code.as_ref())
+    }
+
+    /// Meta's `error_subcode`, relayed in `whatsappApiError` (a string in YCloud's spec, a
+    /// number in Meta's answers).
+    fn meta_subcode(&self) -> Option<i64> {
+        self.meta_number(|e| e.error_subcode.as_ref())
+    }
+
+    fn meta_number(
+        &self,
+        field: impl Fn(&super::WhatsappApiError) -> Option<&Value>,
+    ) -> Option<i64> {
         let UpstreamError::Status {
             detail: Some(d), ..
         } = self
         else {
             return None;
         };
-        let code = d.whatsapp_api_error.as_ref()?.code.as_ref()?;
-        match code {
+        match field(d.whatsapp_api_error.as_ref()?)? {
             Value::Number(n) => n.as_i64(),
             Value::String(s) => s.trim().parse().ok(),
             _ => None,
         }
+    }
+
+    /// Meta's 100 / 2388001 relayed by YCloud: the number was registered before its display
+    /// name was provisioned. Not a failure: the onboarding waits for the name
+    /// (`awaiting_display_name`), as with Meta directly.
+    pub fn is_display_name_pending(&self) -> bool {
+        self.meta_code() == Some(100) && self.meta_subcode() == Some(META_DISPLAY_NAME_PENDING)
     }
 
     /// True when any text of the error mentions the On-Premises block.

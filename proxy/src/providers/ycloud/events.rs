@@ -6,7 +6,8 @@ use time::OffsetDateTime;
 use wire::OnboardingState;
 
 use super::rules::Subject;
-use super::webhook::Event;
+use super::types::name_ready;
+use super::webhook::{Event, PhoneNumberEvent};
 use crate::pipeline::{Applied, Pipeline};
 use crate::rules::may_change;
 use crate::store::{EventOutcome, IncomingEvent, StoreError, Verdict};
@@ -101,6 +102,19 @@ impl Pipeline {
             EventOutcome::Duplicate => return Ok(Applied::Duplicate),
             EventOutcome::Applied { changed, stale } => (changed, stale),
         };
+        // A display name now ready: the onboardings of the number waiting for it register.
+        if let Subject::PhoneNumber(PhoneNumberEvent::NameUpdated, number) = subject {
+            if name_ready(number) == Some(true) {
+                let found = self
+                    .inner
+                    .store
+                    .onboardings_for(subject.waba_id(), subject.phone_number_id())
+                    .await?;
+                for o in found.iter().filter(|o| subject.is_about(o)) {
+                    self.resume_after_display_name(&o.id);
+                }
+            }
+        }
         for id in &stale {
             tracing::info!(id, event = %env.id, create_time = env.create_time.as_deref(), "a newer event about this object was applied already; this one changes nothing");
         }

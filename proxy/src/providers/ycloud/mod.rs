@@ -1,4 +1,4 @@
-//! The YCloud client: the five calls the onboarding needs, typed, with YCloud's error body
+//! The YCloud client: the six calls the onboarding needs, typed, with YCloud's error body
 //! parsed and retries only where a retry cannot do harm.
 //!
 //! Paths (relative to `YCLOUD_BASE_URL`, normally `https://api.ycloud.com/v2`):
@@ -8,6 +8,8 @@
 //! - `POST /whatsapp/phoneNumbers/{wabaId}/{phoneNumberId}/register`
 //! - `GET /whatsapp/businessAccounts/{id}`
 //! - `GET /whatsapp/phoneNumbers/{wabaId}/{phoneNumber}` (E.164 number)
+//! - `GET /whatsapp/phoneNumbers?filter.wabaId=` (the WABA's numbers: a number whose register
+//!   waits for its display name is known by its id only)
 //!
 //! # Retries
 //! A retry is made only when it cannot change what happened at YCloud or Meta:
@@ -51,7 +53,10 @@ mod types;
 pub mod webhook;
 
 pub use errors::UpstreamError;
-pub use types::{ErrorDetail, ErrorResponse, Object, PhoneNumber, Waba, WhatsappApiError};
+pub use types::{
+    name_ready, ErrorDetail, ErrorResponse, Object, PhoneNumber, PhoneNumberPage, Waba,
+    WhatsappApiError,
+};
 
 /// The header carrying the API key.
 pub const API_KEY_HEADER: &str = "X-API-Key";
@@ -203,6 +208,26 @@ impl YCloudClient {
         .await
     }
 
+    /// `GET /whatsapp/phoneNumbers?filter.wabaId={waba}&limit=100`: the WABA's numbers
+    /// (`items`), by id too; a WABA has a handful.
+    ///
+    /// # Errors
+    /// See [`UpstreamError`].
+    pub async fn list_phone_numbers(
+        &self,
+        waba: &WabaId,
+    ) -> Result<Object<PhoneNumberPage>, UpstreamError> {
+        let query = [("filter.wabaId", waba.as_str()), ("limit", "100")];
+        self.call_with(
+            Method::GET,
+            &["whatsapp", "phoneNumbers"],
+            &query,
+            Retry::Read,
+            "list_phone_numbers",
+        )
+        .await
+    }
+
     /// `name` labels the call in the metrics (`tp_bind`, `register`...).
     async fn call<T: DeserializeOwned>(
         &self,
@@ -211,7 +236,22 @@ impl YCloudClient {
         retry: Retry,
         name: &'static str,
     ) -> Result<Object<T>, UpstreamError> {
-        let url = self.endpoint.url(segments);
+        self.call_with(method, segments, &[], retry, name).await
+    }
+
+    /// [`YCloudClient::call`] with a query string.
+    async fn call_with<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        retry: Retry,
+        name: &'static str,
+    ) -> Result<Object<T>, UpstreamError> {
+        let mut url = self.endpoint.url(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
         let mut key = HeaderValue::from_str(self.api_key.expose_secret()).map_err(|_| {
             UpstreamError::Transport("the API key is not a valid header value".into())
         })?;
@@ -312,6 +352,27 @@ impl Upstream {
             Upstream::Http(c) => c.retrieve_waba(waba).await,
             Upstream::Sandbox(f) => f.retrieve_waba(waba),
         }
+    }
+
+    /// The number `id` of `waba` as YCloud's list of the WABA's numbers shows it; `None`
+    /// when the list does not hold it. See [`YCloudClient::list_phone_numbers`].
+    ///
+    /// # Errors
+    /// See [`UpstreamError`].
+    pub async fn find_phone_number(
+        &self,
+        waba: &WabaId,
+        id: &PhoneNumberId,
+    ) -> Result<Option<Value>, UpstreamError> {
+        let page = match self {
+            Upstream::Http(c) => c.list_phone_numbers(waba).await?,
+            Upstream::Sandbox(f) => f.list_phone_numbers(waba)?,
+        };
+        Ok(page
+            .typed
+            .items
+            .into_iter()
+            .find(|n| n.get("id").and_then(Value::as_str) == Some(id.as_str())))
     }
 
     /// See [`YCloudClient::retrieve_phone_number`].

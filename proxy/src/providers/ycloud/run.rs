@@ -2,9 +2,9 @@
 //! step recorded as `started` before its upstream call and as `done`/`failed` after it.
 
 use serde_json::Value;
-use wire::{ErrorCode, OnboardingError, OnboardingState, WabaId};
+use wire::{ErrorCode, OnboardingError, OnboardingState, PhoneNumberId, WabaId};
 
-use super::{Object, PhoneNumber, Upstream, UpstreamError, Waba};
+use super::{name_ready, Object, PhoneNumber, Upstream, UpstreamError, Waba};
 use crate::budget;
 use crate::pipeline::follower::Polled;
 use crate::pipeline::lease::Lease;
@@ -130,11 +130,40 @@ impl Pipeline {
                 .await;
         };
 
-        // 4. Register.
+        // 4. Register, once the display name is ready: a register that Meta refused with
+        //    100/2388001 waits for it (`awaiting_display_name`), and the name's webhook or the
+        //    follower resumes the run here.
         let register = steps.get(Step::Register);
         let phone: Option<Object<PhoneNumber>> = match register {
             Some(s) if s.status == StepStatus::Done => None,
             _ => {
+                let awaiting = steps
+                    .get(Step::AwaitingDisplayName)
+                    .is_some_and(|s| s.status == StepStatus::Started);
+                if awaiting {
+                    self.lease_current(id)?;
+                    match upstream
+                        .find_phone_number(&onboarding.waba_id, phone_id)
+                        .await
+                    {
+                        Ok(Some(raw)) if name_ready(&raw) == Some(false) => {
+                            return self.await_display_name(id, w, steps, Some(raw)).await
+                        }
+                        // Ready, or not known: the register's own answer says.
+                        other => {
+                            if let Err(e) = other {
+                                tracing::warn!(id, error = %e, "reading the display name failed");
+                            }
+                            tracing::info!(id, "display name ready; registering");
+                            w.finish_step(
+                                Step::AwaitingDisplayName,
+                                StepStatus::Done,
+                                None,
+                                Update::default(),
+                            );
+                        }
+                    }
+                }
                 // The step's start and the counted call in one commit, before the call, if
                 // the number's budget has a call left (counted under its lock).
                 let now = self.inner.clock.now();
@@ -155,6 +184,23 @@ impl Pipeline {
                 self.lease_current(id)?;
                 match upstream.register(&onboarding.waba_id, phone_id).await {
                     Ok(p) => Some(p),
+                    // Registered before the display name was ready: wait for it, as with
+                    // Meta directly.
+                    Err(e) if e.is_display_name_pending() => {
+                        tracing::info!(id, error = %e, "display name not ready; waiting for it");
+                        let error = e.to_onboarding_error(
+                            "register the phone number",
+                            self.inner.clock.now(),
+                        );
+                        let result = serde_json::to_value(&error).ok();
+                        w.finish_step(
+                            Step::Register,
+                            StepStatus::Failed,
+                            result.as_ref(),
+                            Update::default(),
+                        );
+                        return self.await_display_name(id, w, steps, None).await;
+                    }
                     Err(e) => {
                         return self
                             .fail(id, w, Step::Register, &e, "register the phone number")
@@ -288,7 +334,9 @@ impl Pipeline {
         .await
     }
 
-    /// YCloud's follower: polls the number by its E.164 (from the register answer).
+    /// YCloud's follower: polls the number by its E.164 (from the register answer); a number
+    /// waiting for its display name is read in the WABA's list of numbers (only its id is
+    /// known) until the name is ready, and the run then goes on to register it.
     pub(crate) fn follow_ycloud(&self, onboarding: &Record, lease: Lease) {
         let e164 = onboarding
             .phone_number
@@ -298,18 +346,78 @@ impl Pipeline {
         let pipeline = self.clone();
         let id = onboarding.id.clone();
         let waba = onboarding.waba_id.clone();
+        let phone_id = onboarding.phone_number_id.clone();
         tokio::spawn(async move {
-            match e164 {
-                Some(e164) => pipeline.poll_number(&id, &waba, &e164, &lease).await,
-                None => tracing::warn!(
-                    id,
-                    "pending number without an E.164 number: waiting for the webhook"
-                ),
+            let awaiting_name = matches!(
+                pipeline.inner.store.step(&id, Step::AwaitingDisplayName).await,
+                Ok(Some(s)) if s.status == StepStatus::Started
+            );
+            let resume = match (awaiting_name, phone_id, e164) {
+                (true, Some(phone_id), _) => {
+                    pipeline
+                        .poll_display_name(&id, &waba, &phone_id, &lease)
+                        .await
+                }
+                (false, _, Some(e164)) => {
+                    pipeline.poll_number(&id, &waba, &e164, &lease).await;
+                    false
+                }
+                _ => {
+                    tracing::warn!(
+                        id,
+                        "pending number without an E.164 number: waiting for the webhook"
+                    );
+                    false
+                }
+            };
+            if resume && !lease.is_lost() {
+                // The display name is ready: the run goes on, with the lease it holds.
+                let run = async {
+                    let onboarding = pipeline.current(&id).await?;
+                    let steps = pipeline.inner.store.steps(&id).await?;
+                    Box::pin(pipeline.run(lease, onboarding, steps)).await
+                };
+                if let Err(e) = run.await {
+                    tracing::error!(id, error = %e, "registering after the display name failed");
+                }
+                return;
             }
             if !lease.is_lost() {
                 lease.release().await;
             }
         });
+    }
+
+    /// Reads the number in its WABA's list until its display name is ready (true: the run
+    /// goes on), the follower gives up, or another instance took the onboarding over.
+    async fn poll_display_name(
+        &self,
+        id: &str,
+        waba: &WabaId,
+        phone_id: &PhoneNumberId,
+        lease: &Lease,
+    ) -> bool {
+        let Provider::YCloud(upstream) = &self.inner.provider else {
+            return false;
+        };
+        self.poll_until_settled(id, lease, || async move {
+            match upstream.find_phone_number(waba, phone_id).await {
+                Ok(Some(raw)) if name_ready(&raw) != Some(false) => Polled::Resume,
+                Ok(Some(raw)) => Polled::Number(raw),
+                Ok(None) => Polled::Again,
+                Err(e @ UpstreamError::Status { status: 400..=499, .. })
+                    if !matches!(e, UpstreamError::Status { status: 429, .. }) =>
+                {
+                    tracing::warn!(id, error = %e, "YCloud refuses to list the numbers; stopped polling");
+                    Polled::Stop
+                }
+                Err(e) => {
+                    tracing::warn!(id, error = %e, "reading the display name failed; will read again");
+                    Polled::Again
+                }
+            }
+        })
+        .await
     }
 
     /// Polls the number through YCloud until it settles, the follower gives up, or another

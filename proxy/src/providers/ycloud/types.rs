@@ -16,6 +16,24 @@ pub struct Object<T> {
     pub raw: Value,
 }
 
+/// Whether a YCloud number's display name lets it be registered: `nameStatus` (or, for an
+/// object that carries only the newer field, `newNameStatus`) `APPROVED` or
+/// `AVAILABLE_WITHOUT_REVIEW`; `None` when the object says neither.
+pub fn name_ready(raw: &Value) -> Option<bool> {
+    let status = ["nameStatus", "newNameStatus"]
+        .iter()
+        .find_map(|k| raw.get(*k).and_then(Value::as_str))?;
+    Some(matches!(status, "APPROVED" | "AVAILABLE_WITHOUT_REVIEW"))
+}
+
+/// A page of YCloud's numbers (`WhatsappPhoneNumberPage`): each object as answered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhoneNumberPage {
+    /// The numbers.
+    #[serde(default)]
+    pub items: Vec<Value>,
+}
+
 /// YCloud's error body: `{"error": {...}}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErrorResponse {

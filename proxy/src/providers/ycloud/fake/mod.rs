@@ -18,6 +18,7 @@
 //! | `POST /whatsapp/phoneNumbers/{waba}/{id}/register` | the number, `PENDING` |
 //! | `GET /whatsapp/businessAccounts/{waba}` | the WABA, as `tp/bind` answers it |
 //! | `GET /whatsapp/phoneNumbers/{waba}/{e164}` | the number, `CONNECTED` once `connect_after` has passed since its first `register`/`smb/bind`, `PENDING` before |
+//! | `GET /whatsapp/phoneNumbers?filter.wabaId=` | `{"items": [...]}`: the numbers registered or smb-bound so far, as the retrieve call answers them (over HTTP, of every WABA: the query is not read) |
 //! | anything else | `404 NOT_FOUND` |
 //!
 //! Numbers are `+1555` and the id's last 7 digits (`id 106540352242922` → `+15552242922`).
@@ -216,6 +217,7 @@ impl FakeYCloud {
             ("GET", ["whatsapp", "businessAccounts", w]) => {
                 waba(w).map_or_else(Answer::not_found, |w| self.waba_answer(&w))
             }
+            ("GET", ["whatsapp", "phoneNumbers"]) => self.list_answer(None),
             ("GET", ["whatsapp", "phoneNumbers", w, e164]) => {
                 waba(w).map_or_else(Answer::not_found, |w| self.number_answer(&w, e164))
             }
@@ -269,6 +271,31 @@ impl FakeYCloud {
         e164: &str,
     ) -> Result<Object<PhoneNumber>, UpstreamError> {
         self.number_answer(waba, e164).into_object()
+    }
+
+    /// Fake `list_phone_numbers`: the WABA's numbers.
+    ///
+    /// # Errors
+    /// Never, today; the signature matches the real client.
+    pub fn list_phone_numbers(
+        &self,
+        waba: &WabaId,
+    ) -> Result<Object<crate::providers::ycloud::PhoneNumberPage>, UpstreamError> {
+        self.list_answer(Some(waba)).into_object()
+    }
+
+    fn list_answer(&self, waba: Option<&WabaId>) -> Answer {
+        let numbers: Vec<(String, FakeNumber)> = self
+            .lock()
+            .iter()
+            .filter(|(_, n)| waba.is_none_or(|w| n.waba_id == w.as_str()))
+            .map(|(e164, n)| (e164.clone(), n.clone()))
+            .collect();
+        let items: Vec<Value> = numbers
+            .iter()
+            .map(|(e164, n)| phone_json(&n.id, &n.waba_id, e164, self.status(n.pending_since)))
+            .collect();
+        Answer::ok(json!({ "items": items }))
     }
 
     fn tp_bind_answer(&self, waba: &WabaId) -> Answer {
