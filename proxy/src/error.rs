@@ -136,6 +136,13 @@ pub enum Error {
     /// 409: starting over is not possible for this onboarding.
     #[error("{0}")]
     NotRestartable(String),
+    /// 409 (the partner's request) or 422 (a session's `reauthorize_onboarding_id`): this
+    /// onboarding's business token cannot be renewed.
+    #[error("{0}")]
+    NotReauthorizable(String, bool),
+    /// 403: a reauthorization's sign-in is for another WABA or number; nothing stored.
+    #[error("{0}")]
+    ReauthorizeMismatch(String),
     /// 429: the number's deregister budget (10 per moving 72 hours) is spent.
     #[error("{}", crate::budget::spent(crate::budget::Call::Deregister, *.retry_after))]
     DeregisterBudgetSpent {
@@ -254,6 +261,9 @@ impl Error {
             Error::AlreadyOnboarded | Error::NotDeregistrable(_) | Error::NotRestartable(_) => {
                 StatusCode::CONFLICT
             }
+            Error::NotReauthorizable(_, true) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::NotReauthorizable(_, false) => StatusCode::CONFLICT,
+            Error::ReauthorizeMismatch(_) => StatusCode::FORBIDDEN,
             Error::PartnerApiDisabled => StatusCode::SERVICE_UNAVAILABLE,
             Error::SessionNotFound => StatusCode::NOT_FOUND,
             Error::InvalidCursor | Error::InvalidQuery(_) => StatusCode::BAD_REQUEST,
@@ -263,6 +273,7 @@ impl Error {
                     StatusCode::TOO_MANY_REQUESTS
                 }
                 ErrorCode::BusinessTokenInvalid
+                | ErrorCode::Reauthorize
                 | ErrorCode::OnPremisesRetired
                 | ErrorCode::PinRequired
                 | ErrorCode::PinLocked => StatusCode::CONFLICT,
@@ -326,6 +337,8 @@ impl Error {
             Error::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Error::NotDeregistrable(_) => ErrorCode::NotDeregistrable,
             Error::NotRestartable(_) => ErrorCode::NotRestartable,
+            Error::NotReauthorizable(..) => ErrorCode::NotReauthorizable,
+            Error::ReauthorizeMismatch(_) => ErrorCode::ReauthorizeMismatch,
             Error::DeregisterBudgetSpent { .. } => ErrorCode::DeregisterLimit,
             Error::MetaRefused(e) => e.code.clone(),
             Error::PinNotExpected(_) => ErrorCode::PinNotExpected,

@@ -139,7 +139,17 @@ impl Sessions {
         if !s.opened {
             self.store.mark_session_opened(&s.id).await?;
         }
+        // A reauthorizing page launches Embedded Signup for the onboarding's WABA.
+        let reauthorize = match &s.reauthorize_onboarding_id {
+            Some(id) => self.store.get(id).await?.map(|r| wire::ReauthorizeTarget {
+                onboarding_id: r.onboarding.id,
+                waba_id: r.onboarding.waba_id,
+                phone_number_id: r.onboarding.phone_number_id,
+            }),
+            None => None,
+        };
         Ok(SessionInfo {
+            reauthorize,
             modes: s.modes,
             locale: s.locale,
             expires_at: format_time(s.expires_at),

@@ -53,11 +53,15 @@ impl Flow {
             self.set(Screen::Failed(Problem::PopupFailed));
             return;
         };
-        // The partner's pre-filled data travels with the session the page was opened with.
-        let prefill = self
-            .session
-            .with_untracked(|s| s.as_ref().and_then(|s| s.prefill.clone()));
-        let options = options.with_prefill(prefill.as_ref());
+        // The partner's pre-filled data, and the WABA of an onboarding whose access is
+        // renewed, travel with the session the page was opened with.
+        let (prefill, reauthorize) = self.session.with_untracked(|s| {
+            s.as_ref()
+                .map_or((None, None), |s| (s.prefill.clone(), s.reauthorize.clone()))
+        });
+        let options = options
+            .with_prefill(prefill.as_ref())
+            .with_reauthorize(reauthorize.as_ref());
         self.active.set_value(Some(Active {
             mode,
             correlator: Correlator::new(Timeouts::default()),

@@ -38,10 +38,13 @@ impl Flow {
             return;
         };
         // Meta's dialog gets the very extras the popup would, pre-filled data included.
-        let prefill = self
-            .session
-            .with_untracked(|s| s.as_ref().and_then(|s| s.prefill.clone()));
-        let options = options.with_prefill(prefill.as_ref());
+        let (prefill, reauthorize) = self.session.with_untracked(|s| {
+            s.as_ref()
+                .map_or((None, None), |s| (s.prefill.clone(), s.reauthorize.clone()))
+        });
+        let options = options
+            .with_prefill(prefill.as_ref())
+            .with_reauthorize(reauthorize.as_ref());
         self.set(Screen::Redirecting);
         leptos::task::spawn_local(async move {
             let started = match self.proxy().start_redirect(&start).await {

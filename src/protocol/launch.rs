@@ -9,7 +9,7 @@
 use std::fmt;
 
 use serde::Serialize;
-use wire::{EsVersion, Mode, Prefill, PrefillFields};
+use wire::{EsVersion, Mode, Prefill, PrefillFields, ReauthorizeTarget};
 
 /// Longest configuration or solution id accepted (Meta's are 15–20 characters).
 const MAX_SETTING_CHARS: usize = 128;
@@ -48,6 +48,19 @@ struct Setup {
     solution_id: Option<String>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     prefill: Option<PrefillFields>,
+    /// A reauthorizing session's WABA: Embedded Signup opens on it (Meta's pre-filled
+    /// `whatsAppBusinessAccount.ids`).
+    #[serde(
+        rename = "whatsAppBusinessAccount",
+        skip_serializing_if = "Option::is_none"
+    )]
+    business_account: Option<Ids>,
+}
+
+/// Meta's `{ids: [...]}` of pre-filled assets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct Ids {
+    ids: Vec<String>,
 }
 
 /// Why launch options could not be built.
@@ -95,6 +108,7 @@ impl LaunchOptions {
         let setup = Setup {
             solution_id: (!solution_id.is_empty()).then(|| solution_id.to_owned()),
             prefill: None,
+            business_account: None,
         };
         let extras = Extras {
             setup,
@@ -146,6 +160,16 @@ impl LaunchOptions {
     #[must_use]
     pub fn with_prefill(mut self, prefill: Option<&Prefill>) -> Self {
         self.extras.setup.prefill = prefill.map(|p| p.fields().clone());
+        self
+    }
+
+    /// The same options renewing the access to a session's onboarding: Embedded Signup opens
+    /// on its WABA (the proxy accepts the sign-in only for that WABA and number).
+    #[must_use]
+    pub fn with_reauthorize(mut self, target: Option<&ReauthorizeTarget>) -> Self {
+        self.extras.setup.business_account = target.map(|t| Ids {
+            ids: vec![t.waba_id.as_str().to_owned()],
+        });
         self
     }
 }
@@ -253,6 +277,38 @@ mod tests {
                 assert_eq!(v["config_id"], "123");
             }
         }
+    }
+
+    #[test]
+    fn a_reauthorizing_session_opens_on_its_waba() {
+        let target: ReauthorizeTarget = serde_json::from_value(json!({
+            "onboarding_id": "0b7c2f0e-3c1d-4d55-8a6e-2f2b1f4b9c11",
+            "waba_id": "104996122399160", "phone_number_id": "106540352242922"}))
+        .unwrap();
+        let prefill: Prefill =
+            serde_json::from_value(json!({"business": {"name": "Cake Shop"}})).unwrap();
+        let launch = LaunchOptions::new(Mode::Standard, EsVersion::V4, "1234567890", "")
+            .unwrap()
+            .with_prefill(Some(&prefill))
+            .with_reauthorize(Some(&target));
+        assert_eq!(
+            serde_json::to_value(&launch).unwrap()["extras"]["setup"],
+            json!({"business": {"name": "Cake Shop"},
+                   "whatsAppBusinessAccount": {"ids": ["104996122399160"]}})
+        );
+        // No target: exactly the options without.
+        assert_eq!(
+            serde_json::to_value(
+                LaunchOptions::new(Mode::Standard, EsVersion::V4, "1234567890", "")
+                    .unwrap()
+                    .with_reauthorize(None)
+            )
+            .unwrap(),
+            serde_json::to_value(
+                LaunchOptions::new(Mode::Standard, EsVersion::V4, "1234567890", "").unwrap()
+            )
+            .unwrap()
+        );
     }
 
     #[test]

@@ -115,6 +115,9 @@ error_codes! {
     NotDeregistrable = "not_deregistrable",
     /// Starting over is possible only for a `failed` or `deregistered` onboarding, once.
     NotRestartable = "not_restartable",
+    /// Reauthorization is not possible for this onboarding: its state (or, for a session, its
+    /// customer or the provider: YCloud holds its own token) does not allow it.
+    NotReauthorizable = "not_reauthorizable",
     /// The number's 10 deregister requests in 72 hours are spent (counted, or Meta's 133016).
     DeregisterLimit = "deregister_limit",
     /// `POST /api/onboardings/{id}/pin` while the onboarding is not waiting for a PIN.
@@ -194,6 +197,13 @@ error_codes! {
     PinAttemptsExhausted = "pin_attempts_exhausted",
     /// Meta no longer accepts the customer's business token (expired or revoked).
     BusinessTokenInvalid = "business_token_invalid",
+    /// The customer's business token no longer works (Meta's 190: expired or revoked), or
+    /// the partner asked for a new one: the customer signs in again through a session with
+    /// `reauthorize_onboarding_id`.
+    Reauthorize = "reauthorize",
+    /// A reauthorization's sign-in named, or reached, another WABA or number than the
+    /// onboarding's: nothing was stored.
+    ReauthorizeMismatch = "reauthorize_mismatch",
     /// YCloud rate-limited the call.
     UpstreamRateLimited = "upstream_rate_limited",
     /// YCloud refused the proxy's API key.

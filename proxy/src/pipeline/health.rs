@@ -36,6 +36,9 @@ pub(crate) enum ReadError {
     Upstream(String),
     #[error("nothing to read it by: {0}")]
     Unreadable(&'static str),
+    /// Meta refused the business token (190).
+    #[error("Meta refused the business token")]
+    TokenRefused,
 }
 
 /// `every`, give or take a tenth, from a fresh random number: numbers connected in the same
@@ -114,7 +117,15 @@ impl Pipeline {
         if record.state != OnboardingState::Connected {
             return Ok(());
         }
-        let health = self.read_health(id, &record).await?;
+        let health = match self.read_health(id, &record).await {
+            Ok(health) => health,
+            // The token expired or was revoked: the customer must sign in again.
+            Err(ReadError::TokenRefused) => {
+                self.token_refused(id).await;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         let changes = self.inner.store.record_health(id, &health).await?;
         for c in &changes {
             tracing::info!(id, field = c.field, before = %c.before, after = %c.after, "number health changed");

@@ -96,6 +96,7 @@ pub(crate) mod follower;
 pub(crate) mod health;
 pub(crate) mod lease;
 mod outcomes;
+mod reauthorize;
 mod rekey;
 mod restart;
 mod resume;
@@ -104,6 +105,7 @@ mod steps;
 
 pub use changes::Subscription;
 pub use outcomes::{Applied, CreateError, Created, DeregisterError, PinError, RetryError};
+pub use reauthorize::{same_number, ReauthorizeError};
 pub use rekey::{ResealError, Resealed};
 pub use restart::RestartError;
 

@@ -117,13 +117,14 @@ impl Pipeline {
                     .business_token(direct, id)
                     .await?
                     .ok_or(ReadError::Unreadable("no business token stored"))?;
-                let number = direct
-                    .api
-                    .health(&token, phone)
-                    .await
-                    .map_err(|e| ReadError::Upstream(e.to_string()))?;
+                let number = match direct.api.health(&token, phone).await {
+                    Ok(number) => number,
+                    Err(e) if e.is_token_invalid() => return Err(ReadError::TokenRefused),
+                    Err(e) => return Err(ReadError::Upstream(e.to_string())),
+                };
                 let subscribed = match direct.api.subscribed_apps(&token, waba).await {
                     Ok(s) => Some(s),
+                    Err(e) if e.is_token_invalid() => return Err(ReadError::TokenRefused),
                     Err(e) => {
                         tracing::warn!(id, error = %e, "reading the WABA's subscribed apps failed");
                         None

@@ -13,11 +13,13 @@ use subtle::ConstantTimeEq;
 use wire::{CreateOnboarding, Credentials, ErrorBody, Onboarding, PartnerOnboarding, SetPin};
 
 use super::onboarding::{authorize, onboarding_id, refused};
+use super::partner::onboardings::reauthorize_refused;
 use super::webhooks::VerifiedMetaWebhook;
 use super::AppState;
 use crate::error::{Error, Json};
 use crate::ownership::{self, Refusal, Verified};
-use crate::pipeline::{Applied, CreateError, Created, DeregisterError, PinError};
+use crate::pipeline::{same_number, Applied, CreateError, Created, DeregisterError, PinError};
+use crate::providers::meta::graph::VerifyError;
 use crate::providers::meta::webhook::Notification;
 use crate::store::Customer;
 
@@ -35,6 +37,9 @@ pub(super) async fn create(
     let Some(code) = req.code.as_ref() else {
         return Err(Error::CodeMissing);
     };
+    if let Some(target) = reauthorizing(state, customer).await? {
+        return reauthorize(state, &req, customer, &target).await;
+    }
     let (hash, token) = match &state.verifier {
         Some(graph) => match ownership::verify(state.pipeline.store(), graph, &req).await {
             Ok(Verified::Again(existing)) => {
@@ -63,6 +68,78 @@ pub(super) async fn create(
         .pipeline
         .create_direct(req, launched, customer, Some(&hash), token)
         .await)
+}
+
+/// The onboarding the customer's session reauthorizes, if it does.
+async fn reauthorizing(state: &AppState, customer: &Customer) -> Result<Option<String>, Error> {
+    let Some(session) = &customer.session_id else {
+        return Ok(None);
+    };
+    Ok(state
+        .pipeline
+        .store()
+        .session_by_id(session)
+        .await?
+        .and_then(|s| s.reauthorize_onboarding_id))
+}
+
+/// `POST /api/onboardings` through a reauthorizing session: the sign-in must name the
+/// onboarding's WABA and number (checked before the code is exchanged), and the new token
+/// must reach them (the ownership check's membership test); then it replaces the stored
+/// token. Any refusal stores nothing. Answered `200` with the onboarding.
+async fn reauthorize(
+    state: &AppState,
+    req: &CreateOnboarding,
+    customer: &Customer,
+    target_id: &str,
+) -> Result<Result<Created, CreateError>, Error> {
+    let refuse = |e| reauthorize_refused(e, false);
+    let customer_ref = customer
+        .customer_ref
+        .as_ref()
+        .ok_or(Error::SessionInvalid)?;
+    let (target, _) = state
+        .pipeline
+        .reauthorize_target(target_id, customer_ref)
+        .await
+        .map_err(refuse)?;
+    same_number(&target, &req.waba_id, req.phone_number_id.as_ref()).map_err(refuse)?;
+    let code = req.code.as_ref().ok_or(Error::CodeMissing)?;
+    let token = match &state.verifier {
+        Some(graph) => match graph
+            .verify_ownership(
+                code.as_str(),
+                &target.waba_id,
+                target.phone_number_id.as_ref(),
+            )
+            .await
+        {
+            Ok(owned) => owned.token,
+            Err(VerifyError::NotOwned | VerifyError::NumberNotOwned) => {
+                tracing::warn!(
+                    id = target_id,
+                    "reauthorization refused: the new token does not reach the WABA and number"
+                );
+                return Err(Error::ReauthorizeMismatch(
+                    "the new sign-in does not reach the WhatsApp Business Account and number \
+                     whose access is being renewed; sign in again and pick them"
+                        .to_owned(),
+                ));
+            }
+            Err(e) => return Err(refused(Refusal::Graph(e))),
+        },
+        // The sandbox: the fake Meta takes any token.
+        None => SecretString::from(format!(
+            "sandbox-business-token-{}",
+            uuid::Uuid::new_v4().simple()
+        )),
+    };
+    let onboarding = state
+        .pipeline
+        .reauthorize(target_id, token)
+        .await
+        .map_err(refuse)?;
+    Ok(Ok(Created::Again(onboarding)))
 }
 
 /// `POST /api/onboardings/{id}/pin`.

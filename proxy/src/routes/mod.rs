@@ -182,6 +182,10 @@ pub fn router(state: AppState) -> Router {
             post(partner::onboardings::restart),
         )
         .route(
+            "/api/partner/onboardings/{id}/reauthorize",
+            post(partner::onboardings::reauthorize),
+        )
+        .route(
             "/api/partner/onboardings/{id}/deregister",
             post(meta::deregister),
         )

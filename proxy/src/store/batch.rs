@@ -104,6 +104,9 @@ pub(super) struct Batch {
     /// The event of the state entered, if the partner hears about it (written only when the
     /// onboarding was in another state before).
     entering: Option<(EventType, &'static str)>,
+    /// The change asks the customer to reauthorize: `onboarding.reauthorize_required`
+    /// follows the state's event.
+    reauthorize: bool,
     deliver: bool,
     /// The run's last commit ([`Writes::end_run`]).
     pub(super) ending: Option<Ending>,
@@ -201,6 +204,7 @@ impl Batch {
         let entering = onboarding
             .state
             .and_then(|s| EventType::entering(s).map(|kind| (kind, s.as_str())));
+        let reauthorize = onboarding.asks_reauthorization();
         Self {
             id: id.to_owned(),
             counted,
@@ -209,6 +213,7 @@ impl Batch {
             onboarding: updated_at.map(|at| (onboarding, at)),
             attempts,
             entering,
+            reauthorize,
             deliver,
             ending: None,
         }
@@ -280,6 +285,9 @@ impl Write for Batch {
         if let Some(kind) = event {
             let at = updated_at.unwrap_or_default();
             emit(tx, id, kind, &at, self.deliver).await?;
+            if self.reauthorize {
+                emit(tx, id, EventType::ReauthorizeRequired, &at, self.deliver).await?;
+            }
         }
         let ended = match self.ending {
             Some(_) => {

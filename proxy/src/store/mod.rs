@@ -65,6 +65,7 @@ mod writes;
 pub use crate::clock::{format_time, parse_time};
 pub use batch::Ended;
 pub use budget::{Budget, CallKind, CountedCall};
+pub use changes::{reauthorizable, Reauthorization};
 pub use console::{ConsoleSignIn, FunnelCounts};
 pub use credentials::{MetaCredentials, PinOrigin, SealedColumn};
 pub use events::{Attempt, DueEvent, EventFilter, Posted};

@@ -89,6 +89,13 @@ pub struct Update {
 }
 
 impl Update {
+    /// Whether this change puts the onboarding in `action_required` asking the customer to
+    /// reauthorize (code `reauthorize`): `onboarding.reauthorize_required` goes with it.
+    pub(super) fn asks_reauthorization(&self) -> bool {
+        self.state == Some(OnboardingState::ActionRequired)
+            && matches!(&self.error, Some(Some(e)) if e.code == wire::ErrorCode::Reauthorize)
+    }
+
     /// `later` applied after `self`: each field it sets wins.
     pub(super) fn merge(&mut self, later: Update) {
         if later.state.is_some() {

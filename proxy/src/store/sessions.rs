@@ -37,6 +37,8 @@ pub struct SessionRecord {
     pub prefill: Option<Prefill>,
     /// The customer's name shown on the page.
     pub customer_name: Option<CustomerName>,
+    /// The onboarding whose business token this session renews.
+    pub reauthorize_onboarding_id: Option<String>,
     /// Set once the page checked the token (the link was opened).
     pub opened: bool,
 }
@@ -94,6 +96,7 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
         customer_name: text("customer_name")?
             .map(|n| CustomerName::parse(n).map_err(|_| corrupt("customer_name")))
             .transpose()?,
+        reauthorize_onboarding_id: text("reauthorize_onboarding_id")?,
         id,
     })
 }
@@ -122,6 +125,7 @@ fn session_view(row: &AnyRow) -> Result<Session, StoreError> {
         return_url: record.return_url.clone(),
         prefill: record.prefill.clone(),
         customer_name: record.customer_name.clone(),
+        reauthorize_onboarding_id: record.reauthorize_onboarding_id.clone(),
         onboardings_created: Some(created),
         revoked_at: text("revoked_at")?,
         expires_at: text("expires_at")?.ok_or_else(|| corrupt("expires_at"))?,
@@ -166,8 +170,8 @@ impl Store {
             Stmt::new(
                 "INSERT INTO sessions (id, token_sha256, customer_ref, modes, metadata, locale, \
              data_localization_region, onboardings_created, expires_at, created_at, return_url, \
-             prefill, customer_name) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12)",
+             prefill, customer_name, reauthorize_onboarding_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13)",
             )
             .bind(&id)
             .bind(token_sha256)
@@ -184,7 +188,8 @@ impl Store {
             .bind(&created_at)
             .bind(req.return_url.as_deref())
             .bind(prefill)
-            .bind(req.customer_name.as_ref().map(CustomerName::as_str)),
+            .bind(req.customer_name.as_ref().map(CustomerName::as_str))
+            .bind(req.reauthorize_onboarding_id.as_deref()),
         )
         .await?;
         Ok(Session {
@@ -199,6 +204,7 @@ impl Store {
             return_url: req.return_url.clone(),
             prefill: req.prefill.clone(),
             customer_name: req.customer_name.clone(),
+            reauthorize_onboarding_id: req.reauthorize_onboarding_id.clone(),
             onboardings_created: None,
             revoked_at: None,
             expires_at,

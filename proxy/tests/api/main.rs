@@ -22,6 +22,7 @@ mod openapi_document;
 mod partner;
 mod postgres;
 mod prefill;
+mod reauthorize;
 mod redirect;
 mod reported;
 mod resume;

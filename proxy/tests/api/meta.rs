@@ -541,7 +541,7 @@ async fn metas_refusals_are_explained() {
 }
 
 #[tokio::test]
-async fn an_expired_business_token_needs_a_new_sign_up() {
+async fn an_expired_business_token_asks_for_reauthorization() {
     let app = meta_app().await;
     mount_exchange(&app.graph, WABA, 1).await;
     Mock::given(method("POST"))
@@ -563,9 +563,9 @@ async fn an_expired_business_token_needs_a_new_sign_up() {
         .unwrap();
     assert_eq!(o.state, OnboardingState::ActionRequired);
     let e = o.error.unwrap();
-    assert_eq!(e.code, "business_token_invalid");
+    assert_eq!(e.code, "reauthorize");
     assert!(!e.retryable);
-    assert!(e.message.contains("sign up again"), "{}", e.message);
+    assert!(e.message.contains("signs in again"), "{}", e.message);
 }
 
 #[tokio::test]

@@ -21,8 +21,8 @@ pub use events::{
     MAX_ERROR_MESSAGE_CHARS,
 };
 pub use session::{
-    CountryCode, CreateSession, Metadata, Session, SessionInfo, SessionLifetime, SessionLookup,
-    SessionPage, SessionToken, DEFAULT_SESSION_SECONDS, MAX_METADATA_BYTES,
+    CountryCode, CreateSession, Metadata, ReauthorizeTarget, Session, SessionInfo, SessionLifetime,
+    SessionLookup, SessionPage, SessionToken, DEFAULT_SESSION_SECONDS, MAX_METADATA_BYTES,
     MAX_ONBOARDINGS_PER_SESSION, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
 };
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Locale;
 use crate::ids::{CustomerName, CustomerRef, IdError};
-use crate::{Mode, Prefill, StorageRegion};
+use crate::{Mode, PhoneNumberId, Prefill, StorageRegion, WabaId};
 
 /// Shortest `expires_in` a session may ask for, in seconds.
 pub const MIN_SESSION_SECONDS: u32 = 60;
@@ -237,6 +237,11 @@ pub struct CreateSession {
     /// The customer's name, shown on the page before the buttons.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_name: Option<CustomerName>,
+    /// An onboarding of this customer whose business token must be renewed (a UUID): the
+    /// page launches Embedded Signup prefilled with its WABA, and the proxy accepts only a
+    /// sign-in that reaches that WABA and number (Meta provider).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauthorize_onboarding_id: Option<String>,
 }
 
 /// A session as the partner API returns it. `token` and `url` only in the answer that created
@@ -274,6 +279,9 @@ pub struct Session {
     /// The customer's name shown on the page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_name: Option<CustomerName>,
+    /// The onboarding this session reauthorizes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauthorize_onboarding_id: Option<String>,
     /// Onboardings the session has created (reading a session; absent when creating it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onboardings_created: Option<i64>,
@@ -326,4 +334,22 @@ pub struct SessionInfo {
     /// The customer's name, when the partner gave one: the page says whom it connects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_name: Option<CustomerName>,
+    /// The onboarding whose business token this page renews, when the partner asked for
+    /// one: the widget launches Embedded Signup prefilled with its WABA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauthorize: Option<ReauthorizeTarget>,
+}
+
+/// What a reauthorizing page must know of the onboarding: its WABA (Meta's
+/// `setup.whatsAppBusinessAccount.ids`) and number.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReauthorizeTarget {
+    /// The onboarding's id.
+    pub onboarding_id: String,
+    /// Its WABA: the only one the sign-in may pick.
+    pub waba_id: WabaId,
+    /// Its number, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number_id: Option<PhoneNumberId>,
 }

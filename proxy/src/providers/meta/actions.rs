@@ -10,7 +10,8 @@ use crate::budget;
 use crate::pipeline::{detached, DeregisterError, PinError, Pipeline};
 use crate::providers::meta::{Direct, Op, NOT_REGISTERED};
 use crate::store::{
-    Budget, CallKind, CountedCall, Record, Step, StepStatus, Steps, StoreError, Update,
+    reauthorizable, Budget, CallKind, CountedCall, Record, Step, StepStatus, Steps, StoreError,
+    Update,
 };
 use crate::vault::Field;
 
@@ -262,11 +263,20 @@ impl Pipeline {
                 let error = e.to_onboarding_error(Op::Deregister, inner.clock.now());
                 tracing::warn!(id, error = %e, code = %error.code, "deregister failed");
                 let result = serde_json::to_value(&error).ok();
+                // A refused token: the onboarding waits for the customer to sign in again.
+                let update = match e.is_token_invalid() && reauthorizable(o.state) {
+                    true => Update {
+                        state: Some(OnboardingState::ActionRequired),
+                        error: Some(Some(error.clone())),
+                        ..Update::default()
+                    },
+                    false => Update::default(),
+                };
                 w.finish_step(
                     Step::Deregister,
                     StepStatus::Failed,
                     result.as_ref(),
-                    Update::default(),
+                    update,
                 );
                 inner.store.commit(id, &mut w).await?;
                 self.notify(id).await;

@@ -24,11 +24,17 @@ pub const NOT_REGISTERED: i64 = 133010;
 /// Meta: "Please wait a few minutes before attempting to register this phone number".
 const WAIT_BEFORE_REGISTER: i64 = 133015;
 /// Graph: the access token is invalid or expired.
-const TOKEN_INVALID: i64 = 190;
+pub const TOKEN_INVALID: i64 = 190;
 /// Meta's subcode of 100 when a number is registered before its display name is ready.
 pub const DISPLAY_NAME_PENDING: i64 = 2388001;
 /// Graph: the application's request limit (a second `smb_app_data` of a kind answers it).
 pub const REQUEST_LIMIT: i64 = 4;
+
+/// What an onboarding whose business token Meta refuses (190) says to do.
+pub const REAUTHORIZE_MESSAGE: &str = "Meta no longer accepts the customer's business token \
+(190: expired, or the customer removed the app or changed their password): the customer signs \
+in again through a session with reauthorize_onboarding_id, for the same WhatsApp Business \
+Account and number.";
 
 /// Which call failed (for the sentence and the retry rule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +201,12 @@ impl MetaError {
         }
     }
 
+    /// Graph's 190: the business token is expired or revoked, whichever call met it; the
+    /// onboarding asks for reauthorization.
+    pub fn is_token_invalid(&self) -> bool {
+        self.code() == Some(TOKEN_INVALID)
+    }
+
     /// Meta's 100 / 2388001 ("Cannot Create Certificate") to a register: the number's
     /// display name is not provisioned yet. Not a failure: the register waits for the name.
     pub fn is_display_name_pending(&self) -> bool {
@@ -352,11 +364,8 @@ impl MetaError {
                 Some(now + time::Duration::minutes(5)),
             ),
             Some(TOKEN_INVALID) => (
-                ErrorCode::BusinessTokenInvalid,
-                "Meta no longer accepts the customer's business token (190: expired, or the \
-                 customer removed the app or changed their password); the customer must sign \
-                 up again to give a new one."
-                    .to_owned(),
+                ErrorCode::Reauthorize,
+                REAUTHORIZE_MESSAGE.to_owned(),
                 false,
                 None,
             ),
@@ -445,7 +454,8 @@ mod tests {
             (TOO_MANY_PIN_GUESSES, Op::Register, "pin_locked", false),
             (133016, Op::Register, "register_limit", true),
             (133016, Op::Deregister, "deregister_limit", true),
-            (190, Op::Register, "business_token_invalid", false),
+            (190, Op::Register, "reauthorize", false),
+            (190, Op::ReadNumber, "reauthorize", false),
             (133015, Op::Register, "upstream_conflict", true),
             (100, Op::SubscribeApp, "upstream_rejected", false),
         ];

@@ -48,8 +48,8 @@ mod run;
 pub mod webhook;
 
 pub use errors::{
-    MetaError, Op, NOT_REGISTERED, PIN_GUESSED_TOO_FAST, PIN_MISMATCH, REQUEST_LIMIT,
-    TOO_MANY_PIN_GUESSES,
+    MetaError, Op, NOT_REGISTERED, PIN_GUESSED_TOO_FAST, PIN_MISMATCH, REAUTHORIZE_MESSAGE,
+    REQUEST_LIMIT, TOO_MANY_PIN_GUESSES,
 };
 pub use fake::FakeMeta;
 pub use graph::GraphClient;

@@ -70,9 +70,10 @@ pub(crate) fn name_ready(number: &Value) -> bool {
 /// The state a refused call leaves the onboarding in: a person acts on PINs and tokens.
 pub(super) fn state_for(error: &OnboardingError) -> OnboardingState {
     match error.code {
-        ErrorCode::PinRequired | ErrorCode::PinLocked | ErrorCode::BusinessTokenInvalid => {
-            OnboardingState::ActionRequired
-        }
+        ErrorCode::PinRequired
+        | ErrorCode::PinLocked
+        | ErrorCode::BusinessTokenInvalid
+        | ErrorCode::Reauthorize => OnboardingState::ActionRequired,
         _ => OnboardingState::Failed,
     }
 }
@@ -539,6 +540,10 @@ impl Pipeline {
             match direct.api.number(token, phone).await {
                 Ok(raw) if awaiting_name && name_ready(&raw) => Polled::Resume,
                 Ok(raw) => Polled::Number(raw),
+                Err(e) if e.is_token_invalid() => {
+                    self.token_refused(id).await;
+                    Polled::Stop
+                }
                 Err(
                     e @ MetaError::Graph {
                         status: 400..=499, ..

@@ -1,4 +1,5 @@
-//! The partner's onboardings: list, read, retry, restart; the funnel and the setup check.
+//! The partner's onboardings: list, read, retry, restart, reauthorize; the funnel and the
+//! setup check.
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -11,7 +12,7 @@ use wire::{
 
 use super::{cursor_of, decode_cursor, limit, partner_view, query_error};
 use crate::error::Error;
-use crate::pipeline::RestartError;
+use crate::pipeline::{ReauthorizeError, RestartError};
 use crate::routes::onboarding::{onboarding_id, retry_onboarding};
 use crate::routes::AppState;
 use crate::store::OnboardingQuery;
@@ -171,6 +172,41 @@ pub async fn restart(
     };
     let view = partner_view(&state, &new.id).await?;
     Ok((StatusCode::CREATED, view).into_response())
+}
+
+/// `POST /api/partner/onboardings/{id}/reauthorize`.
+#[utoipa::path(
+    post, path = "/api/partner/onboardings/{id}/reauthorize", tag = "partner",
+    params(("id" = String, Path, description = "The onboarding's id (a UUID)")),
+    security(("partner_key" = [])),
+    responses(
+        (status = 200, description = "The onboarding in `action_required` with code `reauthorize` (`onboarding.reauthorize_required` was sent, once): create a session with `reauthorize_onboarding_id` for the customer to sign in again", body = PartnerOnboarding),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`onboarding_not_found`", body = ErrorBody),
+        (status = 409, description = "`not_reauthorizable`: the onboarding is not `connected`, `pending` or `action_required` (a run holds it, or it ended), or the provider is YCloud, which holds the token", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn reauthorize(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<axum::Json<PartnerOnboarding>, Error> {
+    let id = onboarding_id(id)?;
+    match state.pipeline.request_reauthorization(&id).await {
+        Ok(_) => partner_view(&state, &id).await,
+        Err(e) => Err(reauthorize_refused(e, false)),
+    }
+}
+
+/// The HTTP answer to a refused reauthorization; `in_session`: refusing a session's
+/// `reauthorize_onboarding_id` (422) rather than the partner's request (409).
+pub(crate) fn reauthorize_refused(e: ReauthorizeError, in_session: bool) -> Error {
+    match e {
+        ReauthorizeError::NotFound => Error::OnboardingNotFound,
+        ReauthorizeError::NotReauthorizable(why) => Error::NotReauthorizable(why, in_session),
+        ReauthorizeError::Mismatch(why) => Error::ReauthorizeMismatch(why),
+        ReauthorizeError::Store(e) => Error::Store(e),
+    }
 }
 
 /// The query of `GET /api/partner/funnel`, as sent.

@@ -24,7 +24,8 @@ use crate::routes::AppState;
         (status = 401, description = "`unauthorized`: missing or wrong key", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
-        (status = 422, description = "Missing or malformed `customer_ref`, unknown mode or locale, `expires_in` out of 60–2592000, metadata over 4 KiB, a `data_localization_region` Meta does not offer or with coexistence allowed, a `prefill` field breaking its rule (named in the message), a `return_url` that is not https on one of ALLOWED_ORIGINS", body = ErrorBody),
+        (status = 422, description = "Missing or malformed `customer_ref`, unknown mode or locale, `expires_in` out of 60–2592000, metadata over 4 KiB, a `data_localization_region` Meta does not offer or with coexistence allowed, a `prefill` field breaking its rule (named in the message), a `return_url` that is not https on one of ALLOWED_ORIGINS; `invalid_body` for a `reauthorize_onboarding_id` that is not a UUID, `not_reauthorizable` when it names another customer's onboarding, one whose state does not allow it (not `connected`, `pending` or `action_required`), or the provider is YCloud", body = ErrorBody),
+        (status = 404, description = "`onboarding_not_found`: `reauthorize_onboarding_id` names no onboarding", body = ErrorBody),
         (status = 503, description = "`partner_api_disabled`: PARTNER_API_KEYS is not set", body = ErrorBody),
     )
 )]
@@ -52,6 +53,21 @@ pub async fn create_session(
     }
     if let Some(url) = &req.return_url {
         check_return_url(url, &state.allowed_origins, state.sandbox)?;
+    }
+    let mut req = req;
+    if let Some(id) = &req.reauthorize_onboarding_id {
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(Error::InvalidBody(
+                "reauthorize_onboarding_id must be an onboarding's id (a UUID)".to_owned(),
+            ));
+        }
+        let (_, mode) = state
+            .pipeline
+            .reauthorize_target(id, &req.customer_ref)
+            .await
+            .map_err(|e| super::onboardings::reauthorize_refused(e, true))?;
+        // The sign-in runs the flow the onboarding was made with, unless the partner says.
+        req.modes.get_or_insert_with(|| vec![mode]);
     }
     let session = state.sessions.create(&req).await?;
     Ok((StatusCode::CREATED, axum::Json(session)).into_response())
