@@ -35,8 +35,8 @@ pub use partner::{
     PartnerEvent, PartnerOnboarding, ReauthorizeTarget, ReportSignupEvent, Session, SessionInfo,
     SessionLifetime, SessionLookup, SessionPage, SessionToken, SignupEventKind, SignupOutcome,
     DEFAULT_PAGE, DEFAULT_SESSION_SECONDS, MAX_DELIVERY_HISTORY, MAX_ERROR_MESSAGE_CHARS,
-    MAX_METADATA_BYTES,
-    MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
+    MAX_METADATA_BYTES, MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS,
+    MIN_SESSION_SECONDS,
 };
 pub use prefill::{
     Prefill, PrefillAddress, PrefillBusiness, PrefillBusinessPhone, PrefillFields, PrefillPhone,
