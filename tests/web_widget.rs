@@ -1145,6 +1145,92 @@ async fn a_popup_closed_at_once_after_a_cancel_is_a_cancel_not_a_blocked_popup()
     w.root.remove();
 }
 
+#[wasm_bindgen_test]
+async fn a_connected_number_offers_a_first_message_and_says_when_it_arrived() {
+    js(SCRIPTED_PROXY);
+    js(r#"
+      window.__saidConnected = 0;
+      if (!window.__countsSaidConnected) {
+        window.__countsSaidConnected = true;
+        document.addEventListener('wa-signup:connected', function () { window.__saidConnected += 1; });
+      }
+      var connected = onboarding('connected', null, [['bind', 'done'], ['check_payment', 'done'], ['register', 'done']]);
+      connected.phone_number = { display_phone_number: '+1 555-000-1234', status: 'CONNECTED' };
+      var arrived = JSON.parse(JSON.stringify(connected));
+      arrived.inbound_verified_at = '2026-11-23T10:05:00Z';
+      window.__script = [
+        { method: 'POST', path: '/api/onboardings', status: 201, body: connected },
+        { method: 'GET', path: '/api/onboardings/b7a1', status: 200, body: connected },
+        { method: 'GET', path: '/api/onboardings/b7a1', status: 200, keep: true, body: arrived },
+      ];"#);
+    let w = mount(options(data_url(FAKE_SDK)));
+    launch_and_finish(&w.root).await;
+    wait_for_state(&w.root, "connected").await;
+    leptos::task::tick().await;
+    let block = find(&w.root, "first-message");
+    assert_eq!(
+        block.get_attribute("data-arrived").as_deref(),
+        Some("false")
+    );
+    // The link is the way: WhatsApp's click-to-chat with the number's digits and a text.
+    let link = find(&w.root, "first-message-link");
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("https://wa.me/15550001234?text=Hello%21%20This%20is%20a%20first%20message%20to%20check%20that%20the%20number%20works.")
+    );
+    assert_eq!(link.inner_text(), "Send a first message to +1 555-000-1234");
+    // The code says in words what it is.
+    let qr = find(&w.root, "first-message-qr");
+    assert_eq!(qr.get_attribute("role").as_deref(), Some("img"));
+    assert_eq!(
+        qr.get_attribute("aria-label").as_deref(),
+        Some("QR code of the link that sends a first message to +1 555-000-1234")
+    );
+    assert!(qr.inner_html().contains("<path"), "{}", qr.inner_html());
+    // The page keeps asking until the message has arrived (every few seconds).
+    let mut arrived = false;
+    for _ in 0..750 {
+        if find(&w.root, "first-message")
+            .get_attribute("data-arrived")
+            .as_deref()
+            == Some("true")
+        {
+            arrived = true;
+            break;
+        }
+        wa_signup::browser::dom::sleep(20).await;
+    }
+    assert!(arrived, "{}", w.root.inner_text());
+    assert_eq!(
+        find(&w.root, "first-message-status").inner_text(),
+        "Your message arrived: your number receives messages."
+    );
+    assert_eq!(
+        js("window.__saidConnected").as_f64(),
+        Some(1.0),
+        "connected is said once"
+    );
+    let asked = requests("GET", "/api/onboardings/b7a1").len();
+    assert!(asked >= 2, "{asked}");
+    // In the customer's language, the text the link fills in too.
+    let select: web_sys::HtmlSelectElement = find(&w.root, "locale").unchecked_into();
+    select.set_value("vi");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    leptos::task::tick().await;
+    let link = find(&w.root, "first-message-link");
+    assert_eq!(
+        link.inner_text(),
+        "Gửi tin nhắn đầu tiên đến +1 555-000-1234"
+    );
+    assert!(link
+        .get_attribute("href")
+        .unwrap()
+        .starts_with("https://wa.me/15550001234?text=Xin%20ch%C3%A0o"));
+    js("delete window.fetch");
+}
+
 /// An SDK that opens its popup with `window.open` within `FB.login`, as Meta's does, and
 /// then says nothing until the test answers (`window.__fb.callback`); `window.__fb.opened`
 /// keeps what `window.open` gave it.

@@ -2,6 +2,7 @@ use leptos::html;
 use leptos::prelude::*;
 use wire::Mode;
 
+use super::first_message::FirstMessage;
 use super::heading::heading;
 use super::pin::PinForm;
 use super::progress::Progress;
@@ -225,7 +226,7 @@ pub fn Widget(
             <Status flow=flow locale=locale />
             <div class="wa-redirect">{continue_buttons}</div>
             {return_link}
-            // The finished page's next step (the first message to the new number) goes here.
+            <FirstMessage flow=flow locale=locale />
             <PinForm flow=flow locale=locale />
             <Progress flow=flow locale=locale heading_level=(level + 1).min(6) />
         </section>

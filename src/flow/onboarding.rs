@@ -14,6 +14,10 @@ use crate::screen::{ErrorEvent, PinTry};
 
 /// How often progress is polled when server-sent events are unavailable.
 const POLL_MS: u32 = 2_000;
+/// How often a connected onboarding is asked whether its first message arrived (its event
+/// stream ends at `connected`), and for how long at most.
+const FIRST_MESSAGE_POLL_MS: u32 = 3_000;
+const FIRST_MESSAGE_FOR_MS: u32 = 30 * 60 * 1_000;
 /// Where a reload finds the onboarding in progress (one per proxy and customer).
 const STORAGE_PREFIX: &str = "wa-signup:onboarding";
 /// Where a reload finds that onboarding's client token (the standalone page only).
@@ -63,8 +67,16 @@ impl Flow {
         let id = onboarding.id.clone();
         match onboarding.state {
             OnboardingState::Connected => {
+                // One follower of the first message per finished page.
+                let followed = self
+                    .screen
+                    .with_untracked(|s| matches!(s, Screen::Connected(o) if o.id == id));
+                let waiting = onboarding.inbound_verified_at.is_none() && !followed;
                 self.emit(WidgetEvent::Connected, &onboarding);
                 self.set(screen(onboarding));
+                if waiting {
+                    leptos::task::spawn_local(self.await_first_message(id.clone()));
+                }
             }
             OnboardingState::Failed => self.fail(Problem::Onboarding(onboarding)),
             _ => self.set(screen(onboarding)),
@@ -109,6 +121,39 @@ impl Flow {
             };
             if let Ok(onboarding) = self.proxy().onboarding(&id, &token).await {
                 self.show(onboarding);
+            }
+        }
+    }
+
+    /// After `connected`: asks for the onboarding until its number's first inbound message
+    /// arrived (`inbound_verified_at`), which the finished page then says, for at most
+    /// [`FIRST_MESSAGE_FOR_MS`]. Stops once the widget is gone or shows something else, or
+    /// the proxy no longer answers for the onboarding (its session ended).
+    async fn await_first_message(self, id: String) {
+        for _ in 0..FIRST_MESSAGE_FOR_MS / FIRST_MESSAGE_POLL_MS {
+            dom::sleep(FIRST_MESSAGE_POLL_MS).await;
+            let Some(Screen::Connected(shown)) = self.screen.try_get_untracked() else {
+                return;
+            };
+            if shown.id != id || shown.inbound_verified_at.is_some() {
+                return;
+            }
+            let Some(token) = self.client_token() else {
+                return;
+            };
+            match self.proxy().onboarding(&id, &token).await {
+                Ok(o) if o.inbound_verified_at.is_some() => {
+                    // Still the finished page: `wa-signup:connected` was said once already.
+                    if o.state == OnboardingState::Connected {
+                        self.emit(WidgetEvent::Onboarding, &o);
+                        self.set(Screen::Connected(o));
+                    }
+                    return;
+                }
+                Err(ApiFailure::Refused {
+                    status: 401 | 404, ..
+                }) => return,
+                _ => {}
             }
         }
     }

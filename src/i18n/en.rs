@@ -120,5 +120,11 @@ pub(super) fn en(m: Msg) -> &'static str {
         ConnectingToFor => "Connecting WhatsApp to {partner} for {customer}",
         ConnectingTo => "Connecting WhatsApp to {partner}",
         ConnectingFor => "Connecting WhatsApp for {customer}",
+        FirstMessageAsk => "Check that your number receives messages: send it a first message from another WhatsApp account, with this link or by scanning the code with your phone.",
+        FirstMessageLink => "Send a first message to {number}",
+        FirstMessageText => "Hello! This is a first message to check that the number works.",
+        FirstMessageQr => "QR code of the link that sends a first message to {number}",
+        FirstMessageWaiting => "Waiting for your message… This page updates by itself.",
+        FirstMessageArrived => "Your message arrived: your number receives messages.",
     }
 }

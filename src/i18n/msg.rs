@@ -244,4 +244,17 @@ messages! {
     ConnectingTo,
     /// The same when only the customer is known.
     ConnectingFor,
+    /// After `connected`: send the number a first message (the link, the code) to see that it
+    /// receives.
+    FirstMessageAsk,
+    /// The `wa.me` link's label: `{number}`.
+    FirstMessageLink,
+    /// The message the link fills in, in the customer's language (they may change it).
+    FirstMessageText,
+    /// The QR code's text alternative: `{number}`.
+    FirstMessageQr,
+    /// Until the message arrives.
+    FirstMessageWaiting,
+    /// The number received the message.
+    FirstMessageArrived,
 }

@@ -126,5 +126,11 @@ pub(super) fn vi(m: Msg) -> &'static str {
         ConnectingToFor => "Đang kết nối WhatsApp với {partner} cho {customer}",
         ConnectingTo => "Đang kết nối WhatsApp với {partner}",
         ConnectingFor => "Đang kết nối WhatsApp cho {customer}",
+        FirstMessageAsk => "Hãy kiểm tra số của bạn nhận được tin nhắn: gửi tin nhắn đầu tiên đến số đó từ một tài khoản WhatsApp khác, bằng liên kết này hoặc quét mã bằng điện thoại.",
+        FirstMessageLink => "Gửi tin nhắn đầu tiên đến {number}",
+        FirstMessageText => "Xin chào! Đây là tin nhắn thử đầu tiên.",
+        FirstMessageQr => "Mã QR của liên kết gửi tin nhắn đầu tiên đến {number}",
+        FirstMessageWaiting => "Đang chờ tin nhắn của bạn… Trang này tự cập nhật.",
+        FirstMessageArrived => "Tin nhắn của bạn đã đến: số của bạn nhận được tin nhắn.",
     }
 }

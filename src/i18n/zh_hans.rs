@@ -130,5 +130,11 @@ pub(super) fn zh_hans(m: Msg) -> &'static str {
         ConnectingToFor => "正在为 {customer} 将 WhatsApp 连接到 {partner}",
         ConnectingTo => "正在将 WhatsApp 连接到 {partner}",
         ConnectingFor => "正在为 {customer} 连接 WhatsApp",
+        FirstMessageAsk => "请确认您的号码可以接收消息：用另一个 WhatsApp 账号向它发送第一条消息，可点击此链接，或用手机扫描二维码。",
+        FirstMessageLink => "向 {number} 发送第一条消息",
+        FirstMessageText => "您好！这是第一条测试消息。",
+        FirstMessageQr => "向 {number} 发送第一条消息的链接的二维码",
+        FirstMessageWaiting => "正在等待您的消息… 此页面会自动更新。",
+        FirstMessageArrived => "您的消息已送达：您的号码可以接收消息。",
     }
 }

@@ -134,5 +134,11 @@ pub(super) fn zh_hant(m: Msg) -> &'static str {
         ConnectingToFor => "正在為 {customer} 將 WhatsApp 連接到 {partner}",
         ConnectingTo => "正在將 WhatsApp 連接到 {partner}",
         ConnectingFor => "正在為 {customer} 連接 WhatsApp",
+        FirstMessageAsk => "請確認您的號碼可以接收訊息：用另一個 WhatsApp 帳號向它傳送第一則訊息，可點選此連結，或用手機掃描 QR 碼。",
+        FirstMessageLink => "向 {number} 傳送第一則訊息",
+        FirstMessageText => "您好！這是第一則測試訊息。",
+        FirstMessageQr => "向 {number} 傳送第一則訊息的連結 QR 碼",
+        FirstMessageWaiting => "正在等待您的訊息… 此頁面會自動更新。",
+        FirstMessageArrived => "您的訊息已送達：您的號碼可以接收訊息。",
     }
 }

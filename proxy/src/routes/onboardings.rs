@@ -34,7 +34,7 @@ use crate::store::Customer;
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "Wrong types, unknown mode or fields, malformed ids; `customer_ref_mismatch` when it differs from the session's", body = ErrorBody),
         (status = 429, description = "`session_exhausted` (the session created its 5 onboardings), or this client sent more sign-ups than `RATE_LIMIT_PER_MINUTE` allows (`rate_limited`, with `Retry-After`)", body = ErrorBody),
-        (status = 403, description = "`mode_not_allowed` by the session; or ownership verification is on and failed: `code_missing`, `code_invalid`, `waba_not_owned` or `phone_number_not_owned`; nothing stored, YCloud not called", body = ErrorBody),
+        (status = 403, description = "`mode_not_allowed` by the session; or ownership verification is on and failed: `code_missing`, `code_invalid`, `waba_not_owned` or `phone_number_not_owned`; nothing stored, YCloud not called. A reauthorizing session's sign-in for another WABA or number, or whose new token does not reach them: `reauthorize_mismatch`, nothing stored (a matching one answers `200` with the onboarding, its token renewed)", body = ErrorBody),
         (status = 502, description = "Ownership verification is on and the Graph API could not be asked (`verification_unavailable`); nothing stored", body = ErrorBody),
     )
 )]

@@ -468,3 +468,35 @@ async fn the_ycloud_provider_holds_the_token_so_nothing_is_reauthorized() {
         "not_reauthorizable"
     );
 }
+
+#[tokio::test]
+async fn the_meta_sandbox_reauthorizes_the_same_waba_only() {
+    let app = spawn_app_with(Options {
+        sandbox: true,
+        env: vec![("WHATSAPP_PROVIDER", "meta".to_owned())],
+        ..Options::default()
+    })
+    .await;
+    let mut body = standard_body();
+    body["code"] = json!("sandbox-code");
+    let o: Onboarding = app.post_onboarding(&body).await.json().await.unwrap();
+    app.wait_for_state(&o.id, OnboardingState::Connected, Duration::from_secs(10))
+        .await;
+    assert_eq!(ask(&app, &o.id).await.status(), 200);
+    let session = reauthorizing_session(&app, &o.id).await;
+    let r = app
+        .post_onboarding(&sign_in(&session, OTHER_WABA, "sandbox-code-2"))
+        .await;
+    assert_eq!(
+        assert_error_shape(r, 403).await.error.code,
+        "reauthorize_mismatch"
+    );
+    let r = app
+        .post_onboarding(&sign_in(&session, WABA, "sandbox-code-2"))
+        .await;
+    assert_eq!(r.status(), 200);
+    app.wait_for_state(&o.id, OnboardingState::Connected, Duration::from_secs(10))
+        .await;
+    let k = kinds(&app, &o.id).await;
+    assert_eq!(count(&k, "onboarding.reauthorized"), 1, "{k:?}");
+}
