@@ -184,6 +184,28 @@ export interface WaSignupPhoneNumberSummary {
   quality_rating?: string;
 }
 
+/** Where one part of a coexistence sync stands. */
+export type WaSignupSyncState = 'requested' | 'in_progress' | 'done' | 'declined' | 'failed';
+
+/** One part of a coexistence sync: the contacts or the chat history. */
+export interface WaSignupSyncPart {
+  state: WaSignupSyncState;
+  /** History: Meta's overall progress, 0–100. */
+  progress?: number;
+  /** History: 0 the last day, 1 days 1–90, 2 days 90–180. */
+  phase?: number;
+  /** Meta's id of the sync request. */
+  request_id?: string;
+  /** Why it is `failed` or `declined`. */
+  reason?: string;
+}
+
+/** A coexistence onboarding's sync of the WhatsApp Business app's data (Meta's provider). */
+export interface WaSignupCoexistenceSync {
+  contacts: WaSignupSyncPart;
+  history: WaSignupSyncPart;
+}
+
 /** The onboarding, as `GET /api/onboardings/{id}` answers it. */
 export interface WaSignupOnboarding {
   id: string;
@@ -204,6 +226,8 @@ export interface WaSignupOnboarding {
   previous_onboarding_id?: string;
   /** RFC 3339: when the number was first seen receiving a message. */
   inbound_verified_at?: string;
+  /** Coexistence: where the sync of the app's contacts and chat history stands. */
+  sync?: WaSignupCoexistenceSync;
   created_at: string;
   updated_at: string;
 }

@@ -272,6 +272,18 @@ fn the_onboarding_is_the_proxys_wire_type() {
     );
     assert_matches::<wire::WabaSummary>("WaSignupWabaSummary", serde_json::json!({}));
     assert_matches::<wire::PhoneNumberSummary>("WaSignupPhoneNumberSummary", serde_json::json!({}));
+    assert_matches::<wire::CoexistenceSync>(
+        "WaSignupCoexistenceSync",
+        serde_json::json!({"contacts": {"state": "done"}, "history": {"state": "requested"}}),
+    );
+    assert_matches::<wire::SyncPart>(
+        "WaSignupSyncPart",
+        serde_json::json!({"state": "in_progress"}),
+    );
+    assert_eq!(
+        union("WaSignupSyncState"),
+        set(wire::SyncState::ALL.map(wire::SyncState::as_str))
+    );
 }
 
 #[test]

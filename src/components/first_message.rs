@@ -141,6 +141,7 @@ mod tests {
             error: None,
             previous_onboarding_id: None,
             inbound_verified_at: verified.then(|| "2026-12-07T10:00:00Z".into()),
+            sync: None,
             created_at: String::new(),
             updated_at: String::new(),
         })

@@ -5,10 +5,12 @@ mod heading;
 mod pin;
 mod progress;
 mod status;
+mod sync;
 mod widget;
 
 pub use first_message::FirstMessage;
 pub use pin::PinForm;
 pub use progress::Progress;
 pub use status::Status;
+pub use sync::SyncProgress;
 pub use widget::Widget;

@@ -147,6 +147,7 @@ pub fn Progress(
                             })}
                         </dl>
                     })}
+                    <super::SyncProgress onboarding=o.clone() locale=l/>
                     <dl class="wa-ids">
                         <dt>{l.t(Msg::WabaLabel)}</dt>
                         <dd data-testid="waba-id">{o.waba_id.to_string()}</dd>
@@ -182,6 +183,7 @@ mod tests {
             error: None,
             previous_onboarding_id: None,
             inbound_verified_at: None,
+            sync: None,
             created_at: String::new(),
             updated_at: String::new(),
         }

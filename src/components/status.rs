@@ -280,6 +280,7 @@ mod tests {
             }),
             previous_onboarding_id: None,
             inbound_verified_at: None,
+            sync: None,
             created_at: String::new(),
             updated_at: String::new(),
         }

@@ -52,6 +52,7 @@ impl Flow {
     /// settles.
     fn present(self, onboarding: Onboarding, screen: fn(Onboarding) -> Screen) {
         let settled = onboarding.state.is_final();
+        let onboarding_syncing = onboarding.is_syncing();
         let (id_key, token_key) = (
             self.storage_key(STORAGE_PREFIX),
             self.storage_key(TOKEN_PREFIX),
@@ -67,12 +68,15 @@ impl Flow {
         let id = onboarding.id.clone();
         match onboarding.state {
             OnboardingState::Connected => {
-                // One follower of the first message per finished page.
+                // Once per onboarding on this page: a syncing number's later changes are
+                // `wa-signup:onboarding` only, and one follower of the first message.
                 let followed = self
                     .screen
                     .with_untracked(|s| matches!(s, Screen::Connected(o) if o.id == id));
                 let waiting = onboarding.inbound_verified_at.is_none() && !followed;
-                self.emit(WidgetEvent::Connected, &onboarding);
+                if !followed {
+                    self.emit(WidgetEvent::Connected, &onboarding);
+                }
                 self.set(screen(onboarding));
                 if waiting {
                     leptos::task::spawn_local(self.await_first_message(id.clone()));
@@ -81,7 +85,9 @@ impl Flow {
             OnboardingState::Failed => self.fail(Problem::Onboarding(onboarding)),
             _ => self.set(screen(onboarding)),
         }
-        if settled {
+        // A connected coexistence number's sync is followed until it ends (its progress is
+        // on screen).
+        if settled && !onboarding_syncing {
             self.stream.set_value(None);
         } else if self.stream.with_value(Option::is_none) {
             self.follow(id);
@@ -112,10 +118,12 @@ impl Flow {
     async fn poll(self, id: String) {
         loop {
             dom::sleep(POLL_MS).await;
-            // Stop once the widget is gone or the onboarding settled.
-            let Some(Screen::Progress(_)) = self.screen.try_get_untracked() else {
-                return;
-            };
+            // Stop once the widget is gone or the onboarding settled (and synced).
+            match self.screen.try_get_untracked() {
+                Some(Screen::Progress(_)) => {}
+                Some(Screen::Connected(o)) if o.is_syncing() => {}
+                _ => return,
+            }
             let Some(token) = self.client_token() else {
                 return;
             };

@@ -198,6 +198,24 @@ messages! {
     NumberShownLabel,
     /// The business name WhatsApp shows with the number.
     VerifiedNameLabel,
+    /// Heading of a coexistence number's sync progress.
+    SyncTitle,
+    /// While the sync runs: keep the app open.
+    SyncKeepOpen,
+    /// The chat history's progress, `{percent}` from 0 to 100.
+    SyncHistoryProgress,
+    /// Contacts not copied yet.
+    SyncContactsWaiting,
+    /// Contacts copied.
+    SyncContactsDone,
+    /// Contacts could not be copied.
+    SyncContactsNotCopied,
+    /// The sync finished.
+    SyncDone,
+    /// The customer chose not to share the chat history.
+    SyncDeclined,
+    /// The chat history could not be copied.
+    SyncHistoryNotCopied,
     /// Cancel step names.
     StepBusinessAccountSelection,
     /// Cancel step name.

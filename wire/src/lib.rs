@@ -16,6 +16,7 @@ mod meta;
 mod partner;
 mod prefill;
 mod redirect;
+mod sync;
 
 pub use codes::ErrorCode;
 pub use console::{
@@ -43,6 +44,7 @@ pub use prefill::{
     MAX_PREFILL_DESCRIPTION_CHARS, MAX_PREFILL_TEXT_CHARS,
 };
 pub use redirect::{RedirectResult, RedirectStarted, StartRedirect, RESULT_FRAGMENT};
+pub use sync::{CoexistenceSync, SyncPart, SyncState};
 
 /// Longest id accepted anywhere (Meta's ids are 15–17 digits today).
 pub const MAX_ID_DIGITS: usize = 32;
@@ -329,6 +331,10 @@ pub struct Onboarding {
     /// When the number's first inbound message arrived (RFC 3339): proof that it receives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inbound_verified_at: Option<String>,
+    /// Coexistence (Meta's provider): where the sync of the app's contacts and chat history
+    /// stands, once it was asked for (or why it was not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<CoexistenceSync>,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.

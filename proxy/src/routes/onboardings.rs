@@ -211,7 +211,8 @@ pub async fn events(
         tokio::pin!(ends);
         let mut last = first;
         yield Ok(event(&last));
-        while !last.state.is_final() {
+        // A connected coexistence number whose sync runs is followed until it ends.
+        while !last.state.is_final() || last.is_syncing() {
             let next = tokio::select! {
                 next = changes.next() => match next {
                     Some(o) => o,

@@ -390,6 +390,9 @@ pub(super) fn update_statement(id: &str, update: Update, now: &str) -> Stmt {
     if let Some(phone) = update.phone_number {
         set("phone_number", phone.to_string());
     }
+    if let Some(sync) = update.sync {
+        set("sync", serde_json::to_string(&sync).unwrap_or_default());
+    }
     // `Some(None)` clears the error: NULL. An error always serializes.
     let error = update
         .error

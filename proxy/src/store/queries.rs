@@ -420,6 +420,7 @@ impl NewOnboarding {
                 error: None,
                 previous_onboarding_id: previous.map(str::to_owned),
                 inbound_verified_at: None,
+                sync: None,
                 created_at: now.to_owned(),
                 updated_at: now.to_owned(),
             },

@@ -8,8 +8,8 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use wire::{
-    BusinessId, CustomerRef, Onboarding, OnboardingError, OnboardingState, OnboardingStep,
-    PhoneNumberId, WabaId,
+    BusinessId, CoexistenceSync, CustomerRef, EventType, Onboarding, OnboardingError,
+    OnboardingState, OnboardingStep, PhoneNumberId, WabaId,
 };
 
 pub use wire::{StepName as Step, StepState as StepStatus};
@@ -86,6 +86,10 @@ pub struct Update {
     pub phone_number: Option<Value>,
     /// `Some(None)` clears the error; `Some(Some(e))` sets it.
     pub error: Option<Option<OnboardingError>>,
+    /// The coexistence sync as it now stands.
+    pub sync: Option<CoexistenceSync>,
+    /// A partner event the change emits besides its state's (a webhook's change only).
+    pub emits: Option<EventType>,
 }
 
 impl Update {
@@ -109,6 +113,12 @@ impl Update {
         }
         if later.error.is_some() {
             self.error = later.error;
+        }
+        if later.sync.is_some() {
+            self.sync = later.sync;
+        }
+        if later.emits.is_some() {
+            self.emits = later.emits;
         }
     }
 }
@@ -279,6 +289,8 @@ pub(super) fn record_from_row(row: &(impl Columns + ?Sized)) -> Result<Record, S
         error,
         previous_onboarding_id: text("previous_onboarding_id")?,
         inbound_verified_at: text("inbound_verified_at")?,
+        // Unreadable (written by a newer build): shown as unknown rather than refused.
+        sync: text("sync")?.and_then(|s| serde_json::from_str(&s).ok()),
         created_at: row.string("created_at")?,
         updated_at: row.string("updated_at")?,
         id,

@@ -300,9 +300,10 @@ impl Store {
                 let event = to
                     .filter(|s| *s != record.state)
                     .and_then(EventType::entering);
+                let also = update.emits;
                 let mut on = Sqlx(&mut tx);
                 on.exec(&update_statement(&record.id, update, &now)).await?;
-                if let Some(kind) = event {
+                for kind in event.into_iter().chain(also) {
                     emit(&mut on, &record.id, kind, &now, self.deliver_events).await?;
                     emitted = true;
                 }

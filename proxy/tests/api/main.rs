@@ -30,6 +30,7 @@ mod secrets;
 mod sessions;
 mod soak;
 mod start_over;
+mod sync;
 mod upstreams;
 mod verification;
 mod webhooks;

@@ -46,7 +46,7 @@ async fn meta_app() -> TestApp {
 }
 
 /// The code exchange and the ownership check, for `waba` listing [`PHONE_ID`].
-async fn mount_exchange(graph: &MockServer, waba: &str, times: u64) {
+pub(crate) async fn mount_exchange(graph: &MockServer, waba: &str, times: u64) {
     Mock::given(method("GET"))
         .and(path(graph_path("oauth/access_token")))
         .and(query_param("code", CODE))
@@ -74,7 +74,7 @@ async fn mount_exchange(graph: &MockServer, waba: &str, times: u64) {
 }
 
 /// `POST /{waba}/subscribed_apps` with the business token, answering `success`.
-async fn mount_subscribe(graph: &MockServer, waba: &str, times: u64) {
+pub(crate) async fn mount_subscribe(graph: &MockServer, waba: &str, times: u64) {
     Mock::given(method("POST"))
         .and(path(graph_path(&format!("{waba}/subscribed_apps"))))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
@@ -90,7 +90,7 @@ fn number_json(status: &str) -> Value {
            "code_verification_status": "VERIFIED", "name_status": "APPROVED", "status": status})
 }
 
-async fn mount_number(graph: &MockServer, status: &str) {
+pub(crate) async fn mount_number(graph: &MockServer, status: &str) {
     Mock::given(method("GET"))
         .and(path(graph_path(PHONE_ID)))
         .and(query_param("fields", proxy::providers::meta::NUMBER_FIELDS))
@@ -99,7 +99,7 @@ async fn mount_number(graph: &MockServer, status: &str) {
         .await;
 }
 
-fn meta_error(status: u16, code: i64, message: &str) -> ResponseTemplate {
+pub(crate) fn meta_error(status: u16, code: i64, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({"error": {
         "message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AxTrace1"}}))
 }
@@ -892,7 +892,7 @@ async fn the_meta_webhook_handshake_echoes_the_challenge_only_for_the_verify_tok
     );
 }
 
-async fn post_meta_webhook(
+pub(crate) async fn post_meta_webhook(
     app: &TestApp,
     body: &str,
     signature: Option<&str>,
@@ -1012,7 +1012,7 @@ async fn the_meta_sandbox_runs_without_secrets() {
         .await;
 }
 
-async fn partner_event_kinds(app: &TestApp) -> Vec<String> {
+pub(crate) async fn partner_event_kinds(app: &TestApp) -> Vec<String> {
     let events: wire::EventPage = app
         .partner(reqwest::Method::GET, "/api/partner/events?limit=100")
         .send()
@@ -1189,7 +1189,7 @@ async fn healthz_names_the_meta_provider() {
 }
 
 /// Now as Meta dates its entries (Unix seconds).
-fn meta_now() -> i64 {
+pub(crate) fn meta_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 

@@ -181,6 +181,16 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         }),
         previous_onboarding_id: Some("p".into()),
         inbound_verified_at: Some("t".into()),
+        sync: Some(wire::CoexistenceSync {
+            contacts: wire::SyncPart::new(wire::SyncState::Done),
+            history: wire::SyncPart {
+                progress: Some(1),
+                phase: Some(0),
+                request_id: Some("r".into()),
+                reason: Some("r".into()),
+                ..wire::SyncPart::new(wire::SyncState::InProgress)
+            },
+        }),
         created_at: "t".into(),
         updated_at: "t".into(),
     };
@@ -190,6 +200,10 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
     assert_eq!(
         keys(&schemas["OnboardingError"]["properties"]),
         keys(&ob["error"])
+    );
+    assert_eq!(
+        keys(&schemas["SyncPart"]["properties"]),
+        keys(&ob["sync"]["history"])
     );
     let create = json!({"mode": "standard", "waba_id": "1", "phone_number_id": "2", "business_id": "3",
         "code": "c", "event": "FINISH", "customer_ref": "r", "session": "ses_t"});

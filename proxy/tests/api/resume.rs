@@ -241,6 +241,16 @@ async fn the_raw_get_is_the_serialized_onboarding() {
             retry_after: None,
             candidates: Vec::new(),
         })),
+        sync: Some(wire::CoexistenceSync {
+            contacts: wire::SyncPart::new(wire::SyncState::Done),
+            history: wire::SyncPart {
+                progress: Some(55),
+                phase: Some(1),
+                request_id: Some("req \"h\"".to_owned()),
+                ..wire::SyncPart::new(wire::SyncState::InProgress)
+            },
+        }),
+        emits: None,
     };
     store
         .finish_step(&o.id, Step::Bind, StepStatus::Failed, None, update)

@@ -33,6 +33,9 @@ names! {
         Reauthorized = "onboarding.reauthorized",
         /// The number's first inbound message arrived (`inbound_verified_at`).
         InboundVerified = "onboarding.inbound_verified",
+        /// A coexistence sync entered a new phase of the history, or a part of it ended
+        /// (`sync`).
+        SyncProgress = "onboarding.sync_progress",
         /// A health field of the number changed (`change`: field, before, after).
         NumberHealthChanged = "number.health_changed",
         /// A customer closed Meta's popup before the end (`data`: [`SignupOutcome`]).

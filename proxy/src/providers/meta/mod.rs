@@ -28,6 +28,7 @@
 //! - `errors.rs`: [`MetaError`] and what each failure means for an onboarding;
 //! - `fake.rs`: [`FakeMeta`], the sandbox's Meta;
 //! - `pin.rs`: PINs the proxy generates;
+//! - `sync.rs`: a coexistence number's contacts and history sync, read from Meta's webhooks;
 //! - `webhook.rs`: Meta's webhooks (handshake, `X-Hub-Signature-256`, the notification).
 
 use reqwest::Method;
@@ -45,6 +46,7 @@ pub mod graph;
 pub mod pin;
 mod rules;
 mod run;
+pub mod sync;
 pub mod webhook;
 
 pub use errors::{

@@ -15,6 +15,7 @@
 //! | `business_capability_update` | merged into the stored WABA | |
 //! | `account_review_update` | `decision: REJECTED` | `action_required`, `waba_rejected` |
 //! | a number's field (`phone_number_quality_update`, `phone_number_name_update`, …) | merged into the stored number; a `status` of `CONNECTED` connects a `pending` one (or lifts a block), `BANNED`/`BLOCKED` needs action | |
+//! | `history`, `smb_app_state_sync` (coexistence) | the onboarding's `sync` (`sync.rs`), stored without their contents | |
 //!
 //! The WABA is `value.waba_info.waba_id` when given (the `PARTNER_*` events, whose entry id
 //! is the partner's business), else the entry's id. A number's change is about an onboarding
@@ -22,9 +23,10 @@
 
 use serde_json::{json, Value};
 use time::OffsetDateTime;
-use wire::{ErrorCode, OnboardingState};
+use wire::{ErrorCode, EventType, Mode, OnboardingState};
 
 use crate::pipeline::{Applied, Pipeline};
+use crate::providers::meta::sync;
 use crate::providers::meta::webhook::{Change, Notification};
 use crate::rules::{
     disconnected, enforcement, may_change, merged, person_error, str_field, webhook_status_change,
@@ -39,6 +41,9 @@ pub(crate) const ACTED_ON: &[&str] = &[
     "business_capability_update",
     "phone_number_name_update",
     "phone_number_quality_update",
+    // Coexistence sync progress: stored as numbers only (`sync::stored_value`).
+    "history",
+    "smb_app_state_sync",
 ];
 
 /// How far before an onboarding's creation a change may be dated and still be about it:
@@ -58,6 +63,16 @@ pub(crate) fn waba_of<'a>(entry_id: &'a str, change: &'a Change) -> &'a str {
         .get("waba_info")
         .and_then(|w| str_field(w, "waba_id"))
         .unwrap_or(entry_id)
+}
+
+/// The number a change names: `phone_number_id`, or its `metadata`'s (the sync's fields).
+fn number_id_of(change: &Change) -> Option<&str> {
+    str_field(&change.value, "phone_number_id").or_else(|| {
+        change
+            .value
+            .get("metadata")
+            .and_then(|m| str_field(m, "phone_number_id"))
+    })
 }
 
 fn digits(s: &str) -> String {
@@ -185,12 +200,42 @@ pub(crate) fn meta_change(o: &Record, waba: &str, change: &Change) -> Option<Upd
                 ..Update::default()
             });
         }
+        f if sync::FIELDS.contains(&f) => return sync_change(o, change),
         _ => return number_change(o, change),
     };
     let (state, error) = outcome?;
     Some(Update {
         state: Some(state),
         error: Some(Some(error)),
+        ..Update::default()
+    })
+}
+
+/// A coexistence sync's progress about `o`'s number: its `sync`, and the partner's event
+/// when a phase starts or a part ends.
+fn sync_change(o: &Record, change: &Change) -> Option<Update> {
+    if o.mode != Mode::Coexistence {
+        return None;
+    }
+    let signal = sync::read(&change.field, &change.value)?;
+    let number = json!({"phone_number_id": signal.phone_number_id,
+                        "display_phone_number": signal.display_phone_number});
+    let number = Value::Object(
+        number
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    );
+    if !about_number(o, &number) {
+        return None;
+    }
+    let (sync, tell) = sync::advance(o.sync.as_ref(), &signal)?;
+    Some(Update {
+        sync: Some(sync),
+        emits: tell.then_some(EventType::SyncProgress),
         ..Update::default()
     })
 }
@@ -245,11 +290,13 @@ impl Pipeline {
             kind,
             body,
             object: object_of(change),
+            // The sync's chunks come in any order (as in `apply_meta_notification`).
             created: entry
                 .time
+                .filter(|_| !sync::FIELDS.contains(&change.field.as_str()))
                 .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()),
             waba_id: Some(waba),
-            phone_number_id: str_field(&change.value, "phone_number_id"),
+            phone_number_id: number_id_of(change),
         };
         self.inner
             .store
@@ -307,13 +354,26 @@ impl Pipeline {
                     }
                     continue;
                 }
-                // Only what the kit acts on is stored: other fields (message echoes, the
-                // coexistence history and contacts, templates...) may carry customers'
-                // messages and contacts, and change nothing here.
+                // Only what the kit acts on is stored: other fields (message echoes,
+                // templates...) may carry customers' messages, and change nothing here.
                 if !ACTED_ON.contains(&change.field.as_str()) {
                     tracing::debug!(field = %change.field, "Meta change of a field not acted on; not stored");
                     continue;
                 }
+                // The coexistence history and contacts: only their progress numbers go on,
+                // and their chunks come in any order (no ordering by time).
+                let syncing = sync::read(&change.field, &change.value);
+                let sanitized;
+                let (change, ordered_by) = match &syncing {
+                    Some(signal) => {
+                        sanitized = Change {
+                            field: change.field.clone(),
+                            value: sync::stored_value(signal),
+                        };
+                        (&sanitized, None)
+                    }
+                    None => (change, created),
+                };
                 let event_id = format!("{id}.{e}.{c}");
                 let kind: String = format!("meta.{}", change.field).chars().take(128).collect();
                 // The change as a notification of its own: what is stored.
@@ -327,9 +387,9 @@ impl Pipeline {
                     kind: &kind,
                     body: &body,
                     object,
-                    created,
+                    created: ordered_by,
                     waba_id: Some(waba),
-                    phone_number_id: str_field(&change.value, "phone_number_id"),
+                    phone_number_id: number_id_of(change),
                 };
                 let outcome = self
                     .inner
@@ -413,6 +473,7 @@ mod tests {
                 error: None,
                 previous_onboarding_id: None,
                 inbound_verified_at: None,
+                sync: None,
                 created_at: "t".to_owned(),
                 updated_at: "t".to_owned(),
             },

@@ -17,7 +17,9 @@
 //!    follower polls it like YCloud's.
 //!
 //! Coexistence: `subscribe_app`, then `sync_contacts` and `sync_history` (`smb_app_data`),
-//! then 4; never registered. Meta accepts each sync once: a done one is never asked again, a
+//! then 4; never registered. The syncs are asked only within 24 hours of the onboarding
+//! (after that the onboarding's `sync` says why they were not), and what Meta answers (its
+//! `request_id`) is kept on the onboarding's `sync`, which Meta's webhooks carry on. Meta accepts each sync once: a done one is never asked again, a
 //! request left in flight by a restart is not repeated automatically (the onboarding stops
 //! `failed`, retryable), and Meta's `(#4)` to a repeated request counts as done.
 //!
@@ -29,14 +31,14 @@
 use std::sync::Arc;
 
 use secrecy::SecretString;
-use serde_json::{json, Value};
+use serde_json::Value;
 use wire::{ErrorCode, Mode, OnboardingError, OnboardingState, PhoneNumberId, StorageRegion};
 
 use crate::budget;
 use crate::pipeline::follower::Polled;
 use crate::pipeline::lease::Lease;
 use crate::pipeline::{Flow, Pipeline};
-use crate::providers::meta::{pin, Direct, MetaError, Op, SyncType, REQUEST_LIMIT};
+use crate::providers::meta::{pin, Direct, MetaError, Op};
 use crate::providers::Provider;
 use crate::rules::number_outcome;
 use crate::rules::person_error;
@@ -129,7 +131,7 @@ impl Pipeline {
     }
 
     /// A refused or failed call: the error it becomes, on the step and the onboarding.
-    async fn fail_direct(
+    pub(super) async fn fail_direct(
         &self,
         id: &str,
         w: &mut Writes,
@@ -376,62 +378,14 @@ impl Pipeline {
                 }
             }
             Mode::Standard => {}
-            // 3'. Coexistence: ask for the contacts, then the history, once each.
+            // 3'. Coexistence: ask for the contacts, then the history, once each, within
+            //     24 hours of the onboarding (`sync.rs`).
             Mode::Coexistence => {
-                for (step, sync) in [
-                    (Step::SyncContacts, SyncType::Contacts),
-                    (Step::SyncHistory, SyncType::History),
-                ] {
-                    match steps.get(step) {
-                        Some(s) if s.status == StepStatus::Done => continue,
-                        Some(s) if s.status == StepStatus::Started => {
-                            let error = OnboardingError {
-                                code: ErrorCode::UpstreamTimeout,
-                                message: format!(
-                                    "The proxy stopped while asking Meta for the {} sync, and \
-                                     Meta accepts each sync once, so it is not asked again \
-                                     automatically; retry to ask again (Meta's refusal of a \
-                                     repeated request counts as done).",
-                                    sync.as_str()
-                                ),
-                                retryable: true,
-                                upstream_request_id: None,
-                                retry_after: None,
-                                candidates: Vec::new(),
-                            };
-                            let result = serde_json::to_value(&error).ok();
-                            return self
-                                .stop(
-                                    id,
-                                    w,
-                                    OnboardingState::Failed,
-                                    error,
-                                    Some((step, result.as_ref())),
-                                )
-                                .await;
-                        }
-                        _ => {}
-                    }
-                    w.start_step(step, OnboardingState::Binding);
-                    store.commit(id, w).await?;
-                    self.notify(id).await;
-                    self.lease_current(id)?;
-                    match direct.api.sync(&token, phone, sync).await {
-                        Ok(answer) => {
-                            w.finish_step(step, StepStatus::Done, Some(&answer), Update::default())
-                        }
-                        // A repeated request: Meta has this sync already.
-                        Err(e) if e.code() == Some(REQUEST_LIMIT) => {
-                            tracing::info!(
-                                id,
-                                sync = sync.as_str(),
-                                "Meta says the sync was requested before"
-                            );
-                            let answer = json!({"requested_before": true});
-                            w.finish_step(step, StepStatus::Done, Some(&answer), Update::default())
-                        }
-                        Err(e) => return self.fail_direct(id, w, step, Op::Sync, &e).await,
-                    }
+                if let Some(flow) = self
+                    .ask_for_sync(direct, onboarding, steps, w, &token, phone)
+                    .await?
+                {
+                    return Ok(flow);
                 }
             }
         }

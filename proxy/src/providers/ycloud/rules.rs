@@ -243,6 +243,7 @@ mod tests {
             error: None,
             previous_onboarding_id: None,
             inbound_verified_at: None,
+            sync: None,
             created_at: "2026-01-01T00:00:00.000000Z".to_owned(),
             updated_at: "2026-01-01T00:00:00.000000Z".to_owned(),
         };
