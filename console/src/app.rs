@@ -125,6 +125,7 @@ fn SignIn() -> impl IntoView {
 #[component]
 fn Shell(page: RwSignal<Page>) -> impl IntoView {
     let auth = expect_context::<Auth>();
+    provide_context(views::Confirm::new());
     let sign_out = move |_| {
         spawn_local(async move {
             let _ = auth.call("POST", "/console/logout", None).await;
@@ -165,6 +166,7 @@ fn Shell(page: RwSignal<Page>) -> impl IntoView {
                 Page::Funnel => view! { <views::funnel::FunnelView/> }.into_any(),
                 Page::Setup => view! { <views::setup::SetupView/> }.into_any(),
             }}
+            <views::ConfirmDialog/>
         </main>
     }
 }

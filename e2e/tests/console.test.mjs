@@ -1,9 +1,12 @@
-// The partner console in Chromium, as a partner's support person uses it: sign in with a
-// partner API key, create a link, watch the customer (a second browser context) complete a
-// sandbox sign-up with it and reach connected without reloading, break the webhook
-// receiver, see the failed delivery, redeliver it, send a test event, sign out. axe-core
-// audits every view; screenshots go to target/screenshots/ (docs/screenshots/ with
-// UPDATE_SCREENSHOTS=1). Deliveries are verified with the `standardwebhooks` npm package.
+// The partner console in Chromium, as a partner's support person uses it, with the keyboard
+// alone (Tab, Shift+Tab, Enter, Space, Escape; no pointer): sign in with a partner API key,
+// create a link, watch the customer (a second browser context) complete a sandbox sign-up
+// with it and reach connected without reloading, filter and search for it, open it, confirm
+// an action in its dialog (focus kept inside, and given back), read each delivery attempt,
+// break the webhook receiver, see the failed delivery, redeliver it, send a test event, read
+// the funnel and the setup check, sign out. axe-core audits every view; screenshots go to
+// target/screenshots/ (docs/screenshots/ with UPDATE_SCREENSHOTS=1). Deliveries are verified
+// with the `standardwebhooks` npm package.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -65,6 +68,56 @@ after(async () => {
   await receiver?.close();
 });
 
+/** Whether the focused element matches `selector`. */
+function focusIs(page, selector) {
+  return page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector);
+}
+
+/**
+ * Presses Tab until the focused element matches `selector`: Shift+Tab while the target comes
+ * before the focus in the page, as a person would.
+ */
+async function tabTo(page, selector, max = 150) {
+  await page.locator(selector).first().waitFor();
+  for (let i = 0; i < max; i++) {
+    const where = await page.evaluate((s) => {
+      const active = document.activeElement;
+      if (active?.matches(s)) return 'here';
+      const target = document.querySelector(s);
+      if (!target || !active || active === document.body) return 'Tab';
+      return target.compareDocumentPosition(active) & Node.DOCUMENT_POSITION_FOLLOWING ? 'Shift+Tab' : 'Tab';
+    }, selector);
+    if (where === 'here') return;
+    await page.keyboard.press(where);
+  }
+  throw new Error(`the keyboard never reached ${selector}`);
+}
+
+/** Tabs to `selector` and presses `key` on it (Enter by default). */
+async function press(page, selector, key = 'Enter') {
+  await tabTo(page, selector);
+  await page.keyboard.press(key);
+}
+
+/**
+ * Opens the confirmation of the action whose button is `button`, checks that Tab and
+ * Shift+Tab stay inside the dialog, and confirms it; focus comes back to the button.
+ */
+async function confirmWithKeyboard(page, button) {
+  const dialog = page.getByTestId('confirm-dialog');
+  await press(page, button);
+  await dialog.waitFor();
+  assert.ok(await focusIs(page, '[data-testid="confirm-no"]'), 'Cancel has the focus first');
+  for (const key of ['Tab', 'Tab', 'Shift+Tab', 'Shift+Tab', 'Tab']) {
+    await page.keyboard.press(key);
+    assert.ok(await page.evaluate(() => !!document.activeElement?.closest('dialog[open]')), `${key} stays in the dialog`);
+  }
+  assert.ok(await focusIs(page, '[data-testid="confirm-yes"]'));
+  await page.keyboard.press('Enter');
+  await dialog.waitFor({ state: 'hidden' });
+  assert.ok(await focusIs(page, button), `focus back on ${button}`);
+}
+
 async function assertAccessible(page, view) {
   assert.deepEqual(await axeViolations(page), [], `axe violations in the console's ${view} view`);
 }
@@ -83,12 +136,13 @@ test('without partner keys there is no console', async () => {
   }
 });
 
-test('sign in, link, live sign-up, failed delivery redelivered, test event, sign out', async () => {
+test('by keyboard alone: sign in, link, live sign-up, search, an action confirmed, attempts, redelivery, test event, funnel, setup, sign out', async () => {
   const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1100, height: 800 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  page.on('dialog', (d) => d.accept());
+  // Every confirmation is the console's own dialog: a native one would be a regression.
+  page.on('dialog', (d) => { errors.push(`native dialog: ${d.message()}`); d.dismiss(); });
 
   // Sign in, by keyboard alone: the key is typed, Enter submits.
   await page.goto(`${proxy.url}/console`);
@@ -100,7 +154,9 @@ test('sign in, link, live sign-up, failed delivery redelivered, test event, sign
   await page.keyboard.type('not-the-key-0123456789abcdef0123456789');
   await page.keyboard.press('Enter');
   await page.getByText('That is not one of this proxy').waitFor();
-  await page.locator('#key').fill(PARTNER_KEY);
+  await tabTo(page, '#key');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(PARTNER_KEY);
   await page.keyboard.press('Enter');
   await page.getByTestId('nav-onboardings').waitFor();
   // The key is nowhere the page can read later; the cookie is HttpOnly.
@@ -113,10 +169,12 @@ test('sign in, link, live sign-up, failed delivery redelivered, test event, sign
   await page.evaluate(() => { window.__noReload = true; });
 
   // A link for a customer on the phone, with its QR code.
-  await page.getByTestId('nav-links').click();
-  await page.locator('#l-customer').fill('acme-customer-7');
-  await page.locator('#l-metadata').fill('{"plan": "pro"}');
-  await page.getByTestId('create-link').click();
+  await press(page, '[data-testid="nav-links"]');
+  await tabTo(page, '#l-customer');
+  await page.keyboard.type('acme-customer-7');
+  await tabTo(page, '#l-metadata');
+  await page.keyboard.type('{"plan": "pro"}');
+  await press(page, '[data-testid="create-link"]', 'Space');
   const url = await page.getByTestId('link-url').inputValue();
   assert.match(url, new RegExp(`^${proxy.url}/\\?session=ses_`));
   await page.getByTestId('link-qr').waitFor();
@@ -124,7 +182,7 @@ test('sign in, link, live sign-up, failed delivery redelivered, test event, sign
   await shot(page, 'links');
 
   // The customer completes the sandbox sign-up in a browser of their own.
-  await page.getByTestId('nav-onboardings').click();
+  await press(page, '[data-testid="nav-onboardings"]');
   const customer = await (await browser.newContext({ locale: 'en-US' })).newPage();
   await customer.goto(url);
   await waitForState(customer, 'ready');
@@ -133,37 +191,81 @@ test('sign in, link, live sign-up, failed delivery redelivered, test event, sign
   await customer.context().close();
 
   // The console shows it connected without a reload.
-  const row = page.locator('[data-testid="onboardings"] tbody tr').first();
+  const rows = page.locator('[data-testid="onboardings"] tbody tr');
+  const row = rows.first();
   await row.locator('[data-state="connected"]').waitFor({ timeout: 15000 });
   assert.equal(await row.locator('td').nth(1).textContent(), 'acme-customer-7');
   assert.equal(await page.evaluate(() => window.__noReload), true);
   await assertAccessible(page, 'onboardings');
   await shot(page, 'onboardings');
+  const id = await row.getAttribute('data-onboarding');
 
-  // One onboarding: steps, and the events sent for it, delivered.
-  await row.locator('a').first().click();
+  // Filters and search, from the keyboard: a state typed into its list, a customer, and the
+  // number as people write it (the display number, with its spaces and dashes).
+  const listed = await (await page.request.get(`${proxy.url}/api/partner/onboardings/${id}`)).json();
+  const display = listed.phone_number.display_phone_number;
+  assert.match(display, /^\+1 555-/);
+  await tabTo(page, '#f-state');
+  await page.keyboard.type('c');
+  assert.equal(await page.locator('#f-state').inputValue(), 'connected');
+  await tabTo(page, '#f-customer');
+  await page.keyboard.type('nobody-here');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('no-onboardings').waitFor();
+  await tabTo(page, '#f-customer');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Backspace');
+  await tabTo(page, '#f-search');
+  await page.keyboard.type(display);
+  await page.keyboard.press('Enter');
+  await page.locator(`[data-testid="onboardings"] tbody tr[data-onboarding="${id}"]`).waitFor();
+  assert.equal(await rows.count(), 1);
+
+  // One onboarding: steps, and the events sent for it, delivered, each attempt listed.
+  await press(page, `#open-${id}`);
   await page.locator('[data-testid="onboarding-state"] [data-state="connected"]').waitFor();
   await page.locator('[data-testid="steps"] li').first().waitFor();
   const connectedEvent = page.locator('[data-testid="events"] tr', { hasText: 'onboarding.connected' });
   await connectedEvent.locator('[data-state="delivered"]').waitFor({ timeout: 15000 });
+  const eventId = await connectedEvent.getAttribute('data-event');
+  await press(page, `tr[data-event="${eventId}"] summary`);
+  await connectedEvent.locator('li[data-attempt="1"][data-status="204"]').waitFor();
+  assert.match(await connectedEvent.locator('li[data-attempt="1"]').textContent(), /^#1 · .* UTC · HTTP 204 · took \d+ ms$/);
   await assertAccessible(page, 'onboarding');
   await shot(page, 'onboarding');
 
+  // An action in its dialog: Escape leaves without acting, focus back on the button; then
+  // confirmed, the proxy's answer is shown (a connected onboarding has nothing to retry).
+  const retried = [];
+  page.on('request', (r) => { if (r.url().endsWith(`/api/partner/onboardings/${id}/retry`)) retried.push(r.method()); });
+  await press(page, '#action-retry');
+  await page.getByTestId('confirm-dialog').waitFor();
+  await assertAccessible(page, 'confirmation dialog');
+  await page.keyboard.press('Escape');
+  await page.getByTestId('confirm-dialog').waitFor({ state: 'hidden' });
+  assert.ok(await focusIs(page, '#action-retry'), 'Escape gives the focus back');
+  assert.deepEqual(retried, []);
+  await confirmWithKeyboard(page, '#action-retry');
+  await page.getByTestId('notice').getByText('nothing to retry', { exact: false }).waitFor();
+  assert.deepEqual(retried, ['POST']);
+
   // The receiver breaks; the event posted again fails and shows among the deliveries.
   receiver.broken = true;
-  const eventId = await connectedEvent.getAttribute('data-event');
-  await connectedEvent.getByTestId('redeliver').click();
-  await page.getByTestId('nav-deliveries').click();
+  await confirmWithKeyboard(page, `#redeliver-${eventId}`);
+  await page.getByTestId('notice').getByText('The event is being posted again').waitFor();
+  await press(page, '[data-testid="nav-deliveries"]');
   const failing = page.locator(`[data-testid="pending"] tr[data-event="${eventId}"], [data-testid="failed"] tr[data-event="${eventId}"]`);
   await failing.waitFor({ timeout: 15000 });
-  await failing.getByText('answered 500').waitFor();
+  await failing.getByText('answered 500', { exact: true }).waitFor();
+  await press(page, `tr[data-event="${eventId}"] summary`);
+  await failing.locator('li[data-attempt="2"][data-status="500"]').waitFor();
   await assertAccessible(page, 'deliveries');
   await shot(page, 'deliveries');
 
   // Fixed, and redelivered from the console: the receiver gets it, signed.
   receiver.broken = false;
   const before = receiver.deliveries.length;
-  await failing.getByTestId('redeliver').click();
+  await confirmWithKeyboard(page, `#redeliver-${eventId}`);
   await failing.waitFor({ state: 'detached', timeout: 15000 });
   const wh = new Webhook(WEBHOOK_SECRET);
   const redelivered = await eventually(
@@ -174,20 +276,20 @@ test('sign in, link, live sign-up, failed delivery redelivered, test event, sign
   assert.equal(verified.data.customer_ref, 'acme-customer-7');
 
   // A test event: a signed ping.
-  await page.getByTestId('test-event').click();
+  await press(page, '[data-testid="test-event"]', 'Space');
   await page.getByTestId('notice').getByText('A signed ping was sent').waitFor();
   const ping = await eventually(() => receiver.deliveries.find((d) => JSON.parse(d.body).type === 'ping'), 'the ping');
   assert.equal(wh.verify(ping.body, ping.headers).type, 'ping');
 
   // The funnel and the setup check.
-  await page.getByTestId('nav-funnel').click();
+  await press(page, '[data-testid="nav-funnel"]');
   const funnel = page.getByTestId('funnel-chart');
   await funnel.locator('[data-count="1"]').first().waitFor();
-  await page.getByTestId('days-30').click();
+  await press(page, '[data-testid="days-30"]', 'Space');
   assert.equal(await page.getByTestId('days-30').getAttribute('aria-pressed'), 'true');
   await assertAccessible(page, 'funnel');
   await shot(page, 'funnel');
-  await page.getByTestId('nav-setup').click();
+  await press(page, '[data-testid="nav-setup"]');
   await page.getByTestId('settings').waitFor();
   assert.equal(await page.getByTestId('setup-mode').textContent(), 'sandbox');
   assert.match(await page.getByTestId('last-delivery').textContent(), /delivered/);
@@ -196,8 +298,25 @@ test('sign in, link, live sign-up, failed delivery redelivered, test event, sign
   await assertAccessible(page, 'setup');
   await shot(page, 'setup');
 
+  // Asking to reauthorize calls its partner API route and shows the outcome: the
+  // onboarding's new state, the proxy's refusal, or that this proxy does not offer it.
+  await press(page, '[data-testid="nav-onboardings"]');
+  await press(page, `#open-${id}`);
+  await page.locator('[data-testid="onboarding-state"] [data-state]').waitFor();
+  const answered = page.waitForResponse((r) => r.request().method() === 'POST'
+    && r.url() === `${proxy.url}/api/partner/onboardings/${id}/reauthorize`);
+  await confirmWithKeyboard(page, '#action-reauthorize');
+  const answer = await answered;
+  const body = await answer.json().catch(() => null);
+  const expected = answer.ok()
+    ? `Done. The onboarding is now: ${body.state.replace('_', ' ')}${body.error?.code ? ` (${body.error.code})` : ''}`
+    : (answer.status() === 404 && body?.error?.code === 'not_found')
+      ? 'This proxy does not offer this action'
+      : body.error.message;
+  await page.getByTestId('notice').getByText(expected, { exact: false }).waitFor();
+
   // Sign out: the form again, and the old cookie opens nothing.
-  await page.getByTestId('signout').click();
+  await press(page, '[data-testid="signout"]');
   await page.getByTestId('signin').waitFor();
   const res = await page.request.get(`${proxy.url}/api/partner/onboardings`);
   assert.equal(res.status(), 401);

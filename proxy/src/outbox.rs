@@ -17,7 +17,7 @@ use standardwebhooks::Webhook;
 
 use crate::clock::Clock;
 use crate::config::{OutboxTuning, PartnerWebhook};
-use crate::store::{Attempt, DueEvent, Store};
+use crate::store::{Attempt, DueEvent, Posted, Store};
 
 /// Events posted at once by one deliverer.
 const CONCURRENCY: usize = 8;
@@ -110,7 +110,7 @@ impl Deliverer {
         let lease = time::Duration::try_from(self.tuning.lease).unwrap_or(time::Duration::MINUTE);
         let due = self.store.take_due_events(now, now + lease, BATCH).await?;
         let n = due.len();
-        let outcomes: Vec<(String, Attempt)> = futures_util::stream::iter(due)
+        let outcomes: Vec<(String, Posted)> = futures_util::stream::iter(due)
             .map(|event| async move { (event.id.clone(), self.deliver(&event).await) })
             .buffer_unordered(CONCURRENCY)
             .collect()
@@ -123,8 +123,11 @@ impl Deliverer {
     }
 
     /// One attempt at one event, and what to record of it.
-    async fn deliver(&self, event: &DueEvent) -> Attempt {
-        let attempt = self.post(&event.id, &event.body).await;
+    async fn deliver(&self, event: &DueEvent) -> Posted {
+        let at = self.clock.now();
+        let started = std::time::Instant::now();
+        let (status, attempt) = self.post(&event.id, &event.body).await;
+        let duration = started.elapsed();
         let outcome = match attempt {
             Ok(()) => Attempt::Delivered,
             Err(error) => {
@@ -145,7 +148,13 @@ impl Deliverer {
                 Attempt::Failed { error, next }
             }
         };
-        outcome
+        Posted {
+            outcome,
+            at,
+            duration,
+            status,
+            before: event.attempts,
+        }
     }
 
     /// Posts a signed `ping` event now (once, not stored: a test of the endpoint and its
@@ -159,7 +168,7 @@ impl Deliverer {
         let this = self.clone();
         let event = id.clone();
         tokio::spawn(async move {
-            match this.post(&event, &body).await {
+            match this.post(&event, &body).await.1 {
                 Ok(()) => tracing::info!(event = %event, "partner webhook test delivered"),
                 Err(error) => tracing::warn!(event = %event, %error, "partner webhook test failed"),
             }
@@ -167,19 +176,19 @@ impl Deliverer {
         id
     }
 
-    /// One signed POST; `Err` with a short reason (a status, or the kind of transport
-    /// failure: never a header or the body).
-    async fn post(&self, id: &str, body: &str) -> Result<(), String> {
+    /// One signed POST: the receiver's status, when one came, and `Err` with a short reason
+    /// (a status, or the kind of transport failure: never a header or the body).
+    async fn post(&self, id: &str, body: &str) -> (Option<u16>, Result<(), String>) {
         let timestamp = self.clock.now().unix_timestamp();
         // The stored body is an object: the flag goes first, before what it held.
         let body = match (self.sandbox, body.strip_prefix('{')) {
             (true, Some(rest)) => format!("{{\"sandbox\":true,{rest}"),
             _ => body.to_owned(),
         };
-        let signature = self
-            .signer
-            .sign(id, timestamp, body.as_bytes())
-            .map_err(|e| format!("cannot sign: {e}"))?;
+        let signature = match self.signer.sign(id, timestamp, body.as_bytes()) {
+            Ok(signature) => signature,
+            Err(e) => return (None, Err(format!("cannot sign: {e}"))),
+        };
         let response = self
             .client
             .post(self.url.clone())
@@ -189,19 +198,26 @@ impl Deliverer {
             .header("webhook-signature", signature)
             .body(body)
             .send()
-            .await
-            .map_err(|e| match e {
-                e if e.is_timeout() => "timed out".to_owned(),
-                e if e.is_connect() => "connection refused or failed".to_owned(),
-                _ => "transport error".to_owned(),
-            })?;
+            .await;
+        let response = match response {
+            Ok(response) => response,
+            Err(e) => {
+                let why = match e {
+                    e if e.is_timeout() => "timed out",
+                    e if e.is_connect() => "connection refused or failed",
+                    _ => "transport error",
+                };
+                return (None, Err(why.to_owned()));
+            }
+        };
         let status = response.status();
         // The answer's body is not read: a receiver has nothing to tell but its status.
         drop(response);
-        match status.is_success() {
+        let outcome = match status.is_success() {
             true => Ok(()),
             false => Err(format!("answered {}", status.as_u16())),
-        }
+        };
+        (Some(status.as_u16()), outcome)
     }
 }
 

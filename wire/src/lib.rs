@@ -31,12 +31,13 @@ pub use ids::{
 pub use meta::{Credentials, Pin, SetPin, StorageRegion};
 pub use names::UnknownName;
 pub use partner::{
-    ClientToken, CountryCode, CreateSession, CreatedOnboarding, Delivery, DeliveryState,
-    ErrorMessage, EventData, EventPage, EventType, Locale, Metadata, OnboardingPage, PartnerEvent,
-    PartnerOnboarding, ReauthorizeTarget, ReportSignupEvent, Session, SessionInfo, SessionLifetime,
-    SessionLookup, SessionPage, SessionToken, SignupEventKind, SignupOutcome, DEFAULT_PAGE,
-    DEFAULT_SESSION_SECONDS, MAX_ERROR_MESSAGE_CHARS, MAX_METADATA_BYTES,
-    MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
+    ClientToken, CountryCode, CreateSession, CreatedOnboarding, Delivery, DeliveryAttempt,
+    DeliveryState, ErrorMessage, EventData, EventPage, EventType, Locale, Metadata, OnboardingPage,
+    PartnerEvent, PartnerOnboarding, ReauthorizeTarget, ReportSignupEvent, Session, SessionInfo,
+    SessionLifetime, SessionLookup, SessionPage, SessionToken, SignupEventKind, SignupOutcome,
+    DEFAULT_PAGE, DEFAULT_SESSION_SECONDS, MAX_DELIVERY_HISTORY, MAX_ERROR_MESSAGE_CHARS,
+    MAX_METADATA_BYTES, MAX_ONBOARDINGS_PER_SESSION, MAX_PAGE, MAX_SESSION_SECONDS,
+    MIN_SESSION_SECONDS,
 };
 pub use prefill::{
     Prefill, PrefillAddress, PrefillBusiness, PrefillBusinessPhone, PrefillFields, PrefillPhone,

@@ -1,14 +1,62 @@
 //! Webhook deliveries that need attention: failed ones and pending ones (each with its
-//! attempts and last error), redelivered on request; and a signed test event.
+//! attempts, one by one, and last error), redelivered on request; and a signed test event.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
 
-use super::{confirmed, error_text, every_poll, state_badge, Notice};
+use super::{error_text, every_poll, set_if_changed, state_badge, Confirm, Notice};
 use crate::auth::Auth;
 use crate::format::{or_dash, text, time};
 use crate::i18n::{t, Msg};
+
+/// The id of event `event`'s "redeliver" button (focus returns there from the dialog).
+pub fn redeliver_button_id(event: &str) -> String {
+    format!("redeliver-{event}")
+}
+
+/// An attempt of the delivery's `history` in one line: `#3 · <time> · answered 500 · took
+/// 12 ms · next attempt <time>`.
+fn attempt_line(a: &Value) -> String {
+    let result = match (a["error"].as_str(), a["status"].as_u64()) {
+        (Some(error), _) => error.to_owned(),
+        (None, Some(status)) => format!("HTTP {status}"),
+        (None, None) => t(Msg::NoAnswer).to_owned(),
+    };
+    let mut line = format!(
+        "#{} · {} · {result} · {} {} ms",
+        text(&a["attempt"]),
+        time(&text(&a["at"])),
+        t(Msg::Took),
+        text(&a["duration_ms"])
+    );
+    if let Some(next) = a["next_attempt_at"].as_str() {
+        line.push_str(&format!(" · {} {}", t(Msg::NextAttempt), time(next)));
+    }
+    line
+}
+
+/// The delivery's attempts: the count, and each attempt behind a disclosure (a proxy that
+/// keeps no history shows the count alone).
+fn attempts_cell(delivery: &Value, kind: &str) -> impl IntoView {
+    let count = or_dash(&delivery["attempts"]);
+    let history = delivery["history"].as_array().cloned().unwrap_or_default();
+    if history.is_empty() {
+        return view! { {count} }.into_any();
+    }
+    let label = format!("{} {kind}", t(Msg::AttemptsOf));
+    view! {
+        <details class="attempts" data-testid="attempts">
+            <summary>{count}" "<span class="muted">{t(Msg::ShowEachAttempt)}</span></summary>
+            <ol aria-label=label>
+                {history.iter().map(|a| view! {
+                    <li data-attempt=text(&a["attempt"]) data-status=text(&a["status"])>{attempt_line(a)}</li>
+                }).collect_view()}
+            </ol>
+        </details>
+    }
+    .into_any()
+}
 
 /// Events as a table with their delivery and a "redeliver" button each.
 pub fn event_table(list: Vec<Value>, redeliver: impl Fn(String) + Copy + 'static) -> impl IntoView {
@@ -39,12 +87,13 @@ pub fn event_table(list: Vec<Value>, redeliver: impl Fn(String) + Copy + 'static
                                 view! { <a href=format!("#/onboardings/{onboarding}")>{onboarding.chars().take(8).collect::<String>()}</a> }.into_any()
                             }}</td>
                             <td>{state_badge(state)}</td>
-                            <td>{or_dash(&e["delivery"]["attempts"])}</td>
+                            <td>{attempts_cell(&e["delivery"], &text(&e["type"]))}</td>
                             <td>{or_dash(&e["delivery"]["last_error"])}</td>
                             <td>{e["delivery"]["next_attempt_at"].as_str().map(time).unwrap_or_else(|| "–".to_owned())}</td>
                             <td>{can.then(|| {
                                 let label = format!("{} {}", t(Msg::Redeliver), text(&e["type"]));
                                 view! { <button type="button" class="secondary" data-testid="redeliver" aria-label=label
+                                    id=redeliver_button_id(&id)
                                     on:click=move |_| redeliver(id.clone())>{t(Msg::Redeliver)}</button> }
                             })}</td>
                         </tr>
@@ -59,6 +108,7 @@ pub fn event_table(list: Vec<Value>, redeliver: impl Fn(String) + Copy + 'static
 #[component]
 pub fn Deliveries() -> impl IntoView {
     let auth = expect_context::<Auth>();
+    let confirm = expect_context::<Confirm>();
     let failed = RwSignal::new(None::<Vec<Value>>);
     let pending = RwSignal::new(None::<Vec<Value>>);
     let notice = RwSignal::new(None::<(bool, String)>);
@@ -73,9 +123,10 @@ pub fn Deliveries() -> impl IntoView {
                     )
                     .await
                 {
-                    Ok(page) => {
-                        into.set(Some(page["data"].as_array().cloned().unwrap_or_default()))
-                    }
+                    Ok(page) => set_if_changed(
+                        into,
+                        Some(page["data"].as_array().cloned().unwrap_or_default()),
+                    ),
                     Err(e) => notice.set(Some((false, error_text(&e)))),
                 }
             }
@@ -83,24 +134,25 @@ pub fn Deliveries() -> impl IntoView {
     };
     every_poll(load);
     let redeliver = move |event: String| {
-        if !confirmed(t(Msg::ConfirmRedeliver)) {
-            return;
-        }
-        spawn_local(async move {
-            match auth
-                .call(
-                    "POST",
-                    &format!("/api/partner/events/{event}/redeliver"),
-                    None,
-                )
-                .await
-            {
-                Ok(_) => {
-                    notice.set(Some((true, t(Msg::RedeliverQueued).to_owned())));
-                    load();
+        let button = redeliver_button_id(&event);
+        confirm.ask(Msg::ConfirmRedeliver, Msg::Redeliver, button, move || {
+            let event = event.clone();
+            spawn_local(async move {
+                match auth
+                    .call(
+                        "POST",
+                        &format!("/api/partner/events/{event}/redeliver"),
+                        None,
+                    )
+                    .await
+                {
+                    Ok(_) => {
+                        notice.set(Some((true, t(Msg::RedeliverQueued).to_owned())));
+                        load();
+                    }
+                    Err(e) => notice.set(Some((false, error_text(&e)))),
                 }
-                Err(e) => notice.set(Some((false, error_text(&e)))),
-            }
+            });
         });
     };
     let test_event = move |_| {

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{json, Map, Value};
 
-use super::{confirmed, error_text, Notice};
+use super::{error_text, Confirm, Notice};
 use crate::api::encode;
 use crate::auth::Auth;
 use crate::format::{or_dash, text, time};
@@ -34,6 +34,7 @@ fn object_field(text: &str) -> Result<Option<Map<String, Value>>, ()> {
 #[component]
 pub fn Links() -> impl IntoView {
     let auth = expect_context::<Auth>();
+    let confirm = expect_context::<Confirm>();
     let customer = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let standard = RwSignal::new(true);
@@ -119,20 +120,21 @@ pub fn Links() -> impl IntoView {
         });
     };
     let revoke = move |id: String| {
-        if !confirmed(t(Msg::ConfirmRevoke)) {
-            return;
-        }
-        spawn_local(async move {
-            match auth
-                .call("DELETE", &format!("/api/partner/sessions/{id}"), None)
-                .await
-            {
-                Ok(_) => {
-                    notice.set(Some((true, t(Msg::LinkRevoked).to_owned())));
-                    load();
+        let button = format!("revoke-{id}");
+        confirm.ask(Msg::ConfirmRevoke, Msg::Revoke, button, move || {
+            let id = id.clone();
+            spawn_local(async move {
+                match auth
+                    .call("DELETE", &format!("/api/partner/sessions/{id}"), None)
+                    .await
+                {
+                    Ok(_) => {
+                        notice.set(Some((true, t(Msg::LinkRevoked).to_owned())));
+                        load();
+                    }
+                    Err(e) => notice.set(Some((false, error_text(&e)))),
                 }
-                Err(e) => notice.set(Some((false, error_text(&e)))),
-            }
+            });
         });
     };
 
@@ -233,7 +235,7 @@ pub fn Links() -> impl IntoView {
                                     <td>{or_dash(&s["onboardings_created"])}</td>
                                     <td>{if revoked { t(Msg::Revoked) } else { t(Msg::Active) }}</td>
                                     <td>{(!revoked).then(|| view! {
-                                        <button type="button" class="secondary" data-testid="revoke"
+                                        <button type="button" class="secondary" data-testid="revoke" id=format!("revoke-{id}")
                                             aria-label=format!("{} {}", t(Msg::Revoke), text(&s["customer_ref"]))
                                             on:click=move |_| revoke(id.clone())>{t(Msg::Revoke)}</button>
                                     })}</td>

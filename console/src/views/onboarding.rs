@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
 
-use super::{confirmed, error_text, every_poll, state_badge, Notice};
+use super::{error_text, every_poll, set_if_changed, state_badge, Confirm, Notice};
 use crate::auth::Auth;
 use crate::format::{or_dash, text, time};
 use crate::i18n::{t, Msg};
@@ -38,6 +38,7 @@ const ACTIONS: [(Msg, &str, Msg, &str); 4] = [
 #[component]
 pub fn Detail(id: String) -> impl IntoView {
     let auth = expect_context::<Auth>();
+    let confirm = expect_context::<Confirm>();
     let onboarding = RwSignal::new(None::<Value>);
     let events = RwSignal::new(Vec::<Value>::new());
     let notice = RwSignal::new(None::<(bool, String)>);
@@ -50,7 +51,7 @@ pub fn Detail(id: String) -> impl IntoView {
                     .call("GET", &format!("/api/partner/onboardings/{id}"), None)
                     .await
                 {
-                    Ok(o) => onboarding.set(Some(o)),
+                    Ok(o) => set_if_changed(onboarding, Some(o)),
                     Err(e) => notice.set(Some((false, error_text(&e)))),
                 }
                 if let Ok(page) = auth
@@ -61,7 +62,7 @@ pub fn Detail(id: String) -> impl IntoView {
                     )
                     .await
                 {
-                    events.set(page["data"].as_array().cloned().unwrap_or_default());
+                    set_if_changed(events, page["data"].as_array().cloned().unwrap_or_default());
                 }
             });
         }
@@ -70,55 +71,56 @@ pub fn Detail(id: String) -> impl IntoView {
 
     let act = {
         let id = id.clone();
-        move |route: &'static str, question: Msg| {
-            if !confirmed(t(question)) {
-                return;
-            }
+        move |route: &'static str, label: Msg, question: Msg, button: &'static str| {
             let (id, load) = (id.clone(), load.clone());
-            spawn_local(async move {
-                match auth
-                    .call(
-                        "POST",
-                        &format!("/api/partner/onboardings/{id}/{route}"),
-                        None,
-                    )
-                    .await
-                {
-                    Ok(answer) => {
-                        notice.set(Some((true, t(Msg::ActionDone).to_owned())));
-                        // A restart answers the new onboarding: go there.
-                        let new_id = answer["id"].as_str().unwrap_or_default();
-                        if route == "restart" && !new_id.is_empty() && new_id != id {
-                            let _ = window()
-                                .location()
-                                .set_hash(&format!("#/onboardings/{new_id}"));
+            confirm.ask(question, label, button.to_owned(), move || {
+                let (id, load) = (id.clone(), load.clone());
+                spawn_local(async move {
+                    match auth
+                        .call(
+                            "POST",
+                            &format!("/api/partner/onboardings/{id}/{route}"),
+                            None,
+                        )
+                        .await
+                    {
+                        Ok(answer) => {
+                            notice.set(Some((true, outcome(&answer))));
+                            // A restart answers the new onboarding: go there.
+                            let new_id = answer["id"].as_str().unwrap_or_default();
+                            if route == "restart" && !new_id.is_empty() && new_id != id {
+                                let _ = window()
+                                    .location()
+                                    .set_hash(&format!("#/onboardings/{new_id}"));
+                            }
+                            load();
                         }
-                        load();
+                        Err(e) if e.not_offered() => {
+                            notice.set(Some((false, t(Msg::NotOffered).to_owned())))
+                        }
+                        Err(e) => notice.set(Some((false, error_text(&e)))),
                     }
-                    Err(e) if e.not_offered() => {
-                        notice.set(Some((false, t(Msg::NotOffered).to_owned())))
-                    }
-                    Err(e) => notice.set(Some((false, error_text(&e)))),
-                }
+                });
             });
         }
     };
     let redeliver = move |event: String| {
-        if !confirmed(t(Msg::ConfirmRedeliver)) {
-            return;
-        }
-        spawn_local(async move {
-            match auth
-                .call(
-                    "POST",
-                    &format!("/api/partner/events/{event}/redeliver"),
-                    None,
-                )
-                .await
-            {
-                Ok(_) => notice.set(Some((true, t(Msg::RedeliverQueued).to_owned()))),
-                Err(e) => notice.set(Some((false, error_text(&e)))),
-            }
+        let button = super::deliveries::redeliver_button_id(&event);
+        confirm.ask(Msg::ConfirmRedeliver, Msg::Redeliver, button, move || {
+            let event = event.clone();
+            spawn_local(async move {
+                match auth
+                    .call(
+                        "POST",
+                        &format!("/api/partner/events/{event}/redeliver"),
+                        None,
+                    )
+                    .await
+                {
+                    Ok(_) => notice.set(Some((true, t(Msg::RedeliverQueued).to_owned()))),
+                    Err(e) => notice.set(Some((false, error_text(&e)))),
+                }
+            });
         });
     };
 
@@ -177,8 +179,8 @@ pub fn Detail(id: String) -> impl IntoView {
                 <div class="actions">
                     {ACTIONS.into_iter().map(|(label, route, question, testid)| {
                         let act = act.clone();
-                        view! { <button type="button" class="secondary" data-testid=testid
-                            on:click=move |_| act(route, question)>{t(label)}</button> }
+                        view! { <button type="button" class="secondary" id=testid data-testid=testid
+                            on:click=move |_| act(route, label, question, testid)>{t(label)}</button> }
                     }).collect_view()}
                 </div>
             }
@@ -191,5 +193,40 @@ pub fn Detail(id: String) -> impl IntoView {
             }
             view! { {super::deliveries::event_table(list, redeliver)} }.into_any()
         }}
+    }
+}
+
+/// What an action left: the onboarding's state as its answer gives it (with its error's code,
+/// e.g. `reauthorize`), or "Done." when the answer names none.
+fn outcome(answer: &Value) -> String {
+    let state = text(&answer["state"]);
+    if state.is_empty() {
+        return t(Msg::ActionDone).to_owned();
+    }
+    let code = text(&answer["error"]["code"]);
+    let state = state.replace('_', " ");
+    match code.is_empty() {
+        true => format!("{} {state}", t(Msg::NowInState)),
+        false => format!("{} {state} ({code})", t(Msg::NowInState)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_action_says_where_it_left_the_onboarding() {
+        let reauthorize = serde_json::json!({"state": "action_required",
+            "error": {"code": "reauthorize", "message": "…"}});
+        assert_eq!(
+            outcome(&reauthorize),
+            "Done. The onboarding is now: action required (reauthorize)"
+        );
+        assert_eq!(
+            outcome(&serde_json::json!({"state": "pending"})),
+            "Done. The onboarding is now: pending"
+        );
+        assert_eq!(outcome(&Value::Null), "Done.");
     }
 }

@@ -1,11 +1,11 @@
-//! Onboardings: filtered by state and customer, searched by WABA or phone number id, newest
-//! first, page by page, read again every few seconds.
+//! Onboardings: filtered by state and customer, searched by WABA id, phone number id or
+//! phone number, newest first, page by page, read again every few seconds.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
 
-use super::{error_text, every_poll, state_badge, Notice, STATES};
+use super::{error_text, every_poll, set_if_changed, state_badge, Notice, STATES};
 use crate::api::encode;
 use crate::auth::Auth;
 use crate::format::{or_dash, time};
@@ -47,9 +47,12 @@ pub fn List() -> impl IntoView {
                 .await
             {
                 Ok(page) => {
-                    rows.set(Some(page["data"].as_array().cloned().unwrap_or_default()));
-                    next.set(page["next_cursor"].as_str().map(str::to_owned));
-                    notice.set(None);
+                    set_if_changed(
+                        rows,
+                        Some(page["data"].as_array().cloned().unwrap_or_default()),
+                    );
+                    set_if_changed(next, page["next_cursor"].as_str().map(str::to_owned));
+                    set_if_changed(notice, None);
                 }
                 Err(e) => notice.set(Some((false, error_text(&e)))),
             }
@@ -85,7 +88,7 @@ pub fn List() -> impl IntoView {
             </div>
             <div>
                 <label for="f-search">{t(Msg::SearchWabaOrNumber)}</label>
-                <input id="f-search" type="search" inputmode="numeric" prop:value=move || search.get()
+                <input id="f-search" type="search" inputmode="tel" prop:value=move || search.get()
                     on:input=move |ev| search.set(event_target_value(&ev))/>
             </div>
             <button type="submit">{t(Msg::Apply)}</button>
@@ -110,7 +113,7 @@ pub fn List() -> impl IntoView {
                             let id = o["id"].as_str().unwrap_or_default().to_owned();
                             view! {
                                 <tr data-onboarding=id.clone()>
-                                    <td><a href=format!("#/onboardings/{id}")>{time(o["created_at"].as_str().unwrap_or_default())}</a></td>
+                                    <td><a href=format!("#/onboardings/{id}") id=format!("open-{id}")>{time(o["created_at"].as_str().unwrap_or_default())}</a></td>
                                     <td>{or_dash(&o["customer_ref"])}</td>
                                     <td>{or_dash(&o["mode"])}</td>
                                     <td>{state_badge(o["state"].as_str().unwrap_or_default().to_owned())}</td>

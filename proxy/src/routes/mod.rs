@@ -194,6 +194,7 @@ pub fn router(state: AppState) -> Router {
             get(meta::credentials),
         )
         .route("/api/partner/events", get(partner::events::events))
+        .route("/api/partner/events/{id}", get(partner::events::event))
         .route(
             "/api/partner/events/{id}/redeliver",
             post(partner::events::redeliver),

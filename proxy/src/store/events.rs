@@ -6,7 +6,10 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use time::OffsetDateTime;
-use wire::{Delivery, DeliveryState, EventType, PartnerEvent, PartnerOnboarding};
+use wire::{
+    Delivery, DeliveryAttempt, DeliveryState, EventType, PartnerEvent, PartnerOnboarding,
+    MAX_DELIVERY_HISTORY,
+};
 
 use super::partner::partner_view;
 use super::rows::{format_time, Columns};
@@ -47,6 +50,21 @@ pub enum Attempt {
         /// When to try again.
         next: Option<OffsetDateTime>,
     },
+}
+
+/// One POST of an event: how it went, and what its delivery's history keeps of it.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    /// How it went.
+    pub outcome: Attempt,
+    /// When it was sent.
+    pub at: OffsetDateTime,
+    /// How long the receiver took (or until the attempt failed).
+    pub duration: std::time::Duration,
+    /// The receiver's HTTP status, when one came.
+    pub status: Option<u16>,
+    /// Attempts made before it ([`DueEvent::attempts`]).
+    pub before: u32,
 }
 
 /// Writes the event `kind` about onboarding `id` on `tx` (inside the change's transaction),
@@ -181,9 +199,29 @@ fn event_from_row(row: &AnyRow) -> Result<PartnerEvent, StoreError> {
                 DeliveryState::Pending => row.try_get("next_attempt_at")?,
                 _ => None,
             },
+            history: Vec::new(),
         }),
         id,
     })
+}
+
+/// One row of `partner_event_attempts`: its event's id, and the attempt.
+fn attempt_from_row(row: &AnyRow) -> Result<(String, DeliveryAttempt), StoreError> {
+    let event: String = row.try_get("event_id")?;
+    let attempt: i64 = row.try_get("attempt")?;
+    let duration: i64 = row.try_get("duration_ms")?;
+    let status: Option<i64> = row.try_get("status")?;
+    Ok((
+        event,
+        DeliveryAttempt {
+            attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
+            at: row.try_get("attempted_at")?,
+            duration_ms: u64::try_from(duration).unwrap_or(0),
+            status: status.and_then(|s| u16::try_from(s).ok()),
+            error: row.try_get("error")?,
+            next_attempt_at: row.try_get("next_attempt_at")?,
+        },
+    ))
 }
 
 /// The webhook body of an event: `{"id","type","created_at","data"}`, built from the stored
@@ -240,7 +278,65 @@ impl Store {
             q = q.bind(state.as_str());
         }
         let rows = q.bind(i64::from(limit)).fetch_all(&self.read).await?;
-        rows.iter().map(event_from_row).collect()
+        let mut events = rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.with_history(&mut events).await?;
+        Ok(events)
+    }
+
+    /// One event, with its delivery's history.
+    ///
+    /// # Errors
+    /// Database failures, or a corrupt row.
+    pub async fn partner_event(&self, id: &str) -> Result<Option<PartnerEvent>, StoreError> {
+        let row = sqlx::query("SELECT * FROM partner_events WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut events = vec![event_from_row(&row)?];
+        self.with_history(&mut events).await?;
+        Ok(events.pop())
+    }
+
+    /// Fills in the delivery history of `events` (of those attempted), in one query.
+    async fn with_history(&self, events: &mut [PartnerEvent]) -> Result<(), StoreError> {
+        let attempted: Vec<&str> = events
+            .iter()
+            .filter(|e| e.delivery.as_ref().is_some_and(|d| d.attempts > 0))
+            .map(|e| e.id.as_str())
+            .collect();
+        if attempted.is_empty() {
+            return Ok(());
+        }
+        let list = (1..=attempted.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT * FROM partner_event_attempts WHERE event_id IN ({list}) \
+             ORDER BY event_id, attempt"
+        );
+        let mut q = sqlx::query(&sql);
+        for id in &attempted {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        let mut history = std::collections::HashMap::<String, Vec<DeliveryAttempt>>::new();
+        for row in &rows {
+            let (event, attempt) = attempt_from_row(row)?;
+            history.entry(event).or_default().push(attempt);
+        }
+        for event in events {
+            if let (Some(delivery), Some(attempts)) =
+                (event.delivery.as_mut(), history.remove(&event.id))
+            {
+                delivery.history = attempts;
+            }
+        }
+        Ok(())
     }
 
     /// Takes up to `max` events due for delivery at `now`, leasing each until `lease_until`
@@ -282,11 +378,12 @@ impl Store {
 
     /// Records how a round's attempts went and releases their leases, in one transaction:
     /// the delivered ones in one statement, each failure in its own (it has its own next
-    /// time).
+    /// time), and each attempt in its event's history (the newest
+    /// [`MAX_DELIVERY_HISTORY`] kept).
     ///
     /// # Errors
     /// Database failures.
-    pub async fn record_attempts(&self, outcomes: &[(String, Attempt)]) -> Result<(), StoreError> {
+    pub async fn record_attempts(&self, outcomes: &[(String, Posted)]) -> Result<(), StoreError> {
         if outcomes.is_empty() {
             return Ok(());
         }
@@ -327,12 +424,13 @@ fn due_event(row: &(impl Columns + ?Sized)) -> Result<DueEvent, StoreError> {
 }
 
 /// The statements recording a round's outcomes (parameters: text or NULL): the delivered
-/// ones in one, each failure in its own (it has its own next time).
-fn attempt_statements(outcomes: &[(String, Attempt)]) -> Vec<Stmt> {
+/// ones in one, each failure in its own (it has its own next time); then each attempt's
+/// line in its event's history.
+fn attempt_statements(outcomes: &[(String, Posted)]) -> Vec<Stmt> {
     let mut statements = Vec::new();
     let delivered: Vec<Option<String>> = outcomes
         .iter()
-        .filter(|(_, a)| matches!(a, Attempt::Delivered))
+        .filter(|(_, a)| matches!(a.outcome, Attempt::Delivered))
         .map(|(id, _)| Some(id.clone()))
         .collect();
     if !delivered.is_empty() {
@@ -352,8 +450,8 @@ fn attempt_statements(outcomes: &[(String, Attempt)]) -> Vec<Stmt> {
             params.into_iter().map(Param::from).collect(),
         ));
     }
-    for (id, attempt) in outcomes {
-        let (state, next, error) = match attempt {
+    for (id, posted) in outcomes {
+        let (state, next, error) = match &posted.outcome {
             Attempt::Delivered => continue,
             Attempt::Failed {
                 error,
@@ -371,6 +469,44 @@ fn attempt_statements(outcomes: &[(String, Attempt)]) -> Vec<Stmt> {
             .bind(next)
             .bind(error)
             .bind(id),
+        );
+    }
+    for (id, posted) in outcomes {
+        statements.extend(history_statements(id, posted));
+    }
+    statements
+}
+
+/// The line of `posted` in event `id`'s history, numbered by the event's `attempts` as the
+/// update before it left them (so two instances posting one event, a lease having expired,
+/// never write the same number twice); and, once the history is full, the removal of its
+/// oldest line.
+fn history_statements(id: &str, posted: &Posted) -> Vec<Stmt> {
+    let (error, next) = match &posted.outcome {
+        Attempt::Delivered => (None, None),
+        Attempt::Failed { error, next } => (Some(error.clone()), next.map(format_time)),
+    };
+    let mut statements = vec![Stmt::new(
+        "INSERT INTO partner_event_attempts (event_id, attempt, attempted_at, duration_ms, \
+         status, error, next_attempt_at) SELECT id, attempts, $2, $3, $4, $5, $6 \
+         FROM partner_events WHERE id = $1 ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(format_time(posted.at))
+    .bind(i64::try_from(posted.duration.as_millis()).unwrap_or(i64::MAX))
+    .bind(posted.status.map(i32::from))
+    .bind(error)
+    .bind(next)];
+    // Only an event past the cap has a line to remove: the others spare the writer a
+    // statement.
+    if posted.before + 1 > MAX_DELIVERY_HISTORY {
+        statements.push(
+            Stmt::new(
+                "DELETE FROM partner_event_attempts WHERE event_id = $1 AND attempt <= \
+                 (SELECT attempts FROM partner_events WHERE id = $1) - $2",
+            )
+            .bind(id)
+            .bind(i64::from(MAX_DELIVERY_HISTORY)),
         );
     }
     statements

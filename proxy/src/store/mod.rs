@@ -68,7 +68,7 @@ pub use budget::{Budget, CallKind, CountedCall};
 pub use changes::{reauthorizable, Reauthorization};
 pub use console::{ConsoleSignIn, FunnelCounts};
 pub use credentials::{MetaCredentials, PinOrigin, SealedColumn};
-pub use events::{Attempt, DueEvent, EventFilter};
+pub use events::{Attempt, DueEvent, EventFilter, Posted};
 pub use leases::Unleased;
 pub use oauth::{Consumed, Pending, PickedUp};
 pub use partner::OnboardingQuery;

@@ -20,7 +20,8 @@ pub struct OnboardingQuery {
     pub limit: u32,
     /// Strictly older than this `(created_at, id)`.
     pub before: Option<(String, String)>,
-    /// Only those whose WABA id or phone number id is this (digits).
+    /// Only those whose WABA id, phone number id or display phone number is this (digits;
+    /// the display number is compared without its `+`, spaces, dashes, dots and brackets).
     pub search: Option<String>,
 }
 
@@ -75,6 +76,14 @@ async fn partner_view_of(
         steps.into_iter().flatten().collect(),
     )
 }
+
+/// The stored phone number object (YCloud's `displayPhoneNumber` or Meta's
+/// `display_phone_number`, raw JSON) lower-cased, without underscores and without what people
+/// write between a number's digits, so `"+1 555-0100"` reads `"displayphonenumber":"15550100"`.
+/// Portable SQL (no JSON functions differ between SQLite and PostgreSQL); only a search
+/// evaluates it.
+const DISPLAY_DIGITS: &str = "LOWER(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(\
+     o.phone_number, ' ', ''), '-', ''), '+', ''), '(', ''), ')', ''), '.', ''), '_', ''))";
 
 /// The onboarding with its session's metadata (the partner's view).
 const VIEW_OF: &str = "SELECT o.*, s.metadata AS session_metadata FROM onboardings o \
@@ -157,9 +166,9 @@ impl Store {
             sql.push_str(&format!(" AND o.state = ${}", next()));
         }
         if query.search.is_some() {
-            let (a, b) = (next(), next());
+            let (a, b, c) = (next(), next(), next());
             sql.push_str(&format!(
-                " AND (o.waba_id = ${a} OR o.phone_number_id = ${b})"
+                " AND (o.waba_id = ${a} OR o.phone_number_id = ${b} OR {DISPLAY_DIGITS} LIKE ${c})"
             ));
         }
         if query.before.is_some() {
@@ -180,7 +189,10 @@ impl Store {
             q = q.bind(s.as_str());
         }
         if let Some(search) = &query.search {
-            q = q.bind(search.clone()).bind(search.clone());
+            q = q
+                .bind(search.clone())
+                .bind(search.clone())
+                .bind(format!("%\"displayphonenumber\":\"{search}\"%"));
         }
         if let Some((created_at, id)) = &query.before {
             q = q

@@ -26,6 +26,8 @@ pub(super) enum Param {
     Int(i32),
     /// A 64-bit integer (`BIGINT`, counts and limits).
     BigInt(i64),
+    /// A 32-bit integer, or NULL.
+    MaybeInt(Option<i32>),
 }
 
 impl From<&str> for Param {
@@ -70,6 +72,12 @@ impl From<i32> for Param {
     }
 }
 
+impl From<Option<i32>> for Param {
+    fn from(n: Option<i32>) -> Self {
+        Param::MaybeInt(n)
+    }
+}
+
 impl From<i64> for Param {
     fn from(n: i64) -> Self {
         Param::BigInt(n)
@@ -82,6 +90,7 @@ impl rusqlite::ToSql for Param {
             Param::Text(t) => t.to_sql(),
             Param::Int(n) => n.to_sql(),
             Param::BigInt(n) => n.to_sql(),
+            Param::MaybeInt(n) => n.to_sql(),
         }
     }
 }
@@ -124,6 +133,7 @@ impl Stmt {
                 Param::Text(t) => q.bind(t.as_deref()),
                 Param::Int(n) => q.bind(*n),
                 Param::BigInt(n) => q.bind(*n),
+                Param::MaybeInt(n) => q.bind(*n),
             };
         }
         q

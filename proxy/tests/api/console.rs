@@ -9,7 +9,9 @@ use std::time::Duration;
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::Method;
 use serde_json::{json, Value};
-use wire::{ConsoleSession, DeliveryState, EventPage, Funnel, Setup};
+use wire::{
+    ConsoleSession, DeliveryState, EventPage, Funnel, PartnerEvent, Setup, MAX_DELIVERY_HISTORY,
+};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -307,6 +309,26 @@ async fn a_failed_delivery_is_redelivered_on_request_and_a_test_event_is_signed(
     let delivery = event.delivery.as_ref().unwrap();
     assert_eq!(delivery.attempts, 8);
     assert_eq!(delivery.last_error.as_deref(), Some("answered 500"));
+    // Each attempt is in the delivery's history, oldest first: the feed and the event's own
+    // route show the same.
+    eight_failures_in_the_history(&app, event).await;
+    for (id, status, code) in [
+        (
+            "evt_0123456789abcdef0123456789abcdef",
+            404,
+            "event_not_found",
+        ),
+        ("nope", 400, "bad_path"),
+    ] {
+        let r = app
+            .partner(Method::GET, &format!("/api/partner/events/{id}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(assert_error_shape(r, status).await.error.code, code, "{id}");
+    }
+    // Redelivered again and again, the other event keeps only its newest 20 attempts.
+    redelivered_past_the_cap(&app, &failed.data[1].id).await;
     // The filters keep what they say.
     let mine = events_of(&app, &format!("?onboarding_id={}", o.id)).await;
     assert!(
@@ -359,6 +381,12 @@ async fn a_failed_delivery_is_redelivered_on_request_and_a_test_event_is_signed(
     .await;
     assert_eq!(delivered.delivery.as_ref().unwrap().attempts, 9);
     assert_eq!(delivered.delivery.as_ref().unwrap().last_error, None);
+    let last = delivered.delivery.as_ref().unwrap().history.last().cloned();
+    let last = last.expect("the redelivery is in the history");
+    assert_eq!(
+        (last.attempt, last.status, last.error, last.next_attempt_at),
+        (9, Some(204), None, None)
+    );
     let requests = receiver.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1, "only the redelivered event");
     let body = verify_signature(&requests[0]);
@@ -559,4 +587,151 @@ async fn the_setup_check_names_settings_never_their_values() {
     assert!(!get("FB_APP_SECRET").present);
     assert!(!get("TOKEN_ENCRYPTION_KEY").needed);
     assert!(setup.last_delivery.is_none());
+}
+
+#[tokio::test]
+async fn onboardings_are_found_by_their_display_phone_number_as_people_write_it() {
+    let app = spawn_app().await;
+    found_by_their_display_number(&app).await;
+}
+
+/// Two onboardings, numbers displayed `+1 631-555-1111` and `+44 20 7946 0000`, found by
+/// their display numbers as people write them, and by their ids as before.
+pub(crate) async fn found_by_their_display_number(app: &TestApp) {
+    // The second WABA's number is another one.
+    let other_waba = "304996122399161";
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/whatsapp/phoneNumbers/{other_waba}/{PHONE_ID}/register"
+        )))
+        .respond_with(ok(json!({"id": PHONE_ID, "phoneNumber": "+442079460000",
+            "displayPhoneNumber": "+44 20 7946 0000", "wabaId": other_waba,
+            "status": "CONNECTED"})))
+        .with_priority(1)
+        .mount(&app.ycloud)
+        .await;
+    connecting_ycloud(&app).await;
+    let token = app.session_token("searched").await;
+    let ours = onboard(&app, WABA, &token).await;
+    let other = onboard(&app, other_waba, &token).await;
+    let found = |search: &str| {
+        let (app, search) = (&app, search.to_owned());
+        async move {
+            let page: Value = app
+                .partner_json(&format!(
+                    "/api/partner/onboardings?search={}",
+                    urlencode(&search)
+                ))
+                .await;
+            let ids: Vec<String> = page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_str().unwrap().to_owned())
+                .collect();
+            ids
+        }
+    };
+    // helpers' phone_json shows the number as "+1 631-555-1111".
+    for written in [
+        "+1 631-555-1111",
+        "16315551111",
+        "+1 (631) 555.1111",
+        " 1-631-555-1111 ",
+    ] {
+        assert_eq!(found(written).await, [ours.id.clone()], "{written}");
+    }
+    assert_eq!(found("+44 20 7946 0000").await, [other.id.clone()]);
+    // A part of the number is not the number; ids still find what they did.
+    assert!(found("6315551111").await.is_empty());
+    assert!(found("5551111").await.is_empty());
+    assert_eq!(found(WABA).await, [ours.id.clone()]);
+    assert_eq!(found(PHONE_ID).await.len(), 2);
+    for bad in ["+1 631-555-1111 x", "%", "abc", "-"] {
+        let r = app
+            .partner(
+                Method::GET,
+                &format!("/api/partner/onboardings?search={}", urlencode(bad)),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            assert_error_shape(r, 400).await.error.code,
+            "invalid_query",
+            "{bad}"
+        );
+    }
+}
+
+/// `value` as a query string value.
+fn urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Checks the history of `event`, failed after the test schedule's 8 attempts (each answered
+/// 500), in the feed and at `GET /api/partner/events/{id}`.
+pub(crate) async fn eight_failures_in_the_history(app: &TestApp, event: &PartnerEvent) {
+    let delivery = event.delivery.as_ref().unwrap();
+    let numbers: Vec<u32> = delivery.history.iter().map(|a| a.attempt).collect();
+    assert_eq!(numbers, (1..=8).collect::<Vec<_>>());
+    for (i, a) in delivery.history.iter().enumerate() {
+        assert_eq!(a.status, Some(500), "{a:?}");
+        assert_eq!(a.error.as_deref(), Some("answered 500"));
+        // Every failure but the last scheduled a retry, later than the attempt itself.
+        match i {
+            7 => assert_eq!(a.next_attempt_at, None),
+            _ => assert!(
+                a.next_attempt_at.as_deref().unwrap() > a.at.as_str(),
+                "{a:?}"
+            ),
+        }
+        assert!(a.duration_ms < 1_000, "{a:?}");
+    }
+    assert!(delivery.history.windows(2).all(|w| w[0].at <= w[1].at));
+    let one: PartnerEvent = app
+        .partner_json(&format!("/api/partner/events/{}", event.id))
+        .await;
+    assert_eq!(&one, event);
+    for (id, status, code) in [
+        (
+            "evt_0123456789abcdef0123456789abcdef",
+            404,
+            "event_not_found",
+        ),
+        ("nope", 400, "bad_path"),
+    ] {
+        let r = app
+            .partner(Method::GET, &format!("/api/partner/events/{id}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(assert_error_shape(r, status).await.error.code, code, "{id}");
+    }
+}
+
+/// Redelivers event `id` (failed after 8 attempts, its receiver still broken) one at a time
+/// until it has made one attempt more than a history keeps: the oldest is gone.
+pub(crate) async fn redelivered_past_the_cap(app: &TestApp, id: &str) {
+    for n in 9..=(MAX_DELIVERY_HISTORY + 1) {
+        let r = app
+            .partner(Method::POST, &format!("/api/partner/events/{id}/redeliver"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        poll_until(Duration::from_secs(10), || async move {
+            let e: PartnerEvent = app.partner_json(&format!("/api/partner/events/{id}")).await;
+            let d = e.delivery.unwrap();
+            match (d.attempts, d.state) {
+                (a, DeliveryState::Failed) if a == n => Ok(()),
+                (a, state) => Err((a, state)),
+            }
+        })
+        .await;
+    }
+    let capped: PartnerEvent = app.partner_json(&format!("/api/partner/events/{id}")).await;
+    let history = capped.delivery.unwrap().history;
+    let numbers: Vec<u32> = history.iter().map(|a| a.attempt).collect();
+    assert_eq!(numbers, (2..=MAX_DELIVERY_HISTORY + 1).collect::<Vec<_>>());
 }

@@ -43,6 +43,7 @@ async fn the_document_lists_every_route_and_matches_the_wire_types() {
         ("/api/partner/onboardings/{id}/retry", "post"),
         ("/api/partner/onboardings/{id}/deregister", "post"),
         ("/api/partner/events", "get"),
+        ("/api/partner/events/{id}", "get"),
         ("/api/onboardings/{id}/pin", "post"),
         ("/api/partner/onboardings/{id}/credentials", "get"),
         ("/webhooks/meta", "get"),

@@ -257,3 +257,36 @@ async fn sessions_and_signed_partner_events_work_on_postgres() {
         .await;
     assert_eq!(r.status(), 409);
 }
+
+#[tokio::test]
+async fn the_console_s_attempt_history_and_number_search_work_on_postgres() {
+    use crate::console::{
+        eight_failures_in_the_history, found_by_their_display_number, redelivered_past_the_cap,
+    };
+    let receiver = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(500))
+        .mount(&receiver)
+        .await;
+    let (app, _) = spawn_postgres_app(Options {
+        env: crate::partner::webhook_env(&receiver),
+        ..Options::default()
+    })
+    .await;
+    found_by_their_display_number(&app).await;
+    let failed = poll_until(Duration::from_secs(15), || {
+        let app = &app;
+        async move {
+            let page: wire::EventPage = app
+                .partner_json("/api/partner/events?delivery_state=failed")
+                .await;
+            match page.data.into_iter().next() {
+                Some(event) => Ok(event),
+                None => Err(()),
+            }
+        }
+    })
+    .await;
+    eight_failures_in_the_history(&app, &failed).await;
+    redelivered_past_the_cap(&app, &failed.id).await;
+}

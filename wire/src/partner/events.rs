@@ -91,6 +91,35 @@ pub struct Delivery {
     /// RFC 3339: when the next attempt is due, while pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<String>,
+    /// The newest attempts, oldest first: at most [`MAX_DELIVERY_HISTORY`] (absent before
+    /// the first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<DeliveryAttempt>,
+}
+
+/// How many attempts of one event its delivery's `history` keeps (the newest).
+pub const MAX_DELIVERY_HISTORY: u32 = 20;
+
+/// One POST of an event to `PARTNER_WEBHOOK_URL`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryAttempt {
+    /// Its number among the event's attempts, from 1 (the event's `attempts` after it).
+    pub attempt: u32,
+    /// RFC 3339: when it was sent.
+    pub at: String,
+    /// How long the receiver took to answer (or until the attempt failed), in milliseconds.
+    pub duration_ms: u64,
+    /// The receiver's HTTP status; absent when none came (a timeout, a refused connection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Why it failed (a status such as `answered 500`, or the kind of transport failure);
+    /// absent when delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// RFC 3339: the retry it scheduled; absent when delivered or when no attempts were left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
 }
 
 /// An event, as delivered to the partner's webhook (without `delivery`) and as listed by

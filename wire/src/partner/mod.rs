@@ -16,8 +16,9 @@ use crate::ids::IdError;
 use crate::{HealthChange, NumberHealth, Onboarding};
 
 pub use events::{
-    Delivery, DeliveryState, ErrorMessage, EventData, EventPage, EventType, PartnerEvent,
-    ReportSignupEvent, SignupEventKind, SignupOutcome, MAX_ERROR_MESSAGE_CHARS,
+    Delivery, DeliveryAttempt, DeliveryState, ErrorMessage, EventData, EventPage, EventType,
+    PartnerEvent, ReportSignupEvent, SignupEventKind, SignupOutcome, MAX_DELIVERY_HISTORY,
+    MAX_ERROR_MESSAGE_CHARS,
 };
 pub use session::{
     CountryCode, CreateSession, Metadata, ReauthorizeTarget, Session, SessionInfo, SessionLifetime,

@@ -1,11 +1,12 @@
-//! The partner's events: list, redeliver, and the test event.
+//! The partner's events: list, one with its delivery's attempts, redeliver, and the test
+//! event.
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use wire::{DeliveryState, ErrorBody, EventPage, WebhookTest};
+use wire::{DeliveryState, ErrorBody, EventPage, PartnerEvent, WebhookTest};
 
 use super::{limit, query_error};
 use crate::error::Error;
@@ -49,7 +50,7 @@ fn event_id(after: &str) -> Result<&str, Error> {
     params(EventParams),
     security(("partner_key" = [])),
     responses(
-        (status = 200, description = "Events, oldest first, each with its delivery state", body = EventPage),
+        (status = 200, description = "Events, oldest first, each with its delivery state and the delivery's `history` (its newest attempts, at most 20)", body = EventPage),
         (status = 400, description = "`invalid_query` (limit, type, onboarding_id, delivery_state, or a parameter that is not one of these) or `invalid_cursor` (after)", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
@@ -92,6 +93,32 @@ pub async fn events(
         false => None,
     };
     Ok(axum::Json(EventPage { data, next_cursor }))
+}
+
+/// `GET /api/partner/events/{id}`.
+#[utoipa::path(
+    get, path = "/api/partner/events/{id}", tag = "partner",
+    params(("id" = String, Path, description = "The event's id (`evt_…`)")),
+    security(("partner_key" = [])),
+    responses(
+        (status = 200, description = "The event with its delivery, and the delivery's `history`: its newest attempts (at most 20), oldest first", body = PartnerEvent),
+        (status = 400, description = "`bad_path`: not an event id", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`event_not_found`", body = ErrorBody),
+        (status = 503, description = "`partner_api_disabled`", body = ErrorBody),
+    )
+)]
+pub async fn event(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<axum::Json<PartnerEvent>, Error> {
+    let Path(id) = id.map_err(|e| Error::BadPath(e.body_text()))?;
+    let id = event_id(&id)
+        .map_err(|_| Error::BadPath("not an event id (evt_ and 32 hex digits)".to_owned()))?;
+    match state.pipeline.store().partner_event(id).await? {
+        Some(event) => Ok(axum::Json(event)),
+        None => Err(Error::EventNotFound),
+    }
 }
 
 /// `POST /api/partner/events/{id}/redeliver`.

@@ -29,8 +29,21 @@ pub struct ListParams {
     limit: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
-    /// Only the onboarding(s) of this WABA id or phone number id (digits).
+    /// Only the onboarding(s) of this WABA id, phone number id or display phone number
+    /// (digits; `+`, spaces, dashes, dots and brackets are ignored: `+1 555-0100` finds
+    /// `+1 555-0100`).
     search: Option<String>,
+}
+
+/// A search's digits: an id as it is, or a phone number as people write it (`+1 (555)
+/// 010-0100`); `None` for anything else.
+fn search_digits(s: &str) -> Option<String> {
+    let s = s.trim();
+    let written = s
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '.' | '(' | ')'));
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    (written && !digits.is_empty() && digits.len() <= wire::MAX_ID_DIGITS).then_some(digits)
 }
 
 /// A page position: the last onboarding's `created_at` and id, opaque to the partner.
@@ -71,16 +84,12 @@ pub async fn list_onboardings(
         search: params
             .search
             .map(|s| {
-                let s = s.trim().trim_start_matches('+').to_owned();
-                match !s.is_empty()
-                    && s.len() <= wire::MAX_ID_DIGITS
-                    && s.bytes().all(|b| b.is_ascii_digit())
-                {
-                    true => Ok(s),
-                    false => Err(Error::InvalidQuery(
-                        "search must be a WABA id or a phone number id (digits)".to_owned(),
-                    )),
-                }
+                search_digits(&s).ok_or_else(|| {
+                    Error::InvalidQuery(
+                        "search must be a WABA id, a phone number id or a phone number (digits)"
+                            .to_owned(),
+                    )
+                })
             })
             .transpose()?,
     };
@@ -275,4 +284,25 @@ pub async fn setup(State(state): State<AppState>) -> Result<axum::Json<Setup>, E
                 last_error,
             });
     Ok(axum::Json(setup))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_digits;
+
+    #[test]
+    fn a_search_is_an_id_or_a_number_as_people_write_it() {
+        assert_eq!(
+            search_digits("304996122399160").as_deref(),
+            Some("304996122399160")
+        );
+        assert_eq!(
+            search_digits(" +1 (555) 010-0100 ").as_deref(),
+            Some("15550100100")
+        );
+        assert_eq!(search_digits("+1.555.0100").as_deref(), Some("15550100"));
+        for bad in ["", "+", " - ", "555%", "abc", "1_2", &"1".repeat(40)] {
+            assert_eq!(search_digits(bad), None, "{bad}");
+        }
+    }
 }
