@@ -13,7 +13,7 @@ use web_sys::{HtmlElement, MessageEvent, MessageEventInit};
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
-use common::eventually;
+use common::{eventually, eventually_within};
 
 /// A fake SDK: records `FB.init` and `FB.login`, keeps the login callback for the test.
 const FAKE_SDK: &str = r#"
@@ -1188,18 +1188,13 @@ async fn a_connected_number_offers_a_first_message_and_says_when_it_arrived() {
     );
     assert!(qr.inner_html().contains("<path"), "{}", qr.inner_html());
     // The page keeps asking until the message has arrived (every few seconds).
-    let mut arrived = false;
-    for _ in 0..750 {
-        if find(&w.root, "first-message")
+    let arrived = eventually_within(15_000, || {
+        find(&w.root, "first-message")
             .get_attribute("data-arrived")
             .as_deref()
             == Some("true")
-        {
-            arrived = true;
-            break;
-        }
-        wa_signup::browser::dom::sleep(20).await;
-    }
+    })
+    .await;
     assert!(arrived, "{}", w.root.inner_text());
     assert_eq!(
         find(&w.root, "first-message-status").inner_text(),
