@@ -61,6 +61,26 @@ fn matching_templates(concrete: &str) -> Vec<String> {
         .collect()
 }
 
+/// The query parameters `method` on `template` documents, `$ref`s resolved.
+fn query_parameters(template: &str, method: &str) -> BTreeSet<String> {
+    let params = spec()["paths"][template][method]["parameters"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default();
+    params
+        .iter()
+        .map(|p| match p["$ref"].as_str() {
+            Some(r) => {
+                let name = r.rsplit('/').next().unwrap_or_default();
+                spec()["components"]["parameters"][name].clone()
+            }
+            None => p.clone(),
+        })
+        .filter(|p| p["in"].as_str() == Some("query"))
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
 fn response_schema(template: &str, method: &str) -> String {
     spec()["paths"][template][method]["responses"]["200"]["content"]["application/json"]["schema"]
         ["$ref"]
@@ -95,17 +115,19 @@ async fn the_client_uses_documented_paths_methods_and_auth() {
         .retrieve_phone_number(&waba, "+16315551111")
         .await
         .unwrap();
+    client.list_phone_numbers(&waba).await.unwrap();
     client.tp_bind(&waba).await.unwrap();
     client.smb_bind(&waba).await.unwrap();
 
     let requests = server.received_requests().await.unwrap();
-    assert_eq!(requests.len(), 5);
+    assert_eq!(requests.len(), 6);
     let expected_schema = [
         "#/components/schemas/WhatsappPhoneNumber",
         "#/components/schemas/WhatsappBusinessAccount",
         "#/components/schemas/WhatsappPhoneNumber",
+        "#/components/schemas/WhatsappPhoneNumberPage",
     ];
-    for (req, schema) in requests[..3].iter().zip(expected_schema) {
+    for (req, schema) in requests[..4].iter().zip(expected_schema) {
         let method = req.method.as_str().to_ascii_lowercase();
         let templates = matching_templates(req.url.path());
         let documented: Vec<&String> = templates
@@ -125,9 +147,18 @@ async fn the_client_uses_documented_paths_methods_and_auth() {
             req.url.path()
         );
         assert_eq!(req.headers.get(ycloud::API_KEY_HEADER).unwrap(), "k");
+        // Every query parameter sent is one the operation documents.
+        let documented_params = query_parameters(documented[0], &method);
+        for (name, _) in req.url.query_pairs() {
+            assert!(
+                documented_params.contains(name.as_ref()),
+                "{method} {}: parameter {name} is not in {documented_params:?}",
+                req.url.path()
+            );
+        }
     }
     // Paths only YCloud's Embedded Signup guide documents: not (yet) in YCloud's spec.
-    for req in &requests[3..] {
+    for req in &requests[4..] {
         assert_eq!(req.method.as_str(), "POST");
         let p = req.url.path();
         assert!(p.ends_with("/tp/bind") || p.ends_with("/smb/bind"), "{p}");
