@@ -7,6 +7,7 @@
 use serde_json::Value;
 use wire::{OnboardingError, OnboardingState};
 
+use super::lease::Lease;
 use super::{Flow, Pipeline};
 use crate::store::{Step, StepStatus, Steps, StoreError, Update, Writes};
 
@@ -99,5 +100,23 @@ impl Pipeline {
                 }
             }
         });
+    }
+
+    /// Where a follower ends: when the display name it waited for became ready (`resume`)
+    /// and it still holds the lease, the run goes on with that lease; otherwise it lets the
+    /// lease go (unless another instance took it over).
+    pub(crate) async fn end_follow(&self, id: &str, lease: Lease, resume: bool) {
+        if resume && !lease.is_lost() {
+            let run = async {
+                let onboarding = self.current(id).await?;
+                let steps = self.inner.store.steps(id).await?;
+                Box::pin(self.run(lease, onboarding, steps)).await
+            };
+            if let Err(e) = run.await {
+                tracing::error!(id, error = %e, "registering after the display name failed");
+            }
+        } else if !lease.is_lost() {
+            lease.release().await;
+        }
     }
 }

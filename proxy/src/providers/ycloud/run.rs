@@ -370,21 +370,7 @@ impl Pipeline {
                     false
                 }
             };
-            if resume && !lease.is_lost() {
-                // The display name is ready: the run goes on, with the lease it holds.
-                let run = async {
-                    let onboarding = pipeline.current(&id).await?;
-                    let steps = pipeline.inner.store.steps(&id).await?;
-                    Box::pin(pipeline.run(lease, onboarding, steps)).await
-                };
-                if let Err(e) = run.await {
-                    tracing::error!(id, error = %e, "registering after the display name failed");
-                }
-                return;
-            }
-            if !lease.is_lost() {
-                lease.release().await;
-            }
+            pipeline.end_follow(&id, lease, resume).await;
         });
     }
 
