@@ -56,6 +56,17 @@ const PROXY: &str = r#"
     return Promise.resolve(new Response(JSON.stringify(body),
       { status: method === 'POST' ? 201 : 200, headers: { 'Content-Type': 'application/json' } }));
   };
+  // The widget's poll timers (POLL_MS, 2 s, in src/flow/onboarding.rs), counted when set
+  // and when they fire: none pending means the poll loop has ended.
+  if (!window.__pollTimers) {
+    window.__pollTimers = { set: 0, fired: 0 };
+    var setTimeout0 = window.setTimeout.bind(window);
+    window.setTimeout = function (f, ms) {
+      if (ms !== 2000) return setTimeout0.apply(null, arguments);
+      window.__pollTimers.set += 1;
+      return setTimeout0(function () { window.__pollTimers.fired += 1; f(); }, ms);
+    };
+  }
   if (!window.__countsConnected) {
     window.__countsConnected = true;
     document.addEventListener('wa-signup:connected', function () { window.__connected += 1; });
@@ -174,9 +185,15 @@ async fn the_sync_shows_its_progress_and_asks_to_keep_the_app_open_until_it_ends
     );
     // Connected once, however often the sync changed.
     assert_eq!(js("window.__connected").as_f64(), Some(1.0));
-    // Once it ended, the widget stops reading.
+    // Once it ended, the widget stops reading: its poll timer fires once more and is not
+    // set again, and that wake-up read nothing.
     let reads = js("window.__reads").as_f64().unwrap();
-    wa_signup::browser::dom::sleep(4_500).await;
+    assert!(
+        eventually(|| js("window.__pollTimers.set === window.__pollTimers.fired").is_truthy())
+            .await,
+        "the poll loop goes on: {:?}",
+        js("JSON.stringify(window.__pollTimers)")
+    );
     assert_eq!(js("window.__reads").as_f64().unwrap(), reads);
     js("delete window.fetch");
 }
