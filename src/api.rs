@@ -1,7 +1,7 @@
 //! Typed calls to the proxy. Components never build URLs or read response bodies themselves.
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::browser::{http, json};
 use wire::{
@@ -73,7 +73,10 @@ impl Proxy {
         &self,
         body: &CreateOnboarding,
     ) -> Result<CreatedOnboarding, ApiFailure> {
-        post(&self.url("/api/onboardings"), Some(body), None).await
+        read_as(
+            send(&self.url("/api/onboardings"), Some(body), None).await,
+            created,
+        )
     }
 
     /// `POST /api/signup-events`: a popup outcome the partner hears of. Its answer changes
@@ -124,12 +127,11 @@ impl Proxy {
     /// [`ApiFailure`] when the proxy is unreachable, or the handle is unknown, used or
     /// expired (`404 result_not_found`).
     pub async fn redirect_result(&self, result: String) -> Result<CreatedOnboarding, ApiFailure> {
-        post(
-            &self.url("/api/oauth/result"),
-            Some(&RedirectResult { result }),
-            None,
+        let body = RedirectResult { result };
+        read_as(
+            send(&self.url("/api/oauth/result"), Some(&body), None).await,
+            created,
         )
-        .await
     }
 
     /// `POST /api/onboardings/{id}/retry`.
@@ -180,18 +182,57 @@ async fn post<T: DeserializeOwned>(
     body: Option<&(impl Serialize + ?Sized)>,
     token: Option<&ClientToken>,
 ) -> Result<T, ApiFailure> {
+    read_as(send(url, body, token).await, |text| json::from_text(text))
+}
+
+/// `POST url` as [`post`] sends it; the answer not read yet.
+async fn send(
+    url: &str,
+    body: Option<&(impl Serialize + ?Sized)>,
+    token: Option<&ClientToken>,
+) -> Result<http::Answer, Option<ApiFailure>> {
     let text = match body {
-        Some(body) => Some(json::to_text(body).ok_or(ApiFailure::Malformed(0))?),
+        Some(body) => Some(json::to_text(body).ok_or(Some(ApiFailure::Malformed(0)))?),
         None => None,
     };
-    read(http::fetch("POST", url, text.as_deref(), token.map(ClientToken::as_str)).await)
+    http::fetch("POST", url, text.as_deref(), token.map(ClientToken::as_str))
+        .await
+        .map_err(|()| None)
+}
+
+/// The client token beside the onboarding in [`CreatedOnboarding`]'s JSON.
+#[derive(Deserialize)]
+struct TokenOnly {
+    client_token: ClientToken,
+}
+
+/// A [`CreatedOnboarding`] read as two values of the same object: the onboarding (which
+/// ignores names it does not know) and the token. The same result as its own `Deserialize`,
+/// whose `flatten` has serde buffer the whole object and compile the reading of every
+/// onboarding type a second time into the bundle.
+fn created(text: &str) -> Option<CreatedOnboarding> {
+    let value = json::parse(text)?;
+    let TokenOnly { client_token } = json::from_js(value.clone())?;
+    Some(CreatedOnboarding {
+        onboarding: json::from_js(value)?,
+        client_token,
+    })
 }
 
 fn read<T: DeserializeOwned>(sent: Result<http::Answer, ()>) -> Result<T, ApiFailure> {
-    let answer = sent.map_err(|()| ApiFailure::Unreachable)?;
+    read_as(sent.map_err(|()| None), |text| json::from_text(text))
+}
+
+/// An answer, its 2xx body read by `parse`; `Err(None)` in `sent`: nothing came back, or
+/// `Err(Some(_))`: the request was never sent.
+fn read_as<T>(
+    sent: Result<http::Answer, Option<ApiFailure>>,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, ApiFailure> {
+    let answer = sent.map_err(|f| f.unwrap_or(ApiFailure::Unreachable))?;
     let (status, text) = (answer.status, answer.text);
     if answer.ok {
-        json::from_text(&text).ok_or(ApiFailure::Malformed(status))
+        parse(&text).ok_or(ApiFailure::Malformed(status))
     } else {
         match json::from_text::<ErrorBody>(&text) {
             Some(body) => Err(ApiFailure::Refused {

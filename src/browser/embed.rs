@@ -135,7 +135,11 @@ fn object_pairs(options: &JsValue) -> Result<Vec<(String, String)>, OptionError>
             }
             // `headingLevel: 2` as well as `"2"`: a level is a number in JavaScript.
             let number = match key.as_str() {
-                "headingLevel" => value.as_f64().map(|n| n.to_string()),
+                // As JavaScript writes it (`String(n)`): no float formatting in the bundle.
+                "headingLevel" => value
+                    .dyn_ref::<js_sys::Number>()
+                    .and_then(|n| n.to_string_with_radix(10).ok())
+                    .map(String::from),
                 _ => None,
             };
             Some(match value.as_string().or(number) {

@@ -24,7 +24,12 @@ pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Option<T> {
     serde_wasm_bindgen::from_value(value).ok()
 }
 
+/// JSON text as the value `JSON.parse` makes of it.
+pub fn parse(text: &str) -> Option<JsValue> {
+    js_sys::JSON::parse(text).ok()
+}
+
 /// JSON text read as `T`.
 pub fn from_text<T: DeserializeOwned>(text: &str) -> Option<T> {
-    from_js(js_sys::JSON::parse(text).ok()?)
+    from_js(parse(text)?)
 }
