@@ -6,12 +6,12 @@
 
 use std::fmt;
 
-use js_sys::{Array, JsString, Object, JSON};
+use js_sys::{JsString, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::MessageEvent;
 
-use crate::protocol::{session_info, Json, OriginPolicy, SessionInfo};
+use crate::protocol::{session_info, OriginPolicy, SessionInfo};
 
 /// Why the listener could not be installed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +90,7 @@ impl fmt::Debug for SessionInfoListener {
 }
 
 /// Parses `event.data`: a string as it is, an object through `JSON.stringify`; the browser's
-/// own `JSON.parse` reads the text, and the protocol reads the resulting [`Json`].
+/// own `JSON.parse` reads the text, and the protocol reads the resulting [`crate::protocol::Json`].
 fn read_data(data: &JsValue) -> Option<SessionInfo> {
     let text: JsString = if data.is_string() {
         data.clone().unchecked_into()
@@ -107,42 +107,5 @@ fn read_data(data: &JsValue) -> Option<SessionInfo> {
     }
     // Parsed again even for an object: a plain copy, with no getters or prototypes.
     let value = JSON::parse(&String::from(text)).ok()?;
-    session_info(&json(&value, 0))
-}
-
-/// Deeper than this is not a session-info message (Meta's are three levels deep); it reads as
-/// `null` rather than recursing without bound.
-const MAX_DEPTH: u32 = 32;
-
-/// A parsed JSON value (only what `JSON.parse` makes) as the protocol's [`Json`].
-fn json(value: &JsValue, depth: u32) -> Json {
-    if depth > MAX_DEPTH {
-        return Json::Null;
-    }
-    if let Some(s) = value.as_string() {
-        Json::String(s)
-    } else if let Some(b) = value.as_bool() {
-        Json::Bool(b)
-    } else if value.as_f64().is_some() {
-        // As JavaScript writes it (`String(n)`): ids keep their digits.
-        let number: &js_sys::Number = value.unchecked_ref();
-        number
-            .to_string_with_radix(10)
-            .map_or(Json::Null, |text| Json::Number(text.into()))
-    } else if Array::is_array(value) {
-        let items: &Array = value.unchecked_ref();
-        Json::Array(items.iter().map(|v| json(&v, depth + 1)).collect())
-    } else if value.is_object() {
-        let object: &Object = value.unchecked_ref();
-        let members = Object::entries(object)
-            .iter()
-            .filter_map(|entry| {
-                let entry: Array = entry.unchecked_into();
-                Some((entry.get(0).as_string()?, json(&entry.get(1), depth + 1)))
-            })
-            .collect();
-        Json::Object(members)
-    } else {
-        Json::Null
-    }
+    session_info(&super::json::to_json(&value))
 }

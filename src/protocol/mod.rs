@@ -7,6 +7,7 @@
 pub mod correlator;
 pub mod events;
 pub mod flow_errors;
+pub mod json_de;
 pub mod launch;
 pub mod origin;
 pub mod redirect;
@@ -21,6 +22,7 @@ pub use events::{
     MESSAGE_TYPE,
 };
 pub use flow_errors::{support_reference, FlowErrorFamily};
+pub use json_de::from_json;
 pub use launch::{LaunchError, LaunchOptions};
 pub use origin::{is_facebook_origin, OriginError, OriginPolicy};
 pub use redirect::{in_app_browser, popup_blocked};
