@@ -14,3 +14,14 @@ pub use progress::Progress;
 pub use status::Status;
 pub use sync::SyncProgress;
 pub use widget::Widget;
+
+use leptos::prelude::*;
+
+use crate::i18n::{Locale, Msg};
+
+/// The sentence `msg` in `locale`'s language, kept current. Every fixed sentence of the
+/// views is this one closure type, so its rendering is compiled into the bundle once
+/// rather than once per sentence.
+fn text(locale: RwSignal<Locale>, msg: Msg) -> impl Fn() -> &'static str + Copy + Send + 'static {
+    move || locale.get().t(msg)
+}

@@ -3,6 +3,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::status::pin_error;
+use super::text;
 use crate::flow::Flow;
 use crate::i18n::{Locale, Msg};
 use crate::screen::{parse_pin, PinTry};
@@ -20,7 +21,6 @@ pub fn PinForm(
     /// The language to speak.
     locale: RwSignal<Locale>,
 ) -> impl IntoView {
-    let t = move |m: Msg| locale.get().t(m);
     let input = NodeRef::<html::Input>::new();
     let tried = move || flow.screen.with(|s| s.pin_try().cloned());
     let sending = move || tried() == Some(PinTry::Sending);
@@ -36,8 +36,8 @@ pub fn PinForm(
     view! {
         <Show when=move || tried().is_some()>
             <form class="wa-pin" data-testid="pin-form" novalidate on:submit=on_submit>
-                <label class="wa-pin-label" for="wa-pin-input">{move || t(Msg::PinLabel)}</label>
-                <p class="wa-pin-hint" id="wa-pin-hint">{move || t(Msg::PinHint)}</p>
+                <label class="wa-pin-label" for="wa-pin-input">{text(locale, Msg::PinLabel)}</label>
+                <p class="wa-pin-hint" id="wa-pin-hint">{text(locale, Msg::PinHint)}</p>
                 <input class="wa-pin-input" id="wa-pin-input" data-testid="pin-input"
                     node_ref=input type="text" inputmode="numeric" autocomplete="one-time-code"
                     pattern="[0-9]{6}" maxlength="6" required spellcheck="false"
@@ -53,7 +53,7 @@ pub fn PinForm(
                 </p>
                 <button type="submit" class="wa-button wa-pin-submit" data-testid="pin-submit"
                     disabled=sending>
-                    {move || t(Msg::PinSubmit)}
+                    {text(locale, Msg::PinSubmit)}
                 </button>
             </form>
         </Show>

@@ -133,7 +133,7 @@ pub fn Progress(
                 .collect_view();
             view! {
                 <section class="wa-progress" data-testid="progress" aria-label=l.t(Msg::ProgressTitle)>
-                    {super::heading::heading(heading_level, "wa-subtitle", move || l.t(Msg::ProgressTitle))}
+                    {super::heading::heading(heading_level, "wa-subtitle", super::text(locale, Msg::ProgressTitle))}
                     <ol class="wa-steps">{items}</ol>
                     {o.phone_number.as_ref().filter(|p| p.display_phone_number.is_some() || p.verified_name.is_some()).map(|p| view! {
                         <dl class="wa-number" data-testid="number">

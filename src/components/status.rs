@@ -243,7 +243,7 @@ pub fn Status(
             <Show when=move || flow.screen.with(|s| s.action().is_some())>
                 <button type="button" class="wa-button wa-retry" data-testid="retry"
                     on:click=move |_| flow.retry()>
-                    {move || locale.get().t(Msg::TryAgain)}
+                    {super::text(locale, Msg::TryAgain)}
                 </button>
             </Show>
         </div>

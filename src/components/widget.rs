@@ -7,6 +7,7 @@ use super::heading::heading;
 use super::pin::PinForm;
 use super::progress::Progress;
 use super::status::Status;
+use super::text;
 use crate::browser::{dom, http, json};
 use crate::embed::WidgetOptions;
 use crate::flow::{Flow, Screen};
@@ -103,9 +104,9 @@ pub fn Widget(
                     aria-describedby=explain_id.clone()
                     disabled=move || !can_launch()
                     on:click=move |_| flow.launch(mode)>
-                    {move || t(label)}
+                    {text(locale, label)}
                 </button>
-                <p class="wa-explain" id=explain_id>{move || t(explain)}</p>
+                <p class="wa-explain" id=explain_id>{text(locale, explain)}</p>
             </div>
         }
     };
@@ -196,9 +197,9 @@ pub fn Widget(
     view! {
         <section class="wa-signup" node_ref=root lang=move || locale.get().tag()>
             <header class="wa-header">
-                {heading(level, "wa-title", move || t(Msg::Title))}
+                {heading(level, "wa-title", text(locale, Msg::Title))}
                 <label class="wa-language">
-                    <span>{move || t(Msg::Language)}</span>
+                    <span>{text(locale, Msg::Language)}</span>
                     <select data-testid="locale"
                         on:change=move |ev| {
                             if let Some(l) = Locale::from_tag(&event_target_value(&ev)) {
@@ -215,11 +216,11 @@ pub fn Widget(
                 // Said in words (not only a colour) and announced as a note.
                 <p class="wa-sandbox-badge" data-testid="sandbox-badge" role="note">
                     <span class="wa-sandbox-mark" aria-hidden="true">"!"</span>
-                    {move || t(Msg::SandboxBadge)}
+                    {text(locale, Msg::SandboxBadge)}
                 </p>
             })}
             <Show when=move || !finished()>
-                <p class="wa-intro">{move || t(Msg::Intro)}</p>
+                <p class="wa-intro">{text(locale, Msg::Intro)}</p>
             </Show>
             {connecting_to}
             <div class="wa-modes">{buttons}</div>
