@@ -18,12 +18,12 @@ use crate::clock::Clock;
 use crate::config::{LogFormat, Settings, YCloudMode};
 use crate::outbox::Deliverer;
 use crate::pipeline::Pipeline;
+use crate::pipeline::Provider;
 use crate::providers::meta::graph::GraphClient;
 use crate::providers::meta::webhook::MetaWebhooks;
 use crate::providers::meta::{Direct, FakeMeta, MetaApi};
 use crate::providers::ycloud::fake::FakeYCloud;
 use crate::providers::ycloud::{Upstream, YCloudClient};
-use crate::providers::Provider;
 use crate::routes::partner::PartnerKeys;
 use crate::routes::{router, App, AppState};
 use crate::sessions::Sessions;
@@ -411,9 +411,9 @@ fn provider(
     upstream: Upstream,
     tuning: &crate::config::UpstreamTuning,
     metrics: &crate::metrics::Metrics,
-) -> Result<Provider, StartupError> {
+) -> Result<Arc<dyn Provider>, StartupError> {
     let Some(meta) = &settings.provider.meta else {
-        return Ok(Provider::from(upstream));
+        return Ok(Arc::new(upstream));
     };
     let api = match &settings.fb_app_secret {
         _ if settings.is_sandbox() => {
@@ -444,7 +444,7 @@ fn provider(
         );
     }
     tracing::info!("WHATSAPP_PROVIDER=meta: numbers are registered with Meta's Cloud API directly");
-    Ok(Provider::from(Direct {
+    Ok(Arc::new(Direct {
         api,
         vault: Vault::with_old_keys(&meta.token_key, &meta.old_keys),
         default_region: settings.provider.data_localization_region.clone(),

@@ -450,7 +450,7 @@ async fn finish(
         session: None,
     };
     let code_sha256 = Some(code_sha256).filter(|c| !c.is_empty());
-    let created = match state.pipeline.is_meta() {
+    let created = match state.pipeline.holds_tokens() {
         true => {
             state
                 .pipeline

@@ -8,6 +8,7 @@ use wire::{ErrorCode, OnboardingError};
 
 use crate::budget::META_REFUSED;
 use crate::budget::{self, Call};
+use crate::pipeline::REAUTHORIZE_MESSAGE;
 use crate::providers::http::{CallError, HttpError};
 use crate::rules::ON_PREM_BLOCKED;
 
@@ -29,12 +30,6 @@ pub const TOKEN_INVALID: i64 = 190;
 pub const DISPLAY_NAME_PENDING: i64 = 2388001;
 /// Graph: the application's request limit (a second `smb_app_data` of a kind answers it).
 pub const REQUEST_LIMIT: i64 = 4;
-
-/// What an onboarding whose business token Meta refuses (190) says to do.
-pub const REAUTHORIZE_MESSAGE: &str = "Meta no longer accepts the customer's business token \
-(190: expired, or the customer removed the app or changed their password): the customer signs \
-in again through a session with reauthorize_onboarding_id, for the same WhatsApp Business \
-Account and number.";
 
 /// Which call failed (for the sentence and the retry rule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,6 +28,10 @@
 //! - `errors.rs`: [`MetaError`] and what each failure means for an onboarding;
 //! - `fake.rs`: [`FakeMeta`], the sandbox's Meta;
 //! - `pin.rs`: PINs the proxy generates;
+//! - `provider.rs`: [`Direct`] as the pipeline's provider;
+//! - `run.rs`: the run and the follower; `actions.rs`: the customer's PIN, the partner's view
+//!   of the credentials, deregistering; `create.rs`: an onboarding created with the token;
+//! - `rules.rs`: what a Meta webhook change changes;
 //! - `sync.rs`: a coexistence number's contacts and history sync, read from Meta's webhooks;
 //! - `webhook.rs`: Meta's webhooks (handshake, `X-Hub-Signature-256`, the notification).
 
@@ -44,14 +48,15 @@ mod errors;
 mod fake;
 pub mod graph;
 pub mod pin;
+mod provider;
 mod rules;
 mod run;
 pub mod sync;
 pub mod webhook;
 
 pub use errors::{
-    MetaError, Op, NOT_REGISTERED, PIN_GUESSED_TOO_FAST, PIN_MISMATCH, REAUTHORIZE_MESSAGE,
-    REQUEST_LIMIT, TOO_MANY_PIN_GUESSES,
+    MetaError, Op, NOT_REGISTERED, PIN_GUESSED_TOO_FAST, PIN_MISMATCH, REQUEST_LIMIT,
+    TOO_MANY_PIN_GUESSES,
 };
 pub use fake::FakeMeta;
 pub use graph::GraphClient;
