@@ -19,7 +19,7 @@ use crate::config::{LogFormat, Settings, YCloudMode};
 use crate::outbox::Deliverer;
 use crate::pipeline::Pipeline;
 use crate::pipeline::Provider;
-use crate::providers::meta::graph::GraphClient;
+use crate::providers::graph::GraphClient;
 use crate::providers::meta::webhook::MetaWebhooks;
 use crate::providers::meta::{Direct, FakeMeta, MetaApi};
 use crate::providers::ycloud::fake::FakeYCloud;

@@ -7,11 +7,15 @@
 //!   (`subscribed_apps`, `register` with a PIN, `smb_app_data`, `deregister`);
 //!   [`meta::Direct`] is the provider;
 //! - `http.rs`: the upstream layer both clients call through (URLs, retries, caps, metrics);
+//! - `graph.rs`: the one client of Meta's Graph API: the sign-up's checks in every mode (code
+//!   exchange, ownership, the Business app's numbers, the redirect flow's grants) and the
+//!   Meta provider's Cloud API calls;
 //! - `health.rs`: each provider's number object read into the same health fields.
 //!
 //! Adding a provider is a folder here, its `Provider` implementation, and the line of
 //! `startup.rs` that builds it from the configuration.
 
+pub mod graph;
 mod health;
 pub mod http;
 pub mod meta;

@@ -19,7 +19,7 @@ use super::AppState;
 use crate::error::{Error, Json};
 use crate::ownership::{self, Refusal, Verified};
 use crate::pipeline::{same_number, Applied, CreateError, Created, DeregisterError, PinError};
-use crate::providers::meta::graph::VerifyError;
+use crate::providers::graph::VerifyError;
 use crate::providers::meta::webhook::Notification;
 use crate::store::Customer;
 

@@ -76,7 +76,7 @@ pub struct App {
     /// and the YCloud client read the same one.
     pub clock: crate::clock::Clock,
     /// The Graph client for ownership verification; none: verification is off.
-    pub verifier: Option<std::sync::Arc<crate::providers::meta::graph::GraphClient>>,
+    pub verifier: Option<std::sync::Arc<crate::providers::graph::GraphClient>>,
     /// Onboarding sessions: who each onboarding is for.
     pub sessions: crate::sessions::Sessions,
     /// `PARTNER_API_KEYS`, as digests; empty: the partner API answers 503.

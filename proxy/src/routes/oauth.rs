@@ -21,7 +21,7 @@ use wire::{
 use super::AppState;
 use crate::error::{Error, Json};
 use crate::pipeline::{CreateError, Created};
-use crate::providers::meta::graph::VerifyError;
+use crate::providers::graph::VerifyError;
 use crate::redirect::page::{self, Notice};
 use crate::redirect::state::{self as flow_state, digest, Claims};
 use crate::redirect::{discover, sandbox_candidates, Candidate, RedirectFlow, RESULT_LIFETIME};
