@@ -2,8 +2,8 @@
 //!
 //! # Runs
 //! An onboarding's run is its provider's ([`Provider::run`]): the steps its calls take, each
-//! recorded, in the order its mode has them (YCloud's rules are `providers/ycloud/run.rs`'s
-//! documentation, Meta's `providers/meta/run.rs`'s). It ends `connected`, `action_required`
+//! recorded, in the order its mode has them (each provider's rules are the documentation of
+//! its `run.rs` under `providers/`). It ends `connected`, `action_required`
 //! or `failed`, or `pending` with a follower ([`Provider::follow`]) polling the number until
 //! it settles; webhooks then move it on, by rules shared by both providers (`crate::rules`).
 //!

@@ -50,7 +50,7 @@ pub async fn create(
     req.mode = crate::biz_app::reported_mode(launched, req.event.as_ref());
     if state.pipeline.holds_tokens() {
         // Meta's Cloud API directly: the code's business token is the provider's credential.
-        let created = super::meta::create(&state, req, launched, &customer).await?;
+        let created = super::token::create(&state, req, launched, &customer).await?;
         return answer(&state, &customer, created).await;
     }
     let code_sha256 = match &state.verifier {

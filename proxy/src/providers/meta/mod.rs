@@ -46,6 +46,7 @@ mod errors;
 mod fake;
 pub mod pin;
 mod provider;
+pub mod routes;
 mod rules;
 mod run;
 pub mod sync;

@@ -53,6 +53,7 @@ mod errors;
 mod events;
 pub mod fake;
 mod provider;
+pub mod routes;
 pub(crate) mod rules;
 mod run;
 mod types;
