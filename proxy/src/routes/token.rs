@@ -65,7 +65,10 @@ pub(super) async fn create(
 }
 
 /// The onboarding the customer's session reauthorizes, if it does.
-async fn reauthorizing(state: &AppState, customer: &Customer) -> Result<Option<String>, Error> {
+pub(super) async fn reauthorizing(
+    state: &AppState,
+    customer: &Customer,
+) -> Result<Option<String>, Error> {
     let Some(session) = &customer.session_id else {
         return Ok(None);
     };
