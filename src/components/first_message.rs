@@ -17,7 +17,7 @@ pub fn FirstMessage(
     /// The language to speak.
     locale: RwSignal<Locale>,
 ) -> impl IntoView {
-    let target = move || flow.screen.with(|s| Target::of(s));
+    let target = move || flow.screen.with(Target::of);
     move || {
         let target = target()?;
         let l = locale.get();
