@@ -238,6 +238,23 @@ mod tests {
             "redirect_flow": true, "partner_name": null}));
         same::<SessionInfo>(json!({"modes": ["standard"], "locale": "zh-Hant",
             "expires_at": "2026-12-08T10:00:00Z", "customer_name": "Kim's Cakes"}));
+        // With Meta's pre-filled data (a number in it) and a reauthorization.
+        let prefill = json!({
+            "business": {"name": "Acme Inc.", "email": "owner@acme.example",
+                         "phone": {"code": 1, "number": "6505551234"},
+                         "address": {"streetAddress1": "1 Acme Way", "country": "US"}},
+            "phone": {"displayName": "Acme", "category": "ENTERTAIN"}
+        });
+        let session = json!({"modes": ["standard", "coexistence"],
+            "expires_at": "2026-12-08T10:00:00Z", "return_url": "https://partner.example/back",
+            "prefill": prefill,
+            "reauthorize": {"onboarding_id": "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+                            "waba_id": "104996122399160"}});
+        assert!(from_json::<SessionInfo>(&Json::from(session.clone())).is_some());
+        same::<SessionInfo>(session.clone());
+        let mut bad = session;
+        bad["prefill"]["business"]["email"] = json!("not an email");
+        same::<SessionInfo>(bad);
         same::<Vec<String>>(json!(["a", "b"]));
     }
 
