@@ -186,16 +186,14 @@ fn stored_reads(fake: SocketAddr, from: u64, to: u64) -> Result<(usize, usize), 
     }
     let wanted = format!("\"path\":\"/v2/whatsapp/phoneNumbers/{STORED_WABAS}");
     let mut per_second: std::collections::BTreeMap<u64, usize> = Default::default();
-    // One object per call: {"method":"GET","path":"…","at":…}.
+    // One object per call: {"method":"GET","path":"…","at":…,"status":…}.
     for call in text.split('{').filter(|c| c.contains(&wanted)) {
         let at = call
             .split("\"at\":")
             .nth(1)
             .and_then(|v| {
-                v.trim_end_matches([']', '}', ','])
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
+                let digits = v.trim_start().split(|c: char| !c.is_ascii_digit()).next()?;
+                digits.parse::<u64>().ok()
             })
             .ok_or_else(|| format!("a call without its time: {call}"))?;
         if (from..to).contains(&at) && call.contains("\"method\":\"GET\"") {

@@ -92,7 +92,7 @@ pub(super) fn run(root: &Path) -> Result<Streams, String> {
         println!(
             "    {want} open: RSS {:.1} MB ({:.1} KB a stream)",
             kb as f64 / 1024.0,
-            kb.saturating_sub(base_kb) as f64 / want as f64
+            kb.saturating_sub(base_kb) as f64 * 1.024 / want as f64
         );
         steps.push((want, kb));
     }
@@ -215,7 +215,7 @@ pub(super) fn target_row(w: &mut String, s: &Streams) {
         w,
         "| {n} open event streams, RSS added | {:.1} MB ({:.1} KB a stream) | none open: {:.1} MB | ≤ {} MB added | {} |",
         added as f64 / 1024.0,
-        added as f64 / *n as f64,
+        added as f64 * 1.024 / *n as f64,
         s.base_kb as f64 / 1024.0,
         TARGET_STREAMS_KB / 1024,
         verdict(*n >= OPEN && added <= TARGET_STREAMS_KB)
@@ -253,7 +253,7 @@ pub(super) fn render(w: &mut String, s: &Streams) {
             w,
             "| {n} | {:.1} MB | {:.1} KB |",
             *kb as f64 / 1024.0,
-            kb.saturating_sub(s.base_kb) as f64 / *n as f64
+            kb.saturating_sub(s.base_kb) as f64 * 1.024 / *n as f64
         );
     }
     let _ = writeln!(w);
