@@ -572,32 +572,6 @@ pub fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-impl From<crate::providers::ycloud::webhook::Refusal> for Error {
-    fn from(r: crate::providers::ycloud::webhook::Refusal) -> Self {
-        use crate::providers::ycloud::webhook::Refusal;
-        match r {
-            Refusal::SignatureMissing => Error::SignatureMissing,
-            Refusal::SignatureMalformed(why) => Error::SignatureMalformed(why),
-            Refusal::SignatureInvalid => Error::SignatureInvalid,
-            Refusal::SignatureStale => Error::SignatureStale,
-            Refusal::MalformedJson(why) => Error::MalformedJson(why),
-            Refusal::InvalidEvent(why) => Error::InvalidEvent(why),
-        }
-    }
-}
-
-impl From<crate::providers::meta::webhook::Refusal> for Error {
-    fn from(r: crate::providers::meta::webhook::Refusal) -> Self {
-        use crate::providers::meta::webhook::Refusal;
-        match r {
-            Refusal::SignatureMissing => Error::MetaSignatureMissing,
-            Refusal::SignatureMalformed(why) => Error::MetaSignatureMalformed(why),
-            Refusal::SignatureInvalid => Error::MetaSignatureInvalid,
-            Refusal::InvalidEvent(why) => Error::InvalidEvent(why),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

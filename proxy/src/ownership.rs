@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use wire::CreateOnboarding;
 
 use crate::biz_app::{self, Resolved};
-use crate::providers::meta::graph::{GraphClient, Owned, VerifyError};
+use crate::providers::graph::{GraphClient, Owned, VerifyError};
 use crate::store::{Record, Store, StoreError};
 
 /// The outcome of a passed ownership check.

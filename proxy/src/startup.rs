@@ -15,20 +15,16 @@ use tower::ServiceExt;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::config::{LogFormat, Settings, YCloudMode};
+use crate::config::{LogFormat, Settings};
 use crate::outbox::Deliverer;
 use crate::pipeline::Pipeline;
-use crate::providers::meta::graph::GraphClient;
+use crate::providers::graph::GraphClient;
 use crate::providers::meta::webhook::MetaWebhooks;
-use crate::providers::meta::{Direct, FakeMeta, MetaApi};
-use crate::providers::ycloud::fake::FakeYCloud;
-use crate::providers::ycloud::{Upstream, YCloudClient};
-use crate::providers::Provider;
+use crate::providers::WebhookKeys;
 use crate::routes::partner::PartnerKeys;
 use crate::routes::{router, App, AppState};
 use crate::sessions::Sessions;
 use crate::store::{Store, StoreError};
-use crate::vault::Vault;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -115,32 +111,6 @@ impl Application {
             // The fakes connect after a few seconds: poll often enough to show it.
             tuning.poll_interval = tuning.poll_interval.min(Duration::from_secs(1));
         }
-        let upstream = match &settings.ycloud {
-            YCloudMode::Sandbox => {
-                tracing::warn!(
-                    "SANDBOX MODE (SANDBOX=true or --sandbox): YCloud and the Facebook SDK are \
-                     simulated in-process and nothing real is bound or registered"
-                );
-                if settings.sandbox_ignores_api_key {
-                    tracing::warn!(
-                        "YCLOUD_API_KEY is set but not used: sandbox mode never calls YCloud"
-                    );
-                }
-                Upstream::Sandbox(FakeYCloud::new(tuning.sandbox_connect_after))
-            }
-            // `WHATSAPP_PROVIDER=meta`: YCloud is not called; this client is never used.
-            YCloudMode::Unused => Upstream::Sandbox(FakeYCloud::new(tuning.sandbox_connect_after)),
-            YCloudMode::Live { api_key, base_url } => Upstream::Http(
-                YCloudClient::new(
-                    base_url.clone(),
-                    api_key.clone(),
-                    tuning.clone(),
-                    clock.clone(),
-                )
-                .map_err(StartupError::Client)?
-                .with_metrics(metrics.clone()),
-            ),
-        };
         let sessions = Sessions::new(
             store.clone(),
             clock.clone(),
@@ -179,7 +149,8 @@ impl Application {
                  their customer_ref comes from the browser (customer_ref_verified: false)"
             );
         }
-        let provider = provider(&settings, upstream, &tuning, &metrics)?;
+        let provider = crate::providers::from_settings(&settings, &tuning, &clock, &metrics)
+            .map_err(StartupError::Client)?;
         let pipeline = Pipeline::new(
             store,
             provider,
@@ -286,21 +257,23 @@ impl Application {
             allowed_origins: settings.allowed_origins.clone(),
             frame_ancestors: settings.frame_ancestors.clone(),
             stopping: stopping_rx,
-            webhook_secret: settings.webhook_secret.clone(),
+            webhooks: WebhookKeys {
+                ycloud_secret: settings.webhook_secret.clone(),
+                meta: MetaWebhooks {
+                    app_secret: settings.fb_app_secret.clone(),
+                    verify_token: settings.provider.meta_webhook_verify_token.clone(),
+                },
+            },
             clock: clock.clone(),
             verifier,
             sessions,
             partner_keys: PartnerKeys::new(&settings.partner_api_keys),
-            meta_webhooks: MetaWebhooks {
-                app_secret: settings.fb_app_secret.clone(),
-                verify_token: settings.provider.meta_webhook_verify_token.clone(),
-            },
             limits: crate::routes::limits::Limits::new(settings.limits.clone()),
             metrics,
             metrics_token: settings.metrics_token.clone(),
             redirect,
             console,
-            setup: crate::routes::console::setup_report(&settings),
+            setup: crate::config::setup_report(&settings),
             deliverer,
         });
 
@@ -402,54 +375,6 @@ impl Application {
             }
         }
     }
-}
-
-/// The provider the pipeline holds: YCloud's `upstream`, or Meta's Cloud API (its fake in
-/// sandbox mode) with the vault over `TOKEN_ENCRYPTION_KEY`, its calls counted in `metrics`.
-fn provider(
-    settings: &Settings,
-    upstream: Upstream,
-    tuning: &crate::config::UpstreamTuning,
-    metrics: &crate::metrics::Metrics,
-) -> Result<Provider, StartupError> {
-    let Some(meta) = &settings.provider.meta else {
-        return Ok(Provider::from(upstream));
-    };
-    let api = match &settings.fb_app_secret {
-        _ if settings.is_sandbox() => {
-            tracing::warn!(
-                "SANDBOX MODE with WHATSAPP_PROVIDER=meta: Meta's Cloud API is simulated \
-                 in-process and nothing real is registered"
-            );
-            MetaApi::Sandbox(FakeMeta::new(tuning.sandbox_connect_after))
-        }
-        Some(secret) => MetaApi::Http(Box::new(
-            GraphClient::new(
-                settings.graph_base_url.clone(),
-                settings.graph_version.clone(),
-                settings.fb_app_id.clone(),
-                secret.clone(),
-                tuning,
-            )
-            .map_err(StartupError::Client)?
-            .with_metrics(metrics.clone()),
-        )),
-        // The settings refuse meta in live mode without FB_APP_SECRET.
-        None => return Err(StartupError::Client("FB_APP_SECRET is missing".to_owned())),
-    };
-    if meta.ephemeral_key {
-        tracing::warn!(
-            "TOKEN_ENCRYPTION_KEY is not set: the sandbox seals tokens and PINs with a random \
-             key, so what it stored cannot be read after a restart"
-        );
-    }
-    tracing::info!("WHATSAPP_PROVIDER=meta: numbers are registered with Meta's Cloud API directly");
-    Ok(Provider::from(Direct {
-        api,
-        vault: Vault::with_old_keys(&meta.token_key, &meta.old_keys),
-        default_region: settings.provider.data_localization_region.clone(),
-        app_id: settings.fb_app_id.clone(),
-    }))
 }
 
 /// Deletes the webhook events received more than `retention` ago (by `clock`): once now, so

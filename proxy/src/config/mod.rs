@@ -18,6 +18,7 @@ mod parse;
 mod partner;
 mod provider;
 mod sandbox;
+mod setup;
 mod upstream;
 pub mod vars;
 
@@ -27,6 +28,7 @@ pub use page::{DEFAULT_FB_SDK_URL, DEFAULT_GRAPH_VERSION};
 pub use partner::{OutboxTuning, PartnerWebhook, MIN_PARTNER_KEY_CHARS, MIN_WEBHOOK_SECRET_BYTES};
 pub use provider::{MetaSettings, ProviderSettings, WhatsappProvider};
 pub use sandbox::{SANDBOX_APP_ID, SANDBOX_CONFIG_ID, SANDBOX_FB_SDK_URL, SANDBOX_SOLUTION_ID};
+pub use setup::setup_report;
 pub use upstream::{
     UpstreamTuning, YCloudMode, DEFAULT_GRAPH_BASE_URL, DEFAULT_HEALTH_POLL_SECS,
     DEFAULT_YCLOUD_BASE_URL, MAX_HEALTH_POLL_SECS, MAX_UPSTREAM_BODY_BYTES,

@@ -29,11 +29,14 @@ const DUE_BATCH: u32 = 100;
 
 /// Why a number's health could not be read.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ReadError {
+pub enum ReadError {
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The provider's call failed (the error, as it logs).
     #[error("{0}")]
     Upstream(String),
+    /// What the number is read by is not stored.
     #[error("nothing to read it by: {0}")]
     Unreadable(&'static str),
     /// Meta refused the business token (190).

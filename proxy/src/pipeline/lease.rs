@@ -15,7 +15,7 @@ use crate::store::StoreError;
 
 /// This process holds the onboarding. Dropping it ends the claim and the renewal, leaving
 /// the lease in the store to expire; [`Lease::release`] gives it up at once.
-pub(crate) struct Lease {
+pub struct Lease {
     pipeline: Pipeline,
     id: String,
     renewal: JoinHandle<()>,

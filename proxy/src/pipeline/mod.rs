@@ -1,46 +1,21 @@
 //! The onboarding pipeline: a state machine over the store, free of HTTP.
 //!
-//! # Rules
-//! Standard mode (`tp/bind`, then register):
-//! 1. `binding`: `tp/bind`. Failure → `failed` (see `UpstreamError::to_onboarding_error`).
-//! 2. `paymentMethodAttached: false` → `action_required`, code `payment_method_missing`
-//!    (contact YCloud). It is retryable: `retry` re-reads the WABA (a harmless GET) and goes
-//!    on once YCloud has attached its credit line. An absent flag counts as attached:
-//!    YCloud's Embedded Signup guide only says what `false` means.
-//! 3. No phone number id (`FINISH_ONLY_WABA`) → `action_required`, code
-//!    `phone_number_missing`, not retryable: the WABA is bound, but there is nothing to
-//!    register and no number can connect. `pending` would promise a change that cannot come,
-//!    `connected` would claim a number that does not exist. The customer adds a number in
-//!    WhatsApp Manager and signs up again; that posts the same WABA with the number, which is
-//!    a new onboarding (the idempotency key is WABA + number), whose `tp/bind` is a re-bind.
-//! 4. `registering`: register, unless the number's 10 register calls in 72 hours are spent
-//!    (then `failed`, `register_limit`, with `retry_after`; nothing is called). Every call is
-//!    counted in `register_attempts` before it is made, in the transaction that counts the
-//!    calls before it under a lock of the number ([`Store::commit_counted`]), so instances
-//!    sharing a database cannot together exceed the budget.
-//! 5. The answer's status `CONNECTED` → `connected`; otherwise `pending`, and a background
-//!    follower polls the number (by its E.164 from the register answer) until `CONNECTED`.
-//!    `BANNED`/`BLOCKED` → `action_required`. The follower backs off (×1.5 per unchanged
-//!    answer, ×2 per failure, at most 8 intervals apart), gives up after
-//!    `UpstreamTuning::poll_for` and leaves `pending` for the webhook, or for the health
-//!    schedule, which follows an unfollowed pending onboarding again once per period.
-//! 6. Webhooks (`apply_event`, each recorded as seen in the transaction that applies it, in
-//!    the order of their `createTime` per WABA and number): a number turning `CONNECTED` → `connected`; `BANNED`/`BLOCKED`
-//!    → `action_required`; a deleted number or WABA, or a WABA ban → `failed`; the WABA removed
-//!    from the partner, the partner app uninstalled, a ban scheduled or a rejected review →
-//!    `action_required`. Each with a sentence saying what the person can do.
-//!
-//! Coexistence mode: `binding`: `smb/bind` (answers the number; never register), then as 5.
+//! # Runs
+//! An onboarding's run is its provider's ([`Provider::run`]): the steps its calls take, each
+//! recorded, in the order its mode has them (each provider's rules are the documentation of
+//! its `run.rs` under `providers/`). It ends `connected`, `action_required`
+//! or `failed`, or `pending` with a follower ([`Provider::follow`]) polling the number until
+//! it settles; webhooks then move it on, by rules shared by both providers (`crate::rules`).
 //!
 //! # Durability
-//! Each step is written to `onboarding_steps` as `started` before it calls YCloud and as
+//! Each step is written to `onboarding_steps` as `started` before it calls its provider and as
 //! `done`/`failed` (with the answer) after, in the same transaction as the onboarding's new
-//! state. Writes with no YCloud call between them are queued (`store::Writes`) and committed
+//! state. Writes with no upstream call between them are queued (`store::Writes`) and committed
 //! together right before the next call or when the run stops, so a standard sign-up commits
 //! three times; a crash before such a commit runs the last call again on resume, as a crash
 //! mid-call does. A restart resumes every onboarding that is neither final nor waiting for a person:
 //! `done` steps are skipped, using their stored answer. A step left `started` by a crash
-//! mid-call is run again, since whether YCloud saw it cannot be known; for register that
+//! mid-call is run again, since whether the provider saw it cannot be known; for register that
 //! costs one more counted attempt, which the budget bounds.
 //!
 //! # Several instances
@@ -61,19 +36,21 @@
 //! mid-call and leave the onboarding stuck in `binding` or `registering`.
 //!
 //! # Files
-//! - this file: [`Pipeline`], `create`, `get`, `retry`, resuming and sweeping, and applying
-//!   a webhook to the onboardings it is about;
+//! - this file: [`Pipeline`], `create`, `get`, running an onboarding under its lease;
+//! - `provider.rs`: the [`Provider`] trait each provider folder of `providers/` implements
+//!   (its run, follower, health read, deferred events), which the pipeline holds and never
+//!   names;
 //! - `lease.rs`: the runner's hold on an onboarding (a claim here, a lease in the store);
-//! - `steps.rs`: the standard and coexistence runs, settling the number, failing a step;
+//! - `steps.rs`: what every provider's run shares (a bind step, a stop, the display-name wait,
+//!   a follower's end);
 //! - `follower.rs`: polling a `pending` number until it settles;
 //! - `health.rs`: reading every connected number's health on a schedule, paced;
-//! - `direct.rs`: the Meta provider (`WHATSAPP_PROVIDER=meta`): its run, follower, the
-//!   customer's PIN and deregistering, under the same leases and budget lock;
-//! - `meta_rules.rs`: what a Meta webhook change changes, applied as YCloud's events are;
+//! - `retry.rs`, `resume.rs`, `deferred.rs`: a failed step again, resuming and sweeping,
+//!   webhooks kept while a runner owned the onboarding;
 //! - `restart.rs`: starting an ended onboarding over at the partner's request;
+//! - `reauthorize.rs`: renewing the customer's business token (a provider with a vault);
 //! - `rekey.rs`: sealing stored secrets again after `TOKEN_ENCRYPTION_KEY` changed;
-//! - `webhook_rules.rs`: what a webhook changes, as pure functions of the event and the
-//!   onboarding;
+//! - `outcomes.rs`: what the operations answer and why each refuses;
 //! - `changes.rs`: telling event streams about a stored change.
 
 use std::collections::HashMap;
@@ -87,15 +64,15 @@ use wire::{CreateOnboarding, Mode, Onboarding, OnboardingState};
 
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
-use crate::providers::Provider;
 use crate::store::{Customer, Insert, Record, Step, Steps, Store, StoreError};
 
 mod changes;
 mod deferred;
 pub(crate) mod follower;
-pub(crate) mod health;
-pub(crate) mod lease;
+pub mod health;
+pub mod lease;
 mod outcomes;
+pub mod provider;
 mod reauthorize;
 mod rekey;
 mod restart;
@@ -105,20 +82,21 @@ mod steps;
 
 pub use changes::Subscription;
 pub use outcomes::{Applied, CreateError, Created, DeregisterError, PinError, RetryError};
-pub use reauthorize::{same_number, ReauthorizeError};
+pub use provider::Provider;
+pub use reauthorize::{same_number, ReauthorizeError, REAUTHORIZE_MESSAGE};
 pub use rekey::{ResealError, Resealed};
 pub use restart::RestartError;
 
 use lease::Lease;
 
 /// Unfinished onboardings resumed at the same time: a restart after an outage may find
-/// thousands, and running them all at once would hit YCloud and the database together.
+/// thousands, and running them all at once would hit the provider and the database together.
 pub const RESUME_CONCURRENCY: usize = 16;
 
 pub(crate) struct Inner {
     pub(crate) store: Store,
-    /// YCloud, or Meta's Cloud API directly.
-    pub(crate) provider: Provider,
+    /// Who registers the numbers: YCloud, or Meta's Cloud API directly.
+    pub(crate) provider: Arc<dyn Provider>,
     pub(crate) tuning: UpstreamTuning,
     /// Where the register budget's, the leases' and retry's "now" comes from.
     pub(crate) clock: Clock,
@@ -188,19 +166,20 @@ impl Ran {
 }
 
 /// How a step went, for the runner's control flow.
-pub(crate) enum Flow {
+pub enum Flow {
+    /// Go on with the next step.
     Continue,
+    /// The run stops here (the onboarding waits, or ended).
     Stop,
 }
 
 impl Pipeline {
-    /// A pipeline over a store and a provider (YCloud's [`crate::providers::ycloud::Upstream`] or
-    /// Meta's [`crate::providers::meta::Direct`]), reading the time from `clock`, with a random
-    /// instance id of its own, refusing a retry of one onboarding within `retry_cooldown` of
-    /// the last.
+    /// A pipeline over a store and a [`Provider`], reading the time from `clock`, with a
+    /// random instance id of its own, refusing a retry of one onboarding within
+    /// `retry_cooldown` of the last.
     pub fn new(
         store: Store,
-        provider: impl Into<Provider>,
+        provider: Arc<dyn Provider>,
         tuning: UpstreamTuning,
         clock: Clock,
         retry_cooldown: std::time::Duration,
@@ -211,7 +190,7 @@ impl Pipeline {
         Self {
             inner: Arc::new(Inner {
                 store,
-                provider: provider.into(),
+                provider,
                 tuning,
                 clock,
                 instance: uuid::Uuid::new_v4().to_string(),
@@ -272,10 +251,7 @@ impl Pipeline {
         code_sha256: Option<&str>,
     ) -> Result<Created, CreateError> {
         // The first step's `started` record goes into the insert's transaction.
-        let first = match req.mode {
-            Mode::Standard => Step::Bind,
-            Mode::Coexistence => Step::SmbBind,
-        };
+        let first = self.inner.provider.first_step(req.mode);
         let onboarding = match self
             .insert_post(&req, launched, customer, code_sha256, first)
             .await?

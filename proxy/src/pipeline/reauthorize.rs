@@ -1,6 +1,6 @@
-//! Reauthorization (Meta provider): when Meta refuses the customer's business token (190:
-//! expired or revoked) on any call that uses it, or the partner asks
-//! (`POST /api/partner/onboardings/{id}/reauthorize`), the onboarding waits in
+//! Reauthorization (a provider that keeps the customer's business token: Meta's): when Meta
+//! refuses the business token (190: expired or revoked) on any call that uses it, or the
+//! partner asks (`POST /api/partner/onboardings/{id}/reauthorize`), the onboarding waits in
 //! `action_required` with code `reauthorize` (`onboarding.reauthorize_required`, once). The
 //! partner then creates a session with `reauthorize_onboarding_id`; its page launches
 //! Embedded Signup prefilled with the onboarding's WABA, and the sign-in is accepted only for
@@ -19,15 +19,15 @@ use wire::{CustomerRef, ErrorCode, Mode, Onboarding, OnboardingError, Onboarding
 use wire::{PhoneNumberId, ReauthorizeTarget, WabaId};
 
 use super::{detached, Pipeline};
-use crate::providers::meta::REAUTHORIZE_MESSAGE;
 use crate::rules::person_error;
 use crate::store::{reauthorizable, Reauthorization, StoreError};
 use crate::vault::Field;
 
-/// What YCloud's refusal says.
-const YCLOUD_HOLDS_THE_TOKEN: &str = "this proxy onboards through YCloud \
-(WHATSAPP_PROVIDER=ycloud), which holds the customer's business token: there is nothing for \
-the proxy to renew";
+/// What an onboarding whose business token Meta refuses (190) says to do.
+pub const REAUTHORIZE_MESSAGE: &str = "Meta no longer accepts the customer's business token \
+(190: expired, or the customer removed the app or changed their password): the customer signs \
+in again through a session with reauthorize_onboarding_id, for the same WhatsApp Business \
+Account and number.";
 
 /// Why a reauthorization was refused.
 #[derive(Debug, thiserror::Error)]
@@ -102,11 +102,9 @@ impl Pipeline {
     /// See [`ReauthorizeError`].
     pub async fn request_reauthorization(&self, id: &str) -> Result<Onboarding, ReauthorizeError> {
         let store = &self.inner.store;
-        if !self.is_meta() {
+        if let Err(why) = self.inner.provider.vault() {
             store.get(id).await?.ok_or(ReauthorizeError::NotFound)?;
-            return Err(ReauthorizeError::NotReauthorizable(
-                YCLOUD_HOLDS_THE_TOKEN.to_owned(),
-            ));
+            return Err(ReauthorizeError::NotReauthorizable(why.to_owned()));
         }
         match store.ask_reauthorization(id, reauthorize_error()).await? {
             Reauthorization::Asked => {
@@ -139,10 +137,8 @@ impl Pipeline {
             .await?
             .ok_or(ReauthorizeError::NotFound)?
             .onboarding;
-        if !self.is_meta() {
-            return Err(ReauthorizeError::NotReauthorizable(
-                YCLOUD_HOLDS_THE_TOKEN.to_owned(),
-            ));
+        if let Err(why) = self.inner.provider.vault() {
+            return Err(ReauthorizeError::NotReauthorizable(why.to_owned()));
         }
         if o.customer_ref.as_ref() != Some(customer) {
             return Err(ReauthorizeError::NotReauthorizable(
@@ -184,11 +180,11 @@ impl Pipeline {
         id: &str,
         token: SecretString,
     ) -> Result<Onboarding, ReauthorizeError> {
-        let Some(direct) = self.direct() else {
-            return Err(ReauthorizeError::NotReauthorizable(
-                YCLOUD_HOLDS_THE_TOKEN.to_owned(),
-            ));
-        };
+        let vault = self
+            .inner
+            .provider
+            .vault()
+            .map_err(|why| ReauthorizeError::NotReauthorizable(why.to_owned()))?;
         let store = &self.inner.store;
         let o = store
             .get(id)
@@ -198,8 +194,7 @@ impl Pipeline {
         if !reauthorizable(o.state) {
             return Err(not_allowed(o.state));
         }
-        let sealed = direct
-            .vault
+        let sealed = vault
             .seal(id, Field::BusinessToken, token.expose_secret())
             .map_err(|e| StoreError::Corrupt {
                 id: id.to_owned(),

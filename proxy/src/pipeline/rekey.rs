@@ -51,11 +51,10 @@ impl Pipeline {
     /// # Errors
     /// See [`ResealError`].
     pub async fn reseal_secrets(&self, strict: bool) -> Result<Resealed, ResealError> {
-        let Some(direct) = self.direct() else {
+        let Some(vault) = self.vault() else {
             return Ok(Resealed::default());
         };
         let store = &self.inner.store;
-        let vault = &direct.vault;
         let mut found = Resealed {
             by_old: vec![0; vault.old_keys()],
             ..Resealed::default()

@@ -3,15 +3,15 @@
 //! (The customer's own new sign-up starts over in [`Pipeline::insert_post`].)
 //!
 //! The new onboarding names the old (`previous_onboarding_id`) and takes its WABA + number
-//! key over in the transaction that inserts it; the old stays as it ended. With the Meta
-//! provider the stored business token and PIN go with it, sealed again for the new id (a
+//! key over in the transaction that inserts it; the old stays as it ended. With a provider
+//! that keeps the business token and PIN (Meta's), they go with it, sealed again for the new id (a
 //! sealed value opens only for its own onboarding).
 
 use secrecy::ExposeSecret;
-use wire::{CreateOnboarding, Mode, Onboarding, OnboardingState};
+use wire::{CreateOnboarding, Onboarding, OnboardingState};
 
 use super::{detached, Pipeline};
-use crate::store::{Customer, Insert, Step, StoreError};
+use crate::store::{Customer, Insert, StoreError};
 use crate::vault::Field;
 
 /// Why `restart` started nothing.
@@ -74,11 +74,7 @@ impl Pipeline {
             // The partner asks: the mode it ran before is the one it runs again.
             modes: None,
         };
-        let first = match (self.is_meta(), old.mode) {
-            (true, _) => Step::SubscribeApp,
-            (false, Mode::Standard) => Step::Bind,
-            (false, Mode::Coexistence) => Step::SmbBind,
-        };
+        let first = self.inner.provider.first_step(old.mode);
         let inner = &self.inner;
         let lease = (inner.instance.as_str(), inner.clock.now() + inner.lease_for);
         let new = match store
@@ -109,10 +105,11 @@ impl Pipeline {
         Ok(self.answer(ran).await?)
     }
 
-    /// The Meta provider's sealed token and PIN of `from`, sealed again for `to`. A value
-    /// that does not open is left behind: the run then asks the customer to sign up again.
+    /// The sealed business token and PIN of `from` (when the provider keeps them), sealed
+    /// again for `to`. A value that does not open is left behind: the run then asks the
+    /// customer to sign up again.
     async fn carry_credentials(&self, from: &str, to: &str) -> Result<(), StoreError> {
-        let Some(direct) = self.direct() else {
+        let Some(vault) = self.vault() else {
             return Ok(());
         };
         let store = &self.inner.store;
@@ -120,8 +117,8 @@ impl Pipeline {
             return Ok(());
         };
         let reseal = |field, sealed: Option<&String>| {
-            let open = direct.vault.open(from, field, sealed?).ok()?;
-            direct.vault.seal(to, field, open.expose_secret()).ok()
+            let open = vault.open(from, field, sealed?).ok()?;
+            vault.seal(to, field, open.expose_secret()).ok()
         };
         if let Some(token) = reseal(Field::BusinessToken, creds.business_token.as_ref()) {
             store

@@ -1,8 +1,8 @@
 //! What every provider's run shares: a bind step recorded as `started` (and committed)
 //! before its upstream call, a run stopped with an error, and the wait for the number's
 //! display name (a register before it is ready fails with Meta's 100/2388001, which YCloud
-//! relays too). The runs themselves are each provider's (`providers::ycloud::run`,
-//! `providers::meta::run`).
+//! relays too). The runs themselves are each provider's (the `run.rs` of its folder under
+//! `providers/`).
 
 use serde_json::Value;
 use wire::{OnboardingError, OnboardingState};

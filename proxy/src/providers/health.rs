@@ -1,5 +1,6 @@
 //! A connected number's health as each provider reports it, read into the same fields
-//! (`pipeline::health` schedules the reads and stores what changed).
+//! (`pipeline::health` schedules the reads and stores what changed; each provider's
+//! `provider.rs` makes them).
 //!
 //! - YCloud: `GET /whatsapp/phoneNumbers/{wabaId}/{phoneNumber}` (status, quality rating,
 //!   `whatsappBusinessManagerMessagingLimit`, name and code verification status). Its
@@ -12,14 +13,10 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use wire::NumberHealth;
 
-use super::Provider;
 use crate::clock::format_time;
-use crate::pipeline::health::ReadError;
-use crate::pipeline::Pipeline;
-use crate::store::Record;
 
 /// A text field of a provider's object, under the first of `names` it has.
-fn text(raw: &Value, names: &[&str]) -> Option<String> {
+pub(crate) fn text(raw: &Value, names: &[&str]) -> Option<String> {
     names.iter().find_map(|n| match raw.get(*n) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => None,
@@ -38,7 +35,7 @@ fn limit(raw: &Value, names: &[&str]) -> Option<String> {
 }
 
 /// YCloud's phone number object (`WhatsappPhoneNumber`).
-fn from_ycloud(raw: &Value, now: OffsetDateTime) -> NumberHealth {
+pub(crate) fn from_ycloud(raw: &Value, now: OffsetDateTime) -> NumberHealth {
     NumberHealth {
         status: text(raw, &["status"]),
         quality_rating: text(raw, &["qualityRating"]),
@@ -57,7 +54,7 @@ fn from_ycloud(raw: &Value, now: OffsetDateTime) -> NumberHealth {
 
 /// Meta's phone number node, and whether `app_id` is among the WABA's subscribed apps
 /// (`None`: that list could not be read).
-fn from_meta(
+pub(crate) fn from_meta(
     raw: &Value,
     subscribed: Option<&Value>,
     app_id: &str,
@@ -82,62 +79,6 @@ fn from_meta(
         platform_type: text(raw, &["platform_type"]),
         webhook_configured,
         checked_at: format_time(now),
-    }
-}
-
-impl Pipeline {
-    /// Reads onboarding `id`'s number from its provider.
-    pub(crate) async fn read_health(
-        &self,
-        id: &str,
-        record: &Record,
-    ) -> Result<NumberHealth, ReadError> {
-        let waba = &record.onboarding.waba_id;
-        match &self.inner.provider {
-            Provider::YCloud(upstream) => {
-                // YCloud reads a number by its E.164, which its answers carried.
-                let e164 = record
-                    .phone_number
-                    .as_ref()
-                    .and_then(|p| text(p, &["phoneNumber"]))
-                    .ok_or(ReadError::Unreadable("no E.164 number stored"))?;
-                let number = upstream
-                    .retrieve_phone_number(waba, &e164)
-                    .await
-                    .map_err(|e| ReadError::Upstream(e.to_string()))?;
-                Ok(from_ycloud(&number.raw, self.inner.clock.now()))
-            }
-            Provider::Meta(direct) => {
-                let phone = record
-                    .onboarding
-                    .phone_number_id
-                    .as_ref()
-                    .ok_or(ReadError::Unreadable("no phone number id"))?;
-                let token = self
-                    .business_token(direct, id)
-                    .await?
-                    .ok_or(ReadError::Unreadable("no business token stored"))?;
-                let number = match direct.api.health(&token, phone).await {
-                    Ok(number) => number,
-                    Err(e) if e.is_token_invalid() => return Err(ReadError::TokenRefused),
-                    Err(e) => return Err(ReadError::Upstream(e.to_string())),
-                };
-                let subscribed = match direct.api.subscribed_apps(&token, waba).await {
-                    Ok(s) => Some(s),
-                    Err(e) if e.is_token_invalid() => return Err(ReadError::TokenRefused),
-                    Err(e) => {
-                        tracing::warn!(id, error = %e, "reading the WABA's subscribed apps failed");
-                        None
-                    }
-                };
-                Ok(from_meta(
-                    &number,
-                    subscribed.as_ref(),
-                    &direct.app_id,
-                    self.inner.clock.now(),
-                ))
-            }
-        }
     }
 }
 

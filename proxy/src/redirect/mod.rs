@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use url::Url;
 use wire::{BusinessId, PhoneNumberId, WabaId};
 
-use crate::providers::meta::graph::{GraphClient, VerifyError};
+use crate::providers::graph::{GraphClient, VerifyError};
 use crate::store::Store;
 
 pub mod page;

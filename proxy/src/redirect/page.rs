@@ -28,6 +28,8 @@ pub enum Notice {
     AlreadyOnboarded,
     /// The session created all the onboardings it may.
     SessionExhausted,
+    /// A session renewing an onboarding's access, signed in for another WABA or number.
+    WrongAccount,
     /// Something failed on the proxy's side.
     Failed,
 }
@@ -45,6 +47,7 @@ impl Notice {
             Notice::SessionInvalid => "session-invalid",
             Notice::AlreadyOnboarded => "already-onboarded",
             Notice::SessionExhausted => "session-exhausted",
+            Notice::WrongAccount => "wrong-account",
             Notice::Failed => "failed",
         }
     }
@@ -110,6 +113,7 @@ pub fn sentence(locale: Locale, notice: Notice) -> &'static str {
         (Locale::En, SessionInvalid) => "This sign-up link is no longer valid. Please ask for a new link.",
         (Locale::En, AlreadyOnboarded) => "This WhatsApp number is already connected for another customer. Please contact the business that sent you the link.",
         (Locale::En, SessionExhausted) => "This sign-up link has been used as many times as it may. Please ask for a new link.",
+        (Locale::En, WrongAccount) => "This sign-in chose another WhatsApp Business Account or number than the one whose access is being renewed. Nothing was changed. Go back to the page where you started, sign in again and choose the same account and number.",
         (Locale::En, Failed) => "Something went wrong on our side. Nothing was connected. Please try again in a few minutes.",
         (Locale::ZhHans, StateInvalid) => "此登录链接已过期或已被使用。请返回开始的页面重试。",
         (Locale::ZhHans, Cancelled) => "您已取消 Facebook 登录，未连接任何内容。请返回开始的页面重试。",
@@ -120,6 +124,7 @@ pub fn sentence(locale: Locale, notice: Notice) -> &'static str {
         (Locale::ZhHans, SessionInvalid) => "此注册链接已失效。请索取新的链接。",
         (Locale::ZhHans, AlreadyOnboarded) => "此 WhatsApp 号码已为其他客户连接。请联系向您发送链接的企业。",
         (Locale::ZhHans, SessionExhausted) => "此注册链接的使用次数已达上限。请索取新的链接。",
+        (Locale::ZhHans, WrongAccount) => "此次登录选择的 WhatsApp Business 账户或号码与正在续期访问权限的不同，未做任何更改。请返回开始的页面重新登录，并选择相同的账户和号码。",
         (Locale::ZhHans, Failed) => "我们这边出了问题，未连接任何内容。请过几分钟再试。",
         (Locale::ZhHant, StateInvalid) => "此登入連結已過期或已被使用。請返回開始的頁面重試。",
         (Locale::ZhHant, Cancelled) => "您已取消 Facebook 登入，未連接任何內容。請返回開始的頁面重試。",
@@ -130,6 +135,7 @@ pub fn sentence(locale: Locale, notice: Notice) -> &'static str {
         (Locale::ZhHant, SessionInvalid) => "此註冊連結已失效。請索取新的連結。",
         (Locale::ZhHant, AlreadyOnboarded) => "此 WhatsApp 號碼已為其他客戶連接。請聯絡向您傳送連結的企業。",
         (Locale::ZhHant, SessionExhausted) => "此註冊連結的使用次數已達上限。請索取新的連結。",
+        (Locale::ZhHant, WrongAccount) => "此次登入選擇的 WhatsApp Business 帳戶或號碼與正在續期存取權限的不同，未做任何變更。請返回開始的頁面重新登入，並選擇相同的帳戶和號碼。",
         (Locale::ZhHant, Failed) => "我們這邊出了問題，未連接任何內容。請過幾分鐘再試。",
         (Locale::Vi, StateInvalid) => "Liên kết đăng nhập này đã hết hạn hoặc đã được dùng. Hãy quay lại trang bạn bắt đầu và thử lại.",
         (Locale::Vi, Cancelled) => "Bạn đã hủy đăng nhập Facebook. Chưa có gì được kết nối. Hãy quay lại trang bạn bắt đầu để thử lại.",
@@ -140,6 +146,7 @@ pub fn sentence(locale: Locale, notice: Notice) -> &'static str {
         (Locale::Vi, SessionInvalid) => "Liên kết đăng ký này không còn hiệu lực. Vui lòng xin một liên kết mới.",
         (Locale::Vi, AlreadyOnboarded) => "Số WhatsApp này đã được kết nối cho một khách hàng khác. Vui lòng liên hệ doanh nghiệp đã gửi liên kết cho bạn.",
         (Locale::Vi, SessionExhausted) => "Liên kết đăng ký này đã được dùng hết số lần cho phép. Vui lòng xin một liên kết mới.",
+        (Locale::Vi, WrongAccount) => "Lần đăng nhập này đã chọn một Tài khoản WhatsApp Business hoặc số điện thoại khác với tài khoản đang được gia hạn quyền truy cập. Chưa có gì thay đổi. Hãy quay lại trang bạn bắt đầu, đăng nhập lại và chọn đúng tài khoản và số đó.",
         (Locale::Vi, Failed) => "Đã xảy ra lỗi ở phía chúng tôi. Chưa có gì được kết nối. Vui lòng thử lại sau vài phút.",
     }
 }

@@ -11,7 +11,17 @@ use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
 use crate::error::Error;
-use crate::providers::ycloud::fake::assets;
+
+/// `GET /sandbox/sdk.js`: a stand-in for Meta's JS SDK (sandbox mode only, like the pages
+/// below, written alongside the browser app).
+const SDK_JS: &str = include_str!("../../assets/sandbox-sdk.js");
+/// `GET /sandbox/popup.html`: a stand-in for Meta's Embedded Signup popup.
+pub(super) const POPUP_HTML: &str = include_str!("../../assets/sandbox-popup.html");
+/// `GET /sandbox/dialog/oauth`: a stand-in for Meta's login dialog (the redirect flow).
+pub(super) const DIALOG_HTML: &str = include_str!("../../assets/sandbox-dialog.html");
+/// `/embed-demo.html`: an example partner page embedding the widget. Sandbox mode only, so
+/// no production bundle or proxy ever serves a demo page.
+pub(super) const EMBED_DEMO_HTML: &str = include_str!("../../assets/embed-demo.html");
 
 /// `GET /sandbox/sdk.js` (sandbox mode only).
 pub async fn sandbox_sdk() -> Response {
@@ -20,7 +30,7 @@ pub async fn sandbox_sdk() -> Response {
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        assets::SDK_JS,
+        SDK_JS,
     )
         .into_response()
 }
@@ -32,7 +42,7 @@ pub async fn sandbox_popup() -> Response {
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        assets::POPUP_HTML,
+        POPUP_HTML,
     )
         .into_response()
 }
@@ -44,7 +54,7 @@ pub async fn sandbox_dialog() -> Response {
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        assets::DIALOG_HTML,
+        DIALOG_HTML,
     )
         .into_response()
 }
@@ -56,7 +66,7 @@ pub async fn sandbox_embed_demo() -> Response {
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        assets::EMBED_DEMO_HTML,
+        EMBED_DEMO_HTML,
     )
         .into_response()
 }

@@ -21,7 +21,6 @@ mod assets;
 pub mod console;
 mod edges;
 pub mod limits;
-mod meta;
 mod metrics;
 mod oauth;
 mod onboarding;
@@ -30,7 +29,7 @@ pub mod openapi;
 pub mod partner;
 mod security;
 mod signups;
-mod webhooks;
+mod token;
 
 /// What every handler can reach: one shared allocation, since axum clones the state for
 /// every request (a copy of every field here was ~6 % of a GET's CPU).
@@ -70,19 +69,17 @@ pub struct App {
     pub frame_ancestors: Vec<String>,
     /// Turns true when the server shuts down: open event streams end then.
     pub stopping: tokio::sync::watch::Receiver<bool>,
-    /// `YCLOUD_WEBHOOK_SECRET`; none: webhooks are answered 503.
-    pub webhook_secret: Option<secrecy::SecretString>,
+    /// The providers' webhook secrets; a provider without its secret answers 503.
+    pub webhooks: crate::providers::WebhookKeys,
     /// The proxy's clock (webhook signature ages, `Retry-After`); the pipeline, the store
     /// and the YCloud client read the same one.
     pub clock: crate::clock::Clock,
     /// The Graph client for ownership verification; none: verification is off.
-    pub verifier: Option<std::sync::Arc<crate::providers::meta::graph::GraphClient>>,
+    pub verifier: Option<std::sync::Arc<crate::providers::graph::GraphClient>>,
     /// Onboarding sessions: who each onboarding is for.
     pub sessions: crate::sessions::Sessions,
     /// `PARTNER_API_KEYS`, as digests; empty: the partner API answers 503.
     pub partner_keys: partner::PartnerKeys,
-    /// What `/webhooks/meta` checks: `FB_APP_SECRET`, `META_WEBHOOK_VERIFY_TOKEN`.
-    pub meta_webhooks: crate::providers::meta::webhook::MetaWebhooks,
     /// What clients may ask (timeouts, concurrency, rates, streams).
     pub limits: crate::routes::limits::Limits,
     /// What `GET /metrics` serves, and the token it asks for (`METRICS_TOKEN`).
@@ -125,7 +122,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/onboardings/{id}/pin",
-            rate_limited(post(meta::pin), &state.limits.settings),
+            rate_limited(post(token::pin), &state.limits.settings),
         )
         .route("/api/session", post(partner::sessions::session_info))
         .route(
@@ -140,21 +137,13 @@ pub fn router(state: AppState) -> Router {
                 &state.limits.settings,
             ),
         )
-        .route("/api/openapi.json", get(openapi::document))
-        .route(
-            "/webhooks/ycloud",
-            post(webhooks::ycloud).layer(DefaultBodyLimit::max(
-                crate::providers::ycloud::webhook::MAX_WEBHOOK_BYTES,
-            )),
-        )
-        .route(
-            "/webhooks/meta",
-            get(meta::handshake)
-                .post(meta::notification)
-                .layer(DefaultBodyLimit::max(
-                    crate::providers::ycloud::webhook::MAX_WEBHOOK_BYTES,
-                )),
-        );
+        .route("/api/openapi.json", get(openapi::document));
+    // Each provider's webhook receivers, with their own state.
+    app = app.merge(crate::providers::webhook_routes(crate::providers::Hooks {
+        pipeline: state.pipeline.clone(),
+        clock: state.clock.clone(),
+        keys: state.webhooks.clone(),
+    }));
     // The partner's backend, with a key: never the browser (no CORS for these).
     let partner_api = Router::new()
         .route(
@@ -187,11 +176,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/partner/onboardings/{id}/deregister",
-            post(meta::deregister),
+            post(token::deregister),
         )
         .route(
             "/api/partner/onboardings/{id}/credentials",
-            get(meta::credentials),
+            get(token::credentials),
         )
         .route("/api/partner/events", get(partner::events::events))
         .route("/api/partner/events/{id}", get(partner::events::event))
@@ -345,7 +334,7 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 /// pass for a live proxy).
 #[utoipa::path(get, path = "/healthz", tag = "service",
     responses(
-        (status = 200, description = "`{\"status\":\"ok\",\"mode\":\"live\"|\"sandbox\",\"provider\":\"ycloud\"|\"meta\",\"version\"}`", body = wire::Health),
+        (status = 200, description = "`{\"status\":\"ok\",\"mode\":\"live\"|\"sandbox\",\"provider\",\"version\"}` (`provider` as `WHATSAPP_PROVIDER` names it)", body = wire::Health),
         (status = 503, description = "`{\"status\":\"unavailable\"}`: the store cannot be written (the process runs: see `/livez`)"),
     ))]
 pub(crate) async fn health(

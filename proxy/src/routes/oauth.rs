@@ -14,19 +14,19 @@ use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use wire::{
-    CreateOnboarding, CreatedOnboarding, ErrorBody, Locale, Mode, RedirectResult, RedirectStarted,
-    StartRedirect,
+    CreateOnboarding, CreatedOnboarding, ErrorBody, Locale, Mode, Onboarding, RedirectResult,
+    RedirectStarted, StartRedirect,
 };
 
 use super::AppState;
 use crate::error::{Error, Json};
-use crate::pipeline::{CreateError, Created};
-use crate::providers::meta::graph::VerifyError;
+use crate::pipeline::{same_number, CreateError, Created, ReauthorizeError};
+use crate::providers::graph::VerifyError;
 use crate::redirect::page::{self, Notice};
 use crate::redirect::state::{self as flow_state, digest, Claims};
 use crate::redirect::{discover, sandbox_candidates, Candidate, RedirectFlow, RESULT_LIFETIME};
 use crate::sessions::FlowCustomer;
-use crate::store::{Consumed, Pending};
+use crate::store::{Consumed, Customer, Pending};
 use crate::vault::Field;
 
 /// Longest code read from Meta's redirect.
@@ -449,8 +449,25 @@ async fn finish(
         customer_ref: None,
         session: None,
     };
+    // A session renewing an onboarding's business token: this sign-in renews it.
+    let renewing = match state.pipeline.holds_tokens() {
+        true => match super::token::reauthorizing(state, customer).await {
+            Ok(target) => target,
+            Err(e) => {
+                tracing::error!(error = %e, "redirect flow: session not read");
+                return say(StatusCode::INTERNAL_SERVER_ERROR, Notice::Failed);
+            }
+        },
+        false => None,
+    };
+    if let Some(target) = renewing {
+        return match renew(state, customer, &target, &req, token).await {
+            Ok(onboarding) => land(state, flow, hash, locale, who, &onboarding).await,
+            Err((status, notice)) => say(status, notice),
+        };
+    }
     let code_sha256 = Some(code_sha256).filter(|c| !c.is_empty());
-    let created = match state.pipeline.is_meta() {
+    let created = match state.pipeline.holds_tokens() {
         true => {
             state
                 .pipeline
@@ -481,6 +498,65 @@ async fn finish(
             return say(StatusCode::INTERNAL_SERVER_ERROR, Notice::Failed);
         }
     };
+    land(state, flow, hash, locale, who, &onboarding).await
+}
+
+/// A reauthorizing session's sign-in: the chosen WABA and number must be the onboarding's
+/// (the new token reaches them, since the choices are what it was found to reach), then the
+/// token replaces the stored one, as the popup's sign-in does (`token::create`). Any refusal
+/// stores nothing.
+async fn renew(
+    state: &AppState,
+    customer: &Customer,
+    target_id: &str,
+    req: &CreateOnboarding,
+    token: SecretString,
+) -> Result<Onboarding, (StatusCode, Notice)> {
+    let refused = |e: ReauthorizeError| match e {
+        ReauthorizeError::Mismatch(why) => {
+            tracing::info!(
+                id = target_id,
+                why,
+                "redirect flow: reauthorization for another account"
+            );
+            (StatusCode::FORBIDDEN, Notice::WrongAccount)
+        }
+        ReauthorizeError::NotFound | ReauthorizeError::NotReauthorizable(_) => {
+            (StatusCode::FORBIDDEN, Notice::SessionInvalid)
+        }
+        ReauthorizeError::Store(e) => {
+            tracing::error!(error = %e, "redirect flow: token not renewed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Notice::Failed)
+        }
+    };
+    let customer_ref = customer
+        .customer_ref
+        .as_ref()
+        .ok_or((StatusCode::FORBIDDEN, Notice::SessionInvalid))?;
+    let (target, _) = state
+        .pipeline
+        .reauthorize_target(target_id, customer_ref)
+        .await
+        .map_err(refused)?;
+    same_number(&target, &req.waba_id, req.phone_number_id.as_ref()).map_err(refused)?;
+    state
+        .pipeline
+        .reauthorize(target_id, token)
+        .await
+        .map_err(refused)
+}
+
+/// Keeps `onboarding` as the flow's result and sends the customer to the landing page with
+/// the result's handle in the fragment.
+async fn land(
+    state: &AppState,
+    flow: &RedirectFlow,
+    hash: &str,
+    locale: Locale,
+    who: &FlowCustomer,
+    onboarding: &Onboarding,
+) -> Response {
+    let say = |status: StatusCode, notice: Notice| html(status, page::notice(locale, notice));
     let mut bytes = [0u8; 32];
     if getrandom::fill(&mut bytes).is_err() {
         return say(StatusCode::INTERNAL_SERVER_ERROR, Notice::Failed);

@@ -10,7 +10,7 @@ use super::AppState;
 use crate::error::Error;
 use crate::ownership::Refusal;
 use crate::pipeline::RetryError;
-use crate::providers::meta::graph::VerifyError;
+use crate::providers::graph::VerifyError;
 
 /// The HTTP answer to a refused ownership check.
 pub(super) fn refused(refusal: Refusal) -> Error {

@@ -48,9 +48,9 @@ pub async fn create(
     // The body's mode is the button's; the onboarding runs the one Meta reports.
     let launched = req.mode;
     req.mode = crate::biz_app::reported_mode(launched, req.event.as_ref());
-    if state.pipeline.is_meta() {
+    if state.pipeline.holds_tokens() {
         // Meta's Cloud API directly: the code's business token is the provider's credential.
-        let created = super::meta::create(&state, req, launched, &customer).await?;
+        let created = super::token::create(&state, req, launched, &customer).await?;
         return answer(&state, &customer, created).await;
     }
     let code_sha256 = match &state.verifier {

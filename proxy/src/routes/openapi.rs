@@ -23,7 +23,6 @@ use super::onboardings;
         onboardings::events,
         onboardings::retry,
         super::signups::report,
-        super::webhooks::ycloud,
         super::partner::sessions::session_info,
         super::partner::sessions::create_session,
         super::partner::sessions::revoke_session,
@@ -34,11 +33,9 @@ use super::onboardings;
         super::partner::onboardings::retry,
         super::partner::onboardings::restart,
         super::partner::onboardings::reauthorize,
-        super::meta::deregister,
-        super::meta::credentials,
-        super::meta::pin,
-        super::meta::handshake,
-        super::meta::notification,
+        super::token::deregister,
+        super::token::credentials,
+        super::token::pin,
         super::partner::events::events,
         super::partner::events::event,
         super::partner::events::redeliver,
@@ -67,7 +64,6 @@ use super::onboardings;
         wire::ProxyMode,
         wire::ErrorBody,
         wire::ApiError,
-        crate::providers::ycloud::webhook::Envelope,
         wire::CreateSession,
         wire::Session,
         wire::SessionLookup,
@@ -156,7 +152,12 @@ impl utoipa::Modify for PartnerKeyScheme {
     }
 }
 
+/// The whole document: these routes and the providers' webhook receivers.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi().merge_from(crate::providers::WebhookApi::openapi())
+}
+
 /// `GET /api/openapi.json`.
 pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(ApiDoc::openapi())
+    axum::Json(spec())
 }

@@ -37,9 +37,9 @@ impl SecurityHeaders {
                 .unwrap_or_default(),
         );
         if sandbox {
-            pages.push(crate::providers::ycloud::fake::assets::POPUP_HTML.to_owned());
-            pages.push(crate::providers::ycloud::fake::assets::EMBED_DEMO_HTML.to_owned());
-            pages.push(crate::providers::ycloud::fake::assets::DIALOG_HTML.to_owned());
+            pages.push(super::assets::POPUP_HTML.to_owned());
+            pages.push(super::assets::EMBED_DEMO_HTML.to_owned());
+            pages.push(super::assets::DIALOG_HTML.to_owned());
         }
         let mut hashes: Vec<String> = pages
             .iter()

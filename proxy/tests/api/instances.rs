@@ -44,7 +44,7 @@ async fn instance(database_url: &str, ycloud: &str, lease_for: Duration) -> Pipe
     .unwrap();
     Pipeline::new(
         store,
-        Upstream::Http(client),
+        std::sync::Arc::new(Upstream::Http(client)),
         tuning,
         clock,
         std::time::Duration::ZERO,

@@ -500,3 +500,72 @@ async fn the_meta_sandbox_reauthorizes_the_same_waba_only() {
     let k = kinds(&app, &o.id).await;
     assert_eq!(count(&k, "onboarding.reauthorized"), 1, "{k:?}");
 }
+
+/// The full-page sign-in of `session` ends at Meta's redirect back with `code`.
+async fn full_page_sign_in(app: &TestApp, session: &str, code: &str) -> reqwest::Response {
+    let started: wire::RedirectStarted = app
+        .client
+        .post(format!("{}/api/oauth/start", app.address))
+        .json(&json!({"mode": "standard", "session": session}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = url::Url::parse_with_params(
+        &format!("{}/oauth/callback", app.address),
+        [("code", code), ("state", started.state.as_str())],
+    )
+    .unwrap();
+    app.client.get(url).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_full_page_sign_in_renews_the_token_of_the_same_number_only() {
+    let app = meta_app(false, Vec::new()).await;
+    mount_meta(&app).await;
+    // The redirect flow finds the WABA by debug_token's target ids.
+    Mock::given(method("GET"))
+        .and(path(graph_path("debug_token")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "app_id": "1234567890", "is_valid": true, "granular_scopes": [
+                {"scope": "whatsapp_business_management", "target_ids": [WABA]}]}})))
+        .with_priority(1)
+        .mount(&app.graph)
+        .await;
+    let o = connected(&app).await;
+    assert_eq!(ask(&app, &o.id).await.status(), 200);
+    let session = reauthorizing_session(&app, &o.id).await;
+
+    // The new token reaches another number of the WABA only: a page saying so, nothing
+    // stored.
+    let back = full_page_sign_in(&app, &session, STRANGER_CODE).await;
+    assert_eq!(back.status(), 403);
+    let page = back.text().await.unwrap();
+    assert!(page.contains(r#"data-state="wrong-account""#), "{page}");
+    assert!(!page.contains(STRANGER_TOKEN));
+    assert_eq!(stored_token(&app, &o.id).await, TOKEN);
+
+    // The same WABA and number: the token is replaced, the onboarding connected again, and
+    // the customer lands on it.
+    let back = full_page_sign_in(&app, &session, NEW_CODE).await;
+    assert_eq!(back.status(), 303);
+    let location = back.headers()["location"].to_str().unwrap().to_owned();
+    let (_, handle) = location.split_once("#wa-signup-result=").unwrap();
+    let picked: wire::CreatedOnboarding = app
+        .client
+        .post(format!("{}/api/oauth/result", app.address))
+        .json(&json!({"result": handle}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(picked.onboarding.id, o.id);
+    assert_eq!(picked.onboarding.state, OnboardingState::Connected);
+    assert_eq!(stored_token(&app, &o.id).await, NEW_TOKEN);
+    let k = kinds(&app, &o.id).await;
+    assert_eq!(count(&k, "onboarding.reauthorized"), 1, "{k:?}");
+}

@@ -152,7 +152,7 @@ impl Pipeline {
     /// See [`DeregisterError`].
     pub async fn deregister(&self, id: &str) -> Result<Record, DeregisterError> {
         let exists = self.inner.store.get(id).await?.is_some();
-        let Some(direct) = self.direct().cloned() else {
+        let Some(direct) = self.direct() else {
             return Err(match exists {
                 false => DeregisterError::NotFound,
                 true => DeregisterError::NotDeregistrable(

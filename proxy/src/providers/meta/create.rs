@@ -46,7 +46,7 @@ impl Pipeline {
         code_sha256: Option<&str>,
         token: SecretString,
     ) -> Result<Created, CreateError> {
-        let Some(direct) = self.direct().cloned() else {
+        let Some(direct) = self.direct() else {
             return self.create_here(req, launched, customer, code_sha256).await;
         };
         let first = Step::SubscribeApp;

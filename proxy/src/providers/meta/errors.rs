@@ -1,13 +1,13 @@
 //! Why a Cloud API call failed, and what each failure means for the onboarding: a stable
 //! code, one sentence saying what to do, whether `retry` may help, and when.
 
-use serde::Deserialize;
-use serde_json::Value;
 use time::OffsetDateTime;
 use wire::{ErrorCode, OnboardingError};
 
 use crate::budget::META_REFUSED;
 use crate::budget::{self, Call};
+use crate::pipeline::REAUTHORIZE_MESSAGE;
+use crate::providers::graph::{read_fault, BadBody};
 use crate::providers::http::{CallError, HttpError};
 use crate::rules::ON_PREM_BLOCKED;
 
@@ -29,12 +29,6 @@ pub const TOKEN_INVALID: i64 = 190;
 pub const DISPLAY_NAME_PENDING: i64 = 2388001;
 /// Graph: the application's request limit (a second `smb_app_data` of a kind answers it).
 pub const REQUEST_LIMIT: i64 = 4;
-
-/// What an onboarding whose business token Meta refuses (190) says to do.
-pub const REAUTHORIZE_MESSAGE: &str = "Meta no longer accepts the customer's business token \
-(190: expired, or the customer removed the app or changed their password): the customer signs \
-in again through a session with reauthorize_onboarding_id, for the same WhatsApp Business \
-Account and number.";
 
 /// Which call failed (for the sentence and the retry rule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,30 +115,6 @@ pub enum MetaError {
     },
 }
 
-#[derive(Deserialize)]
-struct GraphErrorBody {
-    error: Option<GraphError>,
-    // The On-Premises API's shape: `{"code": 1005, "title", "details"}`.
-    code: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct GraphError {
-    message: Option<String>,
-    code: Option<Value>,
-    error_subcode: Option<Value>,
-    error_user_msg: Option<String>,
-    fbtrace_id: Option<String>,
-}
-
-fn number(v: Option<&Value>) -> Option<i64> {
-    match v? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 impl From<HttpError> for MetaError {
     fn from(e: HttpError) -> Self {
         match e {
@@ -158,6 +128,15 @@ impl From<HttpError> for MetaError {
             HttpError::Status { answer, .. } => {
                 MetaError::from_answer(answer.status.as_u16(), &answer.body)
             }
+        }
+    }
+}
+
+impl From<BadBody> for MetaError {
+    fn from(b: BadBody) -> Self {
+        MetaError::BadBody {
+            status: b.status,
+            cause: b.cause,
         }
     }
 }
@@ -177,18 +156,13 @@ impl CallError for MetaError {
 impl MetaError {
     /// An error answer, as Graph (or the retired On-Premises API) writes it.
     pub fn from_answer(status: u16, body: &[u8]) -> Self {
-        let parsed = serde_json::from_slice::<GraphErrorBody>(body).ok();
-        let error = parsed.as_ref().and_then(|b| b.error.as_ref());
-        let code = number(error.and_then(|e| e.code.as_ref()))
-            .or_else(|| number(parsed.as_ref().and_then(|b| b.code.as_ref())));
+        let fault = read_fault(body);
         MetaError::Graph {
             status,
-            code,
-            subcode: number(error.and_then(|e| e.error_subcode.as_ref())),
-            message: error
-                .and_then(|e| e.error_user_msg.clone().or_else(|| e.message.clone()))
-                .map(|m| m.chars().take(300).collect()),
-            fbtrace_id: error.and_then(|e| e.fbtrace_id.clone()),
+            code: fault.code,
+            subcode: fault.subcode,
+            message: fault.message,
+            fbtrace_id: fault.fbtrace_id,
             on_prem_blocked: String::from_utf8_lossy(body).contains(ON_PREM_BLOCKED),
         }
     }
@@ -429,7 +403,7 @@ impl MetaError {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
 

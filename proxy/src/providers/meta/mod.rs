@@ -12,7 +12,7 @@
 //!   display_phone_number,verified_name,quality_rating,is_on_biz_app,platform_type`;
 //! - `GET /{v}/{waba_id}/phone_numbers` (a coexistence finish that named no number).
 //!
-//! The calls go through [`GraphClient::cloud`], the same Graph client as the ownership
+//! The calls go through [`GraphClient::with_token`], the same Graph client as the ownership
 //! check: every call carries the token as a bearer header (never in the URL) and
 //! `appsecret_proof` (HMAC-SHA256 of the token with the app secret), which Meta checks when
 //! the app requires it; the upstream layer (`providers::http`) follows no redirect, reads at
@@ -23,11 +23,13 @@
 //!
 //! # Files
 //! - this file: [`MetaApi`] (real or sandbox) and [`Direct`], what the pipeline holds;
-//! - `graph.rs`: [`GraphClient`], the Graph API client (the ownership check's calls and
-//!   these);
 //! - `errors.rs`: [`MetaError`] and what each failure means for an onboarding;
 //! - `fake.rs`: [`FakeMeta`], the sandbox's Meta;
 //! - `pin.rs`: PINs the proxy generates;
+//! - `provider.rs`: [`Direct`] as the pipeline's provider;
+//! - `run.rs`: the run and the follower; `actions.rs`: the customer's PIN, the partner's view
+//!   of the credentials, deregistering; `create.rs`: an onboarding created with the token;
+//! - `rules.rs`: what a Meta webhook change changes;
 //! - `sync.rs`: a coexistence number's contacts and history sync, read from Meta's webhooks;
 //! - `webhook.rs`: Meta's webhooks (handshake, `X-Hub-Signature-256`, the notification).
 
@@ -42,19 +44,20 @@ mod actions;
 mod create;
 mod errors;
 mod fake;
-pub mod graph;
 pub mod pin;
+mod provider;
+pub mod routes;
 mod rules;
 mod run;
 pub mod sync;
 pub mod webhook;
 
+pub use crate::providers::graph::GraphClient;
 pub use errors::{
-    MetaError, Op, NOT_REGISTERED, PIN_GUESSED_TOO_FAST, PIN_MISMATCH, REAUTHORIZE_MESSAGE,
-    REQUEST_LIMIT, TOO_MANY_PIN_GUESSES,
+    MetaError, Op, NOT_REGISTERED, PIN_GUESSED_TOO_FAST, PIN_MISMATCH, REQUEST_LIMIT,
+    TOO_MANY_PIN_GUESSES,
 };
 pub use fake::FakeMeta;
-pub use graph::GraphClient;
 
 /// The fields of a phone number the proxy reads (and keeps); `is_on_biz_app` and
 /// `platform_type` confirm a coexistence onboarding ([`crate::biz_app`]).
@@ -115,13 +118,14 @@ impl MetaApi {
     ) -> Result<Value, MetaError> {
         match self {
             MetaApi::Http(c) => {
-                c.cloud(
-                    Op::SubscribeApp,
+                c.with_token(
+                    Op::SubscribeApp.as_str(),
                     Method::POST,
                     &[waba.as_str(), "subscribed_apps"],
                     &[],
                     None,
                     token,
+                    |e: &MetaError| e.may_retry(Op::SubscribeApp),
                 )
                 .await
             }
@@ -143,13 +147,14 @@ impl MetaApi {
     ) -> Result<Value, MetaError> {
         match self {
             MetaApi::Http(c) => {
-                c.cloud(
-                    Op::Register,
+                c.with_token(
+                    Op::Register.as_str(),
                     Method::POST,
                     &[phone.as_str(), "register"],
                     &[],
                     Some(register_body(pin.expose_secret(), region)),
                     token,
+                    |e: &MetaError| e.may_retry(Op::Register),
                 )
                 .await
             }
@@ -168,13 +173,14 @@ impl MetaApi {
     ) -> Result<Value, MetaError> {
         match self {
             MetaApi::Http(c) => {
-                c.cloud(
-                    Op::Deregister,
+                c.with_token(
+                    Op::Deregister.as_str(),
                     Method::POST,
                     &[phone.as_str(), "deregister"],
                     &[],
                     None,
                     token,
+                    |e: &MetaError| e.may_retry(Op::Deregister),
                 )
                 .await
             }
@@ -194,13 +200,14 @@ impl MetaApi {
     ) -> Result<Value, MetaError> {
         match self {
             MetaApi::Http(c) => {
-                c.cloud(
-                    Op::Sync,
+                c.with_token(
+                    Op::Sync.as_str(),
                     Method::POST,
                     &[phone.as_str(), "smb_app_data"],
                     &[],
                     Some(json!({"messaging_product": "whatsapp", "sync_type": sync.as_str()})),
                     token,
+                    |e: &MetaError| e.may_retry(Op::Sync),
                 )
                 .await
             }
@@ -219,13 +226,14 @@ impl MetaApi {
     ) -> Result<Value, MetaError> {
         match self {
             MetaApi::Http(c) => {
-                c.cloud(
-                    Op::ReadNumber,
+                c.with_token(
+                    Op::ReadNumber.as_str(),
                     Method::GET,
                     &[phone.as_str()],
                     &[("fields", NUMBER_FIELDS)],
                     None,
                     token,
+                    |e: &MetaError| e.may_retry(Op::ReadNumber),
                 )
                 .await
             }
@@ -244,13 +252,14 @@ impl MetaApi {
     ) -> Result<Value, MetaError> {
         match self {
             MetaApi::Http(c) => {
-                c.cloud(
-                    Op::ReadNumber,
+                c.with_token(
+                    Op::ReadNumber.as_str(),
                     Method::GET,
                     &[phone.as_str()],
                     &[("fields", HEALTH_FIELDS)],
                     None,
                     token,
+                    |e: &MetaError| e.may_retry(Op::ReadNumber),
                 )
                 .await
             }
@@ -269,13 +278,14 @@ impl MetaApi {
     ) -> Result<Value, MetaError> {
         match self {
             MetaApi::Http(c) => {
-                c.cloud(
-                    Op::ReadSubscriptions,
+                c.with_token(
+                    Op::ReadSubscriptions.as_str(),
                     Method::GET,
                     &[waba.as_str(), "subscribed_apps"],
                     &[],
                     None,
                     token,
+                    |e: &MetaError| e.may_retry(Op::ReadSubscriptions),
                 )
                 .await
             }
@@ -296,13 +306,14 @@ impl MetaApi {
     ) -> Result<Vec<crate::biz_app::NumberFacts>, MetaError> {
         let answer = match self {
             MetaApi::Http(c) => {
-                c.cloud(
-                    Op::ReadNumber,
+                c.with_token(
+                    Op::ReadNumber.as_str(),
                     Method::GET,
                     &[waba.as_str(), "phone_numbers"],
                     &[("fields", crate::biz_app::LIST_FIELDS), ("limit", "100")],
                     None,
                     token,
+                    |e: &MetaError| e.may_retry(Op::ReadNumber),
                 )
                 .await?
             }

@@ -1,4 +1,4 @@
-//! What a Meta webhook change changes on an onboarding, like `webhook_rules.rs` for YCloud's:
+//! What a Meta webhook change changes on an onboarding, like `ycloud/rules.rs` for YCloud's:
 //! pure functions of the change and the onboarding, tested below without HTTP or a database.
 //! [`Pipeline::apply_meta_notification`] stores each change with its answers, through the
 //! same transaction as YCloud's events.

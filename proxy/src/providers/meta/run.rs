@@ -39,7 +39,6 @@ use crate::pipeline::follower::Polled;
 use crate::pipeline::lease::Lease;
 use crate::pipeline::{Flow, Pipeline};
 use crate::providers::meta::{pin, Direct, MetaError, Op};
-use crate::providers::Provider;
 use crate::rules::number_outcome;
 use crate::rules::person_error;
 use crate::store::{
@@ -99,23 +98,9 @@ pub(super) fn token_lost() -> OnboardingError {
 }
 
 impl Pipeline {
-    /// True when numbers are registered directly with Meta (`WHATSAPP_PROVIDER=meta`).
-    pub fn is_meta(&self) -> bool {
-        matches!(self.inner.provider, Provider::Meta(_))
-    }
-
-    /// The Meta provider's vault, when it is the provider: what keeps a business token
-    /// sealed while the redirect flow waits for the customer's choice.
-    pub fn vault(&self) -> Option<&crate::vault::Vault> {
-        self.direct().map(|d| &d.vault)
-    }
-
     /// The Meta provider, when it is the one.
-    pub(crate) fn direct(&self) -> Option<&std::sync::Arc<Direct>> {
-        match &self.inner.provider {
-            Provider::Meta(direct) => Some(direct),
-            Provider::YCloud(_) => None,
-        }
+    pub(crate) fn direct(&self) -> Option<Arc<Direct>> {
+        self.provider_as::<Direct>()
     }
 
     /// The business token of onboarding `id`, opened.

@@ -54,7 +54,7 @@ impl Pipeline {
     /// proxy does not act on (or about no WABA or number) are not stored at all. Only
     /// onboardings no runner owns are changed ([`crate::rules::may_change`]), and an event
     /// created before one already applied about the same object changes nothing; the rules
-    /// themselves are in `webhook_rules.rs`.
+    /// themselves are in `rules.rs`.
     ///
     /// # Errors
     /// Store failures: nothing was recorded, so the event can come again.

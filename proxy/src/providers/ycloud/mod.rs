@@ -28,7 +28,12 @@
 //! # Files
 //! - this file: [`YCloudClient`], its retry rule, and [`Upstream`] (real or sandbox);
 //! - `types.rs`: the objects and error bodies read from YCloud;
-//! - `errors.rs`: [`UpstreamError`] and the onboarding error each failure becomes.
+//! - `errors.rs`: [`UpstreamError`] and the onboarding error each failure becomes;
+//! - `provider.rs`: [`Upstream`] as the pipeline's provider;
+//! - `run.rs`: the standard and coexistence runs and the follower;
+//! - `events.rs` and `rules.rs`: YCloud's webhook events, and what each changes;
+//! - `webhook.rs`: YCloud's webhook signature and envelope;
+//! - `fake/`: the sandbox's YCloud.
 
 use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
@@ -47,6 +52,8 @@ use crate::providers::ycloud::fake::FakeYCloud;
 mod errors;
 mod events;
 pub mod fake;
+mod provider;
+pub mod routes;
 pub(crate) mod rules;
 mod run;
 mod types;

@@ -1,5 +1,39 @@
 //! YCloud's runs: standard (bind, payment check, register) and coexistence (`smb/bind`), each
 //! step recorded as `started` before its upstream call and as `done`/`failed` after it.
+//!
+//! # Rules
+//! Standard mode (`tp/bind`, then register):
+//! 1. `binding`: `tp/bind`. Failure → `failed` (see `UpstreamError::to_onboarding_error`).
+//! 2. `paymentMethodAttached: false` → `action_required`, code `payment_method_missing`
+//!    (contact YCloud). It is retryable: `retry` re-reads the WABA (a harmless GET) and goes
+//!    on once YCloud has attached its credit line. An absent flag counts as attached:
+//!    YCloud's Embedded Signup guide only says what `false` means.
+//! 3. No phone number id (`FINISH_ONLY_WABA`) → `action_required`, code
+//!    `phone_number_missing`, not retryable: the WABA is bound, but there is nothing to
+//!    register and no number can connect. `pending` would promise a change that cannot come,
+//!    `connected` would claim a number that does not exist. The customer adds a number in
+//!    WhatsApp Manager and signs up again; that posts the same WABA with the number, which is
+//!    a new onboarding (the idempotency key is WABA + number), whose `tp/bind` is a re-bind.
+//! 4. `registering`: register, unless the number's 10 register calls in 72 hours are spent
+//!    (then `failed`, `register_limit`, with `retry_after`; nothing is called). Every call is
+//!    counted in `register_attempts` before it is made, in the transaction that counts the
+//!    calls before it under a lock of the number (`Store::commit_counted`), so instances
+//!    sharing a database cannot together exceed the budget.
+//! 5. The answer's status `CONNECTED` → `connected`; otherwise `pending`, and a background
+//!    follower polls the number (by its E.164 from the register answer) until `CONNECTED`.
+//!    `BANNED`/`BLOCKED` → `action_required`. The follower backs off (×1.5 per unchanged
+//!    answer, ×2 per failure, at most 8 intervals apart), gives up after
+//!    `UpstreamTuning::poll_for` and leaves `pending` for the webhook, or for the health
+//!    schedule, which follows an unfollowed pending onboarding again once per period.
+//! 6. Webhooks (`apply_event`, each recorded as seen in the transaction that applies it, in
+//!    the order of their `createTime` per WABA and number): a number turning `CONNECTED` →
+//!    `connected`; `BANNED`/`BLOCKED` → `action_required`; a deleted number or WABA, or a WABA ban → `failed`; the WABA removed
+//!    from the partner, the partner app uninstalled, a ban scheduled or a rejected review →
+//!    `action_required`. Each with a sentence saying what the person can do.
+//!
+//! Coexistence mode: `binding`: `smb/bind` (answers the number; never register), then as 5.
+
+use std::sync::Arc;
 
 use serde_json::Value;
 use wire::{ErrorCode, OnboardingError, OnboardingState, PhoneNumberId, WabaId};
@@ -9,7 +43,6 @@ use crate::budget;
 use crate::pipeline::follower::Polled;
 use crate::pipeline::lease::Lease;
 use crate::pipeline::{Flow, Pipeline};
-use crate::providers::Provider;
 use crate::store::{
     Budget, CallKind, CountedCall, Record, Step, StepStatus, Steps, StoreError, Update, Writes,
 };
@@ -337,7 +370,7 @@ impl Pipeline {
     /// YCloud's follower: polls the number by its E.164 (from the register answer); a number
     /// waiting for its display name is read in the WABA's list of numbers (only its id is
     /// known) until the name is ready, and the run then goes on to register it.
-    pub(crate) fn follow_ycloud(&self, onboarding: &Record, lease: Lease) {
+    pub(crate) fn follow_ycloud(&self, upstream: Arc<Upstream>, onboarding: &Record, lease: Lease) {
         let e164 = onboarding
             .phone_number
             .as_ref()
@@ -355,11 +388,13 @@ impl Pipeline {
             let resume = match (awaiting_name, phone_id, e164) {
                 (true, Some(phone_id), _) => {
                     pipeline
-                        .poll_display_name(&id, &waba, &phone_id, &lease)
+                        .poll_display_name(&upstream, &id, &waba, &phone_id, &lease)
                         .await
                 }
                 (false, _, Some(e164)) => {
-                    pipeline.poll_number(&id, &waba, &e164, &lease).await;
+                    pipeline
+                        .poll_number(&upstream, &id, &waba, &e164, &lease)
+                        .await;
                     false
                 }
                 _ => {
@@ -378,14 +413,12 @@ impl Pipeline {
     /// goes on), the follower gives up, or another instance took the onboarding over.
     async fn poll_display_name(
         &self,
+        upstream: &Upstream,
         id: &str,
         waba: &WabaId,
         phone_id: &PhoneNumberId,
         lease: &Lease,
     ) -> bool {
-        let Provider::YCloud(upstream) = &self.inner.provider else {
-            return false;
-        };
         self.poll_until_settled(id, lease, || async move {
             match upstream.find_phone_number(waba, phone_id).await {
                 Ok(Some(raw)) if name_ready(&raw) != Some(false) => Polled::Resume,
@@ -408,10 +441,14 @@ impl Pipeline {
 
     /// Polls the number through YCloud until it settles, the follower gives up, or another
     /// instance took the onboarding over.
-    async fn poll_number(&self, id: &str, waba: &WabaId, e164: &str, lease: &Lease) {
-        let Provider::YCloud(upstream) = &self.inner.provider else {
-            return;
-        };
+    async fn poll_number(
+        &self,
+        upstream: &Upstream,
+        id: &str,
+        waba: &WabaId,
+        e164: &str,
+        lease: &Lease,
+    ) {
         self.poll_until_settled(id, lease, || async move {
             match upstream.retrieve_phone_number(waba, e164).await {
                 Ok(number) => Polled::Number(number.raw),

@@ -36,10 +36,6 @@ pub enum Refusal {
 pub const SIGNATURE_HEADER: &str = "YCloud-Signature";
 /// How far the signature's timestamp may be from the proxy's clock (the common 5 minutes).
 pub const TOLERANCE_SECS: i64 = 300;
-/// Largest webhook body read. Larger than the API's 64 KiB: history events can be big, and a
-/// 413 would only make YCloud retry the same body seven times.
-pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
-
 type HmacSha256 = Hmac<Sha256>;
 
 /// The `YCloud-Signature` value YCloud would send for `body` at unix time `t`:

@@ -57,19 +57,6 @@ use crate::providers::ycloud::{ErrorResponse, Object, PhoneNumber, UpstreamError
 
 pub mod http;
 
-/// Static assets served in sandbox mode (written alongside the browser app).
-pub mod assets {
-    /// `GET /sandbox/sdk.js`: a stand-in for Meta's JS SDK.
-    pub const SDK_JS: &str = include_str!("../../../../assets/sandbox-sdk.js");
-    /// `GET /sandbox/popup.html`: a stand-in for Meta's Embedded Signup popup.
-    pub const POPUP_HTML: &str = include_str!("../../../../assets/sandbox-popup.html");
-    /// `GET /sandbox/dialog/oauth`: a stand-in for Meta's login dialog (the redirect flow).
-    pub const DIALOG_HTML: &str = include_str!("../../../../assets/sandbox-dialog.html");
-    /// `/embed-demo.html`: an example partner page embedding the widget. Sandbox mode only,
-    /// so no production bundle or proxy ever serves a demo page.
-    pub const EMBED_DEMO_HTML: &str = include_str!("../../../../assets/embed-demo.html");
-}
-
 /// One answer of the fake, as YCloud sends it over HTTP.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {

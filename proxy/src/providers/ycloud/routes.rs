@@ -1,17 +1,15 @@
 //! `POST /webhooks/ycloud`: verified, then recorded once per event id in the transaction
-//! that applies it; the extractors that verify each provider's webhooks before their body is
-//! parsed.
+//! that applies it.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use wire::ErrorBody;
 
-use super::AppState;
+use super::webhook::{self, Event, Refusal, SIGNATURE_HEADER};
 use crate::error::Error;
 use crate::pipeline::Applied;
-use crate::providers::meta::webhook::{self as meta_webhook};
-use crate::providers::ycloud::webhook::{self, Event, SIGNATURE_HEADER};
+use crate::providers::Hooks;
 
 /// `POST /webhooks/ycloud`. Answers `204` once the event is stored and applied to its
 /// onboardings, in one transaction (a few milliseconds), so that a failure answers `500` and
@@ -20,7 +18,7 @@ use crate::providers::ycloud::webhook::{self, Event, SIGNATURE_HEADER};
     post, path = "/webhooks/ycloud", tag = "webhooks",
     params(("YCloud-Signature" = String, Header,
         description = "`t={unix seconds},s={hex HMAC-SHA256(secret, \"{t}.{raw body}\")}`")),
-    request_body(content = crate::providers::ycloud::webhook::Envelope, description = "A YCloud event"),
+    request_body(content = super::webhook::Envelope, description = "A YCloud event"),
     responses(
         (status = 204, description = "Applied to its onboardings and recorded, in one transaction (an event id received before is answered 204 and not applied again; a type the proxy does not act on is answered 204 and not stored)"),
         (status = 400, description = "Missing or malformed `YCloud-Signature`, or a body that is not an event", body = ErrorBody),
@@ -29,15 +27,15 @@ use crate::providers::ycloud::webhook::{self, Event, SIGNATURE_HEADER};
         (status = 503, description = "No `YCLOUD_WEBHOOK_SECRET` is configured", body = ErrorBody),
     )
 )]
-pub async fn ycloud(
-    State(state): State<AppState>,
+pub async fn receive(
+    State(hooks): State<Hooks>,
     VerifiedWebhook(body): VerifiedWebhook,
 ) -> Result<StatusCode, Error> {
     let event = Event::parse(&body)?;
     let (id, kind) = (&event.envelope.id, &event.envelope.kind);
     // Parsed as JSON above, so it is UTF-8.
     let text = String::from_utf8_lossy(&body);
-    match state.pipeline.apply_event(&event, &text).await? {
+    match hooks.pipeline.apply_event(&event, &text).await? {
         Applied::Ignored => {
             tracing::debug!(event = %id, kind = %kind, "webhook of a type not acted on; not stored")
         }
@@ -55,11 +53,11 @@ pub async fn ycloud(
 #[derive(Debug)]
 pub struct VerifiedWebhook(pub Bytes);
 
-impl FromRequest<AppState> for VerifiedWebhook {
+impl FromRequest<Hooks> for VerifiedWebhook {
     type Rejection = Error;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(secret) = state.webhook_secret.as_ref() else {
+    async fn from_request(req: Request, hooks: &Hooks) -> Result<Self, Self::Rejection> {
+        let Some(secret) = hooks.keys.ycloud_secret.as_ref() else {
             return Err(Error::WebhooksDisabled);
         };
         // The header's presence, form and age first: a request that cannot be genuine is
@@ -71,33 +69,22 @@ impl FromRequest<AppState> for VerifiedWebhook {
                     .map_err(|_| Error::SignatureMalformed("the header is not ASCII"))?,
             )?,
         };
-        signature.check_fresh(state.clock.now())?;
-        let body = Bytes::from_request(req, state).await?;
+        signature.check_fresh(hooks.clock.now())?;
+        let body = Bytes::from_request(req, hooks).await?;
         signature.check_mac(secret, &body)?;
         Ok(Self(body))
     }
 }
 
-/// The raw body of a Meta webhook whose signature was verified.
-#[derive(Debug)]
-pub struct VerifiedMetaWebhook(pub Bytes);
-
-impl FromRequest<AppState> for VerifiedMetaWebhook {
-    type Rejection = Error;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(secret) = state.meta_webhooks.app_secret.as_ref() else {
-            return Err(Error::MetaWebhooksDisabled("FB_APP_SECRET"));
-        };
-        let header = match req.headers().get(meta_webhook::SIGNATURE_HEADER) {
-            None => return Err(Error::MetaSignatureMissing),
-            Some(v) => v
-                .to_str()
-                .map_err(|_| Error::MetaSignatureMalformed("the header is not ASCII"))?
-                .to_owned(),
-        };
-        let body = Bytes::from_request(req, state).await?;
-        meta_webhook::verify(secret, &header, &body)?;
-        Ok(Self(body))
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::SignatureMissing => Error::SignatureMissing,
+            Refusal::SignatureMalformed(why) => Error::SignatureMalformed(why),
+            Refusal::SignatureInvalid => Error::SignatureInvalid,
+            Refusal::SignatureStale => Error::SignatureStale,
+            Refusal::MalformedJson(why) => Error::MalformedJson(why),
+            Refusal::InvalidEvent(why) => Error::InvalidEvent(why),
+        }
     }
 }

@@ -1,30 +1,24 @@
-//! The routes of Meta's Cloud API provider (`WHATSAPP_PROVIDER=meta`): creating an
-//! onboarding with the business token, the customer's PIN, the partner's view of the stored
-//! credentials, deregistering, and Meta's webhooks.
+//! The routes of a provider that keeps the customer's business token (Meta's Cloud API,
+//! `WHATSAPP_PROVIDER=meta`): creating an onboarding with the business token, the customer's
+//! PIN, the partner's view of the stored credentials, deregistering. Another provider answers
+//! each of them with its refusal (the pipeline asks the provider).
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use secrecy::SecretString;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use wire::{CreateOnboarding, Credentials, ErrorBody, Onboarding, PartnerOnboarding, SetPin};
 
 use super::onboarding::{authorize, onboarding_id, refused};
 use super::partner::onboardings::reauthorize_refused;
-use super::webhooks::VerifiedMetaWebhook;
 use super::AppState;
 use crate::error::{Error, Json};
 use crate::ownership::{self, Refusal, Verified};
-use crate::pipeline::{same_number, Applied, CreateError, Created, DeregisterError, PinError};
-use crate::providers::meta::graph::VerifyError;
-use crate::providers::meta::webhook::Notification;
+use crate::pipeline::{same_number, CreateError, Created, DeregisterError, PinError};
+use crate::providers::graph::VerifyError;
 use crate::store::Customer;
-
-/// Longest `hub.challenge` echoed.
-const MAX_CHALLENGE_CHARS: usize = 256;
 
 /// `POST /api/onboardings` with the Meta provider: the code is required, its business token
 /// (from the ownership check's exchange) is what every later call uses.
@@ -71,7 +65,10 @@ pub(super) async fn create(
 }
 
 /// The onboarding the customer's session reauthorizes, if it does.
-async fn reauthorizing(state: &AppState, customer: &Customer) -> Result<Option<String>, Error> {
+pub(super) async fn reauthorizing(
+    state: &AppState,
+    customer: &Customer,
+) -> Result<Option<String>, Error> {
     let Some(session) = &customer.session_id else {
         return Ok(None);
     };
@@ -252,105 +249,4 @@ pub async fn deregister(
         Err(DeregisterError::Store(e)) => return Err(Error::Store(e)),
     }
     super::partner::partner_view(&state, &id).await
-}
-
-/// The query of Meta's verification request.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Handshake {
-    /// `subscribe`.
-    #[serde(rename = "hub.mode")]
-    #[param(rename = "hub.mode")]
-    mode: Option<String>,
-    /// Must equal `META_WEBHOOK_VERIFY_TOKEN`.
-    #[serde(rename = "hub.verify_token")]
-    #[param(rename = "hub.verify_token")]
-    verify_token: Option<String>,
-    /// Echoed back.
-    #[serde(rename = "hub.challenge")]
-    #[param(rename = "hub.challenge")]
-    challenge: Option<String>,
-}
-
-/// `GET /webhooks/meta`: Meta's verification request when the callback URL is configured.
-#[utoipa::path(
-    get, path = "/webhooks/meta", tag = "webhooks",
-    params(Handshake),
-    responses(
-        (status = 200, description = "`hub.challenge`, as `text/plain`", content_type = "text/plain", body = String),
-        (status = 403, description = "`verify_token_invalid`: not `hub.mode=subscribe` with META_WEBHOOK_VERIFY_TOKEN", body = ErrorBody),
-        (status = 503, description = "`webhooks_disabled`: META_WEBHOOK_VERIFY_TOKEN is not configured", body = ErrorBody),
-    )
-)]
-pub async fn handshake(
-    State(state): State<AppState>,
-    query: Result<Query<Handshake>, QueryRejection>,
-) -> Result<Response, Error> {
-    let Some(expected) = state.meta_webhooks.verify_token.as_ref() else {
-        return Err(Error::MetaWebhooksDisabled("META_WEBHOOK_VERIFY_TOKEN"));
-    };
-    let Ok(Query(q)) = query else {
-        return Err(Error::VerifyTokenInvalid);
-    };
-    // Digests of equal length, compared in constant time.
-    let matches = |given: &str| {
-        let a = Sha256::digest(given.as_bytes());
-        let b = Sha256::digest(expected.expose_secret().as_bytes());
-        bool::from(a.ct_eq(&b))
-    };
-    let ok =
-        q.mode.as_deref() == Some("subscribe") && q.verify_token.as_deref().is_some_and(matches);
-    let challenge = q
-        .challenge
-        .filter(|c| !c.is_empty() && c.chars().count() <= MAX_CHALLENGE_CHARS);
-    match (ok, challenge) {
-        (true, Some(challenge)) => {
-            tracing::info!("Meta webhook subscription verified");
-            Ok((
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                challenge,
-            )
-                .into_response())
-        }
-        _ => Err(Error::VerifyTokenInvalid),
-    }
-}
-
-/// `POST /webhooks/meta`: verified, then each change recorded once in the transaction that
-/// applies it (as YCloud's events are).
-#[utoipa::path(
-    post, path = "/webhooks/meta", tag = "webhooks",
-    params(("X-Hub-Signature-256" = String, Header,
-        description = "`sha256={hex HMAC-SHA256(FB_APP_SECRET, raw body)}`")),
-    request_body(content = Object, description = "A Meta notification: `{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\",\"time\",\"changes\":[{\"field\",\"value\"}]}]}`"),
-    responses(
-        (status = 200, description = "Applied to its onboardings and recorded, each change in one transaction with what it changes (the same notification again is not applied twice)"),
-        (status = 400, description = "`signature_missing`, `signature_malformed`, or `invalid_event` for a body that is not a notification", body = ErrorBody),
-        (status = 401, description = "`signature_invalid`", body = ErrorBody),
-        (status = 413, description = "The body is over 1 MiB", body = ErrorBody),
-        (status = 500, description = "`internal_error`: the store failed; the changes not recorded are applied when Meta sends the notification again", body = ErrorBody),
-        (status = 503, description = "`webhooks_disabled`: FB_APP_SECRET is not configured", body = ErrorBody),
-    )
-)]
-pub async fn notification(
-    State(state): State<AppState>,
-    VerifiedMetaWebhook(body): VerifiedMetaWebhook,
-) -> Result<StatusCode, Error> {
-    let n = Notification::parse(&body)?;
-    if n.object != "whatsapp_business_account" {
-        tracing::info!(object = %n.object, "Meta webhook for another object; ignored");
-        return Ok(StatusCode::OK);
-    }
-    let id = Notification::id_of(&body);
-    match state.pipeline.apply_meta_notification(&n, &id).await? {
-        Applied::Ignored => tracing::debug!(event = %id, "Meta webhook without changes"),
-        Applied::Duplicate => {
-            tracing::info!(event = %id, "Meta webhook received again; already applied")
-        }
-        Applied::Changed(changed) => {
-            tracing::info!(event = %id, kinds = %n.kinds(), changed, "Meta webhook received")
-        }
-    }
-    Ok(StatusCode::OK)
 }

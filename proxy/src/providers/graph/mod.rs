@@ -1,8 +1,9 @@
-//! The Graph API client, [`GraphClient`]: WABA ownership verification (on when
-//! `FB_APP_SECRET` is set), and the Cloud API calls of `WHATSAPP_PROVIDER=meta`
-//! ([`GraphClient::cloud`], listed in `meta/mod.rs`). Both are `{base}/{version}/…` over the
-//! upstream layer (`providers::http`), counted as upstream `graph`, and read Graph's error
-//! body the same way ([`MetaError::from_answer`]).
+//! The Graph API client, [`GraphClient`]: Meta's platform, which every sign-up goes through
+//! whichever provider registers the number. WABA ownership verification (on when
+//! `FB_APP_SECRET` is set), the redirect flow's exchange and grants, and the Cloud API calls
+//! of `WHATSAPP_PROVIDER=meta` ([`GraphClient::with_token`], listed in `meta/mod.rs`). All are
+//! `{base}/{version}/…` over the upstream layer (`providers::http`), counted as upstream
+//! `graph`, and read Graph's error body the same way ([`read_fault`]).
 //!
 //! The browser posts the `code` from `FB.login` with the WABA id from the popup's message.
 //! Either could be invented; the code cannot be, since only Meta issues it for this app. So:
@@ -24,6 +25,8 @@
 //! two URLs carry secrets in their query and the third sends the token in a header, so no URL
 //! is logged, and reqwest's errors are stripped of theirs before they are kept. No ownership
 //! call is retried: a code works once.
+//!
+//! `fault.rs` reads Graph's error answers.
 
 use hmac::{Hmac, Mac};
 use reqwest::Method;
@@ -34,12 +37,15 @@ use sha2::Sha256;
 use url::Url;
 use wire::{PhoneNumberId, WabaId};
 
-use super::{MetaError, Op};
 use crate::biz_app::{NumberFacts, FACT_FIELDS, LIST_FIELDS};
 use crate::clock::Clock;
 use crate::config::UpstreamTuning;
 use crate::metrics::Metrics;
-use crate::providers::http::{Answer, Endpoint, HttpError};
+use crate::providers::http::{Answer, CallError, Endpoint, HttpError};
+
+mod fault;
+
+pub use fault::{read_fault, BadBody, Fault};
 
 /// The permission that lists the WABAs a user granted.
 pub const MANAGEMENT_SCOPE: &str = "whatsapp_business_management";
@@ -71,8 +77,8 @@ pub enum VerifyError {
 }
 
 /// The Graph API client: the ownership check's calls (code exchange, `debug_token`, the
-/// WABA's numbers) and the Cloud API calls made with a customer's business token
-/// ([`MetaApi`](super::MetaApi)), over one [`Endpoint`] counted as upstream `graph`.
+/// WABA's numbers) and the Cloud API calls made with a customer's business token (the Meta
+/// provider's `MetaApi`), over one [`Endpoint`] counted as upstream `graph`.
 #[derive(Debug, Clone)]
 pub struct GraphClient {
     /// `GRAPH_BASE_URL`, the shared client, the retries and the metrics (`graph`).
@@ -178,22 +184,27 @@ impl GraphClient {
         self
     }
 
-    /// A Cloud API call with the customer's business token, as a bearer header (never in
-    /// the URL) and as `appsecret_proof`. Made again only when nothing reached Meta (the
-    /// connection failed), and a read also after a timeout or a 5xx
-    /// ([`MetaError::may_retry`]); `Retry-After` is not read.
+    /// A call with a customer's business token, as a bearer header (never in the URL) and
+    /// as `appsecret_proof`: the Cloud API calls of the Meta provider, named `name` in the
+    /// metrics, made again only where `may_retry` says (`Retry-After` is not read). A
+    /// success must answer a JSON object.
     ///
     /// # Errors
-    /// See [`MetaError`].
-    pub(crate) async fn cloud(
+    /// The caller's `E`, from the transport's failure, Graph's error answer or a bad body.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn with_token<E>(
         &self,
-        op: Op,
+        name: &'static str,
         method: Method,
         segments: &[&str],
         query: &[(&str, &str)],
         body: Option<Value>,
         token: &SecretString,
-    ) -> Result<Value, MetaError> {
+        may_retry: impl Fn(&E) -> bool,
+    ) -> Result<Value, E>
+    where
+        E: CallError + From<HttpError> + From<BadBody>,
+    {
         let mut url = self.url(segments);
         {
             let mut q = url.query_pairs_mut();
@@ -204,7 +215,7 @@ impl GraphClient {
         }
         self.endpoint
             .call(
-                op.as_str(),
+                name,
                 || {
                     let request = self
                         .endpoint
@@ -215,8 +226,8 @@ impl GraphClient {
                         None => request,
                     }
                 },
-                |answer| json_object(&answer),
-                |e| e.may_retry(op),
+                |answer| json_object(&answer).map_err(E::from),
+                may_retry,
             )
             .await
     }
@@ -495,10 +506,7 @@ impl GraphClient {
         };
         let status = answer.status;
         // Graph's own message names the problem (never the secret); worth a log line.
-        let (code, message) = match MetaError::from_answer(status.as_u16(), &answer.body) {
-            MetaError::Graph { code, message, .. } => (code, message),
-            _ => (None, None),
-        };
+        let Fault { code, message, .. } = read_fault(&answer.body);
         tracing::warn!(
             call = what,
             status = status.as_u16(),
@@ -519,14 +527,14 @@ impl GraphClient {
 }
 
 /// A success answer's body, which must be a JSON object.
-fn json_object(answer: &Answer) -> Result<Value, MetaError> {
+fn json_object(answer: &Answer) -> Result<Value, BadBody> {
     let status = answer.status.as_u16();
-    let value: Value = serde_json::from_slice(&answer.body).map_err(|e| MetaError::BadBody {
+    let value: Value = serde_json::from_slice(&answer.body).map_err(|e| BadBody {
         status,
         cause: format!("not JSON: {e}"),
     })?;
     if !value.is_object() {
-        return Err(MetaError::BadBody {
+        return Err(BadBody {
             status,
             cause: "not a JSON object".to_owned(),
         });
