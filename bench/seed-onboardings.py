@@ -1,19 +1,28 @@
 """Fill a benchmark database with copies of one real sign-up (`cargo xtask bench`, growth).
 
-Usage: python3 bench/seed-onboardings.py DATABASE COPIES
+Usage: python3 bench/seed-onboardings.py DATABASE COPIES [--due-now]
 
 DATABASE is a SQLite file the proxy wrote, holding exactly one onboarding: the template,
 created through the real POST with a session, its steps done and its partner events
 delivered. This adds COPIES copies of every row that belongs to it (the onboarding, its
-steps, its register attempt and budget row, its session, its partner events), each with
-fresh identifiers, so the proxy then runs with that many sign-ups already stored, written in
-the shape it writes them itself. Going through the POST for 100,000 of them would take
-minutes of the run; copying takes seconds.
+steps, its register attempt and budget row, its session, its client token, its partner
+events), each with fresh identifiers, so the proxy then runs with that many sign-ups already
+stored, written in the shape it writes them itself. Going through the POST for a million of
+them would take most of an hour; copying takes a minute or two.
+
+--due-now: the template and its copies have never had their health read (`health_due_at`
+empty), so the proxy's health schedule finds every one of them due at once.
 
 Standard library only. Schema-agnostic on purpose: the rows to copy are those that mention
 the template's onboarding or session, and the identifiers to change are the values of their
 `id`, `*_id`, `customer_ref` and `token_sha256` columns, replaced wherever they occur
 (including inside stored JSON).
+
+Fast on purpose: each template row is copied by one `INSERT … SELECT` over a counter (a
+recursive CTE), so the copies are made by SQLite itself, in C, rather than row by row in
+Python; all in one transaction, with the rollback journal instead of the WAL (the pages
+are new: nothing to journal) and no syncs until the end. The k-th copy of an identifier is
+built in SQL the same way `copy_of` builds it.
 """
 
 import sqlite3
@@ -33,12 +42,28 @@ def copy_of(value: str, k: int) -> str:
     return f"{value}-{k}"
 
 
+def copy_sql(value: str):
+    """`copy_of(value, k.n)` as an SQL expression over the counter `k`, and its parameters."""
+    if value.isdigit() and len(value) >= 9:
+        return "(? || printf('%07d', k.n) || ?)", [value[:-8], value[-1]]
+    if len(value) >= 8 and set(value[-8:]) <= HEX:
+        return "(? || printf('%08x', k.n))", [value[:-8]]
+    return "(? || '-' || k.n)", [value]
+
+
 def main() -> None:
-    if len(sys.argv) != 3:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    due_now = "--due-now" in sys.argv[1:]
+    if len(args) != 2:
         sys.exit(__doc__.split("\n\n")[1])
-    path, copies = sys.argv[1], int(sys.argv[2])
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA journal_mode = WAL")
+    path, copies = args[0], int(args[1])
+    # Every copy is checked against copy_of's shapes below; the counter's width is 7 digits.
+    if copies >= 10_000_000:
+        sys.exit("at most 9,999,999 copies")
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode = DELETE")
+    con.execute("PRAGMA synchronous = OFF")
+    con.execute("PRAGMA cache_size = -1000000")
     onboardings = con.execute("SELECT id, session_id FROM onboardings").fetchall()
     if len(onboardings) != 1:
         sys.exit(f"{path}: expected exactly one onboarding to copy, found {len(onboardings)}")
@@ -51,6 +76,9 @@ def main() -> None:
             "AND name NOT LIKE 'sqlite_%' AND name != '_sqlx_migrations'"
         )
     ]
+    con.execute("BEGIN")
+    if due_now:
+        con.execute("UPDATE onboardings SET health_due_at = NULL")
     # Every table's rows that belong to the template: those naming the onboarding or session.
     templates = {}
     for table in tables:
@@ -69,31 +97,33 @@ def main() -> None:
     # Longest first, so no identifier is replaced inside a longer one.
     identifiers = sorted(identifiers, key=len, reverse=True)
 
-    with con:
-        for table, (columns, rows) in templates.items():
-            # Per cell, once: the identifiers it contains (most cells contain none).
-            plans = [
-                [
-                    [i for i in identifiers if isinstance(v, str) and i in v]
-                    for v in row
-                ]
-                for row in rows
-            ]
-            marks = ", ".join("?" for _ in columns)
-            names = ", ".join(f'"{c}"' for c in columns)
-            sql = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
-
-            def copies_of(k: int):
-                for row, plan in zip(rows, plans):
-                    out = []
-                    for value, found in zip(row, plan):
-                        for i in found:
-                            value = value.replace(i, copy_of(i, k))
-                        out.append(value)
-                    yield out
-
-            con.executemany(sql, (r for k in range(1, copies + 1) for r in copies_of(k)))
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for table, (columns, rows) in templates.items():
+        names = ", ".join(f'"{c}"' for c in columns)
+        for row in rows:
+            exprs, params = [], []
+            for value in row:
+                expr, ps = "?", [value]
+                if isinstance(value, str):
+                    for i in identifiers:
+                        if i in value:
+                            c, cps = copy_sql(i)
+                            expr = f"replace({expr}, ?, {c})"
+                            ps = ps + [i] + cps
+                exprs.append(expr)
+                params.extend(ps)
+            con.execute(
+                "WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < ?) "
+                f'INSERT INTO "{table}" ({names}) SELECT {", ".join(exprs)} FROM k',
+                [copies] + params,
+            )
+    # The SQL copies are the Python ones (a check of the shapes, on the last copy).
+    for i in identifiers:
+        c, ps = copy_sql(i)
+        got = con.execute(f"SELECT {c} FROM (SELECT ? AS n) AS k", ps + [copies]).fetchone()[0]
+        if got != copy_of(i, copies):
+            sys.exit(f"copy of {i!r}: SQL made {got!r}, expected {copy_of(i, copies)!r}")
+    con.execute("COMMIT")
+    con.execute("PRAGMA journal_mode = WAL")
     count = con.execute("SELECT COUNT(*) FROM onboardings").fetchone()[0]
     con.close()
     print(f"{path}: {count} onboardings")

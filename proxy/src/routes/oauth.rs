@@ -20,13 +20,13 @@ use wire::{
 
 use super::AppState;
 use crate::error::{Error, Json};
-use crate::pipeline::{same_number, CreateError, Created, ReauthorizeError};
+use crate::pipeline::{CreateError, Created, ReauthorizeError};
 use crate::providers::graph::VerifyError;
 use crate::redirect::page::{self, Notice};
 use crate::redirect::state::{self as flow_state, digest, Claims};
 use crate::redirect::{discover, sandbox_candidates, Candidate, RedirectFlow, RESULT_LIFETIME};
 use crate::sessions::FlowCustomer;
-use crate::store::{Consumed, Customer, Pending};
+use crate::store::{Consumed, Pending};
 use crate::vault::Field;
 
 /// Longest code read from Meta's redirect.
@@ -449,22 +449,21 @@ async fn finish(
         customer_ref: None,
         session: None,
     };
-    // A session renewing an onboarding's business token: this sign-in renews it.
-    let renewing = match state.pipeline.holds_tokens() {
-        true => match super::token::reauthorizing(state, customer).await {
-            Ok(target) => target,
-            Err(e) => {
-                tracing::error!(error = %e, "redirect flow: session not read");
-                return say(StatusCode::INTERNAL_SERVER_ERROR, Notice::Failed);
-            }
-        },
-        false => None,
-    };
-    if let Some(target) = renewing {
-        return match renew(state, customer, &target, &req, token).await {
-            Ok(onboarding) => land(state, flow, hash, locale, who, &onboarding).await,
-            Err((status, notice)) => say(status, notice),
-        };
+    // A session renewing an onboarding's business token: this sign-in renews it, for the
+    // same WABA and number only (the choices are what the new token reaches).
+    match super::token::renewing(state, customer).await {
+        Ok(None) => {}
+        Ok(Some(target)) => {
+            let waba = (&req.waba_id, req.phone_number_id.as_ref());
+            return match super::token::renew(state, customer, &target, waba, token).await {
+                Ok(onboarding) => land(state, flow, hash, locale, who, &onboarding).await,
+                Err(e) => renew_refused(locale, &target, e),
+            };
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "redirect flow: session not read");
+            return say(StatusCode::INTERNAL_SERVER_ERROR, Notice::Failed);
+        }
     }
     let code_sha256 = Some(code_sha256).filter(|c| !c.is_empty());
     let created = match state.pipeline.holds_tokens() {
@@ -501,18 +500,9 @@ async fn finish(
     land(state, flow, hash, locale, who, &onboarding).await
 }
 
-/// A reauthorizing session's sign-in: the chosen WABA and number must be the onboarding's
-/// (the new token reaches them, since the choices are what it was found to reach), then the
-/// token replaces the stored one, as the popup's sign-in does (`token::create`). Any refusal
-/// stores nothing.
-async fn renew(
-    state: &AppState,
-    customer: &Customer,
-    target_id: &str,
-    req: &CreateOnboarding,
-    token: SecretString,
-) -> Result<Onboarding, (StatusCode, Notice)> {
-    let refused = |e: ReauthorizeError| match e {
+/// [`super::token::renew`]'s refusal, as the page says it.
+fn renew_refused(locale: Locale, target_id: &str, e: ReauthorizeError) -> Response {
+    let (status, notice) = match e {
         ReauthorizeError::Mismatch(why) => {
             tracing::info!(
                 id = target_id,
@@ -529,21 +519,7 @@ async fn renew(
             (StatusCode::INTERNAL_SERVER_ERROR, Notice::Failed)
         }
     };
-    let customer_ref = customer
-        .customer_ref
-        .as_ref()
-        .ok_or((StatusCode::FORBIDDEN, Notice::SessionInvalid))?;
-    let (target, _) = state
-        .pipeline
-        .reauthorize_target(target_id, customer_ref)
-        .await
-        .map_err(refused)?;
-    same_number(&target, &req.waba_id, req.phone_number_id.as_ref()).map_err(refused)?;
-    state
-        .pipeline
-        .reauthorize(target_id, token)
-        .await
-        .map_err(refused)
+    html(status, page::notice(locale, notice))
 }
 
 /// Keeps `onboarding` as the flow's result and sends the customer to the landing page with

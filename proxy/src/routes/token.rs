@@ -16,7 +16,9 @@ use super::partner::onboardings::reauthorize_refused;
 use super::AppState;
 use crate::error::{Error, Json};
 use crate::ownership::{self, Refusal, Verified};
-use crate::pipeline::{same_number, CreateError, Created, DeregisterError, PinError};
+use crate::pipeline::{
+    same_number, CreateError, Created, DeregisterError, PinError, ReauthorizeError,
+};
 use crate::providers::graph::VerifyError;
 use crate::store::Customer;
 
@@ -64,11 +66,43 @@ pub(super) async fn create(
         .await)
 }
 
-/// The onboarding the customer's session reauthorizes, if it does.
-pub(super) async fn reauthorizing(
+/// The onboarding the customer's session renews the token of, when the proxy keeps tokens.
+pub(super) async fn renewing(
     state: &AppState,
     customer: &Customer,
 ) -> Result<Option<String>, Error> {
+    match state.pipeline.holds_tokens() {
+        true => reauthorizing(state, customer).await,
+        false => Ok(None),
+    }
+}
+
+/// A reauthorizing session's sign-in for `waba` (and number), whose `token` reaches them:
+/// they must be onboarding `target_id`'s, of this customer; then `token` replaces the stored
+/// one. Any refusal stores nothing.
+///
+/// # Errors
+/// See [`ReauthorizeError`].
+pub(super) async fn renew(
+    state: &AppState,
+    customer: &Customer,
+    target_id: &str,
+    (waba, phone): (&wire::WabaId, Option<&wire::PhoneNumberId>),
+    token: SecretString,
+) -> Result<Onboarding, ReauthorizeError> {
+    let customer_ref = customer.customer_ref.as_ref().ok_or_else(|| {
+        ReauthorizeError::NotReauthorizable("the session names no customer_ref".to_owned())
+    })?;
+    let (target, _) = state
+        .pipeline
+        .reauthorize_target(target_id, customer_ref)
+        .await?;
+    same_number(&target, waba, phone)?;
+    state.pipeline.reauthorize(target_id, token).await
+}
+
+/// The onboarding the customer's session reauthorizes, if it does.
+async fn reauthorizing(state: &AppState, customer: &Customer) -> Result<Option<String>, Error> {
     let Some(session) = &customer.session_id else {
         return Ok(None);
     };

@@ -16,9 +16,16 @@ use super::{Store, StoreError};
 /// connected (its health is read) or pending with nobody following it (its follower gave up,
 /// or stopped on a store error: it is followed again, so no pending onboarding is left to a
 /// webhook that may never come).
-const DUE: &str = "superseded_by IS NULL AND (health_due_at IS NULL OR health_due_at <= $1) \
-     AND (state = 'connected' \
-          OR (state = 'pending' AND (lease_until IS NULL OR lease_until < $1)))";
+///
+/// Spelled as four terms, each a state and a due time, so each is a range of the index
+/// `onboardings_state_health (state, health_due_at)` (migration 20261220000000): the listing
+/// reads the due rows only, not every connected one (a scan of the whole table with a
+/// million stored).
+const DUE: &str = "superseded_by IS NULL AND (\
+     (state = 'connected' AND health_due_at IS NULL) \
+     OR (state = 'connected' AND health_due_at <= $1) \
+     OR (state = 'pending' AND health_due_at IS NULL AND (lease_until IS NULL OR lease_until < $1)) \
+     OR (state = 'pending' AND health_due_at <= $1 AND (lease_until IS NULL OR lease_until < $1)))";
 
 impl Store {
     /// Up to `limit` onboardings due at `now` ([`DUE`]): connected ones for a health read,

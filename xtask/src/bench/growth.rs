@@ -1,59 +1,53 @@
-//! How the proxy's costs grow with what it holds: POST latency, start time and memory with
-//! 10,000 and 100,000 sign-ups already stored, and memory with 1,000 event streams open.
+//! How the proxy's costs grow with what it holds: POST throughput and latency, start time
+//! and memory with 100,000 and 1,000,000 sign-ups already stored, against one stored.
 //!
 //! The stored sign-ups are copies of one real one (bench/seed-onboardings.py): the template
 //! goes through the real POST with a session and its events are delivered, then the rows are
 //! copied with fresh identifiers. Each size gets its own database and proxy, measured the
-//! same way, so the slope between them is the cost of the stored rows alone.
+//! same way, so the difference between them is the cost of the stored rows alone.
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use super::{
-    create_sessions, event_deliveries, http, live_proxy_command, loopback, partner_proxy_command,
-    status_kb, wait_healthy, wait_listening, wrk_with, Server, TempDir, Wrk, BENCH_KEY,
-    LOAD_SECONDS,
+use super::load::{
+    create_sessions, event_deliveries, partner_proxy_command, status_kb, wrk_with, Wrk,
 };
+use super::procs::{
+    http, loopback, median, verdict, wait_healthy, wait_listening, Server, TempDir,
+};
+use super::{BENCH_KEY, LOAD_SECONDS, TARGET_GROWTH_SHARE};
 
 /// Sign-ups stored before each measurement (the template itself is the 1).
-pub(super) const SIZES: [usize; 3] = [1, 10_000, 100_000];
-/// Event streams opened, in steps, on one proxy.
-const STREAM_STEPS: [usize; 3] = [250, 500, 1_000];
+pub(super) const SIZES: [usize; 3] = [1, 100_000, 1_000_000];
 /// Sessions per wrk run here: 5 posts each (the 8-connection run stays far below this).
 const SESSIONS: usize = 4_000;
+/// Starts measured per size (spawn to the first healthy answer); the median is reported.
+const STARTS: usize = 5;
 
 /// One stored size, measured.
 pub(super) struct Point {
-    pub stored: usize,
-    pub start_ms: f64,
+    pub(super) stored: usize,
+    /// Median of [`STARTS`] starts.
+    pub(super) start_ms: f64,
+    /// How long the copies took to make.
+    pub(super) seed_secs: f64,
     /// VmRSS a second after start, before any load.
-    pub idle_kb: u64,
-    pub post8: Wrk,
+    pub(super) idle_kb: u64,
+    pub(super) post8: Wrk,
     /// VmRSS and VmHWM after the POST run.
-    pub after_kb: u64,
-    pub hwm_kb: u64,
+    pub(super) after_kb: u64,
+    pub(super) hwm_kb: u64,
     /// The database file and its WAL, after the run.
-    pub db_bytes: u64,
-}
-
-/// Memory with event streams open on pending sign-ups.
-pub(super) struct Streams {
-    pub onboardings: usize,
-    /// VmRSS with the pending sign-ups and no stream.
-    pub base_kb: u64,
-    /// (streams open, VmRSS).
-    pub steps: Vec<(usize, u64)>,
+    pub(super) db_bytes: u64,
 }
 
 pub(super) struct Growth {
-    pub points: Vec<Point>,
-    pub streams: Streams,
+    pub(super) points: Vec<Point>,
 }
 
 pub(super) fn run(root: &Path) -> Result<Growth, String> {
@@ -72,15 +66,24 @@ pub(super) fn run(root: &Path) -> Result<Growth, String> {
         points.push(point(root, &dir.0, fake_addr, stored)?);
     }
     drop(fake);
-    let streams = streams(root, &dir.0)?;
-    Ok(Growth { points, streams })
+    Ok(Growth { points })
 }
 
-fn point(root: &Path, dir: &Path, fake: SocketAddr, stored: usize) -> Result<Point, String> {
-    println!("  {stored} sign-ups stored");
-    let db = dir.join(format!("stored-{stored}"));
+/// A database in `dir/name` holding `stored` sign-ups: one real one made through the POST
+/// with a session (its events delivered), then `stored - 1` copies of it. With `due_now`,
+/// none has had its health read yet (all due for the health schedule). Answers the
+/// directory and the seconds the copies took.
+pub(super) fn seeded_database(
+    root: &Path,
+    dir: &Path,
+    name: &str,
+    fake: SocketAddr,
+    stored: usize,
+    due_now: bool,
+) -> Result<(PathBuf, f64), String> {
+    let db = dir.join(name);
     fs::create_dir_all(&db).map_err(|e| e.to_string())?;
-    let log = dir.join(format!("proxy-{stored}.log"));
+    let log = dir.join(format!("proxy-{name}.log"));
 
     // The template: one real sign-up with a session, its events delivered.
     let addr = loopback()?;
@@ -105,27 +108,49 @@ fn point(root: &Path, dir: &Path, fake: SocketAddr, stored: usize) -> Result<Poi
     }
     drop(proxy);
 
-    let file = db.join("bench.db");
-    if stored > 1 {
-        let started = Instant::now();
-        let status = Command::new("python3")
-            .arg(root.join("bench/seed-onboardings.py"))
-            .arg(&file)
-            .arg((stored - 1).to_string())
-            .status()
-            .map_err(|e| format!("python3: {e}"))?;
+    let started = Instant::now();
+    if stored > 1 || due_now {
+        let mut cmd = Command::new("python3");
+        cmd.arg(root.join("bench/seed-onboardings.py"))
+            .arg(db.join("bench.db"))
+            .arg((stored - 1).to_string());
+        if due_now {
+            cmd.arg("--due-now");
+        }
+        let status = cmd.status().map_err(|e| format!("python3: {e}"))?;
         if !status.success() {
             return Err(format!("bench/seed-onboardings.py: {status}"));
         }
-        println!("    copied in {:.1} s", started.elapsed().as_secs_f64());
+        println!(
+            "    {} copies made in {:.1} s",
+            stored - 1,
+            started.elapsed().as_secs_f64()
+        );
     }
+    Ok((db, started.elapsed().as_secs_f64()))
+}
 
-    // Measured: start, memory at rest, POST at 8 connections, memory after.
+fn point(root: &Path, dir: &Path, fake: SocketAddr, stored: usize) -> Result<Point, String> {
+    println!("  {stored} sign-ups stored");
+    let name = format!("stored-{stored}");
+    let (db, seed_secs) = seeded_database(root, dir, &name, fake, stored, false)?;
+    let log = dir.join(format!("proxy-{name}.log"));
+
+    // Start to healthy, STARTS times (each start reads the same database).
+    let mut starts = Vec::with_capacity(STARTS);
+    for _ in 0..STARTS {
+        let addr = loopback()?;
+        let started = Instant::now();
+        let mut proxy = Server::spawn(&mut partner_proxy_command(root, &db, addr, fake), &log)?;
+        wait_healthy(addr, &mut proxy.child, Duration::from_secs(120))?;
+        starts.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let start_ms = median(&starts);
+
+    // Measured: memory at rest, POST at 8 connections, memory after.
     let addr = loopback()?;
-    let started = Instant::now();
     let mut proxy = Server::spawn(&mut partner_proxy_command(root, &db, addr, fake), &log)?;
-    wait_healthy(addr, &mut proxy.child, Duration::from_secs(60))?;
-    let start_ms = started.elapsed().as_secs_f64() * 1000.0;
+    wait_healthy(addr, &mut proxy.child, Duration::from_secs(120))?;
     sleep(Duration::from_secs(1));
     let pid = proxy.child.id();
     let idle_kb = status_kb(pid, "VmRSS")?;
@@ -169,6 +194,7 @@ fn point(root: &Path, dir: &Path, fake: SocketAddr, stored: usize) -> Result<Poi
     Ok(Point {
         stored,
         start_ms,
+        seed_secs,
         idle_kb,
         post8,
         after_kb,
@@ -177,106 +203,8 @@ fn point(root: &Path, dir: &Path, fake: SocketAddr, stored: usize) -> Result<Poi
     })
 }
 
-/// 1,000 pending sign-ups (the fake connects numbers only after a day), then their event
-/// streams opened in steps, memory read after each step.
-fn streams(root: &Path, dir: &Path) -> Result<Streams, String> {
-    let onboardings = *STREAM_STEPS.last().unwrap_or(&0);
-    println!("  {onboardings} event streams");
-    let fake_addr = loopback()?;
-    let mut fake = Server::spawn(
-        Command::new(crate::fake_ycloud_binary(root))
-            .arg(fake_addr.port().to_string())
-            .args(["--api-key", BENCH_KEY, "--connect-after-ms", "86400000"]),
-        &dir.join("fake-pending.log"),
-    )?;
-    wait_listening(fake_addr, &mut fake.child)?;
-    let db = dir.join("streams");
-    fs::create_dir_all(&db).map_err(|e| e.to_string())?;
-    let addr = loopback()?;
-    // Anonymous sign-ups (no session needed for this), and the per-client and concurrency
-    // limits raised: all the streams come from this one client.
-    let mut proxy = Server::spawn(
-        live_proxy_command(root, &db, addr, &format!("http://{fake_addr}/v2"))
-            .env("ALLOW_ANONYMOUS_ONBOARDINGS", "true")
-            .env("EVENT_STREAMS_PER_CLIENT", (2 * onboardings).to_string())
-            .env("MAX_CONCURRENT_REQUESTS", (4 * onboardings).to_string())
-            .env("EVENT_STREAM_MAX_SECS", "3600"),
-        &dir.join("proxy-streams.log"),
-    )?;
-    wait_healthy(addr, &mut proxy.child, Duration::from_secs(30))?;
-    let mut ids = Vec::with_capacity(onboardings);
-    for i in 0..onboardings {
-        let body = format!(
-            r#"{{"mode":"standard","waba_id":"66{i:012}1","phone_number_id":"55{i:012}1"}}"#
-        );
-        let (status, text) = http(addr, "POST", "/api/onboardings", Some(&body))
-            .map_err(|e| format!("{addr}: {e}"))?;
-        if status != 201 || !text.contains("\"state\":\"pending\"") {
-            return Err(format!("a pending sign-up: {status} {text}"));
-        }
-        ids.push(super::json_string(&text, "id")?);
-    }
-    sleep(Duration::from_secs(2));
-    let pid = proxy.child.id();
-    let base_kb = status_kb(pid, "VmRSS")?;
-    let mut open = Vec::with_capacity(onboardings);
-    let mut steps = Vec::new();
-    for want in STREAM_STEPS {
-        while open.len() < want {
-            open.push(open_stream(addr, &ids[open.len()])?);
-        }
-        sleep(Duration::from_secs(1));
-        let kb = status_kb(pid, "VmRSS")?;
-        println!(
-            "    {want} open: RSS {:.1} MB ({:.1} KB a stream)",
-            kb as f64 / 1024.0,
-            kb.saturating_sub(base_kb) as f64 / want as f64
-        );
-        steps.push((want, kb));
-    }
-    drop(open);
-    drop(proxy);
-    drop(fake);
-    Ok(Streams {
-        onboardings,
-        base_kb,
-        steps,
-    })
-}
-
-/// Opens `GET /api/onboardings/{id}/events` and reads up to its first event, so the stream is
-/// established on the server when this returns.
-fn open_stream(addr: SocketAddr, id: &str) -> Result<BufReader<TcpStream>, String> {
-    let fail = |e: std::io::Error| format!("event stream of {id}: {e}");
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(fail)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(fail)?;
-    write!(
-        s,
-        "GET /api/onboardings/{id}/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .map_err(fail)?;
-    let mut reader = BufReader::new(s);
-    let mut line = String::new();
-    reader.read_line(&mut line).map_err(fail)?;
-    if !line.starts_with("HTTP/1.1 200") {
-        return Err(format!("event stream of {id}: {}", line.trim()));
-    }
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).map_err(fail)? == 0 {
-            return Err(format!(
-                "event stream of {id} closed before its first event"
-            ));
-        }
-        if line.contains("data:") {
-            return Ok(reader);
-        }
-    }
-}
-
 /// Python 3 (the seeding script uses only its standard library).
-fn ensure_python() -> Result<(), String> {
+pub(super) fn ensure_python() -> Result<(), String> {
     match Command::new("python3").arg("--version").output() {
         Ok(o) if o.status.success() => Ok(()),
         _ => Err(
@@ -287,6 +215,59 @@ fn ensure_python() -> Result<(), String> {
     }
 }
 
+/// The targets' row: with the most stored, POST req/s and p99, start and RSS (at rest and
+/// after the run) within [`TARGET_GROWTH_SHARE`] of the figures with one stored.
+pub(super) fn target_row(w: &mut String, g: &Growth) {
+    let (Some(a), Some(b)) = (g.points.first(), g.points.last()) else {
+        return;
+    };
+    let nan = f64::NAN;
+    // (what, with one stored, with the most, the larger is better)
+    let figures = [
+        ("req/s", a.post8.rps, b.post8.rps, true),
+        (
+            "p99",
+            a.post8.p99_ms.unwrap_or(nan),
+            b.post8.p99_ms.unwrap_or(nan),
+            false,
+        ),
+        ("start", a.start_ms, b.start_ms, false),
+        ("RSS at rest", a.idle_kb as f64, b.idle_kb as f64, false),
+        ("RSS after", a.after_kb as f64, b.after_kb as f64, false),
+    ];
+    let within = |(_, x, y, up): &(&str, f64, f64, bool)| {
+        if *up {
+            *y >= x * (1.0 - TARGET_GROWTH_SHARE)
+        } else {
+            *y <= x * (1.0 + TARGET_GROWTH_SHARE)
+        }
+    };
+    let changes: Vec<String> = figures
+        .iter()
+        .map(|f| format!("{} {:+.0} %", f.0, 100.0 * (f.2 / f.1 - 1.0)))
+        .collect();
+    let show = |p: &Point| {
+        format!(
+            "{:.0} req/s, p99 {:.2} ms, start {:.0} ms, RSS {:.1} / {:.1} MB",
+            p.post8.rps,
+            p.post8.p99_ms.unwrap_or(nan),
+            p.start_ms,
+            p.idle_kb as f64 / 1024.0,
+            p.after_kb as f64 / 1024.0
+        )
+    };
+    let _ = writeln!(
+        w,
+        "| POST 8 connections, start, RSS (at rest / after), {} sign-ups stored | {} | 1 stored: {} | within {:.0} % of the 1-stored figures | {} ({}) |",
+        b.stored,
+        show(b),
+        show(a),
+        100.0 * TARGET_GROWTH_SHARE,
+        verdict(figures.iter().all(within)),
+        changes.join(", ")
+    );
+}
+
 /// The report's section.
 pub(super) fn render(w: &mut String, g: &Growth) {
     let _ = writeln!(w, "## Growth\n");
@@ -295,19 +276,21 @@ pub(super) fn render(w: &mut String, g: &Growth) {
         "The same proxy (live, sessions, the outbox delivering to the fake's receiver) on a \
          database already holding N sign-ups: copies of one real sign-up made through the \
          POST, with its steps, session, register attempt and two delivered partner events \
-         (`bench/seed-onboardings.py`). Each N has its own database and proxy; POST at 8 \
-         connections for {LOAD_SECONDS} s after a 3 s warm-up.\n"
+         (`bench/seed-onboardings.py`, one `INSERT … SELECT` per template row in one \
+         transaction). Each N has its own database and proxy; start to healthy is the median \
+         of {STARTS} starts; POST at 8 connections for {LOAD_SECONDS} s after a 3 s warm-up.\n"
     );
     let _ = writeln!(
         w,
-        "| stored sign-ups | database | start to healthy | RSS at rest | POST 8c req/s | p50 | p99 | RSS after (peak) |\n|---|---|---|---|---|---|---|---|"
+        "| stored sign-ups | copied in | database | start to healthy | RSS at rest | POST 8c req/s | p50 | p99 | RSS after (peak) |\n|---|---|---|---|---|---|---|---|---|"
     );
     let ms = |x: Option<f64>| x.map_or_else(|| "?".into(), |v| format!("{v:.2} ms"));
     for p in &g.points {
         let _ = writeln!(
             w,
-            "| {} | {:.0} MB | {:.0} ms | {:.1} MB | {:.0} | {} | {} | {:.1} MB ({:.1} MB) |",
+            "| {} | {:.0} s | {:.0} MB | {:.0} ms | {:.1} MB | {:.0} | {} | {} | {:.1} MB ({:.1} MB) |",
             p.stored,
+            p.seed_secs,
             p.db_bytes as f64 / 1e6,
             p.start_ms,
             p.idle_kb as f64 / 1024.0,
@@ -345,25 +328,6 @@ pub(super) fn render(w: &mut String, g: &Growth) {
         if !errors.is_empty() {
             let _ = writeln!(w, "Errors: {}.", errors.join("; "));
         }
-    }
-    let s = &g.streams;
-    let _ = writeln!(
-        w,
-        "\nEvent streams: {} pending sign-ups (a fake that connects numbers only after a day), \
-         then `GET /api/onboardings/{{id}}/events` opened on them from one client \
-         (`EVENT_STREAMS_PER_CLIENT` and `MAX_CONCURRENT_REQUESTS` raised for it), each read \
-         to its first event. RSS with none open: {:.1} MB.\n",
-        s.onboardings,
-        s.base_kb as f64 / 1024.0
-    );
-    let _ = writeln!(w, "| streams open | RSS | per stream |\n|---|---|---|");
-    for (n, kb) in &s.steps {
-        let _ = writeln!(
-            w,
-            "| {n} | {:.1} MB | {:.1} KB |",
-            *kb as f64 / 1024.0,
-            kb.saturating_sub(s.base_kb) as f64 / *n as f64
-        );
     }
     let _ = writeln!(w);
 }
