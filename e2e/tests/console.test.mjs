@@ -276,6 +276,9 @@ test('by keyboard alone: sign in, link, live sign-up, search, an action confirme
   const before = receiver.deliveries.length;
   await confirmWithKeyboard(page, `#redeliver-${eventId}`);
   await failing.waitFor({ state: 'detached', timeout: 15000 });
+  // Its row (and button) gone, the focus is on the heading of the list it was in, not lost
+  // to the top of the page.
+  await page.waitForFunction(() => document.activeElement?.matches('section > h2'), null, { timeout: 5000 });
   const wh = new Webhook(WEBHOOK_SECRET);
   const redelivered = await eventually(
     () => receiver.deliveries.slice(before).find((d) => d.headers['webhook-id'] === eventId && d.answered === 204),

@@ -186,23 +186,36 @@ pub fn ConfirmDialog() -> impl IntoView {
 
 /// Sets `signal` to `value` only when it differs (so a list read again unchanged is not drawn
 /// anew, and keeps the focus and any opened disclosure); when it is drawn anew, the focus
-/// goes back to the element of the same id, if the redraw took it away.
+/// goes back to the element of the same id, if the redraw took it away, or, when that
+/// element is gone (a redelivered event's row leaving the failed list), to the heading of
+/// its section, so a keyboard user is not thrown back to the top of the page.
 pub fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
     if signal.with_untracked(|now| *now == value) {
         return;
     }
-    let focused = document()
-        .active_element()
-        .map(|e| e.id())
-        .filter(|id| !id.is_empty());
+    let focused = document().active_element().filter(|e| !e.id().is_empty());
+    let heading = focused
+        .as_ref()
+        .and_then(|e| e.closest("section").ok().flatten())
+        .and_then(|section| section.query_selector("h2").ok().flatten());
+    let focused = focused.map(|e| e.id());
     signal.set(value);
     if let Some(id) = focused {
         request_animation_frame(move || {
             let lost = document()
                 .active_element()
                 .is_none_or(|e| e.id() != id && e.tag_name() == "BODY");
-            if lost {
+            if !lost {
+                return;
+            }
+            if document().get_element_by_id(&id).is_some() {
                 focus_id(&id);
+            } else if let Some(heading) = heading.filter(|h| h.is_connected()) {
+                // Focusable by script only, not a Tab stop.
+                let _ = heading.set_attribute("tabindex", "-1");
+                if let Ok(heading) = heading.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = heading.focus();
+                }
             }
         });
     }
