@@ -1,5 +1,6 @@
 //! YCloud webhooks: signature verification (on the raw body, before any parsing; the
-//! extractor is `routes::webhooks`'), the event envelope with its tagged `type`, and a signing helper for tests.
+//! extractor is `routes.rs`'s), the event envelope with its tagged `type`, and a signing
+//! helper for tests.
 //!
 //! YCloud sends `YCloud-Signature: t={unix seconds},s={hex}` where
 //! `s = HMAC-SHA256(key = endpoint secret, message = "{t}.{raw body}")`. The proxy accepts a
