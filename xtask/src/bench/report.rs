@@ -21,7 +21,8 @@ use super::{
 pub(super) struct Results {
     pub(super) bundle: Option<Bundle>,
     pub(super) twiggy: Option<String>,
-    pub(super) ready: Option<Ready>,
+    /// One per run ([`super::READY_REPEATS`]).
+    pub(super) ready: Option<Vec<Ready>>,
     pub(super) load: Option<Load>,
     pub(super) growth: Option<growth::Growth>,
     pub(super) streams: Option<streams::Streams>,
@@ -82,12 +83,23 @@ fn targets(w: &mut String, res: &Results) {
         kb(console_raw)
     );
     }
-    if let Some(r) = &res.ready {
-        let ratio = r.app_median / r.plain_median;
+    if let Some(runs) = res.ready.as_deref().filter(|r| !r.is_empty()) {
+        // Each run's median against the plain page's in the same run; met only when every
+        // run meets it.
+        let join =
+            |f: &dyn Fn(&Ready) -> String| runs.iter().map(f).collect::<Vec<_>>().join(" / ");
+        let ratios = join(&|r| format!("{:.2}", r.app_median / r.plain_median));
+        let met = runs
+            .iter()
+            .all(|r| r.app_median / r.plain_median <= TARGET_READY_RATIO);
         let _ = writeln!(
             w,
-            "| time to ready, median of {} | {:.0} ms | plain-JS page {:.0} ms | ≤ {TARGET_READY_RATIO} × plain | {} ({ratio:.2} ×) |",
-            r.runs, r.app_median, r.plain_median, verdict(ratio <= TARGET_READY_RATIO)
+            "| time to ready, median of {}, {} runs | {} ms | plain-JS page {} ms | ≤ {TARGET_READY_RATIO} × plain in each run | {} ({ratios} ×) |",
+            runs[0].runs,
+            runs.len(),
+            join(&|r| format!("{:.0}", r.app_median)),
+            join(&|r| format!("{:.0}", r.plain_median)),
+            verdict(met)
         );
     }
     if let Some(l) = &res.load {
@@ -158,8 +170,8 @@ fn sections(w: &mut String, res: &Results) {
     if let Some(b) = &res.bundle {
         bundle_section(w, b, res.twiggy.as_deref());
     }
-    if let Some(r) = &res.ready {
-        ready_section(w, r);
+    if let Some(runs) = &res.ready {
+        ready_section(w, runs);
     }
     if let Some(l) = &res.load {
         load_section(w, l);
@@ -272,7 +284,7 @@ fn bundle_section(w: &mut String, b: &Bundle, twiggy: Option<&str>) {
     }
 }
 
-fn ready_section(w: &mut String, r: &Ready) {
+fn ready_section(w: &mut String, runs: &[Ready]) {
     // Details: time to ready
     let _ = writeln!(w, "## Time to ready\n");
     let _ = writeln!(
@@ -283,17 +295,24 @@ fn ready_section(w: &mut String, r: &Ready) {
          mode: `/api/config`, then `/sandbox/sdk.js`). Plain-JS page: its button present and \
          `FB.init` run (the same SDK stand-in bytes, served at `/sdk.js` by the script).\n"
     );
-    let _ = writeln!(w, "| page | median | min | max |\n|---|---|---|---|");
     let _ = writeln!(
         w,
-        "| app | {:.1} ms | {:.1} ms | {:.1} ms |",
-        r.app_median, r.app_range.0, r.app_range.1
+        "| run | page | median | min | max |\n|---|---|---|---|---|"
     );
-    let _ = writeln!(
-        w,
-        "| plain-JS | {:.1} ms | {:.1} ms | {:.1} ms |",
-        r.plain_median, r.plain_range.0, r.plain_range.1
-    );
+    for (i, r) in runs.iter().enumerate() {
+        let _ = writeln!(
+            w,
+            "| {} | app | {:.1} ms | {:.1} ms | {:.1} ms |\n| {} | plain-JS | {:.1} ms | {:.1} ms | {:.1} ms |",
+            i + 1,
+            r.app_median,
+            r.app_range.0,
+            r.app_range.1,
+            i + 1,
+            r.plain_median,
+            r.plain_range.0,
+            r.plain_range.1
+        );
+    }
     let _ = writeln!(
         w,
         "\nSamples (ms), then the medians of when each resource started and finished \
@@ -303,7 +322,10 @@ fn ready_section(w: &mut String, r: &Ready) {
          run); `fb_init` is `FB.init` called; `button` the launch button first in the \
          page, enabled or not."
     );
-    let _ = writeln!(w, "\n```\n{}\n```\n", r.samples);
+    for (i, r) in runs.iter().enumerate() {
+        let _ = writeln!(w, "\nRun {}:\n\n```\n{}\n```", i + 1, r.samples);
+    }
+    let _ = writeln!(w);
 }
 
 fn load_section(w: &mut String, l: &Load) {
