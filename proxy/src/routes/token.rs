@@ -93,12 +93,25 @@ pub(super) async fn renew(
     let customer_ref = customer.customer_ref.as_ref().ok_or_else(|| {
         ReauthorizeError::NotReauthorizable("the session names no customer_ref".to_owned())
     })?;
+    renewed_target(state, customer_ref, target_id, waba, phone).await?;
+    state.pipeline.reauthorize(target_id, token).await
+}
+
+/// Onboarding `target_id`, when a sign-in for `waba` (and `phone`) may renew its token: it is
+/// `customer_ref`'s, in a state whose token may be renewed, and of that WABA and number.
+async fn renewed_target(
+    state: &AppState,
+    customer_ref: &wire::CustomerRef,
+    target_id: &str,
+    waba: &wire::WabaId,
+    phone: Option<&wire::PhoneNumberId>,
+) -> Result<wire::ReauthorizeTarget, ReauthorizeError> {
     let (target, _) = state
         .pipeline
         .reauthorize_target(target_id, customer_ref)
         .await?;
     same_number(&target, waba, phone)?;
-    state.pipeline.reauthorize(target_id, token).await
+    Ok(target)
 }
 
 /// The onboarding the customer's session reauthorizes, if it does.
@@ -129,12 +142,10 @@ async fn reauthorize(
         .customer_ref
         .as_ref()
         .ok_or(Error::SessionInvalid)?;
-    let (target, _) = state
-        .pipeline
-        .reauthorize_target(target_id, customer_ref)
+    let phone = req.phone_number_id.as_ref();
+    let target = renewed_target(state, customer_ref, target_id, &req.waba_id, phone)
         .await
         .map_err(refuse)?;
-    same_number(&target, &req.waba_id, req.phone_number_id.as_ref()).map_err(refuse)?;
     let code = req.code.as_ref().ok_or(Error::CodeMissing)?;
     let token = match &state.verifier {
         Some(graph) => match graph

@@ -12,6 +12,7 @@ use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::*;
 use crate::meta::{graph_path, meta_options};
+use crate::redirect::{callback, picked, result_handle, started, ycloud_connects};
 use crate::verification::TOKEN;
 
 const CODE: &str = "AQB_x-1";
@@ -439,16 +440,7 @@ async fn a_190_on_deregister_asks_for_reauthorization() {
 #[tokio::test]
 async fn the_ycloud_provider_holds_the_token_so_nothing_is_reauthorized() {
     let app = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path(tp_bind_path()))
-        .respond_with(ok(waba_json(true)))
-        .mount(&app.ycloud)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(register_path()))
-        .respond_with(ok(phone_json("CONNECTED")))
-        .mount(&app.ycloud)
-        .await;
+    ycloud_connects(&app, 1).await;
     let r = app.post_onboarding(&standard_body()).await;
     let o: Onboarding = r.json().await.unwrap();
     assert_eq!(o.state, OnboardingState::Connected);
@@ -503,22 +495,8 @@ async fn the_meta_sandbox_reauthorizes_the_same_waba_only() {
 
 /// The full-page sign-in of `session` ends at Meta's redirect back with `code`.
 async fn full_page_sign_in(app: &TestApp, session: &str, code: &str) -> reqwest::Response {
-    let started: wire::RedirectStarted = app
-        .client
-        .post(format!("{}/api/oauth/start", app.address))
-        .json(&json!({"mode": "standard", "session": session}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let url = url::Url::parse_with_params(
-        &format!("{}/oauth/callback", app.address),
-        [("code", code), ("state", started.state.as_str())],
-    )
-    .unwrap();
-    app.client.get(url).send().await.unwrap()
+    let flow = started(app, json!({"mode": "standard", "session": session})).await;
+    callback(app, &[("code", code), ("state", flow.state.as_str())]).await
 }
 
 #[tokio::test]
@@ -550,19 +528,7 @@ async fn the_full_page_sign_in_renews_the_token_of_the_same_number_only() {
     // The same WABA and number: the token is replaced, the onboarding connected again, and
     // the customer lands on it.
     let back = full_page_sign_in(&app, &session, NEW_CODE).await;
-    assert_eq!(back.status(), 303);
-    let location = back.headers()["location"].to_str().unwrap().to_owned();
-    let (_, handle) = location.split_once("#wa-signup-result=").unwrap();
-    let picked: wire::CreatedOnboarding = app
-        .client
-        .post(format!("{}/api/oauth/result", app.address))
-        .json(&json!({"result": handle}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let picked = picked(&app, &result_handle(&back)).await;
     assert_eq!(picked.onboarding.id, o.id);
     assert_eq!(picked.onboarding.state, OnboardingState::Connected);
     assert_eq!(stored_token(&app, &o.id).await, NEW_TOKEN);

@@ -42,14 +42,14 @@ async fn start(app: &TestApp, body: Value) -> reqwest::Response {
         .expect("request")
 }
 
-async fn started(app: &TestApp, body: Value) -> RedirectStarted {
+pub(crate) async fn started(app: &TestApp, body: Value) -> RedirectStarted {
     let response = start(app, body).await;
     assert_eq!(response.status(), 200);
     response.json().await.expect("a started flow")
 }
 
 /// Meta's redirect back to the callback with `query`.
-async fn callback(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn callback(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Response {
     let url = url::Url::parse_with_params(&format!("{}/oauth/callback", app.address), query)
         .expect("a URL");
     app.client.get(url).send().await.expect("request")
@@ -106,7 +106,7 @@ async fn mount_unreachable(app: &TestApp, waba: &str) {
         .await;
 }
 
-async fn ycloud_connects(app: &TestApp, times: u64) {
+pub(crate) async fn ycloud_connects(app: &TestApp, times: u64) {
     Mock::given(method("POST"))
         .and(path(tp_bind_path()))
         .respond_with(ok(waba_json(true)))
@@ -140,7 +140,7 @@ fn landing(response: &reqwest::Response) -> (String, String) {
 }
 
 /// The handle of a 303 to the standalone page (a flow without a session's `return_url`).
-fn result_handle(response: &reqwest::Response) -> String {
+pub(crate) fn result_handle(response: &reqwest::Response) -> String {
     let (page, handle) = landing(response);
     assert!(page.ends_with('/'), "{page}");
     handle
@@ -168,7 +168,7 @@ async fn read_with(app: &TestApp, id: &str, token: Option<&str>) -> reqwest::Res
 
 /// The pick-up's answer, as `POST /api/onboardings` answers: the onboarding and a client
 /// token that opens its browser routes (and only with it).
-async fn picked(app: &TestApp, handle: &str) -> CreatedOnboarding {
+pub(crate) async fn picked(app: &TestApp, handle: &str) -> CreatedOnboarding {
     let answer = pick_up(app, handle).await;
     assert_eq!(answer.status(), 200);
     assert_eq!(
