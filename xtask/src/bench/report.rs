@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::load::{Load, Wrk};
-use super::page::{total, Bundle, Ready};
+use super::page::{total, Bundle, Ready, Sized as SizedFile};
 use super::procs::{first_line, kb, median, verdict};
 use super::{growth, health, streams};
 use super::{
@@ -194,50 +194,32 @@ fn bundle_section(w: &mut String, b: &Bundle, twiggy: Option<&str>) {
     // Details: bundle
     let _ = writeln!(w, "## Bundle\n");
     let _ = writeln!(w, "| file | raw | gzip -9 |\n|---|---|---|");
-    for f in &b.app {
-        let _ = writeln!(
-            w,
-            "| app: `dist/{}` | {} | {} |",
-            f.name,
-            kb(f.raw),
-            kb(f.gzip)
-        );
-    }
-    let _ = writeln!(
-        w,
-        "| **app total (wasm + JS the page loads)** | **{}** | **{}** |",
-        kb(app_raw),
-        kb(app_gz)
+    // Each bundle's files, then its total in bold.
+    let mut files =
+        |label: &str, dir: &str, list: &[SizedFile], total: &str, (raw, gz): (u64, u64)| {
+            for f in list {
+                let (name, raw, gz) = (&f.name, kb(f.raw), kb(f.gzip));
+                let _ = writeln!(w, "| {label}: `{dir}{name}` | {raw} | {gz} |");
+            }
+            let _ = writeln!(w, "| **{total}** | **{}** | **{}** |", kb(raw), kb(gz));
+        };
+    let app_total = "app total (wasm + JS the page loads)";
+    files("app", "dist/", &b.app, app_total, (app_raw, app_gz));
+    let console_total = "partner console total (its own page, `/console`)";
+    files(
+        "console",
+        "dist/console/",
+        &b.console,
+        console_total,
+        (console_raw, console_gz),
     );
-    for f in &b.console {
-        let _ = writeln!(
-            w,
-            "| console: `dist/console/{}` | {} | {} |",
-            f.name,
-            kb(f.raw),
-            kb(f.gzip)
-        );
-    }
-    let _ = writeln!(
-        w,
-        "| **partner console total (its own page, `/console`)** | **{}** | **{}** |",
-        kb(console_raw),
-        kb(console_gz)
-    );
-    for f in &b.counter {
-        let _ = writeln!(
-            w,
-            "| counter: `bench/counter/dist/{}` | {} | {} |",
-            f.name,
-            kb(f.raw),
-            kb(f.gzip)
-        );
-    }
-    let _ = writeln!(
-        w,
-        "| **Leptos counter total** | **{}** | **{}** |",
-        kb(c_raw),
-        kb(c_gz)
+    let counter_total = "Leptos counter total";
+    files(
+        "counter",
+        "bench/counter/dist/",
+        &b.counter,
+        counter_total,
+        (c_raw, c_gz),
     );
     let _ = writeln!(
         w,
