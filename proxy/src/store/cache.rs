@@ -1,5 +1,6 @@
-//! The in-memory copies of `GET /api/onboardings/{id}`'s answers and of the client tokens'
-//! grants it checks (SQLite only, where this process is the database's one writer).
+//! The in-memory copies of `GET /api/onboardings/{id}`'s answers, of the client tokens'
+//! grants it checks, and of the sessions each POST checks (SQLite only, where this process
+//! is the database's one writer).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -18,6 +19,8 @@ pub(super) struct Caches {
     /// See [`Store::client_grant`]: what a client token's row and its session's say, which
     /// only a revocation changes.
     pub(super) grants: Kept<super::tokens::GrantFacts>,
+    /// See [`Store::session_by_token`]: sessions by their token's hash.
+    pub(super) sessions: Kept<super::SessionRecord>,
 }
 
 /// Values by key, each dropped by the write that changes it.
@@ -102,6 +105,14 @@ impl Store {
             cache.json.keep(id, json.clone(), generation);
         }
         Ok(json)
+    }
+
+    /// Drops the kept sessions and client grants: a session changed (revoked, or opened).
+    pub(super) fn forget_sessions(&self) {
+        if let Some(cache) = &self.cache {
+            cache.sessions.forget_all();
+            cache.grants.forget_all();
+        }
     }
 
     /// Drops a changed onboarding's cached JSON; called after every write to its row

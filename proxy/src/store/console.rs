@@ -116,6 +116,7 @@ impl Store {
                 .bind(id),
         )
         .await?;
+        self.forget_sessions();
         Ok(())
     }
 

@@ -27,8 +27,8 @@
 //! - `credentials.rs`: what the Meta provider keeps (sealed token and PIN, region);
 //! - `tokens.rs`: the browser's client tokens (hashes), the customer's PIN attempts, and
 //!   the health check's write;
-//! - `cache.rs`: the in-memory copies of `GET /api/onboardings/{id}`'s answers and of the
-//!   client tokens' grants (SQLite only);
+//! - `cache.rs`: the in-memory copies of `GET /api/onboardings/{id}`'s answers, client
+//!   tokens' grants and sessions (SQLite only);
 //! - `writer.rs`: SQLite's writer thread (a database file): writes as jobs committed in
 //!   groups, with rusqlite;
 //! - `test_support.rs`: what only tests ask (feature `test-support`).

@@ -268,7 +268,26 @@ impl Store {
         token_sha256: &str,
     ) -> Result<Option<SessionRecord>, StoreError> {
         // A reader sees every commit made before its query began (WAL; PostgreSQL's read
-        // committed), so a revocation answered 204 is already seen here.
+        // committed), so a revocation answered 204 is already seen here. With SQLite the
+        // row is kept in memory: only a revocation or the page's first open changes it, and
+        // each drops what is kept first.
+        let Some(cache) = &self.cache else {
+            return self.read_session(token_sha256).await;
+        };
+        let generation = match cache.sessions.lookup(token_sha256) {
+            Ok(session) => return Ok(Some(session)),
+            Err(generation) => generation,
+        };
+        let session = self.read_session(token_sha256).await?;
+        if let Some(session) = &session {
+            cache
+                .sessions
+                .keep(token_sha256, session.clone(), generation);
+        }
+        Ok(session)
+    }
+
+    async fn read_session(&self, token_sha256: &str) -> Result<Option<SessionRecord>, StoreError> {
         let row = sqlx::query("SELECT * FROM sessions WHERE token_sha256 = $1")
             .bind(token_sha256)
             .fetch_optional(&self.read)
@@ -303,10 +322,9 @@ impl Store {
                 .bind(id),
             )
             .await?;
-        // Its client tokens' grants, kept by `client_grant`, are no longer live.
-        if let Some(cache) = &self.cache {
-            cache.grants.forget_all();
-        }
+        // It, and its client tokens' grants, as kept by `session_by_token` and
+        // `client_grant`, are no longer live.
+        self.forget_sessions();
         Ok(n == 1)
     }
 }
