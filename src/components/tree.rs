@@ -43,6 +43,7 @@ pub enum Kid {
 }
 
 /// An element `tag` with fixed attributes (name, value).
+#[inline(never)]
 pub fn el(tag: &'static str, attrs: &[(&'static str, &'static str)]) -> Node {
     Node {
         tag,
@@ -54,12 +55,19 @@ pub fn el(tag: &'static str, attrs: &[(&'static str, &'static str)]) -> Node {
 
 impl Node {
     /// One more attribute.
-    pub fn attr(mut self, name: &'static str, value: impl Into<Str>) -> Node {
-        self.attrs.push((name, value.into()));
+    pub fn attr(self, name: &'static str, value: impl Into<Str>) -> Node {
+        self.attr_str(name, value.into())
+    }
+
+    // Out of line, like the other builders: inlined, each call site carried its own copy.
+    #[inline(never)]
+    fn attr_str(mut self, name: &'static str, value: Str) -> Node {
+        self.attrs.push((name, value));
         self
     }
 
     /// A boolean attribute: present (empty) or absent.
+    #[inline(never)]
     pub fn flag(self, name: &'static str, on: bool) -> Node {
         match on {
             true => self.attr(name, ""),
@@ -68,14 +76,27 @@ impl Node {
     }
 
     /// A text child.
-    pub fn text(mut self, text: impl Into<Str>) -> Node {
-        self.kids.push(Kid::Text(text.into()));
+    pub fn text(self, text: impl Into<Str>) -> Node {
+        self.text_str(text.into())
+    }
+
+    #[inline(never)]
+    fn text_str(mut self, text: Str) -> Node {
+        self.kids.push(Kid::Text(text));
         self
     }
 
     /// Element children (none, one or several).
     pub fn kids(mut self, kids: impl IntoIterator<Item = Node>) -> Node {
-        self.kids.extend(kids.into_iter().map(Kid::El));
+        for kid in kids {
+            self = self.kid(kid);
+        }
+        self
+    }
+
+    #[inline(never)]
+    fn kid(mut self, kid: Node) -> Node {
+        self.kids.push(Kid::El(kid));
         self
     }
 
