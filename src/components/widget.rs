@@ -69,19 +69,25 @@ pub fn Widget(
         }
     });
 
+    // One list of parts, each drawn by the same closure type: the section's rendering is
+    // compiled once for all of them rather than once per position.
+    let parts: [fn(Ctx) -> Option<Node>; 11] = [
+        header,
+        sandbox_badge,
+        intro,
+        connecting_to,
+        launch_buttons,
+        super::status::status,
+        continue_buttons,
+        return_link,
+        super::first_message::first_message,
+        super::pin::pin_form,
+        super::progress::progress,
+    ];
+    let parts: Vec<_> = parts.into_iter().map(|draw| live(cx, draw)).collect();
     view! {
         <section class="wa-signup" node_ref=root lang=move || locale.get().tag()>
-            {live(cx, header)}
-            {live(cx, sandbox_badge)}
-            {live(cx, intro)}
-            {live(cx, connecting_to)}
-            {live(cx, launch_buttons)}
-            {live(cx, super::status::status)}
-            {live(cx, continue_buttons)}
-            {live(cx, return_link)}
-            {live(cx, super::first_message::first_message)}
-            {live(cx, super::pin::pin_form)}
-            {live(cx, super::progress::progress)}
+            {parts}
         </section>
     }
 }
