@@ -119,9 +119,14 @@ pub struct NodeState {
     attrs: Vec<(&'static str, Str)>,
     kids: Vec<KidState>,
     /// The handler in force and the listener calling it (kept alive with the element).
-    handler: Option<(Rc<RefCell<Handler>>, Closure<dyn Fn(web_sys::Event)>)>,
+    handler: Option<Listener>,
 }
 
+/// The handler an element's listener calls (replaced when the element is drawn again) and
+/// that listener.
+type Listener = (Rc<RefCell<Handler>>, Closure<dyn Fn(web_sys::Event)>);
+
+/// A drawn child.
 pub enum KidState {
     El(NodeState),
     Text(web_sys::Text, Str),
