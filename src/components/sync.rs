@@ -1,4 +1,4 @@
-//! `SyncProgress`: a connected coexistence number's contacts and chat history being copied
+//! `sync_progress`: a connected coexistence number's contacts and chat history being copied
 //! from the customer's WhatsApp Business app, and, while they are, the request to keep the
 //! app open.
 
