@@ -106,9 +106,14 @@ pub fn browser_languages() -> Vec<String> {
     langs
 }
 
-/// Dispatches a bubbling `CustomEvent` named `name` on `target` with `detail` as a JS value.
-pub fn dispatch(target: &web_sys::Element, name: &str, detail: &impl Serialize) {
+/// Dispatches a bubbling `CustomEvent` named `name` on `target` with `detail` as a JS value,
+/// marked `sandbox: true` in sandbox mode ([`crate::protocol::SANDBOX_MARK`]).
+pub fn dispatch(target: &web_sys::Element, name: &str, detail: &impl Serialize, sandbox: bool) {
     let detail = super::json::to_js(detail).unwrap_or(JsValue::NULL);
+    if sandbox {
+        let mark = JsValue::from_str(crate::protocol::SANDBOX_MARK);
+        let _ = js_sys::Reflect::set(&detail, &mark, &JsValue::TRUE);
+    }
     let init = web_sys::CustomEventInit::new();
     init.set_bubbles(true);
     init.set_composed(true);
