@@ -204,15 +204,14 @@ pub async fn events(
         .get(&id)
         .await?
         .ok_or(Error::OnboardingNotFound)?;
+    let (first, mut sent) = event(&first);
     let mut stopping = state.stopping.clone();
     let stream = async_stream::stream! {
         let _slot = slot;
         let ends = tokio::time::sleep(lifetime);
         tokio::pin!(ends);
-        let mut last = first;
-        yield Ok(event(&last));
-        // A connected coexistence number whose sync runs is followed until it ends.
-        while !last.state.is_final() || last.is_syncing() {
+        yield Ok(first);
+        while sent.follow {
             let next = tokio::select! {
                 next = changes.next() => match next {
                     Some(o) => o,
@@ -223,15 +222,36 @@ pub async fn events(
                 // So does its lifetime: no stream holds a socket forever.
                 () = &mut ends => break,
             };
-            if next != last {
-                last = next;
-                yield Ok(event(&last));
+            let (changed, now) = event(&next);
+            if now.fingerprint != sent.fingerprint {
+                sent = now;
+                yield Ok(changed);
             }
         }
     };
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-fn event(onboarding: &Onboarding) -> Event {
-    Event::default().data(serde_json::to_string(onboarding).unwrap_or_default())
+/// What an event stream keeps of the onboarding it sent last: not the onboarding (each of
+/// thousands of open streams would hold a copy), but a fingerprint of its JSON, so that only
+/// a change is sent, and whether it is followed further.
+struct Sent {
+    /// SipHash of the JSON with fixed keys: the same text, the same value.
+    fingerprint: u64,
+    follow: bool,
 }
+
+/// The event of `onboarding`, and what the stream keeps of it.
+fn event(onboarding: &Onboarding) -> (Event, Sent) {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let json = serde_json::to_string(onboarding).unwrap_or_default();
+    let mut hasher = DefaultHasher::new();
+    json.hash(&mut hasher);
+    let sent = Sent {
+        fingerprint: hasher.finish(),
+        // A connected coexistence number whose sync runs is followed until it ends.
+        follow: !onboarding.state.is_final() || onboarding.is_syncing(),
+    };
+    (Event::default().data(json), sent)
+}
+
