@@ -1,55 +1,82 @@
-//! The in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only, where this
-//! process is the database's one writer).
+//! The in-memory copies of `GET /api/onboardings/{id}`'s answers and of the client tokens'
+//! grants it checks (SQLite only, where this process is the database's one writer).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use super::{Store, StoreError};
 
-/// How many onboardings' JSON [`Store::get_json`] keeps (about 1 KB each); all are dropped
-/// when full.
-const JSON_CACHE_ENTRIES: usize = 4096;
+/// How many entries each cache keeps (an onboarding's JSON is about 1 KB, a grant a few
+/// dozen bytes); all of one cache are dropped when it is full.
+const CACHE_ENTRIES: usize = 4096;
 
-/// See [`Store::get_json`].
+/// The store's in-memory copies, kept only where this process is the database's one writer.
 #[derive(Debug, Default)]
-pub(super) struct JsonCache(Mutex<Entries>);
-
-/// `generation` counts writes, so a read that raced one is not kept.
-#[derive(Debug, Default)]
-struct Entries {
-    generation: u64,
-    entries: HashMap<String, String>,
+pub(super) struct Caches {
+    /// See [`Store::get_json`].
+    pub(super) json: Kept<String>,
+    /// See [`Store::client_grant`]: what a client token's row and its session's say, which
+    /// only a revocation changes.
+    pub(super) grants: Kept<super::tokens::GrantFacts>,
 }
 
-impl JsonCache {
-    /// The kept answer; otherwise the generation a read starting now must still see to be
-    /// kept by [`JsonCache::keep`].
-    fn lookup(&self, id: &str) -> Result<String, u64> {
+/// Values by key, each dropped by the write that changes it.
+#[derive(Debug)]
+pub(super) struct Kept<V>(Mutex<Entries<V>>);
+
+impl<V> Default for Kept<V> {
+    fn default() -> Self {
+        Self(Mutex::new(Entries {
+            generation: 0,
+            entries: HashMap::new(),
+        }))
+    }
+}
+
+/// `generation` counts writes, so a read that raced one is not kept.
+#[derive(Debug)]
+struct Entries<V> {
+    generation: u64,
+    entries: HashMap<String, V>,
+}
+
+impl<V: Clone> Kept<V> {
+    /// The kept value; otherwise the generation a read starting now must still see to be
+    /// kept by [`Kept::keep`].
+    pub(super) fn lookup(&self, key: &str) -> Result<V, u64> {
         let cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match cache.entries.get(id) {
-            Some(json) => Ok(json.clone()),
+        match cache.entries.get(key) {
+            Some(value) => Ok(value.clone()),
             None => Err(cache.generation),
         }
     }
 
     /// Keeps a read's answer, unless a write happened since the read began.
-    fn keep(&self, id: &str, json: &str, generation: u64) {
+    pub(super) fn keep(&self, key: &str, value: V, generation: u64) {
         let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         // A write committed since the read began may have been missed by it: keep
         // nothing then (the next read caches the new row).
         if cache.generation == generation {
-            if cache.entries.len() >= JSON_CACHE_ENTRIES {
+            if cache.entries.len() >= CACHE_ENTRIES {
                 cache.entries.clear();
             }
-            cache.entries.insert(id.to_owned(), json.to_owned());
+            cache.entries.insert(key.to_owned(), value);
         }
     }
 
-    /// Drops an onboarding's answer and counts the write.
-    fn forget(&self, id: &str) {
+    /// Drops a key's value and counts the write.
+    pub(super) fn forget(&self, key: &str) {
         let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         cache.generation += 1;
-        cache.entries.remove(id);
+        cache.entries.remove(key);
+    }
+
+    /// Drops every value and counts the write: for a write that changes values of keys it
+    /// does not know (a session's revocation, for its tokens).
+    pub(super) fn forget_all(&self) {
+        let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.generation += 1;
+        cache.entries.clear();
     }
 }
 
@@ -66,13 +93,13 @@ impl Store {
         let Some(cache) = &self.cache else {
             return self.read_json(id).await;
         };
-        let generation = match cache.lookup(id) {
+        let generation = match cache.json.lookup(id) {
             Ok(json) => return Ok(Some(json)),
             Err(generation) => generation,
         };
         let json = self.read_json(id).await?;
         if let Some(json) = &json {
-            cache.keep(id, json, generation);
+            cache.json.keep(id, json.clone(), generation);
         }
         Ok(json)
     }
@@ -81,7 +108,7 @@ impl Store {
     /// (committed or not).
     pub(super) fn forget(&self, id: &str) {
         if let Some(cache) = &self.cache {
-            cache.forget(id);
+            cache.json.forget(id);
         }
     }
 }

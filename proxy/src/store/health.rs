@@ -18,14 +18,25 @@ use super::{Store, StoreError};
 /// webhook that may never come).
 ///
 /// Spelled as four terms, each a state and a due time, so each is a range of the index
-/// `onboardings_state_health (state, health_due_at)` (migration 20261220000000): the listing
-/// reads the due rows only, not every connected one (a scan of the whole table with a
+/// `onboardings_state_health (state, health_due_at, id)` (migration 20261221000000): the
+/// claim reads the due rows only, not every connected one (a scan of the whole table with a
 /// million stored).
 const DUE: &str = "superseded_by IS NULL AND (\
      (state = 'connected' AND health_due_at IS NULL) \
      OR (state = 'connected' AND health_due_at <= $1) \
      OR (state = 'pending' AND health_due_at IS NULL AND (lease_until IS NULL OR lease_until < $1)) \
      OR (state = 'pending' AND health_due_at <= $1 AND (lease_until IS NULL OR lease_until < $1)))";
+
+/// [`DUE`]'s four terms one by one, for the listing: each walks its range of the index in
+/// the listing's order and stops at the limit. Listed with `DUE` as one condition, every due
+/// row was read and sorted to take the first hundred (0.57 s and the whole table read with a
+/// million due, every 100 reads).
+const DUE_TERMS: [&str; 4] = [
+    "state = 'connected' AND health_due_at IS NULL",
+    "state = 'connected' AND health_due_at <= $1",
+    "state = 'pending' AND health_due_at IS NULL AND (lease_until IS NULL OR lease_until < $1)",
+    "state = 'pending' AND health_due_at <= $1 AND (lease_until IS NULL OR lease_until < $1)",
+];
 
 impl Store {
     /// Up to `limit` onboardings due at `now` ([`DUE`]): connected ones for a health read,
@@ -39,9 +50,15 @@ impl Store {
         now: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<String>, StoreError> {
+        let terms = DUE_TERMS.map(|term| {
+            format!(
+                "SELECT * FROM (SELECT id, health_due_at FROM onboardings \
+                 WHERE superseded_by IS NULL AND {term} ORDER BY health_due_at, id LIMIT $2) t"
+            )
+        });
         let sql = format!(
-            "SELECT id FROM onboardings WHERE {DUE} \
-             ORDER BY COALESCE(health_due_at, ''), id LIMIT $2"
+            "SELECT id FROM ({}) due ORDER BY COALESCE(health_due_at, ''), id LIMIT $2",
+            terms.join(" UNION ALL ")
         );
         Ok(sqlx::query_scalar(&sql)
             .bind(format_time(now))

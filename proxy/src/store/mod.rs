@@ -27,7 +27,8 @@
 //! - `credentials.rs`: what the Meta provider keeps (sealed token and PIN, region);
 //! - `tokens.rs`: the browser's client tokens (hashes), the customer's PIN attempts, and
 //!   the health check's write;
-//! - `cache.rs`: the in-memory copy of `GET /api/onboardings/{id}`'s answers (SQLite only);
+//! - `cache.rs`: the in-memory copies of `GET /api/onboardings/{id}`'s answers and of the
+//!   client tokens' grants (SQLite only);
 //! - `writer.rs`: SQLite's writer thread (a database file): writes as jobs committed in
 //!   groups, with rusqlite;
 //! - `test_support.rs`: what only tests ask (feature `test-support`).
@@ -146,8 +147,9 @@ pub enum StoreError {
 pub struct Store {
     /// Where the times the store writes come from.
     clock: Clock,
-    /// Answers of [`Store::get_json`] (SQLite only, where this process is the one writer).
-    cache: Option<Arc<cache::JsonCache>>,
+    /// Answers of [`Store::get_json`] and [`Store::client_grant`] (SQLite only, where this
+    /// process is the one writer).
+    cache: Option<Arc<cache::Caches>>,
     read: AnyPool,
     write: AnyPool,
     /// SQLite's writer thread, with a database file: the hot writes go through it, and the

@@ -303,6 +303,10 @@ impl Store {
                 .bind(id),
             )
             .await?;
+        // Its client tokens' grants, kept by `client_grant`, are no longer live.
+        if let Some(cache) = &self.cache {
+            cache.grants.forget_all();
+        }
         Ok(n == 1)
     }
 }

@@ -17,6 +17,15 @@ pub struct ClientGrant {
     pub session_live: Option<bool>,
 }
 
+/// A client token's row and its session's, as stored.
+#[derive(Debug, Clone)]
+pub(super) struct GrantFacts {
+    onboarding_id: String,
+    /// `None` for an anonymous onboarding; the session's expiry while it is neither revoked
+    /// nor gone, `Some(None)` once it is.
+    session: Option<Option<OffsetDateTime>>,
+}
+
 impl Store {
     /// Keeps a client token of onboarding `onboarding_id`, known only by `token_sha256`,
     /// tied to the session that asked for it (if any).
@@ -45,6 +54,9 @@ impl Store {
     }
 
     /// The onboarding a client token opens, and whether its session is still live at `now`.
+    /// With SQLite the token's row and its session's are kept in memory (every GET of the
+    /// browser checks one): a token is never changed, and a session only by its revocation,
+    /// which drops them ([`Store::revoke_session`]); expiry is compared with `now` each time.
     ///
     /// # Errors
     /// Database failures.
@@ -53,6 +65,28 @@ impl Store {
         token_sha256: &str,
         now: OffsetDateTime,
     ) -> Result<Option<ClientGrant>, StoreError> {
+        let facts = match &self.cache {
+            None => self.read_grant(token_sha256).await?,
+            Some(cache) => match cache.grants.lookup(token_sha256) {
+                Ok(facts) => Some(facts),
+                Err(generation) => {
+                    let facts = self.read_grant(token_sha256).await?;
+                    if let Some(facts) = &facts {
+                        cache.grants.keep(token_sha256, facts.clone(), generation);
+                    }
+                    facts
+                }
+            },
+        };
+        Ok(facts.map(|f| ClientGrant {
+            onboarding_id: f.onboarding_id,
+            session_live: f
+                .session
+                .map(|live_until| live_until.is_some_and(|at| at > now)),
+        }))
+    }
+
+    async fn read_grant(&self, token_sha256: &str) -> Result<Option<GrantFacts>, StoreError> {
         let row = sqlx::query(
             "SELECT t.onboarding_id, t.session_id, s.id AS live_id, s.revoked_at, s.expires_at \
              FROM client_tokens t LEFT JOIN sessions s ON s.id = t.session_id \
@@ -63,22 +97,19 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let session_id: Option<String> = row.try_get("session_id")?;
-        let session_live = match session_id {
+        let session = match session_id {
             None => None,
             Some(_) => {
                 let found: Option<String> = row.try_get("live_id")?;
                 let revoked: Option<String> = row.try_get("revoked_at")?;
                 let expires: Option<String> = row.try_get("expires_at")?;
-                let unexpired = expires
-                    .as_deref()
-                    .and_then(parse_time)
-                    .is_some_and(|at| at > now);
-                Some(found.is_some() && revoked.is_none() && unexpired)
+                let until = expires.as_deref().and_then(parse_time);
+                Some(until.filter(|_| found.is_some() && revoked.is_none()))
             }
         };
-        Ok(Some(ClientGrant {
+        Ok(Some(GrantFacts {
             onboarding_id: row.try_get("onboarding_id")?,
-            session_live,
+            session,
         }))
     }
 

@@ -464,3 +464,44 @@ async fn two_instances_on_postgres_read_each_number_once_per_period() {
     b.wait_for_health_passes(1, Duration::from_secs(20)).await;
     assert_eq!(arrived.lock().unwrap().len(), N);
 }
+
+/// The listing the schedule takes each round from: never-read numbers first (by id), then
+/// the longest due, none that is not due, and at most `limit` — on SQLite, and on
+/// PostgreSQL when the run has one. The listing asks each due term for its first `limit`
+/// and merges them: a term walked out of order, or the limit lost, shows here.
+#[tokio::test]
+async fn the_due_listing_puts_never_read_numbers_first_then_the_longest_due() {
+    let mut urls = vec![database_url(&fresh_dir("health-listing"))];
+    if std::env::var("PROXY_TEST_POSTGRES_URL").is_ok_and(|u| !u.trim().is_empty()) {
+        urls.push(crate::postgres::fresh_postgres_database().await);
+    }
+    for url in urls {
+        let ids = seed_connected(&url, 6).await;
+        let store = Store::connect(&url, proxy::clock::Clock::system())
+            .await
+            .unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let minutes = |m: i64| now + time::Duration::minutes(m);
+        // Read before: 0 due ten minutes ago, 1 twenty minutes ago, 2 not due for an hour.
+        for (id, next) in [(&ids[0], -10), (&ids[1], -20), (&ids[2], 60)] {
+            assert!(store.claim_health(id, now, minutes(next)).await.unwrap());
+        }
+        let mut never_read = ids[3..].to_vec();
+        never_read.sort();
+
+        let all = store.health_due(now, 10).await.unwrap();
+        let expected = [never_read.clone(), vec![ids[1].clone(), ids[0].clone()]].concat();
+        assert_eq!(all, expected, "{url}");
+        assert_eq!(
+            store.health_due(now, 4).await.unwrap(),
+            expected[..4],
+            "{url}"
+        );
+        assert_eq!(
+            store.health_due(now, 2).await.unwrap(),
+            never_read[..2],
+            "{url}"
+        );
+        store.close().await;
+    }
+}
