@@ -6,7 +6,7 @@ mod pin;
 mod progress;
 mod status;
 mod sync;
-mod tree;
+pub mod tree;
 mod widget;
 
 pub use widget::Widget;
