@@ -265,7 +265,8 @@ pub(super) const EVENTS_ROUTE: &str = "/api/onboardings/{id}/events";
 /// tower-http's compression for every route but the event stream. Its compressed body is
 /// ~5.8 KB whether it compresses or not (each encoder's state, inline), held as long as the
 /// answer is; an event stream is never compressed (`text/event-stream`, by its default
-/// predicate) yet stays open for minutes, thousands at once.
+/// predicate) yet stays open for minutes, thousands at once. The route's refusals go
+/// uncompressed too: they are a few dozen bytes.
 #[derive(Clone, Copy, Default)]
 pub(super) struct CompressionLayer;
 
