@@ -345,14 +345,11 @@ fn event_details_carry_the_sandbox_mark_only_in_the_sandbox() {
     let step = CancelDetail {
         current_step: Some("PERMISSIONS"),
     };
-    dispatch(&target, "wa-signup:cancel", &step, true);
-    dispatch(&target, "wa-signup:cancel", &step, false);
-    dispatch(
-        &target,
-        "wa-signup:cancel",
-        &CancelDetail { current_step: None },
-        true,
-    );
+    let detail = |d: &CancelDetail| wa_signup::browser::json::to_js(d).unwrap();
+    dispatch(&target, "wa-signup:cancel", &detail(&step), true);
+    dispatch(&target, "wa-signup:cancel", &detail(&step), false);
+    let nowhere = CancelDetail { current_step: None };
+    dispatch(&target, "wa-signup:cancel", &detail(&nowhere), true);
     assert_eq!(
         js("window.__details.join(' ')").as_string().unwrap(),
         r#"{"current_step":"PERMISSIONS","sandbox":true} {"current_step":"PERMISSIONS"} {"current_step":null,"sandbox":true}"#

@@ -16,10 +16,12 @@ mod redirect;
 
 use leptos::prelude::*;
 use serde::Serialize;
+use wasm_bindgen::JsValue;
 use wire::{ClientToken, Mode, PublicConfig, ReportSignupEvent};
 
 use crate::api::{ApiFailure, Proxy};
 use crate::browser::dom::{self, Timeout};
+use crate::browser::json;
 use crate::browser::messages::SessionInfoListener;
 use crate::browser::sdk::{self, SdkError, SdkSettings};
 use crate::browser::stream::EventStream;
@@ -97,12 +99,17 @@ impl Flow {
     /// Dispatches `wa-signup:*` on the root; every detail carries `sandbox: true` in
     /// sandbox mode ([`crate::protocol::SANDBOX_MARK`]).
     fn emit(self, event: WidgetEvent, detail: &impl Serialize) {
+        self.emit_value(event, json::to_js(detail).unwrap_or(JsValue::NULL));
+    }
+
+    /// [`Flow::emit`] with the detail serialized: compiled once, not once per detail type.
+    fn emit_value(self, event: WidgetEvent, detail: JsValue) {
         let sandbox = self
             .config
             .with_untracked(|c| c.as_ref().is_some_and(|c| c.sandbox));
         self.root.with_value(|root| {
             if let Some(root) = root {
-                dom::dispatch(root, event.name(), detail, sandbox);
+                dom::dispatch(root, event.name(), &detail, sandbox);
             }
         });
     }
