@@ -323,3 +323,36 @@ async fn heading_level_is_taken_as_a_number_or_a_string() {
     let el = host("");
     assert!(mount(el.clone().into(), options(", headingLevel: 2.5")).is_err());
 }
+
+/// Every `wa-signup:*` detail is the value sent; in sandbox mode it also says
+/// `"sandbox": true`, after its own fields, so that no listener takes it for real.
+#[wasm_bindgen_test]
+fn event_details_carry_the_sandbox_mark_only_in_the_sandbox() {
+    use wa_signup::browser::dom::dispatch;
+    use wa_signup::protocol::widget_event::CancelDetail;
+
+    let document = web_sys::window().unwrap().document().unwrap();
+    let target = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&target).unwrap();
+    js("window.__details = []");
+    let listener = Closure::<dyn Fn(web_sys::CustomEvent)>::new(|ev: web_sys::CustomEvent| {
+        let details: js_sys::Array = js("window.__details").unchecked_into();
+        details.push(&js_sys::JSON::stringify(&ev.detail()).unwrap());
+    });
+    target
+        .add_event_listener_with_callback("wa-signup:cancel", listener.as_ref().unchecked_ref())
+        .unwrap();
+    let step = CancelDetail {
+        current_step: Some("PERMISSIONS"),
+    };
+    let detail = |d: &CancelDetail| wa_signup::browser::json::to_js(d).unwrap();
+    dispatch(&target, "wa-signup:cancel", &detail(&step), true);
+    dispatch(&target, "wa-signup:cancel", &detail(&step), false);
+    let nowhere = CancelDetail { current_step: None };
+    dispatch(&target, "wa-signup:cancel", &detail(&nowhere), true);
+    assert_eq!(
+        js("window.__details.join(' ')").as_string().unwrap(),
+        r#"{"current_step":"PERMISSIONS","sandbox":true} {"current_step":"PERMISSIONS"} {"current_step":null,"sandbox":true}"#
+    );
+    target.remove();
+}

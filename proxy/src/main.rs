@@ -5,6 +5,13 @@ use std::process::ExitCode;
 use proxy::config::{usage, wants_help, wants_version, Settings, VERSION};
 use proxy::startup::{init_tracing, Application};
 
+/// jemalloc rather than the system's malloc: with thousands of event streams open, most of
+/// each connection's buffers are never written, and jemalloc leaves those pages unbacked
+/// (glibc's heap had them resident; BENCHMARKS.md, "Open event streams").
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     if wants_help() {

@@ -1,6 +1,5 @@
 //! Small DOM services for the widget: custom events, timers, session storage, the clock.
 
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -106,13 +105,17 @@ pub fn browser_languages() -> Vec<String> {
     langs
 }
 
-/// Dispatches a bubbling `CustomEvent` named `name` on `target` with `detail` as a JS value.
-pub fn dispatch(target: &web_sys::Element, name: &str, detail: &impl Serialize) {
-    let detail = super::json::to_js(detail).unwrap_or(JsValue::NULL);
+/// Dispatches a bubbling `CustomEvent` named `name` on `target` with `detail` (a JS object),
+/// marked `sandbox: true` in sandbox mode ([`crate::protocol::SANDBOX_MARK`]).
+pub fn dispatch(target: &web_sys::Element, name: &str, detail: &JsValue, sandbox: bool) {
+    if sandbox {
+        let mark = JsValue::from_str(crate::protocol::SANDBOX_MARK);
+        let _ = js_sys::Reflect::set(detail, &mark, &JsValue::TRUE);
+    }
     let init = web_sys::CustomEventInit::new();
     init.set_bubbles(true);
     init.set_composed(true);
-    init.set_detail(&detail);
+    init.set_detail(detail);
     if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(name, &init) {
         let _ = target.dispatch_event(&event);
     }

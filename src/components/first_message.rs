@@ -2,55 +2,84 @@ use leptos::prelude::*;
 use qrcodegen::{QrCode, QrCodeEcc};
 use wire::Onboarding;
 
-use crate::flow::{Flow, Screen};
-use crate::i18n::{Locale, Msg};
+use super::tree::{el, Node};
+use super::Ctx;
+use crate::flow::Screen;
+use crate::i18n::Msg;
 
 /// The finished page's next step: a `wa.me` link (the primary way) and its QR code (for a
 /// phone next to the computer) that send the connected number a first message, and whether
 /// it arrived (`inbound_verified_at`, which the flow keeps asking the proxy for).
 ///
 /// Shown only for a connected onboarding whose number is known.
-#[component]
-pub fn FirstMessage(
-    /// The widget's flow.
-    flow: Flow,
-    /// The language to speak.
-    locale: RwSignal<Locale>,
-) -> impl IntoView {
-    let target = move || flow.screen.with(Target::of);
-    move || {
-        let target = target()?;
-        let l = locale.get();
-        let number = [("number", target.shown.as_str())];
-        let link = wa_me(&target.digits, l.t(Msg::FirstMessageText));
-        let alt = l.fill(Msg::FirstMessageQr, &number);
-        let qr = svg_path(&link).map(|(side, path)| {
-            view! {
-                <svg class="wa-qr" data-testid="first-message-qr" role="img" aria-label=alt
-                    viewBox=format!("0 0 {side} {side}") width="160" height="160"
-                    shape-rendering="crispEdges">
-                    <rect width="100%" height="100%" fill="#fff" />
-                    <path d=path fill="#000" />
-                </svg>
-            }
-        });
-        let (said, arrived) = match target.arrived {
-            true => (Msg::FirstMessageArrived, "true"),
-            false => (Msg::FirstMessageWaiting, "false"),
-        };
-        Some(view! {
-            <div class="wa-first-message" data-testid="first-message" data-arrived=arrived>
-                <p>{l.t(Msg::FirstMessageAsk)}</p>
-                <a class="wa-button wa-first-message-link" data-testid="first-message-link"
-                    href=link target="_blank" rel="noopener noreferrer">
-                    {l.fill(Msg::FirstMessageLink, &number)}
-                </a>
-                {qr}
-                <p class="wa-first-message-status" data-testid="first-message-status"
-                    role="status">{l.t(said)}</p>
-            </div>
-        })
-    }
+pub(super) fn first_message(cx: Ctx) -> Option<Node> {
+    let target = cx.flow.screen.with(Target::of)?;
+    let l = cx.locale.get();
+    let number = [("number", target.shown.as_str())];
+    let link = wa_me(&target.digits, l.t(Msg::FirstMessageText));
+    let qr = svg_path(&link).map(|(side, path)| {
+        el(
+            "svg",
+            &[
+                ("class", "wa-qr"),
+                ("data-testid", "first-message-qr"),
+                ("role", "img"),
+                ("width", "160"),
+                ("height", "160"),
+                ("shape-rendering", "crispEdges"),
+            ],
+        )
+        .attr("aria-label", l.fill(Msg::FirstMessageQr, &number))
+        .attr("viewBox", format!("0 0 {side} {side}"))
+        .kids([
+            el(
+                "rect",
+                &[("width", "100%"), ("height", "100%"), ("fill", "#fff")],
+            ),
+            el("path", &[("fill", "#000")]).attr("d", path),
+        ])
+    });
+    let (said, arrived) = match target.arrived {
+        true => (Msg::FirstMessageArrived, "true"),
+        false => (Msg::FirstMessageWaiting, "false"),
+    };
+    Some(
+        el(
+            "div",
+            &[
+                ("class", "wa-first-message"),
+                ("data-testid", "first-message"),
+            ],
+        )
+        .attr("data-arrived", arrived)
+        .kids(
+            [
+                el("p", &[]).text(l.t(Msg::FirstMessageAsk)),
+                el(
+                    "a",
+                    &[
+                        ("class", "wa-button wa-first-message-link"),
+                        ("data-testid", "first-message-link"),
+                        ("target", "_blank"),
+                        ("rel", "noopener noreferrer"),
+                    ],
+                )
+                .attr("href", link)
+                .text(l.fill(Msg::FirstMessageLink, &number)),
+            ]
+            .into_iter()
+            .chain(qr)
+            .chain([el(
+                "p",
+                &[
+                    ("class", "wa-first-message-status"),
+                    ("data-testid", "first-message-status"),
+                    ("role", "status"),
+                ],
+            )
+            .text(l.t(said))]),
+        ),
+    )
 }
 
 /// The number a first message goes to, as the onboarding on screen knows it.
@@ -120,6 +149,7 @@ fn svg_path(text: &str) -> Option<(i32, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Locale;
     use wire::{Mode, OnboardingState, PhoneNumberSummary, WabaId};
 
     fn connected(display: Option<&str>, verified: bool) -> Screen {

@@ -1,4 +1,4 @@
-//! Leptos views, one component per file.
+//! Leptos views, one part of the widget per file, drawn from data ([`tree::Node`]).
 
 mod first_message;
 mod heading;
@@ -6,22 +6,34 @@ mod pin;
 mod progress;
 mod status;
 mod sync;
+pub mod tree;
 mod widget;
 
-pub use first_message::FirstMessage;
-pub use pin::PinForm;
-pub use progress::Progress;
-pub use status::Status;
-pub use sync::SyncProgress;
 pub use widget::Widget;
 
 use leptos::prelude::*;
 
-use crate::i18n::{Locale, Msg};
+use crate::flow::Flow;
+use crate::i18n::Locale;
+use tree::Node;
 
-/// The sentence `msg` in `locale`'s language, kept current. Every fixed sentence of the
-/// views is this one closure type, so its rendering is compiled into the bundle once
-/// rather than once per sentence.
-fn text(locale: RwSignal<Locale>, msg: Msg) -> impl Fn() -> &'static str + Copy + Send + 'static {
-    move || locale.get().t(msg)
+/// What every part of the widget draws from.
+#[derive(Clone, Copy)]
+struct Ctx {
+    flow: Flow,
+    /// The language shown.
+    locale: RwSignal<Locale>,
+    /// The language asked for (it may still be on its way).
+    wanted: RwSignal<Locale>,
+    /// The level of the widget's title.
+    level: u8,
+}
+
+/// A part of the widget, drawn again whenever what `draw` read changes. Every part is this
+/// one closure type, so its reactive rendering is compiled into the bundle once.
+fn live(
+    cx: Ctx,
+    draw: fn(Ctx) -> Option<Node>,
+) -> impl Fn() -> Option<Node> + Send + Sync + 'static {
+    move || draw(cx)
 }

@@ -1,8 +1,10 @@
 use leptos::prelude::*;
 use wire::{Mode, Onboarding, OnboardingState, StepName, StepState};
 
-use crate::flow::Flow;
-use crate::i18n::{Locale, Msg};
+use super::heading::heading;
+use super::tree::{el, Node};
+use super::Ctx;
+use crate::i18n::Msg;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mark {
@@ -105,61 +107,74 @@ fn steps(o: &Onboarding) -> Vec<(Msg, Mark)> {
     out
 }
 
+/// A term and its value (`<dt>`, `<dd data-testid>`), in the number's and the ids' lists.
+fn term(label: &'static str, testid: &'static str, value: String) -> [Node; 2] {
+    [
+        el("dt", &[]).text(label),
+        el("dd", &[]).attr("data-testid", testid).text(value),
+    ]
+}
+
 /// The live progress list of an onboarding, with its ids.
-#[component]
-pub fn Progress(
-    /// The widget's flow.
-    flow: Flow,
-    /// The language to speak.
-    locale: RwSignal<Locale>,
-    /// The level of the list's heading (one below the widget's title).
-    heading_level: u8,
-) -> impl IntoView {
-    let onboarding = move || flow.screen.with(|s| s.onboarding().cloned());
-    move || {
-        onboarding().map(|o| {
-            let l = locale.get();
-            let items = steps(&o)
+pub(super) fn progress(cx: Ctx) -> Option<Node> {
+    let o = cx.flow.screen.with(|s| s.onboarding().cloned())?;
+    let l = cx.locale.get();
+    let items = steps(&o).into_iter().map(|(msg, mark)| {
+        el("li", &[("class", "wa-step")])
+            .attr("data-mark", mark.name())
+            .kids([
+                el(
+                    "span",
+                    &[("class", "wa-step-mark"), ("aria-hidden", "true")],
+                )
+                .text(mark.symbol()),
+                el("span", &[]).text(l.t(msg)),
+                el("span", &[("class", "wa-step-word")]).text(format!(" ({})", l.t(mark.word()))),
+            ])
+    });
+    let number = o
+        .phone_number
+        .as_ref()
+        .filter(|p| p.display_phone_number.is_some() || p.verified_name.is_some())
+        .map(|p| {
+            let shown = p
+                .display_phone_number
+                .clone()
+                .map(|n| term(l.t(Msg::NumberShownLabel), "display-phone-number", n));
+            let verified = p
+                .verified_name
+                .clone()
+                .map(|n| term(l.t(Msg::VerifiedNameLabel), "verified-name", n));
+            el("dl", &[("class", "wa-number"), ("data-testid", "number")])
+                .kids(shown.into_iter().chain(verified).flatten())
+        });
+    let ids = term(l.t(Msg::WabaLabel), "waba-id", o.waba_id.to_string())
+        .into_iter()
+        .chain(
+            o.phone_number_id
+                .as_ref()
+                .map(|p| term(l.t(Msg::NumberLabel), "phone-number-id", p.to_string()))
                 .into_iter()
-                .map(|(msg, mark)| {
-                    view! {
-                        <li class="wa-step" data-mark=mark.name()>
-                            <span class="wa-step-mark" aria-hidden="true">{mark.symbol()}</span>
-                            <span>{l.t(msg)}</span>
-                            <span class="wa-step-word">{format!(" ({})", l.t(mark.word()))}</span>
-                        </li>
-                    }
-                })
-                .collect_view();
-            view! {
-                <section class="wa-progress" data-testid="progress" aria-label=l.t(Msg::ProgressTitle)>
-                    {super::heading::heading(heading_level, "wa-subtitle", super::text(locale, Msg::ProgressTitle))}
-                    <ol class="wa-steps">{items}</ol>
-                    {o.phone_number.as_ref().filter(|p| p.display_phone_number.is_some() || p.verified_name.is_some()).map(|p| view! {
-                        <dl class="wa-number" data-testid="number">
-                            {p.display_phone_number.clone().map(|n| view! {
-                                <dt>{l.t(Msg::NumberShownLabel)}</dt>
-                                <dd data-testid="display-phone-number">{n}</dd>
-                            })}
-                            {p.verified_name.clone().map(|n| view! {
-                                <dt>{l.t(Msg::VerifiedNameLabel)}</dt>
-                                <dd data-testid="verified-name">{n}</dd>
-                            })}
-                        </dl>
-                    })}
-                    <super::SyncProgress onboarding=o.clone() locale=l/>
-                    <dl class="wa-ids">
-                        <dt>{l.t(Msg::WabaLabel)}</dt>
-                        <dd data-testid="waba-id">{o.waba_id.to_string()}</dd>
-                        {o.phone_number_id.as_ref().map(|p| view! {
-                            <dt>{l.t(Msg::NumberLabel)}</dt>
-                            <dd data-testid="phone-number-id">{p.to_string()}</dd>
-                        })}
-                    </dl>
-                </section>
-            }
-        })
-    }
+                .flatten(),
+        );
+    Some(
+        el(
+            "section",
+            &[("class", "wa-progress"), ("data-testid", "progress")],
+        )
+        .attr("aria-label", l.t(Msg::ProgressTitle))
+        .kids(
+            [
+                heading(cx.level.saturating_add(1).min(6), "wa-subtitle")
+                    .text(l.t(Msg::ProgressTitle)),
+                el("ol", &[("class", "wa-steps")]).kids(items),
+            ]
+            .into_iter()
+            .chain(number)
+            .chain(super::sync::sync_progress(&o, l))
+            .chain([el("dl", &[("class", "wa-ids")]).kids(ids)]),
+        ),
+    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 use leptos::prelude::*;
 use wire::ErrorCode;
 
-use crate::flow::Flow;
+use super::tree::{el, Node};
+use super::Ctx;
 use crate::i18n::{Locale, Msg};
 use crate::protocol::{support_reference, CancelStep, FlowErrorFamily};
 use crate::screen::{remedy, Blocked, PinTry, Problem, Remedy, Screen, SessionRefusal};
@@ -224,30 +225,55 @@ fn describe_problem(problem: &Problem, locale: Locale) -> (String, Vec<String>) 
 }
 
 /// The status region: announced politely, with a `data-state` for tests (docs/API.md).
-#[component]
-pub fn Status(
-    /// The widget's flow.
-    flow: Flow,
-    /// The language to speak.
-    locale: RwSignal<Locale>,
-) -> impl IntoView {
-    let text = move || flow.screen.with(|s| describe(s, locale.get()));
-    view! {
-        <div class="wa-status" data-testid="status" role="status" aria-live="polite"
-            data-state=move || flow.screen.with(|s| s.data_state())>
-            <p class="wa-status-main">{move || text().0}</p>
-            {move || text().1.into_iter().map(|line| view! { <p class="wa-status-next">{line}</p> }).collect_view()}
-            {move || flow.screen.with(|s| reference_of(s, locale.get())).map(|r| view! {
-                <p class="wa-support-ref" data-testid="support-reference">{r}</p>
-            })}
-            <Show when=move || flow.screen.with(|s| s.action().is_some())>
-                <button type="button" class="wa-button wa-retry" data-testid="retry"
-                    on:click=move |_| flow.retry()>
-                    {super::text(locale, Msg::TryAgain)}
-                </button>
-            </Show>
-        </div>
-    }
+pub(super) fn status(cx: Ctx) -> Option<Node> {
+    let flow = cx.flow;
+    let l = cx.locale.get();
+    flow.screen.with(|screen| {
+        let (first, next) = describe(screen, l);
+        let reference = reference_of(screen, l).map(|r| {
+            el(
+                "p",
+                &[
+                    ("class", "wa-support-ref"),
+                    ("data-testid", "support-reference"),
+                ],
+            )
+            .text(r)
+        });
+        let retry = screen.action().is_some().then(|| {
+            el(
+                "button",
+                &[
+                    ("type", "button"),
+                    ("class", "wa-button wa-retry"),
+                    ("data-testid", "retry"),
+                ],
+            )
+            .on("click", move |_| flow.retry())
+            .text(l.t(Msg::TryAgain))
+        });
+        Some(
+            el(
+                "div",
+                &[
+                    ("class", "wa-status"),
+                    ("data-testid", "status"),
+                    ("role", "status"),
+                    ("aria-live", "polite"),
+                ],
+            )
+            .attr("data-state", screen.data_state())
+            .kids(
+                std::iter::once(el("p", &[("class", "wa-status-main")]).text(first))
+                    .chain(
+                        next.into_iter()
+                            .map(|line| el("p", &[("class", "wa-status-next")]).text(line)),
+                    )
+                    .chain(reference)
+                    .chain(retry),
+            ),
+        )
+    })
 }
 
 #[cfg(test)]

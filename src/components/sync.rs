@@ -1,10 +1,10 @@
-//! `SyncProgress`: a connected coexistence number's contacts and chat history being copied
+//! `sync_progress`: a connected coexistence number's contacts and chat history being copied
 //! from the customer's WhatsApp Business app, and, while they are, the request to keep the
 //! app open.
 
-use leptos::prelude::*;
 use wire::{CoexistenceSync, Mode, Onboarding, OnboardingState, SyncState};
 
+use super::tree::{el, Node};
 use crate::i18n::{Locale, Msg};
 
 /// The lines the section shows: a heading, the history, the contacts, then what to do or
@@ -45,42 +45,39 @@ pub fn shown(o: &Onboarding) -> Option<&CoexistenceSync> {
 }
 
 /// The sync's section, `[data-testid="sync-progress"]`, with the history's progress bar.
-#[component]
-pub fn SyncProgress(
-    /// The connected coexistence onboarding.
-    onboarding: Onboarding,
-    /// The language to speak.
-    locale: Locale,
-) -> impl IntoView {
-    shown(&onboarding).cloned().map(|sync| {
-        let mut lines = lines(&sync, locale).into_iter();
-        let title = lines.next().unwrap_or_default();
-        let running = sync.is_running();
-        let percent = match sync.history.state {
-            SyncState::Done => 100,
-            _ => sync.history.progress.unwrap_or(0).min(100),
-        };
-        let bar = matches!(
-            sync.history.state,
-            SyncState::Requested | SyncState::InProgress | SyncState::Done
-        );
-        view! {
-            <section
-                class="wa-sync"
-                data-testid="sync-progress"
-                data-state=sync.history.state.as_str()
-                data-running=running.to_string()
-                aria-label=title.clone()
-            >
-                <p class="wa-sync-title">{title.clone()}</p>
-                {bar.then(|| view! {
-                    <progress class="wa-sync-bar" max="100" value=percent.to_string()
-                        aria-label=title.clone()>{format!("{percent}%")}</progress>
-                })}
-                {lines.map(|l| view! { <p class="wa-sync-line">{l}</p> }).collect_view()}
-            </section>
-        }
-    })
+pub(super) fn sync_progress(onboarding: &Onboarding, locale: Locale) -> Option<Node> {
+    let sync = shown(onboarding)?;
+    let mut lines = lines(sync, locale).into_iter();
+    let title = lines.next().unwrap_or_default();
+    let running = sync.is_running();
+    let percent = match sync.history.state {
+        SyncState::Done => 100,
+        _ => sync.history.progress.unwrap_or(0).min(100),
+    };
+    let bar = matches!(
+        sync.history.state,
+        SyncState::Requested | SyncState::InProgress | SyncState::Done
+    )
+    .then(|| {
+        el("progress", &[("class", "wa-sync-bar"), ("max", "100")])
+            .attr("value", percent.to_string())
+            .attr("aria-label", title.clone())
+            .text(format!("{percent}%"))
+    });
+    Some(
+        el(
+            "section",
+            &[("class", "wa-sync"), ("data-testid", "sync-progress")],
+        )
+        .attr("data-state", sync.history.state.as_str())
+        .attr("data-running", if running { "true" } else { "false" })
+        .attr("aria-label", title.clone())
+        .kids(
+            std::iter::once(el("p", &[("class", "wa-sync-title")]).text(title))
+                .chain(bar)
+                .chain(lines.map(|l| el("p", &[("class", "wa-sync-line")]).text(l))),
+        ),
+    )
 }
 
 #[cfg(test)]

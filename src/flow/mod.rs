@@ -16,16 +16,18 @@ mod redirect;
 
 use leptos::prelude::*;
 use serde::Serialize;
+use wasm_bindgen::JsValue;
 use wire::{ClientToken, Mode, PublicConfig, ReportSignupEvent};
 
 use crate::api::{ApiFailure, Proxy};
 use crate::browser::dom::{self, Timeout};
+use crate::browser::json;
 use crate::browser::messages::SessionInfoListener;
 use crate::browser::sdk::{self, SdkError, SdkSettings};
 use crate::browser::stream::EventStream;
 use crate::embed::WidgetOptions;
 use crate::protocol::widget_event::WidgetEvent;
-use crate::protocol::{event_detail, in_app_browser, OriginPolicy};
+use crate::protocol::{in_app_browser, OriginPolicy};
 use crate::screen::{admission, offered_modes, Admission, SessionRefusal};
 pub use crate::screen::{Action, Blocked, Problem, Request, Screen};
 
@@ -95,15 +97,19 @@ impl Flow {
     }
 
     /// Dispatches `wa-signup:*` on the root; every detail carries `sandbox: true` in
-    /// sandbox mode ([`event_detail`]).
+    /// sandbox mode ([`crate::protocol::SANDBOX_MARK`]).
     fn emit(self, event: WidgetEvent, detail: &impl Serialize) {
+        self.emit_value(event, json::to_js(detail).unwrap_or(JsValue::NULL));
+    }
+
+    /// [`Flow::emit`] with the detail serialized: compiled once, not once per detail type.
+    fn emit_value(self, event: WidgetEvent, detail: JsValue) {
         let sandbox = self
             .config
             .with_untracked(|c| c.as_ref().is_some_and(|c| c.sandbox));
-        let detail = event_detail(detail, sandbox);
         self.root.with_value(|root| {
             if let Some(root) = root {
-                dom::dispatch(root, event.name(), &detail);
+                dom::dispatch(root, event.name(), &detail, sandbox);
             }
         });
     }

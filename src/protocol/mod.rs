@@ -26,4 +26,4 @@ pub use json_de::from_json;
 pub use launch::{LaunchError, LaunchOptions};
 pub use origin::{is_facebook_origin, OriginError, OriginPolicy};
 pub use redirect::{in_app_browser, popup_blocked};
-pub use widget_event::{event_detail, WidgetEvent};
+pub use widget_event::{WidgetEvent, SANDBOX_MARK};

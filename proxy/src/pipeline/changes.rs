@@ -12,7 +12,9 @@ use wire::Onboarding;
 use super::Pipeline;
 
 /// Each followed onboarding's latest stored state (`None` until a change is sent), by id.
-type Channels = HashMap<String, watch::Sender<Option<Onboarding>>>;
+/// Boxed: a channel whose onboarding has not changed yet (most of them) holds a pointer, not
+/// an onboarding's worth of bytes.
+type Channels = HashMap<String, watch::Sender<Option<Box<Onboarding>>>>;
 
 /// The channels of the onboardings that event streams follow.
 #[derive(Debug, Default)]
@@ -24,7 +26,7 @@ pub(crate) struct Changes(Arc<Mutex<Channels>>);
 pub struct Subscription {
     id: String,
     /// Taken out only by `drop`, so the count of receivers is right when it looks.
-    receiver: Option<watch::Receiver<Option<Onboarding>>>,
+    receiver: Option<watch::Receiver<Option<Box<Onboarding>>>>,
     channels: Arc<Mutex<Channels>>,
 }
 
@@ -40,8 +42,8 @@ impl Subscription {
         let receiver = self.receiver.as_mut()?;
         loop {
             receiver.changed().await.ok()?;
-            if let Some(onboarding) = receiver.borrow_and_update().clone() {
-                return Some(onboarding);
+            if let Some(onboarding) = receiver.borrow_and_update().as_deref() {
+                return Some(onboarding.clone());
             }
         }
     }
@@ -92,9 +94,9 @@ impl Changes {
         sender.send_if_modified(|current| {
             let newer = current
                 .as_ref()
-                .is_none_or(|c| c.updated_at <= onboarding.updated_at && *c != onboarding);
+                .is_none_or(|c| c.updated_at <= onboarding.updated_at && **c != onboarding);
             if newer {
-                *current = Some(onboarding);
+                *current = Some(Box::new(onboarding));
             }
             newer
         });

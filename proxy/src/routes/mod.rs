@@ -9,7 +9,6 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -233,7 +232,7 @@ pub fn router(state: AppState) -> Router {
     // not: its answer is the stream, which has a lifetime of its own.
     let app =
         crate::routes::limits::with_request_timeout(app, state.limits.settings.request_timeout)
-            .route("/api/onboardings/{id}/events", get(onboardings::events));
+            .route(onboardings::EVENTS_ROUTE, get(onboardings::events));
     let cors = cors_layer(&state.allowed_origins);
     let security = security::SecurityHeaders::new(
         &state.public_config.sdk_url,
@@ -277,7 +276,8 @@ pub fn router(state: AppState) -> Router {
             state.metrics.clone(),
             crate::metrics::track,
         ))
-        .layer(CompressionLayer::new())
+        // Not on the event stream: see the layer.
+        .layer(onboardings::CompressionLayer)
         .layer(axum::middleware::map_response(
             move |response: axum::response::Response| {
                 let security = security.clone();

@@ -1,14 +1,18 @@
 //! `/api/onboardings`: create, read, follow and retry.
 
 use std::convert::Infallible;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::Stream;
+use futures_util::future::{Either, MapOk};
+use futures_util::{Stream, TryFutureExt};
+use tower::{Layer, Service};
 use wire::{CreateOnboarding, CreatedOnboarding, ErrorBody, Onboarding};
 
 use super::onboarding::{authorize, onboarding_id, refused, retry_onboarding};
@@ -204,15 +208,14 @@ pub async fn events(
         .get(&id)
         .await?
         .ok_or(Error::OnboardingNotFound)?;
+    let (first, mut sent) = event(&first);
     let mut stopping = state.stopping.clone();
     let stream = async_stream::stream! {
         let _slot = slot;
         let ends = tokio::time::sleep(lifetime);
         tokio::pin!(ends);
-        let mut last = first;
-        yield Ok(event(&last));
-        // A connected coexistence number whose sync runs is followed until it ends.
-        while !last.state.is_final() || last.is_syncing() {
+        yield Ok(first);
+        while sent.follow {
             let next = tokio::select! {
                 next = changes.next() => match next {
                     Some(o) => o,
@@ -223,15 +226,96 @@ pub async fn events(
                 // So does its lifetime: no stream holds a socket forever.
                 () = &mut ends => break,
             };
-            if next != last {
-                last = next;
-                yield Ok(event(&last));
+            let (changed, now) = event(&next);
+            if now.fingerprint != sent.fingerprint {
+                sent = now;
+                yield Ok(changed);
             }
         }
     };
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-fn event(onboarding: &Onboarding) -> Event {
-    Event::default().data(serde_json::to_string(onboarding).unwrap_or_default())
+/// What an event stream keeps of the onboarding it sent last: not the onboarding (each of
+/// thousands of open streams would hold a copy), but a fingerprint of its JSON, so that only
+/// a change is sent, and whether it is followed further.
+struct Sent {
+    /// SipHash of the JSON with fixed keys: the same text, the same value.
+    fingerprint: u64,
+    follow: bool,
+}
+
+/// The event of `onboarding`, and what the stream keeps of it.
+fn event(onboarding: &Onboarding) -> (Event, Sent) {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let json = serde_json::to_string(onboarding).unwrap_or_default();
+    let mut hasher = DefaultHasher::new();
+    json.hash(&mut hasher);
+    let sent = Sent {
+        fingerprint: hasher.finish(),
+        // A connected coexistence number whose sync runs is followed until it ends.
+        follow: !onboarding.state.is_final() || onboarding.is_syncing(),
+    };
+    (Event::default().data(json), sent)
+}
+
+/// The event stream's route, as registered.
+pub(super) const EVENTS_ROUTE: &str = "/api/onboardings/{id}/events";
+
+/// tower-http's compression for every route but the event stream. Its compressed body is
+/// ~5.8 KB whether it compresses or not (each encoder's state, inline), held as long as the
+/// answer is; an event stream is never compressed (`text/event-stream`, by its default
+/// predicate) yet stays open for minutes, thousands at once. The route's refusals go
+/// uncompressed too: they are a few dozen bytes.
+#[derive(Clone, Copy, Default)]
+pub(super) struct CompressionLayer;
+
+impl<S: Clone> Layer<S> for CompressionLayer {
+    type Service = Compression<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Compression {
+            compressed: tower_http::compression::Compression::new(inner.clone()),
+            plain: inner,
+        }
+    }
+}
+
+/// See [`CompressionLayer`].
+#[derive(Clone)]
+pub(super) struct Compression<S> {
+    plain: S,
+    compressed: tower_http::compression::Compression<S>,
+}
+
+type Compressed = axum::http::Response<tower_http::compression::CompressionBody<Body>>;
+type CompressedFuture<F> = tower_http::compression::ResponseFuture<
+    F,
+    tower_http::compression::predicate::DefaultPredicate,
+>;
+
+impl<S> Service<Request> for Compression<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Either<S::Future, MapOk<CompressedFuture<S::Future>, fn(Compressed) -> Response>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        ready!(self.plain.poll_ready(cx))?;
+        self.compressed.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let stream = request
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|p| p.as_str() == EVENTS_ROUTE);
+        if stream {
+            Either::Left(self.plain.call(request))
+        } else {
+            Either::Right(self.compressed.call(request).map_ok(|r| r.map(Body::new)))
+        }
+    }
 }

@@ -337,10 +337,12 @@ async fn events_stream_the_onboarding_until_connected() {
         .json()
         .await
         .unwrap();
+    // A browser asks for compression; a stream is never compressed.
     let r = app
         .client
         .get(format!("{}/api/onboardings/{}/events", app.address, o.id))
         .headers(bearer(&o.id))
+        .header("accept-encoding", "gzip, br")
         .send()
         .await
         .unwrap();
@@ -349,6 +351,7 @@ async fn events_stream_the_onboarding_until_connected() {
         .to_str()
         .unwrap()
         .starts_with("text/event-stream"));
+    assert!(r.headers().get("content-encoding").is_none());
     // The stream ends by itself once connected.
     let text = tokio::time::timeout(Duration::from_secs(5), r.text())
         .await
@@ -361,6 +364,21 @@ async fn events_stream_the_onboarding_until_connected() {
         .collect();
     assert_eq!(states.first(), Some(&OnboardingState::Pending), "{text}");
     assert_eq!(states.last(), Some(&OnboardingState::Connected), "{text}");
+}
+
+#[tokio::test]
+async fn api_answers_are_compressed_when_asked_for() {
+    // The event stream's route is left out of compression; every other route keeps it.
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(format!("{}/api/openapi.json", app.address))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-encoding"], "gzip");
 }
 
 #[tokio::test]
