@@ -11,18 +11,6 @@ use super::{Store, StoreError};
 /// dozen bytes); all of one cache are dropped when it is full.
 const CACHE_ENTRIES: usize = 4096;
 
-/// The store's in-memory copies, kept only where this process is the database's one writer.
-#[derive(Debug, Default)]
-pub(super) struct Caches {
-    /// See [`Store::get_json`].
-    pub(super) json: Kept<String>,
-    /// See [`Store::client_grant`]: what a client token's row and its session's say, which
-    /// only a revocation changes.
-    pub(super) grants: Kept<super::tokens::GrantFacts>,
-    /// See [`Store::session_by_token`]: sessions by their token's hash.
-    pub(super) sessions: Kept<super::SessionRecord>,
-}
-
 /// Values by key, each dropped by the write that changes it.
 #[derive(Debug)]
 pub(super) struct Kept<V>(Mutex<Entries<V>>);
@@ -44,9 +32,30 @@ struct Entries<V> {
 }
 
 impl<V: Clone> Kept<V> {
+    /// The kept value of `key`; otherwise `read`'s answer, kept unless a write raced it.
+    /// Without a cache (PostgreSQL), `read`'s answer.
+    pub(super) async fn through<E>(
+        kept: Option<&Self>,
+        key: &str,
+        read: impl std::future::Future<Output = Result<Option<V>, E>>,
+    ) -> Result<Option<V>, E> {
+        let Some(kept) = kept else {
+            return read.await;
+        };
+        let generation = match kept.lookup(key) {
+            Ok(value) => return Ok(Some(value)),
+            Err(generation) => generation,
+        };
+        let value = read.await?;
+        if let Some(value) = &value {
+            kept.keep(key, value.clone(), generation);
+        }
+        Ok(value)
+    }
+
     /// The kept value; otherwise the generation a read starting now must still see to be
     /// kept by [`Kept::keep`].
-    pub(super) fn lookup(&self, key: &str) -> Result<V, u64> {
+    fn lookup(&self, key: &str) -> Result<V, u64> {
         let cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         match cache.entries.get(key) {
             Some(value) => Ok(value.clone()),
@@ -55,7 +64,7 @@ impl<V: Clone> Kept<V> {
     }
 
     /// Keeps a read's answer, unless a write happened since the read began.
-    pub(super) fn keep(&self, key: &str, value: V, generation: u64) {
+    fn keep(&self, key: &str, value: V, generation: u64) {
         let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         // A write committed since the read began may have been missed by it: keep
         // nothing then (the next read caches the new row).
@@ -93,18 +102,8 @@ impl Store {
     /// # Errors
     /// Database failures, or a corrupt row.
     pub async fn get_json(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let Some(cache) = &self.cache else {
-            return self.read_json(id).await;
-        };
-        let generation = match cache.json.lookup(id) {
-            Ok(json) => return Ok(Some(json)),
-            Err(generation) => generation,
-        };
-        let json = self.read_json(id).await?;
-        if let Some(json) = &json {
-            cache.json.keep(id, json.clone(), generation);
-        }
-        Ok(json)
+        let kept = self.cache.as_deref().map(|c| &c.json);
+        Kept::through(kept, id, self.read_json(id)).await
     }
 
     /// Drops the kept sessions and client grants: a session changed (revoked, or opened).

@@ -138,6 +138,18 @@ pub enum StoreError {
 
 /// The database behind the proxy.
 ///
+/// The store's in-memory copies, kept only where this process is the database's one writer.
+#[derive(Debug, Default)]
+struct Caches {
+    /// See [`Store::get_json`].
+    json: cache::Kept<String>,
+    /// See [`Store::client_grant`]: what a client token's row and its session's say, which
+    /// only a revocation changes.
+    grants: cache::Kept<tokens::GrantFacts>,
+    /// See [`Store::session_by_token`]: sessions by their token's hash.
+    sessions: cache::Kept<SessionRecord>,
+}
+
 /// With SQLite, writes go through one writer at a time (the writer thread, or the one
 /// connection of `write` while it holds the thread off) and reads through a pool of others
 /// (`read`): SQLite has one writer at a time, and several connections competing for it
@@ -149,7 +161,7 @@ pub struct Store {
     clock: Clock,
     /// Answers of [`Store::get_json`] and [`Store::client_grant`] (SQLite only, where this
     /// process is the one writer).
-    cache: Option<Arc<cache::Caches>>,
+    cache: Option<Arc<Caches>>,
     read: AnyPool,
     write: AnyPool,
     /// SQLite's writer thread, with a database file: the hot writes go through it, and the

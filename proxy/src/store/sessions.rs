@@ -8,6 +8,7 @@ use wire::{
     CountryCode, CreateSession, CustomerName, CustomerRef, Locale, Metadata, Mode, Prefill, Session,
 };
 
+use super::cache::Kept;
 use super::rows::format_time;
 use super::tx::Stmt;
 use super::{Store, StoreError};
@@ -270,21 +271,9 @@ impl Store {
         // A reader sees every commit made before its query began (WAL; PostgreSQL's read
         // committed), so a revocation answered 204 is already seen here. With SQLite the
         // row is kept in memory: only a revocation or the page's first open changes it, and
-        // each drops what is kept first.
-        let Some(cache) = &self.cache else {
-            return self.read_session(token_sha256).await;
-        };
-        let generation = match cache.sessions.lookup(token_sha256) {
-            Ok(session) => return Ok(Some(session)),
-            Err(generation) => generation,
-        };
-        let session = self.read_session(token_sha256).await?;
-        if let Some(session) = &session {
-            cache
-                .sessions
-                .keep(token_sha256, session.clone(), generation);
-        }
-        Ok(session)
+        // each drops what is kept.
+        let kept = self.cache.as_deref().map(|c| &c.sessions);
+        Kept::through(kept, token_sha256, self.read_session(token_sha256)).await
     }
 
     async fn read_session(&self, token_sha256: &str) -> Result<Option<SessionRecord>, StoreError> {

@@ -3,6 +3,7 @@
 use sqlx::Row;
 use time::OffsetDateTime;
 
+use super::cache::Kept;
 use super::rows::{format_time, parse_time};
 use super::tx::Stmt;
 use super::{Store, StoreError};
@@ -65,19 +66,8 @@ impl Store {
         token_sha256: &str,
         now: OffsetDateTime,
     ) -> Result<Option<ClientGrant>, StoreError> {
-        let facts = match &self.cache {
-            None => self.read_grant(token_sha256).await?,
-            Some(cache) => match cache.grants.lookup(token_sha256) {
-                Ok(facts) => Some(facts),
-                Err(generation) => {
-                    let facts = self.read_grant(token_sha256).await?;
-                    if let Some(facts) = &facts {
-                        cache.grants.keep(token_sha256, facts.clone(), generation);
-                    }
-                    facts
-                }
-            },
-        };
+        let kept = self.cache.as_deref().map(|c| &c.grants);
+        let facts = Kept::through(kept, token_sha256, self.read_grant(token_sha256)).await?;
         Ok(facts.map(|f| ClientGrant {
             onboarding_id: f.onboarding_id,
             session_live: f

@@ -493,13 +493,7 @@ async fn the_funnel_counts_links_opened_finished_and_connected_over_7_and_30_day
     let b = app.session_token("b").await;
     app.session_token("c").await;
     for token in [&a, &a, &b] {
-        let r = app
-            .client
-            .post(format!("{}/api/session", app.address))
-            .json(&json!({ "session": token }))
-            .send()
-            .await
-            .unwrap();
+        let r = app.open_session(&token).await;
         assert_eq!(r.status(), 200);
     }
     let o = onboard(&app, WABA, &a).await;

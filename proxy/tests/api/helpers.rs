@@ -361,6 +361,16 @@ impl TestApp {
         session.token.expect("a token").as_str().to_owned()
     }
 
+    /// `POST /api/session`: the page's lookup of the session whose token it holds.
+    pub async fn open_session(&self, token: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/session", self.address))
+            .json(&json!({ "session": token }))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// `POST /api/onboardings`; the answer's `client_token` is remembered for the
     /// onboarding's browser routes ([`client_token`]).
     pub async fn post_onboarding(&self, body: &Value) -> reqwest::Response {

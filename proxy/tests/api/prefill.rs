@@ -54,12 +54,8 @@ async fn a_sessions_prefill_is_kept_read_back_and_handed_to_the_page() {
 
     // The page learns it with what its token allows, and launches with it.
     let info: Value = app
-        .client
-        .post(format!("{}/api/session", app.address))
-        .json(&json!({ "session": created["token"] }))
-        .send()
+        .open_session(created["token"].as_str().unwrap())
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -71,12 +67,8 @@ async fn a_sessions_prefill_is_kept_read_back_and_handed_to_the_page() {
     let plain = app.create_session(&json!({"customer_ref": "d"})).await;
     assert!(plain.prefill.is_none());
     let info: Value = app
-        .client
-        .post(format!("{}/api/session", app.address))
-        .json(&json!({ "session": plain.token.unwrap().as_str() }))
-        .send()
+        .open_session(plain.token.unwrap().as_str())
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -120,13 +120,7 @@ async fn unknown_expired_and_revoked_sessions_are_one_answer() {
     // Revoked: at once, though the page read it just before (the POST reads it the same way).
     let session = app.create_session(&json!({"customer_ref": "c1"})).await;
     let token = session.token.unwrap().as_str().to_owned();
-    let page = app
-        .client
-        .post(format!("{}/api/session", app.address))
-        .json(&json!({ "session": token }))
-        .send()
-        .await
-        .unwrap();
+    let page = app.open_session(&token).await;
     assert_eq!(page.status(), 200);
     let r = app
         .partner(
@@ -138,13 +132,7 @@ async fn unknown_expired_and_revoked_sessions_are_one_answer() {
         .unwrap();
     assert_eq!(r.status(), 204);
     invalid(app.post_onboarding(&body_for(WABA, Some(&token))).await).await;
-    let lookup = app
-        .client
-        .post(format!("{}/api/session", app.address))
-        .json(&json!({ "session": token }))
-        .send()
-        .await
-        .unwrap();
+    let lookup = app.open_session(&token).await;
     invalid(lookup).await;
 
     // Expired: a minute-long session, two minutes later.
@@ -172,16 +160,7 @@ async fn a_session_allows_only_its_modes_and_tells_the_page_which() {
         .await;
     let token = session.token.unwrap().as_str().to_owned();
 
-    let info: SessionInfo = app
-        .client
-        .post(format!("{}/api/session", app.address))
-        .json(&json!({ "session": token }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info: SessionInfo = app.open_session(&token).await.json().await.unwrap();
     assert_eq!(info.modes, vec![wire::Mode::Coexistence]);
     assert_eq!(info.locale, Some(wire::Locale::Vi));
 
