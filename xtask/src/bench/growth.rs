@@ -17,10 +17,8 @@ use std::time::{Duration, Instant};
 use super::load::{
     create_sessions, event_deliveries, partner_proxy_command, status_kb, wrk_with, Wrk,
 };
-use super::procs::{
-    http, loopback, median, verdict, wait_healthy, wait_listening, Server, TempDir,
-};
-use super::{BENCH_KEY, LOAD_SECONDS, TARGET_GROWTH_SHARE};
+use super::procs::{http, loopback, median, verdict, wait_healthy, Server, TempDir};
+use super::{LOAD_SECONDS, TARGET_GROWTH_SHARE};
 
 /// Sign-ups stored before each measurement (the template itself is the 1).
 pub(super) const SIZES: [usize; 3] = [1, 100_000, 1_000_000];
@@ -53,14 +51,7 @@ pub(super) struct Growth {
 pub(super) fn run(root: &Path) -> Result<Growth, String> {
     ensure_python()?;
     let dir = TempDir::new("growth")?;
-    let fake_addr = loopback()?;
-    let mut fake = Server::spawn(
-        Command::new(crate::fake_ycloud_binary(root))
-            .arg(fake_addr.port().to_string())
-            .args(["--api-key", BENCH_KEY, "--zero-latency"]),
-        &dir.0.join("fake.log"),
-    )?;
-    wait_listening(fake_addr, &mut fake.child)?;
+    let (fake_addr, fake) = Server::fake(root, &["--zero-latency"], &dir.0.join("fake.log"))?;
     let mut points = Vec::new();
     for stored in SIZES {
         points.push(point(root, &dir.0, fake_addr, stored)?);

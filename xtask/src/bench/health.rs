@@ -21,10 +21,8 @@ use std::time::Duration;
 
 use super::growth;
 use super::load::{create_sessions, partner_proxy_command, wrk_with, Wrk};
-use super::procs::{
-    http, loopback, median, verdict, wait_healthy, wait_listening, Server, TempDir,
-};
-use super::{BENCH_KEY, LOAD_SECONDS, TARGET_HEALTH_P99_SHARE};
+use super::procs::{http, loopback, median, verdict, wait_healthy, Server, TempDir};
+use super::{LOAD_SECONDS, TARGET_HEALTH_P99_SHARE};
 use crate::tools::run as run_cmd;
 
 /// Connected numbers stored.
@@ -72,14 +70,7 @@ impl Health {
 pub(super) fn run(root: &Path) -> Result<Health, String> {
     growth::ensure_python()?;
     let dir = TempDir::new("health")?;
-    let fake = loopback()?;
-    let mut fake_server = Server::spawn(
-        Command::new(crate::fake_ycloud_binary(root))
-            .arg(fake.port().to_string())
-            .args(["--api-key", BENCH_KEY, "--zero-latency"]),
-        &dir.0.join("fake.log"),
-    )?;
-    wait_listening(fake, &mut fake_server.child)?;
+    let (fake, _fake_server) = Server::fake(root, &["--zero-latency"], &dir.0.join("fake.log"))?;
     println!("  {NUMBERS} connected numbers");
     let (db, seed_secs) = growth::seeded_database(root, &dir.0, "health", fake, NUMBERS, true)?;
     let log = dir.0.join("proxy-health.log");

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use super::procs::{http, http_with, loopback, wait_healthy, wait_listening, Server, TempDir};
+use super::procs::{http, http_with, loopback, wait_healthy, Server, TempDir};
 use super::{
     BENCH_KEY, BENCH_PARTNER_KEY, LOAD_SECONDS, P99_RUNS, SESSIONS_PER_RUN, SESSION_RUNS,
     START_RUNS,
@@ -55,14 +55,7 @@ pub(super) fn proxy_load(root: &Path) -> Result<Load, String> {
     // The fake YCloud, built with the proxy, measured alone: it must not be what limits the
     // proxies. wrk reads a WABA (a GET: no script needed), with the key the fake requires.
     let dir = TempDir::new("load")?;
-    let fake_addr = loopback()?;
-    let mut fake = Server::spawn(
-        Command::new(crate::fake_ycloud_binary(root))
-            .arg(fake_addr.port().to_string())
-            .args(["--api-key", BENCH_KEY, "--zero-latency"]),
-        &dir.0.join("fake.log"),
-    )?;
-    wait_listening(fake_addr, &mut fake.child)?;
+    let (fake_addr, _fake) = Server::fake(root, &["--zero-latency"], &dir.0.join("fake.log"))?;
     let key_header = format!("X-API-Key: {BENCH_KEY}");
     let alone = wrk(
         &["-t2", "-c64", "-d5s", "-H", &key_header],

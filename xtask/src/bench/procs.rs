@@ -35,6 +35,25 @@ impl Server {
             .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
         Ok(Server { child })
     }
+
+    /// The proxy crate's fake YCloud on a free port, listening, with the benchmark's key and
+    /// `behaviour` (`--zero-latency`, or `--connect-after-ms MS`); logs to `log`.
+    pub(super) fn fake(
+        root: &Path,
+        behaviour: &[&str],
+        log: &Path,
+    ) -> Result<(SocketAddr, Server), String> {
+        let addr = loopback()?;
+        let mut fake = Server::spawn(
+            Command::new(crate::fake_ycloud_binary(root))
+                .arg(addr.port().to_string())
+                .args(["--api-key", super::BENCH_KEY])
+                .args(behaviour),
+            log,
+        )?;
+        wait_listening(addr, &mut fake.child)?;
+        Ok((addr, fake))
+    }
 }
 
 impl Drop for Server {

@@ -17,8 +17,8 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use super::load::{json_string, live_proxy_command, status_kb};
-use super::procs::{http, loopback, verdict, wait_healthy, wait_listening, Server, TempDir};
-use super::{BENCH_KEY, TARGET_STREAMS_KB};
+use super::procs::{http, loopback, verdict, wait_healthy, Server, TempDir};
+use super::TARGET_STREAMS_KB;
 
 /// Event streams open at the end.
 pub(super) const OPEN: usize = 10_000;
@@ -42,14 +42,11 @@ pub(super) fn run(root: &Path) -> Result<Streams, String> {
     let dir = TempDir::new("streams")?;
     // Each side's sockets, plus the proxy's database, log and listener, with room to spare.
     let nofile = raise_nofile(OPEN as u64 + 1_024)?;
-    let fake_addr = loopback()?;
-    let mut fake = Server::spawn(
-        Command::new(crate::fake_ycloud_binary(root))
-            .arg(fake_addr.port().to_string())
-            .args(["--api-key", BENCH_KEY, "--connect-after-ms", "86400000"]),
+    let (fake_addr, fake) = Server::fake(
+        root,
+        &["--connect-after-ms", "86400000"],
         &dir.0.join("fake-pending.log"),
     )?;
-    wait_listening(fake_addr, &mut fake.child)?;
     let db = dir.0.join("streams");
     fs::create_dir_all(&db).map_err(|e| e.to_string())?;
     let addr = loopback()?;
