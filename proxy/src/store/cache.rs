@@ -83,12 +83,12 @@ impl<V: Clone> Kept<V> {
         cache.entries.remove(key);
     }
 
-    /// Drops every value and counts the write: for a write that changes values of keys it
-    /// does not know (a session's revocation, for its tokens).
-    pub(super) fn forget_all(&self) {
+    /// Drops the values `stale` picks and counts the write: for a write that knows what it
+    /// changed but not by its key (a session by its id, kept by its token's hash).
+    pub(super) fn forget_where(&self, stale: impl Fn(&V) -> bool) {
         let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         cache.generation += 1;
-        cache.entries.clear();
+        cache.entries.retain(|_, value| !stale(value));
     }
 }
 
@@ -106,11 +106,15 @@ impl Store {
         Kept::through(kept, id, self.read_json(id)).await
     }
 
-    /// Drops the kept sessions and client grants: a session changed (revoked, or opened).
-    pub(super) fn forget_sessions(&self) {
+    /// Drops session `id`'s kept record (it was opened, or revoked); with `revoked`, its
+    /// client tokens' grants too. A grant does not say its session, so all of them go: a
+    /// revocation is rare, a first opening comes with every customer.
+    pub(super) fn forget_session(&self, id: &str, revoked: bool) {
         if let Some(cache) = &self.cache {
-            cache.sessions.forget_all();
-            cache.grants.forget_all();
+            cache.sessions.forget_where(|s| s.id == id);
+            if revoked {
+                cache.grants.forget_where(|_| true);
+            }
         }
     }
 

@@ -116,7 +116,7 @@ impl Store {
                 .bind(id),
         )
         .await?;
-        self.forget_sessions();
+        self.forget_session(id, false);
         Ok(())
     }
 

@@ -313,7 +313,7 @@ impl Store {
             .await?;
         // It, and its client tokens' grants, as kept by `session_by_token` and
         // `client_grant`, are no longer live.
-        self.forget_sessions();
+        self.forget_session(id, true);
         Ok(n == 1)
     }
 }
